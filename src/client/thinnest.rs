@@ -1,0 +1,1 @@
+//! The thinnest agent chat API client (SPEC §2).

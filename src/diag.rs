@@ -1,0 +1,328 @@
+//! Source spans and rustc-style diagnostics for suite, config, golden and mock-script files.
+//!
+//! Every user-facing error about a file goes through [`Diagnostic`], so that all of them name
+//! `file:line:column`, quote the offending line with a caret, and can suggest a fix. The plain
+//! (uncolored) rendering is what tests assert; color is added only when the caller asks for it.
+//! This module never reads files or the terminal itself.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+/// A 1-based line and column in a source file. `line == 0` means "unknown" (for example an
+/// error about a file as a whole, such as one that cannot be read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Span {
+    pub const UNKNOWN: Span = Span { line: 0, column: 0 };
+
+    pub fn new(line: u32, column: u32) -> Self {
+        Span { line, column }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.line > 0
+    }
+}
+
+impl From<serde_saphyr::Location> for Span {
+    fn from(loc: serde_saphyr::Location) -> Self {
+        Span {
+            line: u32::try_from(loc.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(loc.column()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// A source file's path (as the user named it) and its text, shared cheaply between the
+/// loaded model and any diagnostics that quote it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Self {
+        SourceFile {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// One error or warning about a file, optionally pointing at a place in it.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub path: PathBuf,
+    pub span: Span,
+    /// The headline, a lowercase fragment: "unknown field `turnz`".
+    pub message: String,
+    /// A short note under the caret: "expected one of `name`, `turns`".
+    pub label: Option<String>,
+    /// A closing hint: "did you mean `turns`?".
+    pub help: Option<String>,
+    /// The file's text, when it could be read, to quote the offending line.
+    pub source: Option<Arc<str>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Diagnostic {
+    pub fn error(path: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            path: path.into(),
+            span,
+            message: message.into(),
+            label: None,
+            help: None,
+            source: None,
+        }
+    }
+
+    pub fn warning(path: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(path, span, message)
+        }
+    }
+
+    /// An error at `span` in `file`, quoting its source line.
+    pub fn at(file: &SourceFile, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic::error(file.path.clone(), span, message).with_source(file.text.clone())
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_source(mut self, source: Arc<str>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// `path:line:column`, or just the path when the place is unknown.
+    pub fn location(&self) -> String {
+        location(&self.path, self.span)
+    }
+
+    /// Renders the diagnostic the way rustc does. `color` adds ANSI styling; tests and files
+    /// use the plain form.
+    pub fn render(&self, color: bool) -> String {
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let path = self.location();
+        let mut out = match (&self.source, self.span.is_known()) {
+            (Some(source), true) => {
+                let (line_text, start) = line_at(source, self.span.line);
+                let col = char_to_byte(line_text, self.span.column.saturating_sub(1) as usize);
+                let end = token_end(line_text, col);
+                let mut annotation = AnnotationKind::Primary.span(col..end);
+                if let Some(label) = &self.label {
+                    annotation = annotation.label(label.as_str());
+                }
+                let snippet = Snippet::source(line_text)
+                    .line_start(start)
+                    .path(path.as_str())
+                    .annotation(annotation);
+                let mut groups = vec![level.primary_title(self.message.as_str()).element(snippet)];
+                if let Some(help) = &self.help {
+                    groups.push(Group::with_title(
+                        Level::HELP.secondary_title(help.as_str()),
+                    ));
+                }
+                renderer.render(&groups)
+            }
+            _ => {
+                // No line to quote: keep the same shape without a snippet.
+                let mut text = format!(
+                    "{}: {}\n  --> {}",
+                    match self.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                    },
+                    self.message,
+                    path
+                );
+                if let Some(label) = &self.label {
+                    text.push_str(&format!("\n  = note: {label}"));
+                }
+                if let Some(help) = &self.help {
+                    text.push_str(&format!("\n  = help: {help}"));
+                }
+                text
+            }
+        };
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+/// `path:line:column`, or the bare path when `span` is unknown.
+pub fn location(path: &Path, span: Span) -> String {
+    if span.is_known() {
+        format!("{}:{}:{}", path.display(), span.line, span.column)
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The text of 1-based `line` (without its newline) and that line number, clamped to the last
+/// line so that an "unexpected end of input" still quotes something.
+fn line_at(source: &str, line: u32) -> (&str, usize) {
+    let lines: Vec<&str> = source.split('\n').collect();
+    let idx = (line as usize)
+        .saturating_sub(1)
+        .min(lines.len().saturating_sub(1));
+    let text = lines.get(idx).copied().unwrap_or("");
+    (text.strip_suffix('\r').unwrap_or(text), idx + 1)
+}
+
+fn char_to_byte(line: &str, chars: usize) -> usize {
+    line.char_indices()
+        .nth(chars)
+        .map(|(i, _)| i)
+        .unwrap_or(line.len())
+}
+
+/// Underline the token that starts at `start`: up to the next space, `:` or flow punctuation,
+/// at least one character (or zero at the end of the line, which renders a caret after it).
+fn token_end(line: &str, start: usize) -> usize {
+    let rest = &line[start..];
+    let len = rest
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace() || matches!(c, ':' | ',' | '}' | ']'))
+        .map(|(i, _)| i)
+        .unwrap_or(rest.len());
+    let len = if len == 0 {
+        rest.chars().next().map(char::len_utf8).unwrap_or(0)
+    } else {
+        len
+    };
+    start + len
+}
+
+/// The closest candidate to `word` by edit distance, for "did you mean" hints on misspelled
+/// keys. Only suggests when the distance is small relative to the word.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Renders many diagnostics, one after another, with a closing count line like rustc's.
+pub fn render_all(diags: &[Diagnostic], color: bool) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.render(color));
+        out.push('\n');
+    }
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        out.push_str(&format!(
+            "error: {} error{} found, nothing was sent\n",
+            errors,
+            if errors == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_and_caret() {
+        let file = SourceFile::new("suites/x.yaml", "name: x\ndialogues:\n  - nme: a\n");
+        let d = Diagnostic::at(&file, Span::new(3, 5), "unknown field `nme`")
+            .with_label("expected one of `name`, `turns`")
+            .with_help("did you mean `name`?");
+        let text = d.render(false);
+        assert!(text.contains("error: unknown field `nme`"), "{text}");
+        assert!(text.contains("suites/x.yaml:3:5"), "{text}");
+        assert!(text.contains("  - nme: a"), "{text}");
+        assert!(text.contains("^^^"), "{text}");
+        assert!(text.contains("did you mean `name`?"), "{text}");
+    }
+
+    #[test]
+    fn renders_without_source() {
+        let d = Diagnostic::error("missing.yaml", Span::UNKNOWN, "failed to read suite");
+        let text = d.render(false);
+        assert!(
+            text.starts_with("error: failed to read suite\n  --> missing.yaml"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn end_of_input_points_at_last_line() {
+        let file = SourceFile::new("a.yaml", "a: [\n");
+        let text = Diagnostic::at(&file, Span::new(9, 1), "unexpected end of input").render(false);
+        assert!(text.contains("a.yaml:9:1"), "{text}");
+    }
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(did_you_mean("turnz", &["name", "turns"]), Some("turns"));
+        assert_eq!(
+            did_you_mean("contain", &["contains", "equals"]),
+            Some("contains")
+        );
+        assert_eq!(did_you_mean("zzzzzz", &["name", "turns"]), None);
+    }
+}

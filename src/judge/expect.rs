@@ -1,0 +1,1 @@
+//! Expectations of SPEC §3.2: a reply in, failures out.

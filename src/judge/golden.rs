@@ -1,0 +1,1 @@
+//! Golden transcripts (SPEC §3.3).

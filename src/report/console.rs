@@ -1,0 +1,1 @@
+//! The console reporter (SPEC §5).

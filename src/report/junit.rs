@@ -1,0 +1,1 @@
+//! JUnit XML report (SPEC §5).

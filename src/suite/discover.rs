@@ -1,0 +1,1 @@
+//! Finding suite files under the paths the user named (SPEC §3).

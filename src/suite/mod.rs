@@ -1,0 +1,11 @@
+//! Suites: finding the files, reading and checking them, and the model they load into.
+//!
+//! Loading never touches the network. Every file is read and checked before the first
+//! request, and every error of every file is returned at once.
+
+pub mod discover;
+pub mod load;
+pub mod model;
+
+pub use load::{load_paths, EndpointOverrides, LoadOptions, Loaded};
+pub use model::*;

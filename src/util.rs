@@ -1,0 +1,99 @@
+//! Small value parsers shared by suites, mock scripts and flags: durations (`800ms`, `30s`)
+//! and rates (`5/s`, `60/m`). They return plain messages; callers attach the file and span.
+
+use std::time::Duration;
+
+/// Parses `800ms`, `2s`, `1.5s`, `1m`, `30s`. A bare number is rejected on purpose: `timeout: 30`
+/// is ambiguous between seconds and milliseconds, and a silent guess would hide a mistake.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("`{t}` has no unit: write e.g. `{t}s` or `{t}ms`"))?;
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{t}` is not a duration (e.g. `800ms`, `2s`, `1m`)"))?;
+    let secs = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" | "sec" | "secs" => value,
+        "m" | "min" | "mins" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{t}`: use `ms`, `s`, `m` or `h`"
+            ))
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 || secs > 1.0e9 {
+        return Err(format!("`{t}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `5/s`, `0.5/s`, `60/m`, `100/min` into requests per second.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, unit) = t
+        .split_once('/')
+        .ok_or_else(|| format!("`{t}` is not a rate: write e.g. `5/s` or `60/m`"))?;
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{t}` is not a rate: write e.g. `5/s` or `60/m`"))?;
+    let per = match unit.trim() {
+        "s" | "sec" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown rate unit `{other}` in `{t}`: use `/s`, `/m` or `/h`"
+            ))
+        }
+    };
+    if !(n.is_finite() && n > 0.0) {
+        return Err(format!("`{t}`: a rate must be greater than zero"));
+    }
+    Ok(n / per)
+}
+
+/// Formats a duration for people: `850ms`, `1.25s`.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{}ms", ms.round() as u64)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("800ms").unwrap(), Duration::from_millis(800));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("30").unwrap_err().contains("no unit"));
+        assert!(parse_duration("3 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("5/s").unwrap(), 5.0);
+        assert_eq!(parse_rate("60/m").unwrap(), 1.0);
+        assert!(parse_rate("5").is_err());
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("-1/s").is_err());
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(human_duration(Duration::from_millis(1250)), "1.25s");
+    }
+}

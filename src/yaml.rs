@@ -1,0 +1,128 @@
+//! The one way this crate reads YAML: serde-saphyr with duplicate keys refused, a budget
+//! against alias bombs and deep nesting, and errors turned into [`Diagnostic`]s that point at
+//! `file:line:column`. Suites, `agenttest.yaml`, goldens and mock scripts all come through here
+//! so they fail the same way.
+
+use serde::de::DeserializeOwned;
+
+use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
+
+/// Deepest nesting accepted. Suites are a handful of levels deep; anything near this is an
+/// accident or an attack, and refusing it keeps the parser's stack bounded.
+pub const MAX_DEPTH: usize = 64;
+
+fn options() -> serde_saphyr::Options {
+    let mut opts = serde_saphyr::Options::default();
+    // We render our own snippet (annotate-snippets) with the file name.
+    opts.with_snippet = false;
+    opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.max_aliases = 1_000;
+    budget.max_nodes = 1_000_000;
+    budget.max_total_scalar_bytes = 64 * 1024 * 1024;
+    opts.budget = Some(budget);
+    opts
+}
+
+/// Parses `file` into `T`. An empty document is reported as such rather than as a type error.
+pub fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Diagnostic> {
+    if file.text.trim().is_empty() {
+        return Err(Diagnostic::at(file, Span::new(1, 1), "the file is empty")
+            .with_help("a suite needs at least `dialogues:` with one dialogue"));
+    }
+    serde_saphyr::from_str_with_options(&file.text, options()).map_err(|e| to_diagnostic(file, &e))
+}
+
+/// Turns a serde-saphyr error into a diagnostic: the message without its trailing
+/// "at line X, column Y" (the diagnostic shows the place itself), plus a "did you mean" for a
+/// misspelled key.
+pub fn to_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
+    let span = err.location().map(Span::from).unwrap_or(Span::new(1, 1));
+    let raw = err.to_string();
+    let message = strip_location(&raw).to_string();
+    let message = message
+        .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+        .trim()
+        .to_string();
+    let mut diag = Diagnostic::at(file, span, message.clone());
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((field, expected)) = rest.split_once("`, expected one of ") {
+            let candidates: Vec<&str> = expected.split(", ").map(|s| s.trim_matches('`')).collect();
+            diag.message = format!("unknown field `{field}`");
+            diag.label = Some(format!("expected one of {expected}"));
+            if let Some(best) = did_you_mean(field, &candidates) {
+                diag.help = Some(format!("did you mean `{best}`?"));
+            }
+        } else if let Some((field, expected)) = rest.split_once("`, expected ") {
+            diag.message = format!("unknown field `{field}`");
+            diag.label = Some(format!("expected {expected}"));
+        }
+    } else if message.starts_with("duplicate mapping key") {
+        diag.label = Some("this key appears earlier in the same mapping".into());
+    }
+    if message.contains("budget") || message.contains("depth") || message.contains("alias") {
+        diag.help = Some(format!(
+            "agenttest refuses YAML nested deeper than {MAX_DEPTH} levels or with alias expansion \
+             beyond its budget"
+        ));
+    }
+    diag
+}
+
+fn strip_location(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        name: String,
+        turns: Option<Vec<String>>,
+    }
+
+    fn err(text: &str) -> Diagnostic {
+        parse::<Doc>(&SourceFile::new("t.yaml", text)).unwrap_err()
+    }
+
+    #[test]
+    fn unknown_field_with_suggestion() {
+        let d = err("name: a\nturnz: []\n");
+        assert_eq!(d.span, Span::new(2, 1));
+        assert_eq!(d.message, "unknown field `turnz`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `turns`?"));
+    }
+
+    #[test]
+    fn duplicate_key() {
+        let d = err("name: a\nname: b\n");
+        assert_eq!(d.span, Span::new(2, 1));
+        assert!(
+            d.message.starts_with("duplicate mapping key"),
+            "{}",
+            d.message
+        );
+        assert!(!d.message.contains("Options"), "{}", d.message);
+    }
+
+    #[test]
+    fn empty_file() {
+        assert_eq!(err("  \n").message, "the file is empty");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("name: {}{}\n", "[".repeat(200), "]".repeat(200));
+        let d = err(&text);
+        assert_eq!(d.span.line, 1);
+    }
+}
