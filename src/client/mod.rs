@@ -72,7 +72,8 @@ pub enum ReplyBody {
 pub struct AgentReply {
     pub text: String,
     pub session_id: Option<String>,
-    pub shape: Shape,
+    /// `None` for a body with `response` but none of the documented extras: still judged.
+    pub shape: Option<Shape>,
     pub usage: Usage,
     /// `metadata.model`, when sent.
     pub model: Option<String>,
