@@ -13,6 +13,7 @@
 //! Nothing below `cli` reads the process environment or the terminal: the CLI resolves flags,
 //! environment and files into plain values and hands them down, so tests can build them.
 
+pub mod app;
 pub mod cli;
 pub mod client;
 pub mod diag;

@@ -28,7 +28,9 @@ pub struct ThinnestClient {
 impl std::fmt::Debug for ThinnestClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Headers hold the key: never print them.
-        f.debug_struct("ThinnestClient").field("url", &self.url).finish()
+        f.debug_struct("ThinnestClient")
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -83,7 +85,10 @@ impl ThinnestClient {
             .headers(self.headers.clone())
             .json(&body)
             .timeout(self.timeout);
-        let response = request.send().await.map_err(|e| classify(e, self.timeout))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| classify(e, self.timeout))?;
         let status = response.status().as_u16();
         let rate = rate_headers(response.headers());
         let bytes = read_capped(response, self.timeout).await?;
@@ -167,7 +172,10 @@ pub fn parse_retry_after(text: &str) -> Option<Duration> {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e6)));
     }
     let when = httpdate::parse_http_date(text).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// A 2xx body: one of the three documented shapes, or malformed when there is no text.
@@ -304,7 +312,9 @@ mod tests {
 
     #[test]
     fn usage_shape() {
-        let a = agent(r#"{"response":"hi","session_id":"s1","usage":{"input_tokens":45,"output_tokens":32,"total_tokens":77}}"#);
+        let a = agent(
+            r#"{"response":"hi","session_id":"s1","usage":{"input_tokens":45,"output_tokens":32,"total_tokens":77}}"#,
+        );
         assert_eq!(a.shape, Some(Shape::Usage));
         assert_eq!(a.usage.output_tokens, Some(32));
         assert_eq!(a.session_id.as_deref(), Some("s1"));
@@ -312,7 +322,9 @@ mod tests {
 
     #[test]
     fn metadata_shape_has_no_token_counts() {
-        let a = agent(r#"{"success":true,"response":"hi","session_id":"s","metadata":{"model":"gpt-4o","latency_ms":1450}}"#);
+        let a = agent(
+            r#"{"success":true,"response":"hi","session_id":"s","metadata":{"model":"gpt-4o","latency_ms":1450}}"#,
+        );
         assert_eq!(a.shape, Some(Shape::Metadata));
         assert_eq!(a.usage, Usage::default());
         assert_eq!(a.model.as_deref(), Some("gpt-4o"));
@@ -328,7 +340,13 @@ mod tests {
 
     #[test]
     fn malformed_bodies() {
-        for body in ["not json", "[1]", r#"{"session_id":"s"}"#, r#"{"response": 3}"#, ""] {
+        for body in [
+            "not json",
+            "[1]",
+            r#"{"session_id":"s"}"#,
+            r#"{"response": 3}"#,
+            "",
+        ] {
             assert!(
                 matches!(parse_success(body.as_bytes()), ReplyBody::Malformed { .. }),
                 "{body}"
@@ -338,7 +356,10 @@ mod tests {
 
     #[test]
     fn details() {
-        assert_eq!(parse_detail(br#"{"detail":"Invalid API key"}"#).as_deref(), Some("Invalid API key"));
+        assert_eq!(
+            parse_detail(br#"{"detail":"Invalid API key"}"#).as_deref(),
+            Some("Invalid API key")
+        );
         assert_eq!(
             parse_detail(br#"{"detail":[{"loc":["body","message"],"msg":"Field required","type":"missing"}]}"#)
                 .as_deref(),
@@ -351,10 +372,16 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_date() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         let d = parse_retry_after(&later).unwrap();
-        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

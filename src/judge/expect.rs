@@ -65,20 +65,24 @@ pub fn judge(
     failures
 }
 
-fn check(kind: &ExpectKind, seen: &Observed<'_>, values: &BTreeMap<String, String>) -> Option<String> {
+fn check(
+    kind: &ExpectKind,
+    seen: &Observed<'_>,
+    values: &BTreeMap<String, String>,
+) -> Option<String> {
     let text = seen.text;
     let expand = |s: &String| template::expand(s, values);
     match kind {
-        ExpectKind::Status(list) => (!list.contains(&seen.status)).then(|| {
-            format!("expected status {}, got {}", one_of(list), seen.status)
-        }),
+        ExpectKind::Status(list) => (!list.contains(&seen.status))
+            .then(|| format!("expected status {}, got {}", one_of(list), seen.status)),
         ExpectKind::Contains(items) => {
             let missing: Vec<String> = items
                 .iter()
                 .map(expand)
                 .filter(|s| !text.contains(s.as_str()))
                 .collect();
-            (!missing.is_empty()).then(|| format!("expected the text to contain {}", quoted(&missing)))
+            (!missing.is_empty())
+                .then(|| format!("expected the text to contain {}", quoted(&missing)))
         }
         ExpectKind::ContainsAny(items) => {
             let items: Vec<String> = items.iter().map(expand).collect();
@@ -91,7 +95,8 @@ fn check(kind: &ExpectKind, seen: &Observed<'_>, values: &BTreeMap<String, Strin
                 .map(expand)
                 .filter(|s| text.contains(s.as_str()))
                 .collect();
-            (!found.is_empty()).then(|| format!("expected the text not to contain {}", quoted(&found)))
+            (!found.is_empty())
+                .then(|| format!("expected the text not to contain {}", quoted(&found)))
         }
         ExpectKind::Regex(patterns) => {
             let missing: Vec<String> = patterns
@@ -99,7 +104,8 @@ fn check(kind: &ExpectKind, seen: &Observed<'_>, values: &BTreeMap<String, Strin
                 .filter(|r| !r.is_match(text))
                 .map(|r| format!("/{}/", r.as_str()))
                 .collect();
-            (!missing.is_empty()).then(|| format!("expected the text to match {}", missing.join(", ")))
+            (!missing.is_empty())
+                .then(|| format!("expected the text to match {}", missing.join(", ")))
         }
         ExpectKind::NotRegex(patterns) => {
             let found: Vec<String> = patterns
@@ -109,7 +115,8 @@ fn check(kind: &ExpectKind, seen: &Observed<'_>, values: &BTreeMap<String, Strin
                         .map(|m| format!("/{}/ (matched {:?})", r.as_str(), m.as_str()))
                 })
                 .collect();
-            (!found.is_empty()).then(|| format!("expected the text not to match {}", found.join(", ")))
+            (!found.is_empty())
+                .then(|| format!("expected the text not to match {}", found.join(", ")))
         }
         ExpectKind::Equals(expected) => {
             let expected = expand(expected);
@@ -157,7 +164,10 @@ fn one_of(list: &[u16]) -> String {
         [one] => one.to_string(),
         many => format!(
             "one of {}",
-            many.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -200,10 +210,15 @@ mod tests {
         let expect = vec![
             e(ExpectKind::Status(vec![200])),
             e(ExpectKind::Contains(vec!["Monday".into(), "9 AM".into()])),
-            e(ExpectKind::ContainsAny(vec!["Sunday".into(), "Friday".into()])),
+            e(ExpectKind::ContainsAny(vec![
+                "Sunday".into(),
+                "Friday".into(),
+            ])),
             e(ExpectKind::NotContains(vec!["I don't know".into()])),
             e(ExpectKind::Regex(vec![Regex::new(r"(?i)\best\b").unwrap()])),
-            e(ExpectKind::NotRegex(vec![Regex::new(r"\bSunday\b").unwrap()])),
+            e(ExpectKind::NotRegex(vec![
+                Regex::new(r"\bSunday\b").unwrap()
+            ])),
             e(ExpectKind::Equals(HOURS.into())),
             e(ExpectKind::MaxTokens(12)),
             e(ExpectKind::MaxLatency(Duration::from_millis(40))),
@@ -215,8 +230,14 @@ mod tests {
     fn each_kind_fails_with_a_clear_message_and_its_span() {
         let expect = vec![
             e(ExpectKind::Status(vec![401, 403])),
-            e(ExpectKind::Contains(vec!["Monday".into(), "Saturday".into()])),
-            e(ExpectKind::ContainsAny(vec!["Sunday".into(), "weekend".into()])),
+            e(ExpectKind::Contains(vec![
+                "Monday".into(),
+                "Saturday".into(),
+            ])),
+            e(ExpectKind::ContainsAny(vec![
+                "Sunday".into(),
+                "weekend".into(),
+            ])),
             e(ExpectKind::NotContains(vec!["EST".into()])),
             e(ExpectKind::Regex(vec![Regex::new(r"\d+ PM PST").unwrap()])),
             e(ExpectKind::NotRegex(vec![Regex::new(r"\d AM").unwrap()])),
@@ -242,9 +263,15 @@ mod tests {
         assert!(f.iter().all(|f| f.span == Span::new(7, 9)));
         assert_eq!(f[0].message, "expected status one of 401, 403, got 200");
         assert_eq!(f[1].message, "expected the text to contain \"Saturday\"");
-        assert_eq!(f[5].message, "expected the text not to match /\\d AM/ (matched \"9 AM\")");
+        assert_eq!(
+            f[5].message,
+            "expected the text not to match /\\d AM/ (matched \"9 AM\")"
+        );
         assert_eq!(f[7].message, "expected at most 11 output tokens, got 12");
-        assert_eq!(f[8].message, "expected a round trip of at most 39ms, took 40ms");
+        assert_eq!(
+            f[8].message,
+            "expected a round trip of at most 39ms, took 40ms"
+        );
     }
 
     #[test]
@@ -265,7 +292,11 @@ mod tests {
             ..Usage::default()
         };
         let f = judge(&[e(ExpectKind::MaxTokens(300))], &s, &BTreeMap::new());
-        assert!(f[0].message.contains("no output-token count"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("no output-token count"),
+            "{}",
+            f[0].message
+        );
         assert!(f[0].message.contains("tokens_used"), "{}", f[0].message);
         s.shape = Some(Shape::Metadata);
         s.usage = Usage::default();

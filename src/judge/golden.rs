@@ -20,7 +20,9 @@ pub struct GoldenTurn {
 }
 
 pub fn golden_path(suite: &Suite, dialogue_name: &str) -> PathBuf {
-    suite.golden_dir.join(format!("{}.yaml", slug(dialogue_name)))
+    suite
+        .golden_dir
+        .join(format!("{}.yaml", slug(dialogue_name)))
 }
 
 pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> GoldenFile {

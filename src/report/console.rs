@@ -1,1 +1,388 @@
-//! The console reporter (SPEC §5).
+//! The console reporter (SPEC §5): a line per dialogue as it finishes, a progress line only on
+//! a terminal outside CI, then every failure in full, then one summary line.
+//!
+//! It only formats what the runner produced; whether to use color or a progress bar is decided
+//! by the caller from the terminal and the environment.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::diag::location;
+use crate::judge::golden;
+use crate::run::result::{
+    Attempt, AttemptKind, BlessAction, DialogueResult, GoldenStatus, Outcome, RunReport,
+};
+use crate::run::Event;
+use crate::util::human_duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleOptions {
+    pub color: bool,
+    /// Draw a progress line (only on a terminal, never in CI).
+    pub progress: bool,
+    pub verbosity: Verbosity,
+}
+
+pub struct Console {
+    opts: ConsoleOptions,
+    bar: ProgressBar,
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+impl Console {
+    pub fn new(opts: ConsoleOptions) -> Self {
+        let bar = if opts.progress {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Console { opts, bar }
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.opts.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Prints a line without tearing the progress bar.
+    fn line(&self, text: &str) {
+        if self.bar.is_hidden() {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        } else {
+            self.bar.suspend(|| println!("{text}"));
+        }
+    }
+
+    pub fn event(&self, event: &Event) {
+        match event {
+            Event::Started { total } => self.bar.set_length(*total as u64),
+            Event::DialogueStarted { name } => self.bar.set_message(name.clone()),
+            Event::DialogueFinished(r) => {
+                self.bar.inc(1);
+                if self.opts.verbosity != Verbosity::Quiet {
+                    self.line(&self.status_line(r));
+                    if self.opts.verbosity == Verbosity::Verbose {
+                        for a in &r.attempts {
+                            self.line(&indent(&transcript(a), "      "));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn status_line(&self, r: &DialogueResult) -> String {
+        let label = format!("{:<5}", r.outcome.label());
+        let style = match r.outcome {
+            Outcome::Pass => GREEN,
+            Outcome::Flaky => YELLOW,
+            Outcome::Fail | Outcome::Error => RED,
+            Outcome::Skip | Outcome::NotRun => YELLOW,
+        };
+        let mut line = format!("{} {}", self.paint(style, &label), r.display_name());
+        match r.outcome {
+            Outcome::Skip => {
+                if let Some(reason) = &r.skip_reason {
+                    line.push_str(&self.paint(DIM, &format!("  ({reason})")));
+                }
+            }
+            Outcome::NotRun => {}
+            _ => {
+                let turns = r.attempts.first().map(|a| a.turns.len()).unwrap_or(0);
+                let mut facts = vec![format!("{turns} turn{}", if turns == 1 { "" } else { "s" })];
+                if r.repeat > 1 {
+                    facts.push(format!("{}/{} runs passed", r.passed_runs(), r.repeat));
+                }
+                let reruns = r
+                    .attempts
+                    .iter()
+                    .filter(|a| matches!(a.kind, AttemptKind::Rerun { .. }))
+                    .count();
+                if reruns > 0 {
+                    facts.push(format!(
+                        "{reruns} rerun{}",
+                        if reruns == 1 { "" } else { "s" }
+                    ));
+                }
+                let retries: u32 = r
+                    .attempts
+                    .iter()
+                    .flat_map(|a| &a.turns)
+                    .map(|t| t.retries)
+                    .sum();
+                if retries > 0 {
+                    facts.push(format!(
+                        "{retries} retr{}",
+                        if retries == 1 { "y" } else { "ies" }
+                    ));
+                }
+                facts.push(human_duration(r.duration));
+                line.push_str(&self.paint(DIM, &format!("  ({})", facts.join(", "))));
+            }
+        }
+        line
+    }
+
+    /// Everything after the per-dialogue lines: failures in full, golden actions, warnings,
+    /// and the summary line last.
+    pub fn finish(&self, report: &RunReport) {
+        self.bar.finish_and_clear();
+        let mut out = String::new();
+        let troubled: Vec<&DialogueResult> = report
+            .dialogues
+            .iter()
+            .filter(|d| matches!(d.outcome, Outcome::Fail | Outcome::Error | Outcome::Flaky))
+            .collect();
+        for d in &troubled {
+            out.push('\n');
+            out.push_str(&self.explain(d));
+        }
+        let pending: Vec<_> = report
+            .dialogues
+            .iter()
+            .flat_map(|d| &d.attempts)
+            .filter_map(|a| a.golden.as_ref()?.pending.clone())
+            .collect();
+        if !pending.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{} pending golden{} written beside {}: review, then accept with `agenttest accept` (or delete with `agenttest reject`)",
+                pending.len(),
+                if pending.len() == 1 { "" } else { "s" },
+                if pending.len() == 1 { "its golden" } else { "their goldens" },
+            );
+            for p in &pending {
+                let _ = writeln!(out, "  {}", p.display());
+            }
+        }
+        out.push_str(&self.bless_summary(report));
+        for w in &report.warnings {
+            let _ = writeln!(out, "{} {w}", self.paint(YELLOW, "warning:"));
+        }
+        if report.interrupted {
+            let _ = writeln!(
+                out,
+                "{} interrupted: dialogues that had not finished are marked not run",
+                self.paint(YELLOW, "warning:")
+            );
+        }
+        let totals = report.totals();
+        let summary = totals.summary_line();
+        let style = if totals.failed + totals.errored > 0 {
+            RED
+        } else {
+            GREEN
+        };
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            self.paint(BOLD, &self.paint(style, &summary)),
+            self.paint(DIM, &format!("in {}", human_duration(report.duration)))
+        );
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(out.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    /// One troubled dialogue in full: where it is, each attempt that did not pass, each failed
+    /// expectation with its source location, the agent's text, and the golden diff.
+    fn explain(&self, d: &DialogueResult) -> String {
+        let mut out = String::new();
+        let style = if d.outcome == Outcome::Flaky {
+            YELLOW
+        } else {
+            RED
+        };
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            self.paint(style, &format!("── {}", d.outcome.label())),
+            self.paint(BOLD, &d.display_name()),
+            self.paint(DIM, &location(&d.suite.path, d.span)),
+        );
+        if d.repeat > 1 {
+            let _ = writeln!(
+                out,
+                "   {}/{} runs passed (needs {})",
+                d.passed_runs(),
+                d.repeat,
+                d.min_pass
+            );
+        }
+        let several = d.attempts.len() > 1;
+        for a in d.attempts.iter().filter(|a| !a.outcome.is_pass()) {
+            if several {
+                let which = match a.kind {
+                    AttemptKind::Run { index } => format!("run {}", index + 1),
+                    AttemptKind::Rerun { index } => format!("rerun {}", index + 1),
+                };
+                let _ = writeln!(out, "   {} ({}):", which, a.outcome.as_str());
+            }
+            if let Some(id) = &a.session_id {
+                let _ = writeln!(out, "   {}", self.paint(DIM, &format!("session {id}")));
+            }
+            for (i, t) in a.turns.iter().enumerate() {
+                if t.failures.is_empty() && a.error.as_ref().is_none_or(|e| e.turn != i) {
+                    continue;
+                }
+                let _ = writeln!(
+                    out,
+                    "   turn {}: {}",
+                    i + 1,
+                    self.paint(CYAN, &format!("> {}", t.message))
+                );
+                match (&t.status, &t.text, &t.detail) {
+                    (Some(s), Some(text), _) => {
+                        let _ = writeln!(out, "{}", indent(&format!("< [{s}] {text}"), "     "));
+                    }
+                    (Some(s), None, Some(detail)) => {
+                        let _ = writeln!(out, "     < [{s}] {detail}");
+                    }
+                    (Some(s), None, None) => {
+                        let _ = writeln!(out, "     < [{s}]");
+                    }
+                    _ => {}
+                }
+                for f in &t.failures {
+                    let _ = writeln!(
+                        out,
+                        "     {} {} {}",
+                        self.paint(RED, "✗"),
+                        f.message,
+                        self.paint(
+                            DIM,
+                            &format!("({} at {})", f.key, location(&d.suite.path, f.span))
+                        )
+                    );
+                }
+            }
+            if let Some(e) = &a.error {
+                let _ = writeln!(
+                    out,
+                    "   {} {} {}",
+                    self.paint(RED, "error:"),
+                    e.message,
+                    self.paint(DIM, &format!("({})", location(&d.suite.path, e.span)))
+                );
+            }
+            if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
+                out.push_str(&indent(&self.golden_text(g), "   "));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The golden check's explanation; on a color terminal its plain diff is replaced by a
+    /// word-highlighted one.
+    fn golden_text(&self, g: &crate::run::result::GoldenCheck) -> String {
+        if self.opts.color && g.status == GoldenStatus::Mismatch {
+            let plain = golden::render_diff(&g.expected, &g.actual, false);
+            if g.message.contains(&plain) {
+                let colored = golden::render_diff(&g.expected, &g.actual, true);
+                return g.message.replacen(&plain, &colored, 1);
+            }
+        }
+        g.message.clone()
+    }
+
+    fn bless_summary(&self, report: &RunReport) -> String {
+        let actions: Vec<&BlessAction> = report
+            .dialogues
+            .iter()
+            .filter_map(|d| d.bless.as_ref())
+            .collect();
+        if actions.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("\n");
+        let (mut created, mut changed, mut unchanged, mut left, mut failed) = (0, 0, 0, 0, 0);
+        for a in &actions {
+            match a {
+                BlessAction::Created(p) => {
+                    created += 1;
+                    let _ = writeln!(out, "  {} {}", self.paint(GREEN, "created  "), p.display());
+                }
+                BlessAction::Changed(p) => {
+                    changed += 1;
+                    let _ = writeln!(out, "  {} {}", self.paint(YELLOW, "changed  "), p.display());
+                }
+                BlessAction::Unchanged(_) => unchanged += 1,
+                BlessAction::LeftAlone(p) => {
+                    left += 1;
+                    let _ = writeln!(out, "  {} {}", self.paint(DIM, "left alone"), p.display());
+                }
+                BlessAction::Failed(p, e) => {
+                    failed += 1;
+                    let _ = writeln!(
+                        out,
+                        "  {} {}: {e}",
+                        self.paint(RED, "FAILED   "),
+                        p.display()
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "bless: {created} created, {changed} changed, {unchanged} unchanged, {left} left alone (errored or skipped){}",
+            if failed > 0 { format!(", {failed} failed to write") } else { String::new() }
+        );
+        out
+    }
+}
+
+/// A readable transcript of one attempt: the session id, then `>` user and `<` agent lines.
+pub fn transcript(a: &Attempt) -> String {
+    let mut out = String::new();
+    if let Some(id) = &a.session_id {
+        let _ = writeln!(out, "session {id}");
+    }
+    for t in &a.turns {
+        let _ = writeln!(out, "> {}", t.message);
+        match (t.status, &t.text, &t.detail) {
+            (Some(s), Some(text), _) => {
+                let _ = writeln!(out, "< [{s}] {text}");
+            }
+            (Some(s), None, detail) => {
+                let _ = writeln!(out, "< [{s}] {}", detail.as_deref().unwrap_or(""));
+            }
+            (None, _, _) => {
+                let _ = writeln!(out, "< (no reply)");
+            }
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

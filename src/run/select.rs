@@ -1,0 +1,105 @@
+//! Which dialogues run: `--filter`, `--tag` and `--partition K/N`. Pure functions of the
+//! loaded suites, so `list` and `run` select exactly the same dialogues.
+
+use crate::suite::model::Suite;
+
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Substrings of `suite › dialogue`; a dialogue matching any of them is kept.
+    pub filters: Vec<String>,
+    /// A dialogue with any of these tags is kept.
+    pub tags: Vec<String>,
+    pub partition: Option<Partition>,
+}
+
+/// The `k`-th (1-based) of `n` slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub k: u32,
+    pub n: u32,
+}
+
+impl Partition {
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        let bad = || format!("`{text}` is not a partition: write K/N with 1 <= K <= N, e.g. `2/4`");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let k: u32 = k.trim().parse().map_err(|_| bad())?;
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if n == 0 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Partition { k, n })
+    }
+
+    /// By a stable hash of the display name, not by position: adding a dialogue moves no
+    /// other one to another slice, so CI shards stay comparable run to run.
+    pub fn contains(&self, display_name: &str) -> bool {
+        (fnv1a(display_name.as_bytes()) % u64::from(self.n)) as u32 == self.k - 1
+    }
+}
+
+/// FNV-1a: tiny, and unlike `DefaultHasher` guaranteed stable across Rust releases.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// `(suite index, dialogue index)` of every selected dialogue, in suite and file order.
+pub fn select(suites: &[Suite], sel: &Selection) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (si, suite) in suites.iter().enumerate() {
+        for (di, d) in suite.dialogues.iter().enumerate() {
+            let name = suite.display_name(d);
+            let by_filter = sel.filters.is_empty() || sel.filters.iter().any(|f| name.contains(f));
+            let by_tag = sel.tags.is_empty() || d.tags.iter().any(|t| sel.tags.contains(t));
+            let by_part = sel.partition.is_none_or(|p| p.contains(&name));
+            if by_filter && by_tag && by_part {
+                out.push((si, di));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_partitions() {
+        assert_eq!(Partition::parse("2/4"), Ok(Partition { k: 2, n: 4 }));
+        assert!(Partition::parse("0/4").is_err());
+        assert!(Partition::parse("5/4").is_err());
+        assert!(Partition::parse("1/0").is_err());
+        assert!(Partition::parse("x").is_err());
+    }
+
+    #[test]
+    fn partitions_are_disjoint_complete_and_stable() {
+        let names: Vec<String> = (0..500).map(|i| format!("suite › dialogue {i}")).collect();
+        let n = 4;
+        let slice_of = |name: &str| {
+            (1..=n)
+                .filter(|k| Partition { k: *k, n }.contains(name))
+                .collect::<Vec<_>>()
+        };
+        let before: Vec<Vec<u32>> = names.iter().map(|s| slice_of(s)).collect();
+        assert!(
+            before.iter().all(|s| s.len() == 1),
+            "each in exactly one slice"
+        );
+        for k in 1..=n {
+            let count = before.iter().filter(|s| s[0] == k).count();
+            assert!(count > 80, "slice {k} has only {count} of 500");
+        }
+        // Adding a dialogue changes no other dialogue's slice.
+        let mut more = names.clone();
+        more.push("suite › a new one".into());
+        let after: Vec<Vec<u32>> = more.iter().take(500).map(|s| slice_of(s)).collect();
+        assert_eq!(before, after);
+    }
+}
