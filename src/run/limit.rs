@@ -1,7 +1,9 @@
 //! Pacing: the per-endpoint rate limiter shared by every dialogue of a run, and the retry
 //! backoff. Kept apart from the runner so the arithmetic is testable without a network.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use rand::Rng;
 use tokio::sync::Mutex;

@@ -1,0 +1,161 @@
+//! Shared by the integration tests: the real `agenttest` binary, a real mock server started
+//! from it on a free loopback port, and suite files in a temporary directory.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_agenttest")
+}
+
+/// `agenttest` with an environment that cannot leak in from the developer's shell or CI.
+pub fn agenttest() -> Command {
+    let mut cmd = Command::new(bin());
+    for var in [
+        "AGENTTEST_BASE_URL",
+        "AGENTTEST_AGENT_ID",
+        "AGENTTEST_API_KEY",
+        "NO_COLOR",
+        "CI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// A mock agent served by the real binary (`agenttest mock --addr 127.0.0.1:0`).
+pub struct Mock {
+    child: Child,
+    pub url: String,
+}
+
+impl Mock {
+    pub fn start(script: &Path) -> Mock {
+        let mut child = agenttest()
+            .args(["mock", "--addr", "127.0.0.1:0", "--script"])
+            .arg(script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn agenttest mock");
+        let stdout = child.stdout.take().expect("mock stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if let Some(url) = line.trim().strip_prefix("listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+                line.clear();
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("mock output");
+                panic!(
+                    "mock did not start: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
+        Mock { child, url }
+    }
+
+    /// Every chat request the mock received, in order (`GET /_mock/requests`).
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        let body: serde_json::Value =
+            reqwest::blocking::get(format!("{}/_mock/requests", self.url))
+                .expect("GET /_mock/requests")
+                .json()
+                .expect("requests JSON");
+        body["chat"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory holding suite files.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write fixture");
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).expect("read")
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.dir.path().join(name).exists()
+    }
+}
+
+/// Runs a command in `dir` and returns its output.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    agenttest()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run agenttest")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing the whole output when it is wrong.
+#[track_caller]
+pub fn assert_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
