@@ -1,0 +1,225 @@
+//! End-to-end benchmark: N dialogues × T turns run by the real `agenttest` binary against the
+//! mock (started from the same binary) or any URL, with every check on (expectations, goldens,
+//! JUnit and JSON). Prints requests/s, wall time and the runner's peak memory.
+//!
+//!     cargo bench --bench run_bench -- --dialogues 1000 --turns 5 --jobs 8
+//!     cargo bench --bench run_bench -- --dialogues 200 --turns 5 --jobs 50 --latency 100ms
+//!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
+//!
+//! Peak memory is the child's maximum resident set (getrusage), so it measures the runner
+//! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Opts {
+    dialogues: usize,
+    turns: usize,
+    jobs: usize,
+    latency: String,
+    url: Option<String>,
+    agent: String,
+    key: String,
+    no_golden: bool,
+}
+
+fn parse_args() -> Opts {
+    let mut o = Opts {
+        dialogues: 1000,
+        turns: 5,
+        jobs: 8,
+        latency: "0ms".into(),
+        url: None,
+        agent: "ag_bench".into(),
+        key: "ak_bench_1".into(),
+        no_golden: false,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let val = || args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--dialogues" => o.dialogues = val().parse().expect("--dialogues N"),
+            "--turns" => o.turns = val().parse().expect("--turns N"),
+            "--jobs" => o.jobs = val().parse().expect("--jobs N"),
+            "--latency" => o.latency = val(),
+            "--url" => o.url = Some(val()),
+            "--agent" => o.agent = val(),
+            "--key" => o.key = val(),
+            "--no-golden" => {
+                o.no_golden = true;
+                i += 1;
+                continue;
+            }
+            // `cargo bench` passes `--bench`; ignore anything we do not know.
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    o
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_mock(bin: &str, dir: &Path, o: &Opts) -> (Child, String) {
+    let script = dir.join("mock.yaml");
+    std::fs::write(
+        &script,
+        format!(
+            "keys: [{key}]\nagents:\n  {agent}:\n    latency: {lat}\n    rules:\n      - when: 'turn'\n        reply: 'Answer to {{{{message}}}}: our business hours are 9 AM to 6 PM EST.'\n    fallback: fallback\n",
+            key = o.key,
+            agent = o.agent,
+            lat = o.latency
+        ),
+    )
+    .expect("write mock script");
+    let mut child = Command::new(bin)
+        .args(["mock", "--addr", "127.0.0.1:0", "--script"])
+        .arg(&script)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start mock");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("mock stdout");
+    let mut reader = BufReader::new(stdout);
+    reader.read_line(&mut line).expect("read mock banner");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("mock banner")
+        .to_string();
+    // Keep draining so the mock never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    });
+    (Child(child), url)
+}
+
+fn write_suite(dir: &Path, o: &Opts, url: &str) {
+    let mut s = format!(
+        "name: bench\nendpoint:\n  base_url: {url}\n  agent_id: {}\n  api_key: {}\n  timeout: 30s\n  retries: 0\ndefaults:\n  expect: {{status: 200}}\ndialogues:\n",
+        o.agent, o.key
+    );
+    for d in 0..o.dialogues {
+        s.push_str(&format!("  - name: dialogue {d}\n    turns:\n"));
+        for t in 0..o.turns {
+            s.push_str(&format!(
+                "      - user: dialogue {d} turn {t}\n        expect:\n          contains: [business hours, \"dialogue {d}\"]\n          regex: '\\b9 AM\\b'\n          not_contains: sorry\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("bench.yaml"), s).expect("write suite");
+}
+
+/// Runs the binary and returns (wall time, peak RSS of that child in KiB, exit code).
+fn timed(bin: &str, dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
+    let start = Instant::now();
+    let child = Command::new(bin)
+        .current_dir(dir)
+        .args(args)
+        .env("CI", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run agenttest");
+    // wait4 rather than Child::wait: it returns this child's own rusage, so the peak is the
+    // runner's alone, not the mock's or an earlier run's.
+    let mut status: libc::c_int = 0;
+    // SAFETY: wait4 only writes into the two out-parameters we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(rc == pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (wall, usage.ru_maxrss as u64, code)
+}
+
+fn main() {
+    let o = parse_args();
+    let bin = env!("CARGO_BIN_EXE_agenttest");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_mock, url) = match &o.url {
+        Some(u) => (None, u.clone()),
+        None => {
+            let (c, u) = start_mock(bin, dir.path(), &o);
+            (Some(c), u)
+        }
+    };
+    write_suite(dir.path(), &o, &url);
+    let jobs = o.jobs.to_string();
+    if !o.no_golden {
+        // Record goldens first, so the measured run compares every transcript.
+        let (_, _, code) = timed(
+            bin,
+            dir.path(),
+            &["run", "bench.yaml", "--bless", "-q", "-j", &jobs],
+        );
+        assert!(code == 0, "bless run failed with {code}");
+    }
+    let mut args = vec![
+        "run",
+        "bench.yaml",
+        "-q",
+        "-j",
+        &jobs,
+        "--junit",
+        "report.xml",
+        "--json",
+        "report.json",
+    ];
+    if o.no_golden {
+        args.push("--no-golden");
+    }
+    let (wall, rss, code) = timed(bin, dir.path(), &args);
+    let requests = o.dialogues * o.turns;
+    println!(
+        "dialogues={} turns={} jobs={} latency={} goldens={} exit={}",
+        o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden, code
+    );
+    println!(
+        "requests={} wall={:.3}s requests/s={:.0} peak_rss={:.1}MiB",
+        requests,
+        wall.as_secs_f64(),
+        requests as f64 / wall.as_secs_f64(),
+        rss as f64 / 1024.0
+    );
+    if let Some(ideal) = ideal_wall(&o) {
+        println!(
+            "ideal wall (latency-bound)={:.3}s efficiency={:.1}%",
+            ideal.as_secs_f64(),
+            100.0 * ideal.as_secs_f64() / wall.as_secs_f64()
+        );
+    }
+}
+
+/// With a fixed mock latency L and J dialogues at once, T turns each: ceil(N/J) * T * L.
+fn ideal_wall(o: &Opts) -> Option<Duration> {
+    let ms: f64 = o.latency.strip_suffix("ms")?.parse().ok()?;
+    if ms == 0.0 {
+        return None;
+    }
+    let waves = o.dialogues.div_ceil(o.jobs) as f64;
+    Some(Duration::from_secs_f64(
+        waves * o.turns as f64 * ms / 1000.0,
+    ))
+}
