@@ -159,3 +159,33 @@ pub fn assert_code(o: &Output, code: i32) {
         stderr(o)
     );
 }
+
+/// Validates a JUnit file against ../shared/junit/junit-10.xsd with xmllint. Fails (never
+/// skips) when the validator is missing: CI installs it.
+#[track_caller]
+pub fn assert_valid_junit(path: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/junit/validate.sh");
+    assert!(script.exists(), "missing {}", script.display());
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(path)
+        .output()
+        .expect("run validate.sh");
+    assert!(
+        out.status.success(),
+        "JUnit does not validate:\n{}\n{}\n--- file\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
+/// Sends SIGINT or SIGTERM to a child.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill -{sig} {pid}");
+}
