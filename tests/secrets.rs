@@ -24,16 +24,16 @@ fn all_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn an_echoed_key_never_reaches_any_output() {
+    // The mock script holds the key in clear, so it lives outside the scanned workspace.
+    let mock_dir = Workspace::new();
     let ws = Workspace::new();
-    let script = ws.write(
+    let script = mock_dir.write(
         "mock.yaml",
         &format!(
             "keys: [{KEY}]\nagents:\n  ag_echo:\n    rules:\n      - when: 'key'\n        reply: 'Your key is {KEY} and your token is {HEADER_SECRET}.'\n    fallback: 'You said: {{{{message}}}}'\n"
         ),
     );
     let mock = Mock::start(&script);
-    // The mock script holds the key in clear; the suite directory must not.
-    std::fs::rename(&script, ws.path().join("../canary-mock.yaml")).ok();
     let suites = ws.path().join("suites");
     std::fs::create_dir_all(&suites).expect("mkdir");
     std::fs::write(
