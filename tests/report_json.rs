@@ -212,3 +212,29 @@ fn empty_report() {
     assert_eq!(v["run"]["totals"]["dialogues"], 0);
     assert_eq!(v["run"]["started_at"], "1970-01-01T00:00:00.000Z");
 }
+
+#[test]
+fn tally_counts_only_runs_that_judged_the_turn() {
+    let mut report = mixed::mixed();
+    let pricing = report
+        .dialogues
+        .iter_mut()
+        .find(|d| d.name == "pricing")
+        .expect("pricing");
+    // Run 3 errored at turn 1: it never judged that turn, and was not compared with the golden.
+    let run3 = &mut pricing.attempts[2];
+    run3.outcome = agenttest::run::result::Outcome::Error;
+    run3.golden = None;
+    run3.error = Some(agenttest::run::result::RunError {
+        turn: 0,
+        span: agenttest::diag::Span::new(16, 9),
+        message: "timed out after 30s".to_string(),
+    });
+    let v = rendered(&report);
+    let r = dialogue(&v, "suites/b/support.yaml", "pricing");
+    assert_eq!(r["passed_runs"], 2);
+    assert_eq!(r["expectation_tally"][0]["met"], 2);
+    assert_eq!(r["expectation_tally"][0]["judged"], 4);
+    assert_eq!(r["golden_tally"], json!({"met": 3, "compared": 4}));
+    assert_eq!(r["attempts"][2]["error"]["turn"], 1);
+}

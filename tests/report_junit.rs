@@ -243,7 +243,7 @@ fn failure_text_has_locations_messages_agent_text_and_diff() {
         "turn 2 (suites/a/support.yaml:18:9)",
         "expect.regex (suites/a/support.yaml:20:18)",
         "expect.max_tokens (suites/a/support.yaml:21:23): output tokens 32 exceed max_tokens 10",
-        "golden mismatch (suites/a/support.golden/order-follow-up.yaml):",
+        "agent [200]: I cannot find that order.\ngolden mismatch: suites/a/support.golden/order-follow-up.yaml\n--- golden",
         "-    agent: Yes, <ORDER> shipped yesterday.\n+    agent: I cannot find that order.",
         "accept with: agenttest accept suites/a/support.yaml",
     ] {
@@ -282,7 +282,10 @@ fn errors_skips_and_not_run() {
         .one("system-out")
         .text
         .starts_with("session: s-err-1\n"));
-    assert!(case.one("system-out").text.contains("< (no response)"));
+    assert!(case
+        .one("system-out")
+        .text
+        .contains("< (no response)\n! error: connection failed"));
 
     let skip = testcase(&root, "support (suites/a/support.yaml)", "slow upstream");
     assert_eq!(
@@ -443,4 +446,23 @@ fn empty_and_interrupted_reports_validate() {
 fn write_to_missing_directory_is_an_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(junit::write(&mixed::mixed(), &dir.path().join("no/such/report.xml")).is_err());
+}
+
+#[test]
+fn passing_repeat_reports_k_of_n_and_failed_runs_in_system_out() {
+    let mut report = mixed::mixed();
+    for d in &mut report.dialogues {
+        if d.name == "pricing" {
+            d.min_pass = 3;
+            d.outcome = agenttest::run::result::Outcome::Pass;
+        }
+    }
+    let (_dir, _path, xml) = write_and_validate(&report);
+    let root = parse(&xml);
+    let case = testcase(&root, "support (suites/b/support.yaml)", "pricing");
+    assert!(case.all("failure").is_empty());
+    let out = &case.one("system-out").text;
+    assert!(out.starts_with("session: s-rep-1\n"), "{out}");
+    assert!(out.contains("attempt: run 2/5, FAIL\n> how much is premium?\n< [200] It is free.\nfailures:\nturn 1"), "{out}");
+    assert!(out.contains("3/5 runs passed (needs 3)\nturn 1 contains (suites/b/support.yaml:18:21): met in 3/5 runs (failed in runs 2, 4)\ngolden: matched in 4/5 runs\n"), "{out}");
 }

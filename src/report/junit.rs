@@ -381,14 +381,19 @@ fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
         }
     }
     if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
-        out.push_str(&format!(
-            "golden {} ({}):\n",
-            golden_status(g.status),
-            g.path.display()
-        ));
-        out.push_str(&g.message);
-        if !g.message.ends_with('\n') {
-            out.push('\n');
+        // The judge's message already says what differs, where, and how to accept it; only
+        // an empty one needs a line of our own.
+        if g.message.trim().is_empty() {
+            out.push_str(&format!(
+                "golden {}: {}\n",
+                golden_status(g.status),
+                g.path.display()
+            ));
+        } else {
+            out.push_str(&g.message);
+            if !g.message.ends_with('\n') {
+                out.push('\n');
+            }
         }
     }
     if out.is_empty() {
@@ -429,7 +434,8 @@ fn indent_block(prefix: &str, text: &str) -> String {
 }
 
 /// Each attempt's transcript headed by its session id; for a passing testcase (pass, flaky)
-/// also why the attempts that did not pass failed, since there is no `<failure>` to say it.
+/// also why the attempts that did not pass failed and a repeat's `k/N`, since there is no
+/// `<failure>` to say it.
 fn system_out(d: &DialogueResult) -> String {
     let explain = d.outcome.is_pass();
     let mut out = String::new();
@@ -448,14 +454,25 @@ fn system_out(d: &DialogueResult) -> String {
                 a.outcome.label()
             ));
         }
-        for t in &a.turns {
+        for (i, t) in a.turns.iter().enumerate() {
             out.push_str(&indent_block("> ", &t.message));
             out.push_str(&indent_block("< ", &reply_text(t)));
+            if let Some(e) = a.error.as_ref().filter(|e| e.turn == i) {
+                out.push_str(&indent_block("! error: ", &e.message));
+            }
+        }
+        if let Some(e) = a.error.as_ref().filter(|e| e.turn >= a.turns.len()) {
+            out.push_str(&indent_block("! error: ", &e.message));
         }
         if explain && !a.outcome.is_pass() {
             out.push_str("failures:\n");
             out.push_str(&explain_attempt(d, a));
         }
+    }
+    if d.repeat > 1 && explain {
+        // A passing repeat has no <failure> to carry its k/N; say it here.
+        out.push('\n');
+        out.push_str(&repeat_tally(d));
     }
     if d.outcome == Outcome::Flaky {
         let failed = d.attempts.iter().filter(|a| !a.outcome.is_pass()).count();
