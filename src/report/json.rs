@@ -1,4 +1,292 @@
-//! JSON report (SPEC §5). Placeholder until the report branch lands.
-pub fn write(_r: &crate::run::result::RunReport, _p: &std::path::Path) -> std::io::Result<()> {
-    Ok(())
+//! JSON report (SPEC §5): the whole run, machine-readable, for scripts and dashboards.
+//!
+//! The schema is documented in `docs/json-report.md` and versioned by `schema_version`; the
+//! private view structs below *are* that schema, kept apart from the run's own types so a
+//! refactor of [`RunReport`] cannot silently change the file. Adding a field is compatible;
+//! renaming or removing one needs a new `schema_version`.
+//!
+//! Text is carried as it came (after the run's redaction): JSON can hold any string, so unlike
+//! the JUnit report nothing is stripped. Numbering meant for people (`turn`, attempt `index`)
+//! is 1-based like the console and JUnit. This module never prints; it only builds text.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::common::{golden_status, stamp, tally};
+use crate::diag::location;
+use crate::run::result::{self, AttemptKind, DialogueResult, RunReport};
+
+/// Bumped only on an incompatible change to the documented schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Renders the whole report as pretty-printed JSON, ending in a newline.
+pub fn render(report: &RunReport) -> String {
+    let view = view(report);
+    match serde_json::to_string_pretty(&view) {
+        Ok(mut s) => {
+            s.push('\n');
+            s
+        }
+        // Unreachable with these types (string keys, no fallible Serialize impls); a report
+        // that says why is still better than a panic after a long run.
+        Err(e) => format!(
+            "{{\"schema_version\": {SCHEMA_VERSION}, \"error\": {}}}\n",
+            serde_json::Value::String(format!("failed to serialize the report: {e}"))
+        ),
+    }
+}
+
+/// Writes [`render`]'s output to `path` atomically: a reader never sees a half-written file.
+pub fn write(report: &RunReport, path: &Path) -> std::io::Result<()> {
+    crate::fsutil::write_atomic(path, render(report).as_bytes())
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema_version: u32,
+    tool: Tool,
+    run: Run<'a>,
+    dialogues: Vec<Dialogue<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Run<'a> {
+    started_at: String,
+    duration_ms: u64,
+    interrupted: bool,
+    totals: Totals,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Totals {
+    dialogues: usize,
+    passed: usize,
+    flaky: usize,
+    failed: usize,
+    errored: usize,
+    skipped: usize,
+    not_run: usize,
+}
+
+#[derive(Serialize)]
+struct Dialogue<'a> {
+    suite: &'a str,
+    suite_file: String,
+    name: &'a str,
+    location: String,
+    tags: &'a [String],
+    outcome: &'static str,
+    skip_reason: Option<&'a str>,
+    session_id: Option<&'a str>,
+    duration_ms: u64,
+    repeat: u32,
+    min_pass: u32,
+    passed_runs: u32,
+    expectation_tally: Vec<ExpectationTally>,
+    golden_tally: Option<GoldenTally>,
+    attempts: Vec<Attempt<'a>>,
+}
+
+#[derive(Serialize)]
+struct ExpectationTally {
+    turn: usize,
+    key: &'static str,
+    location: String,
+    met: u32,
+    judged: u32,
+    failed_in: Vec<u32>,
+}
+
+#[derive(Serialize)]
+struct GoldenTally {
+    met: u32,
+    compared: u32,
+}
+
+#[derive(Serialize)]
+struct Attempt<'a> {
+    kind: &'static str,
+    index: u32,
+    session_id: Option<&'a str>,
+    outcome: &'static str,
+    duration_ms: u64,
+    error: Option<Error<'a>>,
+    golden: Option<Golden<'a>>,
+    turns: Vec<Turn<'a>>,
+}
+
+#[derive(Serialize)]
+struct Error<'a> {
+    turn: usize,
+    location: String,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Golden<'a> {
+    path: String,
+    status: &'static str,
+    scores: &'a [f64],
+    pending: Option<String>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Turn<'a> {
+    index: usize,
+    location: String,
+    message: &'a str,
+    status: Option<u16>,
+    text: Option<&'a str>,
+    detail: Option<&'a str>,
+    shape: Option<&'static str>,
+    usage: Usage,
+    latency_ms: u64,
+    retries: u32,
+    failures: Vec<Failure<'a>>,
+}
+
+#[derive(Serialize)]
+struct Usage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    total_tokens: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    key: &'static str,
+    location: String,
+    message: &'a str,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn view(report: &RunReport) -> Report<'_> {
+    let t = report.totals();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        run: Run {
+            started_at: stamp::rfc3339_millis(report.started_at),
+            duration_ms: millis(report.duration),
+            interrupted: report.interrupted,
+            totals: Totals {
+                dialogues: report.dialogues.len(),
+                passed: t.passed,
+                flaky: t.flaky,
+                failed: t.failed,
+                errored: t.errored,
+                skipped: t.skipped,
+                not_run: t.not_run,
+            },
+            warnings: &report.warnings,
+        },
+        dialogues: report.dialogues.iter().map(dialogue).collect(),
+    }
+}
+
+fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
+    let path = &d.suite.path;
+    Dialogue {
+        suite: &d.suite.name,
+        suite_file: path.display().to_string(),
+        name: &d.name,
+        location: location(path, d.span),
+        tags: &d.tags,
+        outcome: d.outcome.as_str(),
+        skip_reason: d.skip_reason.as_deref(),
+        session_id: d.attempts.first().and_then(|a| a.session_id.as_deref()),
+        duration_ms: millis(d.duration),
+        repeat: d.repeat,
+        min_pass: d.min_pass,
+        passed_runs: d.passed_runs(),
+        expectation_tally: tally::expectations(d)
+            .into_iter()
+            .map(|t| ExpectationTally {
+                turn: t.turn + 1,
+                key: t.key,
+                location: location(path, t.span),
+                met: t.met,
+                judged: t.judged,
+                failed_in: t.failed_in,
+            })
+            .collect(),
+        golden_tally: tally::golden(d).map(|g| GoldenTally {
+            met: g.met,
+            compared: g.compared,
+        }),
+        attempts: d.attempts.iter().map(|a| attempt(d, a)).collect(),
+    }
+}
+
+fn attempt<'a>(d: &'a DialogueResult, a: &'a result::Attempt) -> Attempt<'a> {
+    let path = &d.suite.path;
+    let (kind, index) = match a.kind {
+        AttemptKind::Run { index } => ("run", index),
+        AttemptKind::Rerun { index } => ("rerun", index),
+    };
+    Attempt {
+        kind,
+        index: index.saturating_add(1),
+        session_id: a.session_id.as_deref(),
+        outcome: a.outcome.as_str(),
+        duration_ms: millis(a.duration),
+        error: a.error.as_ref().map(|e| Error {
+            turn: e.turn + 1,
+            location: location(path, e.span),
+            message: &e.message,
+        }),
+        golden: a.golden.as_ref().map(|g| Golden {
+            path: g.path.display().to_string(),
+            status: golden_status(g.status),
+            scores: &g.scores,
+            pending: g.pending.as_ref().map(|p| p.display().to_string()),
+            message: &g.message,
+        }),
+        turns: a
+            .turns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Turn {
+                index: i + 1,
+                location: location(path, t.span),
+                message: &t.message,
+                status: t.status,
+                text: t.text.as_deref(),
+                detail: t.detail.as_deref(),
+                shape: t.shape.as_ref().map(|s| s.as_str()),
+                usage: Usage {
+                    input_tokens: t.usage.input_tokens,
+                    output_tokens: t.usage.output_tokens,
+                    total_tokens: t.usage.total_tokens,
+                },
+                latency_ms: millis(t.latency),
+                retries: t.retries,
+                failures: t
+                    .failures
+                    .iter()
+                    .map(|f| Failure {
+                        key: f.key,
+                        location: location(path, f.span),
+                        message: &f.message,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }

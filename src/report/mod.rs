@@ -1,6 +1,7 @@
 //! Reporters: consumers of the run's results. The console follows events as they come; JUnit
 //! and JSON are written from the final [`RunReport`](crate::run::result::RunReport).
 
+pub mod common;
 pub mod console;
 pub mod json;
 pub mod junit;

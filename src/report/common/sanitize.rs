@@ -1,0 +1,236 @@
+//! Makes arbitrary text (agent replies, error details, names, paths) safe to put in an XML 1.0
+//! document: terminal escape sequences are removed, characters XML 1.0 cannot carry at all are
+//! dropped, and the rest is escaped for element text or for a double-quoted attribute.
+//!
+//! Reports are read by people in CI web views, so the visible text must survive: only the
+//! invisible parts (escape sequences, control characters) are removed, never a printable
+//! character. This module never panics on any input: agent text is hostile by assumption.
+
+const ESC: char = '\u{1b}';
+const BEL: char = '\u{07}';
+/// The 8-bit forms of CSI, OSC, and ST (C1 controls), which some programs emit instead of
+/// `ESC [`, `ESC ]` and `ESC \`.
+const CSI_8BIT: char = '\u{9b}';
+const OSC_8BIT: char = '\u{9d}';
+const ST_8BIT: char = '\u{9c}';
+
+/// Removes ANSI/ECMA-48 escape sequences and every character XML 1.0 forbids, keeping tabs,
+/// newlines and carriage returns. Visible text between sequences is kept as it was.
+///
+/// - CSI `ESC [ params intermediates final` (colors, cursor moves) is removed whole.
+/// - OSC `ESC ] ... BEL|ESC \` (titles, hyperlinks) and the other string sequences
+///   (`ESC P`, `ESC X`, `ESC ^`, `ESC _`) are removed up to their terminator. An unterminated
+///   one ends at the next newline, so a stray `ESC ]` cannot swallow the rest of a reply.
+/// - Other escapes (`ESC 7`, `ESC ( B`) are removed; a lone `ESC` is dropped by itself.
+/// - C0 controls other than tab, LF and CR, the C1 controls U+0080..U+009F, and U+FFFE/U+FFFF
+///   are dropped (C1 controls are legal XML but never visible, and mark 8-bit escapes).
+pub fn strip_for_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ESC => match chars.peek().copied() {
+                Some('[') => {
+                    chars.next();
+                    skip_csi(&mut chars);
+                }
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    chars.next();
+                    skip_string(&mut chars);
+                }
+                Some(n) if ('\u{20}'..='\u{2f}').contains(&n) => {
+                    // nF escape: intermediates, then one final byte (`ESC ( B`).
+                    while chars
+                        .peek()
+                        .is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c))
+                    {
+                        chars.next();
+                    }
+                    if chars
+                        .peek()
+                        .is_some_and(|c| ('\u{30}'..='\u{7e}').contains(c))
+                    {
+                        chars.next();
+                    }
+                }
+                Some(n) if ('\u{30}'..='\u{7e}').contains(&n) => {
+                    // Two-character escape (`ESC 7`, `ESC c`, `ESC M`): the terminal does not
+                    // show the second character either.
+                    chars.next();
+                }
+                // Lone ESC: at the end, or before something that cannot continue a sequence.
+                _ => {}
+            },
+            CSI_8BIT => skip_csi(&mut chars),
+            OSC_8BIT => skip_string(&mut chars),
+            c if is_xml_char(c) && !is_c1(c) => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// After `ESC [`: parameter bytes 0x30..0x3F, intermediates 0x20..0x2F, one final 0x40..0x7E.
+/// Anything else ends the sequence early and is left for the caller, so a broken sequence
+/// never eats a newline or non-ASCII text.
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(&c) = chars.peek() {
+        match c {
+            '\u{20}'..='\u{3f}' => {
+                chars.next();
+            }
+            '\u{40}'..='\u{7e}' => {
+                chars.next();
+                return;
+            }
+            _ => return,
+        }
+    }
+}
+
+/// After `ESC ]` (or another string introducer): up to and including BEL, `ESC \` or 8-bit ST;
+/// unterminated, up to (not including) the next newline.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(&c) = chars.peek() {
+        match c {
+            BEL | ST_8BIT => {
+                chars.next();
+                return;
+            }
+            ESC => {
+                chars.next();
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                return;
+            }
+            '\n' | '\r' => return,
+            _ => {
+                chars.next();
+            }
+        }
+    }
+}
+
+/// XML 1.0 `Char`: `#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`.
+/// Surrogates cannot occur in a Rust `char`, so only the controls and U+FFFE/U+FFFF remain.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{fffe}' && c != '\u{ffff}')
+}
+
+fn is_c1(c: char) -> bool {
+    ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+/// Sanitized text escaped for XML element content. `>` is escaped too, so `]]>` can never
+/// appear; `\r` becomes `&#13;` so a parser's line-end normalization does not eat it.
+pub fn xml_text(text: &str) -> String {
+    escape(&strip_for_xml(text), false)
+}
+
+/// Sanitized text escaped for a double-quoted XML attribute. Tabs and line ends become
+/// character references, because a parser replaces literal ones with spaces.
+pub fn xml_attr(text: &str) -> String {
+    escape(&strip_for_xml(text), true)
+}
+
+fn escape(text: &str, attr: bool) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\'' if attr => out.push_str("&apos;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line, at most `max` characters, for a `message` attribute: the first non-empty line of
+/// `text` with whitespace runs collapsed, cut with `…` when longer. Not escaped.
+pub fn one_line(text: &str, max: usize) -> String {
+    let stripped = strip_for_xml(text);
+    let line = stripped
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        collapsed
+    } else {
+        let mut cut: String = collapsed.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_csi_colors_and_keeps_the_text() {
+        assert_eq!(strip_for_xml("\x1b[31mred\x1b[0m plain"), "red plain");
+        assert_eq!(strip_for_xml("\x1b[1;38;5;208mbold\x1b[m"), "bold");
+        assert_eq!(strip_for_xml("a\x1b[2Kb\x1b[?25lc"), "abc");
+    }
+
+    #[test]
+    fn strips_osc_with_bel_and_st_terminators() {
+        assert_eq!(strip_for_xml("\x1b]0;window title\x07after"), "after");
+        assert_eq!(
+            strip_for_xml("\x1b]8;;https://example.com\x1b\\link\x1b]8;;\x1b\\ text"),
+            "link text"
+        );
+        // Unterminated OSC stops at the newline, so the next line survives.
+        assert_eq!(strip_for_xml("\x1b]0;oops\nnext line"), "\nnext line");
+    }
+
+    #[test]
+    fn strips_8bit_and_other_escapes_and_lone_esc() {
+        assert_eq!(strip_for_xml("\u{9b}31mred\u{9b}0m"), "red");
+        assert_eq!(strip_for_xml("\u{9d}0;t\u{9c}x"), "x");
+        assert_eq!(strip_for_xml("\x1b(Bx\x1b7y\x1bcz"), "xyz");
+        assert_eq!(strip_for_xml("end\x1b"), "end");
+        assert_eq!(strip_for_xml("a\x1b\nb"), "a\nb");
+        assert_eq!(strip_for_xml("a\x1bé"), "aé");
+        // A CSI broken by a newline ends there and keeps the newline.
+        assert_eq!(strip_for_xml("a\x1b[31\nb"), "a\nb");
+    }
+
+    #[test]
+    fn drops_forbidden_characters_keeps_tab_newline_cr() {
+        let all_c0: String = (0u8..0x20).map(char::from).collect();
+        assert_eq!(strip_for_xml(&all_c0), "\t\n\r");
+        assert_eq!(strip_for_xml("a\u{0}b\u{b}c\u{c}d\u{7f}e"), "abcd\u{7f}e");
+        assert_eq!(strip_for_xml("x\u{fffe}y\u{ffff}z\u{fffd}"), "xyz\u{fffd}");
+        assert_eq!(strip_for_xml("emoji 🎉 ünïcødé"), "emoji 🎉 ünïcødé");
+        assert_eq!(strip_for_xml("c1\u{85}\u{9f}"), "c1");
+    }
+
+    #[test]
+    fn escapes_markup_and_cdata_end() {
+        assert_eq!(xml_text("<&>\"' ]]>"), "&lt;&amp;&gt;\"' ]]&gt;");
+        assert_eq!(
+            xml_attr("<&>\"'\n\t\r"),
+            "&lt;&amp;&gt;&quot;&apos;&#10;&#9;&#13;"
+        );
+        assert_eq!(xml_text("line1\nline2\ttab\r"), "line1\nline2\ttab&#13;");
+        assert!(!xml_text("]]>]]]>").contains("]]>"));
+    }
+
+    #[test]
+    fn one_line_takes_first_line_and_cuts() {
+        assert_eq!(one_line("\n  first   line \nsecond", 80), "first line");
+        assert_eq!(one_line("abcdef", 4), "abc…");
+        assert_eq!(one_line("", 4), "");
+        assert_eq!(one_line("\x1b[31mred\x1b[0m", 10), "red");
+    }
+}
