@@ -127,6 +127,8 @@ fn write_suite(dir: &Path, o: &Opts, url: &str) {
 }
 
 /// Runs the binary and returns (wall time, peak RSS of that child in KiB, exit code).
+// The child is reaped by `wait4` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn timed(bin: &str, dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
     let start = Instant::now();
     let child = Command::new(bin)

@@ -309,7 +309,6 @@ fn cmd_run(args: RunArgs) -> i32 {
         )
         .await;
         let console = printer.await.ok()?;
-        drop(mock);
         Some((report, console))
     });
     let Some((ref mut report, ref console)) = report else {

@@ -25,7 +25,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ))
         }
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 1.0e9 {
+    if !(0.0..=1.0e9).contains(&secs) {
         return Err(format!("`{t}` is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -30,10 +30,24 @@ fn each_fault_errors_its_dialogue_and_keeps_the_others() {
     let started = Instant::now();
     let out = run_in(
         ws.path(),
-        &["run", "f.yaml", "--no-golden", "--junit", "r.xml", "--json", "r.json", "-j", "6"],
+        &[
+            "run",
+            "f.yaml",
+            "--no-golden",
+            "--junit",
+            "r.xml",
+            "--json",
+            "r.json",
+            "-j",
+            "6",
+        ],
     );
     // Hang and trickle each cost two timeouts (one retry): bounded, far from hanging.
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_code(&out, 3);
     let text = stdout(&out);
     assert!(text.contains("PASS  f › healthy"), "{text}");
@@ -44,10 +58,16 @@ fn each_fault_errors_its_dialogue_and_keeps_the_others() {
         ("not json", "the body is not JSON"),
         ("no response", "the body has no string `response`"),
     ] {
-        assert!(text.contains(&format!("ERROR f › {name}")), "{name}: {text}");
+        assert!(
+            text.contains(&format!("ERROR f › {name}")),
+            "{name}: {text}"
+        );
         assert!(text.contains(cause), "{name}: missing {cause:?} in {text}");
     }
-    assert!(text.contains("1 passed, 0 failed, 5 errored, 0 skipped"), "{text}");
+    assert!(
+        text.contains("1 passed, 0 failed, 5 errored, 0 skipped"),
+        "{text}"
+    );
     assert_valid_junit(&ws.path().join("r.xml"));
     let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
     assert_eq!(json["dialogues"].as_array().map(Vec::len), Some(6));
@@ -59,7 +79,12 @@ fn a_slow_but_complete_body_within_the_timeout_passes() {
     let ws = Workspace::new();
     ws.write(
         "t.yaml",
-        &suite(&mock.url, 0, "10s", "  - name: trickled\n    turns: [{user: trickle, expect: {contains: complete}}]\n"),
+        &suite(
+            &mock.url,
+            0,
+            "10s",
+            "  - name: trickled\n    turns: [{user: trickle, expect: {contains: complete}}]\n",
+        ),
     );
     assert_code(&run_in(ws.path(), &["run", "t.yaml", "--no-golden"]), 0);
 }
@@ -75,7 +100,10 @@ fn retries_turn_a_flaky_upstream_into_a_pass() {
         ));
     }
     ws.write("r.yaml", &suite(&mock.url, 8, "5s", &dialogues));
-    let out = run_in(ws.path(), &["run", "r.yaml", "--no-golden", "--json", "r.json"]);
+    let out = run_in(
+        ws.path(),
+        &["run", "r.yaml", "--no-golden", "--json", "r.json"],
+    );
     assert_code(&out, 0);
     // Half the requests fail: the run needed retries, and the JSON counts them per turn.
     let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
@@ -83,7 +111,12 @@ fn retries_turn_a_flaky_upstream_into_a_pass() {
         .as_array()
         .expect("dialogues")
         .iter()
-        .flat_map(|d| d["attempts"][0]["turns"].as_array().cloned().unwrap_or_default())
+        .flat_map(|d| {
+            d["attempts"][0]["turns"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .map(|t| t["retries"].as_u64().unwrap_or(0))
         .sum();
     assert!(retries > 0, "expected some retries");
@@ -96,26 +129,50 @@ fn rate_limit_is_shared_by_every_dialogue_of_the_endpoint() {
     let ws = Workspace::new();
     let mut dialogues = String::new();
     for i in 0..10 {
-        dialogues.push_str(&format!("  - name: d{i}\n    turns: [{{user: hello {i}}}]\n"));
+        dialogues.push_str(&format!(
+            "  - name: d{i}\n    turns: [{{user: hello {i}}}]\n"
+        ));
     }
     ws.write("r.yaml", &suite(&mock.url, 0, "5s", &dialogues));
     let started = Instant::now();
-    let out = run_in(ws.path(), &["run", "r.yaml", "--no-golden", "--rate", "20/s", "-j", "10"]);
+    let out = run_in(
+        ws.path(),
+        &["run", "r.yaml", "--no-golden", "--rate", "20/s", "-j", "10"],
+    );
     assert_code(&out, 0);
     // Ten requests 50ms apart take at least 450ms however many run at once.
-    assert!(started.elapsed() >= Duration::from_millis(450), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn fail_fast_stops_starting_dialogues() {
     let mock = Mock::start(&fixture("run/faults.yaml"));
     let ws = Workspace::new();
-    let mut dialogues = String::from("  - name: first\n    turns: [{user: hello, expect: {contains: nope}}]\n");
+    let mut dialogues =
+        String::from("  - name: first\n    turns: [{user: hello, expect: {contains: nope}}]\n");
     for i in 0..5 {
-        dialogues.push_str(&format!("  - name: d{i}\n    turns: [{{user: hello {i}}}]\n"));
+        dialogues.push_str(&format!(
+            "  - name: d{i}\n    turns: [{{user: hello {i}}}]\n"
+        ));
     }
     ws.write("f.yaml", &suite(&mock.url, 0, "5s", &dialogues));
-    let out = run_in(ws.path(), &["run", "f.yaml", "--no-golden", "--fail-fast", "-j", "1", "--junit", "r.xml"]);
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "f.yaml",
+            "--no-golden",
+            "--fail-fast",
+            "-j",
+            "1",
+            "--junit",
+            "r.xml",
+        ],
+    );
     assert_code(&out, 1);
     assert!(stdout(&out).contains("5 not run"), "{}", stdout(&out));
     assert_eq!(mock.requests().len(), 1);
@@ -137,7 +194,17 @@ fn ctrl_c_exits_130_and_writes_the_reports() {
     );
     let child = agenttest()
         .current_dir(ws.path())
-        .args(["run", "c.yaml", "--no-golden", "-j", "2", "--junit", "r.xml", "--json", "r.json"])
+        .args([
+            "run",
+            "c.yaml",
+            "--no-golden",
+            "-j",
+            "2",
+            "--junit",
+            "r.xml",
+            "--json",
+            "r.json",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -152,7 +219,10 @@ fn ctrl_c_exits_130_and_writes_the_reports() {
     signal(child.id(), "INT");
     let started = Instant::now();
     let out = child.wait_with_output().expect("wait");
-    assert!(started.elapsed() < Duration::from_secs(10), "did not stop promptly");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not stop promptly"
+    );
     assert_code(&out, 130);
     assert_valid_junit(&ws.path().join("r.xml"));
     let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");

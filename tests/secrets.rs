@@ -46,7 +46,9 @@ fn an_echoed_key_never_reaches_any_output() {
     .expect("write suite");
 
     let run = |extra: &[&str]| {
-        let mut args = vec!["run", "suites", "-v", "--junit", "r.xml", "--json", "r.json"];
+        let mut args = vec![
+            "run", "suites", "-v", "--junit", "r.xml", "--json", "r.json",
+        ];
         args.extend_from_slice(extra);
         agenttest()
             .current_dir(ws.path())

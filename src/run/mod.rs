@@ -285,7 +285,7 @@ async fn run_dialogue(ctx: &Ctx, suite: &Suite, d: &Dialogue) -> DialogueResult 
         outcome = match (round, verdict) {
             (0, v) => v,
             (_, Outcome::Pass) => Outcome::Flaky,
-            (_, v) if v == Outcome::NotRun => outcome,
+            (_, Outcome::NotRun) => outcome,
             (_, v) => v,
         };
         if outcome.is_pass() || outcome == Outcome::NotRun || ctx.cancel.is_cancelled() {
