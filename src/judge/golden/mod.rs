@@ -1,1 +1,3 @@
 //! Golden transcripts (SPEC §3.3).
+
+pub mod file;
