@@ -155,7 +155,7 @@ fn show(part: &str, offset: usize, visible_from: usize, changed: bool) -> String
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const OLD: &str = "a\nb\nc\nd\ne\nf\ng\nh\ni\nThe store opens at 9 AM.\nj\n";
@@ -216,7 +216,7 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(20));
     }
 
-    pub(crate) fn strip_ansi(s: &str) -> String {
+    pub fn strip_ansi(s: &str) -> String {
         let mut out = String::new();
         let mut chars = s.chars();
         while let Some(c) = chars.next() {

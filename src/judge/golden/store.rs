@@ -392,3 +392,251 @@ fn write_golden(path: &Path, old: Option<&[u8]>, text: &str) -> Result<Written, 
         Written::Created
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::diag::Span;
+    use crate::judge::golden::file::GoldenTurn;
+    use crate::suite::model::{BaseUrl, Dialogue, Endpoint, EndpointKind, GoldenMode, SessionMode};
+
+    fn golden(turns: &[(&str, u16, &str)]) -> GoldenFile {
+        GoldenFile {
+            suite: "support".into(),
+            dialogue: "d".into(),
+            turns: turns
+                .iter()
+                .map(|(u, s, a)| GoldenTurn {
+                    user: u.to_string(),
+                    status: *s,
+                    agent: a.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    #[test]
+    fn bless_creates_changes_and_leaves_identical_goldens_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("support.golden/d.yaml");
+        let g = golden(&[("hi", 200, "Hello!")]);
+        assert_eq!(bless(&path, &g), BlessAction::Created(path.clone()));
+        assert_eq!(read(&path), render(&g));
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(bless(&path, &g), BlessAction::Unchanged(path.clone()));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
+        let g2 = golden(&[("hi", 200, "Hi!")]);
+        assert_eq!(bless(&path, &g2), BlessAction::Changed(path.clone()));
+        assert_eq!(read(&path), render(&g2));
+        // No temporary files are left behind.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn bless_keeps_matching_wildcard_turns_and_removes_the_pending_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let old = golden(&[("hi", 200, "Hello [..]!"), ("hours?", 200, "9 to 5")]);
+        std::fs::write(&path, render(&old)).unwrap();
+        std::fs::write(pending_path(&path), "stale").unwrap();
+        let new = golden(&[("hi", 200, "Hello Ada!"), ("hours?", 200, "9 to 6")]);
+        assert_eq!(bless(&path, &new), BlessAction::Changed(path.clone()));
+        let written = read(&path);
+        assert!(written.contains("agent: Hello [..]!\n"), "{written}");
+        assert!(written.contains("agent: 9 to 6\n"), "{written}");
+        assert!(!pending_path(&path).exists());
+        // Everything still matches: nothing to write.
+        assert_eq!(bless(&path, &new), BlessAction::Unchanged(path.clone()));
+    }
+
+    #[test]
+    fn bless_replaces_an_invalid_golden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        std::fs::write(&path, "not: [a golden").unwrap();
+        let g = golden(&[("hi", 200, "Hello!")]);
+        assert_eq!(bless(&path, &g), BlessAction::Changed(path.clone()));
+        assert_eq!(read(&path), render(&g));
+    }
+
+    #[test]
+    fn accept_promotes_exactly_the_pending_bytes_and_deletes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let pending = pending_path(&path);
+        // Hand-made layout and a comment: accepted byte for byte, not re-rendered.
+        let text = "# reviewed\nsuite: support\ndialogue: d\nturns:\n- user: hi\n  status: 200\n  agent: 'Hello!'\n";
+        std::fs::write(&pending, text).unwrap();
+        assert_eq!(
+            accept(std::slice::from_ref(&pending)),
+            vec![PendingAction::Created(path.clone())]
+        );
+        assert_eq!(read(&path), text);
+        assert!(!pending.exists());
+        // Same bytes again: kept, not rewritten, and the pending file is still cleaned up.
+        std::fs::write(&pending, text).unwrap();
+        assert_eq!(
+            accept(std::slice::from_ref(&pending)),
+            vec![PendingAction::Kept(path.clone())]
+        );
+        assert!(!pending.exists());
+    }
+
+    #[test]
+    fn accept_keeps_matching_wildcard_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let old = golden(&[("hi", 200, "Hello [..]!"), ("bye", 200, "Bye.")]);
+        std::fs::write(&path, render(&old)).unwrap();
+        let new = golden(&[("hi", 200, "Hello Bob!"), ("bye", 200, "Goodbye.")]);
+        std::fs::write(pending_path(&path), render(&new)).unwrap();
+        assert_eq!(
+            accept(&[pending_path(&path)]),
+            vec![PendingAction::Changed(path.clone())]
+        );
+        let merged = golden(&[("hi", 200, "Hello [..]!"), ("bye", 200, "Goodbye.")]);
+        assert_eq!(read(&path), render(&merged));
+    }
+
+    #[test]
+    fn accept_leaves_an_invalid_pending_file_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        std::fs::write(&path, render(&golden(&[("hi", 200, "Hello!")]))).unwrap();
+        let pending = pending_path(&path);
+        std::fs::write(&pending, "suite: s\nturns: 3\n").unwrap();
+        let actions = accept(std::slice::from_ref(&pending));
+        match &actions[..] {
+            [PendingAction::Failed(p, msg)] => {
+                assert_eq!(p, &pending);
+                assert!(msg.contains("invalid pending golden"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(pending.exists());
+        assert_eq!(read(&path), render(&golden(&[("hi", 200, "Hello!")])));
+    }
+
+    #[test]
+    fn reject_deletes_pending_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = dir.path().join("d.yaml.new");
+        let suite = dir.path().join("support.yaml");
+        std::fs::write(&pending, "x").unwrap();
+        std::fs::write(&suite, "x").unwrap();
+        let actions = reject(&[pending.clone(), suite.clone()]);
+        assert_eq!(actions[0], PendingAction::Rejected(pending.clone()));
+        assert!(matches!(&actions[1], PendingAction::Failed(p, _) if p == &suite));
+        assert!(!pending.exists());
+        assert!(suite.exists());
+    }
+
+    #[test]
+    fn find_pending_walks_directories_and_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mk = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "x").unwrap();
+            p
+        };
+        let b = mk("suites/support.golden/b.yaml.new");
+        let a = mk("suites/support.golden/a.yaml.new");
+        mk("suites/support.golden/a.yaml");
+        let nested = mk("suites/deep/billing.golden/x.yaml.new");
+        mk("suites/.hidden/h.golden/x.yaml.new");
+        mk("suites/notgolden/y.yaml.new");
+        mk("suites/support.yaml");
+        let all = find_pending(&[root.join("suites")]).unwrap();
+        assert_eq!(all, vec![nested.clone(), a.clone(), b.clone()]);
+        let suite = find_pending(&[root.join("suites/support.yaml")]).unwrap();
+        assert_eq!(suite, vec![a.clone(), b.clone()]);
+        // A pending file named directly, and duplicates dropped.
+        let direct = find_pending(&[b.clone(), root.join("suites")]).unwrap();
+        assert_eq!(direct, vec![b.clone(), nested, a]);
+        // A suite with no golden directory has nothing pending.
+        mk("suites/empty.yaml");
+        assert!(find_pending(&[root.join("suites/empty.yaml")])
+            .unwrap()
+            .is_empty());
+        // Missing paths and other files are diagnostics, all at once.
+        mk("suites/readme.txt");
+        let errs = find_pending(&[root.join("nope"), root.join("suites/readme.txt")]).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].render(false).contains("no such file or directory"));
+        assert!(errs[1].message.contains("not a suite"));
+    }
+
+    fn dialogue(name: &str) -> Dialogue {
+        Dialogue {
+            name: name.into(),
+            span: Span::UNKNOWN,
+            tags: Vec::new(),
+            skip: None,
+            vars: Default::default(),
+            endpoint: Arc::new(Endpoint {
+                kind: EndpointKind::Thinnest,
+                base_url: BaseUrl::Mock,
+                agent_id: "ag".into(),
+                api_key: None,
+                headers: Vec::new(),
+                timeout: Endpoint::DEFAULT_TIMEOUT,
+                retries: 0,
+                rate_limit: None,
+            }),
+            session: SessionMode::Fresh,
+            golden: GoldenMode::Exact,
+            repeat: 1,
+            min_pass: 1,
+            turns: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn orphans_are_files_without_a_dialogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let gdir = dir.path().join("support.golden");
+        std::fs::create_dir_all(&gdir).unwrap();
+        for f in [
+            "business-hours.yaml",
+            "business-hours.yaml.new",
+            "old-dialogue.yaml",
+            "renamed.yaml.new",
+            ".agenttest-1.tmp",
+            "notes.txt",
+        ] {
+            std::fs::write(gdir.join(f), "x").unwrap();
+        }
+        let suite = Suite {
+            name: "support".into(),
+            path: dir.path().join("support.yaml"),
+            golden_dir: gdir.clone(),
+            normalize: Vec::new(),
+            dialogues: vec![dialogue("Business hours")],
+        };
+        let missing_dir = Suite {
+            golden_dir: dir.path().join("other.golden"),
+            ..suite.clone()
+        };
+        assert_eq!(
+            orphans(&[suite, missing_dir]),
+            vec![
+                gdir.join("old-dialogue.yaml"),
+                gdir.join("renamed.yaml.new")
+            ]
+        );
+    }
+}
