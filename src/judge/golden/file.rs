@@ -198,7 +198,7 @@ fn is_plain_safe(s: &str) -> bool {
 /// a block of nothing but line breaks and spaces is where readers disagree, so it is quoted.
 fn is_literal_safe(s: &str) -> bool {
     s.contains('\n')
-        && !s.chars().any(|c| c == '\t' || needs_escape(c) && c != '\n')
+        && !s.chars().any(|c| c == '\t' || (needs_escape(c) && c != '\n'))
         && s.chars().any(|c| !c.is_whitespace())
         // Lines of only spaces are ambiguous with indentation; leave them to double quotes.
         && s.split('\n').all(|l| l.is_empty() || !l.trim().is_empty())

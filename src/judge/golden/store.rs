@@ -171,7 +171,7 @@ pub fn reject(pending: &[PathBuf]) -> Vec<PendingAction> {
 }
 
 /// The pending files `accept`/`reject` act on, for the paths the user named:
-/// a directory is searched recursively for `*.golden/*.yaml.new` (hidden entries and symbolic
+/// a `*.golden` directory is listed; any other directory is searched recursively for `*.golden/*.yaml.new` (hidden entries and symbolic
 /// links to directories skipped, like suite discovery); a suite file `x.yaml` / `x.yml` means
 /// `x.golden/*.yaml.new` beside it; a `*.yaml.new` file is taken as it is. Each path's files
 /// come sorted, duplicates are dropped. A path that does not exist, or a file that is none of
@@ -194,7 +194,15 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> 
         };
         let mut here = Vec::new();
         if meta.is_dir() {
-            if let Err(e) = walk(path, &mut here) {
+            let is_golden_dir = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
+            let listed = if is_golden_dir {
+                pending_in(path, &mut here)
+            } else {
+                walk(path, &mut here)
+            };
+            if let Err(e) = listed {
                 errors.push(Diagnostic::error(
                     path,
                     Span::UNKNOWN,
@@ -564,6 +572,8 @@ mod tests {
         assert_eq!(all, vec![nested.clone(), a.clone(), b.clone()]);
         let suite = find_pending(&[root.join("suites/support.yaml")]).unwrap();
         assert_eq!(suite, vec![a.clone(), b.clone()]);
+        let gdir = find_pending(&[root.join("suites/support.golden")]).unwrap();
+        assert_eq!(gdir, vec![a.clone(), b.clone()]);
         // A pending file named directly, and duplicates dropped.
         let direct = find_pending(&[b.clone(), root.join("suites")]).unwrap();
         assert_eq!(direct, vec![b.clone(), nested, a]);
