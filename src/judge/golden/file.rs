@@ -1,0 +1,478 @@
+//! The golden transcript file format (SPEC §3.3): the data type, a hand-written renderer and
+//! the parser.
+//!
+//! The renderer writes the layout by hand instead of going through a serializer, because the
+//! file is read and edited by people and reviewed in diffs: its layout must be stable across
+//! dependency upgrades, and each scalar is written in the least surprising style that still
+//! reads back to exactly the same string (plain, then a literal block for multi-line text, and
+//! double quotes with escapes for everything else). `parse(render(g)) == g` for every `g`.
+//!
+//! Nothing volatile goes into the file (no session ids, latency, token counts or dates), so two
+//! identical runs write identical bytes. This module does no I/O.
+
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, SourceFile, Span};
+
+/// The first line of every golden file.
+pub const HEADER: &str = "# agenttest golden transcript. Update with: agenttest run --bless";
+
+/// One dialogue's recorded transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenFile {
+    pub suite: String,
+    pub dialogue: String,
+    pub turns: Vec<GoldenTurn>,
+}
+
+/// One turn: the user message as sent, the HTTP status and the agent's text after `normalize`.
+/// In a golden (not in a fresh transcript), `agent` may contain `[..]` wildcards.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenTurn {
+    pub user: String,
+    pub status: u16,
+    pub agent: String,
+}
+
+/// Writes `g` in the layout of SPEC §3.3, always ending with a newline.
+pub fn render(g: &GoldenFile) -> String {
+    let mut out = String::new();
+    out.push_str(HEADER);
+    out.push('\n');
+    push_field(&mut out, 0, "suite", &g.suite);
+    push_field(&mut out, 0, "dialogue", &g.dialogue);
+    if g.turns.is_empty() {
+        // Not produced by a run (a dialogue has at least one turn), but keep it parseable.
+        out.push_str("turns: []\n");
+        return out;
+    }
+    out.push_str("turns:\n");
+    for t in &g.turns {
+        // `  - ` opens the item; its keys sit at column 4.
+        out.push_str("  - ");
+        push_value(&mut out, 4, "user", &t.user);
+        out.push_str(&format!("    status: {}\n", t.status));
+        push_field(&mut out, 4, "agent", &t.agent);
+    }
+    out
+}
+
+/// Parses a golden file. Unknown keys are refused so a typo (`agnet:`) is not silently lost.
+// The error is the crate's one diagnostic type, as `yaml::parse` returns it; boxing it here
+// alone would only make callers unbox it.
+#[allow(clippy::result_large_err)]
+pub fn parse(file: &SourceFile) -> Result<GoldenFile, Diagnostic> {
+    if file.text.trim().is_empty() {
+        // `yaml::parse` has its own empty-file message, worded for suites.
+        return Err(
+            Diagnostic::at(file, Span::new(1, 1), "the golden transcript is empty")
+                .with_help("delete it and re-record it with `agenttest run --bless`"),
+        );
+    }
+    crate::yaml::parse::<GoldenFile>(file)
+}
+
+/// `key: value` at `indent` spaces.
+fn push_field(out: &mut String, indent: usize, key: &str, value: &str) {
+    out.push_str(&" ".repeat(indent));
+    push_value(out, indent, key, value);
+}
+
+/// `key: value` without the leading indentation (the caller wrote it, or wrote `- `).
+/// `indent` is the column of the key, which a literal block's content is indented past.
+fn push_value(out: &mut String, indent: usize, key: &str, value: &str) {
+    out.push_str(key);
+    out.push(':');
+    match style(value) {
+        Style::Plain => {
+            out.push(' ');
+            out.push_str(value);
+            out.push('\n');
+        }
+        Style::Literal => push_literal(out, indent, value),
+        Style::Quoted => {
+            out.push(' ');
+            push_double_quoted(out, value);
+            out.push('\n');
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Literal,
+    Quoted,
+}
+
+fn style(s: &str) -> Style {
+    if is_plain_safe(s) {
+        Style::Plain
+    } else if is_literal_safe(s) {
+        Style::Literal
+    } else {
+        Style::Quoted
+    }
+}
+
+/// Characters that are never written raw: YAML forbids most of them in a document, treats
+/// some as line breaks (NEL, LS, PS) or strips them (a BOM), and the rest (C1 controls,
+/// non-characters) would be invisible in a review. The double-quoted style escapes them.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
+}
+
+/// Words a YAML 1.1 or 1.2 reader may take for a bool or null. A `String` field would not be
+/// confused by them with serde-saphyr today, but a person or another tool reading the file
+/// might, so they are quoted.
+fn is_keyword(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "~" | "null"
+            | "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
+    )
+}
+
+/// Looks like it could be read as a number, a date or other non-string (`42`, `-1.5e3`,
+/// `0x1F`, `1_000`, `2024-01-31`, `12:30`). Conservative: any text starting with a digit, or
+/// a sign or dot followed by a digit, that has no space in it.
+fn is_numberish(s: &str) -> bool {
+    let mut chars = s.chars();
+    let first = chars.next();
+    let second = chars.next();
+    let starts_numeric = match (first, second) {
+        (Some(c), _) if c.is_ascii_digit() => true,
+        (Some('+' | '-' | '.'), Some(c)) => c.is_ascii_digit() || c == '.',
+        _ => false,
+    };
+    starts_numeric && !s.contains(' ')
+}
+
+/// A plain (unquoted) scalar reads back as exactly `s` only when it is one line, starts with
+/// no indicator, has no comment or mapping marker inside, no surrounding spaces and is not a
+/// keyword or a number. The check is deliberately stricter than YAML requires.
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first == ' ' {
+        return false;
+    }
+    if s.ends_with(' ') || s.ends_with(':') {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    if s.chars().any(|c| c == '\t' || c == '\n' || needs_escape(c)) {
+        return false;
+    }
+    // Other Unicode white space (NBSP, EM SPACE ...) at either end could be trimmed by a
+    // reader that treats it as space: keep it inside quotes.
+    let ends_blank = |c: Option<char>| c.is_some_and(|c| c.is_whitespace());
+    if ends_blank(s.chars().next()) || ends_blank(s.chars().next_back()) {
+        return false;
+    }
+    !is_keyword(s) && !is_numberish(s)
+}
+
+/// A literal block (`|`) keeps multi-line text readable and byte-exact, as long as nothing in
+/// it needs an escape (no `\r`, tabs or control characters) and there is text on some line:
+/// a block of nothing but line breaks and spaces is where readers disagree, so it is quoted.
+fn is_literal_safe(s: &str) -> bool {
+    s.contains('\n')
+        && !s.chars().any(|c| c == '\t' || (needs_escape(c) && c != '\n'))
+        && s.chars().any(|c| !c.is_whitespace())
+        // Lines of only spaces are ambiguous with indentation; leave them to double quotes.
+        && s.split('\n').all(|l| l.is_empty() || !l.trim().is_empty())
+        // Unicode white space at the start of a line could be taken for indentation.
+        && s.split('\n').all(|l| {
+            l.chars()
+                .next()
+                .is_none_or(|c| c == ' ' || !c.is_whitespace())
+        })
+}
+
+/// `|-`, `|` or `|+` (strip, clip, keep: no, one, or several trailing line breaks), with an
+/// explicit indentation indicator when the first text line starts with a space (otherwise
+/// the reader would take that space for indentation). Content sits two columns past the key.
+fn push_literal(out: &mut String, indent: usize, s: &str) {
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    let body = s.trim_end_matches('\n');
+    let first_text_line = body.split('\n').find(|l| !l.is_empty()).unwrap_or("");
+    let indicator = if first_text_line.starts_with(' ') {
+        "2"
+    } else {
+        ""
+    };
+    out.push_str(&format!(" |{indicator}{chomp}\n"));
+    let pad = " ".repeat(indent + 2);
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    // Keep chomping: the line breaks beyond the body's own are written as empty lines.
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+}
+
+/// One line, double-quoted: `\` and `"` escaped, and every character that is not safe raw
+/// written as a YAML escape (`\n`, `\t`, `\x1b`, `\u2028` ...).
+fn push_double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if needs_escape(c) => {
+                let n = c as u32;
+                if n <= 0xFF {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{n:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> SourceFile {
+        SourceFile::new("t.golden/x.yaml", text)
+    }
+
+    fn one(agent: &str) -> GoldenFile {
+        GoldenFile {
+            suite: "support".into(),
+            dialogue: "business hours".into(),
+            turns: vec![GoldenTurn {
+                user: "What are your business hours?".into(),
+                status: 200,
+                agent: agent.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn spec_example_byte_for_byte() {
+        let g = one("Our business hours are Monday through Friday, 9 AM to 6 PM EST.");
+        let expected = "# agenttest golden transcript. Update with: agenttest run --bless
+suite: support
+dialogue: business hours
+turns:
+  - user: What are your business hours?
+    status: 200
+    agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST.
+";
+        assert_eq!(render(&g), expected);
+        assert_eq!(parse(&file(expected)).unwrap(), g);
+    }
+
+    #[test]
+    fn multi_line_uses_literal_blocks_with_right_chomping() {
+        let text = render(&one("line one\nline two"));
+        assert!(
+            text.contains("    agent: |-\n      line one\n      line two\n"),
+            "{text}"
+        );
+        let text = render(&one("line one\n\nline two\n"));
+        assert!(
+            text.contains("    agent: |\n      line one\n\n      line two\n"),
+            "{text}"
+        );
+        let text = render(&one("a\nb\n\n\n"));
+        assert!(
+            text.contains("    agent: |+\n      a\n      b\n\n\n"),
+            "{text}"
+        );
+        let text = render(&one("  indented\ncode"));
+        assert!(
+            text.contains("    agent: |2-\n        indented\n      code\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn tricky_single_lines_are_quoted() {
+        for (s, rendered) in [
+            ("", "\"\""),
+            ("true", "\"true\""),
+            ("42", "\"42\""),
+            ("[..] and more", "\"[..] and more\""),
+            ("a: b", "\"a: b\""),
+            (" lead", "\" lead\""),
+            ("tab\there", "\"tab\\there\""),
+            ("esc\u{1b}[31m", "\"esc\\x1b[31m\""),
+            ("say \"hi\" \\o/", "say \"hi\" \\o/"),
+        ] {
+            let text = render(&one(s));
+            assert!(
+                text.contains(&format!("agent: {rendered}\n")),
+                "{s:?}: {text}"
+            );
+        }
+        // Wildcards in the middle and commas stay plain: block context allows them.
+        assert!(render(&one("Hi [..], welcome")).contains("agent: Hi [..], welcome\n"));
+    }
+
+    /// Every combination of tricky pieces must read back as the same string.
+    #[test]
+    fn round_trip_over_tricky_strings() {
+        let pieces: &[&str] = &[
+            "",
+            " ",
+            "  ",
+            "a",
+            "Hello",
+            "9 AM",
+            "\n",
+            "\n\n",
+            "\r\n",
+            "\t",
+            ": ",
+            ":",
+            " #",
+            "#",
+            "-",
+            "- ",
+            "?",
+            ",",
+            "[",
+            "]",
+            "{",
+            "}",
+            "[..]",
+            "&a",
+            "*a",
+            "!tag",
+            "|",
+            ">",
+            "'",
+            "\"",
+            "%",
+            "@",
+            "`",
+            "\\",
+            "true",
+            "No",
+            "null",
+            "~",
+            "0x1F",
+            "1e3",
+            "-1.5",
+            ".5",
+            ".inf",
+            "2024-01-31",
+            "12:30:00",
+            "---",
+            "...",
+            "é",
+            "日本語",
+            "🦀",
+            "\u{a0}",
+            "\u{2028}",
+            "\u{85}",
+            "\u{feff}",
+            "\u{0}",
+            "\u{7}",
+            "\u{1b}[0m",
+            "\u{7f}",
+            "\u{9f}",
+            "  indented",
+            "x  ",
+            "{{var}}",
+            "${HOME}",
+            "<ORDER>",
+        ];
+        // A deterministic pseudo-random walk over sequences of 1..=5 pieces (xorshift), plus
+        // every single piece and every pair, so the corners are covered without a new crate.
+        let mut cases: Vec<String> = Vec::new();
+        for a in pieces {
+            cases.push(a.to_string());
+            for b in pieces {
+                cases.push(format!("{a}{b}"));
+            }
+        }
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..4000 {
+            let n = (next() % 5 + 1) as usize;
+            let mut s = String::new();
+            for _ in 0..n {
+                s.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            cases.push(s);
+        }
+        for s in &cases {
+            let g = GoldenFile {
+                suite: s.clone(),
+                dialogue: format!("d {s}"),
+                turns: vec![
+                    GoldenTurn {
+                        user: s.clone(),
+                        status: 200,
+                        agent: s.clone(),
+                    },
+                    GoldenTurn {
+                        user: "next".into(),
+                        status: 401,
+                        agent: format!("{s}\n{s}"),
+                    },
+                ],
+            };
+            let text = render(&g);
+            let back = parse(&file(&text))
+                .unwrap_or_else(|d| panic!("{s:?} did not parse:\n{text}\n{}", d.render(false)));
+            assert_eq!(back, g, "{s:?} did not round-trip:\n{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_empty_files_are_refused() {
+        let text = "suite: s\ndialogue: d\nturns:\n  - user: u\n    status: 200\n    agnet: x\n";
+        let d = parse(&file(text)).unwrap_err();
+        assert!(d.render(false).contains("agnet"), "{}", d.render(false));
+        let d = parse(&file("\n")).unwrap_err();
+        assert!(d.message.contains("empty"));
+    }
+}

@@ -1,0 +1,259 @@
+//! Deciding whether a transcript still matches its golden: `normalize` rules, `[..]`
+//! wildcards, the similarity score of mode `similar`, and the turn-by-turn merge that `--bless`
+//! and `accept` use to keep golden turns that still match as they are.
+//!
+//! Pure functions, no I/O. Nothing here may be super-linear in a way a hostile agent reply
+//! could exploit: wildcards are matched by substring search, never by building a regex.
+
+use std::borrow::Cow;
+
+use similar::{Algorithm, DiffOp, TextDiff};
+
+use super::file::{GoldenFile, GoldenTurn};
+use crate::suite::model::NormalizeRule;
+
+/// The wildcard of a golden's `agent` text: any run of characters, including none and line
+/// breaks.
+pub const WILDCARD: &str = "[..]";
+
+/// Applies `rules` in order, each to every match (`regex::Regex::replace_all`, so `$1` and
+/// `${name}` in `replace` refer to groups).
+pub fn normalize(text: &str, rules: &[NormalizeRule]) -> String {
+    let mut out = Cow::Borrowed(text);
+    for rule in rules {
+        if let Cow::Owned(s) = rule.pattern.replace_all(&out, rule.replace.as_str()) {
+            out = Cow::Owned(s);
+        }
+    }
+    out.into_owned()
+}
+
+/// Whether `actual` matches the golden text, where each `[..]` in `golden` stands for any run
+/// of characters. Without a wildcard this is plain equality.
+///
+/// The golden splits into literal pieces; the first must be a prefix, the last a suffix (not
+/// overlapping the prefix), and the ones between must appear in order in what is left. For a
+/// pattern whose only metacharacter is "anything", taking each middle piece at its leftmost
+/// occurrence is optimal (it leaves the most room for the rest), so no backtracking is needed
+/// and the cost is a handful of substring searches.
+pub fn agent_matches(golden: &str, actual: &str) -> bool {
+    let pieces: Vec<&str> = golden.split(WILDCARD).collect();
+    let (first, rest) = match pieces.split_first() {
+        Some(x) => x,
+        None => return actual.is_empty(),
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return golden == actual;
+    };
+    if first.len() + last.len() > actual.len()
+        || !actual.starts_with(first)
+        || !actual.ends_with(last)
+    {
+        return false;
+    }
+    // Both ends matched at byte boundaries of `actual`, so this slice is on char boundaries.
+    let mut window = &actual[first.len()..actual.len() - last.len()];
+    for piece in middle {
+        match window.find(piece) {
+            Some(at) => window = &window[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// How alike two agent texts are, from 0 (nothing in common) to 1 (identical): the share of
+/// words (and the white space between them) that a word-level diff keeps,
+/// `2 * kept / (words(a) + words(b))`. Two empty texts are identical (1.0).
+///
+/// Words rather than characters, because a rephrased sentence should score by how much of its
+/// wording survived, not by shared letters. Deterministic: Myers' algorithm with no deadline
+/// (a deadline would make the score depend on machine load), computed in `f64` from the diff's
+/// counts rather than `similar`'s `f32` ratio so that, say, 9 of 10 words is exactly 0.9.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .diff_words(a, b);
+    let total = diff.old_slices().len() + diff.new_slices().len();
+    if total == 0 {
+        return 1.0;
+    }
+    let kept: usize = diff
+        .ops()
+        .iter()
+        .map(|op| match op {
+            DiffOp::Equal { len, .. } => *len,
+            _ => 0,
+        })
+        .sum();
+    (2 * kept) as f64 / total as f64
+}
+
+/// A golden turn that still holds for a new turn: same message, same status, and the agent
+/// text equal or matched by the golden's wildcards.
+pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn) -> bool {
+    golden.user == actual.user
+        && golden.status == actual.status
+        && agent_matches(&golden.agent, &actual.agent)
+}
+
+/// What `--bless` and `accept` write: the new transcript, except that a turn whose golden
+/// counterpart (same position) still matches keeps the golden's text as it is, wildcards
+/// included. Only exact or wildcard matches are kept, never merely similar ones: the mode of
+/// a dialogue is not known to `accept`, and a blessed golden should record what was seen.
+pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile) -> GoldenFile {
+    let Some(old) = old else {
+        return new.clone();
+    };
+    let turns = new
+        .turns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match old.turns.get(i) {
+            Some(o) if turn_matches(o, t) => o.clone(),
+            _ => t.clone(),
+        })
+        .collect();
+    GoldenFile {
+        suite: new.suite.clone(),
+        dialogue: new.dialogue.clone(),
+        turns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex::Regex;
+
+    #[test]
+    fn wildcards() {
+        // none
+        assert!(agent_matches("exact", "exact"));
+        assert!(!agent_matches("exact", "exact!"));
+        assert!(agent_matches("", ""));
+        // alone: anything, including nothing and line breaks
+        assert!(agent_matches("[..]", ""));
+        assert!(agent_matches("[..]", "any\nthing"));
+        // start, middle, end
+        assert!(agent_matches("[..] EST.", "Mon-Fri, 9 AM to 6 PM EST."));
+        assert!(!agent_matches("[..] EST.", "Mon-Fri, 9 AM to 6 PM PST."));
+        assert!(agent_matches("Hello [..]!", "Hello Ada!"));
+        assert!(agent_matches("Hello [..]!", "Hello !"));
+        assert!(!agent_matches("Hello [..]!", "Hello Ada?"));
+        assert!(agent_matches("Order [..]", "Order ORD-1 shipped"));
+        assert!(!agent_matches("Order [..]", "Your order"));
+        // multiple, in order only
+        assert!(agent_matches("a[..]b[..]c", "a-x-b-y-c"));
+        assert!(agent_matches("a[..]b[..]c", "abc"));
+        assert!(!agent_matches("a[..]b[..]c", "a-c-b"));
+        assert!(agent_matches("[..]b[..]b[..]", "xbyb"));
+        assert!(!agent_matches("[..]b[..]b[..]", "xby"));
+        // adjacent wildcards are one wildcard
+        assert!(agent_matches("a[..][..]z", "az"));
+        assert!(agent_matches("a[..][..]z", "a middle z"));
+        // prefix and suffix may not overlap
+        assert!(!agent_matches("ab[..]ba", "aba"));
+        assert!(agent_matches("ab[..]ba", "abba"));
+        // multi-line
+        assert!(agent_matches(
+            "Steps:\n1. [..]\n2. Restart.",
+            "Steps:\n1. Open the\nsettings.\n2. Restart."
+        ));
+        // a literal `[..]` in the reply is just text the wildcard covers
+        assert!(agent_matches("x [..] y", "x [..] y"));
+        // non-ASCII around the wildcard
+        assert!(agent_matches("café [..] 日本", "café au lait 日本"));
+    }
+
+    #[test]
+    fn wildcard_matching_is_fast_on_hostile_input() {
+        let golden = format!("{}b", "a[..]".repeat(200));
+        let actual = "a".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert!(!agent_matches(&golden, &actual));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn similarity_scores() {
+        assert_eq!(similarity("", ""), 1.0);
+        assert_eq!(similarity("same words here", "same words here"), 1.0);
+        assert_eq!(similarity("abc", ""), 0.0);
+        assert_eq!(similarity("alpha", "omega"), 0.0);
+        // 10 tokens vs 10 tokens ("a b c d e" is five words and four spaces... count below)
+        let a = "one two three four five six seven eight nine ten";
+        let b = "one two three four five six seven eight nine TEN";
+        // 19 tokens each (10 words, 9 spaces); 18 kept: 36 / 38.
+        assert_eq!(similarity(a, b), 36.0 / 38.0);
+        assert!(similarity(a, b) >= 0.9);
+        let c = "one two three four five six seven eight nine ten eleven";
+        assert!(similarity(a, c) > 0.9 && similarity(a, c) < 1.0);
+        let d = "completely different reply from the agent today";
+        assert!(similarity(a, d) < 0.5);
+        // deterministic and symmetric
+        assert_eq!(similarity(a, c), similarity(a, c));
+        assert_eq!(similarity(a, c), similarity(c, a));
+    }
+
+    #[test]
+    fn normalize_applies_rules_in_order_with_groups() {
+        let rules = vec![
+            NormalizeRule {
+                pattern: Regex::new(r"\bORD-(\d+)\b").unwrap(),
+                replace: "<ORDER $1>".into(),
+            },
+            NormalizeRule {
+                pattern: Regex::new(r"<ORDER \d+>").unwrap(),
+                replace: "<ORDER>".into(),
+            },
+            NormalizeRule {
+                pattern: Regex::new(r"\d{4}-\d{2}-\d{2}").unwrap(),
+                replace: "<DATE>".into(),
+            },
+        ];
+        assert_eq!(
+            normalize("ORD-12 and ORD-345 ship 2024-01-31", &rules),
+            "<ORDER> and <ORDER> ship <DATE>"
+        );
+        assert_eq!(normalize("nothing to do", &rules), "nothing to do");
+        assert_eq!(normalize("ORD-1", &[]), "ORD-1");
+    }
+
+    fn turn(user: &str, status: u16, agent: &str) -> GoldenTurn {
+        GoldenTurn {
+            user: user.into(),
+            status,
+            agent: agent.into(),
+        }
+    }
+
+    #[test]
+    fn merge_keeps_matching_turns_as_they_are() {
+        let old = GoldenFile {
+            suite: "s".into(),
+            dialogue: "d".into(),
+            turns: vec![
+                turn("hi", 200, "Hello [..]!"),
+                turn("hours?", 200, "9 to 5"),
+                turn("bye", 200, "Bye [..]"),
+            ],
+        };
+        let new = GoldenFile {
+            suite: "s".into(),
+            dialogue: "d".into(),
+            turns: vec![
+                turn("hi", 200, "Hello Ada!"),
+                turn("hours?", 200, "9 to 6"),
+                turn("bye", 500, "Bye now"),
+                turn("extra", 200, "more"),
+            ],
+        };
+        let merged = merge(Some(&old), &new);
+        assert_eq!(merged.turns[0], old.turns[0]);
+        assert_eq!(merged.turns[1], new.turns[1]);
+        assert_eq!(merged.turns[2], new.turns[2], "status changed");
+        assert_eq!(merged.turns[3], new.turns[3]);
+        assert_eq!(merge(None, &new), new);
+    }
+}

@@ -1,0 +1,652 @@
+//! Everything that writes or deletes in a `.golden` directory: pending `.new` files, `--bless`,
+//! `agenttest accept` / `reject`, and the orphan check.
+//!
+//! Every write is atomic (`fsutil::write_atomic`: a temporary file in the same directory,
+//! renamed over the target), so a golden is always either the old file or the new one. A
+//! failed write is reported, never panicked on, and leaves the old file as it was. Nothing here
+//! sends a request: `accept` promotes exactly what the last run recorded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use super::file::{parse, render, GoldenFile};
+use super::matching::merge;
+use super::pending_path;
+use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::fsutil::write_atomic;
+use crate::run::result::{BlessAction, GoldenCheck};
+use crate::suite::model::{slug, Suite};
+
+/// The suffix of a pending golden.
+pub const PENDING_SUFFIX: &str = ".yaml.new";
+
+/// What `accept` or `reject` did with one pending file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingAction {
+    /// Accepted; the golden (this path) did not exist before.
+    Created(PathBuf),
+    /// Accepted; the golden (this path) was replaced.
+    Changed(PathBuf),
+    /// Accepted, but the golden (this path) already had exactly these bytes: not rewritten.
+    Kept(PathBuf),
+    /// The pending file (this path) was deleted.
+    Rejected(PathBuf),
+    /// Nothing was promoted or deleted for the pending file (this path); the message says why.
+    /// The golden, if any, is as it was.
+    Failed(PathBuf, String),
+}
+
+/// Writes `check.actual` beside the golden as `<slug>.yaml.new` (creating the `.golden`
+/// directory if needed), records it in `check.pending`, and says so in `check.message` just
+/// before the accept hint.
+pub fn write_pending(check: &mut GoldenCheck) -> std::io::Result<()> {
+    let pending = pending_path(&check.path);
+    if let Some(dir) = pending.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_atomic(&pending, check.actual.as_bytes())?;
+    let line = format!("this run's transcript is saved as {}\n", pending.display());
+    match check.message.rfind("to accept this run's transcript") {
+        Some(at) => check.message.insert_str(at, &line),
+        None => {
+            if !check.message.is_empty() && !check.message.ends_with('\n') {
+                check.message.push('\n');
+            }
+            check.message.push_str(&line);
+        }
+    }
+    check.pending = Some(pending);
+    Ok(())
+}
+
+/// Deletes the pending file of `golden`, if there is one (a passing run's stale `.new`).
+/// Returns whether a file was removed.
+pub fn remove_pending(golden: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(pending_path(golden)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `--bless`: writes `actual` as the golden at `path`, keeping each old golden turn that still
+/// matches (same message and status, agent text equal or matched by its `[..]` wildcards) as it
+/// is. Identical bytes are not rewritten. The `.golden` directory is created if missing, and
+/// the dialogue's pending `.new` is removed once the golden is written.
+pub fn bless(path: &Path, actual: &GoldenFile) -> BlessAction {
+    let old = match read_old(path) {
+        Ok(old) => old,
+        Err(msg) => return BlessAction::Failed(path.to_path_buf(), msg),
+    };
+    let old_parsed = parse_old(path, old.as_deref());
+    let text = render(&merge(old_parsed.as_ref(), actual));
+    let action = match write_golden(path, old.as_deref(), &text) {
+        Ok(Written::Created) => BlessAction::Created(path.to_path_buf()),
+        Ok(Written::Changed) => BlessAction::Changed(path.to_path_buf()),
+        Ok(Written::Unchanged) => BlessAction::Unchanged(path.to_path_buf()),
+        Err(msg) => return BlessAction::Failed(path.to_path_buf(), msg),
+    };
+    // The golden now records this run; a pending file from an earlier run is stale. Failing
+    // to delete it does not undo the bless, and the next passing run retries the removal.
+    let _ = remove_pending(path);
+    action
+}
+
+/// `agenttest accept`: promotes each pending file to its golden (the path without `.new`).
+///
+/// The golden gets exactly the pending file's bytes, except that old golden turns that still
+/// match are kept as they are (wildcards included), as with `--bless`. A pending file that
+/// does not parse is `Failed` and left in place; so is one whose golden cannot be written.
+/// The pending file is deleted once its golden is written.
+pub fn accept(pending: &[PathBuf]) -> Vec<PendingAction> {
+    pending.iter().map(|p| accept_one(p)).collect()
+}
+
+fn accept_one(pending: &Path) -> PendingAction {
+    let failed = |msg: String| PendingAction::Failed(pending.to_path_buf(), msg);
+    let Some(golden) = golden_of(pending) else {
+        return failed(format!(
+            "not a pending golden (expected a name ending in `{PENDING_SUFFIX}`)"
+        ));
+    };
+    let new_text = match std::fs::read_to_string(pending) {
+        Ok(t) => t,
+        Err(e) => return failed(format!("failed to read pending golden: {e}")),
+    };
+    let new = match parse(&SourceFile::new(pending, new_text.as_str())) {
+        Ok(g) => g,
+        Err(d) => {
+            return failed(format!(
+                "invalid pending golden, left in place:\n{}",
+                d.render(false)
+            ))
+        }
+    };
+    let old = match read_old(&golden) {
+        Ok(old) => old,
+        Err(msg) => return failed(msg),
+    };
+    let old_parsed = parse_old(&golden, old.as_deref());
+    let merged = merge(old_parsed.as_ref(), &new);
+    // Unless a wildcard turn was kept, what is written is byte for byte what was reviewed.
+    let text = if merged == new {
+        new_text
+    } else {
+        render(&merged)
+    };
+    let action = match write_golden(&golden, old.as_deref(), &text) {
+        Ok(Written::Created) => PendingAction::Created(golden),
+        Ok(Written::Changed) => PendingAction::Changed(golden),
+        Ok(Written::Unchanged) => PendingAction::Kept(golden),
+        Err(msg) => return failed(msg),
+    };
+    match std::fs::remove_file(pending) {
+        Ok(()) => action,
+        Err(e) if e.kind() == ErrorKind::NotFound => action,
+        Err(e) => failed(format!(
+            "the golden was written, but the pending file could not be deleted: {e}"
+        )),
+    }
+}
+
+/// `agenttest reject`: deletes each pending file. Refuses anything not named `*.yaml.new`, so
+/// a wrong argument can never delete a suite or a golden.
+pub fn reject(pending: &[PathBuf]) -> Vec<PendingAction> {
+    pending
+        .iter()
+        .map(|p| {
+            if golden_of(p).is_none() {
+                return PendingAction::Failed(
+                    p.clone(),
+                    format!("not a pending golden (expected a name ending in `{PENDING_SUFFIX}`)"),
+                );
+            }
+            match std::fs::remove_file(p) {
+                Ok(()) => PendingAction::Rejected(p.clone()),
+                Err(e) => PendingAction::Failed(p.clone(), format!("failed to delete: {e}")),
+            }
+        })
+        .collect()
+}
+
+/// The pending files `accept`/`reject` act on, for the paths the user named:
+/// a `*.golden` directory is listed; any other directory is searched recursively for `*.golden/*.yaml.new` (hidden entries and symbolic
+/// links to directories skipped, like suite discovery); a suite file `x.yaml` / `x.yml` means
+/// `x.golden/*.yaml.new` beside it; a `*.yaml.new` file is taken as it is. Each path's files
+/// come sorted, duplicates are dropped. A path that does not exist, or a file that is none of
+/// these, is a diagnostic; all of them are returned at once.
+pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                let what = if e.kind() == ErrorKind::NotFound {
+                    "no such file or directory".to_string()
+                } else {
+                    format!("cannot read: {e}")
+                };
+                errors.push(Diagnostic::error(path, Span::UNKNOWN, what));
+                continue;
+            }
+        };
+        let mut here = Vec::new();
+        if meta.is_dir() {
+            let is_golden_dir = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
+            let listed = if is_golden_dir {
+                pending_in(path, &mut here)
+            } else {
+                walk(path, &mut here)
+            };
+            if let Err(e) = listed {
+                errors.push(Diagnostic::error(
+                    path,
+                    Span::UNKNOWN,
+                    format!("failed to read directory: {e}"),
+                ));
+                continue;
+            }
+        } else if is_pending_name(path) {
+            here.push(path.clone());
+        } else if let Some(dir) = suite_golden_dir(path) {
+            if let Err(e) = pending_in(&dir, &mut here) {
+                errors.push(Diagnostic::error(
+                    &dir,
+                    Span::UNKNOWN,
+                    format!("failed to read directory: {e}"),
+                ));
+                continue;
+            }
+        } else {
+            errors.push(
+                Diagnostic::error(
+                    path,
+                    Span::UNKNOWN,
+                    "not a suite, a directory or a pending golden",
+                )
+                .with_help(format!(
+                    "name a suite (`x.yaml`), a directory, or a `{PENDING_SUFFIX}` file"
+                )),
+            );
+            continue;
+        }
+        here.sort();
+        for p in here {
+            if !found.contains(&p) {
+                found.push(p);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(found)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Golden files (`*.yaml`) and pending files (`*.yaml.new`) in each suite's golden directory
+/// with no dialogue of that slug behind them, sorted. Pending files count too: a `.new` left
+/// from a dialogue that was since renamed or removed would otherwise stay forever. A dialogue
+/// with `golden: false` still counts as being behind its file (the file is stale, but it is
+/// not an orphan). A missing golden directory has no orphans.
+pub fn orphans(suites: &[Suite]) -> Vec<PathBuf> {
+    // Two suite files (`x.yaml` and `x.yml`) can share a golden directory.
+    let mut slugs: BTreeMap<&Path, BTreeSet<String>> = BTreeMap::new();
+    for s in suites {
+        slugs
+            .entry(s.golden_dir.as_path())
+            .or_default()
+            .extend(s.dialogues.iter().map(|d| slug(&d.name)));
+    }
+    let mut out = Vec::new();
+    for (dir, known) in slugs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            // Hidden files include our own `.agenttest-*.tmp` from an interrupted write.
+            if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let stem = name
+                .strip_suffix(PENDING_SUFFIX)
+                .or_else(|| name.strip_suffix(".yaml"));
+            if let Some(stem) = stem {
+                if !known.contains(stem) {
+                    out.push(entry.path());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The golden a pending file promotes to: the same path without `.new`.
+fn golden_of(pending: &Path) -> Option<PathBuf> {
+    if !is_pending_name(pending) {
+        return None;
+    }
+    let s = pending.to_str()?;
+    s.strip_suffix(".new").map(PathBuf::from)
+}
+
+fn is_pending_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(PENDING_SUFFIX) && n.len() > PENDING_SUFFIX.len())
+}
+
+/// `x.yaml` / `x.yml` → `x.golden` beside it.
+fn suite_golden_dir(path: &Path) -> Option<PathBuf> {
+    let ext = path.extension()?.to_str()?;
+    if ext != "yaml" && ext != "yml" {
+        return None;
+    }
+    let stem = path.file_stem()?.to_str()?;
+    Some(path.with_file_name(format!("{stem}.golden")))
+}
+
+/// Pending files directly in a golden directory (none if it does not exist).
+fn pending_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_file() && is_pending_name(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Recursive search for `*.golden/*.yaml.new`. `DirEntry::file_type` does not follow symbolic
+/// links, so a link loop cannot make this run forever.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        if name.to_string_lossy().ends_with(".golden") {
+            pending_in(&path, out)?;
+        } else {
+            walk(&path, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The old golden's text: `None` if there is none. Any other read error is reported rather
+/// than overwritten blindly: the file might be someone's work.
+fn read_old(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!(
+            "failed to read the old golden {}: {e}; it was left as it was",
+            path.display()
+        )),
+    }
+}
+
+/// The old golden, if it exists and is valid; an invalid one is simply replaced.
+fn parse_old(path: &Path, old: Option<&[u8]>) -> Option<GoldenFile> {
+    let text = std::str::from_utf8(old?).ok()?;
+    parse(&SourceFile::new(path, text)).ok()
+}
+
+enum Written {
+    Created,
+    Changed,
+    Unchanged,
+}
+
+/// Writes `text` at `path` atomically unless it already holds exactly those bytes.
+fn write_golden(path: &Path, old: Option<&[u8]>, text: &str) -> Result<Written, String> {
+    if old == Some(text.as_bytes()) {
+        return Ok(Written::Unchanged);
+    }
+    let fail = |e: std::io::Error| {
+        format!(
+            "failed to write golden {}: {e}; the old golden is intact",
+            path.display()
+        )
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    write_atomic(path, text.as_bytes()).map_err(fail)?;
+    Ok(if old.is_some() {
+        Written::Changed
+    } else {
+        Written::Created
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::diag::Span;
+    use crate::judge::golden::file::GoldenTurn;
+    use crate::suite::model::{BaseUrl, Dialogue, Endpoint, EndpointKind, GoldenMode, SessionMode};
+
+    fn golden(turns: &[(&str, u16, &str)]) -> GoldenFile {
+        GoldenFile {
+            suite: "support".into(),
+            dialogue: "d".into(),
+            turns: turns
+                .iter()
+                .map(|(u, s, a)| GoldenTurn {
+                    user: u.to_string(),
+                    status: *s,
+                    agent: a.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    #[test]
+    fn bless_creates_changes_and_leaves_identical_goldens_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("support.golden/d.yaml");
+        let g = golden(&[("hi", 200, "Hello!")]);
+        assert_eq!(bless(&path, &g), BlessAction::Created(path.clone()));
+        assert_eq!(read(&path), render(&g));
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(bless(&path, &g), BlessAction::Unchanged(path.clone()));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
+        let g2 = golden(&[("hi", 200, "Hi!")]);
+        assert_eq!(bless(&path, &g2), BlessAction::Changed(path.clone()));
+        assert_eq!(read(&path), render(&g2));
+        // No temporary files are left behind.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn bless_keeps_matching_wildcard_turns_and_removes_the_pending_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let old = golden(&[("hi", 200, "Hello [..]!"), ("hours?", 200, "9 to 5")]);
+        std::fs::write(&path, render(&old)).unwrap();
+        std::fs::write(pending_path(&path), "stale").unwrap();
+        let new = golden(&[("hi", 200, "Hello Ada!"), ("hours?", 200, "9 to 6")]);
+        assert_eq!(bless(&path, &new), BlessAction::Changed(path.clone()));
+        let written = read(&path);
+        assert!(written.contains("agent: Hello [..]!\n"), "{written}");
+        assert!(written.contains("agent: 9 to 6\n"), "{written}");
+        assert!(!pending_path(&path).exists());
+        // Everything still matches: nothing to write.
+        assert_eq!(bless(&path, &new), BlessAction::Unchanged(path.clone()));
+    }
+
+    #[test]
+    fn bless_replaces_an_invalid_golden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        std::fs::write(&path, "not: [a golden").unwrap();
+        let g = golden(&[("hi", 200, "Hello!")]);
+        assert_eq!(bless(&path, &g), BlessAction::Changed(path.clone()));
+        assert_eq!(read(&path), render(&g));
+    }
+
+    #[test]
+    fn accept_promotes_exactly_the_pending_bytes_and_deletes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let pending = pending_path(&path);
+        // Hand-made layout and a comment: accepted byte for byte, not re-rendered.
+        let text = "# reviewed\nsuite: support\ndialogue: d\nturns:\n- user: hi\n  status: 200\n  agent: 'Hello!'\n";
+        std::fs::write(&pending, text).unwrap();
+        assert_eq!(
+            accept(std::slice::from_ref(&pending)),
+            vec![PendingAction::Created(path.clone())]
+        );
+        assert_eq!(read(&path), text);
+        assert!(!pending.exists());
+        // Same bytes again: kept, not rewritten, and the pending file is still cleaned up.
+        std::fs::write(&pending, text).unwrap();
+        assert_eq!(
+            accept(std::slice::from_ref(&pending)),
+            vec![PendingAction::Kept(path.clone())]
+        );
+        assert!(!pending.exists());
+    }
+
+    #[test]
+    fn accept_keeps_matching_wildcard_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let old = golden(&[("hi", 200, "Hello [..]!"), ("bye", 200, "Bye.")]);
+        std::fs::write(&path, render(&old)).unwrap();
+        let new = golden(&[("hi", 200, "Hello Bob!"), ("bye", 200, "Goodbye.")]);
+        std::fs::write(pending_path(&path), render(&new)).unwrap();
+        assert_eq!(
+            accept(&[pending_path(&path)]),
+            vec![PendingAction::Changed(path.clone())]
+        );
+        let merged = golden(&[("hi", 200, "Hello [..]!"), ("bye", 200, "Goodbye.")]);
+        assert_eq!(read(&path), render(&merged));
+    }
+
+    #[test]
+    fn accept_leaves_an_invalid_pending_file_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        std::fs::write(&path, render(&golden(&[("hi", 200, "Hello!")]))).unwrap();
+        let pending = pending_path(&path);
+        std::fs::write(&pending, "suite: s\nturns: 3\n").unwrap();
+        let actions = accept(std::slice::from_ref(&pending));
+        match &actions[..] {
+            [PendingAction::Failed(p, msg)] => {
+                assert_eq!(p, &pending);
+                assert!(msg.contains("invalid pending golden"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(pending.exists());
+        assert_eq!(read(&path), render(&golden(&[("hi", 200, "Hello!")])));
+    }
+
+    #[test]
+    fn reject_deletes_pending_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = dir.path().join("d.yaml.new");
+        let suite = dir.path().join("support.yaml");
+        std::fs::write(&pending, "x").unwrap();
+        std::fs::write(&suite, "x").unwrap();
+        let actions = reject(&[pending.clone(), suite.clone()]);
+        assert_eq!(actions[0], PendingAction::Rejected(pending.clone()));
+        assert!(matches!(&actions[1], PendingAction::Failed(p, _) if p == &suite));
+        assert!(!pending.exists());
+        assert!(suite.exists());
+    }
+
+    #[test]
+    fn find_pending_walks_directories_and_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mk = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "x").unwrap();
+            p
+        };
+        let b = mk("suites/support.golden/b.yaml.new");
+        let a = mk("suites/support.golden/a.yaml.new");
+        mk("suites/support.golden/a.yaml");
+        let nested = mk("suites/deep/billing.golden/x.yaml.new");
+        mk("suites/.hidden/h.golden/x.yaml.new");
+        mk("suites/notgolden/y.yaml.new");
+        mk("suites/support.yaml");
+        let all = find_pending(&[root.join("suites")]).unwrap();
+        assert_eq!(all, vec![nested.clone(), a.clone(), b.clone()]);
+        let suite = find_pending(&[root.join("suites/support.yaml")]).unwrap();
+        assert_eq!(suite, vec![a.clone(), b.clone()]);
+        let gdir = find_pending(&[root.join("suites/support.golden")]).unwrap();
+        assert_eq!(gdir, vec![a.clone(), b.clone()]);
+        // A pending file named directly, and duplicates dropped.
+        let direct = find_pending(&[b.clone(), root.join("suites")]).unwrap();
+        assert_eq!(direct, vec![b.clone(), nested, a]);
+        // A suite with no golden directory has nothing pending.
+        mk("suites/empty.yaml");
+        assert!(find_pending(&[root.join("suites/empty.yaml")])
+            .unwrap()
+            .is_empty());
+        // Missing paths and other files are diagnostics, all at once.
+        mk("suites/readme.txt");
+        let errs = find_pending(&[root.join("nope"), root.join("suites/readme.txt")]).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].render(false).contains("no such file or directory"));
+        assert!(errs[1].message.contains("not a suite"));
+    }
+
+    fn dialogue(name: &str) -> Dialogue {
+        Dialogue {
+            name: name.into(),
+            span: Span::UNKNOWN,
+            tags: Vec::new(),
+            skip: None,
+            vars: Default::default(),
+            endpoint: Arc::new(Endpoint {
+                kind: EndpointKind::Thinnest,
+                base_url: BaseUrl::Mock,
+                agent_id: "ag".into(),
+                api_key: None,
+                headers: Vec::new(),
+                timeout: Endpoint::DEFAULT_TIMEOUT,
+                retries: 0,
+                rate_limit: None,
+            }),
+            session: SessionMode::Fresh,
+            golden: GoldenMode::Exact,
+            repeat: 1,
+            min_pass: 1,
+            turns: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn orphans_are_files_without_a_dialogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let gdir = dir.path().join("support.golden");
+        std::fs::create_dir_all(&gdir).unwrap();
+        for f in [
+            "business-hours.yaml",
+            "business-hours.yaml.new",
+            "old-dialogue.yaml",
+            "renamed.yaml.new",
+            ".agenttest-1.tmp",
+            "notes.txt",
+        ] {
+            std::fs::write(gdir.join(f), "x").unwrap();
+        }
+        let suite = Suite {
+            name: "support".into(),
+            path: dir.path().join("support.yaml"),
+            golden_dir: gdir.clone(),
+            normalize: Vec::new(),
+            dialogues: vec![dialogue("Business hours")],
+        };
+        let missing_dir = Suite {
+            golden_dir: dir.path().join("other.golden"),
+            ..suite.clone()
+        };
+        assert_eq!(
+            orphans(&[suite, missing_dir]),
+            vec![
+                gdir.join("old-dialogue.yaml"),
+                gdir.join("renamed.yaml.new")
+            ]
+        );
+    }
+}
