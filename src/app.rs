@@ -191,8 +191,62 @@ fn cmd_list(args: ListArgs) -> i32 {
     }
 }
 
-fn cmd_pending(_args: PathArgs, _accept: bool) -> i32 {
-    usage_error("accept/reject are not built yet")
+/// `accept` and `reject`: act on the pending `.new` goldens under the paths. Sends nothing.
+fn cmd_pending(args: PathArgs, accept: bool) -> i32 {
+    let color = use_color(args.color, std::io::stderr().is_terminal());
+    let pending = match golden::find_pending(&paths_or_default(&args.paths)) {
+        Ok(p) => p,
+        Err(diags) => {
+            eprint!("{}", render_all(&diags, color));
+            return exit::USAGE;
+        }
+    };
+    if pending.is_empty() {
+        println!("no pending goldens");
+        return exit::PASS;
+    }
+    let actions = if accept {
+        golden::accept(&pending)
+    } else {
+        golden::reject(&pending)
+    };
+    let mut failed = 0;
+    let (mut created, mut changed, mut kept, mut rejected) = (0, 0, 0, 0);
+    for a in &actions {
+        match a {
+            golden::PendingAction::Created(p) => {
+                created += 1;
+                println!("created   {}", p.display());
+            }
+            golden::PendingAction::Changed(p) => {
+                changed += 1;
+                println!("changed   {}", p.display());
+            }
+            golden::PendingAction::Kept(p) => {
+                kept += 1;
+                println!("unchanged {}", p.display());
+            }
+            golden::PendingAction::Rejected(p) => {
+                rejected += 1;
+                println!("deleted   {}", p.display());
+            }
+            golden::PendingAction::Failed(p, e) => {
+                failed += 1;
+                eprintln!("error: {}: {e}", p.display());
+            }
+        }
+    }
+    if accept {
+        println!("accepted: {created} created, {changed} changed, {kept} unchanged");
+    } else {
+        println!("rejected: {rejected} deleted");
+    }
+    if failed > 0 {
+        eprintln!("{failed} pending golden{} could not be processed and {} left in place", if failed == 1 { "" } else { "s" }, if failed == 1 { "was" } else { "were" });
+        exit::USAGE
+    } else {
+        exit::PASS
+    }
 }
 
 fn cmd_run(args: RunArgs) -> i32 {
@@ -344,7 +398,12 @@ fn cmd_run(args: RunArgs) -> i32 {
     }
     console.finish(report);
     let code = exit_code(report);
-    if report_failed && code == exit::PASS {
+    let bless_failed = report
+        .dialogues
+        .iter()
+        .any(|d| matches!(d.bless, Some(crate::run::result::BlessAction::Failed(..))));
+    // A golden that could not be written is not a pass: the gate did not do what was asked.
+    if (report_failed || bless_failed) && code == exit::PASS {
         exit::ERRORED
     } else {
         code

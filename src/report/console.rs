@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::diag::location;
 use crate::judge::golden;
 use crate::run::result::{
-    Attempt, AttemptKind, BlessAction, DialogueResult, GoldenStatus, Outcome, RunReport,
+    Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport,
 };
 use crate::run::Event;
 use crate::util::human_duration;
@@ -301,14 +301,11 @@ impl Console {
     /// The golden check's explanation; on a color terminal its plain diff is replaced by a
     /// word-highlighted one.
     fn golden_text(&self, g: &crate::run::result::GoldenCheck) -> String {
-        if self.opts.color && g.status == GoldenStatus::Mismatch {
-            let plain = golden::render_diff(&g.expected, &g.actual, false);
-            if g.message.contains(&plain) {
-                let colored = golden::render_diff(&g.expected, &g.actual, true);
-                return g.message.replacen(&plain, &colored, 1);
-            }
+        if self.opts.color {
+            golden::message_colored(g)
+        } else {
+            g.message.clone()
         }
-        g.message.clone()
     }
 
     fn bless_summary(&self, report: &RunReport) -> String {

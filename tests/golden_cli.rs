@@ -1,0 +1,212 @@
+//! The golden workflow as a user lives it: a first run asks for a golden and writes a pending
+//! file, `--bless` records, a rerun passes, a changed agent fails with a diff, `accept` promotes
+//! exactly what was seen, and normalize, wildcards and similar mode loosen where they should.
+
+mod common;
+
+use common::*;
+
+fn suite(url: &str) -> String {
+    format!(
+        r#"name: support
+endpoint: {{base_url: "{url}", agent_id: ag_gold, api_key: ak_test_123, retries: 0}}
+normalize:
+  - {{pattern: '\bORD-\d+\b', replace: '<ORDER>'}}
+dialogues:
+  - name: business hours
+    turns: [{{user: What are your business hours?}}]
+  - name: order status
+    turns: [{{user: Where is my order?}}]
+  - name: weather
+    golden: {{mode: similar, threshold: 0.8}}
+    turns: [{{user: How is the weather?}}]
+"#
+    )
+}
+
+fn run(ws: &Workspace, url: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "support.yaml", "--color", "never", "--endpoint", url];
+    args.extend_from_slice(extra);
+    run_in(ws.path(), &args)
+}
+
+const HOURS: &str = "support.golden/business-hours.yaml";
+
+#[test]
+fn record_compare_and_accept() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let v2 = Mock::start(&fixture("golden_cli/v2.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url));
+
+    // First run: no goldens. Each dialogue fails, says how to record, and leaves a pending file.
+    let out = run(&ws, &v1.url, &[]);
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("no golden transcript at support.golden/business-hours.yaml"), "{text}");
+    assert!(text.contains("agenttest accept support.yaml"), "{text}");
+    assert!(ws.exists("support.golden/business-hours.yaml.new"));
+    assert!(!ws.exists(HOURS), "a plain run never writes a golden");
+
+    // --bless records every completed dialogue.
+    let out = run(&ws, &v1.url, &["--bless"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("bless: 3 created, 0 changed"), "{}", stdout(&out));
+    let golden = ws.read(HOURS);
+    assert_eq!(
+        golden,
+        "# agenttest golden transcript. Update with: agenttest run --bless\nsuite: support\ndialogue: business hours\nturns:\n  - user: What are your business hours?\n    status: 200\n    agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST.\n"
+    );
+    // Normalized text is what is stored.
+    assert!(ws.read("support.golden/order-status.yaml").contains("Your order <ORDER> ships today."));
+    // Blessing removed the stale pending files.
+    assert!(!ws.exists("support.golden/business-hours.yaml.new"));
+
+    // A rerun against the same agent passes.
+    assert_code(&run(&ws, &v1.url, &[]), 0);
+
+    // The changed agent: the hours fail with a diff showing both texts; the order number is
+    // normalized away; the reworded weather is similar enough.
+    let out = run(&ws, &v2.url, &[]);
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("FAIL  support › business hours"), "{text}");
+    assert!(text.contains("PASS  support › order status"), "{text}");
+    assert!(text.contains("PASS  support › weather"), "{text}");
+    assert!(text.contains("-    agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST."), "{text}");
+    assert!(text.contains("+    agent: Our business hours are Monday through Friday, 8 AM to 5 PM EST."), "{text}");
+    assert!(!text.contains("\u{1b}["), "no ANSI with --color never");
+    let pending = ws.read("support.golden/business-hours.yaml.new");
+    assert!(pending.contains("8 AM to 5 PM"), "{pending}");
+    assert_eq!(ws.read(HOURS), golden, "the golden is untouched");
+
+    // accept promotes exactly what was seen, sending nothing.
+    let before = v2.requests().len() + v1.requests().len();
+    let out = run_in(ws.path(), &["accept", "support.yaml"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("changed   support.golden/business-hours.yaml"), "{}", stdout(&out));
+    assert_eq!(ws.read(HOURS), pending);
+    assert!(!ws.exists("support.golden/business-hours.yaml.new"));
+    assert_eq!(v2.requests().len() + v1.requests().len(), before);
+    assert_code(&run(&ws, &v2.url, &[]), 0);
+}
+
+#[test]
+fn wildcards_loosen_one_phrase_and_survive_bless() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let v2 = Mock::start(&fixture("golden_cli/v2.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url));
+    assert_code(&run(&ws, &v1.url, &["--bless"]), 0);
+    // A maintainer loosens the hours by hand.
+    let loosened = ws
+        .read(HOURS)
+        .replace("9 AM to 6 PM", "[..] to [..]");
+    std::fs::write(ws.path().join(HOURS), &loosened).expect("write");
+    assert_code(&run(&ws, &v2.url, &[]), 0);
+    // --bless keeps a turn that still matches as it is, wildcards included.
+    let out = run(&ws, &v2.url, &["--bless"]);
+    assert_code(&out, 0);
+    assert_eq!(ws.read(HOURS), loosened);
+    // A wildcard does not excuse a change outside it.
+    std::fs::write(ws.path().join(HOURS), loosened.replace("Monday", "Tuesday")).expect("write");
+    assert_code(&run(&ws, &v2.url, &[]), 1);
+}
+
+#[test]
+fn similar_mode_fails_below_its_threshold() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let v2 = Mock::start(&fixture("golden_cli/v2.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url).replace("threshold: 0.8", "threshold: 0.99"));
+    assert_code(&run(&ws, &v1.url, &["--bless", "--filter", "weather"]), 0);
+    let out = run(&ws, &v2.url, &["--filter", "weather"]);
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("below the threshold 0.99"), "{text}");
+}
+
+#[test]
+fn no_golden_skips_comparison_and_reject_deletes_pending() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url));
+    assert_code(&run(&ws, &v1.url, &["--no-golden"]), 0);
+    assert!(!ws.exists("support.golden"), "--no-golden writes nothing");
+    assert_code(&run(&ws, &v1.url, &[]), 1);
+    assert!(ws.exists("support.golden/weather.yaml.new"));
+    let out = run_in(ws.path(), &["reject", "."]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("rejected: 3 deleted"), "{}", stdout(&out));
+    assert!(!ws.exists("support.golden/weather.yaml.new"));
+}
+
+#[test]
+fn bless_leaves_errored_and_skipped_dialogues_alone_and_warns_on_orphans() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url));
+    assert_code(&run(&ws, &v1.url, &["--bless"]), 0);
+    let hours = ws.read(HOURS);
+    // Now the hours dialogue is skipped, the order one errors (unknown agent), and a golden
+    // has lost its dialogue.
+    ws.write(
+        "support.yaml",
+        &suite(&v1.url)
+            .replace(
+                "  - name: business hours\n",
+                "  - name: business hours\n    skip: flaky upstream\n",
+            )
+            .replace(
+                "  - name: order status\n",
+                "  - name: order status\n    endpoint: {agent_id: ag_gone}\n",
+            )
+            .replace("  - name: weather\n", "  - name: weather report\n"),
+    );
+    let out = run_in(ws.path(), &["run", "support.yaml", "--bless", "--color", "never"]);
+    assert_code(&out, 3);
+    let text = stdout(&out);
+    assert!(text.contains("left alone support.golden/business-hours.yaml"), "{text}");
+    assert!(text.contains("left alone support.golden/order-status.yaml"), "{text}");
+    assert!(text.contains("created   support.golden/weather-report.yaml"), "{text}");
+    assert!(
+        text.contains("warning: golden file support.golden/weather.yaml has no dialogue behind it"),
+        "{text}"
+    );
+    assert_eq!(ws.read(HOURS), hours);
+}
+
+#[test]
+fn a_failed_golden_write_keeps_the_old_golden_and_says_so() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let v2 = Mock::start(&fixture("golden_cli/v2.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url));
+    assert_code(&run(&ws, &v1.url, &["--bless", "--filter", "hours"]), 0);
+    let old = ws.read(HOURS);
+    // Tests run as root in CI, where permissions do not stop writes: make the golden
+    // directory unwritable in a way root cannot ignore by turning the temp-file location
+    // into a non-directory. The bless write must fail without touching the old file.
+    let dir = ws.path().join("support.golden");
+    let moved = ws.path().join("support.golden.real");
+    std::fs::rename(&dir, &moved).expect("move");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::copy(moved.join("business-hours.yaml"), dir.join("business-hours.yaml")).expect("copy");
+    let ro = std::process::Command::new("chattr").arg("+i").arg(&dir).status();
+    let immutable = ro.map(|s| s.success()).unwrap_or(false);
+    if !immutable {
+        // Without chattr: a read-only directory stops non-root users.
+        let mut perm = std::fs::metadata(&dir).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o555);
+        std::fs::set_permissions(&dir, perm).expect("chmod");
+    }
+    let out = run(&ws, &v2.url, &["--bless", "--filter", "hours"]);
+    if immutable {
+        let _ = std::process::Command::new("chattr").arg("-i").arg(&dir).status();
+    }
+    let text = stdout(&out);
+    assert_eq!(ws.read(HOURS), old, "the old golden is intact");
+    assert!(text.contains("FAILED"), "{text}");
+    assert!(text.contains("the old golden is intact"), "{text}");
+    assert_ne!(out.status.code(), Some(0), "a failed bless must not pass the run");
+}
