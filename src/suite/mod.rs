@@ -6,6 +6,8 @@
 pub mod discover;
 pub mod load;
 pub mod model;
+pub mod raw;
+pub mod template;
 
 pub use load::{load_paths, EndpointOverrides, LoadOptions, Loaded};
 pub use model::*;

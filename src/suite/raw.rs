@@ -1,0 +1,349 @@
+//! The suite and config files exactly as written: serde structs with a span on everything a
+//! later check may point at. Nothing here validates meaning (regexes, ranges, references);
+//! `suite::load` does that, so that one file can report many errors at once.
+//!
+//! `Spanned<T>` loses its location inside `#[serde(untagged)]`, `#[serde(flatten)]` and
+//! internally tagged enums, because serde buffers the value first. So the "string or list",
+//! "bool or map" and "bool or string" fields below have hand-written visitors that hand the
+//! live YAML accessors down, and every span survives.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::Span;
+
+/// The span of a spanned value (where it is used, which for an alias is the `*alias`).
+pub fn span_of<T>(s: &Spanned<T>) -> Span {
+    Span::from(s.referenced)
+}
+
+/// A suite file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuite {
+    pub name: Option<Spanned<String>>,
+    pub endpoint: Option<RawEndpoint>,
+    pub defaults: Option<RawDefaults>,
+    pub normalize: Option<Vec<RawNormalize>>,
+    /// Optional here so that a missing list is our own error, pointing somewhere useful.
+    pub dialogues: Option<Spanned<Vec<Spanned<RawDialogue>>>>,
+}
+
+/// `agenttest.yaml`: shared by every suite at or below its directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub endpoint: Option<RawEndpoint>,
+    pub defaults: Option<RawDefaults>,
+    pub normalize: Option<Vec<RawNormalize>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub base_url: Option<Spanned<String>>,
+    pub agent_id: Option<Spanned<String>>,
+    pub api_key: Option<Spanned<String>>,
+    pub headers: Option<Entries<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub retries: Option<Spanned<u32>>,
+    pub rate_limit: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNormalize {
+    pub pattern: Spanned<String>,
+    pub replace: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDialogue {
+    pub name: Option<Spanned<String>>,
+    pub turns: Option<Spanned<Vec<Spanned<RawTurn>>>>,
+    #[serde(default)]
+    pub tags: OneOrMany<String>,
+    pub skip: Option<Spanned<Skip>>,
+    /// Plain strings: a scalar is read as its text, so `count: 3` is "3" and `vip: yes` "yes".
+    pub vars: Option<Entries<String>>,
+    pub endpoint: Option<RawEndpoint>,
+    pub session: Option<Spanned<RawSession>>,
+    pub golden: Option<Spanned<RawGolden>>,
+    pub repeat: Option<Spanned<u32>>,
+    pub min_pass: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSession {
+    Fresh,
+    Server,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTurn {
+    pub user: Option<Spanned<String>>,
+    pub expect: Option<RawExpect>,
+    pub capture: Option<Entries<String>>,
+}
+
+/// A turn's (or the defaults') `expect:`. Each key is spanned at its value, which for a
+/// single-line `key: value` is on the key's own line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub status: Option<Spanned<OneOrMany<i64>>>,
+    pub contains: Option<Spanned<OneOrMany<String>>>,
+    pub contains_any: Option<Spanned<OneOrMany<String>>>,
+    pub not_contains: Option<Spanned<OneOrMany<String>>>,
+    pub regex: Option<Spanned<OneOrMany<String>>>,
+    pub not_regex: Option<Spanned<OneOrMany<String>>>,
+    pub equals: Option<Spanned<String>>,
+    pub max_tokens: Option<Spanned<u64>>,
+    pub max_latency: Option<Spanned<String>>,
+}
+
+/// A value written either alone or as a list: `contains: x` or `contains: [x, y]`. Items of
+/// a list carry their own spans; a lone value gets its span from the enclosing `Spanned`
+/// (see [`items`]), because a scalar visitor never sees a location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<Spanned<T>>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+/// The items of a spanned one-or-many, each with its own span (a lone value: the outer one).
+pub fn items<T: Clone>(outer: &Spanned<OneOrMany<T>>) -> Vec<(T, Span)> {
+    outer
+        .value
+        .0
+        .iter()
+        .map(|item| {
+            let span = span_of(item);
+            let span = if span.is_known() {
+                span
+            } else {
+                span_of(outer)
+            };
+            (item.value.clone(), span)
+        })
+        .collect()
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> V<T> {
+            fn one<E: de::Error, X: IntoDeserializer<'de, E>>(x: X) -> Result<OneOrMany<T>, E> {
+                T::deserialize(x.into_deserializer()).map(Self::wrap)
+            }
+
+            /// A lone number or boolean where strings are wanted (`contains: 42`): a scalar
+            /// visitor only sees the typed value, so its text is rebuilt from it. Exact for
+            /// integers; `9.90` reads as "9.9" and `yes` as "true" (quote such values). A list
+            /// item does not have this problem: it is read as written.
+            fn typed<E, X>(x: X) -> Result<OneOrMany<T>, E>
+            where
+                E: de::Error,
+                X: IntoDeserializer<'de, E> + ToString,
+            {
+                let text = x.to_string();
+                match T::deserialize(x.into_deserializer()) {
+                    Ok(t) => Ok(Self::wrap(t)),
+                    Err(first) => T::deserialize(IntoDeserializer::<E>::into_deserializer(text))
+                        .map(Self::wrap)
+                        .map_err(|_| first),
+                }
+            }
+
+            fn wrap(t: T) -> OneOrMany<T> {
+                let unknown = serde_saphyr::Location::UNKNOWN;
+                OneOrMany(vec![Spanned::new(t, unknown, unknown)])
+            }
+        }
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<T>>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany(out))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Self::one(v)
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Self::one(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+        }
+
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A mapping kept in file order with a span on each key and value (`Spanned<String>` is
+/// not `Ord`, so it cannot key a `BTreeMap`; duplicate keys are already refused by the parser).
+#[derive(Debug, Clone)]
+pub struct Entries<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Vis<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<V>>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        deserializer.deserialize_map(Vis(PhantomData))
+    }
+}
+
+/// `skip: reason` or `skip: true`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Skip {
+    No,
+    Reason(String),
+}
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a reason (a string) or a boolean")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Skip, E> {
+                Ok(if v {
+                    Skip::Reason("skipped".into())
+                } else {
+                    Skip::No
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Skip, E> {
+                Ok(Skip::Reason(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `golden: true`, `golden: false` or `golden: {mode: similar, threshold: 0.9}`.
+#[derive(Debug)]
+pub enum RawGolden {
+    Bool(bool),
+    Map(RawGoldenMap),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGoldenMap {
+    pub mode: Spanned<RawGoldenKind>,
+    pub threshold: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawGoldenKind {
+    Exact,
+    Similar,
+}
+
+impl<'de> Deserialize<'de> for RawGolden {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawGolden;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, `false` or a map like `{mode: similar, threshold: 0.9}`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawGolden, E> {
+                Ok(RawGolden::Bool(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawGolden, A::Error> {
+                // Hand the live accessor down so the inner spans keep their locations.
+                RawGoldenMap::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawGolden::Map)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::SourceFile;
+
+    fn parse<T: de::DeserializeOwned>(text: &str) -> Result<T, crate::diag::Diagnostic> {
+        crate::yaml::parse(&SourceFile::new("t.yaml", text))
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Probe {
+        a: Option<Spanned<OneOrMany<String>>>,
+        g: Option<Spanned<RawGolden>>,
+        v: Option<Entries<String>>,
+        h: Option<Entries<String>>,
+        e: Option<RawExpect>,
+    }
+
+    #[test]
+    fn probe() {
+        let text = "a: [x, 'y']\ng: {mode: similar, threshold: 0.9}\nv: {n: 3, b: true, f: 1.50, s: yes}\nh:\n  X-A: b\ne:\n  contains: one\n  status: [200, 201]\n";
+        let p: Probe = parse(text).unwrap();
+        for (k, v) in &p.v.as_ref().unwrap().0 { eprintln!("{} {:?} {:?} {:?}", k.value, span_of(k), v.value, span_of(v)); }
+        for (k, v) in &p.h.as_ref().unwrap().0 { eprintln!("{} {:?} {:?} {:?}", k.value, span_of(k), v.value, span_of(v)); }
+        eprintln!("{:?}", items(p.a.as_ref().unwrap()));
+        eprintln!("{:?}", items(p.e.as_ref().unwrap().contains.as_ref().unwrap()));
+        eprintln!("{:?}", span_of(p.g.as_ref().unwrap()));
+        for t in ["a: {x: 1}\n", "g: {mode: smilar}\n", "g: {mode: similar, thresold: 1}\n", "e: {contain: x}\n", "e: {status: [1, x]}\n", "v: {a: [1]}\n", "e: {max_tokens: -1}\n", "e: {equals: [a]}\n", "e:\n  contains: [a, 'b\n"] {
+            let d = parse::<Probe>(t).unwrap_err();
+            eprintln!("{t:?} -> {:?} {} {:?} {:?}", d.span, d.message, d.label, d.help);
+        }
+    }
+}
