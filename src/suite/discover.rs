@@ -34,8 +34,12 @@ pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>)
     for path in paths {
         match std::fs::metadata(path) {
             Err(e) => errors.push(
-                Diagnostic::error(path, Span::UNKNOWN, format!("cannot read `{}`", path.display()))
-                    .with_label(e.to_string()),
+                Diagnostic::error(
+                    path,
+                    Span::UNKNOWN,
+                    format!("cannot read `{}`", path.display()),
+                )
+                .with_label(e.to_string()),
             ),
             Ok(meta) if meta.is_dir() => {
                 let mut visited = HashSet::new();
@@ -211,12 +215,20 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.contains(&root.join("s/odd.txt")));
 
-        let errs = discover(&[root.join("missing.yaml"), root.join("s/agenttest.yaml")])
-            .unwrap_err();
+        let errs =
+            discover(&[root.join("missing.yaml"), root.join("s/agenttest.yaml")]).unwrap_err();
         assert_eq!(errs.len(), 2);
-        assert!(errs[0].message.contains("missing.yaml"), "{}", errs[0].message);
+        assert!(
+            errs[0].message.contains("missing.yaml"),
+            "{}",
+            errs[0].message
+        );
         assert!(errs[0].label.is_some());
-        assert!(errs[1].message.contains("is a config file"), "{}", errs[1].message);
+        assert!(
+            errs[1].message.contains("is a config file"),
+            "{}",
+            errs[1].message
+        );
     }
 
     #[test]

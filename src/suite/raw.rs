@@ -319,6 +319,7 @@ mod tests {
     use super::*;
     use crate::diag::SourceFile;
 
+    #[allow(clippy::result_large_err)] // as `yaml::parse`
     fn parse<T: de::DeserializeOwned>(text: &str) -> Result<T, crate::diag::Diagnostic> {
         crate::yaml::parse(&SourceFile::new("t.yaml", text))
     }
@@ -326,24 +327,93 @@ mod tests {
     #[derive(Debug, Deserialize)]
     struct Probe {
         a: Option<Spanned<OneOrMany<String>>>,
+        s: Option<Spanned<OneOrMany<i64>>>,
         g: Option<Spanned<RawGolden>>,
-        v: Option<Entries<String>>,
         h: Option<Entries<String>>,
-        e: Option<RawExpect>,
+        k: Option<Spanned<Skip>>,
+    }
+
+    fn spans<T: Clone>(s: &Spanned<OneOrMany<T>>) -> Vec<(T, u32, u32)> {
+        items(s)
+            .into_iter()
+            .map(|(v, sp)| (v, sp.line, sp.column))
+            .collect()
     }
 
     #[test]
-    fn probe() {
-        let text = "a: [x, 'y']\ng: {mode: similar, threshold: 0.9}\nv: {n: 3, b: true, f: 1.50, s: yes}\nh:\n  X-A: b\ne:\n  contains: one\n  status: [200, 201]\n";
-        let p: Probe = parse(text).unwrap();
-        for (k, v) in &p.v.as_ref().unwrap().0 { eprintln!("{} {:?} {:?} {:?}", k.value, span_of(k), v.value, span_of(v)); }
-        for (k, v) in &p.h.as_ref().unwrap().0 { eprintln!("{} {:?} {:?} {:?}", k.value, span_of(k), v.value, span_of(v)); }
-        eprintln!("{:?}", items(p.a.as_ref().unwrap()));
-        eprintln!("{:?}", items(p.e.as_ref().unwrap().contains.as_ref().unwrap()));
-        eprintln!("{:?}", span_of(p.g.as_ref().unwrap()));
-        for t in ["a: {x: 1}\n", "g: {mode: smilar}\n", "g: {mode: similar, thresold: 1}\n", "e: {contain: x}\n", "e: {status: [1, x]}\n", "v: {a: [1]}\n", "e: {max_tokens: -1}\n", "e: {equals: [a]}\n", "e:\n  contains: [a, 'b\n"] {
-            let d = parse::<Probe>(t).unwrap_err();
-            eprintln!("{t:?} -> {:?} {} {:?} {:?}", d.span, d.message, d.label, d.help);
+    fn string_or_list_keeps_every_span() {
+        let p: Probe = parse("a: [x, 'y']\ns: 200\n").unwrap();
+        assert_eq!(
+            spans(p.a.as_ref().unwrap()),
+            [("x".to_string(), 1, 5), ("y".to_string(), 1, 8)]
+        );
+        assert_eq!(spans(p.s.as_ref().unwrap()), [(200, 2, 4)]);
+
+        let p: Probe = parse("a: lone\ns:\n  - 200\n  - 404\n").unwrap();
+        assert_eq!(spans(p.a.as_ref().unwrap()), [("lone".to_string(), 1, 4)]);
+        assert_eq!(spans(p.s.as_ref().unwrap()), [(200, 3, 5), (404, 4, 5)]);
+
+        // A lone number where strings are wanted is its text.
+        let p: Probe = parse("a: 42\n").unwrap();
+        assert_eq!(spans(p.a.as_ref().unwrap()), [("42".to_string(), 1, 4)]);
+    }
+
+    #[test]
+    fn string_or_list_errors_point_at_the_value() {
+        let d = parse::<Probe>("a: {x: 1}\n").unwrap_err();
+        assert_eq!((d.span.line, d.span.column), (1, 4));
+        let d = parse::<Probe>("s: [1, x]\n").unwrap_err();
+        assert_eq!((d.span.line, d.span.column), (1, 8));
+    }
+
+    #[test]
+    fn golden_bool_or_map() {
+        let p: Probe = parse("g: false\n").unwrap();
+        assert!(matches!(p.g.unwrap().value, RawGolden::Bool(false)));
+        let p: Probe = parse("g: {mode: similar, threshold: 0.9}\n").unwrap();
+        let g = p.g.unwrap();
+        assert_eq!(span_of(&g), Span::new(1, 4));
+        match g.value {
+            RawGolden::Map(m) => {
+                assert_eq!(m.mode.value, RawGoldenKind::Similar);
+                let t = m.threshold.unwrap();
+                assert_eq!(t.value, 0.9);
+                assert_eq!(span_of(&t), Span::new(1, 31));
+            }
+            RawGolden::Bool(_) => panic!("expected a map"),
         }
+        let d = parse::<Probe>("g: {mode: similar, thresold: 1}\n").unwrap_err();
+        assert_eq!(d.span, Span::new(1, 20));
+        assert_eq!(d.help.as_deref(), Some("did you mean `threshold`?"));
+        let d = parse::<Probe>("g: {mode: smilar}\n").unwrap_err();
+        assert_eq!(d.span, Span::new(1, 11));
+    }
+
+    #[test]
+    fn entries_keep_order_and_spans() {
+        let p: Probe = parse("h:\n  B: 1\n  A: two\n").unwrap();
+        let h: Vec<(String, Span, String, Span)> =
+            p.h.unwrap()
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.value.clone(), span_of(&k), v.value.clone(), span_of(&v)))
+                .collect();
+        assert_eq!(
+            h,
+            [
+                ("B".into(), Span::new(2, 3), "1".into(), Span::new(2, 6)),
+                ("A".into(), Span::new(3, 3), "two".into(), Span::new(3, 6)),
+            ]
+        );
+    }
+
+    #[test]
+    fn skip_reason_or_bool() {
+        let p: Probe = parse("k: true\n").unwrap();
+        assert_eq!(p.k.unwrap().value, Skip::Reason("skipped".into()));
+        let p: Probe = parse("k: false\n").unwrap();
+        assert_eq!(p.k.unwrap().value, Skip::No);
+        let p: Probe = parse("k: see ticket 123\n").unwrap();
+        assert_eq!(p.k.unwrap().value, Skip::Reason("see ticket 123".into()));
     }
 }

@@ -113,9 +113,9 @@ pub fn expand_env(
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
-        if after.starts_with("$${") {
+        if let Some(stripped) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = stripped;
             base += i + 3;
             continue;
         }
@@ -235,10 +235,14 @@ mod tests {
 
     #[test]
     fn template_references() {
-        let names = |t: &str| -> Vec<String> { references(t).into_iter().map(|r| r.name).collect() };
+        let names =
+            |t: &str| -> Vec<String> { references(t).into_iter().map(|r| r.name).collect() };
         assert_eq!(names("Has {{order}} shipped?"), ["order"]);
         assert_eq!(names("{{ a }} and {{b}}"), ["a", "b"]);
-        assert_eq!(names("json {{ not a name }} {{}} {{x"), Vec::<String>::new());
+        assert_eq!(
+            names("json {{ not a name }} {{}} {{x"),
+            Vec::<String>::new()
+        );
         assert_eq!(names("{{{x}}}"), ["x"]);
         assert_eq!(names("}} {{y}}"), ["y"]);
     }
