@@ -239,12 +239,29 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
 
 #[allow(clippy::result_large_err)] // as `read_source`
 fn parse_yaml<T: serde::de::DeserializeOwned>(file: &SourceFile) -> Result<T, Diagnostic> {
+    // Walk every node first: the typed pass stops at the first type error, which in a
+    // billion-laughs or 200-deep document would hide what is really wrong with it.
+    crate::yaml::parse::<crate::suite::raw::Walk>(file).map_err(|mut d| {
+        if d.message.starts_with("budget breached") {
+            d.message = if d.message.contains("Depth") {
+                format!(
+                    "the YAML is nested deeper than {} levels",
+                    crate::yaml::MAX_DEPTH
+                )
+            } else {
+                "the YAML grows beyond the parser's budget once its aliases are expanded"
+                    .to_string()
+            };
+        }
+        d
+    })?;
     crate::yaml::parse(file).map_err(|mut d| {
         // serde's words for a number that does not fit its type, said for people.
         let plain = match d.message.as_str() {
             "invalid u32" | "invalid u64" => Some("expected a non-negative integer"),
             "invalid i64" => Some("expected an integer"),
             "invalid f64" => Some("expected a number"),
+            "expected sequence start" => Some("expected a list"),
             _ => None,
         };
         if let Some(plain) = plain {
