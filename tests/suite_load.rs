@@ -222,13 +222,13 @@ fn expectations_defaults_and_their_spans() {
         ExpectKind::Contains(v) => assert_eq!(v, &["Monday", "9 AM"]),
         other => panic!("{other:?}"),
     }
-    assert_eq!(t0[1].span, Span::new(17, 21));
+    assert_eq!(t0[1].span, Span::new(17, 11));
     match &t0[2].kind {
         ExpectKind::Regex(r) => assert!(r[0].is_match("open 9-5 est")),
         other => panic!("{other:?}"),
     }
     assert!(matches!(t0[3].kind, ExpectKind::MaxTokens(120)));
-    assert_eq!(t0[3].span, Span::new(19, 23));
+    assert_eq!(t0[3].span, Span::new(19, 11));
 
     // Turn 2 inherits the suite's max_tokens: its span is in the suite's defaults.
     assert_eq!(
@@ -237,7 +237,7 @@ fn expectations_defaults_and_their_spans() {
     );
     let t1 = &hours.turns[1].expect;
     assert!(matches!(t1[3].kind, ExpectKind::MaxTokens(300)));
-    assert_eq!(t1[3].span, Span::new(8, 24));
+    assert_eq!(t1[3].span, Span::new(8, 12));
     // A lone string where a list is accepted.
     match &t1[2].kind {
         ExpectKind::NotContains(v) => assert_eq!(v, &["I don't know"]),

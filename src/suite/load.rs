@@ -809,7 +809,9 @@ impl<'a> Checker<'a> {
 
     fn expect(&mut self, raw: &RawExpect) -> Vec<Exp> {
         let mut out = Vec::new();
-        let mut push = |kind: ExpectKind, span: Span, templates: Vec<(String, Span)>| {
+        // The expectation points at its key; errors about a value point at the value.
+        let mut push = |kind: ExpectKind, value: Span, templates: Vec<(String, Span)>| {
+            let span = raw.key_span(kind.key()).unwrap_or(value);
             out.push(Exp {
                 expectation: Expectation { kind, span },
                 templates,
@@ -1226,14 +1228,14 @@ mod tests {
         assert_eq!(
             got,
             [
-                // The turn's own, at its value.
-                ("Status([200, 201])".to_string(), Span::new(8, 26)),
-                ("Contains([\"Monday\"])".to_string(), Span::new(8, 48)),
+                // The turn's own, at its key.
+                ("Status([200, 201])".to_string(), Span::new(8, 18)),
+                ("Contains([\"Monday\"])".to_string(), Span::new(8, 38)),
                 // From agenttest.yaml: pointed at the turn that inherits it.
                 ("NotContains([\"sorry\"])".to_string(), Span::new(7, 9)),
                 // From the suite's defaults, where it is written there.
-                ("MaxTokens(100)".to_string(), Span::new(3, 24)),
-                ("MaxLatency(2s)".to_string(), Span::new(3, 42)),
+                ("MaxTokens(100)".to_string(), Span::new(3, 12)),
+                ("MaxLatency(2s)".to_string(), Span::new(3, 29)),
             ]
         );
     }
@@ -1264,7 +1266,7 @@ mod tests {
             .map(|e| e.kind.key().to_string())
             .collect();
         assert_eq!(kinds, ["contains_any", "regex"]);
-        assert_eq!(d.turns[1].expect[1].span, Span::new(13, 25));
+        assert_eq!(d.turns[1].expect[1].span, Span::new(13, 18));
     }
 
     #[test]

@@ -99,10 +99,10 @@ pub struct RawTurn {
     pub capture: Option<Entries<String>>,
 }
 
-/// A turn's (or the defaults') `expect:`. Each key is spanned at its value, which for a
-/// single-line `key: value` is on the key's own line.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A turn's (or the defaults') `expect:`. Read by hand rather than derived so that each
+/// key's own span is kept (`keys`): an expectation's verdict points at `contains:`, while
+/// each value keeps its span for errors about the value itself.
+#[derive(Debug, Default)]
 pub struct RawExpect {
     pub status: Option<Spanned<OneOrMany<i64>>>,
     pub contains: Option<Spanned<OneOrMany<String>>>,
@@ -113,6 +113,88 @@ pub struct RawExpect {
     pub equals: Option<Spanned<String>>,
     pub max_tokens: Option<Spanned<u64>>,
     pub max_latency: Option<Spanned<String>>,
+    /// Where each key is written, by key.
+    pub keys: Vec<(&'static str, Span)>,
+}
+
+impl RawExpect {
+    pub const FIELDS: &'static [&'static str] = &[
+        "status",
+        "contains",
+        "contains_any",
+        "not_contains",
+        "regex",
+        "not_regex",
+        "equals",
+        "max_tokens",
+        "max_latency",
+    ];
+
+    /// The span of `key` as written, if it is.
+    pub fn key_span(&self, key: &str) -> Option<Span> {
+        self.keys.iter().find(|(k, _)| *k == key).map(|(_, s)| *s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of expectations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExpect, A::Error> {
+                let mut out = RawExpect::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let span = span_of(&key);
+                    // Duplicate keys never get here: the parser refuses them.
+                    let name = match key.value.as_str() {
+                        "status" => {
+                            out.status = Some(map.next_value()?);
+                            "status"
+                        }
+                        "contains" => {
+                            out.contains = Some(map.next_value()?);
+                            "contains"
+                        }
+                        "contains_any" => {
+                            out.contains_any = Some(map.next_value()?);
+                            "contains_any"
+                        }
+                        "not_contains" => {
+                            out.not_contains = Some(map.next_value()?);
+                            "not_contains"
+                        }
+                        "regex" => {
+                            out.regex = Some(map.next_value()?);
+                            "regex"
+                        }
+                        "not_regex" => {
+                            out.not_regex = Some(map.next_value()?);
+                            "not_regex"
+                        }
+                        "equals" => {
+                            out.equals = Some(map.next_value()?);
+                            "equals"
+                        }
+                        "max_tokens" => {
+                            out.max_tokens = Some(map.next_value()?);
+                            "max_tokens"
+                        }
+                        "max_latency" => {
+                            out.max_latency = Some(map.next_value()?);
+                            "max_latency"
+                        }
+                        other => return Err(de::Error::unknown_field(other, RawExpect::FIELDS)),
+                    };
+                    out.keys.push((name, span));
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
 }
 
 /// A value written either alone or as a list: `contains: x` or `contains: [x, y]`. Items of
@@ -467,6 +549,24 @@ mod tests {
                 ("A".into(), Span::new(3, 3), "two".into(), Span::new(3, 6)),
             ]
         );
+    }
+
+    #[test]
+    fn expect_keeps_key_spans_and_refuses_unknown_keys() {
+        #[derive(Debug, Deserialize)]
+        struct T {
+            expect: RawExpect,
+        }
+        let t: T = parse("expect:\n  contains: a\n  status: [200]\n").unwrap();
+        assert_eq!(t.expect.key_span("contains"), Some(Span::new(2, 3)));
+        assert_eq!(t.expect.key_span("status"), Some(Span::new(3, 3)));
+        assert_eq!(span_of(t.expect.status.as_ref().unwrap()), Span::new(3, 11));
+        let d = parse::<T>("expect:\n  contains: a\n  contain: b\n").unwrap_err();
+        assert_eq!(d.span, Span::new(3, 3));
+        assert_eq!(d.message, "unknown field `contain`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `contains`?"));
+        let d = parse::<T>("expect: [a]\n").unwrap_err();
+        assert_eq!(d.span, Span::new(1, 9));
     }
 
     #[test]
