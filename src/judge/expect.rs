@@ -71,7 +71,7 @@ fn check(
     values: &BTreeMap<String, String>,
 ) -> Option<String> {
     let text = seen.text;
-    let expand = |s: &String| template::expand(s, values);
+    let expand = |s: &String| template::expand_template(s, values);
     match kind {
         ExpectKind::Status(list) => (!list.contains(&seen.status))
             .then(|| format!("expected status {}, got {}", one_of(list), seen.status)),

@@ -447,7 +447,7 @@ async fn run_attempt(ctx: &Ctx, suite: &Suite, d: &Dialogue, kind: AttemptKind) 
     attempt.session_id = session.clone();
 
     for (i, turn) in d.turns.iter().enumerate() {
-        let message = template::expand(&turn.user, &values);
+        let message = template::expand_template(&turn.user, &values);
         let expected = expect::expected_statuses(&turn.expect);
         let mut tr = TurnResult {
             span: turn.span,

@@ -6,7 +6,10 @@
 pub mod discover;
 pub mod load;
 pub mod model;
+pub mod raw;
 pub mod template;
 
-pub use load::{load_paths, EndpointOverrides, LoadOptions, Loaded};
+pub use discover::discover;
+pub use load::{load_paths, EndpointOverrides, EnvLookup, LoadOptions, Loaded};
 pub use model::*;
+pub use template::expand_template;

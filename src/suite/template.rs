@@ -1,30 +1,262 @@
-//! `{{name}}` templates in messages and expected strings: vars and earlier captures.
-//! (Placeholder until the loader branch lands; the loader checks every reference.)
+//! The two kinds of substitution a suite can hold, kept apart on purpose:
+//!
+//! - `${VAR}` / `${VAR:-default}` in endpoint fields, expanded once at load from the injected
+//!   environment lookup (never `std::env`), so a missing secret is a load error;
+//! - `{{name}}` in messages and expectations, expanded per run from the dialogue's vars and the
+//!   captures of earlier turns. The loader checks every reference; the runner calls
+//!   [`expand_template`].
+//!
+//! Neither does I/O.
 
 use std::collections::BTreeMap;
 
-/// Replaces every `{{name}}` whose name is in `values`; anything else stays as written.
-pub fn expand(template: &str, values: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                let name = after[..end].trim();
-                match values.get(name) {
-                    Some(v) => out.push_str(v),
-                    None => out.push_str(&rest[start..start + 2 + end + 2]),
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
+/// One `{{name}}` occurrence: the name and the byte range of the whole `{{ ... }}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub name: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Every well-formed `{{name}}` in `template`, in order. Anything else that looks like a brace
+/// (`{{`, `{{ two words }}`, `{{}}`) is plain text: agent messages may contain code or JSON,
+/// and refusing them would make some dialogues impossible to write.
+pub fn references(template: &str) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = template[from..].find("{{").map(|i| from + i) {
+        let inner_start = open + 2;
+        let Some(close) = template[inner_start..].find("}}").map(|i| inner_start + i) else {
+            break;
+        };
+        let name = template[inner_start..close].trim();
+        if is_name(name) {
+            out.push(Reference {
+                name: name.to_string(),
+                start: open,
+                end: close + 2,
+            });
+            from = close + 2;
+        } else {
+            // Not a reference; look for another `{{` starting right after this one.
+            from = open + 1;
         }
     }
-    out.push_str(rest);
     out
+}
+
+/// Replaces each `{{name}}` that has a value; an unknown name stays as written, which the
+/// loader has already refused, so at run time it can only mean a literal.
+pub fn expand_template(template: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut last = 0;
+    for r in references(template) {
+        if let Some(v) = values.get(&r.name) {
+            out.push_str(&template[last..r.start]);
+            out.push_str(v);
+            last = r.end;
+        }
+    }
+    out.push_str(&template[last..]);
+    out
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The result of expanding `${VAR}` in one string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvExpanded {
+    pub value: String,
+    /// Whether any `${...}` was expanded: such a header value is treated as a secret.
+    pub used_env: bool,
+}
+
+/// Why a string's `${...}` could not be expanded; `offset` is the byte offset of the `$`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvError {
+    #[error("environment variable `{var}` is not set")]
+    Unset { var: String, offset: usize },
+    #[error("`${{` is not closed by `}}`")]
+    Unclosed { offset: usize },
+    #[error("`{text}` is not a valid variable name")]
+    BadName { text: String, offset: usize },
+}
+
+impl EnvError {
+    pub fn offset(&self) -> usize {
+        match self {
+            EnvError::Unset { offset, .. }
+            | EnvError::Unclosed { offset }
+            | EnvError::BadName { offset, .. } => *offset,
+        }
+    }
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` through `env`.
+///
+/// Escaping: `$${` is a literal `${` (the one way to write one). Every other `$`, alone or
+/// doubled, stays as written, so keys and URLs holding a `$` need no escaping at all.
+/// An empty value counts as set (`${VAR:-x}` gives "" when VAR is set to ""): the same as the
+/// shell's `${VAR-x}`, because "set but empty" is usually a deliberate choice in CI.
+pub fn expand_env(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EnvExpanded, EnvError> {
+    let mut out = String::with_capacity(text.len());
+    let mut used_env = false;
+    let mut rest = text;
+    let mut base = 0;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if let Some(stripped) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = stripped;
+            base += i + 3;
+            continue;
+        }
+        if !after.starts_with("${") {
+            out.push('$');
+            rest = &after[1..];
+            base += i + 1;
+            continue;
+        }
+        let offset = base + i;
+        let Some(close) = after.find('}') else {
+            return Err(EnvError::Unclosed { offset });
+        };
+        let inner = &after[2..close];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        let valid = {
+            let mut chars = name.chars();
+            matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !valid {
+            return Err(EnvError::BadName {
+                text: format!("${{{inner}}}"),
+                offset,
+            });
+        }
+        match (env(name), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(EnvError::Unset {
+                    var: name.to_string(),
+                    offset,
+                })
+            }
+        }
+        used_env = true;
+        rest = &after[close + 1..];
+        base += i + close + 1;
+    }
+    out.push_str(rest);
+    Ok(EnvExpanded {
+        value: out,
+        used_env,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "KEY" => Some("ak_test_123".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn exp(text: &str) -> Result<EnvExpanded, EnvError> {
+        expand_env(text, &env)
+    }
+
+    #[test]
+    fn env_vars_and_defaults() {
+        assert_eq!(exp("${KEY}").unwrap().value, "ak_test_123");
+        assert!(exp("${KEY}").unwrap().used_env);
+        assert_eq!(exp("Bearer ${KEY}!").unwrap().value, "Bearer ak_test_123!");
+        assert_eq!(exp("${NOPE:-x}").unwrap().value, "x");
+        assert_eq!(exp("${NOPE:-}").unwrap().value, "");
+        assert_eq!(exp("${EMPTY:-x}").unwrap().value, "");
+        assert_eq!(exp("${KEY:-x}").unwrap().value, "ak_test_123");
+        assert_eq!(exp("${NOPE:-a:-b}").unwrap().value, "a:-b");
+        let plain = exp("plain").unwrap();
+        assert_eq!(plain.value, "plain");
+        assert!(!plain.used_env);
+    }
+
+    #[test]
+    fn dollars_stay_literal_except_the_escape() {
+        assert_eq!(exp("a$b").unwrap().value, "a$b");
+        assert_eq!(exp("a$$b").unwrap().value, "a$$b");
+        assert_eq!(exp("$").unwrap().value, "$");
+        assert_eq!(exp("$${KEY}").unwrap().value, "${KEY}");
+        assert!(!exp("$${KEY}").unwrap().used_env);
+        // Leftmost first: a `$` then the escape.
+        assert_eq!(exp("$$${KEY}").unwrap().value, "$${KEY}");
+    }
+
+    #[test]
+    fn env_errors_carry_the_offset() {
+        assert_eq!(
+            exp("x ${NOPE}"),
+            Err(EnvError::Unset {
+                var: "NOPE".into(),
+                offset: 2
+            })
+        );
+        assert_eq!(
+            exp("${KEY}-${NOPE}").unwrap_err(),
+            EnvError::Unset {
+                var: "NOPE".into(),
+                offset: 7
+            }
+        );
+        assert_eq!(exp("ab${KEY"), Err(EnvError::Unclosed { offset: 2 }));
+        assert!(matches!(exp("${1X}"), Err(EnvError::BadName { .. })));
+        assert!(matches!(exp("${}"), Err(EnvError::BadName { .. })));
+        assert_eq!(
+            exp("${NOPE}").unwrap_err().to_string(),
+            "environment variable `NOPE` is not set"
+        );
+    }
+
+    #[test]
+    fn template_references() {
+        let names =
+            |t: &str| -> Vec<String> { references(t).into_iter().map(|r| r.name).collect() };
+        assert_eq!(names("Has {{order}} shipped?"), ["order"]);
+        assert_eq!(names("{{ a }} and {{b}}"), ["a", "b"]);
+        assert_eq!(
+            names("json {{ not a name }} {{}} {{x"),
+            Vec::<String>::new()
+        );
+        assert_eq!(names("{{{x}}}"), ["x"]);
+        assert_eq!(names("}} {{y}}"), ["y"]);
+    }
+
+    #[test]
+    fn template_expansion() {
+        let mut v = BTreeMap::new();
+        v.insert("order".to_string(), "ORD-7".to_string());
+        v.insert("product".to_string(), "Enterprise".to_string());
+        assert_eq!(
+            expand_template("Where is my {{product}} order {{ order }}?", &v),
+            "Where is my Enterprise order ORD-7?"
+        );
+        assert_eq!(expand_template("{{unknown}} {{", &v), "{{unknown}} {{");
+        assert_eq!(expand_template("{{{order}}}", &v), "{ORD-7}");
+    }
 }

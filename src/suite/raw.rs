@@ -1,0 +1,581 @@
+//! The suite and config files exactly as written: serde structs with a span on everything a
+//! later check may point at. Nothing here validates meaning (regexes, ranges, references);
+//! `suite::load` does that, so that one file can report many errors at once.
+//!
+//! `Spanned<T>` loses its location inside `#[serde(untagged)]`, `#[serde(flatten)]` and
+//! internally tagged enums, because serde buffers the value first. So the "string or list",
+//! "bool or map" and "bool or string" fields below have hand-written visitors that hand the
+//! live YAML accessors down, and every span survives.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::Span;
+
+/// The span of a spanned value (where it is used, which for an alias is the `*alias`).
+pub fn span_of<T>(s: &Spanned<T>) -> Span {
+    Span::from(s.referenced)
+}
+
+/// A suite file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuite {
+    pub name: Option<Spanned<String>>,
+    pub endpoint: Option<RawEndpoint>,
+    pub defaults: Option<RawDefaults>,
+    pub normalize: Option<Vec<RawNormalize>>,
+    /// Optional here so that a missing list is our own error, pointing somewhere useful.
+    pub dialogues: Option<Spanned<Vec<Spanned<RawDialogue>>>>,
+}
+
+/// `agenttest.yaml`: shared by every suite at or below its directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub endpoint: Option<RawEndpoint>,
+    pub defaults: Option<RawDefaults>,
+    pub normalize: Option<Vec<RawNormalize>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub base_url: Option<Spanned<String>>,
+    pub agent_id: Option<Spanned<String>>,
+    pub api_key: Option<Spanned<String>>,
+    pub headers: Option<Entries<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub retries: Option<Spanned<u32>>,
+    pub rate_limit: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNormalize {
+    pub pattern: Spanned<String>,
+    pub replace: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDialogue {
+    pub name: Option<Spanned<String>>,
+    pub turns: Option<Spanned<Vec<Spanned<RawTurn>>>>,
+    #[serde(default)]
+    pub tags: OneOrMany<String>,
+    pub skip: Option<Spanned<Skip>>,
+    /// Plain strings: a scalar is read as its text, so `count: 3` is "3" and `vip: yes` "yes".
+    pub vars: Option<Entries<String>>,
+    pub endpoint: Option<RawEndpoint>,
+    pub session: Option<Spanned<RawSession>>,
+    pub golden: Option<Spanned<RawGolden>>,
+    pub repeat: Option<Spanned<u32>>,
+    pub min_pass: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSession {
+    Fresh,
+    Server,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTurn {
+    pub user: Option<Spanned<String>>,
+    pub expect: Option<RawExpect>,
+    pub capture: Option<Entries<String>>,
+}
+
+/// A turn's (or the defaults') `expect:`. Read by hand rather than derived so that each
+/// key's own span is kept (`keys`): an expectation's verdict points at `contains:`, while
+/// each value keeps its span for errors about the value itself.
+#[derive(Debug, Default)]
+pub struct RawExpect {
+    pub status: Option<Spanned<OneOrMany<i64>>>,
+    pub contains: Option<Spanned<OneOrMany<String>>>,
+    pub contains_any: Option<Spanned<OneOrMany<String>>>,
+    pub not_contains: Option<Spanned<OneOrMany<String>>>,
+    pub regex: Option<Spanned<OneOrMany<String>>>,
+    pub not_regex: Option<Spanned<OneOrMany<String>>>,
+    pub equals: Option<Spanned<String>>,
+    pub max_tokens: Option<Spanned<u64>>,
+    pub max_latency: Option<Spanned<String>>,
+    /// Where each key is written, by key.
+    pub keys: Vec<(&'static str, Span)>,
+}
+
+impl RawExpect {
+    pub const FIELDS: &'static [&'static str] = &[
+        "status",
+        "contains",
+        "contains_any",
+        "not_contains",
+        "regex",
+        "not_regex",
+        "equals",
+        "max_tokens",
+        "max_latency",
+    ];
+
+    /// The span of `key` as written, if it is.
+    pub fn key_span(&self, key: &str) -> Option<Span> {
+        self.keys.iter().find(|(k, _)| *k == key).map(|(_, s)| *s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of expectations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExpect, A::Error> {
+                let mut out = RawExpect::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let span = span_of(&key);
+                    // Duplicate keys never get here: the parser refuses them.
+                    let name = match key.value.as_str() {
+                        "status" => {
+                            out.status = Some(map.next_value()?);
+                            "status"
+                        }
+                        "contains" => {
+                            out.contains = Some(map.next_value()?);
+                            "contains"
+                        }
+                        "contains_any" => {
+                            out.contains_any = Some(map.next_value()?);
+                            "contains_any"
+                        }
+                        "not_contains" => {
+                            out.not_contains = Some(map.next_value()?);
+                            "not_contains"
+                        }
+                        "regex" => {
+                            out.regex = Some(map.next_value()?);
+                            "regex"
+                        }
+                        "not_regex" => {
+                            out.not_regex = Some(map.next_value()?);
+                            "not_regex"
+                        }
+                        "equals" => {
+                            out.equals = Some(map.next_value()?);
+                            "equals"
+                        }
+                        "max_tokens" => {
+                            out.max_tokens = Some(map.next_value()?);
+                            "max_tokens"
+                        }
+                        "max_latency" => {
+                            out.max_latency = Some(map.next_value()?);
+                            "max_latency"
+                        }
+                        other => return Err(de::Error::unknown_field(other, RawExpect::FIELDS)),
+                    };
+                    out.keys.push((name, span));
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// A value written either alone or as a list: `contains: x` or `contains: [x, y]`. Items of
+/// a list carry their own spans; a lone value gets its span from the enclosing `Spanned`
+/// (see [`items`]), because a scalar visitor never sees a location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<Spanned<T>>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+/// The items of a spanned one-or-many, each with its own span (a lone value: the outer one).
+pub fn items<T: Clone>(outer: &Spanned<OneOrMany<T>>) -> Vec<(T, Span)> {
+    outer
+        .value
+        .0
+        .iter()
+        .map(|item| {
+            let span = span_of(item);
+            let span = if span.is_known() {
+                span
+            } else {
+                span_of(outer)
+            };
+            (item.value.clone(), span)
+        })
+        .collect()
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> V<T> {
+            fn one<E: de::Error, X: IntoDeserializer<'de, E>>(x: X) -> Result<OneOrMany<T>, E> {
+                T::deserialize(x.into_deserializer()).map(Self::wrap)
+            }
+
+            /// A lone number or boolean where strings are wanted (`contains: 42`): a scalar
+            /// visitor only sees the typed value, so its text is rebuilt from it. Exact for
+            /// integers; `9.90` reads as "9.9" and `yes` as "true" (quote such values). A list
+            /// item does not have this problem: it is read as written.
+            fn typed<E, X>(x: X) -> Result<OneOrMany<T>, E>
+            where
+                E: de::Error,
+                X: IntoDeserializer<'de, E> + ToString,
+            {
+                let text = x.to_string();
+                match T::deserialize(x.into_deserializer()) {
+                    Ok(t) => Ok(Self::wrap(t)),
+                    Err(first) => T::deserialize(IntoDeserializer::<E>::into_deserializer(text))
+                        .map(Self::wrap)
+                        .map_err(|_| first),
+                }
+            }
+
+            fn wrap(t: T) -> OneOrMany<T> {
+                let unknown = serde_saphyr::Location::UNKNOWN;
+                OneOrMany(vec![Spanned::new(t, unknown, unknown)])
+            }
+        }
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<T>>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany(out))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Self::one(v)
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Self::one(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Self::typed(v)
+            }
+        }
+
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A mapping kept in file order with a span on each key and value (`Spanned<String>` is
+/// not `Ord`, so it cannot key a `BTreeMap`; duplicate keys are already refused by the parser).
+#[derive(Debug, Clone)]
+pub struct Entries<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Vis<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<V>>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        deserializer.deserialize_map(Vis(PhantomData))
+    }
+}
+
+/// `skip: reason` or `skip: true`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Skip {
+    No,
+    Reason(String),
+}
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a reason (a string) or a boolean")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Skip, E> {
+                Ok(if v {
+                    Skip::Reason("skipped".into())
+                } else {
+                    Skip::No
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Skip, E> {
+                Ok(Skip::Reason(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `golden: true`, `golden: false` or `golden: {mode: similar, threshold: 0.9}`.
+#[derive(Debug)]
+pub enum RawGolden {
+    Bool(bool),
+    Map(RawGoldenMap),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGoldenMap {
+    pub mode: Spanned<RawGoldenKind>,
+    pub threshold: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawGoldenKind {
+    Exact,
+    Similar,
+}
+
+impl<'de> Deserialize<'de> for RawGolden {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawGolden;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, `false` or a map like `{mode: similar, threshold: 0.9}`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawGolden, E> {
+                Ok(RawGolden::Bool(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawGolden, A::Error> {
+                // Hand the live accessor down so the inner spans keep their locations.
+                RawGoldenMap::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawGolden::Map)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Walks a whole document without keeping anything, so the YAML budget (depth, alias
+/// expansion) is enforced on every node before the typed pass, which would otherwise stop
+/// at the first type error and report that instead of the attack.
+pub struct Walk;
+
+impl<'de> Deserialize<'de> for Walk {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Walk;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Walk, E> {
+                Ok(Walk)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Walk, D::Error> {
+                Walk::deserialize(d)
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Walk, D::Error> {
+                Walk::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Walk, A::Error> {
+                while seq.next_element::<Walk>()?.is_some() {}
+                Ok(Walk)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Walk, A::Error> {
+                while map.next_entry::<Walk, Walk>()?.is_some() {}
+                Ok(Walk)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::SourceFile;
+
+    #[allow(clippy::result_large_err)] // as `yaml::parse`
+    fn parse<T: de::DeserializeOwned>(text: &str) -> Result<T, crate::diag::Diagnostic> {
+        crate::yaml::parse(&SourceFile::new("t.yaml", text))
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Probe {
+        a: Option<Spanned<OneOrMany<String>>>,
+        s: Option<Spanned<OneOrMany<i64>>>,
+        g: Option<Spanned<RawGolden>>,
+        h: Option<Entries<String>>,
+        k: Option<Spanned<Skip>>,
+    }
+
+    fn spans<T: Clone>(s: &Spanned<OneOrMany<T>>) -> Vec<(T, u32, u32)> {
+        items(s)
+            .into_iter()
+            .map(|(v, sp)| (v, sp.line, sp.column))
+            .collect()
+    }
+
+    #[test]
+    fn string_or_list_keeps_every_span() {
+        let p: Probe = parse("a: [x, 'y']\ns: 200\n").unwrap();
+        assert_eq!(
+            spans(p.a.as_ref().unwrap()),
+            [("x".to_string(), 1, 5), ("y".to_string(), 1, 8)]
+        );
+        assert_eq!(spans(p.s.as_ref().unwrap()), [(200, 2, 4)]);
+
+        let p: Probe = parse("a: lone\ns:\n  - 200\n  - 404\n").unwrap();
+        assert_eq!(spans(p.a.as_ref().unwrap()), [("lone".to_string(), 1, 4)]);
+        assert_eq!(spans(p.s.as_ref().unwrap()), [(200, 3, 5), (404, 4, 5)]);
+
+        // A lone number where strings are wanted is its text.
+        let p: Probe = parse("a: 42\n").unwrap();
+        assert_eq!(spans(p.a.as_ref().unwrap()), [("42".to_string(), 1, 4)]);
+    }
+
+    #[test]
+    fn string_or_list_errors_point_at_the_value() {
+        let d = parse::<Probe>("a: {x: 1}\n").unwrap_err();
+        assert_eq!((d.span.line, d.span.column), (1, 4));
+        let d = parse::<Probe>("s: [1, x]\n").unwrap_err();
+        assert_eq!((d.span.line, d.span.column), (1, 8));
+    }
+
+    #[test]
+    fn golden_bool_or_map() {
+        let p: Probe = parse("g: false\n").unwrap();
+        assert!(matches!(p.g.unwrap().value, RawGolden::Bool(false)));
+        let p: Probe = parse("g: {mode: similar, threshold: 0.9}\n").unwrap();
+        let g = p.g.unwrap();
+        assert_eq!(span_of(&g), Span::new(1, 4));
+        match g.value {
+            RawGolden::Map(m) => {
+                assert_eq!(m.mode.value, RawGoldenKind::Similar);
+                let t = m.threshold.unwrap();
+                assert_eq!(t.value, 0.9);
+                assert_eq!(span_of(&t), Span::new(1, 31));
+            }
+            RawGolden::Bool(_) => panic!("expected a map"),
+        }
+        let d = parse::<Probe>("g: {mode: similar, thresold: 1}\n").unwrap_err();
+        assert_eq!(d.span, Span::new(1, 20));
+        assert_eq!(d.help.as_deref(), Some("did you mean `threshold`?"));
+        let d = parse::<Probe>("g: {mode: smilar}\n").unwrap_err();
+        assert_eq!(d.span, Span::new(1, 11));
+    }
+
+    #[test]
+    fn entries_keep_order_and_spans() {
+        let p: Probe = parse("h:\n  B: 1\n  A: two\n").unwrap();
+        let h: Vec<(String, Span, String, Span)> =
+            p.h.unwrap()
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.value.clone(), span_of(&k), v.value.clone(), span_of(&v)))
+                .collect();
+        assert_eq!(
+            h,
+            [
+                ("B".into(), Span::new(2, 3), "1".into(), Span::new(2, 6)),
+                ("A".into(), Span::new(3, 3), "two".into(), Span::new(3, 6)),
+            ]
+        );
+    }
+
+    #[test]
+    fn expect_keeps_key_spans_and_refuses_unknown_keys() {
+        #[derive(Debug, Deserialize)]
+        struct T {
+            expect: RawExpect,
+        }
+        let t: T = parse("expect:\n  contains: a\n  status: [200]\n").unwrap();
+        assert_eq!(t.expect.key_span("contains"), Some(Span::new(2, 3)));
+        assert_eq!(t.expect.key_span("status"), Some(Span::new(3, 3)));
+        assert_eq!(span_of(t.expect.status.as_ref().unwrap()), Span::new(3, 11));
+        let d = parse::<T>("expect:\n  contains: a\n  contain: b\n").unwrap_err();
+        assert_eq!(d.span, Span::new(3, 3));
+        assert_eq!(d.message, "unknown field `contain`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `contains`?"));
+        let d = parse::<T>("expect: [a]\n").unwrap_err();
+        assert_eq!(d.span, Span::new(1, 9));
+    }
+
+    #[test]
+    fn skip_reason_or_bool() {
+        let p: Probe = parse("k: true\n").unwrap();
+        assert_eq!(p.k.unwrap().value, Skip::Reason("skipped".into()));
+        let p: Probe = parse("k: false\n").unwrap();
+        assert_eq!(p.k.unwrap().value, Skip::No);
+        let p: Probe = parse("k: see ticket 123\n").unwrap();
+        assert_eq!(p.k.unwrap().value, Skip::Reason("see ticket 123".into()));
+    }
+}
