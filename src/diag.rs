@@ -146,9 +146,11 @@ impl Diagnostic {
                 if let Some(label) = &self.label {
                     annotation = annotation.label(label.as_str());
                 }
+                // annotate-snippets appends `:line:column` itself.
+                let file_path = self.path.display().to_string();
                 let snippet = Snippet::source(line_text)
                     .line_start(start)
-                    .path(path.as_str())
+                    .path(file_path.as_str())
                     .annotation(annotation);
                 let mut groups = vec![level.primary_title(self.message.as_str()).element(snippet)];
                 if let Some(help) = &self.help {

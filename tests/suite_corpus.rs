@@ -152,7 +152,6 @@ fn run_binary(args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-#[ignore = "needs the run/validate commands from main; the lead un-ignores after merge"]
 fn every_bad_suite_is_refused_by_the_binary_without_sending() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
