@@ -242,7 +242,11 @@ fn cmd_pending(args: PathArgs, accept: bool) -> i32 {
         println!("rejected: {rejected} deleted");
     }
     if failed > 0 {
-        eprintln!("{failed} pending golden{} could not be processed and {} left in place", if failed == 1 { "" } else { "s" }, if failed == 1 { "was" } else { "were" });
+        eprintln!(
+            "{failed} pending golden{} could not be processed and {} left in place",
+            if failed == 1 { "" } else { "s" },
+            if failed == 1 { "was" } else { "were" }
+        );
         exit::USAGE
     } else {
         exit::PASS

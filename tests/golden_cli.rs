@@ -43,7 +43,10 @@ fn record_compare_and_accept() {
     let out = run(&ws, &v1.url, &[]);
     assert_code(&out, 1);
     let text = stdout(&out);
-    assert!(text.contains("no golden transcript at support.golden/business-hours.yaml"), "{text}");
+    assert!(
+        text.contains("no golden transcript at support.golden/business-hours.yaml"),
+        "{text}"
+    );
     assert!(text.contains("agenttest accept support.yaml"), "{text}");
     assert!(ws.exists("support.golden/business-hours.yaml.new"));
     assert!(!ws.exists(HOURS), "a plain run never writes a golden");
@@ -51,14 +54,20 @@ fn record_compare_and_accept() {
     // --bless records every completed dialogue.
     let out = run(&ws, &v1.url, &["--bless"]);
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("bless: 3 created, 0 changed"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("bless: 3 created, 0 changed"),
+        "{}",
+        stdout(&out)
+    );
     let golden = ws.read(HOURS);
     assert_eq!(
         golden,
         "# agenttest golden transcript. Update with: agenttest run --bless\nsuite: support\ndialogue: business hours\nturns:\n  - user: What are your business hours?\n    status: 200\n    agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST.\n"
     );
     // Normalized text is what is stored.
-    assert!(ws.read("support.golden/order-status.yaml").contains("Your order <ORDER> ships today."));
+    assert!(ws
+        .read("support.golden/order-status.yaml")
+        .contains("Your order <ORDER> ships today."));
     // Blessing removed the stale pending files.
     assert!(!ws.exists("support.golden/business-hours.yaml.new"));
 
@@ -73,8 +82,18 @@ fn record_compare_and_accept() {
     assert!(text.contains("FAIL  support › business hours"), "{text}");
     assert!(text.contains("PASS  support › order status"), "{text}");
     assert!(text.contains("PASS  support › weather"), "{text}");
-    assert!(text.contains("-    agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST."), "{text}");
-    assert!(text.contains("+    agent: Our business hours are Monday through Friday, 8 AM to 5 PM EST."), "{text}");
+    assert!(
+        text.contains(
+            "-    agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "+    agent: Our business hours are Monday through Friday, 8 AM to 5 PM EST."
+        ),
+        "{text}"
+    );
     assert!(!text.contains("\u{1b}["), "no ANSI with --color never");
     let pending = ws.read("support.golden/business-hours.yaml.new");
     assert!(pending.contains("8 AM to 5 PM"), "{pending}");
@@ -84,7 +103,11 @@ fn record_compare_and_accept() {
     let before = v2.requests().len() + v1.requests().len();
     let out = run_in(ws.path(), &["accept", "support.yaml"]);
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("changed   support.golden/business-hours.yaml"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("changed   support.golden/business-hours.yaml"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(ws.read(HOURS), pending);
     assert!(!ws.exists("support.golden/business-hours.yaml.new"));
     assert_eq!(v2.requests().len() + v1.requests().len(), before);
@@ -99,9 +122,7 @@ fn wildcards_loosen_one_phrase_and_survive_bless() {
     ws.write("support.yaml", &suite(&v1.url));
     assert_code(&run(&ws, &v1.url, &["--bless"]), 0);
     // A maintainer loosens the hours by hand.
-    let loosened = ws
-        .read(HOURS)
-        .replace("9 AM to 6 PM", "[..] to [..]");
+    let loosened = ws.read(HOURS).replace("9 AM to 6 PM", "[..] to [..]");
     std::fs::write(ws.path().join(HOURS), &loosened).expect("write");
     assert_code(&run(&ws, &v2.url, &[]), 0);
     // --bless keeps a turn that still matches as it is, wildcards included.
@@ -118,7 +139,10 @@ fn similar_mode_fails_below_its_threshold() {
     let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
     let v2 = Mock::start(&fixture("golden_cli/v2.yaml"));
     let ws = Workspace::new();
-    ws.write("support.yaml", &suite(&v1.url).replace("threshold: 0.8", "threshold: 0.99"));
+    ws.write(
+        "support.yaml",
+        &suite(&v1.url).replace("threshold: 0.8", "threshold: 0.99"),
+    );
     assert_code(&run(&ws, &v1.url, &["--bless", "--filter", "weather"]), 0);
     let out = run(&ws, &v2.url, &["--filter", "weather"]);
     assert_code(&out, 1);
@@ -137,7 +161,11 @@ fn no_golden_skips_comparison_and_reject_deletes_pending() {
     assert!(ws.exists("support.golden/weather.yaml.new"));
     let out = run_in(ws.path(), &["reject", "."]);
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("rejected: 3 deleted"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("rejected: 3 deleted"),
+        "{}",
+        stdout(&out)
+    );
     assert!(!ws.exists("support.golden/weather.yaml.new"));
 }
 
@@ -163,12 +191,24 @@ fn bless_leaves_errored_and_skipped_dialogues_alone_and_warns_on_orphans() {
             )
             .replace("  - name: weather\n", "  - name: weather report\n"),
     );
-    let out = run_in(ws.path(), &["run", "support.yaml", "--bless", "--color", "never"]);
+    let out = run_in(
+        ws.path(),
+        &["run", "support.yaml", "--bless", "--color", "never"],
+    );
     assert_code(&out, 3);
     let text = stdout(&out);
-    assert!(text.contains("left alone support.golden/business-hours.yaml"), "{text}");
-    assert!(text.contains("left alone support.golden/order-status.yaml"), "{text}");
-    assert!(text.contains("created   support.golden/weather-report.yaml"), "{text}");
+    assert!(
+        text.contains("left alone support.golden/business-hours.yaml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("left alone support.golden/order-status.yaml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("created   support.golden/weather-report.yaml"),
+        "{text}"
+    );
     assert!(
         text.contains("warning: golden file support.golden/weather.yaml has no dialogue behind it"),
         "{text}"
@@ -191,8 +231,15 @@ fn a_failed_golden_write_keeps_the_old_golden_and_says_so() {
     let moved = ws.path().join("support.golden.real");
     std::fs::rename(&dir, &moved).expect("move");
     std::fs::create_dir(&dir).expect("mkdir");
-    std::fs::copy(moved.join("business-hours.yaml"), dir.join("business-hours.yaml")).expect("copy");
-    let ro = std::process::Command::new("chattr").arg("+i").arg(&dir).status();
+    std::fs::copy(
+        moved.join("business-hours.yaml"),
+        dir.join("business-hours.yaml"),
+    )
+    .expect("copy");
+    let ro = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&dir)
+        .status();
     let immutable = ro.map(|s| s.success()).unwrap_or(false);
     if !immutable {
         // Without chattr: a read-only directory stops non-root users.
@@ -202,11 +249,18 @@ fn a_failed_golden_write_keeps_the_old_golden_and_says_so() {
     }
     let out = run(&ws, &v2.url, &["--bless", "--filter", "hours"]);
     if immutable {
-        let _ = std::process::Command::new("chattr").arg("-i").arg(&dir).status();
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&dir)
+            .status();
     }
     let text = stdout(&out);
     assert_eq!(ws.read(HOURS), old, "the old golden is intact");
     assert!(text.contains("FAILED"), "{text}");
     assert!(text.contains("the old golden is intact"), "{text}");
-    assert_ne!(out.status.code(), Some(0), "a failed bless must not pass the run");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a failed bless must not pass the run"
+    );
 }

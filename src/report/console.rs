@@ -11,9 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diag::location;
 use crate::judge::golden;
-use crate::run::result::{
-    Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport,
-};
+use crate::run::result::{Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport};
 use crate::run::Event;
 use crate::util::human_duration;
 
