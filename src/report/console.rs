@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diag::location;
 use crate::judge::golden;
+use crate::report::common::tally;
 use crate::run::result::{Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport};
 use crate::run::Event;
 use crate::util::human_duration;
@@ -231,6 +232,22 @@ impl Console {
                 d.repeat,
                 d.min_pass
             );
+            for t in tally::expectations(d) {
+                let runs: Vec<String> = t.failed_in.iter().map(u32::to_string).collect();
+                let _ = writeln!(
+                    out,
+                    "   turn {} {}: met in {}/{} runs (failed in run {}) {}",
+                    t.turn + 1,
+                    t.key,
+                    t.met,
+                    t.judged,
+                    runs.join(", "),
+                    self.paint(DIM, &format!("({})", location(&d.suite.path, t.span)))
+                );
+            }
+            if let Some(g) = tally::golden(d) {
+                let _ = writeln!(out, "   golden: matched in {}/{} runs", g.met, g.compared);
+            }
         }
         let several = d.attempts.len() > 1;
         for a in d.attempts.iter().filter(|a| !a.outcome.is_pass()) {
