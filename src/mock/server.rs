@@ -333,10 +333,15 @@ async fn chat(
 }
 
 fn finish(app: &Shared, mut record: RequestRecord, resp: Response) -> Response {
-    if record.fault != Some(Fault::Close.as_str()) && record.fault != Some(Fault::Hang.as_str()) {
-        record.status = Some(resp.status().as_u16());
+    match record.fault {
+        // Logged before it started hanging, so tests can see it while it hangs.
+        Some(f) if f == Fault::Hang.as_str() => {}
+        Some(f) if f == Fault::Close.as_str() => app.state.log(record),
+        _ => {
+            record.status = Some(resp.status().as_u16());
+            app.state.log(record);
+        }
     }
-    app.state.log(record);
     resp
 }
 
@@ -378,6 +383,7 @@ async fn answer(
             return detail(StatusCode::INTERNAL_SERVER_ERROR, "connection dropped");
         }
         Some(Fault::Hang) => {
+            app.state.log(record.clone());
             let _ = shutdown.wait_for(|stop| *stop).await;
             conn.kill();
             return detail(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
