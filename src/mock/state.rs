@@ -236,10 +236,10 @@ impl AgentState {
     /// requests refused before the key is known to be valid).
     pub fn rate(&self, key: &str, peek: bool) -> Option<RateVerdict> {
         let rl = self.def.rate_limit?;
-        let now = Instant::now();
         if peek {
-            return Some(RateVerdict::fresh(rl, now));
+            return Some(RateVerdict::fresh(rl));
         }
+        let now = Instant::now();
         let mut windows = lock(&self.windows);
         let w = match windows.get_mut(key) {
             Some(w) => w,
@@ -284,7 +284,7 @@ pub(crate) struct RateVerdict {
 }
 
 impl RateVerdict {
-    fn fresh(rl: RateLimit, _now: Instant) -> RateVerdict {
+    fn fresh(rl: RateLimit) -> RateVerdict {
         RateVerdict {
             allowed: true,
             limit: rl.limit,
