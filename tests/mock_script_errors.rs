@@ -69,10 +69,7 @@ fn every_bad_value_at_once() {
             "{place} {what}:\n{err}"
         );
     }
-    assert!(
-        err.contains("the mock script has 4 errors; not starting"),
-        "{err}"
-    );
+    assert!(err.contains("4 errors found; not starting"), "{err}");
 }
 
 #[test]
@@ -100,8 +97,33 @@ fn bind_failure_is_exit_2() {
 }
 
 #[test]
-fn replay_is_not_supported_yet() {
-    let (code, err) = refused(&["--replay", "tests/fixtures/mock"]);
+fn replay_and_script_cannot_be_combined() {
+    let (code, err) = refused(&[
+        "--script",
+        "tests/fixtures/mock/basic.yaml",
+        "--replay",
+        "tests/fixtures/mock/replay",
+    ]);
     assert_eq!(code, 2);
-    assert!(err.contains("--replay is not supported yet"), "{err}");
+    assert!(err.contains("cannot be combined"), "{err}");
+}
+
+#[test]
+fn replay_without_goldens() {
+    let (code, err) = refused(&[
+        "--replay",
+        "tests/fixtures/mock/replay/support.yaml.missing",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such file or directory to replay"), "{err}");
+    let (code, err) = refused(&["--replay", "tests/fixtures/mock/bench.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("neither a golden transcript nor a suite with goldens"),
+        "{err}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let (code, err) = refused(&["--replay", empty.path().to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no golden transcripts to replay"), "{err}");
 }

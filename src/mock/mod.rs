@@ -6,6 +6,7 @@
 //! it in-process on a free loopback port ([`start_local`]). It never prints or logs an api key.
 //! The script format is documented in `docs/mock.md`.
 
+mod replay;
 mod script;
 mod server;
 mod state;
@@ -144,19 +145,21 @@ pub async fn start_local(script: Script) -> std::io::Result<MockServer> {
 /// `agenttest mock`: serve until Ctrl-C or SIGTERM; returns the exit code.
 pub fn cli_main(args: crate::cli::MockArgs) -> i32 {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if !args.replay.is_empty() {
-        eprintln!("error: --replay is not supported yet");
-        return crate::exit::USAGE;
-    }
-    let script = match &args.script {
-        Some(path) => match Script::load(path) {
-            Ok(s) => s,
-            Err(diags) => {
-                eprint!("{}", render_refusal(&diags, color));
-                return crate::exit::USAGE;
-            }
-        },
-        None => Script::demo(),
+    let loaded = match (&args.script, args.replay.is_empty()) {
+        (Some(_), false) => {
+            eprintln!("error: --script and --replay cannot be combined: replay serves goldens, not a script");
+            return crate::exit::USAGE;
+        }
+        (Some(path), true) => Script::load(path),
+        (None, false) => Script::replay(&args.replay),
+        (None, true) => Ok(Script::demo()),
+    };
+    let script = match loaded {
+        Ok(s) => s,
+        Err(diags) => {
+            eprint!("{}", render_refusal(&diags, color));
+            return crate::exit::USAGE;
+        }
     };
     let addr = match resolve(&args.addr) {
         Ok(a) => a,
@@ -202,7 +205,7 @@ fn render_refusal(diags: &[Diagnostic], color: bool) -> String {
     }
     let n = diags.len();
     out.push_str(&format!(
-        "error: the mock script has {n} error{}; not starting\n",
+        "error: {n} error{} found; not starting\n",
         if n == 1 { "" } else { "s" }
     ));
     out

@@ -134,6 +134,8 @@ pub struct Script {
     /// `None`: any non-empty bearer key is accepted.
     pub(crate) keys: Option<Vec<String>>,
     pub(crate) agents: BTreeMap<String, Agent>,
+    /// Set by [`Script::replay`]: golden transcripts answer instead of agents.
+    pub(crate) replay: Option<super::replay::Replay>,
 }
 
 #[derive(Debug, Clone)]
@@ -328,6 +330,21 @@ impl Script {
         }
     }
 
+    /// Serves the golden transcripts under `paths` (files, `*.golden` directories, or
+    /// directories searched for them) as an agent: any agent id, any non-empty key.
+    pub fn replay(paths: &[std::path::PathBuf]) -> Result<Script, Vec<Diagnostic>> {
+        Ok(Script {
+            keys: None,
+            agents: BTreeMap::new(),
+            replay: Some(super::replay::Replay::load(paths)?),
+        })
+    }
+
+    /// How many golden transcripts a replay script serves (0 for an ordinary script).
+    pub fn replay_goldens(&self) -> usize {
+        self.replay.as_ref().map_or(0, |r| r.goldens().len())
+    }
+
     /// The agent ids this script serves, sorted.
     pub fn agent_ids(&self) -> impl Iterator<Item = &str> {
         self.agents.keys().map(String::as_str)
@@ -377,7 +394,11 @@ impl Checker<'_> {
             let agent = self.agent(agent.value);
             agents.insert(id, agent);
         }
-        Script { keys, agents }
+        Script {
+            keys,
+            agents,
+            replay: None,
+        }
     }
 
     fn agent(&mut self, raw: RawAgent) -> Agent {

@@ -26,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::replay::{Answer, Replay};
 use super::script::{Fault, Rule, Shape};
 use super::state::{bit, AgentState, RateVerdict, RequestRecord, State};
 
@@ -283,6 +284,17 @@ async fn chat(
             return finish(&app, record, with_rate_headers(unauthorized(&why), rate));
         }
     };
+    if let Some(replay) = &app.state.replay {
+        let resp = match parsed.invalid {
+            Some(resp) => resp,
+            None => replay_answer(
+                replay,
+                parsed.session_id,
+                parsed.message.unwrap_or_default(),
+            ),
+        };
+        return finish(&app, record, resp);
+    }
     let Some(agent) = agent else {
         let text = format!("Agent not found: {}", record.agent_id);
         return finish(&app, record, detail(StatusCode::NOT_FOUND, &text));
@@ -330,6 +342,36 @@ async fn chat(
     )
     .await;
     finish(&app, record, with_rate_headers(resp, rate))
+}
+
+/// A replayed turn: the golden's status and text, in the `usage` shape (goldens record no
+/// shape), or a 404 naming the nearest golden.
+fn replay_answer(replay: &Replay, session_id: Option<String>, message: String) -> Response {
+    let session_id = session_id.unwrap_or_else(super::state::new_session_id);
+    match replay.answer(&session_id, &message) {
+        Answer::Turn { status, agent } if (200..300).contains(&status) => {
+            let input_tokens = count_tokens(&message);
+            let output_tokens = count_tokens(agent);
+            let body = ChatReply {
+                success: None,
+                response: Some(agent),
+                session_id: &session_id,
+                usage: Some(Usage {
+                    input_tokens,
+                    output_tokens,
+                    total_tokens: input_tokens + output_tokens,
+                }),
+                metadata: None,
+                tokens_used: None,
+            };
+            json_body(
+                status_code(status),
+                serde_json::to_vec(&body).unwrap_or_default(),
+            )
+        }
+        Answer::Turn { status, agent } => detail(status_code(status), agent),
+        Answer::NoMatch(text) => detail(StatusCode::NOT_FOUND, &text),
+    }
 }
 
 fn finish(app: &Shared, mut record: RequestRecord, resp: Response) -> Response {
@@ -552,7 +594,7 @@ async fn create_key(
     if let Err(why) = authenticate(&app, &headers) {
         return unauthorized(&why);
     }
-    if !app.state.agents.contains_key(&agent_id) {
+    if app.state.replay.is_none() && !app.state.agents.contains_key(&agent_id) {
         return detail(
             StatusCode::NOT_FOUND,
             &format!("Agent not found: {agent_id}"),

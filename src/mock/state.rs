@@ -37,6 +37,7 @@ pub(crate) struct State {
     keys: Option<RwLock<HashSet<String>>>,
     log: Mutex<RequestLog>,
     pub api_keys_created: AtomicU64,
+    pub replay: Option<super::replay::Replay>,
 }
 
 impl State {
@@ -52,6 +53,7 @@ impl State {
                 .collect(),
             log: Mutex::new(RequestLog::default()),
             api_keys_created: AtomicU64::new(0),
+            replay: script.replay,
         }
     }
 
@@ -93,6 +95,11 @@ impl State {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut ids: Vec<&String> = self.agents.keys().collect();
         ids.sort();
+        if let Some(replay) = &self.replay {
+            for (sid, said) in replay.sessions() {
+                out.entry(sid).or_default().extend(said);
+            }
+        }
         for id in ids {
             for shard in &self.agents[id].sessions {
                 for (sid, s) in lock(shard).iter() {
@@ -324,7 +331,7 @@ fn shard_of(id: &str) -> usize {
 }
 
 /// `sess_` and 24 random alphanumerics: unique enough that two dialogues never meet.
-fn new_session_id() -> String {
+pub(crate) fn new_session_id() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     format!("sess_{}", Alphanumeric.sample_string(&mut rand::rng(), 24))
 }

@@ -34,14 +34,20 @@ impl Mock {
     /// Starts the mock with `--script` (or the demo when `None`) and waits for its
     /// `listening on` line.
     pub fn start(script: Option<&str>) -> Mock {
+        match script {
+            Some(s) => Mock::start_with(&["--script", &fixture(s)]),
+            None => Mock::start_with(&[]),
+        }
+    }
+
+    /// Starts `agenttest mock --addr 127.0.0.1:0 ARGS...`.
+    pub fn start_with(args: &[&str]) -> Mock {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenttest"));
         cmd.current_dir(manifest_dir())
             .args(["mock", "--addr", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(s) = script {
-            cmd.args(["--script", &fixture(s)]);
-        }
         let mut child = cmd.spawn().expect("spawn agenttest mock");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
