@@ -1,28 +1,287 @@
-//! The mock agent server (SPEC §6). Placeholder signatures until the mock branch lands.
+//! The mock agent server (SPEC §6): a real HTTP server speaking the chat API of SPEC §2,
+//! scripted by a YAML file or the built-in demo, for running suites offline and for testing
+//! clients (including their handling of broken upstreams, through fault modes).
+//!
+//! `agenttest mock` runs it in the foreground ([`cli_main`]); `base_url: mock` and tests start
+//! it in-process on a free loopback port ([`start_local`]). It never prints or logs an api key.
+//! The script format is documented in `docs/mock.md`.
 
-pub struct Script;
+mod replay;
+mod script;
+mod server;
+mod state;
 
-impl Script {
-    pub fn demo() -> Script {
-        Script
-    }
+pub(crate) mod demo {
+    //! The built-in demo script, kept as YAML so it goes through the same loader and checks
+    //! as a user's script.
+    pub const DEMO_YAML: &str = include_str!("demo.yaml");
 }
 
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use script::{Fault, Script, Shape, DEFAULT_FALLBACK, DEFAULT_MODEL};
+pub use server::count_tokens;
+pub use state::RequestRecord;
+
+use crate::diag::Diagnostic;
+
+/// How long a stop waits for in-flight requests before dropping them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// A running mock. Dropping it stops the server (in the background); [`MockServer::shutdown`]
+/// stops it and waits.
 pub struct MockServer {
-    pub addr: std::net::SocketAddr,
+    /// The bound address (with the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Counters for tests and the runner's "nothing was sent" checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MockStats {
+    /// Chat requests received, whatever their outcome.
+    pub chat_requests: u64,
+    /// Sessions currently remembered, across agents.
+    pub sessions: usize,
+    /// Keys minted through `POST /agents/{id}/api-keys`.
+    pub api_keys_created: u64,
 }
 
 impl MockServer {
+    /// `http://HOST:PORT`, with a wildcard bind address replaced by loopback so the URL can be
+    /// used by a client.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    pub fn stats(&self) -> MockStats {
+        let (total, _) = self.shared.state.requests();
+        MockStats {
+            chat_requests: total,
+            sessions: self.shared.state.session_count(),
+            api_keys_created: self.shared.state.api_keys_created.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Every chat request received (the newest [`state::MAX_LOG`]), as `/_mock/requests`.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.state.requests().1
+    }
+
+    /// Each session id and its messages, as `/_mock/sessions`.
+    pub fn sessions(&self) -> BTreeMap<String, Vec<String>> {
+        self.shared.state.sessions()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (stalled `hang`/`trickle` ones are cut)
+    /// and waits for that, at most a few seconds.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
     }
 }
 
-pub async fn start_local(_script: Script) -> std::io::Result<MockServer> {
-    Err(std::io::Error::other("the mock is not built yet"))
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Binds `addr` (port 0: a free port) and serves `script` in the background on the current
+/// tokio runtime.
+pub async fn start(script: Script, addr: SocketAddr) -> std::io::Result<MockServer> {
+    let listener = server::KillableListener(tokio::net::TcpListener::bind(addr).await?);
+    let addr = server::local_addr(&listener)?;
+    let (stop, shutdown) = watch::channel(false);
+    let shared = Arc::new(server::Shared {
+        state: state::State::new(script),
+        shutdown: shutdown.clone(),
+    });
+    let app =
+        server::router(shared.clone()).into_make_service_with_connect_info::<server::ConnHandle>();
+    let mut stopped = shutdown;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(MockServer {
+        addr,
+        shared,
+        stop,
+        task: Some(task),
+    })
+}
+
+/// [`start`] on `127.0.0.1:0`.
+pub async fn start_local(script: Script) -> std::io::Result<MockServer> {
+    start(script, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
 }
 
 /// `agenttest mock`: serve until Ctrl-C or SIGTERM; returns the exit code.
-pub fn cli_main(_args: crate::cli::MockArgs) -> i32 {
-    crate::exit::USAGE
+pub fn cli_main(args: crate::cli::MockArgs) -> i32 {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let loaded = match (&args.script, args.replay.is_empty()) {
+        (Some(_), false) => {
+            eprintln!("error: --script and --replay cannot be combined: replay serves goldens, not a script");
+            return crate::exit::USAGE;
+        }
+        (Some(path), true) => Script::load(path),
+        (None, false) => Script::replay(&args.replay),
+        (None, true) => Ok(Script::demo()),
+    };
+    let script = match loaded {
+        Ok(s) => s,
+        Err(diags) => {
+            eprint!("{}", render_refusal(&diags, color));
+            return crate::exit::USAGE;
+        }
+    };
+    let addr = match resolve(&args.addr) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return crate::exit::USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return crate::exit::USAGE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match start(script, addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: failed to listen on {addr}: {e}");
+                return crate::exit::USAGE;
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        // Scripts and tests wait for this exact line; a closed stdout is no reason to stop.
+        let _ = writeln!(out, "listening on http://{}", server.addr);
+        let _ = out.flush();
+        drop(out);
+        wait_for_stop_signal().await;
+        server.shutdown().await;
+        crate::exit::PASS
+    })
+}
+
+fn render_refusal(diags: &[Diagnostic], color: bool) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.render(color));
+        out.push('\n');
+    }
+    let n = diags.len();
+    out.push_str(&format!(
+        "error: {n} error{} found; not starting\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
+
+fn resolve(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    text.to_socket_addrs()
+        .map_err(|e| format!("invalid --addr `{text}`: {e} (expected HOST:PORT)"))?
+        .next()
+        .ok_or_else(|| format!("invalid --addr `{text}`: it resolves to no address"))
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// FNV-1a, 64 bit: a hash that is the same on every platform and Rust version, so seeded
+/// choices are reproducible (std's hasher promises neither).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_from(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// A number in `[0, 1)` fixed by `seed` and `parts`: FNV-1a over the seed's and each part's
+/// bytes (parts separated), finished with SplitMix64 to spread FNV's weak low bits.
+pub(crate) fn unit_draw(seed: u64, parts: &[&[u8]]) -> f64 {
+    let mut h = fnv1a(&seed.to_le_bytes());
+    for p in parts {
+        h = fnv1a_from(h, p);
+        h = fnv1a_from(h, &[0xff]);
+    }
+    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_are_stable_and_spread() {
+        assert_eq!(unit_draw(7, &[b"a"]), unit_draw(7, &[b"a"]));
+        assert_ne!(unit_draw(7, &[b"a"]), unit_draw(8, &[b"a"]));
+        let below = (0..10_000u64)
+            .filter(|n| unit_draw(1, &[&n.to_le_bytes()]) < 0.3)
+            .count();
+        assert!((2_700..3_300).contains(&below), "{below}");
+    }
+
+    #[test]
+    fn resolves_addresses() {
+        assert_eq!(resolve("127.0.0.1:0").unwrap().port(), 0);
+        assert!(resolve("nonsense").is_err());
+    }
 }

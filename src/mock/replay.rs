@@ -1,0 +1,341 @@
+//! Replay (SPEC §7): golden transcripts served as an agent, so a suite blessed against a live
+//! agent runs offline and client code can be tested against recorded conversations.
+//!
+//! A session's user messages so far are matched against the first user messages of every
+//! golden; the first golden (by path) that matches answers its next recorded agent text with
+//! its recorded status. Any agent id and any non-empty key are accepted, since goldens do not
+//! record either. This module reads goldens; it never writes one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, SourceFile, Span};
+
+/// The golden transcript fields replay needs (SPEC §3.3); other fields are ignored so that the
+/// format can grow without breaking replay.
+#[derive(Debug, Deserialize)]
+struct RawGolden {
+    turns: Vec<RawTurn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawTurn {
+    user: String,
+    #[serde(default = "ok")]
+    status: u16,
+    #[serde(default)]
+    agent: Option<String>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Golden {
+    pub path: PathBuf,
+    pub turns: Vec<Turn>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Turn {
+    pub user: String,
+    pub status: u16,
+    pub agent: String,
+}
+
+/// The goldens to serve and what each replayed session has said so far.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    goldens: Vec<Golden>,
+    sessions: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl Clone for Replay {
+    fn clone(&self) -> Self {
+        Replay {
+            goldens: self.goldens.clone(),
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// What replay says to one message.
+pub(crate) enum Answer<'a> {
+    /// The golden's recorded status and agent text.
+    Turn { status: u16, agent: &'a str },
+    /// No golden continues this conversation; the detail names the nearest one.
+    NoMatch(String),
+}
+
+impl Replay {
+    /// Finds every golden (`*.golden/*.yaml`) under `paths` (files or directories).
+    pub fn load(paths: &[PathBuf]) -> Result<Replay, Vec<Diagnostic>> {
+        let mut files = Vec::new();
+        let mut diags = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                collect(p, in_golden_dir(p), &mut files, &mut diags);
+            } else if p.is_file() {
+                let parent = p.parent().unwrap_or(Path::new(""));
+                let beside = p.file_stem().map(|stem| {
+                    let mut name = stem.to_os_string();
+                    name.push(".golden");
+                    parent.join(name)
+                });
+                if in_golden_dir(parent) {
+                    files.push(p.clone());
+                } else if let Some(dir) = beside.filter(|d| d.is_dir()) {
+                    // A suite file: its goldens live beside it.
+                    collect(&dir, true, &mut files, &mut diags);
+                } else {
+                    diags.push(
+                        Diagnostic::error(
+                            p,
+                            Span::UNKNOWN,
+                            "neither a golden transcript nor a suite with goldens",
+                        )
+                        .with_help(
+                            "replay takes `<suite>.golden/<dialogue>.yaml` files, suite files \
+                             with a `<suite>.golden` directory beside them, or directories",
+                        ),
+                    );
+                }
+            } else {
+                diags.push(Diagnostic::error(
+                    p,
+                    Span::UNKNOWN,
+                    "no such file or directory to replay",
+                ));
+            }
+        }
+        files.sort();
+        files.dedup();
+        let mut goldens = Vec::new();
+        for path in files {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(Diagnostic::error(
+                        &path,
+                        Span::UNKNOWN,
+                        format!("failed to read golden transcript: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let file = SourceFile::new(&path, text);
+            match crate::yaml::parse::<RawGolden>(&file) {
+                Ok(raw) => goldens.push(Golden {
+                    path,
+                    turns: raw
+                        .turns
+                        .into_iter()
+                        .map(|t| Turn {
+                            user: t.user,
+                            status: t.status,
+                            agent: t.agent.unwrap_or_default(),
+                        })
+                        .collect(),
+                }),
+                Err(d) => diags.push(d),
+            }
+        }
+        if goldens.is_empty() && diags.is_empty() {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            diags.push(
+                Diagnostic::error(
+                    names.join(", "),
+                    Span::UNKNOWN,
+                    "no golden transcripts to replay",
+                )
+                .with_help("goldens live in `<suite>.golden/<dialogue>.yaml`; record them with `agenttest run --bless`"),
+            );
+        }
+        if diags.is_empty() {
+            Ok(Replay {
+                goldens,
+                sessions: Mutex::new(HashMap::new()),
+            })
+        } else {
+            Err(diags)
+        }
+    }
+
+    pub fn goldens(&self) -> &[Golden] {
+        &self.goldens
+    }
+
+    /// Each replayed session's matched messages.
+    pub fn sessions(&self) -> Vec<(String, Vec<String>)> {
+        super::state::lock(&self.sessions)
+            .iter()
+            .filter(|(_, said)| !said.is_empty())
+            .map(|(sid, said)| (sid.clone(), said.clone()))
+            .collect()
+    }
+
+    /// Answers `message` in `session_id`. A matched message becomes part of the session; an
+    /// unmatched one does not, so a client can retry with the right text.
+    pub fn answer(&self, session_id: &str, message: &str) -> Answer<'_> {
+        let mut sessions = super::state::lock(&self.sessions);
+        let history = sessions.entry(session_id.to_string()).or_default();
+        let k = history.len();
+        let hit = self.goldens.iter().find(|g| {
+            g.turns.len() > k
+                && g.turns[k].user == message
+                && g.turns[..k]
+                    .iter()
+                    .zip(history.iter())
+                    .all(|(t, h)| t.user == *h)
+        });
+        match hit {
+            Some(g) => {
+                history.push(message.to_string());
+                Answer::Turn {
+                    status: g.turns[k].status,
+                    agent: &g.turns[k].agent,
+                }
+            }
+            None => {
+                let said: Vec<&str> = history
+                    .iter()
+                    .map(String::as_str)
+                    .chain(std::iter::once(message))
+                    .collect();
+                Answer::NoMatch(self.no_match(&said))
+            }
+        }
+    }
+
+    /// Names the golden that agrees with the most leading messages, ties broken by how close
+    /// its next message is to what was said.
+    fn no_match(&self, said: &[&str]) -> String {
+        let turn = said.len();
+        let best = self
+            .goldens
+            .iter()
+            .map(|g| {
+                let agree = g
+                    .turns
+                    .iter()
+                    .zip(said)
+                    .take_while(|(t, s)| t.user == **s)
+                    .count();
+                let closeness = match (g.turns.get(agree), said.get(agree)) {
+                    (Some(t), Some(s)) => similar::TextDiff::from_chars(t.user.as_str(), s).ratio(),
+                    _ => 0.0,
+                };
+                (agree, closeness, g)
+            })
+            .max_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.total_cmp(&b.1))
+                    // Earlier paths win ties, as they do for matches.
+                    .then_with(|| b.2.path.cmp(&a.2.path))
+            });
+        let Some((agree, _, g)) = best else {
+            return format!("no golden transcript matches turn {turn} of this session");
+        };
+        let expected = match g.turns.get(agree) {
+            Some(t) => format!("its turn {} is {:?}", agree + 1, t.user),
+            None => format!("it ends after {} turns", g.turns.len()),
+        };
+        format!(
+            "no golden transcript matches turn {turn} of this session; nearest: {} ({expected})",
+            g.path.display()
+        )
+    }
+}
+
+fn in_golden_dir(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".golden"))
+}
+
+/// Golden files under `dir`: the `*.yaml` directly inside a `*.golden` directory (not the
+/// pending `*.yaml.new`), skipping hidden entries.
+fn collect(dir: &Path, golden_dir: bool, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                dir,
+                Span::UNKNOWN,
+                format!("failed to read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&path, name.ends_with(".golden"), out, diags);
+        } else if golden_dir && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay() -> Replay {
+        let turn = |user: &str, status: u16, agent: &str| Turn {
+            user: user.into(),
+            status,
+            agent: agent.into(),
+        };
+        Replay {
+            goldens: vec![
+                Golden {
+                    path: "s.golden/a.yaml".into(),
+                    turns: vec![turn("hi", 200, "hello"), turn("hours?", 200, "9 to 5")],
+                },
+                Golden {
+                    path: "s.golden/b.yaml".into(),
+                    turns: vec![turn("hi", 200, "hey"), turn("boom", 500, "failed")],
+                },
+            ],
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    #[test]
+    fn follows_the_conversation() {
+        let r = replay();
+        assert!(matches!(
+            r.answer("s", "hi"),
+            Answer::Turn { agent: "hello", .. }
+        ));
+        assert!(matches!(
+            r.answer("s", "boom"),
+            Answer::Turn {
+                status: 500,
+                agent: "failed"
+            }
+        ));
+        assert!(matches!(r.answer("t", "hours?"), Answer::NoMatch(_)));
+    }
+
+    #[test]
+    fn names_the_nearest_golden() {
+        let r = replay();
+        r.answer("s", "hi");
+        let Answer::NoMatch(detail) = r.answer("s", "hours") else {
+            panic!("expected no match");
+        };
+        assert!(detail.contains("s.golden/a.yaml"), "{detail}");
+        assert!(detail.contains("its turn 2 is \"hours?\""), "{detail}");
+    }
+}

@@ -1,0 +1,395 @@
+//! The mock server's mutable memory: accepted keys, sessions, rate-limit windows, balances and
+//! the request log that tests read back through `/_mock/*`.
+//!
+//! It is shared by every connection, so each piece has its own small lock (sessions are
+//! sharded by id) and no lock is held across an `.await` or a regex over more than one
+//! message. Nothing here ever stores or returns an api key except the key set itself.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::script::{Agent, RateLimit, Script};
+
+/// Messages a session remembers for `/_mock/sessions`; `{{turn}}` and `after` keep counting
+/// beyond it, so only the introspection view is truncated.
+pub const MAX_HISTORY: usize = 1_000;
+/// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
+/// test without session ids cannot grow the mock without bound.
+pub const MAX_SESSIONS: usize = 100_000;
+/// Chat requests `/_mock/requests` lists (the oldest go first); `total` keeps counting.
+pub const MAX_LOG: usize = 100_000;
+
+const SHARDS: usize = 16;
+
+/// Locks without caring about poisoning: every critical section here leaves the data
+/// consistent at each step, so a panicking holder cannot leave a half-made value behind.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) struct State {
+    pub agents: HashMap<String, AgentState>,
+    /// `None`: any non-empty key (the script listed none).
+    keys: Option<RwLock<HashSet<String>>>,
+    log: Mutex<RequestLog>,
+    pub api_keys_created: AtomicU64,
+    pub replay: Option<super::replay::Replay>,
+}
+
+impl State {
+    pub fn new(script: Script) -> State {
+        State {
+            keys: script
+                .keys
+                .map(|keys| RwLock::new(keys.into_iter().collect())),
+            agents: script
+                .agents
+                .into_iter()
+                .map(|(id, agent)| (id, AgentState::new(agent)))
+                .collect(),
+            log: Mutex::new(RequestLog::default()),
+            api_keys_created: AtomicU64::new(0),
+            replay: script.replay,
+        }
+    }
+
+    pub fn key_accepted(&self, key: &str) -> bool {
+        match &self.keys {
+            None => true,
+            Some(keys) => keys
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(key),
+        }
+    }
+
+    pub fn add_key(&self, key: String) {
+        if let Some(keys) = &self.keys {
+            keys.write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key);
+        }
+    }
+
+    pub fn log(&self, record: RequestRecord) {
+        let mut log = lock(&self.log);
+        log.total += 1;
+        if log.records.len() == MAX_LOG {
+            log.records.pop_front();
+        }
+        log.records.push_back(record);
+    }
+
+    pub fn requests(&self) -> (u64, Vec<RequestRecord>) {
+        let log = lock(&self.log);
+        (log.total, log.records.iter().cloned().collect())
+    }
+
+    /// Every session's remembered messages, by session id. An id used with two agents lists
+    /// the messages of both, agent by agent in id order.
+    pub fn sessions(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut ids: Vec<&String> = self.agents.keys().collect();
+        ids.sort();
+        if let Some(replay) = &self.replay {
+            for (sid, said) in replay.sessions() {
+                out.entry(sid).or_default().extend(said);
+            }
+        }
+        for id in ids {
+            for shard in &self.agents[id].sessions {
+                for (sid, s) in lock(shard).iter() {
+                    out.entry(sid.clone())
+                        .or_default()
+                        .extend(s.history.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.agents
+            .values()
+            .flat_map(|a| a.sessions.iter())
+            .map(|s| lock(s).len())
+            .sum()
+    }
+}
+
+#[derive(Default)]
+struct RequestLog {
+    total: u64,
+    records: VecDeque<RequestRecord>,
+}
+
+/// One chat request as `/_mock/requests` shows it. It never holds the api key.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub agent_id: String,
+    /// As the client sent it; `None` when it sent none (or the body did not parse).
+    pub session_id: Option<String>,
+    /// `None` when the body had no string `message`.
+    pub message: Option<String>,
+    /// `None` when the connection was dropped (`close`) or never answered (`hang`).
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'static str>,
+}
+
+pub(crate) struct AgentState {
+    pub def: Agent,
+    sessions: [Mutex<HashMap<String, Session>>; SHARDS],
+    windows: Mutex<HashMap<String, Window>>,
+    /// Tokens left; meaningful only when the script sets `balance_tokens`.
+    balance: AtomicI64,
+    /// Numbers requests for `fail_rate`'s draws.
+    pub seq: AtomicU64,
+    /// A logical clock for least-recently-used session eviction.
+    clock: AtomicU64,
+}
+
+struct Session {
+    history: VecDeque<String>,
+    turns: u64,
+    /// Bit i: an earlier message matched `after` pattern i.
+    earned: Vec<u64>,
+    last_used: u64,
+}
+
+/// What a session looked like just before the current message.
+pub(crate) struct Step {
+    pub session_id: String,
+    /// 1 for the session's first message.
+    pub turn: u64,
+    pub earned: Vec<u64>,
+}
+
+pub(crate) fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+impl AgentState {
+    fn new(def: Agent) -> AgentState {
+        let balance = def
+            .balance_tokens
+            .map_or(0, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        AgentState {
+            def,
+            sessions: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            windows: Mutex::new(HashMap::new()),
+            balance: AtomicI64::new(balance),
+            seq: AtomicU64::new(0),
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    /// Records `message` in the session (creating it, under `session_id` or a new id) and
+    /// returns the session as it was before. `matched` has bit i set when the message matches
+    /// `after` pattern i; it counts only for later messages.
+    pub fn step(&self, session_id: Option<&str>, message: &str, matched: &[u64]) -> Step {
+        let session_id = match session_id {
+            Some(id) => id.to_string(),
+            None => new_session_id(),
+        };
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut shard = lock(&self.sessions[shard_of(&session_id)]);
+        if !shard.contains_key(&session_id) && shard.len() >= MAX_SESSIONS / SHARDS {
+            evict_oldest(&mut shard);
+        }
+        let s = shard.entry(session_id.clone()).or_insert_with(|| Session {
+            history: VecDeque::new(),
+            turns: 0,
+            earned: Vec::new(),
+            last_used: now,
+        });
+        let earned = s.earned.clone();
+        if s.earned.len() < matched.len() {
+            s.earned.resize(matched.len(), 0);
+        }
+        for (w, m) in s.earned.iter_mut().zip(matched) {
+            *w |= m;
+        }
+        s.turns += 1;
+        s.last_used = now;
+        if s.history.len() == MAX_HISTORY {
+            s.history.pop_front();
+        }
+        s.history.push_back(message.to_string());
+        Step {
+            session_id,
+            turn: s.turns,
+            earned,
+        }
+    }
+
+    /// Whether the balance is spent (only when the script sets one).
+    pub fn balance_spent(&self) -> bool {
+        self.def.balance_tokens.is_some() && self.balance.load(Ordering::Relaxed) <= 0
+    }
+
+    pub fn spend(&self, tokens: u64) {
+        if self.def.balance_tokens.is_some() {
+            self.balance
+                .fetch_sub(i64::try_from(tokens).unwrap_or(i64::MAX), Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request against `key`'s window. `peek` reports without counting (for
+    /// requests refused before the key is known to be valid).
+    pub fn rate(&self, key: &str, peek: bool) -> Option<RateVerdict> {
+        let rl = self.def.rate_limit?;
+        if peek {
+            return Some(RateVerdict::fresh(rl));
+        }
+        let now = Instant::now();
+        let mut windows = lock(&self.windows);
+        let w = match windows.get_mut(key) {
+            Some(w) => w,
+            None => windows.entry(key.to_string()).or_insert(Window {
+                start: now,
+                used: 0,
+            }),
+        };
+        if now.duration_since(w.start) >= rl.window {
+            *w = Window {
+                start: now,
+                used: 0,
+            };
+        }
+        let allowed = w.used < rl.limit;
+        if allowed {
+            w.used += 1;
+        }
+        let reset_in = rl.window.saturating_sub(now.duration_since(w.start));
+        Some(RateVerdict {
+            allowed,
+            limit: rl.limit,
+            remaining: rl.limit - w.used,
+            reset_in,
+        })
+    }
+}
+
+struct Window {
+    start: Instant,
+    used: u32,
+}
+
+/// The outcome of a rate-limit check, and what the `X-RateLimit-*` headers say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateVerdict {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Until the window ends.
+    pub reset_in: Duration,
+}
+
+impl RateVerdict {
+    fn fresh(rl: RateLimit) -> RateVerdict {
+        RateVerdict {
+            allowed: true,
+            limit: rl.limit,
+            remaining: rl.limit,
+            reset_in: rl.window,
+        }
+    }
+
+    /// Epoch seconds at which the window ends, rounded up so a client waiting until then is
+    /// never early.
+    pub fn reset_epoch(&self) -> u64 {
+        let at = SystemTime::now() + self.reset_in;
+        let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+        d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    }
+
+    /// Whole seconds for `Retry-After`, at least 1 (0 would invite an immediate retry).
+    pub fn retry_after(&self) -> u64 {
+        let d = self.reset_in;
+        (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+    }
+}
+
+fn evict_oldest(shard: &mut HashMap<String, Session>) {
+    let mut ages: Vec<u64> = shard.values().map(|s| s.last_used).collect();
+    let cut = ages.len() / 10;
+    if cut == 0 {
+        return;
+    }
+    let (_, nth, _) = ages.select_nth_unstable(cut);
+    let nth = *nth;
+    shard.retain(|_, s| s.last_used > nth);
+}
+
+fn shard_of(id: &str) -> usize {
+    (super::fnv1a(id.as_bytes()) % SHARDS as u64) as usize
+}
+
+/// `sess_` and 24 random alphanumerics: unique enough that two dialogues never meet.
+pub(crate) fn new_session_id() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    format!("sess_{}", Alphanumeric.sample_string(&mut rand::rng(), 24))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::SourceFile;
+
+    fn agent(yaml: &str) -> AgentState {
+        let script = Script::parse(&SourceFile::new("t.yaml", yaml)).unwrap();
+        let mut state = State::new(script);
+        state.agents.remove("a").unwrap()
+    }
+
+    #[test]
+    fn sessions_count_turns_and_earn_after_bits_for_later_messages() {
+        let a = agent("agents:\n  a: {}\n");
+        let s1 = a.step(None, "one", &[1]);
+        assert_eq!(s1.turn, 1);
+        assert!(!bit(&s1.earned, 0));
+        let s2 = a.step(Some(&s1.session_id), "two", &[0]);
+        assert_eq!(s2.turn, 2);
+        assert!(bit(&s2.earned, 0));
+        let other = a.step(Some("other"), "x", &[0]);
+        assert_eq!(other.turn, 1);
+        assert!(!bit(&other.earned, 0));
+    }
+
+    #[test]
+    fn rate_window() {
+        let a = agent("agents:\n  a: {rate_limit: 2/m}\n");
+        assert!(a.rate("k", false).unwrap().allowed);
+        let second = a.rate("k", false).unwrap();
+        assert!(second.allowed);
+        assert_eq!(second.remaining, 0);
+        let third = a.rate("k", false).unwrap();
+        assert!(!third.allowed);
+        assert!(third.retry_after() >= 59);
+        assert!(a.rate("other", false).unwrap().allowed);
+    }
+
+    #[test]
+    fn eviction_keeps_recent_sessions() {
+        let mut shard = HashMap::new();
+        for i in 0..20u64 {
+            shard.insert(
+                i.to_string(),
+                Session {
+                    history: VecDeque::new(),
+                    turns: 0,
+                    earned: Vec::new(),
+                    last_used: i,
+                },
+            );
+        }
+        evict_oldest(&mut shard);
+        assert_eq!(shard.len(), 17);
+        assert!(shard.contains_key("19") && !shard.contains_key("0"));
+    }
+}
