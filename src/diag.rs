@@ -314,8 +314,13 @@ mod tests {
     #[test]
     fn end_of_input_points_at_last_line() {
         let file = SourceFile::new("a.yaml", "a: [\n");
+        // A span past the end is clamped to the last line, which is then quoted and named.
         let text = Diagnostic::at(&file, Span::new(9, 1), "unexpected end of input").render(false);
-        assert!(text.contains("a.yaml:9:1"), "{text}");
+        assert!(text.contains("a.yaml:2:1"), "{text}");
+        assert!(
+            !text.contains("a.yaml:2:1:"),
+            "location printed once: {text}"
+        );
     }
 
     #[test]

@@ -226,7 +226,7 @@ fn ctrl_c_exits_130_and_writes_the_reports() {
     assert_code(&out, 130);
     assert_valid_junit(&ws.path().join("r.xml"));
     let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
-    assert_eq!(json["interrupted"], true, "{json}");
+    assert_eq!(json["run"]["interrupted"], true, "{json}");
     let outcomes: Vec<&str> = json["dialogues"]
         .as_array()
         .expect("dialogues")
