@@ -335,19 +335,57 @@ fn cmd_run(args: RunArgs) -> i32 {
     let uses_mock = jobs
         .iter()
         .any(|j| j.suite.dialogues[j.dialogue].endpoint.base_url == BaseUrl::Mock);
+    // Replay serves each suite's own goldens; a suite that has none cannot run offline, and
+    // that is a config error found before anything is sent.
+    let mut replay_scripts = Vec::new();
+    let mut replay_errors = Vec::new();
+    for suite in &suites {
+        let replayed = jobs.iter().any(|j| {
+            Arc::ptr_eq(&j.suite, suite)
+                && j.suite.dialogues[j.dialogue].endpoint.base_url == BaseUrl::Replay
+        });
+        if replayed {
+            match crate::mock::Script::replay_suite(suite) {
+                Ok(script) => replay_scripts.push((suite.path.clone(), script)),
+                Err(diags) => replay_errors.extend(diags),
+            }
+        }
+    }
+    if !replay_errors.is_empty() {
+        eprint!(
+            "{}",
+            render_all(&replay_errors, use_color(args.paths.color, std::io::stderr().is_terminal()))
+        );
+        return exit::USAGE;
+    }
 
     let mut report = runtime.block_on(async {
-        let mock = if uses_mock {
+        let mut servers = Vec::new();
+        let mut local = run::LocalServers::default();
+        if uses_mock {
             match crate::mock::start_local(crate::mock::Script::demo()).await {
-                Ok(m) => Some(m),
+                Ok(m) => {
+                    local.mock = Some(m.base_url());
+                    servers.push(m);
+                }
                 Err(e) => {
                     eprintln!("error: failed to start the built-in mock agent: {e}");
                     return None;
                 }
             }
-        } else {
-            None
-        };
+        }
+        for (path, script) in replay_scripts {
+            match crate::mock::start_local(script).await {
+                Ok(m) => {
+                    local.replay.insert(path, m.base_url());
+                    servers.push(m);
+                }
+                Err(e) => {
+                    eprintln!("error: failed to start the replay server for {}: {e}", path.display());
+                    return None;
+                }
+            }
+        }
         let cancel = CancellationToken::new();
         spawn_signal_handler(cancel.clone());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -357,16 +395,10 @@ fn cmd_run(args: RunArgs) -> i32 {
             }
             console
         });
-        let report = run::run(
-            jobs,
-            cfg,
-            redactor,
-            mock.as_ref().map(|m| m.base_url()),
-            tx,
-            cancel,
-        )
-        .await;
+        let report = run::run(jobs, cfg, redactor, local, tx, cancel).await;
         let console = printer.await.ok()?;
+        // The in-process servers live until every dialogue is done.
+        drop(servers);
         Some((report, console))
     });
     let Some((ref mut report, ref console)) = report else {

@@ -156,12 +156,12 @@ fn fail_rate_is_seeded_and_reproducible() {
     assert_eq!(first, flaky_statuses(), "same seed, same sequence");
 }
 
-fn picks() -> Vec<String> {
+fn picks(prefix: &str) -> Vec<String> {
     let mock = Mock::start(Some("faults.yaml"));
     let mut out = Vec::new();
     for s in 0..8 {
         for _ in 0..2 {
-            let (_, body) = mock.chat("ag_faults", "pick", Some(&format!("session-{s}")));
+            let (_, body) = mock.chat("ag_faults", "pick", Some(&format!("{prefix}-{s}")));
             out.push(body["response"].as_str().unwrap().to_string());
         }
     }
@@ -169,8 +169,8 @@ fn picks() -> Vec<String> {
 }
 
 #[test]
-fn paraphrases_are_seeded_per_session_and_turn() {
-    let first = picks();
+fn paraphrases_are_seeded_per_opening_and_turn() {
+    let first = picks("session");
     let mut distinct = first.clone();
     distinct.sort();
     distinct.dedup();
@@ -178,5 +178,7 @@ fn paraphrases_are_seeded_per_session_and_turn() {
     for p in &first {
         assert!(["alpha", "beta", "gamma", "delta", "epsilon"].contains(&p.as_str()));
     }
-    assert_eq!(first, picks(), "same seed, sessions and turns, same picks");
+    assert_eq!(first, picks("session"), "same seed, sessions and turns, same picks");
+    // Clients make random session ids: the picks must not depend on them.
+    assert_eq!(first, picks("another-random-id"), "picks independent of session ids");
 }

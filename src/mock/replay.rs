@@ -38,6 +38,29 @@ fn ok() -> u16 {
 pub(crate) struct Golden {
     pub path: PathBuf,
     pub turns: Vec<Turn>,
+    /// The suite's `normalize` rules, applied to both sides before messages are compared
+    /// (SPEC §7), when the suite is known.
+    pub normalize: Vec<crate::suite::model::NormalizeRule>,
+    /// The agent id of the dialogue the golden belongs to, when the suite is known: a request
+    /// to another agent does not match it.
+    pub agent_id: Option<String>,
+}
+
+impl Golden {
+    fn norm(&self, text: &str) -> String {
+        crate::judge::golden::normalize(text, &self.normalize)
+    }
+
+    /// Whether `said` (the session's messages so far, then the new one) continues this golden.
+    fn continues(&self, agent_id: &str, said: &[&str]) -> bool {
+        self.agent_id.as_deref().is_none_or(|a| a == agent_id)
+            && self.turns.len() >= said.len()
+            && self
+                .turns
+                .iter()
+                .zip(said)
+                .all(|(t, s)| t.user == *s || self.norm(&t.user) == self.norm(s))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +154,8 @@ impl Replay {
             match crate::yaml::parse::<RawGolden>(&file) {
                 Ok(raw) => goldens.push(Golden {
                     path,
+                    normalize: Vec::new(),
+                    agent_id: None,
                     turns: raw
                         .turns
                         .into_iter()
@@ -178,36 +203,45 @@ impl Replay {
             .collect()
     }
 
-    /// Answers `message` in `session_id`. A matched message becomes part of the session; an
-    /// unmatched one does not, so a client can retry with the right text.
-    pub fn answer(&self, session_id: &str, message: &str) -> Answer<'_> {
+    /// Gives every golden of `suite` its suite's normalize rules and its dialogue's agent id
+    /// (matched by slug), so replay compares messages the way the suite does.
+    pub fn attach_suite(&mut self, suite: &crate::suite::model::Suite) {
+        for g in &mut self.goldens {
+            if g.path.parent() != Some(suite.golden_dir.as_path()) {
+                continue;
+            }
+            g.normalize = suite.normalize.clone();
+            let stem = g.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            g.agent_id = suite
+                .dialogues
+                .iter()
+                .find(|d| crate::suite::model::slug(&d.name) == stem)
+                .map(|d| d.endpoint.agent_id.clone());
+        }
+    }
+
+    /// Answers `message` to `agent_id` in `session_id`. A matched message becomes part of the
+    /// session; an unmatched one does not, so a client can retry with the right text.
+    pub fn answer(&self, session_id: &str, agent_id: &str, message: &str) -> Answer<'_> {
         let mut sessions = super::state::lock(&self.sessions);
         let history = sessions.entry(session_id.to_string()).or_default();
         let k = history.len();
-        let hit = self.goldens.iter().find(|g| {
-            g.turns.len() > k
-                && g.turns[k].user == message
-                && g.turns[..k]
-                    .iter()
-                    .zip(history.iter())
-                    .all(|(t, h)| t.user == *h)
-        });
+        let said: Vec<&str> = history
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(message))
+            .collect();
+        let hit = self.goldens.iter().find(|g| g.continues(agent_id, &said));
         match hit {
             Some(g) => {
-                history.push(message.to_string());
-                Answer::Turn {
+                let answer = Answer::Turn {
                     status: g.turns[k].status,
                     agent: &g.turns[k].agent,
-                }
+                };
+                history.push(message.to_string());
+                answer
             }
-            None => {
-                let said: Vec<&str> = history
-                    .iter()
-                    .map(String::as_str)
-                    .chain(std::iter::once(message))
-                    .collect();
-                Answer::NoMatch(self.no_match(&said))
-            }
+            None => Answer::NoMatch(self.no_match(&said)),
         }
     }
 
@@ -301,10 +335,14 @@ mod tests {
                 Golden {
                     path: "s.golden/a.yaml".into(),
                     turns: vec![turn("hi", 200, "hello"), turn("hours?", 200, "9 to 5")],
+                    normalize: Vec::new(),
+                    agent_id: None,
                 },
                 Golden {
                     path: "s.golden/b.yaml".into(),
                     turns: vec![turn("hi", 200, "hey"), turn("boom", 500, "failed")],
+                    normalize: Vec::new(),
+                    agent_id: None,
                 },
             ],
             sessions: Mutex::new(HashMap::new()),
@@ -315,27 +353,49 @@ mod tests {
     fn follows_the_conversation() {
         let r = replay();
         assert!(matches!(
-            r.answer("s", "hi"),
+            r.answer("s", "ag", "hi"),
             Answer::Turn { agent: "hello", .. }
         ));
         assert!(matches!(
-            r.answer("s", "boom"),
+            r.answer("s", "ag", "boom"),
             Answer::Turn {
                 status: 500,
                 agent: "failed"
             }
         ));
-        assert!(matches!(r.answer("t", "hours?"), Answer::NoMatch(_)));
+        assert!(matches!(r.answer("t", "ag", "hours?"), Answer::NoMatch(_)));
     }
 
     #[test]
     fn names_the_nearest_golden() {
         let r = replay();
-        r.answer("s", "hi");
-        let Answer::NoMatch(detail) = r.answer("s", "hours") else {
+        r.answer("s", "ag", "hi");
+        let Answer::NoMatch(detail) = r.answer("s", "ag", "hours") else {
             panic!("expected no match");
         };
         assert!(detail.contains("s.golden/a.yaml"), "{detail}");
         assert!(detail.contains("its turn 2 is \"hours?\""), "{detail}");
+    }
+
+    #[test]
+    fn compares_after_normalize_and_only_for_its_agent() {
+        let mut r = replay();
+        r.goldens[0].turns[1].user = "Has ORD-1 shipped?".into();
+        r.goldens[0].normalize = vec![crate::suite::model::NormalizeRule {
+            pattern: regex::Regex::new(r"ORD-\d+").expect("regex"),
+            replace: "<ORDER>".into(),
+        }];
+        r.goldens[0].agent_id = Some("ag_support".into());
+        r.answer("s", "ag_support", "hi");
+        assert!(matches!(
+            r.answer("s", "ag_support", "Has ORD-77 shipped?"),
+            Answer::Turn { agent: "9 to 5", .. }
+        ));
+        // Another agent id does not match a golden recorded for ag_support.
+        r.answer("u", "ag_sales", "hi");
+        assert!(matches!(
+            r.answer("u", "ag_sales", "Has ORD-77 shipped?"),
+            Answer::NoMatch(_)
+        ));
     }
 }

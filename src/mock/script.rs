@@ -340,6 +340,18 @@ impl Script {
         })
     }
 
+    /// Replay of a loaded suite's own goldens (`base_url: replay`): messages are compared after
+    /// the suite's `normalize` rules, and each golden answers only its dialogue's agent id.
+    pub fn replay_suite(suite: &crate::suite::model::Suite) -> Result<Script, Vec<Diagnostic>> {
+        let mut replay = super::replay::Replay::load(std::slice::from_ref(&suite.golden_dir))?;
+        replay.attach_suite(suite);
+        Ok(Script {
+            keys: None,
+            agents: BTreeMap::new(),
+            replay: Some(replay),
+        })
+    }
+
     /// How many golden transcripts a replay script serves (0 for an ordinary script).
     pub fn replay_goldens(&self) -> usize {
         self.replay.as_ref().map_or(0, |r| r.goldens().len())

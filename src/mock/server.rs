@@ -290,6 +290,7 @@ async fn chat(
             None => replay_answer(
                 replay,
                 parsed.session_id,
+                &record.agent_id,
                 parsed.message.unwrap_or_default(),
             ),
         };
@@ -346,9 +347,14 @@ async fn chat(
 
 /// A replayed turn: the golden's status and text, in the `usage` shape (goldens record no
 /// shape), or a 404 naming the nearest golden.
-fn replay_answer(replay: &Replay, session_id: Option<String>, message: String) -> Response {
+fn replay_answer(
+    replay: &Replay,
+    session_id: Option<String>,
+    agent_id: &str,
+    message: String,
+) -> Response {
     let session_id = session_id.unwrap_or_else(super::state::new_session_id);
-    match replay.answer(&session_id, &message) {
+    match replay.answer(&session_id, agent_id, &message) {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
             let input_tokens = count_tokens(&message);
             let output_tokens = count_tokens(agent);
@@ -517,12 +523,16 @@ fn render_reply(
         0 => return def.fallback.render(message, step.turn, None),
         1 => &rule.replies[0],
         n => {
-            // A paraphrase is a pure function of (seed, session, turn, rule), so it does not
-            // depend on how concurrent requests interleave.
+            // A paraphrase is a pure function of (seed, the session's opening message, which
+            // session with that opening it is, turn, rule). Not of the session id: clients
+            // make random ids, and a seeded test must see the same paraphrases on every run.
+            // Repeats of one dialogue run one after another, so their numbering is stable
+            // whatever else runs concurrently.
             let draw = super::unit_draw(
                 def.seed,
                 &[
-                    step.session_id.as_bytes(),
+                    &step.opening.to_le_bytes(),
+                    &step.ordinal.to_le_bytes(),
                     &step.turn.to_le_bytes(),
                     &(index as u64).to_le_bytes(),
                 ],

@@ -151,6 +151,8 @@ pub(crate) struct AgentState {
     pub seq: AtomicU64,
     /// A logical clock for least-recently-used session eviction.
     clock: AtomicU64,
+    /// How many sessions opened with each first message (by hash), to number them.
+    openings: Mutex<HashMap<u64, u64>>,
 }
 
 struct Session {
@@ -159,6 +161,10 @@ struct Session {
     /// Bit i: an earlier message matched `after` pattern i.
     earned: Vec<u64>,
     last_used: u64,
+    /// Hash of the session's first message, and which session with that opening it is
+    /// (0 for the first): what seeded paraphrases are drawn from.
+    opening: u64,
+    ordinal: u64,
 }
 
 /// What a session looked like just before the current message.
@@ -167,6 +173,10 @@ pub(crate) struct Step {
     /// 1 for the session's first message.
     pub turn: u64,
     pub earned: Vec<u64>,
+    /// Hash of the session's first message.
+    pub opening: u64,
+    /// The n-th (0-based) session of this agent that opened with that message.
+    pub ordinal: u64,
 }
 
 pub(crate) fn bit(bits: &[u64], i: usize) -> bool {
@@ -185,6 +195,7 @@ impl AgentState {
             balance: AtomicI64::new(balance),
             seq: AtomicU64::new(0),
             clock: AtomicU64::new(0),
+            openings: Mutex::new(HashMap::new()),
         }
     }
 
@@ -201,11 +212,20 @@ impl AgentState {
         if !shard.contains_key(&session_id) && shard.len() >= MAX_SESSIONS / SHARDS {
             evict_oldest(&mut shard);
         }
-        let s = shard.entry(session_id.clone()).or_insert_with(|| Session {
-            history: VecDeque::new(),
-            turns: 0,
-            earned: Vec::new(),
-            last_used: now,
+        let s = shard.entry(session_id.clone()).or_insert_with(|| {
+            let opening = super::fnv1a(message.as_bytes());
+            let mut openings = lock(&self.openings);
+            let count = openings.entry(opening).or_insert(0);
+            let ordinal = *count;
+            *count += 1;
+            Session {
+                history: VecDeque::new(),
+                turns: 0,
+                earned: Vec::new(),
+                last_used: now,
+                opening,
+                ordinal,
+            }
         });
         let earned = s.earned.clone();
         if s.earned.len() < matched.len() {
@@ -224,6 +244,8 @@ impl AgentState {
             session_id,
             turn: s.turns,
             earned,
+            opening: s.opening,
+            ordinal: s.ordinal,
         }
     }
 
@@ -385,6 +407,8 @@ mod tests {
                     turns: 0,
                     earned: Vec::new(),
                     last_used: i,
+                    opening: 0,
+                    ordinal: 0,
                 },
             );
         }

@@ -83,11 +83,18 @@ pub struct Job {
     pub dialogue: usize,
 }
 
+/// Where the in-process servers listen: the mock for `base_url: mock`, and one replay server
+/// per suite for `base_url: replay` (each serves that suite's own goldens).
+#[derive(Debug, Clone, Default)]
+pub struct LocalServers {
+    pub mock: Option<String>,
+    pub replay: HashMap<PathBuf, String>,
+}
+
 /// Everything the dialogue tasks share.
 struct Ctx {
     http: reqwest::Client,
-    /// Resolved base URLs for `mock` (and `replay`, per suite path).
-    mock_url: Option<String>,
+    local: LocalServers,
     limiters: HashMap<String, Arc<Limiter>>,
     redactor: Redactor,
     cfg: RunConfig,
@@ -95,12 +102,12 @@ struct Ctx {
 }
 
 /// Runs the jobs, at most `cfg.jobs` dialogues at once, and returns every dialogue's result in
-/// the jobs' order. `mock_url` is the in-process mock's base URL when any endpoint says `mock`.
+/// the jobs' order. `local` names the in-process servers for `mock` and `replay` endpoints.
 pub async fn run(
     jobs: Vec<Job>,
     cfg: RunConfig,
     redactor: Redactor,
-    mock_url: Option<String>,
+    local: LocalServers,
     events: UnboundedSender<Event>,
     cancel: CancellationToken,
 ) -> RunReport {
@@ -129,7 +136,7 @@ pub async fn run(
         .unwrap_or_default();
     let ctx = Arc::new(Ctx {
         http,
-        mock_url,
+        local,
         limiters,
         redactor,
         cfg: cfg.clone(),
@@ -605,13 +612,16 @@ fn resolve_base_url(ctx: &Ctx, base: &BaseUrl, suite_path: &Path) -> Result<Stri
     match base {
         BaseUrl::Url(u) => Ok(u.clone()),
         BaseUrl::Mock => ctx
-            .mock_url
+            .local
+            .mock
             .clone()
             .ok_or_else(|| "the built-in mock agent is not running".to_string()),
-        BaseUrl::Replay => Err(format!(
-            "base_url: replay is not supported yet (suite {})",
-            PathBuf::from(suite_path).display()
-        )),
+        BaseUrl::Replay => ctx.local.replay.get(suite_path).cloned().ok_or_else(|| {
+            format!(
+                "no replay server is running for {}",
+                suite_path.display()
+            )
+        }),
     }
 }
 
