@@ -354,7 +354,10 @@ fn cmd_run(args: RunArgs) -> i32 {
     if !replay_errors.is_empty() {
         eprint!(
             "{}",
-            render_all(&replay_errors, use_color(args.paths.color, std::io::stderr().is_terminal()))
+            render_all(
+                &replay_errors,
+                use_color(args.paths.color, std::io::stderr().is_terminal())
+            )
         );
         return exit::USAGE;
     }
@@ -381,7 +384,10 @@ fn cmd_run(args: RunArgs) -> i32 {
                     servers.push(m);
                 }
                 Err(e) => {
-                    eprintln!("error: failed to start the replay server for {}: {e}", path.display());
+                    eprintln!(
+                        "error: failed to start the replay server for {}: {e}",
+                        path.display()
+                    );
                     return None;
                 }
             }

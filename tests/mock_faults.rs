@@ -178,7 +178,15 @@ fn paraphrases_are_seeded_per_opening_and_turn() {
     for p in &first {
         assert!(["alpha", "beta", "gamma", "delta", "epsilon"].contains(&p.as_str()));
     }
-    assert_eq!(first, picks("session"), "same seed, sessions and turns, same picks");
+    assert_eq!(
+        first,
+        picks("session"),
+        "same seed, sessions and turns, same picks"
+    );
     // Clients make random session ids: the picks must not depend on them.
-    assert_eq!(first, picks("another-random-id"), "picks independent of session ids");
+    assert_eq!(
+        first,
+        picks("another-random-id"),
+        "picks independent of session ids"
+    );
 }

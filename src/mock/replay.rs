@@ -389,7 +389,10 @@ mod tests {
         r.answer("s", "ag_support", "hi");
         assert!(matches!(
             r.answer("s", "ag_support", "Has ORD-77 shipped?"),
-            Answer::Turn { agent: "9 to 5", .. }
+            Answer::Turn {
+                agent: "9 to 5",
+                ..
+            }
         ));
         // Another agent id does not match a golden recorded for ag_support.
         r.answer("u", "ag_sales", "hi");

@@ -616,12 +616,12 @@ fn resolve_base_url(ctx: &Ctx, base: &BaseUrl, suite_path: &Path) -> Result<Stri
             .mock
             .clone()
             .ok_or_else(|| "the built-in mock agent is not running".to_string()),
-        BaseUrl::Replay => ctx.local.replay.get(suite_path).cloned().ok_or_else(|| {
-            format!(
-                "no replay server is running for {}",
-                suite_path.display()
-            )
-        }),
+        BaseUrl::Replay => ctx
+            .local
+            .replay
+            .get(suite_path)
+            .cloned()
+            .ok_or_else(|| format!("no replay server is running for {}", suite_path.display())),
     }
 }
 
