@@ -9,10 +9,12 @@
 //! Peak memory is the child's maximum resident set (getrusage), so it measures the runner
 //! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{bin, start_mock, Child};
 
 struct Opts {
     dialogues: usize,
@@ -64,16 +66,7 @@ fn parse_args() -> Opts {
     o
 }
 
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_mock(bin: &str, dir: &Path, o: &Opts) -> (Child, String) {
+fn start_bench_mock(dir: &Path, o: &Opts) -> (Child, String) {
     let script = dir.join("mock.yaml");
     std::fs::write(
         &script,
@@ -85,29 +78,7 @@ fn start_mock(bin: &str, dir: &Path, o: &Opts) -> (Child, String) {
         ),
     )
     .expect("write mock script");
-    let mut child = Command::new(bin)
-        .args(["mock", "--addr", "127.0.0.1:0", "--script"])
-        .arg(&script)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start mock");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("mock stdout");
-    let mut reader = BufReader::new(stdout);
-    reader.read_line(&mut line).expect("read mock banner");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("mock banner")
-        .to_string();
-    // Keep draining so the mock never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while reader.read_line(&mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
-    });
-    (Child(child), url)
+    start_mock(&script)
 }
 
 fn write_suite(dir: &Path, o: &Opts, url: &str) {
@@ -158,12 +129,12 @@ fn timed(bin: &str, dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
 
 fn main() {
     let o = parse_args();
-    let bin = env!("CARGO_BIN_EXE_agenttest");
+    let bin = bin();
     let dir = tempfile::tempdir().expect("tempdir");
     let (_mock, url) = match &o.url {
         Some(u) => (None, u.clone()),
         None => {
-            let (c, u) = start_mock(bin, dir.path(), &o);
+            let (c, u) = start_bench_mock(dir.path(), &o);
             (Some(c), u)
         }
     };

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use similar::{Algorithm, DiffOp, TextDiff};
+use similar::{Algorithm, DiffOp};
 
 use super::file::{GoldenFile, GoldenTurn};
 use crate::suite::model::NormalizeRule;
@@ -63,7 +63,7 @@ pub fn agent_matches(golden: &str, actual: &str) -> bool {
 }
 
 /// How alike two agent texts are, from 0 (nothing in common) to 1 (identical): the share of
-/// words (and the white space between them) that a word-level diff keeps,
+/// words (white space separates them and is not counted) that a word-level diff keeps,
 /// `2 * kept / (words(a) + words(b))`. Two empty texts are identical (1.0).
 ///
 /// Words rather than characters, because a rephrased sentence should score by how much of its
@@ -71,15 +71,16 @@ pub fn agent_matches(golden: &str, actual: &str) -> bool {
 /// (a deadline would make the score depend on machine load), computed in `f64` from the diff's
 /// counts rather than `similar`'s `f32` ratio so that, say, 9 of 10 words is exactly 0.9.
 pub fn similarity(a: &str, b: &str) -> f64 {
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Myers)
-        .diff_words(a, b);
-    let total = diff.old_slices().len() + diff.new_slices().len();
+    // Words only: `diff_words` also yields the whitespace between words as tokens, and two
+    // unrelated sentences share most of those, which would score a refusal as 40% similar
+    // to the answer it replaced.
+    let a: Vec<&str> = a.split_whitespace().collect();
+    let b: Vec<&str> = b.split_whitespace().collect();
+    let total = a.len() + b.len();
     if total == 0 {
         return 1.0;
     }
-    let kept: usize = diff
-        .ops()
+    let kept: usize = similar::capture_diff_slices(Algorithm::Myers, &a, &b)
         .iter()
         .map(|op| match op {
             DiffOp::Equal { len, .. } => *len,
@@ -181,12 +182,13 @@ mod tests {
         assert_eq!(similarity("same words here", "same words here"), 1.0);
         assert_eq!(similarity("abc", ""), 0.0);
         assert_eq!(similarity("alpha", "omega"), 0.0);
-        // 10 tokens vs 10 tokens ("a b c d e" is five words and four spaces... count below)
+        // 10 words each, 9 kept: exactly 0.9, so a 0.9 threshold passes it.
         let a = "one two three four five six seven eight nine ten";
         let b = "one two three four five six seven eight nine TEN";
-        // 19 tokens each (10 words, 9 spaces); 18 kept: 36 / 38.
-        assert_eq!(similarity(a, b), 36.0 / 38.0);
-        assert!(similarity(a, b) >= 0.9);
+        assert_eq!(similarity(a, b), 0.9);
+        // White space is not a word: two unrelated sentences share nothing.
+        assert_eq!(similarity("our hours are nine to five", "sorry I cannot help"), 0.0);
+        assert_eq!(similarity("a  b\n c", "a b c"), 1.0);
         let c = "one two three four five six seven eight nine ten eleven";
         assert!(similarity(a, c) > 0.9 && similarity(a, c) < 1.0);
         let d = "completely different reply from the agent today";
