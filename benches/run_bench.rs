@@ -176,6 +176,16 @@ fn main() {
         requests as f64 / wall.as_secs_f64(),
         rss as f64 / 1024.0
     );
+    if o.url.is_none() && ideal_wall(&o).is_none() {
+        if let Some(raw) = oha_rate(&url, &o, requests) {
+            println!(
+                "oha (raw load, same mock, {} connections): requests/s={:.0}; agenttest reaches {:.0}% of it",
+                o.jobs,
+                raw,
+                100.0 * (requests as f64 / wall.as_secs_f64()) / raw
+            );
+        }
+    }
     if let Some(ideal) = ideal_wall(&o) {
         println!(
             "ideal wall (latency-bound)={:.3}s efficiency={:.1}%",
@@ -183,6 +193,32 @@ fn main() {
             100.0 * ideal.as_secs_f64() / wall.as_secs_f64()
         );
     }
+}
+
+/// The request rate a raw load generator gets from the same mock at the same concurrency, for
+/// comparison; `None` when `oha` is not installed (`cargo install oha`).
+fn oha_rate(url: &str, o: &Opts, requests: usize) -> Option<f64> {
+    let out = Command::new("oha")
+        .args([
+            "--no-tui",
+            "-n",
+            &requests.to_string(),
+            "-c",
+            &o.jobs.to_string(),
+        ])
+        .args(["-m", "POST", "-T", "application/json"])
+        .args(["-H", &format!("Authorization: Bearer {}", o.key)])
+        .args([
+            "-d",
+            r#"{"message": "dialogue 1 turn 1", "session_id": "bench"}"#,
+        ])
+        .arg(format!("{url}/v1/agents/{}/chat", o.agent))
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// With a fixed mock latency L and J dialogues at once, T turns each: ceil(N/J) * T * L.

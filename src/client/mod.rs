@@ -89,10 +89,13 @@ pub enum SendError {
     TooLarge(usize),
     #[error("request failed: {0}")]
     Other(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
 }
 
 impl SendError {
-    /// Connect errors and timeouts are worth retrying; a body over the cap is not.
+    /// Connect errors, timeouts and connections dropped mid-request are worth retrying; a body
+    /// over the cap or a request that cannot be built is not.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,

@@ -110,7 +110,10 @@ impl ThinnestClient {
 }
 
 fn classify(e: reqwest::Error, timeout: Duration) -> SendError {
-    if e.is_timeout() {
+    if e.is_builder() {
+        // A request we could not even build will not build on a retry either.
+        SendError::Invalid(root_cause(&e))
+    } else if e.is_timeout() {
         SendError::Timeout(timeout)
     } else if e.is_connect() {
         SendError::Connect(root_cause(&e))

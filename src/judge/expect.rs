@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::client::{Shape, Usage};
+use crate::diag::Span;
 use crate::run::result::Failure;
 use crate::suite::model::{ExpectKind, Expectation};
 use crate::suite::template;
@@ -37,6 +38,7 @@ pub fn expected_statuses(expect: &[Expectation]) -> Vec<u16> {
 /// expected strings (vars and earlier captures).
 pub fn judge(
     expect: &[Expectation],
+    turn_span: Span,
     seen: &Observed<'_>,
     values: &BTreeMap<String, String>,
 ) -> Vec<Failure> {
@@ -46,10 +48,11 @@ pub fn judge(
         .any(|e| matches!(e.kind, ExpectKind::Status(_)))
         && seen.status != 200
     {
-        // The implicit default: no `status` key means 200.
+        // The implicit default: no `status` key means 200. Nothing is written for it, so
+        // point at the turn.
         failures.push(Failure {
             key: "status",
-            span: expect.first().map(|e| e.span).unwrap_or_default(),
+            span: turn_span,
             message: format!("expected status 200, got {}", seen.status),
         });
     }
@@ -175,7 +178,6 @@ fn one_of(list: &[u16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diag::Span;
     use regex::Regex;
 
     fn e(kind: ExpectKind) -> Expectation {
@@ -223,7 +225,7 @@ mod tests {
             e(ExpectKind::MaxTokens(12)),
             e(ExpectKind::MaxLatency(Duration::from_millis(40))),
         ];
-        assert!(judge(&expect, &seen(HOURS), &BTreeMap::new()).is_empty());
+        assert!(judge(&expect, Span::new(3, 7), &seen(HOURS), &BTreeMap::new()).is_empty());
     }
 
     #[test]
@@ -245,7 +247,7 @@ mod tests {
             e(ExpectKind::MaxTokens(11)),
             e(ExpectKind::MaxLatency(Duration::from_millis(39))),
         ];
-        let f = judge(&expect, &seen(HOURS), &BTreeMap::new());
+        let f = judge(&expect, Span::new(3, 7), &seen(HOURS), &BTreeMap::new());
         assert_eq!(
             keys(&f),
             [
@@ -278,8 +280,9 @@ mod tests {
     fn implicit_status_is_200() {
         let mut s = seen("ok");
         s.status = 201;
-        let f = judge(&[], &s, &BTreeMap::new());
+        let f = judge(&[], Span::new(3, 7), &s, &BTreeMap::new());
         assert_eq!(f[0].message, "expected status 200, got 201");
+        assert_eq!(f[0].span, Span::new(3, 7), "points at the turn");
         assert_eq!(expected_statuses(&[]), vec![200]);
     }
 
@@ -291,7 +294,12 @@ mod tests {
             total_tokens: Some(145),
             ..Usage::default()
         };
-        let f = judge(&[e(ExpectKind::MaxTokens(300))], &s, &BTreeMap::new());
+        let f = judge(
+            &[e(ExpectKind::MaxTokens(300))],
+            Span::new(3, 7),
+            &s,
+            &BTreeMap::new(),
+        );
         assert!(
             f[0].message.contains("no output-token count"),
             "{}",
@@ -300,7 +308,12 @@ mod tests {
         assert!(f[0].message.contains("tokens_used"), "{}", f[0].message);
         s.shape = Some(Shape::Metadata);
         s.usage = Usage::default();
-        let f = judge(&[e(ExpectKind::MaxTokens(300))], &s, &BTreeMap::new());
+        let f = judge(
+            &[e(ExpectKind::MaxTokens(300))],
+            Span::new(3, 7),
+            &s,
+            &BTreeMap::new(),
+        );
         assert!(f[0].message.contains("`metadata`"), "{}", f[0].message);
     }
 
@@ -308,8 +321,19 @@ mod tests {
     fn expected_strings_take_captures() {
         let values = BTreeMap::from([("order".to_string(), "ORD-42".to_string())]);
         let expect = [e(ExpectKind::Contains(vec!["{{order}}".into()]))];
-        assert!(judge(&expect, &seen("ORD-42 has shipped"), &values).is_empty());
-        let f = judge(&expect, &seen("ORD-41 has shipped"), &values);
+        assert!(judge(
+            &expect,
+            Span::new(3, 7),
+            &seen("ORD-42 has shipped"),
+            &values
+        )
+        .is_empty());
+        let f = judge(
+            &expect,
+            Span::new(3, 7),
+            &seen("ORD-41 has shipped"),
+            &values,
+        );
         assert_eq!(f[0].message, "expected the text to contain \"ORD-42\"");
     }
 }

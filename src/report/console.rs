@@ -87,7 +87,7 @@ impl Console {
                     self.line(&self.status_line(r));
                     if self.opts.verbosity == Verbosity::Verbose {
                         for a in &r.attempts {
-                            self.line(&indent(&transcript(a), "      "));
+                            self.line(&indent(&visible(&transcript(a)), "      "));
                         }
                     }
                 }
@@ -103,11 +103,15 @@ impl Console {
             Outcome::Fail | Outcome::Error => RED,
             Outcome::Skip | Outcome::NotRun => YELLOW,
         };
-        let mut line = format!("{} {}", self.paint(style, &label), r.display_name());
+        let mut line = format!(
+            "{} {}",
+            self.paint(style, &label),
+            visible(&r.display_name())
+        );
         match r.outcome {
             Outcome::Skip => {
                 if let Some(reason) = &r.skip_reason {
-                    line.push_str(&self.paint(DIM, &format!("  ({reason})")));
+                    line.push_str(&self.paint(DIM, &format!("  ({})", visible(reason))));
                 }
             }
             Outcome::NotRun => {}
@@ -181,7 +185,7 @@ impl Console {
         }
         out.push_str(&self.bless_summary(report));
         for w in &report.warnings {
-            let _ = writeln!(out, "{} {w}", self.paint(YELLOW, "warning:"));
+            let _ = writeln!(out, "{} {}", self.paint(YELLOW, "warning:"), visible(w));
         }
         if report.interrupted {
             let _ = writeln!(
@@ -221,7 +225,7 @@ impl Console {
             out,
             "{} {}  {}",
             self.paint(style, &format!("── {}", d.outcome.label())),
-            self.paint(BOLD, &d.display_name()),
+            self.paint(BOLD, &visible(&d.display_name())),
             self.paint(DIM, &location(&d.suite.path, d.span)),
         );
         if d.repeat > 1 {
@@ -269,14 +273,18 @@ impl Console {
                     out,
                     "   turn {}: {}",
                     i + 1,
-                    self.paint(CYAN, &format!("> {}", t.message))
+                    self.paint(CYAN, &format!("> {}", visible(&t.message)))
                 );
                 match (&t.status, &t.text, &t.detail) {
                     (Some(s), Some(text), _) => {
-                        let _ = writeln!(out, "{}", indent(&format!("< [{s}] {text}"), "     "));
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            indent(&format!("< [{s}] {}", visible(text)), "     ")
+                        );
                     }
                     (Some(s), None, Some(detail)) => {
-                        let _ = writeln!(out, "     < [{s}] {detail}");
+                        let _ = writeln!(out, "     < [{s}] {}", visible(detail));
                     }
                     (Some(s), None, None) => {
                         let _ = writeln!(out, "     < [{s}]");
@@ -288,7 +296,7 @@ impl Console {
                         out,
                         "     {} {} {}",
                         self.paint(RED, "✗"),
-                        f.message,
+                        visible(&f.message),
                         self.paint(
                             DIM,
                             &format!("({} at {})", f.key, location(&d.suite.path, f.span))
@@ -301,7 +309,7 @@ impl Console {
                     out,
                     "   {} {} {}",
                     self.paint(RED, "error:"),
-                    e.message,
+                    visible(&e.message),
                     self.paint(DIM, &format!("({})", location(&d.suite.path, e.span)))
                 );
             }
@@ -392,9 +400,43 @@ pub fn transcript(a: &Attempt) -> String {
     out.trim_end().to_string()
 }
 
+/// Text that came from outside (the agent, the suite, the network) with every control
+/// character but newline and tab shown as an escape, so an agent cannot move the cursor,
+/// recolor, retitle or overwrite the gate's own lines in a terminal or a CI log.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let foreign = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(foreign) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if foreign(c) {
+            let _ = write!(out, "\\x{{{:02x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn indent(text: &str, prefix: &str) -> String {
     text.lines()
         .map(|l| format!("{prefix}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn foreign_control_characters_are_shown_not_obeyed() {
+        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            visible("\u{1b}[31mred\u{1b}[0m\r\u{7}"),
+            "\\x{1b}[31mred\\x{1b}[0m\\x{0d}\\x{07}"
+        );
+        assert_eq!(visible("\u{9b}2K"), "\\x{9b}2K");
+    }
 }

@@ -45,8 +45,9 @@ impl Limiter {
     }
 }
 
-/// Longest we will wait before one retry, whatever a server asks: a gate that sleeps for an
-/// hour on a `Retry-After: 3600` looks hung. Past this the turn errors and says why.
+/// Longest we will wait before one retry: a gate that sleeps for an hour on a
+/// `Retry-After: 3600` looks hung. A server asking for more is not retried; its answer is
+/// reported as it came.
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);

@@ -10,10 +10,12 @@ pub mod select;
 pub mod session;
 
 use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -162,7 +164,34 @@ pub async fn run(
                 let _ = events.send(Event::DialogueStarted {
                     name: job.suite.display_name(d),
                 });
-                (index, run_dialogue(&ctx, &job.suite, d).await)
+                // A bug that panics in one dialogue must not lose the others, nor pass the
+                // gate: the dialogue becomes an error that says what happened.
+                let outcome = AssertUnwindSafe(run_dialogue(&ctx, &job.suite, d))
+                    .catch_unwind()
+                    .await;
+                let result = outcome.unwrap_or_else(|panic| {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    let mut r = base_result(&job.suite, d, Outcome::Error);
+                    r.attempts.push(Attempt {
+                        kind: AttemptKind::Run { index: 0 },
+                        session_id: None,
+                        outcome: Outcome::Error,
+                        turns: Vec::new(),
+                        error: Some(RunError {
+                            turn: 0,
+                            span: d.span,
+                            message: format!("internal error (a bug in agenttest): {msg}"),
+                        }),
+                        golden: None,
+                        duration: Duration::ZERO,
+                    });
+                    r
+                });
+                (index, result)
             });
             next += 1;
         }
@@ -177,17 +206,9 @@ pub async fn run(
                 let _ = events.send(Event::DialogueFinished(Box::new(result.clone())));
                 results[index] = Some(result);
             }
-            // A panic in one dialogue must not lose the others; its slot becomes an error.
-            Err(e) => {
-                if let Ok(reason) = e.try_into_panic() {
-                    let msg = reason
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| reason.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    eprintln!("internal error: a dialogue task panicked: {msg}");
-                }
-            }
+            // Panics are caught inside the task; a join error means the task was cancelled,
+            // and its slot is reported as not run below.
+            Err(_) => {}
         }
     }
 
@@ -514,6 +535,25 @@ async fn run_attempt(ctx: &Ctx, suite: &Suite, d: &Dialogue, kind: AttemptKind) 
                 if session.is_none() {
                     session = a.session_id.clone();
                     attempt.session_id = session.clone();
+                    if session.is_none() && i + 1 < d.turns.len() {
+                        // Sending the next turn without an id would silently start a new
+                        // conversation and judge it as if it were this one.
+                        tr.status = Some(reply.status);
+                        tr.shape = a.shape;
+                        tr.text = Some(ctx.redactor.redact_string(a.text));
+                        attempt.outcome = Outcome::Error;
+                        attempt.error = Some(RunError {
+                            turn: i,
+                            span: turn.span,
+                            message: format!(
+                                "turn {}: the server returned no session_id, so turn {} cannot continue the session (session: server)",
+                                i + 1,
+                                i + 2
+                            ),
+                        });
+                        attempt.turns.push(tr);
+                        break;
+                    }
                 }
                 tr.shape = a.shape;
                 tr.usage = a.usage;
@@ -572,7 +612,7 @@ async fn run_attempt(ctx: &Ctx, suite: &Suite, d: &Dialogue, kind: AttemptKind) 
             shape: tr.shape,
             latency: tr.latency,
         };
-        tr.failures = expect::judge(&turn.expect, &seen, &values);
+        tr.failures = expect::judge(&turn.expect, turn.span, &seen, &values);
         for c in &turn.capture {
             match c.pattern.captures(&judged_text) {
                 Some(caps) => {
@@ -652,11 +692,15 @@ async fn send_with_retries(
         let delay = match &res {
             Err(e) if e.is_retryable() => Some(limit::backoff(tries)),
             Ok(r) if expected.contains(&r.status) => None,
-            Ok(r) if r.status == 429 || r.status >= 500 => Some(
-                limit::server_delay(&r.rate, SystemTime::now())
-                    .unwrap_or_else(|| limit::backoff(tries))
-                    .min(limit::MAX_RETRY_WAIT),
-            ),
+            // A server that asks for a longer wait than the gate will sleep gets its answer
+            // reported instead: retrying early would only earn another 429.
+            Ok(r) if r.status == 429 || r.status >= 500 => {
+                match limit::server_delay(&r.rate, SystemTime::now()) {
+                    Some(d) if d > limit::MAX_RETRY_WAIT => None,
+                    Some(d) => Some(d),
+                    None => Some(limit::backoff(tries)),
+                }
+            }
             _ => None,
         };
         match delay {

@@ -138,6 +138,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     }
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     errors.extend(groups.into_iter().flat_map(|(_, d)| d));
+    errors.extend(shared_goldens(&suites));
     if errors.is_empty() {
         Ok(Loaded {
             suites,
@@ -146,6 +147,42 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     } else {
         Err(errors)
     }
+}
+
+/// `x.yaml` and `x.yml` beside each other share `x.golden/`: two dialogues of theirs with one
+/// slug would overwrite each other's golden on every bless. Reported on the later suite.
+fn shared_goldens(suites: &[Suite]) -> Vec<Diagnostic> {
+    let mut owner: HashMap<PathBuf, (PathBuf, Span)> = HashMap::new();
+    let mut out = Vec::new();
+    for suite in suites {
+        for d in &suite.dialogues {
+            let golden = suite.golden_dir.join(format!("{}.yaml", slug(&d.name)));
+            match owner.get(&golden) {
+                Some((other, other_span)) if other != &suite.path => {
+                    let text = std::fs::read_to_string(&suite.path).unwrap_or_default();
+                    let file = SourceFile::new(&suite.path, text);
+                    out.push(
+                        Diagnostic::at(
+                            &file,
+                            d.span,
+                            format!(
+                                "dialogue `{}` shares its golden {} with {}",
+                                d.name,
+                                golden.display(),
+                                crate::diag::location(other, *other_span)
+                            ),
+                        )
+                        .with_help("rename one of the dialogues, or one of the suite files"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    owner.insert(golden, (suite.path.clone(), d.span));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Reads a file as UTF-8 text, or says exactly why not.
@@ -952,11 +989,15 @@ impl<'a> Checker<'a> {
                 layer.headers.push(Header {
                     name: name.value.clone(),
                     value,
+                    env_values: e.env_values.into_iter().map(SecretString::from).collect(),
                 });
             }
         }
         if let Some(v) = &raw.timeout {
             match parse_duration(&v.value) {
+                Ok(d) if d.is_zero() => {
+                    self.error(span_of(v), "invalid `timeout`: it must be more than zero");
+                }
                 Ok(d) => layer.timeout = Some(d),
                 Err(msg) => {
                     self.error(span_of(v), format!("invalid `timeout`: {msg}"));
@@ -1179,7 +1220,13 @@ mod tests {
             HeaderValue::Plain(_) => panic!("an env-derived header must be secret"),
         }
         assert!(matches!(e.headers[1].value, HeaderValue::Plain(_)));
-        assert_eq!(e.secrets().len(), 2);
+        // The key, the whole header, and the token alone (an agent may echo just that).
+        let secrets: Vec<String> = e
+            .secrets()
+            .iter()
+            .map(|s| s.expose_secret().to_string())
+            .collect();
+        assert_eq!(secrets, ["ak_test_123", "tok t1", "t1"]);
 
         // Unset: an error at the field, naming the variable; the dialogue is not also
         // blamed for lacking an agent_id.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::diag::Span;
 
@@ -159,6 +159,9 @@ pub struct Endpoint {
 pub struct Header {
     pub name: String,
     pub value: HeaderValue,
+    /// The value of each `${VAR}` the header used, each a secret on its own: an agent that
+    /// echoes only the token of `Bearer ${TOKEN}` must still show `[REDACTED]`.
+    pub env_values: Vec<SecretString>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,9 +189,20 @@ impl Endpoint {
     pub fn secrets(&self) -> Vec<SecretString> {
         let mut out: Vec<SecretString> = self.api_key.iter().cloned().collect();
         for h in &self.headers {
-            if let HeaderValue::Secret(s) = &h.value {
-                out.push(s.clone());
-            }
+            let whole = match &h.value {
+                HeaderValue::Secret(s) => {
+                    out.push(s.clone());
+                    s.expose_secret()
+                }
+                HeaderValue::Plain(v) => v.as_str(),
+            };
+            // A header that is exactly one `${VAR}` is already there whole.
+            out.extend(
+                h.env_values
+                    .iter()
+                    .filter(|v| v.expose_secret() != whole)
+                    .cloned(),
+            );
         }
         out
     }

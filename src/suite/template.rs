@@ -73,6 +73,8 @@ pub struct EnvExpanded {
     pub value: String,
     /// Whether any `${...}` was expanded: such a header value is treated as a secret.
     pub used_env: bool,
+    /// The non-empty values taken from the environment (not defaults written in the file).
+    pub env_values: Vec<String>,
 }
 
 /// Why a string's `${...}` could not be expanded; `offset` is the byte offset of the `$`.
@@ -100,14 +102,16 @@ impl EnvError {
 ///
 /// Escaping: `$${` is a literal `${` (the one way to write one). Every other `$`, alone or
 /// doubled, stays as written, so keys and URLs holding a `$` need no escaping at all.
-/// An empty value counts as set (`${VAR:-x}` gives "" when VAR is set to ""): the same as the
-/// shell's `${VAR-x}`, because "set but empty" is usually a deliberate choice in CI.
+/// As in the shell, `${VAR:-x}` gives `x` when VAR is unset *or empty*: CI systems hand empty
+/// strings for secrets they withhold (a fork's pull request on GitHub Actions), and the
+/// default is what such a run needs. `${VAR}` with VAR set to "" gives "".
 pub fn expand_env(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<EnvExpanded, EnvError> {
     let mut out = String::with_capacity(text.len());
     let mut used_env = false;
+    let mut env_values = Vec::new();
     let mut rest = text;
     let mut base = 0;
     while let Some(i) = rest.find('$') {
@@ -146,7 +150,13 @@ pub fn expand_env(
             });
         }
         match (env(name), default) {
-            (Some(v), _) => out.push_str(&v),
+            (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
+            (Some(v), _) => {
+                out.push_str(&v);
+                if !v.is_empty() {
+                    env_values.push(v);
+                }
+            }
             (None, Some(d)) => out.push_str(d),
             (None, None) => {
                 return Err(EnvError::Unset {
@@ -163,6 +173,7 @@ pub fn expand_env(
     Ok(EnvExpanded {
         value: out,
         used_env,
+        env_values,
     })
 }
 
@@ -189,7 +200,17 @@ mod tests {
         assert_eq!(exp("Bearer ${KEY}!").unwrap().value, "Bearer ak_test_123!");
         assert_eq!(exp("${NOPE:-x}").unwrap().value, "x");
         assert_eq!(exp("${NOPE:-}").unwrap().value, "");
-        assert_eq!(exp("${EMPTY:-x}").unwrap().value, "");
+        assert_eq!(
+            exp("${EMPTY:-x}").unwrap().value,
+            "x",
+            "empty counts as unset, as in sh"
+        );
+        assert_eq!(exp("${EMPTY}").unwrap().value, "");
+        assert_eq!(exp("Bearer ${KEY}").unwrap().env_values, ["ak_test_123"]);
+        assert!(
+            exp("${NOPE:-x}").unwrap().env_values.is_empty(),
+            "defaults are not secrets"
+        );
         assert_eq!(exp("${KEY:-x}").unwrap().value, "ak_test_123");
         assert_eq!(exp("${NOPE:-a:-b}").unwrap().value, "a:-b");
         let plain = exp("plain").unwrap();

@@ -187,7 +187,10 @@ mod tests {
         let b = "one two three four five six seven eight nine TEN";
         assert_eq!(similarity(a, b), 0.9);
         // White space is not a word: two unrelated sentences share nothing.
-        assert_eq!(similarity("our hours are nine to five", "sorry I cannot help"), 0.0);
+        assert_eq!(
+            similarity("our hours are nine to five", "sorry I cannot help"),
+            0.0
+        );
         assert_eq!(similarity("a  b\n c", "a b c"), 1.0);
         let c = "one two three four five six seven eight nine ten eleven";
         assert!(similarity(a, c) > 0.9 && similarity(a, c) < 1.0);
