@@ -198,17 +198,14 @@ pub async fn run(
         let Some(joined) = set.join_next().await else {
             break;
         };
-        match joined {
-            Ok((index, result)) => {
-                if cfg.fail_fast && matches!(result.outcome, Outcome::Fail | Outcome::Error) {
-                    stop_starting = true;
-                }
-                let _ = events.send(Event::DialogueFinished(Box::new(result.clone())));
-                results[index] = Some(result);
+        // Panics are caught inside the task; a join error means the task was cancelled, and
+        // its slot is reported as not run below.
+        if let Ok((index, result)) = joined {
+            if cfg.fail_fast && matches!(result.outcome, Outcome::Fail | Outcome::Error) {
+                stop_starting = true;
             }
-            // Panics are caught inside the task; a join error means the task was cancelled,
-            // and its slot is reported as not run below.
-            Err(_) => {}
+            let _ = events.send(Event::DialogueFinished(Box::new(result.clone())));
+            results[index] = Some(result);
         }
     }
 
