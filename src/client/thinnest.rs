@@ -20,7 +20,8 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct ThinnestClient {
     http: reqwest::Client,
-    url: String,
+    /// Parsed once: reqwest would parse a string URL again on every request.
+    url: reqwest::Url,
     headers: HeaderMap,
     timeout: Duration,
 }
@@ -64,6 +65,8 @@ impl ThinnestClient {
             base_url.trim_end_matches('/'),
             endpoint.agent_id
         );
+        let url = reqwest::Url::parse(&url)
+            .map_err(|e| SendError::Invalid(format!("`{url}` is not a valid URL: {e}")))?;
         Ok(ThinnestClient {
             http,
             url,
@@ -81,7 +84,7 @@ impl ThinnestClient {
         let started = Instant::now();
         let request = self
             .http
-            .post(&self.url)
+            .post(self.url.clone())
             .headers(self.headers.clone())
             .json(&body)
             .timeout(self.timeout);

@@ -217,10 +217,12 @@ mod tests {
                 "Friday".into(),
             ])),
             e(ExpectKind::NotContains(vec!["I don't know".into()])),
-            e(ExpectKind::Regex(vec![Regex::new(r"(?i)\best\b").unwrap()])),
-            e(ExpectKind::NotRegex(vec![
-                Regex::new(r"\bSunday\b").unwrap()
-            ])),
+            e(ExpectKind::Regex(vec![Regex::new(r"(?i)\best\b")
+                .unwrap()
+                .into()])),
+            e(ExpectKind::NotRegex(vec![Regex::new(r"\bSunday\b")
+                .unwrap()
+                .into()])),
             e(ExpectKind::Equals(HOURS.into())),
             e(ExpectKind::MaxTokens(12)),
             e(ExpectKind::MaxLatency(Duration::from_millis(40))),
@@ -241,8 +243,12 @@ mod tests {
                 "weekend".into(),
             ])),
             e(ExpectKind::NotContains(vec!["EST".into()])),
-            e(ExpectKind::Regex(vec![Regex::new(r"\d+ PM PST").unwrap()])),
-            e(ExpectKind::NotRegex(vec![Regex::new(r"\d AM").unwrap()])),
+            e(ExpectKind::Regex(vec![Regex::new(r"\d+ PM PST")
+                .unwrap()
+                .into()])),
+            e(ExpectKind::NotRegex(vec![Regex::new(r"\d AM")
+                .unwrap()
+                .into()])),
             e(ExpectKind::Equals("Closed.".into())),
             e(ExpectKind::MaxTokens(11)),
             e(ExpectKind::MaxLatency(Duration::from_millis(39))),

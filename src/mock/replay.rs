@@ -382,7 +382,7 @@ mod tests {
         let mut r = replay();
         r.goldens[0].turns[1].user = "Has ORD-1 shipped?".into();
         r.goldens[0].normalize = vec![crate::suite::model::NormalizeRule {
-            pattern: regex::Regex::new(r"ORD-\d+").expect("regex"),
+            pattern: regex::Regex::new(r"ORD-\d+").expect("regex").into(),
             replace: "<ORDER>".into(),
         }];
         r.goldens[0].agent_id = Some("ag_support".into());

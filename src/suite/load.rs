@@ -23,7 +23,7 @@ use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 use crate::suite::discover::{self, find_config};
 use crate::suite::model::{
     slug, BaseUrl, Capture, Dialogue, Endpoint, EndpointKind, ExpectKind, Expectation, GoldenMode,
-    Header, HeaderValue, NormalizeRule, SessionMode, Suite, Turn,
+    Header, HeaderValue, NormalizeRule, Pattern, SessionMode, Suite, Turn,
 };
 use crate::suite::raw::{
     items, span_of, RawConfig, RawDialogue, RawEndpoint, RawExpect, RawGolden, RawGoldenKind,
@@ -276,8 +276,13 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
 
 #[allow(clippy::result_large_err)] // as `read_source`
 fn parse_yaml<T: serde::de::DeserializeOwned>(file: &SourceFile) -> Result<T, Diagnostic> {
-    // Walk every node first: the typed pass stops at the first type error, which in a
-    // billion-laughs or 200-deep document would hide what is really wrong with it.
+    let typed_error = match crate::yaml::parse(file) {
+        Ok(v) => return Ok(v),
+        Err(d) => d,
+    };
+    // Only now walk every node: the typed pass stops at the first type error, which in a
+    // billion-laughs or 200-deep document would hide what is really wrong with it. Walking
+    // only on failure keeps a valid suite to one parse.
     crate::yaml::parse::<crate::suite::raw::Walk>(file).map_err(|mut d| {
         if d.message.starts_with("budget breached") {
             d.message = if d.message.contains("Depth") {
@@ -292,20 +297,19 @@ fn parse_yaml<T: serde::de::DeserializeOwned>(file: &SourceFile) -> Result<T, Di
         }
         d
     })?;
-    crate::yaml::parse(file).map_err(|mut d| {
-        // serde's words for a number that does not fit its type, said for people.
-        let plain = match d.message.as_str() {
-            "invalid u32" | "invalid u64" => Some("expected a non-negative integer"),
-            "invalid i64" => Some("expected an integer"),
-            "invalid f64" => Some("expected a number"),
-            "expected sequence start" => Some("expected a list"),
-            _ => None,
-        };
-        if let Some(plain) = plain {
-            d.message = plain.to_string();
-        }
-        d
-    })
+    let mut d = typed_error;
+    // serde's words for a number that does not fit its type, said for people.
+    let plain = match d.message.as_str() {
+        "invalid u32" | "invalid u64" => Some("expected a non-negative integer"),
+        "invalid i64" => Some("expected an integer"),
+        "invalid f64" => Some("expected a number"),
+        "expected sequence start" => Some("expected a list"),
+        _ => None,
+    };
+    if let Some(plain) = plain {
+        d.message = plain.to_string();
+    }
+    Err(d)
 }
 
 /// Loads one suite. Returns the suite only when the file has no error at all.
@@ -392,6 +396,10 @@ struct Checker<'a> {
     file: &'a SourceFile,
     opts: &'a LoadOptions,
     diags: Vec<Diagnostic>,
+    /// Each distinct pattern compiled once per file: suites repeat the same `regex:` on
+    /// hundreds of turns, and a compiled `Regex` (with its lazy DFA caches) is kilobytes,
+    /// while a clone shares it.
+    regexes: HashMap<String, Pattern>,
 }
 
 impl<'a> Checker<'a> {
@@ -400,6 +408,7 @@ impl<'a> Checker<'a> {
             file,
             opts,
             diags: Vec::new(),
+            regexes: HashMap::new(),
         }
     }
 
@@ -822,9 +831,16 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn regex(&mut self, pattern: &str, span: Span) -> Option<Regex> {
+    fn regex(&mut self, pattern: &str, span: Span) -> Option<Pattern> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Some(re.clone());
+        }
         match Regex::new(pattern) {
-            Ok(re) => Some(re),
+            Ok(re) => {
+                let re = Pattern::new(re);
+                self.regexes.insert(pattern.to_string(), re.clone());
+                Some(re)
+            }
             Err(e) => {
                 self.error(span, format!("invalid regex: {}", regex_message(&e)));
                 None
@@ -887,7 +903,7 @@ impl<'a> Checker<'a> {
         let regexes = [
             (
                 &raw.regex,
-                ExpectKind::Regex as fn(Vec<Regex>) -> ExpectKind,
+                ExpectKind::Regex as fn(Vec<Pattern>) -> ExpectKind,
             ),
             (&raw.not_regex, ExpectKind::NotRegex),
         ];

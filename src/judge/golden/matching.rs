@@ -205,15 +205,15 @@ mod tests {
     fn normalize_applies_rules_in_order_with_groups() {
         let rules = vec![
             NormalizeRule {
-                pattern: Regex::new(r"\bORD-(\d+)\b").unwrap(),
+                pattern: Regex::new(r"\bORD-(\d+)\b").unwrap().into(),
                 replace: "<ORDER $1>".into(),
             },
             NormalizeRule {
-                pattern: Regex::new(r"<ORDER \d+>").unwrap(),
+                pattern: Regex::new(r"<ORDER \d+>").unwrap().into(),
                 replace: "<ORDER>".into(),
             },
             NormalizeRule {
-                pattern: Regex::new(r"\d{4}-\d{2}-\d{2}").unwrap(),
+                pattern: Regex::new(r"\d{4}-\d{2}-\d{2}").unwrap().into(),
                 replace: "<DATE>".into(),
             },
         ];

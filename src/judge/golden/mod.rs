@@ -363,7 +363,7 @@ mod tests {
             path: dir.join("support.yaml"),
             golden_dir: dir.join("support.golden"),
             normalize: vec![NormalizeRule {
-                pattern: Regex::new(r"\bORD-\d+\b").unwrap(),
+                pattern: Regex::new(r"\bORD-\d+\b").unwrap().into(),
                 replace: "<ORDER>".into(),
             }],
             dialogues: Vec::new(),
