@@ -19,6 +19,15 @@ use crate::run::{self, GoldenPolicy, Job, RunConfig};
 use crate::suite::{self, BaseUrl, EndpointOverrides, LoadOptions, Suite};
 use crate::util::{parse_duration, parse_rate};
 
+/// `println!` that never panics: a reader that went away (`agenttest list | head`) is not an
+/// error of ours, and a panic there would hide the real exit code.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub fn main(command: Command) -> i32 {
     match command {
         Command::Run(args) => cmd_run(args),
@@ -175,7 +184,7 @@ fn cmd_validate(args: PathArgs) -> i32 {
     match load(&args, overrides) {
         Ok(suites) => {
             let dialogues: usize = suites.iter().map(|s| s.dialogues.len()).sum();
-            println!(
+            outln!(
                 "{} suite{} and {} dialogue{} are valid",
                 suites.len(),
                 if suites.len() == 1 { "" } else { "s" },
@@ -203,7 +212,7 @@ fn cmd_list(args: ListArgs) -> i32 {
     };
     let picked = select::select(&suites, &sel);
     for (si, di) in &picked {
-        println!("{}", suites[*si].display_name(&suites[*si].dialogues[*di]));
+        outln!("{}", suites[*si].display_name(&suites[*si].dialogues[*di]));
     }
     if picked.is_empty() {
         if empty_partition_is_fine(&suites, &sel) {
@@ -228,7 +237,7 @@ fn cmd_pending(args: PathArgs, accept: bool) -> i32 {
         }
     };
     if pending.is_empty() {
-        println!("no pending goldens");
+        outln!("no pending goldens");
         return exit::PASS;
     }
     let actions = if accept {
@@ -242,19 +251,19 @@ fn cmd_pending(args: PathArgs, accept: bool) -> i32 {
         match a {
             golden::PendingAction::Created(p) => {
                 created += 1;
-                println!("created   {}", p.display());
+                outln!("created   {}", p.display());
             }
             golden::PendingAction::Changed(p) => {
                 changed += 1;
-                println!("changed   {}", p.display());
+                outln!("changed   {}", p.display());
             }
             golden::PendingAction::Kept(p) => {
                 kept += 1;
-                println!("unchanged {}", p.display());
+                outln!("unchanged {}", p.display());
             }
             golden::PendingAction::Rejected(p) => {
                 rejected += 1;
-                println!("deleted   {}", p.display());
+                outln!("deleted   {}", p.display());
             }
             golden::PendingAction::Failed(p, e) => {
                 failed += 1;
@@ -263,9 +272,9 @@ fn cmd_pending(args: PathArgs, accept: bool) -> i32 {
         }
     }
     if accept {
-        println!("accepted: {created} created, {changed} changed, {kept} unchanged");
+        outln!("accepted: {created} created, {changed} changed, {kept} unchanged");
     } else {
-        println!("rejected: {rejected} deleted");
+        outln!("rejected: {rejected} deleted");
     }
     if failed > 0 {
         eprintln!(
@@ -313,8 +322,8 @@ fn cmd_run(args: RunArgs) -> i32 {
     let picked = select::select(&suites, &sel);
     if picked.is_empty() {
         if empty_partition_is_fine(&suites, &sel) {
-            println!("this partition holds none of the selected dialogues: nothing to run");
-            println!("0 passed, 0 failed, 0 errored, 0 skipped");
+            outln!("this partition holds none of the selected dialogues: nothing to run");
+            outln!("0 passed, 0 failed, 0 errored, 0 skipped");
             return exit::PASS;
         }
         eprintln!("error: the paths and filters selected no dialogue");

@@ -73,7 +73,9 @@ impl Console {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
         } else {
-            self.bar.suspend(|| println!("{text}"));
+            self.bar.suspend(|| {
+                let _ = writeln!(std::io::stdout(), "{text}");
+            });
         }
     }
 
