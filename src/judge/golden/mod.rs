@@ -121,6 +121,12 @@ pub fn compare(
         }
     };
     check.expected = text;
+    // Most goldens of a passing run are byte for byte what this run would write: that is a
+    // match without parsing YAML or diffing. Wildcards and similar mode need the full path.
+    if mode == GoldenMode::Exact && check.expected == check.actual {
+        check.message = format!("the transcript matches the golden at {}", path.display());
+        return check;
+    }
     let golden = match parse(&SourceFile::new(path, check.expected.as_str())) {
         Ok(g) => g,
         Err(d) => {

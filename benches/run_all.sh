@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Reproduces every benchmark figure in the README: the runner end to end (cargo bench), the mock
+# under raw load (benches/mock_load.sh), and the noise experiment. Needs `oha` for the raw-load
+# comparisons (cargo install oha). Takes a few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --benches --quiet
+bench() { cargo bench --quiet --bench run_bench -- "$@" 2>/dev/null | grep -v '^$'; echo; }
+echo "== 1,000 x 5 turns, zero latency";   bench --dialogues 1000 --turns 5 --jobs 8;  bench --dialogues 1000 --turns 5 --jobs 64
+echo "== 200 x 5 turns, 100 ms latency";   bench --dialogues 200 --turns 5 --jobs 50 --latency 100ms
+echo "== memory";                          bench --dialogues 1000 --turns 1 --jobs 8; bench --dialogues 10000 --turns 5 --jobs 64
+echo "== the mock under raw load";         bash benches/mock_load.sh 5s
+echo "== noise experiment";                cargo bench --quiet --bench noise_experiment -- --seeds 40 2>/dev/null
