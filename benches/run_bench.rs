@@ -198,7 +198,10 @@ fn main() {
                 100.0 * e2e / raw
             );
             if let Some(secs) = phase {
-                print!(", {:.0}% in the request phase", 100.0 * (requests as f64 / secs) / raw);
+                print!(
+                    ", {:.0}% in the request phase",
+                    100.0 * (requests as f64 / secs) / raw
+                );
             }
             println!();
         }

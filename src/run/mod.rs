@@ -422,6 +422,27 @@ async fn settle_pending(golden_path: &Path, outcome: Outcome, attempts: &mut [At
     }
 }
 
+impl Attempt {
+    /// Ends the attempt as an error: there is no answer to judge at `turn`.
+    fn errored(&mut self, turn: usize, span: crate::diag::Span, message: String) {
+        self.outcome = Outcome::Error;
+        self.error = Some(RunError {
+            turn,
+            span,
+            message,
+        });
+    }
+}
+
+/// ` (after 2 retries)`, or nothing when the first try was the last.
+fn after_retries(retries: u32) -> String {
+    match retries {
+        0 => String::new(),
+        1 => " (after 1 retry)".to_string(),
+        n => format!(" (after {n} retries)"),
+    }
+}
+
 /// Why a turn got no reply to judge.
 enum TurnError {
     Send(SendError),
@@ -439,27 +460,13 @@ async fn run_attempt(ctx: &Ctx, suite: &Suite, d: &Dialogue, kind: AttemptKind) 
         golden: None,
         duration: Duration::ZERO,
     };
-    let base_url = match resolve_base_url(ctx, &d.endpoint.base_url, &suite.path) {
-        Ok(u) => u,
-        Err(message) => {
-            attempt.outcome = Outcome::Error;
-            attempt.error = Some(RunError {
-                turn: 0,
-                span: d.span,
-                message,
-            });
-            return attempt;
-        }
-    };
-    let client = match ThinnestClient::new(ctx.http.clone(), &base_url, &d.endpoint) {
+    let client = resolve_base_url(ctx, &d.endpoint.base_url, &suite.path).and_then(|url| {
+        ThinnestClient::new(ctx.http.clone(), &url, &d.endpoint).map_err(|e| e.to_string())
+    });
+    let client = match client {
         Ok(c) => c,
-        Err(e) => {
-            attempt.outcome = Outcome::Error;
-            attempt.error = Some(RunError {
-                turn: 0,
-                span: d.span,
-                message: e.to_string(),
-            });
+        Err(message) => {
+            attempt.errored(0, d.span, message);
             return attempt;
         }
     };
@@ -505,97 +512,68 @@ async fn run_attempt(ctx: &Ctx, suite: &Suite, d: &Dialogue, kind: AttemptKind) 
                 break;
             }
             Err(TurnError::Send(e)) => {
-                let tries = if retries > 0 {
-                    format!(
-                        " (after {retries} retr{})",
-                        if retries == 1 { "y" } else { "ies" }
-                    )
-                } else {
-                    String::new()
-                };
-                attempt.outcome = Outcome::Error;
-                attempt.error = Some(RunError {
-                    turn: i,
-                    span: turn.span,
-                    message: ctx
-                        .redactor
-                        .redact_string(format!("turn {}: {e}{tries}", i + 1)),
-                });
+                let message = format!("turn {}: {e}{}", i + 1, after_retries(retries));
+                attempt.errored(i, turn.span, ctx.redactor.redact_string(message));
                 attempt.turns.push(tr);
                 break;
             }
         };
         tr.status = Some(reply.status);
         tr.latency = reply.latency;
-        let judged_text = match reply.body {
+        // The text to judge, or why there is none (which ends the attempt as an error).
+        let judged: Result<String, String> = match reply.body {
             ReplyBody::Agent(a) => {
+                tr.shape = a.shape;
+                tr.usage = a.usage;
                 if session.is_none() {
                     session = a.session_id.clone();
                     attempt.session_id = session.clone();
-                    if session.is_none() && i + 1 < d.turns.len() {
-                        // Sending the next turn without an id would silently start a new
-                        // conversation and judge it as if it were this one.
-                        tr.status = Some(reply.status);
-                        tr.shape = a.shape;
-                        tr.text = Some(ctx.redactor.redact_string(a.text));
-                        attempt.outcome = Outcome::Error;
-                        attempt.error = Some(RunError {
-                            turn: i,
-                            span: turn.span,
-                            message: format!(
-                                "turn {}: the server returned no session_id, so turn {} cannot continue the session (session: server)",
-                                i + 1,
-                                i + 2
-                            ),
-                        });
-                        attempt.turns.push(tr);
-                        break;
-                    }
                 }
-                tr.shape = a.shape;
-                tr.usage = a.usage;
+                let judged = if session.is_none() && i + 1 < d.turns.len() {
+                    // Sending the next turn without an id would silently start a new
+                    // conversation and judge it as if it were this one.
+                    Err(format!(
+                        "turn {}: the server returned no session_id, so turn {} cannot continue the session (session: server)",
+                        i + 1,
+                        i + 2
+                    ))
+                } else {
+                    Ok(a.text.clone())
+                };
                 tr.text = Some(a.text);
-                tr.text.clone().unwrap_or_default()
+                judged
             }
             ReplyBody::Error { detail } => {
                 tr.detail = detail.map(|d| ctx.redactor.redact_string(d));
-                if !expected.contains(&reply.status) {
+                if expected.contains(&reply.status) {
+                    Ok(tr.detail.clone().unwrap_or_default())
+                } else {
                     let detail = tr
                         .detail
                         .as_deref()
                         .map(|d| format!(": {d}"))
                         .unwrap_or_default();
-                    attempt.outcome = Outcome::Error;
-                    attempt.error = Some(RunError {
-                        turn: i,
-                        span: turn.span,
-                        message: format!(
-                            "turn {}: unexpected status {}{detail}{}",
-                            i + 1,
-                            reply.status,
-                            if retries > 0 {
-                                format!(" (after {retries} retries)")
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    });
-                    attempt.turns.push(tr);
-                    break;
-                }
-                tr.detail.clone().unwrap_or_default()
-            }
-            ReplyBody::Malformed { reason } => {
-                attempt.outcome = Outcome::Error;
-                attempt.error = Some(RunError {
-                    turn: i,
-                    span: turn.span,
-                    message: ctx.redactor.redact_string(format!(
-                        "turn {}: malformed reply (status {}): {reason}",
+                    Err(format!(
+                        "turn {}: unexpected status {}{detail}{}",
                         i + 1,
-                        reply.status
-                    )),
-                });
+                        reply.status,
+                        after_retries(retries)
+                    ))
+                }
+            }
+            ReplyBody::Malformed { reason } => Err(format!(
+                "turn {}: malformed reply (status {}): {reason}",
+                i + 1,
+                reply.status
+            )),
+        };
+        let judged_text = match judged {
+            Ok(text) => text,
+            Err(message) => {
+                if let Some(text) = tr.text.take() {
+                    tr.text = Some(ctx.redactor.redact_string(text));
+                }
+                attempt.errored(i, turn.span, ctx.redactor.redact_string(message));
                 attempt.turns.push(tr);
                 break;
             }
