@@ -236,3 +236,43 @@ fn ctrl_c_exits_130_and_writes_the_reports() {
     assert_eq!(outcomes[0], "pass");
     assert_eq!(outcomes[1], "not_run");
 }
+
+#[test]
+fn an_endless_body_is_cut_off_and_errors_the_dialogue() {
+    use std::io::{Read, Write};
+    // A server that announces a 64 MiB body and streams it: the client must stop reading at
+    // its cap and report an error, not buffer it all or hang.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 67108864\r\n\r\n{\"response\": \"",
+            );
+            let chunk = vec![b'a'; 64 * 1024];
+            for _ in 0..1024 {
+                if conn.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "big.yaml",
+        &format!(
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, retries: 0, timeout: 20s}}\ndialogues:\n  - name: endless\n    golden: false\n    turns: [{{user: hi}}]\n"
+        ),
+    );
+    let started = Instant::now();
+    let out = run_in(ws.path(), &["run", "big.yaml", "--color", "never"]);
+    assert_code(&out, 3);
+    assert!(
+        stdout(&out).contains("response body larger than 8388608 bytes"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
