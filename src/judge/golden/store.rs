@@ -253,7 +253,7 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> 
 /// from a dialogue that was since renamed or removed would otherwise stay forever. A dialogue
 /// with `golden: false` still counts as being behind its file (the file is stale, but it is
 /// not an orphan). A missing golden directory has no orphans.
-pub fn orphans(suites: &[Suite]) -> Vec<PathBuf> {
+pub fn orphans<'a>(suites: impl IntoIterator<Item = &'a Suite>) -> Vec<PathBuf> {
     // Two suite files (`x.yaml` and `x.yml`) can share a golden directory.
     let mut slugs: BTreeMap<&Path, BTreeSet<String>> = BTreeMap::new();
     for s in suites {
