@@ -237,3 +237,49 @@ dialogues:
         "{text}"
     );
 }
+
+#[test]
+fn mock_replay_compares_after_the_suites_normalize_rules_and_by_agent_id() {
+    let live = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let ws = Workspace::new();
+    ws.write(
+        "support.yaml",
+        r#"name: support
+endpoint: {base_url: "http://127.0.0.1:9", agent_id: ag_gold, api_key: ak_test_123, retries: 0}
+normalize:
+  - {pattern: '\bORD-\d+\b', replace: '<ORDER>'}
+dialogues:
+  - name: order
+    turns:
+      - user: Where is my order?
+      - user: Has ORD-1001 shipped?
+"#,
+    );
+    assert_code(
+        &run_in(
+            ws.path(),
+            &["run", "support.yaml", "--bless", "--endpoint", &live.url],
+        ),
+        0,
+    );
+    let dir = ws.path().to_string_lossy().into_owned();
+    let replay = Mock::start_with(&["--replay", &dir]);
+    let chat = |agent: &str, message: &str| {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/agents/{agent}/chat", replay.url))
+            .bearer_auth("ak_any")
+            .json(&serde_json::json!({"message": message, "session_id": format!("s-{agent}")}))
+            .send()
+            .expect("chat");
+        let status = resp.status().as_u16();
+        (status, resp.json::<serde_json::Value>().expect("json"))
+    };
+    let (status, first) = chat("ag_gold", "Where is my order?");
+    assert_eq!(status, 200);
+    assert_eq!(first["response"], "Your order <ORDER> ships today.");
+    // Another order number is the same message once the suite's rules are applied.
+    assert_eq!(chat("ag_gold", "Has ORD-2002 shipped?").0, 200);
+    // The golden belongs to ag_gold: another agent gets no answer from it.
+    let (status, body) = chat("ag_other", "Where is my order?");
+    assert_eq!(status, 404, "{body}");
+}

@@ -154,13 +154,16 @@ pub fn cli_main(args: crate::cli::MockArgs) -> i32 {
         (None, false) => Script::replay(&args.replay),
         (None, true) => Ok(Script::demo()),
     };
-    let script = match loaded {
+    let mut script = match loaded {
         Ok(s) => s,
         Err(diags) => {
             eprint!("{}", render_refusal(&diags, color));
             return crate::exit::USAGE;
         }
     };
+    if !args.replay.is_empty() {
+        attach_replayed_suites(&mut script, &args.replay);
+    }
     let addr = match resolve(&args.addr) {
         Ok(a) => a,
         Err(msg) => {
@@ -195,6 +198,55 @@ pub fn cli_main(args: crate::cli::MockArgs) -> i32 {
         server.shutdown().await;
         crate::exit::PASS
     })
+}
+
+/// Loads the suites beside the replayed goldens, so that replay compares messages after each
+/// suite's `normalize` rules and answers only its dialogues' agent ids (SPEC §7). A suite that
+/// does not load (an unset `${VAR}`, no agent id) only costs that precision: replay still
+/// serves its goldens, matching messages exactly for any agent, and says so.
+fn attach_replayed_suites(script: &mut Script, paths: &[std::path::PathBuf]) {
+    let suite_paths: Vec<std::path::PathBuf> = paths
+        .iter()
+        .filter_map(|p| {
+            let in_golden_dir = p
+                .parent()
+                .and_then(|d| d.file_name())
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".golden"))
+                .map(str::to_string);
+            match in_golden_dir {
+                // `x.golden/<slug>.yaml`: the suite is `x.yaml` (or `x.yml`) beside the folder.
+                Some(stem) if p.is_file() => {
+                    let dir = p.parent()?.parent()?;
+                    ["yaml", "yml"]
+                        .iter()
+                        .map(|ext| dir.join(format!("{stem}.{ext}")))
+                        .find(|s| s.is_file())
+                }
+                _ => Some(p.clone()),
+            }
+        })
+        .collect();
+    let opts = crate::suite::LoadOptions {
+        env: std::sync::Arc::new(|name: &str| std::env::var(name).ok()),
+        overrides: crate::suite::EndpointOverrides {
+            base_url: Some(crate::suite::BaseUrl::Replay),
+            ..Default::default()
+        },
+    };
+    match crate::suite::load_paths(&suite_paths, &opts) {
+        Ok(loaded) => script.attach_suites(&loaded.suites),
+        Err(diags) => {
+            let first = diags
+                .first()
+                .map(|d| format!("{}: {}", d.location(), d.message))
+                .unwrap_or_default();
+            eprintln!(
+                "warning: the suites beside the goldens did not load ({first}); replay matches \
+                 messages exactly, without their normalize rules, for any agent id"
+            );
+        }
+    }
 }
 
 fn render_refusal(diags: &[Diagnostic], color: bool) -> String {

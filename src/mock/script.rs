@@ -352,6 +352,16 @@ impl Script {
         })
     }
 
+    /// Gives the replayed goldens of these suites their suite's `normalize` rules and agent
+    /// ids (SPEC §7). A no-op for an ordinary script.
+    pub fn attach_suites(&mut self, suites: &[crate::suite::model::Suite]) {
+        if let Some(replay) = &mut self.replay {
+            for suite in suites {
+                replay.attach_suite(suite);
+            }
+        }
+    }
+
     /// How many golden transcripts a replay script serves (0 for an ordinary script).
     pub fn replay_goldens(&self) -> usize {
         self.replay.as_ref().map_or(0, |r| r.goldens().len())

@@ -42,9 +42,15 @@ pub struct Mock {
 
 impl Mock {
     pub fn start(script: &Path) -> Mock {
+        let script = script.to_string_lossy().into_owned();
+        Mock::start_with(&["--script", &script])
+    }
+
+    /// `agenttest mock --addr 127.0.0.1:0 ARGS...` (for `--replay PATH`, say).
+    pub fn start_with(args: &[&str]) -> Mock {
         let mut child = agenttest()
-            .args(["mock", "--addr", "127.0.0.1:0", "--script"])
-            .arg(script)
+            .args(["mock", "--addr", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
