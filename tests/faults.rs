@@ -276,3 +276,39 @@ fn an_endless_body_is_cut_off_and_errors_the_dialogue() {
     );
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+#[test]
+fn a_redirect_is_reported_not_followed() {
+    use std::io::{Read, Write};
+    // Following a 302 would turn the chat POST into a GET elsewhere and judge that answer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let target = url.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten().take(2) {
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let reply = if request.starts_with("POST") {
+                format!("HTTP/1.1 302 Found\r\nlocation: {target}/elsewhere\r\ncontent-length: 0\r\n\r\n")
+            } else {
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 17\r\n\r\n{\"response\":\"ok\"}".to_string()
+            };
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "r.yaml",
+        &format!(
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, retries: 0}}\ndialogues:\n  - name: moved\n    golden: false\n    turns: [{{user: hi}}]\n"
+        ),
+    );
+    let out = run_in(ws.path(), &["run", "r.yaml", "--color", "never"]);
+    assert_code(&out, 3);
+    assert!(
+        stdout(&out).contains("unexpected status 302"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -134,6 +134,11 @@ pub async fn run(
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(cfg.jobs.max(1))
         .tcp_nodelay(true)
+        // A redirect is reported as the status it is: following it would turn the chat POST
+        // into a GET somewhere else and judge that.
+        .redirect(reqwest::redirect::Policy::none())
+        // Retries are the runner's, with its rules (never a 4xx, never an expected status).
+        .retry(reqwest::retry::never())
         .build()
         .unwrap_or_default();
     let ctx = Arc::new(Ctx {
