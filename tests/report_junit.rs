@@ -2,11 +2,12 @@
 //! Jenkins schema beside the repository (shared/junit/junit-10.xsd) whatever the agent said,
 //! and the counts, names and texts read back from the XML are the ones CI systems rely on.
 
+mod common;
+
 #[path = "fixtures/report/mixed.rs"]
 mod mixed;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use agenttest::report::junit;
 use quick_xml::events::Event;
@@ -93,38 +94,9 @@ fn element(e: &quick_xml::events::BytesStart<'_>) -> El {
     }
 }
 
-/// Runs shared/junit/validate.sh (xmllint against junit-10.xsd) on `file`. Fails, never skips,
-/// when the script or xmllint is missing: CI installs libxml2-utils and a report nobody
-/// validated is exactly what this test exists to prevent.
+/// xmllint against junit-10.xsd (see `common::assert_valid_junit`).
 fn validate(file: &Path) {
-    // `../shared` is where CI puts it (a fresh clone with shared/ beside it); `../../shared`
-    // is the same directory seen from a git worktree one level further down (wt/<name>).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        root.join("../shared/junit/validate.sh"),
-        root.join("../../shared/junit/validate.sh"),
-    ];
-    let script = candidates.iter().find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!(
-            "shared/junit/validate.sh is missing (looked at {} and {}): the shared/ directory \
-             must sit beside the repository",
-            candidates[0].display(),
-            candidates[1].display()
-        )
-    });
-    let out = Command::new("bash")
-        .arg(script)
-        .arg(file)
-        .output()
-        .expect("run validate.sh");
-    assert!(
-        out.status.success(),
-        "schema validation failed ({}):\n{}\n{}\n--- file ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(file).unwrap_or_default()
-    );
+    common::assert_valid_junit(file);
 }
 
 fn write_and_validate(
