@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::common::{golden_status, stamp, tally};
+use super::common::{stamp, tally};
 use crate::diag::location;
 use crate::run::result::{self, AttemptKind, DialogueResult, RunReport};
 
@@ -253,7 +253,7 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a result::Attempt) -> Attempt<'a> {
         }),
         golden: a.golden.as_ref().map(|g| Golden {
             path: g.path.display().to_string(),
-            status: golden_status(g.status),
+            status: g.status.as_str(),
             scores: &g.scores,
             pending: g.pending.as_ref().map(|p| p.display().to_string()),
             message: &g.message,

@@ -47,7 +47,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::common::sanitize::{one_line, strip_for_xml, xml_attr, xml_text};
-use super::common::{golden_status, stamp, tally};
+use super::common::{stamp, tally};
 use crate::diag::location;
 use crate::run::result::{Attempt, AttemptKind, DialogueResult, Outcome, RunReport, TurnResult};
 
@@ -229,7 +229,7 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
             Some(g) if golden_failed => {
                 let first = one_line(&g.message, MESSAGE_MAX);
                 if first.is_empty() {
-                    format!("golden {}", golden_status(g.status))
+                    format!("golden {}", g.status.as_str())
                 } else {
                     first
                 }
@@ -386,7 +386,7 @@ fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
         if g.message.trim().is_empty() {
             out.push_str(&format!(
                 "golden {}: {}\n",
-                golden_status(g.status),
+                g.status.as_str(),
                 g.path.display()
             ));
         } else {

@@ -202,6 +202,16 @@ pub enum GoldenStatus {
 }
 
 impl GoldenStatus {
+    /// The name reports use: `match`, `missing`, `mismatch`, `invalid`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            GoldenStatus::Match => "match",
+            GoldenStatus::Missing => "missing",
+            GoldenStatus::Mismatch => "mismatch",
+            GoldenStatus::Invalid => "invalid",
+        }
+    }
+
     pub fn is_failure(&self) -> bool {
         !matches!(self, GoldenStatus::Match)
     }

@@ -6,15 +6,3 @@
 pub mod sanitize;
 pub mod stamp;
 pub mod tally;
-
-use crate::run::result::GoldenStatus;
-
-/// The lowercase word both file reports use for a golden comparison's status.
-pub fn golden_status(s: GoldenStatus) -> &'static str {
-    match s {
-        GoldenStatus::Match => "match",
-        GoldenStatus::Missing => "missing",
-        GoldenStatus::Mismatch => "mismatch",
-        GoldenStatus::Invalid => "invalid",
-    }
-}
