@@ -323,7 +323,7 @@ fn cmd_run(args: RunArgs) -> i32 {
     if picked.is_empty() {
         if empty_partition_is_fine(&suites, &sel) {
             // The CI step that publishes the reports still finds them.
-            let empty = crate::run::result::RunReport {
+            let empty = crate::record::RunReport {
                 started_at: std::time::SystemTime::now(),
                 duration: std::time::Duration::ZERO,
                 interrupted: false,
@@ -483,7 +483,7 @@ fn cmd_run(args: RunArgs) -> i32 {
     let bless_failed = report
         .dialogues
         .iter()
-        .any(|d| matches!(d.bless, Some(crate::run::result::BlessAction::Failed(..))));
+        .any(|d| matches!(d.bless, Some(crate::record::BlessAction::Failed(..))));
     // A golden that could not be written is not a pass: the gate did not do what was asked.
     if (report_failed || bless_failed) && code == exit::PASS {
         exit::ERRORED
@@ -501,7 +501,7 @@ fn url_userinfo(url: &str) -> Option<String> {
 }
 
 /// Writes the `--junit` and `--json` reports that were asked for; true when one failed.
-fn write_reports(args: &RunArgs, report: &crate::run::result::RunReport) -> bool {
+fn write_reports(args: &RunArgs, report: &crate::record::RunReport) -> bool {
     let mut failed = false;
     if let Some(path) = &args.junit {
         if let Err(e) = crate::report::junit::write(report, path) {
@@ -525,7 +525,7 @@ fn write_reports(args: &RunArgs, report: &crate::run::result::RunReport) -> bool
 }
 
 /// SPEC §4.2: interrupted beats failed beats errored.
-pub fn exit_code(report: &crate::run::result::RunReport) -> i32 {
+pub fn exit_code(report: &crate::record::RunReport) -> i32 {
     let t = report.totals();
     if report.interrupted {
         exit::INTERRUPTED

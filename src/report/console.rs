@@ -10,9 +10,9 @@ use std::io::Write as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diag::location;
-use crate::judge::golden;
+use crate::record::{Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport};
 use crate::report::common::tally;
-use crate::run::result::{Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport};
+use crate::report::explain;
 use crate::run::Event;
 use crate::util::human_duration;
 
@@ -298,7 +298,7 @@ impl Console {
                         out,
                         "     {} {} {}",
                         self.paint(RED, "✗"),
-                        visible(&f.message),
+                        visible(&explain::failure_message(f)),
                         self.paint(
                             DIM,
                             &format!("({} at {})", f.key, location(&d.suite.path, f.span))
@@ -311,26 +311,17 @@ impl Console {
                     out,
                     "   {} {} {}",
                     self.paint(RED, "error:"),
-                    visible(&e.message),
+                    visible(&explain::error_message(e)),
                     self.paint(DIM, &format!("({})", location(&d.suite.path, e.span)))
                 );
             }
             if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
-                out.push_str(&indent(&self.golden_text(g), "   "));
+                let text = explain::golden_message(g, &d.suite.path, self.opts.color);
+                out.push_str(&indent(&text, "   "));
                 out.push('\n');
             }
         }
         out
-    }
-
-    /// The golden check's explanation; on a color terminal its plain diff is replaced by a
-    /// word-highlighted one.
-    fn golden_text(&self, g: &crate::run::result::GoldenCheck) -> String {
-        if self.opts.color {
-            golden::message_colored(g)
-        } else {
-            g.message.clone()
-        }
     }
 
     fn bless_summary(&self, report: &RunReport) -> String {

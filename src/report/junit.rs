@@ -48,8 +48,9 @@ use std::path::Path;
 
 use super::common::sanitize::{one_line, strip_for_xml, xml_attr, xml_text};
 use super::common::{stamp, tally};
+use super::explain;
 use crate::diag::location;
-use crate::run::result::{Attempt, AttemptKind, DialogueResult, Outcome, RunReport, TurnResult};
+use crate::record::{Attempt, AttemptKind, DialogueResult, Outcome, RunReport, TurnResult};
 
 /// Longest `message` attribute; the full text is in the element.
 const MESSAGE_MAX: usize = 200;
@@ -214,12 +215,12 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
     let Some(a) = failing.first() else {
         return ("failed".to_string(), kind);
     };
-    let expectation_failures: Vec<(usize, &crate::run::result::Failure)> = a.failures().collect();
+    let expectation_failures: Vec<(usize, &crate::record::Failure)> = a.failures().collect();
     let golden_failed = a.golden.as_ref().is_some_and(|g| g.status.is_failure());
     let message = match expectation_failures.first() {
         Some((turn, f)) => {
             let more = expectation_failures.len() - 1 + usize::from(golden_failed);
-            let mut m = format!("turn {}: {}", turn + 1, f.message);
+            let mut m = format!("turn {}: {}", turn + 1, explain::failure_message(f));
             if more > 0 {
                 m.push_str(&format!(" (and {more} more)"));
             }
@@ -227,7 +228,10 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
         }
         None => match &a.golden {
             Some(g) if golden_failed => {
-                let first = one_line(&g.message, MESSAGE_MAX);
+                let first = one_line(
+                    &explain::golden_message(g, &d.suite.path, false),
+                    MESSAGE_MAX,
+                );
                 if first.is_empty() {
                     format!("golden {}", g.status.as_str())
                 } else {
@@ -235,7 +239,7 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
                 }
             }
             _ => match &a.error {
-                Some(e) => format!("turn {}: {}", e.turn + 1, e.message),
+                Some(e) => explain::error_message(e),
                 None => "failed".to_string(),
             },
         },
@@ -253,7 +257,7 @@ fn error_summary(d: &DialogueResult) -> String {
         .iter()
         .rev()
         .find_map(|a| a.error.as_ref())
-        .map(|e| format!("turn {}: {}", e.turn + 1, e.message))
+        .map(explain::error_message)
         .unwrap_or_else(|| "errored".to_string());
     one_line(&message, MESSAGE_MAX)
 }
@@ -355,7 +359,7 @@ fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
         for f in &t.failures {
             out.push_str(&indent_block(
                 &format!("  expect.{} ({}): ", f.key, location(path, f.span)),
-                &f.message,
+                &explain::failure_message(f),
             ));
         }
         let agent = match t.status {
@@ -366,7 +370,7 @@ fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
         if let Some(e) = a.error.as_ref().filter(|_| errored) {
             out.push_str(&indent_block(
                 &format!("  error ({}): ", location(path, e.span)),
-                &e.message,
+                &explain::error_text(e),
             ));
         }
     }
@@ -377,21 +381,22 @@ fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
                 e.turn + 1,
                 location(path, e.span)
             ));
-            out.push_str(&indent_block("  error: ", &e.message));
+            out.push_str(&indent_block("  error: ", &explain::error_text(e)));
         }
     }
     if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
         // The judge's message already says what differs, where, and how to accept it; only
         // an empty one needs a line of our own.
-        if g.message.trim().is_empty() {
+        let message = explain::golden_message(g, path, false);
+        if message.trim().is_empty() {
             out.push_str(&format!(
                 "golden {}: {}\n",
                 g.status.as_str(),
                 g.path.display()
             ));
         } else {
-            out.push_str(&g.message);
-            if !g.message.ends_with('\n') {
+            out.push_str(&message);
+            if !message.ends_with('\n') {
                 out.push('\n');
             }
         }
@@ -458,11 +463,11 @@ fn system_out(d: &DialogueResult) -> String {
             out.push_str(&indent_block("> ", &t.message));
             out.push_str(&indent_block("< ", &reply_text(t)));
             if let Some(e) = a.error.as_ref().filter(|e| e.turn == i) {
-                out.push_str(&indent_block("! error: ", &e.message));
+                out.push_str(&indent_block("! error: ", &explain::error_text(e)));
             }
         }
         if let Some(e) = a.error.as_ref().filter(|e| e.turn >= a.turns.len()) {
-            out.push_str(&indent_block("! error: ", &e.message));
+            out.push_str(&indent_block("! error: ", &explain::error_text(e)));
         }
         if explain && !a.outcome.is_pass() {
             out.push_str("failures:\n");

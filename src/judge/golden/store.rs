@@ -15,7 +15,7 @@ use super::matching::merge;
 use super::pending_path;
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::fsutil::write_atomic;
-use crate::run::result::{BlessAction, GoldenCheck};
+use crate::record::{BlessAction, GoldenCheck};
 use crate::suite::model::{slug, Suite};
 
 /// The suffix of a pending golden.
@@ -38,24 +38,13 @@ pub enum PendingAction {
 }
 
 /// Writes `check.actual` beside the golden as `<slug>.yaml.new` (creating the `.golden`
-/// directory if needed), records it in `check.pending`, and says so in `check.message` just
-/// before the accept hint.
+/// directory if needed) and records it in `check.pending`.
 pub fn write_pending(check: &mut GoldenCheck) -> std::io::Result<()> {
     let pending = pending_path(&check.path);
     if let Some(dir) = pending.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     write_atomic(&pending, check.actual.as_bytes())?;
-    let line = format!("this run's transcript is saved as {}\n", pending.display());
-    match check.message.rfind("to accept this run's transcript") {
-        Some(at) => check.message.insert_str(at, &line),
-        None => {
-            if !check.message.is_empty() && !check.message.ends_with('\n') {
-                check.message.push('\n');
-            }
-            check.message.push_str(&line);
-        }
-    }
     check.pending = Some(pending);
     Ok(())
 }

@@ -1,36 +1,15 @@
-//! Endpoint clients: send one message in a session, get a [`Reply`] back. One file per endpoint
-//! kind; the runner only sees [`Client`]. Clients never retry, sleep or judge: that is the
-//! runner's job, so every kind gets the same retry and rate-limit behaviour.
-
-pub mod thinnest;
+//! What an endpoint answered, as plain data: the status, the body as far as the gate cares
+//! (text, session, usage), rate-limit headers and timing. Every endpoint kind produces these;
+//! the runner, the judge and the reports read them and never see a wire format.
+//!
+//! Nothing here does I/O or knows an endpoint kind.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-/// Which of the documented 200 shapes the endpoint sent (SPEC §2). The JSON report names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Shape {
-    /// `{"response", "session_id", "usage": {...}}`
-    Usage,
-    /// `{"success", "response", "session_id", "metadata": {...}}`
-    Metadata,
-    /// `{"response", "session_id", "tokens_used"}`
-    TokensUsed,
-}
-
-impl Shape {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Shape::Usage => "usage",
-            Shape::Metadata => "metadata",
-            Shape::TokensUsed => "tokens_used",
-        }
-    }
-}
-
-/// Token counts as reported. `tokens_used` is a total, never output tokens.
+/// Token counts as reported. A bare total (the platform's `tokens_used`) is never taken for
+/// output tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
     pub input_tokens: Option<u64>,
@@ -38,15 +17,29 @@ pub struct Usage {
     pub total_tokens: Option<u64>,
 }
 
-/// Rate-limit headers of a response, for the runner's backoff.
+/// Rate-limit headers of a response, for the runner's backoff. Each endpoint kind reads its
+/// own header names into this one form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RateHeaders {
     pub limit: Option<u64>,
     pub remaining: Option<u64>,
     /// Epoch seconds.
     pub reset: Option<u64>,
-    /// `Retry-After`, already turned into a delay (seconds or an HTTP date).
+    /// How long the server asked to wait (`Retry-After`, `retry-after-ms`,
+    /// `x-ratelimit-reset-requests`), already a delay.
     pub retry_after: Option<Duration>,
+}
+
+/// When the pieces of a reply arrived, measured from the moment the request was sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// The response headers.
+    pub first_byte: Duration,
+    /// The first piece of text of a streamed reply (not a role-only event); `None` when the
+    /// reply was not streamed.
+    pub first_token: Option<Duration>,
+    /// The whole reply, body read.
+    pub total: Duration,
 }
 
 /// What the server said, with any status. Transport failures are [`SendError`] instead.
@@ -55,27 +48,29 @@ pub struct Reply {
     pub status: u16,
     pub body: ReplyBody,
     pub rate: RateHeaders,
-    pub latency: Duration,
+    pub timing: Timing,
 }
 
 #[derive(Debug, Clone)]
 pub enum ReplyBody {
-    /// A 2xx with one of the documented shapes.
+    /// A 2xx with text to judge.
     Agent(AgentReply),
-    /// A non-2xx; `detail` is the error's text (a FastAPI 422 list is flattened).
+    /// A non-2xx; `detail` is the error's text as the endpoint kind words it.
     Error { detail: Option<String> },
-    /// A 2xx that is not JSON or lacks `response`: there is nothing to judge.
+    /// A 2xx with nothing to judge (not JSON, no text where the kind puts it).
     Malformed { reason: String },
 }
 
 #[derive(Debug, Clone)]
 pub struct AgentReply {
     pub text: String,
+    /// The server's session id, when it returned one.
     pub session_id: Option<String>,
-    /// `None` for a body with `response` but none of the documented extras: still judged.
-    pub shape: Option<Shape>,
+    /// Which documented body shape was seen (`usage`, `metadata`, `tokens_used`,
+    /// `chat.completion`, ...), named by the endpoint kind; the JSON report shows it.
+    pub shape: Option<&'static str>,
     pub usage: Usage,
-    /// `metadata.model`, when sent.
+    /// The model the server says answered, when it says.
     pub model: Option<String>,
 }
 

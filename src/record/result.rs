@@ -1,12 +1,14 @@
 //! What a run produced, as plain data: every reporter (console, JUnit, JSON) and the exit code
-//! read these and nothing else. All text in here has already been through the run's
-//! [`Redactor`](crate::redact::Redactor): no reporter needs to know what a secret is.
+//! read these and nothing else. Verdicts are data (what was expected, what came, where it is
+//! written); `report::explain` words them. All text in here has been through the run's
+//! redactor before a reporter sees it (see [`Attempt::texts_mut`]): no reporter needs to know
+//! what a secret is.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::client::{Shape, Usage};
+use super::reply::Usage;
 use crate::diag::Span;
 
 /// The whole run, dialogues in a stable order (suite files sorted, then dialogues as written),
@@ -130,6 +132,28 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// Every piece of text in the attempt that came from outside or may quote a secret (the
+    /// session id, messages, replies, details, failure and error data), for the runner to pass
+    /// through its redactor once, where the attempt ends.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        if let Some(id) = &mut self.session_id {
+            f(id);
+        }
+        for t in &mut self.turns {
+            f(&mut t.message);
+            t.text
+                .iter_mut()
+                .chain(t.detail.iter_mut())
+                .for_each(&mut *f);
+            for failure in &mut t.failures {
+                failure.detail.texts_mut(f);
+            }
+        }
+        if let Some(e) = &mut self.error {
+            e.kind.texts_mut(f);
+        }
+    }
+
     /// Every expectation failure of every turn, in order.
     pub fn failures(&self) -> impl Iterator<Item = (usize, &Failure)> {
         self.turns
@@ -144,7 +168,31 @@ impl Attempt {
 pub struct RunError {
     pub turn: usize,
     pub span: Span,
-    pub message: String,
+    pub kind: ErrorKind,
+}
+
+/// What stopped an attempt, as data; `report::explain` words it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorKind {
+    /// The endpoint could not be built or reached before any turn (a bad URL, no mock).
+    Setup(String),
+    /// Transport: connect error, timeout, a body over the cap. `error` is the transport's own
+    /// sentence (`timed out after 2s`).
+    Send { error: String, retries: u32 },
+    /// A non-2xx status the turn did not expect.
+    Status {
+        status: u16,
+        detail: Option<String>,
+        retries: u32,
+    },
+    /// A 2xx with nothing to judge.
+    Malformed { status: u16, reason: String },
+    /// `session: server` and the server returned no id, so the next turn cannot continue.
+    NoSession,
+    /// A judge could not give a verdict (unreachable, not JSON): the gate could not judge.
+    Judge { reason: String },
+    /// A bug in agenttest (a panic), caught so the other dialogues still run.
+    Internal(String),
 }
 
 #[derive(Debug, Clone)]
@@ -157,21 +205,89 @@ pub struct TurnResult {
     pub text: Option<String>,
     /// The `detail` of an error response.
     pub detail: Option<String>,
-    pub shape: Option<Shape>,
+    /// The body shape the endpoint saw (`usage`, `chat.completion`, ...).
+    pub shape: Option<&'static str>,
     pub usage: Usage,
     pub latency: Duration,
+    /// When the first piece of a streamed reply's text came.
+    pub first_token: Option<Duration>,
     pub retries: u32,
+    /// The turn was never sent: an earlier turn ended the dialogue (a capture that did not
+    /// match).
+    pub not_sent: bool,
     pub failures: Vec<Failure>,
 }
 
 /// A failed expectation: what was expected, what came, and where the expectation is written.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     /// The expectation key (`contains`, `status`, ...).
     pub key: &'static str,
     pub span: Span,
-    /// One readable sentence: "expected the text to contain \"9 AM\"".
-    pub message: String,
+    pub detail: Detail,
+}
+
+/// What a failed expectation expected and what it saw. One variant per way of failing, so a
+/// reporter can word, colour or lay it out as it likes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    Status {
+        expected: Vec<u16>,
+        got: u16,
+    },
+    /// `contains`: these did not appear.
+    Missing(Vec<String>),
+    /// `contains_any`: none of these appeared.
+    NoneOf(Vec<String>),
+    /// `not_contains`: these appeared.
+    Present(Vec<String>),
+    /// `regex`: these patterns did not match.
+    NoMatch(Vec<String>),
+    /// `not_regex`: (pattern, what it matched).
+    Matched(Vec<(String, String)>),
+    /// `equals`.
+    NotEqual {
+        expected: String,
+    },
+    TooManyTokens {
+        max: u64,
+        got: u64,
+    },
+    /// `max_tokens` on a reply with no output-token count.
+    NoTokenCount {
+        max: u64,
+        shape: Option<&'static str>,
+        total: Option<u64>,
+    },
+    TooSlow {
+        max: Duration,
+        took: Duration,
+    },
+    FirstTokenTooSlow {
+        max: Duration,
+        took: Duration,
+    },
+    /// `max_first_token` on a reply that was not streamed.
+    NotStreamed {
+        max: Duration,
+    },
+    /// A capture whose pattern did not match: the dialogue ends at this turn.
+    CaptureMissed {
+        name: String,
+        pattern: String,
+    },
+    /// `facts`: values the reply does not state (and what it does state).
+    FactsMissing {
+        missing: Vec<String>,
+        found: Vec<String>,
+    },
+    /// `not_facts`: values the reply states.
+    FactsPresent(Vec<String>),
+    /// An LLM judge said no, and why.
+    Judged {
+        rubric: String,
+        reason: String,
+    },
 }
 
 /// The result of comparing an attempt's transcript with its golden file.
@@ -179,17 +295,132 @@ pub struct Failure {
 pub struct GoldenCheck {
     pub path: PathBuf,
     pub status: GoldenStatus,
-    /// The golden file's text (empty when missing) and the text this attempt would write,
-    /// so a reporter can render a diff in its own style.
+    /// The golden file's text (empty when missing) and the text this attempt would write.
     pub expected: String,
     pub actual: String,
-    /// Per-turn similarity in `similar` mode.
+    /// The two sides of the diff a person should read: both rendered the same way, and on the
+    /// actual side a text that the golden's `[..]` wildcards absorb shown as the golden's.
+    /// Empty unless the golden is missing or differs.
+    pub diff_old: String,
+    pub diff_new: String,
+    /// What differs, in file order.
+    pub differences: Vec<Difference>,
+    /// Per-turn similarity and the threshold, in `similar` mode.
     pub scores: Vec<f64>,
+    pub threshold: Option<f64>,
+    /// Why the golden could not be read or parsed (status `Invalid`).
+    pub problem: Option<String>,
     /// The `.new` pending file written beside the golden, if any.
     pub pending: Option<PathBuf>,
-    /// The full readable explanation: what differs, the unified diff, and the command that
-    /// accepts it. Plain text (no ANSI).
-    pub message: String,
+    /// Why the pending file could not be written.
+    pub pending_error: Option<String>,
+}
+
+impl Detail {
+    /// The strings inside, for redaction.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        match self {
+            Detail::Missing(v)
+            | Detail::NoneOf(v)
+            | Detail::Present(v)
+            | Detail::NoMatch(v)
+            | Detail::FactsPresent(v) => v.iter_mut().for_each(f),
+            Detail::Matched(v) => v.iter_mut().for_each(|(a, b)| {
+                f(a);
+                f(b)
+            }),
+            Detail::NotEqual { expected } => f(expected),
+            Detail::CaptureMissed { name, pattern } => {
+                f(name);
+                f(pattern)
+            }
+            Detail::FactsMissing { missing, found } => {
+                missing.iter_mut().chain(found.iter_mut()).for_each(f)
+            }
+            Detail::Judged { rubric, reason } => {
+                f(rubric);
+                f(reason)
+            }
+            Detail::Status { .. }
+            | Detail::TooManyTokens { .. }
+            | Detail::NoTokenCount { .. }
+            | Detail::TooSlow { .. }
+            | Detail::FirstTokenTooSlow { .. }
+            | Detail::NotStreamed { .. } => {}
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The strings inside, for redaction.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        match self {
+            ErrorKind::Setup(s) | ErrorKind::Internal(s) => f(s),
+            ErrorKind::Send { error, .. } => f(error),
+            ErrorKind::Status { detail, .. } => detail.iter_mut().for_each(f),
+            ErrorKind::Malformed { reason, .. } | ErrorKind::Judge { reason } => f(reason),
+            ErrorKind::NoSession => {}
+        }
+    }
+}
+
+/// One difference between a golden and this run's transcript (turns 1-based).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Difference {
+    Suite {
+        golden: String,
+        actual: String,
+    },
+    Dialogue {
+        golden: String,
+        actual: String,
+    },
+    UserMessage {
+        turn: usize,
+    },
+    Status {
+        turn: usize,
+        golden: u16,
+        actual: u16,
+    },
+    AgentText {
+        turn: usize,
+    },
+    BelowThreshold {
+        turn: usize,
+        score: f64,
+        threshold: f64,
+    },
+    MissingTurn {
+        turn: usize,
+    },
+    ExtraTurn {
+        turn: usize,
+    },
+    TurnCount {
+        golden: usize,
+        actual: usize,
+    },
+}
+
+impl GoldenCheck {
+    /// A check of `path` that has not found anything wrong yet.
+    pub fn new(path: PathBuf, actual: String) -> Self {
+        GoldenCheck {
+            path,
+            status: GoldenStatus::Match,
+            expected: String::new(),
+            actual,
+            diff_old: String::new(),
+            diff_new: String::new(),
+            differences: Vec::new(),
+            scores: Vec::new(),
+            threshold: None,
+            problem: None,
+            pending: None,
+            pending_error: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
