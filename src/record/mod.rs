@@ -6,8 +6,10 @@
 //! spans), does no I/O and holds no wording. Failures and golden checks are data (what was
 //! expected, what came); the sentences a person reads are written by `report::explain`.
 
+pub mod event;
 pub mod reply;
 pub mod result;
 
+pub use event::Event;
 pub use reply::{AgentReply, RateHeaders, Reply, ReplyBody, SendError, Timing, Usage};
 pub use result::*;

@@ -288,3 +288,81 @@ fn one_of(list: &[u16]) -> String {
         ),
     }
 }
+
+/// One attempt that did not pass, explained: the turns worth showing (a failure or the error
+/// at them), each failure and the error worded and located, and the golden's message. Every
+/// reporter lays this out in its own way; none walks the attempt itself.
+pub struct AttemptExplanation<'a> {
+    pub turns: Vec<TurnExplanation<'a>>,
+    /// The error when it is past the last recorded turn (it stopped the attempt before a
+    /// turn began: the endpoint could not be built, or a panic).
+    pub trailing_error: Option<Located>,
+    /// The golden's full message, when the golden failed.
+    pub golden: Option<String>,
+}
+
+pub struct TurnExplanation<'a> {
+    /// 1-based.
+    pub number: usize,
+    pub location: String,
+    pub turn: &'a crate::record::TurnResult,
+    /// Each failed expectation: its key, its sentence and where it is written.
+    pub failures: Vec<(&'static str, Located)>,
+    pub error: Option<Located>,
+}
+
+/// A sentence and the `file:line:column` it points at.
+pub struct Located {
+    pub text: String,
+    pub location: String,
+}
+
+/// Explains `a`, an attempt of `d`, with the golden's diff coloured when `color`.
+pub fn attempt<'a>(
+    d: &'a crate::record::DialogueResult,
+    a: &'a crate::record::Attempt,
+    color: bool,
+) -> AttemptExplanation<'a> {
+    let path = &d.suite.path;
+    let located = |text: String, span| Located {
+        text,
+        location: crate::diag::location(path, span),
+    };
+    let error_turn = a.error.as_ref().map(|e| e.turn);
+    let turns = a
+        .turns
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| !t.failures.is_empty() || error_turn == Some(*i))
+        .map(|(i, t)| TurnExplanation {
+            number: i + 1,
+            location: crate::diag::location(path, t.span),
+            turn: t,
+            failures: t
+                .failures
+                .iter()
+                .map(|f| (f.key, located(failure_message(f), f.span)))
+                .collect(),
+            error: a
+                .error
+                .as_ref()
+                .filter(|e| e.turn == i)
+                .map(|e| located(error_text(e), e.span)),
+        })
+        .collect();
+    let trailing_error = a
+        .error
+        .as_ref()
+        .filter(|e| e.turn >= a.turns.len())
+        .map(|e| located(error_message(e), e.span));
+    let golden = a
+        .golden
+        .as_ref()
+        .filter(|g| g.status.is_failure())
+        .map(|g| golden_message(g, path, color));
+    AttemptExplanation {
+        turns,
+        trailing_error,
+        golden,
+    }
+}

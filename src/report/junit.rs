@@ -346,59 +346,37 @@ fn attempt_label(d: &DialogueResult, a: &Attempt) -> String {
 /// Why one attempt did not pass: each turn with a failure or the error (its place, the user
 /// message, each failed expectation with its place, the agent's reply), then the golden.
 fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
-    let path = &d.suite.path;
+    let e = explain::attempt(d, a, false);
     let mut out = String::new();
-    let error_turn = a.error.as_ref().map(|e| e.turn);
-    for (i, t) in a.turns.iter().enumerate() {
-        let errored = error_turn == Some(i);
-        if t.failures.is_empty() && !errored {
-            continue;
-        }
-        out.push_str(&format!("turn {} ({})\n", i + 1, location(path, t.span)));
-        out.push_str(&indent_block("  user: ", &t.message));
-        for f in &t.failures {
+    for t in &e.turns {
+        out.push_str(&format!("turn {} ({})\n", t.number, t.location));
+        out.push_str(&indent_block("  user: ", &t.turn.message));
+        for (key, f) in &t.failures {
             out.push_str(&indent_block(
-                &format!("  expect.{} ({}): ", f.key, location(path, f.span)),
-                &explain::failure_message(f),
+                &format!("  expect.{key} ({}): ", f.location),
+                &f.text,
             ));
         }
-        let agent = match t.status {
+        let agent = match t.turn.status {
             Some(s) => format!("  agent [{s}]: "),
             None => "  agent: ".to_string(),
         };
-        out.push_str(&indent_block(&agent, &reply_body(t)));
-        if let Some(e) = a.error.as_ref().filter(|_| errored) {
+        out.push_str(&indent_block(&agent, &reply_body(t.turn)));
+        if let Some(err) = &t.error {
             out.push_str(&indent_block(
-                &format!("  error ({}): ", location(path, e.span)),
-                &explain::error_text(e),
+                &format!("  error ({}): ", err.location),
+                &err.text,
             ));
         }
     }
-    if let Some(e) = &a.error {
-        if e.turn >= a.turns.len() {
-            out.push_str(&format!(
-                "turn {} ({})\n",
-                e.turn + 1,
-                location(path, e.span)
-            ));
-            out.push_str(&indent_block("  error: ", &explain::error_text(e)));
-        }
+    if let (Some(err), Some(run_error)) = (&e.trailing_error, &a.error) {
+        out.push_str(&format!("turn {} ({})\n", run_error.turn + 1, err.location));
+        out.push_str(&indent_block("  error: ", &err.text));
     }
-    if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
-        // The judge's message already says what differs, where, and how to accept it; only
-        // an empty one needs a line of our own.
-        let message = explain::golden_message(g, path, false);
-        if message.trim().is_empty() {
-            out.push_str(&format!(
-                "golden {}: {}\n",
-                g.status.as_str(),
-                g.path.display()
-            ));
-        } else {
-            out.push_str(&message);
-            if !message.ends_with('\n') {
-                out.push('\n');
-            }
+    if let Some(message) = &e.golden {
+        out.push_str(message);
+        if !message.ends_with('\n') {
+            out.push('\n');
         }
     }
     if out.is_empty() {

@@ -26,6 +26,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::endpoint::LocalServers;
+pub use crate::record::Event;
 use crate::record::{DialogueResult, RunReport};
 use crate::redact::Redactor;
 use crate::suite::model::Suite;
@@ -66,14 +67,6 @@ impl Default for RunConfig {
             reruns: 0,
         }
     }
-}
-
-/// Progress as it happens, for the console.
-#[derive(Debug, Clone)]
-pub enum Event {
-    Started { total: usize },
-    DialogueStarted { name: String },
-    DialogueFinished(Box<DialogueResult>),
 }
 
 /// One selected dialogue.
