@@ -177,16 +177,7 @@ pub(super) fn env_overrides() -> Result<EndpointOverrides, String> {
 }
 
 pub(super) fn parse_base_url(text: &str) -> Result<BaseUrl, String> {
-    match text.trim() {
-        "mock" => Ok(BaseUrl::Mock),
-        "replay" => Ok(BaseUrl::Replay),
-        u if u.starts_with("http://") || u.starts_with("https://") => {
-            Ok(BaseUrl::Url(u.trim_end_matches('/').to_string()))
-        }
-        other => Err(format!(
-            "endpoint `{other}` is not a URL: use http(s)://HOST[:PORT] or `mock`"
-        )),
-    }
+    BaseUrl::parse(text)
 }
 
 /// A CI matrix slice can be empty when there are few dialogues: that is not the "filters
