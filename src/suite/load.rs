@@ -189,7 +189,8 @@ fn shared_goldens(suites: &[Suite]) -> Vec<Diagnostic> {
 // A diagnostic is made at most once per file, on the slow path: boxing buys nothing here.
 #[allow(clippy::result_large_err)]
 pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let read = crate::fsutil::read_regular_capped(path, crate::fsutil::MAX_SUITE_BYTES);
+    let bytes = read.map_err(|e| {
         Diagnostic::error(
             path,
             Span::UNKNOWN,
