@@ -11,7 +11,10 @@ use crate::diag::{Diagnostic, SourceFile, Span};
 // A diagnostic is made at most once per file, on the slow path: boxing buys nothing here.
 #[allow(clippy::result_large_err)]
 pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    // Only a regular file, and at most the cap: a FIFO, a device or `/dev/zero` behind a
+    // `*.yaml` name must fail here, not hang the run or eat its memory.
+    let read = crate::fsutil::read_regular_capped(path, crate::fsutil::MAX_SUITE_BYTES);
+    let bytes = read.map_err(|e| {
         Diagnostic::error(
             path,
             Span::UNKNOWN,
