@@ -397,7 +397,6 @@ fn a_suite_over_the_size_cap_is_a_clear_error() {
 /// `mock --replay` (and `base_url: replay`) collects goldens from the suites directory; with a
 /// link loop under it, it must start, not walk forever.
 #[test]
-#[ignore = "fails until mock::replay::collect walks with fsutil::walk_files (lead's switch)"]
 fn replay_starts_despite_a_symlink_loop() {
     let ws = Workspace::new();
     let suites = suites_dir(&ws);

@@ -14,7 +14,7 @@ use super::file::{parse, render, GoldenFile};
 use super::matching::merge;
 use super::pending_path;
 use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{self, write_atomic, Visit, WalkOptions};
 use crate::record::{BlessAction, GoldenCheck};
 use crate::suite::model::{slug, Suite};
 
@@ -321,25 +321,33 @@ fn pending_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Recursive search for `*.golden/*.yaml.new`. `DirEntry::file_type` does not follow symbolic
-/// links, so a link loop cannot make this run forever.
+/// Recursive search for `*.golden/*.yaml.new` (regular files, hidden entries skipped). Links
+/// to directories are not entered, so a link loop cannot make this run forever.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
+    let walked = fsutil::walk_files(dir, WalkOptions::default(), |e| {
+        let in_golden = e
+            .path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
+        if e.file_type.is_dir() {
+            // A golden directory holds files, not more directories to search.
+            return if in_golden {
+                Visit::Skip
+            } else {
+                Visit::Descend
+            };
         }
-        if !entry.file_type()?.is_dir() {
-            continue;
-        }
-        let path = entry.path();
-        if name.to_string_lossy().ends_with(".golden") {
-            pending_in(&path, out)?;
+        if in_golden && e.file_type.is_file() && !e.is_symlink && is_pending_name(e.path) {
+            Visit::Keep
         } else {
-            walk(&path, out)?;
+            Visit::Skip
         }
+    });
+    if let Some(e) = walked.errors.into_iter().next() {
+        return Err(e.source);
     }
+    out.extend(walked.files);
     Ok(())
 }
 
