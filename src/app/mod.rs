@@ -3,9 +3,10 @@
 //! only code that reads the environment or decides about colors.
 //!
 //! One file per command: [`run`], [`pending`] (`accept`, `reject`), [`inspect`] (`validate`,
-//! `list`); [`signals`] turns Ctrl-C and SIGTERM into the run's cancellation.
+//! `list`), [`merge`]; [`signals`] turns Ctrl-C and SIGTERM into the run's cancellation.
 
 mod inspect;
+mod merge;
 mod pending;
 mod run;
 mod signals;
@@ -63,6 +64,7 @@ pub fn main(command: Command) -> i32 {
         Command::Accept(args) => pending::cmd_pending(args, true),
         Command::Reject(args) => pending::cmd_pending(args, false),
         Command::Mock(args) => crate::mock::cli_main(args),
+        Command::Merge(args) => merge::cmd_merge(args),
     }
 }
 
