@@ -50,8 +50,10 @@ Exit status (the merged run's, as `run` would give):
   0    every dialogue passed (skips allowed; also when no report holds a dialogue)
   1    at least one dialogue failed
   2    a report could not be read, or the reports cannot be merged
-  3    none failed, but at least one errored
-  130  a shard was interrupted";
+  3    none failed, but at least one errored (or an output could not be written)
+  130  a shard was interrupted
+
+Environment: NO_COLOR turns colors off (as --color never).";
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
