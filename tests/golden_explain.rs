@@ -57,6 +57,7 @@ mod tests {
         GoldenFile {
             suite: "support".into(),
             dialogue: "business hours".into(),
+            baseline: None,
             turns: turns
                 .iter()
                 .map(|(u, s, a)| GoldenTurn {

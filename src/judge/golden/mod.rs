@@ -52,6 +52,7 @@ pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> G
     GoldenFile {
         suite: suite.name.clone(),
         dialogue: dialogue_name.to_string(),
+        baseline: None,
         turns: turns
             .iter()
             .filter(|t| !t.not_sent)
@@ -127,6 +128,8 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
 /// golden's text: the diff shows what failed, not what the wildcards absorbed.
 fn diff_sides(golden: &GoldenFile, actual: &GoldenFile) -> (String, String) {
     let mut shown = actual.clone();
+    // The baseline is the golden's own record, not something this run differs in.
+    shown.baseline = golden.baseline;
     for (i, t) in shown.turns.iter_mut().enumerate() {
         if let Some(gt) = golden.turns.get(i) {
             if agent_matches(&gt.agent, &t.agent) {

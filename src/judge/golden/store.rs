@@ -411,6 +411,7 @@ mod tests {
         GoldenFile {
             suite: "support".into(),
             dialogue: "d".into(),
+            baseline: None,
             turns: turns
                 .iter()
                 .map(|(u, s, a)| GoldenTurn {
