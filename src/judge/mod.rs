@@ -5,3 +5,4 @@
 pub mod baseline;
 pub mod expect;
 pub mod golden;
+pub mod grader;
