@@ -11,10 +11,11 @@ use agenttest::diag::{render_all, Span};
 use agenttest::suite::discover::discover;
 use agenttest::suite::template::expand_template;
 use agenttest::suite::{
-    load_paths, BaseUrl, Dialogue, EndpointOverrides, ExpectKind, GoldenMode, HeaderValue,
-    LoadOptions, Loaded, SessionMode, Suite,
+    load_paths, BaseUrl, Dialogue, EndpointKind, EndpointOverrides, ExpectKind, GoldenMode,
+    HeaderValue, HttpSpec, LoadOptions, Loaded, OpenAiSpec, Pointers, SessionMode, Suite,
 };
 use secrecy::ExposeSecret;
+use serde_json::json;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/suites")
@@ -40,6 +41,14 @@ fn load(opts: &LoadOptions) -> Loaded {
     }
 }
 
+fn suite<'a>(loaded: &'a Loaded, name: &str) -> &'a Suite {
+    loaded
+        .suites
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no suite {name}"))
+}
+
 fn dialogue<'a>(suite: &'a Suite, name: &str) -> &'a Dialogue {
     suite
         .dialogues
@@ -59,16 +68,24 @@ fn discovers_suites_in_sorted_order_skipping_config_hidden_and_goldens() {
         .iter()
         .map(|p| p.strip_prefix(fixtures()).unwrap().display().to_string())
         .collect();
-    assert_eq!(rel, ["billing/invoices.yml", "support.yaml"]);
+    assert_eq!(
+        rel,
+        [
+            "billing/invoices.yml",
+            "kinds/http.yaml",
+            "kinds/openai.yaml",
+            "support.yaml"
+        ]
+    );
 
     let loaded = load(&opts());
     let names: Vec<&str> = loaded.suites.iter().map(|s| s.name.as_str()).collect();
     // `invoices` has no `name:`: the file's stem.
-    assert_eq!(names, ["invoices", "support"]);
+    assert_eq!(names, ["invoices", "http", "openai", "support"]);
     assert!(loaded.warnings.is_empty());
-    assert_eq!(loaded.suites[1].path, fixtures().join("support.yaml"));
+    assert_eq!(loaded.suites[3].path, fixtures().join("support.yaml"));
     assert_eq!(
-        loaded.suites[1].golden_dir,
+        loaded.suites[3].golden_dir,
         fixtures().join("support.golden")
     );
     assert_eq!(
@@ -80,7 +97,7 @@ fn discovers_suites_in_sorted_order_skipping_config_hidden_and_goldens() {
 #[test]
 fn endpoints_merge_config_suite_dialogue() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support");
     let hours = &dialogue(support, "business hours").endpoint;
     // From agenttest.yaml, trailing slash dropped.
     assert_eq!(
@@ -121,7 +138,7 @@ fn endpoints_merge_config_suite_dialogue() {
         "ak_not_a_key"
     );
 
-    let invoices = &loaded.suites[0].dialogues[0].endpoint;
+    let invoices = &suite(&loaded, "invoices").dialogues[0].endpoint;
     assert_eq!(invoices.base_url, BaseUrl::Mock);
     assert_eq!(invoices.agent_id, "ag_default");
     assert_eq!(invoices.timeout, Duration::from_secs(2));
@@ -144,7 +161,15 @@ fn overrides_beat_every_file() {
         for d in &suite.dialogues {
             let e = &d.endpoint;
             assert_eq!(e.base_url, BaseUrl::Url("http://127.0.0.1:9".into()));
-            assert_eq!(e.agent_id, "ag_flag");
+            // `--agent` is ignored by the kinds that have no agent id.
+            let agent = match e.kind {
+                EndpointKind::Thinnest => "ag_flag",
+                EndpointKind::OpenAi(ref spec) => spec.model.as_str(),
+                EndpointKind::Http(_) => "",
+            };
+            assert_eq!(e.agent_id, agent, "{}", d.name);
+            // A mock script goes only with `base_url: mock`.
+            assert_eq!(e.mock_script, None);
             assert_eq!(e.timeout, Duration::from_millis(500));
             assert_eq!(e.retries, 0);
             assert_eq!(e.rate_limit, Some(1.0));
@@ -168,7 +193,7 @@ fn an_unset_env_var_is_an_error_in_the_config() {
 #[test]
 fn dialogues_turns_and_spans() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support");
     let names: Vec<&str> = support.dialogues.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(
         names,
@@ -198,7 +223,7 @@ fn dialogues_turns_and_spans() {
         GoldenMode::Off
     );
 
-    let inv = &loaded.suites[0].dialogues[0];
+    let inv = &suite(&loaded, "invoices").dialogues[0];
     assert_eq!(inv.session, SessionMode::Server);
     assert_eq!(inv.golden, GoldenMode::Similar { threshold: 0.8 });
     assert_eq!((inv.repeat, inv.min_pass), (3, 2));
@@ -207,7 +232,7 @@ fn dialogues_turns_and_spans() {
 #[test]
 fn expectations_defaults_and_their_spans() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support");
     let hours = dialogue(support, "business hours");
     // status from agenttest.yaml, max_tokens from the suite (replaced by the turn's own).
     assert_eq!(
@@ -247,7 +272,7 @@ fn expectations_defaults_and_their_spans() {
     let wrong = dialogue(support, "wrong key is refused");
     assert!(matches!(&wrong.turns[0].expect[0].kind, ExpectKind::Status(s) if s == &[401]));
 
-    let inv = &loaded.suites[0].dialogues[0].turns[0].expect;
+    let inv = &suite(&loaded, "invoices").dialogues[0].turns[0].expect;
     let kinds: Vec<&str> = inv.iter().map(|e| e.kind.key()).collect();
     assert_eq!(kinds, ["status", "not_regex", "equals"]);
     assert!(matches!(&inv[0].kind, ExpectKind::Status(s) if s == &[200, 202]));
@@ -258,7 +283,7 @@ fn expectations_defaults_and_their_spans() {
 #[test]
 fn captures_vars_templates_and_normalize() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support");
     let order = dialogue(support, "order follow-up");
     assert_eq!(
         order.vars.get("product").map(String::as_str),
@@ -295,7 +320,7 @@ fn captures_vars_templates_and_normalize() {
         .collect();
     assert_eq!(rules, [r"\d{4}-\d{2}-\d{2}", r"\bORD-\d+\b"]);
     assert_eq!(support.normalize[1].replace, "<ORDER>");
-    assert_eq!(loaded.suites[0].normalize.len(), 1);
+    assert_eq!(suite(&loaded, "invoices").normalize.len(), 1);
 }
 
 #[test]
@@ -307,5 +332,124 @@ fn the_same_suite_named_twice_is_loaded_once() {
     ];
     let loaded = load_paths(&paths, &opts()).unwrap();
     let names: Vec<&str> = loaded.suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["invoices", "support"]);
+    assert_eq!(names, ["invoices", "http", "openai", "support"]);
+}
+
+fn openai(d: &Dialogue) -> &OpenAiSpec {
+    match &d.endpoint.kind {
+        EndpointKind::OpenAi(spec) => spec,
+        other => panic!("{}: kind {}", d.name, other.name()),
+    }
+}
+
+fn http(d: &Dialogue) -> &HttpSpec {
+    match &d.endpoint.kind {
+        EndpointKind::Http(spec) => spec,
+        other => panic!("{}: kind {}", d.name, other.name()),
+    }
+}
+
+#[test]
+fn openai_endpoints() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "openai");
+    let hours = dialogue(s, "hours");
+    let e = &hours.endpoint;
+    assert_eq!(e.kind.name(), "openai");
+    assert_eq!(e.base_url, BaseUrl::Mock);
+    // Relative to the suite file, which names it.
+    assert_eq!(
+        e.mock_script.as_deref(),
+        Some(fixtures().join("kinds/../../mock/basic.yaml").as_path())
+    );
+    assert!(e.mock_script.as_ref().unwrap().is_file());
+    // The model is whom the requests are for; the config's agent_id is ignored.
+    assert_eq!(e.agent_id, "ag_support");
+    // Common fields still come from agenttest.yaml.
+    assert_eq!(e.api_key.as_ref().unwrap().expose_secret(), "ak_test_123");
+    assert_eq!(e.timeout, Duration::from_secs(10));
+    let spec = openai(hours);
+    assert_eq!(
+        spec,
+        &OpenAiSpec {
+            model: "ag_support".into(),
+            system: Some("You are the support agent of Lumen. Answer in one sentence.\n".into()),
+            params: json!({"temperature": 0.2, "seed": 7})
+                .as_object()
+                .unwrap()
+                .clone(),
+            stream: true,
+        }
+    );
+    let t0 = &hours.turns[0].expect;
+    assert_eq!(
+        t0.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
+        ["status", "contains", "max_first_token"]
+    );
+    assert!(matches!(t0[2].kind, ExpectKind::MaxFirstToken(d) if d == Duration::from_secs(2)));
+    assert_eq!(t0[2].span, Span::new(15, 18));
+
+    // The dialogue's own fields over the suite's: params key by key, system over system_file.
+    let other = dialogue(s, "another model");
+    assert_eq!(other.endpoint.agent_id, "ag_other");
+    assert_eq!(
+        openai(other),
+        &OpenAiSpec {
+            model: "ag_other".into(),
+            system: Some("Be brief.".into()),
+            params: json!({"temperature": 0, "seed": 7, "max_tokens": 50})
+                .as_object()
+                .unwrap()
+                .clone(),
+            stream: false,
+        }
+    );
+}
+
+#[test]
+fn http_endpoints() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "http");
+    let server = dialogue(s, "server session");
+    let e = &server.endpoint;
+    assert_eq!(e.kind.name(), "http");
+    assert_eq!(e.base_url, BaseUrl::Url("http://localhost:8000".into()));
+    assert_eq!(e.agent_id, "", "the config's agent_id is ignored");
+    assert_eq!(server.session, SessionMode::Server);
+    let pointers = Pointers {
+        text: "/output/text".into(),
+        session_id: Some("/conversation".into()),
+        input_tokens: Some("/usage/in".into()),
+        output_tokens: Some("/usage/out".into()),
+        total_tokens: Some("/usage/total".into()),
+        error: Some("/error/message".into()),
+    };
+    assert_eq!(
+        http(server),
+        &HttpSpec {
+            method: "PUT".into(),
+            path: "/api/chat/{{session_id}}".into(),
+            body: Some(json!({
+                "input": "{{message}}",
+                "turn": "{{turn}}",
+                "history": "{{history}}",
+                "meta": {"product": "{{product}}", "n": 3, "ok": true, "none": null, "list": ["a", 1.5]},
+            })),
+            auth_header: Some("X-API-Key".into()),
+            response: pointers.clone(),
+            stream: true,
+        }
+    );
+
+    // A body is replaced whole; the pointers merge one by one.
+    let plain = http(dialogue(s, "plain reply"));
+    assert_eq!(plain.body, Some(json!({"q": "{{message}}"})));
+    assert_eq!(
+        plain.response,
+        Pointers {
+            text: "/reply".into(),
+            ..pointers
+        }
+    );
+    assert_eq!(plain.method, "PUT");
 }

@@ -151,6 +151,11 @@ fn check(
                 human_duration(seen.latency)
             )
         }),
+        // Placeholder until the runner records the first token (SPEC §8.3).
+        ExpectKind::MaxFirstToken(max) => Some(format!(
+            "max_first_token {} cannot be checked: the endpoint does not stream",
+            human_duration(*max)
+        )),
     }
 }
 

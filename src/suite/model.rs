@@ -126,6 +126,8 @@ pub enum ExpectKind {
     Equals(String),
     MaxTokens(u64),
     MaxLatency(Duration),
+    /// SPEC §8.3: the first piece of the reply's text arrived within this.
+    MaxFirstToken(Duration),
 }
 
 impl ExpectKind {
@@ -146,6 +148,7 @@ impl ExpectKind {
             ExpectKind::Equals(_) => ExpectKey::Equals,
             ExpectKind::MaxTokens(_) => ExpectKey::MaxTokens,
             ExpectKind::MaxLatency(_) => ExpectKey::MaxLatency,
+            ExpectKind::MaxFirstToken(_) => ExpectKey::MaxFirstToken,
         }
     }
 }
@@ -165,11 +168,12 @@ pub enum ExpectKey {
     Equals,
     MaxTokens,
     MaxLatency,
+    MaxFirstToken,
 }
 
 impl ExpectKey {
     /// Every key with its YAML name, in declaration (and display) order.
-    pub const ALL: [(ExpectKey, &'static str); 9] = [
+    pub const ALL: [(ExpectKey, &'static str); 10] = [
         (ExpectKey::Status, "status"),
         (ExpectKey::Contains, "contains"),
         (ExpectKey::ContainsAny, "contains_any"),
@@ -179,6 +183,7 @@ impl ExpectKey {
         (ExpectKey::Equals, "equals"),
         (ExpectKey::MaxTokens, "max_tokens"),
         (ExpectKey::MaxLatency, "max_latency"),
+        (ExpectKey::MaxFirstToken, "max_first_token"),
     ];
 
     /// The names alone, as serde's "expected one of" list wants them.
@@ -212,10 +217,67 @@ pub struct NormalizeRule {
     pub replace: String,
 }
 
-/// Which API an endpoint speaks. One variant per file in `client/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which API an endpoint speaks (SPEC §8), with what that API needs beyond the common fields.
+#[derive(Debug, Clone, PartialEq)]
 pub enum EndpointKind {
+    /// The hosted agent platform's chat API (SPEC §2).
     Thinnest,
+    /// OpenAI-style chat completions (SPEC §8.1).
+    OpenAi(OpenAiSpec),
+    /// Any JSON-over-HTTP agent, by a body template and JSON Pointers (SPEC §8.2).
+    Http(HttpSpec),
+}
+
+impl EndpointKind {
+    /// The word written after `kind:`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EndpointKind::Thinnest => "thinnest",
+            EndpointKind::OpenAi(_) => "openai",
+            EndpointKind::Http(_) => "http",
+        }
+    }
+}
+
+/// `kind: openai`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiSpec {
+    pub model: String,
+    /// `system:`, or the text of `system_file:` (read at load, relative to the file naming it).
+    pub system: Option<String>,
+    /// Copied into the request body as is.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub stream: bool,
+}
+
+/// `kind: http`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSpec {
+    /// Upper-case; `POST` by default.
+    pub method: String,
+    /// A template (`{{session_id}}`, ...); `/` by default.
+    pub path: String,
+    /// Sent as JSON; every string in it is a template, and a string that is exactly
+    /// `{{history}}` (or `{{turn}}`) becomes an array (a number). Always a mapping when set.
+    pub body: Option<serde_json::Value>,
+    /// The header that carries the key as is, instead of `Authorization: Bearer`.
+    pub auth_header: Option<String>,
+    pub response: Pointers,
+    /// `stream: sse`.
+    pub stream: bool,
+}
+
+/// JSON Pointers (RFC 6901) into an `http` endpoint's reply, each checked at load.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Pointers {
+    /// The agent's text; required.
+    pub text: String,
+    pub session_id: Option<String>,
+    pub input_tokens: Option<String>,
+    pub output_tokens: Option<String>,
+    pub total_tokens: Option<String>,
+    /// The detail of a non-2xx body.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -260,6 +322,9 @@ impl BaseUrl {
 pub struct Endpoint {
     pub kind: EndpointKind,
     pub base_url: BaseUrl,
+    /// Whom the requests are for, which also keys the rate limiter and replay: the agent id
+    /// for `thinnest`, the model for `openai` (the mock serves a model as the agent of that
+    /// id), empty for `http` (an `agent_id` inherited from an outer layer is ignored).
     pub agent_id: String,
     /// Never printed: `SecretString`'s `Debug` is redacted.
     pub api_key: Option<SecretString>,
@@ -268,6 +333,10 @@ pub struct Endpoint {
     pub retries: u32,
     /// Requests per second for this endpoint across the whole run.
     pub rate_limit: Option<f64>,
+    /// `mock_script:` beside `base_url: mock`, relative to the file that names it (joined
+    /// with that file's directory): the script the in-process mock serves instead of the
+    /// built-in demo. Only ever set with [`BaseUrl::Mock`].
+    pub mock_script: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -606,6 +606,7 @@ mod tests {
                 timeout: Endpoint::DEFAULT_TIMEOUT,
                 retries: 0,
                 rate_limit: None,
+                mock_script: None,
             }),
             session: SessionMode::Fresh,
             golden: GoldenMode::Exact,

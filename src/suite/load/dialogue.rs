@@ -10,7 +10,8 @@ use serde_saphyr::Spanned;
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 use crate::suite::model::{
-    slug, Capture, Dialogue, Expectation, GoldenMode, NormalizeRule, SessionMode, Suite, Turn,
+    slug, Capture, Dialogue, Endpoint, Expectation, GoldenMode, NormalizeRule, SessionMode, Suite,
+    Turn,
 };
 use crate::suite::raw::{
     span_of, RawDialogue, RawGolden, RawGoldenKind, RawSession, RawSuite, RawTurn, Skip,
@@ -18,7 +19,7 @@ use crate::suite::raw::{
 use crate::suite::template;
 
 use super::check::Checker;
-use super::endpoint::Layer;
+use super::endpoint::{Completion, Layer};
 use super::expect::Exp;
 use super::ConfigState;
 
@@ -181,20 +182,14 @@ impl Checker<'_> {
     fn dialogue(&mut self, raw: &RawDialogue, span: Span, scope: &SuiteScope) -> Option<Dialogue> {
         let name = self.dialogue_name(raw, span);
         let shown = name.clone().unwrap_or_else(|| "(unnamed)".into());
-        let own = raw
-            .endpoint
-            .as_ref()
-            .map(|e| self.endpoint(e))
-            .unwrap_or_default();
-        let layer = scope.layer.under(&own).with_overrides(&self.opts.overrides);
-        let endpoint = self.complete_endpoint(layer, span, &shown, scope.config_broken);
-
         let vars: BTreeMap<String, String> = raw
             .vars
             .iter()
             .flat_map(|v| v.0.iter())
             .map(|(k, v)| (k.value.clone(), v.value.clone()))
             .collect();
+        let session = raw.session.as_ref();
+        let endpoint = self.dialogue_endpoint(raw, span, &shown, &vars, scope);
         let golden = raw
             .golden
             .as_ref()
@@ -208,7 +203,7 @@ impl Checker<'_> {
             skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)),
             vars,
             endpoint: Arc::new(endpoint?),
-            session: match raw.session.as_ref().map(|s| s.value) {
+            session: match session.map(|s| s.value) {
                 Some(RawSession::Server) => SessionMode::Server,
                 Some(RawSession::Fresh) | None => SessionMode::Fresh,
             },
@@ -217,6 +212,41 @@ impl Checker<'_> {
             min_pass,
             turns,
         })
+    }
+
+    /// The suite's layer under the dialogue's own `endpoint:`, completed for this dialogue:
+    /// its session mode and the names its `http` templates may use.
+    fn dialogue_endpoint(
+        &mut self,
+        raw: &RawDialogue,
+        span: Span,
+        shown: &str,
+        vars: &BTreeMap<String, String>,
+        scope: &SuiteScope,
+    ) -> Option<Endpoint> {
+        let own = raw
+            .endpoint
+            .as_ref()
+            .map(|e| self.endpoint(e))
+            .unwrap_or_default();
+        let mut names: BTreeSet<String> = vars.keys().cloned().collect();
+        let turns = raw.turns.iter().flat_map(|t| t.value.iter());
+        for t in turns {
+            let captures = t.value.capture.iter().flat_map(|c| c.0.iter());
+            names.extend(captures.map(|(n, _)| n.value.clone()));
+        }
+        let at = Completion {
+            span,
+            what: format!("dialogue `{shown}`"),
+            config_broken: scope.config_broken,
+            server_session: raw
+                .session
+                .as_ref()
+                .filter(|s| s.value == RawSession::Server)
+                .map(span_of),
+            names: &names,
+        };
+        self.complete_endpoint(scope.layer.under(&own), &at)
     }
 
     fn dialogue_name(&mut self, raw: &RawDialogue, span: Span) -> Option<String> {

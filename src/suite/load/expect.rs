@@ -2,6 +2,8 @@
 //! errors about a value pointing at the value. Which `{{name}}`s a value may use is checked
 //! later, per turn, by `dialogue`; this file only says which strings are templates.
 
+use std::time::Duration;
+
 use serde_saphyr::Spanned;
 
 use crate::diag::Span;
@@ -54,13 +56,22 @@ impl Checker<'_> {
                 vec![(e.value.clone(), span_of(e))],
             )),
             V::MaxTokens(m) => Some((ExpectKind::MaxTokens(m.value), Vec::new())),
-            V::MaxLatency(l) => match parse_duration(&l.value) {
-                Ok(d) => Some((ExpectKind::MaxLatency(d), Vec::new())),
-                Err(msg) => {
-                    self.error(span_of(l), format!("invalid `max_latency`: {msg}"));
-                    None
-                }
-            },
+            V::MaxLatency(l) => self
+                .duration("max_latency", l)
+                .map(|d| (ExpectKind::MaxLatency(d), Vec::new())),
+            V::MaxFirstToken(l) => self
+                .duration("max_first_token", l)
+                .map(|d| (ExpectKind::MaxFirstToken(d), Vec::new())),
+        }
+    }
+
+    fn duration(&mut self, key: &str, v: &Spanned<String>) -> Option<Duration> {
+        match parse_duration(&v.value) {
+            Ok(d) => Some(d),
+            Err(msg) => {
+                self.error(span_of(v), format!("invalid `{key}`: {msg}"));
+                None
+            }
         }
     }
 

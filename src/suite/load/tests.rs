@@ -9,7 +9,9 @@ use secrecy::ExposeSecret;
 use super::check::regex_message;
 use super::*;
 use crate::diag::Span;
-use crate::suite::model::{Endpoint, ExpectKind, GoldenMode, HeaderValue, SessionMode};
+use crate::suite::model::{
+    BaseUrl, Endpoint, EndpointKind, ExpectKind, GoldenMode, HeaderValue, SessionMode,
+};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -455,4 +457,127 @@ fn a_broken_config_is_reported_once_and_not_echoed() {
 fn regex_messages_are_one_line() {
     let e = Regex::new("(abc").unwrap_err();
     assert_eq!(regex_message(&e), "unclosed group");
+}
+
+#[test]
+fn http_defaults_and_what_its_templates_may_name() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
+         dialogues:\n  - name: a\n    vars: {v: x}\n    session: server\n    \
+         endpoint: {body: {x: '{{v}} {{order}} {{turn}}'}, response: {session_id: /s}}\n    \
+         turns:\n      - user: hi\n        capture: {order: 'ORD-\\d+'}\n",
+    )]);
+    let s = one(&f);
+    let e = &s.dialogues[0].endpoint;
+    match &e.kind {
+        EndpointKind::Http(h) => {
+            assert_eq!((h.method.as_str(), h.path.as_str()), ("POST", "/"));
+            assert_eq!(h.response.text, "", "the whole reply");
+            assert_eq!(h.response.session_id.as_deref(), Some("/s"));
+            assert!(!h.stream);
+            assert_eq!(h.auth_header, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn kind_fields_are_checked_where_written() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  method: 'GE T'\n  \
+         path: chat\n  auth_header: 'X Key'\n  params: {a: 1}\n  \
+         body: {n: 1.5, ok: '{{message}}'}\n  response: {text: /t}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:4:11 invalid `method` `GE T`",
+            "s.yaml:5:9 `path` must start with `/`",
+            "s.yaml:6:16 invalid `auth_header` `X Key`",
+            "s.yaml:7:11 `params` does not apply to kind `http`",
+        ]
+    );
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: openai\n  base_url: mock\n  model: m\n  system: hi\n  \
+         system_file: p.md\n  params: [1]\ndialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:6:16 `system` and `system_file` are both set",
+            "s.yaml:7:11 `params` must be a mapping",
+        ]
+    );
+}
+
+#[test]
+fn an_inherited_field_of_another_kind_is_ignored() {
+    // The config is written for thinnest suites; an openai suite below it ignores agent_id,
+    // and a thinnest suite ignores the config's `model`, which it has no use for.
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint: {base_url: mock, agent_id: ag, model: gpt-x, mock_script: m.yaml}\n",
+        ),
+        ("m.yaml.txt", "agents: {}\n"),
+        (
+            "a.yaml",
+            "endpoint: {kind: openai}\ndialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+        ),
+        (
+            "b.yaml",
+            "dialogues:\n  - name: b\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    // m.yaml itself does not exist: the config's error, reported once, at its place.
+    assert_eq!(
+        f.errors(),
+        [
+            "agenttest.yaml:1:69 cannot read `mock_script` `".to_string()
+                + &f.dir.path().join("m.yaml").display().to_string()
+                + "`"
+        ]
+    );
+    std::fs::rename(f.dir.path().join("m.yaml.txt"), f.dir.path().join("m.yaml")).unwrap();
+    // m.yaml is now also a suite file: load the two suites by name.
+    let paths = [f.dir.path().join("a.yaml"), f.dir.path().join("b.yaml")];
+    let loaded = load_paths(&paths, &env(&[])).unwrap();
+    let a = &loaded.suites[0].dialogues[0].endpoint;
+    assert_eq!(a.kind.name(), "openai");
+    assert_eq!(a.agent_id, "gpt-x");
+    assert_eq!(a.mock_script, Some(f.dir.path().join("m.yaml")));
+    let b = &loaded.suites[1].dialogues[0].endpoint;
+    assert_eq!((b.kind.name(), b.agent_id.as_str()), ("thinnest", "ag"));
+
+    // A URL from the flags drops the mock script, and `--agent` does not reach openai.
+    let mut opts = env(&[]);
+    opts.overrides.base_url = Some(BaseUrl::Url("http://127.0.0.1:9".into()));
+    opts.overrides.agent_id = Some("ag_flag".into());
+    let loaded = load_paths(&paths, &opts).unwrap();
+    let a = &loaded.suites[0].dialogues[0].endpoint;
+    assert_eq!(
+        (a.agent_id.as_str(), a.mock_script.as_ref()),
+        ("gpt-x", None)
+    );
+    assert_eq!(loaded.suites[1].dialogues[0].endpoint.agent_id, "ag_flag");
+}
+
+#[test]
+fn an_error_of_the_config_found_by_every_suite_is_said_once() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint: {kind: openai, base_url: mock, model: m, stream: sse}\n",
+        ),
+        ("a.yaml", "dialogues:\n  - name: a\n    turns: [{user: hi}]\n"),
+        (
+            "b.yaml",
+            "dialogues:\n  - name: b\n    turns: [{user: hi}]\n  - name: c\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    assert_eq!(f.errors(), ["agenttest.yaml:1:60 invalid `stream` `sse`"]);
 }
