@@ -156,6 +156,11 @@ fn check(
             "max_first_token {} cannot be checked: the endpoint does not stream",
             human_duration(*max)
         )),
+        // Placeholder until the judge and the fact extractor are wired (SPEC §9).
+        ExpectKind::Judge(_) | ExpectKind::Facts(_) | ExpectKind::NotFacts(_) => Some(format!(
+            "`{}` cannot be checked by this build yet",
+            kind.key()
+        )),
     }
 }
 

@@ -245,7 +245,7 @@ fn base_result(suite: &Suite, d: &Dialogue, outcome: Outcome) -> DialogueResult 
         skip_reason: d.skip.clone(),
         attempts: Vec::new(),
         repeat: d.repeat,
-        min_pass: d.min_pass,
+        min_pass: d.min_pass.count().unwrap_or(d.repeat),
         duration: Duration::ZERO,
         bless: None,
     }
@@ -280,7 +280,7 @@ async fn run_dialogue(ctx: &Ctx, suite: &Suite, d: &Dialogue) -> DialogueResult 
         .cfg
         .min_pass
         .or(ctx.cfg.repeat.map(|_| repeat))
-        .unwrap_or(d.min_pass)
+        .unwrap_or(d.min_pass.count().unwrap_or(repeat))
         .clamp(1, repeat);
     let golden_on = d.golden != GoldenMode::Off && ctx.cfg.golden == GoldenPolicy::Compare;
 

@@ -24,6 +24,9 @@ pub struct Suite {
     /// Config rules first, then the suite's own, applied in order.
     pub normalize: Vec<NormalizeRule>,
     pub dialogues: Vec<Dialogue>,
+    /// SPEC §9.2: the `judge:` endpoint (always kind `openai`), the suite's block merged over
+    /// agenttest.yaml's. Every `judge` expectation and `golden: {mode: judge}` has one.
+    pub judge: Option<Arc<Endpoint>>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,8 +44,30 @@ pub struct Dialogue {
     pub golden: GoldenMode,
     /// SPEC §7: run N times, pass when at least `min_pass` runs pass. 1/1 by default.
     pub repeat: u32,
-    pub min_pass: u32,
+    pub min_pass: MinPass,
+    /// SPEC §9.3: the significance level of the baseline gate, in (0, 1); `None` leaves the
+    /// run's (`--alpha`, default 0.01).
+    pub alpha: Option<f64>,
     pub turns: Vec<Turn>,
+}
+
+/// How many of a dialogue's runs must pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinPass {
+    /// At least this many (at most `repeat`, checked at load).
+    Count(u32),
+    /// Not significantly fewer than the blessed baseline (SPEC §9.3).
+    Baseline,
+}
+
+impl MinPass {
+    /// The fixed count, if it is one.
+    pub fn count(self) -> Option<u32> {
+        match self {
+            MinPass::Count(n) => Some(n),
+            MinPass::Baseline => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +86,13 @@ pub enum GoldenMode {
     Similar {
         threshold: f64,
     },
+    /// SPEC §9.1: the reply states every typed fact of the golden turn; with `strict`, and
+    /// no other.
+    Facts {
+        strict: bool,
+    },
+    /// SPEC §9.2: the suite's judge compares the reply with the golden turn.
+    Judge,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +160,30 @@ pub enum ExpectKind {
     MaxLatency(Duration),
     /// SPEC §8.3: the first piece of the reply's text arrived within this.
     MaxFirstToken(Duration),
+    /// SPEC §9.2: rubrics the suite's judge must find true of the reply, each.
+    Judge(Vec<String>),
+    /// SPEC §9.1: typed values the reply must state.
+    Facts(Vec<FactSpec>),
+    /// SPEC §9.1: typed values the reply must not state.
+    NotFacts(Vec<FactSpec>),
+}
+
+/// One typed fact as written (`- number: 30` / `unit: day`). Only its key and shape are
+/// checked at load; the fact extractor reads the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactSpec {
+    /// `time`, `number`, `money`, `percent` or `date` ([`FactSpec::KINDS`]).
+    pub kind: String,
+    /// As written (`"09:00"`, `30`, `"99 USD"`).
+    pub value: String,
+    /// Only with `number`.
+    pub unit: Option<String>,
+    /// Where its kind key is.
+    pub span: Span,
+}
+
+impl FactSpec {
+    pub const KINDS: [&'static str; 5] = ["time", "number", "money", "percent", "date"];
 }
 
 impl ExpectKind {
@@ -149,6 +205,9 @@ impl ExpectKind {
             ExpectKind::MaxTokens(_) => ExpectKey::MaxTokens,
             ExpectKind::MaxLatency(_) => ExpectKey::MaxLatency,
             ExpectKind::MaxFirstToken(_) => ExpectKey::MaxFirstToken,
+            ExpectKind::Judge(_) => ExpectKey::Judge,
+            ExpectKind::Facts(_) => ExpectKey::Facts,
+            ExpectKind::NotFacts(_) => ExpectKey::NotFacts,
         }
     }
 }
@@ -169,11 +228,14 @@ pub enum ExpectKey {
     MaxTokens,
     MaxLatency,
     MaxFirstToken,
+    Judge,
+    Facts,
+    NotFacts,
 }
 
 impl ExpectKey {
     /// Every key with its YAML name, in declaration (and display) order.
-    pub const ALL: [(ExpectKey, &'static str); 10] = [
+    pub const ALL: [(ExpectKey, &'static str); 13] = [
         (ExpectKey::Status, "status"),
         (ExpectKey::Contains, "contains"),
         (ExpectKey::ContainsAny, "contains_any"),
@@ -184,6 +246,9 @@ impl ExpectKey {
         (ExpectKey::MaxTokens, "max_tokens"),
         (ExpectKey::MaxLatency, "max_latency"),
         (ExpectKey::MaxFirstToken, "max_first_token"),
+        (ExpectKey::Judge, "judge"),
+        (ExpectKey::Facts, "facts"),
+        (ExpectKey::NotFacts, "not_facts"),
     ];
 
     /// The names alone, as serde's "expected one of" list wants them.

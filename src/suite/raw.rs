@@ -28,6 +28,8 @@ pub fn span_of<T>(s: &Spanned<T>) -> Span {
 pub struct RawSuite {
     pub name: Option<Spanned<String>>,
     pub endpoint: Option<RawEndpoint>,
+    /// SPEC §9.2: an endpoint of kind `openai` that judges.
+    pub judge: Option<Spanned<RawEndpoint>>,
     pub defaults: Option<RawDefaults>,
     pub normalize: Option<Vec<RawNormalize>>,
     /// Optional here so that a missing list is our own error, pointing somewhere useful.
@@ -39,6 +41,7 @@ pub struct RawSuite {
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub endpoint: Option<RawEndpoint>,
+    pub judge: Option<Spanned<RawEndpoint>>,
     pub defaults: Option<RawDefaults>,
     pub normalize: Option<Vec<RawNormalize>>,
 }
@@ -225,7 +228,44 @@ pub struct RawDialogue {
     pub session: Option<Spanned<RawSession>>,
     pub golden: Option<Spanned<RawGolden>>,
     pub repeat: Option<Spanned<u32>>,
-    pub min_pass: Option<Spanned<u32>>,
+    pub min_pass: Option<Spanned<RawMinPass>>,
+    pub alpha: Option<Spanned<f64>>,
+}
+
+/// `min_pass: 3` or `min_pass: baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawMinPass {
+    Count(u64),
+    Baseline,
+}
+
+impl<'de> Deserialize<'de> for RawMinPass {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawMinPass;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of runs or `baseline`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawMinPass, E> {
+                Ok(RawMinPass::Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawMinPass, E> {
+                u64::try_from(v)
+                    .map(RawMinPass::Count)
+                    .map_err(|_| E::custom("expected a non-negative integer or `baseline`"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawMinPass, E> {
+                match v {
+                    "baseline" => Ok(RawMinPass::Baseline),
+                    _ => Err(E::custom(format!(
+                        "expected a number of runs or `baseline`, found `{v}`"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -271,6 +311,9 @@ pub enum RawExpectValue {
     MaxTokens(Spanned<u64>),
     MaxLatency(Spanned<String>),
     MaxFirstToken(Spanned<String>),
+    Judge(Spanned<OneOrMany<String>>),
+    Facts(Spanned<Vec<Spanned<Entries<String>>>>),
+    NotFacts(Spanned<Vec<Spanned<Entries<String>>>>),
 }
 
 impl RawExpect {
@@ -297,6 +340,9 @@ fn expect_value<'de, A: MapAccess<'de>>(
         ExpectKey::MaxTokens => V::MaxTokens(map.next_value()?),
         ExpectKey::MaxLatency => V::MaxLatency(map.next_value()?),
         ExpectKey::MaxFirstToken => V::MaxFirstToken(map.next_value()?),
+        ExpectKey::Judge => V::Judge(map.next_value()?),
+        ExpectKey::Facts => V::Facts(map.next_value()?),
+        ExpectKey::NotFacts => V::NotFacts(map.next_value()?),
     })
 }
 
@@ -498,6 +544,7 @@ pub enum RawGolden {
 pub struct RawGoldenMap {
     pub mode: Spanned<RawGoldenKind>,
     pub threshold: Option<Spanned<f64>>,
+    pub strict: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -505,6 +552,8 @@ pub struct RawGoldenMap {
 pub enum RawGoldenKind {
     Exact,
     Similar,
+    Facts,
+    Judge,
 }
 
 impl<'de> Deserialize<'de> for RawGolden {

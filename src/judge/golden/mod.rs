@@ -373,6 +373,7 @@ mod tests {
                 replace: "<ORDER>".into(),
             }],
             dialogues: Vec::new(),
+            judge: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_saphyr::Spanned;
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::model::{BaseUrl, Endpoint, Header, HeaderValue};
 use crate::suite::raw::{span_of, RawEndpoint, RawKind};
 use crate::suite::template;
@@ -64,6 +64,11 @@ impl Layer {
         }
     }
 
+    /// An error about the layer as a whole: what it lacks is not reported again.
+    pub(super) fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
     pub(super) fn with_overrides(mut self, o: &EndpointOverrides) -> Layer {
         if let Some(v) = &o.base_url {
             self.base_url = Some(v.clone());
@@ -81,11 +86,16 @@ impl Layer {
 impl Checker<'_> {
     /// One `endpoint:` mapping as written in one file.
     pub(super) fn endpoint(&mut self, raw: &RawEndpoint) -> Layer {
-        self.fields_of_other_kinds(raw);
+        self.endpoint_as(raw, raw.kind.as_ref().map(|k| k.value))
+    }
+
+    /// One mapping of the given kind (a `judge:` block is `openai` without saying so).
+    pub(super) fn endpoint_as(&mut self, raw: &RawEndpoint, kind: Option<RawKind>) -> Layer {
+        self.fields_of_other_kinds(raw, kind);
         let before = self.diags.len();
         let spec = self.spec_layer(raw);
         let mut layer = Layer {
-            kind: raw.kind.as_ref().map(|k| k.value),
+            kind,
             spec,
             // A bad pointer is not also a missing one.
             broken: self.diags.len() > before,
@@ -238,7 +248,7 @@ impl Checker<'_> {
     pub(super) fn complete_endpoint(&mut self, files: Layer, at: &Completion) -> Option<Endpoint> {
         let kind = files.kind.unwrap_or(RawKind::Thinnest);
         let mock_script = self.merged_mock_script(&files);
-        let layer = files.with_overrides(&self.opts.overrides);
+        let layer = files.with_overrides(at.overrides);
         let mut missing: Vec<&str> = Vec::new();
         if layer.base_url.is_none() {
             missing.push("`base_url`");
@@ -304,13 +314,11 @@ impl Checker<'_> {
             "set it under `endpoint:` in the dialogue, the suite or agenttest.yaml, \
              or pass --endpoint / --agent"
         } else {
-            "set it under `endpoint:` in the dialogue, the suite or agenttest.yaml"
+            at.where_to_set
         };
-        self.error(
-            at.span,
-            format!("{} has no {}", at.what, missing.join(" and no ")),
-        )
-        .help = Some(help.into());
+        let message = format!("{} has no {}", at.what, missing.join(" and no "));
+        self.diags
+            .push(Diagnostic::at(at.file, at.span, message).with_help(help));
     }
 
     /// SPEC §8: `session: server` only where the server's session can be adopted.
@@ -342,9 +350,15 @@ impl Checker<'_> {
 
 /// What a completed endpoint is for: where to point when something is missing.
 pub(super) struct Completion<'c> {
+    /// Where the dialogue (or the judge block) is.
+    pub(super) file: &'c SourceFile,
     pub(super) span: Span,
     /// "dialogue `x`", or "the judge".
     pub(super) what: String,
+    /// The help of a "has no" error (for a kind other than thinnest).
+    pub(super) where_to_set: &'static str,
+    /// The flags and environment that beat the files (not all of them reach a judge).
+    pub(super) overrides: &'c EndpointOverrides,
     pub(super) config_broken: bool,
     /// Where `session: server` is written, if it is.
     pub(super) server_session: Option<Span>,

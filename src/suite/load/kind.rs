@@ -169,8 +169,8 @@ fn and_list(items: &[String]) -> String {
 impl Checker<'_> {
     /// SPEC §8: a field of another kind written in the same mapping as `kind` is an error at
     /// that field (one inherited from an outer layer is ignored, by the completion).
-    pub(super) fn fields_of_other_kinds(&mut self, raw: &RawEndpoint) {
-        let Some(kind) = raw.kind.as_ref().map(|k| k.value) else {
+    pub(super) fn fields_of_other_kinds(&mut self, raw: &RawEndpoint, kind: Option<RawKind>) {
+        let Some(kind) = kind else {
             return;
         };
         for (field, span) in fields_written(raw) {

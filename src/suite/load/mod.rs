@@ -10,7 +10,7 @@
 //! people), `check` (the per-file collector of diagnostics), `endpoint` (the layers
 //! agenttest.yaml < suite < dialogue < env < flags), `kind` (the fields of one endpoint kind:
 //! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `expect`
-//! (expectations), `cross` (checks across suites).
+//! (expectations), `judge` (the `judge:` block), `cross` (checks across suites).
 //!
 //! Nothing here reads the process environment (the lookup is injected) or touches the network.
 
@@ -19,6 +19,7 @@ mod cross;
 mod dialogue;
 mod endpoint;
 mod expect;
+mod judge;
 mod kind;
 mod source;
 #[cfg(test)]
@@ -39,6 +40,7 @@ use crate::suite::raw::{RawConfig, RawSuite};
 use check::Checker;
 use endpoint::Layer;
 use expect::Exp;
+use judge::JudgeLayer;
 pub use source::read_source;
 
 /// Looks up an environment variable. Injected so that nothing below the CLI reads the
@@ -177,6 +179,7 @@ fn load_configs(
 struct Config {
     file: SourceFile,
     endpoint: Layer,
+    judge: Option<JudgeLayer>,
     defaults: Vec<Exp>,
     normalize: Vec<NormalizeRule>,
 }
@@ -199,6 +202,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
         .as_ref()
         .map(|e| ck.endpoint(e))
         .unwrap_or_default();
+    let judge = raw.judge.as_ref().map(|j| ck.judge_layer(j));
     let defaults = raw
         .defaults
         .as_ref()
@@ -212,6 +216,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
     Ok(Arc::new(Config {
         file,
         endpoint,
+        judge,
         defaults,
         normalize,
     }))

@@ -10,7 +10,7 @@ use super::check::regex_message;
 use super::*;
 use crate::diag::Span;
 use crate::suite::model::{
-    BaseUrl, Endpoint, EndpointKind, ExpectKind, GoldenMode, HeaderValue, SessionMode,
+    BaseUrl, Endpoint, EndpointKind, ExpectKind, GoldenMode, HeaderValue, MinPass, SessionMode,
 };
 
 struct Fixture {
@@ -138,7 +138,7 @@ fn defaults_and_env_when_nothing_is_set() {
     assert_eq!(s.golden_dir, f.dir.path().join("s.golden"));
     assert_eq!(d.endpoint.timeout, Endpoint::DEFAULT_TIMEOUT);
     assert_eq!(d.endpoint.retries, Endpoint::DEFAULT_RETRIES);
-    assert_eq!((d.repeat, d.min_pass), (1, 1));
+    assert_eq!((d.repeat, d.min_pass), (1, MinPass::Count(1)));
     assert_eq!(d.session, SessionMode::Fresh);
     assert_eq!(d.golden, GoldenMode::Exact);
     assert!(d.skip.is_none());
@@ -340,7 +340,7 @@ fn dialogue_fields() {
     assert_eq!(a.skip.as_deref(), Some("skipped"));
     assert_eq!(a.session, SessionMode::Server);
     assert_eq!(a.golden, GoldenMode::Similar { threshold: 0.75 });
-    assert_eq!((a.repeat, a.min_pass), (5, 4));
+    assert_eq!((a.repeat, a.min_pass), (5, MinPass::Count(4)));
     let vars: Vec<(&str, &str)> = a
         .vars
         .iter()
@@ -351,7 +351,7 @@ fn dialogue_fields() {
     assert_eq!(b.golden, GoldenMode::Off);
     assert_eq!(b.tags, ["x", "y"]);
     assert_eq!(c.golden, GoldenMode::Exact);
-    assert_eq!((c.repeat, c.min_pass), (3, 3));
+    assert_eq!((c.repeat, c.min_pass), (3, MinPass::Count(3)));
 }
 
 #[test]
@@ -580,4 +580,61 @@ fn an_error_of_the_config_found_by_every_suite_is_said_once() {
         ),
     ]);
     assert_eq!(f.errors(), ["agenttest.yaml:1:60 invalid `stream` `sse`"]);
+}
+
+#[test]
+fn the_judge_keeps_its_own_url_under_flags_and_its_rubrics_are_templates() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}judge: {{base_url: 'https://judge.example.test', model: j, api_key: k}}\n\
+             dialogues:\n  - name: a\n    vars: {{p: X}}\n    turns:\n      - user: hi\n        \
+             expect: {{judge: ['Names {{{{p}}}}']}}\n"
+        ),
+    )]);
+    let mut opts = env(&[]);
+    opts.overrides = EndpointOverrides {
+        base_url: Some(BaseUrl::Url("http://127.0.0.1:9".into())),
+        agent_id: Some("ag_flag".into()),
+        timeout: Some(Duration::from_secs(3)),
+        retries: Some(0),
+        rate_limit: None,
+    };
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let judge = s.judge.as_ref().unwrap();
+    assert_eq!(
+        judge.base_url,
+        BaseUrl::Url("https://judge.example.test".into())
+    );
+    assert_eq!(judge.agent_id, "j");
+    assert_eq!((judge.timeout, judge.retries), (Duration::from_secs(3), 0));
+    assert_eq!(s.dialogues[0].endpoint.agent_id, "ag_flag");
+
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}judge: {{base_url: mock, model: j}}\ndialogues:\n  - name: a\n    turns:\n      \
+             - user: hi\n        expect: {{judge: 'Names {{{{p}}}}'}}\n"
+        ),
+    )]);
+    assert_eq!(f.errors(), ["s.yaml:7:25 unknown variable `{{p}}`"]);
+}
+
+#[test]
+fn a_judge_expectation_inherited_from_the_config_needs_a_judge_too() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "defaults:\n  expect: {judge: Is polite}\n",
+        ),
+        (
+            "s.yaml",
+            &format!("{EP}dialogues:\n  - name: a\n    turns:\n      - user: hi\n"),
+        ),
+    ]);
+    // Pointed at the turn that inherits it, in the suite that lacks a judge.
+    assert_eq!(
+        f.errors(),
+        ["s.yaml:5:9 `judge` needs a judge, and this suite has none"]
+    );
 }
