@@ -142,6 +142,16 @@ fn check(
             max: *max,
             took: seen.latency,
         }),
+        // Placeholder until the runner records the first token (SPEC §8.3).
+        ExpectKind::MaxFirstToken(max) => Some(format!(
+            "max_first_token {} cannot be checked: the endpoint does not stream",
+            human_duration(*max)
+        )),
+        // Placeholder until the judge and the fact extractor are wired (SPEC §9).
+        ExpectKind::Judge(_) | ExpectKind::Facts(_) | ExpectKind::NotFacts(_) => Some(format!(
+            "`{}` cannot be checked by this build yet",
+            kind.key()
+        )),
     }
 }
 

@@ -604,11 +604,13 @@ mod tests {
                 timeout: Endpoint::DEFAULT_TIMEOUT,
                 retries: 0,
                 rate_limit: None,
+                mock_script: None,
             }),
             session: SessionMode::Fresh,
             golden: GoldenMode::Exact,
             repeat: 1,
-            min_pass: 1,
+            min_pass: crate::suite::model::MinPass::Count(1),
+            alpha: None,
             turns: Vec::new(),
         }
     }
@@ -634,6 +636,7 @@ mod tests {
             golden_dir: gdir.clone(),
             normalize: Vec::new(),
             dialogues: vec![dialogue("Business hours")],
+            judge: None,
         };
         let missing_dir = Suite {
             golden_dir: dir.path().join("other.golden"),

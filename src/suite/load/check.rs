@@ -43,12 +43,16 @@ impl<'a> Checker<'a> {
         !self.diags.is_empty()
     }
 
-    /// In source order, each once (a default's bad `{{var}}` is found once per turn).
+    /// In source order, each once (a default's bad `{{var}}` is found once per turn); this
+    /// file's own first, then those found here in another (agenttest.yaml), by file.
     pub(super) fn finish(mut self) -> Vec<Diagnostic> {
         let mut seen = BTreeSet::new();
         self.diags
             .retain(|d| seen.insert((d.path.clone(), d.span, d.message.clone())));
-        self.diags.sort_by_key(|d| d.span);
+        let own = self.file.path.clone();
+        self.diags.sort_by(|a, b| {
+            (a.path != own, &a.path, a.span).cmp(&(b.path != own, &b.path, b.span))
+        });
         self.diags
     }
 
