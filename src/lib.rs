@@ -22,6 +22,7 @@ pub mod cli;
 pub mod client;
 pub mod diag;
 pub mod exit;
+pub mod facts;
 pub mod fsutil;
 pub mod judge;
 pub mod mock;
