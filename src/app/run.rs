@@ -19,6 +19,7 @@ use crate::redact::Redactor;
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
 use crate::run::select::{self, Selection};
 use crate::run::{self, GoldenPolicy, Job, LocalServers, RunConfig};
+use crate::suite::model::MinPass;
 use crate::suite::{BaseUrl, EndpointOverrides, Suite};
 
 pub(super) fn cmd_run(args: RunArgs) -> i32 {
@@ -72,13 +73,25 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     if args.repeat == Some(0) {
         return Err("--repeat must be at least 1".into());
     }
-    if let Some(k) = args.min_pass {
-        match args.repeat {
-            None => return Err("--min-pass needs --repeat N".into()),
-            Some(n) if k == 0 || k > n => {
-                return Err("--min-pass must be between 1 and --repeat".into())
+    let min_pass = match args.min_pass.as_deref().map(str::trim) {
+        None => None,
+        Some("baseline") => Some(MinPass::Baseline),
+        Some(text) => {
+            let k: u32 = text
+                .parse()
+                .map_err(|_| format!("--min-pass `{text}`: write a count K or `baseline`"))?;
+            match args.repeat {
+                None => return Err("--min-pass needs --repeat N".into()),
+                Some(n) if k == 0 || k > n => {
+                    return Err("--min-pass must be between 1 and --repeat".into())
+                }
+                Some(_) => Some(MinPass::Count(k)),
             }
-            Some(_) => {}
+        }
+    };
+    if let Some(a) = args.alpha {
+        if !(a > 0.0 && a < 1.0) {
+            return Err("--alpha must be between 0 and 1 (exclusive)".into());
         }
     }
     if args.bless && args.no_golden {
@@ -95,7 +108,8 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
             GoldenPolicy::Compare
         },
         repeat: args.repeat,
-        min_pass: args.min_pass,
+        min_pass,
+        alpha: args.alpha,
         reruns: args.reruns,
     };
     Ok((overrides, sel, cfg))

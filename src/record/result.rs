@@ -85,12 +85,27 @@ pub struct DialogueResult {
     pub attempts: Vec<Attempt>,
     /// `repeat` of the dialogue (1 unless SPEC §7 repeats are on).
     pub repeat: u32,
-    /// How many of the `repeat` runs must pass.
+    /// How many of the `repeat` runs must pass (a fixed gate).
     pub min_pass: u32,
+    /// The gate against the blessed baseline (`min_pass: baseline`), when it was used.
+    pub baseline: Option<BaselineGate>,
     /// Wall time from the dialogue's first request to its last verdict.
     pub duration: Duration,
     /// What `--bless` did to this dialogue's golden, when it ran with `--bless`.
     pub bless: Option<BlessAction>,
+}
+
+/// SPEC §9.3: this run's pass rate against the blessed one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselineGate {
+    /// The golden's `baseline: {runs, passed}`; `None` when none is recorded (a failure).
+    pub recorded: Option<(u32, u32)>,
+    /// This run's judged runs and passes.
+    pub runs: u32,
+    pub passed: u32,
+    /// The one-sided Fisher exact p-value, and the threshold it was held to.
+    pub p_value: Option<f64>,
+    pub alpha: f64,
 }
 
 impl DialogueResult {

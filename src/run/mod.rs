@@ -29,7 +29,7 @@ pub use crate::endpoint::LocalServers;
 pub use crate::record::Event;
 use crate::record::{DialogueResult, RunReport};
 use crate::redact::Redactor;
-use crate::suite::model::Suite;
+use crate::suite::model::{MinPass, Suite};
 use limit::Limiter;
 
 /// What to do with goldens this run.
@@ -49,9 +49,12 @@ pub struct RunConfig {
     pub jobs: usize,
     pub fail_fast: bool,
     pub golden: GoldenPolicy,
-    /// `--repeat` / `--min-pass`: override every dialogue's.
+    /// `--repeat`: every dialogue runs this many times, keeping its own `min_pass`.
     pub repeat: Option<u32>,
-    pub min_pass: Option<u32>,
+    /// `--min-pass K|baseline`: sets every dialogue's gate.
+    pub min_pass: Option<MinPass>,
+    /// `--alpha`: the baseline gate's significance level.
+    pub alpha: Option<f64>,
     /// `--reruns N`.
     pub reruns: u32,
 }
@@ -64,6 +67,7 @@ impl Default for RunConfig {
             golden: GoldenPolicy::Compare,
             repeat: None,
             min_pass: None,
+            alpha: None,
             reruns: 0,
         }
     }

@@ -20,10 +20,11 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{parse, render, GoldenFile, GoldenTurn};
+pub use file::{parse, render, Baseline, GoldenFile, GoldenTurn};
 pub use matching::{agent_matches, merge, normalize, similarity, turn_matches, WILDCARD};
 pub use store::{
-    accept, bless, find_pending, orphans, reject, remove_pending, write_pending, PendingAction,
+    accept, bless, find_pending, orphans, recorded_baseline, reject, remove_pending, write_pending,
+    PendingAction,
 };
 
 use crate::diag::SourceFile;
