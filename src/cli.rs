@@ -97,6 +97,9 @@ pub struct RunArgs {
     /// the blessed baseline (SPEC §9.3). Sets every dialogue's gate.
     #[arg(long, value_name = "K|baseline")]
     pub min_pass: Option<String>,
+    /// Ask the LLM judge again instead of reading its cached verdicts.
+    #[arg(long)]
+    pub no_cache: bool,
     /// The baseline gate's significance level (default 0.01).
     #[arg(long, value_name = "ALPHA")]
     pub alpha: Option<f64>,

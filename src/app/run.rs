@@ -111,6 +111,7 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
         min_pass,
         alpha: args.alpha,
         reruns: args.reruns,
+        judge_cache: !args.no_cache,
     };
     Ok((overrides, sel, cfg))
 }
@@ -125,6 +126,7 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
             interrupted: false,
             dialogues: Vec::new(),
             warnings: Vec::new(),
+            judge: Default::default(),
         };
         if write_reports(args, &empty) {
             return exit::ERRORED;
@@ -169,13 +171,19 @@ fn replay_scripts(
     Err(exit::USAGE)
 }
 
-/// One redactor for every secret of every loaded endpoint.
+/// One redactor for every secret of every loaded endpoint, judges' included.
 fn redactor(suites: &[Arc<Suite>]) -> Redactor {
-    Redactor::new(suites.iter().flat_map(|s| &s.dialogues).flat_map(|d| {
-        let mut secrets = d.endpoint.secrets();
+    let endpoints = suites.iter().flat_map(|s| {
+        s.dialogues
+            .iter()
+            .map(|d| &*d.endpoint)
+            .chain(s.judge.as_deref())
+    });
+    Redactor::new(endpoints.flat_map(|ep| {
+        let mut secrets = ep.secrets();
         // Credentials in a URL (`https://user:pass@host`) would otherwise ride along in
         // every transport error message.
-        if let BaseUrl::Url(u) = &d.endpoint.base_url {
+        if let BaseUrl::Url(u) = &ep.base_url {
             secrets.extend(url_userinfo(u).map(secrecy::SecretString::from));
         }
         secrets

@@ -22,6 +22,15 @@ pub struct RunReport {
     pub dialogues: Vec<DialogueResult>,
     /// Non-fatal findings: orphan goldens and the like.
     pub warnings: Vec<String>,
+    /// The LLM judge's verdicts: asked of it, and read from the cache.
+    pub judge: JudgeTotals,
+}
+
+/// How many verdicts the LLM judge gave this run, and how many came from its cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JudgeTotals {
+    pub asked: u64,
+    pub cached: u64,
 }
 
 /// The suite a dialogue belongs to, shared by its dialogues' results.
@@ -400,6 +409,18 @@ pub enum Difference {
     },
     AgentText {
         turn: usize,
+    },
+    /// `mode: facts`: typed values of the golden turn the reply does not state, and (with
+    /// `strict`) values it states that the golden turn does not.
+    Facts {
+        turn: usize,
+        missing: Vec<String>,
+        added: Vec<String>,
+    },
+    /// `mode: judge`: the judge found the reply says something else, and why.
+    Judged {
+        turn: usize,
+        reason: String,
     },
     BelowThreshold {
         turn: usize,

@@ -245,6 +245,26 @@ pub fn difference(d: &Difference) -> String {
             actual,
         } => format!("turn {turn}: status {golden} in the golden, {actual} in this run"),
         Difference::AgentText { turn } => format!("turn {turn}: the agent text differs"),
+        Difference::Facts {
+            turn,
+            missing,
+            added,
+        } => {
+            let mut parts = Vec::new();
+            if !missing.is_empty() {
+                parts.push(format!("missing {}", missing.join(", ")));
+            }
+            if !added.is_empty() {
+                parts.push(format!("added {}", added.join(", ")));
+            }
+            format!(
+                "turn {turn}: the facts differ from the golden's: {}",
+                parts.join("; ")
+            )
+        }
+        Difference::Judged { turn, reason } => {
+            format!("turn {turn}: the judge found it differs from the golden: {reason}")
+        }
         Difference::BelowThreshold {
             turn,
             score: s,

@@ -6,13 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::attempt::run_attempt;
+use super::attempt::{run_attempt, GraderRef};
+use super::judging;
 use super::{Ctx, GoldenPolicy};
 use crate::endpoint::Endpoint;
 use crate::judge::golden;
 use crate::record::{
-    Attempt, AttemptKind, BaselineGate, BlessAction, DialogueResult, GoldenCheck, GoldenStatus,
-    Outcome, SuiteInfo,
+    Attempt, AttemptKind, BaselineGate, BlessAction, DialogueResult, Difference, ErrorKind,
+    GoldenCheck, GoldenStatus, Outcome, RunError, SuiteInfo,
 };
 use crate::suite::model::{Dialogue, GoldenMode, MinPass, Suite};
 
@@ -85,6 +86,7 @@ pub(super) async fn run_dialogue(
         return r;
     }
     let started = Instant::now();
+    let grader = ctx.graders.get(&suite.path);
     let (repeat, gate) = repeat_and_gate(ctx, d);
     let golden_on = d.golden != GoldenMode::Off && ctx.cfg.golden == GoldenPolicy::Compare;
     // Against a baseline, a run passes when its expectations hold; the transcript comparison
@@ -114,9 +116,20 @@ pub(super) async fn run_dialogue(
                     index: (round - 1) * repeat + i,
                 }
             };
-            let mut attempt = run_attempt(ctx, endpoint.clone(), d, kind).await;
+            let mut attempt = run_attempt(ctx, endpoint.clone(), grader, d, kind).await;
             if golden_on && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail) {
-                let check = compare_golden(suite, d, &golden_path, &attempt).await;
+                let mut check = compare_golden(suite, d, &golden_path, &attempt).await;
+                if d.golden == GoldenMode::Judge {
+                    if let Err(reason) = judge_golden(grader, &mut check, &attempt).await {
+                        let turn = attempt.turns.len().saturating_sub(1);
+                        attempt.outcome = Outcome::Error;
+                        attempt.error = Some(RunError {
+                            turn,
+                            span: d.span,
+                            kind: ErrorKind::Judge { reason },
+                        });
+                    }
+                }
                 if check.status.is_failure() && golden_fails {
                     attempt.outcome = Outcome::Fail;
                 }
@@ -219,6 +232,54 @@ fn baseline_verdict(
         Outcome::Pass
     };
     (outcome, Some(gate))
+}
+
+/// `golden: {mode: judge}`: each turn whose text differs from the golden's is asked of the
+/// judge ("same facts, same action?"); the turns it accepts stop being differences.
+async fn judge_golden(
+    grader: GraderRef<'_>,
+    check: &mut GoldenCheck,
+    attempt: &Attempt,
+) -> Result<(), String> {
+    if check.status != GoldenStatus::Mismatch {
+        return Ok(());
+    }
+    let grader = match grader {
+        Some(Ok(g)) => g.clone(),
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err("no judge is configured for this suite".into()),
+    };
+    let golden = golden::parse(&crate::diag::SourceFile::new(
+        &check.path,
+        check.expected.as_str(),
+    ))
+    .map_err(|d| d.render(false))?;
+    let mut kept = Vec::new();
+    for diff in std::mem::take(&mut check.differences) {
+        let Difference::AgentText { turn } = diff else {
+            kept.push(diff);
+            continue;
+        };
+        let (Some(g), Some(t)) = (golden.turns.get(turn - 1), attempt.turns.get(turn - 1)) else {
+            kept.push(diff);
+            continue;
+        };
+        let said = judging::conversation(&attempt.turns[..turn - 1], &t.message);
+        let v = grader
+            .golden(&g.agent, &said, t.text.as_deref().unwrap_or(""))
+            .await?;
+        if !v.pass {
+            kept.push(Difference::Judged {
+                turn,
+                reason: v.reason,
+            });
+        }
+    }
+    check.differences = kept;
+    if check.differences.is_empty() {
+        check.status = GoldenStatus::Match;
+    }
+    Ok(())
 }
 
 async fn compare_golden(
