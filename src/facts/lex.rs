@@ -60,13 +60,15 @@ pub(super) struct Token {
 }
 
 /// Spans masked before lexing, each a reason something that looks like a number is not one.
+/// Their `\b` is compiled as the ASCII word boundary: a Unicode one over a reply with an en
+/// dash or a euro sign in it would drop the regex engine from its fast path for the whole text.
 static MASKS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // URLs and bare domains with a path.
         r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]]+"#,
         r#"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|co|dev|app|uk|de|fr|eu|us|ca|au|info|biz|shop|store|help)\b(?:/[^\s<>"'()\[\]]*)?"#,
         // E-mail addresses.
-        r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+        r"[A-Za-z0-9_.+-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+",
         // normalize placeholders and golden wildcards.
         r"<[A-Za-z_][A-Za-z0-9_:.-]*>",
         r"\[\.\.\]",
@@ -80,7 +82,7 @@ static MASKS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\b24\s*[/x×]\s*(?:7|365)\b",
     ]
     .iter()
-    .map(|p| Regex::new(p).expect("fact mask regexes are valid"))
+    .map(|p| Regex::new(&p.replace(r"\b", r"(?-u:\b)")).expect("fact mask regexes are valid"))
     .collect()
 });
 
@@ -261,6 +263,18 @@ fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
                 k = end;
             }
             None => k += 1,
+        }
+    }
+    // `16:9`: a ratio, not a clock reading (minutes have two digits).
+    for k in a..b.saturating_sub(2) {
+        if let (Kind::Num(_), Kind::Sym(':'), Kind::Num(m)) =
+            (&toks[k].kind, &toks[k + 1].kind, &toks[k + 2].kind)
+        {
+            if m.int.len() != 2 || m.frac.is_some() {
+                for t in &mut toks[k..k + 3] {
+                    t.blocked = true;
+                }
+            }
         }
     }
     for k in a..b {
