@@ -187,7 +187,20 @@ impl Scanner<'_> {
     /// One end: a currency prefix and amount, or an amount and what follows it.
     fn end(&self, i: usize) -> Option<End> {
         if let Some((code, j)) = self.currency_prefix(i) {
+            // `$.99`
+            let point = self.sym(j) == Some('.') && self.glued(j) && self.glued(j + 1);
+            let j = if point { j + 1 } else { j };
             let n = self.num(j)?;
+            if point {
+                let v = format!("0.{}", n.int).parse().ok()?;
+                return Some(End {
+                    start: i,
+                    next: j + 1,
+                    val: digits(n, v),
+                    prefix: Some(code),
+                    suffix: Suffix::None,
+                });
+            }
             if self.sym(j + 1) == Some(':') && self.glued(j + 1) {
                 return None;
             }

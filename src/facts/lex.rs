@@ -314,15 +314,17 @@ fn is_identifier(chunk: &[Token]) -> bool {
     for k in 0..chunk.len() {
         let Some(w) = word(&chunk[k]) else { continue };
         let after_num = k > 0 && is_num(chunk.get(k - 1));
-        let currency = words::currency_code(w).is_some();
+        // `USD99`, and `noon-1pm` where the word is itself a value.
+        let value_word =
+            words::currency_code(w).is_some() || matches!(w, "noon" | "midday" | "midnight");
         // Letters right before digits (`A12`, `4G5`), or before `-digits` unless they end a
-        // number themselves (`ORD-9999` but not `9am-6pm`); a currency code may (`USD99`).
+        // number themselves (`ORD-9999` but not `9am-6pm`).
         let direct = is_num(chunk.get(k + 1));
         let dashed = matches!(
             chunk.get(k + 1).map(|t| &t.kind),
             Some(Kind::Sym('-' | '_' | '#'))
         ) && is_num(chunk.get(k + 2));
-        if !currency && (direct || (dashed && !(after_num && words::is_number_suffix(w)))) {
+        if !value_word && (direct || (dashed && !(after_num && words::is_number_suffix(w)))) {
             return true;
         }
         if after_num && (w == "s" || !words::is_number_suffix(w)) {

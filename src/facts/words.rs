@@ -207,7 +207,7 @@ static LABELS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
         version ver level tier model flight order ticket case invoice account acct reference ref
         id number no nr num extension ext press dial code pin zip postcode part figure fig slide
         category group team batch release phase stage round episode season volume vol issue rule
-        form size sizes store branch station channel port error status http iphone windows ios
+        form size sizes age ages store branch station channel port error status http iphone windows ios
         android macos")
 });
 

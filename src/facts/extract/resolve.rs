@@ -55,8 +55,8 @@ impl Scanner<'_> {
             let (x, y) = pair_times(*a, *b);
             return vec![Fact::Time(x), Fact::Time(y)];
         }
-        // "pages 1-5", "press 1 or 2": a label before the first makes both labels.
-        if k1 == K::Bare && k2 == K::Bare && self.label_before(e1.start) {
+        // "pages 1-5", "press 1 or 2", "ages 3-5": a label before the first makes both labels.
+        if self.labelled(e1, &k1) && matches!(k2, K::Bare | K::Unit(_)) {
             return Vec::new();
         }
         let mut out: Vec<Fact> = self.single(e1, k1).into_iter().collect();
@@ -75,9 +75,7 @@ impl Scanner<'_> {
             K::Time(T::Known(t)) => Some(Fact::Time(t)),
             K::Time(T::Amb(h, m)) => Some(Fact::Time(self.bare_clock(e.start, h, m))),
             K::Unit(unit) => {
-                // "Tier 2 team", "Level 3 support"; but "order 3 boxes" orders three.
-                let verb = matches!(self.word_before(e.start), Some("order" | "press" | "dial"));
-                if self.is_pronoun(e) || (self.label_before(e.start) && !verb) {
+                if self.is_pronoun(e) || self.labelled(e, &K::Unit(String::new())) {
                     return None;
                 }
                 let lone_one = matches!(e.val, Val::Words { lone_one: true, .. });
@@ -171,6 +169,17 @@ impl Scanner<'_> {
             Kind::Sym('.') => p >= 1 && word_at(p - 1),
             Kind::Sym(':') => p >= 1 && id_word(p - 1),
             _ => word_at(p),
+        }
+    }
+
+    /// Whether a label makes `e` an id: always when bare ("room 101"), and before a noun
+    /// too ("Tier 2 team"), unless the label word is a verb there ("order 3 boxes").
+    fn labelled(&self, e: &End, k: &K) -> bool {
+        let verb = matches!(self.word_before(e.start), Some("order" | "press" | "dial"));
+        match k {
+            K::Bare => self.label_before(e.start),
+            K::Unit(_) => self.label_before(e.start) && !verb,
+            _ => false,
         }
     }
 
