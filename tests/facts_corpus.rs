@@ -121,9 +121,10 @@ fn every_reply_yields_exactly_its_facts() {
 #[test]
 fn expected_facts_are_written_in_display_form() {
     // A typo in an expected fact (`time 9:00`) would otherwise read as an extractor bug.
-    let pattern = regex::Regex::new(
-        r"^(time \d\d:\d\d|number -?[\d.]+( [a-z][a-z-]*)?|money [\d.]+ [A-Z]{3}|percent [\d.]+|date (\d{4}-)?\d\d-\d\d)$",
-    )
+    let pattern = regex::Regex::new(concat!(
+        r"^(time \d\d:\d\d|number -?[\d.]+( [a-z][a-z-]*)?|money [\d.]+ [A-Z]{3}",
+        r"|percent [\d.]+|date (\d{4}-)?\d\d-\d\d)$",
+    ))
     .unwrap();
     let bad: Vec<String> = corpus()
         .cases
@@ -172,7 +173,8 @@ fn compare_reports_missing_and_added_facts() {
         let (missing, added) = (shown(&diff.missing), shown(&diff.added));
         if missing != case.missing || added != case.added {
             failures.push(format!(
-                "golden: {:?}\n  reply: {:?}\n  want missing {:?}, added {:?}\n  got  missing {:?}, added {:?}",
+                "golden: {:?}\n  reply: {:?}\n  want missing {:?}, added {:?}\n  \
+                 got  missing {:?}, added {:?}",
                 case.golden, case.reply, case.missing, case.added, missing, added
             ));
         }

@@ -98,6 +98,8 @@ enum Conn {
     /// `or`: two values, but not a range of hours.
     Or,
 }
+
+/// Reads facts at a token index; every reader returns the facts and the index after them.
 struct Scanner<'a> {
     t: &'a [Token],
 }
@@ -620,7 +622,8 @@ fn amount(val: &Val) -> Option<f64> {
 
 /// `1990`…`2199` written as four plain digits.
 fn is_year(val: &Val) -> bool {
-    matches!(val, Val::Digits { whole: Some(y), leading_zero: false, .. } if (1900..=2199).contains(y))
+    let year = |y: &u32| (1900..=2199).contains(y);
+    matches!(val, Val::Digits { whole: Some(y), leading_zero: false, .. } if year(y))
 }
 
 fn round6(v: f64) -> f64 {

@@ -66,7 +66,11 @@ static MASKS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // URLs and bare domains with a path.
         r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]]+"#,
-        r#"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|co|dev|app|uk|de|fr|eu|us|ca|au|info|biz|shop|store|help)\b(?:/[^\s<>"'()\[\]]*)?"#,
+        concat!(
+            r"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*",
+            r"\.(?:com|org|net|io|ai|co|dev|app|uk|de|fr|eu|us|ca|au|info|biz|shop|store|help)\b",
+            r#"(?:/[^\s<>"'()\[\]]*)?"#,
+        ),
         // E-mail addresses.
         r"[A-Za-z0-9_.+-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+",
         // normalize placeholders and golden wildcards.

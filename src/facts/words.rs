@@ -207,8 +207,8 @@ static LABELS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
         version ver level tier model flight order ticket case invoice account acct reference ref
         id number no nr num extension ext press dial code pin zip postcode part figure fig slide
         category group team batch release phase stage round episode season volume vol issue rule
-        form size sizes age ages store branch station channel port error status http iphone windows ios
-        android macos")
+        form size sizes age ages store branch station channel port error status http iphone
+        windows ios android macos")
 });
 
 pub(super) fn is_label(word: &str) -> bool {
