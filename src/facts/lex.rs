@@ -247,6 +247,8 @@ fn block(toks: &mut [Token]) {
     }
 }
 
+/// Blocks within one chunk: all of it when it is an identifier; otherwise separated runs that
+/// are no date, ratios, and long digit runs.
 fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
     let chunk = &toks[a..b];
     if is_identifier(chunk) {
@@ -313,7 +315,8 @@ fn is_num(t: Option<&Token>) -> bool {
 }
 
 /// Letters glued to digits (`A12`, `ORD-9999`, `COVID-19`, `4G5`, `12B`), decades (`1990s`,
-/// `90's`), except the suffixes numbers carry (`9am`, `24th`, `10GB`, `9am-6pm`).
+/// `90's`), except the suffixes numbers carry (`9am`, `24th`, `10GB`, `9am-6pm`), currency
+/// codes (`USD99`) and words that are values themselves (`noon-1pm`).
 fn is_identifier(chunk: &[Token]) -> bool {
     for k in 0..chunk.len() {
         let Some(w) = word(&chunk[k]) else { continue };
