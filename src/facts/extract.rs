@@ -2,9 +2,14 @@
 //! then a quantity (an amount with what follows it, or a range of two). Knows English wordings;
 //! never looks at expectations or goldens. docs/facts.md lists every form it accepts.
 
+mod dates;
+mod resolve;
+
 use super::lex::{self, Kind, Num, Token};
 use super::words;
 use super::Fact;
+
+pub(super) use dates::numeric_date;
 
 /// Every typed value `text` states, in order of appearance, without duplicates.
 pub fn extract(text: &str) -> Vec<Fact> {
@@ -26,57 +31,6 @@ pub fn extract(text: &str) -> Vec<Fact> {
         }
     }
     out
-}
-
-/// The date a `A sep B sep C` run of numbers states: `2026-12-24` (year first, any
-/// separator), `12/24/2026` (month first unless the first is over 12, then day first),
-/// `24.12.2026` (day first), two-digit years in the 2000s.
-pub(super) fn numeric_date(a: &Num, sep: char, b: &Num, c: &Num) -> Option<Fact> {
-    let (x, y, z) = (a.whole()?, b.whole()?, c.whole()?);
-    if a.int.len() == 4 {
-        if b.int.len() > 2 || c.int.len() > 2 {
-            return None;
-        }
-        return date(Some(x), y, z);
-    }
-    if a.int.len() > 2 || b.int.len() > 2 {
-        return None;
-    }
-    let year = match c.int.len() {
-        4 => z,
-        2 => 2000 + z,
-        _ => return None,
-    };
-    if sep == '.' || x > 12 {
-        date(Some(year), y, x)
-    } else {
-        date(Some(year), x, y)
-    }
-}
-
-/// A valid calendar date; February 29th only in leap years (or without a year).
-fn date(year: Option<u32>, month: u32, day: u32) -> Option<Fact> {
-    if let Some(y) = year {
-        if !(1900..=2199).contains(&y) {
-            return None;
-        }
-    }
-    let leap = year.is_none_or(|y| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if day == 0 || day > days {
-        return None;
-    }
-    Some(Fact::Date {
-        year: year.map(|y| y as u16),
-        month: month as u8,
-        day: day as u8,
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -137,25 +91,6 @@ struct End {
     suffix: Suffix,
 }
 
-/// A time not yet placed on the clock: `Amb(9, 0)` is 09:00 or 21:00.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum T {
-    Known(u16),
-    Amb(u32, u32),
-}
-
-/// What an end turned out to be.
-#[derive(Debug, Clone, PartialEq)]
-enum K {
-    Percent,
-    Money(&'static str, f64),
-    Time(T),
-    Unit(String),
-    Bare,
-    /// Looked like a time but is not one (`14 PM`): states nothing.
-    Invalid,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Conn {
     /// `-`, `to`, `until`, `through`, `between … and`.
@@ -164,6 +99,7 @@ enum Conn {
     Or,
 }
 
+/// Reads facts at a token index; every reader returns the facts and the index after them.
 struct Scanner<'a> {
     t: &'a [Token],
 }
@@ -221,154 +157,6 @@ impl Scanner<'_> {
         self.date(i).or_else(|| self.quantity(i))
     }
 
-    // ---- dates ----
-
-    fn date(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
-        self.numeric_date_at(i)
-            .or_else(|| self.month_first(i))
-            .or_else(|| self.day_first(i))
-    }
-
-    fn numeric_date_at(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
-        let a = self.num(i)?;
-        let sep = self.sym(i + 1)?;
-        if !matches!(sep, '-' | '/' | '.') || !(1..5).all(|k| self.glued(i + k)) {
-            return None;
-        }
-        let (b, c) = (self.num(i + 2)?, self.num(i + 4)?);
-        if self.sym(i + 3) != Some(sep) {
-            return None;
-        }
-        Some((vec![numeric_date(a, sep, b, c)?], i + 5))
-    }
-
-    fn month_at(&self, i: usize) -> Option<(u32, usize)> {
-        let t = self.tok(i)?;
-        let Kind::Word { text, cap } = &t.kind else {
-            return None;
-        };
-        let m = words::month(text)?;
-        if text == "may" && !cap {
-            return None;
-        }
-        let dot = text.len() <= 4 && self.sym(i + 1) == Some('.') && self.glued(i + 1);
-        Some((u32::from(m), if dot { i + 2 } else { i + 1 }))
-    }
-
-    /// A day of the month: `24`, `24th`, `twenty-fourth`, `first`.
-    fn day_at(&self, i: usize) -> Option<(u32, usize)> {
-        if let Some(n) = self.num(i) {
-            let d = n
-                .whole()
-                .filter(|d| (1..=31).contains(d) && n.int.len() <= 2)?;
-            if self.glued(i + 1) && self.sym(i + 1) == Some(':') {
-                return None;
-            }
-            return match self.word(i + 1) {
-                Some("st" | "nd" | "rd" | "th") if self.glued(i + 1) => Some((d, i + 2)),
-                Some(_) if self.glued(i + 1) => None,
-                _ => Some((d, i + 1)),
-            };
-        }
-        let w = self.word(i)?;
-        if let Some(d) = words::ordinal(w) {
-            return Some((u32::from(d), i + 1));
-        }
-        let tens = words::cardinal(w).filter(|t| *t == 20 || *t == 30)?;
-        let k = if self.sym(i + 1) == Some('-') && self.glued(i + 1) {
-            i + 2
-        } else {
-            i + 1
-        };
-        let ones = self.word(k).and_then(words::ordinal).filter(|o| *o < 10)?;
-        Some((tens + u32::from(ones), k + 1))
-    }
-
-    /// `, 2026` or ` 2026` after a day.
-    fn year_at(&self, i: usize) -> Option<(u32, usize)> {
-        let k = if self.sym(i) == Some(',') { i + 1 } else { i };
-        let n = self.num(k)?;
-        let y = n
-            .whole()
-            .filter(|y| n.int.len() == 4 && (1900..=2199).contains(y))?;
-        if self.glued(k + 1) && matches!(self.sym(k + 1), Some(':' | '%')) {
-            return None;
-        }
-        Some((y, k + 1))
-    }
-
-    fn date_connector(&self, i: usize) -> Option<usize> {
-        let ok = matches!(self.sym(i), Some('-' | '–' | '—' | '&'))
-            || matches!(
-                self.word(i),
-                Some("to" | "through" | "thru" | "until" | "till" | "and" | "or")
-            );
-        (ok && !self.line_start(i)).then_some(i + 1)
-    }
-
-    /// `Dec 24`, `December 24th, 2026`, `December the 24th`, `Dec 24-26`, and `December 2026`
-    /// (a month, no fact, consumed so that the year is not read as a number).
-    fn month_first(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
-        let (m, j) = self.month_at(i)?;
-        let with_the = if self.is_word(j, "the") { j + 1 } else { j };
-        let Some((d1, mut k)) = self.day_at(with_the).or_else(|| self.day_at(j)) else {
-            let (_, k) = self.year_at(j).filter(|_| self.sym(j) != Some(','))?;
-            return Some((Vec::new(), k));
-        };
-        let mut days = vec![d1];
-        if let Some(c) = self.date_connector(k) {
-            if let Some((d2, k2)) = self.day_at(c) {
-                if self.month_at(k2).is_none() && !self.is_quantity_suffix(k2) {
-                    days.push(d2);
-                    k = k2;
-                }
-            }
-        }
-        if days.len() == 1 && self.is_quantity_suffix(k) {
-            return None;
-        }
-        let year = self.year_at(k).map(|(y, k3)| {
-            k = k3;
-            y
-        });
-        // An impossible date ("February 30") is still consumed: its day is no count.
-        let facts = days.iter().filter_map(|d| date(year, m, *d)).collect();
-        Some((facts, k))
-    }
-
-    /// `24 December`, `24th of December 2026`, `24-26 December`.
-    fn day_first(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
-        let (d1, mut j) = self.day_at(i)?;
-        let mut days = vec![d1];
-        if let Some(c) = self.date_connector(j) {
-            if let Some((d2, k)) = self.day_at(c) {
-                let of = if self.is_word(k, "of") { k + 1 } else { k };
-                if self.month_at(of).is_some() {
-                    days.push(d2);
-                    j = k;
-                }
-            }
-        }
-        let of = if self.is_word(j, "of") { j + 1 } else { j };
-        let (m, mut k) = self.month_at(of)?;
-        let year = self.year_at(k).map(|(y, k3)| {
-            k = k3;
-            y
-        });
-        let facts = days.iter().filter_map(|d| date(year, m, *d)).collect();
-        Some((facts, k))
-    }
-
-    /// Whether `i` starts something that makes the number before it a quantity, not a day:
-    /// "March 3 hours" is no date.
-    fn is_quantity_suffix(&self, i: usize) -> bool {
-        matches!(self.sym(i), Some('%'))
-            || self.meridiem_at(i).is_some()
-            || self
-                .word(i)
-                .is_some_and(|w| words::is_known_unit(&words::canonical_unit(w)))
-    }
-
     // ---- quantities ----
 
     fn quantity(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
@@ -401,11 +189,27 @@ impl Scanner<'_> {
     /// One end: a currency prefix and amount, or an amount and what follows it.
     fn end(&self, i: usize) -> Option<End> {
         if let Some((code, j)) = self.currency_prefix(i) {
+            // `$.99`
+            let point = self.sym(j) == Some('.') && self.glued(j) && self.glued(j + 1);
+            let j = if point { j + 1 } else { j };
             let n = self.num(j)?;
+            if point {
+                let v = format!("0.{}", n.int).parse().ok()?;
+                return Some(End {
+                    start: i,
+                    next: j + 1,
+                    val: digits(n, v),
+                    prefix: Some(code),
+                    suffix: Suffix::None,
+                });
+            }
             if self.sym(j + 1) == Some(':') && self.glued(j + 1) {
                 return None;
             }
-            let (v, k) = self.with_multiplier(n.value, j + 1, true);
+            let (v, k) = match self.decimal_comma(j) {
+                Some(amount) => amount,
+                None => self.with_multiplier(n.value, j + 1, true),
+            };
             return Some(End {
                 start: i,
                 next: k,
@@ -466,7 +270,26 @@ impl Scanner<'_> {
         }
     }
 
+    /// `59,90` in `€59,90` or `59,90 €`: a decimal comma, read only beside a currency.
+    fn decimal_comma(&self, i: usize) -> Option<(f64, usize)> {
+        let n = self.num(i)?;
+        let cents = self.num(i + 2)?;
+        let ok = n.frac.is_none()
+            && !n.grouped
+            && self.sym(i + 1) == Some(',')
+            && self.glued(i + 1)
+            && self.glued(i + 2)
+            && cents.int.len() == 2
+            && cents.frac.is_none();
+        ok.then(|| (round6(n.value + cents.value / 100.0), i + 3))
+    }
+
     fn digit_value(&self, n: &Num, i: usize) -> Option<(Val, usize)> {
+        if let Some((v, k)) = self.decimal_comma(i) {
+            if self.currency_suffix(k).is_some() {
+                return Some((digits(n, v), k));
+            }
+        }
         if self.sym(i + 1) == Some(':') && self.glued(i + 1) {
             return self.clock_value(n, i);
         }
@@ -577,11 +400,28 @@ impl Scanner<'_> {
     }
 
     fn amount_suffix(&self, val: &Val, j: usize) -> Option<(Suffix, usize)> {
+        // "thirty (30) days": the digits repeat the words.
+        let repeat = matches!(val, Val::Words { .. })
+            && self.sym(j) == Some('(')
+            && self.num(j + 1).map(|n| n.value) == amount(val)
+            && self.sym(j + 2) == Some(')');
+        let j = if repeat { j + 3 } else { j };
+        // "30+ days", "3 or more items": the bound does not end the count.
+        let j = if self.sym(j) == Some('+') && self.glued(j) {
+            j + 1
+        } else if self.is_word(j, "or") && self.word(j + 1).is_some_and(words::is_bound) {
+            j + 2
+        } else {
+            j
+        };
         if let Some(k) = self.percent_at(j) {
             return Some((Suffix::Percent, k));
         }
         if let Some((code, div, k)) = self.currency_suffix(j) {
             return Some((Suffix::Money(code, div), k));
+        }
+        if self.sym(j) == Some('°') {
+            return Some((Suffix::Unit("degree".into()), j + 1));
         }
         if let Some(r) = self.clock_suffix(j) {
             return Some(r);
@@ -606,7 +446,18 @@ impl Scanner<'_> {
         if let Some((unit, k)) = self.hyphen_unit(j) {
             return Some((Suffix::Unit(unit), k));
         }
-        self.noun_run(j).map(|(unit, k)| (Suffix::Unit(unit), k))
+        let (unit, k) = self.noun_run(j)?;
+        // "the 2026 price list": a year before a noun qualifies it, it does not count it.
+        if is_year(val) && !self.counts_plural(j) {
+            return Some((Suffix::None, k));
+        }
+        Some((Suffix::Unit(unit), k))
+    }
+
+    /// Whether the noun phrase at `j` starts with a plural: "2000 customers" counts; in
+    /// "2026 roadmap includes" the plural is a verb.
+    fn counts_plural(&self, j: usize) -> bool {
+        self.word(j).is_some_and(words::looks_plural)
     }
 
     fn percent_at(&self, j: usize) -> Option<usize> {
@@ -714,7 +565,8 @@ impl Scanner<'_> {
 
     /// The noun phrase after an amount, up to three words, and its head as the unit: the
     /// first known unit ("30 day window" → day), else the first plural noun that is not a
-    /// modifier ("3 free returns" → return), else the first word that is not a modifier.
+    /// modifier ("3 free returns" → return), else the last word that is not a modifier
+    /// ("500 Market Street" → street).
     fn noun_run(&self, j: usize) -> Option<(String, usize)> {
         let mut run: Vec<String> = Vec::new();
         let mut k = j;
@@ -745,137 +597,10 @@ impl Scanner<'_> {
             .or_else(|| {
                 run.iter()
                     .find(|w| !words::is_modifier(w) && words::looks_plural(w))
-                    .or_else(|| run.iter().find(|w| !words::is_modifier(w)))
+                    .or_else(|| run.iter().rfind(|w| !words::is_modifier(w)))
                     .map(|w| words::canonical_unit(w))
             })?;
         Some((head, k))
-    }
-
-    // ---- turning ends into facts ----
-
-    fn resolve(&self, e1: &End, second: Option<&(Conn, End)>) -> Vec<Fact> {
-        let k1 = kind_of(e1);
-        let Some((conn, e2)) = second else {
-            return self.single(e1, k1).into_iter().collect();
-        };
-        let k2 = kind_of(e2);
-        let (k1, k2) = match (k1, k2) {
-            (K::Bare, K::Bare) => {
-                let hours =
-                    *conn == Conn::Range && business_pair(e1, e2) && !self.label_before(e1.start);
-                match (hours, hour_of(&e1.val), hour_of(&e2.val)) {
-                    (true, Some((h1, _)), Some((h2, _))) => {
-                        (K::Time(T::Amb(h1, 0)), K::Time(T::Amb(h2, 0)))
-                    }
-                    _ => (K::Bare, K::Bare),
-                }
-            }
-            (K::Bare, k) => (inherit(e1, &k), k),
-            (k, K::Bare) => {
-                let k2 = inherit(e2, &k);
-                (k, k2)
-            }
-            pair => pair,
-        };
-        if let (K::Time(a), K::Time(b)) = (&k1, &k2) {
-            let (x, y) = pair_times(*a, *b);
-            return vec![Fact::Time(x), Fact::Time(y)];
-        }
-        let mut out: Vec<Fact> = self.single(e1, k1).into_iter().collect();
-        out.extend(self.single(e2, k2));
-        out
-    }
-
-    fn single(&self, e: &End, k: K) -> Option<Fact> {
-        let v = amount(&e.val);
-        match k {
-            K::Percent => Some(Fact::Percent(v?)),
-            K::Money(code, div) => Some(Fact::Money {
-                amount: round6(v? / div),
-                currency: code.to_string(),
-            }),
-            K::Time(T::Known(t)) => Some(Fact::Time(t)),
-            K::Time(T::Amb(h, m)) => Some(Fact::Time(self.bare_clock(e.start, h, m))),
-            K::Unit(unit) => {
-                if self.is_pronoun(e) {
-                    return None;
-                }
-                let lone_one = matches!(e.val, Val::Words { lone_one: true, .. });
-                if lone_one && (!words::is_known_unit(&unit) || unit == "time") {
-                    return None;
-                }
-                Some(Fact::Number {
-                    value: v?,
-                    unit: Some(unit),
-                })
-            }
-            K::Bare => self.bare(e),
-            K::Invalid => None,
-        }
-    }
-
-    /// A single time with no am/pm: after `until` it is a closing time (afternoon or
-    /// evening), otherwise it is read on the business clock.
-    fn bare_clock(&self, start: usize, h: u32, m: u32) -> u16 {
-        let closing = self
-            .word_before(start)
-            .is_some_and(words::is_closing_preposition);
-        if closing && (1..=11).contains(&h) {
-            return ((h + 12) * 60 + m) as u16;
-        }
-        business(h, m)
-    }
-
-    /// A number with nothing after it that says what it is.
-    fn bare(&self, e: &End) -> Option<Fact> {
-        let before = self.word_before(e.start);
-        let clock_word = before
-            .is_some_and(|w| words::is_clock_preposition(w) || words::is_closing_preposition(w));
-        if clock_word {
-            if let Some((h, 0)) = hour_of(&e.val).filter(|(h, _)| (1..=12).contains(h)) {
-                return Some(Fact::Time(self.bare_clock(e.start, h, 0)));
-            }
-        }
-        let Val::Digits {
-            v, leading_zero, ..
-        } = e.val
-        else {
-            return None;
-        };
-        let list_marker = self.line_start(e.start)
-            && matches!(self.sym(e.start + 1), Some('.' | ')'))
-            && self.glued(e.start + 1);
-        if leading_zero || list_marker || self.label_before(e.start) {
-            return None;
-        }
-        Some(Fact::Number {
-            value: v,
-            unit: None,
-        })
-    }
-
-    /// "room 101", "step 2", "#5", "No. 5", "order number: 12345".
-    fn label_before(&self, i: usize) -> bool {
-        let word_at = |p: usize| match self.t.get(p).map(|t| &t.kind) {
-            Some(Kind::Word { text, .. }) => words::is_label(text),
-            _ => false,
-        };
-        let Some(p) = i.checked_sub(1) else {
-            return false;
-        };
-        match self.t[p].kind {
-            Kind::Sym('#') => true,
-            Kind::Sym('.' | ':') => p >= 1 && word_at(p - 1),
-            _ => word_at(p),
-        }
-    }
-
-    /// "one" after "the", "that", "no", "any"…: a pronoun, not a number.
-    fn is_pronoun(&self, e: &End) -> bool {
-        matches!(e.val, Val::Words { lone_one: true, .. })
-            && self
-                .word_before(e.start)
-                .is_some_and(words::is_pronoun_determiner)
     }
 }
 
@@ -888,10 +613,6 @@ fn digits(n: &Num, v: f64) -> Val {
     }
 }
 
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
-
 fn amount(val: &Val) -> Option<f64> {
     match val {
         Val::Digits { v, .. } | Val::Words { v, .. } => Some(*v),
@@ -899,167 +620,14 @@ fn amount(val: &Val) -> Option<f64> {
     }
 }
 
-/// Hour and minute of an amount that can be a clock reading: `9`, `nine`, `9.30`, `9:30`.
-fn hour_of(val: &Val) -> Option<(u32, u32)> {
-    match val {
-        Val::Digits { whole: Some(h), .. } => Some((*h, 0)),
-        Val::Digits {
-            v, frac: Some(f), ..
-        } if f.len() == 2 => {
-            let m: u32 = f.parse().ok()?;
-            (m < 60).then_some((v.trunc() as u32, m))
-        }
-        Val::Words { v, .. } if v.fract() == 0.0 && *v <= 24.0 => Some((*v as u32, 0)),
-        Val::Clock { h, m, .. } => Some((*h, *m)),
-        _ => None,
-    }
+/// `1990`…`2199` written as four plain digits.
+fn is_year(val: &Val) -> bool {
+    let year = |y: &u32| (1900..=2199).contains(y);
+    matches!(val, Val::Digits { whole: Some(y), leading_zero: false, .. } if year(y))
 }
 
-fn kind_of(e: &End) -> K {
-    if let Some(code) = e.prefix {
-        return K::Money(code, 1.0);
-    }
-    let time = |t: Option<u16>| t.map_or(K::Invalid, |t| K::Time(T::Known(t)));
-    match &e.suffix {
-        Suffix::Percent => K::Percent,
-        Suffix::Money(code, div) => K::Money(code, *div),
-        Suffix::Meridiem { pm } => time(hour_of(&e.val).and_then(|hm| meridiem(hm, *pm))),
-        Suffix::At(t) => K::Time(T::Known(*t)),
-        Suffix::DayPart(dp) | Suffix::OClock(Some(dp)) => {
-            time(hour_of(&e.val).and_then(|hm| daypart(hm, *dp)))
-        }
-        Suffix::OClock(None) => match hour_of(&e.val) {
-            Some((h, 0)) if (1..=12).contains(&h) => K::Time(T::Amb(h, 0)),
-            _ => K::Invalid,
-        },
-        Suffix::Unit(u) => K::Unit(u.clone()),
-        Suffix::None => match e.val {
-            Val::Clock {
-                h, m, leading_zero, ..
-            } => clock_kind(h, m, leading_zero),
-            Val::Named(t) => K::Time(T::Known(t)),
-            _ => K::Bare,
-        },
-    }
-}
-
-/// `09:00`, `18:00`, `0:30` are 24-hour readings; `9:00` and `5:30` are read like bare hours.
-fn clock_kind(h: u32, m: u32, leading_zero: bool) -> K {
-    if leading_zero || h == 0 || h > 12 {
-        K::Time(T::Known((h * 60 + m) as u16))
-    } else {
-        K::Time(T::Amb(h, m))
-    }
-}
-
-/// The other end's kind, taken by a bare end: "5-7 business days", "$10-20", "9 to 6 PM".
-fn inherit(e: &End, k: &K) -> K {
-    match k {
-        K::Time(_) => match hour_of(&e.val) {
-            Some((h, m))
-                if h <= 12
-                    && !matches!(
-                        e.val,
-                        Val::Digits {
-                            leading_zero: true,
-                            ..
-                        }
-                    ) =>
-            {
-                if h == 0 {
-                    K::Time(T::Known(m as u16))
-                } else {
-                    K::Time(T::Amb(h, m))
-                }
-            }
-            Some((h, m)) if h <= 23 => K::Time(T::Known((h * 60 + m) as u16)),
-            _ => K::Bare,
-        },
-        K::Invalid => K::Bare,
-        other => other.clone(),
-    }
-}
-
-/// Two bare whole numbers from 1 to 12, different, read as a range of opening hours.
-fn business_pair(e1: &End, e2: &End) -> bool {
-    let hour = |e: &End| match &e.val {
-        Val::Digits {
-            whole: Some(h),
-            leading_zero: false,
-            ..
-        } => Some(*h),
-        Val::Words { v, .. } if v.fract() == 0.0 => Some(*v as u32),
-        _ => None,
-    };
-    match (hour(e1), hour(e2)) {
-        (Some(a), Some(b)) => (1..=12).contains(&a) && (1..=12).contains(&b) && a != b,
-        _ => false,
-    }
-}
-
-fn meridiem((h, m): (u32, u32), pm: bool) -> Option<u16> {
-    match h {
-        1..=12 => Some((((h % 12) + if pm { 12 } else { 0 }) * 60 + m) as u16),
-        0 if !pm => Some(m as u16),
-        _ => None,
-    }
-}
-
-fn daypart((h, m): (u32, u32), dp: DayPart) -> Option<u16> {
-    if !(1..=12).contains(&h) {
-        return None;
-    }
-    let hour = match dp {
-        DayPart::Morning => h % 12,
-        DayPart::Afternoon | DayPart::Evening => h % 12 + 12,
-        DayPart::Night if h == 12 => 0,
-        DayPart::Night if h <= 5 => h,
-        DayPart::Night => h + 12,
-    };
-    Some((hour * 60 + m) as u16)
-}
-
-/// The business clock for an hour with no am/pm: 7 to 11 in the morning, 12 noon, 1 to 6 in
-/// the afternoon or evening.
-fn business(h: u32, m: u32) -> u16 {
-    let hour = match h {
-        1..=6 => h + 12,
-        _ => h % 24,
-    };
-    (hour * 60 + m) as u16
-}
-
-/// Both readings of an ambiguous time, morning first.
-fn readings(h: u32, m: u32) -> [u16; 2] {
-    let base = (h % 12) * 60 + m;
-    [base as u16, (base + 720) as u16]
-}
-
-/// Places the ends of a range of times: an ambiguous start takes the latest reading before
-/// a known end, an ambiguous end the earliest after the start; two ambiguous ends start on the
-/// business clock.
-fn pair_times(a: T, b: T) -> (u16, u16) {
-    let after = |x: u16, h: u32, m: u32| {
-        let r = readings(h, m);
-        r.into_iter().find(|t| *t > x).unwrap_or(r[0])
-    };
-    match (a, b) {
-        (T::Known(x), T::Known(y)) => (x, y),
-        (T::Amb(h, m), T::Known(y)) => {
-            let r = readings(h, m);
-            let x = r
-                .into_iter()
-                .rev()
-                .find(|t| *t < y)
-                .unwrap_or(business(h, m));
-            (x, y)
-        }
-        (T::Known(x), T::Amb(h, m)) => (x, after(x, h, m)),
-        (T::Amb(h1, m1), T::Amb(h2, m2)) => {
-            let x = business(h1, m1);
-            (x, after(x, h2, m2))
-        }
-    }
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }
 
 #[cfg(test)]

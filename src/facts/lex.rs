@@ -60,13 +60,19 @@ pub(super) struct Token {
 }
 
 /// Spans masked before lexing, each a reason something that looks like a number is not one.
+/// Their `\b` is compiled as the ASCII word boundary: a Unicode one over a reply with an en
+/// dash or a euro sign in it would drop the regex engine from its fast path for the whole text.
 static MASKS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // URLs and bare domains with a path.
         r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]]+"#,
-        r#"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|co|dev|app|uk|de|fr|eu|us|ca|au|info|biz|shop|store|help)\b(?:/[^\s<>"'()\[\]]*)?"#,
+        concat!(
+            r"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*",
+            r"\.(?:com|org|net|io|ai|co|dev|app|uk|de|fr|eu|us|ca|au|info|biz|shop|store|help)\b",
+            r#"(?:/[^\s<>"'()\[\]]*)?"#,
+        ),
         // E-mail addresses.
-        r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+        r"[A-Za-z0-9_.+-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+",
         // normalize placeholders and golden wildcards.
         r"<[A-Za-z_][A-Za-z0-9_:.-]*>",
         r"\[\.\.\]",
@@ -80,7 +86,7 @@ static MASKS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\b24\s*[/x×]\s*(?:7|365)\b",
     ]
     .iter()
-    .map(|p| Regex::new(p).expect("fact mask regexes are valid"))
+    .map(|p| Regex::new(&p.replace(r"\b", r"(?-u:\b)")).expect("fact mask regexes are valid"))
     .collect()
 });
 
@@ -241,6 +247,8 @@ fn block(toks: &mut [Token]) {
     }
 }
 
+/// Blocks within one chunk: all of it when it is an identifier; otherwise separated runs that
+/// are no date, ratios, and long digit runs.
 fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
     let chunk = &toks[a..b];
     if is_identifier(chunk) {
@@ -261,6 +269,18 @@ fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
                 k = end;
             }
             None => k += 1,
+        }
+    }
+    // `16:9`: a ratio, not a clock reading (minutes have two digits).
+    for k in a..b.saturating_sub(2) {
+        if let (Kind::Num(_), Kind::Sym(':'), Kind::Num(m)) =
+            (&toks[k].kind, &toks[k + 1].kind, &toks[k + 2].kind)
+        {
+            if m.int.len() != 2 || m.frac.is_some() {
+                for t in &mut toks[k..k + 3] {
+                    t.blocked = true;
+                }
+            }
         }
     }
     for k in a..b {
@@ -295,20 +315,23 @@ fn is_num(t: Option<&Token>) -> bool {
 }
 
 /// Letters glued to digits (`A12`, `ORD-9999`, `COVID-19`, `4G5`, `12B`), decades (`1990s`,
-/// `90's`), except the suffixes numbers carry (`9am`, `24th`, `10GB`, `9am-6pm`).
+/// `90's`), except the suffixes numbers carry (`9am`, `24th`, `10GB`, `9am-6pm`), currency
+/// codes (`USD99`) and words that are values themselves (`noon-1pm`).
 fn is_identifier(chunk: &[Token]) -> bool {
     for k in 0..chunk.len() {
         let Some(w) = word(&chunk[k]) else { continue };
         let after_num = k > 0 && is_num(chunk.get(k - 1));
-        let currency = words::currency_code(w).is_some();
+        // `USD99`, and `noon-1pm` where the word is itself a value.
+        let value_word =
+            words::currency_code(w).is_some() || matches!(w, "noon" | "midday" | "midnight");
         // Letters right before digits (`A12`, `4G5`), or before `-digits` unless they end a
-        // number themselves (`ORD-9999` but not `9am-6pm`); a currency code may (`USD99`).
+        // number themselves (`ORD-9999` but not `9am-6pm`).
         let direct = is_num(chunk.get(k + 1));
         let dashed = matches!(
             chunk.get(k + 1).map(|t| &t.kind),
             Some(Kind::Sym('-' | '_' | '#'))
         ) && is_num(chunk.get(k + 2));
-        if !currency && (direct || (dashed && !(after_num && words::is_number_suffix(w)))) {
+        if !value_word && (direct || (dashed && !(after_num && words::is_number_suffix(w)))) {
             return true;
         }
         if after_num && (w == "s" || !words::is_number_suffix(w)) {

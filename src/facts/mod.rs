@@ -104,9 +104,8 @@ pub fn parse_spec(kind: &str, value: &str, unit: Option<&str>) -> Result<Fact, S
         }),
         "number" => spec_number(v, unit),
         "money" => spec_money(v).ok_or_else(|| {
-            format!(
-                "expected an amount and a currency like \"99 USD\", \"USD 99\" or \"$99\", found {v:?}"
-            )
+            let forms = r#""99 USD", "USD 99" or "$99""#;
+            format!("expected an amount and a currency like {forms}, found {v:?}")
         }),
         "percent" => spec_percent(v)
             .ok_or_else(|| format!("expected a percent like 15, 12.5 or \"15%\", found {v:?}")),

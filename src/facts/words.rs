@@ -1,6 +1,14 @@
 //! The fact extractor's vocabulary: number words, months, currencies, units, and the words that
 //! end a unit phrase or mark a number as a label. Flat tables and pure lookups; no parsing.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// A word list written as one whitespace-separated string, so that the tables stay readable.
+fn set(words: &'static str) -> HashSet<&'static str> {
+    words.split_whitespace().collect()
+}
+
 /// The value of a cardinal number word that can start or continue a spelled-out number.
 pub(super) fn cardinal(word: &str) -> Option<u32> {
     Some(match word {
@@ -98,10 +106,10 @@ pub(super) fn month(word: &str) -> Option<u8> {
 
 /// ISO codes accepted before or after an amount (`USD 99`, `20 EUR`).
 pub(super) fn currency_code(word: &str) -> Option<&'static str> {
-    const CODES: &[&str] = &[
-        "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "NZD", "CHF", "CNY", "INR", "SEK", "NOK", "DKK",
-        "MXN", "BRL", "SGD", "HKD", "ZAR", "PLN", "KRW",
-    ];
+    static CODES: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+        set("\
+        USD EUR GBP JPY CAD AUD NZD CHF CNY INR SEK NOK DKK MXN BRL SGD HKD ZAR PLN KRW")
+    });
     CODES.iter().copied().find(|c| c.eq_ignore_ascii_case(word))
 }
 
@@ -155,369 +163,74 @@ pub(super) fn dollar_country(word: &str) -> Option<&'static str> {
 
 /// Words that end a unit phrase: function words, words that start another value, weekdays,
 /// time zones. "9-5 weekdays" and "9-5 EST" must not make `weekday` or `est` a unit.
+static STOP: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        a an the this that these those my your our their his her its of to for in on at by with
+        within without from into onto over under after before until till til through thru during
+        per via and or but nor so yet if then than as is are was were be been being will would
+        can could should may might must shall do does did have has had not no only just also
+        each every all any some less ago later earlier left remaining long old away total max
+        maximum minimum apiece back off out up down here there now today tomorrow tonight
+        yesterday when where which who what how why it they we you i he she them us me please
+        plus minus x instead either anytime local sharp eastern pacific central mountain est edt
+        et pst pdt pt cst cdt ct mst mdt mt gmt bst utc cet cest ist aest weekday weekdays
+        weekend weekends daily monday tuesday wednesday thursday friday saturday sunday mondays
+        tuesdays wednesdays thursdays fridays saturdays sundays mon tue tues wed thu thur thurs
+        fri sat sun noon midday midnight morning afternoon evening night am pm percent pct
+        hundred thousand million billion")
+});
+
 pub(super) fn is_stop(word: &str) -> bool {
-    matches!(
-        word,
-        "a" | "an"
-            | "the"
-            | "this"
-            | "that"
-            | "these"
-            | "those"
-            | "my"
-            | "your"
-            | "our"
-            | "their"
-            | "his"
-            | "her"
-            | "its"
-            | "of"
-            | "to"
-            | "for"
-            | "in"
-            | "on"
-            | "at"
-            | "by"
-            | "with"
-            | "within"
-            | "without"
-            | "from"
-            | "into"
-            | "onto"
-            | "over"
-            | "under"
-            | "after"
-            | "before"
-            | "until"
-            | "till"
-            | "til"
-            | "through"
-            | "thru"
-            | "during"
-            | "per"
-            | "via"
-            | "and"
-            | "or"
-            | "but"
-            | "nor"
-            | "so"
-            | "yet"
-            | "if"
-            | "then"
-            | "than"
-            | "as"
-            | "is"
-            | "are"
-            | "was"
-            | "were"
-            | "be"
-            | "been"
-            | "being"
-            | "will"
-            | "would"
-            | "can"
-            | "could"
-            | "should"
-            | "may"
-            | "might"
-            | "must"
-            | "shall"
-            | "do"
-            | "does"
-            | "did"
-            | "have"
-            | "has"
-            | "had"
-            | "not"
-            | "no"
-            | "only"
-            | "just"
-            | "also"
-            | "each"
-            | "every"
-            | "all"
-            | "any"
-            | "some"
-            | "less"
-            | "ago"
-            | "later"
-            | "earlier"
-            | "left"
-            | "remaining"
-            | "long"
-            | "old"
-            | "away"
-            | "total"
-            | "max"
-            | "maximum"
-            | "minimum"
-            | "apiece"
-            | "back"
-            | "off"
-            | "out"
-            | "up"
-            | "down"
-            | "here"
-            | "there"
-            | "now"
-            | "today"
-            | "tomorrow"
-            | "tonight"
-            | "yesterday"
-            | "when"
-            | "where"
-            | "which"
-            | "who"
-            | "what"
-            | "how"
-            | "why"
-            | "it"
-            | "they"
-            | "we"
-            | "you"
-            | "i"
-            | "he"
-            | "she"
-            | "them"
-            | "us"
-            | "me"
-            | "please"
-            | "plus"
-            | "minus"
-            | "x"
-            | "instead"
-            | "either"
-            | "anytime"
-            | "local"
-            | "sharp"
-            | "eastern"
-            | "pacific"
-            | "central"
-            | "mountain"
-            | "est"
-            | "edt"
-            | "et"
-            | "pst"
-            | "pdt"
-            | "pt"
-            | "cst"
-            | "cdt"
-            | "ct"
-            | "mst"
-            | "mdt"
-            | "mt"
-            | "gmt"
-            | "bst"
-            | "utc"
-            | "cet"
-            | "cest"
-            | "ist"
-            | "aest"
-            | "weekday"
-            | "weekdays"
-            | "weekend"
-            | "weekends"
-            | "daily"
-            | "monday"
-            | "tuesday"
-            | "wednesday"
-            | "thursday"
-            | "friday"
-            | "saturday"
-            | "sunday"
-            | "mondays"
-            | "tuesdays"
-            | "wednesdays"
-            | "thursdays"
-            | "fridays"
-            | "saturdays"
-            | "sundays"
-            | "mon"
-            | "tue"
-            | "tues"
-            | "wed"
-            | "thu"
-            | "thur"
-            | "thurs"
-            | "fri"
-            | "sat"
-            | "sun"
-            | "noon"
-            | "midday"
-            | "midnight"
-            | "morning"
-            | "afternoon"
-            | "evening"
-            | "night"
-            | "am"
-            | "pm"
-            | "percent"
-            | "pct"
-            | "hundred"
-            | "thousand"
-            | "million"
-            | "billion"
-    )
+    STOP.contains(&word)
 }
 
 /// Words before a head noun that are not it: "5 business days", "3 free returns".
+static MODIFIERS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        business calendar working full whole extra additional more free new different separate
+        other main quick easy simple great big small large consecutive standard express premium
+        basic short few further last first next previous following same single double straight
+        complimentary paid available open easy-to-use")
+});
+
 pub(super) fn is_modifier(word: &str) -> bool {
-    word.ends_with("ly")
-        || matches!(
-            word,
-            "business"
-                | "calendar"
-                | "working"
-                | "full"
-                | "whole"
-                | "extra"
-                | "additional"
-                | "more"
-                | "free"
-                | "new"
-                | "different"
-                | "separate"
-                | "other"
-                | "main"
-                | "quick"
-                | "easy"
-                | "simple"
-                | "great"
-                | "big"
-                | "small"
-                | "large"
-                | "consecutive"
-                | "standard"
-                | "express"
-                | "premium"
-                | "basic"
-                | "short"
-                | "few"
-                | "further"
-                | "last"
-                | "first"
-                | "next"
-                | "previous"
-                | "following"
-                | "same"
-                | "single"
-                | "double"
-                | "straight"
-                | "complimentary"
-                | "paid"
-                | "available"
-                | "open"
-                | "easy-to-use"
-        )
+    word.ends_with("ly") || MODIFIERS.contains(&word)
 }
 
 /// Words before a bare number that make it a label, not a quantity: "room 101", "step 2",
 /// "press 1", "version 3". Only consulted when nothing after the number gives it a kind.
+static LABELS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        room rooms suite apt apartment unit floor building bldg gate terminal platform door desk
+        counter aisle bay lane lot box route highway exit seat table step steps option options
+        page pages line lines chapter section sections article clause paragraph item question
+        version ver level tier model flight order ticket case invoice account acct reference ref
+        id number no nr num extension ext press dial code pin zip postcode part figure fig slide
+        category group team batch release phase stage round episode season volume vol issue rule
+        form size sizes age ages store branch station channel port error status http iphone
+        windows ios android macos")
+});
+
 pub(super) fn is_label(word: &str) -> bool {
+    LABELS.contains(&word)
+}
+
+/// Label words that still mark an id after a colon: "Order number: 12345".
+static ID_LABELS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        number no id code pin ref reference order ticket case invoice account extension ext room
+        seat gate flight")
+});
+
+pub(super) fn is_id_label(word: &str) -> bool {
+    ID_LABELS.contains(&word)
+}
+
+/// The second word of "3 or more", "5 or fewer": a bound on the count before it.
+pub(super) fn is_bound(word: &str) -> bool {
     matches!(
         word,
-        "room"
-            | "rooms"
-            | "suite"
-            | "apt"
-            | "apartment"
-            | "unit"
-            | "floor"
-            | "building"
-            | "bldg"
-            | "gate"
-            | "terminal"
-            | "platform"
-            | "door"
-            | "desk"
-            | "counter"
-            | "aisle"
-            | "bay"
-            | "lane"
-            | "lot"
-            | "box"
-            | "route"
-            | "highway"
-            | "exit"
-            | "seat"
-            | "table"
-            | "step"
-            | "steps"
-            | "option"
-            | "options"
-            | "page"
-            | "pages"
-            | "line"
-            | "lines"
-            | "chapter"
-            | "section"
-            | "sections"
-            | "article"
-            | "clause"
-            | "paragraph"
-            | "item"
-            | "question"
-            | "version"
-            | "ver"
-            | "level"
-            | "tier"
-            | "model"
-            | "flight"
-            | "order"
-            | "ticket"
-            | "case"
-            | "invoice"
-            | "account"
-            | "acct"
-            | "reference"
-            | "ref"
-            | "id"
-            | "number"
-            | "no"
-            | "nr"
-            | "num"
-            | "extension"
-            | "ext"
-            | "press"
-            | "dial"
-            | "code"
-            | "pin"
-            | "zip"
-            | "postcode"
-            | "part"
-            | "figure"
-            | "fig"
-            | "slide"
-            | "category"
-            | "group"
-            | "team"
-            | "batch"
-            | "release"
-            | "phase"
-            | "stage"
-            | "round"
-            | "episode"
-            | "season"
-            | "volume"
-            | "vol"
-            | "issue"
-            | "rule"
-            | "form"
-            | "size"
-            | "sizes"
-            | "store"
-            | "branch"
-            | "station"
-            | "channel"
-            | "port"
-            | "error"
-            | "status"
-            | "http"
-            | "iphone"
-            | "windows"
-            | "ios"
-            | "android"
-            | "macos"
+        "more" | "fewer" | "less" | "so" | "greater" | "higher" | "longer" | "above" | "over"
     )
 }
 
@@ -533,124 +246,38 @@ pub(super) fn is_closing_preposition(word: &str) -> bool {
 }
 
 /// Before "one", these make it a pronoun: "the one", "that one", "no one".
+static DETERMINERS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        the this that any no every each which another one a")
+});
+
 pub(super) fn is_pronoun_determiner(word: &str) -> bool {
-    matches!(
-        word,
-        "the"
-            | "this"
-            | "that"
-            | "any"
-            | "no"
-            | "every"
-            | "each"
-            | "which"
-            | "another"
-            | "one"
-            | "only"
-            | "a"
-    )
+    DETERMINERS.contains(&word)
 }
 
 /// Units the head-noun rule prefers: in "30 day window" and "10 GB storage" the unit is the
 /// known one, not the last noun.
+static KNOWN_UNITS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        second minute hour day week month year night decade time item unit piece pound ounce
+        gram kilogram kg g mg gb mb kb tb km mile meter metre cm mm foot inch liter litre ml
+        gallon user seat license device person star attempt")
+});
+
 pub(super) fn is_known_unit(unit: &str) -> bool {
-    matches!(
-        unit,
-        "second"
-            | "minute"
-            | "hour"
-            | "day"
-            | "week"
-            | "month"
-            | "year"
-            | "night"
-            | "decade"
-            | "time"
-            | "item"
-            | "unit"
-            | "piece"
-            | "pound"
-            | "ounce"
-            | "gram"
-            | "kilogram"
-            | "kg"
-            | "g"
-            | "mg"
-            | "gb"
-            | "mb"
-            | "kb"
-            | "tb"
-            | "km"
-            | "mile"
-            | "meter"
-            | "metre"
-            | "cm"
-            | "mm"
-            | "foot"
-            | "inch"
-            | "liter"
-            | "litre"
-            | "ml"
-            | "gallon"
-            | "user"
-            | "seat"
-            | "license"
-            | "device"
-            | "person"
-            | "star"
-            | "attempt"
-    )
+    KNOWN_UNITS.contains(&unit)
 }
 
 /// Word suffixes that may be glued to digits without making an identifier: `9am`, `24th`,
 /// `10GB`, `5k`, `24hrs`, `99USD`.
+static NUMBER_SUFFIXES: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+    set("\
+        am pm a p st nd rd th k m mm bn h hr hrs min mins sec secs d day days wk wks mo mos yr
+        yrs gb mb kb tb kg mg lb lbs oz km cm ml ft in mi")
+});
+
 pub(super) fn is_number_suffix(word: &str) -> bool {
-    matches!(
-        word,
-        "am" | "pm"
-            | "a"
-            | "p"
-            | "st"
-            | "nd"
-            | "rd"
-            | "th"
-            | "k"
-            | "m"
-            | "mm"
-            | "bn"
-            | "h"
-            | "hr"
-            | "hrs"
-            | "min"
-            | "mins"
-            | "sec"
-            | "secs"
-            | "d"
-            | "day"
-            | "days"
-            | "wk"
-            | "wks"
-            | "mo"
-            | "mos"
-            | "yr"
-            | "yrs"
-            | "gb"
-            | "mb"
-            | "kb"
-            | "tb"
-            | "kg"
-            | "g"
-            | "mg"
-            | "lb"
-            | "lbs"
-            | "oz"
-            | "km"
-            | "cm"
-            | "ml"
-            | "ft"
-            | "in"
-            | "mi"
-    ) || currency_code(word).is_some()
+    NUMBER_SUFFIXES.contains(&word) || currency_code(word).is_some()
 }
 
 /// The singular of an English plural, good enough for unit nouns.
