@@ -489,7 +489,7 @@ fn validate_sends_nothing_and_reports_success() {
     let ws = Workspace::new();
     ws.write(
         "v.yaml",
-        "endpoint: {base_url: 'http://127.0.0.1:9', agent_id: a}\ndialogues:\n  - name: d\n    turns: [{user: hi}]\n",
+        "endpoint: {base_url: 'http://127.0.0.1:9', agent_id: a, api_key: ak_test_123}\ndialogues:\n  - name: d\n    turns: [{user: hi}]\n",
     );
     let out = run_in(ws.path(), &["validate", "v.yaml"]);
     assert_code(&out, 0);
