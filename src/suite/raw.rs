@@ -37,7 +37,7 @@ pub struct RawSuite {
 }
 
 /// `agenttest.yaml`: shared by every suite at or below its directory.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub endpoint: Option<RawEndpoint>,

@@ -18,7 +18,7 @@ use crate::suite::raw::{
 };
 use crate::suite::template;
 
-use super::check::Checker;
+use super::check::{at_part, Checker};
 use super::endpoint::{Completion, Layer};
 use super::expect::Exp;
 use super::judge::JudgeLayer;
@@ -279,8 +279,32 @@ impl Checker<'_> {
                 self.error(span_of(n), "the dialogue name is empty");
                 None
             }
-            Some(n) => Some(n.value.clone()),
+            Some(n) => {
+                self.golden_name_fits(&n.value, span_of(n));
+                Some(n.value.clone())
+            }
         }
+    }
+
+    /// The golden file is named after the dialogue; its pending `<slug>.yaml.new` must fit
+    /// the 255-byte file names of common file systems, or the first failing run could not
+    /// write it.
+    fn golden_name_fits(&mut self, name: &str, span: Span) {
+        const MAX: usize = 255;
+        let file = format!("{}.yaml.new", slug(name));
+        if file.len() <= MAX {
+            return;
+        }
+        let d = self.error(span, "the dialogue name is too long for its golden file");
+        d.label = Some(format!(
+            "its pending golden `{}...yaml.new` would be a {}-byte file name; file systems allow {MAX}",
+            &file[..20],
+            file.len()
+        ));
+        d.help = Some(format!(
+            "shorten the name to at most {} letters and digits",
+            MAX - ".yaml.new".len()
+        ));
     }
 
     fn golden(&mut self, g: &Spanned<RawGolden>, judge: bool) -> GoldenMode {
@@ -516,9 +540,10 @@ impl Checker<'_> {
                 continue;
             }
             let file = other.unwrap_or(self.file);
+            let at = |message: String| at_part(file, span, text, r.start..r.end, message);
             let d = match refs.captured_at.get(&r.name) {
-                Some(&at) => used_too_early(file, span, &r.name, at, refs.turn),
-                None => unknown_name(file, span, &r.name, refs),
+                Some(&when) => used_too_early(at, &r.name, when, refs.turn),
+                None => unknown_name(at, &r.name, refs),
             };
             self.diags.push(d);
         }
@@ -532,29 +557,30 @@ struct Refs<'r> {
     turn: usize,
 }
 
-fn used_too_early(file: &SourceFile, span: Span, name: &str, at: usize, turn: usize) -> Diagnostic {
-    let when = if at == turn {
+fn used_too_early(
+    at: impl Fn(String) -> Diagnostic,
+    name: &str,
+    captured: usize,
+    turn: usize,
+) -> Diagnostic {
+    let when = if captured == turn {
         "in this same turn, after its reply".to_string()
     } else {
-        format!("in turn {}", at + 1)
+        format!("in turn {}", captured + 1)
     };
-    Diagnostic::at(
-        file,
-        span,
-        format!("`{{{{{name}}}}}` is used before it is captured"),
-    )
-    .with_label(format!("`{name}` is captured {when}"))
-    .with_help("a turn can use only vars and the captures of earlier turns")
+    at(format!("`{{{{{name}}}}}` is used before it is captured"))
+        .with_label(format!("`{name}` is captured {when}"))
+        .with_help("a turn can use only vars and the captures of earlier turns")
 }
 
-fn unknown_name(file: &SourceFile, span: Span, name: &str, refs: &Refs) -> Diagnostic {
+fn unknown_name(at: impl Fn(String) -> Diagnostic, name: &str, refs: &Refs) -> Diagnostic {
     let candidates: Vec<&str> = refs
         .known
         .iter()
         .map(String::as_str)
         .chain(refs.captured_at.keys().map(String::as_str))
         .collect();
-    let d = Diagnostic::at(file, span, format!("unknown variable `{{{{{name}}}}}`"));
+    let d = at(format!("unknown variable `{{{{{name}}}}}`"));
     match did_you_mean(name, &candidates) {
         Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
         None => {

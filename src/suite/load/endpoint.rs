@@ -16,7 +16,7 @@ use crate::suite::raw::{span_of, RawEndpoint, RawKind};
 use crate::suite::template;
 use crate::util::{parse_duration, parse_rate};
 
-use super::check::Checker;
+use super::check::{at_part, Checker};
 use super::kind::{kind_word, Sited, SpecLayer};
 use super::EndpointOverrides;
 
@@ -31,6 +31,10 @@ pub(super) struct Layer {
     timeout: Option<Duration>,
     retries: Option<u32>,
     rate_limit: Option<f64>,
+    /// Where `base_url` is written (none when a flag set it), for errors about the URL.
+    base_url_at: Option<Sited<()>>,
+    /// `api_key` was written but is wrong: its absence is not also reported.
+    key_failed: bool,
     /// Checked against the merged `base_url` (it needs `mock`), where it is written.
     mock_script: Option<Sited<PathBuf>>,
     spec: SpecLayer,
@@ -55,6 +59,14 @@ impl Layer {
             timeout: upper.timeout.or(self.timeout),
             retries: upper.retries.or(self.retries),
             rate_limit: upper.rate_limit.or(self.rate_limit),
+            base_url_at: match upper.base_url {
+                Some(_) => upper.base_url_at.clone(),
+                None => self.base_url_at.clone(),
+            },
+            key_failed: match upper.api_key {
+                Some(_) => false,
+                None => upper.key_failed || self.key_failed,
+            },
             mock_script: upper
                 .mock_script
                 .clone()
@@ -72,6 +84,7 @@ impl Layer {
     pub(super) fn with_overrides(mut self, o: &EndpointOverrides) -> Layer {
         if let Some(v) = &o.base_url {
             self.base_url = Some(v.clone());
+            self.base_url_at = None;
         }
         if let Some(v) = &o.agent_id {
             self.agent_id = Some(v.clone());
@@ -104,6 +117,7 @@ impl Checker<'_> {
         if let Some(v) = &raw.base_url {
             layer.base_url = self.base_url(v);
             layer.broken |= layer.base_url.is_none();
+            layer.base_url_at = Some(self.sited((), span_of(v)));
         }
         if let Some(v) = &raw.agent_id {
             layer.agent_id = self.agent_id(v);
@@ -111,6 +125,7 @@ impl Checker<'_> {
         }
         if let Some(v) = &raw.api_key {
             layer.api_key = self.api_key(v);
+            layer.key_failed = layer.api_key.is_none();
         }
         for (name, value) in raw.headers.iter().flat_map(|h| h.0.iter()) {
             layer.headers.extend(self.header(name, value));
@@ -168,7 +183,9 @@ impl Checker<'_> {
         match BaseUrl::parse(&e.value) {
             Ok(url) => Some(url),
             Err(why) => {
-                let text = e.value.trim();
+                // As written, not as expanded: an env var may hold credentials.
+                let text = if e.used_env { &v.value } else { &e.value };
+                let text = text.trim();
                 self.error(span_of(v), format!("invalid `base_url` `{text}`"))
                     .label = Some(why);
                 None
@@ -200,7 +217,32 @@ impl Checker<'_> {
     }
 
     fn header(&mut self, name: &Spanned<String>, value: &Spanned<String>) -> Option<Header> {
+        if let Some(why) = header_name_problem(&name.value) {
+            let message = format!("invalid header name `{}`", name.value);
+            let d = Diagnostic::at(self.file, span_of(name), message)
+                .with_width(name.value.chars().count())
+                .with_label(why);
+            self.diags.push(d);
+            return None;
+        }
         let e = self.env(value)?;
+        // Never quoted: the value may be a secret.
+        if let Some(c) = e.value.chars().find(|c| c.is_control() && *c != '\t') {
+            let what = if matches!(c, '\r' | '\n') {
+                "a line break"
+            } else {
+                "a control character"
+            };
+            let d = self.error(
+                span_of(value),
+                format!("the value of header `{}` holds {what}", name.value),
+            );
+            if e.used_env {
+                d.label = Some("it comes from the environment".into());
+            }
+            d.help = Some("a header value is one line of visible text".into());
+            return None;
+        }
         let value = if e.used_env {
             HeaderValue::Secret(SecretString::from(e.value))
         } else {
@@ -227,20 +269,24 @@ impl Checker<'_> {
         }
     }
 
-    /// Expands `${VAR}` in one field; an error points at the field.
+    /// Expands `${VAR}` in one field; an error points at the `${...}` in it.
     fn env(&mut self, v: &Spanned<String>) -> Option<template::EnvExpanded> {
-        match template::expand_env(&v.value, &*self.opts.env) {
-            Ok(e) => Some(e),
-            Err(err) => {
-                let d = self.error(span_of(v), err.to_string());
-                if let template::EnvError::Unset { var, .. } = &err {
-                    d.help = Some(format!(
-                        "export {var}, or give a default: `${{{var}:-value}}`"
-                    ));
-                }
-                None
-            }
+        let err = match template::expand_env(&v.value, &*self.opts.env) {
+            Ok(e) => return Some(e),
+            Err(err) => err,
+        };
+        let start = err.offset();
+        let end = v.value[start..]
+            .find('}')
+            .map_or(v.value.len(), |i| start + i + 1);
+        let mut d = at_part(self.file, span_of(v), &v.value, start..end, err.to_string());
+        if let template::EnvError::Unset { var, .. } = &err {
+            d.help = Some(format!(
+                "export {var}, or give a default: `${{{var}:-value}}`"
+            ));
         }
+        self.diags.push(d);
+        None
     }
 
     /// The merged file layers of one dialogue (or the judge) as an endpoint, flags applied,
@@ -264,6 +310,10 @@ impl Checker<'_> {
             return None;
         }
         self.session_fits(kind, &layer, at);
+        let live = matches!(layer.base_url, Some(BaseUrl::Url(_)));
+        if kind == RawKind::Thinnest && live && layer.api_key.is_none() && !layer.key_failed {
+            self.no_api_key(layer.base_url_at.as_ref(), at);
+        }
         let agent_id = match kind {
             RawKind::Thinnest => layer.agent_id.clone()?,
             RawKind::Openai => layer.spec.model.clone()?,
@@ -319,6 +369,25 @@ impl Checker<'_> {
         let message = format!("{} has no {}", at.what, missing.join(" and no "));
         self.diags
             .push(Diagnostic::at(at.file, at.span, message).with_help(help));
+    }
+
+    /// A live thinnest endpoint refuses every request without a key (SPEC §2): said at the
+    /// `base_url` that makes it live, or, when a flag does, once per suite at its first
+    /// dialogue. The URL is not quoted: it may hold credentials.
+    fn no_api_key(&mut self, url_at: Option<&Sited<()>>, at: &Completion) {
+        let message = "no `api_key` for this live endpoint";
+        let d = match url_at {
+            Some(site) => Diagnostic::at(&site.file, site.span, message),
+            None if self.key_reported => return,
+            None => {
+                self.key_reported = true;
+                Diagnostic::at(at.file, at.span, format!("{} has {message}", at.what))
+            }
+        };
+        self.diags.push(
+            d.with_label("kind thinnest sends `Authorization: Bearer <api_key>`; without one every request is refused")
+                .with_help("set `api_key: ${THINNESTAI_API_KEY}` under `endpoint:` in the dialogue, the suite or agenttest.yaml"),
+        );
     }
 
     /// SPEC §8: `session: server` only where the server's session can be adopted.

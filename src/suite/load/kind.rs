@@ -14,7 +14,7 @@ use crate::suite::model::{EndpointKind, HttpSpec, OpenAiSpec, Pointers};
 use crate::suite::raw::{span_of, RawEndpoint, RawKind, RawResponse, RawStream, RawValue};
 use crate::suite::template;
 
-use super::check::Checker;
+use super::check::{at_part, Checker};
 
 /// Which kinds use each field that not every kind has. Every other field is common.
 const KIND_FIELDS: &[(&str, &[RawKind])] = &[
@@ -501,11 +501,8 @@ impl Checker<'_> {
                     .copied()
                     .chain(names.iter().map(String::as_str))
                     .collect();
-                let d = Diagnostic::at(
-                    file,
-                    *span,
-                    format!("unknown variable `{{{{{}}}}}`", r.name),
-                );
+                let message = format!("unknown variable `{{{{{}}}}}`", r.name);
+                let d = at_part(file, *span, text, r.start..r.end, message);
                 let d = match did_you_mean(&r.name, &candidates) {
                     Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
                     None => d.with_help(

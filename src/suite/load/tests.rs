@@ -62,7 +62,8 @@ fn env(vars: &[(&str, &str)]) -> LoadOptions {
     )
 }
 
-const EP: &str = "endpoint: {base_url: mock, agent_id: ag}\n";
+/// A complete endpoint; with a key, so that tests overriding it with a URL stay valid.
+const EP: &str = "endpoint: {base_url: mock, agent_id: ag, api_key: k}\n";
 
 fn one(f: &Fixture) -> Suite {
     let mut loaded = match f.load() {
@@ -78,7 +79,7 @@ fn endpoint_merges_config_suite_dialogue_then_overrides() {
     let f = Fixture::new(&[
         (
             "agenttest.yaml",
-            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  \
+            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  api_key: k\n  \
              timeout: 5s\n  rate_limit: 2/s\n  headers: {X-Env: staging, X-Team: a}\n",
         ),
         (
@@ -107,7 +108,7 @@ fn endpoint_merges_config_suite_dialogue_then_overrides() {
     let b = &s.dialogues[1].endpoint;
     assert_eq!(b.agent_id, "ag_dialogue");
     assert_eq!(b.timeout, Duration::from_secs(1));
-    assert!(a.api_key.is_none());
+    assert_eq!(a.api_key.as_ref().map(|k| k.expose_secret()), Some("k"));
 
     let mut opts = env(&[]);
     opts.overrides = EndpointOverrides {
@@ -275,10 +276,11 @@ fn template_references_are_checked_in_turn_order() {
     assert_eq!(
         f.errors(),
         [
-            "s.yaml:6:15 `{{order}}` is used before it is captured",
-            "s.yaml:9:26 `{{order}}` is used before it is captured",
-            "s.yaml:10:15 unknown variable `{{prodct}}`",
-            "s.yaml:10:15 unknown variable `{{nope}}`",
+            // Each at the reference itself, inside its string.
+            "s.yaml:6:16 `{{order}}` is used before it is captured",
+            "s.yaml:9:27 `{{order}}` is used before it is captured",
+            "s.yaml:10:26 unknown variable `{{prodct}}`",
+            "s.yaml:10:37 unknown variable `{{nope}}`",
         ]
     );
     let diags = f.load().unwrap_err();
@@ -521,7 +523,7 @@ fn an_inherited_field_of_another_kind_is_ignored() {
     let f = Fixture::new(&[
         (
             "agenttest.yaml",
-            "endpoint: {base_url: mock, agent_id: ag, model: gpt-x, mock_script: m.yaml}\n",
+            "endpoint: {base_url: mock, agent_id: ag, api_key: k, model: gpt-x, mock_script: m.yaml}\n",
         ),
         ("m.yaml.txt", "agents: {}\n"),
         (
@@ -537,7 +539,7 @@ fn an_inherited_field_of_another_kind_is_ignored() {
     assert_eq!(
         f.errors(),
         [
-            "agenttest.yaml:1:69 cannot read `mock_script` `".to_string()
+            "agenttest.yaml:1:81 cannot read `mock_script` `".to_string()
                 + &f.dir.path().join("m.yaml").display().to_string()
                 + "`"
         ]
@@ -617,7 +619,7 @@ fn the_judge_keeps_its_own_url_under_flags_and_its_rubrics_are_templates() {
              - user: hi\n        expect: {{judge: 'Names {{{{p}}}}'}}\n"
         ),
     )]);
-    assert_eq!(f.errors(), ["s.yaml:7:25 unknown variable `{{p}}`"]);
+    assert_eq!(f.errors(), ["s.yaml:7:32 unknown variable `{{p}}`"]);
 }
 
 #[test]
@@ -637,4 +639,37 @@ fn a_judge_expectation_inherited_from_the_config_needs_a_judge_too() {
         f.errors(),
         ["s.yaml:5:9 `judge` needs a judge, and this suite has none"]
     );
+}
+
+#[test]
+fn an_empty_config_is_a_config_that_says_nothing() {
+    for text in ["", "\n  \n", "# only a comment\n"] {
+        let f = Fixture::new(&[
+            ("agenttest.yaml", text),
+            (
+                "s.yaml",
+                &format!("{EP}dialogues:\n  - name: a\n    turns: [{{user: hi}}]\n"),
+            ),
+        ]);
+        assert_eq!(one(&f).dialogues[0].endpoint.agent_id, "ag", "{text:?}");
+    }
+}
+
+#[test]
+fn a_header_value_from_the_environment_is_checked_but_never_shown() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  base_url: mock\n  agent_id: ag\n  headers: {X-Token: 'Bearer ${TOKEN}'}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    let diags = f
+        .load_with(&env(&[("TOKEN", "sekrit\r\nX-Evil: 1")]))
+        .unwrap_err();
+    let text = crate::diag::render_all(&diags, false);
+    assert!(
+        text.contains("the value of header `X-Token` holds a line break"),
+        "{text}"
+    );
+    assert!(text.contains("it comes from the environment"), "{text}");
+    assert!(!text.contains("sekrit"), "{text}");
 }
