@@ -44,7 +44,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             dialogue: *di,
         })
         .collect();
-    let mut scripts = match replay_scripts(&args, &suites, &jobs) {
+    let scripts = match replay_scripts(&args, &suites, &jobs) {
         Ok(s) => s,
         Err(code) => return code,
     };
