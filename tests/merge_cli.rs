@@ -10,6 +10,7 @@ mod common;
 
 use std::path::Path;
 
+use agenttest::record::{BaselineGate, JudgeTotals};
 use agenttest::report::{html, json, json_read, junit};
 use common::{assert_code, assert_valid_junit, run_in, stderr, stdout, Workspace};
 use serde_json::Value;
@@ -297,10 +298,24 @@ fn overlapping_and_mixed_version_reports_are_refused() {
 #[test]
 fn a_report_read_back_renders_as_the_run_that_wrote_it() {
     let hostile = mixed::hostile();
+    // The judge's totals and a baseline gate ride along too.
+    let mut gated = mixed::mixed();
+    gated.judge = JudgeTotals {
+        asked: 3,
+        cached: 2,
+    };
+    gated.dialogues[6].baseline = Some(BaselineGate {
+        recorded: Some((100, 95)),
+        runs: 5,
+        passed: 3,
+        p_value: Some(0.0006),
+        alpha: 0.01,
+    });
     for report in [
         mixed::mixed(),
         mixed::mixed_with(|s| format!("{s}{hostile}<script>x</script>")),
         mixed::empty(),
+        gated,
     ] {
         let written = json::render(&report);
         let back = json_read::parse(&written).expect("reads its own report");

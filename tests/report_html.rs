@@ -352,7 +352,7 @@ fn failures_come_first_with_their_places_and_the_counts_on_top() {
         "<span class=\"key\">max_tokens</span>expected at most 10 output tokens, got 32<code class=\"loc\">suites/a/support.yaml:21:23</code>",
         "connection failed: connection refused (after 2 retries)<code class=\"loc\">suites/a/support.yaml:27:9</code>",
         // The repeat tally and the flaky story.
-        "<b>3/5 runs passed</b> (needs 4)",
+        "<b>3/5 runs passed (needs 4)</b>",
         "<td>contains</td><td>3/5</td><td>2, 4</td>",
         "golden: matched in 4/5 runs",
         "<span class=\"badge b-flaky\">FLAKY</span> passed on a rerun: run 1 fail, rerun 1 pass",
@@ -401,6 +401,25 @@ fn changed_words_are_marked_and_judge_reasons_shown() {
     assert!(page.contains(
         "<blockquote class=\"reason\"><b>judge:</b> the reply &lt;b&gt;names no order&lt;/b&gt;</blockquote>"
     ));
+}
+
+#[test]
+fn the_baseline_gate_and_the_judge_s_totals_are_shown() {
+    let mut r = mixed::mixed();
+    r.judge = agenttest::record::JudgeTotals {
+        asked: 3,
+        cached: 2,
+    };
+    r.dialogues[6].baseline = Some(agenttest::record::BaselineGate {
+        recorded: Some((100, 95)),
+        runs: 5,
+        passed: 3,
+        p_value: Some(0.0006),
+        alpha: 0.01,
+    });
+    let page = html::render(&r);
+    assert!(page.contains("<dt>judge</dt><dd>3 verdicts asked, 2 cached</dd>"));
+    assert!(page.contains("<b>3/5 runs passed; baseline 95/100; p = 0.0006 &lt; alpha 0.01</b>"));
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::use_color;
 use crate::cli::MergeArgs;
 use crate::exit;
 use crate::fsutil::read_regular_capped;
-use crate::record::{Event, RunReport, SuiteInfo};
+use crate::record::{Event, JudgeTotals, RunReport, SuiteInfo};
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
 use crate::report::json_read;
 
@@ -173,8 +173,11 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
     let mut warnings: Vec<String> = Vec::new();
     let mut span: Option<(SystemTime, SystemTime)> = None;
     let mut interrupted = false;
+    let mut judge = JudgeTotals::default();
     for shard in shards {
         let r = shard.report;
+        judge.asked += r.judge.asked;
+        judge.cached += r.judge.cached;
         let end = r.started_at + r.duration;
         span = Some(match span {
             None => (r.started_at, end),
@@ -213,6 +216,7 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
         interrupted,
         dialogues,
         warnings,
+        judge,
     })
 }
 
@@ -238,6 +242,7 @@ mod tests {
             attempts: Vec::new(),
             repeat: 1,
             min_pass: 1,
+            baseline: None,
             duration: Duration::ZERO,
             bless: None,
         }
@@ -252,6 +257,10 @@ mod tests {
                 interrupted: false,
                 dialogues,
                 warnings: vec!["orphan golden x.yaml".into()],
+                judge: JudgeTotals {
+                    asked: 2,
+                    cached: at_ms % 7,
+                },
             },
         }
     }
@@ -301,6 +310,13 @@ mod tests {
         assert_eq!(merged.started_at, UNIX_EPOCH + Duration::from_millis(900));
         assert_eq!(merged.duration, Duration::from_millis(600));
         assert_eq!(merged.warnings, ["orphan golden x.yaml"]);
+        assert_eq!(
+            merged.judge,
+            JudgeTotals {
+                asked: 4,
+                cached: 1_000 % 7 + 900 % 7
+            }
+        );
         assert!(!merged.interrupted);
         // One suite, one Arc.
         let a: Vec<_> = merged

@@ -75,10 +75,11 @@ pub fn content_security_policy() -> String {
 }
 
 fn sha256(text: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
     format!(
         "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        base64::engine::general_purpose::STANDARD.encode(digest)
     )
 }
 
@@ -121,11 +122,23 @@ fn top(out: &mut String, report: &RunReport) {
         }
     }
     out.push_str("</ul>\n<dl class=\"meta\">");
-    let meta = [
+    let mut meta = vec![
         ("started", stamp::rfc3339_millis(report.started_at)),
         ("duration", human_duration(report.duration)),
         ("suite files", report.suites().len().to_string()),
     ];
+    let j = report.judge;
+    if j.asked + j.cached > 0 {
+        meta.push((
+            "judge",
+            format!(
+                "{} verdict{} asked, {} cached",
+                j.asked,
+                if j.asked == 1 { "" } else { "s" },
+                j.cached
+            ),
+        ));
+    }
     for (k, v) in meta {
         let _ = write!(out, "<div><dt>{k}</dt><dd>{}</dd></div>", text(&v));
     }
@@ -288,13 +301,8 @@ fn facts(d: &DialogueResult) -> String {
     }
     let turns = d.attempts.first().map(|a| a.turns.len()).unwrap_or(0);
     let mut facts = vec![plural(turns, "turn", "turns")];
-    if d.repeat > 1 {
-        facts.push(format!(
-            "{}/{} runs passed (needs {})",
-            d.passed_runs(),
-            d.repeat,
-            d.min_pass
-        ));
+    if d.repeat > 1 || d.baseline.is_some() {
+        facts.push(explain::repeat_headline(d));
     }
     let reruns = d
         .attempts
@@ -333,7 +341,7 @@ fn dialogue_notes(out: &mut String, d: &DialogueResult) {
              this dialogue finished</p>\n",
         );
     }
-    if d.repeat > 1 {
+    if d.repeat > 1 || d.baseline.is_some() {
         repeat_tally(out, d);
     }
     if d.outcome == Outcome::Flaky {
@@ -360,15 +368,13 @@ fn dialogue_notes(out: &mut String, d: &DialogueResult) {
     }
 }
 
-/// `k/N runs passed (needs M)`, then how many runs met each expectation that failed in one of
-/// them, and the golden.
+/// `k/N runs passed (needs M)` (or both rates and the p-value against the baseline), then how
+/// many runs met each expectation that failed in one of them, and the golden.
 fn repeat_tally(out: &mut String, d: &DialogueResult) {
     let _ = write!(
         out,
-        "<div class=\"tally\"><b>{}/{} runs passed</b> (needs {})",
-        d.passed_runs(),
-        d.repeat,
-        d.min_pass
+        "<div class=\"tally\"><b>{}</b>",
+        text(&explain::repeat_headline(d))
     );
     let rows = tally::expectations(d);
     if !rows.is_empty() {

@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use crate::diag::Span;
 use crate::record::{
-    Attempt, AttemptKind, DialogueResult, ErrorKind, Failure, GoldenCheck, GoldenStatus, Outcome,
-    RunError, RunReport, SuiteInfo, TurnResult, Usage,
+    Attempt, AttemptKind, BaselineGate, DialogueResult, ErrorKind, Failure, GoldenCheck,
+    GoldenStatus, JudgeTotals, Outcome, RunError, RunReport, SuiteInfo, TurnResult, Usage,
 };
 
 /// Why a file could not be read as a JSON report.
@@ -81,6 +81,14 @@ pub fn parse(text: &str) -> Result<RunReport, ReadError> {
         interrupted: file.run.interrupted,
         dialogues,
         warnings: file.run.warnings,
+        judge: file
+            .run
+            .judge
+            .map(|j| JudgeTotals {
+                asked: j.asked,
+                cached: j.cached,
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -96,6 +104,15 @@ struct Run {
     duration_ms: u64,
     interrupted: bool,
     warnings: Vec<String>,
+    /// Absent when no LLM judge ran.
+    #[serde(default)]
+    judge: Option<JudgeView>,
+}
+
+#[derive(Deserialize)]
+struct JudgeView {
+    asked: u64,
+    cached: u64,
 }
 
 #[derive(Deserialize)]
@@ -110,7 +127,20 @@ struct Dialogue {
     duration_ms: u64,
     repeat: u32,
     min_pass: u32,
+    /// Only for `min_pass: baseline`.
+    #[serde(default)]
+    baseline: Option<BaselineView>,
     attempts: Vec<AttemptView>,
+}
+
+#[derive(Deserialize)]
+struct BaselineView {
+    recorded_runs: Option<u32>,
+    recorded_passed: Option<u32>,
+    runs: u32,
+    passed: u32,
+    p_value: Option<f64>,
+    alpha: f64,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +226,13 @@ fn dialogue(d: Dialogue, suite: Arc<SuiteInfo>) -> Result<DialogueResult, ReadEr
         attempts,
         repeat: d.repeat,
         min_pass: d.min_pass,
+        baseline: d.baseline.map(|b| BaselineGate {
+            recorded: b.recorded_runs.zip(b.recorded_passed),
+            runs: b.runs,
+            passed: b.passed,
+            p_value: b.p_value,
+            alpha: b.alpha,
+        }),
         duration: Duration::from_millis(d.duration_ms),
         bless: None,
     })
