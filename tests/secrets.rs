@@ -304,3 +304,25 @@ fn the_keys_base64_and_percent_encodings_are_redacted() {
     // The blob kept its head (`{"authorization": "Bearer `), the key's run in it went.
     assert!(golden.matches("[REDACTED]").count() >= 14, "{golden}");
 }
+
+#[test]
+#[ignore = "needs the suite loader to call redact::not_a_key in Checker::api_key (src/suite/load/endpoint.rs, owned by the suite branch)"]
+fn a_one_character_key_is_refused_at_load() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        "endpoint:\n  base_url: http://127.0.0.1:9\n  agent_id: ag\n  api_key: ${ONE_CHAR_KEY}\ndialogues:\n  - name: d\n    turns: [{user: hi}]\n",
+    );
+    for command in ["validate", "run"] {
+        let out = agenttest()
+            .current_dir(ws.path())
+            .args([command, "s.yaml"])
+            .env("ONE_CHAR_KEY", "a")
+            .output()
+            .expect("run");
+        assert_code(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains("too short to be a key"), "{err}");
+        assert!(err.contains("s.yaml:4:"), "{err}");
+    }
+}
