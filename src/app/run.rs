@@ -19,6 +19,7 @@ use crate::redact::Redactor;
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
 use crate::run::select::{self, Selection};
 use crate::run::{self, GoldenPolicy, Job, LocalServers, RunConfig};
+use crate::suite::model::MinPass;
 use crate::suite::{BaseUrl, EndpointOverrides, Suite};
 
 pub(super) fn cmd_run(args: RunArgs) -> i32 {
@@ -72,13 +73,25 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     if args.repeat == Some(0) {
         return Err("--repeat must be at least 1".into());
     }
-    if let Some(k) = args.min_pass {
-        match args.repeat {
-            None => return Err("--min-pass needs --repeat N".into()),
-            Some(n) if k == 0 || k > n => {
-                return Err("--min-pass must be between 1 and --repeat".into())
+    let min_pass = match args.min_pass.as_deref().map(str::trim) {
+        None => None,
+        Some("baseline") => Some(MinPass::Baseline),
+        Some(text) => {
+            let k: u32 = text
+                .parse()
+                .map_err(|_| format!("--min-pass `{text}`: write a count K or `baseline`"))?;
+            match args.repeat {
+                None => return Err("--min-pass needs --repeat N".into()),
+                Some(n) if k == 0 || k > n => {
+                    return Err("--min-pass must be between 1 and --repeat".into())
+                }
+                Some(_) => Some(MinPass::Count(k)),
             }
-            Some(_) => {}
+        }
+    };
+    if let Some(a) = args.alpha {
+        if !(a > 0.0 && a < 1.0) {
+            return Err("--alpha must be between 0 and 1 (exclusive)".into());
         }
     }
     if args.bless && args.no_golden {
@@ -95,8 +108,10 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
             GoldenPolicy::Compare
         },
         repeat: args.repeat,
-        min_pass: args.min_pass,
+        min_pass,
+        alpha: args.alpha,
         reruns: args.reruns,
+        judge_cache: !args.no_cache,
     };
     Ok((overrides, sel, cfg))
 }
@@ -111,6 +126,7 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
             interrupted: false,
             dialogues: Vec::new(),
             warnings: Vec::new(),
+            judge: Default::default(),
         };
         if write_reports(args, &empty) {
             return exit::ERRORED;
@@ -155,13 +171,19 @@ fn replay_scripts(
     Err(exit::USAGE)
 }
 
-/// One redactor for every secret of every loaded endpoint.
+/// One redactor for every secret of every loaded endpoint, judges' included.
 fn redactor(suites: &[Arc<Suite>]) -> Redactor {
-    Redactor::new(suites.iter().flat_map(|s| &s.dialogues).flat_map(|d| {
-        let mut secrets = d.endpoint.secrets();
+    let endpoints = suites.iter().flat_map(|s| {
+        s.dialogues
+            .iter()
+            .map(|d| &*d.endpoint)
+            .chain(s.judge.as_deref())
+    });
+    Redactor::new(endpoints.flat_map(|ep| {
+        let mut secrets = ep.secrets();
         // Credentials in a URL (`https://user:pass@host`) would otherwise ride along in
         // every transport error message.
-        if let BaseUrl::Url(u) = &d.endpoint.base_url {
+        if let BaseUrl::Url(u) = &ep.base_url {
             secrets.extend(url_userinfo(u).map(secrecy::SecretString::from));
         }
         secrets
