@@ -199,6 +199,16 @@ impl Console {
                 self.paint(YELLOW, "warning:")
             );
         }
+        let j = report.judge;
+        if j.asked + j.cached > 0 {
+            let _ = writeln!(
+                out,
+                "judge: {} verdict{} asked, {} cached",
+                j.asked,
+                if j.asked == 1 { "" } else { "s" },
+                j.cached
+            );
+        }
         let totals = report.totals();
         let summary = totals.summary_line();
         let style = if totals.failed + totals.errored > 0 {

@@ -65,6 +65,15 @@ struct Run<'a> {
     interrupted: bool,
     totals: Totals,
     warnings: &'a [String],
+    /// The LLM judge's verdicts, asked and cached (SPEC §9.2); absent when no judge ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judge: Option<JudgeTotals>,
+}
+
+#[derive(Serialize)]
+struct JudgeTotals {
+    asked: u64,
+    cached: u64,
 }
 
 #[derive(Serialize)]
@@ -213,6 +222,10 @@ fn view(report: &RunReport) -> Report<'_> {
                 not_run: t.not_run,
             },
             warnings: &report.warnings,
+            judge: (report.judge.asked + report.judge.cached > 0).then_some(JudgeTotals {
+                asked: report.judge.asked,
+                cached: report.judge.cached,
+            }),
         },
         dialogues: report.dialogues.iter().map(dialogue).collect(),
     }
