@@ -1,9 +1,9 @@
-//! The suite loader on broken input: the example suites (suites/ and tests/fixtures/suites/),
-//! mutated at random by line, token and byte, go through the library loader
-//! (`agenttest::suite::load_paths`) on a temporary directory. Whatever the input, it must not
-//! panic, and every diagnostic must point at a real place of the file it names (a line ≥ 1
-//! within the file, a column ≥ 1) or be a file-level error that names the file; rendering it
-//! must not panic either.
+//! The suite loader on broken input: the example suites and configs (suites/ and
+//! tests/fixtures/suites/ with its billing, judging and kinds folders), mutated at random by
+//! line, token and byte, go through the library loader (`agenttest::suite::load_paths`) on a
+//! temporary directory. Whatever the input, it must not panic, and every diagnostic must point
+//! at a real place of the file it names (a line ≥ 1 within the file, a column ≥ 1) or be a
+//! file-level error that names the file; rendering it must not panic either.
 //!
 //! The run is bounded (256 cases by default, a couple of seconds) and seeded, so CI sees the
 //! same cases every time; `PROPTEST_RNG_SEED=N` or `PROPTEST_CASES=N` explore further.
@@ -41,6 +41,8 @@ fn seeds() -> (Vec<String>, Vec<String>) {
         "suites",
         "tests/fixtures/suites",
         "tests/fixtures/suites/billing",
+        "tests/fixtures/suites/judging",
+        "tests/fixtures/suites/kinds",
     ] {
         for f in yaml_files(&root().join(dir)) {
             let text = std::fs::read_to_string(&f).expect("read seed");
@@ -52,7 +54,7 @@ fn seeds() -> (Vec<String>, Vec<String>) {
         }
     }
     assert!(
-        configs.len() >= 2 && suites.len() >= 4,
+        configs.len() >= 3 && suites.len() >= 8,
         "seeds went missing"
     );
     (configs, suites)
