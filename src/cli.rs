@@ -335,6 +335,7 @@ examples, environment variables and exit codes.";
             "  agenttest accept                                           # every one under ./suites
   agenttest accept suites/support.yaml                       # those of one suite
   agenttest accept suites/support.golden/greeting.yaml.new   # one file
+
 A golden turn that still matches (its `[..]` wildcards included) is kept as it is.",
             &[NO_COLOR],
             &pending_exits("every pending golden was promoted (or none was pending)"),
@@ -355,8 +356,12 @@ A golden turn that still matches (its `[..]` wildcards included) is kept as it i
         page(
             "  agenttest review                        # every pending golden under ./suites
   agenttest review suites/support.yaml    # those of one suite
-For each: the diff from the golden to the pending file, then type a letter and Enter:
-  a accept (write the golden)   r reject (delete the pending file)   s skip   q quit
+
+Keys: for each, the diff from the golden to the pending file, then a letter and Enter:
+  a  accept: the golden becomes the pending file
+  r  reject: the pending file is deleted
+  s  skip: both stay as they are
+  q  quit: the rest stay pending
 Without a terminal it changes nothing: use `agenttest accept` or `agenttest reject`.",
             &[NO_COLOR],
             &[
