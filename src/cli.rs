@@ -18,6 +18,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: a boxed `RunArgs` would only cost readability at every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against their endpoints; exit 0 only if every selected dialogue passed.
@@ -138,9 +140,16 @@ pub struct RunArgs {
     /// Run every dialogue N times, each in a fresh session.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u32>,
-    /// With --repeat: how many runs must pass.
-    #[arg(long, value_name = "K")]
-    pub min_pass: Option<u32>,
+    /// How many runs must pass (with --repeat), or `baseline`: not significantly fewer than
+    /// the blessed baseline (SPEC §9.3). Sets every dialogue's gate.
+    #[arg(long, value_name = "K|baseline")]
+    pub min_pass: Option<String>,
+    /// Ask the LLM judge again instead of reading its cached verdicts.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The baseline gate's significance level (default 0.01).
+    #[arg(long, value_name = "ALPHA")]
+    pub alpha: Option<f64>,
     /// Run a failed or errored dialogue again, up to N more times; a later pass is FLAKY.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub reruns: u32,

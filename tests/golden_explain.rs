@@ -33,6 +33,7 @@ mod tests {
                 replace: "<ORDER>".into(),
             }],
             dialogues: Vec::new(),
+            judge: None,
         }
     }
 
@@ -57,6 +58,7 @@ mod tests {
         GoldenFile {
             suite: "support".into(),
             dialogue: "business hours".into(),
+            baseline: None,
             turns: turns
                 .iter()
                 .map(|(u, s, a)| GoldenTurn {

@@ -19,6 +19,7 @@ fn transcript(agent: &str) -> GoldenFile {
     GoldenFile {
         suite: "support".into(),
         dialogue: "business hours".into(),
+        baseline: None,
         turns: vec![GoldenTurn {
             user: "What are your business hours?".into(),
             status: 200,

@@ -22,6 +22,15 @@ pub struct RunReport {
     pub dialogues: Vec<DialogueResult>,
     /// Non-fatal findings: orphan goldens and the like.
     pub warnings: Vec<String>,
+    /// The LLM judge's verdicts: asked of it, and read from the cache.
+    pub judge: JudgeTotals,
+}
+
+/// How many verdicts the LLM judge gave this run, and how many came from its cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JudgeTotals {
+    pub asked: u64,
+    pub cached: u64,
 }
 
 /// The suite a dialogue belongs to, shared by its dialogues' results.
@@ -85,12 +94,27 @@ pub struct DialogueResult {
     pub attempts: Vec<Attempt>,
     /// `repeat` of the dialogue (1 unless SPEC §7 repeats are on).
     pub repeat: u32,
-    /// How many of the `repeat` runs must pass.
+    /// How many of the `repeat` runs must pass (a fixed gate).
     pub min_pass: u32,
+    /// The gate against the blessed baseline (`min_pass: baseline`), when it was used.
+    pub baseline: Option<BaselineGate>,
     /// Wall time from the dialogue's first request to its last verdict.
     pub duration: Duration,
     /// What `--bless` did to this dialogue's golden, when it ran with `--bless`.
     pub bless: Option<BlessAction>,
+}
+
+/// SPEC §9.3: this run's pass rate against the blessed one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselineGate {
+    /// The golden's `baseline: {runs, passed}`; `None` when none is recorded (a failure).
+    pub recorded: Option<(u32, u32)>,
+    /// This run's judged runs and passes.
+    pub runs: u32,
+    pub passed: u32,
+    /// The one-sided Fisher exact p-value, and the threshold it was held to.
+    pub p_value: Option<f64>,
+    pub alpha: f64,
 }
 
 impl DialogueResult {
@@ -385,6 +409,18 @@ pub enum Difference {
     },
     AgentText {
         turn: usize,
+    },
+    /// `mode: facts`: typed values of the golden turn the reply does not state, and (with
+    /// `strict`) values it states that the golden turn does not.
+    Facts {
+        turn: usize,
+        missing: Vec<String>,
+        added: Vec<String>,
+    },
+    /// `mode: judge`: the judge found the reply says something else, and why.
+    Judged {
+        turn: usize,
+        reason: String,
     },
     BelowThreshold {
         turn: usize,

@@ -20,13 +20,15 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{parse, render, GoldenFile, GoldenTurn};
+pub use file::{parse, render, Baseline, GoldenFile, GoldenTurn};
 pub use matching::{agent_matches, merge, normalize, similarity, turn_matches, WILDCARD};
 pub use store::{
-    accept, bless, find_pending, orphans, reject, remove_pending, write_pending, PendingAction,
+    accept, bless, find_pending, orphans, recorded_baseline, reject, remove_pending, write_pending,
+    PendingAction,
 };
 
 use crate::diag::SourceFile;
+use crate::facts;
 use crate::record::{Difference, GoldenCheck, GoldenStatus, TurnResult};
 use crate::suite::model::{slug, GoldenMode, Suite};
 
@@ -52,6 +54,7 @@ pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> G
     GoldenFile {
         suite: suite.name.clone(),
         dialogue: dialogue_name.to_string(),
+        baseline: None,
         turns: turns
             .iter()
             .filter(|t| !t.not_sent)
@@ -127,6 +130,8 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
 /// golden's text: the diff shows what failed, not what the wildcards absorbed.
 fn diff_sides(golden: &GoldenFile, actual: &GoldenFile) -> (String, String) {
     let mut shown = actual.clone();
+    // The baseline is the golden's own record, not something this run differs in.
+    shown.baseline = golden.baseline;
     for (i, t) in shown.turns.iter_mut().enumerate() {
         if let Some(gt) = golden.turns.get(i) {
             if agent_matches(&gt.agent, &t.agent) {
@@ -207,6 +212,20 @@ fn turn_differences(
     }
     let matched = agent_matches(&g.agent, &a.agent);
     match mode {
+        GoldenMode::Facts { strict } if !matched => {
+            let diff = facts::compare(&facts::extract(&g.agent), &facts::extract(&a.agent));
+            if !diff.passes(strict) {
+                out.push(Difference::Facts {
+                    turn,
+                    missing: diff.missing.iter().map(ToString::to_string).collect(),
+                    added: if strict {
+                        diff.added.iter().map(ToString::to_string).collect()
+                    } else {
+                        Vec::new()
+                    },
+                });
+            }
+        }
         GoldenMode::Similar { threshold } => {
             let score = if matched {
                 1.0
