@@ -48,26 +48,9 @@ pub enum Command {
     #[command(after_help = help::SHORT, after_long_help = help::mock())]
     Mock(MockArgs),
     /// Combine the JSON reports of CI shards into one report, and exit as one run would.
-    #[command(after_help = MERGE_HELP)]
+    #[command(after_help = help::SHORT, after_long_help = help::merge())]
     Merge(MergeArgs),
 }
-
-const MERGE_HELP: &str = "\
-Examples:
-  agenttest run suites/ --partition 1/3 --json shard-1.json   # on each CI shard
-  agenttest merge shard-*.json --html report.html --junit report.xml
-
-Reports of different schema versions, or that hold the same dialogue (same suite file and
-name), are refused with exit 2.
-
-Exit status (the merged run's, as `run` would give):
-  0    every dialogue passed (skips allowed; also when no report holds a dialogue)
-  1    at least one dialogue failed
-  2    a report could not be read, or the reports cannot be merged
-  3    none failed, but at least one errored (or an output could not be written)
-  130  a shard was interrupted
-
-Environment: NO_COLOR turns colors off (as --color never).";
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -463,7 +446,7 @@ Without a terminal it changes nothing: use `agenttest accept` or `agenttest reje
         )
     }
 
-    /// For `merge` (SPEC §10), when it is added.
+    /// For `merge` (SPEC §10): shard reports in, one verdict out.
     pub fn merge() -> String {
         page(
             "  agenttest merge shard-*.json --junit report.xml --html report.html
@@ -477,7 +460,7 @@ Without a terminal it changes nothing: use `agenttest accept` or `agenttest reje
                     "a report is unreadable, of another schema version, or repeats a dialogue",
                 ),
                 RUN_EXITS[3],
-                RUN_EXITS[4],
+                (exit::INTERRUPTED, "a shard was interrupted"),
             ],
         )
     }
