@@ -6,10 +6,16 @@
 //! it in-process on a free loopback port ([`start_local`]). It never prints or logs an api key.
 //! The script format is documented in `docs/mock.md`.
 
+mod conn;
+mod deliver;
+mod draw;
+mod engine;
 mod replay;
+mod routes;
 mod script;
 mod server;
 mod state;
+mod wire;
 
 pub(crate) mod demo {
     //! The built-in demo script, kept as YAML so it goes through the same loader and checks
@@ -27,9 +33,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use script::{Fault, Script, Shape, DEFAULT_FALLBACK, DEFAULT_MODEL};
-pub use server::count_tokens;
-pub use state::RequestRecord;
+pub use engine::count_tokens;
+pub use script::{Fault, RetryHeader, Script, DEFAULT_FALLBACK, DEFAULT_MODEL};
+pub use state::{Api, RequestRecord};
 
 use crate::diag::Diagnostic;
 
@@ -41,7 +47,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub struct MockServer {
     /// The bound address (with the real port when 0 was asked for).
     pub addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<wire::Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -112,15 +118,15 @@ impl Drop for MockServer {
 /// Binds `addr` (port 0: a free port) and serves `script` in the background on the current
 /// tokio runtime.
 pub async fn start(script: Script, addr: SocketAddr) -> std::io::Result<MockServer> {
-    let listener = server::KillableListener(tokio::net::TcpListener::bind(addr).await?);
-    let addr = server::local_addr(&listener)?;
+    let listener = conn::KillableListener(tokio::net::TcpListener::bind(addr).await?);
+    let addr = conn::local_addr(&listener)?;
     let (stop, shutdown) = watch::channel(false);
-    let shared = Arc::new(server::Shared {
+    let shared = Arc::new(wire::Shared {
         state: state::State::new(script),
         shutdown: shutdown.clone(),
     });
     let app =
-        server::router(shared.clone()).into_make_service_with_connect_info::<server::ConnHandle>();
+        server::router(shared.clone()).into_make_service_with_connect_info::<conn::ConnHandle>();
     let mut stopped = shutdown;
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -288,48 +294,9 @@ async fn wait_for_stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// FNV-1a, 64 bit: a hash that is the same on every platform and Rust version, so seeded
-/// choices are reproducible (std's hasher promises neither).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    fnv1a_from(0xcbf2_9ce4_8422_2325, bytes)
-}
-
-fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// A number in `[0, 1)` fixed by `seed` and `parts`: FNV-1a over the seed's and each part's
-/// bytes (parts separated), finished with SplitMix64 to spread FNV's weak low bits.
-pub(crate) fn unit_draw(seed: u64, parts: &[&[u8]]) -> f64 {
-    let mut h = fnv1a(&seed.to_le_bytes());
-    for p in parts {
-        h = fnv1a_from(h, p);
-        h = fnv1a_from(h, &[0xff]);
-    }
-    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn draws_are_stable_and_spread() {
-        assert_eq!(unit_draw(7, &[b"a"]), unit_draw(7, &[b"a"]));
-        assert_ne!(unit_draw(7, &[b"a"]), unit_draw(8, &[b"a"]));
-        let below = (0..10_000u64)
-            .filter(|n| unit_draw(1, &[&n.to_le_bytes()]) < 0.3)
-            .count();
-        assert!((2_700..3_300).contains(&below), "{below}");
-    }
 
     #[test]
     fn resolves_addresses() {

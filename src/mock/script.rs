@@ -56,6 +56,12 @@ struct RawAgent {
     #[serde(default)]
     trickle_interval: Option<Spanned<String>>,
     #[serde(default)]
+    chunk_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    first_chunk_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    rate_limit_header: RetryHeader,
+    #[serde(default)]
     rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
     fallback: Option<Spanned<String>>,
@@ -82,6 +88,10 @@ struct RawRule {
     latency: Option<Spanned<String>>,
     #[serde(default)]
     trickle_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    chunk_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    first_chunk_delay: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +124,15 @@ pub enum Fault {
     Trickle,
     /// Never answer (until the server shuts down).
     Hang,
+    /// Send part of the body (about half of a JSON body, or the first half of a stream's
+    /// pieces), then drop the connection: no end of body, no `[DONE]`.
+    Cut,
+    /// A body that never ends: the reply's words over and over (streamed: its pieces), until
+    /// the client gives up or the server stops.
+    Endless,
+    /// Send the start of the body (streamed: the role event and the first piece), then nothing,
+    /// holding the connection open until the server stops.
+    Stall,
 }
 
 impl Fault {
@@ -124,8 +143,33 @@ impl Fault {
             Fault::NoResponse => "no_response",
             Fault::Trickle => "trickle",
             Fault::Hang => "hang",
+            Fault::Cut => "cut",
+            Fault::Endless => "endless",
+            Fault::Stall => "stall",
         }
     }
+}
+
+/// Which header a 429 of the OpenAI-compatible route carries to say when to retry: each is a
+/// header some real gateway sends alone, so a client test can make sure it honours each one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryHeader {
+    /// `retry-after: SECONDS` (whole seconds, at least 1).
+    #[default]
+    RetryAfter,
+    /// `retry-after-ms: MILLISECONDS`.
+    RetryAfterMs,
+    /// `x-ratelimit-reset-requests: 1s` / `6m0s` (OpenAI's duration format).
+    ResetRequests,
+}
+
+/// The pauses of a streamed answer: before the first piece of text (after the headers and
+/// the role event), and between two pieces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pace {
+    pub first_chunk_delay: Duration,
+    pub chunk_delay: Duration,
 }
 
 /// A checked mock script: accepted keys and agents, ready to serve.
@@ -149,6 +193,8 @@ pub(crate) struct Agent {
     pub fail_rate: f64,
     pub fault: Option<Fault>,
     pub trickle_interval: Duration,
+    pub pace: Pace,
+    pub rate_limit_header: RetryHeader,
     pub rules: Vec<Rule>,
     /// The distinct `after` patterns of the rules; a session remembers, per pattern, whether
     /// one of its messages matched it, so `after` costs one bit per session.
@@ -168,6 +214,8 @@ pub(crate) struct Rule {
     pub fault: Option<Fault>,
     pub latency: Option<Duration>,
     pub trickle_interval: Option<Duration>,
+    pub chunk_delay: Option<Duration>,
+    pub first_chunk_delay: Option<Duration>,
     /// Whether a reply names a `when` group, so only then the slower `captures` runs.
     pub needs_captures: bool,
 }
@@ -428,6 +476,12 @@ impl Checker<'_> {
         let trickle_interval = self
             .duration(raw.trickle_interval.as_ref())
             .unwrap_or(DEFAULT_TRICKLE_INTERVAL);
+        let pace = Pace {
+            first_chunk_delay: self
+                .duration(raw.first_chunk_delay.as_ref())
+                .unwrap_or_default(),
+            chunk_delay: self.duration(raw.chunk_delay.as_ref()).unwrap_or_default(),
+        };
         let rate_limit = raw
             .rate_limit
             .as_ref()
@@ -468,6 +522,8 @@ impl Checker<'_> {
             fail_rate,
             fault: raw.fault,
             trickle_interval,
+            pace,
+            rate_limit_header: raw.rate_limit_header,
             rules,
             afters: afters.into_iter().map(|(_, re)| re).collect(),
             fallback,
@@ -536,6 +592,8 @@ impl Checker<'_> {
         }
         let latency = self.duration(raw.latency.as_ref());
         let trickle_interval = self.duration(raw.trickle_interval.as_ref());
+        let chunk_delay = self.duration(raw.chunk_delay.as_ref());
+        let first_chunk_delay = self.duration(raw.first_chunk_delay.as_ref());
         let replies: Vec<Template> = replies.into_iter().map(|(_, t)| t).collect();
         let needs_captures = replies.iter().any(|t| t.max_group().is_some());
         Some(Rule {
@@ -547,6 +605,8 @@ impl Checker<'_> {
             fault: raw.fault,
             latency,
             trickle_interval,
+            chunk_delay,
+            first_chunk_delay,
             needs_captures,
         })
     }

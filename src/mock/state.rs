@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
 use serde::Serialize;
 
 use super::script::{Agent, RateLimit, Script};
@@ -127,9 +128,35 @@ struct RequestLog {
     records: VecDeque<RequestRecord>,
 }
 
+/// Which of the mock's chat APIs a request came through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// `POST /v1/agents/{agent_id}/chat` (SPEC §2).
+    #[default]
+    Thinnest,
+    /// `POST /v1/chat/completions` and `POST /chat/completions`.
+    OpenAi,
+    /// `POST /http/{agent_id}/chat`, the generic JSON API.
+    Http,
+}
+
+impl Api {
+    /// The agent API's records keep the fields they always had, so older readers of
+    /// `/_mock/requests` see exactly what they saw before.
+    fn is_thinnest(&self) -> bool {
+        *self == Api::Thinnest
+    }
+}
+
 /// One chat request as `/_mock/requests` shows it. It never holds the api key.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// The route; not listed for the agent API.
+    #[serde(skip_serializing_if = "Api::is_thinnest")]
+    pub api: Api,
+    /// The agent: from the path, or the `model` of a chat completion (empty when it named
+    /// none).
     pub agent_id: String,
     /// As the client sent it; `None` when it sent none (or the body did not parse).
     pub session_id: Option<String>,
@@ -139,6 +166,46 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
+    /// The request body as sent, for the routes whose history travels in it (chat
+    /// completions, the generic API): listed as JSON, or as a string when it is not JSON.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "body_as_json"
+    )]
+    pub(crate) body: Option<Bytes>,
+}
+
+impl RequestRecord {
+    /// A record of a request to `agent_id` on `api`, not yet answered.
+    pub(crate) fn new(api: Api, agent_id: String) -> RequestRecord {
+        RequestRecord {
+            api,
+            agent_id,
+            session_id: None,
+            message: None,
+            status: None,
+            fault: None,
+            body: None,
+        }
+    }
+
+    /// The body as sent, when this route records it: parsed JSON, or a string when the body
+    /// was not JSON.
+    pub fn body(&self) -> Option<serde_json::Value> {
+        self.body.as_ref().map(|b| body_value(b))
+    }
+}
+
+fn body_value(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+    match body {
+        Some(b) => body_value(b).serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 pub(crate) struct AgentState {
@@ -213,7 +280,7 @@ impl AgentState {
             evict_oldest(&mut shard);
         }
         let s = shard.entry(session_id.clone()).or_insert_with(|| {
-            let opening = super::fnv1a(message.as_bytes());
+            let opening = super::draw::fnv1a(message.as_bytes());
             let mut openings = lock(&self.openings);
             let count = openings.entry(opening).or_insert(0);
             let ordinal = *count;
@@ -247,6 +314,19 @@ impl AgentState {
             opening: s.opening,
             ordinal: s.ordinal,
         }
+    }
+
+    /// Which conversation opening with `opening` a stateless request belongs to, numbered
+    /// like sessions: a conversation's first message (`first`) opens the next one; a later
+    /// message belongs to the latest one, which is exact when a dialogue's repeats run one
+    /// after another.
+    pub fn ordinal(&self, opening: u64, first: bool) -> u64 {
+        let mut openings = lock(&self.openings);
+        let count = openings.entry(opening).or_insert(0);
+        if first {
+            *count += 1;
+        }
+        count.saturating_sub(1)
     }
 
     /// Whether the balance is spent (only when the script sets one).
@@ -349,7 +429,7 @@ fn evict_oldest(shard: &mut HashMap<String, Session>) {
 }
 
 fn shard_of(id: &str) -> usize {
-    (super::fnv1a(id.as_bytes()) % SHARDS as u64) as usize
+    (super::draw::fnv1a(id.as_bytes()) % SHARDS as u64) as usize
 }
 
 /// `sess_` and 24 random alphanumerics: unique enough that two dialogues never meet.

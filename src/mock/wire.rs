@@ -1,0 +1,151 @@
+//! What every route of the mock shares on the wire: the server's shared state, bearer-key
+//! checks, JSON bodies, the request log's bookkeeping, and the two faults that happen before
+//! any body exists (`close` drops the connection, `hang` never answers).
+//!
+//! Each route keeps its own error shape; nothing here decides one. Nothing here logs or echoes
+//! an api key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use tokio::sync::watch;
+
+use super::conn::ConnHandle;
+use super::script::Fault;
+use super::state::{RequestRecord, State};
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub state: State,
+    /// Flips to `true` once when the server stops; every pause the mock makes on purpose
+    /// (`latency`, `hang`, `trickle`, streams) watches it so that a stop is not held up.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub(crate) type App = Arc<Shared>;
+
+pub(crate) fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+pub(crate) fn status_code(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// How a request presented its key.
+pub(crate) enum Auth<'a> {
+    Missing,
+    Malformed,
+    Key(&'a str),
+}
+
+impl Auth<'_> {
+    /// Why the key is refused, in the words of the agent API (the other routes reuse them).
+    pub fn refusal(&self) -> &'static str {
+        match self {
+            Auth::Missing => "Missing API key: send `Authorization: Bearer <api key>`",
+            Auth::Malformed => "Malformed Authorization header: expected `Bearer <api key>`",
+            Auth::Key(_) => "Invalid API key",
+        }
+    }
+}
+
+/// `Authorization: Bearer <key>`, the scheme case-insensitive.
+pub(crate) fn bearer(headers: &HeaderMap) -> Auth<'_> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Auth::Missing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Auth::Malformed;
+    };
+    let Some((scheme, key)) = value.trim().split_once(' ') else {
+        return Auth::Malformed;
+    };
+    let key = key.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() || key.contains(char::is_whitespace)
+    {
+        return Auth::Malformed;
+    }
+    Auth::Key(key)
+}
+
+/// Checks a presented key; `Err` says why it is refused (a 401).
+pub(crate) fn authenticate<'h>(app: &Shared, auth: Auth<'h>) -> Result<&'h str, Auth<'h>> {
+    match auth {
+        Auth::Key(k) if app.state.key_accepted(k) => Ok(k),
+        other => Err(other),
+    }
+}
+
+/// Logs the answered request (with its status) and returns the response. A `close` request
+/// is logged without a status; a `hang` request was logged when it started hanging.
+pub(crate) fn finish(app: &Shared, mut record: RequestRecord, resp: Response) -> Response {
+    match record.fault {
+        Some(f) if f == Fault::Hang.as_str() => {}
+        Some(f) if f == Fault::Close.as_str() => app.state.log(record),
+        _ => {
+            record.status = Some(resp.status().as_u16());
+            app.state.log(record);
+        }
+    }
+    resp
+}
+
+/// Waits out the agent's `latency` (cut short by a stop), then plays the faults that leave no
+/// body to shape: `close` and `hang`. `None`: go on and answer.
+pub(crate) async fn delay_or_drop(
+    app: &Shared,
+    conn: &ConnHandle,
+    latency: Duration,
+    fault: Option<Fault>,
+    record: &mut RequestRecord,
+) -> Option<Response> {
+    let mut shutdown = app.shutdown.clone();
+    if !latency.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(latency) => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
+    }
+    record.fault = fault.map(Fault::as_str);
+    match fault {
+        Some(Fault::Close) => {
+            conn.kill();
+            Some(Response::new(Body::empty()))
+        }
+        Some(Fault::Hang) => {
+            // Logged before it starts hanging, so tests can see it while it hangs.
+            app.state.log(record.clone());
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            conn.kill();
+            Some(Response::new(Body::empty()))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_forms() {
+        let mut h = HeaderMap::new();
+        assert!(matches!(bearer(&h), Auth::Missing));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Token x"));
+        assert!(matches!(bearer(&h), Auth::Malformed));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert!(matches!(bearer(&h), Auth::Malformed));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer k1"));
+        assert!(matches!(bearer(&h), Auth::Key("k1")));
+    }
+}
