@@ -713,7 +713,7 @@ mod tests {
     #[test]
     fn demo_loads() {
         let s = Script::demo();
-        for id in ["demo", "ag_support", "ag_sales", "ag_legacy"] {
+        for id in ["demo", "ag_support", "ag_sales", "ag_legacy", "judge-mock"] {
             assert!(s.agents.contains_key(id), "{id}");
         }
         assert_eq!(s.agents["ag_sales"].shape, Shape::Metadata);
