@@ -1,4 +1,5 @@
-//! The exit-code table of SPEC §4.2, named once. `main` is the only place that exits.
+//! The exit-code table of SPEC §4.2, named once. `main` exits with what the app returns; the
+//! one other exit is a second Ctrl-C, which leaves at once by design (`app::signals`).
 
 /// Every selected dialogue passed (skips allowed).
 pub const PASS: i32 = 0;

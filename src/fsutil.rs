@@ -1,71 +1,25 @@
-//! Atomic file writes: a golden or a report is either the old file or the new one, never a
-//! torn one. Write a temporary file in the same directory, fsync it, rename it over the
-//! target, then fsync the directory so the rename itself survives a crash.
+//! The file system the way a gate needs it, in three operations every other module shares:
+//!
+//! - [`write_atomic`] (`write.rs`) writes a report or a golden. A regular file (or a path that
+//!   does not exist yet) is replaced atomically: a temporary file in the same directory,
+//!   fsynced, renamed over the target, the directory fsynced, so a reader sees the old file or
+//!   the new one, never a torn one. A symbolic link is followed and its target replaced, so the
+//!   link stays a link. Anything else (a character device such as `/dev/null`, a FIFO, the
+//!   file behind `/dev/stdout`) is written in place: renaming over it would swap `/dev/null`
+//!   for a regular file for the whole machine.
+//! - [`read_regular_capped`] (`read.rs`) reads a file the user pointed at: regular files only
+//!   (a FIFO never blocks, `/dev/zero` is never read) and never more than a cap.
+//! - [`walk_files`] (`walk.rs`) walks a directory tree: sorted, each directory at most once (a
+//!   symbolic link loop cannot make it run forever), links to directories followed only when
+//!   asked.
+//!
+//! The rules a user sees are written down in `docs/files.md`. This module never parses what
+//! it reads, never prints, and never decides what a file means: callers filter and report.
 
-use std::io::Write;
-use std::path::Path;
+mod read;
+mod walk;
+mod write;
 
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".agenttest-").suffix(".tmp");
-    // tempfile creates 0600 files; a golden or report must stay readable like any file the
-    // user writes (CI artifact uploaders and containers often run as another uid). Keep the
-    // mode of the file being replaced, else 0666 less the umask, as `open` would give.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o666);
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        // Not every platform lets a directory be fsynced; the rename already happened.
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_whole_file_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.yaml");
-        write_atomic(&p, b"old").unwrap();
-        write_atomic(&p, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn new_files_are_readable_and_modes_are_kept() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.yaml");
-        write_atomic(&p, b"x").unwrap();
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode & 0o044, 0o044, "group and others can read: {mode:o}");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomic(&p, b"y").unwrap();
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640);
-    }
-
-    #[test]
-    fn missing_directory_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(write_atomic(&dir.path().join("nope/a.yaml"), b"x").is_err());
-    }
-}
+pub use read::{kind_name, read_regular_capped, ReadError, MAX_SUITE_BYTES};
+pub use walk::{walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
+pub use write::{write_atomic, FIFO_READER_WAIT};

@@ -3,12 +3,16 @@
 //! The data flows one way and the modules follow it:
 //!
 //! ```text
-//! cli ──> suite (discover, load, check) ──> run (sessions, retries, limits) ──> report
-//!                                            │    ▲                          (console, junit, json)
-//!                                         client  judge (expect, golden)
-//!                                            │
-//!                                  live endpoint | mock
+//! app ──> suite (discover, load, check) ──> run (schedule, dialogue, attempt, retry) ──> report
+//!                                            │          │                (explain, console,
+//!                                         endpoint    judge (expect, golden)   junit, json)
+//!                                            │          │                      │
+//!                                  live endpoint | mock │                      │
+//!                                            └── record (plain data) ──────────┘
 //! ```
+//!
+//! Dependencies point one way: `app → run → {endpoint, judge} → record → diag`, and
+//! `report → record`. See `docs/architecture.md`.
 //!
 //! Nothing below `cli` reads the process environment or the terminal: the CLI resolves flags,
 //! environment and files into plain values and hands them down, so tests can build them.
@@ -19,12 +23,13 @@
 
 pub mod app;
 pub mod cli;
-pub mod client;
 pub mod diag;
+pub mod endpoint;
 pub mod exit;
 pub mod fsutil;
 pub mod judge;
 pub mod mock;
+pub mod record;
 pub mod redact;
 pub mod report;
 pub mod run;

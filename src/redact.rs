@@ -43,6 +43,13 @@ impl Redactor {
         out
     }
 
+    /// Redacts `text` where it is; leaves it untouched (no allocation) when it holds no secret.
+    pub fn redact_in_place(&self, text: &mut String) {
+        if let std::borrow::Cow::Owned(s) = self.redact(text) {
+            *text = s;
+        }
+    }
+
     pub fn redact_string(&self, text: String) -> String {
         match self.redact(&text) {
             std::borrow::Cow::Borrowed(_) => text,

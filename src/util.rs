@@ -5,6 +5,17 @@ use std::time::Duration;
 
 /// Parses `800ms`, `2s`, `1.5s`, `1m`, `30s`. A bare number is rejected on purpose: `timeout: 30`
 /// is ambiguous between seconds and milliseconds, and a silent guess would hide a mistake.
+/// FNV-1a, 64 bit: tiny, and unlike `DefaultHasher` guaranteed stable across Rust releases,
+/// so what it decides (a CI partition, a seeded reply) is the same on every machine and run.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t

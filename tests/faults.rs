@@ -86,7 +86,24 @@ fn a_slow_but_complete_body_within_the_timeout_passes() {
             "  - name: trickled\n    turns: [{user: trickle, expect: {contains: complete}}]\n",
         ),
     );
-    assert_code(&run_in(ws.path(), &["run", "t.yaml", "--no-golden"]), 0);
+    let out = run_in(
+        ws.path(),
+        &["run", "t.yaml", "--no-golden", "--json", "r.json"],
+    );
+    assert_code(&out, 0);
+    // The trickle path really ran: the mock saw the request, and a body sent a byte every
+    // 5ms cannot have arrived faster than its length allows.
+    let seen = mock.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let latency = json["dialogues"][0]["attempts"][0]["turns"][0]["latency_ms"]
+        .as_u64()
+        .expect("latency");
+    assert!(latency >= 5 * 20, "a trickled body took only {latency}ms");
+    assert_eq!(
+        json["dialogues"][0]["attempts"][0]["turns"][0]["text"],
+        "a slow but complete answer"
+    );
 }
 
 #[test]

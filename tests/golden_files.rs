@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use agenttest::judge::golden::{self, GoldenFile, GoldenTurn, PendingAction};
-use agenttest::run::result::BlessAction;
+use agenttest::record::BlessAction;
 
 fn transcript(agent: &str) -> GoldenFile {
     GoldenFile {
         suite: "support".into(),
         dialogue: "business hours".into(),
+        baseline: None,
         turns: vec![GoldenTurn {
             user: "What are your business hours?".into(),
             status: 200,
@@ -155,16 +156,15 @@ fn forced_failures_without_permissions_tricks() {
 
 #[test]
 fn bless_then_compare_then_accept_round_trip() {
-    use agenttest::run::result::GoldenStatus;
+    use agenttest::record::GoldenStatus;
     use agenttest::suite::model::GoldenMode;
 
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("support.golden/business-hours.yaml");
-    let hint = "agenttest accept support.yaml";
 
     // First run: missing; the pending file is what accept promotes, byte for byte.
     let first = transcript("Monday to Friday, 9 AM to 6 PM EST.");
-    let mut check = golden::compare(&path, &first, GoldenMode::Exact, hint);
+    let mut check = golden::compare(&path, &first, GoldenMode::Exact);
     assert_eq!(check.status, GoldenStatus::Missing);
     golden::write_pending(&mut check).unwrap();
     assert!(!path.exists());
@@ -182,8 +182,8 @@ fn bless_then_compare_then_accept_round_trip() {
         .replace("9 AM to 6 PM", "[..]");
     std::fs::write(&path, &loosened).unwrap();
     let second = transcript("Monday to Friday, 8 AM to 5 PM EST.");
-    let check = golden::compare(&path, &second, GoldenMode::Exact, hint);
-    assert_eq!(check.status, GoldenStatus::Match, "{}", check.message);
+    let check = golden::compare(&path, &second, GoldenMode::Exact);
+    assert_eq!(check.status, GoldenStatus::Match, "{:?}", check.differences);
     // --bless keeps the loosened turn as it is.
     assert_eq!(
         golden::bless(&path, &second),
@@ -193,7 +193,7 @@ fn bless_then_compare_then_accept_round_trip() {
 
     // A real change: pending written, then rejected.
     let third = transcript("We are closed.");
-    let mut check = golden::compare(&path, &third, GoldenMode::Exact, hint);
+    let mut check = golden::compare(&path, &third, GoldenMode::Exact);
     assert_eq!(check.status, GoldenStatus::Mismatch);
     golden::write_pending(&mut check).unwrap();
     let pending = golden::find_pending(&[tmp.path().join("support.yaml")]);

@@ -7,7 +7,7 @@ mod mixed;
 use agenttest::report::json;
 use serde_json::{json, Value};
 
-fn rendered(report: &agenttest::run::result::RunReport) -> Value {
+fn rendered(report: &agenttest::record::RunReport) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("report.json");
     json::write(report, &path).expect("write report");
@@ -96,7 +96,27 @@ fn failed_dialogue_has_turns_usage_failures_and_golden() {
         a["golden"]["pending"],
         "suites/a/support.golden/order-follow-up.yaml.new"
     );
-    assert_eq!(a["golden"]["message"], mixed::GOLDEN_DIFF);
+    let message = a["golden"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "the transcript differs from the golden at suites/a/support.golden/order-follow-up.yaml:\n  turn 2: the agent text differs\n"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "-    agent: Yes, <ORDER> shipped yesterday.\n+    agent: I cannot find that order.\n"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("saved as suites/a/support.golden/order-follow-up.yaml.new"),
+        "{message}"
+    );
+    assert!(
+        message.contains("agenttest accept suites/a/support.yaml"),
+        "{message}"
+    );
 
     let t = &a["turns"][0];
     assert_eq!(
@@ -129,7 +149,7 @@ fn error_skip_not_run_flaky_and_repeat() {
     let e = &dialogue(&v, "suites/a/support.yaml", "wrong key")["attempts"][0];
     assert_eq!(
         e["error"],
-        json!({"turn": 2, "location": "suites/a/support.yaml:27:9", "message": "connection failed: connection refused (after 2 retries)"})
+        json!({"turn": 2, "location": "suites/a/support.yaml:27:9", "message": "turn 2: connection failed: connection refused (after 2 retries)"})
     );
     let t2 = &e["turns"][1];
     assert_eq!(
@@ -223,12 +243,15 @@ fn tally_counts_only_runs_that_judged_the_turn() {
         .expect("pricing");
     // Run 3 errored at turn 1: it never judged that turn, and was not compared with the golden.
     let run3 = &mut pricing.attempts[2];
-    run3.outcome = agenttest::run::result::Outcome::Error;
+    run3.outcome = agenttest::record::Outcome::Error;
     run3.golden = None;
-    run3.error = Some(agenttest::run::result::RunError {
+    run3.error = Some(agenttest::record::RunError {
         turn: 0,
         span: agenttest::diag::Span::new(16, 9),
-        message: "timed out after 30s".to_string(),
+        kind: agenttest::record::ErrorKind::Send {
+            error: "timed out after 30s".to_string(),
+            retries: 0,
+        },
     });
     let v = rendered(&report);
     let r = dialogue(&v, "suites/b/support.yaml", "pricing");

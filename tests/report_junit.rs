@@ -100,7 +100,7 @@ fn validate(file: &Path) {
 }
 
 fn write_and_validate(
-    report: &agenttest::run::result::RunReport,
+    report: &agenttest::record::RunReport,
 ) -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("report.xml");
@@ -214,10 +214,10 @@ fn failure_text_has_locations_messages_agent_text_and_diff() {
         "agent [200]: Your order ORD-1 is on its way.",
         "turn 2 (suites/a/support.yaml:18:9)",
         "expect.regex (suites/a/support.yaml:20:18)",
-        "expect.max_tokens (suites/a/support.yaml:21:23): output tokens 32 exceed max_tokens 10",
-        "agent [200]: I cannot find that order.\ngolden mismatch: suites/a/support.golden/order-follow-up.yaml\n--- golden",
+        "expect.max_tokens (suites/a/support.yaml:21:23): expected at most 10 output tokens, got 32",
+        "agent [200]: I cannot find that order.\nthe transcript differs from the golden at suites/a/support.golden/order-follow-up.yaml:\n  turn 2: the agent text differs\n\n--- golden",
         "-    agent: Yes, <ORDER> shipped yesterday.\n+    agent: I cannot find that order.",
-        "accept with: agenttest accept suites/a/support.yaml",
+        "to accept this run's transcript as the golden (sends nothing): agenttest accept suites/a/support.yaml",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in failure text:\n{text}");
     }
@@ -360,8 +360,9 @@ fn hostile_text_validates_and_the_visible_text_survives() {
         "{}",
         failure.text
     );
+    // The expected strings are quoted (control characters escaped) in the sentence.
     assert!(
-        failure.attr("message").contains("red link ]]> <&>\"' 🎉"),
+        failure.attr("message").contains(r#"]]> <&>\"' 🎉"#),
         "{}",
         failure.attr("message")
     );
@@ -407,7 +408,7 @@ fn empty_and_interrupted_reports_validate() {
     let mut report = mixed::mixed();
     report
         .dialogues
-        .retain(|d| d.outcome == agenttest::run::result::Outcome::NotRun);
+        .retain(|d| d.outcome == agenttest::record::Outcome::NotRun);
     let (_dir, _path, xml) = write_and_validate(&report);
     let root = parse(&xml);
     let suite = root.one("testsuite");
@@ -426,7 +427,7 @@ fn passing_repeat_reports_k_of_n_and_failed_runs_in_system_out() {
     for d in &mut report.dialogues {
         if d.name == "pricing" {
             d.min_pass = 3;
-            d.outcome = agenttest::run::result::Outcome::Pass;
+            d.outcome = agenttest::record::Outcome::Pass;
         }
     }
     let (_dir, _path, xml) = write_and_validate(&report);

@@ -289,9 +289,13 @@ fn exit_codes() {
         stderr(&out)
     );
 
-    assert_code(
-        &run_in(ws.path(), &["run", "pass.yaml", "--jobs", "zero"]),
-        2,
+    // `0` parses as a number, so this is the app's own check, not clap's.
+    let out = run_in(ws.path(), &["run", "pass.yaml", "--jobs", "0"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("--jobs must be at least 1"),
+        "{}",
+        stderr(&out)
     );
     assert_code(&run_in(ws.path(), &["run", "nowhere/"]), 2);
 }
@@ -486,10 +490,14 @@ fn environment_and_flags_override_the_files() {
 
 #[test]
 fn validate_sends_nothing_and_reports_success() {
+    // A real listener the suite points at: validate must not even connect to it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
     let ws = Workspace::new();
     ws.write(
         "v.yaml",
-        "endpoint: {base_url: 'http://127.0.0.1:9', agent_id: a}\ndialogues:\n  - name: d\n    turns: [{user: hi}]\n",
+        &format!("endpoint: {{base_url: 'http://{addr}', agent_id: a, api_key: ak_x}}\ndialogues:\n  - name: d\n    turns: [{{user: hi}}]\n"),
     );
     let out = run_in(ws.path(), &["validate", "v.yaml"]);
     assert_code(&out, 0);
@@ -498,4 +506,8 @@ fn validate_sends_nothing_and_reports_success() {
         "{}",
         stdout(&out)
     );
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("validate connected to the endpoint: {other:?}"),
+    }
 }

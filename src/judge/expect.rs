@@ -1,16 +1,15 @@
-//! Expectations of SPEC §3.2: a turn's observed reply in, failures out. Pure: no I/O, no
+//! Expectations of SPEC §3.2: a turn's observed reply in, failures out (as data: what was
+//! expected, what came; `report::explain` words them). Pure: no I/O, no
 //! clock. Every failure keeps the span of the expectation that produced it, so the console and
 //! the reports can point at `suite.yaml:line:column`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::client::{Shape, Usage};
 use crate::diag::Span;
-use crate::run::result::Failure;
+use crate::record::{Detail, Failure, Usage};
 use crate::suite::model::{ExpectKind, Expectation};
 use crate::suite::template;
-use crate::util::human_duration;
 
 /// What a turn saw, as far as expectations care.
 #[derive(Debug, Clone, Copy)]
@@ -19,8 +18,11 @@ pub struct Observed<'a> {
     /// The agent's text, or an error response's `detail`.
     pub text: &'a str,
     pub usage: Usage,
-    pub shape: Option<Shape>,
+    /// The body shape the endpoint named (`usage`, `tokens_used`, ...).
+    pub shape: Option<&'static str>,
     pub latency: Duration,
+    /// When the first piece of a streamed reply came; `None` when it was not streamed.
+    pub first_token: Option<Duration>,
 }
 
 /// The statuses a turn accepts: its `status` expectation, or 200.
@@ -53,125 +55,93 @@ pub fn judge(
         failures.push(Failure {
             key: "status",
             span: turn_span,
-            message: format!("expected status 200, got {}", seen.status),
+            detail: Detail::Status {
+                expected: vec![200],
+                got: seen.status,
+            },
         });
     }
     for e in expect {
-        if let Some(message) = check(&e.kind, seen, values) {
+        if let Some(detail) = check(&e.kind, seen, values) {
             failures.push(Failure {
                 key: e.kind.key(),
                 span: e.span,
-                message,
+                detail,
             });
         }
     }
     failures
 }
 
+/// What `kind` found wrong with the reply, or `None` when it holds.
 fn check(
     kind: &ExpectKind,
     seen: &Observed<'_>,
     values: &BTreeMap<String, String>,
-) -> Option<String> {
+) -> Option<Detail> {
     let text = seen.text;
     let expand = |s: &String| template::expand_template(s, values);
+    let nonempty = |v: Vec<String>| (!v.is_empty()).then_some(v);
     match kind {
-        ExpectKind::Status(list) => (!list.contains(&seen.status))
-            .then(|| format!("expected status {}, got {}", one_of(list), seen.status)),
-        ExpectKind::Contains(items) => {
-            let missing: Vec<String> = items
+        ExpectKind::Status(list) => (!list.contains(&seen.status)).then(|| Detail::Status {
+            expected: list.clone(),
+            got: seen.status,
+        }),
+        ExpectKind::Contains(items) => nonempty(
+            items
                 .iter()
                 .map(expand)
                 .filter(|s| !text.contains(s.as_str()))
-                .collect();
-            (!missing.is_empty())
-                .then(|| format!("expected the text to contain {}", quoted(&missing)))
-        }
+                .collect(),
+        )
+        .map(Detail::Missing),
         ExpectKind::ContainsAny(items) => {
             let items: Vec<String> = items.iter().map(expand).collect();
-            (!items.iter().any(|s| text.contains(s.as_str())))
-                .then(|| format!("expected the text to contain any of {}", quoted(&items)))
+            (!items.iter().any(|s| text.contains(s.as_str()))).then_some(Detail::NoneOf(items))
         }
-        ExpectKind::NotContains(items) => {
-            let found: Vec<String> = items
+        ExpectKind::NotContains(items) => nonempty(
+            items
                 .iter()
                 .map(expand)
                 .filter(|s| text.contains(s.as_str()))
-                .collect();
-            (!found.is_empty())
-                .then(|| format!("expected the text not to contain {}", quoted(&found)))
-        }
-        ExpectKind::Regex(patterns) => {
-            let missing: Vec<String> = patterns
+                .collect(),
+        )
+        .map(Detail::Present),
+        ExpectKind::Regex(patterns) => nonempty(
+            patterns
                 .iter()
                 .filter(|r| !r.is_match(text))
-                .map(|r| format!("/{}/", r.as_str()))
-                .collect();
-            (!missing.is_empty())
-                .then(|| format!("expected the text to match {}", missing.join(", ")))
-        }
+                .map(|r| r.as_str().to_string())
+                .collect(),
+        )
+        .map(Detail::NoMatch),
         ExpectKind::NotRegex(patterns) => {
-            let found: Vec<String> = patterns
+            let found: Vec<(String, String)> = patterns
                 .iter()
                 .filter_map(|r| {
                     r.find(text)
-                        .map(|m| format!("/{}/ (matched {:?})", r.as_str(), m.as_str()))
+                        .map(|m| (r.as_str().to_string(), m.as_str().to_string()))
                 })
                 .collect();
-            (!found.is_empty())
-                .then(|| format!("expected the text not to match {}", found.join(", ")))
+            (!found.is_empty()).then_some(Detail::Matched(found))
         }
         ExpectKind::Equals(expected) => {
             let expected = expand(expected);
-            (text != expected).then(|| format!("expected the text to equal {expected:?}"))
+            (text != expected).then_some(Detail::NotEqual { expected })
         }
         ExpectKind::MaxTokens(max) => match seen.usage.output_tokens {
             Some(n) if n <= *max => None,
-            Some(n) => Some(format!("expected at most {max} output tokens, got {n}")),
-            None => Some(format!(
-                "max_tokens {max} cannot be checked: the endpoint reported no output-token count \
-                 ({})",
-                match seen.shape {
-                    Some(Shape::TokensUsed) => format!(
-                        "response shape `tokens_used` gives only a total{}",
-                        seen.usage
-                            .total_tokens
-                            .map(|t| format!(" of {t}"))
-                            .unwrap_or_default()
-                    ),
-                    Some(shape) => format!("response shape `{}`", shape.as_str()),
-                    None => "no usage in the response".to_string(),
-                }
-            )),
+            Some(n) => Some(Detail::TooManyTokens { max: *max, got: n }),
+            None => Some(Detail::NoTokenCount {
+                max: *max,
+                shape: seen.shape,
+                total: seen.usage.total_tokens,
+            }),
         },
-        ExpectKind::MaxLatency(max) => (seen.latency > *max).then(|| {
-            format!(
-                "expected a round trip of at most {}, took {}",
-                human_duration(*max),
-                human_duration(seen.latency)
-            )
+        ExpectKind::MaxLatency(max) => (seen.latency > *max).then_some(Detail::TooSlow {
+            max: *max,
+            took: seen.latency,
         }),
-    }
-}
-
-fn quoted(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn one_of(list: &[u16]) -> String {
-    match list {
-        [one] => one.to_string(),
-        many => format!(
-            "one of {}",
-            many.iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 
@@ -196,8 +166,9 @@ mod tests {
                 output_tokens: Some(12),
                 total_tokens: Some(17),
             },
-            shape: Some(Shape::Usage),
+            shape: Some("usage"),
             latency: Duration::from_millis(40),
+            first_token: None,
         }
     }
 
@@ -269,16 +240,25 @@ mod tests {
             ]
         );
         assert!(f.iter().all(|f| f.span == Span::new(7, 9)));
-        assert_eq!(f[0].message, "expected status one of 401, 403, got 200");
-        assert_eq!(f[1].message, "expected the text to contain \"Saturday\"");
         assert_eq!(
-            f[5].message,
-            "expected the text not to match /\\d AM/ (matched \"9 AM\")"
+            f[0].detail,
+            Detail::Status {
+                expected: vec![401, 403],
+                got: 200
+            }
         );
-        assert_eq!(f[7].message, "expected at most 11 output tokens, got 12");
+        assert_eq!(f[1].detail, Detail::Missing(vec!["Saturday".into()]));
         assert_eq!(
-            f[8].message,
-            "expected a round trip of at most 39ms, took 40ms"
+            f[5].detail,
+            Detail::Matched(vec![(r"\d AM".into(), "9 AM".into())])
+        );
+        assert_eq!(f[7].detail, Detail::TooManyTokens { max: 11, got: 12 });
+        assert_eq!(
+            f[8].detail,
+            Detail::TooSlow {
+                max: Duration::from_millis(39),
+                took: Duration::from_millis(40)
+            }
         );
     }
 
@@ -287,7 +267,13 @@ mod tests {
         let mut s = seen("ok");
         s.status = 201;
         let f = judge(&[], Span::new(3, 7), &s, &BTreeMap::new());
-        assert_eq!(f[0].message, "expected status 200, got 201");
+        assert_eq!(
+            f[0].detail,
+            Detail::Status {
+                expected: vec![200],
+                got: 201
+            }
+        );
         assert_eq!(f[0].span, Span::new(3, 7), "points at the turn");
         assert_eq!(expected_statuses(&[]), vec![200]);
     }
@@ -295,7 +281,7 @@ mod tests {
     #[test]
     fn max_tokens_without_output_count_says_why() {
         let mut s = seen("ok");
-        s.shape = Some(Shape::TokensUsed);
+        s.shape = Some("tokens_used");
         s.usage = Usage {
             total_tokens: Some(145),
             ..Usage::default()
@@ -306,13 +292,15 @@ mod tests {
             &s,
             &BTreeMap::new(),
         );
-        assert!(
-            f[0].message.contains("no output-token count"),
-            "{}",
-            f[0].message
+        assert_eq!(
+            f[0].detail,
+            Detail::NoTokenCount {
+                max: 300,
+                shape: Some("tokens_used"),
+                total: Some(145)
+            }
         );
-        assert!(f[0].message.contains("tokens_used"), "{}", f[0].message);
-        s.shape = Some(Shape::Metadata);
+        s.shape = Some("metadata");
         s.usage = Usage::default();
         let f = judge(
             &[e(ExpectKind::MaxTokens(300))],
@@ -320,7 +308,14 @@ mod tests {
             &s,
             &BTreeMap::new(),
         );
-        assert!(f[0].message.contains("`metadata`"), "{}", f[0].message);
+        assert_eq!(
+            f[0].detail,
+            Detail::NoTokenCount {
+                max: 300,
+                shape: Some("metadata"),
+                total: None
+            }
+        );
     }
 
     #[test]
@@ -340,6 +335,6 @@ mod tests {
             &seen("ORD-41 has shipped"),
             &values,
         );
-        assert_eq!(f[0].message, "expected the text to contain \"ORD-42\"");
+        assert_eq!(f[0].detail, Detail::Missing(vec!["ORD-42".into()]));
     }
 }

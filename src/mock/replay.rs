@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::fsutil::{self, Visit, WalkOptions};
 
 /// The golden transcript fields replay needs (SPEC §3.3); other fields are ignored so that the
 /// format can grow without breaking replay.
@@ -291,32 +292,34 @@ fn in_golden_dir(dir: &Path) -> bool {
         .is_some_and(|n| n.ends_with(".golden"))
 }
 
-/// Golden files under `dir`: the `*.yaml` directly inside a `*.golden` directory (not the
-/// pending `*.yaml.new`), skipping hidden entries.
+/// Golden files under `dir`: the `*.yaml` / `*.yml` regular files directly inside a `*.golden`
+/// directory (not the pending `*.yaml.new`), skipping hidden entries. Links to directories are
+/// not entered, so a link loop under the suites cannot make this walk forever.
 fn collect(dir: &Path, golden_dir: bool, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            diags.push(Diagnostic::error(
-                dir,
-                Span::UNKNOWN,
-                format!("failed to read directory: {e}"),
-            ));
-            return;
+    let walked = fsutil::walk_files(dir, WalkOptions::default(), |e| {
+        if e.file_type.is_dir() {
+            return Visit::Descend;
         }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') {
-            continue;
+        let parent = e.path.parent().unwrap_or(Path::new(""));
+        let in_golden = if parent == dir {
+            golden_dir
+        } else {
+            in_golden_dir(parent)
+        };
+        let yaml = e.name.ends_with(".yaml") || e.name.ends_with(".yml");
+        if in_golden && yaml && e.file_type.is_file() {
+            Visit::Keep
+        } else {
+            Visit::Skip
         }
-        if path.is_dir() {
-            collect(&path, name.ends_with(".golden"), out, diags);
-        } else if golden_dir && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-            out.push(path);
-        }
+    });
+    out.extend(walked.files);
+    for e in walked.errors {
+        diags.push(Diagnostic::error(
+            &e.path,
+            Span::UNKNOWN,
+            format!("failed to read directory: {}", e.source),
+        ));
     }
 }
 

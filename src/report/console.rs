@@ -10,10 +10,9 @@ use std::io::Write as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diag::location;
-use crate::judge::golden;
+use crate::record::{Attempt, AttemptKind, BlessAction, DialogueResult, Event, Outcome, RunReport};
 use crate::report::common::tally;
-use crate::run::result::{Attempt, AttemptKind, BlessAction, DialogueResult, Outcome, RunReport};
-use crate::run::Event;
+use crate::report::explain;
 use crate::util::human_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,70 +266,64 @@ impl Console {
             if let Some(id) = &a.session_id {
                 let _ = writeln!(out, "   {}", self.paint(DIM, &format!("session {id}")));
             }
-            for (i, t) in a.turns.iter().enumerate() {
-                if t.failures.is_empty() && a.error.as_ref().is_none_or(|e| e.turn != i) {
-                    continue;
-                }
-                let _ = writeln!(
-                    out,
-                    "   turn {}: {}",
-                    i + 1,
-                    self.paint(CYAN, &format!("> {}", visible(&t.message)))
-                );
-                match (&t.status, &t.text, &t.detail) {
-                    (Some(s), Some(text), _) => {
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            indent(&format!("< [{s}] {}", visible(text)), "     ")
-                        );
-                    }
-                    (Some(s), None, Some(detail)) => {
-                        let _ = writeln!(out, "     < [{s}] {}", visible(detail));
-                    }
-                    (Some(s), None, None) => {
-                        let _ = writeln!(out, "     < [{s}]");
-                    }
-                    _ => {}
-                }
-                for f in &t.failures {
-                    let _ = writeln!(
-                        out,
-                        "     {} {} {}",
-                        self.paint(RED, "✗"),
-                        visible(&f.message),
-                        self.paint(
-                            DIM,
-                            &format!("({} at {})", f.key, location(&d.suite.path, f.span))
-                        )
-                    );
-                }
-            }
-            if let Some(e) = &a.error {
-                let _ = writeln!(
-                    out,
-                    "   {} {} {}",
-                    self.paint(RED, "error:"),
-                    visible(&e.message),
-                    self.paint(DIM, &format!("({})", location(&d.suite.path, e.span)))
-                );
-            }
-            if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
-                out.push_str(&indent(&self.golden_text(g), "   "));
-                out.push('\n');
-            }
+            out.push_str(&self.explain_attempt(d, a));
         }
         out
     }
 
-    /// The golden check's explanation; on a color terminal its plain diff is replaced by a
-    /// word-highlighted one.
-    fn golden_text(&self, g: &crate::run::result::GoldenCheck) -> String {
-        if self.opts.color {
-            golden::message_colored(g)
-        } else {
-            g.message.clone()
+    /// The failed turns of one attempt: the message, the reply, each failed expectation with
+    /// its place, the error, then the golden.
+    fn explain_attempt(&self, d: &DialogueResult, a: &Attempt) -> String {
+        let e = explain::attempt(d, a, self.opts.color);
+        let mut out = String::new();
+        for t in &e.turns {
+            let _ = writeln!(
+                out,
+                "   turn {}: {}",
+                t.number,
+                self.paint(CYAN, &format!("> {}", visible(&t.turn.message)))
+            );
+            match (&t.turn.status, &t.turn.text, &t.turn.detail) {
+                (Some(s), Some(text), _) => {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        indent(&format!("< [{s}] {}", visible(text)), "     ")
+                    );
+                }
+                (Some(s), None, Some(detail)) => {
+                    let _ = writeln!(out, "     < [{s}] {}", visible(detail));
+                }
+                (Some(s), None, None) => {
+                    let _ = writeln!(out, "     < [{s}]");
+                }
+                _ => {}
+            }
+            for (key, f) in &t.failures {
+                let _ = writeln!(
+                    out,
+                    "     {} {} {}",
+                    self.paint(RED, "✗"),
+                    visible(&f.text),
+                    self.paint(DIM, &format!("({key} at {})", f.location))
+                );
+            }
         }
+        // The error last, with its turn, as the one line that says why the attempt stopped.
+        if let Some(err) = &a.error {
+            let _ = writeln!(
+                out,
+                "   {} {} {}",
+                self.paint(RED, "error:"),
+                visible(&explain::error_message(err)),
+                self.paint(DIM, &format!("({})", location(&d.suite.path, err.span)))
+            );
+        }
+        if let Some(g) = &e.golden {
+            out.push_str(&indent(g, "   "));
+            out.push('\n');
+        }
+        out
     }
 
     fn bless_summary(&self, report: &RunReport) -> String {

@@ -15,8 +15,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::common::{stamp, tally};
+use super::explain;
 use crate::diag::location;
-use crate::run::result::{self, AttemptKind, DialogueResult, RunReport};
+use crate::record::{AttemptKind, DialogueResult, RunReport};
 
 /// Bumped only on an incompatible change to the documented schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -119,16 +120,16 @@ struct Attempt<'a> {
     session_id: Option<&'a str>,
     outcome: &'static str,
     duration_ms: u64,
-    error: Option<Error<'a>>,
+    error: Option<Error>,
     golden: Option<Golden<'a>>,
     turns: Vec<Turn<'a>>,
 }
 
 #[derive(Serialize)]
-struct Error<'a> {
+struct Error {
     turn: usize,
     location: String,
-    message: &'a str,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -137,7 +138,7 @@ struct Golden<'a> {
     status: &'static str,
     scores: &'a [f64],
     pending: Option<String>,
-    message: &'a str,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -151,8 +152,12 @@ struct Turn<'a> {
     shape: Option<&'static str>,
     usage: Usage,
     latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_token_ms: Option<u64>,
     retries: u32,
-    failures: Vec<Failure<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    not_sent: bool,
+    failures: Vec<Failure>,
 }
 
 #[derive(Serialize)]
@@ -163,10 +168,10 @@ struct Usage {
 }
 
 #[derive(Serialize)]
-struct Failure<'a> {
+struct Failure {
     key: &'static str,
     location: String,
-    message: &'a str,
+    message: String,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -234,7 +239,7 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
     }
 }
 
-fn attempt<'a>(d: &'a DialogueResult, a: &'a result::Attempt) -> Attempt<'a> {
+fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<'a> {
     let path = &d.suite.path;
     let (kind, index) = match a.kind {
         AttemptKind::Run { index } => ("run", index),
@@ -249,14 +254,14 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a result::Attempt) -> Attempt<'a> {
         error: a.error.as_ref().map(|e| Error {
             turn: e.turn + 1,
             location: location(path, e.span),
-            message: &e.message,
+            message: explain::error_message(e),
         }),
         golden: a.golden.as_ref().map(|g| Golden {
             path: g.path.display().to_string(),
             status: g.status.as_str(),
             scores: &g.scores,
             pending: g.pending.as_ref().map(|p| p.display().to_string()),
-            message: &g.message,
+            message: explain::golden_message(g, path, false),
         }),
         turns: a
             .turns
@@ -269,21 +274,23 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a result::Attempt) -> Attempt<'a> {
                 status: t.status,
                 text: t.text.as_deref(),
                 detail: t.detail.as_deref(),
-                shape: t.shape.as_ref().map(|s| s.as_str()),
+                shape: t.shape,
                 usage: Usage {
                     input_tokens: t.usage.input_tokens,
                     output_tokens: t.usage.output_tokens,
                     total_tokens: t.usage.total_tokens,
                 },
                 latency_ms: millis(t.latency),
+                first_token_ms: t.first_token.map(millis),
                 retries: t.retries,
+                not_sent: t.not_sent,
                 failures: t
                     .failures
                     .iter()
                     .map(|f| Failure {
                         key: f.key,
                         location: location(path, f.span),
-                        message: &f.message,
+                        message: explain::failure_message(f),
                     })
                     .collect(),
             })

@@ -48,8 +48,9 @@ use std::path::Path;
 
 use super::common::sanitize::{one_line, strip_for_xml, xml_attr, xml_text};
 use super::common::{stamp, tally};
+use super::explain;
 use crate::diag::location;
-use crate::run::result::{Attempt, AttemptKind, DialogueResult, Outcome, RunReport, TurnResult};
+use crate::record::{Attempt, AttemptKind, DialogueResult, Outcome, RunReport, TurnResult};
 
 /// Longest `message` attribute; the full text is in the element.
 const MESSAGE_MAX: usize = 200;
@@ -214,12 +215,12 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
     let Some(a) = failing.first() else {
         return ("failed".to_string(), kind);
     };
-    let expectation_failures: Vec<(usize, &crate::run::result::Failure)> = a.failures().collect();
+    let expectation_failures: Vec<(usize, &crate::record::Failure)> = a.failures().collect();
     let golden_failed = a.golden.as_ref().is_some_and(|g| g.status.is_failure());
     let message = match expectation_failures.first() {
         Some((turn, f)) => {
             let more = expectation_failures.len() - 1 + usize::from(golden_failed);
-            let mut m = format!("turn {}: {}", turn + 1, f.message);
+            let mut m = format!("turn {}: {}", turn + 1, explain::failure_message(f));
             if more > 0 {
                 m.push_str(&format!(" (and {more} more)"));
             }
@@ -227,7 +228,10 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
         }
         None => match &a.golden {
             Some(g) if golden_failed => {
-                let first = one_line(&g.message, MESSAGE_MAX);
+                let first = one_line(
+                    &explain::golden_message(g, &d.suite.path, false),
+                    MESSAGE_MAX,
+                );
                 if first.is_empty() {
                     format!("golden {}", g.status.as_str())
                 } else {
@@ -235,7 +239,7 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
                 }
             }
             _ => match &a.error {
-                Some(e) => format!("turn {}: {}", e.turn + 1, e.message),
+                Some(e) => explain::error_message(e),
                 None => "failed".to_string(),
             },
         },
@@ -253,7 +257,7 @@ fn error_summary(d: &DialogueResult) -> String {
         .iter()
         .rev()
         .find_map(|a| a.error.as_ref())
-        .map(|e| format!("turn {}: {}", e.turn + 1, e.message))
+        .map(explain::error_message)
         .unwrap_or_else(|| "errored".to_string());
     one_line(&message, MESSAGE_MAX)
 }
@@ -342,58 +346,37 @@ fn attempt_label(d: &DialogueResult, a: &Attempt) -> String {
 /// Why one attempt did not pass: each turn with a failure or the error (its place, the user
 /// message, each failed expectation with its place, the agent's reply), then the golden.
 fn explain_attempt(d: &DialogueResult, a: &Attempt) -> String {
-    let path = &d.suite.path;
+    let e = explain::attempt(d, a, false);
     let mut out = String::new();
-    let error_turn = a.error.as_ref().map(|e| e.turn);
-    for (i, t) in a.turns.iter().enumerate() {
-        let errored = error_turn == Some(i);
-        if t.failures.is_empty() && !errored {
-            continue;
-        }
-        out.push_str(&format!("turn {} ({})\n", i + 1, location(path, t.span)));
-        out.push_str(&indent_block("  user: ", &t.message));
-        for f in &t.failures {
+    for t in &e.turns {
+        out.push_str(&format!("turn {} ({})\n", t.number, t.location));
+        out.push_str(&indent_block("  user: ", &t.turn.message));
+        for (key, f) in &t.failures {
             out.push_str(&indent_block(
-                &format!("  expect.{} ({}): ", f.key, location(path, f.span)),
-                &f.message,
+                &format!("  expect.{key} ({}): ", f.location),
+                &f.text,
             ));
         }
-        let agent = match t.status {
+        let agent = match t.turn.status {
             Some(s) => format!("  agent [{s}]: "),
             None => "  agent: ".to_string(),
         };
-        out.push_str(&indent_block(&agent, &reply_body(t)));
-        if let Some(e) = a.error.as_ref().filter(|_| errored) {
+        out.push_str(&indent_block(&agent, &reply_body(t.turn)));
+        if let Some(err) = &t.error {
             out.push_str(&indent_block(
-                &format!("  error ({}): ", location(path, e.span)),
-                &e.message,
+                &format!("  error ({}): ", err.location),
+                &err.text,
             ));
         }
     }
-    if let Some(e) = &a.error {
-        if e.turn >= a.turns.len() {
-            out.push_str(&format!(
-                "turn {} ({})\n",
-                e.turn + 1,
-                location(path, e.span)
-            ));
-            out.push_str(&indent_block("  error: ", &e.message));
-        }
+    if let (Some(err), Some(run_error)) = (&e.trailing_error, &a.error) {
+        out.push_str(&format!("turn {} ({})\n", run_error.turn + 1, err.location));
+        out.push_str(&indent_block("  error: ", &err.text));
     }
-    if let Some(g) = a.golden.as_ref().filter(|g| g.status.is_failure()) {
-        // The judge's message already says what differs, where, and how to accept it; only
-        // an empty one needs a line of our own.
-        if g.message.trim().is_empty() {
-            out.push_str(&format!(
-                "golden {}: {}\n",
-                g.status.as_str(),
-                g.path.display()
-            ));
-        } else {
-            out.push_str(&g.message);
-            if !g.message.ends_with('\n') {
-                out.push('\n');
-            }
+    if let Some(message) = &e.golden {
+        out.push_str(message);
+        if !message.ends_with('\n') {
+            out.push('\n');
         }
     }
     if out.is_empty() {
@@ -458,11 +441,11 @@ fn system_out(d: &DialogueResult) -> String {
             out.push_str(&indent_block("> ", &t.message));
             out.push_str(&indent_block("< ", &reply_text(t)));
             if let Some(e) = a.error.as_ref().filter(|e| e.turn == i) {
-                out.push_str(&indent_block("! error: ", &e.message));
+                out.push_str(&indent_block("! error: ", &explain::error_text(e)));
             }
         }
         if let Some(e) = a.error.as_ref().filter(|e| e.turn >= a.turns.len()) {
-            out.push_str(&indent_block("! error: ", &e.message));
+            out.push_str(&indent_block("! error: ", &explain::error_text(e)));
         }
         if explain && !a.outcome.is_pass() {
             out.push_str("failures:\n");

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use rand::Rng;
 use tokio::sync::Mutex;
 
-use crate::client::RateHeaders;
+use crate::record::RateHeaders;
 
 /// Spaces requests `1/rate` apart across every task that shares it. A reservation model
 /// rather than a bucket: each caller takes the next free slot, so bursts never exceed the

@@ -4,13 +4,15 @@
 //! Paths in the results are kept as the user wrote them (joined with what the walk found), so
 //! that messages and reports read `suites/support.yaml:3:5`, not an absolute path. Only the
 //! de-duplication and the upward config search look at canonical paths. Nothing here parses
-//! YAML.
+//! YAML or reads a suite: the walk itself is `fsutil::walk_files` (sorted, loop-safe), and the
+//! rules a user sees (links, FIFOs, devices) are in `docs/files.md`.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Span};
+use crate::fsutil::{self, Visit, WalkOptions};
 
 /// The name of the config file; never a suite.
 pub const CONFIG_FILE: &str = "agenttest.yaml";
@@ -32,19 +34,10 @@ pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>)
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
+        // `metadata` follows symbolic links: a named link to a suite or a directory is taken.
         match std::fs::metadata(path) {
-            Err(e) => errors.push(
-                Diagnostic::error(
-                    path,
-                    Span::UNKNOWN,
-                    format!("cannot read `{}`", path.display()),
-                )
-                .with_label(e.to_string()),
-            ),
-            Ok(meta) if meta.is_dir() => {
-                let mut visited = HashSet::new();
-                walk(path, &mut visited, &mut found, &mut errors);
-            }
+            Err(e) => errors.push(cannot_read(path, &e)),
+            Ok(meta) if meta.is_dir() => walk(path, &mut found, &mut errors),
             Ok(_) if path.file_name() == Some(OsStr::new(CONFIG_FILE)) => errors.push(
                 Diagnostic::error(
                     path,
@@ -57,7 +50,8 @@ pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>)
                 )),
             ),
             // A named file is taken as is, whatever its extension: the user asked for it.
-            Ok(_) => found.push(path.clone()),
+            Ok(meta) if meta.is_file() => found.push(path.clone()),
+            Ok(meta) => errors.push(not_regular(path, &meta.file_type(), false)),
         }
     }
     found.sort();
@@ -68,52 +62,71 @@ pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>)
     (found, errors)
 }
 
-fn walk(
-    dir: &Path,
-    visited: &mut HashSet<PathBuf>,
-    found: &mut Vec<PathBuf>,
-    errors: &mut Vec<Diagnostic>,
-) {
-    // A symlink loop would otherwise recurse forever.
-    if let Ok(canon) = std::fs::canonicalize(dir) {
-        if !visited.insert(canon) {
-            return;
-        }
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            errors.push(
-                Diagnostic::error(
-                    dir,
-                    Span::UNKNOWN,
-                    format!("cannot read directory `{}`", dir.display()),
-                )
-                .with_label(e.to_string()),
-            );
-            return;
-        }
+/// The suites under `dir`. Links to directories are followed (a linked folder of shared suites
+/// is walked), each directory once, so a link loop ends. A `*.yaml` / `*.yml` entry that is not
+/// a regular file (a FIFO, a device, a link to one or to nothing) is an error, not skipped: a
+/// gate that silently ran fewer suites than are there would pass on a mistake.
+fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
+    let opts = WalkOptions {
+        follow_dir_links: true,
+        include_hidden: false,
     };
-    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    names.sort();
-    for path in names {
-        let Some(name) = path.file_name().and_then(OsStr::to_str) else {
-            continue;
-        };
-        if name.starts_with('.') {
-            continue;
+    let walked = fsutil::walk_files(dir, opts, |e| {
+        if e.file_type.is_dir() {
+            return if e.name.ends_with(".golden") {
+                Visit::Skip
+            } else {
+                Visit::Descend
+            };
         }
-        // `metadata` follows symlinks, so a linked directory of suites is walked too.
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if !name.ends_with(".golden") {
-                walk(&path, visited, found, errors);
-            }
-        } else if name != CONFIG_FILE && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-            found.push(path);
+        if e.name == CONFIG_FILE || !(e.name.ends_with(".yaml") || e.name.ends_with(".yml")) {
+            return Visit::Skip;
         }
+        if e.file_type.is_file() {
+            return Visit::Keep;
+        }
+        errors.push(match std::fs::metadata(e.path) {
+            // A link that leads nowhere: say why, as `cannot read` does for a named path.
+            Err(err) => cannot_read(e.path, &err),
+            Ok(meta) => not_regular(e.path, &meta.file_type(), true),
+        });
+        Visit::Skip
+    });
+    found.extend(walked.files);
+    errors.extend(walked.errors.into_iter().map(|e| {
+        Diagnostic::error(
+            &e.path,
+            Span::UNKNOWN,
+            format!("cannot read directory `{}`", e.path.display()),
+        )
+        .with_label(e.source.to_string())
+    }));
+}
+
+fn cannot_read(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(
+        path,
+        Span::UNKNOWN,
+        format!("cannot read `{}`", path.display()),
+    )
+    .with_label(e.to_string())
+}
+
+/// `found` when the walk met it in a directory rather than the user naming it.
+fn not_regular(path: &Path, ft: &std::fs::FileType, found: bool) -> Diagnostic {
+    let d = Diagnostic::error(
+        path,
+        Span::UNKNOWN,
+        format!("`{}` is not a regular file", path.display()),
+    )
+    .with_label(format!("it is {}", fsutil::kind_name(ft)));
+    if found {
+        d.with_help(
+            "suites are read only from regular files; move it out of the suites directory \
+             or rename it so that it does not end in `.yaml` or `.yml` (see docs/files.md)",
+        )
+    } else {
+        d.with_help("name a regular file or a directory of suites (see docs/files.md)")
     }
 }
 
@@ -229,6 +242,59 @@ mod tests {
             "{}",
             errs[1].message
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn link_loops_end_and_linked_dirs_are_walked_once() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        touch(root, "x/a.yaml");
+        touch(root, "shared/s.yaml");
+        symlink("..", root.join("x/up")).unwrap();
+        symlink("../shared", root.join("x/linked")).unwrap();
+        let found = discover(&[root.to_path_buf()]).unwrap();
+        let rel: Vec<String> = found
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(rel, ["shared/s.yaml", "x/a.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn yaml_that_is_not_a_regular_file_is_an_error() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        touch(root, "ok.yaml");
+        let fifo = root.join("f.yaml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        symlink("/dev/zero", root.join("z.yml")).unwrap();
+        symlink("nowhere.yaml", root.join("dangling.yaml")).unwrap();
+        // Not named like a suite: none of the walk's business.
+        symlink("/dev/zero", root.join("zero")).unwrap();
+
+        let errs = discover(&[root.to_path_buf()]).unwrap_err();
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|d| format!("{} | {}", d.message, d.label.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(msgs.len(), 3, "{msgs:#?}");
+        assert!(msgs[0].starts_with("cannot read `") && msgs[0].contains("dangling.yaml"));
+        assert!(msgs[1].ends_with("f.yaml` is not a regular file | it is a FIFO"));
+        assert!(msgs[2].ends_with("z.yml` is not a regular file | it is a character device"));
+        let (found, _) = discover_all(&[root.to_path_buf()]);
+        assert_eq!(found, [root.join("ok.yaml")]);
+
+        let errs = discover(&[fifo]).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].message.ends_with("is not a regular file"));
     }
 
     #[test]

@@ -10,6 +10,6 @@ pub mod raw;
 pub mod template;
 
 pub use discover::discover;
-pub use load::{load_paths, EndpointOverrides, EnvLookup, LoadOptions, Loaded};
+pub use load::{load_paths, read_source, EndpointOverrides, EnvLookup, LoadOptions, Loaded};
 pub use model::*;
 pub use template::expand_template;

@@ -131,17 +131,78 @@ pub enum ExpectKind {
 impl ExpectKind {
     /// The YAML key, used in failure messages and reports.
     pub fn key(&self) -> &'static str {
+        self.id().name()
+    }
+
+    /// Which key of [`ExpectKey::ALL`] this is.
+    pub fn id(&self) -> ExpectKey {
         match self {
-            ExpectKind::Status(_) => "status",
-            ExpectKind::Contains(_) => "contains",
-            ExpectKind::ContainsAny(_) => "contains_any",
-            ExpectKind::NotContains(_) => "not_contains",
-            ExpectKind::Regex(_) => "regex",
-            ExpectKind::NotRegex(_) => "not_regex",
-            ExpectKind::Equals(_) => "equals",
-            ExpectKind::MaxTokens(_) => "max_tokens",
-            ExpectKind::MaxLatency(_) => "max_latency",
+            ExpectKind::Status(_) => ExpectKey::Status,
+            ExpectKind::Contains(_) => ExpectKey::Contains,
+            ExpectKind::ContainsAny(_) => ExpectKey::ContainsAny,
+            ExpectKind::NotContains(_) => ExpectKey::NotContains,
+            ExpectKind::Regex(_) => ExpectKey::Regex,
+            ExpectKind::NotRegex(_) => ExpectKey::NotRegex,
+            ExpectKind::Equals(_) => ExpectKey::Equals,
+            ExpectKind::MaxTokens(_) => ExpectKey::MaxTokens,
+            ExpectKind::MaxLatency(_) => ExpectKey::MaxLatency,
         }
+    }
+}
+
+/// The keys an `expect:` mapping may hold. [`ExpectKey::ALL`] is the one table of their
+/// names and order (SPEC §3.2's, so a turn's expectations read the same whatever the file's
+/// order): the parser takes its accepted keys from it and the loader its order. Everything
+/// else matches on the enum, so a new key does not compile until every phase handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectKey {
+    Status,
+    Contains,
+    ContainsAny,
+    NotContains,
+    Regex,
+    NotRegex,
+    Equals,
+    MaxTokens,
+    MaxLatency,
+}
+
+impl ExpectKey {
+    /// Every key with its YAML name, in declaration (and display) order.
+    pub const ALL: [(ExpectKey, &'static str); 9] = [
+        (ExpectKey::Status, "status"),
+        (ExpectKey::Contains, "contains"),
+        (ExpectKey::ContainsAny, "contains_any"),
+        (ExpectKey::NotContains, "not_contains"),
+        (ExpectKey::Regex, "regex"),
+        (ExpectKey::NotRegex, "not_regex"),
+        (ExpectKey::Equals, "equals"),
+        (ExpectKey::MaxTokens, "max_tokens"),
+        (ExpectKey::MaxLatency, "max_latency"),
+    ];
+
+    /// The names alone, as serde's "expected one of" list wants them.
+    pub const NAMES: [&'static str; Self::ALL.len()] = {
+        let mut out = [""; Self::ALL.len()];
+        let mut i = 0;
+        while i < out.len() {
+            out[i] = Self::ALL[i].1;
+            i += 1;
+        }
+        out
+    };
+
+    pub fn name(self) -> &'static str {
+        Self::ALL[self.order()].1
+    }
+
+    /// The key's place in [`ExpectKey::ALL`] (a unit test holds the table to this).
+    pub fn order(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_name(name: &str) -> Option<ExpectKey> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
     }
 }
 
@@ -159,11 +220,39 @@ pub enum EndpointKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BaseUrl {
+    /// An http:// or https:// URL that parses, without its trailing `/`.
     Url(String),
     /// The built-in mock agent, started in-process on a free loopback port.
     Mock,
     /// The suite's own goldens served as an agent (SPEC §7).
     Replay,
+}
+
+impl BaseUrl {
+    /// What every form accepts, for messages.
+    pub const FORMS: &'static str = "expected `mock`, `replay` or an http:// or https:// URL";
+
+    /// THE base_url parser, for files, `--endpoint` and `AGENTTEST_BASE_URL` alike: `mock`,
+    /// `replay`, or an http(s) URL that parses (so `http://[::1` is refused here, at load,
+    /// not on the first request). The error is a fragment naming the three forms.
+    pub fn parse(text: &str) -> Result<BaseUrl, String> {
+        let text = text.trim();
+        match text {
+            "mock" => return Ok(BaseUrl::Mock),
+            "replay" => return Ok(BaseUrl::Replay),
+            _ => {}
+        }
+        if !(text.starts_with("http://") || text.starts_with("https://")) {
+            return Err(Self::FORMS.to_string());
+        }
+        match reqwest::Url::parse(text) {
+            Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => {
+                Ok(BaseUrl::Url(text.trim_end_matches('/').to_string()))
+            }
+            Ok(_) => Err(format!("the URL has no host; {}", Self::FORMS)),
+            Err(e) => Err(format!("the URL does not parse ({e}); {}", Self::FORMS)),
+        }
+    }
 }
 
 /// Where and how to send a dialogue's messages.
@@ -260,7 +349,51 @@ pub fn slug(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use super::{slug, BaseUrl, ExpectKey};
+
+    #[test]
+    fn expect_key_table_is_in_declaration_order() {
+        for (i, (key, name)) in ExpectKey::ALL.iter().enumerate() {
+            assert_eq!(key.order(), i, "{name}");
+            assert_eq!(ExpectKey::NAMES[i], *name);
+            assert_eq!(ExpectKey::from_name(name), Some(*key));
+        }
+        assert_eq!(ExpectKey::from_name("contain"), None);
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(BaseUrl::parse("mock"), Ok(BaseUrl::Mock));
+        assert_eq!(BaseUrl::parse(" replay "), Ok(BaseUrl::Replay));
+        assert_eq!(
+            BaseUrl::parse("https://api.example.test/v1/"),
+            Ok(BaseUrl::Url("https://api.example.test/v1".into()))
+        );
+        assert_eq!(
+            BaseUrl::parse("http://[::1]:8080"),
+            Ok(BaseUrl::Url("http://[::1]:8080".into()))
+        );
+        for bad in [
+            "ftp://x",
+            "Mock",
+            "api.example.test",
+            "",
+            "http://[::1",
+            "http://",
+            "https://:80",
+        ] {
+            let err = BaseUrl::parse(bad).expect_err(bad);
+            assert!(
+                err.contains("`mock`, `replay` or an http:// or https:// URL"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            BaseUrl::parse("http://[::1").unwrap_err(),
+            "the URL does not parse (invalid IPv6 address); \
+             expected `mock`, `replay` or an http:// or https:// URL"
+        );
+    }
 
     #[test]
     fn slugs() {

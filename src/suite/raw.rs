@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::diag::Span;
+use crate::suite::model::ExpectKey;
 
 /// The span of a spanned value (where it is used, which for an alias is the `*alias`).
 pub fn span_of<T>(s: &Spanned<T>) -> Span {
@@ -99,41 +100,59 @@ pub struct RawTurn {
     pub capture: Option<Entries<String>>,
 }
 
-/// A turn's (or the defaults') `expect:`. Read by hand rather than derived so that each
-/// key's own span is kept (`keys`): an expectation's verdict points at `contains:`, while
-/// each value keeps its span for errors about the value itself.
+/// A turn's (or the defaults') `expect:`, in file order. Read by hand rather than derived so
+/// that each key's own span is kept: an expectation's verdict points at `contains:`, while
+/// each value keeps its span for errors about the value itself. Which keys exist is
+/// [`ExpectKey::ALL`]'s business, not this file's.
 #[derive(Debug, Default)]
-pub struct RawExpect {
-    pub status: Option<Spanned<OneOrMany<i64>>>,
-    pub contains: Option<Spanned<OneOrMany<String>>>,
-    pub contains_any: Option<Spanned<OneOrMany<String>>>,
-    pub not_contains: Option<Spanned<OneOrMany<String>>>,
-    pub regex: Option<Spanned<OneOrMany<String>>>,
-    pub not_regex: Option<Spanned<OneOrMany<String>>>,
-    pub equals: Option<Spanned<String>>,
-    pub max_tokens: Option<Spanned<u64>>,
-    pub max_latency: Option<Spanned<String>>,
-    /// Where each key is written, by key.
-    pub keys: Vec<(&'static str, Span)>,
+pub struct RawExpect(pub Vec<RawExpectEntry>);
+
+#[derive(Debug)]
+pub struct RawExpectEntry {
+    pub key: ExpectKey,
+    /// Where the key is written.
+    pub span: Span,
+    pub value: RawExpectValue,
+}
+
+/// One value per key, in the shape that key takes.
+#[derive(Debug)]
+pub enum RawExpectValue {
+    Status(Spanned<OneOrMany<i64>>),
+    Contains(Spanned<OneOrMany<String>>),
+    ContainsAny(Spanned<OneOrMany<String>>),
+    NotContains(Spanned<OneOrMany<String>>),
+    Regex(Spanned<OneOrMany<String>>),
+    NotRegex(Spanned<OneOrMany<String>>),
+    Equals(Spanned<String>),
+    MaxTokens(Spanned<u64>),
+    MaxLatency(Spanned<String>),
 }
 
 impl RawExpect {
-    pub const FIELDS: &'static [&'static str] = &[
-        "status",
-        "contains",
-        "contains_any",
-        "not_contains",
-        "regex",
-        "not_regex",
-        "equals",
-        "max_tokens",
-        "max_latency",
-    ];
-
     /// The span of `key` as written, if it is.
-    pub fn key_span(&self, key: &str) -> Option<Span> {
-        self.keys.iter().find(|(k, _)| *k == key).map(|(_, s)| *s)
+    pub fn key_span(&self, key: ExpectKey) -> Option<Span> {
+        self.0.iter().find(|e| e.key == key).map(|e| e.span)
     }
+}
+
+/// Reads the value of `key` from a live map accessor, in that key's shape.
+fn expect_value<'de, A: MapAccess<'de>>(
+    key: ExpectKey,
+    map: &mut A,
+) -> Result<RawExpectValue, A::Error> {
+    use RawExpectValue as V;
+    Ok(match key {
+        ExpectKey::Status => V::Status(map.next_value()?),
+        ExpectKey::Contains => V::Contains(map.next_value()?),
+        ExpectKey::ContainsAny => V::ContainsAny(map.next_value()?),
+        ExpectKey::NotContains => V::NotContains(map.next_value()?),
+        ExpectKey::Regex => V::Regex(map.next_value()?),
+        ExpectKey::NotRegex => V::NotRegex(map.next_value()?),
+        ExpectKey::Equals => V::Equals(map.next_value()?),
+        ExpectKey::MaxTokens => V::MaxTokens(map.next_value()?),
+        ExpectKey::MaxLatency => V::MaxLatency(map.next_value()?),
+    })
 }
 
 impl<'de> Deserialize<'de> for RawExpect {
@@ -146,49 +165,17 @@ impl<'de> Deserialize<'de> for RawExpect {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExpect, A::Error> {
                 let mut out = RawExpect::default();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    let span = span_of(&key);
-                    // Duplicate keys never get here: the parser refuses them.
-                    let name = match key.value.as_str() {
-                        "status" => {
-                            out.status = Some(map.next_value()?);
-                            "status"
-                        }
-                        "contains" => {
-                            out.contains = Some(map.next_value()?);
-                            "contains"
-                        }
-                        "contains_any" => {
-                            out.contains_any = Some(map.next_value()?);
-                            "contains_any"
-                        }
-                        "not_contains" => {
-                            out.not_contains = Some(map.next_value()?);
-                            "not_contains"
-                        }
-                        "regex" => {
-                            out.regex = Some(map.next_value()?);
-                            "regex"
-                        }
-                        "not_regex" => {
-                            out.not_regex = Some(map.next_value()?);
-                            "not_regex"
-                        }
-                        "equals" => {
-                            out.equals = Some(map.next_value()?);
-                            "equals"
-                        }
-                        "max_tokens" => {
-                            out.max_tokens = Some(map.next_value()?);
-                            "max_tokens"
-                        }
-                        "max_latency" => {
-                            out.max_latency = Some(map.next_value()?);
-                            "max_latency"
-                        }
-                        other => return Err(de::Error::unknown_field(other, RawExpect::FIELDS)),
+                // Duplicate keys never get here: the parser refuses them.
+                while let Some(name) = map.next_key::<Spanned<String>>()? {
+                    let Some(key) = ExpectKey::from_name(&name.value) else {
+                        return Err(de::Error::unknown_field(&name.value, &ExpectKey::NAMES));
                     };
-                    out.keys.push((name, span));
+                    let value = expect_value(key, &mut map)?;
+                    out.0.push(RawExpectEntry {
+                        key,
+                        span: span_of(&name),
+                        value,
+                    });
                 }
                 Ok(out)
             }
@@ -558,9 +545,15 @@ mod tests {
             expect: RawExpect,
         }
         let t: T = parse("expect:\n  contains: a\n  status: [200]\n").unwrap();
-        assert_eq!(t.expect.key_span("contains"), Some(Span::new(2, 3)));
-        assert_eq!(t.expect.key_span("status"), Some(Span::new(3, 3)));
-        assert_eq!(span_of(t.expect.status.as_ref().unwrap()), Span::new(3, 11));
+        assert_eq!(
+            t.expect.key_span(ExpectKey::Contains),
+            Some(Span::new(2, 3))
+        );
+        assert_eq!(t.expect.key_span(ExpectKey::Status), Some(Span::new(3, 3)));
+        match &t.expect.0[1].value {
+            RawExpectValue::Status(s) => assert_eq!(span_of(s), Span::new(3, 11)),
+            other => panic!("{other:?}"),
+        }
         let d = parse::<T>("expect:\n  contains: a\n  contain: b\n").unwrap_err();
         assert_eq!(d.span, Span::new(3, 3));
         assert_eq!(d.message, "unknown field `contain`");

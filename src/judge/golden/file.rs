@@ -23,7 +23,19 @@ pub const HEADER: &str = "# agenttest golden transcript. Update with: agenttest 
 pub struct GoldenFile {
     pub suite: String,
     pub dialogue: String,
+    /// How many of the blessed runs passed (SPEC §9.3), written by `--bless` with repeats and
+    /// kept by `accept`: what `min_pass: baseline` compares a run with.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
     pub turns: Vec<GoldenTurn>,
+}
+
+/// `baseline: {runs: N, passed: K}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub runs: u32,
+    pub passed: u32,
 }
 
 /// One turn: the user message as sent, the HTTP status and the agent's text after `normalize`.
@@ -43,6 +55,12 @@ pub fn render(g: &GoldenFile) -> String {
     out.push('\n');
     push_field(&mut out, 0, "suite", &g.suite);
     push_field(&mut out, 0, "dialogue", &g.dialogue);
+    if let Some(b) = g.baseline {
+        out.push_str(&format!(
+            "baseline: {{runs: {}, passed: {}}}\n",
+            b.runs, b.passed
+        ));
+    }
     if g.turns.is_empty() {
         // Not produced by a run (a dialogue has at least one turn), but keep it parseable.
         out.push_str("turns: []\n");
@@ -280,6 +298,7 @@ mod tests {
         GoldenFile {
             suite: "support".into(),
             dialogue: "business hours".into(),
+            baseline: None,
             turns: vec![GoldenTurn {
                 user: "What are your business hours?".into(),
                 status: 200,
@@ -447,6 +466,7 @@ turns:
             let g = GoldenFile {
                 suite: s.clone(),
                 dialogue: format!("d {s}"),
+                baseline: None,
                 turns: vec![
                     GoldenTurn {
                         user: s.clone(),

@@ -102,6 +102,7 @@ pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn) -> bool {
 /// counterpart (same position) still matches keeps the golden's text as it is, wildcards
 /// included. Only exact or wildcard matches are kept, never merely similar ones: the mode of
 /// a dialogue is not known to `accept`, and a blessed golden should record what was seen.
+/// A baseline comes from the new file when it has one (a bless with repeats), else it is kept.
 pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile) -> GoldenFile {
     let Some(old) = old else {
         return new.clone();
@@ -118,6 +119,7 @@ pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile) -> GoldenFile {
     GoldenFile {
         suite: new.suite.clone(),
         dialogue: new.dialogue.clone(),
+        baseline: new.baseline.or(old.baseline),
         turns,
     }
 }
@@ -238,6 +240,7 @@ mod tests {
         let old = GoldenFile {
             suite: "s".into(),
             dialogue: "d".into(),
+            baseline: None,
             turns: vec![
                 turn("hi", 200, "Hello [..]!"),
                 turn("hours?", 200, "9 to 5"),
@@ -247,6 +250,7 @@ mod tests {
         let new = GoldenFile {
             suite: "s".into(),
             dialogue: "d".into(),
+            baseline: None,
             turns: vec![
                 turn("hi", 200, "Hello Ada!"),
                 turn("hours?", 200, "9 to 6"),
@@ -260,5 +264,42 @@ mod tests {
         assert_eq!(merged.turns[2], new.turns[2], "status changed");
         assert_eq!(merged.turns[3], new.turns[3]);
         assert_eq!(merge(None, &new), new);
+    }
+
+    #[test]
+    fn a_baseline_is_taken_from_the_bless_or_kept() {
+        use super::super::file::{parse, render, Baseline};
+        let turn = GoldenTurn {
+            user: "hi".into(),
+            status: 200,
+            agent: "Hello".into(),
+        };
+        let old = GoldenFile {
+            suite: "s".into(),
+            dialogue: "d".into(),
+            baseline: Some(Baseline {
+                runs: 100,
+                passed: 95,
+            }),
+            turns: vec![turn.clone()],
+        };
+        let mut new = old.clone();
+        new.baseline = None;
+        // `accept` of a plain run's pending file keeps the recorded baseline.
+        assert_eq!(merge(Some(&old), &new).baseline, old.baseline);
+        // A bless with repeats records its own.
+        new.baseline = Some(Baseline {
+            runs: 20,
+            passed: 19,
+        });
+        assert_eq!(merge(Some(&old), &new).baseline, new.baseline);
+        // And the file says it in one line, and reads back.
+        let text = render(&old);
+        assert!(
+            text.contains("\nbaseline: {runs: 100, passed: 95}\n"),
+            "{text}"
+        );
+        let back = parse(&crate::diag::SourceFile::new("g.yaml", text.as_str())).unwrap();
+        assert_eq!(back, old);
     }
 }

@@ -14,8 +14,8 @@ use super::file::{parse, render, GoldenFile};
 use super::matching::merge;
 use super::pending_path;
 use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::fsutil::write_atomic;
-use crate::run::result::{BlessAction, GoldenCheck};
+use crate::fsutil::{self, write_atomic, Visit, WalkOptions};
+use crate::record::{BlessAction, GoldenCheck};
 use crate::suite::model::{slug, Suite};
 
 /// The suffix of a pending golden.
@@ -38,24 +38,13 @@ pub enum PendingAction {
 }
 
 /// Writes `check.actual` beside the golden as `<slug>.yaml.new` (creating the `.golden`
-/// directory if needed), records it in `check.pending`, and says so in `check.message` just
-/// before the accept hint.
+/// directory if needed) and records it in `check.pending`.
 pub fn write_pending(check: &mut GoldenCheck) -> std::io::Result<()> {
     let pending = pending_path(&check.path);
     if let Some(dir) = pending.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     write_atomic(&pending, check.actual.as_bytes())?;
-    let line = format!("this run's transcript is saved as {}\n", pending.display());
-    match check.message.rfind("to accept this run's transcript") {
-        Some(at) => check.message.insert_str(at, &line),
-        None => {
-            if !check.message.is_empty() && !check.message.ends_with('\n') {
-                check.message.push('\n');
-            }
-            check.message.push_str(&line);
-        }
-    }
     check.pending = Some(pending);
     Ok(())
 }
@@ -332,25 +321,33 @@ fn pending_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Recursive search for `*.golden/*.yaml.new`. `DirEntry::file_type` does not follow symbolic
-/// links, so a link loop cannot make this run forever.
+/// Recursive search for `*.golden/*.yaml.new` (regular files, hidden entries skipped). Links
+/// to directories are not entered, so a link loop cannot make this run forever.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
+    let walked = fsutil::walk_files(dir, WalkOptions::default(), |e| {
+        let in_golden = e
+            .path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
+        if e.file_type.is_dir() {
+            // A golden directory holds files, not more directories to search.
+            return if in_golden {
+                Visit::Skip
+            } else {
+                Visit::Descend
+            };
         }
-        if !entry.file_type()?.is_dir() {
-            continue;
-        }
-        let path = entry.path();
-        if name.to_string_lossy().ends_with(".golden") {
-            pending_in(&path, out)?;
+        if in_golden && e.file_type.is_file() && !e.is_symlink && is_pending_name(e.path) {
+            Visit::Keep
         } else {
-            walk(&path, out)?;
+            Visit::Skip
         }
+    });
+    if let Some(e) = walked.errors.into_iter().next() {
+        return Err(e.source);
     }
+    out.extend(walked.files);
     Ok(())
 }
 
@@ -414,6 +411,7 @@ mod tests {
         GoldenFile {
             suite: "support".into(),
             dialogue: "d".into(),
+            baseline: None,
             turns: turns
                 .iter()
                 .map(|(u, s, a)| GoldenTurn {

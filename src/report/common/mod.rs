@@ -1,6 +1,6 @@
 //! Pieces shared by the file reporters (JUnit and JSON), kept apart from either so neither
 //! depends on the other: making text safe for XML, and tallying how many repeat runs met each
-//! expectation. Pure functions over strings and [`RunReport`](crate::run::result::RunReport)
+//! expectation. Pure functions over strings and [`RunReport`](crate::record::RunReport)
 //! data; nothing here writes files or prints.
 
 pub mod sanitize;

@@ -7,7 +7,7 @@
 //! that reached them" is the honest summary for it.
 
 use crate::diag::Span;
-use crate::run::result::{Attempt, AttemptKind, DialogueResult};
+use crate::record::{Attempt, AttemptKind, DialogueResult};
 
 /// How many runs met one expectation that failed in at least one of them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,195 @@
+//! The edge: turns parsed flags, the process environment and the terminal into plain settings,
+//! calls the library, prints, and returns an exit code. With the mock's own command line, the
+//! only code that reads the environment or decides about colors.
+//!
+//! One file per command: [`run`], [`pending`] (`accept`, `reject`), [`inspect`] (`validate`,
+//! `list`); [`signals`] turns Ctrl-C and SIGTERM into the run's cancellation.
+
+mod inspect;
+mod pending;
+mod run;
+mod signals;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::{ColorChoice, Command, PathArgs, RunArgs, SelectArgs};
+use crate::diag::render_all;
+use crate::exit;
+use crate::run::select::{self, Partition, Selection};
+use crate::suite::{self, BaseUrl, EndpointOverrides, LoadOptions, Suite};
+use crate::util::{parse_duration, parse_rate};
+
+pub use run::exit_code;
+
+/// `println!` that never panics: a reader that went away (`agenttest list | head`) is not an
+/// error of ours, and a panic there would hide the real exit code.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics: with stderr's reader gone (`agenttest run 2>&1 | head`) a
+/// panic would end the command with the wrong code, or, in the signal handler, eat a Ctrl-C.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`errln!`]).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+pub fn main(command: Command) -> i32 {
+    match command {
+        Command::Run(args) => run::cmd_run(args),
+        Command::Validate(args) => inspect::cmd_validate(args),
+        Command::List(args) => inspect::cmd_list(args),
+        Command::Accept(args) => pending::cmd_pending(args, true),
+        Command::Reject(args) => pending::cmd_pending(args, false),
+        Command::Mock(args) => crate::mock::cli_main(args),
+    }
+}
+
+pub(super) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Colors on stdout: `--color`, then `NO_COLOR`, then whether stdout is a terminal.
+pub(super) fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            terminal && env_var("NO_COLOR").is_none() && env_var("TERM").as_deref() != Some("dumb")
+        }
+    }
+}
+
+pub(super) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("suites")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+pub(super) fn usage_error(message: &str) -> i32 {
+    crate::errln!("error: {message}");
+    exit::USAGE
+}
+
+pub(super) fn load_options(overrides: EndpointOverrides) -> LoadOptions {
+    LoadOptions {
+        env: Arc::new(|name: &str| std::env::var(name).ok()),
+        overrides,
+    }
+}
+
+/// Loads and checks every suite; on any error prints every diagnostic and returns the exit
+/// code to leave with.
+pub(super) fn load(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Vec<Suite>, i32> {
+    let color = use_color(paths.color, std::io::stderr().is_terminal());
+    match suite::load_paths(&paths_or_default(&paths.paths), &load_options(overrides)) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                crate::err!("{}", w.render(color));
+            }
+            Ok(loaded.suites)
+        }
+        Err(diags) => {
+            crate::err!("{}", render_all(&diags, color));
+            Err(exit::USAGE)
+        }
+    }
+}
+
+pub(super) fn selection(args: &SelectArgs) -> Result<Selection, String> {
+    Ok(Selection {
+        filters: args.filter.clone(),
+        tags: args.tag.clone(),
+        partition: args
+            .partition
+            .as_deref()
+            .map(Partition::parse)
+            .transpose()?,
+    })
+}
+
+/// Flag beats environment beats files.
+pub(super) fn overrides(args: &RunArgs) -> Result<EndpointOverrides, String> {
+    let base_url = args
+        .endpoint
+        .clone()
+        .or_else(|| env_var("AGENTTEST_BASE_URL"))
+        .map(|u| parse_base_url(&u))
+        .transpose()?;
+    Ok(EndpointOverrides {
+        base_url,
+        agent_id: args.agent.clone().or_else(|| env_var("AGENTTEST_AGENT_ID")),
+        timeout: args
+            .timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| format!("--timeout: {e}"))?
+            .map(|t| {
+                if t.is_zero() {
+                    Err("--timeout must be more than zero".to_string())
+                } else {
+                    Ok(t)
+                }
+            })
+            .transpose()?,
+        retries: args.retries,
+        rate_limit: args
+            .rate
+            .as_deref()
+            .map(parse_rate)
+            .transpose()
+            .map_err(|e| format!("--rate: {e}"))?,
+    })
+}
+
+pub(super) fn env_overrides() -> Result<EndpointOverrides, String> {
+    Ok(EndpointOverrides {
+        base_url: env_var("AGENTTEST_BASE_URL")
+            .map(|u| parse_base_url(&u))
+            .transpose()?,
+        agent_id: env_var("AGENTTEST_AGENT_ID"),
+        ..EndpointOverrides::default()
+    })
+}
+
+pub(super) fn parse_base_url(text: &str) -> Result<BaseUrl, String> {
+    BaseUrl::parse(text)
+}
+
+/// A CI matrix slice can be empty when there are few dialogues: that is not the "filters
+/// selected nothing" mistake exit 4 reports, so it passes with a note.
+pub(super) fn empty_partition_is_fine(suites: &[Suite], sel: &Selection) -> bool {
+    sel.partition.is_some()
+        && !select::select(
+            suites,
+            &Selection {
+                partition: None,
+                ..sel.clone()
+            },
+        )
+        .is_empty()
+}

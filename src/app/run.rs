@@ -1,0 +1,341 @@
+//! `agenttest run`, in the order it happens: settings from flags and environment, the suites
+//! loaded and the dialogues selected, the in-process servers started, the run executed with the
+//! console following its events, then the reports written and the exit code decided.
+
+use std::io::{IsTerminal, Write as _};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::signals::spawn_signal_handler;
+use super::{empty_partition_is_fine, env_var, load, overrides, selection, usage_error, use_color};
+use crate::cli::RunArgs;
+use crate::diag::render_all;
+use crate::exit;
+use crate::judge::golden;
+use crate::outln;
+use crate::record::{BlessAction, RunReport};
+use crate::redact::Redactor;
+use crate::report::console::{Console, ConsoleOptions, Verbosity};
+use crate::run::select::{self, Selection};
+use crate::run::{self, GoldenPolicy, Job, LocalServers, RunConfig};
+use crate::suite::{BaseUrl, EndpointOverrides, Suite};
+
+pub(super) fn cmd_run(args: RunArgs) -> i32 {
+    let (overrides, sel, cfg) = match settings(&args) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let suites = match load(&args.paths, overrides) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let picked = select::select(&suites, &sel);
+    if picked.is_empty() {
+        return nothing_selected(&args, &suites, &sel);
+    }
+    let suites: Vec<Arc<Suite>> = suites.into_iter().map(Arc::new).collect();
+    let jobs: Vec<Job> = picked
+        .iter()
+        .map(|(si, di)| Job {
+            suite: suites[*si].clone(),
+            dialogue: *di,
+        })
+        .collect();
+    let replay_scripts = match replay_scripts(&args, &suites, &jobs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let redactor = redactor(&suites);
+    let console = console(&args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return usage_error(&format!("failed to start the async runtime: {e}")),
+    };
+    let executed = runtime.block_on(execute(jobs, cfg, redactor, console, replay_scripts));
+    let Some((mut report, console)) = executed else {
+        return exit::USAGE;
+    };
+    finish(&args, &suites, &mut report, &console)
+}
+
+/// Every flag checked and resolved with the environment, before anything is loaded.
+fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig), String> {
+    let overrides = overrides(args)?;
+    let sel = selection(&args.select)?;
+    if args.jobs == 0 {
+        return Err("--jobs must be at least 1".into());
+    }
+    if args.repeat == Some(0) {
+        return Err("--repeat must be at least 1".into());
+    }
+    if let Some(k) = args.min_pass {
+        match args.repeat {
+            None => return Err("--min-pass needs --repeat N".into()),
+            Some(n) if k == 0 || k > n => {
+                return Err("--min-pass must be between 1 and --repeat".into())
+            }
+            Some(_) => {}
+        }
+    }
+    if args.bless && args.no_golden {
+        return Err("--bless and --no-golden contradict each other".into());
+    }
+    let cfg = RunConfig {
+        jobs: args.jobs,
+        fail_fast: args.fail_fast,
+        golden: if args.bless {
+            GoldenPolicy::Bless
+        } else if args.no_golden {
+            GoldenPolicy::Off
+        } else {
+            GoldenPolicy::Compare
+        },
+        repeat: args.repeat,
+        min_pass: args.min_pass,
+        reruns: args.reruns,
+    };
+    Ok((overrides, sel, cfg))
+}
+
+/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes,
+/// with empty reports, so the CI step that publishes them still finds them.
+fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
+    if empty_partition_is_fine(suites, sel) {
+        let empty = RunReport {
+            started_at: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+            interrupted: false,
+            dialogues: Vec::new(),
+            warnings: Vec::new(),
+        };
+        if write_reports(args, &empty) {
+            return exit::ERRORED;
+        }
+        outln!("this partition holds none of the selected dialogues: nothing to run");
+        outln!("0 passed, 0 failed, 0 errored, 0 skipped");
+        return exit::PASS;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: the paths and filters selected no dialogue"
+    );
+    exit::NOTHING_SELECTED
+}
+
+/// The replay script of every suite that a selected dialogue replays. A suite with no goldens
+/// cannot run offline, and that is a config error found before anything is sent.
+fn replay_scripts(
+    args: &RunArgs,
+    suites: &[Arc<Suite>],
+    jobs: &[Job],
+) -> Result<Vec<(std::path::PathBuf, crate::mock::Script)>, i32> {
+    let mut scripts = Vec::new();
+    let mut errors = Vec::new();
+    for suite in suites {
+        let replayed = jobs.iter().any(|j| {
+            Arc::ptr_eq(&j.suite, suite)
+                && j.suite.dialogues[j.dialogue].endpoint.base_url == BaseUrl::Replay
+        });
+        if replayed {
+            match crate::mock::Script::replay_suite(suite) {
+                Ok(script) => scripts.push((suite.path.clone(), script)),
+                Err(diags) => errors.extend(diags),
+            }
+        }
+    }
+    if errors.is_empty() {
+        return Ok(scripts);
+    }
+    let color = use_color(args.paths.color, std::io::stderr().is_terminal());
+    let _ = write!(std::io::stderr(), "{}", render_all(&errors, color));
+    Err(exit::USAGE)
+}
+
+/// One redactor for every secret of every loaded endpoint.
+fn redactor(suites: &[Arc<Suite>]) -> Redactor {
+    Redactor::new(suites.iter().flat_map(|s| &s.dialogues).flat_map(|d| {
+        let mut secrets = d.endpoint.secrets();
+        // Credentials in a URL (`https://user:pass@host`) would otherwise ride along in
+        // every transport error message.
+        if let BaseUrl::Url(u) = &d.endpoint.base_url {
+            secrets.extend(url_userinfo(u).map(secrecy::SecretString::from));
+        }
+        secrets
+    }))
+}
+
+fn console(args: &RunArgs) -> Console {
+    Console::new(ConsoleOptions {
+        color: use_color(args.paths.color, std::io::stdout().is_terminal()),
+        progress: std::io::stderr().is_terminal() && env_var("CI").is_none() && !args.quiet,
+        verbosity: if args.quiet {
+            Verbosity::Quiet
+        } else if args.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        },
+    })
+}
+
+/// Starts the in-process servers the jobs need, runs the jobs with the console following the
+/// events, and stops the servers once every dialogue is done.
+async fn execute(
+    jobs: Vec<Job>,
+    cfg: RunConfig,
+    redactor: Redactor,
+    console: Console,
+    replay_scripts: Vec<(std::path::PathBuf, crate::mock::Script)>,
+) -> Option<(RunReport, Console)> {
+    let uses_mock = jobs
+        .iter()
+        .any(|j| j.suite.dialogues[j.dialogue].endpoint.base_url == BaseUrl::Mock);
+    let (local, servers) = start_servers(uses_mock, replay_scripts).await?;
+    let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            console.event(&ev);
+        }
+        console
+    });
+    let report = run::run(jobs, cfg, redactor, local, tx, cancel).await;
+    let console = printer.await.ok()?;
+    drop(servers);
+    Some((report, console))
+}
+
+/// The built-in mock (when a dialogue says `base_url: mock`) and one replay server per
+/// replayed suite, on free loopback ports.
+async fn start_servers(
+    uses_mock: bool,
+    replay_scripts: Vec<(std::path::PathBuf, crate::mock::Script)>,
+) -> Option<(LocalServers, Vec<crate::mock::MockServer>)> {
+    let mut servers = Vec::new();
+    let mut local = LocalServers::default();
+    if uses_mock {
+        match crate::mock::start_local(crate::mock::Script::demo()).await {
+            Ok(m) => {
+                local.mock = Some(m.base_url());
+                servers.push(m);
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: failed to start the built-in mock agent: {e}"
+                );
+                return None;
+            }
+        }
+    }
+    for (path, script) in replay_scripts {
+        match crate::mock::start_local(script).await {
+            Ok(m) => {
+                local.replay.insert(path, m.base_url());
+                servers.push(m);
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: failed to start the replay server for {}: {e}",
+                    path.display()
+                );
+                return None;
+            }
+        }
+    }
+    Some((local, servers))
+}
+
+/// Orphan warnings, the reports, the console's last word, and the exit code.
+fn finish(args: &RunArgs, suites: &[Arc<Suite>], report: &mut RunReport, console: &Console) -> i32 {
+    if !args.no_golden {
+        for orphan in golden::orphans(suites.iter().map(|s| &**s)) {
+            report.warnings.push(format!(
+                "golden file {} has no dialogue behind it",
+                orphan.display()
+            ));
+        }
+    }
+    let report_failed = write_reports(args, report);
+    console.finish(report);
+    let code = exit_code(report);
+    let bless_failed = report
+        .dialogues
+        .iter()
+        .any(|d| matches!(d.bless, Some(BlessAction::Failed(..))));
+    // A golden that could not be written is not a pass: the gate did not do what was asked.
+    if (report_failed || bless_failed) && code == exit::PASS {
+        exit::ERRORED
+    } else {
+        code
+    }
+}
+
+/// The `user:pass` of `scheme://user:pass@host/...`, if any.
+fn url_userinfo(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    (!userinfo.is_empty()).then(|| userinfo.to_string())
+}
+
+/// Writes the `--junit` and `--json` reports that were asked for; true when one failed.
+fn write_reports(args: &RunArgs, report: &RunReport) -> bool {
+    let mut failed = false;
+    if let Some(path) = &args.junit {
+        if let Err(e) = crate::report::junit::write(report, path) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: failed to write the JUnit report {}: {e}",
+                path.display()
+            );
+            failed = true;
+        }
+    }
+    if let Some(path) = &args.json {
+        if let Err(e) = crate::report::json::write(report, path) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: failed to write the JSON report {}: {e}",
+                path.display()
+            );
+            failed = true;
+        }
+    }
+    failed
+}
+
+/// SPEC §4.2: interrupted beats failed beats errored.
+pub fn exit_code(report: &RunReport) -> i32 {
+    let t = report.totals();
+    if report.interrupted {
+        exit::INTERRUPTED
+    } else if t.failed > 0 {
+        exit::FAILED
+    } else if t.errored > 0 {
+        exit::ERRORED
+    } else {
+        exit::PASS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_userinfo;
+
+    #[test]
+    fn finds_credentials_in_urls() {
+        assert_eq!(
+            url_userinfo("https://bob:s3cret@api.example.com/x").as_deref(),
+            Some("bob:s3cret")
+        );
+        assert_eq!(url_userinfo("https://api.example.com/x@y"), None);
+        assert_eq!(url_userinfo("http://127.0.0.1:8080"), None);
+    }
+}

@@ -1,0 +1,401 @@
+//! Any JSON-over-HTTP agent (SPEC §8.2): a method, a path template, a JSON body template whose
+//! strings are templates (`{{message}}`, `{{session_id}}`, `{{turn}}`, `{{history}}`, the vars
+//! and captures), the key as a Bearer token or under a header of the suite's choosing, and JSON
+//! Pointers that say where the reply's text, session id, token counts and error detail are.
+//! `stream: sse` reads server-sent events whose data the `text` pointer points into.
+//!
+//! Templates and pointers were checked when the suite was loaded; here they are only applied.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::sse::{self, Piece};
+use super::transport::{self, preview, truncate, Auth, Transport};
+use super::{session, Conversation, Endpoint, Message};
+use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
+use crate::suite::model::{self, HttpSpec, Pointers, SessionMode};
+use crate::suite::template::expand_template;
+
+#[derive(Debug)]
+pub struct Http {
+    transport: Transport,
+    base: String,
+    method: reqwest::Method,
+    spec: HttpSpec,
+}
+
+impl Http {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        endpoint: &model::Endpoint,
+        spec: &HttpSpec,
+    ) -> Result<Self, String> {
+        let auth = match &spec.auth_header {
+            Some(name) => Auth::Header(name),
+            None => Auth::Bearer,
+        };
+        let transport = Transport::new(http, endpoint, auth)?;
+        let method = reqwest::Method::from_bytes(spec.method.as_bytes())
+            .map_err(|_| format!("`{}` is not an HTTP method", spec.method))?;
+        // The URL is checked now, with the template's names left in, so a bad base fails once.
+        let base = base_url.trim_end_matches('/').to_string();
+        reqwest::Url::parse(&format!("{base}/")).map_err(|e| format!("`{base}` is not a valid URL: {e}"))?;
+        Ok(Http {
+            transport,
+            base,
+            method,
+            spec: spec.clone(),
+        })
+    }
+}
+
+impl Endpoint for Http {
+    fn open(self: Arc<Self>, mode: SessionMode) -> Box<dyn Conversation> {
+        let session = match mode {
+            SessionMode::Fresh => Some(session::new_id()),
+            SessionMode::Server => None,
+        };
+        Box::new(HttpConversation {
+            endpoint: self,
+            session,
+            server_session: mode == SessionMode::Server,
+            history: Vec::new(),
+        })
+    }
+}
+
+struct HttpConversation {
+    endpoint: Arc<Http>,
+    session: Option<String>,
+    server_session: bool,
+    history: Vec<(&'static str, String)>,
+}
+
+impl Conversation for HttpConversation {
+    fn send<'a>(
+        &'a mut self,
+        message: Message<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
+        Box::pin(async move {
+            let reply = self.exchange(message).await?;
+            if let ReplyBody::Agent(a) = &reply.body {
+                if self.server_session && a.session_id.is_some() {
+                    self.session = a.session_id.clone();
+                }
+                self.history.push(("user", message.text.to_string()));
+                self.history.push(("assistant", a.text.clone()));
+            }
+            Ok(reply)
+        })
+    }
+
+    fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    fn can_continue(&self) -> bool {
+        !self.server_session || self.session.is_some()
+    }
+}
+
+impl HttpConversation {
+    /// The names a template may use, for this turn.
+    fn values(&self, message: &Message<'_>) -> BTreeMap<String, String> {
+        let mut values = message.values.clone();
+        values.insert("message".into(), message.text.to_string());
+        values.insert("turn".into(), message.turn.to_string());
+        values.insert(
+            "session_id".into(),
+            self.session.clone().unwrap_or_default(),
+        );
+        values
+    }
+
+    fn url(&self, values: &BTreeMap<String, String>) -> Result<reqwest::Url, SendError> {
+        let encoded: BTreeMap<String, String> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), encode_path_value(v)))
+            .collect();
+        let path = expand_template(&self.endpoint.spec.path, &encoded);
+        let slash = if path.starts_with('/') { "" } else { "/" };
+        let url = format!("{}{slash}{path}", self.endpoint.base);
+        reqwest::Url::parse(&url)
+            .map_err(|e| SendError::Invalid(format!("`{url}` is not a valid URL: {e}")))
+    }
+
+    fn body(&self, values: &BTreeMap<String, String>) -> Option<Value> {
+        let history = Value::Array(
+            self.history
+                .iter()
+                .map(|(role, content)| serde_json::json!({"role": role, "content": content}))
+                .collect(),
+        );
+        self.endpoint
+            .spec
+            .body
+            .as_ref()
+            .map(|b| fill(b, values, &history))
+    }
+
+    async fn exchange(&self, message: Message<'_>) -> Result<Reply, SendError> {
+        let values = self.values(&message);
+        let url = self.url(&values)?;
+        let body = match self.body(&values) {
+            Some(b) => Some(serde_json::to_vec(&b).map_err(|e| SendError::Invalid(e.to_string()))?),
+            None => None,
+        };
+        let ep = &self.endpoint;
+        let (response, started, first_byte) =
+            ep.transport.start(ep.method.clone(), &url, body).await?;
+        let status = response.status().as_u16();
+        let rate = transport::rate_headers(response.headers());
+        let success = (200..300).contains(&status);
+        let pointers = &ep.spec.response;
+        if success && ep.spec.stream && sse::is_event_stream(&response) {
+            let mut last = Value::Null;
+            let streamed =
+                sse::read_stream(response, started, ep.transport.timeout(), |data| {
+                    read_event(data, pointers, &mut last)
+                })
+                .await?;
+            let mut reply = agent_reply(&last, pointers, streamed.text);
+            reply.shape = Some("sse");
+            let timing = Timing {
+                first_byte,
+                first_token: streamed.first_token,
+                total: started.elapsed(),
+            };
+            return Ok(Reply {
+                status,
+                body: ReplyBody::Agent(reply),
+                rate,
+                timing,
+            });
+        }
+        let bytes = transport::read_capped(response, ep.transport.timeout()).await?;
+        let body = if success {
+            parse_success(&bytes, pointers)
+        } else {
+            ReplyBody::Error {
+                detail: parse_error(&bytes, pointers),
+            }
+        };
+        Ok(Reply {
+            status,
+            body,
+            rate,
+            timing: Timing {
+                first_byte,
+                first_token: None,
+                total: started.elapsed(),
+            },
+        })
+    }
+}
+
+/// The body template with every string filled: exactly `{{history}}` becomes the message array,
+/// exactly `{{turn}}` a number, any other string has its names expanded.
+fn fill(template: &Value, values: &BTreeMap<String, String>, history: &Value) -> Value {
+    match template {
+        Value::String(s) if s.trim() == "{{history}}" => history.clone(),
+        Value::String(s) if s.trim() == "{{turn}}" => values
+            .get("turn")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(Value::from)
+            .unwrap_or(Value::Null),
+        Value::String(s) => Value::String(expand_template(s, values)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, values, history)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill(v, values, history)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A value put in a URL path: everything but RFC 3986's unreserved characters encoded, so a
+/// message or an id can never add a path segment or a query.
+fn encode_path_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn text_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// A string or a number at `pointer`, as text (a session id may be either).
+fn id_at(v: &Value, pointer: &str) -> Option<String> {
+    match v.pointer(pointer)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn agent_reply(v: &Value, p: &Pointers, text: String) -> AgentReply {
+    let n = |ptr: &Option<String>| {
+        ptr.as_deref()
+            .and_then(|ptr| v.pointer(ptr))
+            .and_then(Value::as_u64)
+    };
+    AgentReply {
+        text,
+        session_id: p.session_id.as_deref().and_then(|ptr| id_at(v, ptr)),
+        shape: Some("json"),
+        usage: Usage {
+            input_tokens: n(&p.input_tokens),
+            output_tokens: n(&p.output_tokens),
+            total_tokens: n(&p.total_tokens),
+        },
+        model: None,
+    }
+}
+
+/// A 2xx body: the text at the `text` pointer, or a malformed reply that says what was there.
+pub fn parse_success(bytes: &[u8], p: &Pointers) -> ReplyBody {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return ReplyBody::Malformed {
+                reason: format!("the body is not JSON ({e}): {}", preview(bytes)),
+            }
+        }
+    };
+    match text_at(&value, &p.text) {
+        Some(text) => ReplyBody::Agent(agent_reply(&value, p, text.to_string())),
+        None => ReplyBody::Malformed {
+            reason: format!(
+                "the pointer `{}` (response.text) finds no string in the body: {}",
+                p.text,
+                preview(bytes)
+            ),
+        },
+    }
+}
+
+/// A non-2xx body's detail: at the `error` pointer when there is one and it finds a string,
+/// else the platform's `detail` or the text.
+pub fn parse_error(bytes: &[u8], p: &Pointers) -> Option<String> {
+    if let (Some(ptr), Ok(v)) = (&p.error, serde_json::from_slice::<Value>(bytes)) {
+        if let Some(s) = text_at(&v, ptr) {
+            return Some(s.to_string());
+        }
+    }
+    super::openai::parse_error(bytes)
+}
+
+/// One event of a streamed reply: its text piece at the `text` pointer; the last event with
+/// data is kept for the session id and token pointers.
+fn read_event(data: &str, p: &Pointers, last: &mut Value) -> Result<Piece, String> {
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| format!("a stream event is not JSON ({e}): `{}`", truncate(data, 200)))?;
+    let text = text_at(&value, &p.text).map(str::to_string);
+    // Ids and counts usually come on the first or the last event: keep what each says.
+    if let Value::Object(map) = &value {
+        if let Value::Object(acc) = last {
+            for (k, v) in map {
+                acc.insert(k.clone(), v.clone());
+            }
+        } else {
+            *last = value.clone();
+        }
+    }
+    Ok(Piece { text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pointers() -> Pointers {
+        Pointers {
+            text: "/output/text".into(),
+            session_id: Some("/session".into()),
+            input_tokens: Some("/usage/in".into()),
+            output_tokens: Some("/usage/out".into()),
+            total_tokens: None,
+            error: Some("/error/message".into()),
+        }
+    }
+
+    #[test]
+    fn pointers_find_text_session_and_usage() {
+        let body = br#"{"output":{"text":"Hi"},"session":42,"usage":{"in":3,"out":1}}"#;
+        let ReplyBody::Agent(a) = parse_success(body, &pointers()) else {
+            panic!("not an agent reply")
+        };
+        assert_eq!(a.text, "Hi");
+        assert_eq!(a.session_id.as_deref(), Some("42"));
+        assert_eq!(a.usage.input_tokens, Some(3));
+        assert_eq!(a.usage.output_tokens, Some(1));
+    }
+
+    #[test]
+    fn a_pointer_that_finds_nothing_is_a_malformed_reply() {
+        let body = br#"{"output":{"txt":"Hi"}}"#;
+        let ReplyBody::Malformed { reason } = parse_success(body, &pointers()) else {
+            panic!("should be malformed")
+        };
+        assert!(reason.contains("/output/text"), "{reason}");
+    }
+
+    #[test]
+    fn errors_at_the_pointer_or_else_the_text() {
+        assert_eq!(
+            parse_error(br#"{"error":{"message":"bad key"}}"#, &pointers()).as_deref(),
+            Some("bad key")
+        );
+        assert_eq!(
+            parse_error(b"Service Unavailable", &pointers()).as_deref(),
+            Some("Service Unavailable")
+        );
+    }
+
+    #[test]
+    fn body_templates_fill_history_turn_and_names() {
+        let template = serde_json::json!({
+            "input": "{{message}}",
+            "conversation": "{{session_id}}",
+            "n": "{{turn}}",
+            "history": "{{history}}",
+            "meta": ["plan {{plan}}", 7, true]
+        });
+        let values = BTreeMap::from([
+            ("message".to_string(), "hi".to_string()),
+            ("session_id".to_string(), "s1".to_string()),
+            ("turn".to_string(), "2".to_string()),
+            ("plan".to_string(), "pro".to_string()),
+        ]);
+        let history = serde_json::json!([{"role": "user", "content": "a"}]);
+        assert_eq!(
+            fill(&template, &values, &history),
+            serde_json::json!({
+                "input": "hi",
+                "conversation": "s1",
+                "n": 2,
+                "history": [{"role": "user", "content": "a"}],
+                "meta": ["plan pro", 7, true]
+            })
+        );
+    }
+
+    #[test]
+    fn path_values_cannot_add_segments() {
+        assert_eq!(encode_path_value("a/b?c d"), "a%2Fb%3Fc%20d");
+        assert_eq!(encode_path_value("agenttest-1a-0"), "agenttest-1a-0");
+    }
+}

@@ -1,0 +1,103 @@
+//! Endpoints: where a dialogue's messages go and how a reply comes back, one file per kind.
+//!
+//! The runner sees two traits and nothing else: an [`Endpoint`] opens a [`Conversation`] per
+//! dialogue execution, and a conversation sends one message at a time and knows its session
+//! (a fresh id, one the server returned, or the history it keeps itself). [`connect`] is the
+//! one place that matches on the endpoint kind: a new kind is one new file here plus one arm
+//! there.
+//!
+//! Endpoints never retry, sleep, judge or redact: the runner does that the same way for every
+//! kind. The HTTP work they share (headers, capped reads, rate headers) is in [`transport`].
+
+pub mod session;
+pub mod thinnest;
+pub mod transport;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::record::{Reply, SendError};
+use crate::suite::model::{self, BaseUrl, EndpointKind, SessionMode};
+
+/// One message of a dialogue, with what a kind may put around it (a path or body template).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The user's message, `{{name}}`s already expanded.
+    pub text: &'a str,
+    /// 1 for the dialogue's first turn.
+    pub turn: usize,
+    /// The dialogue's vars and the captures so far.
+    pub values: &'a BTreeMap<String, String>,
+}
+
+/// An endpoint built from the suite model: cheap to share between dialogues.
+pub trait Endpoint: Send + Sync {
+    /// A new conversation for one dialogue execution (a repeat or a rerun gets its own).
+    fn open(self: Arc<Self>, mode: SessionMode) -> Box<dyn Conversation>;
+}
+
+/// One dialogue execution's conversation with the endpoint.
+pub trait Conversation: Send {
+    /// Sends one message and returns the reply, whatever its status. A reply with text moves
+    /// the conversation on (the server's session id adopted, the history grown); anything else
+    /// leaves it as it was, so the runner may send the same message again.
+    fn send<'a>(
+        &'a mut self,
+        message: Message<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>>;
+
+    /// The session id sent or adopted, for the reports.
+    fn session_id(&self) -> Option<&str>;
+
+    /// Whether a next turn can continue this conversation: `false` when it relies on the
+    /// server's session id and the server has not returned one.
+    fn can_continue(&self) -> bool {
+        true
+    }
+}
+
+/// Where the in-process servers listen: the mock for `base_url: mock`, and one replay server
+/// per suite for `base_url: replay` (each serves that suite's own goldens).
+#[derive(Debug, Clone, Default)]
+pub struct LocalServers {
+    pub mock: Option<String>,
+    pub replay: HashMap<PathBuf, String>,
+}
+
+impl LocalServers {
+    /// The URL requests go to: the endpoint's own, or an in-process server's.
+    pub fn resolve(&self, base: &BaseUrl, suite_path: &Path) -> Result<String, String> {
+        match base {
+            BaseUrl::Url(u) => Ok(u.clone()),
+            BaseUrl::Mock => self
+                .mock
+                .clone()
+                .ok_or_else(|| "the built-in mock agent is not running".to_string()),
+            BaseUrl::Replay => {
+                self.replay.get(suite_path).cloned().ok_or_else(|| {
+                    format!("no replay server is running for {}", suite_path.display())
+                })
+            }
+        }
+    }
+}
+
+/// Builds the endpoint a dialogue talks to. The one `match` on the kind.
+pub fn connect(
+    http: &reqwest::Client,
+    local: &LocalServers,
+    endpoint: &model::Endpoint,
+    suite_path: &Path,
+) -> Result<Arc<dyn Endpoint>, String> {
+    let base = local.resolve(&endpoint.base_url, suite_path)?;
+    match endpoint.kind {
+        EndpointKind::Thinnest => Ok(Arc::new(thinnest::Thinnest::new(
+            http.clone(),
+            &base,
+            endpoint,
+        )?)),
+    }
+}

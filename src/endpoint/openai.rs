@@ -1,0 +1,355 @@
+//! OpenAI-compatible chat completions (SPEC §8.1): `POST {base_url}/chat/completions`, the
+//! history kept by the conversation (system message, then every earlier user and assistant
+//! message, then the new one), `params` copied into the body, usage mapped to input / output /
+//! total, `{"error": {"message"}}` as the detail, and `stream: true` read as server-sent events
+//! with the usage asked for. No session ids: the history is the conversation.
+//!
+//! One request in, one [`Reply`] out: no retries, no sleeping, no judging.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::sse::{self, Piece};
+use super::transport::{self, preview, truncate, Auth, Transport};
+use super::{Conversation, Endpoint, Message};
+use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
+use crate::suite::model::{self, OpenAiSpec, SessionMode};
+
+/// The endpoint of one suite or dialogue: URL parsed, headers and the fixed part of the body
+/// made once.
+#[derive(Debug)]
+pub struct OpenAi {
+    transport: Transport,
+    url: reqwest::Url,
+    model: String,
+    system: Option<String>,
+    params: Map<String, Value>,
+    stream: bool,
+}
+
+impl OpenAi {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        endpoint: &model::Endpoint,
+        spec: &OpenAiSpec,
+    ) -> Result<Self, String> {
+        let transport = Transport::new(http, endpoint, Auth::Bearer)?;
+        let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
+        let url =
+            reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+        Ok(OpenAi {
+            transport,
+            url,
+            model: spec.model.clone(),
+            system: spec.system.clone(),
+            params: spec.params.clone(),
+            stream: spec.stream,
+        })
+    }
+
+    fn body(&self, history: &[(Role, String)], message: &str) -> Result<Vec<u8>, SendError> {
+        let mut messages = Vec::with_capacity(history.len() + 2);
+        if let Some(system) = &self.system {
+            messages.push(Msg {
+                role: "system",
+                content: system,
+            });
+        }
+        messages.extend(history.iter().map(|(role, content)| Msg {
+            role: role.as_str(),
+            content,
+        }));
+        messages.push(Msg {
+            role: "user",
+            content: message,
+        });
+        let body = Body {
+            params: &self.params,
+            model: &self.model,
+            messages,
+            stream: self.stream.then_some(true),
+            stream_options: self.stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+        };
+        serde_json::to_vec(&body).map_err(|e| SendError::Invalid(e.to_string()))
+    }
+
+    async fn send(&self, history: &[(Role, String)], message: &str) -> Result<Reply, SendError> {
+        let body = self.body(history, message)?;
+        let (response, started, first_byte) = self
+            .transport
+            .start(reqwest::Method::POST, &self.url, Some(body))
+            .await?;
+        let status = response.status().as_u16();
+        let rate = transport::rate_headers(response.headers());
+        let success = (200..300).contains(&status);
+        if success && sse::is_event_stream(&response) {
+            let mut usage = Usage::default();
+            let mut model = None;
+            let streamed = sse::read_stream(response, started, self.transport.timeout(), |data| {
+                read_chunk(data, &mut usage, &mut model)
+            })
+            .await?;
+            let body = ReplyBody::Agent(AgentReply {
+                text: streamed.text,
+                session_id: None,
+                shape: Some("chat.completion.chunk"),
+                usage,
+                model,
+            });
+            let timing = Timing {
+                first_byte,
+                first_token: streamed.first_token,
+                total: started.elapsed(),
+            };
+            return Ok(Reply {
+                status,
+                body,
+                rate,
+                timing,
+            });
+        }
+        let bytes = transport::read_capped(response, self.transport.timeout()).await?;
+        let body = if success {
+            parse_completion(&bytes)
+        } else {
+            ReplyBody::Error {
+                detail: parse_error(&bytes),
+            }
+        };
+        Ok(Reply {
+            status,
+            body,
+            rate,
+            timing: Timing {
+                first_byte,
+                first_token: None,
+                total: started.elapsed(),
+            },
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    /// First, so that the fields below win over a `params` key of the same name.
+    #[serde(flatten)]
+    params: &'a Map<String, Value>,
+    model: &'a str,
+    messages: Vec<Msg<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Serialize)]
+struct Msg<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+impl Endpoint for OpenAi {
+    fn open(self: Arc<Self>, _mode: SessionMode) -> Box<dyn Conversation> {
+        Box::new(OpenAiConversation {
+            endpoint: self,
+            history: Vec::new(),
+        })
+    }
+}
+
+/// One dialogue execution: the messages so far, which every turn sends again.
+struct OpenAiConversation {
+    endpoint: Arc<OpenAi>,
+    history: Vec<(Role, String)>,
+}
+
+impl Conversation for OpenAiConversation {
+    fn send<'a>(
+        &'a mut self,
+        message: Message<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
+        Box::pin(async move {
+            let reply = self.endpoint.send(&self.history, message.text).await?;
+            if let ReplyBody::Agent(a) = &reply.body {
+                self.history.push((Role::User, message.text.to_string()));
+                self.history.push((Role::Assistant, a.text.clone()));
+            }
+            Ok(reply)
+        })
+    }
+
+    fn session_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+fn usage_of(v: &Value) -> Usage {
+    let n = |k: &str| v.get(k).and_then(Value::as_u64);
+    Usage {
+        input_tokens: n("prompt_tokens"),
+        output_tokens: n("completion_tokens"),
+        total_tokens: n("total_tokens"),
+    }
+}
+
+/// A 2xx `chat.completion`: the text is `choices[0].message.content`.
+pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return ReplyBody::Malformed {
+                reason: format!("the body is not JSON ({e}): {}", preview(bytes)),
+            }
+        }
+    };
+    let Some(text) = value
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+    else {
+        return ReplyBody::Malformed {
+            reason: format!(
+                "the body has no string `choices[0].message.content`: {}",
+                preview(bytes)
+            ),
+        };
+    };
+    ReplyBody::Agent(AgentReply {
+        text: text.to_string(),
+        session_id: None,
+        shape: Some("chat.completion"),
+        usage: value.get("usage").map(usage_of).unwrap_or_default(),
+        model: value.get("model").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+/// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts.
+fn read_chunk(data: &str, usage: &mut Usage, model: &mut Option<String>) -> Result<Piece, String> {
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| format!("a stream event is not JSON ({e}): `{}`", truncate(data, 200)))?;
+    if let Some(u) = value.get("usage").filter(|u| u.is_object()) {
+        *usage = usage_of(u);
+    }
+    if model.is_none() {
+        *model = value.get("model").and_then(Value::as_str).map(str::to_string);
+    }
+    Ok(Piece {
+        text: value
+            .pointer("/choices/0/delta/content")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// OpenAI's `{"error": {"message", "type", "code"}}`; else FastAPI's `detail`, else the text.
+pub fn parse_error(bytes: &[u8]) -> Option<String> {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        if let Some(m) = v.pointer("/error/message").and_then(Value::as_str) {
+            return Some(m.to_string());
+        }
+        if let Some(m) = v.get("error").and_then(Value::as_str) {
+            return Some(m.to_string());
+        }
+    }
+    super::thinnest::parse_detail(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_text_usage_and_model() {
+        let body = br#"{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#;
+        let ReplyBody::Agent(a) = parse_completion(body) else {
+            panic!("not an agent reply")
+        };
+        assert_eq!(a.text, "Hi!");
+        assert_eq!(a.usage.input_tokens, Some(9));
+        assert_eq!(a.usage.output_tokens, Some(3));
+        assert_eq!(a.usage.total_tokens, Some(12));
+        assert_eq!(a.model.as_deref(), Some("gpt-4o-mini"));
+    }
+
+    #[test]
+    fn a_completion_without_text_is_malformed() {
+        for body in [
+            &br#"{"choices":[]}"#[..],
+            br#"{"choices":[{"message":{"content":null}}]}"#,
+            b"nope",
+        ] {
+            assert!(matches!(
+                parse_completion(body),
+                ReplyBody::Malformed { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn error_bodies() {
+        assert_eq!(
+            parse_error(br#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#).as_deref(),
+            Some("Incorrect API key provided")
+        );
+        assert_eq!(
+            parse_error(br#"{"detail":"Not found"}"#).as_deref(),
+            Some("Not found")
+        );
+        assert_eq!(parse_error(b"Bad Gateway").as_deref(), Some("Bad Gateway"));
+    }
+
+    #[test]
+    fn chunks_give_pieces_and_usage() {
+        let mut usage = Usage::default();
+        let mut model = None;
+        let p = read_chunk(
+            r#"{"model":"m","choices":[{"delta":{"role":"assistant"}}]}"#,
+            &mut usage,
+            &mut model,
+        )
+        .unwrap();
+        assert_eq!(p.text, None);
+        let p = read_chunk(
+            r#"{"choices":[{"delta":{"content":"Hel"}}]}"#,
+            &mut usage,
+            &mut model,
+        )
+        .unwrap();
+        assert_eq!(p.text.as_deref(), Some("Hel"));
+        read_chunk(
+            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+            &mut usage,
+            &mut model,
+        )
+        .unwrap();
+        assert_eq!(usage.output_tokens, Some(2));
+        assert_eq!(model.as_deref(), Some("m"));
+        assert!(read_chunk("nope", &mut usage, &mut model).is_err());
+    }
+}

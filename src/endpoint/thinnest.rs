@@ -1,0 +1,288 @@
+//! The hosted agent platform's chat API (SPEC §2): `POST {base}/v1/agents/{id}/chat` with a
+//! Bearer key, the three documented 200 shapes, `{"detail": ...}` errors, and its sessions:
+//! a fresh id made by the harness and sent on every turn, or (`session: server`) none on the
+//! first turn and the server's from then on.
+//!
+//! One request in, one [`Reply`] out: no retries, no sleeping, no judging.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::session;
+use super::transport::{preview, truncate, Auth, Transport};
+use super::{Conversation, Endpoint, Message};
+use crate::record::{AgentReply, Reply, ReplyBody, SendError, Usage};
+use crate::suite::model::{self, SessionMode};
+
+/// The platform endpoint of one suite or dialogue: URL parsed and headers built once.
+#[derive(Debug)]
+pub struct Thinnest {
+    transport: Transport,
+    /// Parsed once: reqwest would parse a string URL again on every request.
+    url: reqwest::Url,
+}
+
+impl Thinnest {
+    /// `base_url` is the resolved URL (the mock's, when the endpoint says `mock`).
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        endpoint: &model::Endpoint,
+    ) -> Result<Self, String> {
+        let transport = Transport::new(http, endpoint, Auth::Bearer)?;
+        let url = format!(
+            "{}/v1/agents/{}/chat",
+            base_url.trim_end_matches('/'),
+            endpoint.agent_id
+        );
+        let url =
+            reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+        Ok(Thinnest { transport, url })
+    }
+
+    async fn send(&self, message: &str, session_id: Option<&str>) -> Result<Reply, SendError> {
+        let mut body = serde_json::Map::new();
+        body.insert("message".into(), Value::String(message.to_string()));
+        if let Some(id) = session_id {
+            body.insert("session_id".into(), Value::String(id.to_string()));
+        }
+        let bytes = serde_json::to_vec(&body).map_err(|e| SendError::Invalid(e.to_string()))?;
+        let raw = self
+            .transport
+            .exchange(reqwest::Method::POST, &self.url, Some(bytes))
+            .await?;
+        let body = if (200..300).contains(&raw.status) {
+            parse_success(&raw.bytes)
+        } else {
+            ReplyBody::Error {
+                detail: parse_detail(&raw.bytes),
+            }
+        };
+        Ok(Reply {
+            status: raw.status,
+            body,
+            rate: raw.rate,
+            timing: raw.timing,
+        })
+    }
+}
+
+impl Endpoint for Thinnest {
+    fn open(self: Arc<Self>, mode: SessionMode) -> Box<dyn Conversation> {
+        let session = match mode {
+            SessionMode::Fresh => Some(session::new_id()),
+            SessionMode::Server => None,
+        };
+        Box::new(ThinnestConversation {
+            endpoint: self,
+            session,
+        })
+    }
+}
+
+/// One dialogue execution: its session id, fresh or adopted from the server.
+struct ThinnestConversation {
+    endpoint: Arc<Thinnest>,
+    session: Option<String>,
+}
+
+impl Conversation for ThinnestConversation {
+    fn send<'a>(
+        &'a mut self,
+        message: Message<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
+        Box::pin(async move {
+            let reply = self
+                .endpoint
+                .send(message.text, self.session.as_deref())
+                .await?;
+            if let (None, ReplyBody::Agent(a)) = (&self.session, &reply.body) {
+                self.session = a.session_id.clone();
+            }
+            Ok(reply)
+        })
+    }
+
+    fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+}
+
+/// A 2xx body: one of the three documented shapes, or malformed when there is no text.
+pub fn parse_success(bytes: &[u8]) -> ReplyBody {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return ReplyBody::Malformed {
+                reason: format!("the body is not JSON ({e}): {}", preview(bytes)),
+            }
+        }
+    };
+    let Some(obj) = value.as_object() else {
+        return ReplyBody::Malformed {
+            reason: format!("the body is not a JSON object: {}", preview(bytes)),
+        };
+    };
+    let Some(text) = obj.get("response").and_then(Value::as_str) else {
+        return ReplyBody::Malformed {
+            reason: format!("the body has no string `response`: {}", preview(bytes)),
+        };
+    };
+    let session_id = obj
+        .get("session_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let u64_at = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_u64);
+    let (shape, usage, model) = if let Some(usage) = obj.get("usage").filter(|u| u.is_object()) {
+        let usage = Usage {
+            input_tokens: u64_at(Some(usage), "input_tokens"),
+            output_tokens: u64_at(Some(usage), "output_tokens"),
+            total_tokens: u64_at(Some(usage), "total_tokens"),
+        };
+        (Some("usage"), usage, None)
+    } else if let Some(total) = obj.get("tokens_used").and_then(Value::as_u64) {
+        let usage = Usage {
+            total_tokens: Some(total),
+            ..Usage::default()
+        };
+        (Some("tokens_used"), usage, None)
+    } else if obj.contains_key("metadata") || obj.contains_key("success") {
+        let model = obj
+            .get("metadata")
+            .and_then(|m| m.get("model"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        (Some("metadata"), Usage::default(), model)
+    } else {
+        (None, Usage::default(), None)
+    };
+    ReplyBody::Agent(AgentReply {
+        text: text.to_string(),
+        session_id,
+        shape,
+        usage,
+        model,
+    })
+}
+
+/// An error body's `detail`: a string, or FastAPI's 422 list flattened to
+/// `body.message: Field required`.
+pub fn parse_detail(bytes: &[u8]) -> Option<String> {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(_) => {
+            let text = String::from_utf8_lossy(bytes).trim().to_string();
+            return (!text.is_empty()).then(|| truncate(&text, 500));
+        }
+    };
+    match value.get("detail") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(items)) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    let loc = item
+                        .get("loc")
+                        .and_then(Value::as_array)
+                        .map(|l| {
+                            l.iter()
+                                .map(|p| match p {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .unwrap_or_default();
+                    let msg = item
+                        .get("msg")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| item.to_string());
+                    if loc.is_empty() {
+                        msg
+                    } else {
+                        format!("{loc}: {msg}")
+                    }
+                })
+                .collect();
+            Some(parts.join("; "))
+        }
+        Some(other) => Some(other.to_string()),
+        None => Some(truncate(&value.to_string(), 500)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(body: &str) -> AgentReply {
+        match parse_success(body.as_bytes()) {
+            ReplyBody::Agent(a) => a,
+            other => panic!("expected an agent reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn usage_shape() {
+        let a = agent(
+            r#"{"response":"hi","session_id":"s1","usage":{"input_tokens":45,"output_tokens":32,"total_tokens":77}}"#,
+        );
+        assert_eq!(a.shape, Some("usage"));
+        assert_eq!(a.usage.output_tokens, Some(32));
+        assert_eq!(a.session_id.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn metadata_shape_has_no_token_counts() {
+        let a = agent(
+            r#"{"success":true,"response":"hi","session_id":"s","metadata":{"model":"gpt-4o","latency_ms":1450}}"#,
+        );
+        assert_eq!(a.shape, Some("metadata"));
+        assert_eq!(a.usage, Usage::default());
+        assert_eq!(a.model.as_deref(), Some("gpt-4o"));
+    }
+
+    #[test]
+    fn tokens_used_is_a_total_not_output() {
+        let a = agent(r#"{"response":"hi","session_id":"s","tokens_used":145}"#);
+        assert_eq!(a.shape, Some("tokens_used"));
+        assert_eq!(a.usage.total_tokens, Some(145));
+        assert_eq!(a.usage.output_tokens, None);
+    }
+
+    #[test]
+    fn malformed_bodies() {
+        for body in [
+            "not json",
+            "[1]",
+            r#"{"session_id":"s"}"#,
+            r#"{"response": 3}"#,
+            "",
+        ] {
+            assert!(
+                matches!(parse_success(body.as_bytes()), ReplyBody::Malformed { .. }),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn details() {
+        assert_eq!(
+            parse_detail(br#"{"detail":"Invalid API key"}"#).as_deref(),
+            Some("Invalid API key")
+        );
+        assert_eq!(
+            parse_detail(br#"{"detail":[{"loc":["body","message"],"msg":"Field required","type":"missing"}]}"#)
+                .as_deref(),
+            Some("body.message: Field required")
+        );
+        assert_eq!(parse_detail(b"Bad Gateway").as_deref(), Some("Bad Gateway"));
+        assert_eq!(parse_detail(b""), None);
+    }
+}

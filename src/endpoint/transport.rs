@@ -1,0 +1,329 @@
+//! The HTTP transport every endpoint kind shares: one reqwest client per run (no redirects, no
+//! retries of its own), headers built once per endpoint, a capped body read, rate-limit headers
+//! and timing. It sends bytes and returns bytes; what they mean is the endpoint kind's.
+//!
+//! It never retries, sleeps or judges: the runner does that, the same way for every kind.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION};
+use secrecy::ExposeSecret;
+
+use crate::record::{RateHeaders, SendError, Timing};
+use crate::suite::model::{Endpoint, HeaderValue};
+
+/// Replies are text for people; anything past this is a broken or hostile server, and reading
+/// it all would let one endless response exhaust the run's memory.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The run's HTTP client: one connection pool for every endpoint and dialogue.
+pub fn http_client(pool: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(pool.max(1))
+        .tcp_nodelay(true)
+        // A redirect is reported as the status it is: following it would turn the chat POST
+        // into a GET somewhere else and judge that.
+        .redirect(reqwest::redirect::Policy::none())
+        // Retries are the runner's, with its rules (never a 4xx, never an expected status).
+        .retry(reqwest::retry::never())
+        .build()
+        .unwrap_or_default()
+}
+
+/// Where an endpoint puts its key: `Authorization: Bearer <key>` or a header of its own that
+/// carries the key as it is.
+pub enum Auth<'a> {
+    Bearer,
+    Header(&'a str),
+}
+
+/// One endpoint's requests: its headers (key included) built once, its timeout.
+#[derive(Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    headers: HeaderMap,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The headers hold the key: never print them.
+        f.debug_struct("Transport")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A response whose body was read whole (within the cap).
+pub struct Raw {
+    pub status: u16,
+    pub rate: RateHeaders,
+    pub bytes: Vec<u8>,
+    pub timing: Timing,
+}
+
+impl Transport {
+    pub fn new(http: reqwest::Client, endpoint: &Endpoint, auth: Auth<'_>) -> Result<Self, String> {
+        let mut headers = HeaderMap::new();
+        for h in &endpoint.headers {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| format!("invalid header name `{}`", h.name))?;
+            let mut value = match &h.value {
+                HeaderValue::Plain(v) => ReqHeaderValue::from_str(v),
+                HeaderValue::Secret(v) => ReqHeaderValue::from_str(v.expose_secret()),
+            }
+            .map_err(|_| format!("invalid value for header `{}`", h.name))?;
+            value.set_sensitive(matches!(h.value, HeaderValue::Secret(_)));
+            headers.insert(name, value);
+        }
+        if let Some(key) = &endpoint.api_key {
+            let (name, text) = match auth {
+                Auth::Bearer => (AUTHORIZATION, format!("Bearer {}", key.expose_secret())),
+                Auth::Header(name) => (
+                    HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("invalid auth_header name `{name}`"))?,
+                    key.expose_secret().to_string(),
+                ),
+            };
+            let mut value = ReqHeaderValue::from_str(&text)
+                .map_err(|_| "the api key is not a valid header value".to_string())?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(Transport {
+            http,
+            headers,
+            timeout: endpoint.timeout,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends `body` (JSON) and returns the response with its headers read; the body is left
+    /// for the caller to read whole ([`read_capped`]) or as a stream.
+    pub async fn start(
+        &self,
+        method: reqwest::Method,
+        url: &reqwest::Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<(reqwest::Response, Instant, Duration), SendError> {
+        let started = Instant::now();
+        let mut request = self
+            .http
+            .request(method, url.clone())
+            .headers(self.headers.clone())
+            .timeout(self.timeout);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| classify(e, self.timeout))?;
+        let first_byte = started.elapsed();
+        Ok((response, started, first_byte))
+    }
+
+    /// Sends `body` and reads the whole response within the cap.
+    pub async fn exchange(
+        &self,
+        method: reqwest::Method,
+        url: &reqwest::Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Raw, SendError> {
+        let (response, started, first_byte) = self.start(method, url, body).await?;
+        let status = response.status().as_u16();
+        let rate = rate_headers(response.headers());
+        let bytes = read_capped(response, self.timeout).await?;
+        Ok(Raw {
+            status,
+            rate,
+            bytes,
+            timing: Timing {
+                first_byte,
+                first_token: None,
+                total: started.elapsed(),
+            },
+        })
+    }
+}
+
+pub fn classify(e: reqwest::Error, timeout: Duration) -> SendError {
+    if e.is_builder() {
+        // A request we could not even build will not build on a retry either.
+        SendError::Invalid(root_cause(&e))
+    } else if e.is_timeout() {
+        SendError::Timeout(timeout)
+    } else if e.is_connect() {
+        SendError::Connect(root_cause(&e))
+    } else {
+        SendError::Other(root_cause(&e))
+    }
+}
+
+/// reqwest's own Display says only "error sending request"; the useful part (connection
+/// refused, reset by peer) is at the bottom of the source chain.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        cur = s.source();
+    }
+    msg
+}
+
+pub async fn read_capped(
+    response: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, SendError> {
+    let mut stream = response.bytes_stream();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| classify(e, timeout))?;
+        if out.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(SendError::TooLarge(MAX_BODY_BYTES));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The rate-limit headers of every kind, read into one form: the platform's
+/// `X-RateLimit-*` (reset in epoch seconds) and `Retry-After`, and OpenAI's `retry-after-ms`
+/// and `x-ratelimit-reset-requests` (a duration such as `1s` or `6m0s`). The most precise
+/// wait wins: milliseconds, then `Retry-After`, then the reset duration.
+pub fn rate_headers(h: &HeaderMap) -> RateHeaders {
+    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let num = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
+    let retry_after = text("retry-after-ms")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| Duration::from_secs_f64(ms.min(1e9) / 1000.0))
+        .or_else(|| text("retry-after").and_then(parse_retry_after))
+        .or_else(|| text("x-ratelimit-reset-requests").and_then(parse_go_duration));
+    RateHeaders {
+        limit: num("x-ratelimit-limit"),
+        remaining: num("x-ratelimit-remaining"),
+        reset: num("x-ratelimit-reset"),
+        retry_after,
+    }
+}
+
+/// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn parse_retry_after(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e6)));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// OpenAI's reset durations, Go style: `1s`, `6m0s`, `20ms`, `1h2m3.5s`.
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    (total.is_finite() && total >= 0.0).then(|| Duration::from_secs_f64(total.min(1e6)))
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// A body quoted in a "malformed reply" reason.
+pub fn preview(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.trim().is_empty() {
+        "(empty body)".to_string()
+    } else {
+        format!("`{}`", truncate(text.trim(), 200))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let d = parse_retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_go_duration("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(
+            parse_go_duration("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(parse_go_duration("soon"), None);
+        assert_eq!(parse_go_duration(""), None);
+    }
+
+    #[test]
+    fn the_most_precise_wait_wins() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset-requests", "6m0s".parse().unwrap());
+        assert_eq!(rate_headers(&h).retry_after, Some(Duration::from_secs(360)));
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(rate_headers(&h).retry_after, Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", "1500".parse().unwrap());
+        assert_eq!(
+            rate_headers(&h).retry_after,
+            Some(Duration::from_millis(1500))
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! Writing a report or a golden without ever renaming over something that is not a regular
+//! file (see the parent module). Never reads what is there, never creates directories.
+
+use std::fs::{File, FileType, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long [`write_atomic`] waits for a process to open a FIFO for reading before it gives
+/// up: long enough for `mkfifo p; agenttest run --json p & consumer < p` to start in either
+/// order, short enough that a forgotten reader fails the CI step instead of hanging it.
+pub const FIFO_READER_WAIT: Duration = Duration::from_secs(10);
+
+/// As many symbolic links as Linux follows in one path before it says `ELOOP`.
+const MAX_LINKS: usize = 40;
+
+/// Writes `contents` to `path`: atomically when `path` is (or will be) a regular file, in place
+/// when it is a device or a FIFO; see the module documentation. A symbolic link is resolved and
+/// its target replaced (a dangling link creates its target). A directory or a block device is
+/// an error, as is any failed write (`/dev/full` says "no space left on device").
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    match plan_write(path)? {
+        Plan::Replace(target) => replace(&target, contents),
+        Plan::InPlace { path, append } => write_in_place(&path, contents, append),
+        Plan::Stdout => write_stream(io::stdout().lock(), contents),
+        Plan::Stderr => write_stream(io::stderr().lock(), contents),
+    }
+}
+
+/// How a path is written.
+#[derive(Debug, PartialEq, Eq)]
+enum Plan {
+    /// Temporary file + rename at this path (never a symbolic link).
+    Replace(PathBuf),
+    /// Open this path and write to it. `append` for a regular file reached through a file
+    /// descriptor (`/dev/stdout` redirected to a file): written after what is already there,
+    /// as a write to the descriptor itself would be.
+    InPlace {
+        path: PathBuf,
+        append: bool,
+    },
+    /// `/dev/stdout`: through this process's own standard output, so the report lands where
+    /// a print would, in order with what was printed and at the same offset of a file.
+    Stdout,
+    Stderr,
+}
+
+fn plan_write(path: &Path) -> io::Result<Plan> {
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match resolve_links(path)? {
+            Resolved::Path(p) => p,
+            Resolved::Descriptor(hop) => return plan_through_descriptor(path, &hop),
+        },
+        _ => path.to_path_buf(),
+    };
+    match std::fs::symlink_metadata(&target) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Plan::Replace(target)),
+        Err(e) => Err(e),
+        Ok(m) if m.is_file() => Ok(Plan::Replace(target)),
+        Ok(m) => plan_not_regular(target, m.file_type()),
+    }
+}
+
+/// `/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`: the kernel's magic links name an open file,
+/// which may be a pipe, a terminal or a file deleted since; the link's text is no path to
+/// rename at. Our own standard output and error are written through the streams themselves;
+/// any other descriptor through the link.
+fn plan_through_descriptor(path: &Path, hop: &Path) -> io::Result<Plan> {
+    let own = |n: u8| {
+        hop == Path::new(&format!("/proc/self/fd/{n}")) || hop == Path::new(&format!("/dev/fd/{n}"))
+    };
+    if own(1) {
+        return Ok(Plan::Stdout);
+    }
+    if own(2) {
+        return Ok(Plan::Stderr);
+    }
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        return Ok(Plan::InPlace {
+            path: path.to_path_buf(),
+            append: true,
+        });
+    }
+    plan_not_regular(path.to_path_buf(), meta.file_type())
+}
+
+fn plan_not_regular(path: PathBuf, ft: FileType) -> io::Result<Plan> {
+    if ft.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        ));
+    }
+    if is_block_device(&ft) {
+        // No report belongs on a disk; renaming over it is no better. Say no.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "refusing to write over a block device",
+        ));
+    }
+    Ok(Plan::InPlace {
+        path,
+        append: false,
+    })
+}
+
+enum Resolved {
+    /// The path a chain of symbolic links ends at: not a link (it may not exist).
+    Path(PathBuf),
+    /// The chain goes through this file descriptor link, under `/proc` or `/dev/fd`.
+    Descriptor(PathBuf),
+}
+
+/// Follows `path`'s symbolic links one by one, each relative to the directory holding it.
+fn resolve_links(path: &Path) -> io::Result<Resolved> {
+    let mut cur = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        if is_descriptor_path(&cur) {
+            return Ok(Resolved::Descriptor(cur));
+        }
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {}
+            _ => return Ok(Resolved::Path(cur)),
+        }
+        let link = std::fs::read_link(&cur)?;
+        // `join` keeps an absolute link as it is.
+        cur = match cur.parent() {
+            Some(dir) => dir.join(&link),
+            None => link,
+        };
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+fn is_descriptor_path(p: &Path) -> bool {
+    p.starts_with("/proc") || p.starts_with("/dev/fd")
+}
+
+/// The atomic write: temp file beside `path`, fsync, rename, fsync the directory.
+fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".agenttest-").suffix(".tmp");
+    // tempfile creates 0600 files; a golden or report must stay readable like any file the
+    // user writes (CI artifact uploaders and containers often run as another uid). Keep the
+    // mode of the file being replaced, else 0666 less the umask, as `open` would give.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o666);
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = File::open(dir) {
+        // Not every platform lets a directory be fsynced; the rename already happened.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn write_stream(mut stream: impl Write, contents: &[u8]) -> io::Result<()> {
+    stream.write_all(contents)?;
+    stream.flush()
+}
+
+/// Writes through a device, a FIFO or a descriptor. No fsync: a device may refuse it
+/// (`EINVAL`), and there is nothing to make durable.
+fn write_in_place(path: &Path, contents: &[u8], append: bool) -> io::Result<()> {
+    let mut file = open_in_place(path, append)?;
+    file.write_all(contents)?;
+    file.flush()
+}
+
+#[cfg(unix)]
+fn open_in_place(path: &Path, append: bool) -> io::Result<File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut opts = OpenOptions::new();
+    // Never create (the node exists), never truncate (a device has nothing to truncate and
+    // a descriptor's file is appended to), never become the controlling terminal.
+    opts.write(true).append(append).custom_flags(libc::O_NOCTTY);
+    let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+    // A blocking open of a FIFO waits for a reader forever; wait a bounded time instead. The
+    // probe stays open until the real descriptor is, so the reader cannot be missed between.
+    let _probe = if is_fifo {
+        Some(wait_for_fifo_reader(path)?)
+    } else {
+        None
+    };
+    opts.open(path)
+}
+
+#[cfg(not(unix))]
+fn open_in_place(path: &Path, append: bool) -> io::Result<File> {
+    OpenOptions::new().write(true).append(append).open(path)
+}
+
+/// A non-blocking write end of the FIFO, once a process has it open for reading.
+#[cfg(unix)]
+fn wait_for_fifo_reader(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::Instant;
+    let deadline = Instant::now() + FIFO_READER_WAIT;
+    loop {
+        let probe = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path);
+        match probe {
+            Ok(file) => return Ok(file),
+            // ENXIO: nobody has the FIFO open for reading yet.
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!(
+                            "it is a FIFO and no process opened it for reading within {}s",
+                            FIFO_READER_WAIT.as_secs()
+                        ),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn is_block_device(ft: &FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    ft.is_block_device()
+}
+
+#[cfg(not(unix))]
+fn is_block_device(_: &FileType) -> bool {
+    false
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yaml");
+        write_atomic(&p, b"old").unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_readable_and_modes_are_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yaml");
+        write_atomic(&p, b"x").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o044, 0o044, "group and others can read: {mode:o}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"y").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn missing_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_atomic(&dir.path().join("nope/a.yaml"), b"x").is_err());
+    }
+
+    #[test]
+    fn a_directory_is_an_error_and_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_atomic(dir.path(), b"x").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::IsADirectory);
+        assert!(dir.path().is_dir());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_kept_and_their_targets_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("artifacts")).unwrap();
+        std::fs::write(root.join("artifacts/r.xml"), "old").unwrap();
+        // A relative link, a link to that link, and a dangling one.
+        std::os::unix::fs::symlink("artifacts/r.xml", root.join("r.xml")).unwrap();
+        std::os::unix::fs::symlink(root.join("r.xml"), root.join("r2.xml")).unwrap();
+        std::os::unix::fs::symlink("artifacts/new.xml", root.join("n.xml")).unwrap();
+        write_atomic(&root.join("r2.xml"), b"new").unwrap();
+        write_atomic(&root.join("n.xml"), b"made").unwrap();
+        for link in ["r.xml", "r2.xml", "n.xml"] {
+            let m = std::fs::symlink_metadata(root.join(link)).unwrap();
+            assert!(m.file_type().is_symlink(), "{link} is still a link");
+        }
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        assert_eq!(read("artifacts/r.xml"), "new");
+        assert_eq!(read("artifacts/new.xml"), "made");
+        assert_eq!(
+            std::fs::read_dir(root.join("artifacts")).unwrap().count(),
+            2
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn plans_for_links_and_descriptors() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink("/dev/stdout", root.join("out")).unwrap();
+        std::os::unix::fs::symlink("/dev/fd/2", root.join("err")).unwrap();
+        std::os::unix::fs::symlink("loop2", root.join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", root.join("loop2")).unwrap();
+        if cfg!(target_os = "linux") {
+            assert_eq!(plan_write(&root.join("out")).unwrap(), Plan::Stdout);
+            assert_eq!(plan_write(&root.join("err")).unwrap(), Plan::Stderr);
+        }
+        assert!(resolve_links(&root.join("loop1")).is_err());
+        assert!(write_atomic(&root.join("loop1"), b"x").is_err());
+        assert_eq!(
+            plan_write(&root.join("new")).unwrap(),
+            Plan::Replace(root.join("new"))
+        );
+    }
+
+    #[cfg(unix)]
+    pub(crate) fn mkfifo(p: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_with_a_reader_is_written_through() {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p");
+        mkfifo(&p);
+        let reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&p)
+            .unwrap();
+        write_atomic(&p, b"through").unwrap();
+        let mut got = String::new();
+        (&reader).read_to_string(&mut got).unwrap();
+        assert_eq!(got, "through");
+        assert!(std::fs::symlink_metadata(&p).unwrap().file_type().is_fifo());
+    }
+}

@@ -1,0 +1,360 @@
+//! The LLM judge (SPEC §9.2): a rubric, the conversation so far and the reply go into a fixed,
+//! versioned prompt (`src/judge/prompt/v1-*.txt`, documented in docs/judge.md); the judge model
+//! answers `{"pass": true|false, "reason": "..."}`. A `false` is a failure that shows the
+//! reason; a judge that cannot be reached or answers anything else is "could not judge" (an
+//! error), never a pass.
+//!
+//! Verdicts are cached on disk by a hash of everything that decides them (the judge's identity,
+//! the prompt version, the rubric or golden, the conversation and the reply), one file per
+//! verdict written atomically, so parallel dialogues and two runs at once share the cache
+//! safely and a rerun with the same replies asks nothing.
+//!
+//! The judge never talks HTTP itself: it is handed an [`Ask`] (the runner's, over the judge's
+//! endpoint with the run's retries, rate limits and redaction).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts.
+pub const PROMPT_VERSION: &str = "v1";
+pub const SYSTEM_PROMPT: &str = include_str!("prompt/v1-system.txt");
+const RUBRIC_PROMPT: &str = include_str!("prompt/v1-rubric.txt");
+const GOLDEN_PROMPT: &str = include_str!("prompt/v1-golden.txt");
+
+/// How a judge question is sent: one user message in a fresh conversation with the judge
+/// model (whose system message is [`SYSTEM_PROMPT`]), the reply's text back, or why not.
+pub trait Ask: Send + Sync {
+    fn ask<'a>(
+        &'a self,
+        prompt: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
+    /// What makes two judges give different verdicts (model, params): part of the cache key.
+    fn identity(&self) -> String;
+}
+
+/// A judge's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub pass: bool,
+    pub reason: String,
+    /// Read from the cache instead of asked.
+    pub cached: bool,
+}
+
+/// Counts for the run's summary: verdicts asked of the judge, and read from the cache.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub asked: AtomicU64,
+    pub cached: AtomicU64,
+}
+
+/// One judge of a run: how to ask it, where its verdicts are cached (none with `--no-cache`).
+pub struct Grader {
+    ask: Arc<dyn Ask>,
+    cache: Option<PathBuf>,
+    /// How many times a judge that answered something other than a verdict is asked again.
+    retries: u32,
+    pub stats: Arc<Stats>,
+}
+
+/// One message of the conversation shown to the judge.
+pub struct Said<'a> {
+    pub user: &'a str,
+    pub agent: Option<&'a str>,
+}
+
+impl Grader {
+    pub fn new(ask: Arc<dyn Ask>, cache: Option<PathBuf>, retries: u32, stats: Arc<Stats>) -> Self {
+        Grader {
+            ask,
+            cache,
+            retries,
+            stats,
+        }
+    }
+
+    /// Judges `reply` against `rubric`.
+    pub async fn rubric(
+        &self,
+        rubric: &str,
+        conversation: &[Said<'_>],
+        reply: &str,
+    ) -> Result<Verdict, String> {
+        let conversation = render_conversation(conversation);
+        let prompt = fill(
+            RUBRIC_PROMPT,
+            &[
+                ("rubric", rubric),
+                ("conversation", &conversation),
+                ("reply", reply),
+            ],
+        );
+        self.verdict(&prompt).await
+    }
+
+    /// Judges whether `reply` says what the reviewed `golden` reply says.
+    pub async fn golden(
+        &self,
+        golden: &str,
+        conversation: &[Said<'_>],
+        reply: &str,
+    ) -> Result<Verdict, String> {
+        let conversation = render_conversation(conversation);
+        let prompt = fill(
+            GOLDEN_PROMPT,
+            &[
+                ("golden", golden),
+                ("conversation", &conversation),
+                ("reply", reply),
+            ],
+        );
+        self.verdict(&prompt).await
+    }
+
+    async fn verdict(&self, prompt: &str) -> Result<Verdict, String> {
+        let key = cache_key(&self.ask.identity(), prompt);
+        if let Some(v) = self.read_cache(&key) {
+            self.stats.cached.fetch_add(1, Ordering::Relaxed);
+            return Ok(v);
+        }
+        let mut last = String::new();
+        for _ in 0..=self.retries {
+            self.stats.asked.fetch_add(1, Ordering::Relaxed);
+            let answer = self.ask.ask(prompt).await?;
+            match parse_verdict(&answer) {
+                Ok(v) => {
+                    self.write_cache(&key, &v);
+                    return Ok(v);
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn cache_file(&self, key: &str) -> Option<PathBuf> {
+        self.cache
+            .as_ref()
+            .map(|dir| dir.join(format!("{key}.json")))
+    }
+
+    fn read_cache(&self, key: &str) -> Option<Verdict> {
+        let bytes = std::fs::read(self.cache_file(key)?).ok()?;
+        let mut v = parse_verdict(std::str::from_utf8(&bytes).ok()?).ok()?;
+        v.cached = true;
+        Some(v)
+    }
+
+    /// A cache that cannot be written costs a question next time, nothing more.
+    fn write_cache(&self, key: &str, v: &Verdict) {
+        let Some(path) = self.cache_file(key) else {
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let body =
+            serde_json::json!({"pass": v.pass, "reason": v.reason, "prompt": PROMPT_VERSION});
+        let _ = crate::fsutil::write_atomic(&path, body.to_string().as_bytes());
+    }
+}
+
+/// The prompt with its `{{name}}`s filled in one pass, so a reply that contains `{{rubric}}`
+/// stays text and cannot pull another part of the prompt into itself.
+fn fill(template: &str, parts: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(at) = rest.find("{{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find("}}").map(|end| (&after[..end], end)) {
+            Some((name, end)) if parts.iter().any(|(n, _)| *n == name) => {
+                let value = parts.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+                out.push_str(value.unwrap_or_default());
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn render_conversation(conversation: &[Said<'_>]) -> String {
+    let mut out = String::new();
+    for s in conversation {
+        out.push_str("user: ");
+        out.push_str(s.user);
+        out.push('\n');
+        if let Some(a) = s.agent {
+            out.push_str("agent: ");
+            out.push_str(a);
+            out.push('\n');
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// SHA-256 over the parts, each length-prefixed so no two different inputs run together.
+fn cache_key(identity: &str, prompt: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [identity, PROMPT_VERSION, SYSTEM_PROMPT, prompt] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
+/// code fence or surrounding prose (models add them despite the prompt).
+pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
+    let start = answer.find('{');
+    let end = answer.rfind('}');
+    let object = match (start, end) {
+        (Some(s), Some(e)) if e > s => &answer[s..=e],
+        _ => {
+            return Err(format!(
+                "the judge did not answer JSON: {}",
+                preview(answer)
+            ))
+        }
+    };
+    let value: Value = serde_json::from_str(object).map_err(|e| {
+        format!(
+            "the judge's answer is not valid JSON ({e}): {}",
+            preview(answer)
+        )
+    })?;
+    let pass = value.get("pass").and_then(Value::as_bool).ok_or_else(|| {
+        format!(
+            "the judge's answer has no boolean `pass`: {}",
+            preview(answer)
+        )
+    })?;
+    let reason = value
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("(the judge gave no reason)")
+        .to_string();
+    Ok(Verdict {
+        pass,
+        reason,
+        cached: false,
+    })
+}
+
+fn preview(text: &str) -> String {
+    let t = text.trim();
+    match t.char_indices().nth(200) {
+        Some((i, _)) => format!("`{}…`", &t[..i]),
+        None => format!("`{t}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_alone_fenced_or_in_prose() {
+        let v = parse_verdict(r#"{"pass": true, "reason": "states 9 AM"}"#).unwrap();
+        assert!(v.pass);
+        assert_eq!(v.reason, "states 9 AM");
+        let v =
+            parse_verdict("```json\n{\"pass\": false, \"reason\": \"says 10 AM\"}\n```").unwrap();
+        assert!(!v.pass);
+        let v = parse_verdict("Sure! {\"pass\": true}").unwrap();
+        assert_eq!(v.reason, "(the judge gave no reason)");
+        assert!(parse_verdict("yes").is_err());
+        assert!(parse_verdict(r#"{"pass": "yes"}"#).is_err());
+        assert!(parse_verdict("{not json}").is_err());
+    }
+
+    #[test]
+    fn prompts_are_filled_in_one_pass() {
+        let p = fill(
+            "R: {{rubric}} / A: {{reply}} / {{other}}",
+            &[("rubric", "be kind"), ("reply", "see {{rubric}}")],
+        );
+        assert_eq!(p, "R: be kind / A: see {{rubric}} / {{other}}");
+    }
+
+    #[test]
+    fn cache_keys_change_with_every_part() {
+        let a = cache_key("gpt-4o-mini {}", "p");
+        assert_eq!(a, cache_key("gpt-4o-mini {}", "p"));
+        assert_ne!(a, cache_key("gpt-4o {}", "p"));
+        assert_ne!(a, cache_key("gpt-4o-mini {}", "q"));
+        assert_ne!(cache_key("ab", "c"), cache_key("a", "bc"));
+        assert_eq!(a.len(), 64);
+    }
+
+    struct Canned(Vec<&'static str>, std::sync::Mutex<usize>);
+
+    impl Ask for Canned {
+        fn ask<'a>(
+            &'a self,
+            _prompt: &'a str,
+        ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>> {
+            let mut i = self.1.lock().unwrap();
+            let answer = self.0[(*i).min(self.0.len() - 1)].to_string();
+            *i += 1;
+            Box::pin(async move { Ok(answer) })
+        }
+        fn identity(&self) -> String {
+            "canned".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn asks_again_on_nonsense_then_caches() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(Stats::default());
+        let ask = Arc::new(Canned(
+            vec!["hmm", r#"{"pass": false, "reason": "wrong hours"}"#],
+            Default::default(),
+        ));
+        let g = Grader::new(
+            ask.clone(),
+            Some(dir.path().to_path_buf()),
+            2,
+            stats.clone(),
+        );
+        let said = [Said {
+            user: "hours?",
+            agent: None,
+        }];
+        let v = g.rubric("states 9 AM", &said, "10 AM").await.unwrap();
+        assert!(!v.pass && !v.cached);
+        assert_eq!(stats.asked.load(Ordering::Relaxed), 2);
+        let v = g.rubric("states 9 AM", &said, "10 AM").await.unwrap();
+        assert!(v.cached);
+        assert_eq!(v.reason, "wrong hours");
+        assert_eq!(
+            stats.asked.load(Ordering::Relaxed),
+            2,
+            "the second verdict was not asked"
+        );
+        assert_eq!(stats.cached.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn nonsense_after_retries_is_could_not_judge() {
+        let ask = Arc::new(Canned(vec!["no idea"], Default::default()));
+        let g = Grader::new(ask, None, 1, Arc::new(Stats::default()));
+        let err = g.golden("9 AM", &[], "10 AM").await.unwrap_err();
+        assert!(err.contains("did not answer JSON"), "{err}");
+    }
+}

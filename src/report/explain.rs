@@ -1,0 +1,368 @@
+//! The one place verdicts become sentences: failures, errors and golden checks (all plain data
+//! in `record`) are worded here, for the console, JUnit, JSON and HTML alike, so the reporters
+//! agree on every word. Colour is the caller's choice; nothing here prints.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::diff::render_diff;
+use crate::record::{Detail, Difference, ErrorKind, Failure, GoldenCheck, GoldenStatus, RunError};
+use crate::util::human_duration;
+
+/// The command that promotes what a suite's failed run saw (it sends nothing).
+pub fn accept_hint(suite_path: &Path) -> String {
+    format!("agenttest accept {}", suite_path.display())
+}
+
+/// One readable sentence for a failed expectation: "expected the text to contain \"9 AM\"".
+pub fn failure_message(f: &Failure) -> String {
+    detail_message(&f.detail)
+}
+
+pub fn detail_message(detail: &Detail) -> String {
+    match detail {
+        Detail::Status { expected, got } => {
+            format!("expected status {}, got {got}", one_of(expected))
+        }
+        Detail::Missing(items) => format!("expected the text to contain {}", quoted(items)),
+        Detail::NoneOf(items) => format!("expected the text to contain any of {}", quoted(items)),
+        Detail::Present(items) => format!("expected the text not to contain {}", quoted(items)),
+        Detail::NoMatch(patterns) => {
+            let list: Vec<String> = patterns.iter().map(|p| format!("/{p}/")).collect();
+            format!("expected the text to match {}", list.join(", "))
+        }
+        Detail::Matched(found) => {
+            let list: Vec<String> = found
+                .iter()
+                .map(|(p, m)| format!("/{p}/ (matched {m:?})"))
+                .collect();
+            format!("expected the text not to match {}", list.join(", "))
+        }
+        Detail::NotEqual { expected } => format!("expected the text to equal {expected:?}"),
+        Detail::TooManyTokens { max, got } => {
+            format!("expected at most {max} output tokens, got {got}")
+        }
+        Detail::NoTokenCount { max, shape, total } => format!(
+            "max_tokens {max} cannot be checked: the endpoint reported no output-token count ({})",
+            match (shape, total) {
+                (Some("tokens_used"), _) => format!(
+                    "response shape `tokens_used` gives only a total{}",
+                    total.map(|t| format!(" of {t}")).unwrap_or_default()
+                ),
+                (Some(shape), _) => format!("response shape `{shape}`"),
+                (None, _) => "no usage in the response".to_string(),
+            }
+        ),
+        Detail::TooSlow { max, took } => format!(
+            "expected a round trip of at most {}, took {}",
+            human_duration(*max),
+            human_duration(*took)
+        ),
+        Detail::FirstTokenTooSlow { max, took } => format!(
+            "expected the first token within {}, it took {}",
+            human_duration(*max),
+            human_duration(*took)
+        ),
+        Detail::NotStreamed { max } => format!(
+            "max_first_token {} cannot be checked: the reply was not streamed (time to first \
+             token is measured on streamed replies only)",
+            human_duration(*max)
+        ),
+        Detail::CaptureMissed { name, pattern } => format!(
+            "capture `{name}`: /{pattern}/ did not match the text; the dialogue ends here \
+             (later turns were not sent)"
+        ),
+        Detail::FactsMissing { missing, found } => format!(
+            "expected the reply to state {} (it states {})",
+            missing.join(", "),
+            if found.is_empty() {
+                "no typed facts".to_string()
+            } else {
+                found.join(", ")
+            }
+        ),
+        Detail::FactsPresent(found) => {
+            format!("expected the reply not to state {}", found.join(", "))
+        }
+        Detail::Judged { rubric, reason } => {
+            format!("the judge found the rubric {rubric:?} not met: {reason}")
+        }
+    }
+}
+
+/// The sentence for what stopped an attempt, with its turn: `turn 2: unexpected status 500`.
+pub fn error_message(e: &RunError) -> String {
+    match &e.kind {
+        ErrorKind::Setup(_) | ErrorKind::Internal(_) => error_text(e),
+        _ => format!("turn {}: {}", e.turn + 1, error_text(e)),
+    }
+}
+
+/// [`error_message`] without the turn, for a layout that already heads it with its turn.
+pub fn error_text(e: &RunError) -> String {
+    let turn = e.turn + 1;
+    match &e.kind {
+        ErrorKind::Setup(message) => message.clone(),
+        ErrorKind::Internal(message) => format!("internal error (a bug in agenttest): {message}"),
+        ErrorKind::Send { error, retries } => format!("{error}{}", after_retries(*retries)),
+        ErrorKind::Status {
+            status,
+            detail,
+            retries,
+        } => format!(
+            "unexpected status {status}{}{}",
+            detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default(),
+            after_retries(*retries)
+        ),
+        ErrorKind::Malformed { status, reason } => {
+            format!("malformed reply (status {status}): {reason}")
+        }
+        ErrorKind::NoSession => format!(
+            "the server returned no session_id, so turn {} cannot continue the session \
+             (session: server)",
+            turn + 1
+        ),
+        ErrorKind::Judge { reason } => format!("could not judge: {reason}"),
+    }
+}
+
+/// ` (after 2 retries)`, or nothing when the first try was the last.
+fn after_retries(retries: u32) -> String {
+    match retries {
+        0 => String::new(),
+        1 => " (after 1 retry)".to_string(),
+        n => format!(" (after {n} retries)"),
+    }
+}
+
+/// The full explanation of a golden check that failed: what differs, the diff (coloured with
+/// word-level emphasis when `color`), where the pending file is, and the commands that accept
+/// or re-record. Empty for a match.
+pub fn golden_message(check: &GoldenCheck, suite_path: &Path, color: bool) -> String {
+    let hints = hint_paragraph(check, &accept_hint(suite_path));
+    let path = check.path.display();
+    let mut out = match check.status {
+        GoldenStatus::Match => return String::new(),
+        GoldenStatus::Missing => format!(
+            "no golden transcript at {path}\n\n{}\n{hints}",
+            diff(check, color)
+        ),
+        GoldenStatus::Invalid => format!(
+            "{}\n\nfix the file by hand, or replace it:\n{hints}",
+            shown(
+                check
+                    .problem
+                    .as_deref()
+                    .unwrap_or("the golden could not be read")
+            )
+        ),
+        GoldenStatus::Mismatch => {
+            let mode = check
+                .threshold
+                .map(|t| format!(" (mode similar, threshold {})", score(t)))
+                .unwrap_or_default();
+            let mut m = format!("the transcript differs from the golden at {path}{mode}:\n");
+            for d in &check.differences {
+                let _ = writeln!(m, "  {}", shown(&difference(d)));
+            }
+            let _ = write!(m, "\n{}\n{hints}", diff(check, color));
+            m
+        }
+    };
+    if let Some(e) = &check.pending_error {
+        let _ = write!(
+            out,
+            "\n(could not write the pending golden beside {path}: {e})"
+        );
+    }
+    out
+}
+
+/// One difference, as a line.
+pub fn difference(d: &Difference) -> String {
+    match d {
+        Difference::Suite { golden, actual } => {
+            format!("suite: {golden:?} in the golden, {actual:?} in this run")
+        }
+        Difference::Dialogue { golden, actual } => {
+            format!("dialogue: {golden:?} in the golden, {actual:?} in this run")
+        }
+        Difference::UserMessage { turn } => format!("turn {turn}: the user message differs"),
+        Difference::Status {
+            turn,
+            golden,
+            actual,
+        } => format!("turn {turn}: status {golden} in the golden, {actual} in this run"),
+        Difference::AgentText { turn } => format!("turn {turn}: the agent text differs"),
+        Difference::BelowThreshold {
+            turn,
+            score: s,
+            threshold,
+        } => format!(
+            "turn {turn}: the agent text is {} similar to the golden's, below the threshold {}",
+            score(*s),
+            score(*threshold)
+        ),
+        Difference::MissingTurn { turn } => {
+            format!("turn {turn}: in the golden, missing from this run")
+        }
+        Difference::ExtraTurn { turn } => {
+            format!("turn {turn}: new in this run, not in the golden")
+        }
+        Difference::TurnCount { golden, actual } => {
+            format!("turn count: {golden} in the golden, {actual} in this run")
+        }
+    }
+}
+
+/// The diff section: `--- golden <path>` / `+++ actual` headers and the hunks.
+pub fn diff(check: &GoldenCheck, color: bool) -> String {
+    let hunks = render_diff(&check.diff_old, &check.diff_new, color);
+    let missing = if check.expected.is_empty() {
+        " (missing)"
+    } else {
+        ""
+    };
+    let old_header = format!("--- golden {}{missing}", check.path.display());
+    let new_header = "+++ actual";
+    if color {
+        format!("\x1b[1;31m{old_header}\x1b[0m\n\x1b[1;32m{new_header}\x1b[0m\n{hunks}")
+    } else {
+        format!("{old_header}\n{new_header}\n{hunks}")
+    }
+}
+
+/// The last paragraph of every failing golden: where the pending file is, how to accept it
+/// (the caller's exact command, which sends nothing) and how to re-record.
+fn hint_paragraph(check: &GoldenCheck, accept_hint: &str) -> String {
+    let bless = match accept_hint.strip_prefix("agenttest accept") {
+        Some(rest) => format!("or record a fresh run: agenttest run{rest} --bless"),
+        None => "or record a fresh run with `agenttest run --bless`".to_string(),
+    };
+    let saved = check
+        .pending
+        .as_ref()
+        .map(|p| format!("this run's transcript is saved as {}\n", p.display()))
+        .unwrap_or_default();
+    format!(
+        "{saved}to accept this run's transcript as the golden (sends nothing): {accept_hint}\n{bless}\n"
+    )
+}
+
+/// A score for display: rounded down to three decimals, so a failing 0.8996 never reads as
+/// an apparently passing 0.900.
+pub fn score(s: f64) -> String {
+    format!("{:.3}", (s * 1000.0).floor() / 1000.0)
+}
+
+/// Text quoted from a file (a parse diagnostic, a suite name) with its escape characters shown,
+/// not sent to a terminal.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\x1b') {
+        std::borrow::Cow::Owned(text.replace('\x1b', "␛"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn one_of(list: &[u16]) -> String {
+    match list {
+        [one] => one.to_string(),
+        many => format!(
+            "one of {}",
+            many.iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// One attempt that did not pass, explained: the turns worth showing (a failure or the error
+/// at them), each failure and the error worded and located, and the golden's message. Every
+/// reporter lays this out in its own way; none walks the attempt itself.
+pub struct AttemptExplanation<'a> {
+    pub turns: Vec<TurnExplanation<'a>>,
+    /// The error when it is past the last recorded turn (it stopped the attempt before a
+    /// turn began: the endpoint could not be built, or a panic).
+    pub trailing_error: Option<Located>,
+    /// The golden's full message, when the golden failed.
+    pub golden: Option<String>,
+}
+
+pub struct TurnExplanation<'a> {
+    /// 1-based.
+    pub number: usize,
+    pub location: String,
+    pub turn: &'a crate::record::TurnResult,
+    /// Each failed expectation: its key, its sentence and where it is written.
+    pub failures: Vec<(&'static str, Located)>,
+    pub error: Option<Located>,
+}
+
+/// A sentence and the `file:line:column` it points at.
+pub struct Located {
+    pub text: String,
+    pub location: String,
+}
+
+/// Explains `a`, an attempt of `d`, with the golden's diff coloured when `color`.
+pub fn attempt<'a>(
+    d: &'a crate::record::DialogueResult,
+    a: &'a crate::record::Attempt,
+    color: bool,
+) -> AttemptExplanation<'a> {
+    let path = &d.suite.path;
+    let located = |text: String, span| Located {
+        text,
+        location: crate::diag::location(path, span),
+    };
+    let error_turn = a.error.as_ref().map(|e| e.turn);
+    let turns = a
+        .turns
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| !t.failures.is_empty() || error_turn == Some(*i))
+        .map(|(i, t)| TurnExplanation {
+            number: i + 1,
+            location: crate::diag::location(path, t.span),
+            turn: t,
+            failures: t
+                .failures
+                .iter()
+                .map(|f| (f.key, located(failure_message(f), f.span)))
+                .collect(),
+            error: a
+                .error
+                .as_ref()
+                .filter(|e| e.turn == i)
+                .map(|e| located(error_text(e), e.span)),
+        })
+        .collect();
+    let trailing_error = a
+        .error
+        .as_ref()
+        .filter(|e| e.turn >= a.turns.len())
+        .map(|e| located(error_message(e), e.span));
+    let golden = a
+        .golden
+        .as_ref()
+        .filter(|g| g.status.is_failure())
+        .map(|g| golden_message(g, path, color));
+    AttemptExplanation {
+        turns,
+        trailing_error,
+        golden,
+    }
+}

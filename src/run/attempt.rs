@@ -1,0 +1,270 @@
+//! One attempt: one execution of a dialogue in its own conversation. The turn pipeline, in
+//! order: expand the message → send (with retries) → take the reply's text or end as an error
+//! → judge → capture → record. Redaction happens once, where the attempt ends, over every
+//! text it holds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::limit::Limiter;
+use super::retry::{send_with_retries, TurnError};
+use super::Ctx;
+use crate::diag::Span;
+use crate::endpoint::{Conversation, Endpoint, Message};
+use crate::judge::expect::{self, Observed};
+use crate::record::{
+    Attempt, AttemptKind, Detail, ErrorKind, Failure, Outcome, Reply, ReplyBody, RunError,
+    TurnResult,
+};
+use crate::suite::model::{Dialogue, Turn};
+use crate::suite::template;
+
+/// Runs every turn of `d` once in a new conversation with `endpoint`.
+pub async fn run_attempt(
+    ctx: &Ctx,
+    endpoint: Result<Arc<dyn Endpoint>, String>,
+    d: &Dialogue,
+    kind: AttemptKind,
+) -> Attempt {
+    let started = Instant::now();
+    let mut attempt = Attempt {
+        kind,
+        session_id: None,
+        outcome: Outcome::Pass,
+        turns: Vec::new(),
+        error: None,
+        golden: None,
+        duration: Duration::ZERO,
+    };
+    match endpoint {
+        Ok(endpoint) => {
+            let mut conversation = endpoint.open(d.session);
+            let limiter = ctx.limiters.get(&d.endpoint.limiter_key()).cloned();
+            run_turns(ctx, &mut *conversation, limiter.as_deref(), d, &mut attempt).await;
+        }
+        Err(message) => attempt.errored(0, d.span, ErrorKind::Setup(message)),
+    }
+    attempt.duration = started.elapsed();
+    attempt.texts_mut(&mut |s| ctx.redactor.redact_in_place(s));
+    attempt
+}
+
+/// What became of one turn.
+enum Step {
+    /// Judged; the next turn may run.
+    Next,
+    /// The attempt ends here (an error, a missed capture, Ctrl-C).
+    Stop,
+}
+
+async fn run_turns(
+    ctx: &Ctx,
+    conversation: &mut dyn Conversation,
+    limiter: Option<&Limiter>,
+    d: &Dialogue,
+    attempt: &mut Attempt,
+) {
+    let mut values: BTreeMap<String, String> = d.vars.clone();
+    attempt.session_id = conversation.session_id().map(str::to_string);
+    for i in 0..d.turns.len() {
+        let step = run_turn(ctx, conversation, limiter, d, i, &mut values, attempt).await;
+        if conversation.session_id().is_some() {
+            attempt.session_id = conversation.session_id().map(str::to_string);
+        }
+        if let Step::Stop = step {
+            // A dialogue cut short by a missed capture still shows what it did not send.
+            if attempt.outcome == Outcome::Fail {
+                for t in &d.turns[i + 1..] {
+                    attempt.turns.push(not_sent(t, &values));
+                }
+            }
+            return;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_turn(
+    ctx: &Ctx,
+    conversation: &mut dyn Conversation,
+    limiter: Option<&Limiter>,
+    d: &Dialogue,
+    i: usize,
+    values: &mut BTreeMap<String, String>,
+    attempt: &mut Attempt,
+) -> Step {
+    let turn = &d.turns[i];
+    let message = template::expand_template(&turn.user, values);
+    let expected = expect::expected_statuses(&turn.expect);
+    let mut tr = empty_turn(turn.span, message.clone());
+    let sent = send_with_retries(
+        conversation,
+        Message {
+            text: &message,
+            turn: i + 1,
+            values,
+        },
+        limiter,
+        &expected,
+        d.endpoint.retries,
+        &ctx.cancel,
+    )
+    .await;
+    tr.retries = sent.retries;
+    let reply = match sent.result {
+        Ok(r) => r,
+        Err(TurnError::Cancelled) => {
+            attempt.outcome = Outcome::NotRun;
+            attempt.turns.push(tr);
+            return Step::Stop;
+        }
+        Err(TurnError::Send(e)) => {
+            let kind = ErrorKind::Send {
+                error: e.to_string(),
+                retries: sent.retries,
+            };
+            attempt.turns.push(tr);
+            attempt.errored(i, turn.span, kind);
+            return Step::Stop;
+        }
+    };
+    let more = i + 1 < d.turns.len();
+    let judged = match take_reply(&mut tr, reply, &expected, sent.retries) {
+        Ok(_) if more && !conversation.can_continue() => Err(ErrorKind::NoSession),
+        other => other,
+    };
+    let text = match judged {
+        Ok(text) => text,
+        Err(kind) => {
+            attempt.turns.push(tr);
+            attempt.errored(i, turn.span, kind);
+            return Step::Stop;
+        }
+    };
+    let seen = Observed {
+        status: tr.status.unwrap_or(0),
+        text: &text,
+        usage: tr.usage,
+        shape: tr.shape,
+        latency: tr.latency,
+        first_token: tr.first_token,
+    };
+    tr.failures = expect::judge(&turn.expect, turn.span, &seen, values);
+    let captured = capture(turn, &text, values, &mut tr.failures);
+    if !tr.failures.is_empty() {
+        attempt.outcome = Outcome::Fail;
+    }
+    attempt.turns.push(tr);
+    if captured {
+        Step::Next
+    } else {
+        Step::Stop
+    }
+}
+
+/// Records the reply on the turn and returns the text to judge, or why there is none.
+fn take_reply(
+    tr: &mut TurnResult,
+    reply: Reply,
+    expected: &[u16],
+    retries: u32,
+) -> Result<String, ErrorKind> {
+    tr.status = Some(reply.status);
+    tr.latency = reply.timing.total;
+    tr.first_token = reply.timing.first_token;
+    match reply.body {
+        ReplyBody::Agent(a) => {
+            tr.shape = a.shape;
+            tr.usage = a.usage;
+            tr.text = Some(a.text.clone());
+            Ok(a.text)
+        }
+        ReplyBody::Error { detail } => {
+            tr.detail = detail.clone();
+            if expected.contains(&reply.status) {
+                Ok(detail.unwrap_or_default())
+            } else {
+                Err(ErrorKind::Status {
+                    status: reply.status,
+                    detail,
+                    retries,
+                })
+            }
+        }
+        ReplyBody::Malformed { reason } => Err(ErrorKind::Malformed {
+            status: reply.status,
+            reason,
+        }),
+    }
+}
+
+/// Takes the turn's captures from `text`. A capture that does not match is a failure at the
+/// turn, and `false`: the dialogue cannot go on, or a later message would carry `{{name}}`.
+fn capture(
+    turn: &Turn,
+    text: &str,
+    values: &mut BTreeMap<String, String>,
+    failures: &mut Vec<Failure>,
+) -> bool {
+    let mut all = true;
+    for c in &turn.capture {
+        match c.pattern.captures(text) {
+            Some(caps) => {
+                let m = caps.get(1).or_else(|| caps.get(0));
+                values.insert(
+                    c.name.clone(),
+                    m.map(|m| m.as_str()).unwrap_or("").to_string(),
+                );
+            }
+            None => {
+                all = false;
+                failures.push(Failure {
+                    key: "capture",
+                    span: c.span,
+                    detail: Detail::CaptureMissed {
+                        name: c.name.clone(),
+                        pattern: c.pattern.as_str().to_string(),
+                    },
+                });
+            }
+        }
+    }
+    all
+}
+
+fn empty_turn(span: Span, message: String) -> TurnResult {
+    TurnResult {
+        span,
+        message,
+        status: None,
+        text: None,
+        detail: None,
+        shape: None,
+        usage: Default::default(),
+        latency: Duration::ZERO,
+        first_token: None,
+        retries: 0,
+        not_sent: false,
+        failures: Vec::new(),
+    }
+}
+
+/// A turn the dialogue never reached: its message as far as it could be expanded.
+fn not_sent(turn: &Turn, values: &BTreeMap<String, String>) -> TurnResult {
+    let mut tr = empty_turn(turn.span, template::expand_template(&turn.user, values));
+    tr.not_sent = true;
+    tr
+}
+
+trait Errored {
+    fn errored(&mut self, turn: usize, span: Span, kind: ErrorKind);
+}
+
+impl Errored for Attempt {
+    /// Ends the attempt as an error: there is no answer to judge at `turn`.
+    fn errored(&mut self, turn: usize, span: Span, kind: ErrorKind) {
+        self.outcome = Outcome::Error;
+        self.error = Some(RunError { turn, span, kind });
+    }
+}

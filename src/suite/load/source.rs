@@ -1,0 +1,103 @@
+//! From a path to typed YAML: reading the bytes (a non-UTF-8 file is pointed at its first bad
+//! byte) and parsing them, with the parser's and serde's wording of an error said for people.
+//! Nothing here checks meaning.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diag::{Diagnostic, SourceFile, Span};
+
+/// Reads a file as UTF-8 text, or says exactly why not.
+// A diagnostic is made at most once per file, on the slow path: boxing buys nothing here.
+#[allow(clippy::result_large_err)]
+pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
+    // Only a regular file, and at most the cap: a FIFO, a device or `/dev/zero` behind a
+    // `*.yaml` name must fail here, not hang the run or eat its memory.
+    let read = crate::fsutil::read_regular_capped(path, crate::fsutil::MAX_SUITE_BYTES);
+    let bytes = read.map_err(|e| {
+        Diagnostic::error(
+            path,
+            Span::UNKNOWN,
+            format!("failed to read `{}`", path.display()),
+        )
+        .with_label(e.to_string())
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(path, text)),
+        Err(e) => Err(not_utf8(path, e.as_bytes(), e.utf8_error().valid_up_to())),
+    }
+}
+
+/// The error for a file whose first invalid byte is at `good`, at that byte's line:column.
+fn not_utf8(path: &Path, bytes: &[u8], good: usize) -> Diagnostic {
+    let prefix = &bytes[..good];
+    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    // The valid prefix is UTF-8, so counting its chars gives the column.
+    let column = String::from_utf8_lossy(&prefix[line_start..])
+        .chars()
+        .count()
+        + 1;
+    let lossy: Arc<str> = String::from_utf8_lossy(bytes).into();
+    Diagnostic::error(
+        path,
+        Span::new(to_u32(line), to_u32(column)),
+        "file is not valid UTF-8",
+    )
+    .with_label(format!("invalid byte 0x{:02x}", bytes[good]))
+    .with_help("save the file as UTF-8")
+    .with_source(lossy)
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Parses `file` into `T`; on failure, the error that says what is really wrong.
+#[allow(clippy::result_large_err)] // as `read_source`
+pub(super) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &SourceFile,
+) -> Result<T, Diagnostic> {
+    let typed_error = match crate::yaml::parse(file) {
+        Ok(v) => return Ok(v),
+        Err(d) => d,
+    };
+    // Only now walk every node: the typed pass stops at the first type error, which in a
+    // billion-laughs or 200-deep document would hide what is really wrong with it. Walking
+    // only on failure keeps a valid suite to one parse.
+    crate::yaml::parse::<crate::suite::raw::Walk>(file).map_err(budget_message)?;
+    Err(plain_type_error(typed_error))
+}
+
+/// The parser's budget errors, said for people.
+fn budget_message(mut d: Diagnostic) -> Diagnostic {
+    if d.message.starts_with("budget breached") {
+        d.message = if d.message.contains("Depth") {
+            format!(
+                "the YAML is nested deeper than {} levels",
+                crate::yaml::MAX_DEPTH
+            )
+        } else {
+            "the YAML grows beyond the parser's budget once its aliases are expanded".to_string()
+        };
+    }
+    d
+}
+
+/// serde's words for a number that does not fit its type, said for people.
+fn plain_type_error(mut d: Diagnostic) -> Diagnostic {
+    let plain = match d.message.as_str() {
+        "invalid u32" | "invalid u64" => Some("expected a non-negative integer"),
+        "invalid i64" => Some("expected an integer"),
+        "invalid f64" => Some("expected a number"),
+        "expected sequence start" => Some("expected a list"),
+        _ => None,
+    };
+    if let Some(plain) = plain {
+        d.message = plain.to_string();
+    }
+    d
+}

@@ -1,0 +1,458 @@
+//! The loader's unit tests: fixtures in a temp dir through `load_paths`, checking the
+//! model (merged endpoints, defaults, spans) and the exact errors of broken files.
+
+use std::time::Duration;
+
+use regex::Regex;
+use secrecy::ExposeSecret;
+
+use super::check::regex_message;
+use super::*;
+use crate::diag::Span;
+use crate::suite::model::{Endpoint, ExpectKind, GoldenMode, HeaderValue, SessionMode};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Fixture { dir }
+    }
+
+    fn load_with(&self, opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+        load_paths(&[self.dir.path().to_path_buf()], opts)
+    }
+
+    fn load(&self) -> Result<Loaded, Vec<Diagnostic>> {
+        self.load_with(&env(&[]))
+    }
+
+    fn errors(&self) -> Vec<String> {
+        let diags = self.load().expect_err("expected errors");
+        diags
+            .iter()
+            .map(|d| {
+                let rel = d.path.strip_prefix(self.dir.path()).unwrap_or(&d.path);
+                format!(
+                    "{}:{}:{} {}",
+                    rel.display(),
+                    d.span.line,
+                    d.span.column,
+                    d.message
+                )
+            })
+            .collect()
+    }
+}
+
+fn env(vars: &[(&str, &str)]) -> LoadOptions {
+    LoadOptions::with_env(
+        vars.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+const EP: &str = "endpoint: {base_url: mock, agent_id: ag}\n";
+
+fn one(f: &Fixture) -> Suite {
+    let mut loaded = match f.load() {
+        Ok(l) => l,
+        Err(d) => panic!("{}", crate::diag::render_all(&d, false)),
+    };
+    assert_eq!(loaded.suites.len(), 1);
+    loaded.suites.remove(0)
+}
+
+#[test]
+fn endpoint_merges_config_suite_dialogue_then_overrides() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  \
+             timeout: 5s\n  rate_limit: 2/s\n  headers: {X-Env: staging, X-Team: a}\n",
+        ),
+        (
+            "sub/s.yaml",
+            "endpoint:\n  agent_id: ag_suite\n  retries: 4\n  headers: {x-env: prod}\n\
+             dialogues:\n  - name: a\n    turns: [{user: hi}]\n  - name: b\n    \
+             endpoint: {agent_id: ag_dialogue, timeout: 1s}\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    let s = one(&f);
+    let a = &s.dialogues[0].endpoint;
+    assert_eq!(a.base_url, BaseUrl::Url("https://api.example.test".into()));
+    assert_eq!(a.agent_id, "ag_suite");
+    assert_eq!(a.timeout, Duration::from_secs(5));
+    assert_eq!(a.retries, 4);
+    assert_eq!(a.rate_limit, Some(2.0));
+    let headers: Vec<(&str, String)> = a
+        .headers
+        .iter()
+        .map(|h| match &h.value {
+            HeaderValue::Plain(v) => (h.name.as_str(), v.clone()),
+            HeaderValue::Secret(_) => (h.name.as_str(), "secret".into()),
+        })
+        .collect();
+    assert_eq!(headers, [("X-Team", "a".into()), ("x-env", "prod".into())]);
+    let b = &s.dialogues[1].endpoint;
+    assert_eq!(b.agent_id, "ag_dialogue");
+    assert_eq!(b.timeout, Duration::from_secs(1));
+    assert!(a.api_key.is_none());
+
+    let mut opts = env(&[]);
+    opts.overrides = EndpointOverrides {
+        base_url: Some(BaseUrl::Mock),
+        agent_id: Some("ag_flag".into()),
+        timeout: Some(Duration::from_secs(9)),
+        retries: Some(0),
+        rate_limit: None,
+    };
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let b = &s.dialogues[1].endpoint;
+    assert_eq!(b.base_url, BaseUrl::Mock);
+    assert_eq!(b.agent_id, "ag_flag");
+    assert_eq!(b.timeout, Duration::from_secs(9));
+    assert_eq!(b.retries, 0);
+    assert_eq!(b.rate_limit, Some(2.0));
+}
+
+#[test]
+fn defaults_and_env_when_nothing_is_set() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!("{EP}dialogues:\n  - name: a\n    turns: [{{user: hi}}]\n"),
+    )]);
+    let s = one(&f);
+    let d = &s.dialogues[0];
+    assert_eq!(s.name, "s");
+    assert_eq!(s.golden_dir, f.dir.path().join("s.golden"));
+    assert_eq!(d.endpoint.timeout, Endpoint::DEFAULT_TIMEOUT);
+    assert_eq!(d.endpoint.retries, Endpoint::DEFAULT_RETRIES);
+    assert_eq!((d.repeat, d.min_pass), (1, 1));
+    assert_eq!(d.session, SessionMode::Fresh);
+    assert_eq!(d.golden, GoldenMode::Exact);
+    assert!(d.skip.is_none());
+    assert!(d.turns[0].expect.is_empty());
+}
+
+#[test]
+fn env_vars_expand_and_mark_secrets() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  base_url: ${URL:-mock}\n  agent_id: ag_${WHO}\n  api_key: ${KEY}\n  \
+         headers: {X-Token: 'tok ${TOKEN}', X-Plain: plain}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    let opts = env(&[("WHO", "support"), ("KEY", "ak_test_123"), ("TOKEN", "t1")]);
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let e = &s.dialogues[0].endpoint;
+    assert_eq!(e.base_url, BaseUrl::Mock);
+    assert_eq!(e.agent_id, "ag_support");
+    assert_eq!(e.api_key.as_ref().unwrap().expose_secret(), "ak_test_123");
+    match &e.headers[0].value {
+        HeaderValue::Secret(v) => assert_eq!(v.expose_secret(), "tok t1"),
+        HeaderValue::Plain(_) => panic!("an env-derived header must be secret"),
+    }
+    assert!(matches!(e.headers[1].value, HeaderValue::Plain(_)));
+    // The key, the whole header, and the token alone (an agent may echo just that).
+    let secrets: Vec<String> = e
+        .secrets()
+        .iter()
+        .map(|s| s.expose_secret().to_string())
+        .collect();
+    assert_eq!(secrets, ["ak_test_123", "tok t1", "t1"]);
+
+    // Unset: an error at the field, naming the variable; the dialogue is not also
+    // blamed for lacking an agent_id.
+    let errs = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  base_url: mock\n  agent_id: ${AGENT}\n  api_key: '${EMPTY}'\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    let diags = errs.load_with(&env(&[("EMPTY", "")])).unwrap_err();
+    let msgs: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}:{} {}", d.span.line, d.span.column, d.message))
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "3:13 environment variable `AGENT` is not set",
+            "4:12 `api_key` is empty"
+        ]
+    );
+}
+
+#[test]
+fn defaults_expect_config_then_suite_then_turn() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "defaults:\n  expect: {status: 200, max_tokens: 300, not_contains: sorry}\n",
+        ),
+        (
+            "s.yaml",
+            &format!(
+                "{EP}defaults:\n  expect: {{max_tokens: 100, max_latency: 2s}}\n\
+                 dialogues:\n  - name: a\n    turns:\n      - user: hi\n        \
+                 expect: {{status: [200, 201], contains: Monday}}\n"
+            ),
+        ),
+    ]);
+    let s = one(&f);
+    let turn = &s.dialogues[0].turns[0];
+    let got: Vec<(String, Span)> = turn
+        .expect
+        .iter()
+        .map(|e| (format!("{:?}", e.kind), e.span))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // The turn's own, at its key.
+            ("Status([200, 201])".to_string(), Span::new(8, 18)),
+            ("Contains([\"Monday\"])".to_string(), Span::new(8, 38)),
+            // From agenttest.yaml: pointed at the turn that inherits it.
+            ("NotContains([\"sorry\"])".to_string(), Span::new(7, 9)),
+            // From the suite's defaults, where it is written there.
+            ("MaxTokens(100)".to_string(), Span::new(3, 12)),
+            ("MaxLatency(2s)".to_string(), Span::new(3, 29)),
+        ]
+    );
+}
+
+#[test]
+fn spans_of_dialogues_turns_lists_and_captures() {
+    let text = format!(
+        "{EP}dialogues:\n  - name: a\n    vars: {{n: 3}}\n    turns:\n      - user: Where is {{{{n}}}}?\n        \
+         capture: {{order: 'ORD-(\\d+)'}}\n        expect:\n          contains:\n            - x\n            \
+         - \"{{{{n}}}}y\"\n      - user: Has {{{{order}}}} shipped?\n        expect: {{regex: '(?i)yes', contains_any: one}}\n"
+    );
+    let f = Fixture::new(&[("s.yaml", &text)]);
+    let s = one(&f);
+    let d = &s.dialogues[0];
+    assert_eq!(d.span, Span::new(3, 5));
+    assert_eq!(d.vars.get("n").map(String::as_str), Some("3"));
+    assert_eq!(d.turns[0].span, Span::new(6, 9));
+    assert_eq!(d.turns[0].capture[0].name, "order");
+    assert_eq!(d.turns[0].capture[0].span, Span::new(7, 19));
+    assert_eq!(d.turns[1].span, Span::new(12, 9));
+    match &d.turns[0].expect[0].kind {
+        ExpectKind::Contains(v) => assert_eq!(v, &["x", "{{n}}y"]),
+        other => panic!("{other:?}"),
+    }
+    let kinds: Vec<String> = d.turns[1]
+        .expect
+        .iter()
+        .map(|e| e.kind.key().to_string())
+        .collect();
+    assert_eq!(kinds, ["contains_any", "regex"]);
+    assert_eq!(d.turns[1].expect[1].span, Span::new(13, 18));
+}
+
+#[test]
+fn template_references_are_checked_in_turn_order() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}dialogues:\n  - name: a\n    vars: {{product: X}}\n    turns:\n\
+             \x20     - user: '{{{{order}}}} for {{{{product}}}}'\n\
+             \x20     - user: hi\n        capture: {{order: 'ORD-\\d+'}}\n        \
+             expect: {{equals: '{{{{order}}}}'}}\n\
+             \x20     - user: '{{{{order}}}} {{{{prodct}}}} {{{{nope}}}} {{{{ not a var }}}}'\n"
+        ),
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:6:15 `{{order}}` is used before it is captured",
+            "s.yaml:9:26 `{{order}}` is used before it is captured",
+            "s.yaml:10:15 unknown variable `{{prodct}}`",
+            "s.yaml:10:15 unknown variable `{{nope}}`",
+        ]
+    );
+    let diags = f.load().unwrap_err();
+    assert_eq!(
+        diags[0].label.as_deref(),
+        Some("`order` is captured in turn 2")
+    );
+    assert_eq!(
+        diags[2].help.as_deref(),
+        Some("did you mean `{{product}}`?")
+    );
+}
+
+#[test]
+fn names_must_be_unique_and_not_collide_as_slugs() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}dialogues:\n  - name: Order status\n    turns: [{{user: a}}]\n\
+             \x20 - name: Order status\n    turns: [{{user: b}}]\n\
+             \x20 - name: ORDER  STATUS\n    turns: [{{user: c}}]\n\
+             \x20 - name: ''\n    turns: [{{user: c}}]\n"
+        ),
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:5:11 duplicate dialogue name `Order status`",
+            "s.yaml:7:11 dialogues `Order status` and `ORDER  STATUS` would share the golden file `order-status.yaml`",
+            "s.yaml:9:11 the dialogue name is empty",
+        ]
+    );
+    let diags = f.load().unwrap_err();
+    assert_eq!(
+        diags[0].label.as_deref(),
+        Some("the first dialogue with this name is at line 3")
+    );
+}
+
+#[test]
+fn dialogue_fields() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}name: support\ndialogues:\n  - name: a\n    tags: smoke\n    skip: true\n    \
+             session: server\n    golden: {{mode: similar, threshold: 0.75}}\n    repeat: 5\n    \
+             min_pass: 4\n    vars: {{n: 3, ok: yes, f: 1.50}}\n    turns: [{{user: hi}}]\n\
+             \x20 - name: b\n    skip: flaky upstream\n    golden: false\n    tags: [x, y]\n    \
+             turns: [{{user: hi}}]\n  - name: c\n    golden: {{mode: exact}}\n    repeat: 3\n    \
+             turns: [{{user: hi}}]\n"
+        ),
+    )]);
+    let s = one(&f);
+    assert_eq!(s.name, "support");
+    let [a, b, c] = &s.dialogues[..] else {
+        panic!("three dialogues")
+    };
+    assert_eq!(a.tags, ["smoke"]);
+    assert_eq!(a.skip.as_deref(), Some("skipped"));
+    assert_eq!(a.session, SessionMode::Server);
+    assert_eq!(a.golden, GoldenMode::Similar { threshold: 0.75 });
+    assert_eq!((a.repeat, a.min_pass), (5, 4));
+    let vars: Vec<(&str, &str)> = a
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(vars, [("f", "1.50"), ("n", "3"), ("ok", "yes")]);
+    assert_eq!(b.skip.as_deref(), Some("flaky upstream"));
+    assert_eq!(b.golden, GoldenMode::Off);
+    assert_eq!(b.tags, ["x", "y"]);
+    assert_eq!(c.golden, GoldenMode::Exact);
+    assert_eq!((c.repeat, c.min_pass), (3, 3));
+}
+
+#[test]
+fn semantic_errors_do_not_stop_the_file() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint: {base_url: ftp://x, agent_id: ag, timeout: '30', rate_limit: fast}\n\
+         normalize: [{pattern: '(', replace: x}]\n\
+         dialogues:\n  - name: a\n    golden: {mode: similar, threshold: 1.5}\n    \
+         repeat: 2\n    min_pass: 3\n    turns:\n      - user: hi\n        \
+         capture: {x: '[a-'}\n        expect:\n          status: [200, 700]\n          \
+         regex: ['ok', '(?P<']\n          not_regex: '*'\n          max_latency: 2 parsecs\n          \
+         contains_any: []\n  - name: b\n",
+    )]);
+    let errs = f.errors();
+    let expected = [
+        "s.yaml:1:22 invalid `base_url` `ftp://x`",
+        "s.yaml:1:54 invalid `timeout`: `30` has no unit: write e.g. `30s` or `30ms`",
+        "s.yaml:1:72 invalid `rate_limit`: `fast` is not a rate: write e.g. `5/s` or `60/m`",
+        "s.yaml:2:23 invalid regex: unclosed group",
+        "s.yaml:5:40 threshold 1.5 is out of range",
+        "s.yaml:7:15 `min_pass` 3 is out of range",
+        "s.yaml:10:22 invalid regex: unclosed character class",
+        "s.yaml:12:25 status 700 is out of range",
+        "s.yaml:13:25 invalid regex: unclosed capture group name",
+        "s.yaml:14:22 invalid regex: repetition operator missing expression",
+        "s.yaml:15:24 invalid `max_latency`: unknown duration unit `parsecs` in `2 parsecs`: use `ms`, `s`, `m` or `h`",
+        "s.yaml:16:25 `contains_any` is an empty list",
+        "s.yaml:17:5 dialogue `b` has no `turns`",
+    ];
+    assert_eq!(errs.len(), expected.len(), "{errs:#?}");
+    for (got, want) in errs.iter().zip(expected) {
+        assert!(got.starts_with(want), "{got} !~ {want}");
+    }
+}
+
+#[test]
+fn missing_endpoint_and_structure() {
+    let f = Fixture::new(&[
+        (
+            "a.yaml",
+            "dialogues:\n  - name: x\n    turns:\n      - expect: {status: 200}\n",
+        ),
+        ("b.yaml", "name: b\n"),
+        ("c.yaml", &format!("{EP}dialogues: []\n")),
+        ("d.yaml", &format!("{EP}dialogues:\n  - turns: []\n")),
+    ]);
+    assert_eq!(
+        f.errors(),
+        [
+            "a.yaml:2:5 dialogue `x` has no `base_url` and no `agent_id`",
+            "a.yaml:4:9 turn 1 has no `user` message",
+            "b.yaml:1:1 the suite has no `dialogues`",
+            "c.yaml:2:12 `dialogues` is empty",
+            "d.yaml:3:5 the dialogue has no `name`",
+            "d.yaml:3:12 dialogue `(unnamed)` has no turns",
+        ]
+    );
+}
+
+#[test]
+fn yaml_errors_and_bad_bytes() {
+    let f = Fixture::new(&[
+        ("a.yaml", "dialogues:\n  - name: x\n    turnz: []\n"),
+        (
+            "b.yaml",
+            "dialogues:\n  - name: x\n    repeat: -1\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    std::fs::write(f.dir.path().join("c.yaml"), b"name: ok\nx: caf\xe9\n").unwrap();
+    let errs = f.errors();
+    assert_eq!(
+        errs,
+        [
+            "a.yaml:3:5 unknown field `turnz`",
+            "b.yaml:3:13 expected a non-negative integer",
+            "c.yaml:2:7 file is not valid UTF-8",
+        ]
+    );
+}
+
+#[test]
+fn a_broken_config_is_reported_once_and_not_echoed() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint: {base_url: mock, agentid: ag}\n",
+        ),
+        (
+            "a.yaml",
+            "dialogues:\n  - name: x\n    turns: [{user: hi}]\n",
+        ),
+        (
+            "b.yaml",
+            "dialogues:\n  - name: y\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    assert_eq!(f.errors(), ["agenttest.yaml:1:28 unknown field `agentid`"]);
+}
+
+#[test]
+#[allow(clippy::invalid_regex)] // the point of the test
+fn regex_messages_are_one_line() {
+    let e = Regex::new("(abc").unwrap_err();
+    assert_eq!(regex_message(&e), "unclosed group");
+}
