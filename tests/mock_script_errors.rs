@@ -127,3 +127,15 @@ fn replay_without_goldens() {
     assert_eq!(code, 2);
     assert!(err.contains("no golden transcripts to replay"), "{err}");
 }
+
+#[test]
+fn a_script_that_is_not_utf8_is_refused_at_its_line_and_column() {
+    // `    fallback: caf` is 17 characters: the bad byte is column 18 of line 3.
+    let err = refuse("non_utf8.yaml");
+    assert!(err.contains("not valid UTF-8"), "{err}");
+    assert!(
+        err.contains("tests/fixtures/mock/non_utf8.yaml:3:18"),
+        "{err}"
+    );
+    assert!(err.contains("invalid byte 0xe9"), "{err}");
+}

@@ -16,6 +16,7 @@ use axum::response::Response;
 use futures::Stream;
 use tokio::sync::watch;
 
+use super::conn::ConnHandle;
 use super::script::{Fault, Pace};
 use super::wire::json_body;
 
@@ -65,22 +66,30 @@ pub(crate) fn pieces(text: &str) -> Vec<&str> {
     out
 }
 
+/// What ends a stretched body early: the server's stop, noticed between steps, and the
+/// connection, marked as stretching while the body lives so that a stop cuts it at once even
+/// when no step is running (a client that stopped reading).
+pub(crate) struct Ends {
+    pub shutdown: watch::Receiver<bool>,
+    pub conn: ConnHandle,
+}
+
 /// The response for `payload` with `fault` applied.
 pub(crate) fn deliver(
     status: StatusCode,
     payload: Payload,
     fault: Option<Fault>,
     pacing: Pacing,
-    shutdown: watch::Receiver<bool>,
+    ends: Ends,
 ) -> Response {
     if fault == Some(Fault::NonJson) {
         return html_page();
     }
     match payload {
-        Payload::Json { bytes, text } => json(status, bytes, text, fault, pacing, shutdown),
+        Payload::Json { bytes, text } => json(status, bytes, text, fault, pacing, ends),
         Payload::Events { head, pieces, tail } => {
             let steps = event_steps(head, pieces, tail, fault, pacing);
-            let mut resp = Response::new(Body::from_stream(play(steps, shutdown)));
+            let mut resp = Response::new(Body::from_stream(play(steps, ends)));
             *resp.status_mut() = status;
             let h = resp.headers_mut();
             h.insert(
@@ -111,7 +120,7 @@ fn json(
     text: Option<String>,
     fault: Option<Fault>,
     pacing: Pacing,
-    shutdown: watch::Receiver<bool>,
+    ends: Ends,
 ) -> Response {
     let len = bytes.len();
     let bytes = Bytes::from(bytes);
@@ -138,7 +147,7 @@ fn json(
         resp.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    *resp.body_mut() = Body::from_stream(play(steps, shutdown));
+    *resp.body_mut() = Body::from_stream(play(steps, ends));
     resp
 }
 
@@ -305,18 +314,18 @@ fn stopped() -> io::Error {
 
 /// Plays `steps` as a body stream. An error item makes hyper drop the connection, which is
 /// how a body is cut short.
-fn play(
-    steps: Steps,
-    shutdown: watch::Receiver<bool>,
-) -> impl Stream<Item = Result<Bytes, io::Error>> + Send {
-    futures::stream::unfold(Some((steps, shutdown, 0usize)), |state| async move {
-        let (mut steps, mut shutdown, mut round) = state?;
+fn play(steps: Steps, ends: Ends) -> impl Stream<Item = Result<Bytes, io::Error>> + Send {
+    // Held by the stream's state, so the connection counts as stretching while it lives.
+    let stretch = ends.conn.stretch();
+    let start = Some((steps, ends.shutdown, 0usize, stretch));
+    futures::stream::unfold(start, |state| async move {
+        let (mut steps, mut shutdown, mut round, stretch) = state?;
         loop {
             if *shutdown.borrow() {
                 return Some((Err(stopped()), None));
             }
             match steps.next(&mut round)? {
-                Step::Send(b) => return Some((Ok(b), Some((steps, shutdown, round)))),
+                Step::Send(b) => return Some((Ok(b), Some((steps, shutdown, round, stretch)))),
                 Step::Wait(d) => {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
@@ -367,10 +376,33 @@ mod tests {
         }
     }
 
+    fn ends(shutdown: watch::Receiver<bool>) -> Ends {
+        Ends {
+            shutdown,
+            conn: ConnHandle::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stretched_body_marks_its_connection_while_it_lives() {
+        let (_tx, rx) = watch::channel(false);
+        let conn = ConnHandle::new();
+        let stream = play(
+            Steps::of([Step::Hold]),
+            Ends {
+                shutdown: rx,
+                conn: conn.clone(),
+            },
+        );
+        assert!(conn.is_stretching());
+        drop(stream);
+        assert!(!conn.is_stretching());
+    }
+
     async fn collect(steps: Steps) -> (Vec<u8>, bool) {
         let (_tx, rx) = watch::channel(false);
         let mut out = Vec::new();
-        let stream = play(steps, rx);
+        let stream = play(steps, ends(rx));
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {
             match item {
@@ -414,7 +446,7 @@ mod tests {
     async fn an_endless_json_body_repeats_the_reply_inside_the_string() {
         let bytes = Bytes::from_static(br#"{"response":"hi there","session_id":"s"}"#);
         let (_tx, rx) = watch::channel(false);
-        let stream = play(endless_json(&bytes, Some("hi there")), rx);
+        let stream = play(endless_json(&bytes, Some("hi there")), ends(rx));
         let got: Vec<u8> = stream
             .take(3)
             .map(|b| b.unwrap())

@@ -42,6 +42,31 @@ use crate::diag::Diagnostic;
 /// How long a stop waits for in-flight requests before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// The mock's limits. [`Default`] is what `agenttest mock` and `base_url: mock` use; tests
+/// shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MockOptions {
+    /// A client must send a whole request head within this, or its connection is closed; it is
+    /// also how long an idle keep-alive connection is kept. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// The largest request body read; a larger one is a 413 in the route's error shape.
+    /// Default 2 MiB.
+    pub max_body_bytes: usize,
+    /// Bytes of requests kept for `/_mock/requests` and `/_mock/sessions` (bodies, messages,
+    /// ids, and a fixed cost per entry); past it the oldest entries go. Default 64 MiB.
+    pub log_budget_bytes: usize,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            header_read_timeout: Duration::from_secs(10),
+            max_body_bytes: 2 * 1024 * 1024,
+            log_budget_bytes: state::DEFAULT_LOG_BUDGET,
+        }
+    }
+}
+
 /// A running mock. Dropping it stops the server (in the background); [`MockServer::shutdown`]
 /// stops it and waits.
 pub struct MockServer {
@@ -49,7 +74,7 @@ pub struct MockServer {
     pub addr: SocketAddr,
     shared: Arc<wire::Shared>,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 /// Counters for tests and the runner's "nothing was sent" checks.
@@ -84,22 +109,24 @@ impl MockServer {
         }
     }
 
-    /// Every chat request received (the newest [`state::MAX_LOG`]), as `/_mock/requests`.
+    /// Every chat request still in the log (the newest, within
+    /// [`MockOptions::log_budget_bytes`]), as `/_mock/requests`.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.state.requests().1
     }
 
-    /// Each session id and its messages, as `/_mock/sessions`.
+    /// Each session id and its messages still in the log, as `/_mock/sessions`.
     pub fn sessions(&self) -> BTreeMap<String, Vec<String>> {
         self.shared.state.sessions()
     }
 
-    /// Stops accepting, lets in-flight requests finish (stalled `hang`/`trickle` ones are cut)
-    /// and waits for that, at most a few seconds.
+    /// Stops accepting, lets in-flight requests finish (bodies the mock stretches on purpose
+    /// are cut) and waits for that, at most a few seconds.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            // The serve task itself gives up on a connection after the grace period.
+            if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), &mut task)
                 .await
                 .is_err()
             {
@@ -116,25 +143,35 @@ impl Drop for MockServer {
 }
 
 /// Binds `addr` (port 0: a free port) and serves `script` in the background on the current
-/// tokio runtime.
+/// tokio runtime, with the default [`MockOptions`].
 pub async fn start(script: Script, addr: SocketAddr) -> std::io::Result<MockServer> {
-    let listener = conn::KillableListener(tokio::net::TcpListener::bind(addr).await?);
-    let addr = conn::local_addr(&listener)?;
+    start_with(script, addr, MockOptions::default()).await
+}
+
+/// [`start`] with other limits.
+pub async fn start_with(
+    script: Script,
+    addr: SocketAddr,
+    options: MockOptions,
+) -> std::io::Result<MockServer> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     let (stop, shutdown) = watch::channel(false);
     let shared = Arc::new(wire::Shared {
-        state: state::State::new(script),
+        state: state::State::new(script, options.log_budget_bytes),
         shutdown: shutdown.clone(),
+        max_body: options.max_body_bytes,
     });
-    let app =
-        server::router(shared.clone()).into_make_service_with_connect_info::<conn::ConnHandle>();
-    let mut stopped = shutdown;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let serve = conn::ServeOptions {
+        header_read_timeout: options.header_read_timeout,
+        grace: SHUTDOWN_GRACE,
+    };
+    let task = tokio::spawn(conn::serve(
+        listener,
+        server::router(shared.clone()),
+        serve,
+        shutdown,
+    ));
     Ok(MockServer {
         addr,
         shared,

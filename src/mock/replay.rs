@@ -195,15 +195,6 @@ impl Replay {
         &self.goldens
     }
 
-    /// Each replayed session's matched messages.
-    pub fn sessions(&self) -> Vec<(String, Vec<String>)> {
-        super::state::lock(&self.sessions)
-            .iter()
-            .filter(|(_, said)| !said.is_empty())
-            .map(|(sid, said)| (sid.clone(), said.clone()))
-            .collect()
-    }
-
     /// Gives every golden of `suite` its suite's normalize rules and its dialogue's agent id
     /// (matched by slug), so replay compares messages the way the suite does.
     pub fn attach_suite(&mut self, suite: &crate::suite::model::Suite) {

@@ -330,16 +330,18 @@ impl Template {
 // Loading and checking.
 
 impl Script {
-    /// Reads and checks the script at `path`.
+    /// Reads and checks the script at `path`. It is read the way suites are: a regular file
+    /// within the size cap, and text that is not UTF-8 is refused at its first bad byte's
+    /// `line:column`.
     pub fn load(path: &Path) -> Result<Script, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic::error(
-                path,
-                Span::UNKNOWN,
-                format!("failed to read mock script: {e}"),
-            )]
+        let file = crate::suite::load::read_source(path).map_err(|mut d| {
+            // Say which kind of file could not be read; the reason stays in the label.
+            if d.message.starts_with("failed to read") {
+                d.message = format!("failed to read mock script `{}`", path.display());
+            }
+            vec![d]
         })?;
-        Script::parse(&SourceFile::new(path, text))
+        Script::parse(&file)
     }
 
     /// Checks a script already in memory; every problem is reported, not just the first.

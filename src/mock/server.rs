@@ -7,7 +7,8 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::body::Bytes;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use super::routes::thinnest::{detail, unauthorized, validation};
 use super::routes::{http, openai, thinnest};
-use super::wire::{authenticate, bearer, json_body, App};
+use super::wire::{authenticate, bearer, json_body, read_body, status_code, App};
 
 pub(crate) fn router(shared: App) -> Router {
     Router::new()
@@ -38,13 +39,23 @@ pub(crate) fn router(shared: App) -> Router {
 /// `POST /agents/{agent_id}/api-keys`: mint a key that works for chat from now on.
 async fn create_key(
     AxState(app): AxState<App>,
-    Path(agent_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let Ok(Path(agent_id)) = path else {
+        return detail(StatusCode::NOT_FOUND, "Not Found");
+    };
     if let Err(why) = authenticate(&app, bearer(&headers)) {
         return unauthorized(&why);
     }
+    let body = match read_body(&headers, body, app.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, text) = e.status_and_text();
+            return detail(status_code(status), &text);
+        }
+    };
     if app.state.replay.is_none() && !app.state.agents.contains_key(&agent_id) {
         return detail(
             StatusCode::NOT_FOUND,

@@ -4,6 +4,11 @@
 //! It is shared by every connection, so each piece has its own small lock (sessions are
 //! sharded by id) and no lock is held across an `.await` or a regex over more than one
 //! message. Nothing here ever stores or returns an api key except the key set itself.
+//!
+//! Request text is kept once, in the log, within a byte budget (the oldest entries go first):
+//! sessions keep only what the rules need (turn count, earned `after` bits), and
+//! `/_mock/sessions` is read back from the log. So no client, however large its messages or
+//! however many, can grow the mock past the budget plus a fixed amount per session.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -13,16 +18,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use serde::Serialize;
 
+use super::draw::fnv1a;
+use super::replay::Replay;
 use super::script::{Agent, RateLimit, Script};
 
-/// Messages a session remembers for `/_mock/sessions`; `{{turn}}` and `after` keep counting
-/// beyond it, so only the introspection view is truncated.
-pub const MAX_HISTORY: usize = 1_000;
 /// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
 /// test without session ids cannot grow the mock without bound.
 pub const MAX_SESSIONS: usize = 100_000;
-/// Chat requests `/_mock/requests` lists (the oldest go first); `total` keeps counting.
-pub const MAX_LOG: usize = 100_000;
+/// Bytes of requests the log keeps by default (`MockOptions::log_budget_bytes`).
+pub const DEFAULT_LOG_BUDGET: usize = 64 * 1024 * 1024;
+/// What a log entry costs beyond its text: the record itself and the deque's slot.
+const RECORD_OVERHEAD: usize = 128;
 
 const SHARDS: usize = 16;
 
@@ -37,12 +43,14 @@ pub(crate) struct State {
     /// `None`: any non-empty key (the script listed none).
     keys: Option<RwLock<HashSet<String>>>,
     log: Mutex<RequestLog>,
+    log_budget: usize,
     pub api_keys_created: AtomicU64,
-    pub replay: Option<super::replay::Replay>,
+    pub replay: Option<Replay>,
 }
 
 impl State {
-    pub fn new(script: Script) -> State {
+    /// The state for `script`, its log kept within `log_budget` bytes.
+    pub fn new(script: Script, log_budget: usize) -> State {
         State {
             keys: script
                 .keys
@@ -53,6 +61,7 @@ impl State {
                 .map(|(id, agent)| (id, AgentState::new(agent)))
                 .collect(),
             log: Mutex::new(RequestLog::default()),
+            log_budget,
             api_keys_created: AtomicU64::new(0),
             replay: script.replay,
         }
@@ -76,13 +85,18 @@ impl State {
         }
     }
 
+    /// Appends `record`, then drops the oldest entries until the log is within its budget
+    /// (the newest entry is always kept, so the last request can be inspected).
     pub fn log(&self, record: RequestRecord) {
         let mut log = lock(&self.log);
         log.total += 1;
-        if log.records.len() == MAX_LOG {
-            log.records.pop_front();
-        }
+        log.bytes += record.cost();
         log.records.push_back(record);
+        while log.bytes > self.log_budget && log.records.len() > 1 {
+            if let Some(old) = log.records.pop_front() {
+                log.bytes -= old.cost();
+            }
+        }
     }
 
     pub fn requests(&self) -> (u64, Vec<RequestRecord>) {
@@ -90,24 +104,14 @@ impl State {
         (log.total, log.records.iter().cloned().collect())
     }
 
-    /// Every session's remembered messages, by session id. An id used with two agents lists
-    /// the messages of both, agent by agent in id order.
+    /// Every session's messages still in the log, by session id, oldest first. An id used
+    /// with two agents lists the messages of both.
     pub fn sessions(&self) -> BTreeMap<String, Vec<String>> {
+        let log = lock(&self.log);
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut ids: Vec<&String> = self.agents.keys().collect();
-        ids.sort();
-        if let Some(replay) = &self.replay {
-            for (sid, said) in replay.sessions() {
-                out.entry(sid).or_default().extend(said);
-            }
-        }
-        for id in ids {
-            for shard in &self.agents[id].sessions {
-                for (sid, s) in lock(shard).iter() {
-                    out.entry(sid.clone())
-                        .or_default()
-                        .extend(s.history.iter().cloned());
-                }
+        for r in &log.records {
+            if let (Some(sid), Some(message)) = (&r.joined, &r.message) {
+                out.entry(sid.clone()).or_default().push(message.clone());
             }
         }
         out
@@ -125,6 +129,8 @@ impl State {
 #[derive(Default)]
 struct RequestLog {
     total: u64,
+    /// What the kept records cost, by [`RequestRecord::cost`].
+    bytes: usize,
     records: VecDeque<RequestRecord>,
 }
 
@@ -173,6 +179,10 @@ pub struct RequestRecord {
         serialize_with = "body_as_json"
     )]
     pub(crate) body: Option<Bytes>,
+    /// The session the message became part of (the server's id when the client sent none):
+    /// what `/_mock/sessions` is read from.
+    #[serde(skip)]
+    pub(crate) joined: Option<String>,
 }
 
 impl RequestRecord {
@@ -186,7 +196,19 @@ impl RequestRecord {
             status: None,
             fault: None,
             body: None,
+            joined: None,
         }
+    }
+
+    /// Bytes this record holds, for the log's budget.
+    fn cost(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        RECORD_OVERHEAD
+            + self.agent_id.len()
+            + text(&self.session_id)
+            + text(&self.message)
+            + text(&self.joined)
+            + self.body.as_ref().map_or(0, Bytes::len)
     }
 
     /// The body as sent, when this route records it: parsed JSON, or a string when the body
@@ -223,7 +245,6 @@ pub(crate) struct AgentState {
 }
 
 struct Session {
-    history: VecDeque<String>,
     turns: u64,
     /// Bit i: an earlier message matched `after` pattern i.
     earned: Vec<u64>,
@@ -280,13 +301,12 @@ impl AgentState {
             evict_oldest(&mut shard);
         }
         let s = shard.entry(session_id.clone()).or_insert_with(|| {
-            let opening = super::draw::fnv1a(message.as_bytes());
+            let opening = fnv1a(message.as_bytes());
             let mut openings = lock(&self.openings);
             let count = openings.entry(opening).or_insert(0);
             let ordinal = *count;
             *count += 1;
             Session {
-                history: VecDeque::new(),
                 turns: 0,
                 earned: Vec::new(),
                 last_used: now,
@@ -303,10 +323,6 @@ impl AgentState {
         }
         s.turns += 1;
         s.last_used = now;
-        if s.history.len() == MAX_HISTORY {
-            s.history.pop_front();
-        }
-        s.history.push_back(message.to_string());
         Step {
             session_id,
             turn: s.turns,
@@ -429,7 +445,7 @@ fn evict_oldest(shard: &mut HashMap<String, Session>) {
 }
 
 fn shard_of(id: &str) -> usize {
-    (super::draw::fnv1a(id.as_bytes()) % SHARDS as u64) as usize
+    (fnv1a(id.as_bytes()) % SHARDS as u64) as usize
 }
 
 /// `sess_` and 24 random alphanumerics: unique enough that two dialogues never meet.
@@ -445,7 +461,7 @@ mod tests {
 
     fn agent(yaml: &str) -> AgentState {
         let script = Script::parse(&SourceFile::new("t.yaml", yaml)).unwrap();
-        let mut state = State::new(script);
+        let mut state = State::new(script, DEFAULT_LOG_BUDGET);
         state.agents.remove("a").unwrap()
     }
 
@@ -483,7 +499,6 @@ mod tests {
             shard.insert(
                 i.to_string(),
                 Session {
-                    history: VecDeque::new(),
                     turns: 0,
                     earned: Vec::new(),
                     last_used: i,

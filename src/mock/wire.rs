@@ -8,9 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use futures::StreamExt;
 use tokio::sync::watch;
 
 use super::conn::ConnHandle;
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     /// Flips to `true` once when the server stops; every pause the mock makes on purpose
     /// (`latency`, `hang`, `trickle`, streams) watches it so that a stop is not held up.
     pub shutdown: watch::Receiver<bool>,
+    /// The largest request body read; a larger one is refused with 413.
+    pub max_body: usize,
 }
 
 pub(crate) type App = Arc<Shared>;
@@ -39,6 +42,55 @@ pub(crate) fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
 
 pub(crate) fn status_code(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// Over the cap (announced by `Content-Length` or found while reading).
+    TooLarge(usize),
+    /// The client stopped sending mid-body.
+    Broken,
+}
+
+impl BodyError {
+    /// The status and the text each route words its own way.
+    pub fn status_and_text(&self) -> (u16, String) {
+        match self {
+            BodyError::TooLarge(max) => (
+                413,
+                format!("Request body too large: the mock reads at most {max} bytes"),
+            ),
+            BodyError::Broken => (400, "The request body ended early".to_string()),
+        }
+    }
+}
+
+/// Reads a request body of at most `max` bytes. Read by hand rather than through axum's
+/// `Bytes` extractor, whose refusal of a large body is a plain-text 413 that no route's
+/// clients could parse.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+) -> Result<Bytes, BodyError> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge(max));
+    }
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        if out.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge(max));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(out))
 }
 
 /// How a request presented its key.

@@ -14,8 +14,9 @@
 //! without it, the server's session. `"stream": true` answers server-sent events whose JSON
 //! carries each piece of text at the same pointer (`/output/text`), then `[DONE]`.
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State as AxState};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State as AxState};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
@@ -23,12 +24,13 @@ use serde_json::{json, Map, Value};
 use super::openai::stateless_turn;
 use super::thinnest::{rate_text, with_rate_headers};
 use crate::mock::conn::ConnHandle;
-use crate::mock::deliver::{deliver, pieces, Pacing, Payload};
+use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
 use crate::mock::script::Fault;
 use crate::mock::state::{AgentState, Api, RequestRecord};
 use crate::mock::wire::{
-    authenticate, bearer, delay_or_drop, finish, json_body, status_code, App, Auth, Shared,
+    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Auth,
+    Shared,
 };
 
 fn error(status: u16, message: &str) -> Response {
@@ -111,13 +113,23 @@ fn parse(body: &[u8]) -> Result<Ask, String> {
 /// rate (429), body (422), balance (402), the injected `fail_rate` (500), then the rules.
 pub(crate) async fn chat(
     AxState(app): AxState<App>,
-    Path(agent_id): Path<String>,
-    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    path: Result<Path<String>, PathRejection>,
+    Extension(conn): Extension<ConnHandle>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let parsed = parse(&body);
+    let Ok(Path(agent_id)) = path else {
+        return error(404, "Not Found");
+    };
     let mut record = RequestRecord::new(Api::Http, agent_id);
+    let body = match read_body(&headers, body, app.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, text) = e.status_and_text();
+            return finish(&app, record, error(status, &text));
+        }
+    };
+    let parsed = parse(&body);
     record.body = Some(body.clone());
     if let Ok(ask) = &parsed {
         record.session_id = ask.session.clone();
@@ -170,6 +182,7 @@ async fn answer(
         message,
         &engine::after_bits(def, message),
     );
+    record.joined = Some(step.session_id.clone());
     let users: Vec<String>;
     let turn = match ask.history {
         // The client's history is the conversation; the session only carries the id.
@@ -194,18 +207,16 @@ async fn answer(
         trickle_interval: plan.trickle_interval,
         pace: plan.pace,
     };
+    let ends = || Ends {
+        shutdown: app.shutdown.clone(),
+        conn: conn.clone(),
+    };
     let (status, text) = match engine::say(def, &plan, &turn) {
         Said::Error { status, detail } => {
             let bytes =
                 serde_json::to_vec(&json!({"error": {"message": detail}})).unwrap_or_default();
             let payload = Payload::Json { bytes, text: None };
-            return deliver(
-                status_code(status),
-                payload,
-                plan.fault,
-                pacing,
-                app.shutdown.clone(),
-            );
+            return deliver(status_code(status), payload, plan.fault, pacing, ends());
         }
         Said::Reply { status, text } => (status, text),
     };
@@ -226,13 +237,7 @@ async fn answer(
             text: Some(text.clone()),
         }
     };
-    deliver(
-        status_code(status),
-        payload,
-        plan.fault,
-        pacing,
-        app.shutdown.clone(),
-    )
+    deliver(status_code(status), payload, plan.fault, pacing, ends())
 }
 
 /// One event per piece of text, each `{"output": {"text": piece}, "session": id}`, then one

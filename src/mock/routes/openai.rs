@@ -9,20 +9,20 @@
 
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State as AxState};
+use axum::body::Body;
+use axum::extract::{Extension, State as AxState};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use crate::mock::conn::ConnHandle;
-use crate::mock::deliver::{deliver, pieces, Pacing, Payload};
+use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::draw::fnv1a;
 use crate::mock::engine::{self, count_tokens, Said, Turn};
 use crate::mock::script::{Fault, RetryHeader};
 use crate::mock::state::{AgentState, Api, RateVerdict, RequestRecord};
 use crate::mock::wire::{
-    authenticate, bearer, delay_or_drop, finish, json_body, status_code, App, Shared,
+    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Shared,
 };
 
 /// OpenAI's error body.
@@ -261,10 +261,19 @@ fn head(body: &[u8]) -> Result<(Map<String, Value>, String), Response> {
 /// balance (402), the injected `fail_rate` (500), then the rules.
 pub(crate) async fn completions(
     AxState(app): AxState<App>,
-    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    Extension(conn): Extension<ConnHandle>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_body(&headers, body, app.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, text) = e.status_and_text();
+            let code = (status == 413).then_some("request_too_large");
+            let resp = error(status, &text, "invalid_request_error", None, code);
+            return finish(&app, RequestRecord::new(Api::OpenAi, String::new()), resp);
+        }
+    };
     let head = head(&body);
     let model = head.as_ref().map(|(_, m)| m.clone()).unwrap_or_default();
     let mut record = RequestRecord::new(Api::OpenAi, model);
@@ -357,6 +366,10 @@ async fn answer(
         trickle_interval: plan.trickle_interval,
         pace: plan.pace,
     };
+    let ends = || Ends {
+        shutdown: app.shutdown.clone(),
+        conn: conn.clone(),
+    };
     let (status, mut text) = match engine::say(def, &plan, &turn) {
         Said::Error { status, detail } => {
             let (kind, code) = kind_of(status);
@@ -366,13 +379,7 @@ async fn answer(
                 bytes: serde_json::to_vec(&body).unwrap_or_default(),
                 text: None,
             };
-            return deliver(
-                status_code(status),
-                payload,
-                plan.fault,
-                pacing,
-                app.shutdown.clone(),
-            );
+            return deliver(status_code(status), payload, plan.fault, pacing, ends());
         }
         Said::Reply { status, text } => (status, text),
     };
@@ -409,13 +416,7 @@ async fn answer(
             text: Some(text.clone()),
         }
     };
-    deliver(
-        status_code(status),
-        payload,
-        plan.fault,
-        pacing,
-        app.shutdown.clone(),
-    )
+    deliver(status_code(status), payload, plan.fault, pacing, ends())
 }
 
 fn random_id() -> String {

@@ -8,21 +8,23 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State as AxState};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State as AxState};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::mock::conn::ConnHandle;
-use crate::mock::deliver::{deliver, Pacing, Payload};
+use crate::mock::deliver::{deliver, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
 use crate::mock::replay::{Answer, Replay};
 use crate::mock::script::Shape;
 use crate::mock::state::{AgentState, Api, RateVerdict, RequestRecord};
 use crate::mock::wire::{
-    authenticate, bearer, delay_or_drop, finish, json_body, status_code, App, Auth, Shared,
+    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Auth,
+    Shared,
 };
 
 pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
@@ -181,14 +183,24 @@ fn parse_chat_body(body: &[u8]) -> ChatBody {
 /// (429), body (422), balance (402), then the injected `fail_rate` (500) and the rules.
 pub(crate) async fn chat(
     AxState(app): AxState<App>,
-    Path(agent_id): Path<String>,
-    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    path: Result<Path<String>, PathRejection>,
+    Extension(conn): Extension<ConnHandle>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
-    let parsed = parse_chat_body(&body);
+    let Ok(Path(agent_id)) = path else {
+        return detail(StatusCode::NOT_FOUND, "Not Found");
+    };
     let mut record = RequestRecord::new(Api::Thinnest, agent_id);
+    let body = match read_body(&headers, body, app.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, text) = e.status_and_text();
+            return finish(&app, record, detail(status_code(status), &text));
+        }
+    };
+    let parsed = parse_chat_body(&body);
     record.session_id = parsed.session_id.clone();
     record.message = parsed.message.clone();
     let agent = app.state.agents.get(&record.agent_id);
@@ -202,12 +214,7 @@ pub(crate) async fn chat(
     if let Some(replay) = &app.state.replay {
         let resp = match parsed.invalid {
             Some(resp) => resp,
-            None => replay_answer(
-                replay,
-                parsed.session_id,
-                &record.agent_id,
-                parsed.message.unwrap_or_default(),
-            ),
+            None => replay_answer(replay, parsed.session_id, &mut record),
         };
         return finish(&app, record, resp);
     }
@@ -246,13 +253,17 @@ pub(crate) async fn chat(
 fn replay_answer(
     replay: &Replay,
     session_id: Option<String>,
-    agent_id: &str,
-    message: String,
+    record: &mut RequestRecord,
 ) -> Response {
     let session_id = session_id.unwrap_or_else(crate::mock::state::new_session_id);
-    match replay.answer(&session_id, agent_id, &message) {
+    let message = record.message.as_deref().unwrap_or_default();
+    let answer = replay.answer(&session_id, &record.agent_id, message);
+    if matches!(answer, Answer::Turn { .. }) {
+        record.joined = Some(session_id.clone());
+    }
+    match answer {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
-            let input_tokens = count_tokens(&message);
+            let input_tokens = count_tokens(message);
             let output_tokens = count_tokens(agent);
             let body = ChatReply {
                 success: None,
@@ -288,6 +299,7 @@ async fn answer(
 ) -> Response {
     let def = &agent.def;
     let step = agent.step(session_id, message, &engine::after_bits(def, message));
+    record.joined = Some(step.session_id.clone());
     let turn = Turn {
         message,
         turn: step.turn,
@@ -303,6 +315,10 @@ async fn answer(
         trickle_interval: plan.trickle_interval,
         pace: plan.pace,
     };
+    let ends = || Ends {
+        shutdown: app.shutdown.clone(),
+        conn: conn.clone(),
+    };
     let (status, reply) = match engine::say(def, &plan, &turn) {
         Said::Error {
             status,
@@ -310,13 +326,7 @@ async fn answer(
         } => {
             let bytes = serde_json::to_vec(&json!({ "detail": text })).unwrap_or_default();
             let payload = Payload::Json { bytes, text: None };
-            return deliver(
-                status_code(status),
-                payload,
-                plan.fault,
-                pacing,
-                app.shutdown.clone(),
-            );
+            return deliver(status_code(status), payload, plan.fault, pacing, ends());
         }
         Said::Reply { status, text } => (status, text),
     };
@@ -357,13 +367,7 @@ async fn answer(
         bytes,
         text: Some(reply.clone()),
     };
-    deliver(
-        status_code(status),
-        payload,
-        plan.fault,
-        pacing,
-        app.shutdown.clone(),
-    )
+    deliver(status_code(status), payload, plan.fault, pacing, ends())
 }
 
 #[cfg(test)]
