@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::draw::unit_draw;
+use super::draw::{fnv1a, unit_draw};
 use super::script::{Agent, Fault, Pace, Rule};
 use super::state::{bit, AgentState};
 
@@ -54,6 +54,22 @@ pub(crate) struct Turn<'m> {
     /// is (0 for the first): what seeded paraphrases are drawn from.
     pub opening: u64,
     pub ordinal: u64,
+}
+
+/// The rules' view of a stateless conversation: the last user message, the earlier ones for
+/// `after`, and the opening for seeded paraphrases.
+pub(crate) fn stateless_turn<'m>(agent: &AgentState, users: &'m [String]) -> Turn<'m> {
+    let (message, earlier) = users
+        .split_last()
+        .map_or(("", &[][..]), |(m, e)| (m.as_str(), e));
+    let opening = fnv1a(users.first().map_or("", String::as_str).as_bytes());
+    Turn {
+        message,
+        turn: users.len() as u64,
+        earned: earned_by(&agent.def, earlier.iter().map(String::as_str)),
+        opening,
+        ordinal: agent.ordinal(opening, users.len() == 1),
+    }
 }
 
 /// What the agent will do with a message: the rule that matched and the fault and timing it

@@ -6,6 +6,7 @@
 //! it in-process on a free loopback port ([`start_local`]). It never prints or logs an api key.
 //! The script format is documented in `docs/mock.md`.
 
+mod cli;
 mod conn;
 mod deliver;
 mod draw;
@@ -17,15 +18,8 @@ mod server;
 mod state;
 mod wire;
 
-pub(crate) mod demo {
-    //! The built-in demo script, kept as YAML so it goes through the same loader and checks
-    //! as a user's script.
-    pub const DEMO_YAML: &str = include_str!("demo.yaml");
-}
-
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,11 +27,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use cli::cli_main;
 pub use engine::count_tokens;
 pub use script::{Fault, RetryHeader, Script, DEFAULT_FALLBACK, DEFAULT_MODEL};
 pub use state::{Api, RequestRecord};
-
-use crate::diag::Diagnostic;
 
 /// How long a stop waits for in-flight requests before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -185,159 +178,59 @@ pub async fn start_local(script: Script) -> std::io::Result<MockServer> {
     start(script, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
 }
 
-/// `agenttest mock`: serve until Ctrl-C or SIGTERM; returns the exit code.
-pub fn cli_main(args: crate::cli::MockArgs) -> i32 {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let loaded = match (&args.script, args.replay.is_empty()) {
-        (Some(_), false) => {
-            eprintln!("error: --script and --replay cannot be combined: replay serves goldens, not a script");
-            return crate::exit::USAGE;
-        }
-        (Some(path), true) => Script::load(path),
-        (None, false) => Script::replay(&args.replay),
-        (None, true) => Ok(Script::demo()),
-    };
-    let mut script = match loaded {
-        Ok(s) => s,
-        Err(diags) => {
-            eprint!("{}", render_refusal(&diags, color));
-            return crate::exit::USAGE;
-        }
-    };
-    if !args.replay.is_empty() {
-        attach_replayed_suites(&mut script, &args.replay);
-    }
-    let addr = match resolve(&args.addr) {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return crate::exit::USAGE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return crate::exit::USAGE;
-        }
-    };
-    runtime.block_on(async move {
-        let server = match start(script, addr).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: failed to listen on {addr}: {e}");
-                return crate::exit::USAGE;
-            }
-        };
-        let mut out = std::io::stdout().lock();
-        // Scripts and tests wait for this exact line; a closed stdout is no reason to stop.
-        let _ = writeln!(out, "listening on http://{}", server.addr);
-        let _ = out.flush();
-        drop(out);
-        wait_for_stop_signal().await;
-        server.shutdown().await;
-        crate::exit::PASS
-    })
-}
-
-/// Loads the suites beside the replayed goldens, so that replay compares messages after each
-/// suite's `normalize` rules and answers only its dialogues' agent ids (SPEC §7). A suite that
-/// does not load (an unset `${VAR}`, no agent id) only costs that precision: replay still
-/// serves its goldens, matching messages exactly for any agent, and says so.
-fn attach_replayed_suites(script: &mut Script, paths: &[std::path::PathBuf]) {
-    let suite_paths: Vec<std::path::PathBuf> = paths
-        .iter()
-        .filter_map(|p| {
-            let in_golden_dir = p
-                .parent()
-                .and_then(|d| d.file_name())
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".golden"))
-                .map(str::to_string);
-            match in_golden_dir {
-                // `x.golden/<slug>.yaml`: the suite is `x.yaml` (or `x.yml`) beside the folder.
-                Some(stem) if p.is_file() => {
-                    let dir = p.parent()?.parent()?;
-                    ["yaml", "yml"]
-                        .iter()
-                        .map(|ext| dir.join(format!("{stem}.{ext}")))
-                        .find(|s| s.is_file())
-                }
-                _ => Some(p.clone()),
-            }
-        })
-        .collect();
-    let opts = crate::suite::LoadOptions {
-        env: std::sync::Arc::new(|name: &str| std::env::var(name).ok()),
-        overrides: crate::suite::EndpointOverrides {
-            base_url: Some(crate::suite::BaseUrl::Replay),
-            ..Default::default()
-        },
-    };
-    match crate::suite::load_paths(&suite_paths, &opts) {
-        Ok(loaded) => script.attach_suites(&loaded.suites),
-        Err(diags) => {
-            let first = diags
-                .first()
-                .map(|d| format!("{}: {}", d.location(), d.message))
-                .unwrap_or_default();
-            eprintln!(
-                "warning: the suites beside the goldens did not load ({first}); replay matches \
-                 messages exactly, without their normalize rules, for any agent id"
-            );
-        }
-    }
-}
-
-fn render_refusal(diags: &[Diagnostic], color: bool) -> String {
-    let mut out = String::new();
-    for d in diags {
-        out.push_str(&d.render(color));
-        out.push('\n');
-    }
-    let n = diags.len();
-    out.push_str(&format!(
-        "error: {n} error{} found; not starting\n",
-        if n == 1 { "" } else { "s" }
-    ));
-    out
-}
-
-fn resolve(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    text.to_socket_addrs()
-        .map_err(|e| format!("invalid --addr `{text}`: {e} (expected HOST:PORT)"))?
-        .next()
-        .ok_or_else(|| format!("invalid --addr `{text}`: it resolves to no address"))
-}
-
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// The mock's modules, lowest first. Each may use only the modules before it, so they
+    /// never import each other in a circle; the routes do not use each other either.
+    const LAYERS: &[(&str, &str)] = &[
+        ("draw", include_str!("draw.rs")),
+        ("replay", include_str!("replay.rs")),
+        ("conn", include_str!("conn.rs")),
+        ("script", include_str!("script.rs")),
+        ("state", include_str!("state.rs")),
+        ("engine", include_str!("engine.rs")),
+        ("wire", include_str!("wire.rs")),
+        ("deliver", include_str!("deliver.rs")),
+        ("routes", include_str!("routes/thinnest.rs")),
+        ("routes", include_str!("routes/openai.rs")),
+        ("routes", include_str!("routes/http.rs")),
+        ("server", include_str!("server.rs")),
+        ("cli", include_str!("cli.rs")),
+    ];
+
+    fn rank(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|(name, _)| *name == module)
+    }
+
+    /// The mock modules `source` names through `super::` or `crate::mock::`, outside its tests.
+    fn uses(source: &str) -> Vec<String> {
+        let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let mut out = Vec::new();
+        for prefix in ["super::", "crate::mock::"] {
+            for (at, _) in code.match_indices(prefix) {
+                let rest = &code[at + prefix.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+        out
+    }
 
     #[test]
-    fn resolves_addresses() {
-        assert_eq!(resolve("127.0.0.1:0").unwrap().port(), 0);
-        assert!(resolve("nonsense").is_err());
+    fn modules_depend_one_way() {
+        for (i, (module, source)) in LAYERS.iter().enumerate() {
+            for used in uses(source) {
+                let name = used.rsplit("::").next().unwrap_or_default();
+                if *module == "routes" && used.starts_with("super::") {
+                    panic!("a route uses another route: `{used}`");
+                }
+                // `super::{start, Script}` and the like name the mod.rs API, above everything.
+                let Some(r) = rank(name) else { continue };
+                assert!(r < i, "`{module}` uses `{used}`, which is not below it");
+            }
+        }
     }
 }

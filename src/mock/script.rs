@@ -14,12 +14,16 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::replay::Goldens;
 use crate::diag::{Diagnostic, SourceFile, Span};
 
 /// Said by an agent whose script gives no `fallback`.
 pub const DEFAULT_FALLBACK: &str = "I'm not sure I can help with that.";
 /// The `model` a `metadata`-shaped agent reports when the script names none.
 pub const DEFAULT_MODEL: &str = "mock-1";
+/// The built-in demo script, kept as YAML so it goes through the same loader and checks as a
+/// user's script.
+const DEMO_YAML: &str = include_str!("demo.yaml");
 /// How long a `trickle` fault waits between two bytes when the script does not say.
 pub const DEFAULT_TRICKLE_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -100,7 +104,7 @@ struct RawRule {
 /// Which of the three documented 200 bodies an agent sends (SPEC §2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Shape {
+pub(crate) enum Shape {
     /// `{"response", "session_id", "usage": {input_tokens, output_tokens, total_tokens}}`
     #[default]
     Usage,
@@ -179,7 +183,7 @@ pub struct Script {
     pub(crate) keys: Option<Vec<String>>,
     pub(crate) agents: BTreeMap<String, Agent>,
     /// Set by [`Script::replay`]: golden transcripts answer instead of agents.
-    pub(crate) replay: Option<super::replay::Replay>,
+    pub(crate) replay: Option<Goldens>,
 }
 
 #[derive(Debug, Clone)]
@@ -369,7 +373,7 @@ impl Script {
 
     /// The built-in demo agents served without `--script` and by `base_url: mock`.
     pub fn demo() -> Script {
-        let file = SourceFile::new("<built-in demo script>", super::demo::DEMO_YAML);
+        let file = SourceFile::new("<built-in demo script>", DEMO_YAML);
         match Script::parse(&file) {
             Ok(script) => script,
             // The demo is a constant checked by a unit test; failing here is a build defect.
@@ -386,14 +390,14 @@ impl Script {
         Ok(Script {
             keys: None,
             agents: BTreeMap::new(),
-            replay: Some(super::replay::Replay::load(paths)?),
+            replay: Some(Goldens::load(paths)?),
         })
     }
 
     /// Replay of a loaded suite's own goldens (`base_url: replay`): messages are compared after
     /// the suite's `normalize` rules, and each golden answers only its dialogue's agent id.
     pub fn replay_suite(suite: &crate::suite::model::Suite) -> Result<Script, Vec<Diagnostic>> {
-        let mut replay = super::replay::Replay::load(std::slice::from_ref(&suite.golden_dir))?;
+        let mut replay = Goldens::load(std::slice::from_ref(&suite.golden_dir))?;
         replay.attach_suite(suite);
         Ok(Script {
             keys: None,
@@ -410,16 +414,6 @@ impl Script {
                 replay.attach_suite(suite);
             }
         }
-    }
-
-    /// How many golden transcripts a replay script serves (0 for an ordinary script).
-    pub fn replay_goldens(&self) -> usize {
-        self.replay.as_ref().map_or(0, |r| r.goldens().len())
-    }
-
-    /// The agent ids this script serves, sorted.
-    pub fn agent_ids(&self) -> impl Iterator<Item = &str> {
-        self.agents.keys().map(String::as_str)
     }
 }
 

@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use serde::Serialize;
 
 use super::draw::fnv1a;
-use super::replay::Replay;
+use super::replay::{Answer, Goldens};
 use super::script::{Agent, RateLimit, Script};
 
 /// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
@@ -45,7 +45,7 @@ pub(crate) struct State {
     log: Mutex<RequestLog>,
     log_budget: usize,
     pub api_keys_created: AtomicU64,
-    pub replay: Option<Replay>,
+    pub replay: Option<Replayed>,
 }
 
 impl State {
@@ -63,7 +63,7 @@ impl State {
             log: Mutex::new(RequestLog::default()),
             log_budget,
             api_keys_created: AtomicU64::new(0),
-            replay: script.replay,
+            replay: script.replay.map(Replayed::new),
         }
     }
 
@@ -123,6 +123,57 @@ impl State {
             .flat_map(|a| a.sessions.iter())
             .map(|s| lock(s).len())
             .sum()
+    }
+}
+
+/// Replay's goldens and what each replayed session has said so far (the matched messages
+/// only: an unmatched one does not join, so a client can retry with the right text).
+pub(crate) struct Replayed {
+    goldens: Goldens,
+    sessions: Mutex<ReplaySessions>,
+}
+
+#[derive(Default)]
+struct ReplaySessions {
+    said: HashMap<String, Vec<String>>,
+    /// Session ids oldest first, to forget the oldest past [`MAX_SESSIONS`].
+    order: VecDeque<String>,
+}
+
+impl Replayed {
+    fn new(goldens: Goldens) -> Replayed {
+        Replayed {
+            goldens,
+            sessions: Mutex::new(ReplaySessions::default()),
+        }
+    }
+
+    /// Answers `message` to `agent_id` in `session_id`; a matched message joins the session.
+    pub fn answer(&self, session_id: &str, agent_id: &str, message: &str) -> Answer<'_> {
+        let mut sessions = lock(&self.sessions);
+        let earlier = sessions.said.get(session_id).map_or(&[][..], Vec::as_slice);
+        let said: Vec<&str> = earlier
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(message))
+            .collect();
+        let answer = self.goldens.answer(agent_id, &said);
+        if matches!(answer, Answer::Turn { .. }) {
+            let s = &mut *sessions;
+            if !s.said.contains_key(session_id) {
+                if s.order.len() >= MAX_SESSIONS {
+                    if let Some(oldest) = s.order.pop_front() {
+                        s.said.remove(&oldest);
+                    }
+                }
+                s.order.push_back(session_id.to_string());
+            }
+            s.said
+                .entry(session_id.to_string())
+                .or_default()
+                .push(message.to_string());
+        }
+        answer
     }
 }
 

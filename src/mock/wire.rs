@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::conn::ConnHandle;
 use super::script::Fault;
-use super::state::{RequestRecord, State};
+use super::state::{AgentState, RateVerdict, RequestRecord, State};
 
 /// What every handler shares.
 pub(crate) struct Shared {
@@ -183,6 +183,31 @@ pub(crate) async fn delay_or_drop(
         }
         _ => None,
     }
+}
+
+/// The agent API's rate headers (SPEC §2), which the generic API sends too: limit, remaining
+/// and reset (epoch seconds) on every response of a rate-limited agent, `Retry-After` on a 429.
+pub(crate) fn rate_headers(mut resp: Response, rate: Option<RateVerdict>) -> Response {
+    if let Some(r) = rate {
+        let h = resp.headers_mut();
+        h.insert("x-ratelimit-limit", HeaderValue::from(r.limit));
+        h.insert("x-ratelimit-remaining", HeaderValue::from(r.remaining));
+        h.insert("x-ratelimit-reset", HeaderValue::from(r.reset_epoch()));
+        if !r.allowed {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(r.retry_after()));
+        }
+    }
+    resp
+}
+
+/// The 429 text of the agent API and the generic API.
+pub(crate) fn rate_text(agent: &AgentState, r: &RateVerdict) -> String {
+    format!(
+        "Rate limit exceeded: {} requests per {}; retry after {}s",
+        r.limit,
+        crate::util::human_duration(agent.def.rate_limit.map_or(Duration::ZERO, |l| l.window)),
+        r.retry_after()
+    )
 }
 
 #[cfg(test)]

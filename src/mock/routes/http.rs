@@ -21,16 +21,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::openai::stateless_turn;
-use super::thinnest::{rate_text, with_rate_headers};
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
 use crate::mock::script::Fault;
 use crate::mock::state::{AgentState, Api, RequestRecord};
 use crate::mock::wire::{
-    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Auth,
-    Shared,
+    authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
+    status_code, App, Auth, Shared,
 };
 
 fn error(status: u16, message: &str) -> Response {
@@ -140,11 +138,7 @@ pub(crate) async fn chat(
         Ok(k) => k,
         Err(why) => {
             let rate = agent.and_then(|a| a.rate("", true));
-            return finish(
-                &app,
-                record,
-                with_rate_headers(error(401, why.refusal()), rate),
-            );
+            return finish(&app, record, rate_headers(error(401, why.refusal()), rate));
         }
     };
     let Some(agent) = agent else {
@@ -154,18 +148,18 @@ pub(crate) async fn chat(
     let rate = agent.rate(key, false);
     if let Some(r) = rate.filter(|r| !r.allowed) {
         let resp = error(429, &rate_text(agent, &r));
-        return finish(&app, record, with_rate_headers(resp, rate));
+        return finish(&app, record, rate_headers(resp, rate));
     }
     let ask = match parsed {
         Ok(ask) => ask,
-        Err(why) => return finish(&app, record, with_rate_headers(error(422, &why), rate)),
+        Err(why) => return finish(&app, record, rate_headers(error(422, &why), rate)),
     };
     if let Err(refusal) = engine::admit(agent) {
         let resp = error(refusal.status(), refusal.text());
-        return finish(&app, record, with_rate_headers(resp, rate));
+        return finish(&app, record, rate_headers(resp, rate));
     }
     let resp = answer(&app, agent, &conn, ask, &mut record).await;
-    finish(&app, record, with_rate_headers(resp, rate))
+    finish(&app, record, rate_headers(resp, rate))
 }
 
 async fn answer(
@@ -189,7 +183,7 @@ async fn answer(
         Some(mut earlier) => {
             earlier.push(ask.input.clone());
             users = earlier;
-            stateless_turn(agent, &users)
+            engine::stateless_turn(agent, &users)
         }
         None => Turn {
             message,

@@ -17,8 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
-use crate::mock::draw::fnv1a;
-use crate::mock::engine::{self, count_tokens, Said, Turn};
+use crate::mock::engine::{self, count_tokens, Said};
 use crate::mock::script::{Fault, RetryHeader};
 use crate::mock::state::{AgentState, Api, RateVerdict, RequestRecord};
 use crate::mock::wire::{
@@ -89,7 +88,7 @@ pub(crate) fn go_duration(d: Duration) -> String {
 
 /// OpenAI's request headers: limit and remaining on every response of a rate-limited agent,
 /// the reset time on those it let through, and on a 429 only the header the script chose.
-fn with_rate_headers(
+fn openai_rate_headers(
     mut resp: Response,
     rate: Option<RateVerdict>,
     choice: RetryHeader,
@@ -285,7 +284,7 @@ pub(crate) async fn completions(
         Err(why) => {
             let rate = agent.and_then(|a| a.rate("", true));
             let resp = error_for(401, why.refusal());
-            return finish(&app, record, with_rate_headers(resp, rate, choice));
+            return finish(&app, record, openai_rate_headers(resp, rate, choice));
         }
     };
     let map = match head {
@@ -317,36 +316,20 @@ pub(crate) async fn completions(
         return finish(
             &app,
             record,
-            with_rate_headers(error_for(429, &text), rate, choice),
+            openai_rate_headers(error_for(429, &text), rate, choice),
         );
     }
     let completion = match Completion::parse(&map) {
         Ok(c) => c,
-        Err(resp) => return finish(&app, record, with_rate_headers(resp, rate, choice)),
+        Err(resp) => return finish(&app, record, openai_rate_headers(resp, rate, choice)),
     };
     record.message = completion.users.last().cloned();
     if let Err(refusal) = engine::admit(agent) {
         let resp = error_for(refusal.status(), refusal.text());
-        return finish(&app, record, with_rate_headers(resp, rate, choice));
+        return finish(&app, record, openai_rate_headers(resp, rate, choice));
     }
     let resp = answer(&app, agent, &conn, &completion, &mut record).await;
-    finish(&app, record, with_rate_headers(resp, rate, choice))
-}
-
-/// The rules' view of a stateless conversation: the last user message, the earlier ones for
-/// `after`, and the opening for seeded paraphrases.
-pub(crate) fn stateless_turn<'m>(agent: &AgentState, users: &'m [String]) -> Turn<'m> {
-    let (message, earlier) = users
-        .split_last()
-        .map_or(("", &[][..]), |(m, e)| (m.as_str(), e));
-    let opening = fnv1a(users.first().map_or("", String::as_str).as_bytes());
-    Turn {
-        message,
-        turn: users.len() as u64,
-        earned: engine::earned_by(&agent.def, earlier.iter().map(String::as_str)),
-        opening,
-        ordinal: agent.ordinal(opening, users.len() == 1),
-    }
+    finish(&app, record, openai_rate_headers(resp, rate, choice))
 }
 
 async fn answer(
@@ -357,7 +340,7 @@ async fn answer(
     record: &mut RequestRecord,
 ) -> Response {
     let def = &agent.def;
-    let turn = stateless_turn(agent, &completion.users);
+    let turn = engine::stateless_turn(agent, &completion.users);
     let plan = engine::plan(def, &turn);
     if let Some(resp) = delay_or_drop(app, conn, plan.latency, plan.fault, record).await {
         return resp;

@@ -6,7 +6,7 @@
 //! The hot path of load tests: compiled regexes, one short lock per request, JSON written
 //! straight from borrowed strings.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -19,12 +19,12 @@ use serde_json::json;
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
-use crate::mock::replay::{Answer, Replay};
+use crate::mock::replay::Answer;
 use crate::mock::script::Shape;
-use crate::mock::state::{AgentState, Api, RateVerdict, RequestRecord};
+use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
-    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Auth,
-    Shared,
+    authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
+    status_code, App, Auth, Shared,
 };
 
 pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
@@ -52,29 +52,6 @@ pub(crate) fn unauthorized(auth: &Auth<'_>) -> Response {
     resp.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     resp
-}
-
-pub(crate) fn with_rate_headers(mut resp: Response, rate: Option<RateVerdict>) -> Response {
-    if let Some(r) = rate {
-        let h = resp.headers_mut();
-        h.insert("x-ratelimit-limit", HeaderValue::from(r.limit));
-        h.insert("x-ratelimit-remaining", HeaderValue::from(r.remaining));
-        h.insert("x-ratelimit-reset", HeaderValue::from(r.reset_epoch()));
-        if !r.allowed {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(r.retry_after()));
-        }
-    }
-    resp
-}
-
-/// The 429 text, shared by the routes that answer `{"detail"}`-like errors.
-pub(crate) fn rate_text(agent: &AgentState, r: &RateVerdict) -> String {
-    format!(
-        "Rate limit exceeded: {} requests per {}; retry after {}s",
-        r.limit,
-        crate::util::human_duration(agent.def.rate_limit.map_or(Duration::ZERO, |l| l.window)),
-        r.retry_after()
-    )
 }
 
 #[derive(Serialize)]
@@ -208,7 +185,7 @@ pub(crate) async fn chat(
         Ok(k) => k,
         Err(why) => {
             let rate = agent.and_then(|a| a.rate("", true));
-            return finish(&app, record, with_rate_headers(unauthorized(&why), rate));
+            return finish(&app, record, rate_headers(unauthorized(&why), rate));
         }
     };
     if let Some(replay) = &app.state.replay {
@@ -225,14 +202,14 @@ pub(crate) async fn chat(
     let rate = agent.rate(key, false);
     if let Some(r) = rate.filter(|r| !r.allowed) {
         let resp = detail(StatusCode::TOO_MANY_REQUESTS, &rate_text(agent, &r));
-        return finish(&app, record, with_rate_headers(resp, rate));
+        return finish(&app, record, rate_headers(resp, rate));
     }
     if let Some(resp) = parsed.invalid {
-        return finish(&app, record, with_rate_headers(resp, rate));
+        return finish(&app, record, rate_headers(resp, rate));
     }
     if let Err(refusal) = engine::admit(agent) {
         let resp = detail(status_code(refusal.status()), refusal.text());
-        return finish(&app, record, with_rate_headers(resp, rate));
+        return finish(&app, record, rate_headers(resp, rate));
     }
     let message = parsed.message.unwrap_or_default();
     let resp = answer(
@@ -245,13 +222,13 @@ pub(crate) async fn chat(
         &mut record,
     )
     .await;
-    finish(&app, record, with_rate_headers(resp, rate))
+    finish(&app, record, rate_headers(resp, rate))
 }
 
 /// A replayed turn: the golden's status and text, in the `usage` shape (goldens record no
 /// shape), or a 404 naming the nearest golden.
 fn replay_answer(
-    replay: &Replay,
+    replay: &Replayed,
     session_id: Option<String>,
     record: &mut RequestRecord,
 ) -> Response {
