@@ -66,6 +66,12 @@ impl BodyError {
     }
 }
 
+/// How much of an oversized body is read and thrown away before the 413, and for how long:
+/// answering while the client is still sending makes its next write fail, and many clients
+/// then report a reset instead of the answer.
+const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// Reads a request body of at most `max` bytes. Read by hand rather than through axum's
 /// `Bytes` extractor, whose refusal of a large body is a plain-text 413 that no route's
 /// clients could parse.
@@ -78,19 +84,37 @@ pub(crate) async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut stream = body.into_data_stream();
     if announced.is_some_and(|n| n > max as u64) {
+        if announced.is_some_and(|n| n <= DRAIN_BYTES) {
+            drain(stream, 0).await;
+        }
         return Err(BodyError::TooLarge(max));
     }
-    let mut stream = body.into_data_stream();
     let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| BodyError::Broken)?;
         if out.len() + chunk.len() > max {
+            drain(stream, (out.len() + chunk.len()) as u64).await;
             return Err(BodyError::TooLarge(max));
         }
         out.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(out))
+}
+
+/// Reads and discards the rest of a body, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain(
+    mut stream: impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
+    mut seen: u64,
+) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    while seen <= DRAIN_BYTES {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(chunk))) => seen += chunk.len() as u64,
+            _ => return,
+        }
+    }
 }
 
 /// How a request presented its key.
