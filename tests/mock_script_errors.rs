@@ -139,3 +139,13 @@ fn a_script_that_is_not_utf8_is_refused_at_its_line_and_column() {
     );
     assert!(err.contains("invalid byte 0xe9"), "{err}");
 }
+
+#[test]
+fn color_is_chosen_by_the_flag_not_read_from_the_terminal() {
+    let (code, plain) = refused(&["--script", &fixture("bad_regex.yaml"), "--color", "never"]);
+    assert_eq!(code, 2);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    let (code, colored) = refused(&["--script", &fixture("bad_regex.yaml"), "--color", "always"]);
+    assert_eq!(code, 2);
+    assert!(colored.contains("\u{1b}["), "{colored}");
+}

@@ -20,7 +20,7 @@ use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
 use crate::mock::replay::Answer;
-use crate::mock::script::Shape;
+use crate::mock::script::{Agent, Shape};
 use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
@@ -307,44 +307,61 @@ async fn answer(
         }
         Said::Reply { status, text } => (status, text),
     };
-    let input_tokens = count_tokens(message);
-    let output_tokens = count_tokens(&reply);
-    let total = input_tokens + output_tokens;
-    agent.spend(total);
+    let (input_tokens, output_tokens) = (count_tokens(message), count_tokens(&reply));
+    agent.spend(input_tokens + output_tokens);
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let missing = plan.fault == Some(crate::mock::script::Fault::NoResponse);
-    let response = (!missing).then_some(reply.as_str());
-    let mut body = ChatReply {
-        success: None,
-        response,
-        session_id: &step.session_id,
-        usage: None,
-        metadata: None,
-        tokens_used: None,
-    };
-    match def.shape {
-        Shape::Usage => {
-            body.usage = Some(Usage {
-                input_tokens,
-                output_tokens,
-                total_tokens: total,
-            })
-        }
-        Shape::Metadata => {
-            body.success = Some(true);
-            body.metadata = Some(Meta {
-                model: &def.model,
-                latency_ms,
-            });
-        }
-        Shape::TokensUsed => body.tokens_used = Some(total),
-    }
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let body = ChatReply::shaped(
+        def,
+        (!missing).then_some(reply.as_str()),
+        &step.session_id,
+        (input_tokens, output_tokens),
+        latency_ms,
+    );
     let payload = Payload::Json {
-        bytes,
+        bytes: serde_json::to_vec(&body).unwrap_or_default(),
         text: Some(reply.clone()),
     };
     deliver(status_code(status), payload, plan.fault, pacing, ends())
+}
+
+impl<'a> ChatReply<'a> {
+    /// The agent's 200 body in its `shape`.
+    fn shaped(
+        def: &'a Agent,
+        response: Option<&'a str>,
+        session_id: &'a str,
+        (input_tokens, output_tokens): (u64, u64),
+        latency_ms: u64,
+    ) -> ChatReply<'a> {
+        let total = input_tokens + output_tokens;
+        let mut body = ChatReply {
+            success: None,
+            response,
+            session_id,
+            usage: None,
+            metadata: None,
+            tokens_used: None,
+        };
+        match def.shape {
+            Shape::Usage => {
+                body.usage = Some(Usage {
+                    input_tokens,
+                    output_tokens,
+                    total_tokens: total,
+                })
+            }
+            Shape::Metadata => {
+                body.success = Some(true);
+                body.metadata = Some(Meta {
+                    model: &def.model,
+                    latency_ms,
+                });
+            }
+            Shape::TokensUsed => body.tokens_used = Some(total),
+        }
+        body
+    }
 }
 
 #[cfg(test)]
