@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: a boxed `RunArgs` would only cost readability at every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against their endpoints; exit 0 only if every selected dialogue passed.
@@ -31,6 +33,45 @@ pub enum Command {
     Reject(PathArgs),
     /// Serve the mock agent API.
     Mock(MockArgs),
+    /// Combine the JSON reports of CI shards into one report, and exit as one run would.
+    #[command(after_help = MERGE_HELP)]
+    Merge(MergeArgs),
+}
+
+const MERGE_HELP: &str = "\
+Examples:
+  agenttest run suites/ --partition 1/3 --json shard-1.json   # on each CI shard
+  agenttest merge shard-*.json --html report.html --junit report.xml
+
+Reports of different schema versions, or that hold the same dialogue (same suite file and
+name), are refused with exit 2.
+
+Exit status (the merged run's, as `run` would give):
+  0    every dialogue passed (skips allowed; also when no report holds a dialogue)
+  1    at least one dialogue failed
+  2    a report could not be read, or the reports cannot be merged
+  3    none failed, but at least one errored (or an output could not be written)
+  130  a shard was interrupted
+
+Environment: NO_COLOR turns colors off (as --color never).";
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `agenttest run --json` (one per shard).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the merged JSON report.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the merged HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -91,9 +132,16 @@ pub struct RunArgs {
     /// Run every dialogue N times, each in a fresh session.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u32>,
-    /// With --repeat: how many runs must pass.
-    #[arg(long, value_name = "K")]
-    pub min_pass: Option<u32>,
+    /// How many runs must pass (with --repeat), or `baseline`: not significantly fewer than
+    /// the blessed baseline (SPEC §9.3). Sets every dialogue's gate.
+    #[arg(long, value_name = "K|baseline")]
+    pub min_pass: Option<String>,
+    /// Ask the LLM judge again instead of reading its cached verdicts.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The baseline gate's significance level (default 0.01).
+    #[arg(long, value_name = "ALPHA")]
+    pub alpha: Option<f64>,
     /// Run a failed or errored dialogue again, up to N more times; a later pass is FLAKY.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub reruns: u32,
@@ -109,6 +157,9 @@ pub struct RunArgs {
     /// Write a JSON report.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report (no network, readable with scripts off).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Stop starting dialogues after the first failure or error.
     #[arg(long)]
     pub fail_fast: bool,

@@ -71,6 +71,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The file's text, when it could be read, to quote the offending line.
     pub source: Option<Arc<str>>,
+    /// How many characters to underline from `span`; `None` underlines the token there.
+    pub width: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +91,7 @@ impl Diagnostic {
             label: None,
             help: None,
             source: None,
+            width: None,
         }
     }
 
@@ -111,6 +114,12 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Underline exactly `chars` characters (at least one) from the span.
+    pub fn with_width(mut self, chars: usize) -> Self {
+        self.width = Some(u32::try_from(chars.max(1)).unwrap_or(u32::MAX));
         self
     }
 
@@ -140,8 +149,12 @@ impl Diagnostic {
         let mut out = match (&self.source, self.span.is_known()) {
             (Some(source), true) => {
                 let (line_text, start) = line_at(source, self.span.line);
-                let col = char_to_byte(line_text, self.span.column.saturating_sub(1) as usize);
-                let end = token_end(line_text, col);
+                let first = self.span.column.saturating_sub(1) as usize;
+                let col = char_to_byte(line_text, first);
+                let end = match self.width {
+                    Some(w) => char_to_byte(line_text, first + w as usize).max(col),
+                    None => token_end(line_text, col),
+                };
                 let mut annotation = AnnotationKind::Primary.span(col..end);
                 if let Some(label) = &self.label {
                     annotation = annotation.label(label.as_str());
@@ -220,10 +233,16 @@ fn char_to_byte(line: &str, chars: usize) -> usize {
         .unwrap_or(line.len())
 }
 
-/// Underline the token that starts at `start`: up to the next space, `:` or flow punctuation,
-/// at least one character (or zero at the end of the line, which renders a caret after it).
+/// Underline the token that starts at `start`: a quoted string through its closing quote on
+/// this line, else up to the next space, `:` or flow punctuation; at least one character (or
+/// zero at the end of the line, which renders a caret after it).
 fn token_end(line: &str, start: usize) -> usize {
     let rest = &line[start..];
+    if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+        if let Some(close) = closing_quote(&rest[1..], quote) {
+            return start + 1 + close + 1;
+        }
+    }
     let len = rest
         .char_indices()
         .find(|(_, c)| c.is_whitespace() || matches!(c, ':' | ',' | '}' | ']'))
@@ -235,6 +254,26 @@ fn token_end(line: &str, start: usize) -> usize {
         len
     };
     start + len
+}
+
+/// The byte index of the quote that closes a YAML string opened with `quote`, in `rest` (the
+/// text after the opening quote): `''` inside single quotes and `\x` inside double quotes are
+/// escapes, not the end.
+fn closing_quote(rest: &str, quote: char) -> Option<usize> {
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            ('"', '\\') => {
+                chars.next();
+            }
+            ('\'', '\'') if chars.peek().map(|(_, n)| *n) == Some('\'') => {
+                chars.next();
+            }
+            _ if c == quote => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The closest candidate to `word` by edit distance, for "did you mean" hints on misspelled
@@ -321,6 +360,22 @@ mod tests {
             !text.contains("a.yaml:2:1:"),
             "location printed once: {text}"
         );
+    }
+
+    #[test]
+    fn underlines_a_quoted_token_whole_or_an_exact_width() {
+        let file = SourceFile::new("a.yaml", "x: {u: 'ftp://a b', v: \"a\\\"b: c\"}\n");
+        let text = Diagnostic::at(&file, Span::new(1, 8), "bad").render(false);
+        assert!(text.contains("       ^^^^^^^^^^^\n"), "{text}");
+        let text = Diagnostic::at(&file, Span::new(1, 24), "bad").render(false);
+        assert!(
+            text.contains(&format!("{}^^^^^^^^^\n", " ".repeat(23))),
+            "{text}"
+        );
+        let text = Diagnostic::at(&file, Span::new(1, 9), "bad")
+            .with_width(3)
+            .render(false);
+        assert!(text.contains(&format!("{}^^^\n", " ".repeat(8))), "{text}");
     }
 
     #[test]

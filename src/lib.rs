@@ -26,6 +26,7 @@ pub mod cli;
 pub mod diag;
 pub mod endpoint;
 pub mod exit;
+pub mod facts;
 pub mod fsutil;
 pub mod judge;
 pub mod mock;

@@ -280,7 +280,7 @@ fn an_endless_body_is_cut_off_and_errors_the_dialogue() {
     ws.write(
         "big.yaml",
         &format!(
-            "endpoint: {{base_url: \"{url}\", agent_id: ag, retries: 0, timeout: 20s}}\ndialogues:\n  - name: endless\n    golden: false\n    turns: [{{user: hi}}]\n"
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, api_key: ak_test_123, retries: 0, timeout: 20s}}\ndialogues:\n  - name: endless\n    golden: false\n    turns: [{{user: hi}}]\n"
         ),
     );
     let started = Instant::now();
@@ -318,7 +318,7 @@ fn a_redirect_is_reported_not_followed() {
     ws.write(
         "r.yaml",
         &format!(
-            "endpoint: {{base_url: \"{url}\", agent_id: ag, retries: 0}}\ndialogues:\n  - name: moved\n    golden: false\n    turns: [{{user: hi}}]\n"
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, api_key: ak_test_123, retries: 0}}\ndialogues:\n  - name: moved\n    golden: false\n    turns: [{{user: hi}}]\n"
         ),
     );
     let out = run_in(ws.path(), &["run", "r.yaml", "--color", "never"]);

@@ -33,6 +33,7 @@ mod tests {
                 replace: "<ORDER>".into(),
             }],
             dialogues: Vec::new(),
+            judge: None,
         }
     }
 

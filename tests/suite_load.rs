@@ -11,10 +11,12 @@ use agenttest::diag::{render_all, Span};
 use agenttest::suite::discover::discover;
 use agenttest::suite::template::expand_template;
 use agenttest::suite::{
-    load_paths, BaseUrl, Dialogue, EndpointOverrides, ExpectKind, GoldenMode, HeaderValue,
-    LoadOptions, Loaded, SessionMode, Suite,
+    load_paths, BaseUrl, Dialogue, EndpointKind, EndpointOverrides, ExpectKind, FactSpec,
+    GoldenMode, HeaderValue, HttpSpec, LoadOptions, Loaded, MinPass, OpenAiSpec, Pointers,
+    SessionMode, Suite,
 };
 use secrecy::ExposeSecret;
+use serde_json::json;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/suites")
@@ -40,6 +42,15 @@ fn load(opts: &LoadOptions) -> Loaded {
     }
 }
 
+/// The suite of `file`, relative to the fixtures.
+fn suite<'a>(loaded: &'a Loaded, file: &str) -> &'a Suite {
+    loaded
+        .suites
+        .iter()
+        .find(|s| s.path == fixtures().join(file))
+        .unwrap_or_else(|| panic!("no suite {file}"))
+}
+
 fn dialogue<'a>(suite: &'a Suite, name: &str) -> &'a Dialogue {
     suite
         .dialogues
@@ -59,16 +70,29 @@ fn discovers_suites_in_sorted_order_skipping_config_hidden_and_goldens() {
         .iter()
         .map(|p| p.strip_prefix(fixtures()).unwrap().display().to_string())
         .collect();
-    assert_eq!(rel, ["billing/invoices.yml", "support.yaml"]);
+    assert_eq!(
+        rel,
+        [
+            "billing/invoices.yml",
+            "judging/plain.yaml",
+            "judging/support.yaml",
+            "kinds/http.yaml",
+            "kinds/openai.yaml",
+            "support.yaml"
+        ]
+    );
 
     let loaded = load(&opts());
     let names: Vec<&str> = loaded.suites.iter().map(|s| s.name.as_str()).collect();
     // `invoices` has no `name:`: the file's stem.
-    assert_eq!(names, ["invoices", "support"]);
-    assert!(loaded.warnings.is_empty());
-    assert_eq!(loaded.suites[1].path, fixtures().join("support.yaml"));
     assert_eq!(
-        loaded.suites[1].golden_dir,
+        names,
+        ["invoices", "plain", "support", "http", "openai", "support"]
+    );
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.suites[5].path, fixtures().join("support.yaml"));
+    assert_eq!(
+        loaded.suites[5].golden_dir,
         fixtures().join("support.golden")
     );
     assert_eq!(
@@ -80,7 +104,7 @@ fn discovers_suites_in_sorted_order_skipping_config_hidden_and_goldens() {
 #[test]
 fn endpoints_merge_config_suite_dialogue() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support.yaml");
     let hours = &dialogue(support, "business hours").endpoint;
     // From agenttest.yaml, trailing slash dropped.
     assert_eq!(
@@ -121,7 +145,7 @@ fn endpoints_merge_config_suite_dialogue() {
         "ak_not_a_key"
     );
 
-    let invoices = &loaded.suites[0].dialogues[0].endpoint;
+    let invoices = &suite(&loaded, "billing/invoices.yml").dialogues[0].endpoint;
     assert_eq!(invoices.base_url, BaseUrl::Mock);
     assert_eq!(invoices.agent_id, "ag_default");
     assert_eq!(invoices.timeout, Duration::from_secs(2));
@@ -144,7 +168,15 @@ fn overrides_beat_every_file() {
         for d in &suite.dialogues {
             let e = &d.endpoint;
             assert_eq!(e.base_url, BaseUrl::Url("http://127.0.0.1:9".into()));
-            assert_eq!(e.agent_id, "ag_flag");
+            // `--agent` is ignored by the kinds that have no agent id.
+            let agent = match e.kind {
+                EndpointKind::Thinnest => "ag_flag",
+                EndpointKind::OpenAi(ref spec) => spec.model.as_str(),
+                EndpointKind::Http(_) => "",
+            };
+            assert_eq!(e.agent_id, agent, "{}", d.name);
+            // A mock script goes only with `base_url: mock`.
+            assert_eq!(e.mock_script, None);
             assert_eq!(e.timeout, Duration::from_millis(500));
             assert_eq!(e.retries, 0);
             assert_eq!(e.rate_limit, Some(1.0));
@@ -168,7 +200,7 @@ fn an_unset_env_var_is_an_error_in_the_config() {
 #[test]
 fn dialogues_turns_and_spans() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support.yaml");
     let names: Vec<&str> = support.dialogues.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(
         names,
@@ -198,16 +230,16 @@ fn dialogues_turns_and_spans() {
         GoldenMode::Off
     );
 
-    let inv = &loaded.suites[0].dialogues[0];
+    let inv = &suite(&loaded, "billing/invoices.yml").dialogues[0];
     assert_eq!(inv.session, SessionMode::Server);
     assert_eq!(inv.golden, GoldenMode::Similar { threshold: 0.8 });
-    assert_eq!((inv.repeat, inv.min_pass), (3, 2));
+    assert_eq!((inv.repeat, inv.min_pass), (3, MinPass::Count(2)));
 }
 
 #[test]
 fn expectations_defaults_and_their_spans() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support.yaml");
     let hours = dialogue(support, "business hours");
     // status from agenttest.yaml, max_tokens from the suite (replaced by the turn's own).
     assert_eq!(
@@ -247,7 +279,7 @@ fn expectations_defaults_and_their_spans() {
     let wrong = dialogue(support, "wrong key is refused");
     assert!(matches!(&wrong.turns[0].expect[0].kind, ExpectKind::Status(s) if s == &[401]));
 
-    let inv = &loaded.suites[0].dialogues[0].turns[0].expect;
+    let inv = &suite(&loaded, "billing/invoices.yml").dialogues[0].turns[0].expect;
     let kinds: Vec<&str> = inv.iter().map(|e| e.kind.key()).collect();
     assert_eq!(kinds, ["status", "not_regex", "equals"]);
     assert!(matches!(&inv[0].kind, ExpectKind::Status(s) if s == &[200, 202]));
@@ -258,7 +290,7 @@ fn expectations_defaults_and_their_spans() {
 #[test]
 fn captures_vars_templates_and_normalize() {
     let loaded = load(&opts());
-    let support = &loaded.suites[1];
+    let support = suite(&loaded, "support.yaml");
     let order = dialogue(support, "order follow-up");
     assert_eq!(
         order.vars.get("product").map(String::as_str),
@@ -295,7 +327,7 @@ fn captures_vars_templates_and_normalize() {
         .collect();
     assert_eq!(rules, [r"\d{4}-\d{2}-\d{2}", r"\bORD-\d+\b"]);
     assert_eq!(support.normalize[1].replace, "<ORDER>");
-    assert_eq!(loaded.suites[0].normalize.len(), 1);
+    assert_eq!(suite(&loaded, "billing/invoices.yml").normalize.len(), 1);
 }
 
 #[test]
@@ -307,5 +339,220 @@ fn the_same_suite_named_twice_is_loaded_once() {
     ];
     let loaded = load_paths(&paths, &opts()).unwrap();
     let names: Vec<&str> = loaded.suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["invoices", "support"]);
+    assert_eq!(
+        names,
+        ["invoices", "plain", "support", "http", "openai", "support"]
+    );
+}
+
+fn openai(d: &Dialogue) -> &OpenAiSpec {
+    match &d.endpoint.kind {
+        EndpointKind::OpenAi(spec) => spec,
+        other => panic!("{}: kind {}", d.name, other.name()),
+    }
+}
+
+fn http(d: &Dialogue) -> &HttpSpec {
+    match &d.endpoint.kind {
+        EndpointKind::Http(spec) => spec,
+        other => panic!("{}: kind {}", d.name, other.name()),
+    }
+}
+
+#[test]
+fn openai_endpoints() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "kinds/openai.yaml");
+    let hours = dialogue(s, "hours");
+    let e = &hours.endpoint;
+    assert_eq!(e.kind.name(), "openai");
+    assert_eq!(e.base_url, BaseUrl::Mock);
+    // Relative to the suite file, which names it.
+    assert_eq!(
+        e.mock_script.as_deref(),
+        Some(fixtures().join("kinds/../../mock/basic.yaml").as_path())
+    );
+    assert!(e.mock_script.as_ref().unwrap().is_file());
+    // The model is whom the requests are for; the config's agent_id is ignored.
+    assert_eq!(e.agent_id, "ag_support");
+    // Common fields still come from agenttest.yaml.
+    assert_eq!(e.api_key.as_ref().unwrap().expose_secret(), "ak_test_123");
+    assert_eq!(e.timeout, Duration::from_secs(10));
+    let spec = openai(hours);
+    assert_eq!(
+        spec,
+        &OpenAiSpec {
+            model: "ag_support".into(),
+            system: Some("You are the support agent of Lumen. Answer in one sentence.\n".into()),
+            params: json!({"temperature": 0.2, "seed": 7})
+                .as_object()
+                .unwrap()
+                .clone(),
+            stream: true,
+        }
+    );
+    let t0 = &hours.turns[0].expect;
+    assert_eq!(
+        t0.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
+        ["status", "contains", "max_first_token"]
+    );
+    assert!(matches!(t0[2].kind, ExpectKind::MaxFirstToken(d) if d == Duration::from_secs(2)));
+    assert_eq!(t0[2].span, Span::new(15, 18));
+
+    // The dialogue's own fields over the suite's: params key by key, system over system_file.
+    let other = dialogue(s, "another model");
+    assert_eq!(other.endpoint.agent_id, "ag_other");
+    assert_eq!(
+        openai(other),
+        &OpenAiSpec {
+            model: "ag_other".into(),
+            system: Some("Be brief.".into()),
+            params: json!({"temperature": 0, "seed": 7, "max_tokens": 50})
+                .as_object()
+                .unwrap()
+                .clone(),
+            stream: false,
+        }
+    );
+}
+
+#[test]
+fn http_endpoints() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "kinds/http.yaml");
+    let server = dialogue(s, "server session");
+    let e = &server.endpoint;
+    assert_eq!(e.kind.name(), "http");
+    assert_eq!(e.base_url, BaseUrl::Url("http://localhost:8000".into()));
+    assert_eq!(e.agent_id, "", "the config's agent_id is ignored");
+    assert_eq!(server.session, SessionMode::Server);
+    let pointers = Pointers {
+        text: "/output/text".into(),
+        session_id: Some("/conversation".into()),
+        input_tokens: Some("/usage/in".into()),
+        output_tokens: Some("/usage/out".into()),
+        total_tokens: Some("/usage/total".into()),
+        error: Some("/error/message".into()),
+    };
+    assert_eq!(
+        http(server),
+        &HttpSpec {
+            method: "PUT".into(),
+            path: "/api/chat/{{session_id}}".into(),
+            body: Some(json!({
+                "input": "{{message}}",
+                "turn": "{{turn}}",
+                "history": "{{history}}",
+                "meta": {"product": "{{product}}", "n": 3, "ok": true, "none": null, "list": ["a", 1.5]},
+            })),
+            auth_header: Some("X-API-Key".into()),
+            response: pointers.clone(),
+            stream: true,
+        }
+    );
+
+    // A body is replaced whole; the pointers merge one by one.
+    let plain = http(dialogue(s, "plain reply"));
+    assert_eq!(plain.body, Some(json!({"q": "{{message}}"})));
+    assert_eq!(
+        plain.response,
+        Pointers {
+            text: "/reply".into(),
+            ..pointers
+        }
+    );
+    assert_eq!(plain.method, "PUT");
+}
+
+#[test]
+fn judges_facts_golden_modes_and_the_baseline_gate() {
+    let loaded = load(&opts());
+    // The config's judge: kind openai, temperature 0 by default, its own timeout.
+    let plain = suite(&loaded, "judging/plain.yaml");
+    let judge = plain.judge.as_ref().expect("the config's judge");
+    assert_eq!(judge.base_url, BaseUrl::Mock);
+    assert_eq!(judge.agent_id, "judge-model");
+    assert_eq!(judge.timeout, Duration::from_secs(20));
+    assert_eq!(
+        judge.mock_script.as_deref(),
+        Some(fixtures().join("judging/../../mock/basic.yaml").as_path())
+    );
+    assert_eq!(
+        judge.api_key.as_ref().unwrap().expose_secret(),
+        "ak_test_judge"
+    );
+    match &judge.kind {
+        EndpointKind::OpenAi(spec) => {
+            assert_eq!(spec.model, "judge-model");
+            assert_eq!(
+                serde_json::Value::Object(spec.params.clone()),
+                json!({"seed": 1, "temperature": 0})
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let hours = &plain.dialogues[0].turns[0].expect;
+    assert!(matches!(&hours[0].kind, ExpectKind::Judge(r) if r == &["States the opening hours"]));
+
+    // The suite's block over the config's, field by field.
+    let s = suite(&loaded, "judging/support.yaml");
+    let judge = s.judge.as_ref().expect("the merged judge");
+    assert_eq!(judge.timeout, Duration::from_secs(5));
+    assert_eq!(judge.base_url, BaseUrl::Mock);
+    match &judge.kind {
+        EndpointKind::OpenAi(spec) => assert_eq!(
+            serde_json::Value::Object(spec.params.clone()),
+            json!({"seed": 1, "temperature": 0.5})
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Suites without a judge have none.
+    assert!(suite(&loaded, "support.yaml").judge.is_none());
+
+    let by_meaning = dialogue(s, "hours by meaning");
+    assert_eq!(by_meaning.golden, GoldenMode::Facts { strict: true });
+    assert_eq!(
+        (by_meaning.repeat, by_meaning.min_pass),
+        (20, MinPass::Baseline)
+    );
+    assert_eq!(by_meaning.alpha, Some(0.05));
+    let t0 = &by_meaning.turns[0].expect;
+    assert_eq!(
+        t0.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
+        ["facts", "not_facts"]
+    );
+    let fact = |kind: &str, value: &str, unit: Option<&str>, line, column| FactSpec {
+        kind: kind.into(),
+        value: value.into(),
+        unit: unit.map(Into::into),
+        span: Span::new(line, column),
+    };
+    match &t0[0].kind {
+        ExpectKind::Facts(f) => assert_eq!(
+            f,
+            &[
+                fact("time", "09:00", None, 13, 15),
+                fact("number", "30", Some("day"), 14, 15),
+                fact("money", "99 USD", None, 16, 15),
+                fact("percent", "15", None, 17, 15),
+                fact("date", "2026-12-24", None, 18, 15),
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(&t0[1].kind, ExpectKind::NotFacts(f) if f == &[fact("time", "10:00", None, 20, 15)])
+    );
+
+    let judged = dialogue(s, "judged golden");
+    assert_eq!(judged.golden, GoldenMode::Judge);
+    assert_eq!((judged.min_pass, judged.alpha), (MinPass::Count(1), None));
+    assert!(matches!(
+        &judged.turns[0].expect[0].kind,
+        ExpectKind::Judge(r) if r == &["Is polite", "Names {{product}}"]
+    ));
+    assert_eq!(
+        dialogue(s, "loose facts").golden,
+        GoldenMode::Facts { strict: false }
+    );
 }

@@ -3,9 +3,10 @@
 //! environment or decides about colors.
 //!
 //! One file per command: [`run`], [`pending`] (`accept`, `reject`), [`inspect`] (`validate`,
-//! `list`); [`signals`] turns Ctrl-C and SIGTERM into the run's cancellation.
+//! `list`), [`merge`]; [`signals`] turns Ctrl-C and SIGTERM into the run's cancellation.
 
 mod inspect;
+mod merge;
 mod pending;
 mod run;
 mod signals;
@@ -66,6 +67,7 @@ pub fn main(command: Command) -> i32 {
             let color = use_color(args.color, std::io::stderr().is_terminal());
             crate::mock::cli_main(args, color, load_options(EndpointOverrides::default()).env)
         }
+        Command::Merge(args) => merge::cmd_merge(args),
     }
 }
 

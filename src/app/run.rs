@@ -3,6 +3,7 @@
 //! console following its events, then the reports written and the exit code decided.
 
 use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,7 @@ use crate::redact::Redactor;
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
 use crate::run::select::{self, Selection};
 use crate::run::{self, GoldenPolicy, Job, LocalServers, RunConfig};
+use crate::suite::model::MinPass;
 use crate::suite::{BaseUrl, EndpointOverrides, Suite};
 
 pub(super) fn cmd_run(args: RunArgs) -> i32 {
@@ -42,7 +44,11 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             dialogue: *di,
         })
         .collect();
-    let replay_scripts = match replay_scripts(&args, &suites, &jobs) {
+    let scripts = match replay_scripts(&args, &suites, &jobs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mock_scripts = match mock_scripts(&args, &jobs) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -55,7 +61,11 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return usage_error(&format!("failed to start the async runtime: {e}")),
     };
-    let executed = runtime.block_on(execute(jobs, cfg, redactor, console, replay_scripts));
+    let servers = Servers {
+        demo: uses_demo_mock(&jobs),
+        scripts: scripts.into_iter().chain(mock_scripts).collect(),
+    };
+    let executed = runtime.block_on(execute(jobs, cfg, redactor, console, servers));
     let Some((mut report, console)) = executed else {
         return exit::USAGE;
     };
@@ -72,13 +82,25 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     if args.repeat == Some(0) {
         return Err("--repeat must be at least 1".into());
     }
-    if let Some(k) = args.min_pass {
-        match args.repeat {
-            None => return Err("--min-pass needs --repeat N".into()),
-            Some(n) if k == 0 || k > n => {
-                return Err("--min-pass must be between 1 and --repeat".into())
+    let min_pass = match args.min_pass.as_deref().map(str::trim) {
+        None => None,
+        Some("baseline") => Some(MinPass::Baseline),
+        Some(text) => {
+            let k: u32 = text
+                .parse()
+                .map_err(|_| format!("--min-pass `{text}`: write a count K or `baseline`"))?;
+            match args.repeat {
+                None => return Err("--min-pass needs --repeat N".into()),
+                Some(n) if k == 0 || k > n => {
+                    return Err("--min-pass must be between 1 and --repeat".into())
+                }
+                Some(_) => Some(MinPass::Count(k)),
             }
-            Some(_) => {}
+        }
+    };
+    if let Some(a) = args.alpha {
+        if !(a > 0.0 && a < 1.0) {
+            return Err("--alpha must be between 0 and 1 (exclusive)".into());
         }
     }
     if args.bless && args.no_golden {
@@ -95,24 +117,29 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
             GoldenPolicy::Compare
         },
         repeat: args.repeat,
-        min_pass: args.min_pass,
+        min_pass,
+        alpha: args.alpha,
         reruns: args.reruns,
+        judge_cache: !args.no_cache,
     };
     Ok((overrides, sel, cfg))
 }
 
-/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes,
-/// with empty reports, so the CI step that publishes them still finds them.
+/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes.
+/// Either way the reports asked for are written, empty (SPEC §10), so the CI step that
+/// publishes them still finds them.
 fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
+    let empty = RunReport {
+        started_at: std::time::SystemTime::now(),
+        duration: std::time::Duration::ZERO,
+        interrupted: false,
+        dialogues: Vec::new(),
+        warnings: Vec::new(),
+        judge: Default::default(),
+    };
+    let report_failed = write_reports(args, &empty);
     if empty_partition_is_fine(suites, sel) {
-        let empty = RunReport {
-            started_at: std::time::SystemTime::now(),
-            duration: std::time::Duration::ZERO,
-            interrupted: false,
-            dialogues: Vec::new(),
-            warnings: Vec::new(),
-        };
-        if write_reports(args, &empty) {
+        if report_failed {
             return exit::ERRORED;
         }
         outln!("this partition holds none of the selected dialogues: nothing to run");
@@ -126,13 +153,59 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
     exit::NOTHING_SELECTED
 }
 
+/// The in-process servers a run needs: the built-in demo mock, and one server per script
+/// (`replay` says whether it serves a suite's goldens or a `mock_script:`).
+struct Servers {
+    demo: bool,
+    scripts: Vec<(PathBuf, crate::mock::Script, bool)>,
+}
+
+/// Every endpoint a job talks to: its dialogue's, and its suite's judge.
+fn endpoints_of(jobs: &[Job]) -> impl Iterator<Item = &crate::suite::model::Endpoint> {
+    jobs.iter().flat_map(|j| {
+        std::iter::once(&*j.suite.dialogues[j.dialogue].endpoint).chain(j.suite.judge.as_deref())
+    })
+}
+
+fn uses_demo_mock(jobs: &[Job]) -> bool {
+    endpoints_of(jobs).any(|ep| ep.base_url == BaseUrl::Mock && ep.mock_script.is_none())
+}
+
+/// The script of every `mock_script:` a selected dialogue or its judge uses, loaded and
+/// checked before anything is sent.
+fn mock_scripts(
+    args: &RunArgs,
+    jobs: &[Job],
+) -> Result<Vec<(PathBuf, crate::mock::Script, bool)>, i32> {
+    let mut paths: Vec<&PathBuf> = endpoints_of(jobs)
+        .filter(|ep| ep.base_url == BaseUrl::Mock)
+        .filter_map(|ep| ep.mock_script.as_ref())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut scripts = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match crate::mock::Script::load(path) {
+            Ok(script) => scripts.push((path.clone(), script, false)),
+            Err(diags) => errors.extend(diags),
+        }
+    }
+    if errors.is_empty() {
+        return Ok(scripts);
+    }
+    let color = use_color(args.paths.color, std::io::stderr().is_terminal());
+    let _ = write!(std::io::stderr(), "{}", render_all(&errors, color));
+    Err(exit::USAGE)
+}
+
 /// The replay script of every suite that a selected dialogue replays. A suite with no goldens
 /// cannot run offline, and that is a config error found before anything is sent.
 fn replay_scripts(
     args: &RunArgs,
     suites: &[Arc<Suite>],
     jobs: &[Job],
-) -> Result<Vec<(std::path::PathBuf, crate::mock::Script)>, i32> {
+) -> Result<Vec<(PathBuf, crate::mock::Script, bool)>, i32> {
     let mut scripts = Vec::new();
     let mut errors = Vec::new();
     for suite in suites {
@@ -142,7 +215,7 @@ fn replay_scripts(
         });
         if replayed {
             match crate::mock::Script::replay_suite(suite) {
-                Ok(script) => scripts.push((suite.path.clone(), script)),
+                Ok(script) => scripts.push((suite.path.clone(), script, true)),
                 Err(diags) => errors.extend(diags),
             }
         }
@@ -155,13 +228,19 @@ fn replay_scripts(
     Err(exit::USAGE)
 }
 
-/// One redactor for every secret of every loaded endpoint.
+/// One redactor for every secret of every loaded endpoint, judges' included.
 fn redactor(suites: &[Arc<Suite>]) -> Redactor {
-    Redactor::new(suites.iter().flat_map(|s| &s.dialogues).flat_map(|d| {
-        let mut secrets = d.endpoint.secrets();
+    let endpoints = suites.iter().flat_map(|s| {
+        s.dialogues
+            .iter()
+            .map(|d| &*d.endpoint)
+            .chain(s.judge.as_deref())
+    });
+    Redactor::new(endpoints.flat_map(|ep| {
+        let mut secrets = ep.secrets();
         // Credentials in a URL (`https://user:pass@host`) would otherwise ride along in
         // every transport error message.
-        if let BaseUrl::Url(u) = &d.endpoint.base_url {
+        if let BaseUrl::Url(u) = &ep.base_url {
             secrets.extend(url_userinfo(u).map(secrecy::SecretString::from));
         }
         secrets
@@ -189,12 +268,9 @@ async fn execute(
     cfg: RunConfig,
     redactor: Redactor,
     console: Console,
-    replay_scripts: Vec<(std::path::PathBuf, crate::mock::Script)>,
+    servers: Servers,
 ) -> Option<(RunReport, Console)> {
-    let uses_mock = jobs
-        .iter()
-        .any(|j| j.suite.dialogues[j.dialogue].endpoint.base_url == BaseUrl::Mock);
-    let (local, servers) = start_servers(uses_mock, replay_scripts).await?;
+    let (local, servers) = start_servers(servers).await?;
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -210,15 +286,12 @@ async fn execute(
     Some((report, console))
 }
 
-/// The built-in mock (when a dialogue says `base_url: mock`) and one replay server per
-/// replayed suite, on free loopback ports.
-async fn start_servers(
-    uses_mock: bool,
-    replay_scripts: Vec<(std::path::PathBuf, crate::mock::Script)>,
-) -> Option<(LocalServers, Vec<crate::mock::MockServer>)> {
+/// The built-in mock (when an endpoint says `base_url: mock` without a script), one mock per
+/// `mock_script:` and one replay server per replayed suite, on free loopback ports.
+async fn start_servers(wanted: Servers) -> Option<(LocalServers, Vec<crate::mock::MockServer>)> {
     let mut servers = Vec::new();
     let mut local = LocalServers::default();
-    if uses_mock {
+    if wanted.demo {
         match crate::mock::start_local(crate::mock::Script::demo()).await {
             Ok(m) => {
                 local.mock = Some(m.base_url());
@@ -233,16 +306,21 @@ async fn start_servers(
             }
         }
     }
-    for (path, script) in replay_scripts {
+    for (path, script, replay) in wanted.scripts {
         match crate::mock::start_local(script).await {
             Ok(m) => {
-                local.replay.insert(path, m.base_url());
+                let table = if replay {
+                    &mut local.replay
+                } else {
+                    &mut local.scripted
+                };
+                table.insert(path, m.base_url());
                 servers.push(m);
             }
             Err(e) => {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "error: failed to start the replay server for {}: {e}",
+                    "error: failed to start the in-process server for {}: {e}",
                     path.display()
                 );
                 return None;
@@ -285,24 +363,39 @@ fn url_userinfo(url: &str) -> Option<String> {
     (!userinfo.is_empty()).then(|| userinfo.to_string())
 }
 
-/// Writes the `--junit` and `--json` reports that were asked for; true when one failed.
+/// Writes the `--junit`, `--json` and `--html` reports that were asked for; true when one
+/// failed.
 fn write_reports(args: &RunArgs, report: &RunReport) -> bool {
+    write_report_files(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+        report,
+    )
+}
+
+type ReportWriter = fn(&RunReport, &std::path::Path) -> std::io::Result<()>;
+
+/// Writes each report that has a path (atomically), saying on stderr which could not be
+/// written; true when one failed. Shared with `merge`.
+pub(super) fn write_report_files(
+    junit: Option<&std::path::Path>,
+    json: Option<&std::path::Path>,
+    html: Option<&std::path::Path>,
+    report: &RunReport,
+) -> bool {
+    let files: [(&str, Option<&std::path::Path>, ReportWriter); 3] = [
+        ("JUnit", junit, crate::report::junit::write),
+        ("JSON", json, crate::report::json::write),
+        ("HTML", html, crate::report::html::write),
+    ];
     let mut failed = false;
-    if let Some(path) = &args.junit {
-        if let Err(e) = crate::report::junit::write(report, path) {
+    for (what, path, write) in files {
+        let Some(path) = path else { continue };
+        if let Err(e) = write(report, path) {
             let _ = writeln!(
                 std::io::stderr(),
-                "error: failed to write the JUnit report {}: {e}",
-                path.display()
-            );
-            failed = true;
-        }
-    }
-    if let Some(path) = &args.json {
-        if let Err(e) = crate::report::json::write(report, path) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: failed to write the JSON report {}: {e}",
+                "error: failed to write the {what} report {}: {e}",
                 path.display()
             );
             failed = true;

@@ -44,7 +44,8 @@ impl Http {
             .map_err(|_| format!("`{}` is not an HTTP method", spec.method))?;
         // The URL is checked now, with the template's names left in, so a bad base fails once.
         let base = base_url.trim_end_matches('/').to_string();
-        reqwest::Url::parse(&format!("{base}/")).map_err(|e| format!("`{base}` is not a valid URL: {e}"))?;
+        reqwest::Url::parse(&format!("{base}/"))
+            .map_err(|e| format!("`{base}` is not a valid URL: {e}"))?;
         Ok(Http {
             transport,
             base,
@@ -158,11 +159,10 @@ impl HttpConversation {
         let pointers = &ep.spec.response;
         if success && ep.spec.stream && sse::is_event_stream(&response) {
             let mut last = Value::Null;
-            let streamed =
-                sse::read_stream(response, started, ep.transport.timeout(), |data| {
-                    read_event(data, pointers, &mut last)
-                })
-                .await?;
+            let streamed = sse::read_stream(response, started, ep.transport.timeout(), |data| {
+                read_event(data, pointers, &mut last)
+            })
+            .await?;
             let mut reply = agent_reply(&last, pointers, streamed.text);
             reply.shape = Some("sse");
             let timing = Timing {
@@ -209,7 +209,9 @@ fn fill(template: &Value, values: &BTreeMap<String, String>, history: &Value) ->
             .map(Value::from)
             .unwrap_or(Value::Null),
         Value::String(s) => Value::String(expand_template(s, values)),
-        Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, values, history)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| fill(v, values, history)).collect())
+        }
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), fill(v, values, history)))
@@ -301,8 +303,12 @@ pub fn parse_error(bytes: &[u8], p: &Pointers) -> Option<String> {
 /// One event of a streamed reply: its text piece at the `text` pointer; the last event with
 /// data is kept for the session id and token pointers.
 fn read_event(data: &str, p: &Pointers, last: &mut Value) -> Result<Piece, String> {
-    let value: Value = serde_json::from_str(data)
-        .map_err(|e| format!("a stream event is not JSON ({e}): `{}`", truncate(data, 200)))?;
+    let value: Value = serde_json::from_str(data).map_err(|e| {
+        format!(
+            "a stream event is not JSON ({e}): `{}`",
+            truncate(data, 200)
+        )
+    })?;
     let text = text_at(&value, &p.text).map(str::to_string);
     // Ids and counts usually come on the first or the last event: keep what each says.
     if let Value::Object(map) = &value {

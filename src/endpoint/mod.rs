@@ -9,7 +9,10 @@
 //! Endpoints never retry, sleep, judge or redact: the runner does that the same way for every
 //! kind. The HTTP work they share (headers, capped reads, rate headers) is in [`transport`].
 
+pub mod http;
+pub mod openai;
 pub mod session;
+pub mod sse;
 pub mod thinnest;
 pub mod transport;
 
@@ -59,23 +62,30 @@ pub trait Conversation: Send {
     }
 }
 
-/// Where the in-process servers listen: the mock for `base_url: mock`, and one replay server
-/// per suite for `base_url: replay` (each serves that suite's own goldens).
+/// Where the in-process servers listen: the built-in mock for `base_url: mock`, one mock per
+/// `mock_script:`, and one replay server per suite for `base_url: replay` (each serves that
+/// suite's own goldens).
 #[derive(Debug, Clone, Default)]
 pub struct LocalServers {
     pub mock: Option<String>,
+    pub scripted: HashMap<PathBuf, String>,
     pub replay: HashMap<PathBuf, String>,
 }
 
 impl LocalServers {
     /// The URL requests go to: the endpoint's own, or an in-process server's.
-    pub fn resolve(&self, base: &BaseUrl, suite_path: &Path) -> Result<String, String> {
-        match base {
+    pub fn resolve(&self, endpoint: &model::Endpoint, suite_path: &Path) -> Result<String, String> {
+        match &endpoint.base_url {
             BaseUrl::Url(u) => Ok(u.clone()),
-            BaseUrl::Mock => self
-                .mock
-                .clone()
-                .ok_or_else(|| "the built-in mock agent is not running".to_string()),
+            BaseUrl::Mock => match &endpoint.mock_script {
+                Some(script) => self.scripted.get(script).cloned().ok_or_else(|| {
+                    format!("no mock is running for the script {}", script.display())
+                }),
+                None => self
+                    .mock
+                    .clone()
+                    .ok_or_else(|| "the built-in mock agent is not running".to_string()),
+            },
             BaseUrl::Replay => {
                 self.replay.get(suite_path).cloned().ok_or_else(|| {
                     format!("no replay server is running for {}", suite_path.display())
@@ -92,12 +102,11 @@ pub fn connect(
     endpoint: &model::Endpoint,
     suite_path: &Path,
 ) -> Result<Arc<dyn Endpoint>, String> {
-    let base = local.resolve(&endpoint.base_url, suite_path)?;
-    match endpoint.kind {
-        EndpointKind::Thinnest => Ok(Arc::new(thinnest::Thinnest::new(
-            http.clone(),
-            &base,
-            endpoint,
-        )?)),
-    }
+    let base = local.resolve(endpoint, suite_path)?;
+    let http = http.clone();
+    Ok(match &endpoint.kind {
+        EndpointKind::Thinnest => Arc::new(thinnest::Thinnest::new(http, &base, endpoint)?),
+        EndpointKind::OpenAi(spec) => Arc::new(openai::OpenAi::new(http, &base, endpoint, spec)?),
+        EndpointKind::Http(spec) => Arc::new(http::Http::new(http, &base, endpoint, spec)?),
+    })
 }

@@ -245,19 +245,29 @@ pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
         session_id: None,
         shape: Some("chat.completion"),
         usage: value.get("usage").map(usage_of).unwrap_or_default(),
-        model: value.get("model").and_then(Value::as_str).map(str::to_string),
+        model: value
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
 /// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts.
 fn read_chunk(data: &str, usage: &mut Usage, model: &mut Option<String>) -> Result<Piece, String> {
-    let value: Value = serde_json::from_str(data)
-        .map_err(|e| format!("a stream event is not JSON ({e}): `{}`", truncate(data, 200)))?;
+    let value: Value = serde_json::from_str(data).map_err(|e| {
+        format!(
+            "a stream event is not JSON ({e}): `{}`",
+            truncate(data, 200)
+        )
+    })?;
     if let Some(u) = value.get("usage").filter(|u| u.is_object()) {
         *usage = usage_of(u);
     }
     if model.is_none() {
-        *model = value.get("model").and_then(Value::as_str).map(str::to_string);
+        *model = value
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
     Ok(Piece {
         text: value

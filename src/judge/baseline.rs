@@ -11,6 +11,9 @@
 //! count this low or lower if both came from the same agent. Exact, so it holds for the small
 //! counts a gate uses (20 runs), where a normal approximation would not. Pure arithmetic.
 
+/// SPEC §9.3's default significance level.
+pub const DEFAULT_ALPHA: f64 = 0.01;
+
 /// The one-sided p-value that this run (`passed` of `runs`) passes less often than the
 /// baseline (`base_passed` of `base_runs`). 1.0 when there is nothing to compare.
 pub fn fisher_less(base_runs: u32, base_passed: u32, runs: u32, passed: u32) -> f64 {

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::diag::Span;
+use crate::facts;
 use crate::record::{Detail, Failure, Usage};
-use crate::suite::model::{ExpectKind, Expectation};
+use crate::suite::model::{ExpectKind, Expectation, FactSpec};
 use crate::suite::template;
 
 /// What a turn saw, as far as expectations care.
@@ -142,7 +143,43 @@ fn check(
             max: *max,
             took: seen.latency,
         }),
+        // Placeholder until the runner records the first token (SPEC §8.3).
+        ExpectKind::MaxFirstToken(max) => match seen.first_token {
+            None => Some(Detail::NotStreamed { max: *max }),
+            Some(took) => (took > *max).then_some(Detail::FirstTokenTooSlow { max: *max, took }),
+        },
+        ExpectKind::Facts(specs) => facts_missing(specs, text),
+        ExpectKind::NotFacts(specs) => facts_present(specs, text),
+        // Asked of the LLM judge by the runner: it is I/O, and may not be able to answer.
+        ExpectKind::Judge(_) => None,
     }
+}
+
+/// `facts`: every listed value the reply must state, in any wording.
+fn facts_missing(specs: &[FactSpec], text: &str) -> Option<Detail> {
+    let found = facts::extract(text);
+    let missing: Vec<String> = specs
+        .iter()
+        .filter_map(|s| facts::parse_spec(&s.kind, &s.value, s.unit.as_deref()).ok())
+        .filter(|f| !facts::states(&found, f))
+        .map(|f| f.to_string())
+        .collect();
+    (!missing.is_empty()).then(|| Detail::FactsMissing {
+        missing,
+        found: found.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// `not_facts`: the listed values the reply states, which it must not.
+fn facts_present(specs: &[FactSpec], text: &str) -> Option<Detail> {
+    let found = facts::extract(text);
+    let present: Vec<String> = specs
+        .iter()
+        .filter_map(|s| facts::parse_spec(&s.kind, &s.value, s.unit.as_deref()).ok())
+        .filter(|f| facts::states(&found, f))
+        .map(|f| f.to_string())
+        .collect();
+    (!present.is_empty()).then_some(Detail::FactsPresent(present))
 }
 
 #[cfg(test)]

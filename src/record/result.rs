@@ -22,6 +22,15 @@ pub struct RunReport {
     pub dialogues: Vec<DialogueResult>,
     /// Non-fatal findings: orphan goldens and the like.
     pub warnings: Vec<String>,
+    /// The LLM judge's verdicts: asked of it, and read from the cache.
+    pub judge: JudgeTotals,
+}
+
+/// How many verdicts the LLM judge gave this run, and how many came from its cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JudgeTotals {
+    pub asked: u64,
+    pub cached: u64,
 }
 
 /// The suite a dialogue belongs to, shared by its dialogues' results.
@@ -85,12 +94,27 @@ pub struct DialogueResult {
     pub attempts: Vec<Attempt>,
     /// `repeat` of the dialogue (1 unless SPEC §7 repeats are on).
     pub repeat: u32,
-    /// How many of the `repeat` runs must pass.
+    /// How many of the `repeat` runs must pass (a fixed gate).
     pub min_pass: u32,
+    /// The gate against the blessed baseline (`min_pass: baseline`), when it was used.
+    pub baseline: Option<BaselineGate>,
     /// Wall time from the dialogue's first request to its last verdict.
     pub duration: Duration,
     /// What `--bless` did to this dialogue's golden, when it ran with `--bless`.
     pub bless: Option<BlessAction>,
+}
+
+/// SPEC §9.3: this run's pass rate against the blessed one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselineGate {
+    /// The golden's `baseline: {runs, passed}`; `None` when none is recorded (a failure).
+    pub recorded: Option<(u32, u32)>,
+    /// This run's judged runs and passes.
+    pub runs: u32,
+    pub passed: u32,
+    /// The one-sided Fisher exact p-value, and the threshold it was held to.
+    pub p_value: Option<f64>,
+    pub alpha: f64,
 }
 
 impl DialogueResult {
@@ -193,6 +217,9 @@ pub enum ErrorKind {
     Judge { reason: String },
     /// A bug in agenttest (a panic), caught so the other dialogues still run.
     Internal(String),
+    /// Already worded, with its `turn N: ` (read back from a JSON report, which keeps the
+    /// sentence, not the data): reported as written.
+    Worded(String),
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +315,9 @@ pub enum Detail {
         rubric: String,
         reason: String,
     },
+    /// Already worded (read back from a JSON report, which keeps the sentence, not the data):
+    /// reported as written.
+    Worded(String),
 }
 
 /// The result of comparing an attempt's transcript with its golden file.
@@ -314,6 +344,9 @@ pub struct GoldenCheck {
     pub pending: Option<PathBuf>,
     /// Why the pending file could not be written.
     pub pending_error: Option<String>,
+    /// The whole explanation as already worded, when the check was read back from a JSON
+    /// report (which keeps the sentence, not the data): reported as written.
+    pub worded: Option<String>,
 }
 
 impl Detail {
@@ -329,7 +362,7 @@ impl Detail {
                 f(a);
                 f(b)
             }),
-            Detail::NotEqual { expected } => f(expected),
+            Detail::NotEqual { expected } | Detail::Worded(expected) => f(expected),
             Detail::CaptureMissed { name, pattern } => {
                 f(name);
                 f(pattern)
@@ -355,7 +388,7 @@ impl ErrorKind {
     /// The strings inside, for redaction.
     pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
         match self {
-            ErrorKind::Setup(s) | ErrorKind::Internal(s) => f(s),
+            ErrorKind::Setup(s) | ErrorKind::Internal(s) | ErrorKind::Worded(s) => f(s),
             ErrorKind::Send { error, .. } => f(error),
             ErrorKind::Status { detail, .. } => detail.iter_mut().for_each(f),
             ErrorKind::Malformed { reason, .. } | ErrorKind::Judge { reason } => f(reason),
@@ -385,6 +418,18 @@ pub enum Difference {
     },
     AgentText {
         turn: usize,
+    },
+    /// `mode: facts`: typed values of the golden turn the reply does not state, and (with
+    /// `strict`) values it states that the golden turn does not.
+    Facts {
+        turn: usize,
+        missing: Vec<String>,
+        added: Vec<String>,
+    },
+    /// `mode: judge`: the judge found the reply says something else, and why.
+    Judged {
+        turn: usize,
+        reason: String,
     },
     BelowThreshold {
         turn: usize,
@@ -419,6 +464,7 @@ impl GoldenCheck {
             problem: None,
             pending: None,
             pending_error: None,
+            worded: None,
         }
     }
 }

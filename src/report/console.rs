@@ -119,8 +119,12 @@ impl Console {
             _ => {
                 let turns = r.attempts.first().map(|a| a.turns.len()).unwrap_or(0);
                 let mut facts = vec![format!("{turns} turn{}", if turns == 1 { "" } else { "s" })];
-                if r.repeat > 1 {
-                    facts.push(format!("{}/{} runs passed", r.passed_runs(), r.repeat));
+                match &r.baseline {
+                    Some(g) => facts.push(explain::baseline_line(g)),
+                    None if r.repeat > 1 => {
+                        facts.push(format!("{}/{} runs passed", r.passed_runs(), r.repeat))
+                    }
+                    None => {}
                 }
                 let reruns = r
                     .attempts
@@ -195,6 +199,16 @@ impl Console {
                 self.paint(YELLOW, "warning:")
             );
         }
+        let j = report.judge;
+        if j.asked + j.cached > 0 {
+            let _ = writeln!(
+                out,
+                "judge: {} verdict{} asked, {} cached",
+                j.asked,
+                if j.asked == 1 { "" } else { "s" },
+                j.cached
+            );
+        }
         let totals = report.totals();
         let summary = totals.summary_line();
         let style = if totals.failed + totals.errored > 0 {
@@ -230,13 +244,7 @@ impl Console {
             self.paint(DIM, &location(&d.suite.path, d.span)),
         );
         if d.repeat > 1 {
-            let _ = writeln!(
-                out,
-                "   {}/{} runs passed (needs {})",
-                d.passed_runs(),
-                d.repeat,
-                d.min_pass
-            );
+            let _ = writeln!(out, "   {}", explain::repeat_headline(d));
             for t in tally::expectations(d) {
                 let runs: Vec<String> = t.failed_in.iter().map(u32::to_string).collect();
                 let _ = writeln!(

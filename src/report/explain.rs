@@ -87,6 +87,7 @@ pub fn detail_message(detail: &Detail) -> String {
         Detail::Judged { rubric, reason } => {
             format!("the judge found the rubric {rubric:?} not met: {reason}")
         }
+        Detail::Worded(text) => text.clone(),
     }
 }
 
@@ -94,6 +95,7 @@ pub fn detail_message(detail: &Detail) -> String {
 pub fn error_message(e: &RunError) -> String {
     match &e.kind {
         ErrorKind::Setup(_) | ErrorKind::Internal(_) => error_text(e),
+        ErrorKind::Worded(text) => text.clone(),
         _ => format!("turn {}: {}", e.turn + 1, error_text(e)),
     }
 }
@@ -126,6 +128,58 @@ pub fn error_text(e: &RunError) -> String {
             turn + 1
         ),
         ErrorKind::Judge { reason } => format!("could not judge: {reason}"),
+        ErrorKind::Worded(text) => text
+            .strip_prefix(&format!("turn {turn}: "))
+            .unwrap_or(text)
+            .to_string(),
+    }
+}
+
+/// The headline of a repeated dialogue: `3/5 runs passed (needs 4)`, or against the baseline
+/// both rates and the p-value: `13/20 runs passed; baseline 95/100; p = 0.0006 < alpha 0.01`.
+pub fn repeat_headline(d: &crate::record::DialogueResult) -> String {
+    let Some(g) = &d.baseline else {
+        return format!(
+            "{}/{} runs passed (needs {})",
+            d.passed_runs(),
+            d.repeat,
+            d.min_pass
+        );
+    };
+    baseline_line(g)
+}
+
+/// The baseline gate's verdict in one line.
+pub fn baseline_line(g: &crate::record::BaselineGate) -> String {
+    let Some((runs, passed)) = g.recorded else {
+        return format!(
+            "{}/{} runs passed; no baseline is recorded in the golden: record one with \
+             `agenttest run --bless --repeat N` (min_pass: baseline)",
+            g.passed, g.runs
+        );
+    };
+    match g.p_value {
+        Some(p) => format!(
+            "{}/{} runs passed; baseline {passed}/{runs}; p = {} {} alpha {}",
+            g.passed,
+            g.runs,
+            p_value(p),
+            if p < g.alpha { "<" } else { ">=" },
+            g.alpha
+        ),
+        None => format!(
+            "{}/{} runs could be judged; baseline {passed}/{runs}",
+            g.passed, g.runs
+        ),
+    }
+}
+
+/// A p-value for people: four significant digits, small ones in scientific notation.
+pub fn p_value(p: f64) -> String {
+    if p >= 0.0001 || p == 0.0 {
+        format!("{p:.4}")
+    } else {
+        format!("{p:.2e}")
     }
 }
 
@@ -142,6 +196,9 @@ fn after_retries(retries: u32) -> String {
 /// word-level emphasis when `color`), where the pending file is, and the commands that accept
 /// or re-record. Empty for a match.
 pub fn golden_message(check: &GoldenCheck, suite_path: &Path, color: bool) -> String {
+    if let Some(worded) = &check.worded {
+        return worded.clone();
+    }
     let hints = hint_paragraph(check, &accept_hint(suite_path));
     let path = check.path.display();
     let mut out = match check.status {
@@ -197,6 +254,26 @@ pub fn difference(d: &Difference) -> String {
             actual,
         } => format!("turn {turn}: status {golden} in the golden, {actual} in this run"),
         Difference::AgentText { turn } => format!("turn {turn}: the agent text differs"),
+        Difference::Facts {
+            turn,
+            missing,
+            added,
+        } => {
+            let mut parts = Vec::new();
+            if !missing.is_empty() {
+                parts.push(format!("missing {}", missing.join(", ")));
+            }
+            if !added.is_empty() {
+                parts.push(format!("added {}", added.join(", ")));
+            }
+            format!(
+                "turn {turn}: the facts differ from the golden's: {}",
+                parts.join("; ")
+            )
+        }
+        Difference::Judged { turn, reason } => {
+            format!("turn {turn}: the judge found it differs from the golden: {reason}")
+        }
         Difference::BelowThreshold {
             turn,
             score: s,

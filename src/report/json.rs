@@ -65,6 +65,15 @@ struct Run<'a> {
     interrupted: bool,
     totals: Totals,
     warnings: &'a [String],
+    /// The LLM judge's verdicts, asked and cached (SPEC §9.2); absent when no judge ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judge: Option<JudgeTotals>,
+}
+
+#[derive(Serialize)]
+struct JudgeTotals {
+    asked: u64,
+    cached: u64,
 }
 
 #[derive(Serialize)]
@@ -92,6 +101,8 @@ struct Dialogue<'a> {
     repeat: u32,
     min_pass: u32,
     passed_runs: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Baseline>,
     expectation_tally: Vec<ExpectationTally>,
     golden_tally: Option<GoldenTally>,
     attempts: Vec<Attempt<'a>>,
@@ -105,6 +116,17 @@ struct ExpectationTally {
     met: u32,
     judged: u32,
     failed_in: Vec<u32>,
+}
+
+/// SPEC §9.3: both rates and the p-value.
+#[derive(Serialize)]
+struct Baseline {
+    recorded_runs: Option<u32>,
+    recorded_passed: Option<u32>,
+    runs: u32,
+    passed: u32,
+    p_value: Option<f64>,
+    alpha: f64,
 }
 
 #[derive(Serialize)]
@@ -200,6 +222,10 @@ fn view(report: &RunReport) -> Report<'_> {
                 not_run: t.not_run,
             },
             warnings: &report.warnings,
+            judge: (report.judge.asked + report.judge.cached > 0).then_some(JudgeTotals {
+                asked: report.judge.asked,
+                cached: report.judge.cached,
+            }),
         },
         dialogues: report.dialogues.iter().map(dialogue).collect(),
     }
@@ -219,6 +245,14 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
         duration_ms: millis(d.duration),
         repeat: d.repeat,
         min_pass: d.min_pass,
+        baseline: d.baseline.map(|g| Baseline {
+            recorded_runs: g.recorded.map(|r| r.0),
+            recorded_passed: g.recorded.map(|r| r.1),
+            runs: g.runs,
+            passed: g.passed,
+            p_value: g.p_value,
+            alpha: g.alpha,
+        }),
         passed_runs: d.passed_runs(),
         expectation_tally: tally::expectations(d)
             .into_iter()

@@ -263,12 +263,7 @@ fn error_summary(d: &DialogueResult) -> String {
 }
 
 fn repeat_headline(d: &DialogueResult) -> String {
-    format!(
-        "{}/{} runs passed (needs {})",
-        d.passed_runs(),
-        d.repeat,
-        d.min_pass
-    )
+    explain::repeat_headline(d)
 }
 
 /// The full explanation in a `<failure>` or `<error>`: for repeats the `k/N` tally first, then

@@ -7,23 +7,29 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::judging;
 use super::limit::Limiter;
 use super::retry::{send_with_retries, TurnError};
 use super::Ctx;
 use crate::diag::Span;
 use crate::endpoint::{Conversation, Endpoint, Message};
 use crate::judge::expect::{self, Observed};
+use crate::judge::grader::Grader;
 use crate::record::{
     Attempt, AttemptKind, Detail, ErrorKind, Failure, Outcome, Reply, ReplyBody, RunError,
     TurnResult,
 };
-use crate::suite::model::{Dialogue, Turn};
+use crate::suite::model::{Dialogue, ExpectKind, Turn};
 use crate::suite::template;
+
+/// The suite's LLM judge, when it has one, or why it could not be built.
+pub type GraderRef<'a> = Option<&'a Result<Arc<Grader>, String>>;
 
 /// Runs every turn of `d` once in a new conversation with `endpoint`.
 pub async fn run_attempt(
     ctx: &Ctx,
     endpoint: Result<Arc<dyn Endpoint>, String>,
+    grader: GraderRef<'_>,
     d: &Dialogue,
     kind: AttemptKind,
 ) -> Attempt {
@@ -41,7 +47,13 @@ pub async fn run_attempt(
         Ok(endpoint) => {
             let mut conversation = endpoint.open(d.session);
             let limiter = ctx.limiters.get(&d.endpoint.limiter_key()).cloned();
-            run_turns(ctx, &mut *conversation, limiter.as_deref(), d, &mut attempt).await;
+            let pipe = Pipe {
+                ctx,
+                limiter: limiter.as_deref(),
+                grader,
+                d,
+            };
+            run_turns(&pipe, &mut *conversation, &mut attempt).await;
         }
         Err(message) => attempt.errored(0, d.span, ErrorKind::Setup(message)),
     }
@@ -58,17 +70,20 @@ enum Step {
     Stop,
 }
 
-async fn run_turns(
-    ctx: &Ctx,
-    conversation: &mut dyn Conversation,
-    limiter: Option<&Limiter>,
-    d: &Dialogue,
-    attempt: &mut Attempt,
-) {
+/// What every turn of one attempt shares.
+struct Pipe<'a> {
+    ctx: &'a Ctx,
+    limiter: Option<&'a Limiter>,
+    grader: GraderRef<'a>,
+    d: &'a Dialogue,
+}
+
+async fn run_turns(pipe: &Pipe<'_>, conversation: &mut dyn Conversation, attempt: &mut Attempt) {
+    let d = pipe.d;
     let mut values: BTreeMap<String, String> = d.vars.clone();
     attempt.session_id = conversation.session_id().map(str::to_string);
     for i in 0..d.turns.len() {
-        let step = run_turn(ctx, conversation, limiter, d, i, &mut values, attempt).await;
+        let step = run_turn(pipe, conversation, i, &mut values, attempt).await;
         if conversation.session_id().is_some() {
             attempt.session_id = conversation.session_id().map(str::to_string);
         }
@@ -84,16 +99,14 @@ async fn run_turns(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_turn(
-    ctx: &Ctx,
+    pipe: &Pipe<'_>,
     conversation: &mut dyn Conversation,
-    limiter: Option<&Limiter>,
-    d: &Dialogue,
     i: usize,
     values: &mut BTreeMap<String, String>,
     attempt: &mut Attempt,
 ) -> Step {
+    let (ctx, d) = (pipe.ctx, pipe.d);
     let turn = &d.turns[i];
     let message = template::expand_template(&turn.user, values);
     let expected = expect::expected_statuses(&turn.expect);
@@ -105,7 +118,7 @@ async fn run_turn(
             turn: i + 1,
             values,
         },
-        limiter,
+        pipe.limiter,
         &expected,
         d.endpoint.retries,
         &ctx.cancel,
@@ -151,6 +164,13 @@ async fn run_turn(
         first_token: tr.first_token,
     };
     tr.failures = expect::judge(&turn.expect, turn.span, &seen, values);
+    if let Err(reason) =
+        ask_judge(pipe, turn, &attempt.turns, &message, &text, values, &mut tr).await
+    {
+        attempt.turns.push(tr);
+        attempt.errored(i, turn.span, ErrorKind::Judge { reason });
+        return Step::Stop;
+    }
     let captured = capture(turn, &text, values, &mut tr.failures);
     if !tr.failures.is_empty() {
         attempt.outcome = Outcome::Fail;
@@ -161,6 +181,34 @@ async fn run_turn(
     } else {
         Step::Stop
     }
+}
+
+/// The turn's `judge:` rubrics, asked of the suite's LLM judge; their failures join the turn's.
+async fn ask_judge(
+    pipe: &Pipe<'_>,
+    turn: &Turn,
+    earlier: &[TurnResult],
+    message: &str,
+    text: &str,
+    values: &BTreeMap<String, String>,
+    tr: &mut TurnResult,
+) -> Result<(), String> {
+    if !turn
+        .expect
+        .iter()
+        .any(|e| matches!(e.kind, ExpectKind::Judge(_)))
+    {
+        return Ok(());
+    }
+    let grader = match pipe.grader {
+        Some(Ok(g)) => Some(&**g),
+        Some(Err(e)) => return Err(e.clone()),
+        None => None,
+    };
+    let said = judging::conversation(earlier, message);
+    tr.failures
+        .extend(judging::rubrics(grader, turn, &said, text, values).await?);
+    Ok(())
 }
 
 /// Records the reply on the turn and returns the text to judge, or why there is none.

@@ -6,15 +6,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::attempt::run_attempt;
+use super::attempt::{run_attempt, GraderRef};
+use super::judging;
 use super::{Ctx, GoldenPolicy};
 use crate::endpoint::Endpoint;
 use crate::judge::golden;
 use crate::record::{
-    Attempt, AttemptKind, BlessAction, DialogueResult, GoldenCheck, GoldenStatus, Outcome,
-    SuiteInfo,
+    Attempt, AttemptKind, BaselineGate, BlessAction, DialogueResult, Difference, ErrorKind,
+    GoldenCheck, GoldenStatus, Outcome, RunError, SuiteInfo,
 };
-use crate::suite::model::{Dialogue, GoldenMode, Suite};
+use crate::suite::model::{Dialogue, GoldenMode, MinPass, Suite};
 
 pub(super) fn suite_info(suite: &Suite) -> Arc<SuiteInfo> {
     Arc::new(SuiteInfo {
@@ -33,22 +34,41 @@ pub(super) fn base_result(suite: &Suite, d: &Dialogue, outcome: Outcome) -> Dial
         skip_reason: d.skip.clone(),
         attempts: Vec::new(),
         repeat: d.repeat,
-        min_pass: d.min_pass,
+        min_pass: d.min_pass.count().unwrap_or(d.repeat),
+        baseline: None,
         duration: std::time::Duration::ZERO,
         bless: None,
     }
 }
 
-/// How many runs and how many must pass, after `--repeat` / `--min-pass`.
-fn repeat_and_min_pass(ctx: &Ctx, d: &Dialogue) -> (u32, u32) {
+/// How a dialogue's runs become its verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Gate {
+    /// At least this many runs pass.
+    Count(u32),
+    /// Not significantly fewer passes than the blessed baseline, at this alpha.
+    Baseline(f64),
+}
+
+/// How many runs, and the gate, after `--repeat` / `--min-pass` / `--alpha`. `--repeat N`
+/// alone keeps the dialogue's own `min_pass`, capped at N (a dialogue that needs all of its
+/// runs needs all N); only `--min-pass` sets it for every dialogue.
+fn repeat_and_gate(ctx: &Ctx, d: &Dialogue) -> (u32, Gate) {
     let repeat = ctx.cfg.repeat.unwrap_or(d.repeat).max(1);
-    let min_pass = ctx
-        .cfg
-        .min_pass
-        .or(ctx.cfg.repeat.map(|_| repeat))
-        .unwrap_or(d.min_pass)
-        .clamp(1, repeat);
-    (repeat, min_pass)
+    let own = match d.min_pass {
+        MinPass::Count(k) if k >= d.repeat => MinPass::Count(repeat),
+        other => other,
+    };
+    let gate = match ctx.cfg.min_pass.unwrap_or(own) {
+        MinPass::Count(k) => Gate::Count(k.clamp(1, repeat)),
+        MinPass::Baseline => Gate::Baseline(
+            ctx.cfg
+                .alpha
+                .or(d.alpha)
+                .unwrap_or(crate::judge::baseline::DEFAULT_ALPHA),
+        ),
+    };
+    (repeat, gate)
 }
 
 pub(super) async fn run_dialogue(
@@ -66,11 +86,26 @@ pub(super) async fn run_dialogue(
         return r;
     }
     let started = Instant::now();
-    let (repeat, min_pass) = repeat_and_min_pass(ctx, d);
+    let grader = ctx.graders.get(&suite.path);
+    let (repeat, gate) = repeat_and_gate(ctx, d);
     let golden_on = d.golden != GoldenMode::Off && ctx.cfg.golden == GoldenPolicy::Compare;
+    // Against a baseline, a run passes when its expectations hold; the transcript comparison
+    // is shown as its own tally and does not fail the run (SPEC §9.3).
+    let golden_fails = !matches!(gate, Gate::Baseline(_));
+    let recorded = match gate {
+        Gate::Baseline(_) => {
+            let path = golden_path.clone();
+            tokio::task::spawn_blocking(move || golden::recorded_baseline(&path))
+                .await
+                .ok()
+                .flatten()
+        }
+        Gate::Count(_) => None,
+    };
 
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut outcome = Outcome::NotRun;
+    let mut gated = None;
     for round in 0..=ctx.cfg.reruns {
         let mut group = Vec::new();
         for i in 0..repeat {
@@ -81,10 +116,21 @@ pub(super) async fn run_dialogue(
                     index: (round - 1) * repeat + i,
                 }
             };
-            let mut attempt = run_attempt(ctx, endpoint.clone(), d, kind).await;
+            let mut attempt = run_attempt(ctx, endpoint.clone(), grader, d, kind).await;
             if golden_on && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail) {
-                let check = compare_golden(suite, d, &golden_path, &attempt).await;
-                if check.status.is_failure() {
+                let mut check = compare_golden(suite, d, &golden_path, &attempt).await;
+                if d.golden == GoldenMode::Judge {
+                    if let Err(reason) = judge_golden(grader, &mut check, &attempt).await {
+                        let turn = attempt.turns.len().saturating_sub(1);
+                        attempt.outcome = Outcome::Error;
+                        attempt.error = Some(RunError {
+                            turn,
+                            span: d.span,
+                            kind: ErrorKind::Judge { reason },
+                        });
+                    }
+                }
+                if check.status.is_failure() && golden_fails {
                     attempt.outcome = Outcome::Fail;
                 }
                 attempt.golden = Some(check);
@@ -95,7 +141,11 @@ pub(super) async fn run_dialogue(
                 break;
             }
         }
-        let verdict = group_verdict(&group, min_pass);
+        let (verdict, baseline) = match gate {
+            Gate::Count(k) => (group_verdict(&group, k), None),
+            Gate::Baseline(alpha) => baseline_verdict(&group, recorded, alpha),
+        };
+        gated = baseline.or(gated);
         attempts.extend(group);
         outcome = match (round, verdict) {
             (0, v) => v,
@@ -110,13 +160,17 @@ pub(super) async fn run_dialogue(
 
     let mut r = base_result(suite, d, outcome);
     r.repeat = repeat;
-    r.min_pass = min_pass;
+    r.min_pass = match gate {
+        Gate::Count(k) => k,
+        Gate::Baseline(_) => 0,
+    };
+    r.baseline = gated;
     match ctx.cfg.golden {
         GoldenPolicy::Compare if golden_on => {
             settle_pending(&golden_path, outcome, &mut attempts).await;
         }
         GoldenPolicy::Bless if d.golden != GoldenMode::Off => {
-            r.bless = Some(bless(suite, d, &golden_path, &attempts).await);
+            r.bless = Some(bless(suite, d, &golden_path, &attempts, repeat).await);
         }
         _ => {}
     }
@@ -141,6 +195,93 @@ fn group_verdict(group: &[Attempt], min_pass: u32) -> Outcome {
     }
 }
 
+/// The baseline gate over one round of runs: pass unless this round passes significantly less
+/// often than the recorded baseline. Errored runs are left out of the count (they say nothing
+/// about the agent); a round with no judged run is an error, and no recorded baseline fails.
+fn baseline_verdict(
+    group: &[Attempt],
+    recorded: Option<golden::Baseline>,
+    alpha: f64,
+) -> (Outcome, Option<BaselineGate>) {
+    if group.iter().any(|a| a.outcome == Outcome::NotRun) {
+        return (Outcome::NotRun, None);
+    }
+    let judged = group
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
+        .count() as u32;
+    let passed = group.iter().filter(|a| a.outcome == Outcome::Pass).count() as u32;
+    let mut gate = BaselineGate {
+        recorded: recorded.map(|b| (b.runs, b.passed)),
+        runs: judged,
+        passed,
+        p_value: None,
+        alpha,
+    };
+    if judged == 0 {
+        return (Outcome::Error, Some(gate));
+    }
+    let Some(b) = recorded else {
+        return (Outcome::Fail, Some(gate));
+    };
+    let v = crate::judge::baseline::verdict(b.runs, b.passed, judged, passed, alpha);
+    gate.p_value = Some(v.p_value);
+    let outcome = if v.regressed {
+        Outcome::Fail
+    } else {
+        Outcome::Pass
+    };
+    (outcome, Some(gate))
+}
+
+/// `golden: {mode: judge}`: each turn whose text differs from the golden's is asked of the
+/// judge ("same facts, same action?"); the turns it accepts stop being differences.
+async fn judge_golden(
+    grader: GraderRef<'_>,
+    check: &mut GoldenCheck,
+    attempt: &Attempt,
+) -> Result<(), String> {
+    if check.status != GoldenStatus::Mismatch {
+        return Ok(());
+    }
+    let grader = match grader {
+        Some(Ok(g)) => g.clone(),
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err("no judge is configured for this suite".into()),
+    };
+    let golden = golden::parse(&crate::diag::SourceFile::new(
+        &check.path,
+        check.expected.as_str(),
+    ))
+    .map_err(|d| d.render(false))?;
+    let mut kept = Vec::new();
+    for diff in std::mem::take(&mut check.differences) {
+        let Difference::AgentText { turn } = diff else {
+            kept.push(diff);
+            continue;
+        };
+        let (Some(g), Some(t)) = (golden.turns.get(turn - 1), attempt.turns.get(turn - 1)) else {
+            kept.push(diff);
+            continue;
+        };
+        let said = judging::conversation(&attempt.turns[..turn - 1], &t.message);
+        let v = grader
+            .golden(&g.agent, &said, t.text.as_deref().unwrap_or(""))
+            .await?;
+        if !v.pass {
+            kept.push(Difference::Judged {
+                turn,
+                reason: v.reason,
+            });
+        }
+    }
+    check.differences = kept;
+    if check.differences.is_empty() {
+        check.status = GoldenStatus::Match;
+    }
+    Ok(())
+}
+
 async fn compare_golden(
     suite: &Suite,
     d: &Dialogue,
@@ -161,15 +302,34 @@ async fn compare_golden(
 }
 
 /// `--bless`: the first completed run becomes the golden; an errored or skipped dialogue's
-/// golden is left alone.
-async fn bless(suite: &Suite, d: &Dialogue, path: &Path, attempts: &[Attempt]) -> BlessAction {
+/// golden is left alone. With repeats, the golden also records how many runs passed: the
+/// baseline a later `min_pass: baseline` gate compares with.
+async fn bless(
+    suite: &Suite,
+    d: &Dialogue,
+    path: &Path,
+    attempts: &[Attempt],
+    repeat: u32,
+) -> BlessAction {
     let completed = attempts
         .iter()
         .find(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail));
     let Some(a) = completed else {
         return BlessAction::LeftAlone(path.to_path_buf());
     };
-    let file = golden::transcript(suite, &d.name, &a.turns);
+    let mut file = golden::transcript(suite, &d.name, &a.turns);
+    if repeat > 1 {
+        let runs = attempts
+            .iter()
+            .filter(|a| matches!(a.kind, AttemptKind::Run { .. }));
+        let judged: Vec<&Attempt> = runs
+            .filter(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
+            .collect();
+        file.baseline = Some(golden::Baseline {
+            runs: judged.len() as u32,
+            passed: judged.iter().filter(|a| a.outcome == Outcome::Pass).count() as u32,
+        });
+    }
     let owned = path.to_path_buf();
     tokio::task::spawn_blocking(move || golden::bless(&owned, &file))
         .await

@@ -13,12 +13,15 @@
 
 mod attempt;
 mod dialogue;
+mod judging;
 pub mod limit;
 mod retry;
 mod schedule;
 pub mod select;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -26,10 +29,11 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::endpoint::LocalServers;
+use crate::judge::grader::{Grader, Stats};
 pub use crate::record::Event;
-use crate::record::{DialogueResult, RunReport};
+use crate::record::{DialogueResult, JudgeTotals, RunReport};
 use crate::redact::Redactor;
-use crate::suite::model::Suite;
+use crate::suite::model::{MinPass, Suite};
 use limit::Limiter;
 
 /// What to do with goldens this run.
@@ -49,11 +53,16 @@ pub struct RunConfig {
     pub jobs: usize,
     pub fail_fast: bool,
     pub golden: GoldenPolicy,
-    /// `--repeat` / `--min-pass`: override every dialogue's.
+    /// `--repeat`: every dialogue runs this many times, keeping its own `min_pass`.
     pub repeat: Option<u32>,
-    pub min_pass: Option<u32>,
+    /// `--min-pass K|baseline`: sets every dialogue's gate.
+    pub min_pass: Option<MinPass>,
+    /// `--alpha`: the baseline gate's significance level.
+    pub alpha: Option<f64>,
     /// `--reruns N`.
     pub reruns: u32,
+    /// Read and write the judge's verdict cache (`--no-cache` turns it off).
+    pub judge_cache: bool,
 }
 
 impl Default for RunConfig {
@@ -64,7 +73,9 @@ impl Default for RunConfig {
             golden: GoldenPolicy::Compare,
             repeat: None,
             min_pass: None,
+            alpha: None,
             reruns: 0,
+            judge_cache: true,
         }
     }
 }
@@ -81,6 +92,8 @@ struct Ctx {
     http: reqwest::Client,
     local: LocalServers,
     limiters: HashMap<String, Arc<Limiter>>,
+    /// Each suite's LLM judge, when it has a `judge:` block (or why it could not be built).
+    graders: HashMap<PathBuf, Result<Arc<Grader>, String>>,
     redactor: Redactor,
     cfg: RunConfig,
     cancel: CancellationToken,
@@ -99,10 +112,15 @@ pub async fn run(
     let started_at = SystemTime::now();
     let started = Instant::now();
     let _ = events.send(Event::Started { total: jobs.len() });
+    let http = crate::endpoint::transport::http_client(cfg.jobs);
+    let limiters = limiters(&jobs);
+    let stats = Arc::new(Stats::default());
+    let graders = graders(&http, &local, &jobs, &limiters, &cfg, &stats, &cancel);
     let ctx = Arc::new(Ctx {
-        http: crate::endpoint::transport::http_client(cfg.jobs),
+        http,
         local,
-        limiters: limiters(&jobs),
+        limiters,
+        graders,
         redactor,
         cfg,
         cancel: cancel.clone(),
@@ -119,14 +137,53 @@ pub async fn run(
         interrupted: cancel.is_cancelled(),
         dialogues,
         warnings: Vec::new(),
+        judge: JudgeTotals {
+            asked: stats.asked.load(Ordering::Relaxed),
+            cached: stats.cached.load(Ordering::Relaxed),
+        },
     }
+}
+
+/// One grader per suite whose dialogues have a judge, built before the first request.
+fn graders(
+    http: &reqwest::Client,
+    local: &LocalServers,
+    jobs: &[Job],
+    limiters: &HashMap<String, Arc<Limiter>>,
+    cfg: &RunConfig,
+    stats: &Arc<Stats>,
+    cancel: &CancellationToken,
+) -> HashMap<PathBuf, Result<Arc<Grader>, String>> {
+    let mut out = HashMap::new();
+    for job in jobs {
+        let Some(judge) = &job.suite.judge else {
+            continue;
+        };
+        out.entry(job.suite.path.clone()).or_insert_with(|| {
+            judging::grader(
+                http,
+                local,
+                judge,
+                &job.suite.path,
+                limiters.get(&judge.limiter_key()).cloned(),
+                cfg.judge_cache,
+                stats.clone(),
+                cancel.clone(),
+            )
+            .map(Arc::new)
+        });
+    }
+    out
 }
 
 /// One limiter per endpoint that has a `rate_limit`, shared by every dialogue that uses it.
 fn limiters(jobs: &[Job]) -> HashMap<String, Arc<Limiter>> {
     let mut rates: HashMap<String, f64> = HashMap::new();
-    for job in jobs {
+    let endpoints = jobs.iter().flat_map(|job| {
         let ep = &job.suite.dialogues[job.dialogue].endpoint;
+        std::iter::once(ep).chain(job.suite.judge.as_ref())
+    });
+    for ep in endpoints {
         if let Some(rate) = ep.rate_limit {
             let r = rates.entry(ep.limiter_key()).or_insert(rate);
             // Two suites naming one endpoint with different rates: the stricter one wins.

@@ -24,6 +24,9 @@ pub struct Suite {
     /// Config rules first, then the suite's own, applied in order.
     pub normalize: Vec<NormalizeRule>,
     pub dialogues: Vec<Dialogue>,
+    /// SPEC §9.2: the `judge:` endpoint (always kind `openai`), the suite's block merged over
+    /// agenttest.yaml's. Every `judge` expectation and `golden: {mode: judge}` has one.
+    pub judge: Option<Arc<Endpoint>>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,8 +44,30 @@ pub struct Dialogue {
     pub golden: GoldenMode,
     /// SPEC §7: run N times, pass when at least `min_pass` runs pass. 1/1 by default.
     pub repeat: u32,
-    pub min_pass: u32,
+    pub min_pass: MinPass,
+    /// SPEC §9.3: the significance level of the baseline gate, in (0, 1); `None` leaves the
+    /// run's (`--alpha`, default 0.01).
+    pub alpha: Option<f64>,
     pub turns: Vec<Turn>,
+}
+
+/// How many of a dialogue's runs must pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinPass {
+    /// At least this many (at most `repeat`, checked at load).
+    Count(u32),
+    /// Not significantly fewer than the blessed baseline (SPEC §9.3).
+    Baseline,
+}
+
+impl MinPass {
+    /// The fixed count, if it is one.
+    pub fn count(self) -> Option<u32> {
+        match self {
+            MinPass::Count(n) => Some(n),
+            MinPass::Baseline => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +86,13 @@ pub enum GoldenMode {
     Similar {
         threshold: f64,
     },
+    /// SPEC §9.1: the reply states every typed fact of the golden turn; with `strict`, and
+    /// no other.
+    Facts {
+        strict: bool,
+    },
+    /// SPEC §9.2: the suite's judge compares the reply with the golden turn.
+    Judge,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +158,32 @@ pub enum ExpectKind {
     Equals(String),
     MaxTokens(u64),
     MaxLatency(Duration),
+    /// SPEC §8.3: the first piece of the reply's text arrived within this.
+    MaxFirstToken(Duration),
+    /// SPEC §9.2: rubrics the suite's judge must find true of the reply, each.
+    Judge(Vec<String>),
+    /// SPEC §9.1: typed values the reply must state.
+    Facts(Vec<FactSpec>),
+    /// SPEC §9.1: typed values the reply must not state.
+    NotFacts(Vec<FactSpec>),
+}
+
+/// One typed fact as written (`- number: 30` / `unit: day`). Only its key and shape are
+/// checked at load; the fact extractor reads the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactSpec {
+    /// `time`, `number`, `money`, `percent` or `date` ([`FactSpec::KINDS`]).
+    pub kind: String,
+    /// As written (`"09:00"`, `30`, `"99 USD"`).
+    pub value: String,
+    /// Only with `number`.
+    pub unit: Option<String>,
+    /// Where its kind key is.
+    pub span: Span,
+}
+
+impl FactSpec {
+    pub const KINDS: [&'static str; 5] = ["time", "number", "money", "percent", "date"];
 }
 
 impl ExpectKind {
@@ -146,6 +204,10 @@ impl ExpectKind {
             ExpectKind::Equals(_) => ExpectKey::Equals,
             ExpectKind::MaxTokens(_) => ExpectKey::MaxTokens,
             ExpectKind::MaxLatency(_) => ExpectKey::MaxLatency,
+            ExpectKind::MaxFirstToken(_) => ExpectKey::MaxFirstToken,
+            ExpectKind::Judge(_) => ExpectKey::Judge,
+            ExpectKind::Facts(_) => ExpectKey::Facts,
+            ExpectKind::NotFacts(_) => ExpectKey::NotFacts,
         }
     }
 }
@@ -165,11 +227,15 @@ pub enum ExpectKey {
     Equals,
     MaxTokens,
     MaxLatency,
+    MaxFirstToken,
+    Judge,
+    Facts,
+    NotFacts,
 }
 
 impl ExpectKey {
     /// Every key with its YAML name, in declaration (and display) order.
-    pub const ALL: [(ExpectKey, &'static str); 9] = [
+    pub const ALL: [(ExpectKey, &'static str); 13] = [
         (ExpectKey::Status, "status"),
         (ExpectKey::Contains, "contains"),
         (ExpectKey::ContainsAny, "contains_any"),
@@ -179,6 +245,10 @@ impl ExpectKey {
         (ExpectKey::Equals, "equals"),
         (ExpectKey::MaxTokens, "max_tokens"),
         (ExpectKey::MaxLatency, "max_latency"),
+        (ExpectKey::MaxFirstToken, "max_first_token"),
+        (ExpectKey::Judge, "judge"),
+        (ExpectKey::Facts, "facts"),
+        (ExpectKey::NotFacts, "not_facts"),
     ];
 
     /// The names alone, as serde's "expected one of" list wants them.
@@ -212,10 +282,67 @@ pub struct NormalizeRule {
     pub replace: String,
 }
 
-/// Which API an endpoint speaks. One variant per file in `client/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which API an endpoint speaks (SPEC §8), with what that API needs beyond the common fields.
+#[derive(Debug, Clone, PartialEq)]
 pub enum EndpointKind {
+    /// The hosted agent platform's chat API (SPEC §2).
     Thinnest,
+    /// OpenAI-style chat completions (SPEC §8.1).
+    OpenAi(OpenAiSpec),
+    /// Any JSON-over-HTTP agent, by a body template and JSON Pointers (SPEC §8.2).
+    Http(HttpSpec),
+}
+
+impl EndpointKind {
+    /// The word written after `kind:`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EndpointKind::Thinnest => "thinnest",
+            EndpointKind::OpenAi(_) => "openai",
+            EndpointKind::Http(_) => "http",
+        }
+    }
+}
+
+/// `kind: openai`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiSpec {
+    pub model: String,
+    /// `system:`, or the text of `system_file:` (read at load, relative to the file naming it).
+    pub system: Option<String>,
+    /// Copied into the request body as is.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub stream: bool,
+}
+
+/// `kind: http`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSpec {
+    /// Upper-case; `POST` by default.
+    pub method: String,
+    /// A template (`{{session_id}}`, ...); `/` by default.
+    pub path: String,
+    /// Sent as JSON; every string in it is a template, and a string that is exactly
+    /// `{{history}}` (or `{{turn}}`) becomes an array (a number). Always a mapping when set.
+    pub body: Option<serde_json::Value>,
+    /// The header that carries the key as is, instead of `Authorization: Bearer`.
+    pub auth_header: Option<String>,
+    pub response: Pointers,
+    /// `stream: sse`.
+    pub stream: bool,
+}
+
+/// JSON Pointers (RFC 6901) into an `http` endpoint's reply, each checked at load.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Pointers {
+    /// The agent's text; required.
+    pub text: String,
+    pub session_id: Option<String>,
+    pub input_tokens: Option<String>,
+    pub output_tokens: Option<String>,
+    pub total_tokens: Option<String>,
+    /// The detail of a non-2xx body.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -260,6 +387,9 @@ impl BaseUrl {
 pub struct Endpoint {
     pub kind: EndpointKind,
     pub base_url: BaseUrl,
+    /// Whom the requests are for, which also keys the rate limiter and replay: the agent id
+    /// for `thinnest`, the model for `openai` (the mock serves a model as the agent of that
+    /// id), empty for `http` (an `agent_id` inherited from an outer layer is ignored).
     pub agent_id: String,
     /// Never printed: `SecretString`'s `Debug` is redacted.
     pub api_key: Option<SecretString>,
@@ -268,6 +398,10 @@ pub struct Endpoint {
     pub retries: u32,
     /// Requests per second for this endpoint across the whole run.
     pub rate_limit: Option<f64>,
+    /// `mock_script:` beside `base_url: mock`, relative to the file that names it (joined
+    /// with that file's directory): the script the in-process mock serves instead of the
+    /// built-in demo. Only ever set with [`BaseUrl::Mock`].
+    pub mock_script: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -28,6 +28,8 @@ pub fn span_of<T>(s: &Spanned<T>) -> Span {
 pub struct RawSuite {
     pub name: Option<Spanned<String>>,
     pub endpoint: Option<RawEndpoint>,
+    /// SPEC §9.2: an endpoint of kind `openai` that judges.
+    pub judge: Option<Spanned<RawEndpoint>>,
     pub defaults: Option<RawDefaults>,
     pub normalize: Option<Vec<RawNormalize>>,
     /// Optional here so that a missing list is our own error, pointing somewhere useful.
@@ -35,17 +37,21 @@ pub struct RawSuite {
 }
 
 /// `agenttest.yaml`: shared by every suite at or below its directory.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub endpoint: Option<RawEndpoint>,
+    pub judge: Option<Spanned<RawEndpoint>>,
     pub defaults: Option<RawDefaults>,
     pub normalize: Option<Vec<RawNormalize>>,
 }
 
+/// An `endpoint:` mapping (or a `judge:` block): the fields of every kind, so that a field of
+/// another kind is the loader's error with its place, not an unknown field.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
+    pub kind: Option<Spanned<RawKind>>,
     pub base_url: Option<Spanned<String>>,
     pub agent_id: Option<Spanned<String>>,
     pub api_key: Option<Spanned<String>>,
@@ -53,6 +59,146 @@ pub struct RawEndpoint {
     pub timeout: Option<Spanned<String>>,
     pub retries: Option<Spanned<u32>>,
     pub rate_limit: Option<Spanned<String>>,
+    pub mock_script: Option<Spanned<String>>,
+    pub model: Option<Spanned<String>>,
+    pub system: Option<Spanned<String>>,
+    pub system_file: Option<Spanned<String>>,
+    pub params: Option<Spanned<RawValue>>,
+    pub stream: Option<Spanned<RawStream>>,
+    pub method: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub body: Option<Spanned<RawValue>>,
+    pub auth_header: Option<Spanned<String>>,
+    pub response: Option<Spanned<RawResponse>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawKind {
+    Thinnest,
+    Openai,
+    Http,
+}
+
+/// An `http` endpoint's `response:` pointers, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponse {
+    pub text: Option<Spanned<String>>,
+    pub session_id: Option<Spanned<String>>,
+    pub input_tokens: Option<Spanned<String>>,
+    pub output_tokens: Option<Spanned<String>>,
+    pub total_tokens: Option<Spanned<String>>,
+    pub error: Option<Spanned<String>>,
+}
+
+/// `stream: true` (openai) or `stream: sse` (http): which is right depends on the kind, which
+/// may come from another layer, so the loader decides.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawStream {
+    Bool(bool),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for RawStream {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawStream;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, `false` or `sse`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawStream, E> {
+                Ok(RawStream::Bool(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStream, E> {
+                Ok(RawStream::Word(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Any YAML, kept with a span on every node: an `http` body (whose strings are templates
+/// checked at load) or `params`. JSON has string keys only, so mapping keys are read as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<RawValue>>),
+    Map(Vec<(Spanned<String>, Spanned<RawValue>)>),
+}
+
+impl RawValue {
+    /// What it is, for "expected a mapping, found ..." messages.
+    pub fn what(&self) -> &'static str {
+        match self {
+            RawValue::Null => "nothing",
+            RawValue::Bool(_) => "a boolean",
+            RawValue::Int(_) | RawValue::UInt(_) | RawValue::Float(_) => "a number",
+            RawValue::Str(_) => "a string",
+            RawValue::Seq(_) => "a list",
+            RawValue::Map(_) => "a mapping",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawValue, E> {
+                Ok(RawValue::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValue, E> {
+                Ok(RawValue::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
+                Ok(RawValue::UInt(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValue, E> {
+                Ok(RawValue::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawValue, E> {
+                Ok(RawValue::Str(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawValue, E> {
+                Ok(RawValue::Str(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawValue, D::Error> {
+                RawValue::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<RawValue>>()? {
+                    out.push(item);
+                }
+                Ok(RawValue::Seq(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<RawValue>>()? {
+                    out.push(entry);
+                }
+                Ok(RawValue::Map(out))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,7 +228,44 @@ pub struct RawDialogue {
     pub session: Option<Spanned<RawSession>>,
     pub golden: Option<Spanned<RawGolden>>,
     pub repeat: Option<Spanned<u32>>,
-    pub min_pass: Option<Spanned<u32>>,
+    pub min_pass: Option<Spanned<RawMinPass>>,
+    pub alpha: Option<Spanned<f64>>,
+}
+
+/// `min_pass: 3` or `min_pass: baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawMinPass {
+    Count(u64),
+    Baseline,
+}
+
+impl<'de> Deserialize<'de> for RawMinPass {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawMinPass;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of runs or `baseline`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawMinPass, E> {
+                Ok(RawMinPass::Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawMinPass, E> {
+                u64::try_from(v)
+                    .map(RawMinPass::Count)
+                    .map_err(|_| E::custom("expected a non-negative integer or `baseline`"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawMinPass, E> {
+                match v {
+                    "baseline" => Ok(RawMinPass::Baseline),
+                    _ => Err(E::custom(format!(
+                        "expected a number of runs or `baseline`, found `{v}`"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -127,6 +310,10 @@ pub enum RawExpectValue {
     Equals(Spanned<String>),
     MaxTokens(Spanned<u64>),
     MaxLatency(Spanned<String>),
+    MaxFirstToken(Spanned<String>),
+    Judge(Spanned<OneOrMany<String>>),
+    Facts(Spanned<Vec<Spanned<Entries<String>>>>),
+    NotFacts(Spanned<Vec<Spanned<Entries<String>>>>),
 }
 
 impl RawExpect {
@@ -152,6 +339,10 @@ fn expect_value<'de, A: MapAccess<'de>>(
         ExpectKey::Equals => V::Equals(map.next_value()?),
         ExpectKey::MaxTokens => V::MaxTokens(map.next_value()?),
         ExpectKey::MaxLatency => V::MaxLatency(map.next_value()?),
+        ExpectKey::MaxFirstToken => V::MaxFirstToken(map.next_value()?),
+        ExpectKey::Judge => V::Judge(map.next_value()?),
+        ExpectKey::Facts => V::Facts(map.next_value()?),
+        ExpectKey::NotFacts => V::NotFacts(map.next_value()?),
     })
 }
 
@@ -353,6 +544,7 @@ pub enum RawGolden {
 pub struct RawGoldenMap {
     pub mode: Spanned<RawGoldenKind>,
     pub threshold: Option<Spanned<f64>>,
+    pub strict: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -360,6 +552,8 @@ pub struct RawGoldenMap {
 pub enum RawGoldenKind {
     Exact,
     Similar,
+    Facts,
+    Judge,
 }
 
 impl<'de> Deserialize<'de> for RawGolden {

@@ -20,13 +20,15 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{parse, render, GoldenFile, GoldenTurn};
+pub use file::{parse, render, Baseline, GoldenFile, GoldenTurn};
 pub use matching::{agent_matches, merge, normalize, similarity, turn_matches, WILDCARD};
 pub use store::{
-    accept, bless, find_pending, orphans, reject, remove_pending, write_pending, PendingAction,
+    accept, bless, find_pending, orphans, recorded_baseline, reject, remove_pending, write_pending,
+    PendingAction,
 };
 
 use crate::diag::SourceFile;
+use crate::facts;
 use crate::record::{Difference, GoldenCheck, GoldenStatus, TurnResult};
 use crate::suite::model::{slug, GoldenMode, Suite};
 
@@ -210,6 +212,20 @@ fn turn_differences(
     }
     let matched = agent_matches(&g.agent, &a.agent);
     match mode {
+        GoldenMode::Facts { strict } if !matched => {
+            let diff = facts::compare(&facts::extract(&g.agent), &facts::extract(&a.agent));
+            if !diff.passes(strict) {
+                out.push(Difference::Facts {
+                    turn,
+                    missing: diff.missing.iter().map(ToString::to_string).collect(),
+                    added: if strict {
+                        diff.added.iter().map(ToString::to_string).collect()
+                    } else {
+                        Vec::new()
+                    },
+                });
+            }
+        }
         GoldenMode::Similar { threshold } => {
             let score = if matched {
                 1.0

@@ -364,6 +364,13 @@ fn read_old(path: &Path) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
+/// The `baseline: {runs, passed}` recorded in the golden at `path`, if any (a missing or
+/// invalid golden has none).
+pub fn recorded_baseline(path: &Path) -> Option<super::file::Baseline> {
+    let bytes = read_old(path).ok()??;
+    parse_old(path, Some(&bytes))?.baseline
+}
+
 /// The old golden, if it exists and is valid; an invalid one is simply replaced.
 fn parse_old(path: &Path, old: Option<&[u8]>) -> Option<GoldenFile> {
     let text = std::str::from_utf8(old?).ok()?;
@@ -604,11 +611,13 @@ mod tests {
                 timeout: Endpoint::DEFAULT_TIMEOUT,
                 retries: 0,
                 rate_limit: None,
+                mock_script: None,
             }),
             session: SessionMode::Fresh,
             golden: GoldenMode::Exact,
             repeat: 1,
-            min_pass: 1,
+            min_pass: crate::suite::model::MinPass::Count(1),
+            alpha: None,
             turns: Vec::new(),
         }
     }
@@ -634,6 +643,7 @@ mod tests {
             golden_dir: gdir.clone(),
             normalize: Vec::new(),
             dialogues: vec![dialogue("Business hours")],
+            judge: None,
         };
         let missing_dir = Suite {
             golden_dir: dir.path().join("other.golden"),

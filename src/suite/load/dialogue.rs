@@ -10,16 +10,18 @@ use serde_saphyr::Spanned;
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 use crate::suite::model::{
-    slug, Capture, Dialogue, Expectation, GoldenMode, NormalizeRule, SessionMode, Suite, Turn,
+    slug, Capture, Dialogue, Endpoint, ExpectKind, Expectation, GoldenMode, MinPass, NormalizeRule,
+    SessionMode, Suite, Turn,
 };
 use crate::suite::raw::{
-    span_of, RawDialogue, RawGolden, RawGoldenKind, RawSession, RawSuite, RawTurn, Skip,
+    span_of, RawDialogue, RawGolden, RawGoldenKind, RawMinPass, RawSession, RawSuite, RawTurn, Skip,
 };
 use crate::suite::template;
 
-use super::check::Checker;
-use super::endpoint::Layer;
+use super::check::{at_part, Checker};
+use super::endpoint::{Completion, Layer};
 use super::expect::Exp;
+use super::judge::JudgeLayer;
 use super::ConfigState;
 
 /// A default expectation and the file it is written in when that is not this one.
@@ -28,6 +30,7 @@ type DefaultExp = (Exp, Option<SourceFile>);
 /// What a suite inherits from its config, and its own layer over it.
 struct Inherited {
     layer: Layer,
+    judge: Option<JudgeLayer>,
     defaults: Vec<DefaultExp>,
     normalize: Vec<NormalizeRule>,
     /// The config had errors: what it would have supplied is not reported missing.
@@ -38,6 +41,7 @@ fn inherited(config: &ConfigState) -> Inherited {
     match config {
         ConfigState::Loaded(c) => Inherited {
             layer: c.endpoint.clone(),
+            judge: c.judge.clone(),
             defaults: c
                 .defaults
                 .iter()
@@ -48,6 +52,7 @@ fn inherited(config: &ConfigState) -> Inherited {
         },
         ConfigState::None | ConfigState::Broken => Inherited {
             layer: Layer::default(),
+            judge: None,
             defaults: Vec::new(),
             normalize: Vec::new(),
             broken: matches!(config, ConfigState::Broken),
@@ -60,6 +65,9 @@ struct SuiteScope<'s> {
     layer: &'s Layer,
     config_broken: bool,
     defaults: &'s [DefaultExp],
+    /// A `judge:` block applies (or a broken config might have given one): `judge`
+    /// expectations and `golden: {mode: judge}` are allowed.
+    judge: bool,
 }
 
 impl Checker<'_> {
@@ -93,10 +101,14 @@ impl Checker<'_> {
         let mut normalize = from_config.normalize;
         normalize.extend(self.normalize(raw.normalize.as_deref().unwrap_or_default()));
 
+        let own_judge = raw.judge.as_ref().map(|j| self.judge_layer(j));
+        let config_judge = from_config.judge.as_ref();
+        let judge = self.judge(config_judge, own_judge.as_ref(), from_config.broken);
         let scope = SuiteScope {
             layer: &layer,
             config_broken: from_config.broken,
             defaults: &defaults,
+            judge: own_judge.is_some() || config_judge.is_some() || from_config.broken,
         };
         let dialogues = self.dialogues(raw.dialogues.as_ref(), &scope)?;
         Some(Suite {
@@ -105,6 +117,7 @@ impl Checker<'_> {
             golden_dir,
             normalize,
             dialogues,
+            judge,
         })
     }
 
@@ -181,26 +194,21 @@ impl Checker<'_> {
     fn dialogue(&mut self, raw: &RawDialogue, span: Span, scope: &SuiteScope) -> Option<Dialogue> {
         let name = self.dialogue_name(raw, span);
         let shown = name.clone().unwrap_or_else(|| "(unnamed)".into());
-        let own = raw
-            .endpoint
-            .as_ref()
-            .map(|e| self.endpoint(e))
-            .unwrap_or_default();
-        let layer = scope.layer.under(&own).with_overrides(&self.opts.overrides);
-        let endpoint = self.complete_endpoint(layer, span, &shown, scope.config_broken);
-
         let vars: BTreeMap<String, String> = raw
             .vars
             .iter()
             .flat_map(|v| v.0.iter())
             .map(|(k, v)| (k.value.clone(), v.value.clone()))
             .collect();
+        let session = raw.session.as_ref();
+        let endpoint = self.dialogue_endpoint(raw, span, &shown, &vars, scope);
         let golden = raw
             .golden
             .as_ref()
-            .map_or(GoldenMode::Exact, |g| self.golden(g));
+            .map_or(GoldenMode::Exact, |g| self.golden(g, scope.judge));
         let (repeat, min_pass) = self.repeat(raw);
-        let turns = self.dialogue_turns(raw, span, &shown, &vars, scope.defaults);
+        let alpha = raw.alpha.as_ref().map(|a| self.alpha(a));
+        let turns = self.dialogue_turns(raw, span, &shown, &vars, scope);
         Some(Dialogue {
             name: name?,
             span,
@@ -208,15 +216,56 @@ impl Checker<'_> {
             skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)),
             vars,
             endpoint: Arc::new(endpoint?),
-            session: match raw.session.as_ref().map(|s| s.value) {
+            session: match session.map(|s| s.value) {
                 Some(RawSession::Server) => SessionMode::Server,
                 Some(RawSession::Fresh) | None => SessionMode::Fresh,
             },
             golden,
             repeat,
             min_pass,
+            alpha,
             turns,
         })
+    }
+
+    /// The suite's layer under the dialogue's own `endpoint:`, completed for this dialogue:
+    /// its session mode and the names its `http` templates may use.
+    fn dialogue_endpoint(
+        &mut self,
+        raw: &RawDialogue,
+        span: Span,
+        shown: &str,
+        vars: &BTreeMap<String, String>,
+        scope: &SuiteScope,
+    ) -> Option<Endpoint> {
+        let own = raw
+            .endpoint
+            .as_ref()
+            .map(|e| self.endpoint(e))
+            .unwrap_or_default();
+        let mut names: BTreeSet<String> = vars.keys().cloned().collect();
+        let turns = raw.turns.iter().flat_map(|t| t.value.iter());
+        for t in turns {
+            let captures = t.value.capture.iter().flat_map(|c| c.0.iter());
+            names.extend(captures.map(|(n, _)| n.value.clone()));
+        }
+        let opts = self.opts;
+        let file = self.file;
+        let at = Completion {
+            file,
+            span,
+            what: format!("dialogue `{shown}`"),
+            where_to_set: "set it under `endpoint:` in the dialogue, the suite or agenttest.yaml",
+            overrides: &opts.overrides,
+            config_broken: scope.config_broken,
+            server_session: raw
+                .session
+                .as_ref()
+                .filter(|s| s.value == RawSession::Server)
+                .map(span_of),
+            names: &names,
+        };
+        self.complete_endpoint(scope.layer.under(&own), &at)
     }
 
     fn dialogue_name(&mut self, raw: &RawDialogue, span: Span) -> Option<String> {
@@ -230,22 +279,56 @@ impl Checker<'_> {
                 self.error(span_of(n), "the dialogue name is empty");
                 None
             }
-            Some(n) => Some(n.value.clone()),
+            Some(n) => {
+                self.golden_name_fits(&n.value, span_of(n));
+                Some(n.value.clone())
+            }
         }
     }
 
-    fn golden(&mut self, g: &Spanned<RawGolden>) -> GoldenMode {
-        match &g.value {
-            RawGolden::Bool(true) => GoldenMode::Exact,
-            RawGolden::Bool(false) => GoldenMode::Off,
-            RawGolden::Map(m) => match (m.mode.value, &m.threshold) {
-                (RawGoldenKind::Exact, None) => GoldenMode::Exact,
-                (RawGoldenKind::Exact, Some(t)) => {
-                    self.error(span_of(t), "`threshold` applies only to `mode: similar`");
-                    GoldenMode::Exact
-                }
-                (RawGoldenKind::Similar, None) => GoldenMode::Similar { threshold: 0.9 },
-                (RawGoldenKind::Similar, Some(t)) => {
+    /// The golden file is named after the dialogue; its pending `<slug>.yaml.new` must fit
+    /// the 255-byte file names of common file systems, or the first failing run could not
+    /// write it.
+    fn golden_name_fits(&mut self, name: &str, span: Span) {
+        const MAX: usize = 255;
+        let file = format!("{}.yaml.new", slug(name));
+        if file.len() <= MAX {
+            return;
+        }
+        let d = self.error(span, "the dialogue name is too long for its golden file");
+        d.label = Some(format!(
+            "its pending golden `{}...yaml.new` would be a {}-byte file name; file systems allow {MAX}",
+            &file[..20],
+            file.len()
+        ));
+        d.help = Some(format!(
+            "shorten the name to at most {} letters and digits",
+            MAX - ".yaml.new".len()
+        ));
+    }
+
+    fn golden(&mut self, g: &Spanned<RawGolden>, judge: bool) -> GoldenMode {
+        let m = match &g.value {
+            RawGolden::Bool(true) => return GoldenMode::Exact,
+            RawGolden::Bool(false) => return GoldenMode::Off,
+            RawGolden::Map(m) => m,
+        };
+        let mode = m.mode.value;
+        if let Some(t) = m
+            .threshold
+            .as_ref()
+            .filter(|_| mode != RawGoldenKind::Similar)
+        {
+            self.error(span_of(t), "`threshold` applies only to `mode: similar`");
+        }
+        if let Some(s) = m.strict.as_ref().filter(|_| mode != RawGoldenKind::Facts) {
+            self.error(span_of(s), "`strict` applies only to `mode: facts`");
+        }
+        match mode {
+            RawGoldenKind::Exact => GoldenMode::Exact,
+            RawGoldenKind::Similar => match &m.threshold {
+                None => GoldenMode::Similar { threshold: 0.9 },
+                Some(t) => {
                     if !(0.0..=1.0).contains(&t.value) {
                         self.error(span_of(t), format!("threshold {} is out of range", t.value))
                             .label = Some("a similarity between 0 and 1, e.g. 0.9".into());
@@ -255,10 +338,31 @@ impl Checker<'_> {
                     }
                 }
             },
+            RawGoldenKind::Facts => GoldenMode::Facts {
+                strict: m.strict.as_ref().is_some_and(|s| s.value),
+            },
+            RawGoldenKind::Judge => {
+                if !judge {
+                    self.no_judge(span_of(&m.mode), "`mode: judge`");
+                }
+                GoldenMode::Judge
+            }
         }
     }
 
-    fn repeat(&mut self, raw: &RawDialogue) -> (u32, u32) {
+    /// `what` needs the suite's `judge:` endpoint, and there is none.
+    fn no_judge(&mut self, span: Span, what: &str) {
+        let d = self.error(
+            span,
+            format!("{what} needs a judge, and this suite has none"),
+        );
+        d.help = Some(
+            "add a `judge:` block (an endpoint of kind openai) to the suite or agenttest.yaml"
+                .into(),
+        );
+    }
+
+    fn repeat(&mut self, raw: &RawDialogue) -> (u32, MinPass) {
         let repeat = match &raw.repeat {
             Some(r) if r.value == 0 => {
                 self.error(span_of(r), "`repeat` must be at least 1");
@@ -267,19 +371,25 @@ impl Checker<'_> {
             Some(r) => r.value,
             None => 1,
         };
-        let min_pass = match &raw.min_pass {
-            Some(m) if m.value == 0 || m.value > repeat => {
-                self.error(
-                    span_of(m),
-                    format!("`min_pass` {} is out of range", m.value),
-                )
-                .label = Some(format!("between 1 and `repeat` ({repeat})"));
-                repeat
+        let min_pass = match raw.min_pass.as_ref().map(|m| (m.value, span_of(m))) {
+            Some((RawMinPass::Baseline, _)) => MinPass::Baseline,
+            Some((RawMinPass::Count(n), span)) if n == 0 || n > u64::from(repeat) => {
+                self.error(span, format!("`min_pass` {n} is out of range"))
+                    .label = Some(format!("between 1 and `repeat` ({repeat}), or `baseline`"));
+                MinPass::Count(repeat)
             }
-            Some(m) => m.value,
-            None => repeat,
+            Some((RawMinPass::Count(n), _)) => MinPass::Count(u32::try_from(n).unwrap_or(repeat)),
+            None => MinPass::Count(repeat),
         };
         (repeat, min_pass)
+    }
+
+    fn alpha(&mut self, a: &Spanned<f64>) -> f64 {
+        if !(a.value > 0.0 && a.value < 1.0) {
+            self.error(span_of(a), format!("alpha {} is out of range", a.value))
+                .label = Some("a significance level between 0 and 1, e.g. 0.01".into());
+        }
+        a.value
     }
 
     fn dialogue_turns(
@@ -288,7 +398,7 @@ impl Checker<'_> {
         span: Span,
         shown: &str,
         vars: &BTreeMap<String, String>,
-        defaults: &[DefaultExp],
+        scope: &SuiteScope,
     ) -> Vec<Turn> {
         match &raw.turns {
             None => {
@@ -301,7 +411,7 @@ impl Checker<'_> {
                     .help = Some("add at least one `- user: ...`".into());
                 Vec::new()
             }
-            Some(t) => self.turns(&t.value, vars, defaults),
+            Some(t) => self.turns(&t.value, vars, scope),
         }
     }
 
@@ -309,7 +419,7 @@ impl Checker<'_> {
         &mut self,
         raw: &[Spanned<RawTurn>],
         vars: &BTreeMap<String, String>,
-        defaults: &[DefaultExp],
+        scope: &SuiteScope,
     ) -> Vec<Turn> {
         // Where each capture is first set, to tell "used too early" from "never defined".
         let mut captured_at: BTreeMap<String, usize> = BTreeMap::new();
@@ -326,7 +436,7 @@ impl Checker<'_> {
                 captured_at: &captured_at,
                 turn: i,
             };
-            let turn = self.turn(t, &refs, defaults);
+            let turn = self.turn(t, &refs, scope);
             known.extend(
                 t.value
                     .capture
@@ -339,7 +449,7 @@ impl Checker<'_> {
         turns
     }
 
-    fn turn(&mut self, t: &Spanned<RawTurn>, refs: &Refs, defaults: &[DefaultExp]) -> Turn {
+    fn turn(&mut self, t: &Spanned<RawTurn>, refs: &Refs, scope: &SuiteScope) -> Turn {
         let span = span_of(t);
         let user = match &t.value.user {
             Some(u) => {
@@ -354,7 +464,15 @@ impl Checker<'_> {
                 String::new()
             }
         };
-        let expect = self.turn_expect(t, span, refs, defaults);
+        let expect = self.turn_expect(t, span, refs, scope.defaults);
+        for e in expect
+            .iter()
+            .filter(|e| matches!(e.kind, ExpectKind::Judge(_)))
+        {
+            if !scope.judge {
+                self.no_judge(e.span, "`judge`");
+            }
+        }
         let mut capture = Vec::new();
         for (name, pattern) in t.value.capture.iter().flat_map(|c| c.0.iter()) {
             if let Some(re) = self.regex(&pattern.value, span_of(pattern)) {
@@ -422,9 +540,10 @@ impl Checker<'_> {
                 continue;
             }
             let file = other.unwrap_or(self.file);
+            let at = |message: String| at_part(file, span, text, r.start..r.end, message);
             let d = match refs.captured_at.get(&r.name) {
-                Some(&at) => used_too_early(file, span, &r.name, at, refs.turn),
-                None => unknown_name(file, span, &r.name, refs),
+                Some(&when) => used_too_early(at, &r.name, when, refs.turn),
+                None => unknown_name(at, &r.name, refs),
             };
             self.diags.push(d);
         }
@@ -438,29 +557,30 @@ struct Refs<'r> {
     turn: usize,
 }
 
-fn used_too_early(file: &SourceFile, span: Span, name: &str, at: usize, turn: usize) -> Diagnostic {
-    let when = if at == turn {
+fn used_too_early(
+    at: impl Fn(String) -> Diagnostic,
+    name: &str,
+    captured: usize,
+    turn: usize,
+) -> Diagnostic {
+    let when = if captured == turn {
         "in this same turn, after its reply".to_string()
     } else {
-        format!("in turn {}", at + 1)
+        format!("in turn {}", captured + 1)
     };
-    Diagnostic::at(
-        file,
-        span,
-        format!("`{{{{{name}}}}}` is used before it is captured"),
-    )
-    .with_label(format!("`{name}` is captured {when}"))
-    .with_help("a turn can use only vars and the captures of earlier turns")
+    at(format!("`{{{{{name}}}}}` is used before it is captured"))
+        .with_label(format!("`{name}` is captured {when}"))
+        .with_help("a turn can use only vars and the captures of earlier turns")
 }
 
-fn unknown_name(file: &SourceFile, span: Span, name: &str, refs: &Refs) -> Diagnostic {
+fn unknown_name(at: impl Fn(String) -> Diagnostic, name: &str, refs: &Refs) -> Diagnostic {
     let candidates: Vec<&str> = refs
         .known
         .iter()
         .map(String::as_str)
         .chain(refs.captured_at.keys().map(String::as_str))
         .collect();
-    let d = Diagnostic::at(file, span, format!("unknown variable `{{{{{name}}}}}`"));
+    let d = at(format!("unknown variable `{{{{{name}}}}}`"));
     match did_you_mean(name, &candidates) {
         Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
         None => {

@@ -3,23 +3,27 @@
 //! suite < dialogue < environment < flags, and the result must name where to send. Nothing
 //! here decides what a dialogue is.
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_saphyr::Spanned;
 
-use crate::diag::Span;
-use crate::suite::model::{BaseUrl, Endpoint, EndpointKind, Header, HeaderValue};
-use crate::suite::raw::{span_of, RawEndpoint};
+use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::suite::model::{BaseUrl, Endpoint, Header, HeaderValue};
+use crate::suite::raw::{span_of, RawEndpoint, RawKind};
 use crate::suite::template;
 use crate::util::{parse_duration, parse_rate};
 
-use super::check::Checker;
+use super::check::{at_part, Checker};
+use super::kind::{kind_word, Sited, SpecLayer};
 use super::EndpointOverrides;
 
 /// An endpoint as one file layer gives it, env vars already expanded.
 #[derive(Clone, Default)]
 pub(super) struct Layer {
+    kind: Option<RawKind>,
     base_url: Option<BaseUrl>,
     agent_id: Option<String>,
     api_key: Option<SecretString>,
@@ -27,6 +31,13 @@ pub(super) struct Layer {
     timeout: Option<Duration>,
     retries: Option<u32>,
     rate_limit: Option<f64>,
+    /// Where `base_url` is written (none when a flag set it), for errors about the URL.
+    base_url_at: Option<Sited<()>>,
+    /// `api_key` was written but is wrong: its absence is not also reported.
+    key_failed: bool,
+    /// Checked against the merged `base_url` (it needs `mock`), where it is written.
+    mock_script: Option<Sited<PathBuf>>,
+    spec: SpecLayer,
     /// A field had an error: "missing base_url" after it would only be an echo.
     broken: bool,
 }
@@ -40,6 +51,7 @@ impl Layer {
             headers.push(h.clone());
         }
         Layer {
+            kind: upper.kind.or(self.kind),
             base_url: upper.base_url.clone().or_else(|| self.base_url.clone()),
             agent_id: upper.agent_id.clone().or_else(|| self.agent_id.clone()),
             api_key: upper.api_key.clone().or_else(|| self.api_key.clone()),
@@ -47,13 +59,32 @@ impl Layer {
             timeout: upper.timeout.or(self.timeout),
             retries: upper.retries.or(self.retries),
             rate_limit: upper.rate_limit.or(self.rate_limit),
+            base_url_at: match upper.base_url {
+                Some(_) => upper.base_url_at.clone(),
+                None => self.base_url_at.clone(),
+            },
+            key_failed: match upper.api_key {
+                Some(_) => false,
+                None => upper.key_failed || self.key_failed,
+            },
+            mock_script: upper
+                .mock_script
+                .clone()
+                .or_else(|| self.mock_script.clone()),
+            spec: self.spec.under(&upper.spec),
             broken: self.broken || upper.broken,
         }
+    }
+
+    /// An error about the layer as a whole: what it lacks is not reported again.
+    pub(super) fn mark_broken(&mut self) {
+        self.broken = true;
     }
 
     pub(super) fn with_overrides(mut self, o: &EndpointOverrides) -> Layer {
         if let Some(v) = &o.base_url {
             self.base_url = Some(v.clone());
+            self.base_url_at = None;
         }
         if let Some(v) = &o.agent_id {
             self.agent_id = Some(v.clone());
@@ -68,10 +99,25 @@ impl Layer {
 impl Checker<'_> {
     /// One `endpoint:` mapping as written in one file.
     pub(super) fn endpoint(&mut self, raw: &RawEndpoint) -> Layer {
-        let mut layer = Layer::default();
+        self.endpoint_as(raw, raw.kind.as_ref().map(|k| k.value))
+    }
+
+    /// One mapping of the given kind (a `judge:` block is `openai` without saying so).
+    pub(super) fn endpoint_as(&mut self, raw: &RawEndpoint, kind: Option<RawKind>) -> Layer {
+        self.fields_of_other_kinds(raw, kind);
+        let before = self.diags.len();
+        let spec = self.spec_layer(raw);
+        let mut layer = Layer {
+            kind,
+            spec,
+            // A bad pointer is not also a missing one.
+            broken: self.diags.len() > before,
+            ..Layer::default()
+        };
         if let Some(v) = &raw.base_url {
             layer.base_url = self.base_url(v);
             layer.broken |= layer.base_url.is_none();
+            layer.base_url_at = Some(self.sited((), span_of(v)));
         }
         if let Some(v) = &raw.agent_id {
             layer.agent_id = self.agent_id(v);
@@ -79,6 +125,7 @@ impl Checker<'_> {
         }
         if let Some(v) = &raw.api_key {
             layer.api_key = self.api_key(v);
+            layer.key_failed = layer.api_key.is_none();
         }
         for (name, value) in raw.headers.iter().flat_map(|h| h.0.iter()) {
             layer.headers.extend(self.header(name, value));
@@ -95,7 +142,40 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(v) = &raw.mock_script {
+            layer.mock_script = self.mock_script(v, raw.base_url.is_some(), &layer);
+        }
         layer
+    }
+
+    /// `mock_script:` must name a file, and goes with `base_url: mock`: in the same mapping it
+    /// is checked now; under a `base_url` of another layer, once they are merged.
+    fn mock_script(
+        &mut self,
+        v: &Spanned<String>,
+        own_base_url: bool,
+        layer: &Layer,
+    ) -> Option<Sited<PathBuf>> {
+        if own_base_url && layer.base_url.is_some() && layer.base_url != Some(BaseUrl::Mock) {
+            self.error(span_of(v), "`mock_script` needs `base_url: mock`")
+                .label = Some("the `base_url` of this endpoint is not `mock`".into());
+            return None;
+        }
+        let path = self.relative(&v.value);
+        let problem = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => None,
+            Ok(_) => Some("it is not a file".to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = problem {
+            self.error(
+                span_of(v),
+                format!("cannot read `mock_script` `{}`", path.display()),
+            )
+            .label = Some(why);
+            return None;
+        }
+        Some(self.sited(path, span_of(v)))
     }
 
     fn base_url(&mut self, v: &Spanned<String>) -> Option<BaseUrl> {
@@ -103,7 +183,9 @@ impl Checker<'_> {
         match BaseUrl::parse(&e.value) {
             Ok(url) => Some(url),
             Err(why) => {
-                let text = e.value.trim();
+                // As written, not as expanded: an env var may hold credentials.
+                let text = if e.used_env { &v.value } else { &e.value };
+                let text = text.trim();
                 self.error(span_of(v), format!("invalid `base_url` `{text}`"))
                     .label = Some(why);
                 None
@@ -135,7 +217,32 @@ impl Checker<'_> {
     }
 
     fn header(&mut self, name: &Spanned<String>, value: &Spanned<String>) -> Option<Header> {
+        if let Some(why) = header_name_problem(&name.value) {
+            let message = format!("invalid header name `{}`", name.value);
+            let d = Diagnostic::at(self.file, span_of(name), message)
+                .with_width(name.value.chars().count())
+                .with_label(why);
+            self.diags.push(d);
+            return None;
+        }
         let e = self.env(value)?;
+        // Never quoted: the value may be a secret.
+        if let Some(c) = e.value.chars().find(|c| c.is_control() && *c != '\t') {
+            let what = if matches!(c, '\r' | '\n') {
+                "a line break"
+            } else {
+                "a control character"
+            };
+            let d = self.error(
+                span_of(value),
+                format!("the value of header `{}` holds {what}", name.value),
+            );
+            if e.used_env {
+                d.label = Some("it comes from the environment".into());
+            }
+            d.help = Some("a header value is one line of visible text".into());
+            return None;
+        }
         let value = if e.used_env {
             HeaderValue::Secret(SecretString::from(e.value))
         } else {
@@ -162,57 +269,63 @@ impl Checker<'_> {
         }
     }
 
-    /// Expands `${VAR}` in one field; an error points at the field.
+    /// Expands `${VAR}` in one field; an error points at the `${...}` in it.
     fn env(&mut self, v: &Spanned<String>) -> Option<template::EnvExpanded> {
-        match template::expand_env(&v.value, &*self.opts.env) {
-            Ok(e) => Some(e),
-            Err(err) => {
-                let d = self.error(span_of(v), err.to_string());
-                if let template::EnvError::Unset { var, .. } = &err {
-                    d.help = Some(format!(
-                        "export {var}, or give a default: `${{{var}:-value}}`"
-                    ));
-                }
-                None
-            }
+        let err = match template::expand_env(&v.value, &*self.opts.env) {
+            Ok(e) => return Some(e),
+            Err(err) => err,
+        };
+        let start = err.offset();
+        let end = v.value[start..]
+            .find('}')
+            .map_or(v.value.len(), |i| start + i + 1);
+        let mut d = at_part(self.file, span_of(v), &v.value, start..end, err.to_string());
+        if let template::EnvError::Unset { var, .. } = &err {
+            d.help = Some(format!(
+                "export {var}, or give a default: `${{{var}:-value}}`"
+            ));
         }
+        self.diags.push(d);
+        None
     }
 
-    /// The merged layers of one dialogue as an endpoint, or an error at the dialogue saying
-    /// what is missing (unless an earlier error already explains it).
-    pub(super) fn complete_endpoint(
-        &mut self,
-        layer: Layer,
-        span: Span,
-        dialogue: &str,
-        config_broken: bool,
-    ) -> Option<Endpoint> {
-        let missing: Vec<&str> = [
-            ("`base_url`", layer.base_url.is_none()),
-            ("`agent_id`", layer.agent_id.is_none()),
-        ]
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(n, _)| *n)
-        .collect();
+    /// The merged file layers of one dialogue (or the judge) as an endpoint, flags applied,
+    /// or an error at `at` saying what is missing (unless an earlier error explains it).
+    pub(super) fn complete_endpoint(&mut self, files: Layer, at: &Completion) -> Option<Endpoint> {
+        let kind = files.kind.unwrap_or(RawKind::Thinnest);
+        let mock_script = self.merged_mock_script(&files);
+        let layer = files.with_overrides(at.overrides);
+        let mut missing: Vec<&str> = Vec::new();
+        if layer.base_url.is_none() {
+            missing.push("`base_url`");
+        }
+        if kind == RawKind::Thinnest && layer.agent_id.is_none() {
+            missing.push("`agent_id`");
+        }
+        missing.extend(layer.spec.missing(kind));
         if !missing.is_empty() {
-            if !(layer.broken || config_broken) {
-                self.error(
-                    span,
-                    format!("dialogue `{dialogue}` has no {}", missing.join(" and no ")),
-                )
-                .help = Some(
-                    "set it under `endpoint:` in the dialogue, the suite or agenttest.yaml, \
-                     or pass --endpoint / --agent"
-                        .into(),
-                );
+            if !(layer.broken || at.config_broken) {
+                self.missing(at, kind, &missing);
             }
             return None;
         }
+        self.session_fits(kind, &layer, at);
+        let live = matches!(layer.base_url, Some(BaseUrl::Url(_)));
+        if kind == RawKind::Thinnest && live && layer.api_key.is_none() && !layer.key_failed {
+            self.no_api_key(layer.base_url_at.as_ref(), at);
+        }
+        let agent_id = match kind {
+            RawKind::Thinnest => layer.agent_id.clone()?,
+            RawKind::Openai => layer.spec.model.clone()?,
+            RawKind::Http => String::new(),
+        };
+        let base_url = layer.base_url?;
+        let kind = self.endpoint_kind(kind, layer.spec, at.names)?;
         Some(Endpoint {
-            kind: EndpointKind::Thinnest,
-            base_url: layer.base_url?,
-            agent_id: layer.agent_id?,
+            kind,
+            mock_script: mock_script.filter(|_| base_url == BaseUrl::Mock),
+            base_url,
+            agent_id,
             api_key: layer.api_key,
             headers: layer.headers,
             timeout: layer.timeout.unwrap_or(Endpoint::DEFAULT_TIMEOUT),
@@ -220,4 +333,115 @@ impl Checker<'_> {
             rate_limit: layer.rate_limit,
         })
     }
+
+    /// A `mock_script` under a `base_url` (of the files, before flags) that is not `mock`.
+    fn merged_mock_script(&mut self, files: &Layer) -> Option<PathBuf> {
+        let script = files.mock_script.as_ref()?;
+        match &files.base_url {
+            Some(BaseUrl::Mock) => Some(script.value.clone()),
+            None if files.broken => None,
+            other => {
+                let found = match other {
+                    Some(BaseUrl::Url(u)) => format!("the merged `base_url` is `{u}`"),
+                    Some(BaseUrl::Replay) => "the merged `base_url` is `replay`".into(),
+                    _ => "no `base_url` is set".into(),
+                };
+                self.diags.push(
+                    Diagnostic::at(
+                        &script.file,
+                        script.span,
+                        "`mock_script` needs `base_url: mock`",
+                    )
+                    .with_label(found),
+                );
+                None
+            }
+        }
+    }
+
+    fn missing(&mut self, at: &Completion, kind: RawKind, missing: &[&str]) {
+        let help = if kind == RawKind::Thinnest {
+            "set it under `endpoint:` in the dialogue, the suite or agenttest.yaml, \
+             or pass --endpoint / --agent"
+        } else {
+            at.where_to_set
+        };
+        let message = format!("{} has no {}", at.what, missing.join(" and no "));
+        self.diags
+            .push(Diagnostic::at(at.file, at.span, message).with_help(help));
+    }
+
+    /// A live thinnest endpoint refuses every request without a key (SPEC §2): said at the
+    /// `base_url` that makes it live, or, when a flag does, once per suite at its first
+    /// dialogue. The URL is not quoted: it may hold credentials.
+    fn no_api_key(&mut self, url_at: Option<&Sited<()>>, at: &Completion) {
+        let message = "no `api_key` for this live endpoint";
+        let d = match url_at {
+            Some(site) => Diagnostic::at(&site.file, site.span, message),
+            None if self.key_reported => return,
+            None => {
+                self.key_reported = true;
+                Diagnostic::at(at.file, at.span, format!("{} has {message}", at.what))
+            }
+        };
+        self.diags.push(
+            d.with_label("kind thinnest sends `Authorization: Bearer <api_key>`; without one every request is refused")
+                .with_help("set `api_key: ${THINNESTAI_API_KEY}` under `endpoint:` in the dialogue, the suite or agenttest.yaml"),
+        );
+    }
+
+    /// SPEC §8: `session: server` only where the server's session can be adopted.
+    fn session_fits(&mut self, kind: RawKind, layer: &Layer, at: &Completion) {
+        let Some(span) = at.server_session else {
+            return;
+        };
+        let (label, help) = match kind {
+            RawKind::Thinnest => return,
+            RawKind::Http if layer.spec.has_session_pointer() => return,
+            RawKind::Openai => (
+                "the harness keeps an openai conversation's history itself",
+                "remove `session: server`",
+            ),
+            RawKind::Http => (
+                "kind `http` adopts a server's session only through `response.session_id`",
+                "add a `session_id` pointer under the endpoint's `response:`",
+            ),
+        };
+        let word = kind_word(kind);
+        let d = self.error(
+            span,
+            format!("`session: server` does not work with kind `{word}`"),
+        );
+        d.label = Some(label.into());
+        d.help = Some(help.into());
+    }
+}
+
+/// What a completed endpoint is for: where to point when something is missing.
+pub(super) struct Completion<'c> {
+    /// Where the dialogue (or the judge block) is.
+    pub(super) file: &'c SourceFile,
+    pub(super) span: Span,
+    /// "dialogue `x`", or "the judge".
+    pub(super) what: String,
+    /// The help of a "has no" error (for a kind other than thinnest).
+    pub(super) where_to_set: &'static str,
+    /// The flags and environment that beat the files (not all of them reach a judge).
+    pub(super) overrides: &'c EndpointOverrides,
+    pub(super) config_broken: bool,
+    /// Where `session: server` is written, if it is.
+    pub(super) server_session: Option<Span>,
+    /// The vars and captures `http` templates may use besides the built-ins.
+    pub(super) names: &'c BTreeSet<String>,
+}
+
+/// Why `name` is not an HTTP header name (RFC 9110 token), if it is not.
+pub(super) fn header_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a header name cannot be empty".into());
+    }
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)));
+    bad.map(|c| format!("{c:?} cannot appear in a header name"))
 }

@@ -2,11 +2,13 @@
 //! errors about a value pointing at the value. Which `{{name}}`s a value may use is checked
 //! later, per turn, by `dialogue`; this file only says which strings are templates.
 
+use std::time::Duration;
+
 use serde_saphyr::Spanned;
 
-use crate::diag::Span;
-use crate::suite::model::{ExpectKind, Expectation, Pattern};
-use crate::suite::raw::{items, span_of, OneOrMany, RawExpect, RawExpectValue};
+use crate::diag::{did_you_mean, Span};
+use crate::suite::model::{ExpectKind, Expectation, FactSpec, Pattern};
+use crate::suite::raw::{items, span_of, Entries, OneOrMany, RawExpect, RawExpectValue};
 use crate::util::parse_duration;
 
 use super::check::Checker;
@@ -54,13 +56,107 @@ impl Checker<'_> {
                 vec![(e.value.clone(), span_of(e))],
             )),
             V::MaxTokens(m) => Some((ExpectKind::MaxTokens(m.value), Vec::new())),
-            V::MaxLatency(l) => match parse_duration(&l.value) {
-                Ok(d) => Some((ExpectKind::MaxLatency(d), Vec::new())),
-                Err(msg) => {
-                    self.error(span_of(l), format!("invalid `max_latency`: {msg}"));
-                    None
+            V::MaxLatency(l) => self
+                .duration("max_latency", l)
+                .map(|d| (ExpectKind::MaxLatency(d), Vec::new())),
+            V::MaxFirstToken(l) => self
+                .duration("max_first_token", l)
+                .map(|d| (ExpectKind::MaxFirstToken(d), Vec::new())),
+            V::Judge(s) => Some(self.texts(s, ExpectKind::Judge)),
+            V::Facts(list) => Some((ExpectKind::Facts(self.facts("facts", list)), Vec::new())),
+            V::NotFacts(list) => Some((
+                ExpectKind::NotFacts(self.facts("not_facts", list)),
+                Vec::new(),
+            )),
+        }
+    }
+
+    /// `facts:` / `not_facts:`: a list of one-kind mappings. Only names and shapes are
+    /// checked here; the fact extractor reads the values.
+    fn facts(&mut self, key: &str, list: &Spanned<Vec<Spanned<Entries<String>>>>) -> Vec<FactSpec> {
+        if list.value.is_empty() {
+            self.error(span_of(list), format!("`{key}` is an empty list"));
+        }
+        list.value
+            .iter()
+            .filter_map(|item| self.fact(item))
+            .collect()
+    }
+
+    fn fact(&mut self, item: &Spanned<Entries<String>>) -> Option<FactSpec> {
+        type Entry<'e> = (&'e Spanned<String>, &'e Spanned<String>);
+        let mut kind: Option<Entry> = None;
+        let mut unit: Option<Entry> = None;
+        let mut ok = true;
+        for (k, v) in &item.value.0 {
+            match k.value.as_str() {
+                name if FactSpec::KINDS.contains(&name) => match kind {
+                    Some((first, _)) => {
+                        let d = self.error(
+                            span_of(k),
+                            format!(
+                                "a fact has one kind: `{}` and `{name}` are both written",
+                                first.value
+                            ),
+                        );
+                        d.help = Some("write each fact as its own list item".into());
+                        ok = false;
+                    }
+                    None => kind = Some((k, v)),
+                },
+                "unit" => unit = Some((k, v)),
+                other => {
+                    self.unknown_fact_key(other, span_of(k));
+                    ok = false;
                 }
-            },
+            }
+        }
+        let Some((k, v)) = kind else {
+            if ok {
+                let d = self.error(span_of(item), "a fact names no kind");
+                d.label = Some(format!("expected one of {}", fact_kinds()));
+            }
+            return None;
+        };
+        if let Some((u, _)) = unit.filter(|_| k.value != "number") {
+            self.error(
+                span_of(u),
+                format!("`unit` goes only with `number`, not `{}`", k.value),
+            );
+            ok = false;
+        }
+        if v.value.trim().is_empty() {
+            self.error(span_of(v), format!("the `{}` is empty", k.value));
+            ok = false;
+        }
+        ok.then(|| FactSpec {
+            kind: k.value.clone(),
+            value: v.value.clone(),
+            unit: unit.map(|(_, u)| u.value.clone()),
+            span: span_of(k),
+        })
+    }
+
+    fn unknown_fact_key(&mut self, key: &str, span: Span) {
+        let mut known: Vec<&str> = FactSpec::KINDS.to_vec();
+        known.push("unit");
+        let d = self.error(span, format!("unknown fact kind `{key}`"));
+        d.label = Some(format!(
+            "expected one of {} (and `unit` with `number`)",
+            fact_kinds()
+        ));
+        if let Some(best) = did_you_mean(key, &known) {
+            d.help = Some(format!("did you mean `{best}`?"));
+        }
+    }
+
+    fn duration(&mut self, key: &str, v: &Spanned<String>) -> Option<Duration> {
+        match parse_duration(&v.value) {
+            Ok(d) => Some(d),
+            Err(msg) => {
+                self.error(span_of(v), format!("invalid `{key}`: {msg}"));
+                None
+            }
         }
     }
 
@@ -111,4 +207,13 @@ impl Checker<'_> {
             self.error(span_of(s), format!("`{key}` is an empty list"));
         }
     }
+}
+
+/// "`time`, `number`, `money`, `percent`, `date`".
+fn fact_kinds() -> String {
+    FactSpec::KINDS
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -8,8 +8,9 @@
 //!
 //! This module orchestrates; each role has its file: `source` (bytes to YAML, errors said for
 //! people), `check` (the per-file collector of diagnostics), `endpoint` (the layers
-//! agenttest.yaml < suite < dialogue < env < flags), `dialogue` (suites, dialogues, turns,
-//! captures, templates), `expect` (expectations), `cross` (checks across suites).
+//! agenttest.yaml < suite < dialogue < env < flags), `kind` (the fields of one endpoint kind:
+//! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `expect`
+//! (expectations), `judge` (the `judge:` block), `cross` (checks across suites).
 //!
 //! Nothing here reads the process environment (the lookup is injected) or touches the network.
 
@@ -18,11 +19,13 @@ mod cross;
 mod dialogue;
 mod endpoint;
 mod expect;
+mod judge;
+mod kind;
 mod source;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +40,7 @@ use crate::suite::raw::{RawConfig, RawSuite};
 use check::Checker;
 use endpoint::Layer;
 use expect::Exp;
+use judge::JudgeLayer;
 pub use source::read_source;
 
 /// Looks up an environment variable. Injected so that nothing below the CLI reads the
@@ -122,6 +126,10 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     errors.extend(groups.into_iter().flat_map(|(_, d)| d));
     errors.extend(cross::shared_goldens(&suites));
+    // A field of agenttest.yaml judged per dialogue (a `stream` of the wrong kind, a body
+    // template) is found by every suite below it: said once, where it is first found.
+    let mut seen = HashSet::new();
+    errors.retain(|d| seen.insert((d.path.clone(), d.span, d.message.clone())));
     if errors.is_empty() {
         Ok(Loaded {
             suites,
@@ -171,6 +179,7 @@ fn load_configs(
 struct Config {
     file: SourceFile,
     endpoint: Layer,
+    judge: Option<JudgeLayer>,
     defaults: Vec<Exp>,
     normalize: Vec<NormalizeRule>,
 }
@@ -186,13 +195,20 @@ enum ConfigState {
 
 fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagnostic>> {
     let file = read_source(path).map_err(|d| vec![d])?;
-    let raw: RawConfig = source::parse_yaml(&file).map_err(|d| vec![d])?;
+    // An empty config (0 bytes, or blank) says nothing, like one holding only comments; a
+    // suite cannot be empty, so the YAML layer refuses an empty document.
+    let raw: RawConfig = if file.text.trim().is_empty() {
+        RawConfig::default()
+    } else {
+        source::parse_yaml(&file).map_err(|d| vec![d])?
+    };
     let mut ck = Checker::new(&file, opts);
     let endpoint = raw
         .endpoint
         .as_ref()
         .map(|e| ck.endpoint(e))
         .unwrap_or_default();
+    let judge = raw.judge.as_ref().map(|j| ck.judge_layer(j));
     let defaults = raw
         .defaults
         .as_ref()
@@ -206,6 +222,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
     Ok(Arc::new(Config {
         file,
         endpoint,
+        judge,
         defaults,
         normalize,
     }))

@@ -9,7 +9,9 @@ use secrecy::ExposeSecret;
 use super::check::regex_message;
 use super::*;
 use crate::diag::Span;
-use crate::suite::model::{Endpoint, ExpectKind, GoldenMode, HeaderValue, SessionMode};
+use crate::suite::model::{
+    BaseUrl, Endpoint, EndpointKind, ExpectKind, GoldenMode, HeaderValue, MinPass, SessionMode,
+};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -60,7 +62,8 @@ fn env(vars: &[(&str, &str)]) -> LoadOptions {
     )
 }
 
-const EP: &str = "endpoint: {base_url: mock, agent_id: ag}\n";
+/// A complete endpoint; with a key, so that tests overriding it with a URL stay valid.
+const EP: &str = "endpoint: {base_url: mock, agent_id: ag, api_key: k}\n";
 
 fn one(f: &Fixture) -> Suite {
     let mut loaded = match f.load() {
@@ -76,7 +79,7 @@ fn endpoint_merges_config_suite_dialogue_then_overrides() {
     let f = Fixture::new(&[
         (
             "agenttest.yaml",
-            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  \
+            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  api_key: k\n  \
              timeout: 5s\n  rate_limit: 2/s\n  headers: {X-Env: staging, X-Team: a}\n",
         ),
         (
@@ -105,7 +108,7 @@ fn endpoint_merges_config_suite_dialogue_then_overrides() {
     let b = &s.dialogues[1].endpoint;
     assert_eq!(b.agent_id, "ag_dialogue");
     assert_eq!(b.timeout, Duration::from_secs(1));
-    assert!(a.api_key.is_none());
+    assert_eq!(a.api_key.as_ref().map(|k| k.expose_secret()), Some("k"));
 
     let mut opts = env(&[]);
     opts.overrides = EndpointOverrides {
@@ -136,7 +139,7 @@ fn defaults_and_env_when_nothing_is_set() {
     assert_eq!(s.golden_dir, f.dir.path().join("s.golden"));
     assert_eq!(d.endpoint.timeout, Endpoint::DEFAULT_TIMEOUT);
     assert_eq!(d.endpoint.retries, Endpoint::DEFAULT_RETRIES);
-    assert_eq!((d.repeat, d.min_pass), (1, 1));
+    assert_eq!((d.repeat, d.min_pass), (1, MinPass::Count(1)));
     assert_eq!(d.session, SessionMode::Fresh);
     assert_eq!(d.golden, GoldenMode::Exact);
     assert!(d.skip.is_none());
@@ -273,10 +276,11 @@ fn template_references_are_checked_in_turn_order() {
     assert_eq!(
         f.errors(),
         [
-            "s.yaml:6:15 `{{order}}` is used before it is captured",
-            "s.yaml:9:26 `{{order}}` is used before it is captured",
-            "s.yaml:10:15 unknown variable `{{prodct}}`",
-            "s.yaml:10:15 unknown variable `{{nope}}`",
+            // Each at the reference itself, inside its string.
+            "s.yaml:6:16 `{{order}}` is used before it is captured",
+            "s.yaml:9:27 `{{order}}` is used before it is captured",
+            "s.yaml:10:26 unknown variable `{{prodct}}`",
+            "s.yaml:10:37 unknown variable `{{nope}}`",
         ]
     );
     let diags = f.load().unwrap_err();
@@ -338,7 +342,7 @@ fn dialogue_fields() {
     assert_eq!(a.skip.as_deref(), Some("skipped"));
     assert_eq!(a.session, SessionMode::Server);
     assert_eq!(a.golden, GoldenMode::Similar { threshold: 0.75 });
-    assert_eq!((a.repeat, a.min_pass), (5, 4));
+    assert_eq!((a.repeat, a.min_pass), (5, MinPass::Count(4)));
     let vars: Vec<(&str, &str)> = a
         .vars
         .iter()
@@ -349,7 +353,7 @@ fn dialogue_fields() {
     assert_eq!(b.golden, GoldenMode::Off);
     assert_eq!(b.tags, ["x", "y"]);
     assert_eq!(c.golden, GoldenMode::Exact);
-    assert_eq!((c.repeat, c.min_pass), (3, 3));
+    assert_eq!((c.repeat, c.min_pass), (3, MinPass::Count(3)));
 }
 
 #[test]
@@ -455,4 +459,217 @@ fn a_broken_config_is_reported_once_and_not_echoed() {
 fn regex_messages_are_one_line() {
     let e = Regex::new("(abc").unwrap_err();
     assert_eq!(regex_message(&e), "unclosed group");
+}
+
+#[test]
+fn http_defaults_and_what_its_templates_may_name() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
+         dialogues:\n  - name: a\n    vars: {v: x}\n    session: server\n    \
+         endpoint: {body: {x: '{{v}} {{order}} {{turn}}'}, response: {session_id: /s}}\n    \
+         turns:\n      - user: hi\n        capture: {order: 'ORD-\\d+'}\n",
+    )]);
+    let s = one(&f);
+    let e = &s.dialogues[0].endpoint;
+    match &e.kind {
+        EndpointKind::Http(h) => {
+            assert_eq!((h.method.as_str(), h.path.as_str()), ("POST", "/"));
+            assert_eq!(h.response.text, "", "the whole reply");
+            assert_eq!(h.response.session_id.as_deref(), Some("/s"));
+            assert!(!h.stream);
+            assert_eq!(h.auth_header, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn kind_fields_are_checked_where_written() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  method: 'GE T'\n  \
+         path: chat\n  auth_header: 'X Key'\n  params: {a: 1}\n  \
+         body: {n: 1.5, ok: '{{message}}'}\n  response: {text: /t}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:4:11 invalid `method` `GE T`",
+            "s.yaml:5:9 `path` must start with `/`",
+            "s.yaml:6:16 invalid `auth_header` `X Key`",
+            "s.yaml:7:11 `params` does not apply to kind `http`",
+        ]
+    );
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: openai\n  base_url: mock\n  model: m\n  system: hi\n  \
+         system_file: p.md\n  params: [1]\ndialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:6:16 `system` and `system_file` are both set",
+            "s.yaml:7:11 `params` must be a mapping",
+        ]
+    );
+}
+
+#[test]
+fn an_inherited_field_of_another_kind_is_ignored() {
+    // The config is written for thinnest suites; an openai suite below it ignores agent_id,
+    // and a thinnest suite ignores the config's `model`, which it has no use for.
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint: {base_url: mock, agent_id: ag, api_key: k, model: gpt-x, mock_script: m.yaml}\n",
+        ),
+        ("m.yaml.txt", "agents: {}\n"),
+        (
+            "a.yaml",
+            "endpoint: {kind: openai}\ndialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+        ),
+        (
+            "b.yaml",
+            "dialogues:\n  - name: b\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    // m.yaml itself does not exist: the config's error, reported once, at its place.
+    assert_eq!(
+        f.errors(),
+        [
+            "agenttest.yaml:1:81 cannot read `mock_script` `".to_string()
+                + &f.dir.path().join("m.yaml").display().to_string()
+                + "`"
+        ]
+    );
+    std::fs::rename(f.dir.path().join("m.yaml.txt"), f.dir.path().join("m.yaml")).unwrap();
+    // m.yaml is now also a suite file: load the two suites by name.
+    let paths = [f.dir.path().join("a.yaml"), f.dir.path().join("b.yaml")];
+    let loaded = load_paths(&paths, &env(&[])).unwrap();
+    let a = &loaded.suites[0].dialogues[0].endpoint;
+    assert_eq!(a.kind.name(), "openai");
+    assert_eq!(a.agent_id, "gpt-x");
+    assert_eq!(a.mock_script, Some(f.dir.path().join("m.yaml")));
+    let b = &loaded.suites[1].dialogues[0].endpoint;
+    assert_eq!((b.kind.name(), b.agent_id.as_str()), ("thinnest", "ag"));
+
+    // A URL from the flags drops the mock script, and `--agent` does not reach openai.
+    let mut opts = env(&[]);
+    opts.overrides.base_url = Some(BaseUrl::Url("http://127.0.0.1:9".into()));
+    opts.overrides.agent_id = Some("ag_flag".into());
+    let loaded = load_paths(&paths, &opts).unwrap();
+    let a = &loaded.suites[0].dialogues[0].endpoint;
+    assert_eq!(
+        (a.agent_id.as_str(), a.mock_script.as_ref()),
+        ("gpt-x", None)
+    );
+    assert_eq!(loaded.suites[1].dialogues[0].endpoint.agent_id, "ag_flag");
+}
+
+#[test]
+fn an_error_of_the_config_found_by_every_suite_is_said_once() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint: {kind: openai, base_url: mock, model: m, stream: sse}\n",
+        ),
+        ("a.yaml", "dialogues:\n  - name: a\n    turns: [{user: hi}]\n"),
+        (
+            "b.yaml",
+            "dialogues:\n  - name: b\n    turns: [{user: hi}]\n  - name: c\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    assert_eq!(f.errors(), ["agenttest.yaml:1:60 invalid `stream` `sse`"]);
+}
+
+#[test]
+fn the_judge_keeps_its_own_url_under_flags_and_its_rubrics_are_templates() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}judge: {{base_url: 'https://judge.example.test', model: j, api_key: k}}\n\
+             dialogues:\n  - name: a\n    vars: {{p: X}}\n    turns:\n      - user: hi\n        \
+             expect: {{judge: ['Names {{{{p}}}}']}}\n"
+        ),
+    )]);
+    let mut opts = env(&[]);
+    opts.overrides = EndpointOverrides {
+        base_url: Some(BaseUrl::Url("http://127.0.0.1:9".into())),
+        agent_id: Some("ag_flag".into()),
+        timeout: Some(Duration::from_secs(3)),
+        retries: Some(0),
+        rate_limit: None,
+    };
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let judge = s.judge.as_ref().unwrap();
+    assert_eq!(
+        judge.base_url,
+        BaseUrl::Url("https://judge.example.test".into())
+    );
+    assert_eq!(judge.agent_id, "j");
+    assert_eq!((judge.timeout, judge.retries), (Duration::from_secs(3), 0));
+    assert_eq!(s.dialogues[0].endpoint.agent_id, "ag_flag");
+
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}judge: {{base_url: mock, model: j}}\ndialogues:\n  - name: a\n    turns:\n      \
+             - user: hi\n        expect: {{judge: 'Names {{{{p}}}}'}}\n"
+        ),
+    )]);
+    assert_eq!(f.errors(), ["s.yaml:7:32 unknown variable `{{p}}`"]);
+}
+
+#[test]
+fn a_judge_expectation_inherited_from_the_config_needs_a_judge_too() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "defaults:\n  expect: {judge: Is polite}\n",
+        ),
+        (
+            "s.yaml",
+            &format!("{EP}dialogues:\n  - name: a\n    turns:\n      - user: hi\n"),
+        ),
+    ]);
+    // Pointed at the turn that inherits it, in the suite that lacks a judge.
+    assert_eq!(
+        f.errors(),
+        ["s.yaml:5:9 `judge` needs a judge, and this suite has none"]
+    );
+}
+
+#[test]
+fn an_empty_config_is_a_config_that_says_nothing() {
+    for text in ["", "\n  \n", "# only a comment\n"] {
+        let f = Fixture::new(&[
+            ("agenttest.yaml", text),
+            (
+                "s.yaml",
+                &format!("{EP}dialogues:\n  - name: a\n    turns: [{{user: hi}}]\n"),
+            ),
+        ]);
+        assert_eq!(one(&f).dialogues[0].endpoint.agent_id, "ag", "{text:?}");
+    }
+}
+
+#[test]
+fn a_header_value_from_the_environment_is_checked_but_never_shown() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  base_url: mock\n  agent_id: ag\n  headers: {X-Token: 'Bearer ${TOKEN}'}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    let diags = f
+        .load_with(&env(&[("TOKEN", "sekrit\r\nX-Evil: 1")]))
+        .unwrap_err();
+    let text = crate::diag::render_all(&diags, false);
+    assert!(
+        text.contains("the value of header `X-Token` holds a line break"),
+        "{text}"
+    );
+    assert!(text.contains("it comes from the environment"), "{text}");
+    assert!(!text.contains("sekrit"), "{text}");
 }

@@ -1,0 +1,709 @@
+//! The scanner: reads typed values out of the lexed tokens, left to right, trying a date first,
+//! then a quantity (an amount with what follows it, or a range of two). Knows English wordings;
+//! never looks at expectations or goldens. docs/facts.md lists every form it accepts.
+
+mod dates;
+mod resolve;
+
+use super::lex::{self, Kind, Num, Token};
+use super::words;
+use super::Fact;
+
+pub(super) use dates::numeric_date;
+
+/// Every typed value `text` states, in order of appearance, without duplicates.
+pub fn extract(text: &str) -> Vec<Fact> {
+    let toks = lex::tokenize(text);
+    let sc = Scanner { t: &toks };
+    let mut out: Vec<Fact> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        match sc.step(i) {
+            Some((facts, next)) => {
+                for f in facts {
+                    if !out.contains(&f) {
+                        out.push(f);
+                    }
+                }
+                i = next.max(i + 1);
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DayPart {
+    Morning,
+    Afternoon,
+    Evening,
+    Night,
+}
+
+/// An amount as written, before what follows it says what it is.
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Digits {
+        v: f64,
+        whole: Option<u32>,
+        leading_zero: bool,
+        /// Digits after the point, for `9.30am`.
+        frac: Option<String>,
+    },
+    Clock {
+        h: u32,
+        m: u32,
+        leading_zero: bool,
+    },
+    /// Spelled out; `one` alone is flagged, since it is usually a pronoun.
+    Words {
+        v: f64,
+        lone_one: bool,
+    },
+    /// `noon`, `midnight`: minutes since midnight.
+    Named(u16),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Suffix {
+    None,
+    Percent,
+    /// Currency code and divisor (100 for cents).
+    Money(&'static str, f64),
+    Meridiem {
+        pm: bool,
+    },
+    /// `12 noon`, `12 midnight`.
+    At(u16),
+    DayPart(DayPart),
+    OClock(Option<DayPart>),
+    Unit(String),
+}
+
+/// One end of a quantity: `$10`, `9 AM`, `5`, `thirty days`.
+#[derive(Debug, Clone)]
+struct End {
+    start: usize,
+    next: usize,
+    val: Val,
+    prefix: Option<&'static str>,
+    suffix: Suffix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Conn {
+    /// `-`, `to`, `until`, `through`, `between … and`.
+    Range,
+    /// `or`: two values, but not a range of hours.
+    Or,
+}
+
+/// Reads facts at a token index; every reader returns the facts and the index after them.
+struct Scanner<'a> {
+    t: &'a [Token],
+}
+
+impl Scanner<'_> {
+    // ---- token access: blocked tokens read as nothing ----
+
+    fn tok(&self, i: usize) -> Option<&Token> {
+        self.t.get(i).filter(|t| !t.blocked)
+    }
+
+    fn word(&self, i: usize) -> Option<&str> {
+        match &self.tok(i)?.kind {
+            Kind::Word { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    fn is_word(&self, i: usize, w: &str) -> bool {
+        self.word(i) == Some(w)
+    }
+
+    fn num(&self, i: usize) -> Option<&Num> {
+        match &self.tok(i)?.kind {
+            Kind::Num(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn sym(&self, i: usize) -> Option<char> {
+        match self.tok(i)?.kind {
+            Kind::Sym(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn glued(&self, i: usize) -> bool {
+        self.t.get(i).is_some_and(|t| t.glued)
+    }
+
+    fn line_start(&self, i: usize) -> bool {
+        self.t.get(i).is_some_and(|t| t.line_start)
+    }
+
+    /// The word right before `i`, if that token is a word.
+    fn word_before(&self, i: usize) -> Option<&str> {
+        i.checked_sub(1).and_then(|p| self.word(p))
+    }
+
+    fn step(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+        let t = self.tok(i)?;
+        if t.kind == Kind::Barrier {
+            return None;
+        }
+        self.date(i).or_else(|| self.quantity(i))
+    }
+
+    // ---- quantities ----
+
+    fn quantity(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+        let e1 = self.end(i)?;
+        let between = self.word_before(i) == Some("between");
+        let second = self.connector(e1.next, between).and_then(|(conn, j)| {
+            if self.date(j).is_some() {
+                return None;
+            }
+            self.end(j).map(|e2| (conn, e2))
+        });
+        let next = second.as_ref().map_or(e1.next, |(_, e)| e.next);
+        Some((self.resolve(&e1, second.as_ref()), next))
+    }
+
+    fn connector(&self, j: usize, between: bool) -> Option<(Conn, usize)> {
+        if self.line_start(j) || self.line_start(j + 1) {
+            return None;
+        }
+        let conn = match (self.sym(j), self.word(j)) {
+            (Some('-' | '–' | '—'), _) => Conn::Range,
+            (_, Some("to" | "until" | "till" | "til" | "through" | "thru")) => Conn::Range,
+            (_, Some("and")) if between => Conn::Range,
+            (_, Some("or")) => Conn::Or,
+            _ => return None,
+        };
+        Some((conn, j + 1))
+    }
+
+    /// One end: a currency prefix and amount, or an amount and what follows it.
+    fn end(&self, i: usize) -> Option<End> {
+        if let Some((code, j)) = self.currency_prefix(i) {
+            // `$.99`
+            let point = self.sym(j) == Some('.') && self.glued(j) && self.glued(j + 1);
+            let j = if point { j + 1 } else { j };
+            let n = self.num(j)?;
+            if point {
+                let v = format!("0.{}", n.int).parse().ok()?;
+                return Some(End {
+                    start: i,
+                    next: j + 1,
+                    val: digits(n, v),
+                    prefix: Some(code),
+                    suffix: Suffix::None,
+                });
+            }
+            if self.sym(j + 1) == Some(':') && self.glued(j + 1) {
+                return None;
+            }
+            let (v, k) = match self.decimal_comma(j) {
+                Some(amount) => amount,
+                None => self.with_multiplier(n.value, j + 1, true),
+            };
+            return Some(End {
+                start: i,
+                next: k,
+                val: digits(n, v),
+                prefix: Some(code),
+                suffix: Suffix::None,
+            });
+        }
+        let (val, j) = self.value(i)?;
+        let (suffix, k) = self.suffix(&val, j);
+        Some(End {
+            start: i,
+            next: k,
+            val,
+            prefix: None,
+            suffix,
+        })
+    }
+
+    fn currency_prefix(&self, i: usize) -> Option<(&'static str, usize)> {
+        if let Some(code) = self.sym(i).and_then(words::currency_symbol) {
+            return Some((code, i + 1));
+        }
+        let w = self.word(i)?;
+        if self.sym(i + 1) == Some('$') && self.glued(i + 1) {
+            return words::dollar_prefix(w).map(|c| (c, i + 2));
+        }
+        let code = words::currency_code(w)?;
+        self.num(i + 1).map(|_| (code, i + 1))
+    }
+
+    /// `5k`, `$1.5M`, `2 million`: the amount times its multiplier, rounded to the micro-unit
+    /// so that `2.3k` is 2300 and not 2299.9999999999995.
+    fn with_multiplier(&self, v: f64, j: usize, money: bool) -> (f64, usize) {
+        let glued = self.glued(j);
+        let factor = match self.word(j) {
+            Some("k") if glued => 1e3,
+            Some("m" | "mm") if glued && money => 1e6,
+            Some("bn") if glued && money => 1e9,
+            Some(w) => match words::scale_word(w) {
+                Some(f) if f > 100.0 => f,
+                _ => return (v, j),
+            },
+            None => return (v, j),
+        };
+        ((v * factor * 1e6).round() / 1e6, j + 1)
+    }
+
+    fn value(&self, i: usize) -> Option<(Val, usize)> {
+        match &self.tok(i)?.kind {
+            Kind::Num(n) => self.digit_value(n, i),
+            Kind::Word { text, .. } => match text.as_str() {
+                "noon" | "midday" => Some((Val::Named(720), i + 1)),
+                "midnight" => Some((Val::Named(0), i + 1)),
+                _ => self.words_value(i),
+            },
+            _ => None,
+        }
+    }
+
+    /// `59,90` in `€59,90` or `59,90 €`: a decimal comma, read only beside a currency.
+    fn decimal_comma(&self, i: usize) -> Option<(f64, usize)> {
+        let n = self.num(i)?;
+        let cents = self.num(i + 2)?;
+        let ok = n.frac.is_none()
+            && !n.grouped
+            && self.sym(i + 1) == Some(',')
+            && self.glued(i + 1)
+            && self.glued(i + 2)
+            && cents.int.len() == 2
+            && cents.frac.is_none();
+        ok.then(|| (round6(n.value + cents.value / 100.0), i + 3))
+    }
+
+    fn digit_value(&self, n: &Num, i: usize) -> Option<(Val, usize)> {
+        if let Some((v, k)) = self.decimal_comma(i) {
+            if self.currency_suffix(k).is_some() {
+                return Some((digits(n, v), k));
+            }
+        }
+        if self.sym(i + 1) == Some(':') && self.glued(i + 1) {
+            return self.clock_value(n, i);
+        }
+        if self.glued(i + 1) && matches!(self.word(i + 1), Some("st" | "nd" | "rd" | "th")) {
+            return None;
+        }
+        let (v, k) = self.with_multiplier(n.value, i + 1, false);
+        Some((digits(n, v), k))
+    }
+
+    /// `9:00`, `18:30`, `10:00:00`; `5:75` is no time and no number either.
+    fn clock_value(&self, n: &Num, i: usize) -> Option<(Val, usize)> {
+        let m = self
+            .num(i + 2)
+            .filter(|m| self.glued(i + 2) && m.int.len() == 2)?;
+        let (h, mm) = (n.whole()?, m.whole()?);
+        if h > 24 || mm > 59 || (h == 24 && mm > 0) || n.int.len() > 2 {
+            return None;
+        }
+        let mut k = i + 3;
+        let seconds = self.sym(k) == Some(':')
+            && self.glued(k)
+            && self.num(k + 1).is_some_and(|s| s.int.len() == 2)
+            && self.glued(k + 1);
+        if seconds {
+            k += 2;
+        }
+        let val = Val::Clock {
+            h: h % 24,
+            m: mm,
+            leading_zero: n.leading_zero() || h == 24,
+        };
+        Some((val, k))
+    }
+
+    /// `thirty`, `twenty-four`, `one hundred and fifty`, `two thousand`.
+    fn words_value(&self, i: usize) -> Option<(Val, usize)> {
+        let (mut total, mut cur) = (0f64, 0u64);
+        let (mut count, mut k) = (0, i);
+        let (mut last_small, mut last_tens) = (false, false);
+        while let Some(w) = self.word(k) {
+            if let Some(v) = words::cardinal(w) {
+                let v = u64::from(v);
+                let fits = match v {
+                    0..=9 => cur % 10 == 0 && !last_small,
+                    _ => cur % 100 == 0 && !last_small && !last_tens,
+                };
+                if !fits {
+                    break;
+                }
+                cur += v;
+                (last_small, last_tens) = (v < 20, v >= 20);
+            } else if let Some(s) = words::scale_word(w) {
+                // "a hundred dollars", but not "million" alone ("a million thanks" is no count).
+                if count == 0 && !(s <= 1e3 && self.word_before(i) == Some("a")) {
+                    break;
+                }
+                if s == 100.0 {
+                    cur = cur.max(1) * 100;
+                } else {
+                    total += cur.max(1) as f64 * s;
+                    cur = 0;
+                }
+                (last_small, last_tens) = (false, false);
+            } else if w == "and" && count > 0 && (cur % 100 == 0 || total > 0.0) {
+                let after = self.word(k + 1).and_then(words::cardinal);
+                if after.is_none() {
+                    break;
+                }
+                k += 1;
+                continue;
+            } else {
+                break;
+            }
+            count += 1;
+            k += 1;
+            let hyphen = self.sym(k) == Some('-') && self.glued(k) && self.glued(k + 1);
+            if hyphen && self.word(k + 1).and_then(words::cardinal).is_some() {
+                k += 1;
+            }
+        }
+        if count == 0 {
+            return None;
+        }
+        let lone_one = count == 1 && self.is_word(i, "one");
+        Some((
+            Val::Words {
+                v: total + cur as f64,
+                lone_one,
+            },
+            k,
+        ))
+    }
+
+    fn suffix(&self, val: &Val, j: usize) -> (Suffix, usize) {
+        match val {
+            Val::Named(_) => (Suffix::None, j),
+            Val::Clock { .. } => self.clock_suffix(j).unwrap_or((Suffix::None, j)),
+            _ => self.amount_suffix(val, j).unwrap_or((Suffix::None, j)),
+        }
+    }
+
+    fn clock_suffix(&self, j: usize) -> Option<(Suffix, usize)> {
+        if let Some((pm, k)) = self.meridiem_at(j) {
+            return Some((Suffix::Meridiem { pm }, k));
+        }
+        self.daypart_at(j).map(|(dp, k)| (Suffix::DayPart(dp), k))
+    }
+
+    fn amount_suffix(&self, val: &Val, j: usize) -> Option<(Suffix, usize)> {
+        // "thirty (30) days": the digits repeat the words.
+        let repeat = matches!(val, Val::Words { .. })
+            && self.sym(j) == Some('(')
+            && self.num(j + 1).map(|n| n.value) == amount(val)
+            && self.sym(j + 2) == Some(')');
+        let j = if repeat { j + 3 } else { j };
+        // "30+ days", "3 or more items": the bound does not end the count.
+        let j = if self.sym(j) == Some('+') && self.glued(j) {
+            j + 1
+        } else if self.is_word(j, "or") && self.word(j + 1).is_some_and(words::is_bound) {
+            j + 2
+        } else {
+            j
+        };
+        if let Some(k) = self.percent_at(j) {
+            return Some((Suffix::Percent, k));
+        }
+        if let Some((code, div, k)) = self.currency_suffix(j) {
+            return Some((Suffix::Money(code, div), k));
+        }
+        if self.sym(j) == Some('°') {
+            return Some((Suffix::Unit("degree".into()), j + 1));
+        }
+        if let Some(r) = self.clock_suffix(j) {
+            return Some(r);
+        }
+        let twelve = matches!(
+            val,
+            Val::Digits {
+                whole: Some(12),
+                ..
+            }
+        ) || matches!(val, Val::Words { v, .. } if *v == 12.0);
+        match self.word(j) {
+            Some("noon" | "midday") if twelve => return Some((Suffix::At(720), j + 1)),
+            Some("midnight") if twelve => return Some((Suffix::At(0), j + 1)),
+            _ => {}
+        }
+        if let Some(k) = self.oclock_at(j) {
+            let dp = self.daypart_at(k);
+            let next = dp.map_or(k, |(_, n)| n);
+            return Some((Suffix::OClock(dp.map(|(d, _)| d)), next));
+        }
+        if let Some((unit, k)) = self.hyphen_unit(j) {
+            return Some((Suffix::Unit(unit), k));
+        }
+        let (unit, k) = self.noun_run(j)?;
+        // "the 2026 price list": a year before a noun qualifies it, it does not count it.
+        if is_year(val) && !self.counts_plural(j) {
+            return Some((Suffix::None, k));
+        }
+        Some((Suffix::Unit(unit), k))
+    }
+
+    /// Whether the noun phrase at `j` starts with a plural: "2000 customers" counts; in
+    /// "2026 roadmap includes" the plural is a verb.
+    fn counts_plural(&self, j: usize) -> bool {
+        self.word(j).is_some_and(words::looks_plural)
+    }
+
+    fn percent_at(&self, j: usize) -> Option<usize> {
+        if self.sym(j) == Some('%') {
+            return Some(j + 1);
+        }
+        match self.word(j)? {
+            "percent" | "pct" => Some(j + 1),
+            "per" if self.is_word(j + 1, "cent") => Some(j + 2),
+            _ => None,
+        }
+    }
+
+    fn currency_suffix(&self, j: usize) -> Option<(&'static str, f64, usize)> {
+        if let Some(c) = self.sym(j) {
+            let code = words::currency_symbol(c)?;
+            // `20€`, `20 €`; a spaced `$` or symbol before a number starts the next amount.
+            let spaced_ok = c != '$' && self.num(j + 1).is_none();
+            return (self.glued(j) || spaced_ok).then_some((code, 1.0, j + 1));
+        }
+        let w = self.word(j)?;
+        if let Some(code) = words::currency_code(w) {
+            return Some((code, 1.0, j + 1));
+        }
+        if let Some((code, scale)) = words::currency_word(w) {
+            return Some((code, if scale < 1.0 { 100.0 } else { 1.0 }, j + 1));
+        }
+        if let Some(code) = words::dollar_country(w) {
+            return matches!(self.word(j + 1), Some("dollar" | "dollars")).then_some((
+                code,
+                1.0,
+                j + 2,
+            ));
+        }
+        let sterling = matches!(w, "pound" | "pounds") && self.is_word(j + 1, "sterling");
+        sterling.then_some(("GBP", 1.0, j + 2))
+    }
+
+    /// `am`, `PM`, `a.m.`, `P.M`.
+    fn meridiem_at(&self, j: usize) -> Option<(bool, usize)> {
+        match self.word(j)? {
+            "am" => Some((false, j + 1)),
+            "pm" => Some((true, j + 1)),
+            w @ ("a" | "p") => {
+                let dotted = self.sym(j + 1) == Some('.')
+                    && self.glued(j + 1)
+                    && self.is_word(j + 2, "m")
+                    && self.glued(j + 2);
+                if !dotted {
+                    return None;
+                }
+                let end = if self.sym(j + 3) == Some('.') && self.glued(j + 3) {
+                    j + 4
+                } else {
+                    j + 3
+                };
+                Some((w == "p", end))
+            }
+            _ => None,
+        }
+    }
+
+    fn daypart_at(&self, j: usize) -> Option<(DayPart, usize)> {
+        if self.is_word(j, "at") && self.is_word(j + 1, "night") {
+            return Some((DayPart::Night, j + 2));
+        }
+        if !(self.is_word(j, "in") && self.is_word(j + 1, "the")) {
+            return None;
+        }
+        let dp = match self.word(j + 2)? {
+            "morning" => DayPart::Morning,
+            "afternoon" => DayPart::Afternoon,
+            "evening" => DayPart::Evening,
+            "night" => DayPart::Night,
+            _ => return None,
+        };
+        Some((dp, j + 3))
+    }
+
+    /// `o'clock`, `o’clock`, `oclock`.
+    fn oclock_at(&self, j: usize) -> Option<usize> {
+        if self.is_word(j, "oclock") {
+            return Some(j + 1);
+        }
+        let ok = self.is_word(j, "o")
+            && matches!(self.sym(j + 1), Some('\'' | '’'))
+            && self.is_word(j + 2, "clock")
+            && self.glued(j + 1)
+            && self.glued(j + 2);
+        ok.then_some(j + 3)
+    }
+
+    /// `30-day`, `24-hour`: the word glued after a hyphen is the unit, whatever follows.
+    fn hyphen_unit(&self, j: usize) -> Option<(String, usize)> {
+        if self.sym(j) != Some('-') || !self.glued(j) || !self.glued(j + 1) {
+            return None;
+        }
+        let w = self.word(j + 1)?;
+        let usable = w.chars().count() >= 2
+            && !words::is_stop(w)
+            && words::cardinal(w).is_none()
+            && words::scale_word(w).is_none();
+        usable.then(|| (words::canonical_unit(w), j + 2))
+    }
+
+    /// The noun phrase after an amount, up to three words, and its head as the unit: the
+    /// first known unit ("30 day window" → day), else the first plural noun that is not a
+    /// modifier ("3 free returns" → return), else the last word that is not a modifier
+    /// ("500 Market Street" → street).
+    fn noun_run(&self, j: usize) -> Option<(String, usize)> {
+        let mut run: Vec<String> = Vec::new();
+        let mut k = j;
+        while run.len() < 3 && !self.line_start(k) {
+            let Some(w) = self.word(k) else { break };
+            let ends_phrase = words::is_stop(w)
+                || words::cardinal(w).is_some()
+                || words::month(w).is_some()
+                || words::currency_word(w).is_some()
+                || words::currency_code(w).is_some();
+            if ends_phrase {
+                break;
+            }
+            let mut compound = w.to_string();
+            k += 1;
+            while self.sym(k) == Some('-') && self.glued(k) && self.glued(k + 1) {
+                let Some(part) = self.word(k + 1) else { break };
+                compound.push('-');
+                compound.push_str(part);
+                k += 2;
+            }
+            run.push(compound);
+        }
+        let head = run
+            .iter()
+            .map(|w| words::canonical_unit(w))
+            .find(|u| words::is_known_unit(u))
+            .or_else(|| {
+                run.iter()
+                    .find(|w| !words::is_modifier(w) && words::looks_plural(w))
+                    .or_else(|| run.iter().rfind(|w| !words::is_modifier(w)))
+                    .map(|w| words::canonical_unit(w))
+            })?;
+        Some((head, k))
+    }
+}
+
+fn digits(n: &Num, v: f64) -> Val {
+    Val::Digits {
+        v,
+        whole: if v == n.value { n.whole() } else { None },
+        leading_zero: n.leading_zero(),
+        frac: n.frac.clone(),
+    }
+}
+
+fn amount(val: &Val) -> Option<f64> {
+    match val {
+        Val::Digits { v, .. } | Val::Words { v, .. } => Some(*v),
+        _ => None,
+    }
+}
+
+/// `1990`…`2199` written as four plain digits.
+fn is_year(val: &Val) -> bool {
+    let year = |y: &u32| (1900..=2199).contains(y);
+    matches!(val, Val::Digits { whole: Some(y), leading_zero: false, .. } if year(y))
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(text: &str) -> Vec<String> {
+        extract(text).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn business_hours_in_common_formats() {
+        let want = ["time 09:00", "time 18:00"];
+        for text in [
+            "9 AM to 6 PM",
+            "9am-6pm",
+            "9:00 a.m. – 6:00 p.m.",
+            "09:00-18:00",
+            "9-6",
+            "from 9 until 6",
+            "nine in the morning to six in the evening",
+            "between 9 and 6",
+            "9 to 6 PM",
+        ] {
+            assert_eq!(shown(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn hour_ranges_use_the_business_clock() {
+        assert_eq!(shown("10 to 2"), ["time 10:00", "time 14:00"]);
+        assert_eq!(shown("12-4"), ["time 12:00", "time 16:00"]);
+        assert_eq!(shown("1-5"), ["time 13:00", "time 17:00"]);
+        assert_eq!(shown("10:00-14:00"), ["time 10:00", "time 14:00"]);
+        assert_eq!(shown("9:30-5:30"), ["time 09:30", "time 17:30"]);
+    }
+
+    #[test]
+    fn ranges_share_their_unit() {
+        assert_eq!(shown("5-7 business days"), ["number 5 day", "number 7 day"]);
+        assert_eq!(shown("$10-20"), ["money 10 USD", "money 20 USD"]);
+        assert_eq!(shown("15-20%"), ["percent 15", "percent 20"]);
+    }
+
+    #[test]
+    fn dates_with_and_without_year() {
+        assert_eq!(shown("Dec 24"), ["date 12-24"]);
+        assert_eq!(shown("24 December 2026"), ["date 2026-12-24"]);
+        assert_eq!(shown("December 24th, 2026"), ["date 2026-12-24"]);
+        assert_eq!(shown("2026-12-24"), ["date 2026-12-24"]);
+        assert_eq!(shown("the twenty-fourth of December"), ["date 12-24"]);
+        assert!(shown("February 30").is_empty());
+    }
+
+    #[test]
+    fn not_facts() {
+        for text in [
+            "ORD-9999",
+            "A12",
+            "call 555-123-4567",
+            "https://example.com/returns?days=30",
+            "24/7",
+            "the 1990s",
+            "<ORDER>",
+            "room 101",
+            "the one you ordered",
+        ] {
+            assert_eq!(shown(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bare_and_counted_numbers() {
+        assert_eq!(shown("9 items"), ["number 9 item"]);
+        assert_eq!(shown("we have 3"), ["number 3"]);
+        assert_eq!(shown("thirty days"), ["number 30 day"]);
+        assert_eq!(shown("a 30-day window"), ["number 30 day"]);
+    }
+}

@@ -1,0 +1,207 @@
+//! Dates in a reply: `2026-12-24`, `12/24/2026`, `Dec 24`, `24th of December 2026`, ranges of
+//! days in one month. Calendar checks only; never reads a number that is not a day or year.
+
+use super::Scanner;
+use crate::facts::lex::{Kind, Num};
+use crate::facts::words;
+use crate::facts::Fact;
+
+/// The date a `A sep B sep C` run of numbers states: `2026-12-24` (year first, any
+/// separator), `12/24/2026` (month first unless the first is over 12, then day first),
+/// `24.12.2026` (day first), two-digit years in the 2000s.
+pub(in crate::facts) fn numeric_date(a: &Num, sep: char, b: &Num, c: &Num) -> Option<Fact> {
+    let (x, y, z) = (a.whole()?, b.whole()?, c.whole()?);
+    if a.int.len() == 4 {
+        if b.int.len() > 2 || c.int.len() > 2 {
+            return None;
+        }
+        return date(Some(x), y, z);
+    }
+    if a.int.len() > 2 || b.int.len() > 2 {
+        return None;
+    }
+    let year = match c.int.len() {
+        4 => z,
+        2 => 2000 + z,
+        _ => return None,
+    };
+    if sep == '.' || x > 12 {
+        date(Some(year), y, x)
+    } else {
+        date(Some(year), x, y)
+    }
+}
+
+/// A valid calendar date; February 29th only in leap years (or without a year).
+fn date(year: Option<u32>, month: u32, day: u32) -> Option<Fact> {
+    if let Some(y) = year {
+        if !(1900..=2199).contains(&y) {
+            return None;
+        }
+    }
+    let leap = year.is_none_or(|y| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > days {
+        return None;
+    }
+    Some(Fact::Date {
+        year: year.map(|y| y as u16),
+        month: month as u8,
+        day: day as u8,
+    })
+}
+
+impl Scanner<'_> {
+    pub(super) fn date(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+        self.numeric_date_at(i)
+            .or_else(|| self.month_first(i))
+            .or_else(|| self.day_first(i))
+    }
+
+    fn numeric_date_at(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+        let a = self.num(i)?;
+        let sep = self.sym(i + 1)?;
+        if !matches!(sep, '-' | '/' | '.') || !(1..5).all(|k| self.glued(i + k)) {
+            return None;
+        }
+        let (b, c) = (self.num(i + 2)?, self.num(i + 4)?);
+        if self.sym(i + 3) != Some(sep) {
+            return None;
+        }
+        Some((vec![numeric_date(a, sep, b, c)?], i + 5))
+    }
+
+    fn month_at(&self, i: usize) -> Option<(u32, usize)> {
+        let t = self.tok(i)?;
+        let Kind::Word { text, cap } = &t.kind else {
+            return None;
+        };
+        let m = words::month(text)?;
+        if text == "may" && !cap {
+            return None;
+        }
+        let dot = text.len() <= 4 && self.sym(i + 1) == Some('.') && self.glued(i + 1);
+        Some((u32::from(m), if dot { i + 2 } else { i + 1 }))
+    }
+
+    /// A day of the month: `24`, `24th`, `twenty-fourth`, `first`.
+    fn day_at(&self, i: usize) -> Option<(u32, usize)> {
+        if let Some(n) = self.num(i) {
+            let d = n
+                .whole()
+                .filter(|d| (1..=31).contains(d) && n.int.len() <= 2)?;
+            if self.glued(i + 1) && self.sym(i + 1) == Some(':') {
+                return None;
+            }
+            return match self.word(i + 1) {
+                Some("st" | "nd" | "rd" | "th") if self.glued(i + 1) => Some((d, i + 2)),
+                Some(_) if self.glued(i + 1) => None,
+                _ => Some((d, i + 1)),
+            };
+        }
+        let w = self.word(i)?;
+        if let Some(d) = words::ordinal(w) {
+            return Some((u32::from(d), i + 1));
+        }
+        let tens = words::cardinal(w).filter(|t| *t == 20 || *t == 30)?;
+        let k = if self.sym(i + 1) == Some('-') && self.glued(i + 1) {
+            i + 2
+        } else {
+            i + 1
+        };
+        let ones = self.word(k).and_then(words::ordinal).filter(|o| *o < 10)?;
+        Some((tens + u32::from(ones), k + 1))
+    }
+
+    /// `, 2026` or ` 2026` after a day.
+    fn year_at(&self, i: usize) -> Option<(u32, usize)> {
+        let k = if self.sym(i) == Some(',') { i + 1 } else { i };
+        let n = self.num(k)?;
+        let y = n
+            .whole()
+            .filter(|y| n.int.len() == 4 && (1900..=2199).contains(y))?;
+        if self.glued(k + 1) && matches!(self.sym(k + 1), Some(':' | '%')) {
+            return None;
+        }
+        Some((y, k + 1))
+    }
+
+    fn date_connector(&self, i: usize) -> Option<usize> {
+        let ok = matches!(self.sym(i), Some('-' | '–' | '—' | '&'))
+            || matches!(
+                self.word(i),
+                Some("to" | "through" | "thru" | "until" | "till" | "and" | "or")
+            );
+        (ok && !self.line_start(i)).then_some(i + 1)
+    }
+
+    /// `Dec 24`, `December 24th, 2026`, `December the 24th`, `Dec 24-26`, and `December 2026`
+    /// (a month, no fact, consumed so that the year is not read as a number).
+    fn month_first(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+        let (m, j) = self.month_at(i)?;
+        let with_the = if self.is_word(j, "the") { j + 1 } else { j };
+        let Some((d1, mut k)) = self.day_at(with_the).or_else(|| self.day_at(j)) else {
+            let (_, k) = self.year_at(j).filter(|_| self.sym(j) != Some(','))?;
+            return Some((Vec::new(), k));
+        };
+        let mut days = vec![d1];
+        if let Some(c) = self.date_connector(k) {
+            if let Some((d2, k2)) = self.day_at(c) {
+                if self.month_at(k2).is_none() && !self.is_quantity_suffix(k2) {
+                    days.push(d2);
+                    k = k2;
+                }
+            }
+        }
+        if days.len() == 1 && self.is_quantity_suffix(k) {
+            return None;
+        }
+        let year = self.year_at(k).map(|(y, k3)| {
+            k = k3;
+            y
+        });
+        // An impossible date ("February 30") is still consumed: its day is no count.
+        let facts = days.iter().filter_map(|d| date(year, m, *d)).collect();
+        Some((facts, k))
+    }
+
+    /// `24 December`, `24th of December 2026`, `24-26 December`.
+    fn day_first(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+        let (d1, mut j) = self.day_at(i)?;
+        let mut days = vec![d1];
+        if let Some(c) = self.date_connector(j) {
+            let c = if self.is_word(c, "the") { c + 1 } else { c };
+            if let Some((d2, k)) = self.day_at(c) {
+                let of = if self.is_word(k, "of") { k + 1 } else { k };
+                if self.month_at(of).is_some() {
+                    days.push(d2);
+                    j = k;
+                }
+            }
+        }
+        let of = if self.is_word(j, "of") { j + 1 } else { j };
+        let (m, mut k) = self.month_at(of)?;
+        let year = self.year_at(k).map(|(y, k3)| {
+            k = k3;
+            y
+        });
+        let facts = days.iter().filter_map(|d| date(year, m, *d)).collect();
+        Some((facts, k))
+    }
+
+    /// Whether `i` starts something that makes the number before it a quantity, not a day:
+    /// "March 3 hours" is no date.
+    fn is_quantity_suffix(&self, i: usize) -> bool {
+        matches!(self.sym(i), Some('%'))
+            || self.meridiem_at(i).is_some()
+            || self
+                .word(i)
+                .is_some_and(|w| words::is_known_unit(&words::canonical_unit(w)))
+    }
+}

@@ -1,0 +1,459 @@
+//! Lexing for the fact extractor: text to tokens, with the spans that never hold a fact
+//! (URLs, e-mail addresses, phone numbers, normalize placeholders, identifiers) masked or
+//! blocked first. Never decides what a value means; `extract` does.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::words;
+
+/// One number as written: `1,299.99` is one `Num` with `int` = "1299" and `frac` = "99".
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Num {
+    /// The integer digits, separators removed.
+    pub int: String,
+    /// The digits after a decimal point, if any.
+    pub frac: Option<String>,
+    /// Written with thousands separators.
+    pub grouped: bool,
+    pub value: f64,
+}
+
+impl Num {
+    /// The value when it is a whole number that fits, as written without a decimal point.
+    pub fn whole(&self) -> Option<u32> {
+        match self.frac {
+            None => self.int.parse().ok(),
+            Some(_) => None,
+        }
+    }
+
+    /// `09`, `007`: written with a leading zero, so a 24-hour clock or a code.
+    pub fn leading_zero(&self) -> bool {
+        self.int.len() > 1 && self.int.starts_with('0')
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Kind {
+    Num(Num),
+    /// Letters, lower-cased; `cap` when the first was upper-case ("May" the month).
+    Word {
+        text: String,
+        cap: bool,
+    },
+    Sym(char),
+    /// A masked span: nothing joins across it.
+    Barrier,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Token {
+    pub kind: Kind,
+    /// No whitespace between this token and the one before.
+    pub glued: bool,
+    /// The first token of its line.
+    pub line_start: bool,
+    /// Part of an identifier, phone number, fraction…: never part of a fact.
+    pub blocked: bool,
+}
+
+/// Spans masked before lexing, each a reason something that looks like a number is not one.
+/// Their `\b` is compiled as the ASCII word boundary: a Unicode one over a reply with an en
+/// dash or a euro sign in it would drop the regex engine from its fast path for the whole text.
+static MASKS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // URLs and bare domains with a path.
+        r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]]+"#,
+        concat!(
+            r"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*",
+            r"\.(?:com|org|net|io|ai|co|dev|app|uk|de|fr|eu|us|ca|au|info|biz|shop|store|help)\b",
+            r#"(?:/[^\s<>"'()\[\]]*)?"#,
+        ),
+        // E-mail addresses.
+        r"[A-Za-z0-9_.+-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+",
+        // normalize placeholders and golden wildcards.
+        r"<[A-Za-z_][A-Za-z0-9_:.-]*>",
+        r"\[\.\.\]",
+        r"\{\{[^{}]*\}\}",
+        // Phone numbers: international, (555) 123-4567, 555-123-4567, 1-800-FLOWERS.
+        r"\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
+        r"(?:\b1[ .-]?)?\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}\b",
+        r"(?:\b1[ .-])?\b\d{3}[ .-]\d{3}[ .-]\d{4}\b",
+        r"\b1-8\d\d-[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*",
+        // Round-the-clock shorthands: 24/7, 24x7, 24/365.
+        r"(?i)\b24\s*[/x×]\s*(?:7|365)\b",
+    ]
+    .iter()
+    .map(|p| Regex::new(&p.replace(r"\b", r"(?-u:\b)")).expect("fact mask regexes are valid"))
+    .collect()
+});
+
+/// The masked byte ranges of `text`, sorted and merged.
+fn masks(text: &str) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = MASKS
+        .iter()
+        .flat_map(|re| re.find_iter(text).map(|m| (m.start(), m.end())))
+        .collect();
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
+
+/// Tokens of `text`, with blocked tokens marked.
+pub(super) fn tokenize(text: &str) -> Vec<Token> {
+    let mut toks = lex(text);
+    block(&mut toks);
+    toks
+}
+
+fn lex(text: &str) -> Vec<Token> {
+    let masks = masks(text);
+    let bytes = text.as_bytes();
+    let mut out: Vec<Token> = Vec::new();
+    let (mut i, mut m) = (0, 0);
+    let (mut glued, mut line_start) = (false, true);
+    // Inside `1.2.3` no part takes a decimal point: it is a version or a dotted date.
+    let mut dotted = false;
+    while i < text.len() {
+        while m < masks.len() && masks[m].1 <= i {
+            m += 1;
+        }
+        if m < masks.len() && masks[m].0 <= i {
+            push(&mut out, Kind::Barrier, false, line_start);
+            i = masks[m].1;
+            glued = false;
+            line_start = false;
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        if c.is_whitespace() {
+            line_start |= c == '\n';
+            glued = false;
+            dotted = false;
+            i += c.len_utf8();
+            continue;
+        }
+        let kind = if c.is_ascii_digit() {
+            let (num, end, refused) = lex_num(bytes, i, dotted);
+            dotted = refused || (dotted && bytes.get(end) == Some(&b'.'));
+            i = end;
+            Kind::Num(num)
+        } else if c.is_alphabetic() {
+            let end = text[i..]
+                .char_indices()
+                .find(|(_, ch)| !ch.is_alphabetic())
+                .map_or(text.len(), |(k, _)| i + k);
+            let word = &text[i..end];
+            i = end;
+            dotted = false;
+            Kind::Word {
+                text: word.to_lowercase(),
+                cap: c.is_uppercase(),
+            }
+        } else {
+            i += c.len_utf8();
+            if c != '.' {
+                dotted = false;
+            }
+            Kind::Sym(c)
+        };
+        push(&mut out, kind, glued, line_start);
+        glued = true;
+        line_start = false;
+    }
+    out
+}
+
+fn push(out: &mut Vec<Token>, kind: Kind, glued: bool, line_start: bool) {
+    out.push(Token {
+        kind,
+        glued,
+        line_start,
+        blocked: false,
+    });
+}
+
+fn digits_from(bytes: &[u8], i: usize) -> usize {
+    bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// A number starting at `i`: digits, `,ddd` groups, and a decimal part unless the text goes on
+/// `.d` after it (`1.2.3`) or `no_decimal` is set. Returns the end and whether a decimal point
+/// was refused.
+fn lex_num(bytes: &[u8], i: usize, no_decimal: bool) -> (Num, usize, bool) {
+    let mut end = i + digits_from(bytes, i);
+    let mut int = String::from_utf8_lossy(&bytes[i..end]).into_owned();
+    let mut grouped = false;
+    // Thousands groups: `1,299`, not `5,6` nor `24, 2026`.
+    if int.len() <= 3 {
+        while bytes.get(end) == Some(&b',') && digits_from(bytes, end + 1) == 3 {
+            int.push_str(&String::from_utf8_lossy(&bytes[end + 1..end + 4]));
+            end += 4;
+            grouped = true;
+        }
+    }
+    let mut frac = None;
+    let mut refused = false;
+    if bytes.get(end) == Some(&b'.') {
+        let n = digits_from(bytes, end + 1);
+        if n > 0 {
+            let after = end + 1 + n;
+            let more = bytes.get(after) == Some(&b'.')
+                && bytes.get(after + 1).is_some_and(u8::is_ascii_digit);
+            if more || no_decimal {
+                refused = true;
+            } else {
+                frac = Some(String::from_utf8_lossy(&bytes[end + 1..after]).into_owned());
+                end = after;
+            }
+        }
+    }
+    let text = match &frac {
+        Some(f) => format!("{int}.{f}"),
+        None => int.clone(),
+    };
+    let value = text.parse().unwrap_or(0.0);
+    (
+        Num {
+            int,
+            frac,
+            grouped,
+            value,
+        },
+        end,
+        refused,
+    )
+}
+
+/// Marks the tokens that are parts of identifiers, codes and other number-like things that
+/// are not facts. Works on chunks: runs of tokens with no whitespace between them.
+fn block(toks: &mut [Token]) {
+    let mut a = 0;
+    while a < toks.len() {
+        let mut b = a + 1;
+        while b < toks.len() && toks[b].glued && toks[b].kind != Kind::Barrier {
+            b += 1;
+        }
+        block_chunk(toks, a, b);
+        a = b;
+    }
+}
+
+/// Blocks within one chunk: all of it when it is an identifier; otherwise separated runs that
+/// are no date, ratios, and long digit runs.
+fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
+    let chunk = &toks[a..b];
+    if is_identifier(chunk) {
+        for t in &mut toks[a..b] {
+            t.blocked = true;
+        }
+        return;
+    }
+    let mut k = a;
+    while k < b {
+        match separated_run(toks, k, b) {
+            Some(end) => {
+                if !valid_run(toks, k, end) {
+                    for t in &mut toks[k..end] {
+                        t.blocked = true;
+                    }
+                }
+                k = end;
+            }
+            None => k += 1,
+        }
+    }
+    // `16:9`: a ratio, not a clock reading (minutes have two digits).
+    for k in a..b.saturating_sub(2) {
+        if let (Kind::Num(_), Kind::Sym(':'), Kind::Num(m)) =
+            (&toks[k].kind, &toks[k + 1].kind, &toks[k + 2].kind)
+        {
+            if m.int.len() != 2 || m.frac.is_some() {
+                for t in &mut toks[k..k + 3] {
+                    t.blocked = true;
+                }
+            }
+        }
+    }
+    for k in a..b {
+        let prev_currency = k > 0 && is_currency_marker(&toks[k - 1]);
+        if let Kind::Num(n) = &toks[k].kind {
+            // Seven digits or more, ungrouped: an account, tracking or phone number.
+            let long = n.int.len() >= 7 && n.frac.is_none() && !n.grouped;
+            if long && !prev_currency {
+                toks[k].blocked = true;
+            }
+        }
+    }
+}
+
+fn is_currency_marker(t: &Token) -> bool {
+    match &t.kind {
+        Kind::Sym(c) => words::currency_symbol(*c).is_some(),
+        Kind::Word { text, .. } => words::currency_code(text).is_some(),
+        _ => false,
+    }
+}
+
+fn word(t: &Token) -> Option<&str> {
+    match &t.kind {
+        Kind::Word { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+fn is_num(t: Option<&Token>) -> bool {
+    matches!(t.map(|t| &t.kind), Some(Kind::Num(_)))
+}
+
+/// Letters glued to digits (`A12`, `ORD-9999`, `COVID-19`, `4G5`, `12B`), decades (`1990s`,
+/// `90's`), except the suffixes numbers carry (`9am`, `24th`, `10GB`, `9am-6pm`), currency
+/// codes (`USD99`) and words that are values themselves (`noon-1pm`).
+fn is_identifier(chunk: &[Token]) -> bool {
+    for k in 0..chunk.len() {
+        let Some(w) = word(&chunk[k]) else { continue };
+        let after_num = k > 0 && is_num(chunk.get(k - 1));
+        // `USD99`, and `noon-1pm` where the word is itself a value.
+        let value_word =
+            words::currency_code(w).is_some() || matches!(w, "noon" | "midday" | "midnight");
+        // Letters right before digits (`A12`, `4G5`), or before `-digits` unless they end a
+        // number themselves (`ORD-9999` but not `9am-6pm`).
+        let direct = is_num(chunk.get(k + 1));
+        let dashed = matches!(
+            chunk.get(k + 1).map(|t| &t.kind),
+            Some(Kind::Sym('-' | '_' | '#'))
+        ) && is_num(chunk.get(k + 2));
+        if !value_word && (direct || (dashed && !(after_num && words::is_number_suffix(w)))) {
+            return true;
+        }
+        if after_num && (w == "s" || !words::is_number_suffix(w)) {
+            return true;
+        }
+        // `1990's`
+        if w == "s" && k >= 2 && chunk[k - 1].kind == Kind::Sym('\'') && is_num(chunk.get(k - 2)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// From a number at `k`, the end of a run `N sep N [sep N]…` with one separator among
+/// `- / . :`, when it has a `/` or `.` or at least three parts; `None` otherwise.
+fn separated_run(toks: &[Token], k: usize, b: usize) -> Option<usize> {
+    if !is_num(toks.get(k)) {
+        return None;
+    }
+    let Some(Kind::Sym(sep)) = toks.get(k + 1).map(|t| &t.kind) else {
+        return None;
+    };
+    let sep = *sep;
+    if !matches!(sep, '-' | '/' | '.') {
+        return None;
+    }
+    let mut end = k + 1;
+    let mut parts = 1;
+    while end + 1 < b && toks[end].kind == Kind::Sym(sep) && is_num(toks.get(end + 1)) {
+        parts += 1;
+        end += 2;
+    }
+    if parts < 2 {
+        return None;
+    }
+    match sep {
+        '/' | '.' => Some(end),
+        _ if parts >= 3 => Some(end),
+        // `ddd-dddd`: a local phone number, not a range; `$100-1000` is money.
+        _ if parts == 2 => {
+            let (Kind::Num(x), Kind::Num(y)) = (&toks[k].kind, &toks[k + 2].kind) else {
+                return None;
+            };
+            let currency = k > 0 && is_currency_marker(&toks[k - 1]);
+            let phone =
+                x.int.len() == 3 && y.int.len() == 4 && x.frac.is_none() && y.frac.is_none();
+            (phone && !currency).then_some(end)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a separated run is a date the extractor reads (`2026-12-24`, `12/24/2026`,
+/// `24.12.2026`); anything else (`24/7`, `1/2`, `1.2.3`, `123-45-6789`) is blocked.
+fn valid_run(toks: &[Token], k: usize, end: usize) -> bool {
+    let nums: Vec<&Num> = toks[k..end]
+        .iter()
+        .filter_map(|t| match &t.kind {
+            Kind::Num(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    if nums.len() != 3 || nums.iter().any(|n| n.frac.is_some()) {
+        return false;
+    }
+    // A phone number's `ddd-dddd` never is.
+    if nums[0].int.len() == 3 {
+        return false;
+    }
+    let Kind::Sym(sep) = toks[k + 1].kind else {
+        return false;
+    };
+    super::extract::numeric_date(nums[0], sep, nums[1], nums[2]).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(text: &str) -> String {
+        tokenize(text)
+            .iter()
+            .map(|t| {
+                let s = match &t.kind {
+                    Kind::Num(n) => format!("{}", n.value),
+                    Kind::Word { text, .. } => text.clone(),
+                    Kind::Sym(c) => c.to_string(),
+                    Kind::Barrier => "#".into(),
+                };
+                if t.blocked {
+                    format!("[{s}]")
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn numbers_lex_with_groups_and_decimals() {
+        assert_eq!(shape("$1,299.99 now"), "$ 1299.99 now");
+        assert_eq!(shape("December 24, 2026."), "december 24 , 2026 .");
+        assert_eq!(shape("5,6"), "5 , 6");
+    }
+
+    #[test]
+    fn identifiers_and_codes_are_blocked() {
+        assert_eq!(shape("ORD-9999 A12"), "[ord] [-] [9999] [a] [12]");
+        assert_eq!(shape("the 1990s"), "the [1990] [s]");
+        assert_eq!(shape("24/7"), "#");
+        assert_eq!(shape("1/2"), "[1] [/] [2]");
+        assert_eq!(shape("v1.2.3"), "[v] [1] [.] [2] [.] [3]");
+        assert_eq!(shape("call 555-1234"), "call [555] [-] [1234]");
+        assert_eq!(shape("9am-6pm"), "9 am - 6 pm");
+    }
+
+    #[test]
+    fn masked_spans_become_barriers() {
+        assert_eq!(shape("see https://x.io/a?d=30 now"), "see # now");
+        assert_eq!(shape("call +1 (555) 123-4567"), "call #");
+        assert_eq!(shape("order <ORDER> ships"), "order # ships");
+        assert_eq!(shape("12/24/2026"), "12 / 24 / 2026");
+    }
+}

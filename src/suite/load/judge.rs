@@ -1,0 +1,82 @@
+//! The `judge:` block (SPEC §9.2): an endpoint of kind `openai`, in agenttest.yaml or a suite,
+//! checked where it is written and completed per suite with the suite's block merged over the
+//! config's. Whether a suite may use `judge` expectations or `golden: {mode: judge}` depends
+//! on it; those checks are `expect`'s and `dialogue`'s.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::diag::{SourceFile, Span};
+use crate::suite::model::{Endpoint, EndpointKind};
+use crate::suite::raw::{span_of, RawEndpoint, RawKind};
+
+use super::check::Checker;
+use super::endpoint::{Completion, Layer};
+use super::EndpointOverrides;
+
+/// One `judge:` block as checked where it is written.
+#[derive(Clone)]
+pub(super) struct JudgeLayer {
+    layer: Layer,
+    file: SourceFile,
+    span: Span,
+}
+
+impl Checker<'_> {
+    /// A `judge:` block: kind `openai` whether or not it says so.
+    pub(super) fn judge_layer(&mut self, raw: &Spanned<RawEndpoint>) -> JudgeLayer {
+        let mut layer = self.endpoint_as(&raw.value, Some(RawKind::Openai));
+        let kind = raw.value.kind.as_ref();
+        if let Some(k) = kind.filter(|k| k.value != RawKind::Openai) {
+            let d = self.error(span_of(k), "the judge is an endpoint of kind `openai`");
+            d.help = Some("write `kind: openai`, or leave `kind` out".into());
+            // Its fields were meant for another kind: a missing `model` would be an echo.
+            layer.mark_broken();
+        }
+        JudgeLayer {
+            layer,
+            file: self.file.clone(),
+            span: span_of(raw),
+        }
+    }
+
+    /// The suite's block over the config's, as the suite's judge. `--endpoint` and `--agent`
+    /// name the agent under test, not its judge: only the timeout, retries and rate flags
+    /// reach it. `params` default to `temperature: 0`, for verdicts that repeat.
+    pub(super) fn judge(
+        &mut self,
+        config: Option<&JudgeLayer>,
+        own: Option<&JudgeLayer>,
+        config_broken: bool,
+    ) -> Option<Arc<Endpoint>> {
+        let site = own.or(config)?;
+        let merged = match (config, own) {
+            (Some(c), Some(o)) => c.layer.under(&o.layer),
+            _ => site.layer.clone(),
+        };
+        let overrides = EndpointOverrides {
+            base_url: None,
+            agent_id: None,
+            ..self.opts.overrides.clone()
+        };
+        let names = BTreeSet::new();
+        let at = Completion {
+            file: &site.file,
+            span: site.span,
+            what: "the judge".into(),
+            where_to_set: "set it in the `judge:` block of the suite or agenttest.yaml",
+            overrides: &overrides,
+            config_broken,
+            server_session: None,
+            names: &names,
+        };
+        let mut endpoint = self.complete_endpoint(merged, &at)?;
+        if let EndpointKind::OpenAi(spec) = &mut endpoint.kind {
+            spec.params.entry("temperature").or_insert(Value::from(0));
+        }
+        Some(Arc::new(endpoint))
+    }
+}

@@ -1,0 +1,558 @@
+//! The fields that belong to one endpoint kind (SPEC §8): which kind owns which field, each
+//! checked where it is written (JSON Pointers, a body that is a mapping, `system_file` read),
+//! merged across layers in [`SpecLayer`], and completed into the model's `OpenAiSpec` /
+//! `HttpSpec` once the dialogue's kind, vars and captures are known. The common fields
+//! (`base_url`, `api_key`, ...) are `endpoint`'s.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
+use crate::suite::model::{EndpointKind, HttpSpec, OpenAiSpec, Pointers};
+use crate::suite::raw::{span_of, RawEndpoint, RawKind, RawResponse, RawStream, RawValue};
+use crate::suite::template;
+
+use super::check::{at_part, Checker};
+
+/// Which kinds use each field that not every kind has. Every other field is common.
+const KIND_FIELDS: &[(&str, &[RawKind])] = &[
+    ("agent_id", &[RawKind::Thinnest]),
+    ("model", &[RawKind::Openai]),
+    ("system", &[RawKind::Openai]),
+    ("system_file", &[RawKind::Openai]),
+    ("params", &[RawKind::Openai]),
+    ("stream", &[RawKind::Openai, RawKind::Http]),
+    ("method", &[RawKind::Http]),
+    ("path", &[RawKind::Http]),
+    ("body", &[RawKind::Http]),
+    ("auth_header", &[RawKind::Http]),
+    ("response", &[RawKind::Http]),
+];
+
+/// The names every `http` template may use besides the dialogue's vars and captures.
+pub(super) const BUILTIN_NAMES: [&str; 4] = ["message", "session_id", "turn", "history"];
+
+pub(super) fn kind_word(kind: RawKind) -> &'static str {
+    match kind {
+        RawKind::Thinnest => "thinnest",
+        RawKind::Openai => "openai",
+        RawKind::Http => "http",
+    }
+}
+
+/// A value and where it is written, for a check that can only be made once the layers are
+/// merged (the file may be agenttest.yaml, not the suite being checked).
+#[derive(Clone)]
+pub(super) struct Sited<T> {
+    pub(super) value: T,
+    pub(super) file: SourceFile,
+    pub(super) span: Span,
+}
+
+/// A value holding `{{name}}` templates, each string with its span in `file`.
+#[derive(Clone)]
+pub(super) struct Templated<T> {
+    value: T,
+    file: SourceFile,
+    templates: Vec<(String, Span)>,
+}
+
+/// An `http` endpoint's pointers as merged so far, pointer by pointer.
+#[derive(Clone, Default)]
+struct PointerLayer {
+    text: Option<String>,
+    session_id: Option<String>,
+    input_tokens: Option<String>,
+    output_tokens: Option<String>,
+    total_tokens: Option<String>,
+    error: Option<String>,
+}
+
+/// The kind-specific fields of one layer, already checked where they are written.
+#[derive(Clone, Default)]
+pub(super) struct SpecLayer {
+    pub(super) model: Option<String>,
+    system: Option<String>,
+    /// Merged key by key: a suite sets `seed` without repeating the config's `temperature`.
+    params: Map<String, Value>,
+    stream: Option<Sited<RawStream>>,
+    method: Option<String>,
+    path: Option<Templated<String>>,
+    body: Option<Templated<Value>>,
+    auth_header: Option<String>,
+    response: PointerLayer,
+}
+
+impl SpecLayer {
+    /// `upper` over `self`, field by field.
+    pub(super) fn under(&self, upper: &SpecLayer) -> SpecLayer {
+        let mut params = self.params.clone();
+        params.extend(upper.params.clone());
+        let (a, b) = (&self.response, &upper.response);
+        SpecLayer {
+            model: upper.model.clone().or_else(|| self.model.clone()),
+            system: upper.system.clone().or_else(|| self.system.clone()),
+            params,
+            stream: upper.stream.clone().or_else(|| self.stream.clone()),
+            method: upper.method.clone().or_else(|| self.method.clone()),
+            path: upper.path.clone().or_else(|| self.path.clone()),
+            body: upper.body.clone().or_else(|| self.body.clone()),
+            auth_header: upper
+                .auth_header
+                .clone()
+                .or_else(|| self.auth_header.clone()),
+            response: PointerLayer {
+                text: b.text.clone().or_else(|| a.text.clone()),
+                session_id: b.session_id.clone().or_else(|| a.session_id.clone()),
+                input_tokens: b.input_tokens.clone().or_else(|| a.input_tokens.clone()),
+                output_tokens: b.output_tokens.clone().or_else(|| a.output_tokens.clone()),
+                total_tokens: b.total_tokens.clone().or_else(|| a.total_tokens.clone()),
+                error: b.error.clone().or_else(|| a.error.clone()),
+            },
+        }
+    }
+
+    /// The field a kind requires that no layer set, if any.
+    pub(super) fn missing(&self, kind: RawKind) -> Option<&'static str> {
+        match kind {
+            RawKind::Thinnest => None,
+            RawKind::Openai => self.model.is_none().then_some("`model`"),
+            RawKind::Http => self.response.text.is_none().then_some("`response.text`"),
+        }
+    }
+
+    /// Pointers, for `session: server` on `http`.
+    pub(super) fn has_session_pointer(&self) -> bool {
+        self.response.session_id.is_some()
+    }
+}
+
+/// The kind-specific fields written in one mapping, each with where its value is.
+fn fields_written(raw: &RawEndpoint) -> Vec<(&'static str, Span)> {
+    let s = |name, v: Option<Span>| v.map(|span| (name, span));
+    [
+        s("agent_id", raw.agent_id.as_ref().map(span_of)),
+        s("model", raw.model.as_ref().map(span_of)),
+        s("system", raw.system.as_ref().map(span_of)),
+        s("system_file", raw.system_file.as_ref().map(span_of)),
+        s("params", raw.params.as_ref().map(span_of)),
+        s("stream", raw.stream.as_ref().map(span_of)),
+        s("method", raw.method.as_ref().map(span_of)),
+        s("path", raw.path.as_ref().map(span_of)),
+        s("body", raw.body.as_ref().map(span_of)),
+        s("auth_header", raw.auth_header.as_ref().map(span_of)),
+        s("response", raw.response.as_ref().map(span_of)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn kinds_of(field: &str) -> &'static [RawKind] {
+    KIND_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(&[], |(_, kinds)| *kinds)
+}
+
+/// "`model`, `system` and `stream`".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+impl Checker<'_> {
+    /// SPEC §8: a field of another kind written in the same mapping as `kind` is an error at
+    /// that field (one inherited from an outer layer is ignored, by the completion).
+    pub(super) fn fields_of_other_kinds(&mut self, raw: &RawEndpoint, kind: Option<RawKind>) {
+        let Some(kind) = kind else {
+            return;
+        };
+        for (field, span) in fields_written(raw) {
+            let kinds = kinds_of(field);
+            if kinds.contains(&kind) {
+                continue;
+            }
+            let owners: Vec<String> = kinds
+                .iter()
+                .map(|k| format!("`{}`", kind_word(*k)))
+                .collect();
+            let own: Vec<String> = KIND_FIELDS
+                .iter()
+                .filter(|(_, ks)| ks.contains(&kind))
+                .map(|(f, _)| format!("`{f}`"))
+                .collect();
+            let word = kind_word(kind);
+            let d = self.error(span, format!("`{field}` does not apply to kind `{word}`"));
+            d.label = Some(format!(
+                "a field of kind{} {}",
+                if owners.len() > 1 { "s" } else { "" },
+                and_list(&owners)
+            ));
+            d.help = Some(if own.is_empty() {
+                format!("kind `{word}` takes only the common fields; remove `{field}`")
+            } else {
+                format!(
+                    "kind `{word}` takes {} besides the common fields",
+                    and_list(&own)
+                )
+            });
+        }
+    }
+
+    /// The kind-specific fields of one mapping, each checked where it is written.
+    pub(super) fn spec_layer(&mut self, raw: &RawEndpoint) -> SpecLayer {
+        let mut spec = SpecLayer {
+            model: raw
+                .model
+                .as_ref()
+                .and_then(|m| self.nonempty_text("model", m)),
+            system: self.system(raw),
+            stream: raw
+                .stream
+                .as_ref()
+                .map(|s| self.sited(s.value.clone(), span_of(s))),
+            method: raw.method.as_ref().and_then(|m| self.method(m)),
+            path: raw.path.as_ref().and_then(|p| self.path(p)),
+            auth_header: raw.auth_header.as_ref().and_then(|h| self.auth_header(h)),
+            ..SpecLayer::default()
+        };
+        if let Some(p) = &raw.params {
+            if let Some(Value::Object(map)) = self.mapping("params", p, &mut Vec::new()) {
+                spec.params = map;
+            }
+        }
+        if let Some(b) = &raw.body {
+            let mut templates = Vec::new();
+            spec.body = self
+                .mapping("body", b, &mut templates)
+                .map(|value| Templated {
+                    value,
+                    file: self.file.clone(),
+                    templates,
+                });
+        }
+        if let Some(r) = &raw.response {
+            spec.response = self.pointers(&r.value);
+        }
+        spec
+    }
+
+    pub(super) fn sited<T>(&self, value: T, span: Span) -> Sited<T> {
+        Sited {
+            value,
+            file: self.file.clone(),
+            span,
+        }
+    }
+
+    fn nonempty_text(&mut self, key: &str, v: &Spanned<String>) -> Option<String> {
+        if v.value.trim().is_empty() {
+            self.error(span_of(v), format!("`{key}` is empty"));
+            return None;
+        }
+        Some(v.value.clone())
+    }
+
+    /// `system:` as written, or the text of `system_file:` (relative to this file), read now.
+    fn system(&mut self, raw: &RawEndpoint) -> Option<String> {
+        let Some(f) = &raw.system_file else {
+            return raw.system.as_ref().map(|s| s.value.clone());
+        };
+        if raw.system.is_some() {
+            self.error(span_of(f), "`system` and `system_file` are both set")
+                .help = Some("keep one of them".into());
+            return None;
+        }
+        let path = self.relative(&f.value);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                self.error(
+                    span_of(f),
+                    format!("cannot read `system_file` `{}`", path.display()),
+                )
+                .label = Some(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A path written in this file, relative to its directory.
+    pub(super) fn relative(&self, written: &str) -> std::path::PathBuf {
+        let dir = self
+            .file
+            .path
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new(""));
+        dir.join(written)
+    }
+
+    fn method(&mut self, m: &Spanned<String>) -> Option<String> {
+        let method = m.value.trim().to_ascii_uppercase();
+        if method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()) {
+            self.error(span_of(m), format!("invalid `method` `{}`", m.value))
+                .label = Some("an HTTP method, such as POST or PUT".into());
+            return None;
+        }
+        Some(method)
+    }
+
+    fn path(&mut self, p: &Spanned<String>) -> Option<Templated<String>> {
+        if !p.value.starts_with('/') {
+            self.error(span_of(p), "`path` must start with `/`").label =
+                Some("it is joined to `base_url`".into());
+            return None;
+        }
+        Some(Templated {
+            value: p.value.clone(),
+            file: self.file.clone(),
+            templates: vec![(p.value.clone(), span_of(p))],
+        })
+    }
+
+    fn auth_header(&mut self, h: &Spanned<String>) -> Option<String> {
+        match super::endpoint::header_name_problem(&h.value) {
+            Some(why) => {
+                self.error(span_of(h), format!("invalid `auth_header` `{}`", h.value))
+                    .label = Some(why);
+                None
+            }
+            None => Some(h.value.clone()),
+        }
+    }
+
+    /// `params` or `body`: a mapping of any YAML, as JSON.
+    fn mapping(
+        &mut self,
+        key: &str,
+        v: &Spanned<RawValue>,
+        templates: &mut Vec<(String, Span)>,
+    ) -> Option<Value> {
+        if !matches!(v.value, RawValue::Map(_)) {
+            self.error(span_of(v), format!("`{key}` must be a mapping"))
+                .label = Some(format!("found {}", v.value.what()));
+            return None;
+        }
+        self.json(v, templates)
+    }
+
+    /// Any YAML as JSON; every string value is recorded as a template with its span.
+    fn json(
+        &mut self,
+        v: &Spanned<RawValue>,
+        templates: &mut Vec<(String, Span)>,
+    ) -> Option<Value> {
+        Some(match &v.value {
+            RawValue::Null => Value::Null,
+            RawValue::Bool(b) => Value::Bool(*b),
+            RawValue::Int(n) => Value::from(*n),
+            RawValue::UInt(n) => Value::from(*n),
+            RawValue::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Value::Number(n),
+                None => {
+                    self.error(span_of(v), format!("`{f}` is not a JSON number"));
+                    return None;
+                }
+            },
+            RawValue::Str(s) => {
+                templates.push((s.clone(), span_of(v)));
+                Value::String(s.clone())
+            }
+            RawValue::Seq(items) => {
+                let items: Vec<Option<Value>> =
+                    items.iter().map(|i| self.json(i, templates)).collect();
+                Value::Array(items.into_iter().collect::<Option<_>>()?)
+            }
+            RawValue::Map(entries) => {
+                let mut map = Map::new();
+                let mut ok = true;
+                for (k, item) in entries {
+                    match self.json(item, templates) {
+                        Some(value) => {
+                            map.insert(k.value.clone(), value);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::Object(map))?
+            }
+        })
+    }
+
+    fn pointers(&mut self, r: &RawResponse) -> PointerLayer {
+        let mut p = |v: &Option<Spanned<String>>| v.as_ref().and_then(|v| self.pointer(v));
+        PointerLayer {
+            text: p(&r.text),
+            session_id: p(&r.session_id),
+            input_tokens: p(&r.input_tokens),
+            output_tokens: p(&r.output_tokens),
+            total_tokens: p(&r.total_tokens),
+            error: p(&r.error),
+        }
+    }
+
+    fn pointer(&mut self, v: &Spanned<String>) -> Option<String> {
+        match pointer_problem(&v.value) {
+            None => Some(v.value.clone()),
+            Some(why) => {
+                let d = self.error(span_of(v), format!("invalid JSON Pointer `{}`", v.value));
+                d.label = Some(why.into());
+                d.help = Some(
+                    "a JSON Pointer (RFC 6901) looks like `/output/text` or `/choices/0/text`"
+                        .into(),
+                );
+                None
+            }
+        }
+    }
+
+    /// The merged kind-specific fields as the model's kind; errors for what only now can be
+    /// judged (a `stream` value of the wrong kind, an unknown template name).
+    pub(super) fn endpoint_kind(
+        &mut self,
+        kind: RawKind,
+        spec: SpecLayer,
+        names: &BTreeSet<String>,
+    ) -> Option<EndpointKind> {
+        match kind {
+            RawKind::Thinnest => Some(EndpointKind::Thinnest),
+            RawKind::Openai => {
+                let stream = self.stream(kind, spec.stream.as_ref());
+                Some(EndpointKind::OpenAi(OpenAiSpec {
+                    model: spec.model?,
+                    system: spec.system,
+                    params: spec.params,
+                    stream: stream?,
+                }))
+            }
+            RawKind::Http => {
+                let stream = self.stream(kind, spec.stream.as_ref());
+                for t in spec.path.iter().map(|p| (&p.file, &p.templates)) {
+                    self.endpoint_templates(t.0, t.1, names);
+                }
+                for t in spec.body.iter().map(|b| (&b.file, &b.templates)) {
+                    self.endpoint_templates(t.0, t.1, names);
+                }
+                let r = spec.response;
+                Some(EndpointKind::Http(HttpSpec {
+                    method: spec.method.unwrap_or_else(|| "POST".into()),
+                    path: spec.path.map_or_else(|| "/".into(), |p| p.value),
+                    body: spec.body.map(|b| b.value),
+                    auth_header: spec.auth_header,
+                    response: Pointers {
+                        text: r.text?,
+                        session_id: r.session_id,
+                        input_tokens: r.input_tokens,
+                        output_tokens: r.output_tokens,
+                        total_tokens: r.total_tokens,
+                        error: r.error,
+                    },
+                    stream: stream?,
+                }))
+            }
+        }
+    }
+
+    /// `stream: true|false` on openai, `stream: sse` (or `false`) on http.
+    fn stream(&mut self, kind: RawKind, s: Option<&Sited<RawStream>>) -> Option<bool> {
+        let Some(s) = s else { return Some(false) };
+        match (kind, &s.value) {
+            (_, RawStream::Bool(false)) => Some(false),
+            (RawKind::Openai, RawStream::Bool(true)) => Some(true),
+            (RawKind::Http, RawStream::Word(w)) if w == "sse" => Some(true),
+            (_, value) => {
+                let written = match value {
+                    RawStream::Bool(b) => b.to_string(),
+                    RawStream::Word(w) => w.clone(),
+                };
+                let expected = match kind {
+                    RawKind::Openai => "kind `openai` streams with `stream: true`",
+                    _ => "kind `http` streams server-sent events with `stream: sse`",
+                };
+                self.diags.push(
+                    Diagnostic::at(&s.file, s.span, format!("invalid `stream` `{written}`"))
+                        .with_label(expected),
+                );
+                None
+            }
+        }
+    }
+
+    /// Every `{{name}}` in an `http` path or body must be a built-in, a var or a capture.
+    fn endpoint_templates(
+        &mut self,
+        file: &SourceFile,
+        templates: &[(String, Span)],
+        names: &BTreeSet<String>,
+    ) {
+        for (text, span) in templates {
+            for r in template::references(text) {
+                if BUILTIN_NAMES.contains(&r.name.as_str()) || names.contains(&r.name) {
+                    continue;
+                }
+                let candidates: Vec<&str> = BUILTIN_NAMES
+                    .iter()
+                    .copied()
+                    .chain(names.iter().map(String::as_str))
+                    .collect();
+                let message = format!("unknown variable `{{{{{}}}}}`", r.name);
+                let d = at_part(file, *span, text, r.start..r.end, message);
+                let d = match did_you_mean(&r.name, &candidates) {
+                    Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
+                    None => d.with_help(
+                        "an endpoint's templates take {{message}}, {{session_id}}, {{turn}}, \
+                         {{history}}, the dialogue's vars and its captures",
+                    ),
+                };
+                self.diags.push(d);
+            }
+        }
+    }
+}
+
+/// Why `p` is not an RFC 6901 JSON Pointer: empty (the whole document) or `/`-separated
+/// tokens where `~` appears only as `~0` (`~`) or `~1` (`/`).
+pub(super) fn pointer_problem(p: &str) -> Option<&'static str> {
+    if p.is_empty() {
+        return None;
+    }
+    if !p.starts_with('/') {
+        return Some("a pointer is empty or starts with `/`");
+    }
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Some("`~` is written only as `~0` (for `~`) or `~1` (for `/`)");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pointer_problem;
+
+    #[test]
+    fn json_pointers() {
+        for ok in [
+            "",
+            "/",
+            "/output/text",
+            "/choices/0/message/content",
+            "/a~1b",
+            "/m~0n",
+            "/ ",
+        ] {
+            assert_eq!(pointer_problem(ok), None, "{ok:?}");
+        }
+        for bad in ["output", "output/text", "/a~", "/a~2", "/~x", "#/a"] {
+            assert!(pointer_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}
