@@ -212,6 +212,9 @@ pub struct MockArgs {
     /// Serve the golden transcripts under these paths as an agent.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub replay: Vec<PathBuf>,
+    /// When to use colors (in the diagnostics of a refused script).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
