@@ -128,7 +128,7 @@ fn first_chunk_delay_is_the_time_to_first_token() {
     write(
         tmp.path(),
         "slow.yaml",
-        "endpoint:\n  kind: openai\n  base_url: mock\n  mock_script: slow.mock.yaml\n  model: typist\n  api_key: any\n  stream: true\ndialogues:\n  - name: quick enough\n    turns:\n      - user: hi\n        expect: {max_first_token: 2s}\n  - name: too slow\n    turns:\n      - user: hi\n        expect: {max_first_token: 100ms}\n",
+        "endpoint:\n  kind: openai\n  base_url: mock\n  mock_script: slow.mock.yaml\n  model: typist\n  api_key: ak_any\n  stream: true\ndialogues:\n  - name: quick enough\n    turns:\n      - user: hi\n        expect: {max_first_token: 2s}\n  - name: too slow\n    turns:\n      - user: hi\n        expect: {max_first_token: 100ms}\n",
     );
     let out = run(tmp.path(), &["slow.yaml", "--json", "r.json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
