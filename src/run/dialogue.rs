@@ -130,7 +130,8 @@ pub(super) async fn run_dialogue(
                         });
                     }
                 }
-                if check.status.is_failure() && golden_fails {
+                // A judge that could not answer leaves the golden undecided: an error, not a fail.
+                if check.status.is_failure() && golden_fails && attempt.outcome != Outcome::Error {
                     attempt.outcome = Outcome::Fail;
                 }
                 attempt.golden = Some(check);
