@@ -771,3 +771,37 @@ fn an_unreachable_golden_judge_names_the_turn_it_could_not_judge() {
         stdout(&out)
     );
 }
+
+/// The text block under `<!-- prompt: NAME -->` in docs/judge.md.
+fn documented_prompt(doc: &str, name: &str) -> String {
+    let mark = format!("<!-- prompt: {name} -->");
+    let after = doc
+        .split_once(&mark)
+        .unwrap_or_else(|| panic!("docs/judge.md has no {mark}"))
+        .1;
+    let body = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .unwrap_or_else(|| panic!("no ```text block under {mark}"))
+        .0;
+    format!("{body}\n")
+}
+
+#[test]
+fn docs_quote_the_prompts_exactly() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/judge.md"))
+        .expect("read docs/judge.md");
+    for (name, text) in [
+        ("v1-system.txt", SYSTEM_PROMPT),
+        (
+            "v1-rubric.txt",
+            include_str!("../src/judge/prompt/v1-rubric.txt"),
+        ),
+        (
+            "v1-golden.txt",
+            include_str!("../src/judge/prompt/v1-golden.txt"),
+        ),
+    ] {
+        assert_eq!(documented_prompt(&doc, name), text, "{name}");
+    }
+}
