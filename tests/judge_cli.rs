@@ -718,9 +718,6 @@ fn the_judges_key_never_appears_in_any_output() {
 }
 
 #[test]
-#[ignore = "product bug: the verdict cache stores the judge's reason unredacted \
-            (src/judge/grader.rs Grader::write_cache has no Redactor), so a key the judge \
-            quotes is written to .agenttest/cache/judge/*.json, which CI keeps"]
 fn the_verdict_cache_holds_no_key() {
     let mock = agents();
     let ws = canary_workspace(&mock.url);
@@ -738,11 +735,6 @@ fn the_verdict_cache_holds_no_key() {
 }
 
 #[test]
-#[ignore = "product bug: when the judge of `golden: {mode: judge}` cannot answer, \
-            src/run/dialogue.rs puts the error on the dialogue's last turn \
-            (`attempt.turns.len() - 1`) instead of the turn being judged, and judge_golden has \
-            already taken the differences, so the golden block says the transcript differs \
-            and lists none"]
 fn an_unreachable_golden_judge_names_the_turn_it_could_not_judge() {
     let mock = agents();
     let ws = judged_golden_workspace(&mock.url);

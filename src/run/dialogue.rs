@@ -205,11 +205,12 @@ impl Plan<'_> {
     async fn check_golden(&self, attempt: &mut Attempt) {
         let mut check = compare_golden(self.suite, self.d, &self.golden_path, attempt).await;
         if self.d.golden == GoldenMode::Judge {
-            if let Err(reason) = judge_golden(self.grader, &mut check, attempt).await {
+            if let Err((turn, reason)) = judge_golden(self.grader, &mut check, attempt).await {
                 attempt.outcome = Outcome::Error;
+                let span = attempt.turns.get(turn).map_or(self.d.span, |t| t.span);
                 attempt.error = Some(RunError {
-                    turn: attempt.turns.len().saturating_sub(1),
-                    span: self.d.span,
+                    turn,
+                    span,
                     kind: ErrorKind::Judge { reason },
                 });
             }
@@ -278,39 +279,49 @@ fn baseline_verdict(
 }
 
 /// `golden: {mode: judge}`: each turn whose text differs from the golden's is asked of the
-/// judge ("same facts, same action?"); the turns it accepts stop being differences.
+/// judge ("same facts, same action?"); the turns it accepts stop being differences. A judge
+/// that cannot answer leaves the check as it was and names the turn (0-based) it could not
+/// judge.
 async fn judge_golden(
     grader: GraderRef<'_>,
     check: &mut GoldenCheck,
     attempt: &Attempt,
-) -> Result<(), String> {
+) -> Result<(), (usize, String)> {
     if check.status != GoldenStatus::Mismatch {
         return Ok(());
     }
+    let first = check.differences.iter().find_map(|d| match d {
+        Difference::AgentText { turn } => Some(turn - 1),
+        _ => None,
+    });
     let grader = match grader {
         Some(Ok(g)) => g.clone(),
-        Some(Err(e)) => return Err(e.clone()),
-        None => return Err("no judge is configured for this suite".into()),
+        Some(Err(e)) => return Err((first.unwrap_or(0), e.clone())),
+        None => {
+            let reason = "no judge is configured for this suite".to_string();
+            return Err((first.unwrap_or(0), reason));
+        }
     };
     let golden = golden::parse(&crate::diag::SourceFile::new(
         &check.path,
         check.expected.as_str(),
     ))
-    .map_err(|d| d.render(false))?;
+    .map_err(|d| (first.unwrap_or(0), d.render(false)))?;
     let mut kept = Vec::new();
-    for diff in std::mem::take(&mut check.differences) {
-        let Difference::AgentText { turn } = diff else {
-            kept.push(diff);
+    for diff in &check.differences {
+        let Difference::AgentText { turn } = *diff else {
+            kept.push(diff.clone());
             continue;
         };
         let (Some(g), Some(t)) = (golden.turns.get(turn - 1), attempt.turns.get(turn - 1)) else {
-            kept.push(diff);
+            kept.push(diff.clone());
             continue;
         };
         let said = judging::conversation(&attempt.turns[..turn - 1], &t.message);
         let v = grader
             .golden(&g.agent, &said, t.text.as_deref().unwrap_or(""))
-            .await?;
+            .await
+            .map_err(|reason| (turn - 1, reason))?;
         if !v.pass {
             kept.push(Difference::Judged {
                 turn,
