@@ -341,6 +341,7 @@ mod tests {
         let g = Grader::new(
             ask.clone(),
             Some(dir.path().to_path_buf()),
+            Redactor::default(),
             2,
             stats.clone(),
         );
