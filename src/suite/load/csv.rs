@@ -20,6 +20,8 @@ use crate::diag::Span;
 pub(super) struct Field {
     pub(super) value: String,
     pub(super) span: Span,
+    /// How many characters it takes in the source (quotes included), when on one line.
+    pub(super) width: Option<usize>,
 }
 
 /// One record: the line it starts on, and its fields.
@@ -27,6 +29,8 @@ pub(super) struct Field {
 pub(super) struct Record {
     pub(super) line: u32,
     pub(super) fields: Vec<Field>,
+    /// How many characters it takes in the source, when on one line.
+    pub(super) width: Option<usize>,
 }
 
 /// Why the text is not CSV, and where.
@@ -42,20 +46,25 @@ pub(super) fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
     let mut cur = Cursor::new(text);
     let mut records = Vec::new();
     while cur.peek().is_some() {
-        let line = cur.line;
+        let start = cur.here();
         let mut fields = Vec::new();
         let mut quoted_any = false;
-        loop {
+        let end = loop {
             let (field, quoted) = cur.field()?;
             quoted_any |= quoted;
             fields.push(field);
+            let end = cur.here();
             if !cur.separator() {
-                break;
+                break end;
             }
-        }
+        };
         let blank = !quoted_any && fields.len() == 1 && fields[0].value.is_empty();
         if !blank {
-            records.push(Record { line, fields });
+            records.push(Record {
+                line: start.line,
+                fields,
+                width: width(start, end),
+            });
         }
     }
     Ok(records)
@@ -126,7 +135,8 @@ impl<'a> Cursor<'a> {
             while !self.at_field_end() {
                 value.extend(self.bump());
             }
-            return Ok((Field { value, span }, false));
+            let width = width(span, self.here());
+            return Ok((Field { value, span, width }, false));
         }
         self.bump();
         loop {
@@ -157,8 +167,14 @@ impl<'a> Cursor<'a> {
                         .into(),
             });
         }
-        Ok((Field { value, span }, true))
+        let width = width(span, self.here());
+        Ok((Field { value, span, width }, true))
     }
+}
+
+/// The characters from `start` to `end`, when both are on one line.
+fn width(start: Span, end: Span) -> Option<usize> {
+    (start.line == end.line).then(|| end.column.saturating_sub(start.column) as usize)
 }
 
 #[cfg(test)]

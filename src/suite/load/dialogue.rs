@@ -185,7 +185,10 @@ impl Checker<'_> {
         for n in plans.iter().flat_map(Plan::names) {
             let name = n.name.as_str();
             if let Some(first) = names.get(name) {
-                let label = format!("the first dialogue with this name is {}", first.place(&n));
+                let label = format!(
+                    "the first dialogue with this name is {}",
+                    first.place(&n, &self.file.path)
+                );
                 let d = self.at_named(&n, format!("duplicate dialogue name `{name}`"));
                 self.diags.push(d.with_label(label));
             } else if let Some(first) = slugs.get(&slug(name)) {
@@ -195,7 +198,7 @@ impl Checker<'_> {
                 );
                 let d = self
                     .at_named(&n, message)
-                    .with_label(format!("`{other}` is {}", first.place(&n)))
+                    .with_label(format!("`{other}` is {}", first.place(&n, &self.file.path)))
                     .with_help("rename one of them so that their slugs differ");
                 self.diags.push(d);
             } else {
@@ -207,7 +210,11 @@ impl Checker<'_> {
 
     /// A diagnostic at `n`'s place, in its file.
     fn at_named(&self, n: &Named, message: String) -> Diagnostic {
-        Diagnostic::at(n.file.as_ref().unwrap_or(self.file), n.span, message)
+        let d = Diagnostic::at(n.file.as_ref().unwrap_or(self.file), n.span, message);
+        match n.width {
+            Some(w) => d.with_width(w),
+            None => d,
+        }
     }
 
     /// The dialogue as written, checked once; then one copy per matrix row, with the row's
@@ -588,7 +595,10 @@ impl Checker<'_> {
             } else if lacking.len() < rows.len() {
                 // Some rows have it: the others are wrong, unless their errors explain it.
                 if !broken {
-                    let used = crate::diag::location(&file.path, span);
+                    let used = match other {
+                        None => format!("line {}", span.line),
+                        Some(f) => crate::diag::location(&f.path, span),
+                    };
                     for row in lacking {
                         self.diags.push(self.row_lacks(row, &r.name, &used));
                     }
@@ -601,15 +611,16 @@ impl Checker<'_> {
 
     /// A matrix row has no value for a `{{name}}` the dialogue uses.
     fn row_lacks(&self, row: &Row, name: &str, used: &str) -> Diagnostic {
-        Diagnostic::at(
-            row.file.as_ref().unwrap_or(self.file),
-            row.span,
-            format!("this matrix row has no `{name}`"),
-        )
-        .with_label(format!("`{{{{{name}}}}}` is used at {used}"))
-        .with_help(format!(
-            "add `{name}` to this row, or to the dialogue's `vars:` as every row's default"
-        ))
+        let file = row.file.as_ref().unwrap_or(self.file);
+        let d = Diagnostic::at(file, row.span, format!("this matrix row has no `{name}`"));
+        let d = match row.width {
+            Some(w) => d.with_width(w),
+            None => d,
+        };
+        d.with_label(format!("`{{{{{name}}}}}` is used at {used}"))
+            .with_help(format!(
+                "add `{name}` to this row, or to the dialogue's `vars:` as every row's default"
+            ))
     }
 }
 
@@ -637,6 +648,7 @@ impl Plan<'_> {
                     name: base.clone(),
                     file: None,
                     span,
+                    width: None,
                 }]
             }
             Some(m) => m
@@ -646,6 +658,7 @@ impl Plan<'_> {
                     name: row.name(base),
                     file: row.file.clone(),
                     span: row.span,
+                    width: row.width,
                 })
                 .collect(),
         }
@@ -658,20 +671,18 @@ struct Named {
     name: String,
     file: Option<SourceFile>,
     span: Span,
+    width: Option<usize>,
 }
 
 impl Named {
-    /// Where this is, said from where `from` is: "at line 3", or the file too when another.
-    fn place(&self, from: &Named) -> String {
-        let same = match (&self.file, &from.file) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.path == b.path,
-            _ => false,
-        };
-        match &self.file {
-            _ if same => format!("at line {}", self.span.line),
-            Some(f) => format!("at {}", crate::diag::location(&f.path, self.span)),
-            None => "in the suite".to_string(),
+    /// Where this is, said from where `from` is: "at line 3", or with its file when that is
+    /// another (`suite` is the suite file's path).
+    fn place(&self, from: &Named, suite: &Path) -> String {
+        let path = |n: &Named| n.file.as_ref().map_or(suite, |f| &f.path).to_path_buf();
+        if path(self) == path(from) {
+            format!("at line {}", self.span.line)
+        } else {
+            format!("at {}", crate::diag::location(&path(self), self.span))
         }
     }
 }
@@ -723,6 +734,9 @@ fn unknown_name(at: impl Fn(String) -> Diagnostic, name: &str, refs: &Refs) -> D
     let d = at(format!("unknown variable `{{{{{name}}}}}`"));
     match did_you_mean(name, &candidates) {
         Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
+        None if refs.matrix.is_some() => d.with_help(
+            "define it in every row of the matrix, under the dialogue's `vars:`, or capture it in an earlier turn",
+        ),
         None => {
             d.with_help("define it under the dialogue's `vars:` or capture it in an earlier turn")
         }

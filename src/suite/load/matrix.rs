@@ -21,6 +21,8 @@ pub(super) struct Row {
     pub(super) file: Option<SourceFile>,
     /// Where its errors point: the row's mapping, or its CSV line.
     pub(super) span: Span,
+    /// How much of the source its errors underline, when known.
+    pub(super) width: Option<usize>,
     /// Where the dialogue it becomes points, in the suite file: the row's mapping, or the
     /// `matrix_file:` value for a CSV row (a report names the suite file, not the CSV).
     pub(super) model_span: Span,
@@ -108,12 +110,14 @@ impl Checker<'_> {
             }
             let mut ok = true;
             for (key, _) in &row.value.0 {
-                ok &= self.var_name(None, &key.value, span_of(key));
+                let width = plain_width(self.file, span_of(key), &key.value);
+                ok &= self.var_name(None, &key.value, span_of(key), width);
             }
             if ok {
                 matrix.rows.push(Row {
                     file: None,
                     span,
+                    width: flow_width(self.file, span),
                     model_span: span,
                     vars: row
                         .value
@@ -156,6 +160,7 @@ impl Checker<'_> {
             if !self.csv_width(&file, &record, header.fields.len()) || !keys_ok {
                 continue;
             }
+            let width = record.width;
             let vars = header
                 .fields
                 .iter()
@@ -165,6 +170,7 @@ impl Checker<'_> {
             matrix.rows.push(Row {
                 file: Some(file.clone()),
                 span,
+                width,
                 model_span: at,
                 vars,
             });
@@ -212,10 +218,11 @@ impl Checker<'_> {
     fn csv_header(&mut self, file: &SourceFile, fields: &[Field]) -> bool {
         let mut ok = true;
         for (i, f) in fields.iter().enumerate() {
-            if !self.var_name(Some(file), &f.value, f.span) {
+            if !self.var_name(Some(file), &f.value, f.span, f.width) {
                 ok = false;
             } else if let Some(first) = fields[..i].iter().find(|g| g.value == f.value) {
                 let d = Diagnostic::at(file, f.span, format!("duplicate column `{}`", f.value))
+                    .with_width(f.width.unwrap_or(1))
                     .with_label(format!(
                         "the first column of this name is at column {}",
                         first.span.column
@@ -233,12 +240,18 @@ impl Checker<'_> {
         if got == width {
             return true;
         }
-        let message = format!("this row has {got} fields, and the header {width}");
+        let message = format!(
+            "this row has {}, but the header names {}",
+            plural(got, "field"),
+            plural(width, "column")
+        );
         let d = match record.fields.get(width) {
             Some(extra) => Diagnostic::at(file, extra.span, message)
+                .with_width(extra.width.unwrap_or(1))
                 .with_label("a field beyond the header's columns")
                 .with_help("quote a value that holds a comma: `\"a, b\"`"),
             None => Diagnostic::at(file, Span::new(record.line, 1), message)
+                .with_width(record.width.unwrap_or(1))
                 .with_label(format!("{} missing", plural(width - got, "field")))
                 .with_help("write an empty value as nothing between two commas"),
         };
@@ -246,14 +259,24 @@ impl Checker<'_> {
         false
     }
 
-    /// `key` can be a `{{key}}`; else its error, in `file` (the suite when `None`).
-    fn var_name(&mut self, file: Option<&SourceFile>, key: &str, span: Span) -> bool {
+    /// `key` can be a `{{key}}`; else its error, in `file` (the suite when `None`), over
+    /// `width` characters (else the token there).
+    fn var_name(
+        &mut self,
+        file: Option<&SourceFile>,
+        key: &str,
+        span: Span,
+        width: Option<usize>,
+    ) -> bool {
         if is_name(key) {
             return true;
         }
         let file = file.unwrap_or(self.file);
-        let mut d = Diagnostic::at(file, span, format!("`{key}` is not a valid var name"))
-            .with_label("a letter or `_`, then letters, digits, `_`, `-` or `.`");
+        let mut d = Diagnostic::at(file, span, format!("`{key}` is not a valid var name"));
+        if let Some(w) = width {
+            d = d.with_width(w);
+        }
+        d = d.with_label("a letter or `_`, then letters, digits, `_`, `-` or `.`");
         if is_name(key.trim()) {
             d = d.with_help(format!("remove the spaces around `{}`", key.trim()));
         }
@@ -269,4 +292,44 @@ fn plural(n: usize, what: &str) -> String {
     } else {
         format!("{n} {what}s")
     }
+}
+
+/// The line `span` is on, from its column.
+fn rest_of_line(file: &SourceFile, span: Span) -> Option<&str> {
+    let line = file
+        .text
+        .split('\n')
+        .nth(span.line.checked_sub(1)? as usize)?;
+    let start = line
+        .char_indices()
+        .nth(span.column.checked_sub(1)? as usize)?
+        .0;
+    Some(&line[start..])
+}
+
+/// The width of a plain (unquoted) scalar `value` written at `span`; `None` for a quoted one,
+/// which the renderer underlines through its closing quote itself.
+fn plain_width(file: &SourceFile, span: Span, value: &str) -> Option<usize> {
+    let rest = rest_of_line(file, span)?;
+    rest.starts_with(value).then(|| value.chars().count())
+}
+
+/// The width of a flow mapping `{...}` written at `span` on one line, through its `}`; `None`
+/// for a block mapping (the renderer then underlines its first key).
+fn flow_width(file: &SourceFile, span: Span) -> Option<usize> {
+    let rest = rest_of_line(file, span)?;
+    if !rest.starts_with('{') {
+        return None;
+    }
+    let mut quote: Option<char> = None;
+    for (n, c) in rest.chars().enumerate() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '}') => return Some(n + 1),
+            (None, _) => {}
+        }
+    }
+    None
 }
