@@ -6,7 +6,12 @@
 //! (benches/common/noise_gates.rs) runs against every (variant, seed); a failing run of the
 //! unchanged agent is a false alarm, a failing run of a regressed one a detection.
 //!
-//!     cargo bench --bench noise_experiment -- --seeds 100
+//!     cargo bench --bench noise_experiment -- --seeds 100          # the README table
+//!     cargo bench --bench noise_experiment -- --seeds 0 --baseline-seeds 1000
+//!
+//! `--baseline-seeds N` also measures the baseline gate's false alarms alone over N more
+//! seeds (100 seeds cannot resolve a rate near 1%); `--dir PATH` keeps the suites, goldens,
+//! scripts and last report there. The last table is exact arithmetic, not a measurement.
 //!
 //! The goldens of the golden gates are recorded once, against the unchanged agent under seed
 //! 0, as a team blesses today's agent; every later seed is another day of the same agent. The
@@ -328,34 +333,49 @@ fn print_bless_rates(tally: &Tally) {
     }
 }
 
-/// Exact rates for one dialogue, from the binomial distribution (the baseline gate by summing
-/// over both counts): the arithmetic behind the README.
+/// The experiment's suite: turns per dialogue. Each dialogue is right at about the same rate.
+const SUITE_TURNS: [i32; 3] = [2, 2, 1];
+
+/// Exact rates from the binomial distribution (the baseline gate by summing over both
+/// counts): the arithmetic behind the README, per dialogue and for the experiment's suite.
 fn print_statistics() {
     println!(
-        "\nExact rates for one dialogue: false alarms at pass rate p0, detection of a refusal on \
-         30% of answers (pass rate 0.7·p0 for one turn, 0.49·p0 for two)\n"
+        "\nExact rates. One dialogue: false alarms at pass rate p0; detection of a refusal on 30% \
+         of answers (pass rate 0.7·p0 for one turn, 0.49·p0 for two). Suite: the experiment's \
+         three dialogues (2, 2 and 1 turns), each at p0; it fails when one does.\n"
     );
-    println!("| gate | p0 | false alarms | detects (1 turn) | detects (2 turns) |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| gate | p0 | false alarms | detects (1 turn) | detects (2 turns) | suite: false alarms | suite: detects |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for p0 in [0.95, 0.90] {
-        let fixed = [(5, 3), (10, 10), (10, 9), (10, 8), (10, 7), (20, 16)];
-        for (n, k) in fixed {
-            let row = |p: f64| 100.0 * binomial_below(n, k, p);
-            println!(
-                "| {k} of {n} | {p0} | {:.2}% | {:.1}% | {:.1}% |",
-                row(p0),
-                row(0.7 * p0),
-                row(0.49 * p0)
-            );
+        for (n, k) in [(5, 3), (10, 10), (10, 9), (10, 8), (10, 7), (20, 16)] {
+            print_row(&format!("{k} of {n}"), p0, &|p| binomial_below(n, k, p));
         }
-        let row = |p: f64| 100.0 * baseline_rejects(BLESS_RUNS, BASELINE_RUNS, p0, p, 0.01);
-        println!(
-            "| baseline: {BASELINE_RUNS} runs vs {BLESS_RUNS}, alpha 0.01 | {p0} | {:.2}% | {:.1}% | {:.1}% |",
-            row(p0),
-            row(0.7 * p0),
-            row(0.49 * p0)
-        );
+        let name = format!("baseline: {BASELINE_RUNS} runs vs {BLESS_RUNS}, alpha 0.01");
+        print_row(&name, p0, &|p| {
+            baseline_rejects(BLESS_RUNS, BASELINE_RUNS, p0, p, 0.01)
+        });
     }
+}
+
+/// One row: `fails(p)` is the chance the gate fails a dialogue whose runs pass at rate p.
+fn print_row(name: &str, p0: f64, fails: &dyn Fn(f64) -> f64) {
+    let suite = |refusal: bool| {
+        let holds: f64 = SUITE_TURNS
+            .iter()
+            .map(|&t| 1.0 - fails(if refusal { p0 * 0.7f64.powi(t) } else { p0 }))
+            .product();
+        100.0 * (1.0 - holds)
+    };
+    println!(
+        "| {name} | {p0} | {:.2}% | {:.1}% | {:.1}% | {:.2}% | {:.1}% |",
+        100.0 * fails(p0),
+        100.0 * fails(0.7 * p0),
+        100.0 * fails(0.49 * p0),
+        suite(false),
+        suite(true)
+    );
 }
 
 fn binomial_pmf(n: u32, p: f64) -> Vec<f64> {

@@ -17,6 +17,8 @@ pub enum Check {
     Regex,
     /// `facts:` expectations, goldens off.
     Facts,
+    /// `facts:` expectations and `golden: {mode: facts}`: the README's recipe.
+    FactsAndGolden,
     /// `facts:` expectations against the blessed pass rate (`min_pass: baseline`).
     Baseline,
 }
@@ -40,7 +42,7 @@ impl Gate {
 
     /// Its goldens are recorded once, against today's agent, and reviewed.
     pub fn blessed_once(&self) -> bool {
-        matches!(self.check, Check::Golden(_))
+        matches!(self.check, Check::Golden(_) | Check::FactsAndGolden)
     }
 }
 
@@ -65,7 +67,7 @@ const fn gate(
 pub const BLESS_RUNS: u32 = 100;
 pub const BASELINE_RUNS: u32 = 20;
 
-pub const GATES: [Gate; 12] = [
+pub const GATES: [Gate; 13] = [
     gate("exact", "exact goldens", Check::Golden("true"), 1, 1),
     gate(
         "similar90",
@@ -111,6 +113,13 @@ pub const GATES: [Gate; 12] = [
         3,
     ),
     gate(
+        "recipe",
+        "`facts:` + `golden: {mode: facts}`, 3 of 5",
+        Check::FactsAndGolden,
+        5,
+        3,
+    ),
+    gate(
         "baseline",
         "`facts:`, 20 runs vs a 100-run baseline (`min_pass: baseline`)",
         Check::Baseline,
@@ -138,7 +147,7 @@ fn expectations(check: Check) -> [String; 5] {
             r"{regex: ['(?i)\b30[ -]days?', '(?i)\b5 (business|working) days']}",
         ]
         .map(String::from),
-        Check::Facts | Check::Baseline => [
+        Check::Facts | Check::FactsAndGolden | Check::Baseline => [
             r#"{regex: '(?i)\bmon|weekdays', facts: [{time: "09:00"}, {time: "18:00"}]}"#,
             r#"{facts: [{time: "10:00"}, {time: "14:00"}]}"#,
             "{contains: ORD-4711}",
@@ -161,6 +170,7 @@ pub fn suite(g: &Gate) -> String {
     };
     let per_dialogue = match g.check {
         Check::Golden(mode) => format!("    golden: {mode}\n"),
+        Check::FactsAndGolden => "    golden: {mode: facts}\n".into(),
         Check::Baseline => String::new(),
         Check::Regex | Check::Facts => "    golden: false\n".into(),
     } + &match (g.check, g.repeat) {
