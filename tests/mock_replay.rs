@@ -89,3 +89,86 @@ fn replay_accepts_any_key_but_still_checks_the_body() {
         422
     );
 }
+
+const GOLDEN: &str = "# agenttest golden transcript. Update with: agenttest run --bless
+suite: s
+dialogue: hours
+turns:
+  - user: hours?
+    status: 200
+    agent: nine to five
+";
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_under_the_goldens_does_not_hang_and_linked_dirs_are_not_entered() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("suites/s.golden")).unwrap();
+    std::fs::write(root.join("suites/s.golden/hours.yaml"), GOLDEN).unwrap();
+    // Loops: a directory linking to itself and to its parent.
+    symlink(root.join("suites"), root.join("suites/again")).unwrap();
+    symlink(root.join("suites"), root.join("suites/s.golden/up")).unwrap();
+    // A golden directory elsewhere, reachable only through a link: not served.
+    std::fs::create_dir_all(root.join("elsewhere/t.golden")).unwrap();
+    std::fs::write(
+        root.join("elsewhere/t.golden/other.yaml"),
+        GOLDEN.replace("hours?", "linked?"),
+    )
+    .unwrap();
+    symlink(
+        root.join("elsewhere/t.golden"),
+        root.join("suites/t.golden"),
+    )
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let mock = replay_mock(root.join("suites").to_str().unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let (status, body) = mock.chat("ag", "hours?", None);
+    assert_eq!(
+        (status, body["response"].as_str()),
+        (200, Some("nine to five"))
+    );
+    let (status, _) = mock.chat("ag", "linked?", None);
+    assert_eq!(
+        status, 404,
+        "a golden behind a directory link is not served"
+    );
+}
+
+#[test]
+fn goldens_are_parsed_as_strictly_as_the_judge_reads_them() {
+    use mock_common::refused;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s.golden");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A misspelled key: the judge refuses this file, so replay must not serve it either.
+    std::fs::write(dir.join("typo.yaml"), GOLDEN.replace("agent:", "agnet:")).unwrap();
+    // A turn without its status.
+    std::fs::write(
+        dir.join("short.yaml"),
+        GOLDEN.replace("    status: 200\n", ""),
+    )
+    .unwrap();
+    let (code, err) = refused(&["--replay", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown field `agnet`"), "{err}");
+    assert!(err.contains("typo.yaml:7:5"), "{err}");
+    assert!(err.contains("short.yaml"), "{err}");
+    assert!(err.contains("2 errors found; not starting"), "{err}");
+}
+
+#[test]
+fn a_replayed_session_is_listed_with_its_matched_messages_only() {
+    let mock = replay_mock("tests/fixtures/mock/replay");
+    mock.chat("ag_support", "What are your business hours?", Some("r-9"));
+    let (status, _) = mock.chat("ag_support", "something else", Some("r-9"));
+    assert_eq!(status, 404);
+    let sessions = mock.get("/_mock/sessions");
+    assert_eq!(sessions["r-9"], json!(["What are your business hours?"]));
+    // An id that never matched opens no session.
+    mock.chat("ag_support", "nothing like a golden", Some("r-10"));
+    assert!(mock.get("/_mock/sessions").get("r-10").is_none());
+}

@@ -127,3 +127,25 @@ fn replay_without_goldens() {
     assert_eq!(code, 2);
     assert!(err.contains("no golden transcripts to replay"), "{err}");
 }
+
+#[test]
+fn a_script_that_is_not_utf8_is_refused_at_its_line_and_column() {
+    // `    fallback: caf` is 17 characters: the bad byte is column 18 of line 3.
+    let err = refuse("non_utf8.yaml");
+    assert!(err.contains("not valid UTF-8"), "{err}");
+    assert!(
+        err.contains("tests/fixtures/mock/non_utf8.yaml:3:18"),
+        "{err}"
+    );
+    assert!(err.contains("invalid byte 0xe9"), "{err}");
+}
+
+#[test]
+fn color_is_chosen_by_the_flag_not_read_from_the_terminal() {
+    let (code, plain) = refused(&["--script", &fixture("bad_regex.yaml"), "--color", "never"]);
+    assert_eq!(code, 2);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    let (code, colored) = refused(&["--script", &fixture("bad_regex.yaml"), "--color", "always"]);
+    assert_eq!(code, 2);
+    assert!(colored.contains("\u{1b}["), "{colored}");
+}

@@ -497,7 +497,7 @@ fn validate_sends_nothing_and_reports_success() {
     let ws = Workspace::new();
     ws.write(
         "v.yaml",
-        &format!("endpoint: {{base_url: 'http://{addr}', agent_id: a, api_key: ak_x}}\ndialogues:\n  - name: d\n    turns: [{{user: hi}}]\n"),
+        &format!("endpoint: {{base_url: 'http://{addr}', agent_id: a, api_key: ak_xyz}}\ndialogues:\n  - name: d\n    turns: [{{user: hi}}]\n"),
     );
     let out = run_in(ws.path(), &["validate", "v.yaml"]);
     assert_code(&out, 0);

@@ -1,12 +1,16 @@
 //! The edge: turns parsed flags, the process environment and the terminal into plain settings,
-//! calls the library, prints, and returns an exit code. With the mock's own command line, the
-//! only code that reads the environment or decides about colors.
+//! calls the library, prints, and returns an exit code. The only code that reads the
+//! environment or decides about colors.
 //!
-//! One file per command: [`run`], [`pending`] (`accept`, `reject`), [`inspect`] (`validate`,
-//! `list`); [`signals`] turns Ctrl-C and SIGTERM into the run's cancellation.
+//! One file per command: [`run`], [`pending`] (`accept`, `reject`), [`review`], [`init`],
+//! [`inspect`] (`validate`, `list`), [`merge`]; [`signals`] turns Ctrl-C and SIGTERM into the
+//! run's cancellation.
 
+mod init;
 mod inspect;
+mod merge;
 mod pending;
+mod review;
 mod run;
 mod signals;
 
@@ -62,7 +66,13 @@ pub fn main(command: Command) -> i32 {
         Command::List(args) => inspect::cmd_list(args),
         Command::Accept(args) => pending::cmd_pending(args, true),
         Command::Reject(args) => pending::cmd_pending(args, false),
-        Command::Mock(args) => crate::mock::cli_main(args),
+        Command::Review(args) => review::cmd_review(args),
+        Command::Init(args) => init::cmd_init(args),
+        Command::Mock(args) => {
+            let color = use_color(args.color, std::io::stderr().is_terminal());
+            crate::mock::cli_main(args, color, load_options(EndpointOverrides::default()).env)
+        }
+        Command::Merge(args) => merge::cmd_merge(args),
     }
 }
 

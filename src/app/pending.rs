@@ -3,14 +3,14 @@
 use std::io::IsTerminal;
 
 use super::{paths_or_default, use_color};
-use crate::cli::PathArgs;
+use crate::cli::PendingArgs;
 use crate::diag::render_all;
 use crate::exit;
 use crate::judge::golden;
 use crate::outln;
 
 /// `accept` and `reject`: act on the pending `.new` goldens under the paths. Sends nothing.
-pub(super) fn cmd_pending(args: PathArgs, accept: bool) -> i32 {
+pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
     let color = use_color(args.color, std::io::stderr().is_terminal());
     let pending = match golden::find_pending(&paths_or_default(&args.paths)) {
         Ok(p) => p,

@@ -125,19 +125,21 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     Ok((overrides, sel, cfg))
 }
 
-/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes,
-/// with empty reports, so the CI step that publishes them still finds them.
+/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes.
+/// Either way the reports asked for are written, empty (SPEC §10), so the CI step that
+/// publishes them still finds them.
 fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
+    let empty = RunReport {
+        started_at: std::time::SystemTime::now(),
+        duration: std::time::Duration::ZERO,
+        interrupted: false,
+        dialogues: Vec::new(),
+        warnings: Vec::new(),
+        judge: Default::default(),
+    };
+    let report_failed = write_reports(args, &empty);
     if empty_partition_is_fine(suites, sel) {
-        let empty = RunReport {
-            started_at: std::time::SystemTime::now(),
-            duration: std::time::Duration::ZERO,
-            interrupted: false,
-            dialogues: Vec::new(),
-            warnings: Vec::new(),
-            judge: Default::default(),
-        };
-        if write_reports(args, &empty) {
+        if report_failed {
             return exit::ERRORED;
         }
         outln!("this partition holds none of the selected dialogues: nothing to run");
@@ -361,24 +363,39 @@ fn url_userinfo(url: &str) -> Option<String> {
     (!userinfo.is_empty()).then(|| userinfo.to_string())
 }
 
-/// Writes the `--junit` and `--json` reports that were asked for; true when one failed.
+/// Writes the `--junit`, `--json` and `--html` reports that were asked for; true when one
+/// failed.
 fn write_reports(args: &RunArgs, report: &RunReport) -> bool {
+    write_report_files(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+        report,
+    )
+}
+
+type ReportWriter = fn(&RunReport, &std::path::Path) -> std::io::Result<()>;
+
+/// Writes each report that has a path (atomically), saying on stderr which could not be
+/// written; true when one failed. Shared with `merge`.
+pub(super) fn write_report_files(
+    junit: Option<&std::path::Path>,
+    json: Option<&std::path::Path>,
+    html: Option<&std::path::Path>,
+    report: &RunReport,
+) -> bool {
+    let files: [(&str, Option<&std::path::Path>, ReportWriter); 3] = [
+        ("JUnit", junit, crate::report::junit::write),
+        ("JSON", json, crate::report::json::write),
+        ("HTML", html, crate::report::html::write),
+    ];
     let mut failed = false;
-    if let Some(path) = &args.junit {
-        if let Err(e) = crate::report::junit::write(report, path) {
+    for (what, path, write) in files {
+        let Some(path) = path else { continue };
+        if let Err(e) = write(report, path) {
             let _ = writeln!(
                 std::io::stderr(),
-                "error: failed to write the JUnit report {}: {e}",
-                path.display()
-            );
-            failed = true;
-        }
-    }
-    if let Some(path) = &args.json {
-        if let Err(e) = crate::report::json::write(report, path) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: failed to write the JSON report {}: {e}",
+                "error: failed to write the {what} report {}: {e}",
                 path.display()
             );
             failed = true;

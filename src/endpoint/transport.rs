@@ -17,17 +17,25 @@ use crate::suite::model::{Endpoint, HeaderValue};
 /// it all would let one endless response exhaust the run's memory.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// The run's HTTP client: one connection pool for every endpoint and dialogue.
+/// The run's HTTP client: one connection pool for every endpoint and dialogue. It trusts the
+/// bundled roots and the platform's (or, when set, those of `SSL_CERT_FILE` / `SSL_CERT_DIR`),
+/// so a run works behind a proxy whose CA the machine trusts.
 pub fn http_client(pool: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(pool.max(1))
-        .tcp_nodelay(true)
-        // A redirect is reported as the status it is: following it would turn the chat POST
-        // into a GET somewhere else and judge that.
-        .redirect(reqwest::redirect::Policy::none())
-        // Retries are the runner's, with its rules (never a 4xx, never an expected status).
-        .retry(reqwest::retry::never())
+    let builder = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(pool.max(1))
+            .tcp_nodelay(true)
+            // A redirect is reported as the status it is: following it would turn the chat
+            // POST into a GET somewhere else and judge that.
+            .redirect(reqwest::redirect::Policy::none())
+            // Retries are the runner's, with its rules (never a 4xx, never an expected status).
+            .retry(reqwest::retry::never())
+    };
+    // A native store (or `SSL_CERT_FILE`) with no valid certificate fails the build, and the
+    // default client would panic on the same store: the bundled roots alone, then.
+    builder()
         .build()
+        .or_else(|_| builder().tls_built_in_native_certs(false).build())
         .unwrap_or_default()
 }
 

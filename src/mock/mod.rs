@@ -6,20 +6,20 @@
 //! it in-process on a free loopback port ([`start_local`]). It never prints or logs an api key.
 //! The script format is documented in `docs/mock.md`.
 
+mod cli;
+mod conn;
+mod deliver;
+mod draw;
+mod engine;
 mod replay;
+mod routes;
 mod script;
 mod server;
 mod state;
-
-pub(crate) mod demo {
-    //! The built-in demo script, kept as YAML so it goes through the same loader and checks
-    //! as a user's script.
-    pub const DEMO_YAML: &str = include_str!("demo.yaml");
-}
+mod wire;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,23 +27,47 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use script::{Fault, Script, Shape, DEFAULT_FALLBACK, DEFAULT_MODEL};
-pub use server::count_tokens;
-pub use state::RequestRecord;
-
-use crate::diag::Diagnostic;
+pub use cli::cli_main;
+pub use engine::count_tokens;
+pub use script::{Fault, RetryHeader, Script, DEFAULT_FALLBACK, DEFAULT_MODEL};
+pub use state::{Api, RequestRecord};
 
 /// How long a stop waits for in-flight requests before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// The mock's limits. [`Default`] is what `agenttest mock` and `base_url: mock` use; tests
+/// shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MockOptions {
+    /// A client must send a whole request head within this, or its connection is closed; it is
+    /// also how long an idle keep-alive connection is kept. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// The largest request body read; a larger one is a 413 in the route's error shape.
+    /// Default 2 MiB.
+    pub max_body_bytes: usize,
+    /// Bytes of requests kept for `/_mock/requests` and `/_mock/sessions` (bodies, messages,
+    /// ids, and a fixed cost per entry); past it the oldest entries go. Default 64 MiB.
+    pub log_budget_bytes: usize,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            header_read_timeout: Duration::from_secs(10),
+            max_body_bytes: 2 * 1024 * 1024,
+            log_budget_bytes: state::DEFAULT_LOG_BUDGET,
+        }
+    }
+}
 
 /// A running mock. Dropping it stops the server (in the background); [`MockServer::shutdown`]
 /// stops it and waits.
 pub struct MockServer {
     /// The bound address (with the real port when 0 was asked for).
     pub addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<wire::Shared>,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 /// Counters for tests and the runner's "nothing was sent" checks.
@@ -78,22 +102,24 @@ impl MockServer {
         }
     }
 
-    /// Every chat request received (the newest [`state::MAX_LOG`]), as `/_mock/requests`.
+    /// Every chat request still in the log (the newest, within
+    /// [`MockOptions::log_budget_bytes`]), as `/_mock/requests`.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.state.requests().1
     }
 
-    /// Each session id and its messages, as `/_mock/sessions`.
+    /// Each session id and its messages still in the log, as `/_mock/sessions`.
     pub fn sessions(&self) -> BTreeMap<String, Vec<String>> {
         self.shared.state.sessions()
     }
 
-    /// Stops accepting, lets in-flight requests finish (stalled `hang`/`trickle` ones are cut)
-    /// and waits for that, at most a few seconds.
+    /// Stops accepting, lets in-flight requests finish (bodies the mock stretches on purpose
+    /// are cut) and waits for that, at most a few seconds.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            // The serve task itself gives up on a connection after the grace period.
+            if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), &mut task)
                 .await
                 .is_err()
             {
@@ -110,25 +136,35 @@ impl Drop for MockServer {
 }
 
 /// Binds `addr` (port 0: a free port) and serves `script` in the background on the current
-/// tokio runtime.
+/// tokio runtime, with the default [`MockOptions`].
 pub async fn start(script: Script, addr: SocketAddr) -> std::io::Result<MockServer> {
-    let listener = server::KillableListener(tokio::net::TcpListener::bind(addr).await?);
-    let addr = server::local_addr(&listener)?;
+    start_with(script, addr, MockOptions::default()).await
+}
+
+/// [`start`] with other limits.
+pub async fn start_with(
+    script: Script,
+    addr: SocketAddr,
+    options: MockOptions,
+) -> std::io::Result<MockServer> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     let (stop, shutdown) = watch::channel(false);
-    let shared = Arc::new(server::Shared {
-        state: state::State::new(script),
+    let shared = Arc::new(wire::Shared {
+        state: state::State::new(script, options.log_budget_bytes),
         shutdown: shutdown.clone(),
+        max_body: options.max_body_bytes,
     });
-    let app =
-        server::router(shared.clone()).into_make_service_with_connect_info::<server::ConnHandle>();
-    let mut stopped = shutdown;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let serve = conn::ServeOptions {
+        header_read_timeout: options.header_read_timeout,
+        grace: SHUTDOWN_GRACE,
+    };
+    let task = tokio::spawn(conn::serve(
+        listener,
+        server::router(shared.clone()),
+        serve,
+        shutdown,
+    ));
     Ok(MockServer {
         addr,
         shared,
@@ -142,198 +178,59 @@ pub async fn start_local(script: Script) -> std::io::Result<MockServer> {
     start(script, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
 }
 
-/// `agenttest mock`: serve until Ctrl-C or SIGTERM; returns the exit code.
-pub fn cli_main(args: crate::cli::MockArgs) -> i32 {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let loaded = match (&args.script, args.replay.is_empty()) {
-        (Some(_), false) => {
-            eprintln!("error: --script and --replay cannot be combined: replay serves goldens, not a script");
-            return crate::exit::USAGE;
-        }
-        (Some(path), true) => Script::load(path),
-        (None, false) => Script::replay(&args.replay),
-        (None, true) => Ok(Script::demo()),
-    };
-    let mut script = match loaded {
-        Ok(s) => s,
-        Err(diags) => {
-            eprint!("{}", render_refusal(&diags, color));
-            return crate::exit::USAGE;
-        }
-    };
-    if !args.replay.is_empty() {
-        attach_replayed_suites(&mut script, &args.replay);
-    }
-    let addr = match resolve(&args.addr) {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return crate::exit::USAGE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return crate::exit::USAGE;
-        }
-    };
-    runtime.block_on(async move {
-        let server = match start(script, addr).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: failed to listen on {addr}: {e}");
-                return crate::exit::USAGE;
-            }
-        };
-        let mut out = std::io::stdout().lock();
-        // Scripts and tests wait for this exact line; a closed stdout is no reason to stop.
-        let _ = writeln!(out, "listening on http://{}", server.addr);
-        let _ = out.flush();
-        drop(out);
-        wait_for_stop_signal().await;
-        server.shutdown().await;
-        crate::exit::PASS
-    })
-}
-
-/// Loads the suites beside the replayed goldens, so that replay compares messages after each
-/// suite's `normalize` rules and answers only its dialogues' agent ids (SPEC §7). A suite that
-/// does not load (an unset `${VAR}`, no agent id) only costs that precision: replay still
-/// serves its goldens, matching messages exactly for any agent, and says so.
-fn attach_replayed_suites(script: &mut Script, paths: &[std::path::PathBuf]) {
-    let suite_paths: Vec<std::path::PathBuf> = paths
-        .iter()
-        .filter_map(|p| {
-            let in_golden_dir = p
-                .parent()
-                .and_then(|d| d.file_name())
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".golden"))
-                .map(str::to_string);
-            match in_golden_dir {
-                // `x.golden/<slug>.yaml`: the suite is `x.yaml` (or `x.yml`) beside the folder.
-                Some(stem) if p.is_file() => {
-                    let dir = p.parent()?.parent()?;
-                    ["yaml", "yml"]
-                        .iter()
-                        .map(|ext| dir.join(format!("{stem}.{ext}")))
-                        .find(|s| s.is_file())
-                }
-                _ => Some(p.clone()),
-            }
-        })
-        .collect();
-    let opts = crate::suite::LoadOptions {
-        env: std::sync::Arc::new(|name: &str| std::env::var(name).ok()),
-        overrides: crate::suite::EndpointOverrides {
-            base_url: Some(crate::suite::BaseUrl::Replay),
-            ..Default::default()
-        },
-    };
-    match crate::suite::load_paths(&suite_paths, &opts) {
-        Ok(loaded) => script.attach_suites(&loaded.suites),
-        Err(diags) => {
-            let first = diags
-                .first()
-                .map(|d| format!("{}: {}", d.location(), d.message))
-                .unwrap_or_default();
-            eprintln!(
-                "warning: the suites beside the goldens did not load ({first}); replay matches \
-                 messages exactly, without their normalize rules, for any agent id"
-            );
-        }
-    }
-}
-
-fn render_refusal(diags: &[Diagnostic], color: bool) -> String {
-    let mut out = String::new();
-    for d in diags {
-        out.push_str(&d.render(color));
-        out.push('\n');
-    }
-    let n = diags.len();
-    out.push_str(&format!(
-        "error: {n} error{} found; not starting\n",
-        if n == 1 { "" } else { "s" }
-    ));
-    out
-}
-
-fn resolve(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    text.to_socket_addrs()
-        .map_err(|e| format!("invalid --addr `{text}`: {e} (expected HOST:PORT)"))?
-        .next()
-        .ok_or_else(|| format!("invalid --addr `{text}`: it resolves to no address"))
-}
-
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// FNV-1a, 64 bit: a hash that is the same on every platform and Rust version, so seeded
-/// choices are reproducible (std's hasher promises neither).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    fnv1a_from(0xcbf2_9ce4_8422_2325, bytes)
-}
-
-fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// A number in `[0, 1)` fixed by `seed` and `parts`: FNV-1a over the seed's and each part's
-/// bytes (parts separated), finished with SplitMix64 to spread FNV's weak low bits.
-pub(crate) fn unit_draw(seed: u64, parts: &[&[u8]]) -> f64 {
-    let mut h = fnv1a(&seed.to_le_bytes());
-    for p in parts {
-        h = fnv1a_from(h, p);
-        h = fnv1a_from(h, &[0xff]);
-    }
-    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// The mock's modules, lowest first. Each may use only the modules before it, so they
+    /// never import each other in a circle; the routes do not use each other either.
+    const LAYERS: &[(&str, &str)] = &[
+        ("draw", include_str!("draw.rs")),
+        ("replay", include_str!("replay.rs")),
+        ("conn", include_str!("conn.rs")),
+        ("script", include_str!("script.rs")),
+        ("state", include_str!("state.rs")),
+        ("engine", include_str!("engine.rs")),
+        ("wire", include_str!("wire.rs")),
+        ("deliver", include_str!("deliver.rs")),
+        ("routes", include_str!("routes/thinnest.rs")),
+        ("routes", include_str!("routes/openai.rs")),
+        ("routes", include_str!("routes/http.rs")),
+        ("server", include_str!("server.rs")),
+        ("cli", include_str!("cli.rs")),
+    ];
 
-    #[test]
-    fn draws_are_stable_and_spread() {
-        assert_eq!(unit_draw(7, &[b"a"]), unit_draw(7, &[b"a"]));
-        assert_ne!(unit_draw(7, &[b"a"]), unit_draw(8, &[b"a"]));
-        let below = (0..10_000u64)
-            .filter(|n| unit_draw(1, &[&n.to_le_bytes()]) < 0.3)
-            .count();
-        assert!((2_700..3_300).contains(&below), "{below}");
+    fn rank(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|(name, _)| *name == module)
+    }
+
+    /// The mock modules `source` names through `super::` or `crate::mock::`, outside its tests.
+    fn uses(source: &str) -> Vec<String> {
+        let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let mut out = Vec::new();
+        for prefix in ["super::", "crate::mock::"] {
+            for (at, _) in code.match_indices(prefix) {
+                let rest = &code[at + prefix.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+        out
     }
 
     #[test]
-    fn resolves_addresses() {
-        assert_eq!(resolve("127.0.0.1:0").unwrap().port(), 0);
-        assert!(resolve("nonsense").is_err());
+    fn modules_depend_one_way() {
+        for (i, (module, source)) in LAYERS.iter().enumerate() {
+            for used in uses(source) {
+                let name = used.rsplit("::").next().unwrap_or_default();
+                if *module == "routes" && used.starts_with("super::") {
+                    panic!("a route uses another route: `{used}`");
+                }
+                // `super::{start, Script}` and the like name the mod.rs API, above everything.
+                let Some(r) = rank(name) else { continue };
+                assert!(r < i, "`{module}` uses `{used}`, which is not below it");
+            }
+        }
     }
 }

@@ -1,39 +1,19 @@
 //! Replay (SPEC §7): golden transcripts served as an agent, so a suite blessed against a live
 //! agent runs offline and client code can be tested against recorded conversations.
 //!
-//! A session's user messages so far are matched against the first user messages of every
-//! golden; the first golden (by path) that matches answers its next recorded agent text with
-//! its recorded status. Any agent id and any non-empty key are accepted, since goldens do not
-//! record either. This module reads goldens; it never writes one.
+//! A conversation's user messages so far are matched against the first user messages of
+//! every golden; the first golden (by path) that matches answers its next recorded agent text
+//! with its recorded status. Goldens are read with the judge's own parser, so a file replay
+//! serves is exactly a file the judge can compare with.
+//!
+//! A leaf of the mock: the loaded goldens and the matching, as plain data and pure functions.
+//! What each replayed session has said lives in the server's state; this module keeps no
+//! memory, and it never writes a file.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use serde::Deserialize;
-
-use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::diag::{Diagnostic, Span};
 use crate::fsutil::{self, Visit, WalkOptions};
-
-/// The golden transcript fields replay needs (SPEC §3.3); other fields are ignored so that the
-/// format can grow without breaking replay.
-#[derive(Debug, Deserialize)]
-struct RawGolden {
-    turns: Vec<RawTurn>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawTurn {
-    user: String,
-    #[serde(default = "ok")]
-    status: u16,
-    #[serde(default)]
-    agent: Option<String>,
-}
-
-fn ok() -> u16 {
-    200
-}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Golden {
@@ -71,20 +51,10 @@ pub(crate) struct Turn {
     pub agent: String,
 }
 
-/// The goldens to serve and what each replayed session has said so far.
-#[derive(Debug)]
-pub(crate) struct Replay {
+/// The goldens to serve.
+#[derive(Debug, Clone)]
+pub(crate) struct Goldens {
     goldens: Vec<Golden>,
-    sessions: Mutex<HashMap<String, Vec<String>>>,
-}
-
-impl Clone for Replay {
-    fn clone(&self) -> Self {
-        Replay {
-            goldens: self.goldens.clone(),
-            sessions: Mutex::new(HashMap::new()),
-        }
-    }
 }
 
 /// What replay says to one message.
@@ -95,9 +65,10 @@ pub(crate) enum Answer<'a> {
     NoMatch(String),
 }
 
-impl Replay {
-    /// Finds every golden (`*.golden/*.yaml`) under `paths` (files or directories).
-    pub fn load(paths: &[PathBuf]) -> Result<Replay, Vec<Diagnostic>> {
+impl Goldens {
+    /// Finds every golden (`*.golden/*.yaml`) under `paths` (files or directories) and parses
+    /// each strictly; every file that does not parse is reported.
+    pub fn load(paths: &[PathBuf]) -> Result<Goldens, Vec<Diagnostic>> {
         let mut files = Vec::new();
         let mut diags = Vec::new();
         for p in paths {
@@ -140,33 +111,8 @@ impl Replay {
         files.dedup();
         let mut goldens = Vec::new();
         for path in files {
-            let text = match std::fs::read_to_string(&path) {
-                Ok(t) => t,
-                Err(e) => {
-                    diags.push(Diagnostic::error(
-                        &path,
-                        Span::UNKNOWN,
-                        format!("failed to read golden transcript: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            let file = SourceFile::new(&path, text);
-            match crate::yaml::parse::<RawGolden>(&file) {
-                Ok(raw) => goldens.push(Golden {
-                    path,
-                    normalize: Vec::new(),
-                    agent_id: None,
-                    turns: raw
-                        .turns
-                        .into_iter()
-                        .map(|t| Turn {
-                            user: t.user,
-                            status: t.status,
-                            agent: t.agent.unwrap_or_default(),
-                        })
-                        .collect(),
-                }),
+            match read_golden(&path) {
+                Ok(g) => goldens.push(g),
                 Err(d) => diags.push(d),
             }
         }
@@ -182,26 +128,10 @@ impl Replay {
             );
         }
         if diags.is_empty() {
-            Ok(Replay {
-                goldens,
-                sessions: Mutex::new(HashMap::new()),
-            })
+            Ok(Goldens { goldens })
         } else {
             Err(diags)
         }
-    }
-
-    pub fn goldens(&self) -> &[Golden] {
-        &self.goldens
-    }
-
-    /// Each replayed session's matched messages.
-    pub fn sessions(&self) -> Vec<(String, Vec<String>)> {
-        super::state::lock(&self.sessions)
-            .iter()
-            .filter(|(_, said)| !said.is_empty())
-            .map(|(sid, said)| (sid.clone(), said.clone()))
-            .collect()
     }
 
     /// Gives every golden of `suite` its suite's normalize rules and its dialogue's agent id
@@ -221,28 +151,16 @@ impl Replay {
         }
     }
 
-    /// Answers `message` to `agent_id` in `session_id`. A matched message becomes part of the
-    /// session; an unmatched one does not, so a client can retry with the right text.
-    pub fn answer(&self, session_id: &str, agent_id: &str, message: &str) -> Answer<'_> {
-        let mut sessions = super::state::lock(&self.sessions);
-        let history = sessions.entry(session_id.to_string()).or_default();
-        let k = history.len();
-        let said: Vec<&str> = history
-            .iter()
-            .map(String::as_str)
-            .chain(std::iter::once(message))
-            .collect();
-        let hit = self.goldens.iter().find(|g| g.continues(agent_id, &said));
-        match hit {
-            Some(g) => {
-                let answer = Answer::Turn {
-                    status: g.turns[k].status,
-                    agent: &g.turns[k].agent,
-                };
-                history.push(message.to_string());
-                answer
-            }
-            None => Answer::NoMatch(self.no_match(&said)),
+    /// What the golden that continues `said` (the conversation's earlier messages, then the
+    /// new one) answers to its last message for `agent_id`, or which golden is nearest.
+    pub fn answer(&self, agent_id: &str, said: &[&str]) -> Answer<'_> {
+        let k = said.len().saturating_sub(1);
+        match self.goldens.iter().find(|g| g.continues(agent_id, said)) {
+            Some(g) => Answer::Turn {
+                status: g.turns[k].status,
+                agent: &g.turns[k].agent,
+            },
+            None => Answer::NoMatch(self.no_match(said)),
         }
     }
 
@@ -286,6 +204,27 @@ impl Replay {
     }
 }
 
+/// Reads one golden the way the judge does: a regular UTF-8 file within the cap, parsed by
+/// [`crate::judge::golden::file::parse`] (unknown keys refused, every field required).
+fn read_golden(path: &Path) -> Result<Golden, Diagnostic> {
+    let file = crate::suite::load::read_source(path)?;
+    let parsed = crate::judge::golden::file::parse(&file)?;
+    Ok(Golden {
+        path: path.to_path_buf(),
+        normalize: Vec::new(),
+        agent_id: None,
+        turns: parsed
+            .turns
+            .into_iter()
+            .map(|t| Turn {
+                user: t.user,
+                status: t.status,
+                agent: t.agent,
+            })
+            .collect(),
+    })
+}
+
 fn in_golden_dir(dir: &Path) -> bool {
     dir.file_name()
         .and_then(|n| n.to_str())
@@ -327,13 +266,13 @@ fn collect(dir: &Path, golden_dir: bool, out: &mut Vec<PathBuf>, diags: &mut Vec
 mod tests {
     use super::*;
 
-    fn replay() -> Replay {
+    fn goldens() -> Goldens {
         let turn = |user: &str, status: u16, agent: &str| Turn {
             user: user.into(),
             status,
             agent: agent.into(),
         };
-        Replay {
+        Goldens {
             goldens: vec![
                 Golden {
                     path: "s.golden/a.yaml".into(),
@@ -348,32 +287,33 @@ mod tests {
                     agent_id: None,
                 },
             ],
-            sessions: Mutex::new(HashMap::new()),
         }
     }
 
     #[test]
     fn follows_the_conversation() {
-        let r = replay();
+        let g = goldens();
         assert!(matches!(
-            r.answer("s", "ag", "hi"),
+            g.answer("ag", &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
         assert!(matches!(
-            r.answer("s", "ag", "boom"),
+            g.answer("ag", &["hi", "boom"]),
             Answer::Turn {
                 status: 500,
                 agent: "failed"
             }
         ));
-        assert!(matches!(r.answer("t", "ag", "hours?"), Answer::NoMatch(_)));
+        assert!(matches!(g.answer("ag", &["hours?"]), Answer::NoMatch(_)));
+        assert!(matches!(
+            g.answer("ag", &["hi", "boom", "more"]),
+            Answer::NoMatch(_)
+        ));
     }
 
     #[test]
     fn names_the_nearest_golden() {
-        let r = replay();
-        r.answer("s", "ag", "hi");
-        let Answer::NoMatch(detail) = r.answer("s", "ag", "hours") else {
+        let Answer::NoMatch(detail) = goldens().answer("ag", &["hi", "hours"]) else {
             panic!("expected no match");
         };
         assert!(detail.contains("s.golden/a.yaml"), "{detail}");
@@ -382,25 +322,23 @@ mod tests {
 
     #[test]
     fn compares_after_normalize_and_only_for_its_agent() {
-        let mut r = replay();
-        r.goldens[0].turns[1].user = "Has ORD-1 shipped?".into();
-        r.goldens[0].normalize = vec![crate::suite::model::NormalizeRule {
+        let mut g = goldens();
+        g.goldens[0].turns[1].user = "Has ORD-1 shipped?".into();
+        g.goldens[0].normalize = vec![crate::suite::model::NormalizeRule {
             pattern: regex::Regex::new(r"ORD-\d+").expect("regex").into(),
             replace: "<ORDER>".into(),
         }];
-        r.goldens[0].agent_id = Some("ag_support".into());
-        r.answer("s", "ag_support", "hi");
+        g.goldens[0].agent_id = Some("ag_support".into());
         assert!(matches!(
-            r.answer("s", "ag_support", "Has ORD-77 shipped?"),
+            g.answer("ag_support", &["hi", "Has ORD-77 shipped?"]),
             Answer::Turn {
                 agent: "9 to 5",
                 ..
             }
         ));
         // Another agent id does not match a golden recorded for ag_support.
-        r.answer("u", "ag_sales", "hi");
         assert!(matches!(
-            r.answer("u", "ag_sales", "Has ORD-77 shipped?"),
+            g.answer("ag_sales", &["hi", "Has ORD-77 shipped?"]),
             Answer::NoMatch(_)
         ));
     }

@@ -14,12 +14,16 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::replay::Goldens;
 use crate::diag::{Diagnostic, SourceFile, Span};
 
 /// Said by an agent whose script gives no `fallback`.
 pub const DEFAULT_FALLBACK: &str = "I'm not sure I can help with that.";
 /// The `model` a `metadata`-shaped agent reports when the script names none.
 pub const DEFAULT_MODEL: &str = "mock-1";
+/// The built-in demo script, kept as YAML so it goes through the same loader and checks as a
+/// user's script.
+const DEMO_YAML: &str = include_str!("demo.yaml");
 /// How long a `trickle` fault waits between two bytes when the script does not say.
 pub const DEFAULT_TRICKLE_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -56,6 +60,12 @@ struct RawAgent {
     #[serde(default)]
     trickle_interval: Option<Spanned<String>>,
     #[serde(default)]
+    chunk_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    first_chunk_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    rate_limit_header: RetryHeader,
+    #[serde(default)]
     rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
     fallback: Option<Spanned<String>>,
@@ -82,6 +92,10 @@ struct RawRule {
     latency: Option<Spanned<String>>,
     #[serde(default)]
     trickle_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    chunk_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    first_chunk_delay: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,7 +104,7 @@ struct RawRule {
 /// Which of the three documented 200 bodies an agent sends (SPEC §2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Shape {
+pub(crate) enum Shape {
     /// `{"response", "session_id", "usage": {input_tokens, output_tokens, total_tokens}}`
     #[default]
     Usage,
@@ -114,6 +128,15 @@ pub enum Fault {
     Trickle,
     /// Never answer (until the server shuts down).
     Hang,
+    /// Send part of the body (about half of a JSON body, or the first half of a stream's
+    /// pieces), then drop the connection: no end of body, no `[DONE]`.
+    Cut,
+    /// A body that never ends: the reply's words over and over (streamed: its pieces), until
+    /// the client gives up or the server stops.
+    Endless,
+    /// Send the start of the body (streamed: the role event and the first piece), then nothing,
+    /// holding the connection open until the server stops.
+    Stall,
 }
 
 impl Fault {
@@ -124,8 +147,33 @@ impl Fault {
             Fault::NoResponse => "no_response",
             Fault::Trickle => "trickle",
             Fault::Hang => "hang",
+            Fault::Cut => "cut",
+            Fault::Endless => "endless",
+            Fault::Stall => "stall",
         }
     }
+}
+
+/// Which header a 429 of the OpenAI-compatible route carries to say when to retry: each is a
+/// header some real gateway sends alone, so a client test can make sure it honours each one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryHeader {
+    /// `retry-after: SECONDS` (whole seconds, at least 1).
+    #[default]
+    RetryAfter,
+    /// `retry-after-ms: MILLISECONDS`.
+    RetryAfterMs,
+    /// `x-ratelimit-reset-requests: 1s` / `6m0s` (OpenAI's duration format).
+    ResetRequests,
+}
+
+/// The pauses of a streamed answer: before the first piece of text (after the headers and
+/// the role event), and between two pieces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pace {
+    pub first_chunk_delay: Duration,
+    pub chunk_delay: Duration,
 }
 
 /// A checked mock script: accepted keys and agents, ready to serve.
@@ -135,7 +183,7 @@ pub struct Script {
     pub(crate) keys: Option<Vec<String>>,
     pub(crate) agents: BTreeMap<String, Agent>,
     /// Set by [`Script::replay`]: golden transcripts answer instead of agents.
-    pub(crate) replay: Option<super::replay::Replay>,
+    pub(crate) replay: Option<Goldens>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +197,8 @@ pub(crate) struct Agent {
     pub fail_rate: f64,
     pub fault: Option<Fault>,
     pub trickle_interval: Duration,
+    pub pace: Pace,
+    pub rate_limit_header: RetryHeader,
     pub rules: Vec<Rule>,
     /// The distinct `after` patterns of the rules; a session remembers, per pattern, whether
     /// one of its messages matched it, so `after` costs one bit per session.
@@ -168,6 +218,8 @@ pub(crate) struct Rule {
     pub fault: Option<Fault>,
     pub latency: Option<Duration>,
     pub trickle_interval: Option<Duration>,
+    pub chunk_delay: Option<Duration>,
+    pub first_chunk_delay: Option<Duration>,
     /// Whether a reply names a `when` group, so only then the slower `captures` runs.
     pub needs_captures: bool,
 }
@@ -282,16 +334,18 @@ impl Template {
 // Loading and checking.
 
 impl Script {
-    /// Reads and checks the script at `path`.
+    /// Reads and checks the script at `path`. It is read the way suites are: a regular file
+    /// within the size cap, and text that is not UTF-8 is refused at its first bad byte's
+    /// `line:column`.
     pub fn load(path: &Path) -> Result<Script, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic::error(
-                path,
-                Span::UNKNOWN,
-                format!("failed to read mock script: {e}"),
-            )]
+        let file = crate::suite::load::read_source(path).map_err(|mut d| {
+            // Say which kind of file could not be read; the reason stays in the label.
+            if d.message.starts_with("failed to read") {
+                d.message = format!("failed to read mock script `{}`", path.display());
+            }
+            vec![d]
         })?;
-        Script::parse(&SourceFile::new(path, text))
+        Script::parse(&file)
     }
 
     /// Checks a script already in memory; every problem is reported, not just the first.
@@ -319,7 +373,7 @@ impl Script {
 
     /// The built-in demo agents served without `--script` and by `base_url: mock`.
     pub fn demo() -> Script {
-        let file = SourceFile::new("<built-in demo script>", super::demo::DEMO_YAML);
+        let file = SourceFile::new("<built-in demo script>", DEMO_YAML);
         match Script::parse(&file) {
             Ok(script) => script,
             // The demo is a constant checked by a unit test; failing here is a build defect.
@@ -336,14 +390,14 @@ impl Script {
         Ok(Script {
             keys: None,
             agents: BTreeMap::new(),
-            replay: Some(super::replay::Replay::load(paths)?),
+            replay: Some(Goldens::load(paths)?),
         })
     }
 
     /// Replay of a loaded suite's own goldens (`base_url: replay`): messages are compared after
     /// the suite's `normalize` rules, and each golden answers only its dialogue's agent id.
     pub fn replay_suite(suite: &crate::suite::model::Suite) -> Result<Script, Vec<Diagnostic>> {
-        let mut replay = super::replay::Replay::load(std::slice::from_ref(&suite.golden_dir))?;
+        let mut replay = Goldens::load(std::slice::from_ref(&suite.golden_dir))?;
         replay.attach_suite(suite);
         Ok(Script {
             keys: None,
@@ -360,16 +414,6 @@ impl Script {
                 replay.attach_suite(suite);
             }
         }
-    }
-
-    /// How many golden transcripts a replay script serves (0 for an ordinary script).
-    pub fn replay_goldens(&self) -> usize {
-        self.replay.as_ref().map_or(0, |r| r.goldens().len())
-    }
-
-    /// The agent ids this script serves, sorted.
-    pub fn agent_ids(&self) -> impl Iterator<Item = &str> {
-        self.agents.keys().map(String::as_str)
     }
 }
 
@@ -428,6 +472,12 @@ impl Checker<'_> {
         let trickle_interval = self
             .duration(raw.trickle_interval.as_ref())
             .unwrap_or(DEFAULT_TRICKLE_INTERVAL);
+        let pace = Pace {
+            first_chunk_delay: self
+                .duration(raw.first_chunk_delay.as_ref())
+                .unwrap_or_default(),
+            chunk_delay: self.duration(raw.chunk_delay.as_ref()).unwrap_or_default(),
+        };
         let rate_limit = raw
             .rate_limit
             .as_ref()
@@ -468,6 +518,8 @@ impl Checker<'_> {
             fail_rate,
             fault: raw.fault,
             trickle_interval,
+            pace,
+            rate_limit_header: raw.rate_limit_header,
             rules,
             afters: afters.into_iter().map(|(_, re)| re).collect(),
             fallback,
@@ -536,6 +588,8 @@ impl Checker<'_> {
         }
         let latency = self.duration(raw.latency.as_ref());
         let trickle_interval = self.duration(raw.trickle_interval.as_ref());
+        let chunk_delay = self.duration(raw.chunk_delay.as_ref());
+        let first_chunk_delay = self.duration(raw.first_chunk_delay.as_ref());
         let replies: Vec<Template> = replies.into_iter().map(|(_, t)| t).collect();
         let needs_captures = replies.iter().any(|t| t.max_group().is_some());
         Some(Rule {
@@ -547,6 +601,8 @@ impl Checker<'_> {
             fault: raw.fault,
             latency,
             trickle_interval,
+            chunk_delay,
+            first_chunk_delay,
             needs_captures,
         })
     }
@@ -653,7 +709,7 @@ mod tests {
     #[test]
     fn demo_loads() {
         let s = Script::demo();
-        for id in ["demo", "ag_support", "ag_sales", "ag_legacy"] {
+        for id in ["demo", "ag_support", "ag_sales", "ag_legacy", "judge-mock"] {
             assert!(s.agents.contains_key(id), "{id}");
         }
         assert_eq!(s.agents["ag_sales"].shape, Shape::Metadata);

@@ -4,24 +4,31 @@
 //! It is shared by every connection, so each piece has its own small lock (sessions are
 //! sharded by id) and no lock is held across an `.await` or a regex over more than one
 //! message. Nothing here ever stores or returns an api key except the key set itself.
+//!
+//! Request text is kept once, in the log, within a byte budget (the oldest entries go first):
+//! sessions keep only what the rules need (turn count, earned `after` bits), and
+//! `/_mock/sessions` is read back from the log. So no client, however large its messages or
+//! however many, can grow the mock past the budget plus a fixed amount per session.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
 use serde::Serialize;
 
+use super::draw::fnv1a;
+use super::replay::{Answer, Goldens};
 use super::script::{Agent, RateLimit, Script};
 
-/// Messages a session remembers for `/_mock/sessions`; `{{turn}}` and `after` keep counting
-/// beyond it, so only the introspection view is truncated.
-pub const MAX_HISTORY: usize = 1_000;
 /// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
 /// test without session ids cannot grow the mock without bound.
 pub const MAX_SESSIONS: usize = 100_000;
-/// Chat requests `/_mock/requests` lists (the oldest go first); `total` keeps counting.
-pub const MAX_LOG: usize = 100_000;
+/// Bytes of requests the log keeps by default (`MockOptions::log_budget_bytes`).
+pub const DEFAULT_LOG_BUDGET: usize = 64 * 1024 * 1024;
+/// What a log entry costs beyond its text: the record itself and the deque's slot.
+const RECORD_OVERHEAD: usize = 128;
 
 const SHARDS: usize = 16;
 
@@ -36,12 +43,14 @@ pub(crate) struct State {
     /// `None`: any non-empty key (the script listed none).
     keys: Option<RwLock<HashSet<String>>>,
     log: Mutex<RequestLog>,
+    log_budget: usize,
     pub api_keys_created: AtomicU64,
-    pub replay: Option<super::replay::Replay>,
+    pub replay: Option<Replayed>,
 }
 
 impl State {
-    pub fn new(script: Script) -> State {
+    /// The state for `script`, its log kept within `log_budget` bytes.
+    pub fn new(script: Script, log_budget: usize) -> State {
         State {
             keys: script
                 .keys
@@ -52,8 +61,9 @@ impl State {
                 .map(|(id, agent)| (id, AgentState::new(agent)))
                 .collect(),
             log: Mutex::new(RequestLog::default()),
+            log_budget,
             api_keys_created: AtomicU64::new(0),
-            replay: script.replay,
+            replay: script.replay.map(Replayed::new),
         }
     }
 
@@ -75,13 +85,18 @@ impl State {
         }
     }
 
+    /// Appends `record`, then drops the oldest entries until the log is within its budget
+    /// (the newest entry is always kept, so the last request can be inspected).
     pub fn log(&self, record: RequestRecord) {
         let mut log = lock(&self.log);
         log.total += 1;
-        if log.records.len() == MAX_LOG {
-            log.records.pop_front();
-        }
+        log.bytes += record.cost();
         log.records.push_back(record);
+        while log.bytes > self.log_budget && log.records.len() > 1 {
+            if let Some(old) = log.records.pop_front() {
+                log.bytes -= old.cost();
+            }
+        }
     }
 
     pub fn requests(&self) -> (u64, Vec<RequestRecord>) {
@@ -89,24 +104,14 @@ impl State {
         (log.total, log.records.iter().cloned().collect())
     }
 
-    /// Every session's remembered messages, by session id. An id used with two agents lists
-    /// the messages of both, agent by agent in id order.
+    /// Every session's messages still in the log, by session id, oldest first. An id used
+    /// with two agents lists the messages of both.
     pub fn sessions(&self) -> BTreeMap<String, Vec<String>> {
+        let log = lock(&self.log);
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut ids: Vec<&String> = self.agents.keys().collect();
-        ids.sort();
-        if let Some(replay) = &self.replay {
-            for (sid, said) in replay.sessions() {
-                out.entry(sid).or_default().extend(said);
-            }
-        }
-        for id in ids {
-            for shard in &self.agents[id].sessions {
-                for (sid, s) in lock(shard).iter() {
-                    out.entry(sid.clone())
-                        .or_default()
-                        .extend(s.history.iter().cloned());
-                }
+        for r in &log.records {
+            if let (Some(sid), Some(message)) = (&r.joined, &r.message) {
+                out.entry(sid.clone()).or_default().push(message.clone());
             }
         }
         out
@@ -121,15 +126,100 @@ impl State {
     }
 }
 
+/// Replay's goldens and what each replayed session has said so far (the matched messages
+/// only: an unmatched one does not join, so a client can retry with the right text).
+pub(crate) struct Replayed {
+    goldens: Goldens,
+    sessions: Mutex<ReplaySessions>,
+}
+
+#[derive(Default)]
+struct ReplaySessions {
+    said: HashMap<String, Vec<String>>,
+    /// Session ids oldest first, to forget the oldest past [`MAX_SESSIONS`].
+    order: VecDeque<String>,
+}
+
+impl Replayed {
+    fn new(goldens: Goldens) -> Replayed {
+        Replayed {
+            goldens,
+            sessions: Mutex::new(ReplaySessions::default()),
+        }
+    }
+
+    /// Answers the last of `said` (every user message of a stateless request, such as a chat
+    /// completion whose history the client sends) to `agent_id`.
+    pub fn answer_stateless(&self, agent_id: &str, said: &[&str]) -> Answer<'_> {
+        self.goldens.answer(agent_id, said)
+    }
+
+    /// Answers `message` to `agent_id` in `session_id`; a matched message joins the session.
+    pub fn answer(&self, session_id: &str, agent_id: &str, message: &str) -> Answer<'_> {
+        let mut sessions = lock(&self.sessions);
+        let earlier = sessions.said.get(session_id).map_or(&[][..], Vec::as_slice);
+        let said: Vec<&str> = earlier
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(message))
+            .collect();
+        let answer = self.goldens.answer(agent_id, &said);
+        if matches!(answer, Answer::Turn { .. }) {
+            let s = &mut *sessions;
+            if !s.said.contains_key(session_id) {
+                if s.order.len() >= MAX_SESSIONS {
+                    if let Some(oldest) = s.order.pop_front() {
+                        s.said.remove(&oldest);
+                    }
+                }
+                s.order.push_back(session_id.to_string());
+            }
+            s.said
+                .entry(session_id.to_string())
+                .or_default()
+                .push(message.to_string());
+        }
+        answer
+    }
+}
+
 #[derive(Default)]
 struct RequestLog {
     total: u64,
+    /// What the kept records cost, by [`RequestRecord::cost`].
+    bytes: usize,
     records: VecDeque<RequestRecord>,
+}
+
+/// Which of the mock's chat APIs a request came through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// `POST /v1/agents/{agent_id}/chat` (SPEC §2).
+    #[default]
+    Thinnest,
+    /// `POST /v1/chat/completions` and `POST /chat/completions`.
+    OpenAi,
+    /// `POST /http/{agent_id}/chat`, the generic JSON API.
+    Http,
+}
+
+impl Api {
+    /// The agent API's records keep the fields they always had, so older readers of
+    /// `/_mock/requests` see exactly what they saw before.
+    fn is_thinnest(&self) -> bool {
+        *self == Api::Thinnest
+    }
 }
 
 /// One chat request as `/_mock/requests` shows it. It never holds the api key.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// The route; not listed for the agent API.
+    #[serde(skip_serializing_if = "Api::is_thinnest")]
+    pub api: Api,
+    /// The agent: from the path, or the `model` of a chat completion (empty when it named
+    /// none).
     pub agent_id: String,
     /// As the client sent it; `None` when it sent none (or the body did not parse).
     pub session_id: Option<String>,
@@ -139,6 +229,62 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
+    /// The request body as sent, for the routes whose history travels in it (chat
+    /// completions, the generic API): listed as JSON, or as a string when it is not JSON.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "body_as_json"
+    )]
+    pub(crate) body: Option<Bytes>,
+    /// The session the message became part of (the server's id when the client sent none):
+    /// what `/_mock/sessions` is read from.
+    #[serde(skip)]
+    pub(crate) joined: Option<String>,
+}
+
+impl RequestRecord {
+    /// A record of a request to `agent_id` on `api`, not yet answered.
+    pub(crate) fn new(api: Api, agent_id: String) -> RequestRecord {
+        RequestRecord {
+            api,
+            agent_id,
+            session_id: None,
+            message: None,
+            status: None,
+            fault: None,
+            body: None,
+            joined: None,
+        }
+    }
+
+    /// Bytes this record holds, for the log's budget.
+    fn cost(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        RECORD_OVERHEAD
+            + self.agent_id.len()
+            + text(&self.session_id)
+            + text(&self.message)
+            + text(&self.joined)
+            + self.body.as_ref().map_or(0, Bytes::len)
+    }
+
+    /// The body as sent, when this route records it: parsed JSON, or a string when the body
+    /// was not JSON.
+    pub fn body(&self) -> Option<serde_json::Value> {
+        self.body.as_ref().map(|b| body_value(b))
+    }
+}
+
+fn body_value(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+    match body {
+        Some(b) => body_value(b).serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 pub(crate) struct AgentState {
@@ -156,7 +302,6 @@ pub(crate) struct AgentState {
 }
 
 struct Session {
-    history: VecDeque<String>,
     turns: u64,
     /// Bit i: an earlier message matched `after` pattern i.
     earned: Vec<u64>,
@@ -213,13 +358,12 @@ impl AgentState {
             evict_oldest(&mut shard);
         }
         let s = shard.entry(session_id.clone()).or_insert_with(|| {
-            let opening = super::fnv1a(message.as_bytes());
+            let opening = fnv1a(message.as_bytes());
             let mut openings = lock(&self.openings);
             let count = openings.entry(opening).or_insert(0);
             let ordinal = *count;
             *count += 1;
             Session {
-                history: VecDeque::new(),
                 turns: 0,
                 earned: Vec::new(),
                 last_used: now,
@@ -236,10 +380,6 @@ impl AgentState {
         }
         s.turns += 1;
         s.last_used = now;
-        if s.history.len() == MAX_HISTORY {
-            s.history.pop_front();
-        }
-        s.history.push_back(message.to_string());
         Step {
             session_id,
             turn: s.turns,
@@ -247,6 +387,19 @@ impl AgentState {
             opening: s.opening,
             ordinal: s.ordinal,
         }
+    }
+
+    /// Which conversation opening with `opening` a stateless request belongs to, numbered
+    /// like sessions: a conversation's first message (`first`) opens the next one; a later
+    /// message belongs to the latest one, which is exact when a dialogue's repeats run one
+    /// after another.
+    pub fn ordinal(&self, opening: u64, first: bool) -> u64 {
+        let mut openings = lock(&self.openings);
+        let count = openings.entry(opening).or_insert(0);
+        if first {
+            *count += 1;
+        }
+        count.saturating_sub(1)
     }
 
     /// Whether the balance is spent (only when the script sets one).
@@ -349,7 +502,7 @@ fn evict_oldest(shard: &mut HashMap<String, Session>) {
 }
 
 fn shard_of(id: &str) -> usize {
-    (super::fnv1a(id.as_bytes()) % SHARDS as u64) as usize
+    (fnv1a(id.as_bytes()) % SHARDS as u64) as usize
 }
 
 /// `sess_` and 24 random alphanumerics: unique enough that two dialogues never meet.
@@ -365,7 +518,7 @@ mod tests {
 
     fn agent(yaml: &str) -> AgentState {
         let script = Script::parse(&SourceFile::new("t.yaml", yaml)).unwrap();
-        let mut state = State::new(script);
+        let mut state = State::new(script, DEFAULT_LOG_BUDGET);
         state.agents.remove("a").unwrap()
     }
 
@@ -403,7 +556,6 @@ mod tests {
             shard.insert(
                 i.to_string(),
                 Session {
-                    history: VecDeque::new(),
                     turns: 0,
                     earned: Vec::new(),
                     last_used: i,

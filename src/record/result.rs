@@ -217,6 +217,9 @@ pub enum ErrorKind {
     Judge { reason: String },
     /// A bug in agenttest (a panic), caught so the other dialogues still run.
     Internal(String),
+    /// Already worded, with its `turn N: ` (read back from a JSON report, which keeps the
+    /// sentence, not the data): reported as written.
+    Worded(String),
 }
 
 #[derive(Debug, Clone)]
@@ -312,6 +315,9 @@ pub enum Detail {
         rubric: String,
         reason: String,
     },
+    /// Already worded (read back from a JSON report, which keeps the sentence, not the data):
+    /// reported as written.
+    Worded(String),
 }
 
 /// The result of comparing an attempt's transcript with its golden file.
@@ -338,6 +344,9 @@ pub struct GoldenCheck {
     pub pending: Option<PathBuf>,
     /// Why the pending file could not be written.
     pub pending_error: Option<String>,
+    /// The whole explanation as already worded, when the check was read back from a JSON
+    /// report (which keeps the sentence, not the data): reported as written.
+    pub worded: Option<String>,
 }
 
 impl Detail {
@@ -353,7 +362,7 @@ impl Detail {
                 f(a);
                 f(b)
             }),
-            Detail::NotEqual { expected } => f(expected),
+            Detail::NotEqual { expected } | Detail::Worded(expected) => f(expected),
             Detail::CaptureMissed { name, pattern } => {
                 f(name);
                 f(pattern)
@@ -379,7 +388,7 @@ impl ErrorKind {
     /// The strings inside, for redaction.
     pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
         match self {
-            ErrorKind::Setup(s) | ErrorKind::Internal(s) => f(s),
+            ErrorKind::Setup(s) | ErrorKind::Internal(s) | ErrorKind::Worded(s) => f(s),
             ErrorKind::Send { error, .. } => f(error),
             ErrorKind::Status { detail, .. } => detail.iter_mut().for_each(f),
             ErrorKind::Malformed { reason, .. } | ErrorKind::Judge { reason } => f(reason),
@@ -455,6 +464,7 @@ impl GoldenCheck {
             problem: None,
             pending: None,
             pending_error: None,
+            worded: None,
         }
     }
 }

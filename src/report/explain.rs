@@ -87,6 +87,7 @@ pub fn detail_message(detail: &Detail) -> String {
         Detail::Judged { rubric, reason } => {
             format!("the judge found the rubric {rubric:?} not met: {reason}")
         }
+        Detail::Worded(text) => text.clone(),
     }
 }
 
@@ -94,6 +95,7 @@ pub fn detail_message(detail: &Detail) -> String {
 pub fn error_message(e: &RunError) -> String {
     match &e.kind {
         ErrorKind::Setup(_) | ErrorKind::Internal(_) => error_text(e),
+        ErrorKind::Worded(text) => text.clone(),
         _ => format!("turn {}: {}", e.turn + 1, error_text(e)),
     }
 }
@@ -126,6 +128,10 @@ pub fn error_text(e: &RunError) -> String {
             turn + 1
         ),
         ErrorKind::Judge { reason } => format!("could not judge: {reason}"),
+        ErrorKind::Worded(text) => text
+            .strip_prefix(&format!("turn {turn}: "))
+            .unwrap_or(text)
+            .to_string(),
     }
 }
 
@@ -190,6 +196,9 @@ fn after_retries(retries: u32) -> String {
 /// word-level emphasis when `color`), where the pending file is, and the commands that accept
 /// or re-record. Empty for a match.
 pub fn golden_message(check: &GoldenCheck, suite_path: &Path, color: bool) -> String {
+    if let Some(worded) = &check.worded {
+        return worded.clone();
+    }
     let hints = hint_paragraph(check, &accept_hint(suite_path));
     let path = check.path.display();
     let mut out = match check.status {

@@ -97,6 +97,25 @@ impl Mock {
         (status, resp.json().expect("json body"))
     }
 
+    /// `POST {path}` with a JSON body and `key` as a bearer key (none: no Authorization).
+    pub fn post(&self, path: &str, key: Option<&str>, body: &Value) -> Response {
+        let mut req = self.client.post(format!("{}{path}", self.url)).json(body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send().expect("POST request")
+    }
+
+    /// The last entry of `/_mock/requests`.
+    pub fn last_logged(&self) -> Value {
+        let log = self.get("/_mock/requests");
+        log["chat"]
+            .as_array()
+            .and_then(|c| c.last())
+            .cloned()
+            .expect("a logged request")
+    }
+
     pub fn get(&self, path: &str) -> Value {
         self.client
             .get(format!("{}{path}", self.url))

@@ -213,6 +213,15 @@ impl Checker<'_> {
             });
             return None;
         }
+        if let Some(why) = crate::redact::not_a_key(&e.value) {
+            let d = self.error(span_of(v), why);
+            d.help = Some(
+                "a key this short would be redacted out of every report; remove `api_key` for \
+                 an endpoint that needs none"
+                    .into(),
+            );
+            return None;
+        }
         Some(SecretString::from(e.value))
     }
 

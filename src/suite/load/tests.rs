@@ -63,7 +63,7 @@ fn env(vars: &[(&str, &str)]) -> LoadOptions {
 }
 
 /// A complete endpoint; with a key, so that tests overriding it with a URL stay valid.
-const EP: &str = "endpoint: {base_url: mock, agent_id: ag, api_key: k}\n";
+const EP: &str = "endpoint: {base_url: mock, agent_id: ag, api_key: ak_k}\n";
 
 fn one(f: &Fixture) -> Suite {
     let mut loaded = match f.load() {
@@ -79,7 +79,7 @@ fn endpoint_merges_config_suite_dialogue_then_overrides() {
     let f = Fixture::new(&[
         (
             "agenttest.yaml",
-            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  api_key: k\n  \
+            "endpoint:\n  base_url: https://api.example.test/\n  agent_id: ag_config\n  api_key: ak_k\n  \
              timeout: 5s\n  rate_limit: 2/s\n  headers: {X-Env: staging, X-Team: a}\n",
         ),
         (
@@ -108,7 +108,7 @@ fn endpoint_merges_config_suite_dialogue_then_overrides() {
     let b = &s.dialogues[1].endpoint;
     assert_eq!(b.agent_id, "ag_dialogue");
     assert_eq!(b.timeout, Duration::from_secs(1));
-    assert_eq!(a.api_key.as_ref().map(|k| k.expose_secret()), Some("k"));
+    assert_eq!(a.api_key.as_ref().map(|k| k.expose_secret()), Some("ak_k"));
 
     let mut opts = env(&[]);
     opts.overrides = EndpointOverrides {
@@ -523,7 +523,7 @@ fn an_inherited_field_of_another_kind_is_ignored() {
     let f = Fixture::new(&[
         (
             "agenttest.yaml",
-            "endpoint: {base_url: mock, agent_id: ag, api_key: k, model: gpt-x, mock_script: m.yaml}\n",
+            "endpoint: {base_url: mock, agent_id: ag, api_key: ak_k, model: gpt-x, mock_script: m.yaml}\n",
         ),
         ("m.yaml.txt", "agents: {}\n"),
         (
@@ -539,7 +539,7 @@ fn an_inherited_field_of_another_kind_is_ignored() {
     assert_eq!(
         f.errors(),
         [
-            "agenttest.yaml:1:81 cannot read `mock_script` `".to_string()
+            "agenttest.yaml:1:84 cannot read `mock_script` `".to_string()
                 + &f.dir.path().join("m.yaml").display().to_string()
                 + "`"
         ]
@@ -589,7 +589,7 @@ fn the_judge_keeps_its_own_url_under_flags_and_its_rubrics_are_templates() {
     let f = Fixture::new(&[(
         "s.yaml",
         &format!(
-            "{EP}judge: {{base_url: 'https://judge.example.test', model: j, api_key: k}}\n\
+            "{EP}judge: {{base_url: 'https://judge.example.test', model: j, api_key: ak_k}}\n\
              dialogues:\n  - name: a\n    vars: {{p: X}}\n    turns:\n      - user: hi\n        \
              expect: {{judge: ['Names {{{{p}}}}']}}\n"
         ),

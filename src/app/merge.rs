@@ -1,0 +1,431 @@
+//! `agenttest merge REPORT.json...` (SPEC §10): the JSON reports of CI shards read back
+//! ([`json_read`]), combined into the one run they were cut from ([`combine`], pure), then
+//! printed and written exactly as `run` prints and writes a run, and the exit code of §4.2
+//! decided from the combined run.
+//!
+//! Refused with exit 2, before anything is written: a report that cannot be read, reports of
+//! different schema versions, and a dialogue (suite file + name) in more than one report
+//! (overlapping shards, or the same report given twice). This module sends nothing and reads
+//! no suite: the reports are the whole truth.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::run::{exit_code, write_report_files};
+use super::use_color;
+use crate::cli::MergeArgs;
+use crate::exit;
+use crate::fsutil::read_regular_capped;
+use crate::record::{Event, JudgeTotals, RunReport, SuiteInfo};
+use crate::report::console::{Console, ConsoleOptions, Verbosity};
+use crate::report::json_read;
+
+/// The largest JSON report merge reads: 256 MiB. A report holds every transcript of its shard,
+/// so it can be far bigger than a suite, but a file past this is not a report (a log, a link
+/// to a device) and would only exhaust the CI runner's memory.
+pub const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
+    let shards = match read_all(&args.reports) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in errors {
+                crate::errln!("error: {e}");
+            }
+            return exit::USAGE;
+        }
+    };
+    let report = match combine(shards) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::errln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let console = Console::new(ConsoleOptions {
+        color: use_color(args.color, std::io::stdout().is_terminal()),
+        progress: false,
+        verbosity: Verbosity::Normal,
+    });
+    for d in &report.dialogues {
+        console.event(&Event::DialogueFinished(Box::new(d.clone())));
+    }
+    let report_failed = write_report_files(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+        &report,
+    );
+    console.finish(&report);
+    let code = exit_code(&report);
+    // As for `run`: a report that could not be written is not a pass.
+    if report_failed && code == exit::PASS {
+        exit::ERRORED
+    } else {
+        code
+    }
+}
+
+/// One shard's report and the file it came from (for messages).
+#[derive(Debug)]
+pub struct Shard {
+    pub source: PathBuf,
+    pub report: RunReport,
+}
+
+/// Why reports cannot be merged.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MergeError {
+    #[error(
+        "cannot merge reports of different schema versions: {} has schema_version {}, {} has {}",
+        .first.display(), .first_version, .other.display(), .other_version
+    )]
+    MixedVersions {
+        first: PathBuf,
+        first_version: u64,
+        other: PathBuf,
+        other_version: u64,
+    },
+    #[error(
+        "cannot merge: dialogue `{dialogue}` of {} is in {}{}; shards must not overlap",
+        .suite_file.display(),
+        .first.display(),
+        if .first == .second { " twice".to_string() } else { format!(" and in {}", .second.display()) }
+    )]
+    Repeated {
+        dialogue: String,
+        suite_file: PathBuf,
+        first: PathBuf,
+        second: PathBuf,
+    },
+}
+
+/// Reads every report; every file that cannot be read is named, all at once.
+fn read_all(paths: &[PathBuf]) -> Result<Vec<Shard>, Vec<String>> {
+    let mut texts = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match read_text(path) {
+            Ok(text) => match json_read::schema_version(&text) {
+                Ok(version) => texts.push((path.clone(), version, text)),
+                Err(e) => errors.push(format!("{}: {e}", path.display())),
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let versions: Vec<(PathBuf, u64)> = texts.iter().map(|(p, v, _)| (p.clone(), *v)).collect();
+    same_version(&versions).map_err(|e| vec![e.to_string()])?;
+    let mut shards = Vec::new();
+    for (source, _, text) in texts {
+        match json_read::parse(&text) {
+            Ok(report) => shards.push(Shard { source, report }),
+            Err(e) => errors.push(format!("{}: {e}", source.display())),
+        }
+    }
+    if errors.is_empty() {
+        Ok(shards)
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = read_regular_capped(path, MAX_REPORT_BYTES)
+        .map_err(|e| format!("failed to read the report {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{}: not an agenttest JSON report: not UTF-8",
+            path.display()
+        )
+    })
+}
+
+/// Every report has the first one's `schema_version`.
+pub fn same_version(versions: &[(PathBuf, u64)]) -> Result<(), MergeError> {
+    let Some((first, first_version)) = versions.first() else {
+        return Ok(());
+    };
+    match versions.iter().find(|(_, v)| v != first_version) {
+        Some((other, other_version)) => Err(MergeError::MixedVersions {
+            first: first.clone(),
+            first_version: *first_version,
+            other: other.clone(),
+            other_version: *other_version,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The one run the shards were cut from: their dialogues in the order a single run reports
+/// them (suite files in sorted path order, dialogues as written), warnings once each in
+/// first-seen order, from the earliest start to the latest end, interrupted when any shard
+/// was. A dialogue in two shards is refused.
+pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
+    let mut owner: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
+    let mut suites: HashMap<SuiteInfo, Arc<SuiteInfo>> = HashMap::new();
+    let mut dialogues = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    let mut span: Option<(SystemTime, SystemTime)> = None;
+    let mut interrupted = false;
+    let mut judge = JudgeTotals::default();
+    for shard in shards {
+        let r = shard.report;
+        judge.asked += r.judge.asked;
+        judge.cached += r.judge.cached;
+        let end = r.started_at + r.duration;
+        span = Some(match span {
+            None => (r.started_at, end),
+            Some((s, e)) => (s.min(r.started_at), e.max(end)),
+        });
+        interrupted |= r.interrupted;
+        for w in r.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        for mut d in r.dialogues {
+            let key = (d.suite.path.clone(), d.name.clone());
+            if let Some(first) = owner.get(&key) {
+                return Err(MergeError::Repeated {
+                    dialogue: d.display_name(),
+                    suite_file: d.suite.path.clone(),
+                    first: first.clone(),
+                    second: shard.source.clone(),
+                });
+            }
+            owner.insert(key, shard.source.clone());
+            d.suite = suites
+                .entry((*d.suite).clone())
+                .or_insert_with(|| d.suite.clone())
+                .clone();
+            dialogues.push(d);
+        }
+    }
+    // Stable: a tie (never expected; one place holds one dialogue) keeps the shards' order.
+    dialogues.sort_by(|a, b| (&a.suite.path, a.span).cmp(&(&b.suite.path, b.span)));
+    let (started_at, end) = span.unwrap_or((UNIX_EPOCH, UNIX_EPOCH));
+    Ok(RunReport {
+        started_at,
+        duration: end.duration_since(started_at).unwrap_or_default(),
+        interrupted,
+        dialogues,
+        warnings,
+        judge,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::diag::Span;
+    use crate::record::{DialogueResult, Outcome};
+
+    fn dialogue(file: &str, name: &str, line: u32, outcome: Outcome) -> DialogueResult {
+        DialogueResult {
+            suite: Arc::new(SuiteInfo {
+                name: "s".into(),
+                path: PathBuf::from(file),
+            }),
+            name: name.into(),
+            span: Span::new(line, 5),
+            tags: Vec::new(),
+            outcome,
+            skip_reason: None,
+            attempts: Vec::new(),
+            repeat: 1,
+            min_pass: 1,
+            baseline: None,
+            duration: Duration::ZERO,
+            bless: None,
+        }
+    }
+
+    fn shard(source: &str, at_ms: u64, ms: u64, dialogues: Vec<DialogueResult>) -> Shard {
+        Shard {
+            source: PathBuf::from(source),
+            report: RunReport {
+                started_at: UNIX_EPOCH + Duration::from_millis(at_ms),
+                duration: Duration::from_millis(ms),
+                interrupted: false,
+                dialogues,
+                warnings: vec!["orphan golden x.yaml".into()],
+                judge: JudgeTotals {
+                    asked: 2,
+                    cached: at_ms % 7,
+                },
+            },
+        }
+    }
+
+    fn names(r: &RunReport) -> Vec<String> {
+        r.dialogues
+            .iter()
+            .map(|d| format!("{}:{}", d.suite.path.display(), d.name))
+            .collect()
+    }
+
+    #[test]
+    fn puts_dialogues_back_in_run_order() {
+        let merged = combine(vec![
+            shard(
+                "2.json",
+                1_000,
+                500,
+                vec![
+                    dialogue("s/b.yaml", "b1", 3, Outcome::Pass),
+                    dialogue("s/a.yaml", "a2", 9, Outcome::Fail),
+                ],
+            ),
+            shard(
+                "1.json",
+                900,
+                200,
+                vec![
+                    dialogue("s/a.yaml", "a1", 3, Outcome::Pass),
+                    dialogue("s/a/z.yaml", "z", 3, Outcome::Pass),
+                    dialogue("s/a.yaml", "a3", 20, Outcome::Error),
+                ],
+            ),
+        ])
+        .expect("merges");
+        // Paths compare by component, as discovery sorts them: `s/a/z.yaml` before `s/a.yaml`.
+        assert_eq!(
+            names(&merged),
+            [
+                "s/a/z.yaml:z",
+                "s/a.yaml:a1",
+                "s/a.yaml:a2",
+                "s/a.yaml:a3",
+                "s/b.yaml:b1"
+            ]
+        );
+        assert_eq!(merged.started_at, UNIX_EPOCH + Duration::from_millis(900));
+        assert_eq!(merged.duration, Duration::from_millis(600));
+        assert_eq!(merged.warnings, ["orphan golden x.yaml"]);
+        assert_eq!(
+            merged.judge,
+            JudgeTotals {
+                asked: 4,
+                cached: 1_000 % 7 + 900 % 7
+            }
+        );
+        assert!(!merged.interrupted);
+        // One suite, one Arc.
+        let a: Vec<_> = merged
+            .dialogues
+            .iter()
+            .filter(|d| d.suite.path == Path::new("s/a.yaml"))
+            .collect();
+        assert!(Arc::ptr_eq(&a[0].suite, &a[2].suite));
+        assert_eq!(exit_code(&merged), exit::FAILED);
+    }
+
+    #[test]
+    fn refuses_a_dialogue_in_two_reports() {
+        let e = combine(vec![
+            shard(
+                "1.json",
+                0,
+                0,
+                vec![dialogue("a.yaml", "x", 3, Outcome::Pass)],
+            ),
+            shard(
+                "2.json",
+                0,
+                0,
+                vec![dialogue("a.yaml", "x", 3, Outcome::Pass)],
+            ),
+        ])
+        .expect_err("overlap");
+        assert_eq!(
+            e.to_string(),
+            "cannot merge: dialogue `s › x` of a.yaml is in 1.json and in 2.json; shards must \
+             not overlap"
+        );
+        // The same name in another file is another dialogue.
+        assert!(combine(vec![
+            shard(
+                "1.json",
+                0,
+                0,
+                vec![dialogue("a.yaml", "x", 3, Outcome::Pass)]
+            ),
+            shard(
+                "2.json",
+                0,
+                0,
+                vec![dialogue("b.yaml", "x", 3, Outcome::Pass)]
+            ),
+        ])
+        .is_ok());
+        let twice = combine(vec![shard(
+            "1.json",
+            0,
+            0,
+            vec![
+                dialogue("a.yaml", "x", 3, Outcome::Pass),
+                dialogue("a.yaml", "x", 3, Outcome::Pass),
+            ],
+        )])
+        .expect_err("twice");
+        assert!(twice.to_string().contains("is in 1.json twice"), "{twice}");
+    }
+
+    #[test]
+    fn refuses_mixed_schema_versions() {
+        let e = same_version(&[
+            (PathBuf::from("1.json"), 1),
+            (PathBuf::from("2.json"), 1),
+            (PathBuf::from("3.json"), 2),
+        ])
+        .expect_err("mixed");
+        assert_eq!(
+            e.to_string(),
+            "cannot merge reports of different schema versions: 1.json has schema_version 1, \
+             3.json has 2"
+        );
+        assert!(same_version(&[(PathBuf::from("1.json"), 1)]).is_ok());
+    }
+
+    #[test]
+    fn exit_code_of_the_combined_run() {
+        let code = |shards: Vec<Vec<Outcome>>, interrupted: bool| {
+            let shards = shards
+                .into_iter()
+                .enumerate()
+                .map(|(i, outcomes)| {
+                    let mut s = shard(
+                        &format!("{i}.json"),
+                        0,
+                        0,
+                        outcomes
+                            .into_iter()
+                            .enumerate()
+                            .map(|(j, o)| {
+                                dialogue(&format!("{i}.yaml"), &j.to_string(), 1 + j as u32, o)
+                            })
+                            .collect(),
+                    );
+                    s.report.interrupted = interrupted && i == 0;
+                    s
+                })
+                .collect();
+            exit_code(&combine(shards).expect("merges"))
+        };
+        use Outcome::*;
+        assert_eq!(code(vec![vec![Pass, Skip], vec![Flaky]], false), exit::PASS);
+        assert_eq!(code(vec![vec![Pass], vec![Error]], false), exit::ERRORED);
+        assert_eq!(code(vec![vec![Error], vec![Fail]], false), exit::FAILED);
+        assert_eq!(code(vec![vec![Fail], vec![Pass]], true), exit::INTERRUPTED);
+        // Empty partitions of a small suite: nothing ran, nothing failed.
+        assert_eq!(code(vec![vec![], vec![]], false), exit::PASS);
+    }
+}

@@ -1,0 +1,557 @@
+//! Chat completions as OpenAI serves them (SPEC §8.1, §8.3): `POST /v1/chat/completions` and
+//! `POST /chat/completions`, where `model` names an agent of the script.
+//!
+//! Stateless, like the real API: the conversation is the request's `messages`. The rules see
+//! the last user message, `after` sees the earlier user messages, and `{{turn}}` is the number
+//! of user messages. Errors are `{"error": {"message", "type", "param", "code"}}`; with
+//! `"stream": true` the answer is server-sent `chat.completion.chunk` events ending with
+//! `[DONE]`. No api key is ever echoed, not even in the 401's message.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Extension, State as AxState};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use crate::mock::conn::ConnHandle;
+use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
+use crate::mock::engine::{self, count_tokens, Said};
+use crate::mock::replay::Answer;
+use crate::mock::script::{Fault, RetryHeader};
+use crate::mock::state::{AgentState, Api, RateVerdict, Replayed, RequestRecord};
+use crate::mock::wire::{
+    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Shared,
+};
+
+/// OpenAI's error body.
+fn error(
+    status: u16,
+    message: &str,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    let body = json!({"error": {"message": message, "type": kind, "param": param, "code": code}});
+    json_body(
+        status_code(status),
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
+
+/// A 400 about the request body.
+fn invalid(message: &str, param: Option<&str>) -> Response {
+    error(400, message, "invalid_request_error", param, None)
+}
+
+/// The `type` and `code` OpenAI gives an error of this status.
+fn kind_of(status: u16) -> (&'static str, Option<&'static str>) {
+    match status {
+        401 => ("invalid_request_error", Some("invalid_api_key")),
+        402 => ("insufficient_quota", Some("insufficient_quota")),
+        403 => ("permission_error", None),
+        429 => ("requests", Some("rate_limit_exceeded")),
+        500..=599 => ("server_error", None),
+        _ => ("invalid_request_error", None),
+    }
+}
+
+fn error_for(status: u16, message: &str) -> Response {
+    let (kind, code) = kind_of(status);
+    error(status, message, kind, None, code)
+}
+
+/// OpenAI's duration format in `x-ratelimit-reset-requests`: `17ms`, `1s`, `1.5s`, `6m0s`,
+/// `1h0m0s` (Go's `time.Duration`), rounded up to the millisecond so a client waiting that
+/// long is never early.
+pub(crate) fn go_duration(d: Duration) -> String {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let (h, m, s_ms) = (ms / 3_600_000, (ms / 60_000) % 60, ms % 60_000);
+    let secs = if s_ms % 1000 == 0 {
+        format!("{}", s_ms / 1000)
+    } else {
+        let frac = format!("{:03}", s_ms % 1000);
+        format!("{}.{}", s_ms / 1000, frac.trim_end_matches('0'))
+    };
+    match (h, m) {
+        (0, 0) => format!("{secs}s"),
+        (0, m) => format!("{m}m{secs}s"),
+        (h, m) => format!("{h}h{m}m{secs}s"),
+    }
+}
+
+/// OpenAI's request headers: limit and remaining on every response of a rate-limited agent,
+/// the reset time on those it let through, and on a 429 only the header the script chose.
+fn openai_rate_headers(
+    mut resp: Response,
+    rate: Option<RateVerdict>,
+    choice: RetryHeader,
+) -> Response {
+    let Some(r) = rate else { return resp };
+    let h = resp.headers_mut();
+    h.insert("x-ratelimit-limit-requests", HeaderValue::from(r.limit));
+    h.insert(
+        "x-ratelimit-remaining-requests",
+        HeaderValue::from(r.remaining),
+    );
+    let reset = || HeaderValue::from_str(&go_duration(r.reset_in)).ok();
+    if r.allowed {
+        if let Some(v) = reset() {
+            h.insert("x-ratelimit-reset-requests", v);
+        }
+        return resp;
+    }
+    match choice {
+        RetryHeader::RetryAfter => {
+            h.insert("retry-after", HeaderValue::from(r.retry_after()));
+        }
+        RetryHeader::RetryAfterMs => {
+            let ms = r.reset_in.as_nanos().div_ceil(1_000_000).max(1);
+            h.insert(
+                "retry-after-ms",
+                HeaderValue::from(u64::try_from(ms).unwrap_or(u64::MAX)),
+            );
+        }
+        RetryHeader::ResetRequests => {
+            if let Some(v) = reset() {
+                h.insert("x-ratelimit-reset-requests", v);
+            }
+        }
+    }
+    resp
+}
+
+/// A chat completion request, checked.
+struct Completion {
+    /// The text of each user message, in order.
+    users: Vec<String>,
+    /// Words over every message's text: what the model was given.
+    prompt_tokens: u64,
+    stream: bool,
+    include_usage: bool,
+    max_tokens: Option<u64>,
+}
+
+/// A message's text: a string, the text parts of a list of parts, or nothing (`null`, as an
+/// assistant message with tool calls has).
+fn content_text(content: Option<&Value>) -> Result<String, &'static str> {
+    match content {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(parts)) => {
+            let mut text = String::new();
+            for part in parts {
+                match (part.get("type").and_then(Value::as_str), part.get("text")) {
+                    (Some("text"), Some(Value::String(t))) => text.push_str(t),
+                    (Some("text"), _) => return Err("a text part needs a string `text`"),
+                    (Some(_), _) => {}
+                    (None, _) => return Err("each content part needs a `type`"),
+                }
+            }
+            Ok(text)
+        }
+        Some(_) => Err("`content` must be a string or a list of parts"),
+    }
+}
+
+fn flag(body: &Map<String, Value>, key: &str) -> Result<bool, String> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(format!("`{key}` must be a boolean")),
+    }
+}
+
+impl Completion {
+    fn parse(body: &Map<String, Value>) -> Result<Completion, Response> {
+        let messages = match body.get("messages") {
+            Some(Value::Array(m)) => m,
+            None | Some(Value::Null) => {
+                return Err(invalid(
+                    "Missing required parameter: 'messages'.",
+                    Some("messages"),
+                ))
+            }
+            Some(_) => return Err(invalid("'messages' must be an array.", Some("messages"))),
+        };
+        let mut users = Vec::new();
+        let mut prompt_tokens = 0;
+        for (i, m) in messages.iter().enumerate() {
+            let param = format!("messages[{i}]");
+            let Some(role) = m.get("role").and_then(Value::as_str) else {
+                return Err(invalid(
+                    &format!("{param} needs a string `role`"),
+                    Some(&param),
+                ));
+            };
+            let text = content_text(m.get("content"))
+                .map_err(|why| invalid(&format!("{param}: {why}"), Some(&param)))?;
+            prompt_tokens += count_tokens(&text);
+            if role == "user" {
+                users.push(text);
+            }
+        }
+        if users.is_empty() {
+            return Err(invalid(
+                "the mock answers the last user message, and 'messages' has none",
+                Some("messages"),
+            ));
+        }
+        let stream = flag(body, "stream").map_err(|m| invalid(&m, Some("stream")))?;
+        let include_usage = match body.get("stream_options") {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(o)) => flag(o, "include_usage")
+                .map_err(|m| invalid(&m, Some("stream_options.include_usage")))?,
+            Some(_) => {
+                return Err(invalid(
+                    "'stream_options' must be an object",
+                    Some("stream_options"),
+                ))
+            }
+        };
+        let max_tokens = ["max_completion_tokens", "max_tokens"]
+            .iter()
+            .find_map(|k| body.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))
+            .map(|(k, v)| {
+                v.as_u64()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| invalid(&format!("'{k}' must be a positive integer"), Some(k)))
+            })
+            .transpose()?;
+        Ok(Completion {
+            users,
+            prompt_tokens,
+            stream,
+            include_usage,
+            max_tokens,
+        })
+    }
+}
+
+/// The body as far as the agent lookup needs it: a JSON object with a string `model`.
+fn head(body: &[u8]) -> Result<(Map<String, Value>, String), Response> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        invalid(
+            "We could not parse the JSON body of your request. (HINT: This likely means you \
+             aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+            None,
+        )
+    })?;
+    let Value::Object(map) = value else {
+        return Err(invalid("The request body must be a JSON object.", None));
+    };
+    match map.get("model") {
+        Some(Value::String(m)) if !m.is_empty() => {
+            let model = m.clone();
+            Ok((map, model))
+        }
+        _ => Err(invalid("you must provide a model parameter", Some("model"))),
+    }
+}
+
+/// `POST /v1/chat/completions` and `/chat/completions`. Checks run in this order: key (401),
+/// a JSON object with a `model` (400), the agent (404), rate (429), the rest of the body (400),
+/// balance (402), the injected `fail_rate` (500), then the rules.
+pub(crate) async fn completions(
+    AxState(app): AxState<App>,
+    Extension(conn): Extension<ConnHandle>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match read_body(&headers, body, app.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, text) = e.status_and_text();
+            let code = (status == 413).then_some("request_too_large");
+            let resp = error(status, &text, "invalid_request_error", None, code);
+            return finish(&app, RequestRecord::new(Api::OpenAi, String::new()), resp);
+        }
+    };
+    let head = head(&body);
+    let model = head.as_ref().map(|(_, m)| m.clone()).unwrap_or_default();
+    let mut record = RequestRecord::new(Api::OpenAi, model);
+    record.body = Some(body.clone());
+    let agent = app.state.agents.get(&record.agent_id);
+    let choice = agent.map_or(RetryHeader::RetryAfter, |a| a.def.rate_limit_header);
+    let key = match authenticate(&app, bearer(&headers)) {
+        Ok(k) => k,
+        Err(why) => {
+            let rate = agent.and_then(|a| a.rate("", true));
+            let resp = error_for(401, why.refusal());
+            return finish(&app, record, openai_rate_headers(resp, rate, choice));
+        }
+    };
+    let map = match head {
+        Ok((map, _)) => map,
+        Err(resp) => return finish(&app, record, resp),
+    };
+    if let Some(replay) = &app.state.replay {
+        let resp = replay_completion(replay, &map, &mut record);
+        return finish(&app, record, resp);
+    }
+    let Some(agent) = agent else {
+        let text = format!(
+            "The model `{}` does not exist or you do not have access to it.",
+            record.agent_id
+        );
+        let resp = error(
+            404,
+            &text,
+            "invalid_request_error",
+            Some("model"),
+            Some("model_not_found"),
+        );
+        return finish(&app, record, resp);
+    };
+    let rate = agent.rate(key, false);
+    if let Some(r) = rate.filter(|r| !r.allowed) {
+        let text = format!(
+            "Rate limit reached for requests: limit {} per {}; retry after {}s",
+            r.limit,
+            crate::util::human_duration(agent.def.rate_limit.map_or(Duration::ZERO, |l| l.window)),
+            r.retry_after()
+        );
+        return finish(
+            &app,
+            record,
+            openai_rate_headers(error_for(429, &text), rate, choice),
+        );
+    }
+    let completion = match Completion::parse(&map) {
+        Ok(c) => c,
+        Err(resp) => return finish(&app, record, openai_rate_headers(resp, rate, choice)),
+    };
+    record.message = completion.users.last().cloned();
+    if let Err(refusal) = engine::admit(agent) {
+        let resp = error_for(refusal.status(), refusal.text());
+        return finish(&app, record, openai_rate_headers(resp, rate, choice));
+    }
+    let resp = answer(&app, agent, &conn, &completion, &mut record).await;
+    finish(&app, record, openai_rate_headers(resp, rate, choice))
+}
+
+/// A replayed completion (SPEC §7 for every kind): the request's user messages are the
+/// session so far, matched against the goldens of the model's agent id; the golden's text comes
+/// back whole (never streamed: goldens keep no pacing), or a 404 naming the nearest golden.
+fn replay_completion(
+    replay: &Replayed,
+    map: &serde_json::Map<String, Value>,
+    record: &mut RequestRecord,
+) -> Response {
+    let completion = match Completion::parse(map) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    record.message = completion.users.last().cloned();
+    let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
+    match replay.answer_stateless(&record.agent_id, &said) {
+        Answer::Turn { status, agent } if (200..300).contains(&status) => {
+            let input = completion.prompt_tokens;
+            let output = count_tokens(agent);
+            let reply = Reply {
+                id: format!("chatcmpl-{}", random_id()),
+                created: time::OffsetDateTime::now_utc().unix_timestamp(),
+                model: &record.agent_id,
+                text: Some(agent),
+                finish_reason: "stop",
+                usage: json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output}),
+            };
+            json_body(
+                status_code(status),
+                serde_json::to_vec(&reply.whole()).unwrap_or_default(),
+            )
+        }
+        Answer::Turn { status, agent } => error_for(status, agent),
+        Answer::NoMatch(text) => error(404, &text, "invalid_request_error", None, None),
+    }
+}
+
+async fn answer(
+    app: &Shared,
+    agent: &AgentState,
+    conn: &ConnHandle,
+    completion: &Completion,
+    record: &mut RequestRecord,
+) -> Response {
+    let def = &agent.def;
+    let turn = engine::stateless_turn(agent, &completion.users);
+    let plan = engine::plan(def, &turn);
+    if let Some(resp) = delay_or_drop(app, conn, plan.latency, plan.fault, record).await {
+        return resp;
+    }
+    let pacing = Pacing {
+        trickle_interval: plan.trickle_interval,
+        pace: plan.pace,
+    };
+    let ends = || Ends {
+        shutdown: app.shutdown.clone(),
+        conn: conn.clone(),
+    };
+    let (status, mut text) = match engine::say(def, &plan, &turn) {
+        Said::Error { status, detail } => {
+            let (kind, code) = kind_of(status);
+            let body =
+                json!({"error": {"message": detail, "type": kind, "param": null, "code": code}});
+            let payload = Payload::Json {
+                bytes: serde_json::to_vec(&body).unwrap_or_default(),
+                text: None,
+            };
+            return deliver(status_code(status), payload, plan.fault, pacing, ends());
+        }
+        Said::Reply { status, text } => (status, text),
+    };
+    let mut finish_reason = "stop";
+    if let Some(max) = completion.max_tokens {
+        if count_tokens(&text) > max {
+            let kept: String = pieces(&text).into_iter().take(max as usize).collect();
+            text = kept.trim_end().to_string();
+            finish_reason = "length";
+        }
+    }
+    let usage = {
+        let out = count_tokens(&text);
+        agent.spend(completion.prompt_tokens + out);
+        json!({
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": out,
+            "total_tokens": completion.prompt_tokens + out,
+        })
+    };
+    let reply = Reply {
+        id: format!("chatcmpl-{}", random_id()),
+        created: time::OffsetDateTime::now_utc().unix_timestamp(),
+        model: &record.agent_id,
+        text: (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str()),
+        finish_reason,
+        usage,
+    };
+    let payload = if completion.stream {
+        reply.events(completion.include_usage)
+    } else {
+        Payload::Json {
+            bytes: serde_json::to_vec(&reply.whole()).unwrap_or_default(),
+            text: Some(text.clone()),
+        }
+    };
+    deliver(status_code(status), payload, plan.fault, pacing, ends())
+}
+
+fn random_id() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 24)
+}
+
+/// One completion, ready to be written whole or as chunks.
+struct Reply<'a> {
+    id: String,
+    created: i64,
+    model: &'a str,
+    /// `None` for the `no_response` fault: the message has no `content`.
+    text: Option<&'a str>,
+    finish_reason: &'static str,
+    usage: Value,
+}
+
+impl Reply<'_> {
+    fn whole(&self) -> Value {
+        let mut message = json!({"role": "assistant"});
+        if let Some(t) = self.text {
+            message["content"] = json!(t);
+        }
+        json!({
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
+            "usage": self.usage,
+        })
+    }
+
+    fn chunk(&self, choices: Value, with_usage: bool) -> String {
+        let mut c = json!({
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        });
+        if with_usage {
+            // With `include_usage`, every chunk carries `usage: null` but the last.
+            c["usage"] = Value::Null;
+        }
+        c.to_string()
+    }
+
+    /// As OpenAI streams it: a role chunk (with empty content), one chunk per piece of text,
+    /// a chunk with `finish_reason`, the usage chunk when asked for, then `[DONE]`.
+    fn events(&self, include_usage: bool) -> Payload {
+        let delta = |d: Value, finish: Option<&str>| json!([{"index": 0, "delta": d, "finish_reason": finish}]);
+        let head = vec![self.chunk(
+            delta(json!({"role": "assistant", "content": ""}), None),
+            include_usage,
+        )];
+        let pieces = pieces(self.text.unwrap_or(""))
+            .into_iter()
+            .map(|p| self.chunk(delta(json!({ "content": p }), None), include_usage))
+            .collect();
+        let mut tail = vec![self.chunk(delta(json!({}), Some(self.finish_reason)), include_usage)];
+        if include_usage {
+            let mut last: Value =
+                serde_json::from_str(&self.chunk(json!([]), false)).unwrap_or_default();
+            last["usage"] = self.usage.clone();
+            tail.push(last.to_string());
+        }
+        tail.push("[DONE]".to_string());
+        Payload::Events { head, pieces, tail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        let ms = Duration::from_millis;
+        assert_eq!(go_duration(ms(0)), "0s");
+        assert_eq!(go_duration(Duration::from_micros(16_200)), "17ms");
+        assert_eq!(go_duration(ms(1000)), "1s");
+        assert_eq!(go_duration(ms(1500)), "1.5s");
+        assert_eq!(go_duration(ms(360_000)), "6m0s");
+        assert_eq!(go_duration(ms(90_250)), "1m30.25s");
+        assert_eq!(go_duration(ms(3_600_000)), "1h0m0s");
+    }
+
+    #[test]
+    fn content_forms() {
+        assert_eq!(content_text(Some(&json!("hi"))).unwrap(), "hi");
+        assert_eq!(content_text(None).unwrap(), "");
+        let parts = json!([{"type": "text", "text": "a "}, {"type": "image_url"}, {"type": "text", "text": "b"}]);
+        assert_eq!(content_text(Some(&parts)).unwrap(), "a b");
+        assert!(content_text(Some(&json!(3))).is_err());
+    }
+
+    #[test]
+    fn history_comes_from_the_request() {
+        let body = json!({"model": "m", "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "one two"},
+            {"role": "assistant", "content": "three"},
+            {"role": "user", "content": "four"},
+        ]});
+        let c = Completion::parse(body.as_object().unwrap()).ok().unwrap();
+        assert_eq!(c.users, ["one two", "four"]);
+        assert_eq!(c.prompt_tokens, 6);
+        assert!(!c.stream);
+        let none = json!({"model": "m", "messages": [{"role": "system", "content": "x"}]});
+        assert!(Completion::parse(none.as_object().unwrap()).is_err());
+    }
+}

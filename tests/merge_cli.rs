@@ -1,0 +1,326 @@
+//! `agenttest merge` (SPEC §10) from the outside: CI shards cut with `--partition K/N` and
+//! merged give what one unsharded run gives (its JSON equal but for timing and session ids,
+//! its exit code), overlapping or mixed-version reports are refused with exit 2, and a
+//! report read back renders exactly as the run that wrote it.
+
+#[path = "fixtures/report/mixed.rs"]
+mod mixed;
+
+mod common;
+
+use std::path::Path;
+
+use agenttest::record::{BaselineGate, JudgeTotals};
+use agenttest::report::{html, json, json_read, junit};
+use common::{assert_code, assert_valid_junit, run_in, stderr, stdout, Workspace};
+use serde_json::Value;
+
+/// The fields that differ between two runs of the same dialogues: times and session ids.
+const VARYING: [&str; 5] = [
+    "duration_ms",
+    "started_at",
+    "latency_ms",
+    "first_token_ms",
+    "session_id",
+];
+
+fn normalized(text: &str) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for key in VARYING {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: Value = serde_json::from_str(text).expect("valid JSON");
+    strip(&mut v);
+    v
+}
+
+/// The last line of a console run, without its time: `N passed, N failed, ...`.
+fn summary(out: &str) -> String {
+    let last = out.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    last.rsplit_once(" in ")
+        .map_or(last, |(s, _)| s)
+        .to_string()
+}
+
+/// Runs `paths` once whole and as `shards` partitions, merges the partitions, and checks the
+/// merge against the whole run: same JSON but for timing, same exit code, same summary, a
+/// valid JUnit and an HTML page. Returns the exit code.
+fn shard_and_merge(ws: &Workspace, paths: &str, shards: usize) -> i32 {
+    let whole = run_in(
+        ws.path(),
+        &["run", paths, "--json", "whole.json", "--color", "never"],
+    );
+    let code = whole.status.code().expect("exit code");
+    let mut merge_args: Vec<String> = vec!["merge".into()];
+    for k in 1..=shards {
+        let report = format!("shard-{k}.json");
+        let out = run_in(
+            ws.path(),
+            &[
+                "run",
+                paths,
+                "--partition",
+                &format!("{k}/{shards}"),
+                "--json",
+                &report,
+                "--color",
+                "never",
+            ],
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 1 | 3)),
+            "shard {k}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        merge_args.push(report);
+    }
+    merge_args.extend(
+        [
+            "--json",
+            "merged.json",
+            "--junit",
+            "merged.xml",
+            "--html",
+            "merged.html",
+            "--color",
+            "never",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = merge_args.iter().map(String::as_str).collect();
+    let merged = run_in(ws.path(), &args);
+    assert_code(&merged, code);
+    assert_eq!(
+        normalized(&ws.read("merged.json")),
+        normalized(&ws.read("whole.json")),
+        "the merged report is the whole run's"
+    );
+    assert_eq!(summary(&stdout(&merged)), summary(&stdout(&whole)));
+    // One console line per dialogue, as `run` prints them.
+    let whole_json: Value = serde_json::from_str(&ws.read("whole.json")).expect("json");
+    for d in whole_json["dialogues"].as_array().expect("dialogues") {
+        let line = format!(
+            "{} › {}",
+            d["suite"].as_str().unwrap_or_default(),
+            d["name"].as_str().unwrap_or_default()
+        );
+        assert!(stdout(&merged).contains(&line), "no line for {line}");
+    }
+    assert_valid_junit(&ws.path().join("merged.xml"));
+    assert!(ws.read("merged.html").contains("<section class=\"dialogue"));
+    code
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn partitions_of_the_example_suites_merge_into_the_whole_run() {
+    let ws = Workspace::new();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("suites"),
+        &ws.path().join("suites"),
+    );
+    assert_eq!(shard_and_merge(&ws, "suites", 3), 0);
+}
+
+/// Suites against the built-in mock with the outcomes given: `pass`, `fail` (an
+/// expectation), `golden` (a golden that differs), `error` (a 500), `skip`.
+fn workspace(outcomes: &[&str]) -> Workspace {
+    let ws = Workspace::new();
+    ws.write(
+        "suites/agenttest.yaml",
+        "endpoint:\n  base_url: mock\n  agent_id: ag_support\n  api_key: ak_demo_key\n  retries: 0\n",
+    );
+    let mut files: [String; 2] = [
+        "name: a\ndialogues:\n".into(),
+        "name: b\ndialogues:\n".into(),
+    ];
+    for (i, o) in outcomes.iter().enumerate() {
+        let body = match *o {
+            "pass" => "    turns:\n      - user: What are your business hours?\n        expect: {contains: Monday}\n",
+            "fail" => "    turns:\n      - user: Can I get my money back?\n        expect: {contains: 60 days}\n",
+            "golden" => "    turns:\n      - user: And on Saturdays?\n",
+            "error" => "    golden: false\n    turns:\n      - user: boom\n",
+            "skip" => "    skip: later\n    turns: [{user: hi}]\n",
+            other => panic!("no outcome {other}"),
+        };
+        files[i % 2].push_str(&format!("  - name: {o} {i}\n{body}"));
+    }
+    ws.write("suites/a.yaml", &files[0]);
+    if outcomes.len() > 1 {
+        ws.write("suites/sub/b.yaml", &files[1]);
+    }
+    // Record goldens, then make each `golden` dialogue's differ.
+    run_in(ws.path(), &["run", "suites", "--bless"]);
+    for (i, o) in outcomes.iter().enumerate() {
+        if *o == "golden" {
+            let file = if i % 2 == 0 {
+                format!("suites/a.golden/golden-{i}.yaml")
+            } else {
+                format!("suites/sub/b.golden/golden-{i}.yaml")
+            };
+            let text = ws.read(&file);
+            ws.write(&file, &text.replace("Saturday", "Sunday"));
+        }
+    }
+    ws
+}
+
+#[test]
+fn a_failing_mix_merges_into_the_whole_run_and_exits_1() {
+    let ws = workspace(&["pass", "fail", "golden", "error", "skip", "pass", "golden"]);
+    assert_eq!(shard_and_merge(&ws, "suites", 3), 1);
+    assert_eq!(shard_and_merge(&ws, "suites", 2), 1);
+}
+
+#[test]
+fn errors_without_failures_exit_3_and_passes_exit_0() {
+    let ws = workspace(&["pass", "error", "pass", "skip"]);
+    assert_eq!(shard_and_merge(&ws, "suites", 2), 3);
+    let ws = workspace(&["pass", "pass", "skip"]);
+    assert_eq!(shard_and_merge(&ws, "suites", 4), 0);
+}
+
+#[test]
+fn empty_partitions_merge_to_a_pass() {
+    let ws = workspace(&["pass"]);
+    let mut empty = Vec::new();
+    for k in 1..=3 {
+        let report = format!("p{k}.json");
+        let out = run_in(
+            ws.path(),
+            &[
+                "run",
+                "suites",
+                "--partition",
+                &format!("{k}/3"),
+                "--json",
+                &report,
+            ],
+        );
+        assert_code(&out, 0);
+        let v: Value = serde_json::from_str(&ws.read(&report)).expect("json");
+        if v["dialogues"].as_array().is_some_and(Vec::is_empty) {
+            empty.push(report);
+        }
+    }
+    assert_eq!(empty.len(), 2, "one dialogue, three slices");
+    let mut args = vec!["merge"];
+    args.extend(empty.iter().map(String::as_str));
+    args.extend(["--json", "m.json", "--html", "m.html"]);
+    let out = run_in(ws.path(), &args);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("0 passed, 0 failed, 0 errored, 0 skipped"));
+    let v: Value = serde_json::from_str(&ws.read("m.json")).expect("json");
+    assert_eq!(v["run"]["totals"]["dialogues"], 0);
+    assert!(ws.read("m.html").contains("No dialogue in this report"));
+}
+
+#[test]
+fn overlapping_and_mixed_version_reports_are_refused() {
+    let ws = workspace(&["pass", "fail"]);
+    run_in(ws.path(), &["run", "suites", "--json", "r.json"]);
+    let refused = |args: &[&str], message: &str| {
+        let mut all = vec!["merge"];
+        all.extend(args);
+        all.extend([
+            "--json", "out.json", "--html", "out.html", "--junit", "out.xml",
+        ]);
+        let out = run_in(ws.path(), &all);
+        assert_code(&out, 2);
+        assert!(
+            stderr(&out).contains(message),
+            "expected {message:?} in:\n{}",
+            stderr(&out)
+        );
+        for written in ["out.json", "out.html", "out.xml"] {
+            assert!(!ws.exists(written), "{written} was written");
+        }
+    };
+    // The same report twice: every dialogue is in both.
+    let text = ws.read("r.json");
+    ws.write("copy.json", &text);
+    refused(
+        &["r.json", "copy.json"],
+        "error: cannot merge: dialogue `a › pass 0` of suites/a.yaml is in r.json and in copy.json; shards must not overlap",
+    );
+    // Another schema version.
+    let mut v: Value = serde_json::from_str(&text).expect("json");
+    v["schema_version"] = 2.into();
+    v["dialogues"] = Value::Array(Vec::new());
+    ws.write("v2.json", &v.to_string());
+    refused(
+        &["r.json", "v2.json"],
+        "error: cannot merge reports of different schema versions: r.json has schema_version 1, v2.json has 2",
+    );
+    refused(
+        &["v2.json"],
+        "error: v2.json: schema_version 2 is not supported (this agenttest reads version 1)",
+    );
+    // Not a report at all, a missing file, a value the schema does not allow: each named.
+    ws.write(
+        "notes.json",
+        "these are not the reports you are looking for",
+    );
+    let bad = text.replacen("\"outcome\": \"pass\"", "\"outcome\": \"great\"", 1);
+    ws.write("bad.json", &bad);
+    refused(
+        &["notes.json", "missing.json"],
+        "error: notes.json: not an agenttest JSON report: expected ident at line 1 column 2",
+    );
+    refused(
+        &["missing.json"],
+        "error: failed to read the report missing.json",
+    );
+    refused(&["bad.json"], "outcome \"great\"");
+}
+
+#[test]
+fn a_report_read_back_renders_as_the_run_that_wrote_it() {
+    let hostile = mixed::hostile();
+    // The judge's totals and a baseline gate ride along too.
+    let mut gated = mixed::mixed();
+    gated.judge = JudgeTotals {
+        asked: 3,
+        cached: 2,
+    };
+    gated.dialogues[6].baseline = Some(BaselineGate {
+        recorded: Some((100, 95)),
+        runs: 5,
+        passed: 3,
+        p_value: Some(0.0006),
+        alpha: 0.01,
+    });
+    for report in [
+        mixed::mixed(),
+        mixed::mixed_with(|s| format!("{s}{hostile}<script>x</script>")),
+        mixed::empty(),
+        gated,
+    ] {
+        let written = json::render(&report);
+        let back = json_read::parse(&written).expect("reads its own report");
+        assert_eq!(json::render(&back), written, "JSON");
+        assert_eq!(junit::render(&back), junit::render(&report), "JUnit");
+        assert_eq!(html::render(&back), html::render(&report), "HTML");
+    }
+}
