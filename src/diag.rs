@@ -95,13 +95,6 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(path: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(path, span, message)
-        }
-    }
-
     /// An error at `span` in `file`, quoting its source line.
     pub fn at(file: &SourceFile, span: Span, message: impl Into<String>) -> Self {
         Diagnostic::error(file.path.clone(), span, message).with_source(file.text.clone())

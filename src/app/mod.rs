@@ -116,12 +116,7 @@ pub(super) fn load_options(overrides: EndpointOverrides) -> LoadOptions {
 pub(super) fn load(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Vec<Suite>, i32> {
     let color = use_color(paths.color, std::io::stderr().is_terminal());
     match suite::load_paths(&paths_or_default(&paths.paths), &load_options(overrides)) {
-        Ok(loaded) => {
-            for w in &loaded.warnings {
-                crate::err!("{}", w.render(color));
-            }
-            Ok(loaded.suites)
-        }
+        Ok(loaded) => Ok(loaded.suites),
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
             Err(exit::USAGE)

@@ -77,11 +77,10 @@ impl LoadOptions {
     }
 }
 
-/// Every suite found under the paths, in sorted path order, plus warnings.
+/// Every suite found under the paths, in sorted path order.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
     pub suites: Vec<Suite>,
-    pub warnings: Vec<Diagnostic>,
 }
 
 /// Errors of one file (or one config), to be sorted by its path.
@@ -134,10 +133,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     let mut seen = HashSet::new();
     errors.retain(|d| seen.insert((d.path.clone(), d.span, d.message.clone())));
     if errors.is_empty() {
-        Ok(Loaded {
-            suites,
-            warnings: Vec::new(),
-        })
+        Ok(Loaded { suites })
     } else {
         Err(errors)
     }
