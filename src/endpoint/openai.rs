@@ -208,6 +208,10 @@ impl Conversation for OpenAiConversation {
     fn session_id(&self) -> Option<&str> {
         None
     }
+
+    fn request(&self) -> String {
+        transport::request_line(&reqwest::Method::POST, &self.endpoint.url)
+    }
 }
 
 fn usage_of(v: &Value) -> Usage {

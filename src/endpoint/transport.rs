@@ -161,7 +161,20 @@ impl Transport {
     }
 }
 
+/// `POST http://host/v1/agents/x/chat`: where a request went, for an error that must say so.
+/// Credentials written into the URL (`https://user:pass@host`) are left out; a secret in the
+/// query is the redactor's, like every other text of an attempt.
+pub fn request_line(method: &reqwest::Method, url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    // Both fail only for a URL that cannot have credentials, which then has none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    format!("{method} {shown}")
+}
+
 pub fn classify(e: reqwest::Error, timeout: Duration) -> SendError {
+    // The error that carries this says where the request went (`request_line`), once.
+    let e = e.without_url();
     if e.is_builder() {
         // A request we could not even build will not build on a retry either.
         SendError::Invalid(root_cause(&e))
@@ -319,6 +332,21 @@ mod tests {
         );
         assert_eq!(parse_go_duration("soon"), None);
         assert_eq!(parse_go_duration(""), None);
+    }
+
+    #[test]
+    fn a_request_line_names_method_and_url_without_credentials() {
+        let url =
+            reqwest::Url::parse("https://bob:s3cret@api.example.com/v1/agents/a/chat?x=1").unwrap();
+        assert_eq!(
+            request_line(&reqwest::Method::POST, &url),
+            "POST https://api.example.com/v1/agents/a/chat?x=1"
+        );
+        let plain = reqwest::Url::parse("http://127.0.0.1:8080/api/chat").unwrap();
+        assert_eq!(
+            request_line(&reqwest::Method::PUT, &plain),
+            "PUT http://127.0.0.1:8080/api/chat"
+        );
     }
 
     #[test]

@@ -106,21 +106,41 @@ pub fn error_text(e: &RunError) -> String {
     match &e.kind {
         ErrorKind::Setup(message) => message.clone(),
         ErrorKind::Internal(message) => format!("internal error (a bug in agenttest): {message}"),
-        ErrorKind::Send { error, retries } => format!("{error}{}", after_retries(*retries)),
+        ErrorKind::Send {
+            error,
+            retries,
+            request,
+        } => {
+            let to = if request.is_empty() {
+                String::new()
+            } else {
+                format!("{request}: ")
+            };
+            format!("{to}{error}{}", after_retries(*retries))
+        }
         ErrorKind::Status {
             status,
             detail,
             retries,
+            request,
         } => format!(
-            "unexpected status {status}{}{}",
+            "unexpected status {status}{}{}{}",
+            from(request),
             detail
                 .as_deref()
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default(),
             after_retries(*retries)
         ),
-        ErrorKind::Malformed { status, reason } => {
-            format!("malformed reply (status {status}): {reason}")
+        ErrorKind::Malformed {
+            status,
+            reason,
+            request,
+        } => {
+            format!(
+                "malformed reply (status {status}){}: {reason}",
+                from(request)
+            )
         }
         ErrorKind::NoSession => format!(
             "the server returned no session_id, so turn {} cannot continue the session \
@@ -180,6 +200,16 @@ pub fn p_value(p: f64) -> String {
         format!("{p:.4}")
     } else {
         format!("{p:.2e}")
+    }
+}
+
+/// ` from POST http://host/chat`, or nothing when where the request went is not known (a
+/// report read back from JSON, which keeps the sentence).
+fn from(request: &str) -> String {
+    if request.is_empty() {
+        String::new()
+    } else {
+        format!(" from {request}")
     }
 }
 
