@@ -247,10 +247,12 @@ pub fn golden_message(check: &GoldenCheck, suite_path: &Path, color: bool) -> St
             )
         ),
         GoldenStatus::Mismatch => {
-            let mode = check
-                .threshold
-                .map(|t| format!(" (mode similar, threshold {})", score(t)))
-                .unwrap_or_default();
+            // The threshold is named once, on each turn below it, with that turn's score.
+            let mode = if check.threshold.is_some() {
+                " (mode similar)"
+            } else {
+                ""
+            };
             let mut m = format!("the transcript differs from the golden at {path}{mode}:\n");
             for d in &check.differences {
                 let _ = writeln!(m, "  {}", shown(&difference(d)));
