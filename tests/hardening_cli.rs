@@ -292,6 +292,31 @@ fn a_refused_connection_names_the_url_without_its_credentials() {
     }
 }
 
+#[test]
+fn an_in_process_mock_is_named_as_the_suite_wrote_it_the_same_on_every_run() {
+    // Its port changes on every run: a report that named it would differ run to run.
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123, retries: 0}\n\
+         dialogues:\n  - name: fails\n    golden: false\n    turns: [{user: boom}]\n",
+    );
+    let json = || {
+        let out = run_in(
+            ws.path(),
+            &["run", "s.yaml", "--color", "never", "--json", "r.json"],
+        );
+        assert_code(&out, 3);
+        let want = "turn 1: unexpected status 500 from POST mock/v1/agents/ag_support/chat: ";
+        assert!(stdout(&out).contains(want), "{}", stdout(&out));
+        let v: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("JSON report");
+        v["dialogues"][0]["attempts"][0]["error"].clone()
+    };
+    let first = json();
+    assert_eq!(first, json());
+    assert!(!first.to_string().contains("127.0.0.1"), "{first}");
+}
+
 // ---- 15. Each thing said once ---------------------------------------------------------------
 
 #[test]

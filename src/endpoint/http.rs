@@ -87,7 +87,8 @@ impl Conversation for HttpConversation {
     ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
         Box::pin(async move {
             if let Ok(url) = self.url(&self.values(&message)) {
-                self.request = transport::request_line(&self.endpoint.method, &url);
+                let ep = &self.endpoint;
+                self.request = ep.transport.request_line(&ep.method, &url);
             }
             let reply = self.exchange(message).await?;
             if let ReplyBody::Agent(a) = &reply.body {

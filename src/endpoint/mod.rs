@@ -55,7 +55,7 @@ pub trait Conversation: Send {
     /// The session id sent or adopted, for the reports.
     fn session_id(&self) -> Option<&str>;
 
-    /// The method and URL of the last message sent ([`transport::request_line`]), for an
+    /// The method and URL of the last message sent ([`transport::Transport::request_line`]), for an
     /// error that must say where the request went. Empty before the first.
     fn request(&self) -> String;
 

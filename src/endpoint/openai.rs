@@ -210,7 +210,8 @@ impl Conversation for OpenAiConversation {
     }
 
     fn request(&self) -> String {
-        transport::request_line(&reqwest::Method::POST, &self.endpoint.url)
+        let ep = &self.endpoint;
+        ep.transport.request_line(&reqwest::Method::POST, &ep.url)
     }
 }
 

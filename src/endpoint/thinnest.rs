@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::session;
-use super::transport::{preview, request_line, truncate, Auth, Transport};
+use super::transport::{preview, truncate, Auth, Transport};
 use super::{Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Usage};
 use crate::suite::model::{self, SessionMode};
@@ -111,7 +111,8 @@ impl Conversation for ThinnestConversation {
     }
 
     fn request(&self) -> String {
-        request_line(&reqwest::Method::POST, &self.endpoint.url)
+        let ep = &self.endpoint;
+        ep.transport.request_line(&reqwest::Method::POST, &ep.url)
     }
 }
 
