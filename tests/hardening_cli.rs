@@ -3,6 +3,9 @@
 //! request went (never the key); explanations that say each thing once; `-v` timings and the
 //! order of the failure list; broken goldens that leave a pending file `accept` can promote;
 //! config files that are empty or only a comment.
+//!
+//! Unix only: signals, pipes and FIFOs through libc.
+#![cfg(unix)]
 
 mod common;
 
