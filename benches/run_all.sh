@@ -10,4 +10,4 @@ echo "== 1,000 x 5 turns, zero latency";   bench --dialogues 1000 --turns 5 --jo
 echo "== 200 x 5 turns, 100 ms latency";   bench --dialogues 200 --turns 5 --jobs 50 --latency 100ms
 echo "== memory";                          bench --dialogues 1000 --turns 1 --jobs 8; bench --dialogues 10000 --turns 5 --jobs 64
 echo "== the mock under raw load";         bash benches/mock_load.sh 5s
-echo "== noise experiment";                cargo bench --quiet --bench noise_experiment -- --seeds 40 2>/dev/null
+echo "== noise experiment";                cargo bench --quiet --bench noise_experiment -- --seeds 100 2>/dev/null

@@ -103,9 +103,7 @@ fn thinnest_init_then_run_passes_at_once() {
     init_then_run("thinnest");
 }
 
-// Passes once the mock serves chat completions (the `mock` branch); checked on a merge of it.
 #[test]
-#[ignore = "needs the openai/http kinds"]
 fn openai_init_then_run_passes_at_once() {
     init_then_run("openai");
 }

@@ -11,7 +11,7 @@ use agenttest::diag::{render_all, Span};
 use agenttest::suite::discover::discover;
 use agenttest::suite::template::expand_template;
 use agenttest::suite::{
-    load_paths, BaseUrl, Dialogue, EndpointKind, EndpointOverrides, ExpectKind, FactSpec,
+    load_paths, slug, BaseUrl, Dialogue, EndpointKind, EndpointOverrides, ExpectKind, FactSpec,
     GoldenMode, HeaderValue, HttpSpec, LoadOptions, Loaded, MinPass, OpenAiSpec, Pointers,
     SessionMode, Suite,
 };
@@ -78,6 +78,7 @@ fn discovers_suites_in_sorted_order_skipping_config_hidden_and_goldens() {
             "judging/support.yaml",
             "kinds/http.yaml",
             "kinds/openai.yaml",
+            "matrix/languages.yaml",
             "support.yaml"
         ]
     );
@@ -87,12 +88,20 @@ fn discovers_suites_in_sorted_order_skipping_config_hidden_and_goldens() {
     // `invoices` has no `name:`: the file's stem.
     assert_eq!(
         names,
-        ["invoices", "plain", "support", "http", "openai", "support"]
+        [
+            "invoices",
+            "plain",
+            "support",
+            "http",
+            "openai",
+            "languages",
+            "support"
+        ]
     );
     assert!(loaded.warnings.is_empty());
-    assert_eq!(loaded.suites[5].path, fixtures().join("support.yaml"));
+    assert_eq!(loaded.suites[6].path, fixtures().join("support.yaml"));
     assert_eq!(
-        loaded.suites[5].golden_dir,
+        loaded.suites[6].golden_dir,
         fixtures().join("support.golden")
     );
     assert_eq!(
@@ -341,7 +350,15 @@ fn the_same_suite_named_twice_is_loaded_once() {
     let names: Vec<&str> = loaded.suites.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["invoices", "plain", "support", "http", "openai", "support"]
+        [
+            "invoices",
+            "plain",
+            "support",
+            "http",
+            "openai",
+            "languages",
+            "support"
+        ]
     );
 }
 
@@ -554,5 +571,112 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
     assert_eq!(
         dialogue(s, "loose facts").golden,
         GoldenMode::Facts { strict: false }
+    );
+}
+
+/// The vars of a dialogue, sorted, as `k=v` pairs.
+fn vars(d: &Dialogue) -> Vec<String> {
+    d.vars.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+#[test]
+fn a_matrix_is_one_dialogue_per_row_named_by_its_vars() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "matrix/languages.yaml");
+    let names: Vec<&str> = s.dialogues.iter().map(|d| d.name.as_str()).collect();
+    // Each row's keys in their written order, values as written (`007`, not 7).
+    assert_eq!(
+        names,
+        [
+            "greet [lang=fr, tone=warm]",
+            "greet [lang=de, count=007]",
+            "quoted [who=Ann, line=Hello, world]",
+            "quoted [who=Bob \"the builder\", line=say \"hi\", then go]",
+            "quoted [who=Cy, line=]",
+            "greet [lang=es]",
+        ]
+    );
+
+    // The row's vars over the dialogue's: the row wins, the rest are kept.
+    let fr = &s.dialogues[0];
+    assert_eq!(vars(fr), ["greeting=hello", "lang=fr", "tone=warm"]);
+    let de = &s.dialogues[1];
+    assert_eq!(
+        vars(de),
+        ["count=007", "greeting=hello", "lang=de", "tone=plain"]
+    );
+    // Everything else is the dialogue's, on every row.
+    for d in [fr, de] {
+        assert_eq!(d.tags, ["i18n"]);
+        assert_eq!(d.golden, GoldenMode::Exact);
+        assert_eq!(d.turns.len(), 1);
+        assert_eq!(d.turns[0].span, Span::new(12, 9));
+    }
+    assert_eq!(
+        expand_template(&fr.turns[0].user, &fr.vars),
+        "hello in fr, warm"
+    );
+    assert_eq!(
+        expand_template(&de.turns[0].user, &de.vars),
+        "hello in de, plain"
+    );
+    match &de.turns[0].expect[1].kind {
+        ExpectKind::NotContains(t) => assert_eq!(expand_template(&t[0], &de.vars), "de?"),
+        other => panic!("{other:?}"),
+    }
+
+    // A golden each: the slug of the row's name.
+    let slugs: Vec<String> = s.dialogues.iter().map(|d| slug(&d.name)).collect();
+    assert_eq!(slugs[0], "greet-lang-fr-tone-warm-");
+    assert_eq!(slugs[1], "greet-lang-de-count-007-");
+    let mut unique = slugs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), slugs.len());
+}
+
+#[test]
+fn matrix_rows_point_at_their_row_and_csv_rows_at_matrix_file() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "matrix/languages.yaml");
+    let spans: Vec<Span> = s.dialogues.iter().map(|d| d.span).collect();
+    assert_eq!(
+        spans,
+        [
+            // `- {lang: fr, ...}` and `- lang: de`: the row, where a failure points.
+            Span::new(8, 9),
+            Span::new(9, 9),
+            // A report names the suite file: a CSV row points at the `matrix_file:` naming it.
+            Span::new(16, 18),
+            Span::new(16, 18),
+            Span::new(16, 18),
+            Span::new(20, 5),
+        ]
+    );
+}
+
+#[test]
+fn csv_quoting_commas_quotes_line_breaks_and_empty_values() {
+    let loaded = load(&opts());
+    let s = suite(&loaded, "matrix/languages.yaml");
+    let quoted: Vec<Vec<String>> = s.dialogues[2..5].iter().map(vars).collect();
+    assert_eq!(
+        quoted,
+        [
+            vec!["line=Hello, world".to_string(), "who=Ann".to_string()],
+            vec![
+                "line=say \"hi\", then go".to_string(),
+                "who=Bob \"the builder\"".to_string()
+            ],
+            vec!["line=".to_string(), "who=Cy".to_string()],
+        ]
+    );
+    for d in &s.dialogues[2..5] {
+        assert_eq!(d.golden, GoldenMode::Off);
+    }
+    let bob = &s.dialogues[3];
+    assert_eq!(
+        expand_template(&bob.turns[0].user, &bob.vars),
+        "Bob \"the builder\" says say \"hi\", then go"
     );
 }

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
+
+use crate::redact::Redactor;
 use sha2::{Digest, Sha256};
 
 /// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts.
@@ -59,6 +61,9 @@ pub struct Stats {
 pub struct Grader {
     ask: Arc<dyn Ask>,
     cache: Option<PathBuf>,
+    /// The run's redactor: a reason that quotes a key must not be kept on disk, where CI
+    /// caches and uploads it.
+    redactor: Redactor,
     /// How many times a judge that answered something other than a verdict is asked again.
     retries: u32,
     pub stats: Arc<Stats>,
@@ -71,10 +76,17 @@ pub struct Said<'a> {
 }
 
 impl Grader {
-    pub fn new(ask: Arc<dyn Ask>, cache: Option<PathBuf>, retries: u32, stats: Arc<Stats>) -> Self {
+    pub fn new(
+        ask: Arc<dyn Ask>,
+        cache: Option<PathBuf>,
+        redactor: Redactor,
+        retries: u32,
+        stats: Arc<Stats>,
+    ) -> Self {
         Grader {
             ask,
             cache,
+            redactor,
             retries,
             stats,
         }
@@ -160,8 +172,8 @@ impl Grader {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let body =
-            serde_json::json!({"pass": v.pass, "reason": v.reason, "prompt": PROMPT_VERSION});
+        let reason = self.redactor.redact(&v.reason);
+        let body = serde_json::json!({"pass": v.pass, "reason": reason, "prompt": PROMPT_VERSION});
         let _ = crate::fsutil::write_atomic(&path, body.to_string().as_bytes());
     }
 }
@@ -329,6 +341,7 @@ mod tests {
         let g = Grader::new(
             ask.clone(),
             Some(dir.path().to_path_buf()),
+            Redactor::default(),
             2,
             stats.clone(),
         );
@@ -353,7 +366,13 @@ mod tests {
     #[tokio::test]
     async fn nonsense_after_retries_is_could_not_judge() {
         let ask = Arc::new(Canned(vec!["no idea"], Default::default()));
-        let g = Grader::new(ask, None, 1, Arc::new(Stats::default()));
+        let g = Grader::new(
+            ask,
+            None,
+            Redactor::default(),
+            1,
+            Arc::new(Stats::default()),
+        );
         let err = g.golden("9 AM", &[], "10 AM").await.unwrap_err();
         assert!(err.contains("did not answer JSON"), "{err}");
     }

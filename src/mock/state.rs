@@ -148,6 +148,12 @@ impl Replayed {
         }
     }
 
+    /// Answers the last of `said` (every user message of a stateless request, such as a chat
+    /// completion whose history the client sends) to `agent_id`.
+    pub fn answer_stateless(&self, agent_id: &str, said: &[&str]) -> Answer<'_> {
+        self.goldens.answer(agent_id, said)
+    }
+
     /// Answers `message` to `agent_id` in `session_id`; a matched message joins the session.
     pub fn answer(&self, session_id: &str, agent_id: &str, message: &str) -> Answer<'_> {
         let mut sessions = lock(&self.sessions);

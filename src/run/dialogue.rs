@@ -2,7 +2,7 @@
 //! settled (a pending file written or removed) or blessed. Golden file work runs off the
 //! async runtime's threads (diffs are CPU work, writes are blocking I/O).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -71,6 +71,22 @@ fn repeat_and_gate(ctx: &Ctx, d: &Dialogue) -> (u32, Gate) {
     (repeat, gate)
 }
 
+/// Everything one dialogue's runs share, decided before the first of them.
+struct Plan<'a> {
+    ctx: &'a Ctx,
+    endpoint: Result<Arc<dyn Endpoint>, String>,
+    grader: GraderRef<'a>,
+    suite: &'a Suite,
+    d: &'a Dialogue,
+    golden_path: PathBuf,
+    repeat: u32,
+    gate: Gate,
+    /// Compare each completed run with the golden.
+    golden_on: bool,
+    /// The baseline recorded in the golden, for `Gate::Baseline`.
+    recorded: Option<golden::Baseline>,
+}
+
 pub(super) async fn run_dialogue(
     ctx: &Ctx,
     endpoint: Result<Arc<dyn Endpoint>, String>,
@@ -86,12 +102,7 @@ pub(super) async fn run_dialogue(
         return r;
     }
     let started = Instant::now();
-    let grader = ctx.graders.get(&suite.path);
     let (repeat, gate) = repeat_and_gate(ctx, d);
-    let golden_on = d.golden != GoldenMode::Off && ctx.cfg.golden == GoldenPolicy::Compare;
-    // Against a baseline, a run passes when its expectations hold; the transcript comparison
-    // is shown as its own tally and does not fail the run (SPEC §9.3).
-    let golden_fails = !matches!(gate, Gate::Baseline(_));
     let recorded = match gate {
         Gate::Baseline(_) => {
             let path = golden_path.clone();
@@ -102,62 +113,19 @@ pub(super) async fn run_dialogue(
         }
         Gate::Count(_) => None,
     };
-
-    let mut attempts: Vec<Attempt> = Vec::new();
-    let mut outcome = Outcome::NotRun;
-    let mut gated = None;
-    for round in 0..=ctx.cfg.reruns {
-        let mut group = Vec::new();
-        for i in 0..repeat {
-            let kind = if round == 0 {
-                AttemptKind::Run { index: i }
-            } else {
-                AttemptKind::Rerun {
-                    index: (round - 1) * repeat + i,
-                }
-            };
-            let mut attempt = run_attempt(ctx, endpoint.clone(), grader, d, kind).await;
-            if golden_on && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail) {
-                let mut check = compare_golden(suite, d, &golden_path, &attempt).await;
-                if d.golden == GoldenMode::Judge {
-                    if let Err(reason) = judge_golden(grader, &mut check, &attempt).await {
-                        let turn = attempt.turns.len().saturating_sub(1);
-                        attempt.outcome = Outcome::Error;
-                        attempt.error = Some(RunError {
-                            turn,
-                            span: d.span,
-                            kind: ErrorKind::Judge { reason },
-                        });
-                    }
-                }
-                if check.status.is_failure() && golden_fails {
-                    attempt.outcome = Outcome::Fail;
-                }
-                attempt.golden = Some(check);
-            }
-            let cut = attempt.outcome == Outcome::NotRun;
-            group.push(attempt);
-            if cut {
-                break;
-            }
-        }
-        let (verdict, baseline) = match gate {
-            Gate::Count(k) => (group_verdict(&group, k), None),
-            Gate::Baseline(alpha) => baseline_verdict(&group, recorded, alpha),
-        };
-        gated = baseline.or(gated);
-        attempts.extend(group);
-        outcome = match (round, verdict) {
-            (0, v) => v,
-            (_, Outcome::Pass) => Outcome::Flaky,
-            (_, Outcome::NotRun) => outcome,
-            (_, v) => v,
-        };
-        if outcome.is_pass() || outcome == Outcome::NotRun || ctx.cancel.is_cancelled() {
-            break;
-        }
-    }
-
+    let plan = Plan {
+        ctx,
+        endpoint,
+        grader: ctx.graders.get(&suite.path),
+        suite,
+        d,
+        golden_path,
+        repeat,
+        gate,
+        golden_on: d.golden != GoldenMode::Off && ctx.cfg.golden == GoldenPolicy::Compare,
+        recorded,
+    };
+    let (mut attempts, outcome, gated) = plan.rounds().await;
     let mut r = base_result(suite, d, outcome);
     r.repeat = repeat;
     r.min_pass = match gate {
@@ -166,17 +134,93 @@ pub(super) async fn run_dialogue(
     };
     r.baseline = gated;
     match ctx.cfg.golden {
-        GoldenPolicy::Compare if golden_on => {
-            settle_pending(&golden_path, outcome, &mut attempts).await;
+        GoldenPolicy::Compare if plan.golden_on => {
+            settle_pending(&plan.golden_path, outcome, &mut attempts).await;
         }
         GoldenPolicy::Bless if d.golden != GoldenMode::Off => {
-            r.bless = Some(bless(suite, d, &golden_path, &attempts, repeat).await);
+            r.bless = Some(bless(suite, d, &plan.golden_path, &attempts, repeat).await);
         }
         _ => {}
     }
     r.attempts = attempts;
     r.duration = started.elapsed();
     r
+}
+
+impl Plan<'_> {
+    /// The first round of `repeat` runs, then reruns while the verdict is not a pass.
+    async fn rounds(&self) -> (Vec<Attempt>, Outcome, Option<BaselineGate>) {
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut outcome = Outcome::NotRun;
+        let mut gated = None;
+        for round in 0..=self.ctx.cfg.reruns {
+            let group = self.round(round).await;
+            let (verdict, baseline) = match self.gate {
+                Gate::Count(k) => (group_verdict(&group, k), None),
+                Gate::Baseline(alpha) => baseline_verdict(&group, self.recorded, alpha),
+            };
+            gated = baseline.or(gated);
+            attempts.extend(group);
+            outcome = match (round, verdict) {
+                (0, v) => v,
+                (_, Outcome::Pass) => Outcome::Flaky,
+                (_, Outcome::NotRun) => outcome,
+                (_, v) => v,
+            };
+            if outcome.is_pass() || outcome == Outcome::NotRun || self.ctx.cancel.is_cancelled() {
+                break;
+            }
+        }
+        (attempts, outcome, gated)
+    }
+
+    /// One round: `repeat` runs, each compared with the golden; Ctrl-C cuts it short.
+    async fn round(&self, round: u32) -> Vec<Attempt> {
+        let mut group = Vec::new();
+        for i in 0..self.repeat {
+            let kind = if round == 0 {
+                AttemptKind::Run { index: i }
+            } else {
+                AttemptKind::Rerun {
+                    index: (round - 1) * self.repeat + i,
+                }
+            };
+            let endpoint = self.endpoint.clone();
+            let mut attempt = run_attempt(self.ctx, endpoint, self.grader, self.d, kind).await;
+            if self.golden_on && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail) {
+                self.check_golden(&mut attempt).await;
+            }
+            let cut = attempt.outcome == Outcome::NotRun;
+            group.push(attempt);
+            if cut {
+                break;
+            }
+        }
+        group
+    }
+
+    /// Compares a completed run with the golden (asking the judge in `mode: judge`). Against a
+    /// baseline a run passes when its expectations hold: the comparison is shown as its own
+    /// tally and does not fail the run (SPEC §9.3).
+    async fn check_golden(&self, attempt: &mut Attempt) {
+        let mut check = compare_golden(self.suite, self.d, &self.golden_path, attempt).await;
+        if self.d.golden == GoldenMode::Judge {
+            if let Err((turn, reason)) = judge_golden(self.grader, &mut check, attempt).await {
+                attempt.outcome = Outcome::Error;
+                let span = attempt.turns.get(turn).map_or(self.d.span, |t| t.span);
+                attempt.error = Some(RunError {
+                    turn,
+                    span,
+                    kind: ErrorKind::Judge { reason },
+                });
+            }
+        }
+        let golden_fails = !matches!(self.gate, Gate::Baseline(_));
+        if check.status.is_failure() && golden_fails && attempt.outcome != Outcome::Error {
+            attempt.outcome = Outcome::Fail;
+        }
+        attempt.golden = Some(check);
+    }
 }
 
 /// Pass when at least `min_pass` runs passed; otherwise a failure if any run failed (the agent
@@ -235,39 +279,49 @@ fn baseline_verdict(
 }
 
 /// `golden: {mode: judge}`: each turn whose text differs from the golden's is asked of the
-/// judge ("same facts, same action?"); the turns it accepts stop being differences.
+/// judge ("same facts, same action?"); the turns it accepts stop being differences. A judge
+/// that cannot answer leaves the check as it was and names the turn (0-based) it could not
+/// judge.
 async fn judge_golden(
     grader: GraderRef<'_>,
     check: &mut GoldenCheck,
     attempt: &Attempt,
-) -> Result<(), String> {
+) -> Result<(), (usize, String)> {
     if check.status != GoldenStatus::Mismatch {
         return Ok(());
     }
+    let first = check.differences.iter().find_map(|d| match d {
+        Difference::AgentText { turn } => Some(turn - 1),
+        _ => None,
+    });
     let grader = match grader {
         Some(Ok(g)) => g.clone(),
-        Some(Err(e)) => return Err(e.clone()),
-        None => return Err("no judge is configured for this suite".into()),
+        Some(Err(e)) => return Err((first.unwrap_or(0), e.clone())),
+        None => {
+            let reason = "no judge is configured for this suite".to_string();
+            return Err((first.unwrap_or(0), reason));
+        }
     };
     let golden = golden::parse(&crate::diag::SourceFile::new(
         &check.path,
         check.expected.as_str(),
     ))
-    .map_err(|d| d.render(false))?;
+    .map_err(|d| (first.unwrap_or(0), d.render(false)))?;
     let mut kept = Vec::new();
-    for diff in std::mem::take(&mut check.differences) {
-        let Difference::AgentText { turn } = diff else {
-            kept.push(diff);
+    for diff in &check.differences {
+        let Difference::AgentText { turn } = *diff else {
+            kept.push(diff.clone());
             continue;
         };
         let (Some(g), Some(t)) = (golden.turns.get(turn - 1), attempt.turns.get(turn - 1)) else {
-            kept.push(diff);
+            kept.push(diff.clone());
             continue;
         };
         let said = judging::conversation(&attempt.turns[..turn - 1], &t.message);
         let v = grader
             .golden(&g.agent, &said, t.text.as_deref().unwrap_or(""))
-            .await?;
+            .await
+            .map_err(|reason| (turn - 1, reason))?;
         if !v.pass {
             kept.push(Difference::Judged {
                 turn,

@@ -16,6 +16,7 @@ use super::retry::{send_with_retries, TurnError};
 use crate::endpoint::{self, Endpoint, LocalServers, Message};
 use crate::judge::grader::{self, Ask, Grader, Said, Stats};
 use crate::record::{Detail, Failure, ReplyBody, TurnResult};
+use crate::redact::Redactor;
 use crate::suite::model::{self, EndpointKind, ExpectKind, SessionMode, Turn};
 use crate::suite::template::expand_template;
 
@@ -95,6 +96,7 @@ pub fn grader(
     suite_path: &Path,
     limiter: Option<Arc<Limiter>>,
     cache: bool,
+    redactor: Redactor,
     stats: Arc<Stats>,
     cancel: CancellationToken,
 ) -> Result<Grader, String> {
@@ -125,7 +127,7 @@ pub fn grader(
         cancel,
     });
     let dir = cache.then(|| cache_dir(suite_path));
-    Ok(Grader::new(ask, dir, judge.retries, stats))
+    Ok(Grader::new(ask, dir, redactor, judge.retries, stats))
 }
 
 /// The conversation the judge sees: every earlier turn, then this turn's message.

@@ -115,7 +115,9 @@ pub async fn run(
     let http = crate::endpoint::transport::http_client(cfg.jobs);
     let limiters = limiters(&jobs);
     let stats = Arc::new(Stats::default());
-    let graders = graders(&http, &local, &jobs, &limiters, &cfg, &stats, &cancel);
+    let graders = graders(
+        &http, &local, &jobs, &limiters, &cfg, &redactor, &stats, &cancel,
+    );
     let ctx = Arc::new(Ctx {
         http,
         local,
@@ -145,12 +147,14 @@ pub async fn run(
 }
 
 /// One grader per suite whose dialogues have a judge, built before the first request.
+#[allow(clippy::too_many_arguments)]
 fn graders(
     http: &reqwest::Client,
     local: &LocalServers,
     jobs: &[Job],
     limiters: &HashMap<String, Arc<Limiter>>,
     cfg: &RunConfig,
+    redactor: &Redactor,
     stats: &Arc<Stats>,
     cancel: &CancellationToken,
 ) -> HashMap<PathBuf, Result<Arc<Grader>, String>> {
@@ -167,6 +171,7 @@ fn graders(
                 &job.suite.path,
                 limiters.get(&judge.limiter_key()).cloned(),
                 cfg.judge_cache,
+                redactor.clone(),
                 stats.clone(),
                 cancel.clone(),
             )

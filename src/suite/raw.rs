@@ -230,6 +230,11 @@ pub struct RawDialogue {
     pub repeat: Option<Spanned<u32>>,
     pub min_pass: Option<Spanned<RawMinPass>>,
     pub alpha: Option<Spanned<f64>>,
+    /// SPEC §10: one dialogue per row, each row a mapping of var names to scalars, read as
+    /// their text like `vars` (kept in written order: the expanded name lists them so).
+    pub matrix: Option<Spanned<Vec<Spanned<Entries<String>>>>>,
+    /// SPEC §10: the rows in a CSV file beside the suite, its header the var names.
+    pub matrix_file: Option<Spanned<String>>,
 }
 
 /// `min_pass: 3` or `min_pass: baseline`.

@@ -61,7 +61,8 @@ pub fn expand_template(template: &str, values: &BTreeMap<String, String>) -> Str
     out
 }
 
-fn is_name(s: &str) -> bool {
+/// A name `{{name}}` can refer to: a letter or `_`, then letters, digits, `_`, `-` and `.`.
+pub fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))

@@ -218,11 +218,8 @@ fn turn_differences(
                 out.push(Difference::Facts {
                     turn,
                     missing: diff.missing.iter().map(ToString::to_string).collect(),
-                    added: if strict {
-                        diff.added.iter().map(ToString::to_string).collect()
-                    } else {
-                        Vec::new()
-                    },
+                    // Listed in either mode (SPEC §9.1): only `strict` makes them fail.
+                    added: diff.added.iter().map(ToString::to_string).collect(),
                 });
             }
         }

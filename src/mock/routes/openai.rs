@@ -18,8 +18,9 @@ use serde_json::{json, Map, Value};
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said};
+use crate::mock::replay::Answer;
 use crate::mock::script::{Fault, RetryHeader};
-use crate::mock::state::{AgentState, Api, RateVerdict, RequestRecord};
+use crate::mock::state::{AgentState, Api, RateVerdict, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Shared,
 };
@@ -291,6 +292,10 @@ pub(crate) async fn completions(
         Ok((map, _)) => map,
         Err(resp) => return finish(&app, record, resp),
     };
+    if let Some(replay) = &app.state.replay {
+        let resp = replay_completion(replay, &map, &mut record);
+        return finish(&app, record, resp);
+    }
     let Some(agent) = agent else {
         let text = format!(
             "The model `{}` does not exist or you do not have access to it.",
@@ -330,6 +335,42 @@ pub(crate) async fn completions(
     }
     let resp = answer(&app, agent, &conn, &completion, &mut record).await;
     finish(&app, record, openai_rate_headers(resp, rate, choice))
+}
+
+/// A replayed completion (SPEC §7 for every kind): the request's user messages are the
+/// session so far, matched against the goldens of the model's agent id; the golden's text comes
+/// back whole (never streamed: goldens keep no pacing), or a 404 naming the nearest golden.
+fn replay_completion(
+    replay: &Replayed,
+    map: &serde_json::Map<String, Value>,
+    record: &mut RequestRecord,
+) -> Response {
+    let completion = match Completion::parse(map) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    record.message = completion.users.last().cloned();
+    let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
+    match replay.answer_stateless(&record.agent_id, &said) {
+        Answer::Turn { status, agent } if (200..300).contains(&status) => {
+            let input = completion.prompt_tokens;
+            let output = count_tokens(agent);
+            let reply = Reply {
+                id: format!("chatcmpl-{}", random_id()),
+                created: time::OffsetDateTime::now_utc().unix_timestamp(),
+                model: &record.agent_id,
+                text: Some(agent),
+                finish_reason: "stop",
+                usage: json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output}),
+            };
+            json_body(
+                status_code(status),
+                serde_json::to_vec(&reply.whole()).unwrap_or_default(),
+            )
+        }
+        Answer::Turn { status, agent } => error_for(status, agent),
+        Answer::NoMatch(text) => error(404, &text, "invalid_request_error", None, None),
+    }
 }
 
 async fn answer(

@@ -1,6 +1,7 @@
 //! A suite file's body: its name, defaults and normalize rules merged over the config's, its
-//! dialogues (unique names and golden slugs, session, golden mode, repeats) and their turns
-//! (messages, captures, and every `{{name}}` checked against the vars and earlier captures).
+//! dialogues (unique names and golden slugs, session, golden mode, repeats, one per row of a
+//! `matrix`) and their turns (messages, captures, and every `{{name}}` checked against the
+//! vars, the matrix rows and earlier captures).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -22,6 +23,7 @@ use super::check::{at_part, Checker};
 use super::endpoint::{Completion, Layer};
 use super::expect::Exp;
 use super::judge::JudgeLayer;
+use super::matrix::{Matrix, Row};
 use super::ConfigState;
 
 /// A default expectation and the file it is written in when that is not this one.
@@ -148,52 +150,78 @@ impl Checker<'_> {
             self.error(span_of(list), "`dialogues` is empty").help =
                 Some("a suite needs at least one dialogue".into());
         }
-        self.unique_names(&list.value);
-        Some(
-            list.value
-                .iter()
-                .filter_map(|d| self.dialogue(&d.value, span_of(d), scope))
-                .collect(),
-        )
+        let plans: Vec<Plan> = list
+            .value
+            .iter()
+            .map(|d| self.plan(&d.value, span_of(d)))
+            .collect();
+        self.unique_names(&plans);
+        Some(plans.iter().flat_map(|p| self.dialogue(p, scope)).collect())
     }
 
-    /// Names are unique, and so are their slugs (one golden file each). Compared even when a
-    /// dialogue has other errors, so all show at once.
-    fn unique_names(&mut self, list: &[Spanned<RawDialogue>]) {
-        let mut names: HashMap<String, Span> = HashMap::new();
-        let mut slugs: HashMap<String, (String, Span)> = HashMap::new();
-        let named = list
-            .iter()
-            .filter_map(|d| d.value.name.as_ref())
-            .filter(|n| !n.value.trim().is_empty());
-        for n in named {
-            let (name, name_span) = (n.value.as_str(), span_of(n));
+    /// A dialogue's name and rows, checked before anything else so that every name it
+    /// expands to can be compared with every other.
+    fn plan<'r>(&mut self, raw: &'r RawDialogue, span: Span) -> Plan<'r> {
+        let name = self.dialogue_name(raw, span);
+        let matrix = self.matrix(raw);
+        let plan = Plan {
+            raw,
+            span,
+            name,
+            matrix,
+        };
+        for named in plan.names() {
+            self.golden_name_fits(&named);
+        }
+        plan
+    }
+
+    /// Names are unique, and so are their slugs (one golden file each); a matrix row's name
+    /// is its expanded one, at the row. Compared even when a dialogue has other errors, so
+    /// all show at once.
+    fn unique_names(&mut self, plans: &[Plan]) {
+        let mut names: HashMap<String, Named> = HashMap::new();
+        let mut slugs: HashMap<String, Named> = HashMap::new();
+        for n in plans.iter().flat_map(Plan::names) {
+            let name = n.name.as_str();
             if let Some(first) = names.get(name) {
-                let line = first.line;
-                self.error(name_span, format!("duplicate dialogue name `{name}`"))
-                    .label = Some(format!(
-                    "the first dialogue with this name is at line {line}"
-                ));
-            } else if let Some((other, first)) = slugs.get(&slug(name)) {
-                let (other, line, s) = (other.clone(), first.line, slug(name));
-                let d = self.error(
-                    name_span,
-                    format!(
-                        "dialogues `{other}` and `{name}` would share the golden file `{s}.yaml`"
-                    ),
+                let label = format!(
+                    "the first dialogue with this name is {}",
+                    first.place(&n, &self.file.path)
                 );
-                d.label = Some(format!("`{other}` is at line {line}"));
-                d.help = Some("rename one of them so that their slugs differ".into());
+                let d = self.at_named(&n, format!("duplicate dialogue name `{name}`"));
+                self.diags.push(d.with_label(label));
+            } else if let Some(first) = slugs.get(&slug(name)) {
+                let (other, s) = (&first.name, slug(name));
+                let message = format!(
+                    "dialogues `{other}` and `{name}` would share the golden file `{s}.yaml`"
+                );
+                let d = self
+                    .at_named(&n, message)
+                    .with_label(format!("`{other}` is {}", first.place(&n, &self.file.path)))
+                    .with_help("rename one of them so that their slugs differ");
+                self.diags.push(d);
             } else {
-                names.insert(name.to_string(), name_span);
-                slugs.insert(slug(name), (name.to_string(), name_span));
+                names.insert(name.to_string(), n.clone());
+                slugs.insert(slug(name), n);
             }
         }
     }
 
-    fn dialogue(&mut self, raw: &RawDialogue, span: Span, scope: &SuiteScope) -> Option<Dialogue> {
-        let name = self.dialogue_name(raw, span);
-        let shown = name.clone().unwrap_or_else(|| "(unnamed)".into());
+    /// A diagnostic at `n`'s place, in its file.
+    fn at_named(&self, n: &Named, message: String) -> Diagnostic {
+        let d = Diagnostic::at(n.file.as_ref().unwrap_or(self.file), n.span, message);
+        match n.width {
+            Some(w) => d.with_width(w),
+            None => d,
+        }
+    }
+
+    /// The dialogue as written, checked once; then one copy per matrix row, with the row's
+    /// name, place and vars. Empty when it has errors.
+    fn dialogue(&mut self, plan: &Plan, scope: &SuiteScope) -> Vec<Dialogue> {
+        let (raw, span) = (plan.raw, plan.span);
+        let shown = plan.name.clone().unwrap_or_else(|| "(unnamed)".into());
         let vars: BTreeMap<String, String> = raw
             .vars
             .iter()
@@ -201,21 +229,25 @@ impl Checker<'_> {
             .map(|(k, v)| (k.value.clone(), v.value.clone()))
             .collect();
         let session = raw.session.as_ref();
-        let endpoint = self.dialogue_endpoint(raw, span, &shown, &vars, scope);
+        let matrix = plan.matrix.as_ref();
+        let endpoint = self.dialogue_endpoint(raw, span, &shown, &vars, matrix, scope);
         let golden = raw
             .golden
             .as_ref()
             .map_or(GoldenMode::Exact, |g| self.golden(g, scope.judge));
         let (repeat, min_pass) = self.repeat(raw);
         let alpha = raw.alpha.as_ref().map(|a| self.alpha(a));
-        let turns = self.dialogue_turns(raw, span, &shown, &vars, scope);
-        Some(Dialogue {
-            name: name?,
+        let turns = self.dialogue_turns(raw, span, &shown, &vars, matrix, scope);
+        let (Some(name), Some(endpoint)) = (plan.name.clone(), endpoint) else {
+            return Vec::new();
+        };
+        let written = Dialogue {
+            name,
             span,
             tags: raw.tags.0.iter().map(|t| t.value.clone()).collect(),
             skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)),
             vars,
-            endpoint: Arc::new(endpoint?),
+            endpoint: Arc::new(endpoint),
             session: match session.map(|s| s.value) {
                 Some(RawSession::Server) => SessionMode::Server,
                 Some(RawSession::Fresh) | None => SessionMode::Fresh,
@@ -225,7 +257,11 @@ impl Checker<'_> {
             min_pass,
             alpha,
             turns,
-        })
+        };
+        match matrix {
+            None => vec![written],
+            Some(m) => m.rows.iter().map(|row| of_row(&written, row)).collect(),
+        }
     }
 
     /// The suite's layer under the dialogue's own `endpoint:`, completed for this dialogue:
@@ -236,6 +272,7 @@ impl Checker<'_> {
         span: Span,
         shown: &str,
         vars: &BTreeMap<String, String>,
+        matrix: Option<&Matrix>,
         scope: &SuiteScope,
     ) -> Option<Endpoint> {
         let own = raw
@@ -243,7 +280,9 @@ impl Checker<'_> {
             .as_ref()
             .map(|e| self.endpoint(e))
             .unwrap_or_default();
+        // The endpoint is one for every row: it may use the vars that every row has.
         let mut names: BTreeSet<String> = vars.keys().cloned().collect();
+        names.extend(matrix.map(Matrix::common_keys).unwrap_or_default());
         let turns = raw.turns.iter().flat_map(|t| t.value.iter());
         for t in turns {
             let captures = t.value.capture.iter().flat_map(|c| c.0.iter());
@@ -279,32 +318,31 @@ impl Checker<'_> {
                 self.error(span_of(n), "the dialogue name is empty");
                 None
             }
-            Some(n) => {
-                self.golden_name_fits(&n.value, span_of(n));
-                Some(n.value.clone())
-            }
+            Some(n) => Some(n.value.clone()),
         }
     }
 
     /// The golden file is named after the dialogue; its pending `<slug>.yaml.new` must fit
     /// the 255-byte file names of common file systems, or the first failing run could not
     /// write it.
-    fn golden_name_fits(&mut self, name: &str, span: Span) {
+    fn golden_name_fits(&mut self, n: &Named) {
         const MAX: usize = 255;
-        let file = format!("{}.yaml.new", slug(name));
+        let file = format!("{}.yaml.new", slug(&n.name));
         if file.len() <= MAX {
             return;
         }
-        let d = self.error(span, "the dialogue name is too long for its golden file");
-        d.label = Some(format!(
-            "its pending golden `{}...yaml.new` would be a {}-byte file name; file systems allow {MAX}",
-            &file[..20],
-            file.len()
-        ));
-        d.help = Some(format!(
-            "shorten the name to at most {} letters and digits",
-            MAX - ".yaml.new".len()
-        ));
+        let d = self
+            .at_named(n, "the dialogue name is too long for its golden file".into())
+            .with_label(format!(
+                "its pending golden `{}...yaml.new` would be a {}-byte file name; file systems allow {MAX}",
+                &file[..20],
+                file.len()
+            ))
+            .with_help(format!(
+                "shorten the name to at most {} letters and digits",
+                MAX - ".yaml.new".len()
+            ));
+        self.diags.push(d);
     }
 
     fn golden(&mut self, g: &Spanned<RawGolden>, judge: bool) -> GoldenMode {
@@ -398,6 +436,7 @@ impl Checker<'_> {
         span: Span,
         shown: &str,
         vars: &BTreeMap<String, String>,
+        matrix: Option<&Matrix>,
         scope: &SuiteScope,
     ) -> Vec<Turn> {
         match &raw.turns {
@@ -411,7 +450,7 @@ impl Checker<'_> {
                     .help = Some("add at least one `- user: ...`".into());
                 Vec::new()
             }
-            Some(t) => self.turns(&t.value, vars, scope),
+            Some(t) => self.turns(&t.value, vars, matrix, scope),
         }
     }
 
@@ -419,6 +458,7 @@ impl Checker<'_> {
         &mut self,
         raw: &[Spanned<RawTurn>],
         vars: &BTreeMap<String, String>,
+        matrix: Option<&Matrix>,
         scope: &SuiteScope,
     ) -> Vec<Turn> {
         // Where each capture is first set, to tell "used too early" from "never defined".
@@ -434,6 +474,7 @@ impl Checker<'_> {
             let refs = Refs {
                 known: &known,
                 captured_at: &captured_at,
+                matrix,
                 turn: i,
             };
             let turn = self.turn(t, &refs, scope);
@@ -532,28 +573,136 @@ impl Checker<'_> {
         expect
     }
 
-    /// Every `{{name}}` in `text` must be a var or a capture of an earlier turn. `other` is
-    /// the file the text is in when that is not this one (a default from agenttest.yaml).
+    /// Every `{{name}}` in `text` must be a var, a var of every matrix row, or a capture of
+    /// an earlier turn. `other` is the file the text is in when that is not this one (a
+    /// default from agenttest.yaml).
     fn check_refs(&mut self, refs: &Refs, text: &str, span: Span, other: Option<&SourceFile>) {
         for r in template::references(text) {
             if refs.known.contains(&r.name) {
                 continue;
             }
+            let rows = refs.matrix.map_or(&[][..], |m| &m.rows[..]);
+            let lacking: Vec<&Row> = rows.iter().filter(|row| !row.has(&r.name)).collect();
+            if !rows.is_empty() && lacking.is_empty() {
+                continue;
+            }
             let file = other.unwrap_or(self.file);
             let at = |message: String| at_part(file, span, text, r.start..r.end, message);
-            let d = match refs.captured_at.get(&r.name) {
-                Some(&when) => used_too_early(at, &r.name, when, refs.turn),
-                None => unknown_name(at, &r.name, refs),
-            };
-            self.diags.push(d);
+            let broken = refs.matrix.is_some_and(|m| m.broken);
+            if let Some(&when) = refs.captured_at.get(&r.name) {
+                self.diags
+                    .push(used_too_early(at, &r.name, when, refs.turn));
+            } else if lacking.len() < rows.len() {
+                // Some rows have it: the others are wrong, unless their errors explain it.
+                if !broken {
+                    let used = match other {
+                        None => format!("line {}", span.line),
+                        Some(f) => crate::diag::location(&f.path, span),
+                    };
+                    for row in lacking {
+                        self.diags.push(self.row_lacks(row, &r.name, &used));
+                    }
+                }
+            } else if !(broken && rows.is_empty()) {
+                self.diags.push(unknown_name(at, &r.name, refs));
+            }
         }
     }
+
+    /// A matrix row has no value for a `{{name}}` the dialogue uses.
+    fn row_lacks(&self, row: &Row, name: &str, used: &str) -> Diagnostic {
+        let file = row.file.as_ref().unwrap_or(self.file);
+        let d = Diagnostic::at(file, row.span, format!("this matrix row has no `{name}`"));
+        let d = match row.width {
+            Some(w) => d.with_width(w),
+            None => d,
+        };
+        d.with_label(format!("`{{{{{name}}}}}` is used at {used}"))
+            .with_help(format!(
+                "add `{name}` to this row, or to the dialogue's `vars:` as every row's default"
+            ))
+    }
+}
+
+/// A dialogue's name and matrix, before the rest of it is checked.
+struct Plan<'r> {
+    raw: &'r RawDialogue,
+    /// Where the dialogue is.
+    span: Span,
+    /// As written; `None` when missing or empty (its error is recorded).
+    name: Option<String>,
+    matrix: Option<Matrix>,
+}
+
+impl Plan<'_> {
+    /// Each name the dialogue becomes, with where to point about it: its `name:`, or each
+    /// row of its matrix.
+    fn names(&self) -> Vec<Named> {
+        let Some(base) = &self.name else {
+            return Vec::new();
+        };
+        match &self.matrix {
+            None => {
+                let span = self.raw.name.as_ref().map_or(self.span, span_of);
+                vec![Named {
+                    name: base.clone(),
+                    file: None,
+                    span,
+                    width: None,
+                }]
+            }
+            Some(m) => m
+                .rows
+                .iter()
+                .map(|row| Named {
+                    name: row.name(base),
+                    file: row.file.clone(),
+                    span: row.span,
+                    width: row.width,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A dialogue name and its place, in the suite or (a CSV row) in `file`.
+#[derive(Clone)]
+struct Named {
+    name: String,
+    file: Option<SourceFile>,
+    span: Span,
+    width: Option<usize>,
+}
+
+impl Named {
+    /// Where this is, said from where `from` is: "at line 3", or with its file when that is
+    /// another (`suite` is the suite file's path).
+    fn place(&self, from: &Named, suite: &Path) -> String {
+        let path = |n: &Named| n.file.as_ref().map_or(suite, |f| &f.path).to_path_buf();
+        if path(self) == path(from) {
+            format!("at line {}", self.span.line)
+        } else {
+            format!("at {}", crate::diag::location(&path(self), self.span))
+        }
+    }
+}
+
+/// The dialogue of one matrix row: the written one under the row's name and place, with the
+/// row's vars over the dialogue's `vars` (the row wins).
+fn of_row(written: &Dialogue, row: &Row) -> Dialogue {
+    let mut d = written.clone();
+    d.name = row.name(&written.name);
+    d.span = row.model_span;
+    d.vars.extend(row.vars.iter().cloned());
+    d
 }
 
 /// The names a turn may use, and where the others are captured.
 struct Refs<'r> {
     known: &'r BTreeSet<String>,
     captured_at: &'r BTreeMap<String, usize>,
+    /// The dialogue's rows: a name every row has is a var.
+    matrix: Option<&'r Matrix>,
     turn: usize,
 }
 
@@ -574,15 +723,20 @@ fn used_too_early(
 }
 
 fn unknown_name(at: impl Fn(String) -> Diagnostic, name: &str, refs: &Refs) -> Diagnostic {
+    let row_keys = refs.matrix.map(Matrix::all_keys).unwrap_or_default();
     let candidates: Vec<&str> = refs
         .known
         .iter()
         .map(String::as_str)
         .chain(refs.captured_at.keys().map(String::as_str))
+        .chain(row_keys.iter().map(String::as_str))
         .collect();
     let d = at(format!("unknown variable `{{{{{name}}}}}`"));
     match did_you_mean(name, &candidates) {
         Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
+        None if refs.matrix.is_some() => d.with_help(
+            "define it in every row of the matrix, under the dialogue's `vars:`, or capture it in an earlier turn",
+        ),
         None => {
             d.with_help("define it under the dialogue's `vars:` or capture it in an earlier turn")
         }

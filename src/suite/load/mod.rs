@@ -9,18 +9,21 @@
 //! This module orchestrates; each role has its file: `source` (bytes to YAML, errors said for
 //! people), `check` (the per-file collector of diagnostics), `endpoint` (the layers
 //! agenttest.yaml < suite < dialogue < env < flags), `kind` (the fields of one endpoint kind:
-//! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `expect`
+//! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `matrix` (the
+//! rows of a data-driven dialogue, and `csv`, the reader of a `matrix_file`), `expect`
 //! (expectations), `judge` (the `judge:` block), `cross` (checks across suites).
 //!
 //! Nothing here reads the process environment (the lookup is injected) or touches the network.
 
 mod check;
 mod cross;
+mod csv;
 mod dialogue;
 mod endpoint;
 mod expect;
 mod judge;
 mod kind;
+mod matrix;
 mod source;
 #[cfg(test)]
 mod tests;

@@ -673,3 +673,79 @@ fn a_header_value_from_the_environment_is_checked_but_never_shown() {
     assert!(text.contains("it comes from the environment"), "{text}");
     assert!(!text.contains("sekrit"), "{text}");
 }
+
+#[test]
+fn a_default_from_the_config_names_the_row_that_lacks_its_var() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "defaults:\n  expect: {not_contains: '{{lang}}?'}\n",
+        ),
+        (
+            "s.yaml",
+            &format!(
+                "{EP}dialogues:\n  - name: a\n    matrix: [{{lang: fr}}, {{tone: warm}}]\n    \
+                 turns: [{{user: hi}}]\n"
+            ),
+        ),
+    ]);
+    let diags = f.load().expect_err("a row lacks `lang`");
+    assert_eq!(diags.len(), 1, "{}", crate::diag::render_all(&diags, false));
+    let d = &diags[0];
+    assert_eq!(d.path, f.dir.path().join("s.yaml"));
+    assert_eq!(d.span, Span::new(4, 26));
+    assert_eq!(d.message, "this matrix row has no `lang`");
+    let label = d.label.as_deref().unwrap_or_default();
+    assert!(label.ends_with("agenttest.yaml:2:26"), "{label}");
+}
+
+#[test]
+fn a_broken_matrix_says_only_what_is_wrong_with_it() {
+    // A bad key drops its row; the row lacking `{{tone}}` then is an echo, not told.
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}dialogues:\n  - name: a\n    matrix: [{{lang: fr, tone: x}}, {{lang: de, 'a b': 1}}]\n    \
+             turns: [{{user: '{{{{lang}}}} {{{{tone}}}}'}}]\n  \
+             - name: b\n    matrix: []\n    turns: [{{user: '{{{{lang}}}}'}}]\n"
+        ),
+    )]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:4:46 `a b` is not a valid var name",
+            "s.yaml:7:13 `matrix` is empty",
+        ]
+    );
+}
+
+#[test]
+fn a_matrix_endpoint_may_name_the_vars_every_row_has() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
+         dialogues:\n  - name: a\n    matrix: [{lang: fr, tone: warm}, {lang: de}]\n    \
+         endpoint: {body: {l: '{{lang}}', t: '{{tone}}'}}\n    turns: [{user: hi}]\n",
+    )]);
+    let errors = f.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("s.yaml:8:42 ") && errors[0].contains("`{{tone}}`"),
+        "{errors:?}"
+    );
+
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
+         dialogues:\n  - name: a\n    vars: {tone: plain}\n    matrix: [{lang: fr, tone: warm}, {lang: de}]\n    \
+         endpoint: {body: {l: '{{lang}}', t: '{{tone}}'}}\n    turns: [{user: hi}]\n",
+    )]);
+    let s = one(&f);
+    assert_eq!(s.dialogues.len(), 2);
+    // One endpoint for every row, not a copy each.
+    assert!(Arc::ptr_eq(
+        &s.dialogues[0].endpoint,
+        &s.dialogues[1].endpoint
+    ));
+    assert_eq!(s.dialogues[1].vars["tone"], "plain");
+}

@@ -1,0 +1,315 @@
+//! The baseline gate (SPEC §9.3) through the real binary against a seeded mock agent that is
+//! right about 95% of the time (tests/fixtures/noise/baseline_agent.yaml): `--bless --repeat
+//! 100` records the pass rate in the golden, `repeat: 20, min_pass: baseline` passes the
+//! unchanged agent and fails one that refuses 30% of answers, with both rates and the p-value
+//! in the console and the JSON; no recorded baseline fails and says how to record one;
+//! `--repeat N` keeps a dialogue's own `min_pass`; `accept` keeps the recorded baseline.
+//!
+//! The mock draws a paraphrase per (seed, opening message, how many sessions of that agent
+//! opened with it), so every verdict here is the same on every run of a fresh mock.
+
+mod common;
+
+use common::*;
+
+const REFUSAL: &str = r"'(?i)\bsorry\b|can.t (help|assist)|not able to'";
+
+/// A suite whose one dialogue is gated against its baseline.
+fn gate_suite(url: &str) -> String {
+    format!(
+        r#"endpoint: {{base_url: "{url}", agent_id: ag_steady_1, api_key: ak_test_123, retries: 0}}
+dialogues:
+  - name: business hours
+    repeat: 20
+    min_pass: baseline
+    turns:
+      - user: What are your business hours?
+        expect:
+          facts: [{{time: "9 AM"}}, {{time: "6 PM"}}]
+          not_regex: {REFUSAL}
+"#
+    )
+}
+
+const GOLDEN: &str = "s.golden/business-hours.yaml";
+
+fn json(ws: &Workspace, name: &str) -> serde_json::Value {
+    serde_json::from_str(&ws.read(name)).expect("JSON report")
+}
+
+/// `agenttest run --bless --repeat 100` against `agent`; returns the recorded (runs, passed).
+fn bless(ws: &Workspace, agent: &str) -> (u64, u64) {
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "s.yaml", "--bless", "--repeat", "100", "--agent", agent, "--color", "never",
+        ],
+    );
+    // The exit code is not asserted: a first bless of a `min_pass: baseline` dialogue is
+    // judged against the baseline it is about to record (none yet) and exits 1.
+    let text = stdout(&out);
+    assert!(text.contains(GOLDEN), "bless names the golden: {text}");
+    recorded(ws).expect("the bless records a baseline")
+}
+
+/// The golden's `baseline: {runs: N, passed: K}`.
+fn recorded(ws: &Workspace) -> Option<(u64, u64)> {
+    let text = ws.read(GOLDEN);
+    let line = text.lines().find(|l| l.starts_with("baseline:"))?;
+    let num = |key: &str| -> Option<u64> {
+        let rest = line.split(key).nth(1)?;
+        rest.trim_start_matches([':', ' '])
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some((num("runs")?, num("passed")?))
+}
+
+/// The one-sided Fisher exact p-value in exact integer arithmetic: P(X <= k) for X
+/// hypergeometric (N + n runs, K + k passes, n drawn). Independent of the product's.
+fn fisher_less(big_n: u64, big_k: u64, n: u64, k: u64) -> f64 {
+    fn choose(n: u64, k: u64) -> u128 {
+        if k > n {
+            return 0;
+        }
+        (0..k).fold(1u128, |acc, i| acc * u128::from(n - i) / u128::from(i + 1))
+    }
+    let (total, passes) = (big_n + n, big_k + k);
+    let fails = total - passes;
+    let tail: u128 = (0..=k)
+        .filter(|&x| n - x <= fails)
+        .map(|x| choose(passes, x) * choose(fails, n - x))
+        .sum();
+    tail as f64 / choose(total, n) as f64
+}
+
+/// As the console prints a p-value: four decimals, small ones in scientific notation.
+fn shown(p: f64) -> String {
+    if p >= 0.0001 {
+        format!("{p:.4}")
+    } else {
+        format!("{p:.2e}")
+    }
+}
+
+#[test]
+fn the_unchanged_agent_passes_against_its_own_baseline_under_every_seed() {
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    for agent in ["ag_steady_1", "ag_steady_2", "ag_steady_3"] {
+        let ws = Workspace::new();
+        ws.write("s.yaml", &gate_suite(&mock.url));
+        let (runs, passed) = bless(&ws, agent);
+        assert_eq!(runs, 100);
+        assert!(
+            (88..=100).contains(&passed),
+            "{agent}: about 95% right, recorded {passed}/100"
+        );
+        let out = run_in(
+            ws.path(),
+            &[
+                "run", "s.yaml", "--agent", agent, "--color", "never", "--json", "r.json",
+            ],
+        );
+        assert_code(&out, 0);
+        let text = stdout(&out);
+        assert!(text.contains("PASS  s › business hours"), "{agent}: {text}");
+        assert!(
+            text.contains(&format!("/20 runs passed; baseline {passed}/100; p = ")),
+            "{agent}: {text}"
+        );
+        assert!(text.contains(">= alpha 0.01"), "{agent}: {text}");
+        let b = &json(&ws, "r.json")["dialogues"][0]["baseline"];
+        assert_eq!(b["recorded_runs"], 100, "{agent}: {b}");
+        assert_eq!(b["runs"], 20, "{agent}: {b}");
+        assert!(b["p_value"].as_f64().is_some_and(|p| p >= 0.01), "{b}");
+        // The gate leaves the recorded baseline as it was.
+        assert_eq!(recorded(&ws), Some((runs, passed)), "{agent}");
+    }
+}
+
+#[test]
+fn a_refusal_on_30_percent_of_answers_fails_with_both_rates_and_the_p_value() {
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    let ws = Workspace::new();
+    ws.write("s.yaml", &gate_suite(&mock.url));
+    let (big_n, big_k) = bless(&ws, "ag_steady_1");
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--agent",
+            "ag_refusing",
+            "--color",
+            "never",
+            "--json",
+            "r.json",
+            "--junit",
+            "r.xml",
+        ],
+    );
+    assert_code(&out, 1);
+    let text = stdout(&out);
+
+    let d = &json(&ws, "r.json")["dialogues"][0];
+    assert_eq!(d["outcome"], "fail", "{d}");
+    let b = &d["baseline"];
+    assert_eq!(b["recorded_runs"], big_n, "{b}");
+    assert_eq!(b["recorded_passed"], big_k, "{b}");
+    assert_eq!(b["runs"], 20, "{b}");
+    assert_eq!(b["alpha"], 0.01, "{b}");
+    let k = b["passed"].as_u64().expect("passed");
+    let p = b["p_value"].as_f64().expect("p_value");
+    let exact = fisher_less(big_n, big_k, 20, k);
+    assert!((p - exact).abs() <= 1e-9 * exact, "p {p} vs exact {exact}");
+    assert!(p < 0.01, "{b}");
+    assert!(k <= 15, "three in ten refused, yet {k}/20 passed");
+
+    let line = format!(
+        "{k}/20 runs passed; baseline {big_k}/{big_n}; p = {} < alpha 0.01",
+        shown(p)
+    );
+    assert!(
+        text.contains(&format!("FAIL  s › business hours  (1 turn, {line}")),
+        "{text}"
+    );
+    // The failure says which runs failed and shows a refusal.
+    assert!(text.contains("turn 1 not_regex: met in"), "{text}");
+    assert!(text.contains("sorry") || text.contains("Sorry"), "{text}");
+    assert_valid_junit(&ws.path().join("r.xml"));
+    let xml = ws.read("r.xml");
+    assert!(xml.contains(&line.replace('<', "&lt;")), "{xml}");
+}
+
+#[test]
+fn no_recorded_baseline_fails_and_says_how_to_record_one() {
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    let ws = Workspace::new();
+    ws.write("s.yaml", &gate_suite(&mock.url));
+    let hint = "no baseline is recorded in the golden: record one with \
+                `agenttest run --bless --repeat N`";
+    // No golden at all, then a golden blessed from a single run (which records no rate).
+    for bless_first in [false, true] {
+        if bless_first {
+            let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--repeat", "1"]);
+            assert!(ws.exists(GOLDEN), "{}", stdout(&out));
+            assert_eq!(recorded(&ws), None, "{}", ws.read(GOLDEN));
+        }
+        let out = run_in(
+            ws.path(),
+            &["run", "s.yaml", "--color", "never", "--json", "r.json"],
+        );
+        assert_code(&out, 1);
+        let text = stdout(&out);
+        assert!(text.contains("FAIL  s › business hours"), "{text}");
+        assert!(text.contains(hint), "{text}");
+        let b = &json(&ws, "r.json")["dialogues"][0]["baseline"];
+        assert!(b["recorded_runs"].is_null(), "{b}");
+        assert!(b["p_value"].is_null(), "{b}");
+        assert_eq!(b["runs"], 20, "{b}");
+    }
+}
+
+/// A dialogue that asks 3 of 5 runs, against the agent that is right half the time.
+fn coin_suite(url: &str) -> String {
+    format!(
+        r#"endpoint: {{base_url: "{url}", agent_id: ag_coin, api_key: ak_test_123, retries: 0}}
+dialogues:
+  - name: business hours
+    repeat: 5
+    min_pass: 3
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {{facts: [{{time: "9 AM"}}, {{time: "6 PM"}}]}}
+"#
+    )
+}
+
+#[test]
+fn repeat_on_the_command_line_keeps_the_dialogues_own_min_pass() {
+    // A fresh mock each time: its first five sessions pass exactly three times (seed 3).
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    let ws = Workspace::new();
+    ws.write("c.yaml", &coin_suite(&mock.url));
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "c.yaml", "--repeat", "5", "--color", "never", "--json", "r.json",
+        ],
+    );
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("PASS  c › business hours  (1 turn, 3/5 runs passed"),
+        "{text}"
+    );
+    let d = &json(&ws, "r.json")["dialogues"][0];
+    assert_eq!(d["repeat"], 5, "{d}");
+    assert_eq!(d["min_pass"], 3, "{d}");
+    assert_eq!(d["passed_runs"], 3, "{d}");
+
+    // `--min-pass` is what sets it for every dialogue: the same draws then need all five.
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    ws.write("c.yaml", &coin_suite(&mock.url));
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "c.yaml",
+            "--repeat",
+            "5",
+            "--min-pass",
+            "5",
+            "--color",
+            "never",
+        ],
+    );
+    assert_code(&out, 1);
+    assert!(
+        stdout(&out).contains("3/5 runs passed (needs 5)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn accept_keeps_the_recorded_baseline() {
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    let ws = Workspace::new();
+    ws.write("s.yaml", &gate_suite(&mock.url));
+    let baseline = bless(&ws, "ag_steady_1");
+    // A failing gate writes what its first differing run said beside the golden.
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--agent",
+            "ag_refusing",
+            "--color",
+            "never",
+        ],
+    );
+    assert_code(&out, 1);
+    let pending = format!("{GOLDEN}.new");
+    assert!(ws.exists(&pending), "{}", stdout(&out));
+    let reviewed = ws.read(&pending);
+    let said = reviewed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("agent: "))
+        .expect("agent text in the pending golden")
+        .to_string();
+
+    let out = run_in(ws.path(), &["accept", "s.yaml"]);
+    assert_code(&out, 0);
+    assert!(!ws.exists(&pending));
+    let golden = ws.read(GOLDEN);
+    assert!(
+        golden.contains(&said),
+        "the reviewed text is the golden: {golden}"
+    );
+    assert_eq!(recorded(&ws), Some(baseline), "{golden}");
+}

@@ -1,0 +1,191 @@
+//! Data-driven dialogues (SPEC §10) through the real binary against the built-in mock
+//! (`base_url: mock`): every row of a `matrix:` or a `matrix_file:` runs as its own dialogue,
+//! named `name [k=v, ...]`, with its own golden; `list` shows each row, `--filter` selects one,
+//! a failure points at its row, and a bad row is refused before anything is sent.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_code, run_in, stderr, stdout, Workspace};
+
+const ENDPOINT: &str = "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123}\n";
+
+/// Two rows inline, three from a CSV file (quoted commas and quotes, an empty value).
+fn suite() -> String {
+    format!(
+        "{ENDPOINT}dialogues:
+  - name: hours
+    vars: {{tone: polite}}
+    matrix:
+      - {{lang: fr, day: Monday}}
+      - {{lang: de, day: Friday, tone: curt}}
+    turns:
+      - user: 'What are your business hours on {{{{day}}}}? ({{{{lang}}}}, {{{{tone}}}})'
+        expect: {{contains: '{{{{day}}}}'}}
+  - name: quote
+    matrix_file: cases.csv
+    turns:
+      - user: '{{{{who}}}} says: {{{{line}}}}'
+"
+    )
+}
+
+const CASES: &str = "who,line\nAnn,\"Hello, world\"\n\"Bob \"\"B\"\"\",hi\nCy,\n";
+
+/// The five names, in file order.
+const NAMES: [&str; 5] = [
+    "hours [lang=fr, day=Monday]",
+    "hours [lang=de, day=Friday, tone=curt]",
+    "quote [who=Ann, line=Hello, world]",
+    "quote [who=Bob \"B\", line=hi]",
+    "quote [who=Cy, line=]",
+];
+
+fn workspace() -> Workspace {
+    let ws = Workspace::new();
+    ws.write("s.yaml", &suite());
+    ws.write("cases.csv", CASES);
+    ws
+}
+
+fn run(ws: &Workspace, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "s.yaml", "--color", "never"];
+    args.extend_from_slice(extra);
+    run_in(ws.path(), &args)
+}
+
+/// The golden files of `s.yaml`, sorted.
+fn goldens(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("s.golden"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn bless_writes_one_golden_per_row_and_the_next_run_passes() {
+    let ws = workspace();
+    let out = run(&ws, &["--bless"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        goldens(ws.path()),
+        [
+            "hours-lang-de-day-friday-tone-curt-.yaml",
+            "hours-lang-fr-day-monday-.yaml",
+            "quote-who-ann-line-hello-world-.yaml",
+            "quote-who-bob-b-line-hi-.yaml",
+            "quote-who-cy-line-.yaml",
+        ]
+    );
+    // Each golden records its row's name and the message as sent with the row's vars (the
+    // row's `tone` over the dialogue's).
+    let de = ws.read("s.golden/hours-lang-de-day-friday-tone-curt-.yaml");
+    assert!(
+        de.contains("dialogue: hours [lang=de, day=Friday, tone=curt]"),
+        "{de}"
+    );
+    assert!(
+        de.contains("What are your business hours on Friday? (de, curt)"),
+        "{de}"
+    );
+    let fr = ws.read("s.golden/hours-lang-fr-day-monday-.yaml");
+    assert!(
+        fr.contains("What are your business hours on Monday? (fr, polite)"),
+        "{fr}"
+    );
+    let bob = ws.read("s.golden/quote-who-bob-b-line-hi-.yaml");
+    // The CSV's `"Bob ""B"""` is `Bob "B"`: in the name as in the message.
+    assert!(
+        bob.contains("dialogue: quote [who=Bob \"B\", line=hi]\n"),
+        "{bob}"
+    );
+    assert!(bob.contains(r#"user: "Bob \"B\" says: hi""#), "{bob}");
+
+    let out = run(&ws, &[]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    for name in NAMES {
+        assert!(
+            text.contains(&format!("PASS  s › {name}")),
+            "{name}:\n{text}"
+        );
+    }
+    assert!(text.contains("5 passed, 0 failed"), "{text}");
+}
+
+#[test]
+fn list_shows_every_row() {
+    let ws = workspace();
+    let out = run_in(ws.path(), &["list", "s.yaml", "--color", "never"]);
+    assert_code(&out, 0);
+    let lines: Vec<String> = NAMES.iter().map(|n| format!("s › {n}")).collect();
+    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), lines);
+}
+
+#[test]
+fn a_filter_on_a_var_selects_its_row() {
+    let ws = workspace();
+    let out = run(&ws, &["--bless", "--filter", "lang=de"]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("PASS  s › hours [lang=de, day=Friday, tone=curt]"),
+        "{text}"
+    );
+    assert!(text.contains("1 passed"), "{text}");
+    assert_eq!(
+        goldens(ws.path()),
+        ["hours-lang-de-day-friday-tone-curt-.yaml"]
+    );
+
+    let out = run_in(
+        ws.path(),
+        &["list", "s.yaml", "--filter", "who=Cy", "--color", "never"],
+    );
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "s › quote [who=Cy, line=]\n");
+}
+
+/// The mock answers "Monday through Friday" to a weekday: a row asking of Wednesday fails
+/// its `contains: '{{day}}'`, and the failure names that row and points at it.
+#[test]
+fn a_failing_row_fails_alone_and_points_at_its_row() {
+    let ws = workspace();
+    let text = suite().replace("day: Friday", "day: Wednesday");
+    ws.write("s.yaml", &text);
+    assert_code(&run(&ws, &["--bless"]), 1);
+    let out = run(&ws, &[]);
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("PASS  s › hours [lang=fr, day=Monday]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("── FAIL s › hours [lang=de, day=Wednesday, tone=curt]  s.yaml:7:9"),
+        "{text}"
+    );
+    assert!(text.contains("4 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn a_bad_csv_row_is_refused_at_its_place_before_anything_runs() {
+    let ws = workspace();
+    ws.write("cases.csv", "who,line\nAnn,hi\nBob,hi,there\n");
+    let out = run(&ws, &["--bless"]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: this row has 3 fields, but the header names 2 columns"),
+        "{err}"
+    );
+    assert!(err.contains("--> cases.csv:3:8"), "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert!(goldens(ws.path()).is_empty(), "nothing blessed");
+}
