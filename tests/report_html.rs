@@ -663,7 +663,7 @@ fn a_real_run_renders_in_a_real_browser() {
         "expected the text to contain \"60 days\"<code class=\"loc\">suites/support.yaml:14:",
         "<del>to</del>",
         "<ins>through</ins>",
-        "unexpected status 500: Agent execution error",
+        "/chat: Agent execution error",
         "&lt;script&gt;document.title='pwned'&lt;/script&gt;",
     ] {
         assert!(page.dom.contains(needle), "missing {needle}");

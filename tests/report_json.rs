@@ -251,6 +251,7 @@ fn tally_counts_only_runs_that_judged_the_turn() {
         kind: agenttest::record::ErrorKind::Send {
             error: "timed out after 30s".to_string(),
             retries: 0,
+            request: String::new(),
         },
     });
     let v = rendered(&report);

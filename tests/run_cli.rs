@@ -267,7 +267,7 @@ fn exit_codes() {
     let text = stdout(&out);
     assert!(text.contains("ERROR e"), "{text}");
     assert!(
-        text.contains("turn 1: unexpected status 500: agent execution error"),
+        text.contains(&format!("turn 1: unexpected status 500 from POST {}/v1/agents/ag_test/chat: agent execution error", mock.url)),
         "{text}"
     );
     assert!(
@@ -314,18 +314,14 @@ fn errors_end_a_dialogue_and_say_why() {
     let out = run(&ws, "e.yaml", &[]);
     assert_code(&out, 3);
     let text = stdout(&out);
-    assert!(
-        text.contains("malformed reply (status 200): the body has no string `response`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("malformed reply (status 200): the body is not JSON"),
-        "{text}"
-    );
-    assert!(
-        text.contains("unexpected status 402: insufficient balance"),
-        "{text}"
-    );
+    let chat = format!("from POST {}/v1/agents/ag_test/chat", mock.url);
+    for said in [
+        format!("malformed reply (status 200) {chat}: the body has no string `response`"),
+        format!("malformed reply (status 200) {chat}: the body is not JSON"),
+        format!("unexpected status 402 {chat}: insufficient balance"),
+    ] {
+        assert!(text.contains(&said), "{said}\n{text}");
+    }
     assert!(text.contains("unexpected status 401"), "{text}");
     assert!(
         text.contains("0 passed, 0 failed, 5 errored, 0 skipped"),

@@ -5,7 +5,9 @@
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::signals::spawn_signal_handler;
@@ -15,7 +17,7 @@ use crate::diag::render_all;
 use crate::exit;
 use crate::judge::golden;
 use crate::outln;
-use crate::record::{BlessAction, RunReport};
+use crate::record::{BlessAction, Event, RunReport};
 use crate::redact::Redactor;
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
 use crate::run::select::{self, Selection};
@@ -53,7 +55,6 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let redactor = redactor(&suites);
-    let console = console(&args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,11 +66,14 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         demo: uses_demo_mock(&jobs),
         scripts: scripts.into_iter().chain(mock_scripts).collect(),
     };
-    let executed = runtime.block_on(execute(jobs, cfg, redactor, console, servers));
-    let Some((mut report, console)) = executed else {
+    let (printer, events) = Printer::spawn(console(&args));
+    let cancel = CancellationToken::new();
+    let executed = runtime.block_on(execute(jobs, cfg, redactor, events, servers, &cancel));
+    let Some(mut report) = executed else {
         return exit::USAGE;
     };
-    finish(&args, &suites, &mut report, &console)
+    let printed = |report| runtime.block_on(printer.finish(report, &cancel));
+    finish(&args, &suites, &mut report, printed)
 }
 
 /// Every flag checked and resolved with the environment, before anything is loaded.
@@ -261,29 +265,66 @@ fn console(args: &RunArgs) -> Console {
     })
 }
 
-/// Starts the in-process servers the jobs need, runs the jobs with the console following the
-/// events, and stops the servers once every dialogue is done.
+/// Starts the in-process servers the jobs need, runs the jobs with their events going to the
+/// console, and stops the servers once every dialogue is done.
 async fn execute(
     jobs: Vec<Job>,
     cfg: RunConfig,
     redactor: Redactor,
-    console: Console,
+    events: UnboundedSender<Event>,
     servers: Servers,
-) -> Option<(RunReport, Console)> {
+    cancel: &CancellationToken,
+) -> Option<RunReport> {
     let (local, servers) = start_servers(servers).await?;
-    let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let printer = tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            console.event(&ev);
-        }
-        console
-    });
-    let report = run::run(jobs, cfg, redactor, local, tx, cancel).await;
-    let console = printer.await.ok()?;
+    let report = run::run(jobs, cfg, redactor, local, events, cancel.clone()).await;
     drop(servers);
-    Some((report, console))
+    Some(report)
+}
+
+/// How long an interrupted run still waits for the console to say its last word: plenty for
+/// a terminal, and a bound when nobody reads the pipe any more.
+const PRINT_GRACE: Duration = Duration::from_secs(2);
+
+/// The console on a thread of its own. A reader that stops reading (a full pipe, a paused
+/// pager) blocks that thread's writes and nothing else: the runtime's threads go on running
+/// the dialogues and the signal handler, and the reports are written whatever the console
+/// does.
+struct Printer {
+    last_word: std::sync::mpsc::Sender<RunReport>,
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Printer {
+    /// The printer, and the sender the run's events go to.
+    fn spawn(console: Console) -> (Printer, UnboundedSender<Event>) {
+        let (events, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let (last_word, report) = std::sync::mpsc::channel::<RunReport>();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            while let Some(ev) = rx.blocking_recv() {
+                console.event(&ev);
+            }
+            if let Ok(report) = report.recv() {
+                console.finish(&report);
+            }
+            let _ = done_tx.send(());
+        });
+        (Printer { last_word, done }, events)
+    }
+
+    /// Hands the console the finished report and waits until it has printed everything;
+    /// once the run is interrupted, at most [`PRINT_GRACE`] more. False when it gave up.
+    async fn finish(self, report: RunReport, cancel: &CancellationToken) -> bool {
+        let _ = self.last_word.send(report);
+        tokio::select! {
+            _ = self.done => true,
+            _ = async {
+                cancel.cancelled().await;
+                tokio::time::sleep(PRINT_GRACE).await;
+            } => false,
+        }
+    }
 }
 
 /// The built-in mock (when an endpoint says `base_url: mock` without a script), one mock per
@@ -330,8 +371,15 @@ async fn start_servers(wanted: Servers) -> Option<(LocalServers, Vec<crate::mock
     Some((local, servers))
 }
 
-/// Orphan warnings, the reports, the console's last word, and the exit code.
-fn finish(args: &RunArgs, suites: &[Arc<Suite>], report: &mut RunReport, console: &Console) -> i32 {
+/// Orphan warnings, the reports, the console's last word (`printed` hands it the report and
+/// says whether it was printed), and the exit code. The files come first: they must land
+/// whatever the console's reader does.
+fn finish(
+    args: &RunArgs,
+    suites: &[Arc<Suite>],
+    report: &mut RunReport,
+    printed: impl FnOnce(RunReport) -> bool,
+) -> i32 {
     if !args.no_golden {
         for orphan in golden::orphans(suites.iter().map(|s| &**s)) {
             report.warnings.push(format!(
@@ -340,9 +388,14 @@ fn finish(args: &RunArgs, suites: &[Arc<Suite>], report: &mut RunReport, console
             ));
         }
     }
+    forget_absent_goldens(report);
     let report_failed = write_reports(args, report);
-    console.finish(report);
-    let code = exit_code(report);
+    let code = if printed(report.clone()) {
+        exit_code(report)
+    } else {
+        // Interrupted while nobody read the console: the reports are written; leave.
+        exit::INTERRUPTED
+    };
     let bless_failed = report
         .dialogues
         .iter()
@@ -352,6 +405,16 @@ fn finish(args: &RunArgs, suites: &[Arc<Suite>], report: &mut RunReport, console
         exit::ERRORED
     } else {
         code
+    }
+}
+
+/// `--bless` leaves the golden of a skipped or errored dialogue alone; one that does not exist
+/// was left nowhere, and saying "left alone" about it would send a reviewer looking for it.
+fn forget_absent_goldens(report: &mut RunReport) {
+    for d in &mut report.dialogues {
+        if matches!(&d.bless, Some(BlessAction::LeftAlone(p)) if !p.exists()) {
+            d.bless = None;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Ctrl-C and SIGTERM: the first stops the run (it finishes its reports and exits 130), the
-//! second leaves at once. Signals win whatever the console's pipes do: nothing here may panic
-//! on a closed stderr, or the run would go on to its end.
+//! second leaves at once. Signals win whatever the console's pipes do: nothing here writes
+//! where a reader that went away could make it panic, or one that stopped reading could make
+//! it wait, or the run would go on to its end.
 
 use std::io::Write as _;
 
@@ -12,44 +13,73 @@ use crate::exit;
 /// Second: leave at once.
 pub(super) fn spawn_signal_handler(cancel: CancellationToken) {
     tokio::spawn(async move {
-        let mut seen = 0;
-        loop {
-            wait_for_signal().await;
-            seen += 1;
-            if seen == 1 {
-                // Cancel before saying so: `eprintln!` panics when stderr's reader is gone,
-                // and that panic would have swallowed the signal.
-                cancel.cancel();
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\ninterrupted: stopping, writing reports for what completed (Ctrl-C again to quit now)"
-                );
-            } else {
-                // The one exit outside `main`: a second Ctrl-C means "now", not "after the
-                // reports".
-                std::process::exit(exit::INTERRUPTED);
-            }
-        }
+        // Listening from here on, once: a signal that comes while the first is being handled
+        // is queued, not lost between two registrations.
+        let mut signals = Signals::new();
+        signals.next().await;
+        cancel.cancel();
+        // Said from a thread of its own: a stderr whose reader stopped reading (a full pipe)
+        // would block this task, and with it the second Ctrl-C.
+        std::thread::spawn(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\ninterrupted: stopping, writing reports for what completed (Ctrl-C again to quit now)"
+            );
+        });
+        signals.next().await;
+        // The one exit outside `main`: a second Ctrl-C means "now", not "after the reports".
+        std::process::exit(exit::INTERRUPTED);
     });
 }
 
+/// SIGINT and SIGTERM, each listened to for the whole run. One that could not be listened to
+/// keeps its default action (the process ends), which is still an end.
 #[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+struct Signals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn next(&mut self) {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
             }
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = recv(&mut self.interrupt) => {}
+            _ = recv(&mut self.terminate) => {}
         }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> Self {
+        Signals
+    }
+
+    async fn next(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }

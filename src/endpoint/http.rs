@@ -66,6 +66,7 @@ impl Endpoint for Http {
             session,
             server_session: mode == SessionMode::Server,
             history: Vec::new(),
+            request: String::new(),
         })
     }
 }
@@ -75,6 +76,8 @@ struct HttpConversation {
     session: Option<String>,
     server_session: bool,
     history: Vec<(&'static str, String)>,
+    /// The method and URL of the last message: the path is a template, so it changes.
+    request: String,
 }
 
 impl Conversation for HttpConversation {
@@ -83,6 +86,10 @@ impl Conversation for HttpConversation {
         message: Message<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
         Box::pin(async move {
+            if let Ok(url) = self.url(&self.values(&message)) {
+                let ep = &self.endpoint;
+                self.request = ep.transport.request_line(&ep.method, &url);
+            }
             let reply = self.exchange(message).await?;
             if let ReplyBody::Agent(a) = &reply.body {
                 if self.server_session && a.session_id.is_some() {
@@ -101,6 +108,10 @@ impl Conversation for HttpConversation {
 
     fn can_continue(&self) -> bool {
         !self.server_session || self.session.is_some()
+    }
+
+    fn request(&self) -> String {
+        self.request.clone()
     }
 }
 

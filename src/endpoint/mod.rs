@@ -55,6 +55,10 @@ pub trait Conversation: Send {
     /// The session id sent or adopted, for the reports.
     fn session_id(&self) -> Option<&str>;
 
+    /// The method and URL of the last message sent ([`transport::Transport::request_line`]), for an
+    /// error that must say where the request went. Empty before the first.
+    fn request(&self) -> String;
+
     /// Whether a next turn can continue this conversation: `false` when it relies on the
     /// server's session id and the server has not returned one.
     fn can_continue(&self) -> bool {

@@ -208,6 +208,11 @@ impl Conversation for OpenAiConversation {
     fn session_id(&self) -> Option<&str> {
         None
     }
+
+    fn request(&self) -> String {
+        let ep = &self.endpoint;
+        ep.transport.request_line(&reqwest::Method::POST, &ep.url)
+    }
 }
 
 fn usage_of(v: &Value) -> Usage {

@@ -109,6 +109,11 @@ impl Conversation for ThinnestConversation {
     fn session_id(&self) -> Option<&str> {
         self.session.as_deref()
     }
+
+    fn request(&self) -> String {
+        let ep = &self.endpoint;
+        ep.transport.request_line(&reqwest::Method::POST, &ep.url)
+    }
 }
 
 /// A 2xx body: one of the three documented shapes, or malformed when there is no text.

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTH
 use secrecy::ExposeSecret;
 
 use crate::record::{RateHeaders, SendError, Timing};
-use crate::suite::model::{Endpoint, HeaderValue};
+use crate::suite::model::{BaseUrl, Endpoint, HeaderValue};
 
 /// Replies are text for people; anything past this is a broken or hostile server, and reading
 /// it all would let one endless response exhaust the run's memory.
@@ -52,6 +52,8 @@ pub struct Transport {
     http: reqwest::Client,
     headers: HeaderMap,
     timeout: Duration,
+    /// `mock` or `replay` for an in-process server, as the suite wrote it.
+    local: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -99,11 +101,30 @@ impl Transport {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
+        let local = match endpoint.base_url {
+            BaseUrl::Url(_) => None,
+            BaseUrl::Mock => Some("mock"),
+            BaseUrl::Replay => Some("replay"),
+        };
         Ok(Transport {
             http,
             headers,
             timeout: endpoint.timeout,
+            local,
         })
+    }
+
+    /// How an error names a request to `url` ([`request_line`]). An in-process server is
+    /// named by the word the suite wrote, `POST mock/v1/agents/x/chat`: its address changes
+    /// on every run and means nothing after it, and a report must read the same run to run.
+    pub fn request_line(&self, method: &reqwest::Method, url: &reqwest::Url) -> String {
+        match self.local {
+            Some(word) => {
+                let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+                format!("{method} {word}{}{query}", url.path())
+            }
+            None => request_line(method, url),
+        }
     }
 
     pub fn timeout(&self) -> Duration {
@@ -161,7 +182,20 @@ impl Transport {
     }
 }
 
+/// `POST http://host/v1/agents/x/chat`: where a request went, for an error that must say so.
+/// Credentials written into the URL (`https://user:pass@host`) are left out; a secret in the
+/// query is the redactor's, like every other text of an attempt.
+fn request_line(method: &reqwest::Method, url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    // Both fail only for a URL that cannot have credentials, which then has none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    format!("{method} {shown}")
+}
+
 pub fn classify(e: reqwest::Error, timeout: Duration) -> SendError {
+    // The error that carries this says where the request went (`request_line`), once.
+    let e = e.without_url();
     if e.is_builder() {
         // A request we could not even build will not build on a retry either.
         SendError::Invalid(root_cause(&e))
@@ -319,6 +353,21 @@ mod tests {
         );
         assert_eq!(parse_go_duration("soon"), None);
         assert_eq!(parse_go_duration(""), None);
+    }
+
+    #[test]
+    fn a_request_line_names_method_and_url_without_credentials() {
+        let url =
+            reqwest::Url::parse("https://bob:s3cret@api.example.com/v1/agents/a/chat?x=1").unwrap();
+        assert_eq!(
+            request_line(&reqwest::Method::POST, &url),
+            "POST https://api.example.com/v1/agents/a/chat?x=1"
+        );
+        let plain = reqwest::Url::parse("http://127.0.0.1:8080/api/chat").unwrap();
+        assert_eq!(
+            request_line(&reqwest::Method::PUT, &plain),
+            "PUT http://127.0.0.1:8080/api/chat"
+        );
     }
 
     #[test]

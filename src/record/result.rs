@@ -202,15 +202,28 @@ pub enum ErrorKind {
     Setup(String),
     /// Transport: connect error, timeout, a body over the cap. `error` is the transport's own
     /// sentence (`timed out after 2s`).
-    Send { error: String, retries: u32 },
+    Send {
+        error: String,
+        retries: u32,
+        /// Where it went, `POST http://host/v1/agents/x/chat` (no credentials; empty when
+        /// unknown): a wrong `base_url` shows in the message, not only in the suite.
+        request: String,
+    },
     /// A non-2xx status the turn did not expect.
     Status {
         status: u16,
         detail: Option<String>,
         retries: u32,
+        /// As for `Send`.
+        request: String,
     },
     /// A 2xx with nothing to judge.
-    Malformed { status: u16, reason: String },
+    Malformed {
+        status: u16,
+        reason: String,
+        /// As for `Send`.
+        request: String,
+    },
     /// `session: server` and the server returned no id, so the next turn cannot continue.
     NoSession,
     /// A judge could not give a verdict (unreachable, not JSON): the gate could not judge.
@@ -389,11 +402,37 @@ impl ErrorKind {
     pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
         match self {
             ErrorKind::Setup(s) | ErrorKind::Internal(s) | ErrorKind::Worded(s) => f(s),
-            ErrorKind::Send { error, .. } => f(error),
-            ErrorKind::Status { detail, .. } => detail.iter_mut().for_each(f),
-            ErrorKind::Malformed { reason, .. } | ErrorKind::Judge { reason } => f(reason),
+            ErrorKind::Send { error, request, .. } => {
+                f(error);
+                f(request);
+            }
+            ErrorKind::Status {
+                detail, request, ..
+            } => {
+                detail.iter_mut().for_each(&mut *f);
+                f(request);
+            }
+            ErrorKind::Malformed {
+                reason, request, ..
+            } => {
+                f(reason);
+                f(request);
+            }
+            ErrorKind::Judge { reason } => f(reason),
             ErrorKind::NoSession => {}
         }
+    }
+
+    /// The same error, saying where its request went (see `Send::request`); other kinds are
+    /// returned as they are.
+    pub fn with_request(mut self, line: String) -> Self {
+        match &mut self {
+            ErrorKind::Send { request, .. }
+            | ErrorKind::Status { request, .. }
+            | ErrorKind::Malformed { request, .. } => *request = line,
+            _ => {}
+        }
+        self
     }
 }
 

@@ -380,7 +380,8 @@ impl Console {
     }
 }
 
-/// A readable transcript of one attempt: the session id, then `>` user and `<` agent lines.
+/// A readable transcript of one attempt (`-v`): the session id, then `>` user and `<` agent
+/// lines, each reply with its round trip and, streamed, its time to first token.
 pub fn transcript(a: &Attempt) -> String {
     let mut out = String::new();
     if let Some(id) = &a.session_id {
@@ -390,10 +391,17 @@ pub fn transcript(a: &Attempt) -> String {
         let _ = writeln!(out, "> {}", t.message);
         match (t.status, &t.text, &t.detail) {
             (Some(s), Some(text), _) => {
-                let _ = writeln!(out, "< [{s}] {text}");
+                let _ = writeln!(out, "< [{s}] {text}  {}", timing(t));
             }
             (Some(s), None, detail) => {
-                let _ = writeln!(out, "< [{s}] {}", detail.as_deref().unwrap_or(""));
+                let detail = detail
+                    .as_deref()
+                    .map(|d| format!("{d}  "))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "< [{s}] {detail}{}", timing(t));
+            }
+            (None, _, _) if t.not_sent => {
+                let _ = writeln!(out, "< (not sent)");
             }
             (None, _, _) => {
                 let _ = writeln!(out, "< (no reply)");
@@ -401,6 +409,18 @@ pub fn transcript(a: &Attempt) -> String {
         }
     }
     out.trim_end().to_string()
+}
+
+/// `(120ms)`, or `(120ms, first token 40ms)` for a streamed reply.
+fn timing(t: &crate::record::TurnResult) -> String {
+    match t.first_token {
+        Some(first) => format!(
+            "({}, first token {})",
+            human_duration(t.latency),
+            human_duration(first)
+        ),
+        None => format!("({})", human_duration(t.latency)),
+    }
 }
 
 /// Text that came from outside (the agent, the suite, the network) with every control

@@ -106,21 +106,41 @@ pub fn error_text(e: &RunError) -> String {
     match &e.kind {
         ErrorKind::Setup(message) => message.clone(),
         ErrorKind::Internal(message) => format!("internal error (a bug in agenttest): {message}"),
-        ErrorKind::Send { error, retries } => format!("{error}{}", after_retries(*retries)),
+        ErrorKind::Send {
+            error,
+            retries,
+            request,
+        } => {
+            let to = if request.is_empty() {
+                String::new()
+            } else {
+                format!("{request}: ")
+            };
+            format!("{to}{error}{}", after_retries(*retries))
+        }
         ErrorKind::Status {
             status,
             detail,
             retries,
+            request,
         } => format!(
-            "unexpected status {status}{}{}",
+            "unexpected status {status}{}{}{}",
+            from(request),
             detail
                 .as_deref()
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default(),
             after_retries(*retries)
         ),
-        ErrorKind::Malformed { status, reason } => {
-            format!("malformed reply (status {status}): {reason}")
+        ErrorKind::Malformed {
+            status,
+            reason,
+            request,
+        } => {
+            format!(
+                "malformed reply (status {status}){}: {reason}",
+                from(request)
+            )
         }
         ErrorKind::NoSession => format!(
             "the server returned no session_id, so turn {} cannot continue the session \
@@ -183,6 +203,16 @@ pub fn p_value(p: f64) -> String {
     }
 }
 
+/// ` from POST http://host/chat`, or nothing when where the request went is not known (a
+/// report read back from JSON, which keeps the sentence).
+fn from(request: &str) -> String {
+    if request.is_empty() {
+        String::new()
+    } else {
+        format!(" from {request}")
+    }
+}
+
 /// ` (after 2 retries)`, or nothing when the first try was the last.
 fn after_retries(retries: u32) -> String {
     match retries {
@@ -217,10 +247,12 @@ pub fn golden_message(check: &GoldenCheck, suite_path: &Path, color: bool) -> St
             )
         ),
         GoldenStatus::Mismatch => {
-            let mode = check
-                .threshold
-                .map(|t| format!(" (mode similar, threshold {})", score(t)))
-                .unwrap_or_default();
+            // The threshold is named once, on each turn below it, with that turn's score.
+            let mode = if check.threshold.is_some() {
+                " (mode similar)"
+            } else {
+                ""
+            };
             let mut m = format!("the transcript differs from the golden at {path}{mode}:\n");
             for d in &check.differences {
                 let _ = writeln!(m, "  {}", shown(&difference(d)));

@@ -136,6 +136,7 @@ async fn run_turn(
             let kind = ErrorKind::Send {
                 error: e.to_string(),
                 retries: sent.retries,
+                request: conversation.request(),
             };
             attempt.turns.push(tr);
             attempt.errored(i, turn.span, kind);
@@ -151,7 +152,7 @@ async fn run_turn(
         Ok(text) => text,
         Err(kind) => {
             attempt.turns.push(tr);
-            attempt.errored(i, turn.span, kind);
+            attempt.errored(i, turn.span, kind.with_request(conversation.request()));
             return Step::Stop;
         }
     };
@@ -237,12 +238,14 @@ fn take_reply(
                     status: reply.status,
                     detail,
                     retries,
+                    request: String::new(),
                 })
             }
         }
         ReplyBody::Malformed { reason } => Err(ErrorKind::Malformed {
             status: reply.status,
             reason,
+            request: String::new(),
         }),
     }
 }

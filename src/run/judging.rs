@@ -51,19 +51,22 @@ impl Ask for JudgeAsk {
                 &self.cancel,
             )
             .await;
+            let request = conversation.request();
             match sent.result {
                 Ok(reply) => match reply.body {
                     ReplyBody::Agent(a) => Ok(a.text),
                     ReplyBody::Error { detail } => Err(format!(
-                        "the judge answered status {}{}",
+                        "the judge answered status {} from {request}{}",
                         reply.status,
                         detail.map(|d| format!(": {d}")).unwrap_or_default()
                     )),
-                    ReplyBody::Malformed { reason } => {
-                        Err(format!("the judge's reply is malformed: {reason}"))
-                    }
+                    ReplyBody::Malformed { reason } => Err(format!(
+                        "the judge's reply from {request} is malformed: {reason}"
+                    )),
                 },
-                Err(TurnError::Send(e)) => Err(format!("the judge could not be reached: {e}")),
+                Err(TurnError::Send(e)) => {
+                    Err(format!("the judge could not be reached at {request}: {e}"))
+                }
                 Err(TurnError::Cancelled) => Err("the run was interrupted".to_string()),
             }
         })
