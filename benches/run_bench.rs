@@ -1,10 +1,20 @@
 //! End-to-end benchmark: N dialogues × T turns run by the real `agenttest` binary against the
 //! mock (started from the same binary) or any URL, with every check on (expectations, goldens,
-//! JUnit and JSON). Prints requests/s, wall time and the runner's peak memory.
+//! JUnit and JSON). Prints requests/s, wall time and the runner's peak memory, for each endpoint
+//! kind asked for: the platform's agent API (`thinnest`), chat completions (`openai`, which
+//! sends the whole history every turn) and streamed chat completions (`openai-stream`), on the
+//! same work, with each kind's request-phase rate as a share of the platform kind's.
 //!
 //!     cargo bench --bench run_bench -- --dialogues 1000 --turns 5 --jobs 8
 //!     cargo bench --bench run_bench -- --dialogues 200 --turns 5 --jobs 50 --latency 100ms
+//!     cargo bench --bench run_bench -- --kinds thinnest --dialogues 10000 --turns 5
+//!     cargo bench --bench run_bench -- --rounds 3      # the kinds in turn, three times over
 //!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
+//!
+//! `--kinds` takes a comma-separated list of `thinnest`, `openai`, `openai-stream` (default: all
+//! three against the mock; only `thinnest` with `--url`, whose server may not speak the rest).
+//! `--rounds N` runs the kinds in turn N times and compares each kind's best request phase: on
+//! a shared 2-core machine one run of each, minutes apart in load, can differ by half.
 //!
 //! Peak memory is the child's maximum resident set (getrusage), so it measures the runner
 //! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
@@ -25,6 +35,53 @@ struct Opts {
     agent: String,
     key: String,
     no_golden: bool,
+    kinds: Vec<Kind>,
+    rounds: usize,
+}
+
+/// The endpoint kinds the benchmark can drive, each on the same dialogues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Thinnest,
+    OpenAi,
+    OpenAiStream,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Thinnest, Kind::OpenAi, Kind::OpenAiStream];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Thinnest => "thinnest",
+            Kind::OpenAi => "openai",
+            Kind::OpenAiStream => "openai-stream",
+        }
+    }
+
+    fn parse(s: &str) -> Kind {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s.trim())
+            .unwrap_or_else(|| {
+                panic!("--kinds: unknown kind {s:?} (thinnest, openai, openai-stream)")
+            })
+    }
+
+    /// The suite's `endpoint:` block for this kind against `url`.
+    fn endpoint(self, o: &Opts, url: &str) -> String {
+        let common = format!("  api_key: {}\n  timeout: 30s\n  retries: 0\n", o.key);
+        match self {
+            Kind::Thinnest => format!(
+                "endpoint:\n  base_url: {url}\n  agent_id: {}\n{common}",
+                o.agent
+            ),
+            Kind::OpenAi | Kind::OpenAiStream => format!(
+                "endpoint:\n  kind: openai\n  base_url: {url}/v1\n  model: {}\n  stream: {}\n{common}",
+                o.agent,
+                self == Kind::OpenAiStream
+            ),
+        }
+    }
 }
 
 fn parse_args() -> Opts {
@@ -37,6 +94,8 @@ fn parse_args() -> Opts {
         agent: "ag_bench".into(),
         key: "ak_bench_1".into(),
         no_golden: false,
+        kinds: Vec::new(),
+        rounds: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -50,6 +109,8 @@ fn parse_args() -> Opts {
             "--url" => o.url = Some(val()),
             "--agent" => o.agent = val(),
             "--key" => o.key = val(),
+            "--rounds" => o.rounds = val().parse().expect("--rounds N"),
+            "--kinds" => o.kinds = val().split(',').map(Kind::parse).collect(),
             "--no-golden" => {
                 o.no_golden = true;
                 i += 1;
@@ -62,6 +123,12 @@ fn parse_args() -> Opts {
             }
         }
         i += 2;
+    }
+    if o.kinds.is_empty() {
+        o.kinds = match o.url {
+            Some(_) => vec![Kind::Thinnest],
+            None => Kind::ALL.to_vec(),
+        };
     }
     o
 }
@@ -81,10 +148,11 @@ fn start_bench_mock(dir: &Path, o: &Opts) -> (Child, String) {
     start_mock(&script)
 }
 
-fn write_suite(dir: &Path, o: &Opts, url: &str) {
+/// Writes `bench-<kind>.yaml`: the same dialogues for every kind, only the endpoint differs.
+fn write_suite(dir: &Path, o: &Opts, url: &str, kind: Kind) -> String {
     let mut s = format!(
-        "name: bench\nendpoint:\n  base_url: {url}\n  agent_id: {}\n  api_key: {}\n  timeout: 30s\n  retries: 0\ndefaults:\n  expect: {{status: 200}}\ndialogues:\n",
-        o.agent, o.key
+        "name: bench\n{}defaults:\n  expect: {{status: 200}}\ndialogues:\n",
+        kind.endpoint(o, url)
     );
     for d in 0..o.dialogues {
         s.push_str(&format!("  - name: dialogue {d}\n    turns:\n"));
@@ -94,7 +162,9 @@ fn write_suite(dir: &Path, o: &Opts, url: &str) {
             ));
         }
     }
-    std::fs::write(dir.join("bench.yaml"), s).expect("write suite");
+    let name = format!("bench-{}.yaml", kind.name());
+    std::fs::write(dir.join(&name), s).expect("write suite");
+    name
 }
 
 /// Runs the binary and returns (wall time, peak RSS of that child in KiB, exit code).
@@ -127,6 +197,49 @@ fn timed(bin: &str, dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
     (wall, usage.ru_maxrss as u64, code)
 }
 
+/// One kind's measured run.
+struct Measured {
+    kind: Kind,
+    wall: Duration,
+    rss_kib: u64,
+    code: i32,
+    /// The request phase alone (from the JSON report): the run minus start-up, loading and
+    /// writing reports.
+    phase: Option<f64>,
+}
+
+/// Blesses (unless `--no-golden`), then runs one kind's suite with every report written.
+fn measure(bin: &str, dir: &Path, o: &Opts, url: &str, kind: Kind) -> Measured {
+    let suite = write_suite(dir, o, url, kind);
+    let jobs = o.jobs.to_string();
+    if !o.no_golden {
+        // Record goldens first, so the measured run compares every transcript.
+        let (_, _, code) = timed(bin, dir, &["run", &suite, "--bless", "-q", "-j", &jobs]);
+        assert!(code == 0, "{}: bless run failed with {code}", kind.name());
+    }
+    let json = format!("report-{}.json", kind.name());
+    let junit = format!("report-{}.xml", kind.name());
+    let mut args = vec![
+        "run", &suite, "-q", "-j", &jobs, "--junit", &junit, "--json", &json,
+    ];
+    if o.no_golden {
+        args.push("--no-golden");
+    }
+    let (wall, rss_kib, code) = timed(bin, dir, &args);
+    let phase = std::fs::read_to_string(dir.join(&json))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["run"]["duration_ms"].as_f64())
+        .map(|ms| ms / 1000.0);
+    Measured {
+        kind,
+        wall,
+        rss_kib,
+        code,
+        phase,
+    }
+}
+
 fn main() {
     let o = parse_args();
     let bin = bin();
@@ -138,83 +251,106 @@ fn main() {
             (Some(c), u)
         }
     };
-    write_suite(dir.path(), &o, &url);
-    let jobs = o.jobs.to_string();
-    if !o.no_golden {
-        // Record goldens first, so the measured run compares every transcript.
-        let (_, _, code) = timed(
-            bin,
-            dir.path(),
-            &["run", "bench.yaml", "--bless", "-q", "-j", &jobs],
-        );
-        assert!(code == 0, "bless run failed with {code}");
-    }
-    let mut args = vec![
-        "run",
-        "bench.yaml",
-        "-q",
-        "-j",
-        &jobs,
-        "--junit",
-        "report.xml",
-        "--json",
-        "report.json",
-    ];
-    if o.no_golden {
-        args.push("--no-golden");
-    }
-    let (wall, rss, code) = timed(bin, dir.path(), &args);
     let requests = o.dialogues * o.turns;
     println!(
-        "dialogues={} turns={} jobs={} latency={} goldens={} exit={}",
-        o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden, code
+        "dialogues={} turns={} jobs={} latency={} goldens={}",
+        o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden
     );
+    let mut runs = Vec::new();
+    for _ in 0..o.rounds.max(1) {
+        for &kind in &o.kinds {
+            let m = measure(bin, dir.path(), &o, &url, kind);
+            print_run(&o, &m, requests);
+            runs.push(m);
+        }
+    }
+    if o.kinds.contains(&Kind::Thinnest) && o.url.is_none() && ideal_wall(&o).is_none() {
+        if let Some(best) = best(&runs, Kind::Thinnest) {
+            print_oha(&url, &o, best, requests);
+        }
+    }
+    print_comparison(&o.kinds, &runs, requests);
+}
+
+/// The run of `kind` with the shortest request phase.
+fn best(runs: &[Measured], kind: Kind) -> Option<&Measured> {
+    runs.iter()
+        .filter(|m| m.kind == kind && m.phase.is_some())
+        .min_by(|a, b| {
+            a.phase
+                .unwrap_or(f64::MAX)
+                .total_cmp(&b.phase.unwrap_or(f64::MAX))
+        })
+}
+
+fn print_run(o: &Opts, m: &Measured, requests: usize) {
     println!(
-        "requests={} wall={:.3}s requests/s={:.0} peak_rss={:.1}MiB",
+        "[{}] exit={} requests={} wall={:.3}s requests/s={:.0} peak_rss={:.1}MiB",
+        m.kind.name(),
+        m.code,
         requests,
-        wall.as_secs_f64(),
-        requests as f64 / wall.as_secs_f64(),
-        rss as f64 / 1024.0
+        m.wall.as_secs_f64(),
+        requests as f64 / m.wall.as_secs_f64(),
+        m.rss_kib as f64 / 1024.0
     );
-    // The request phase alone (from the JSON report): the run minus start-up, loading and
-    // writing reports.
-    let phase = std::fs::read_to_string(dir.path().join("report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["run"]["duration_ms"].as_f64())
-        .map(|ms| ms / 1000.0);
-    if let Some(secs) = phase {
+    if let Some(secs) = m.phase {
         println!(
-            "request phase={secs:.3}s requests/s={:.0}",
+            "[{}] request phase={secs:.3}s requests/s={:.0}",
+            m.kind.name(),
             requests as f64 / secs
         );
     }
-    if o.url.is_none() && ideal_wall(&o).is_none() {
-        if let Some(raw) = oha_rate(&url, &o, requests) {
-            let e2e = requests as f64 / wall.as_secs_f64();
-            print!(
-                "oha (raw load, same mock, {} connections): requests/s={raw:.0}; agenttest reaches {:.0}% of it end to end",
-                o.jobs,
-                100.0 * e2e / raw
-            );
-            if let Some(secs) = phase {
-                print!(
-                    ", {:.0}% in the request phase",
-                    100.0 * (requests as f64 / secs) / raw
-                );
-            }
-            println!();
-        }
-    }
-    if let Some(ideal) = ideal_wall(&o) {
+    if let Some(ideal) = ideal_wall(o) {
         println!(
-            "ideal wall (latency-bound)={:.3}s efficiency={:.1}%",
+            "[{}] ideal wall (latency-bound)={:.3}s efficiency={:.1}%",
+            m.kind.name(),
             ideal.as_secs_f64(),
-            100.0 * ideal.as_secs_f64() / wall.as_secs_f64()
+            100.0 * ideal.as_secs_f64() / m.wall.as_secs_f64()
         );
     }
 }
 
+fn print_oha(url: &str, o: &Opts, m: &Measured, requests: usize) {
+    let Some(raw) = oha_rate(url, o, requests) else {
+        return;
+    };
+    let e2e = requests as f64 / m.wall.as_secs_f64();
+    print!(
+        "oha (raw load, same mock, {} connections): requests/s={raw:.0}; agenttest reaches {:.0}% of it end to end",
+        o.jobs,
+        100.0 * e2e / raw
+    );
+    if let Some(secs) = m.phase {
+        print!(
+            ", {:.0}% in the request phase",
+            100.0 * (requests as f64 / secs) / raw
+        );
+    }
+    println!();
+}
+
+/// Each kind's best request-phase rate as a share of the platform kind's (the target: within
+/// 10%).
+fn print_comparison(kinds: &[Kind], runs: &[Measured], requests: usize) {
+    let rate = |k: Kind| {
+        best(runs, k)
+            .and_then(|m| m.phase)
+            .map(|secs| requests as f64 / secs)
+    };
+    let Some(base) = rate(Kind::Thinnest) else {
+        return;
+    };
+    let rounds = runs.len() / kinds.len().max(1);
+    for &k in kinds.iter().filter(|k| **k != Kind::Thinnest) {
+        if let Some(r) = rate(k) {
+            println!(
+                "[{}] request phase requests/s={r:.0} = {:.0}% of thinnest ({base:.0}), best of {rounds}; target >= 90%",
+                k.name(),
+                100.0 * r / base
+            );
+        }
+    }
+}
 /// The request rate a raw load generator gets from the same mock at the same concurrency, for
 /// comparison; `None` when `oha` is not installed (`cargo install oha`).
 fn oha_rate(url: &str, o: &Opts, requests: usize) -> Option<f64> {

@@ -5,6 +5,9 @@
 //! `stream: sse` reads server-sent events whose data the `text` pointer points into.
 //!
 //! Templates and pointers were checked when the suite was loaded; here they are only applied.
+//! A capture that no turn has taken yet is empty, as `{{session_id}}` is before the server
+//! returned one: a template is sent on every turn, the first included, and `{{name}}` must
+//! never go out as written (SPEC §8.3).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,7 +21,7 @@ use super::transport::{self, preview, truncate, Auth, Transport};
 use super::{session, Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{self, HttpSpec, Pointers, SessionMode};
-use crate::suite::template::expand_template;
+use crate::suite::template::{expand_template, references};
 
 #[derive(Debug)]
 pub struct Http {
@@ -26,6 +29,8 @@ pub struct Http {
     base: String,
     method: reqwest::Method,
     spec: HttpSpec,
+    /// Every name the path and body templates use, so one not captured yet can be emptied.
+    names: Vec<String>,
 }
 
 impl Http {
@@ -50,9 +55,34 @@ impl Http {
             transport,
             base,
             method,
+            names: template_names(spec),
             spec: spec.clone(),
         })
     }
+}
+
+/// The `{{name}}`s of the path and of every string in the body, each once.
+fn template_names(spec: &HttpSpec) -> Vec<String> {
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+            Value::Object(map) => map.values().for_each(|i| strings(i, out)),
+            _ => {}
+        }
+    }
+    let mut texts = vec![spec.path.as_str()];
+    if let Some(body) = &spec.body {
+        strings(body, &mut texts);
+    }
+    let mut names: Vec<String> = texts
+        .into_iter()
+        .flat_map(references)
+        .map(|r| r.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 impl Endpoint for Http {
@@ -125,6 +155,11 @@ impl HttpConversation {
             "session_id".into(),
             self.session.clone().unwrap_or_default(),
         );
+        // The loader refused every unknown name, so one without a value is a capture that
+        // no turn has taken yet (always so on turn 1).
+        for name in &self.endpoint.names {
+            values.entry(name.clone()).or_default();
+        }
         values
     }
 
@@ -407,6 +442,25 @@ mod tests {
                 "history": [{"role": "user", "content": "a"}],
                 "meta": ["plan pro", 7, true]
             })
+        );
+    }
+
+    #[test]
+    fn template_names_come_from_the_path_and_every_body_string() {
+        let spec = HttpSpec {
+            method: "POST".into(),
+            path: "/chat/{{session_id}}/{{order}}".into(),
+            body: Some(serde_json::json!({
+                "input": "{{message}}",
+                "meta": {"refs": ["{{order}}", "{{ticket}} and {{plan}}"], "n": 3}
+            })),
+            auth_header: None,
+            response: pointers(),
+            stream: false,
+        };
+        assert_eq!(
+            template_names(&spec),
+            ["message", "order", "plan", "session_id", "ticket"]
         );
     }
 

@@ -136,17 +136,40 @@ impl OpenAi {
     }
 }
 
-#[derive(Serialize)]
+/// The request body. Written by hand rather than with `#[serde(flatten)]`, which would emit a
+/// `params` key and agenttest's own key of the same name both (`"model"` twice): agenttest's
+/// keys replace the params', and a `stream` or `stream_options` in `params` never turns on a
+/// stream the endpoint did not ask for.
 struct Body<'a> {
-    /// First, so that the fields below win over a `params` key of the same name.
-    #[serde(flatten)]
     params: &'a Map<String, Value>,
     model: &'a str,
     messages: Vec<Msg<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<StreamOptions>,
+}
+
+/// The keys agenttest writes itself; a `params` key of the same name is left out.
+const OWN_KEYS: [&str; 4] = ["model", "messages", "stream", "stream_options"];
+
+impl Serialize for Body<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in self.params {
+            if !OWN_KEYS.contains(&k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.serialize_entry("model", self.model)?;
+        map.serialize_entry("messages", &self.messages)?;
+        if let Some(stream) = self.stream {
+            map.serialize_entry("stream", &stream)?;
+        }
+        if let Some(options) = &self.stream_options {
+            map.serialize_entry("stream_options", options)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -324,6 +347,50 @@ mod tests {
                 ReplyBody::Malformed { .. }
             ));
         }
+    }
+
+    #[test]
+    fn params_never_repeat_or_override_agenttests_own_keys() {
+        let params: Map<String, Value> = serde_json::from_str(
+            r#"{"temperature": 0.2, "model": "other", "messages": [], "stream": true,
+                "stream_options": {"include_usage": false}, "seed": 7}"#,
+        )
+        .unwrap();
+        let msgs = || {
+            vec![Msg {
+                role: "user",
+                content: "hi",
+            }]
+        };
+        let plain = Body {
+            params: &params,
+            model: "m",
+            messages: msgs(),
+            stream: None,
+            stream_options: None,
+        };
+        let text = serde_json::to_string(&plain).unwrap();
+        assert_eq!(
+            text,
+            r#"{"seed":7,"temperature":0.2,"model":"m","messages":[{"role":"user","content":"hi"}]}"#
+        );
+        let streamed = Body {
+            stream: Some(true),
+            stream_options: Some(StreamOptions {
+                include_usage: true,
+            }),
+            ..plain
+        };
+        let value: Value = serde_json::to_value(&streamed).unwrap();
+        assert_eq!(value["stream"], true);
+        assert_eq!(value["stream_options"]["include_usage"], true);
+        assert_eq!(
+            serde_json::to_string(&streamed)
+                .unwrap()
+                .matches("\"stream\"")
+                .count(),
+            1
+        );
     }
 
     #[test]
