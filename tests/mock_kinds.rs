@@ -110,6 +110,13 @@ fn every_kind_runs_offline_against_the_demo() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
+    let kinds: Vec<&str> = report["dialogues"]
+        .as_array()
+        .expect("dialogues")
+        .iter()
+        .filter_map(|d| d["endpoint_kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["http", "openai", "http"], "the JSON report names each kind");
     let turns = turns(&report);
     assert_eq!(turns.len(), 6);
     // The streamed kinds record a time to first token; the plain one does not.

@@ -88,6 +88,8 @@ pub struct DialogueResult {
     pub name: String,
     pub span: Span,
     pub tags: Vec<String>,
+    /// Which API the dialogue talked to: `thinnest`, `openai` or `http` (SPEC §8.1).
+    pub endpoint_kind: &'static str,
     pub outcome: Outcome,
     pub skip_reason: Option<String>,
     /// Every execution: the first, its repeats, then reruns. Empty for a skip or not-run.

@@ -122,6 +122,8 @@ struct Dialogue {
     name: String,
     location: String,
     tags: Vec<String>,
+    #[serde(default)]
+    endpoint_kind: Option<String>,
     outcome: String,
     skip_reason: Option<String>,
     duration_ms: u64,
@@ -221,6 +223,11 @@ fn dialogue(d: Dialogue, suite: Arc<SuiteInfo>) -> Result<DialogueResult, ReadEr
         suite,
         name: d.name,
         tags: d.tags,
+        endpoint_kind: match d.endpoint_kind.as_deref() {
+            Some("openai") => "openai",
+            Some("http") => "http",
+            _ => "thinnest",
+        },
         outcome,
         skip_reason: d.skip_reason,
         attempts,

@@ -30,6 +30,7 @@ pub(super) fn base_result(suite: &Suite, d: &Dialogue, outcome: Outcome) -> Dial
         name: d.name.clone(),
         span: d.span,
         tags: d.tags.clone(),
+        endpoint_kind: d.endpoint.kind.name(),
         outcome,
         skip_reason: d.skip.clone(),
         attempts: Vec::new(),
