@@ -116,7 +116,11 @@ fn every_kind_runs_offline_against_the_demo() {
         .iter()
         .filter_map(|d| d["endpoint_kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["http", "openai", "http"], "the JSON report names each kind");
+    assert_eq!(
+        kinds,
+        ["http", "openai", "http"],
+        "the JSON report names each kind"
+    );
     let turns = turns(&report);
     assert_eq!(turns.len(), 6);
     // The streamed kinds record a time to first token; the plain one does not.

@@ -230,7 +230,7 @@ mod tests {
 
     fn dialogue(file: &str, name: &str, line: u32, outcome: Outcome) -> DialogueResult {
         DialogueResult {
-        endpoint_kind: "thinnest",
+            endpoint_kind: "thinnest",
             suite: Arc::new(SuiteInfo {
                 name: "s".into(),
                 path: PathBuf::from(file),
