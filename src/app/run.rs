@@ -195,8 +195,13 @@ fn mock_scripts(
             Err(diags) => errors.extend(diags),
         }
     }
+    refused(args, errors).map(|()| scripts)
+}
+
+/// Prints every error of the scripts that could not be loaded (exit 2: nothing was sent).
+fn refused(args: &RunArgs, errors: Vec<crate::diag::Diagnostic>) -> Result<(), i32> {
     if errors.is_empty() {
-        return Ok(scripts);
+        return Ok(());
     }
     let color = use_color(args.paths.color, std::io::stderr().is_terminal());
     let _ = write!(std::io::stderr(), "{}", render_all(&errors, color));
@@ -224,12 +229,7 @@ fn replay_scripts(
             }
         }
     }
-    if errors.is_empty() {
-        return Ok(scripts);
-    }
-    let color = use_color(args.paths.color, std::io::stderr().is_terminal());
-    let _ = write!(std::io::stderr(), "{}", render_all(&errors, color));
-    Err(exit::USAGE)
+    refused(args, errors).map(|()| scripts)
 }
 
 /// One redactor for every secret of every loaded endpoint, judges' included.

@@ -223,24 +223,15 @@ impl HttpConversation {
                 timing,
             });
         }
-        let bytes = transport::read_capped(response, ep.transport.timeout()).await?;
-        let body = if success {
-            parse_success(&bytes, pointers)
-        } else {
-            ReplyBody::Error {
-                detail: parse_error(&bytes, pointers),
-            }
-        };
-        Ok(Reply {
-            status,
-            body,
-            rate,
-            timing: Timing {
-                first_byte,
-                first_token: None,
-                total: started.elapsed(),
-            },
-        })
+        transport::whole_reply(
+            response,
+            started,
+            first_byte,
+            ep.transport.timeout(),
+            |b| parse_success(b, pointers),
+            |b| parse_error(b, pointers),
+        )
+        .await
     }
 }
 

@@ -115,24 +115,15 @@ impl OpenAi {
                 timing,
             });
         }
-        let bytes = transport::read_capped(response, self.transport.timeout()).await?;
-        let body = if success {
-            parse_completion(&bytes)
-        } else {
-            ReplyBody::Error {
-                detail: parse_error(&bytes),
-            }
-        };
-        Ok(Reply {
-            status,
-            body,
-            rate,
-            timing: Timing {
-                first_byte,
-                first_token: None,
-                total: started.elapsed(),
-            },
-        })
+        transport::whole_reply(
+            response,
+            started,
+            first_byte,
+            self.transport.timeout(),
+            parse_completion,
+            parse_error,
+        )
+        .await
     }
 }
 

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION};
 use secrecy::ExposeSecret;
 
-use crate::record::{RateHeaders, SendError, Timing};
+use crate::record::{RateHeaders, Reply, ReplyBody, SendError, Timing};
 use crate::suite::model::{BaseUrl, Endpoint, HeaderValue};
 
 /// Replies are text for people; anything past this is a broken or hostile server, and reading
@@ -191,6 +191,38 @@ fn request_line(method: &reqwest::Method, url: &reqwest::Url) -> String {
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
     format!("{method} {shown}")
+}
+
+/// Reads a whole (not streamed) response within the cap and makes it a [`Reply`]: `success`
+/// reads a 2xx body, `error` a non-2xx body's detail; each kind brings its own two.
+pub async fn whole_reply(
+    response: reqwest::Response,
+    started: Instant,
+    first_byte: Duration,
+    timeout: Duration,
+    success: impl FnOnce(&[u8]) -> ReplyBody,
+    error: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<Reply, SendError> {
+    let status = response.status().as_u16();
+    let rate = rate_headers(response.headers());
+    let bytes = read_capped(response, timeout).await?;
+    let body = if (200..300).contains(&status) {
+        success(&bytes)
+    } else {
+        ReplyBody::Error {
+            detail: error(&bytes),
+        }
+    };
+    Ok(Reply {
+        status,
+        body,
+        rate,
+        timing: Timing {
+            first_byte,
+            first_token: None,
+            total: started.elapsed(),
+        },
+    })
 }
 
 pub fn classify(e: reqwest::Error, timeout: Duration) -> SendError {
