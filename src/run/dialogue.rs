@@ -158,6 +158,11 @@ impl Plan<'_> {
             let group = self.round(round).await;
             let (verdict, baseline) = match self.gate {
                 Gate::Count(k) => (group_verdict(&group, k), None),
+                // A bless with repeats records the pass rate: there is nothing to compare
+                // it with yet, and the old baseline is the one being replaced.
+                Gate::Baseline(_) if self.ctx.cfg.golden == GoldenPolicy::Bless => {
+                    (blessed_verdict(&group), None)
+                }
                 Gate::Baseline(alpha) => baseline_verdict(&group, self.recorded, alpha),
             };
             gated = baseline.or(gated);
@@ -235,6 +240,21 @@ fn group_verdict(group: &[Attempt], min_pass: u32) -> Outcome {
         Outcome::Pass
     } else if group.iter().any(|a| a.outcome == Outcome::Fail) {
         Outcome::Fail
+    } else {
+        Outcome::Error
+    }
+}
+
+/// A baseline dialogue under `--bless`: it passes when a run could be judged (its pass rate is
+/// what is recorded), errors when none could.
+fn blessed_verdict(group: &[Attempt]) -> Outcome {
+    if group.iter().any(|a| a.outcome == Outcome::NotRun) {
+        Outcome::NotRun
+    } else if group
+        .iter()
+        .any(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
+    {
+        Outcome::Pass
     } else {
         Outcome::Error
     }
