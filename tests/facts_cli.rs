@@ -250,10 +250,6 @@ fn golden_mode_facts_fails_an_added_fact_only_when_strict() {
 }
 
 #[test]
-#[ignore = "product gap: SPEC §9.1 says values the reply adds are listed in the report even when \
-            they do not fail it (non-strict); a passing `golden: {mode: facts}` turn records \
-            nothing about them (src/judge/golden/mod.rs turn_differences drops a passing diff), \
-            so neither the console nor the JSON report shows them"]
 fn golden_mode_facts_lists_added_facts_of_a_passing_turn() {
     let ws = golden_workspace();
     let out = run_in(

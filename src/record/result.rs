@@ -353,6 +353,9 @@ pub struct GoldenCheck {
     /// Per-turn similarity and the threshold, in `similar` mode.
     pub scores: Vec<f64>,
     pub threshold: Option<f64>,
+    /// What differs without failing the check: the facts a reply adds in `mode: facts`
+    /// without `strict`, listed for the reviewer (SPEC §9.1).
+    pub notes: Vec<Difference>,
     /// Why the golden could not be read or parsed (status `Invalid`).
     pub problem: Option<String>,
     /// The `.new` pending file written beside the golden, if any.
@@ -502,6 +505,7 @@ impl GoldenCheck {
             differences: Vec::new(),
             scores: Vec::new(),
             threshold: None,
+            notes: Vec::new(),
             problem: None,
             pending: None,
             pending_error: None,

@@ -86,6 +86,12 @@ impl Console {
                 self.bar.inc(1);
                 if self.opts.verbosity != Verbosity::Quiet {
                     self.line(&self.status_line(r));
+                    // What the golden check noticed without failing (facts a reply adds).
+                    let notes = r.attempts.iter().filter_map(|a| a.golden.as_ref());
+                    for n in notes.flat_map(|g| &g.notes).take(3) {
+                        let text = format!("      note: {}", explain::difference(n));
+                        self.line(&self.paint(DIM, &visible(&text)));
+                    }
                     if self.opts.verbosity == Verbosity::Verbose {
                         for a in &r.attempts {
                             self.line(&indent(&visible(&transcript(a)), "      "));

@@ -162,6 +162,9 @@ struct Golden<'a> {
     scores: &'a [f64],
     pending: Option<String>,
     message: String,
+    /// What differs without failing (the facts a reply adds in `mode: facts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -298,6 +301,7 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<
             scores: &g.scores,
             pending: g.pending.as_ref().map(|p| p.display().to_string()),
             message: explain::golden_message(g, path, false),
+            notes: g.notes.iter().map(explain::difference).collect(),
         }),
         turns: a
             .turns

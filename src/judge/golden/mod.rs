@@ -116,6 +116,9 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
     };
     let (differences, scores) = differences(&golden, actual, mode);
     check.scores = scores;
+    if mode == (GoldenMode::Facts { strict: false }) {
+        check.notes = added_facts(&golden, actual);
+    }
     if !differences.is_empty() {
         check.status = GoldenStatus::Mismatch;
         check.differences = differences;
@@ -244,6 +247,26 @@ fn turn_differences(
             }
         }
     }
+}
+
+/// `mode: facts` without `strict`: the facts each reworded turn states beyond the golden's,
+/// which do not fail it but are listed for the reviewer.
+fn added_facts(golden: &GoldenFile, actual: &GoldenFile) -> Vec<Difference> {
+    golden
+        .turns
+        .iter()
+        .zip(&actual.turns)
+        .enumerate()
+        .filter(|(_, (g, a))| !agent_matches(&g.agent, &a.agent))
+        .filter_map(|(i, (g, a))| {
+            let diff = facts::compare(&facts::extract(&g.agent), &facts::extract(&a.agent));
+            (diff.missing.is_empty() && !diff.added.is_empty()).then(|| Difference::Facts {
+                turn: i + 1,
+                missing: Vec::new(),
+                added: diff.added.iter().map(ToString::to_string).collect(),
+            })
+        })
+        .collect()
 }
 
 fn invalid(mut check: GoldenCheck, problem: String) -> GoldenCheck {
