@@ -35,7 +35,9 @@
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
+
+use crate::util::NOT_UNRESERVED;
 use secrecy::{ExposeSecret, SecretString};
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -48,13 +50,6 @@ pub const MIN_KEY_LEN: usize = 4;
 
 /// The shortest secret whose encodings are redacted too.
 pub const MIN_ENCODED_LEN: usize = 8;
-
-/// Everything but RFC 3986's unreserved characters.
-const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Why `key` cannot be an api key, for the suite loader to report at the key's place: `None`
 /// when it is fine. The message is a lowercase fragment.

@@ -16,6 +16,14 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Every byte but RFC 3986's unreserved `A-Z a-z 0-9 - . _ ~`: what percent-encoding must
+/// escape so a value can neither add a URL path segment nor hide a key from the redactor.
+pub const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t

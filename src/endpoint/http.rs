@@ -261,15 +261,7 @@ fn fill(template: &Value, values: &BTreeMap<String, String>, history: &Value) ->
 /// A value put in a URL path: everything but RFC 3986's unreserved characters encoded, so a
 /// message or an id can never add a path segment or a query.
 fn encode_path_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(v, crate::util::NOT_UNRESERVED).to_string()
 }
 
 fn text_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {

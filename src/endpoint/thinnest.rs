@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::session;
-use super::transport::{preview, truncate, Auth, Transport};
+use super::transport::{self, preview, truncate, Auth, Transport};
 use super::{Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Usage};
 use crate::suite::model::{self, SessionMode};
@@ -50,23 +50,19 @@ impl Thinnest {
             body.insert("session_id".into(), Value::String(id.to_string()));
         }
         let bytes = serde_json::to_vec(&body).map_err(|e| SendError::Invalid(e.to_string()))?;
-        let raw = self
+        let (response, started, first_byte) = self
             .transport
-            .exchange(reqwest::Method::POST, &self.url, Some(bytes))
+            .start(reqwest::Method::POST, &self.url, Some(bytes))
             .await?;
-        let body = if (200..300).contains(&raw.status) {
-            parse_success(&raw.bytes)
-        } else {
-            ReplyBody::Error {
-                detail: parse_detail(&raw.bytes),
-            }
-        };
-        Ok(Reply {
-            status: raw.status,
-            body,
-            rate: raw.rate,
-            timing: raw.timing,
-        })
+        transport::whole_reply(
+            response,
+            started,
+            first_byte,
+            self.transport.timeout(),
+            parse_success,
+            parse_detail,
+        )
+        .await
     }
 }
 

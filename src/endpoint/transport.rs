@@ -65,14 +65,6 @@ impl std::fmt::Debug for Transport {
     }
 }
 
-/// A response whose body was read whole (within the cap).
-pub struct Raw {
-    pub status: u16,
-    pub rate: RateHeaders,
-    pub bytes: Vec<u8>,
-    pub timing: Timing,
-}
-
 impl Transport {
     pub fn new(http: reqwest::Client, endpoint: &Endpoint, auth: Auth<'_>) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
@@ -156,29 +148,6 @@ impl Transport {
             .map_err(|e| classify(e, self.timeout))?;
         let first_byte = started.elapsed();
         Ok((response, started, first_byte))
-    }
-
-    /// Sends `body` and reads the whole response within the cap.
-    pub async fn exchange(
-        &self,
-        method: reqwest::Method,
-        url: &reqwest::Url,
-        body: Option<Vec<u8>>,
-    ) -> Result<Raw, SendError> {
-        let (response, started, first_byte) = self.start(method, url, body).await?;
-        let status = response.status().as_u16();
-        let rate = rate_headers(response.headers());
-        let bytes = read_capped(response, self.timeout).await?;
-        Ok(Raw {
-            status,
-            rate,
-            bytes,
-            timing: Timing {
-                first_byte,
-                first_token: None,
-                total: started.elapsed(),
-            },
-        })
     }
 }
 

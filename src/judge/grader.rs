@@ -178,28 +178,15 @@ impl Grader {
     }
 }
 
-/// The prompt with its `{{name}}`s filled in one pass, so a reply that contains `{{rubric}}`
-/// stays text and cannot pull another part of the prompt into itself.
+/// The prompt with its `{{name}}`s filled in one pass (the suite's own template expansion), so
+/// a reply that contains `{{rubric}}` stays text and cannot pull another part of the prompt
+/// into itself.
 fn fill(template: &str, parts: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 256);
-    let mut rest = template;
-    while let Some(at) = rest.find("{{") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 2..];
-        match after.find("}}").map(|end| (&after[..end], end)) {
-            Some((name, end)) if parts.iter().any(|(n, _)| *n == name) => {
-                let value = parts.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-                out.push_str(value.unwrap_or_default());
-                rest = &after[end + 2..];
-            }
-            _ => {
-                out.push_str("{{");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    let values: std::collections::BTreeMap<String, String> = parts
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    crate::suite::template::expand_template(template, &values)
 }
 
 fn render_conversation(conversation: &[Said<'_>]) -> String {
