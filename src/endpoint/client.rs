@@ -285,7 +285,13 @@ mod tests {
         assert_eq!(t.url.query(), Some("x=1"));
         assert!(Target::parse("http://[::1").is_err());
         // TLS and credentials in the URL are reqwest's.
-        assert!(Target::parse("https://api.example.com/v1").unwrap().uri.is_none());
-        assert!(Target::parse("http://bob:pw@127.0.0.1/").unwrap().uri.is_none());
+        assert!(Target::parse("https://api.example.com/v1")
+            .unwrap()
+            .uri
+            .is_none());
+        assert!(Target::parse("http://bob:pw@127.0.0.1/")
+            .unwrap()
+            .uri
+            .is_none());
     }
 }

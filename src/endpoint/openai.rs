@@ -115,14 +115,7 @@ impl OpenAi {
                 timing,
             });
         }
-        transport::whole_reply(
-            response,
-            started,
-            first_byte,
-            parse_completion,
-            parse_error,
-        )
-        .await
+        transport::whole_reply(response, started, first_byte, parse_completion, parse_error).await
     }
 }
 
@@ -224,7 +217,8 @@ impl Conversation for OpenAiConversation {
 
     fn request(&self) -> String {
         let ep = &self.endpoint;
-        ep.transport.request_line(&reqwest::Method::POST, &ep.url.url)
+        ep.transport
+            .request_line(&reqwest::Method::POST, &ep.url.url)
     }
 }
 
@@ -283,16 +277,18 @@ impl From<OpenAiUsage> for Usage {
 
 /// A 2xx `chat.completion`: the text is `choices[0].message.content`.
 pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
-    let fast = serde_json::from_slice::<Completion>(bytes).ok().and_then(|c| {
-        let text = c.choices.into_iter().next()?.message?.content?;
-        Some(ReplyBody::Agent(AgentReply {
-            text: text.into_owned(),
-            session_id: None,
-            shape: Some("chat.completion"),
-            usage: c.usage.map(Usage::from).unwrap_or_default(),
-            model: c.model.map(Cow::into_owned),
-        }))
-    });
+    let fast = serde_json::from_slice::<Completion>(bytes)
+        .ok()
+        .and_then(|c| {
+            let text = c.choices.into_iter().next()?.message?.content?;
+            Some(ReplyBody::Agent(AgentReply {
+                text: text.into_owned(),
+                session_id: None,
+                shape: Some("chat.completion"),
+                usage: c.usage.map(Usage::from).unwrap_or_default(),
+                model: c.model.map(Cow::into_owned),
+            }))
+        });
     fast.unwrap_or_else(|| completion_from_tree(bytes))
 }
 

@@ -47,35 +47,40 @@ pub async fn read_stream(
     let mut parser = EventParser::default();
     let mut out = Streamed::default();
     let mut seen = 0usize;
-    let mut datas = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         // The cap is checked on the raw bytes, before the parser buffers anything.
         seen += chunk.len();
         if seen > MAX_BODY_BYTES {
             return Err(SendError::TooLarge(MAX_BODY_BYTES));
         }
-        parser.feed(&chunk, &mut datas);
-        for data in datas.drain(..) {
+        let fed = parser.feed(&chunk, |data| {
             out.events += 1;
             let data = data.trim();
             if data == "[DONE]" {
                 out.done = true;
-                return Ok(out);
+                return Err(None);
             }
             if data.is_empty() {
-                continue;
+                return Ok(());
             }
-            let piece = read(data).map_err(SendError::Other)?;
+            let piece = read(data).map_err(|e| Some(SendError::Other(e)))?;
             if let Some(text) = piece.text.filter(|t| !t.is_empty()) {
                 out.first_token.get_or_insert_with(|| started.elapsed());
                 out.text.push_str(&text);
             }
+            Ok(())
+        });
+        match fed {
+            Ok(()) => {}
+            Err(None) => return Ok(out),
+            Err(Some(e)) => return Err(e),
         }
     }
     Ok(out)
 }
 
 /// An incremental event-stream parser that keeps only what a reply needs: each event's data.
+/// Buffers are kept from event to event, so a long stream allocates once.
 #[derive(Debug, Default)]
 pub struct EventParser {
     /// The bytes of a line not ended yet.
@@ -89,8 +94,13 @@ pub struct EventParser {
 }
 
 impl EventParser {
-    /// Reads `bytes` and pushes the data of every event they complete onto `out`.
-    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<String>) {
+    /// Reads `bytes`, handing the data of every event they complete to `on_data`; the first
+    /// error it returns stops the reading and is returned.
+    pub fn feed<E>(
+        &mut self,
+        mut bytes: &[u8],
+        mut on_data: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<(), E> {
         if !self.started && !bytes.is_empty() {
             self.started = true;
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -99,15 +109,16 @@ impl EventParser {
             bytes = &bytes[1..];
         }
         self.after_cr = false;
-        while let Some(end) = bytes.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) {
             if self.line.is_empty() {
-                self.line_done(&bytes[..end], out);
+                self.line_done(&bytes[..end], &mut on_data)?;
             } else {
-                self.line.extend_from_slice(&bytes[..end]);
-                let line = std::mem::take(&mut self.line);
-                self.line_done(&line, out);
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&bytes[..end]);
+                let done = self.line_done(&line, &mut on_data);
+                line.clear();
                 self.line = line;
-                self.line.clear();
+                done?;
             }
             let cr = bytes[end] == b'\r';
             bytes = &bytes[end + 1..];
@@ -120,20 +131,27 @@ impl EventParser {
             }
         }
         self.line.extend_from_slice(bytes);
+        Ok(())
     }
 
-    fn line_done(&mut self, line: &[u8], out: &mut Vec<String>) {
+    fn line_done<E>(
+        &mut self,
+        line: &[u8],
+        on_data: &mut impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<(), E> {
         if line.is_empty() {
             // A blank line ends the event; one without data is no event.
-            if !self.data.is_empty() {
-                self.data.pop();
-                out.push(std::mem::take(&mut self.data));
+            if self.data.is_empty() {
+                return Ok(());
             }
-            return;
+            self.data.pop();
+            let handed = on_data(&self.data);
+            self.data.clear();
+            return handed;
         }
-        let (name, value) = match line.iter().position(|b| *b == b':') {
+        let (name, value) = match memchr::memchr(b':', line) {
             // A comment.
-            Some(0) => return,
+            Some(0) => return Ok(()),
             Some(i) => {
                 let value = &line[i + 1..];
                 (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
@@ -141,9 +159,13 @@ impl EventParser {
             None => (line, &b""[..]),
         };
         if name == b"data" {
-            self.data.push_str(&String::from_utf8_lossy(value));
+            match std::str::from_utf8(value) {
+                Ok(text) => self.data.push_str(text),
+                Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
+            }
             self.data.push('\n');
         }
+        Ok(())
     }
 }
 
@@ -164,14 +186,18 @@ mod tests {
         let mut p = EventParser::default();
         let mut out = Vec::new();
         for c in chunks {
-            p.feed(c, &mut out);
+            let _ = p.feed(c, |d| {
+                out.push(d.to_string());
+                Ok::<(), ()>(())
+            });
         }
         out
     }
 
     #[test]
     fn events_lines_and_comments() {
-        let stream = b"\xEF\xBB\xBF: hello\r\nevent: x\ndata: one\ndata:two\r\rdata\n\nid: 3\n\ndata: last";
+        let stream =
+            b"\xEF\xBB\xBF: hello\r\nevent: x\ndata: one\ndata:two\r\rdata\n\nid: 3\n\ndata: last";
         assert_eq!(parse(&[stream]), ["one\ntwo", ""]);
         // CRLF split across reads is one line end, not two.
         assert_eq!(parse(&[b"data: a\r", b"\n\r", b"\n"]), ["a"]);
@@ -186,10 +212,26 @@ mod tests {
         use futures::StreamExt;
         use proptest::prelude::*;
         let piece = prop::sample::select(vec![
-            "data: ", "data:", "data", "event: e", "id: 1", ": c", "retry: 5", "\n", "\r\n",
-            "\r", "x", " y ", "{\"a\":1}", "é", "[DONE]",
+            "data: ",
+            "data:",
+            "data",
+            "event: e",
+            "id: 1",
+            ": c",
+            "retry: 5",
+            "\n",
+            "\r\n",
+            "\r",
+            "x",
+            " y ",
+            "{\"a\":1}",
+            "é",
+            "[DONE]",
         ]);
-        let case = (prop::collection::vec(piece, 0..40), prop::collection::vec(1usize..9, 1..8));
+        let case = (
+            prop::collection::vec(piece, 0..40),
+            prop::collection::vec(1usize..9, 1..8),
+        );
         proptest!(ProptestConfig::with_cases(400), |((pieces, cuts) in case)| {
             let mut bytes = pieces.concat().into_bytes();
             // A CR as the very last byte ends a line for us (as the WHATWG rules say) while

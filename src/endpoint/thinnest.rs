@@ -29,11 +29,7 @@ pub struct Thinnest {
 
 impl Thinnest {
     /// `base_url` is the resolved URL (the mock's, when the endpoint says `mock`).
-    pub fn new(
-        http: Client,
-        base_url: &str,
-        endpoint: &model::Endpoint,
-    ) -> Result<Self, String> {
+    pub fn new(http: Client, base_url: &str, endpoint: &model::Endpoint) -> Result<Self, String> {
         let transport = Transport::new(http, endpoint, Auth::Bearer)?;
         let url = format!(
             "{}/v1/agents/{}/chat",
@@ -55,14 +51,7 @@ impl Thinnest {
             .transport
             .start(reqwest::Method::POST, &self.url, Some(bytes))
             .await?;
-        transport::whole_reply(
-            response,
-            started,
-            first_byte,
-            parse_success,
-            parse_detail,
-        )
-        .await
+        transport::whole_reply(response, started, first_byte, parse_success, parse_detail).await
     }
 }
 
@@ -108,7 +97,8 @@ impl Conversation for ThinnestConversation {
 
     fn request(&self) -> String {
         let ep = &self.endpoint;
-        ep.transport.request_line(&reqwest::Method::POST, &ep.url.url)
+        ep.transport
+            .request_line(&reqwest::Method::POST, &ep.url.url)
     }
 }
 

@@ -82,7 +82,10 @@ impl Transport {
             BaseUrl::Replay => Some("replay"),
         };
         let mut json_headers = headers.clone();
-        json_headers.insert(CONTENT_TYPE, ReqHeaderValue::from_static("application/json"));
+        json_headers.insert(
+            CONTENT_TYPE,
+            ReqHeaderValue::from_static("application/json"),
+        );
         Ok(Transport {
             http,
             headers,
