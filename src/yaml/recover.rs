@@ -16,7 +16,7 @@ use std::ops::Range;
 use serde::de::DeserializeOwned;
 use serde_saphyr::Error;
 
-use super::tree::{Tree, Unit};
+use super::tree::{Role, Tree, Unit};
 use crate::diag::{did_you_mean, Diagnostic, Severity, SourceFile, Span};
 
 /// Errors reported per file at most; past this the user fixes what is shown first.
@@ -74,33 +74,63 @@ impl<'f> Repair<'f> {
     /// Records `err` unless it is a cascade, then blanks what it is about. False when there
     /// is nothing more to find: the cap is reached or the text cannot be repaired.
     fn step(&mut self, err: &Error) -> bool {
-        let Some(tree) = Tree::parse(&self.text) else {
+        let text = self.text.clone();
+        let mut tree = Tree::new(&text);
+        let (inner, _) = super::through_alias(err);
+        let at = offset(inner, &self.text);
+        if at.is_some_and(|at| !tree.read_past(at)) && !self.blanks.is_empty() {
             // Only a blank can have broken a text that the walk read: what the parser says
             // now is about our repair, not the file. The very first error is the file's own.
-            if self.diags.is_empty() {
-                self.report(err);
-            }
             return false;
-        };
-        let (inner, _) = super::through_alias(err);
-        let at = offset(inner);
-        let target = at.and_then(|at| target(&tree, inner, at));
-        if !self.is_cascade(&tree, inner, at, target) && !self.report(err) {
+        }
+        let target = at.and_then(|at| target(&mut tree, inner, at));
+        if !self.is_cascade(&mut tree, inner, at, target) && !self.report(err) {
             return false;
         }
         if is_hard(inner) {
             return false;
         }
-        match target {
-            Some(node) => self.blank_from(&tree, node),
+        let Some(node) = target else { return false };
+        match self.blank_from(&mut tree, node) {
+            Some(blanked) => {
+                let holder = tree.nodes[blanked].parent;
+                self.prune_before(&mut tree, holder);
+                true
+            }
             None => false,
+        }
+    }
+
+    /// Blanks the list items before `holder` and before each node that holds it: the parse
+    /// got past them, so they hold no error, and the next parse need not read them again (a
+    /// file with errors all through it is then read about once, not once per error). Only
+    /// whole list items go, never a field (that could be required), and never one that
+    /// defines an anchor (an alias further on may need it); the holders stay, so no list is
+    /// left empty.
+    fn prune_before(&mut self, tree: &mut Tree, holder: Option<usize>) {
+        let mut holder = holder;
+        while let Some(node) = holder {
+            let mut prev = tree.nodes[node].prev;
+            while let Some(sibling) = prev {
+                let s = &tree.nodes[sibling];
+                let (item, has_anchor) = (s.role == Role::Item, s.has_anchor);
+                prev = s.prev;
+                if item && !has_anchor {
+                    if let Some(unit) = tree.unit(sibling) {
+                        if self.fits(&unit.range) {
+                            blank(&mut self.text, unit.range);
+                        }
+                    }
+                }
+            }
+            holder = tree.nodes[node].parent;
         }
     }
 
     /// Adds `err` to the errors, once; false when the cap is reached.
     fn report(&mut self, err: &Error) -> bool {
         let mut diag = super::to_diagnostic(self.file, err);
-        if let Some(at) = offset(super::through_alias(err).0) {
+        if let Some(at) = offset(super::through_alias(err).0, &self.text) {
             // The parser counts columns in characters of the blanked text, where a blanked
             // multi-byte character became several spaces: count them in the file's own text.
             diag.span = span_at(&self.file.text, at);
@@ -123,7 +153,7 @@ impl<'f> Repair<'f> {
     /// Whether an error at `at` exists only because of an earlier blank.
     fn is_cascade(
         &self,
-        tree: &Tree,
+        tree: &mut Tree,
         err: &Error,
         at: Option<usize>,
         target: Option<usize>,
@@ -152,36 +182,30 @@ impl<'f> Repair<'f> {
             Error::UnknownAnchor { .. } => target
                 .and_then(|n| tree.nodes[n].text.as_deref())
                 .is_some_and(|name| self.lost_anchors.contains(name)),
-            // An empty node where the file had something: everything around it was blanked.
-            _ => target.is_some_and(|n| {
-                tree.nodes[n].is_empty() && {
+            // An empty node where the file had something, or an end of the text that came
+            // early: everything around it was blanked.
+            _ => {
+                target.is_none_or(|n| tree.nodes[n].is_empty()) && {
                     let around = blank_run(&self.text, at);
                     self.blanks
                         .iter()
                         .any(|b| b.range.start <= around.end && around.start <= b.range.end)
                 }
-            }),
+            }
         }
     }
 
     /// Blanks node `idx` out of the text, or the nearest node holding it whose removal blanks
-    /// something not blank yet. False when only the whole document would do.
-    fn blank_from(&mut self, tree: &Tree, mut idx: usize) -> bool {
+    /// something not blank yet; returns the node blanked. None when only the whole document
+    /// would do.
+    fn blank_from(&mut self, tree: &mut Tree, mut idx: usize) -> Option<usize> {
         loop {
-            let Some(unit) = tree.unit(idx, &self.text) else {
-                return false;
-            };
-            if !self.fits(&unit.range) {
-                return false;
-            }
+            let unit = tree.unit(idx).filter(|u| self.fits(&u.range))?;
             if has_content(&self.text, &unit.range) {
                 self.apply(tree, unit);
-                return true;
+                return Some(idx);
             }
-            match tree.nodes[idx].parent {
-                Some(parent) => idx = parent,
-                None => return false,
-            }
+            idx = tree.nodes[idx].parent?;
         }
     }
 
@@ -200,14 +224,7 @@ impl<'f> Repair<'f> {
                 self.lost_anchors.insert(name.clone());
             }
         }
-        let spaces: String = self.text[range.clone()]
-            .chars()
-            .map(|c| match c {
-                '\n' | '\r' => c.to_string(),
-                _ => " ".repeat(c.len_utf8()),
-            })
-            .collect();
-        self.text.replace_range(range.clone(), &spaces);
+        blank(&mut self.text, range.clone());
         self.blanks.push(Blank {
             range,
             key: unit.key,
@@ -231,14 +248,28 @@ impl<'f> Repair<'f> {
     }
 }
 
+/// Spaces over `range` of `text`, its line breaks kept: every other byte stays where it was.
+fn blank(text: &mut String, range: Range<usize>) {
+    let spaces: String = text[range.clone()]
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' => c.to_string(),
+            _ => " ".repeat(c.len_utf8()),
+        })
+        .collect();
+    text.replace_range(range, &spaces);
+}
+
 /// The node an error is about, by the kind of error.
-fn target(tree: &Tree, err: &Error, at: usize) -> Option<usize> {
+fn target(tree: &mut Tree, err: &Error, at: usize) -> Option<usize> {
     let found = match err {
         Error::SerdeUnknownField { .. } | Error::DuplicateMappingKey { .. } => tree.key_at(at),
         Error::SerdeMissingField { .. } => tree.mapping_at(at),
         _ => None,
     };
-    found.or_else(|| tree.node_at(at))
+    found
+        .or_else(|| tree.node_at(at))
+        .or_else(|| tree.empty_before(at))
 }
 
 /// Errors that no blank can repair: the document as a whole is too big or too deep.
@@ -253,10 +284,27 @@ fn is_hard(err: &Error) -> bool {
     )
 }
 
-/// The byte offset an error points at.
-fn offset(err: &Error) -> Option<usize> {
-    let at = err.location()?.span().byte_offset()?;
-    usize::try_from(at).ok()
+/// The byte offset in `text` an error points at: as the parser gives it, or from its line
+/// and column (some errors carry only those).
+fn offset(err: &Error, text: &str) -> Option<usize> {
+    let location = err.location()?;
+    if let Some(at) = location.span().byte_offset() {
+        return usize::try_from(at).ok();
+    }
+    let line = usize::try_from(location.line()).ok()?.checked_sub(1)?;
+    let column = usize::try_from(location.column()).ok()?.checked_sub(1)?;
+    let line_start = match line {
+        0 => 0,
+        n => text.match_indices('\n').nth(n - 1)?.0 + 1,
+    };
+    let rest = &text[line_start..];
+    Some(
+        line_start
+            + rest
+                .char_indices()
+                .nth(column)
+                .map_or(rest.len(), |(i, _)| i),
+    )
 }
 
 /// The 1-based line and character column of byte `at` in `text`.
@@ -275,10 +323,12 @@ fn span_at(text: &str, at: usize) -> Span {
     )
 }
 
-/// The stretch of whitespace around byte `at`.
+/// The stretch of whitespace around an empty node at byte `at` (which may be the `:` of its
+/// `key:`).
 fn blank_run(text: &str, at: usize) -> Range<usize> {
     let bytes = text.as_bytes();
     let at = at.min(bytes.len());
+    let at = at + usize::from(bytes.get(at) == Some(&b':'));
     let start = bytes[..at]
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())

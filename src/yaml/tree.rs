@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use granit_parser::{Event, Parser, StructureStyle};
+use granit_parser::{Event, Parser, StrInput, StructureStyle};
 
 /// Where a node sits in its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,10 @@ pub(super) struct Node {
     pub pair: Option<usize>,
     /// A block list item: where the bytes before it that belong to it start (its `-`).
     pub lead: usize,
+    /// The node before it in the same parent.
+    pub prev: Option<usize>,
+    /// Whether an anchor is defined on it or inside it.
+    pub has_anchor: bool,
 }
 
 impl Node {
@@ -66,8 +70,19 @@ pub(super) struct Unit {
     pub key: Option<String>,
 }
 
-#[derive(Debug, Default)]
-pub(super) struct Tree {
+/// The end of a collection not closed yet: it holds everything read so far.
+const OPEN: usize = usize::MAX;
+
+/// The nodes of a text, read from its events only as far as a question needs: an error near
+/// the top of a long file costs a few events, not the whole file.
+pub(super) struct Tree<'t> {
+    text: &'t str,
+    events: Parser<'t, StrInput<'t>>,
+    open: Vec<Open>,
+    /// Where the furthest event read starts: every node that starts before it is known.
+    read_to: usize,
+    /// The parser stopped at an error: the text is not YAML it can read.
+    pub broken: bool,
     pub nodes: Vec<Node>,
     /// Each anchor's name and the node it is defined on.
     pub anchors: Vec<(String, usize)>,
@@ -80,67 +95,102 @@ struct Open {
     last_child: Option<usize>,
 }
 
-impl Tree {
-    /// The tree of `text`, or `None` when it is not YAML the parser can read (then nothing can
-    /// be repaired).
-    pub fn parse(text: &str) -> Option<Tree> {
+impl<'t> Tree<'t> {
+    pub fn new(text: &'t str) -> Self {
         let mut options = granit_parser::Options::default();
         options.emit_anchor_events = true;
-        // An alias whose anchor was blanked must not stop the walk: it is an error to place.
+        // An alias whose anchor was blanked must not stop the reading: it is an error to place.
         options.emit_unresolved_aliases = true;
         options.set_emit_comments(false);
-        let mut tree = Tree::default();
-        let mut open: Vec<Open> = Vec::new();
-        for event in Parser::new_from_str_with_options(text, options) {
-            let (event, span) = event.ok()?;
+        Tree {
+            text,
+            events: Parser::new_from_str_with_options(text, options),
+            open: Vec::new(),
+            read_to: 0,
+            broken: false,
+            nodes: Vec::new(),
+            anchors: Vec::new(),
+        }
+    }
+
+    /// Reads until every node that starts at or before `at` is known. False when the text
+    /// cannot be read that far.
+    pub fn read_past(&mut self, at: usize) -> bool {
+        while self.read_to <= at {
+            if !self.pull() {
+                break;
+            }
+        }
+        !self.broken
+    }
+
+    /// Reads until node `idx` is closed. False when the text cannot be read that far.
+    fn close(&mut self, idx: usize) -> bool {
+        while self.nodes[idx].end == OPEN {
+            if !self.pull() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads one event into the tree. False at the end of the text or on a parse error.
+    fn pull(&mut self) -> bool {
+        let Some(read) = self.events.next() else {
+            return false;
+        };
+        let read = read.ok().and_then(|(event, span)| {
             let start = span.start.byte_offset()?;
             let end = span.end.byte_offset()?;
             let tag = span.tag_start.and_then(|m| m.byte_offset());
-            match event {
-                Event::Scalar(..) => {
-                    tree.push(&mut open, Kind::Scalar, start, end, tag, text);
-                }
-                Event::Alias(_) | Event::UnresolvedAlias(_) => {
-                    let idx = tree.push(&mut open, Kind::Alias, start, end, tag, text);
-                    // The name without its `*`.
-                    tree.nodes[idx].text = text.get(start + 1..end).map(str::to_string);
-                }
-                Event::MappingStart(style, ..) => {
-                    tree.open(&mut open, Kind::Mapping, style, start..end, tag, text);
-                }
-                Event::SequenceStart(style, ..) => {
-                    tree.open(&mut open, Kind::Sequence, style, start..end, tag, text);
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    let closed = open.pop()?;
-                    tree.nodes[closed.node].end = end;
-                }
-                Event::Anchor(_, name) => {
-                    // Always right after the node it is defined on.
-                    let idx = tree.nodes.len().checked_sub(1)?;
-                    let node = &mut tree.nodes[idx];
-                    node.start = node.start.min(start);
-                    tree.anchors.push((name.into_owned(), idx));
-                }
-                _ => {}
+            Some((event, start, end, tag))
+        });
+        let Some((event, start, end, tag)) = read else {
+            self.broken = true;
+            return false;
+        };
+        self.read_to = self.read_to.max(start);
+        match event {
+            Event::Scalar(..) => {
+                self.push(Kind::Scalar, start, end, tag);
             }
+            Event::Alias(_) | Event::UnresolvedAlias(_) => {
+                let idx = self.push(Kind::Alias, start, end, tag);
+                // The name without its `*`.
+                self.nodes[idx].text = self.text.get(start + 1..end).map(str::to_string);
+            }
+            Event::MappingStart(style, ..) => self.open(Kind::Mapping, style, start, tag),
+            Event::SequenceStart(style, ..) => self.open(Kind::Sequence, style, start, tag),
+            Event::MappingEnd | Event::SequenceEnd => match self.open.pop() {
+                Some(closed) => self.nodes[closed.node].end = end,
+                None => self.broken = true,
+            },
+            Event::Anchor(_, name) => self.anchor(name.into_owned(), start),
+            _ => {}
         }
-        Some(tree)
+        !self.broken
+    }
+
+    /// An anchor, always read right after the node it is defined on.
+    fn anchor(&mut self, name: String, start: usize) {
+        let Some(idx) = self.nodes.len().checked_sub(1) else {
+            self.broken = true;
+            return;
+        };
+        let node = &mut self.nodes[idx];
+        node.start = node.start.min(start);
+        node.has_anchor = true;
+        for holder in &self.open {
+            self.nodes[holder.node].has_anchor = true;
+        }
+        self.anchors.push((name, idx));
     }
 
     /// Adds a collection and opens it.
-    fn open(
-        &mut self,
-        open: &mut Vec<Open>,
-        kind: Kind,
-        style: StructureStyle,
-        at: Range<usize>,
-        tag: Option<usize>,
-        text: &str,
-    ) {
-        let idx = self.push(open, kind, at.start, at.end, tag, text);
+    fn open(&mut self, kind: Kind, style: StructureStyle, start: usize, tag: Option<usize>) {
+        let idx = self.push(kind, start, OPEN, tag);
         self.nodes[idx].flow = style == StructureStyle::Flow;
-        open.push(Open {
+        self.open.push(Open {
             node: idx,
             children: 0,
             last_child: None,
@@ -148,21 +198,13 @@ impl Tree {
     }
 
     /// Adds a node as the next child of the innermost open collection.
-    fn push(
-        &mut self,
-        open: &mut [Open],
-        kind: Kind,
-        start: usize,
-        end: usize,
-        tag: Option<usize>,
-        text: &str,
-    ) -> usize {
+    fn push(&mut self, kind: Kind, start: usize, end: usize, tag: Option<usize>) -> usize {
         let idx = self.nodes.len();
         let mut node = Node {
             kind,
             role: Role::Root,
             parent: None,
-            depth: open.len(),
+            depth: self.open.len(),
             content_start: start,
             start: tag.map_or(start, |t| t.min(start)),
             end,
@@ -170,8 +212,10 @@ impl Tree {
             text: None,
             pair: None,
             lead: start,
+            prev: None,
+            has_anchor: false,
         };
-        if let Some(parent) = open.last_mut() {
+        if let Some(parent) = self.open.last_mut() {
             let p = &self.nodes[parent.node];
             node.parent = Some(parent.node);
             node.role = match (p.kind, parent.children % 2) {
@@ -179,6 +223,7 @@ impl Tree {
                 (Kind::Mapping, _) => Role::Value,
                 _ => Role::Item,
             };
+            node.prev = parent.last_child;
             // A block item's `-` lies between the previous item (or the list's start, which
             // is the first `-`) and the item itself.
             node.lead = match parent.last_child {
@@ -192,7 +237,7 @@ impl Tree {
                 }
             }
             if node.role == Role::Key && kind == Kind::Scalar {
-                node.text = text.get(start..end).map(unquote);
+                node.text = self.text.get(start..end).map(unquote);
             }
             parent.children += 1;
             parent.last_child = Some(idx);
@@ -202,19 +247,22 @@ impl Tree {
     }
 
     /// The innermost mapping key at `at`.
-    pub fn key_at(&self, at: usize) -> Option<usize> {
+    pub fn key_at(&mut self, at: usize) -> Option<usize> {
         self.innermost(at, |n| n.role == Role::Key)
     }
 
     /// The innermost mapping at `at`.
-    pub fn mapping_at(&self, at: usize) -> Option<usize> {
+    pub fn mapping_at(&mut self, at: usize) -> Option<usize> {
         self.innermost(at, |n| n.kind == Kind::Mapping)
     }
 
     /// The node an error at `at` is about: the outermost one that starts there (a block
     /// mapping starts where its first key does, and a type error is about the mapping), else
     /// the innermost one that holds it.
-    pub fn node_at(&self, at: usize) -> Option<usize> {
+    pub fn node_at(&mut self, at: usize) -> Option<usize> {
+        if !self.read_past(at) {
+            return None;
+        }
         self.nodes
             .iter()
             .enumerate()
@@ -224,7 +272,29 @@ impl Tree {
             .or_else(|| self.innermost(at, |_| true))
     }
 
-    fn innermost(&self, at: usize, want: impl Fn(&Node) -> bool) -> Option<usize> {
+    /// The empty node that an error at `at` with no node of its own (the end of the text) is
+    /// about: the last one before it with only whitespace between them.
+    pub fn empty_before(&mut self, at: usize) -> Option<usize> {
+        if !self.read_past(at) {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        self.nodes
+            .iter()
+            .rposition(|n| n.is_empty() && n.start <= at)
+            .filter(|&i| {
+                let from = self.nodes[i].start;
+                let from = from + usize::from(bytes.get(from) == Some(&b':'));
+                bytes
+                    .get(from.min(at)..at)
+                    .is_some_and(|between| between.iter().all(u8::is_ascii_whitespace))
+            })
+    }
+
+    fn innermost(&mut self, at: usize, want: impl Fn(&Node) -> bool) -> Option<usize> {
+        if !self.read_past(at) {
+            return None;
+        }
         self.nodes
             .iter()
             .enumerate()
@@ -236,7 +306,8 @@ impl Tree {
     /// Everything that is node `idx`'s, from the end of what comes before it in its parent:
     /// a block mapping starts at its first key, so what was blanked before that key is not in
     /// the node's own range but is in this one.
-    pub fn extent(&self, idx: usize) -> Range<usize> {
+    pub fn extent(&mut self, idx: usize) -> Range<usize> {
+        self.close(idx);
         let node = &self.nodes[idx];
         let start = match node.role {
             Role::Root => 0,
@@ -248,33 +319,54 @@ impl Tree {
 
     /// The bytes that remove node `idx` from its parent and leave valid YAML with every other
     /// byte in place: a `key: value` entry, a block item from its `-`, a flow entry or item
-    /// with the comma after it; a comment on the same line goes with it. `None` for the root.
-    pub fn unit(&self, idx: usize, text: &str) -> Option<Unit> {
+    /// with the comma after it; a comment on the same line goes with it. `None` for the root,
+    /// or when the text cannot be read to the node's end.
+    pub fn unit(&mut self, idx: usize) -> Option<Unit> {
         let node = &self.nodes[idx];
-        let parent = &self.nodes[node.parent?];
+        let parent = node.parent?;
         let (range, key) = match node.role {
             Role::Root => return None,
             Role::Key | Role::Value => {
-                let (key, value) = match node.role {
-                    Role::Key => (idx, node.pair),
-                    _ => (node.pair?, Some(idx)),
+                let key = match node.role {
+                    Role::Key => idx,
+                    _ => node.pair?,
+                };
+                // A key's value is read after it.
+                while self.nodes[key].pair.is_none() && self.pull() {}
+                let end = match self.nodes[key].pair {
+                    // An empty value is placed at the `:` of `key:`, which goes with it.
+                    Some(value) if self.nodes[value].is_empty() => {
+                        let at = self.nodes[value].start;
+                        at + usize::from(self.text.as_bytes().get(at) == Some(&b':'))
+                    }
+                    Some(value) => self.end_of(value)?,
+                    None => self.nodes[key].end,
                 };
                 let key = &self.nodes[key];
-                let end = value.map_or(key.end, |v| self.nodes[v].end);
                 (key.start..end, key.text.clone())
             }
-            Role::Item if parent.flow => (node.start..node.end, None),
-            Role::Item => (node.lead.min(node.start)..node.end, None),
+            Role::Item => {
+                let end = self.end_of(idx)?;
+                let node = &self.nodes[idx];
+                match self.nodes[parent].flow {
+                    true => (node.start..end, None),
+                    false => (node.lead.min(node.start)..end, None),
+                }
+            }
         };
         let mut end = range.end;
-        if parent.flow {
-            end = after_comma(text, end);
+        if self.nodes[parent].flow {
+            end = after_comma(self.text, end);
         }
-        end = after_comment(text, end);
+        end = after_comment(self.text, end);
         Some(Unit {
             range: range.start..end,
             key,
         })
+    }
+
+    fn end_of(&mut self, idx: usize) -> Option<usize> {
+        self.close(idx).then(|| self.nodes[idx].end)
     }
 }
 
@@ -327,12 +419,12 @@ mod tests {
 
     /// The bytes that remove the node at the first `at` (a key when `at` ends with `:`).
     fn unit_text(text: &str, at: &str) -> String {
-        let tree = Tree::parse(text).unwrap();
+        let mut tree = Tree::new(text);
         let idx = match at.strip_suffix(':') {
             Some(key) => tree.key_at(text.find(key).unwrap()),
             None => tree.node_at(text.find(at).unwrap()),
         };
-        let unit = tree.unit(idx.unwrap(), text).unwrap();
+        let unit = tree.unit(idx.unwrap()).unwrap();
         text[unit.range].to_string()
     }
 
@@ -362,7 +454,8 @@ mod tests {
     #[test]
     fn an_anchored_value_goes_with_its_anchor() {
         let text = "a: &x\n  k: v\nb: *x\n";
-        let tree = Tree::parse(text).unwrap();
+        let mut tree = Tree::new(text);
+        assert!(tree.read_past(text.len()));
         assert_eq!(tree.anchors.len(), 1);
         assert_eq!(unit_text(text, "*x"), "b: *x");
         assert_eq!(unit_text(text, "a:"), "a: &x\n  k: v\n");
@@ -370,15 +463,17 @@ mod tests {
 
     #[test]
     fn the_root_has_no_unit_and_bad_yaml_no_tree() {
-        let tree = Tree::parse("- a\n").unwrap();
-        assert!(tree.unit(0, "- a\n").is_none());
-        assert!(Tree::parse("a: 'open\n").is_none());
+        let mut tree = Tree::new("- a\n");
+        assert!(tree.read_past(4));
+        assert!(tree.unit(0).is_none());
+        assert!(!Tree::new("a: 'open\n").read_past(9));
     }
 
     #[test]
     fn keys_are_read_without_quotes() {
         let text = "'user': x\n\"expekt\": y\n";
-        let tree = Tree::parse(text).unwrap();
+        let mut tree = Tree::new(text);
+        assert!(tree.read_past(text.len()));
         let keys: Vec<_> = tree.nodes.iter().filter_map(|n| n.text.clone()).collect();
         assert_eq!(keys, ["user", "expekt"]);
     }
