@@ -115,7 +115,7 @@ fn a_wrong_required_field_is_one_error_not_two() {
     assert_eq!(
         errors(&err),
         pairs(&[
-            ("expected string scalar", "suite.yaml:3:14"),
+            ("expected a string", "suite.yaml:3:14"),
             ("unknown field `patern`", "suite.yaml:5:5"),
             (
                 "unknown variant `bogus`, expected one of exact, similar, facts, judge",
@@ -404,4 +404,45 @@ fn mock_refused(script: &Path) -> String {
         std::io::Read::read_to_string(&mut pipe, &mut err).expect("read stderr");
     }
     err
+}
+
+#[test]
+fn every_dialogue_of_the_example_suites_with_a_bad_key_is_reported() {
+    // Real suites of every shape (flow and block, anchors, matrices, judges): a bad key in
+    // each dialogue gives one error per dialogue, at its own line, and nothing else.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = [
+        "suites/support.yaml",
+        "suites/sales.yaml",
+        "suites/http.yaml",
+        "suites/legacy.yaml",
+        "suites/openai.yaml",
+        "tests/fixtures/suites/support.yaml",
+        "tests/fixtures/suites/judging/support.yaml",
+        "tests/fixtures/suites/kinds/http.yaml",
+        "tests/fixtures/suites/matrix/languages.yaml",
+    ];
+    for seed in seeds {
+        let text = std::fs::read_to_string(root.join(seed)).expect("read seed");
+        let mut broken = String::new();
+        let mut expected = Vec::new();
+        for line in text.lines() {
+            broken.push_str(line);
+            broken.push('\n');
+            if line.starts_with("  - name: ") {
+                broken.push_str("    zzz_not_a_field: 1\n");
+                let at = broken.lines().count();
+                expected.push(format!("suite.yaml:{at}:5"));
+            }
+        }
+        assert!(expected.len() >= 2, "{seed} has fewer dialogues than expected");
+        let err = refused(&broken);
+        let found = errors(&err);
+        let places: Vec<&str> = found.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(places, expected, "{seed}:\n{err}");
+        assert!(
+            found.iter().all(|(m, _)| m == "unknown field `zzz_not_a_field`"),
+            "{seed}:\n{err}"
+        );
+    }
 }

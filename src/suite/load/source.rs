@@ -70,6 +70,8 @@ fn plain_type_error(mut d: Diagnostic) -> Diagnostic {
         "invalid i64" => Some("expected an integer"),
         "invalid f64" => Some("expected a number"),
         "expected sequence start" => Some("expected a list"),
+        "expected mapping start" => Some("expected a mapping"),
+        "expected string scalar" => Some("expected a string"),
         // `key:` or `key: ~` where text is wanted (a var, a matrix value).
         "cannot deserialize null into string; use Option<String>" => {
             Some("expected a value, found nothing (write `''` for an empty one)")
