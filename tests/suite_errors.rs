@@ -435,13 +435,18 @@ fn every_dialogue_of_the_example_suites_with_a_bad_key_is_reported() {
                 expected.push(format!("suite.yaml:{at}:5"));
             }
         }
-        assert!(expected.len() >= 2, "{seed} has fewer dialogues than expected");
+        assert!(
+            expected.len() >= 2,
+            "{seed} has fewer dialogues than expected"
+        );
         let err = refused(&broken);
         let found = errors(&err);
         let places: Vec<&str> = found.iter().map(|(_, l)| l.as_str()).collect();
         assert_eq!(places, expected, "{seed}:\n{err}");
         assert!(
-            found.iter().all(|(m, _)| m == "unknown field `zzz_not_a_field`"),
+            found
+                .iter()
+                .all(|(m, _)| m == "unknown field `zzz_not_a_field`"),
             "{seed}:\n{err}"
         );
     }

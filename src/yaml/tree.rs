@@ -82,7 +82,7 @@ pub(super) struct Tree<'t> {
     /// Where the furthest event read starts: every node that starts before it is known.
     read_to: usize,
     /// The parser stopped at an error: the text is not YAML it can read.
-    pub broken: bool,
+    broken: bool,
     pub nodes: Vec<Node>,
     /// Each anchor's name and the node it is defined on.
     pub anchors: Vec<(String, usize)>,
