@@ -51,7 +51,7 @@ pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
         verbosity: Verbosity::Normal,
     });
     for d in &report.dialogues {
-        console.event(&Event::DialogueFinished(Box::new(d.clone())));
+        console.event(&Event::DialogueFinished(std::sync::Arc::new(d.clone())));
     }
     let report_failed = write_report_files(
         args.junit.as_deref(),

@@ -55,7 +55,11 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let redactor = redactor(&suites);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every dialogue: requests spend their time waiting on the network, and
+    // on a small machine shared with a local agent a second worker thread costs more in
+    // wake-ups and cross-thread hand-offs than it gives (measured in benches/run_bench.rs).
+    // The console prints on a thread of its own, and blocking file work has tokio's pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -287,13 +291,19 @@ async fn execute(
 const PRINT_GRACE: Duration = Duration::from_secs(2);
 
 /// The console on a thread of its own. A reader that stops reading (a full pipe, a paused
-/// pager) blocks that thread's writes and nothing else: the runtime's threads go on running
-/// the dialogues and the signal handler, and the reports are written whatever the console
-/// does.
+/// pager) blocks that thread's writes and nothing else: the runtime goes on running the
+/// dialogues, the signal handler has a thread of its own, and the reports are written
+/// whatever the console does.
 struct Printer {
     last_word: std::sync::mpsc::Sender<RunReport>,
     done: tokio::sync::oneshot::Receiver<()>,
+    thread: std::thread::Thread,
 }
+
+/// How long the console gathers events before it prints them: a person cannot see 5 ms, and
+/// waking its thread once per batch rather than once per dialogue spares a fast run
+/// thousands of wake-ups.
+const PRINT_BATCH: Duration = Duration::from_millis(5);
 
 impl Printer {
     /// The printer, and the sender the run's events go to.
@@ -301,22 +311,36 @@ impl Printer {
         let (events, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let (last_word, report) = std::sync::mpsc::channel::<RunReport>();
         let (done_tx, done) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
+        let spawned = std::thread::spawn(move || {
             while let Some(ev) = rx.blocking_recv() {
                 console.event(&ev);
+                while let Ok(ev) = rx.try_recv() {
+                    console.event(&ev);
+                }
+                // Woken early by `finish`, so the last batch is not waited for.
+                std::thread::park_timeout(PRINT_BATCH);
             }
             if let Ok(report) = report.recv() {
                 console.finish(&report);
             }
             let _ = done_tx.send(());
         });
-        (Printer { last_word, done }, events)
+        let thread = spawned.thread().clone();
+        (
+            Printer {
+                last_word,
+                done,
+                thread,
+            },
+            events,
+        )
     }
 
     /// Hands the console the finished report and waits until it has printed everything;
     /// once the run is interrupted, at most [`PRINT_GRACE`] more. False when it gave up.
     async fn finish(self, report: RunReport, cancel: &CancellationToken) -> bool {
         let _ = self.last_word.send(report);
+        self.thread.unpark();
         tokio::select! {
             _ = self.done => true,
             _ = async {

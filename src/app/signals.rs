@@ -11,25 +11,49 @@ use crate::exit;
 
 /// First Ctrl-C (or SIGTERM, as CI systems send on cancel): stop sending, finish the reports.
 /// Second: leave at once.
+///
+/// The listener has a thread and a small runtime of its own: the run's runtime is a single
+/// thread that is not polled while the reports are written, and a second Ctrl-C must still
+/// end the process then. Returns once the signals are being listened to, so none that comes
+/// after the run starts is lost.
 pub(super) fn spawn_signal_handler(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        // Listening from here on, once: a signal that comes while the first is being handled
-        // is queued, not lost between two registrations.
-        let mut signals = Signals::new();
-        signals.next().await;
-        cancel.cancel();
-        // Said from a thread of its own: a stderr whose reader stopped reading (a full pipe)
-        // would block this task, and with it the second Ctrl-C.
-        std::thread::spawn(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "\ninterrupted: stopping, writing reports for what completed (Ctrl-C again to quit now)"
-            );
+    let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("agenttest-signals".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build();
+            let Ok(runtime) = runtime else {
+                // Without a listener the signals keep their default action: the process ends.
+                let _ = ready_tx.send(());
+                return;
+            };
+            runtime.block_on(listen(cancel, ready_tx));
         });
-        signals.next().await;
-        // The one exit outside `main`: a second Ctrl-C means "now", not "after the reports".
-        std::process::exit(exit::INTERRUPTED);
+    if spawned.is_ok() {
+        let _ = ready.recv();
+    }
+}
+
+async fn listen(cancel: CancellationToken, ready: std::sync::mpsc::Sender<()>) {
+    // Listening from here on, once: a signal that comes while the first is being handled is
+    // queued, not lost between two registrations.
+    let mut signals = Signals::new();
+    let _ = ready.send(());
+    signals.next().await;
+    cancel.cancel();
+    // Said from a thread of its own: a stderr whose reader stopped reading (a full pipe)
+    // would block this one, and with it the second Ctrl-C.
+    std::thread::spawn(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\ninterrupted: stopping, writing reports for what completed (Ctrl-C again to quit now)"
+        );
     });
+    signals.next().await;
+    // The one exit outside `main`: a second Ctrl-C means "now", not "after the reports".
+    std::process::exit(exit::INTERRUPTED);
 }
 
 /// SIGINT and SIGTERM, each listened to for the whole run. One that could not be listened to

@@ -279,7 +279,17 @@ impl Steps {
         }
     }
 
+    /// Pieces with no pause between them go out as one write, as a server that has them all
+    /// at once would send them: a write (and a chunk to frame) per piece would make the mock,
+    /// not the client under test, the cost of a fast stream.
     fn send(&mut self, b: Bytes) {
+        if let Some(Step::Send(last)) = self.steps.back_mut() {
+            let mut joined = Vec::with_capacity(last.len() + b.len());
+            joined.extend_from_slice(last);
+            joined.extend_from_slice(&b);
+            *last = Bytes::from(joined);
+            return;
+        }
         self.steps.push_back(Step::Send(b));
     }
 

@@ -39,7 +39,7 @@ pub(super) async fn schedule(
     events: &UnboundedSender<Event>,
 ) -> Vec<Option<DialogueResult>> {
     let built = endpoints(&ctx, jobs);
-    let mut results: Vec<Option<DialogueResult>> = vec![None; jobs.len()];
+    let mut results: Vec<Option<Arc<DialogueResult>>> = vec![None; jobs.len()];
     let mut set: JoinSet<(usize, DialogueResult)> = JoinSet::new();
     let mut next = 0;
     let mut stop_starting = false;
@@ -65,11 +65,17 @@ pub(super) async fn schedule(
             if ctx.cfg.fail_fast && matches!(result.outcome, Outcome::Fail | Outcome::Error) {
                 stop_starting = true;
             }
-            let _ = events.send(Event::DialogueFinished(Box::new(result.clone())));
+            let result = Arc::new(result);
+            let _ = events.send(Event::DialogueFinished(result.clone()));
             results[index] = Some(result);
         }
     }
+    // The console has printed (and let go of) all but the last few by now; those few are
+    // copied rather than waited for.
     results
+        .into_iter()
+        .map(|r| r.map(|r| Arc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone())))
+        .collect()
 }
 
 async fn one(
