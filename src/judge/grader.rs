@@ -67,6 +67,10 @@ pub struct Grader {
     /// How many times a judge that answered something other than a verdict is asked again.
     retries: u32,
     pub stats: Arc<Stats>,
+    /// The cache key's hash over the parts every question of this judge shares (its identity,
+    /// the prompt's version, the system prompt), taken once: each question hashes only its
+    /// own prompt on top.
+    key_prefix: Sha256,
 }
 
 /// One message of the conversation shown to the judge.
@@ -83,12 +87,14 @@ impl Grader {
         retries: u32,
         stats: Arc<Stats>,
     ) -> Self {
+        let key_prefix = key_prefix(&ask.identity());
         Grader {
             ask,
             cache,
             redactor,
             retries,
             stats,
+            key_prefix,
         }
     }
 
@@ -131,7 +137,7 @@ impl Grader {
     }
 
     async fn verdict(&self, prompt: &str) -> Result<Verdict, String> {
-        let key = cache_key(&self.ask.identity(), prompt);
+        let key = finish_key(self.key_prefix.clone(), prompt);
         if let Some(v) = self.read_cache(&key) {
             self.stats.cached.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
@@ -205,13 +211,30 @@ fn render_conversation(conversation: &[Said<'_>]) -> String {
 }
 
 /// SHA-256 over the parts, each length-prefixed so no two different inputs run together.
+#[cfg(test)]
 fn cache_key(identity: &str, prompt: &str) -> String {
+    finish_key(key_prefix(identity), prompt)
+}
+
+/// Each part goes in with its length, so that no two splits of the same bytes hash alike.
+fn key_prefix(identity: &str) -> Sha256 {
     let mut h = Sha256::new();
-    for part in [identity, PROMPT_VERSION, SYSTEM_PROMPT, prompt] {
+    for part in [identity, PROMPT_VERSION, SYSTEM_PROMPT] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h
+}
+
+fn finish_key(mut h: Sha256, prompt: &str) -> String {
+    use std::fmt::Write as _;
+    h.update((prompt.len() as u64).to_le_bytes());
+    h.update(prompt.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in h.finalize() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
