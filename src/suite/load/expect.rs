@@ -4,11 +4,9 @@
 
 use std::time::Duration;
 
-use serde_saphyr::Spanned;
-
 use crate::diag::{did_you_mean, Span};
 use crate::suite::model::{ExpectKind, Expectation, FactSpec, Pattern};
-use crate::suite::raw::{items, span_of, Entries, OneOrMany, RawExpect, RawExpectValue};
+use crate::suite::raw::{items, span_of, Entries, OneOrMany, RawExpect, RawExpectValue, Spanned};
 use crate::util::parse_duration;
 
 use super::check::Checker;
@@ -33,7 +31,7 @@ impl Checker<'_> {
                 let (kind, templates) = self.expect_value(&entry.value)?;
                 Some(Exp {
                     expectation: Expectation {
-                        kind,
+                        kind: self.intern(kind),
                         span: entry.span,
                     },
                     templates,
