@@ -240,23 +240,27 @@ fn load_suite(
         Ok(f) => f,
         Err(d) => return (None, vec![d]),
     };
-    if let Some((suite, diags)) = stream::load(&file, config, opts) {
-        return if diags.is_empty() {
-            (suite, diags)
-        } else {
-            (None, diags)
-        };
-    }
-    let raw: RawSuite = match source::parse_yaml(&file) {
-        Ok(r) => r,
-        Err(d) => return (None, vec![d]),
-    };
-    let mut ck = Checker::new(&file, opts);
-    let suite = ck.suite(&raw, config);
-    let diags = ck.finish();
+    let (suite, diags) =
+        stream::load(&file, config, opts).unwrap_or_else(|| load_whole(&file, config, opts));
     if diags.is_empty() {
         (suite, diags)
     } else {
         (None, diags)
     }
+}
+
+/// A suite file parsed whole, then checked: the suite (even with errors) and every
+/// diagnostic.
+fn load_whole(
+    file: &SourceFile,
+    config: &ConfigState,
+    opts: &LoadOptions,
+) -> (Option<Suite>, Vec<Diagnostic>) {
+    let raw: RawSuite = match source::parse_yaml(file) {
+        Ok(r) => r,
+        Err(d) => return (None, vec![d]),
+    };
+    let mut ck = Checker::new(file, opts);
+    let suite = ck.suite(&raw, config);
+    (suite, ck.finish())
 }

@@ -237,3 +237,101 @@ impl<'de> Visitor<'de> for Items<'_, '_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::diag::render_all;
+    use crate::suite::discover::find_config;
+
+    fn opts() -> LoadOptions {
+        LoadOptions::with_env(Default::default())
+    }
+
+    /// Both paths, as the loader would run them on `file`: `None` when streaming stepped aside.
+    fn both(file: &SourceFile, config: &ConfigState) -> Option<(String, String)> {
+        let streamed = load(file, config, &opts())?;
+        let whole = super::super::load_whole(file, config, &opts());
+        let show = |(suite, diags): &(Option<Suite>, Vec<Diagnostic>)| {
+            format!("{suite:#?}\n{}", render_all(diags, false))
+        };
+        Some((show(&streamed), show(&whole)))
+    }
+
+    fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                yaml_files(&p, out);
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                && p.file_name().is_some_and(|n| n != "agenttest.yaml")
+            {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Every suite of the repository (the bad-suite corpus, the examples, the fixtures):
+    /// read as it is parsed, the same suite and the same diagnostics as read whole.
+    #[test]
+    fn streaming_says_what_the_whole_file_says() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["tests/bad_suites", "suites", "tests/fixtures"] {
+            yaml_files(&root.join(dir), &mut files);
+        }
+        let mut streamed = 0;
+        for path in &files {
+            let Ok(file) = super::super::read_source(path) else {
+                continue;
+            };
+            let config = match find_config(path) {
+                None => ConfigState::None,
+                Some(c) => match super::super::load_config(&c, &opts()) {
+                    Ok(c) => ConfigState::Loaded(c),
+                    Err(_) => ConfigState::Broken,
+                },
+            };
+            if let Some((ours, whole)) = both(&file, &config) {
+                assert_eq!(ours, whole, "{}", path.display());
+                streamed += 1;
+            }
+        }
+        eprintln!("{streamed} of {} files streamed", files.len());
+        assert!(streamed > 50, "only {streamed} of {} streamed", files.len());
+    }
+
+    #[test]
+    fn a_head_key_after_the_dialogues_reads_the_file_whole() {
+        let text = "dialogues:\n  - name: a\n    turns: [{user: hi}]\nendpoint:\n  base_url: mock\n  agent_id: x\n";
+        let file = SourceFile::new("late.yaml", text);
+        assert!(both(&file, &ConfigState::None).is_none());
+        // `name` and `normalize` do not change how a dialogue is checked: still streamed.
+        let text = "endpoint: {base_url: mock, agent_id: x}\ndialogues:\n  - name: a\n    turns: [{user: hi}]\n  - name: ''\n    turns: []\nnormalize:\n  - {pattern: '(', replace: x}\nname: ''\n";
+        let file = SourceFile::new("names.yaml", text);
+        let (ours, whole) = both(&file, &ConfigState::None).expect("streamed");
+        assert_eq!(ours, whole);
+        assert!(ours.contains("the suite name is empty"), "{ours}");
+        assert!(ours.contains("invalid regex"), "{ours}");
+    }
+
+    #[test]
+    fn yaml_errors_and_empty_files_read_the_file_whole() {
+        for text in [
+            "",
+            "  \n",
+            "dialogues: [\n",
+            "dialogues:\n  - name: a\n    turnz: []\n",
+            "- a\n",
+        ] {
+            let file = SourceFile::new("bad.yaml", text);
+            assert!(both(&file, &ConfigState::None).is_none(), "{text:?}");
+        }
+    }
+}
