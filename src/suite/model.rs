@@ -101,9 +101,10 @@ pub struct Turn {
     pub user: String,
     /// Where `- user:` is.
     pub span: Span,
-    /// After `defaults.expect` was applied: a turn's own key replaces the default's.
-    pub expect: Vec<Expectation>,
-    pub capture: Vec<Capture>,
+    /// After `defaults.expect` was applied: a turn's own key replaces the default's. Boxed
+    /// slices, not vectors: a suite holds one per turn for the whole run, and they never grow.
+    pub expect: Box<[Expectation]>,
+    pub capture: Box<[Capture]>,
 }
 
 /// A compiled regex shared by every place that uses it. Cloning a `regex::Regex` shares the

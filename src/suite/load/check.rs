@@ -8,7 +8,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::suite::model::{ExpectKind, NormalizeRule, Pattern};
+use crate::suite::model::{ExpectKey, ExpectKind, NormalizeRule, Pattern};
 use crate::suite::raw::{span_of, RawNormalize};
 
 use super::LoadOptions;
@@ -25,6 +25,9 @@ pub(super) struct Checker<'a> {
     /// Each distinct expectation once per file: a suite's defaults apply to every turn, and
     /// turns repeat the same `regex:` or `not_contains:`; a turn keeps a pointer.
     kinds: HashSet<Arc<ExpectKind>>,
+    /// The last expectation interned under each key: a turn most often expects what the turn
+    /// before it did, and comparing costs less than hashing.
+    last_kinds: [Option<Arc<ExpectKind>>; ExpectKey::ALL.len()],
     /// A flag made the endpoint live and no dialogue has a key: said once per suite.
     pub(super) key_reported: bool,
 }
@@ -37,6 +40,7 @@ impl<'a> Checker<'a> {
             diags: Vec::new(),
             regexes: HashMap::new(),
             kinds: HashSet::new(),
+            last_kinds: Default::default(),
             key_reported: false,
         }
     }
@@ -83,11 +87,19 @@ impl<'a> Checker<'a> {
 
     /// The one shared copy of `kind` in this file.
     pub(super) fn intern(&mut self, kind: ExpectKind) -> Arc<ExpectKind> {
-        if let Some(shared) = self.kinds.get(&kind) {
+        let last = &mut self.last_kinds[kind.id().order()];
+        if let Some(shared) = last.as_ref().filter(|l| ***l == kind) {
             return shared.clone();
         }
-        let shared = Arc::new(kind);
-        self.kinds.insert(shared.clone());
+        let shared = match self.kinds.get(&kind) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = Arc::new(kind);
+                self.kinds.insert(shared.clone());
+                shared
+            }
+        };
+        *last = Some(shared.clone());
         shared
     }
 

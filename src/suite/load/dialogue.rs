@@ -328,6 +328,7 @@ impl Checker<'_> {
     fn unique_names(&mut self, b: &mut SuiteBuild, plan: &Plan) {
         for n in plan.names() {
             let name = n.name.as_str();
+            let s = slug(name);
             if let Some(first) = b.names.get(name) {
                 let label = format!(
                     "the first dialogue with this name is {}",
@@ -335,8 +336,8 @@ impl Checker<'_> {
                 );
                 let d = self.at_named(&n, format!("duplicate dialogue name `{name}`"));
                 self.diags.push(d.with_label(label));
-            } else if let Some(first) = b.slugs.get(&slug(name)) {
-                let (other, s) = (&first.name, slug(name));
+            } else if let Some(first) = b.slugs.get(&s) {
+                let other = &first.name;
                 let message = format!(
                     "dialogues `{other}` and `{name}` would share the golden file `{s}.yaml`"
                 );
@@ -347,7 +348,7 @@ impl Checker<'_> {
                 self.diags.push(d);
             } else {
                 b.names.insert(name.to_string(), n.clone());
-                b.slugs.insert(slug(name), n);
+                b.slugs.insert(s, n);
             }
         }
     }
@@ -480,10 +481,11 @@ impl Checker<'_> {
     /// write it.
     fn golden_name_fits(&mut self, n: &Named) {
         const MAX: usize = 255;
-        let file = format!("{}.yaml.new", slug(&n.name));
-        if file.len() <= MAX {
+        let slug = slug(&n.name);
+        if slug.len() + ".yaml.new".len() <= MAX {
             return;
         }
+        let file = format!("{slug}.yaml.new");
         let d = self
             .at_named(n, "the dialogue name is too long for its golden file".into())
             .with_label(format!(
@@ -622,7 +624,7 @@ impl Checker<'_> {
             }
         }
         let mut known: BTreeSet<String> = vars.keys().cloned().collect();
-        let mut turns = Vec::new();
+        let mut turns = Vec::with_capacity(raw.len());
         for (i, t) in raw.iter().enumerate() {
             let refs = Refs {
                 known: &known,
@@ -680,8 +682,8 @@ impl Checker<'_> {
         Turn {
             user,
             span,
-            expect,
-            capture,
+            expect: expect.into_boxed_slice(),
+            capture: capture.into_boxed_slice(),
         }
     }
 
