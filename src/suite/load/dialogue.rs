@@ -102,9 +102,10 @@ pub(super) struct SuiteBuild {
     name: Option<String>,
     normalize: Vec<NormalizeRule>,
     scope: Option<SuiteScope>,
-    /// Every name and golden slug so far, to find the dialogues that share one.
-    names: HashMap<String, Named>,
-    slugs: HashMap<String, Named>,
+    /// Every name so far with where it is, and every golden slug with the first name that
+    /// has it: to find the dialogues that share one.
+    names: HashMap<String, Place>,
+    slugs: HashMap<String, String>,
     /// How many dialogues are written (whatever their errors).
     written: usize,
     dialogues: Vec<Dialogue>,
@@ -332,29 +333,34 @@ impl Checker<'_> {
             if let Some(first) = b.names.get(name) {
                 let label = format!(
                     "the first dialogue with this name is {}",
-                    first.place(&n, &self.file.path)
+                    first.seen_from(&n.place, &self.file.path)
                 );
                 let d = self.at_named(&n, format!("duplicate dialogue name `{name}`"));
                 self.diags.push(d.with_label(label));
-            } else if let Some(first) = b.slugs.get(&s) {
-                let other = &first.name;
+            } else if let Some((other, first)) = b
+                .slugs
+                .get(&s)
+                .and_then(|other| Some((other, b.names.get(other)?)))
+            {
                 let message = format!(
                     "dialogues `{other}` and `{name}` would share the golden file `{s}.yaml`"
                 );
+                let place = first.seen_from(&n.place, &self.file.path);
                 let d = self
                     .at_named(&n, message)
-                    .with_label(format!("`{other}` is {}", first.place(&n, &self.file.path)))
+                    .with_label(format!("`{other}` is {place}"))
                     .with_help("rename one of them so that their slugs differ");
                 self.diags.push(d);
             } else {
-                b.names.insert(name.to_string(), n.clone());
-                b.slugs.insert(s, n);
+                b.slugs.insert(s, n.name.clone());
+                b.names.insert(n.name, n.place);
             }
         }
     }
 
     /// A diagnostic at `n`'s place, in its file.
     fn at_named(&self, n: &Named, message: String) -> Diagnostic {
+        let n = &n.place;
         let d = Diagnostic::at(n.file.as_ref().unwrap_or(self.file), n.span, message);
         match n.width {
             Some(w) => d.with_width(w),
@@ -801,9 +807,11 @@ impl Plan<'_> {
                 let span = self.raw.name.as_ref().map_or(self.span, span_of);
                 vec![Named {
                     name: base.clone(),
-                    file: None,
-                    span,
-                    width: None,
+                    place: Place {
+                        file: None,
+                        span,
+                        width: None,
+                    },
                 }]
             }
             Some(m) => m
@@ -811,29 +819,35 @@ impl Plan<'_> {
                 .iter()
                 .map(|row| Named {
                     name: row.name(base),
-                    file: row.file.clone(),
-                    span: row.span,
-                    width: row.width,
+                    place: Place {
+                        file: row.file.clone(),
+                        span: row.span,
+                        width: row.width,
+                    },
                 })
                 .collect(),
         }
     }
 }
 
-/// A dialogue name and its place, in the suite or (a CSV row) in `file`.
-#[derive(Clone)]
+/// A dialogue name and its place.
 struct Named {
     name: String,
+    place: Place,
+}
+
+/// Where a dialogue name is: in the suite, or (a CSV row) in `file`.
+struct Place {
     file: Option<SourceFile>,
     span: Span,
     width: Option<usize>,
 }
 
-impl Named {
+impl Place {
     /// Where this is, said from where `from` is: "at line 3", or with its file when that is
     /// another (`suite` is the suite file's path).
-    fn place(&self, from: &Named, suite: &Path) -> String {
-        let path = |n: &Named| n.file.as_ref().map_or(suite, |f| &f.path).to_path_buf();
+    fn seen_from(&self, from: &Place, suite: &Path) -> String {
+        let path = |p: &Place| p.file.as_ref().map_or(suite, |f| &f.path).to_path_buf();
         if path(self) == path(from) {
             format!("at line {}", self.span.line)
         } else {
