@@ -1,20 +1,25 @@
 //! End-to-end benchmark: N dialogues × T turns run by the real `agenttest` binary against the
 //! mock (started from the same binary) or any URL, with every check on (expectations, goldens,
-//! JUnit and JSON). Prints requests/s, wall time and the runner's peak memory, for each endpoint
-//! kind asked for: the platform's agent API (`thinnest`), chat completions (`openai`, which
-//! sends the whole history every turn) and streamed chat completions (`openai-stream`), on the
-//! same work, with each kind's request-phase rate as a share of the platform kind's.
+//! JUnit and JSON). Prints requests/s, wall time and the runner's peak memory for each variant
+//! asked for, on the same work: the platform's agent API (`thinnest`), chat completions
+//! (`openai`, which sends the whole history every turn), streamed chat completions
+//! (`openai-stream`), the platform kind with a `facts` check on every turn (`facts`) and with a
+//! judge rubric on every turn whose verdicts the blessing run cached (`judge-cached`); each
+//! variant's request-phase rate is given as a share of the platform kind's (target: >= 90%).
+//! When `oha` is on the PATH, each round also measures it against the same server at the same
+//! concurrency, and prints the runner's rates as shares of oha's, with their range over the
+//! rounds (targets: >= 60% in the request phase, >= 50% end to end).
 //!
 //!     cargo bench --bench run_bench -- --dialogues 1000 --turns 5 --jobs 8
 //!     cargo bench --bench run_bench -- --dialogues 200 --turns 5 --jobs 50 --latency 100ms
 //!     cargo bench --bench run_bench -- --kinds thinnest --dialogues 10000 --turns 5
-//!     cargo bench --bench run_bench -- --rounds 3      # the kinds in turn, three times over
+//!     cargo bench --bench run_bench -- --rounds 3      # the variants in turn, three times over
 //!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
 //!
-//! `--kinds` takes a comma-separated list of `thinnest`, `openai`, `openai-stream` (default: all
-//! three against the mock; only `thinnest` with `--url`, whose server may not speak the rest).
-//! `--rounds N` runs the kinds in turn N times and compares each kind's best request phase: on
-//! a shared 2-core machine one run of each, minutes apart in load, can differ by half.
+//! `--kinds` takes a comma-separated list of the variants above (default: all of them against
+//! the mock; only `thinnest` with `--url`, whose server may speak nothing else). `--rounds N`
+//! runs the variants in turn N times and compares each one's best request phase: on a shared
+//! 2-core machine one run of each, minutes apart in load, can differ by half.
 //!
 //! Peak memory is the child's maximum resident set (getrusage), so it measures the runner
 //! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
@@ -45,16 +50,29 @@ enum Kind {
     Thinnest,
     OpenAi,
     OpenAiStream,
+    /// The platform kind with a `facts` check on every turn.
+    Facts,
+    /// The platform kind with a `judge` rubric on every turn, its verdicts cached by the
+    /// blessing run (the measured run asks the judge nothing).
+    Judge,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Thinnest, Kind::OpenAi, Kind::OpenAiStream];
+    const ALL: [Kind; 5] = [
+        Kind::Thinnest,
+        Kind::OpenAi,
+        Kind::OpenAiStream,
+        Kind::Facts,
+        Kind::Judge,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Thinnest => "thinnest",
             Kind::OpenAi => "openai",
             Kind::OpenAiStream => "openai-stream",
+            Kind::Facts => "facts",
+            Kind::Judge => "judge-cached",
         }
     }
 
@@ -63,7 +81,7 @@ impl Kind {
             .into_iter()
             .find(|k| k.name() == s.trim())
             .unwrap_or_else(|| {
-                panic!("--kinds: unknown kind {s:?} (thinnest, openai, openai-stream)")
+                panic!("--kinds: unknown kind {s:?} (thinnest, openai, openai-stream, facts, judge-cached)")
             })
     }
 
@@ -71,9 +89,13 @@ impl Kind {
     fn endpoint(self, o: &Opts, url: &str) -> String {
         let common = format!("  api_key: {}\n  timeout: 30s\n  retries: 0\n", o.key);
         match self {
-            Kind::Thinnest => format!(
+            Kind::Thinnest | Kind::Facts => format!(
                 "endpoint:\n  base_url: {url}\n  agent_id: {}\n{common}",
                 o.agent
+            ),
+            Kind::Judge => format!(
+                "endpoint:\n  base_url: {url}\n  agent_id: {}\n{common}judge:\n  base_url: {url}/v1\n  model: judge\n  api_key: {}\n",
+                o.agent, o.key
             ),
             Kind::OpenAi | Kind::OpenAiStream => format!(
                 "endpoint:\n  kind: openai\n  base_url: {url}/v1\n  model: {}\n  stream: {}\n{common}",
@@ -138,7 +160,7 @@ fn start_bench_mock(dir: &Path, o: &Opts) -> (Child, String) {
     std::fs::write(
         &script,
         format!(
-            "keys: [{key}]\nagents:\n  {agent}:\n    latency: {lat}\n    rules:\n      - when: 'turn'\n        reply: 'Answer to {{{{message}}}}: our business hours are 9 AM to 6 PM EST.'\n    fallback: fallback\n",
+            "keys: [{key}]\nagents:\n  {agent}:\n    latency: {lat}\n    rules:\n      - when: 'turn'\n        reply: 'Answer to {{{{message}}}}: our business hours are 9 AM to 6 PM EST.'\n    fallback: fallback\n  judge:\n    rules:\n      - when: '.'\n        reply: '{{\"pass\": true, \"reason\": \"states the hours\"}}'\n",
             key = o.key,
             agent = o.agent,
             lat = o.latency
@@ -154,11 +176,16 @@ fn write_suite(dir: &Path, o: &Opts, url: &str, kind: Kind) -> String {
         "name: bench\n{}defaults:\n  expect: {{status: 200}}\ndialogues:\n",
         kind.endpoint(o, url)
     );
+    let extra = match kind {
+        Kind::Facts => "          facts: [{time: \"09:00\"}, {time: \"18:00\"}]\n",
+        Kind::Judge => "          judge: states the business hours\n",
+        _ => "",
+    };
     for d in 0..o.dialogues {
         s.push_str(&format!("  - name: dialogue {d}\n    turns:\n"));
         for t in 0..o.turns {
             s.push_str(&format!(
-                "      - user: dialogue {d} turn {t}\n        expect:\n          contains: [business hours, \"dialogue {d}\"]\n          regex: '\\b9 AM\\b'\n          not_contains: sorry\n"
+                "      - user: dialogue {d} turn {t}\n        expect:\n          contains: [business hours, \"dialogue {d}\"]\n          regex: '\\b9 AM\\b'\n          not_contains: sorry\n{extra}"
             ));
         }
     }
@@ -257,18 +284,21 @@ fn main() {
         o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden
     );
     let mut runs = Vec::new();
+    let mut shares = Vec::new();
     for _ in 0..o.rounds.max(1) {
         for &kind in &o.kinds {
             let m = measure(bin, dir.path(), &o, &url, kind);
             print_run(&o, &m, requests);
+            // The raw-load comparison, in the same round against the same server (the mock,
+            // or the one `--url` names, which must speak the platform's chat API as the
+            // thinnest kind does).
+            if kind == Kind::Thinnest && ideal_wall(&o).is_none() {
+                shares.extend(print_oha(&url, &o, &m, requests));
+            }
             runs.push(m);
         }
     }
-    if o.kinds.contains(&Kind::Thinnest) && o.url.is_none() && ideal_wall(&o).is_none() {
-        if let Some(best) = best(&runs, Kind::Thinnest) {
-            print_oha(&url, &o, best, requests);
-        }
-    }
+    print_shares(&shares);
     print_comparison(&o.kinds, &runs, requests);
 }
 
@@ -310,23 +340,35 @@ fn print_run(o: &Opts, m: &Measured, requests: usize) {
     }
 }
 
-fn print_oha(url: &str, o: &Opts, m: &Measured, requests: usize) {
-    let Some(raw) = oha_rate(url, o, requests) else {
-        return;
-    };
-    let e2e = requests as f64 / m.wall.as_secs_f64();
-    print!(
-        "oha (raw load, same mock, {} connections): requests/s={raw:.0}; agenttest reaches {:.0}% of it end to end",
-        o.jobs,
-        100.0 * e2e / raw
+/// Runs `oha` and prints `m`'s rates as shares of its rate: (end to end, request phase).
+fn print_oha(url: &str, o: &Opts, m: &Measured, requests: usize) -> Option<(f64, f64)> {
+    let raw = oha_rate(url, o, requests)?;
+    let e2e = 100.0 * requests as f64 / m.wall.as_secs_f64() / raw;
+    let phase = 100.0 * m.phase.map_or(0.0, |secs| requests as f64 / secs) / raw;
+    println!(
+        "oha (raw load, same server, {} connections): requests/s={raw:.0}; agenttest reaches {e2e:.0}% of it end to end, {phase:.0}% in the request phase",
+        o.jobs
     );
-    if let Some(secs) = m.phase {
-        print!(
-            ", {:.0}% in the request phase",
-            100.0 * (requests as f64 / secs) / raw
-        );
+    Some((e2e, phase))
+}
+
+/// The range of the shares over the rounds (the README's table gives these).
+fn print_shares(shares: &[(f64, f64)]) {
+    if shares.len() < 2 {
+        return;
     }
-    println!();
+    let range = |pick: fn(&(f64, f64)) -> f64| {
+        let v: Vec<f64> = shares.iter().map(pick).collect();
+        let lo = v.iter().copied().fold(f64::MAX, f64::min);
+        let hi = v.iter().copied().fold(f64::MIN, f64::max);
+        format!("{lo:.0}-{hi:.0}%")
+    };
+    println!(
+        "share of oha over {} rounds: request phase {}, end to end {} (targets: >= 60%, >= 50%)",
+        shares.len(),
+        range(|s| s.1),
+        range(|s| s.0)
+    );
 }
 
 /// Each kind's best request-phase rate as a share of the platform kind's (the target: within
@@ -351,8 +393,8 @@ fn print_comparison(kinds: &[Kind], runs: &[Measured], requests: usize) {
         }
     }
 }
-/// The request rate a raw load generator gets from the same mock at the same concurrency, for
-/// comparison; `None` when `oha` is not installed (`cargo install oha`).
+/// The request rate a raw load generator gets from the same server at the same concurrency,
+/// for comparison; `None` when `oha` is not installed (`cargo install oha`).
 fn oha_rate(url: &str, o: &Opts, requests: usize) -> Option<f64> {
     let out = Command::new("oha")
         .args([

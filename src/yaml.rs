@@ -1,9 +1,13 @@
 //! The one way this crate reads YAML: serde-saphyr with duplicate keys refused, a budget
 //! against alias bombs and deep nesting, and errors turned into [`Diagnostic`]s that point at
 //! `file:line:column`. Suites, `agenttest.yaml`, goldens and mock scripts all come through here
-//! so they fail the same way.
+//! so they fail the same way. [`parse_all`] reports every structural error of a file at once
+//! (`recover` finds them); [`parse`] stops at the first. Nothing here checks meaning.
 
-use serde::de::DeserializeOwned;
+mod recover;
+mod tree;
+
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 
@@ -25,19 +29,88 @@ pub fn options() -> serde_saphyr::Options {
     opts
 }
 
-/// Parses `file` into `T`. An empty document is reported as such rather than as a type error.
+/// Parses `file` into `T`, stopping at the first error. An empty document is reported as such
+/// rather than as a type error.
 pub fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Diagnostic> {
+    refuse_empty(file)?;
+    from_text(&file.text).map_err(|e| to_diagnostic(file, &e))
+}
+
+/// Parses `file` into `T`, or says every structural error it has (unknown field, wrong type,
+/// missing field, duplicate key), each at its own place, in one pass (SPEC §4).
+///
+/// A valid file costs one parse, as with [`parse`]. Only on failure is the whole document
+/// walked (so that an alias bomb, a syntax error or a nesting too deep is the one answer, not
+/// hidden behind a type error before it) and then repaired error by error to find the rest.
+pub fn parse_all<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Vec<Diagnostic>> {
+    refuse_empty(file).map_err(|d| vec![d])?;
+    let first = match from_text(&file.text) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // A duplicate key stops the walk but is an error like the others; anything else it
+    // finds (syntax, budget) cannot be repaired.
+    if let Err(e) = from_text::<IgnoredAny>(&file.text) {
+        if !matches!(e, serde_saphyr::Error::DuplicateMappingKey { .. }) {
+            return Err(vec![to_diagnostic(file, &e)]);
+        }
+    }
+    Err(recover::all_errors::<T>(file, first))
+}
+
+fn refuse_empty(file: &SourceFile) -> Result<(), Diagnostic> {
     if file.text.trim().is_empty() {
         return Err(Diagnostic::at(file, Span::new(1, 1), "the file is empty")
             .with_help("a suite needs at least `dialogues:` with one dialogue"));
     }
-    serde_saphyr::from_str_with_options(&file.text, options()).map_err(|e| to_diagnostic(file, &e))
+    Ok(())
+}
+
+/// One typed parse of `text` with this crate's options.
+fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, options())
 }
 
 /// Turns a serde-saphyr error into a diagnostic: the message without its trailing
 /// "at line X, column Y" (the diagnostic shows the place itself), plus a "did you mean" for a
-/// misspelled key.
+/// misspelled key. An error inside a block reached through an alias points where the block
+/// is written (that is what to fix) and names the alias in its help.
 pub fn to_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
+    let (inner, used_at) = through_alias(err);
+    let mut diag = plain_diagnostic(file, inner);
+    if let Some(used) = used_at.filter(|u| *u != diag.span && u.is_known()) {
+        let note = format!(
+            "this block is used through the alias at line {}, column {}",
+            used.line, used.column
+        );
+        diag.help = Some(match diag.help.take() {
+            Some(help) => format!("{help} ({note})"),
+            None => note,
+        });
+    }
+    diag
+}
+
+/// The error itself, under any alias wrappers, and where the outermost alias was used.
+fn through_alias(err: &serde_saphyr::Error) -> (&serde_saphyr::Error, Option<Span>) {
+    let mut inner = err;
+    let mut used_at = None;
+    while let serde_saphyr::Error::AliasError {
+        error, locations, ..
+    } = inner
+    {
+        used_at = used_at.or(Some(Span::from(locations.reference_location)));
+        inner = error;
+    }
+    // Without a place of its own, the error is shown where the alias is used; so is a
+    // budget breach, which is about the expansion, not about what is written in the block.
+    if inner.location().is_none() || matches!(inner, serde_saphyr::Error::Budget { .. }) {
+        return (err, None);
+    }
+    (inner, used_at)
+}
+
+fn plain_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
     let span = err.location().map(Span::from).unwrap_or(Span::new(1, 1));
     let raw = err.to_string();
     let message = strip_location(&raw).to_string();
@@ -67,7 +140,19 @@ pub fn to_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic
              beyond its budget"
         ));
     }
+    if message.starts_with("budget breached") {
+        diag.message = budget_message(&message);
+    }
     diag
+}
+
+/// The parser's budget errors, said for people.
+fn budget_message(raw: &str) -> String {
+    if raw.contains("Depth") {
+        format!("the YAML is nested deeper than {MAX_DEPTH} levels")
+    } else {
+        "the YAML grows beyond the parser's budget once its aliases are expanded".to_string()
+    }
 }
 
 fn strip_location(msg: &str) -> &str {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::sse::{self, Piece};
-use super::transport::{self, preview, truncate, Auth, Transport};
+use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{session, Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{self, HttpSpec, Pointers, SessionMode};
@@ -35,7 +35,7 @@ pub struct Http {
 
 impl Http {
     pub fn new(
-        http: reqwest::Client,
+        http: Client,
         base_url: &str,
         endpoint: &model::Endpoint,
         spec: &HttpSpec,
@@ -118,7 +118,7 @@ impl Conversation for HttpConversation {
         Box::pin(async move {
             if let Ok(url) = self.url(&self.values(&message)) {
                 let ep = &self.endpoint;
-                self.request = ep.transport.request_line(&ep.method, &url);
+                self.request = ep.transport.request_line(&ep.method, &url.url);
             }
             let reply = self.exchange(message).await?;
             if let ReplyBody::Agent(a) = &reply.body {
@@ -163,7 +163,7 @@ impl HttpConversation {
         values
     }
 
-    fn url(&self, values: &BTreeMap<String, String>) -> Result<reqwest::Url, SendError> {
+    fn url(&self, values: &BTreeMap<String, String>) -> Result<Target, SendError> {
         let encoded: BTreeMap<String, String> = values
             .iter()
             .map(|(k, v)| (k.clone(), encode_path_value(v)))
@@ -171,8 +171,7 @@ impl HttpConversation {
         let path = expand_template(&self.endpoint.spec.path, &encoded);
         let slash = if path.starts_with('/') { "" } else { "/" };
         let url = format!("{}{slash}{path}", self.endpoint.base);
-        reqwest::Url::parse(&url)
-            .map_err(|e| SendError::Invalid(format!("`{url}` is not a valid URL: {e}")))
+        Target::parse(&url).map_err(SendError::Invalid)
     }
 
     fn body(&self, values: &BTreeMap<String, String>) -> Option<Value> {
@@ -199,13 +198,13 @@ impl HttpConversation {
         let ep = &self.endpoint;
         let (response, started, first_byte) =
             ep.transport.start(ep.method.clone(), &url, body).await?;
-        let status = response.status().as_u16();
+        let status = response.status();
         let rate = transport::rate_headers(response.headers());
         let success = (200..300).contains(&status);
         let pointers = &ep.spec.response;
         if success && ep.spec.stream && sse::is_event_stream(&response) {
             let mut last = Value::Null;
-            let streamed = sse::read_stream(response, started, ep.transport.timeout(), |data| {
+            let streamed = sse::read_stream(response, started, |data| {
                 read_event(data, pointers, &mut last)
             })
             .await?;
@@ -227,7 +226,6 @@ impl HttpConversation {
             response,
             started,
             first_byte,
-            ep.transport.timeout(),
             |b| parse_success(b, pointers),
             |b| parse_error(b, pointers),
         )

@@ -9,6 +9,7 @@
 //! Endpoints never retry, sleep, judge or redact: the runner does that the same way for every
 //! kind. The HTTP work they share (headers, capped reads, rate headers) is in [`transport`].
 
+mod client;
 pub mod http;
 pub mod openai;
 pub mod session;
@@ -101,7 +102,7 @@ impl LocalServers {
 
 /// Builds the endpoint a dialogue talks to. The one `match` on the kind.
 pub fn connect(
-    http: &reqwest::Client,
+    http: &transport::Client,
     local: &LocalServers,
     endpoint: &model::Endpoint,
     suite_path: &Path,

@@ -6,15 +6,16 @@
 //!
 //! One request in, one [`Reply`] out: no retries, no sleeping, no judging.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::sse::{self, Piece};
-use super::transport::{self, preview, truncate, Auth, Transport};
+use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{self, OpenAiSpec, SessionMode};
@@ -24,7 +25,7 @@ use crate::suite::model::{self, OpenAiSpec, SessionMode};
 #[derive(Debug)]
 pub struct OpenAi {
     transport: Transport,
-    url: reqwest::Url,
+    url: Target,
     model: String,
     system: Option<String>,
     params: Map<String, Value>,
@@ -33,15 +34,14 @@ pub struct OpenAi {
 
 impl OpenAi {
     pub fn new(
-        http: reqwest::Client,
+        http: Client,
         base_url: &str,
         endpoint: &model::Endpoint,
         spec: &OpenAiSpec,
     ) -> Result<Self, String> {
         let transport = Transport::new(http, endpoint, Auth::Bearer)?;
         let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
-        let url =
-            reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+        let url = Target::parse(&url)?;
         Ok(OpenAi {
             transport,
             url,
@@ -86,13 +86,13 @@ impl OpenAi {
             .transport
             .start(reqwest::Method::POST, &self.url, Some(body))
             .await?;
-        let status = response.status().as_u16();
+        let status = response.status();
         let rate = transport::rate_headers(response.headers());
         let success = (200..300).contains(&status);
         if success && sse::is_event_stream(&response) {
             let mut usage = Usage::default();
             let mut model = None;
-            let streamed = sse::read_stream(response, started, self.transport.timeout(), |data| {
+            let streamed = sse::read_stream(response, started, |data| {
                 read_chunk(data, &mut usage, &mut model)
             })
             .await?;
@@ -115,15 +115,7 @@ impl OpenAi {
                 timing,
             });
         }
-        transport::whole_reply(
-            response,
-            started,
-            first_byte,
-            self.transport.timeout(),
-            parse_completion,
-            parse_error,
-        )
-        .await
+        transport::whole_reply(response, started, first_byte, parse_completion, parse_error).await
     }
 }
 
@@ -225,7 +217,8 @@ impl Conversation for OpenAiConversation {
 
     fn request(&self) -> String {
         let ep = &self.endpoint;
-        ep.transport.request_line(&reqwest::Method::POST, &ep.url)
+        ep.transport
+            .request_line(&reqwest::Method::POST, &ep.url.url)
     }
 }
 
@@ -238,8 +231,68 @@ fn usage_of(v: &Value) -> Usage {
     }
 }
 
+/// The parts of a `chat.completion` and of a `chat.completion.chunk` that are read, in one
+/// pass without building a tree. A body it does not take exactly (a field of another type)
+/// goes through the JSON tree instead, which says what is wrong or reads what it can.
+#[derive(Deserialize)]
+struct Completion<'a> {
+    #[serde(borrow)]
+    choices: Vec<Choice<'a>>,
+    #[serde(default)]
+    usage: Option<OpenAiUsage>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    message: Option<Content<'a>>,
+    #[serde(default, borrow)]
+    delta: Option<Content<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Content<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    total_tokens: Option<u64>,
+}
+
+impl From<OpenAiUsage> for Usage {
+    fn from(u: OpenAiUsage) -> Self {
+        Usage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+            total_tokens: u.total_tokens,
+        }
+    }
+}
+
 /// A 2xx `chat.completion`: the text is `choices[0].message.content`.
 pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
+    let fast = serde_json::from_slice::<Completion>(bytes)
+        .ok()
+        .and_then(|c| {
+            let text = c.choices.into_iter().next()?.message?.content?;
+            Some(ReplyBody::Agent(AgentReply {
+                text: text.into_owned(),
+                session_id: None,
+                shape: Some("chat.completion"),
+                usage: c.usage.map(Usage::from).unwrap_or_default(),
+                model: c.model.map(Cow::into_owned),
+            }))
+        });
+    fast.unwrap_or_else(|| completion_from_tree(bytes))
+}
+
+fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
@@ -273,6 +326,29 @@ pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
 
 /// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts.
 fn read_chunk(data: &str, usage: &mut Usage, model: &mut Option<String>) -> Result<Piece, String> {
+    let Ok(chunk) = serde_json::from_str::<Completion>(data) else {
+        return chunk_from_tree(data, usage, model);
+    };
+    if let Some(u) = chunk.usage {
+        *usage = u.into();
+    }
+    if model.is_none() {
+        *model = chunk.model.map(Cow::into_owned);
+    }
+    let first = chunk.choices.into_iter().next();
+    Ok(Piece {
+        text: first
+            .and_then(|c| c.delta)
+            .and_then(|d| d.content)
+            .map(Cow::into_owned),
+    })
+}
+
+fn chunk_from_tree(
+    data: &str,
+    usage: &mut Usage,
+    model: &mut Option<String>,
+) -> Result<Piece, String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
         format!(
             "a stream event is not JSON ({e}): `{}`",
@@ -312,6 +388,42 @@ pub fn parse_error(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass reader and the tree reader say the same of every body and chunk.
+    #[test]
+    fn both_readers_agree() {
+        for body in [
+            r#"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#,
+            r#"{"choices":[{"message":{"content":"hi"}}],"usage":null,"model":null}"#,
+            r#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":-3}}"#,
+            r#"{"choices":[{"message":{"content":"hi"}}],"usage":5,"model":7}"#,
+            r#"{"choices":[{"message":{"content":null}}]}"#,
+            r#"{"choices":[1]}"#,
+            r#"{"choices":[]}"#,
+            r#"{"choices":[{"message":{"content":"a"}}],"choices":[{"message":{"content":"b"}}]}"#,
+            "[]",
+            "nope",
+        ] {
+            let fast = format!("{:?}", parse_completion(body.as_bytes()));
+            let tree = format!("{:?}", completion_from_tree(body.as_bytes()));
+            assert_eq!(fast, tree, "{body}");
+        }
+        for data in [
+            r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
+            r#"{"choices":[{"delta":{"role":"assistant"}}]}"#,
+            r#"{"choices":[{"delta":{"content":null}}],"model":"m2"}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#,
+            r#"{"usage":{"prompt_tokens":3}}"#,
+            r#"{"choices":[{"delta":{"content":3}}],"usage":"x"}"#,
+            "not json",
+        ] {
+            let (mut u1, mut m1) = (Usage::default(), None);
+            let (mut u2, mut m2) = (Usage::default(), None);
+            let fast = format!("{:?}", read_chunk(data, &mut u1, &mut m1));
+            let tree = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
+            assert_eq!((fast, u1, m1), (tree, u2, m2), "{data}");
+        }
+    }
 
     #[test]
     fn completion_text_usage_and_model() {

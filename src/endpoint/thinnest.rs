@@ -5,14 +5,16 @@
 //!
 //! One request in, one [`Reply`] out: no retries, no sleeping, no judging.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::session;
-use super::transport::{self, preview, truncate, Auth, Transport};
+use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Usage};
 use crate::suite::model::{self, SessionMode};
@@ -22,24 +24,19 @@ use crate::suite::model::{self, SessionMode};
 pub struct Thinnest {
     transport: Transport,
     /// Parsed once: reqwest would parse a string URL again on every request.
-    url: reqwest::Url,
+    url: Target,
 }
 
 impl Thinnest {
     /// `base_url` is the resolved URL (the mock's, when the endpoint says `mock`).
-    pub fn new(
-        http: reqwest::Client,
-        base_url: &str,
-        endpoint: &model::Endpoint,
-    ) -> Result<Self, String> {
+    pub fn new(http: Client, base_url: &str, endpoint: &model::Endpoint) -> Result<Self, String> {
         let transport = Transport::new(http, endpoint, Auth::Bearer)?;
         let url = format!(
             "{}/v1/agents/{}/chat",
             base_url.trim_end_matches('/'),
             endpoint.agent_id
         );
-        let url =
-            reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+        let url = Target::parse(&url)?;
         Ok(Thinnest { transport, url })
     }
 
@@ -54,15 +51,7 @@ impl Thinnest {
             .transport
             .start(reqwest::Method::POST, &self.url, Some(bytes))
             .await?;
-        transport::whole_reply(
-            response,
-            started,
-            first_byte,
-            self.transport.timeout(),
-            parse_success,
-            parse_detail,
-        )
-        .await
+        transport::whole_reply(response, started, first_byte, parse_success, parse_detail).await
     }
 }
 
@@ -108,12 +97,94 @@ impl Conversation for ThinnestConversation {
 
     fn request(&self) -> String {
         let ep = &self.endpoint;
-        ep.transport.request_line(&reqwest::Method::POST, &ep.url)
+        ep.transport
+            .request_line(&reqwest::Method::POST, &ep.url.url)
     }
 }
 
 /// A 2xx body: one of the three documented shapes, or malformed when there is no text.
 pub fn parse_success(bytes: &[u8]) -> ReplyBody {
+    match serde_json::from_slice::<Documented>(bytes) {
+        Ok(body) => body.reply(),
+        Err(_) => parse_any(bytes),
+    }
+}
+
+/// The documented shapes, read in one pass without building a tree: the body of nearly every
+/// reply. Anything it does not take exactly (a field of another type, a body that is not an
+/// object) goes to [`parse_any`], which says what is wrong, or reads what it can.
+#[derive(serde::Deserialize)]
+struct Documented<'a> {
+    #[serde(borrow)]
+    response: Cow<'a, str>,
+    #[serde(default, borrow)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<PlatformUsage>,
+    #[serde(default)]
+    tokens_used: Option<u64>,
+    /// `Some` whenever the key is there, `null` included, as the shape is told by the key.
+    #[serde(default, borrow, deserialize_with = "present")]
+    metadata: Option<Metadata<'a>>,
+    #[serde(default, deserialize_with = "present")]
+    success: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlatformUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    total_tokens: Option<u64>,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct Metadata<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+}
+
+/// A key that is there, even as `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
+}
+
+impl Documented<'_> {
+    fn reply(self) -> ReplyBody {
+        let (shape, usage, model) = if let Some(u) = self.usage {
+            let usage = Usage {
+                input_tokens: u.input_tokens,
+                output_tokens: u.output_tokens,
+                total_tokens: u.total_tokens,
+            };
+            (Some("usage"), usage, None)
+        } else if let Some(total) = self.tokens_used {
+            let usage = Usage {
+                total_tokens: Some(total),
+                ..Usage::default()
+            };
+            (Some("tokens_used"), usage, None)
+        } else if self.metadata.is_some() || self.success.is_some() {
+            let model = self.metadata.and_then(|m| m.model).map(Cow::into_owned);
+            (Some("metadata"), Usage::default(), model)
+        } else {
+            (None, Usage::default(), None)
+        };
+        ReplyBody::Agent(AgentReply {
+            text: self.response.into_owned(),
+            session_id: self.session_id.map(Cow::into_owned),
+            shape,
+            usage,
+            model,
+        })
+    }
+}
+
+/// Any 2xx body: the same reading through a JSON tree, for bodies off the documented path.
+fn parse_any(bytes: &[u8]) -> ReplyBody {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
@@ -254,6 +325,34 @@ mod tests {
         assert_eq!(a.shape, Some("tokens_used"));
         assert_eq!(a.usage.total_tokens, Some(145));
         assert_eq!(a.usage.output_tokens, None);
+    }
+
+    /// The one-pass reader and the tree reader say the same of every body, on and off the
+    /// documented path.
+    #[test]
+    fn both_readers_agree() {
+        for body in [
+            r#"{"response":"hi","session_id":"s1","usage":{"input_tokens":45,"output_tokens":32,"total_tokens":77}}"#,
+            r#"{"response":"hi","session_id":"s","tokens_used":145}"#,
+            r#"{"success":true,"response":"hi","session_id":"s","metadata":{"model":"gpt-4o","latency_ms":1450}}"#,
+            r#"{"response":"hi","metadata":null}"#,
+            r#"{"response":"hi","success":null}"#,
+            r#"{"response":"hi","session_id":null,"usage":null,"tokens_used":3}"#,
+            r#"{"response":"hi","usage":{"input_tokens":-1}}"#,
+            r#"{"response":"hi","usage":{"input_tokens":1.5,"total_tokens":2}}"#,
+            r#"{"response":"hi","usage":7,"tokens_used":2}"#,
+            r#"{"response":"hi","metadata":"x"}"#,
+            r#"{"response":"hi","metadata":{"model":3}}"#,
+            r#"{"response":"h\u00e9 \"quoted\"","session_id":3}"#,
+            r#"{"response":"a","response":"b"}"#,
+            r#"{"response":3}"#,
+            r#"[1]"#,
+            "not json",
+        ] {
+            let fast = format!("{:?}", parse_success(body.as_bytes()));
+            let tree = format!("{:?}", parse_any(body.as_bytes()));
+            assert_eq!(fast, tree, "{body}");
+        }
     }
 
     #[test]

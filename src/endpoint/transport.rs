@@ -6,9 +6,12 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::StreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION, CONTENT_TYPE,
+};
 use secrecy::ExposeSecret;
+
+pub use super::client::{Client, Response, Target};
 
 use crate::record::{RateHeaders, Reply, ReplyBody, SendError, Timing};
 use crate::suite::model::{BaseUrl, Endpoint, HeaderValue};
@@ -16,28 +19,6 @@ use crate::suite::model::{BaseUrl, Endpoint, HeaderValue};
 /// Replies are text for people; anything past this is a broken or hostile server, and reading
 /// it all would let one endless response exhaust the run's memory.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-
-/// The run's HTTP client: one connection pool for every endpoint and dialogue. It trusts the
-/// bundled roots and the platform's (or, when set, those of `SSL_CERT_FILE` / `SSL_CERT_DIR`),
-/// so a run works behind a proxy whose CA the machine trusts.
-pub fn http_client(pool: usize) -> reqwest::Client {
-    let builder = || {
-        reqwest::Client::builder()
-            .pool_max_idle_per_host(pool.max(1))
-            .tcp_nodelay(true)
-            // A redirect is reported as the status it is: following it would turn the chat
-            // POST into a GET somewhere else and judge that.
-            .redirect(reqwest::redirect::Policy::none())
-            // Retries are the runner's, with its rules (never a 4xx, never an expected status).
-            .retry(reqwest::retry::never())
-    };
-    // A native store (or `SSL_CERT_FILE`) with no valid certificate fails the build, and the
-    // default client would panic on the same store: the bundled roots alone, then.
-    builder()
-        .build()
-        .or_else(|_| builder().tls_built_in_native_certs(false).build())
-        .unwrap_or_default()
-}
 
 /// Where an endpoint puts its key: `Authorization: Bearer <key>` or a header of its own that
 /// carries the key as it is.
@@ -49,8 +30,10 @@ pub enum Auth<'a> {
 /// One endpoint's requests: its headers (key included) built once, its timeout.
 #[derive(Clone)]
 pub struct Transport {
-    http: reqwest::Client,
+    http: Client,
     headers: HeaderMap,
+    /// `headers` and `Content-Type: application/json`, for a request with a body.
+    json_headers: HeaderMap,
     timeout: Duration,
     /// `mock` or `replay` for an in-process server, as the suite wrote it.
     local: Option<&'static str>,
@@ -66,7 +49,7 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    pub fn new(http: reqwest::Client, endpoint: &Endpoint, auth: Auth<'_>) -> Result<Self, String> {
+    pub fn new(http: Client, endpoint: &Endpoint, auth: Auth<'_>) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
         for h in &endpoint.headers {
             let name = HeaderName::from_bytes(h.name.as_bytes())
@@ -98,9 +81,15 @@ impl Transport {
             BaseUrl::Mock => Some("mock"),
             BaseUrl::Replay => Some("replay"),
         };
+        let mut json_headers = headers.clone();
+        json_headers.insert(
+            CONTENT_TYPE,
+            ReqHeaderValue::from_static("application/json"),
+        );
         Ok(Transport {
             http,
             headers,
+            json_headers,
             timeout: endpoint.timeout,
             local,
         })
@@ -123,29 +112,24 @@ impl Transport {
         self.timeout
     }
 
-    /// Sends `body` (JSON) and returns the response with its headers read; the body is left
+    /// Sends `body` (JSON) and returns the response with its head read; the body is left
     /// for the caller to read whole ([`read_capped`]) or as a stream.
     pub async fn start(
         &self,
         method: reqwest::Method,
-        url: &reqwest::Url,
+        target: &Target,
         body: Option<Vec<u8>>,
-    ) -> Result<(reqwest::Response, Instant, Duration), SendError> {
+    ) -> Result<(Response, Instant, Duration), SendError> {
         let started = Instant::now();
-        let mut request = self
+        let headers = match body {
+            Some(_) => self.json_headers.clone(),
+            None => self.headers.clone(),
+        };
+        let body = body.map(bytes::Bytes::from);
+        let response = self
             .http
-            .request(method, url.clone())
-            .headers(self.headers.clone())
-            .timeout(self.timeout);
-        if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| classify(e, self.timeout))?;
+            .send(method, target, headers, body, self.timeout)
+            .await?;
         let first_byte = started.elapsed();
         Ok((response, started, first_byte))
     }
@@ -165,16 +149,15 @@ fn request_line(method: &reqwest::Method, url: &reqwest::Url) -> String {
 /// Reads a whole (not streamed) response within the cap and makes it a [`Reply`]: `success`
 /// reads a 2xx body, `error` a non-2xx body's detail; each kind brings its own two.
 pub async fn whole_reply(
-    response: reqwest::Response,
+    response: Response,
     started: Instant,
     first_byte: Duration,
-    timeout: Duration,
     success: impl FnOnce(&[u8]) -> ReplyBody,
     error: impl FnOnce(&[u8]) -> Option<String>,
 ) -> Result<Reply, SendError> {
-    let status = response.status().as_u16();
+    let status = response.status();
     let rate = rate_headers(response.headers());
-    let bytes = read_capped(response, timeout).await?;
+    let bytes = read_capped(response).await?;
     let body = if (200..300).contains(&status) {
         success(&bytes)
     } else {
@@ -194,44 +177,11 @@ pub async fn whole_reply(
     })
 }
 
-pub fn classify(e: reqwest::Error, timeout: Duration) -> SendError {
-    // The error that carries this says where the request went (`request_line`), once.
-    let e = e.without_url();
-    if e.is_builder() {
-        // A request we could not even build will not build on a retry either.
-        SendError::Invalid(root_cause(&e))
-    } else if e.is_timeout() {
-        SendError::Timeout(timeout)
-    } else if e.is_connect() {
-        SendError::Connect(root_cause(&e))
-    } else {
-        SendError::Other(root_cause(&e))
-    }
-}
-
-/// reqwest's own Display says only "error sending request"; the useful part (connection
-/// refused, reset by peer) is at the bottom of the source chain.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            msg = format!("{msg}: {text}");
-        }
-        cur = s.source();
-    }
-    msg
-}
-
-pub async fn read_capped(
-    response: reqwest::Response,
-    timeout: Duration,
-) -> Result<Vec<u8>, SendError> {
-    let mut stream = response.bytes_stream();
+/// The whole body, or an error once it grows past [`MAX_BODY_BYTES`]: an endless or huge
+/// reply is cut, never buffered.
+pub async fn read_capped(mut response: Response) -> Result<Vec<u8>, SendError> {
     let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| classify(e, timeout))?;
+    while let Some(chunk) = response.chunk().await? {
         if out.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(SendError::TooLarge(MAX_BODY_BYTES));
         }

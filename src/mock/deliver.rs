@@ -257,6 +257,8 @@ fn event_steps(
 /// One thing a body does next.
 enum Step {
     Send(Bytes),
+    /// Sends gathered while the steps are built (see [`Steps::send`]); played as a `Send`.
+    Gather(Vec<u8>),
     Wait(Duration),
     /// End the body with an error: the connection is dropped, the body left incomplete.
     Fail,
@@ -279,8 +281,23 @@ impl Steps {
         }
     }
 
+    /// Pieces with no pause between them go out as one write, as a server that has them all
+    /// at once would send them: a write (and a chunk to frame) per piece would make the mock,
+    /// not the client under test, the cost of a fast stream.
     fn send(&mut self, b: Bytes) {
-        self.steps.push_back(Step::Send(b));
+        match self.steps.back_mut() {
+            Some(Step::Gather(gathered)) => gathered.extend_from_slice(&b),
+            Some(last @ Step::Send(_)) => {
+                let Step::Send(first) = std::mem::replace(last, Step::Hold) else {
+                    return;
+                };
+                let mut gathered = Vec::with_capacity(4 * (first.len() + b.len()));
+                gathered.extend_from_slice(&first);
+                gathered.extend_from_slice(&b);
+                *last = Step::Gather(gathered);
+            }
+            _ => self.steps.push_back(Step::Send(b)),
+        }
     }
 
     fn wait(&mut self, d: Duration) {
@@ -292,7 +309,10 @@ impl Steps {
     /// The next step, refilling from `forever` when the list is done.
     fn next(&mut self, round: &mut usize) -> Option<Step> {
         if let Some(step) = self.steps.pop_front() {
-            return Some(step);
+            return Some(match step {
+                Step::Gather(gathered) => Step::Send(Bytes::from(gathered)),
+                other => other,
+            });
         }
         let (again, every) = self.forever.as_ref()?;
         let piece = again.get(*round % again.len().max(1))?.clone();
@@ -326,6 +346,10 @@ fn play(steps: Steps, ends: Ends) -> impl Stream<Item = Result<Bytes, io::Error>
             }
             match steps.next(&mut round)? {
                 Step::Send(b) => return Some((Ok(b), Some((steps, shutdown, round, stretch)))),
+                // `next` hands gathered sends out as `Send`.
+                Step::Gather(b) => {
+                    return Some((Ok(Bytes::from(b)), Some((steps, shutdown, round, stretch))))
+                }
                 Step::Wait(d) => {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}

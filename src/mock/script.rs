@@ -358,7 +358,7 @@ impl Script {
             )
             .with_help("a mock script needs `agents:` with at least one agent")]);
         }
-        let raw: RawScript = crate::yaml::parse(file).map_err(|d| vec![d])?;
+        let raw: RawScript = crate::yaml::parse_all(file)?;
         let mut c = Checker {
             file,
             diags: Vec::new(),

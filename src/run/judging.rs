@@ -90,7 +90,7 @@ pub fn cache_dir(suite_path: &Path) -> PathBuf {
 /// Builds the grader of one suite's `judge:` endpoint.
 #[allow(clippy::too_many_arguments)]
 pub fn grader(
-    http: &reqwest::Client,
+    http: &crate::endpoint::transport::Client,
     local: &LocalServers,
     judge: &model::Endpoint,
     suite_path: &Path,

@@ -89,7 +89,7 @@ pub struct Job {
 
 /// Everything the dialogue tasks share.
 struct Ctx {
-    http: reqwest::Client,
+    http: crate::endpoint::transport::Client,
     local: LocalServers,
     limiters: HashMap<String, Arc<Limiter>>,
     /// Each suite's LLM judge, when it has a `judge:` block (or why it could not be built).
@@ -112,7 +112,7 @@ pub async fn run(
     let started_at = SystemTime::now();
     let started = Instant::now();
     let _ = events.send(Event::Started { total: jobs.len() });
-    let http = crate::endpoint::transport::http_client(cfg.jobs);
+    let http = crate::endpoint::transport::Client::new(cfg.jobs);
     let limiters = limiters(&jobs);
     let stats = Arc::new(Stats::default());
     let graders = graders(
@@ -149,7 +149,7 @@ pub async fn run(
 /// One grader per suite whose dialogues have a judge, built before the first request.
 #[allow(clippy::too_many_arguments)]
 fn graders(
-    http: &reqwest::Client,
+    http: &crate::endpoint::transport::Client,
     local: &LocalServers,
     jobs: &[Job],
     limiters: &HashMap<String, Arc<Limiter>>,

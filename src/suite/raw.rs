@@ -744,68 +744,6 @@ impl<'de> Deserialize<'de> for RawGolden {
     }
 }
 
-/// Walks a whole document without keeping anything, so the YAML budget (depth, alias
-/// expansion) is enforced on every node before the typed pass, which would otherwise stop
-/// at the first type error and report that instead of the attack.
-pub struct Walk;
-
-impl<'de> Deserialize<'de> for Walk {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Walk;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any YAML")
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Walk, D::Error> {
-                Walk::deserialize(d)
-            }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Walk, D::Error> {
-                Walk::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Walk, A::Error> {
-                while seq.next_element::<Walk>()?.is_some() {}
-                Ok(Walk)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Walk, A::Error> {
-                while map.next_entry::<Walk, Walk>()?.is_some() {}
-                Ok(Walk)
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::{Extension, State as AxState};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::mock::conn::ConnHandle;
@@ -475,48 +476,124 @@ impl Reply<'_> {
         })
     }
 
-    fn chunk(&self, choices: Value, with_usage: bool) -> String {
-        let mut c = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": choices,
-        });
-        if with_usage {
-            // With `include_usage`, every chunk carries `usage: null` but the last.
-            c["usage"] = Value::Null;
-        }
-        c.to_string()
+    /// One `chat.completion.chunk`, serialized straight from borrowed parts: a stream sends a
+    /// chunk per word, and building each as a JSON tree first made the mock, not the client
+    /// under test, the cost of a streamed reply. The keys come out in the same (sorted) order
+    /// as the tree gave them.
+    fn chunk(&self, choice: Option<ChunkChoice<'_>>, usage: Option<Option<&Value>>) -> String {
+        let chunk = Chunk {
+            choices: choice.as_slice(),
+            created: self.created,
+            id: &self.id,
+            model: self.model,
+            object: "chat.completion.chunk",
+            usage,
+        };
+        serde_json::to_string(&chunk).unwrap_or_default()
     }
 
     /// As OpenAI streams it: a role chunk (with empty content), one chunk per piece of text,
-    /// a chunk with `finish_reason`, the usage chunk when asked for, then `[DONE]`.
+    /// a chunk with `finish_reason`, the usage chunk when asked for, then `[DONE]`. With
+    /// `include_usage`, every chunk carries `usage: null` but the last.
     fn events(&self, include_usage: bool) -> Payload {
-        let delta = |d: Value, finish: Option<&str>| json!([{"index": 0, "delta": d, "finish_reason": finish}]);
-        let head = vec![self.chunk(
-            delta(json!({"role": "assistant", "content": ""}), None),
-            include_usage,
-        )];
+        let null_usage = include_usage.then_some(None);
+        let choice = |content, role, finish_reason| ChunkChoice {
+            delta: Delta { content, role },
+            finish_reason,
+            index: 0,
+        };
+        let head = vec![self.chunk(Some(choice(Some(""), Some("assistant"), None)), null_usage)];
+        // Every piece's chunk is the same but for the piece: serialized once around a marker,
+        // then each piece is put in its place.
+        let marked = self.chunk(Some(choice(Some(PIECE_MARK), None, None)), null_usage);
+        let frame = marked.split_once(PIECE_MARK_JSON);
         let pieces = pieces(self.text.unwrap_or(""))
             .into_iter()
-            .map(|p| self.chunk(delta(json!({ "content": p }), None), include_usage))
+            .map(|p| match frame {
+                Some((before, after)) => {
+                    let piece = serde_json::to_string(p).unwrap_or_default();
+                    [before, &piece, after].concat()
+                }
+                None => self.chunk(Some(choice(Some(p), None, None)), null_usage),
+            })
             .collect();
-        let mut tail = vec![self.chunk(delta(json!({}), Some(self.finish_reason)), include_usage)];
+        let finish = choice(None, None, Some(self.finish_reason));
+        let mut tail = vec![self.chunk(Some(finish), null_usage)];
         if include_usage {
-            let mut last: Value =
-                serde_json::from_str(&self.chunk(json!([]), false)).unwrap_or_default();
-            last["usage"] = self.usage.clone();
-            tail.push(last.to_string());
+            tail.push(self.chunk(None, Some(Some(&self.usage))));
         }
         tail.push("[DONE]".to_string());
         Payload::Events { head, pieces, tail }
     }
 }
 
+/// Stands for a piece in the chunk serialized once per reply (a control character no reply
+/// text is made of), and how it comes out in JSON.
+const PIECE_MARK: &str = "\u{1}";
+const PIECE_MARK_JSON: &str = "\"\\u0001\"";
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    choices: &'a [ChunkChoice<'a>],
+    created: i64,
+    id: &'a str,
+    model: &'a str,
+    object: &'static str,
+    /// Absent, `null`, or the counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Option<&'a Value>>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    delta: Delta<'a>,
+    finish_reason: Option<&'a str>,
+    index: u32,
+}
+
+#[derive(Serialize)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'a str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_piece_in_its_frame_is_the_chunk_serialized_whole() {
+        let reply = Reply {
+            id: "chatcmpl-x".into(),
+            created: 7,
+            model: "m",
+            text: Some("a \"quoted\" reply,\nin two lines é"),
+            finish_reason: "stop",
+            usage: json!({"total_tokens": 3}),
+        };
+        for usage in [false, true] {
+            let Payload::Events { pieces: framed, .. } = reply.events(usage) else {
+                panic!("events");
+            };
+            let whole: Vec<String> = pieces(reply.text.unwrap_or(""))
+                .into_iter()
+                .map(|p| {
+                    let choice = ChunkChoice {
+                        delta: Delta {
+                            content: Some(p),
+                            role: None,
+                        },
+                        finish_reason: None,
+                        index: 0,
+                    };
+                    reply.chunk(Some(choice), usage.then_some(None))
+                })
+                .collect();
+            assert_eq!(framed, whole);
+        }
+    }
 
     #[test]
     fn go_durations() {

@@ -19,7 +19,10 @@ pub(super) fn shared_goldens(suites: &[Suite]) -> Vec<Diagnostic> {
     }
     let mut owner: HashMap<PathBuf, (PathBuf, Span)> = HashMap::new();
     let mut out = Vec::new();
-    for suite in suites.iter().filter(|s| per_dir[s.golden_dir.as_path()] > 1) {
+    for suite in suites
+        .iter()
+        .filter(|s| per_dir[s.golden_dir.as_path()] > 1)
+    {
         for d in &suite.dialogues {
             let golden = suite.golden_dir.join(format!("{}.yaml", slug(&d.name)));
             match owner.get(&golden) {

@@ -201,7 +201,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
     let raw: RawConfig = if file.text.trim().is_empty() {
         RawConfig::default()
     } else {
-        source::parse_yaml(&file).map_err(|d| vec![d])?
+        source::parse_yaml(&file)?
     };
     let mut ck = Checker::new(&file, opts);
     let endpoint = raw
@@ -258,7 +258,7 @@ fn load_whole(
 ) -> (Option<Suite>, Vec<Diagnostic>) {
     let raw: RawSuite = match source::parse_yaml(file) {
         Ok(r) => r,
-        Err(d) => return (None, vec![d]),
+        Err(diags) => return (None, diags),
     };
     let mut ck = Checker::new(file, opts);
     let suite = ck.suite(&raw, config);

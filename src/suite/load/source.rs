@@ -1,6 +1,6 @@
 //! From a path to typed YAML: reading the bytes (a non-UTF-8 file is pointed at its first bad
-//! byte) and parsing them, with the parser's and serde's wording of an error said for people.
-//! Nothing here checks meaning.
+//! byte) and parsing them (every structural error at once, through `crate::yaml::parse_all`),
+//! with serde's wording of an error said for people. Nothing here checks meaning.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,35 +56,11 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Parses `file` into `T`; on failure, the error that says what is really wrong.
-#[allow(clippy::result_large_err)] // as `read_source`
+/// Parses `file` into `T`; on failure, every structural error it has, each said for people.
 pub(super) fn parse_yaml<T: serde::de::DeserializeOwned>(
     file: &SourceFile,
-) -> Result<T, Diagnostic> {
-    let typed_error = match crate::yaml::parse(file) {
-        Ok(v) => return Ok(v),
-        Err(d) => d,
-    };
-    // Only now walk every node: the typed pass stops at the first type error, which in a
-    // billion-laughs or 200-deep document would hide what is really wrong with it. Walking
-    // only on failure keeps a valid suite to one parse.
-    crate::yaml::parse::<crate::suite::raw::Walk>(file).map_err(budget_message)?;
-    Err(plain_type_error(typed_error))
-}
-
-/// The parser's budget errors, said for people.
-fn budget_message(mut d: Diagnostic) -> Diagnostic {
-    if d.message.starts_with("budget breached") {
-        d.message = if d.message.contains("Depth") {
-            format!(
-                "the YAML is nested deeper than {} levels",
-                crate::yaml::MAX_DEPTH
-            )
-        } else {
-            "the YAML grows beyond the parser's budget once its aliases are expanded".to_string()
-        };
-    }
-    d
+) -> Result<T, Vec<Diagnostic>> {
+    crate::yaml::parse_all(file).map_err(|diags| diags.into_iter().map(plain_type_error).collect())
 }
 
 /// serde's words for a number that does not fit its type, said for people.
@@ -94,6 +70,8 @@ fn plain_type_error(mut d: Diagnostic) -> Diagnostic {
         "invalid i64" => Some("expected an integer"),
         "invalid f64" => Some("expected a number"),
         "expected sequence start" => Some("expected a list"),
+        "expected mapping start" => Some("expected a mapping"),
+        "expected string scalar" => Some("expected a string"),
         // `key:` or `key: ~` where text is wanted (a var, a matrix value).
         "cannot deserialize null into string; use Option<String>" => {
             Some("expected a value, found nothing (write `''` for an empty one)")

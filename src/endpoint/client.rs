@@ -1,0 +1,297 @@
+//! The run's HTTP client, with two roads to a server and one [`Response`] out of either.
+//!
+//! Plain `http://` with no proxy configured takes hyper's pooled HTTP/1 client directly: a URI
+//! parsed once per endpoint, headers built once, nothing else between the request and the
+//! socket. That is the road of an agent on loopback or on the local network, where a request
+//! costs microseconds and the client's own work is what limits a run (measured: reqwest's
+//! layers, among them two URL parses per request, were a third of the runner's CPU per
+//! request). Everything else (`https://`, and any request when `HTTP_PROXY`, `ALL_PROXY` or
+//! their lowercase forms are set) takes reqwest, for its TLS trust (bundled roots, the
+//! platform's, `SSL_CERT_FILE`) and its proxy support; reqwest is built on first use, so a run
+//! that never leaves plain HTTP never loads the platform's certificates.
+//!
+//! Both roads: no redirects followed, no retries of their own, the request's timeout covering
+//! the whole exchange (connect, head and every read of the body). What a body means is the
+//! endpoint kind's; how often to try again is the runner's.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use tokio::time::Instant;
+
+use crate::record::SendError;
+
+type Lean = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+/// One connection pool per road for every endpoint and dialogue of a run. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: usize,
+    lean: Lean,
+    full: OnceLock<reqwest::Client>,
+    /// A proxy is configured in the environment: every request goes through reqwest, which
+    /// honours it (and `NO_PROXY`).
+    proxied: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("proxied", &self.inner.proxied)
+            .finish()
+    }
+}
+
+/// The variables reqwest reads a proxy for plain HTTP from.
+const PROXY_VARS: [&str; 4] = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"];
+
+impl Client {
+    /// A client that keeps up to `pool` idle connections per server (the run's `--jobs`).
+    pub fn new(pool: usize) -> Self {
+        let proxied = PROXY_VARS
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let lean = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(pool.max(1))
+            .build(connector);
+        Client {
+            inner: Arc::new(Inner {
+                pool,
+                lean,
+                full: OnceLock::new(),
+                proxied,
+            }),
+        }
+    }
+
+    fn full(&self) -> &reqwest::Client {
+        self.inner.full.get_or_init(|| full_client(self.inner.pool))
+    }
+
+    /// Sends a request and returns once the response's head has come; the body is read from
+    /// the [`Response`] within the same `timeout`.
+    pub async fn send(
+        &self,
+        method: Method,
+        target: &Target,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+        timeout: Duration,
+    ) -> Result<Response, SendError> {
+        let deadline = Instant::now() + timeout;
+        let lean = target.uri.as_ref().filter(|_| !self.inner.proxied);
+        let Some(uri) = lean else {
+            let mut request = self
+                .full()
+                .request(method, target.url.clone())
+                .headers(headers)
+                .timeout(timeout);
+            if let Some(body) = body {
+                request = request.body(body);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| classify_full(e, timeout))?;
+            return Ok(Response {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body: Body::Full(response),
+                deadline,
+                timeout,
+            });
+        };
+        let mut request = hyper::Request::new(Full::new(body.unwrap_or_default()));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri.clone();
+        *request.headers_mut() = headers;
+        let sent = tokio::time::timeout_at(deadline, self.inner.lean.request(request)).await;
+        let response = match sent {
+            Err(_) => return Err(SendError::Timeout(timeout)),
+            Ok(Err(e)) if e.is_connect() => return Err(SendError::Connect(root_cause(&e))),
+            Ok(Err(e)) => return Err(SendError::Other(root_cause(&e))),
+            Ok(Ok(r)) => r,
+        };
+        let (parts, body) = response.into_parts();
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: Body::Lean(body),
+            deadline,
+            timeout,
+        })
+    }
+}
+
+/// reqwest with the trust and behaviour the run needs: no redirects, no retries, the bundled
+/// roots and the platform's (or, when set, those of `SSL_CERT_FILE` / `SSL_CERT_DIR`).
+fn full_client(pool: usize) -> reqwest::Client {
+    let builder = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(pool.max(1))
+            .tcp_nodelay(true)
+            // A redirect is reported as the status it is: following it would turn the chat
+            // POST into a GET somewhere else and judge that.
+            .redirect(reqwest::redirect::Policy::none())
+            // Retries are the runner's, with its rules (never a 4xx, never an expected status).
+            .retry(reqwest::retry::never())
+    };
+    // A native store (or `SSL_CERT_FILE`) with no valid certificate fails the build, and the
+    // default client would panic on the same store: the bundled roots alone, then.
+    builder()
+        .build()
+        .or_else(|_| builder().tls_built_in_native_certs(false).build())
+        .unwrap_or_default()
+}
+
+/// Where a request goes, parsed once for both roads.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: reqwest::Url,
+    /// Set when the lean road can take it: plain `http://` without credentials in the URL
+    /// (reqwest turns those into an `Authorization: Basic` header; hyper would not).
+    uri: Option<hyper::Uri>,
+}
+
+impl Target {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url =
+            reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
+        Self::from_url(url)
+    }
+
+    pub fn from_url(url: reqwest::Url) -> Result<Self, String> {
+        let plain = url.scheme() == "http" && url.username().is_empty() && url.password().is_none();
+        // A URL the `url` crate takes but `http` does not goes the full road.
+        let uri = plain
+            .then(|| url.as_str().parse::<hyper::Uri>().ok())
+            .flatten();
+        Ok(Target { url, uri })
+    }
+}
+
+/// A response whose head has come; its body is read piece by piece, within the request's
+/// timeout.
+pub struct Response {
+    status: u16,
+    headers: HeaderMap,
+    body: Body,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+enum Body {
+    Lean(hyper::body::Incoming),
+    Full(reqwest::Response),
+}
+
+impl Response {
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The next piece of the body, `None` at its end. A server that stops sending is a
+    /// timeout at the request's deadline, not a hang.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, SendError> {
+        let timeout = self.timeout;
+        let next = async {
+            match &mut self.body {
+                Body::Full(r) => r.chunk().await.map_err(|e| classify_full(e, timeout)),
+                Body::Lean(b) => loop {
+                    match b.frame().await {
+                        None => return Ok(None),
+                        Some(Err(e)) => return Err(lean_body_error(&e, timeout)),
+                        // Trailers carry no text: skip them.
+                        Some(Ok(frame)) => {
+                            if let Ok(data) = frame.into_data() {
+                                return Ok(Some(data));
+                            }
+                        }
+                    }
+                },
+            }
+        };
+        match tokio::time::timeout_at(self.deadline, next).await {
+            Ok(read) => read,
+            Err(_) => Err(SendError::Timeout(timeout)),
+        }
+    }
+}
+
+fn lean_body_error(e: &hyper::Error, timeout: Duration) -> SendError {
+    if e.is_timeout() {
+        SendError::Timeout(timeout)
+    } else {
+        SendError::Other(root_cause(e))
+    }
+}
+
+pub fn classify_full(e: reqwest::Error, timeout: Duration) -> SendError {
+    // The error that carries this says where the request went (`request_line`), once.
+    let e = e.without_url();
+    if e.is_builder() {
+        // A request we could not even build will not build on a retry either.
+        SendError::Invalid(root_cause(&e))
+    } else if e.is_timeout() {
+        SendError::Timeout(timeout)
+    } else if e.is_connect() {
+        SendError::Connect(root_cause(&e))
+    } else {
+        SendError::Other(root_cause(&e))
+    }
+}
+
+/// An HTTP library's own Display says little ("error sending request", "client error
+/// (Connect)"); the useful part (connection refused, reset by peer) is at the bottom of the
+/// source chain.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        cur = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_is_parsed_once_for_both_roads() {
+        let t = Target::parse("http://127.0.0.1:8080/v1/agents/a/chat?x=1").unwrap();
+        let uri = t.uri.as_ref().expect("plain http takes the lean road");
+        assert_eq!(uri.path(), "/v1/agents/a/chat");
+        assert_eq!(t.url.query(), Some("x=1"));
+        assert!(Target::parse("http://[::1").is_err());
+        // TLS and credentials in the URL are reqwest's.
+        assert!(Target::parse("https://api.example.com/v1")
+            .unwrap()
+            .uri
+            .is_none());
+        assert!(Target::parse("http://bob:pw@127.0.0.1/")
+            .unwrap()
+            .uri
+            .is_none());
+    }
+}
