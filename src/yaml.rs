@@ -15,7 +15,7 @@ use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 /// accident or an attack, and refusing it keeps the parser's stack bounded.
 pub const MAX_DEPTH: usize = 64;
 
-fn options() -> serde_saphyr::Options {
+pub fn options() -> serde_saphyr::Options {
     let mut opts = serde_saphyr::Options::default();
     // We render our own snippet (annotate-snippets) with the file name.
     opts.with_snippet = false;

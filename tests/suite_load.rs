@@ -255,19 +255,19 @@ fn expectations_defaults_and_their_spans() {
         ["status", "contains", "regex", "max_tokens"]
     );
     let t0 = &hours.turns[0].expect;
-    assert!(matches!(&t0[0].kind, ExpectKind::Status(s) if s == &[200]));
+    assert!(matches!(&*t0[0].kind, ExpectKind::Status(s) if s == &[200]));
     // A default from agenttest.yaml points at the turn that inherits it.
     assert_eq!(t0[0].span, hours.turns[0].span);
-    match &t0[1].kind {
+    match &*t0[1].kind {
         ExpectKind::Contains(v) => assert_eq!(v, &["Monday", "9 AM"]),
         other => panic!("{other:?}"),
     }
     assert_eq!(t0[1].span, Span::new(17, 11));
-    match &t0[2].kind {
+    match &*t0[2].kind {
         ExpectKind::Regex(r) => assert!(r[0].is_match("open 9-5 est")),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(t0[3].kind, ExpectKind::MaxTokens(120)));
+    assert!(matches!(*t0[3].kind, ExpectKind::MaxTokens(120)));
     assert_eq!(t0[3].span, Span::new(19, 11));
 
     // Turn 2 inherits the suite's max_tokens: its span is in the suite's defaults.
@@ -276,23 +276,23 @@ fn expectations_defaults_and_their_spans() {
         ["status", "contains_any", "not_contains", "max_tokens"]
     );
     let t1 = &hours.turns[1].expect;
-    assert!(matches!(t1[3].kind, ExpectKind::MaxTokens(300)));
+    assert!(matches!(*t1[3].kind, ExpectKind::MaxTokens(300)));
     assert_eq!(t1[3].span, Span::new(8, 12));
     // A lone string where a list is accepted.
-    match &t1[2].kind {
+    match &*t1[2].kind {
         ExpectKind::NotContains(v) => assert_eq!(v, &["I don't know"]),
         other => panic!("{other:?}"),
     }
 
     let wrong = dialogue(support, "wrong key is refused");
-    assert!(matches!(&wrong.turns[0].expect[0].kind, ExpectKind::Status(s) if s == &[401]));
+    assert!(matches!(&*wrong.turns[0].expect[0].kind, ExpectKind::Status(s) if s == &[401]));
 
     let inv = &suite(&loaded, "billing/invoices.yml").dialogues[0].turns[0].expect;
     let kinds: Vec<&str> = inv.iter().map(|e| e.kind.key()).collect();
     assert_eq!(kinds, ["status", "not_regex", "equals"]);
-    assert!(matches!(&inv[0].kind, ExpectKind::Status(s) if s == &[200, 202]));
-    assert!(matches!(&inv[1].kind, ExpectKind::NotRegex(r) if r.len() == 2));
-    assert!(matches!(&inv[2].kind, ExpectKind::Equals(s) if s == "Done."));
+    assert!(matches!(&*inv[0].kind, ExpectKind::Status(s) if s == &[200, 202]));
+    assert!(matches!(&*inv[1].kind, ExpectKind::NotRegex(r) if r.len() == 2));
+    assert!(matches!(&*inv[2].kind, ExpectKind::Equals(s) if s == "Done."));
 }
 
 #[test]
@@ -316,7 +316,7 @@ fn captures_vars_templates_and_normalize() {
     let kinds: Vec<&str> = t1.expect.iter().map(|e| e.kind.key()).collect();
     assert_eq!(kinds, ["status", "contains", "max_tokens", "max_latency"]);
     assert!(
-        matches!(t1.expect[3].kind, ExpectKind::MaxLatency(d) if d == Duration::from_millis(800))
+        matches!(*t1.expect[3].kind, ExpectKind::MaxLatency(d) if d == Duration::from_millis(800))
     );
 
     let mut values = order.vars.clone();
@@ -412,7 +412,7 @@ fn openai_endpoints() {
         t0.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
         ["status", "contains", "max_first_token"]
     );
-    assert!(matches!(t0[2].kind, ExpectKind::MaxFirstToken(d) if d == Duration::from_secs(2)));
+    assert!(matches!(*t0[2].kind, ExpectKind::MaxFirstToken(d) if d == Duration::from_secs(2)));
     assert_eq!(t0[2].span, Span::new(15, 18));
 
     // The dialogue's own fields over the suite's: params key by key, system over system_file.
@@ -508,7 +508,7 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
         other => panic!("{other:?}"),
     }
     let hours = &plain.dialogues[0].turns[0].expect;
-    assert!(matches!(&hours[0].kind, ExpectKind::Judge(r) if r == &["States the opening hours"]));
+    assert!(matches!(&*hours[0].kind, ExpectKind::Judge(r) if r == &["States the opening hours"]));
 
     // The suite's block over the config's, field by field.
     let s = suite(&loaded, "judging/support.yaml");
@@ -543,7 +543,7 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
         unit: unit.map(Into::into),
         span: Span::new(line, column),
     };
-    match &t0[0].kind {
+    match &*t0[0].kind {
         ExpectKind::Facts(f) => assert_eq!(
             f,
             &[
@@ -557,14 +557,14 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
         other => panic!("{other:?}"),
     }
     assert!(
-        matches!(&t0[1].kind, ExpectKind::NotFacts(f) if f == &[fact("time", "10:00", None, 20, 15)])
+        matches!(&*t0[1].kind, ExpectKind::NotFacts(f) if f == &[fact("time", "10:00", None, 20, 15)])
     );
 
     let judged = dialogue(s, "judged golden");
     assert_eq!(judged.golden, GoldenMode::Judge);
     assert_eq!((judged.min_pass, judged.alpha), (MinPass::Count(1), None));
     assert!(matches!(
-        &judged.turns[0].expect[0].kind,
+        &*judged.turns[0].expect[0].kind,
         ExpectKind::Judge(r) if r == &["Is polite", "Names {{product}}"]
     ));
     assert_eq!(
@@ -619,7 +619,7 @@ fn a_matrix_is_one_dialogue_per_row_named_by_its_vars() {
         expand_template(&de.turns[0].user, &de.vars),
         "hello in de, plain"
     );
-    match &de.turns[0].expect[1].kind {
+    match &*de.turns[0].expect[1].kind {
         ExpectKind::NotContains(t) => assert_eq!(expand_template(&t[0], &de.vars), "de?"),
         other => panic!("{other:?}"),
     }

@@ -30,7 +30,7 @@ pub struct Observed<'a> {
 pub fn expected_statuses(expect: &[Expectation]) -> Vec<u16> {
     expect
         .iter()
-        .find_map(|e| match &e.kind {
+        .find_map(|e| match &*e.kind {
             ExpectKind::Status(list) => Some(list.clone()),
             _ => None,
         })
@@ -48,7 +48,7 @@ pub fn judge(
     let mut failures = Vec::new();
     if !expect
         .iter()
-        .any(|e| matches!(e.kind, ExpectKind::Status(_)))
+        .any(|e| matches!(*e.kind, ExpectKind::Status(_)))
         && seen.status != 200
     {
         // The implicit default: no `status` key means 200. Nothing is written for it, so
@@ -189,7 +189,7 @@ mod tests {
 
     fn e(kind: ExpectKind) -> Expectation {
         Expectation {
-            kind,
+            kind: kind.into(),
             span: Span::new(7, 9),
         }
     }

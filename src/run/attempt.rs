@@ -197,7 +197,7 @@ async fn ask_judge(
     if !turn
         .expect
         .iter()
-        .any(|e| matches!(e.kind, ExpectKind::Judge(_)))
+        .any(|e| matches!(*e.kind, ExpectKind::Judge(_)))
     {
         return Ok(());
     }

@@ -158,7 +158,7 @@ pub async fn rubrics(
 ) -> Result<Vec<Failure>, String> {
     let mut failures = Vec::new();
     for e in &turn.expect {
-        let ExpectKind::Judge(list) = &e.kind else {
+        let ExpectKind::Judge(list) = &*e.kind else {
             continue;
         };
         let grader = grader.ok_or("no judge is configured for this suite")?;

@@ -101,9 +101,10 @@ pub struct Turn {
     pub user: String,
     /// Where `- user:` is.
     pub span: Span,
-    /// After `defaults.expect` was applied: a turn's own key replaces the default's.
-    pub expect: Vec<Expectation>,
-    pub capture: Vec<Capture>,
+    /// After `defaults.expect` was applied: a turn's own key replaces the default's. Boxed
+    /// slices, not vectors: a suite holds one per turn for the whole run, and they never grow.
+    pub expect: Box<[Expectation]>,
+    pub capture: Box<[Capture]>,
 }
 
 /// A compiled regex shared by every place that uses it. Cloning a `regex::Regex` shares the
@@ -112,6 +113,21 @@ pub struct Turn {
 /// shares the caches too.
 #[derive(Debug, Clone)]
 pub struct Pattern(std::sync::Arc<Regex>);
+
+/// Two patterns are the same when their sources are: the same regex, compiled alike.
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl std::hash::Hash for Pattern {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl Pattern {
     pub fn new(re: Regex) -> Self {
@@ -141,13 +157,15 @@ pub struct Capture {
 
 #[derive(Debug, Clone)]
 pub struct Expectation {
-    pub kind: ExpectKind,
+    /// Shared by every turn that expects the same (the suite's defaults, a pattern or a
+    /// phrase repeated on each turn): the loader keeps one of each per file.
+    pub kind: Arc<ExpectKind>,
     /// Where the key is (in the turn, or in `defaults.expect` when inherited).
     pub span: Span,
 }
 
 /// Every expectation of SPEC §3.2. Strings are templates (`{{order}}`), expanded per run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExpectKind {
     Status(Vec<u16>),
     Contains(Vec<String>),
@@ -170,7 +188,7 @@ pub enum ExpectKind {
 
 /// One typed fact as written (`- number: 30` / `unit: day`). Only its key and shape are
 /// checked at load; the fact extractor reads the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FactSpec {
     /// `time`, `number`, `money`, `percent` or `date` ([`FactSpec::KINDS`]).
     pub kind: String,
@@ -434,6 +452,36 @@ impl Endpoint {
         format!("{url}|{}", self.agent_id)
     }
 
+    /// Whether `other` is the same endpoint in every field (secrets compared as they are):
+    /// the loader then shares one between dialogues.
+    pub fn same_as(&self, other: &Endpoint) -> bool {
+        // Every field named, so that a new one is not forgotten here.
+        let Endpoint {
+            kind,
+            base_url,
+            agent_id,
+            api_key,
+            headers,
+            timeout,
+            retries,
+            rate_limit,
+            mock_script,
+        } = self;
+        *kind == other.kind
+            && *base_url == other.base_url
+            && *agent_id == other.agent_id
+            && same_secret(api_key.as_ref(), other.api_key.as_ref())
+            && headers.len() == other.headers.len()
+            && headers
+                .iter()
+                .zip(&other.headers)
+                .all(|(a, b)| a.same_as(b))
+            && *timeout == other.timeout
+            && *retries == other.retries
+            && *rate_limit == other.rate_limit
+            && *mock_script == other.mock_script
+    }
+
     /// Every secret this endpoint holds, for the run's redactor.
     pub fn secrets(&self) -> Vec<SecretString> {
         let mut out: Vec<SecretString> = self.api_key.iter().cloned().collect();
@@ -454,6 +502,37 @@ impl Endpoint {
             );
         }
         out
+    }
+}
+
+impl Header {
+    /// Whether `other` is the same header, secrets compared as they are.
+    fn same_as(&self, other: &Header) -> bool {
+        let Header {
+            name,
+            value,
+            env_values,
+        } = self;
+        let value_same = match (value, &other.value) {
+            (HeaderValue::Plain(a), HeaderValue::Plain(b)) => a == b,
+            (HeaderValue::Secret(a), HeaderValue::Secret(b)) => same_secret(Some(a), Some(b)),
+            _ => false,
+        };
+        *name == other.name
+            && value_same
+            && env_values.len() == other.env_values.len()
+            && env_values
+                .iter()
+                .zip(&other.env_values)
+                .all(|(a, b)| same_secret(Some(a), Some(b)))
+    }
+}
+
+fn same_secret(a: Option<&SecretString>, b: Option<&SecretString>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
+        (None, None) => true,
+        _ => false,
     }
 }
 

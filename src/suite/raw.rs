@@ -2,24 +2,183 @@
 //! later check may point at. Nothing here validates meaning (regexes, ranges, references);
 //! `suite::load` does that, so that one file can report many errors at once.
 //!
-//! `Spanned<T>` loses its location inside `#[serde(untagged)]`, `#[serde(flatten)]` and
-//! internally tagged enums, because serde buffers the value first. So the "string or list",
-//! "bool or map" and "bool or string" fields below have hand-written visitors that hand the
-//! live YAML accessors down, and every span survives.
+//! [`Spanned`] is our own: a value and the line:column where it is used, 8 bytes beside the
+//! value. serde-saphyr's `Spanned` keeps two full `Location`s (where used and where defined,
+//! each with byte offsets and a source id: about 80 bytes a node) and builds them through a
+//! synthesized map of maps; a suite of 50,000 turns has half a million spanned nodes.
+//!
+//! A span is lost inside `#[serde(untagged)]`, `#[serde(flatten)]` and internally tagged
+//! enums, because serde buffers the value first. So the "string or list", "bool or map" and
+//! "bool or string" fields below have hand-written visitors that hand the live YAML accessors
+//! down, and every span survives.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
 
 use crate::diag::Span;
 use crate::suite::model::ExpectKey;
 
+/// A value and where it is used in its file: for a YAML alias, the `*alias`, not the anchor
+/// (a check about a value points at the place that uses it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
 /// The span of a spanned value (where it is used, which for an alias is the `*alias`).
 pub fn span_of<T>(s: &Spanned<T>) -> Span {
-    Span::from(s.referenced)
+    s.span
+}
+
+/// The newtype name through which serde-saphyr hands a value out with its locations (the
+/// protocol its own `Spanned` uses): a map of `value`, `referenced` (where the node is used)
+/// and `defined` (where it is written, for an alias its anchor), each location a map of
+/// `line`, `column` and more. Only `value` and `referenced`'s line and column are read; the
+/// rest is left unread, which the protocol allows and which saves most of its cost. A unit
+/// test below holds serde-saphyr to it: were it to change, every span would say so at once.
+const SPANNED_NEWTYPE: &str = "__yaml_spanned";
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        SpannedSeed(PhantomData::<T>).deserialize(deserializer)
+    }
+}
+
+/// Reads a [`Spanned`] whose value is read by the seed `S`: the suite's dialogue list is read
+/// by a seed that checks each dialogue as it comes (see `suite::load::stream`).
+pub struct SpannedSeed<S>(pub S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for SpannedSeed<S> {
+    type Value = Spanned<S::Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_newtype_struct(SPANNED_NEWTYPE, Outer(self.0))
+    }
+}
+
+/// serde-saphyr answers the newtype with a deserializer of the synthesized map.
+struct Outer<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Outer<S> {
+    type Value = Spanned<S::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value with its place")
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(Inner(self.0))
+    }
+}
+
+/// The synthesized map: `value` and `referenced` read, the rest left.
+struct Inner<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Inner<S> {
+    type Value = Spanned<S::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value with its place")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seed = Some(self.0);
+        let (mut value, mut span) = (None, None);
+        while value.is_none() || span.is_none() {
+            let Some(field) = map.next_key::<ProtocolField>()? else {
+                break;
+            };
+            match field {
+                ProtocolField::Value => match seed.take() {
+                    Some(seed) => value = Some(map.next_value_seed(seed)?),
+                    None => return Err(de::Error::duplicate_field("value")),
+                },
+                ProtocolField::Referenced => span = Some(map.next_value::<LineColumn>()?.0),
+                ProtocolField::Defined => {
+                    map.next_value::<LineColumn>()?;
+                }
+                ProtocolField::Line | ProtocolField::Column | ProtocolField::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        match (value, span) {
+            (Some(value), Some(span)) => Ok(Spanned { value, span }),
+            _ => Err(de::Error::custom(
+                "serde-saphyr gave no value with its place (has its span protocol changed?)",
+            )),
+        }
+    }
+}
+
+/// A location's `line` and `column`; its other fields are left unread.
+struct LineColumn(Span);
+
+impl<'de> Deserialize<'de> for LineColumn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LineColumn;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a location")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LineColumn, A::Error> {
+                let (mut line, mut column) = (None, None);
+                while line.is_none() || column.is_none() {
+                    match map.next_key::<ProtocolField>()? {
+                        Some(ProtocolField::Line) => line = Some(map.next_value::<u32>()?),
+                        Some(ProtocolField::Column) => column = Some(map.next_value::<u32>()?),
+                        // Only the two are read: the others may not take `IgnoredAny`.
+                        Some(_) | None => break,
+                    }
+                }
+                match (line, column) {
+                    (Some(line), Some(column)) => Ok(LineColumn(Span::new(line, column))),
+                    _ => Err(de::Error::custom("a location without its line and column")),
+                }
+            }
+        }
+        deserializer.deserialize_struct("Location", &["line", "column"], V)
+    }
+}
+
+/// The keys of serde-saphyr's synthesized maps, read without allocating.
+enum ProtocolField {
+    Value,
+    Referenced,
+    Defined,
+    Line,
+    Column,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for ProtocolField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ProtocolField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProtocolField, E> {
+                Ok(match v {
+                    "value" => ProtocolField::Value,
+                    "referenced" => ProtocolField::Referenced,
+                    "defined" => ProtocolField::Defined,
+                    "line" => ProtocolField::Line,
+                    "column" => ProtocolField::Column,
+                    _ => ProtocolField::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(V)
+    }
 }
 
 /// A suite file.
@@ -224,7 +383,8 @@ pub struct RawDialogue {
     pub skip: Option<Spanned<Skip>>,
     /// Plain strings: a scalar is read as its text, so `count: 3` is "3" and `vip: yes` "yes".
     pub vars: Option<Entries<String>>,
-    pub endpoint: Option<RawEndpoint>,
+    /// Boxed: most dialogues have none, and an endpoint as written is large.
+    pub endpoint: Option<Box<RawEndpoint>>,
     pub session: Option<Spanned<RawSession>>,
     pub golden: Option<Spanned<RawGolden>>,
     pub repeat: Option<Spanned<u32>>,
@@ -438,8 +598,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             }
 
             fn wrap(t: T) -> OneOrMany<T> {
-                let unknown = serde_saphyr::Location::UNKNOWN;
-                OneOrMany(vec![Spanned::new(t, unknown, unknown)])
+                OneOrMany(vec![Spanned {
+                    value: t,
+                    span: Span::UNKNOWN,
+                }])
             }
         }
 
@@ -582,68 +744,6 @@ impl<'de> Deserialize<'de> for RawGolden {
     }
 }
 
-/// Walks a whole document without keeping anything, so the YAML budget (depth, alias
-/// expansion) is enforced on every node before the typed pass, which would otherwise stop
-/// at the first type error and report that instead of the attack.
-pub struct Walk;
-
-impl<'de> Deserialize<'de> for Walk {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Walk;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any YAML")
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Walk, E> {
-                Ok(Walk)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Walk, D::Error> {
-                Walk::deserialize(d)
-            }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Walk, D::Error> {
-                Walk::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Walk, A::Error> {
-                while seq.next_element::<Walk>()?.is_some() {}
-                Ok(Walk)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Walk, A::Error> {
-                while map.next_entry::<Walk, Walk>()?.is_some() {}
-                Ok(Walk)
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -759,6 +859,57 @@ mod tests {
         assert_eq!(d.help.as_deref(), Some("did you mean `contains`?"));
         let d = parse::<T>("expect: [a]\n").unwrap_err();
         assert_eq!(d.span, Span::new(1, 9));
+    }
+
+    /// Our spans are serde-saphyr's `referenced` locations, aliases and all.
+    #[test]
+    fn spans_are_where_values_are_used() {
+        #[derive(Debug, Deserialize)]
+        struct Ours {
+            a: Spanned<String>,
+            b: Spanned<String>,
+            c: Spanned<Vec<Spanned<u32>>>,
+            d: Option<Spanned<RawGolden>>,
+            e: Spanned<Entries<String>>,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Theirs {
+            a: serde_saphyr::Spanned<String>,
+            b: serde_saphyr::Spanned<String>,
+            c: serde_saphyr::Spanned<Vec<serde_saphyr::Spanned<u32>>>,
+            d: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+            e: serde_saphyr::Spanned<serde::de::IgnoredAny>,
+        }
+        let docs = [
+            "a: &x héllo\nb: *x\nc: [1, 2]\nd: {mode: exact}\ne: {k: v}\n",
+            "a: 'q'\nb: \"dq\"\nc:\n  - &n 1\n  - *n\ne: &m\n  k: v\nd: false\n",
+            "e: {}\nc: []\nb: |\n  block\na: >-\n  folded\n",
+        ];
+        for doc in docs {
+            let ours: Ours = parse(doc).unwrap();
+            let theirs: Theirs = parse(doc).unwrap();
+            let at = |l: &serde_saphyr::Location| Span::from(*l);
+            assert_eq!(ours.a.span, at(&theirs.a.referenced), "{doc}");
+            assert_eq!(ours.b.span, at(&theirs.b.referenced), "{doc}");
+            assert_eq!(ours.c.span, at(&theirs.c.referenced), "{doc}");
+            let items: Vec<Span> = ours.c.value.iter().map(span_of).collect();
+            let want: Vec<Span> = theirs.c.value.iter().map(|s| at(&s.referenced)).collect();
+            assert_eq!(items, want, "{doc}");
+            assert_eq!(
+                ours.d.map(|d| d.span),
+                theirs.d.map(|d| at(&d.referenced)),
+                "{doc}"
+            );
+            assert_eq!(ours.e.span, at(&theirs.e.referenced), "{doc}");
+            assert!(ours.a.span.is_known() && ours.b.span.is_known(), "{doc}");
+        }
+        // An alias is spanned at the `*x`, not at its anchor.
+        let ours: Ours = parse(docs[0]).unwrap();
+        assert_eq!(
+            (ours.a.value.as_str(), ours.b.value.as_str()),
+            ("héllo", "héllo")
+        );
+        assert_eq!(ours.b.span, Span::new(2, 4));
     }
 
     #[test]

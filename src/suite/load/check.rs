@@ -2,12 +2,13 @@
 //! of a file: regexes (compiled once per file) and `normalize` rules. It owns no policy about
 //! what a suite must hold; `dialogue`, `endpoint` and `expect` do.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::suite::model::{NormalizeRule, Pattern};
+use crate::suite::model::{ExpectKey, ExpectKind, NormalizeRule, Pattern};
 use crate::suite::raw::{span_of, RawNormalize};
 
 use super::LoadOptions;
@@ -21,6 +22,12 @@ pub(super) struct Checker<'a> {
     /// hundreds of turns, and a compiled `Regex` (with its lazy DFA caches) is kilobytes,
     /// while a clone shares it.
     regexes: HashMap<String, Pattern>,
+    /// Each distinct expectation once per file: a suite's defaults apply to every turn, and
+    /// turns repeat the same `regex:` or `not_contains:`; a turn keeps a pointer.
+    kinds: HashSet<Arc<ExpectKind>>,
+    /// The last expectation interned under each key: a turn most often expects what the turn
+    /// before it did, and comparing costs less than hashing.
+    last_kinds: [Option<Arc<ExpectKind>>; ExpectKey::ALL.len()],
     /// A flag made the endpoint live and no dialogue has a key: said once per suite.
     pub(super) key_reported: bool,
 }
@@ -32,6 +39,8 @@ impl<'a> Checker<'a> {
             opts,
             diags: Vec::new(),
             regexes: HashMap::new(),
+            kinds: HashSet::new(),
+            last_kinds: Default::default(),
             key_reported: false,
         }
     }
@@ -74,6 +83,24 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// The one shared copy of `kind` in this file.
+    pub(super) fn intern(&mut self, kind: ExpectKind) -> Arc<ExpectKind> {
+        let last = &mut self.last_kinds[kind.id().order()];
+        if let Some(shared) = last.as_ref().filter(|l| ***l == kind) {
+            return shared.clone();
+        }
+        let shared = match self.kinds.get(&kind) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = Arc::new(kind);
+                self.kinds.insert(shared.clone());
+                shared
+            }
+        };
+        *last = Some(shared.clone());
+        shared
     }
 
     pub(super) fn normalize(&mut self, raw: &[RawNormalize]) -> Vec<NormalizeRule> {

@@ -3,7 +3,7 @@
 //! in an error.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::model::{slug, Suite};
@@ -11,9 +11,18 @@ use crate::suite::model::{slug, Suite};
 /// `x.yaml` and `x.yml` beside each other share `x.golden/`: two dialogues of theirs with one
 /// slug would overwrite each other's golden on every bless. Reported on the later suite.
 pub(super) fn shared_goldens(suites: &[Suite]) -> Vec<Diagnostic> {
+    // Only suites that share a golden directory can share a golden: most share none, and
+    // then no dialogue need be looked at.
+    let mut per_dir: HashMap<&Path, usize> = HashMap::new();
+    for suite in suites {
+        *per_dir.entry(suite.golden_dir.as_path()).or_default() += 1;
+    }
     let mut owner: HashMap<PathBuf, (PathBuf, Span)> = HashMap::new();
     let mut out = Vec::new();
-    for suite in suites {
+    for suite in suites
+        .iter()
+        .filter(|s| per_dir[s.golden_dir.as_path()] > 1)
+    {
         for d in &suite.dialogues {
             let golden = suite.golden_dir.join(format!("{}.yaml", slug(&d.name)));
             match owner.get(&golden) {

@@ -7,15 +7,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_saphyr::Spanned;
-
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 use crate::suite::model::{
     slug, Capture, Dialogue, Endpoint, ExpectKind, Expectation, GoldenMode, MinPass, NormalizeRule,
     SessionMode, Suite, Turn,
 };
 use crate::suite::raw::{
-    span_of, RawDialogue, RawGolden, RawGoldenKind, RawMinPass, RawSession, RawSuite, RawTurn, Skip,
+    span_of, RawDefaults, RawDialogue, RawEndpoint, RawGolden, RawGoldenKind, RawMinPass,
+    RawNormalize, RawSession, RawSuite, RawTurn, Skip, Spanned,
 };
 use crate::suite::template;
 
@@ -62,70 +61,176 @@ fn inherited(config: &ConfigState) -> Inherited {
     }
 }
 
-/// Where in the dialogue list checks stand: the suite's merged layer and defaults.
-struct SuiteScope<'s> {
-    layer: &'s Layer,
+/// What every dialogue of a suite is checked against: the suite's merged layer, defaults
+/// and judge.
+struct SuiteScope {
+    layer: Layer,
     config_broken: bool,
-    defaults: &'s [DefaultExp],
+    defaults: Vec<DefaultExp>,
     /// A `judge:` block applies (or a broken config might have given one): `judge`
     /// expectations and `golden: {mode: judge}` are allowed.
     judge: bool,
+    /// The judge endpoint, merged and completed.
+    judge_endpoint: Option<Arc<Endpoint>>,
+}
+
+/// The checks of a suite file, in the order they report whatever the order of its keys: a
+/// file read as it is parsed meets its keys in file order, and a file read whole checks them
+/// in this order. Each phase keeps its diagnostics apart until [`Checker::suite_finish`], so
+/// that both give the same output (the final sort keeps this order among equal places).
+#[derive(Clone, Copy)]
+enum Phase {
+    Name,
+    Endpoint,
+    Defaults,
+    Normalize,
+    Judge,
+    List,
+    Plans,
+    Unique,
+    Dialogues,
+}
+
+const PHASES: usize = Phase::Dialogues as usize + 1;
+
+/// A suite being checked: its head first (what every dialogue needs), then its dialogues one
+/// at a time, so that a file read as it is parsed never holds more than one dialogue as
+/// written.
+pub(super) struct SuiteBuild {
+    from_config: Inherited,
+    /// `name:` when written (its error, if any, recorded).
+    name: Option<String>,
+    normalize: Vec<NormalizeRule>,
+    scope: Option<SuiteScope>,
+    /// Every name so far with where it is, and every golden slug with the first name that
+    /// has it: to find the dialogues that share one.
+    names: HashMap<String, Place>,
+    slugs: HashMap<String, String>,
+    /// How many dialogues are written (whatever their errors).
+    written: usize,
+    dialogues: Vec<Dialogue>,
+    /// The endpoint of the last dialogue: most dialogues share theirs, and then share it.
+    last_endpoint: Option<Arc<Endpoint>>,
+    phases: [Vec<Diagnostic>; PHASES],
+}
+
+impl SuiteBuild {
+    pub(super) fn new(config: &ConfigState) -> Self {
+        let mut from_config = inherited(config);
+        SuiteBuild {
+            normalize: std::mem::take(&mut from_config.normalize),
+            from_config,
+            name: None,
+            scope: None,
+            names: HashMap::new(),
+            slugs: HashMap::new(),
+            written: 0,
+            dialogues: Vec::new(),
+            last_endpoint: None,
+            phases: Default::default(),
+        }
+    }
+
+    /// The head is checked: dialogues may come.
+    pub(super) fn has_head(&self) -> bool {
+        self.scope.is_some()
+    }
 }
 
 impl Checker<'_> {
+    /// A whole parsed suite file, checked; see [`SuiteBuild`].
     pub(super) fn suite(&mut self, raw: &RawSuite, config: &ConfigState) -> Option<Suite> {
-        let path = self.file.path.clone();
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = match &raw.name {
-            Some(n) if n.value.trim().is_empty() => {
-                self.error(span_of(n), "the suite name is empty");
-                stem.clone()
-            }
-            Some(n) => n.value.clone(),
-            None => stem.clone(),
-        };
-        let golden_dir = path
-            .parent()
-            .unwrap_or_else(|| Path::new(""))
-            .join(format!("{stem}.golden"));
+        let mut b = SuiteBuild::new(config);
+        self.suite_name(&mut b, raw.name.as_ref());
+        self.suite_head(
+            &mut b,
+            raw.endpoint.as_ref(),
+            raw.defaults.as_ref(),
+            raw.judge.as_ref(),
+        );
+        self.suite_normalize(&mut b, raw.normalize.as_deref());
+        for d in raw.dialogues.iter().flat_map(|list| list.value.iter()) {
+            self.suite_dialogue(&mut b, &d.value, span_of(d));
+        }
+        self.suite_finish(b, raw.dialogues.as_ref().map(span_of))
+    }
 
-        let mut from_config = inherited(config);
-        let own = raw
-            .endpoint
-            .as_ref()
-            .map(|e| self.endpoint(e))
-            .unwrap_or_default();
-        let layer = from_config.layer.under(&own);
-        let defaults = self.suite_defaults(raw, std::mem::take(&mut from_config.defaults));
-        let mut normalize = from_config.normalize;
-        normalize.extend(self.normalize(raw.normalize.as_deref().unwrap_or_default()));
+    /// Runs `check`, keeping what it reports under `phase`.
+    fn in_phase<R>(
+        &mut self,
+        b: &mut SuiteBuild,
+        phase: Phase,
+        check: impl FnOnce(&mut Self, &mut SuiteBuild) -> R,
+    ) -> R {
+        let mark = self.diags.len();
+        let out = check(self, b);
+        b.phases[phase as usize].extend(self.diags.drain(mark..));
+        out
+    }
 
-        let own_judge = raw.judge.as_ref().map(|j| self.judge_layer(j));
-        let config_judge = from_config.judge.as_ref();
-        let judge = self.judge(config_judge, own_judge.as_ref(), from_config.broken);
-        let scope = SuiteScope {
-            layer: &layer,
-            config_broken: from_config.broken,
-            defaults: &defaults,
-            judge: own_judge.is_some() || config_judge.is_some() || from_config.broken,
-        };
-        let dialogues = self.dialogues(raw.dialogues.as_ref(), &scope)?;
-        Some(Suite {
-            name,
-            path,
-            golden_dir,
-            normalize,
-            dialogues,
+    /// `name:`, when written.
+    pub(super) fn suite_name(&mut self, b: &mut SuiteBuild, raw: Option<&Spanned<String>>) {
+        self.in_phase(b, Phase::Name, |ck, b| {
+            b.name = match raw {
+                Some(n) if n.value.trim().is_empty() => {
+                    ck.error(span_of(n), "the suite name is empty");
+                    None
+                }
+                Some(n) => Some(n.value.clone()),
+                None => None,
+            };
+        });
+    }
+
+    /// `normalize:`, after the config's rules.
+    pub(super) fn suite_normalize(&mut self, b: &mut SuiteBuild, raw: Option<&[RawNormalize]>) {
+        self.in_phase(b, Phase::Normalize, |ck, b| {
+            let own = ck.normalize(raw.unwrap_or_default());
+            b.normalize.extend(own);
+        });
+    }
+
+    /// What every dialogue is checked against: the suite's `endpoint:` over the config's,
+    /// the defaults, and the judge.
+    pub(super) fn suite_head(
+        &mut self,
+        b: &mut SuiteBuild,
+        endpoint: Option<&RawEndpoint>,
+        defaults: Option<&RawDefaults>,
+        judge: Option<&Spanned<RawEndpoint>>,
+    ) {
+        let layer = self.in_phase(b, Phase::Endpoint, |ck, b| {
+            let own = endpoint.map(|e| ck.endpoint(e)).unwrap_or_default();
+            b.from_config.layer.under(&own)
+        });
+        let defaults = self.in_phase(b, Phase::Defaults, |ck, b| {
+            let inherited = std::mem::take(&mut b.from_config.defaults);
+            ck.suite_defaults(defaults, inherited)
+        });
+        let (judge, judge_endpoint) = self.in_phase(b, Phase::Judge, |ck, b| {
+            let own_judge = judge.map(|j| ck.judge_layer(j));
+            let config_judge = b.from_config.judge.as_ref();
+            let broken = b.from_config.broken;
+            let endpoint = ck.judge(config_judge, own_judge.as_ref(), broken);
+            let allowed = own_judge.is_some() || config_judge.is_some() || broken;
+            (allowed, endpoint)
+        });
+        b.scope = Some(SuiteScope {
+            layer,
+            config_broken: b.from_config.broken,
+            defaults,
             judge,
-        })
+            judge_endpoint,
+        });
     }
 
     /// Config's defaults, then the suite's: a key the suite names replaces the config's.
-    fn suite_defaults(&mut self, raw: &RawSuite, mut defaults: Vec<DefaultExp>) -> Vec<DefaultExp> {
-        if let Some(expect) = raw.defaults.as_ref().and_then(|d| d.expect.as_ref()) {
+    fn suite_defaults(
+        &mut self,
+        raw: Option<&RawDefaults>,
+        mut defaults: Vec<DefaultExp>,
+    ) -> Vec<DefaultExp> {
+        if let Some(expect) = raw.and_then(|d| d.expect.as_ref()) {
             for exp in self.expect(expect) {
                 let key = exp.expectation.kind.id();
                 defaults.retain(|(old, _)| old.expectation.kind.id() != key);
@@ -135,28 +240,70 @@ impl Checker<'_> {
         defaults
     }
 
-    /// The dialogue list; `None` when there is none at all (nothing to build a suite of).
-    fn dialogues(
-        &mut self,
-        list: Option<&Spanned<Vec<Spanned<RawDialogue>>>>,
-        scope: &SuiteScope,
-    ) -> Option<Vec<Dialogue>> {
-        let Some(list) = list else {
-            self.error(Span::new(1, 1), "the suite has no `dialogues`")
-                .help = Some("add `dialogues:` with at least one dialogue".into());
-            return None;
-        };
-        if list.value.is_empty() {
-            self.error(span_of(list), "`dialogues` is empty").help =
-                Some("a suite needs at least one dialogue".into());
+    /// One dialogue of the list, checked whole: its name and rows, their uniqueness among
+    /// those before it, then the rest of it. Needs the head ([`Checker::suite_head`]).
+    pub(super) fn suite_dialogue(&mut self, b: &mut SuiteBuild, raw: &RawDialogue, span: Span) {
+        b.written += 1;
+        let plan = self.in_phase(b, Phase::Plans, |ck, _| ck.plan(raw, span));
+        self.in_phase(b, Phase::Unique, |ck, b| ck.unique_names(b, &plan));
+        let dialogues = self.in_phase(b, Phase::Dialogues, |ck, b| {
+            let scope = b.scope.as_ref()?;
+            let shared = b.last_endpoint.as_ref();
+            Some(ck.dialogue(&plan, scope, shared))
+        });
+        for d in dialogues.into_iter().flatten() {
+            b.last_endpoint = Some(d.endpoint.clone());
+            b.dialogues.push(d);
         }
-        let plans: Vec<Plan> = list
-            .value
-            .iter()
-            .map(|d| self.plan(&d.value, span_of(d)))
-            .collect();
-        self.unique_names(&plans);
-        Some(plans.iter().flat_map(|p| self.dialogue(p, scope)).collect())
+    }
+
+    /// The suite, once every key is read: `list` is where `dialogues:` is, when it is
+    /// written (and not empty of value). `None` when there is no list at all.
+    pub(super) fn suite_finish(&mut self, mut b: SuiteBuild, list: Option<Span>) -> Option<Suite> {
+        let listed = self.in_phase(&mut b, Phase::List, |ck, b| match list {
+            None => {
+                ck.error(Span::new(1, 1), "the suite has no `dialogues`")
+                    .help = Some("add `dialogues:` with at least one dialogue".into());
+                false
+            }
+            Some(span) => {
+                if b.written == 0 {
+                    ck.error(span, "`dialogues` is empty").help =
+                        Some("a suite needs at least one dialogue".into());
+                }
+                true
+            }
+        });
+        let SuiteBuild {
+            name,
+            normalize,
+            scope,
+            mut dialogues,
+            phases,
+            ..
+        } = b;
+        self.diags.extend(phases.into_iter().flatten());
+        if !listed {
+            return None;
+        }
+        let path = self.file.path.clone();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let golden_dir = path
+            .parent()
+            .unwrap_or_else(|| Path::new(""))
+            .join(format!("{stem}.golden"));
+        dialogues.shrink_to_fit();
+        Some(Suite {
+            name: name.unwrap_or(stem),
+            path,
+            golden_dir,
+            normalize,
+            dialogues,
+            judge: scope.and_then(|s| s.judge_endpoint),
+        })
     }
 
     /// A dialogue's name and rows, checked before anything else so that every name it
@@ -178,38 +325,42 @@ impl Checker<'_> {
 
     /// Names are unique, and so are their slugs (one golden file each); a matrix row's name
     /// is its expanded one, at the row. Compared even when a dialogue has other errors, so
-    /// all show at once.
-    fn unique_names(&mut self, plans: &[Plan]) {
-        let mut names: HashMap<String, Named> = HashMap::new();
-        let mut slugs: HashMap<String, Named> = HashMap::new();
-        for n in plans.iter().flat_map(Plan::names) {
+    /// all show at once: each dialogue's names with those of every dialogue before it.
+    fn unique_names(&mut self, b: &mut SuiteBuild, plan: &Plan) {
+        for n in plan.names() {
             let name = n.name.as_str();
-            if let Some(first) = names.get(name) {
+            let s = slug(name);
+            if let Some(first) = b.names.get(name) {
                 let label = format!(
                     "the first dialogue with this name is {}",
-                    first.place(&n, &self.file.path)
+                    first.seen_from(&n.place, &self.file.path)
                 );
                 let d = self.at_named(&n, format!("duplicate dialogue name `{name}`"));
                 self.diags.push(d.with_label(label));
-            } else if let Some(first) = slugs.get(&slug(name)) {
-                let (other, s) = (&first.name, slug(name));
+            } else if let Some((other, first)) = b
+                .slugs
+                .get(&s)
+                .and_then(|other| Some((other, b.names.get(other)?)))
+            {
                 let message = format!(
                     "dialogues `{other}` and `{name}` would share the golden file `{s}.yaml`"
                 );
+                let place = first.seen_from(&n.place, &self.file.path);
                 let d = self
                     .at_named(&n, message)
-                    .with_label(format!("`{other}` is {}", first.place(&n, &self.file.path)))
+                    .with_label(format!("`{other}` is {place}"))
                     .with_help("rename one of them so that their slugs differ");
                 self.diags.push(d);
             } else {
-                names.insert(name.to_string(), n.clone());
-                slugs.insert(slug(name), n);
+                b.slugs.insert(s, n.name.clone());
+                b.names.insert(n.name, n.place);
             }
         }
     }
 
     /// A diagnostic at `n`'s place, in its file.
     fn at_named(&self, n: &Named, message: String) -> Diagnostic {
+        let n = &n.place;
         let d = Diagnostic::at(n.file.as_ref().unwrap_or(self.file), n.span, message);
         match n.width {
             Some(w) => d.with_width(w),
@@ -218,8 +369,14 @@ impl Checker<'_> {
     }
 
     /// The dialogue as written, checked once; then one copy per matrix row, with the row's
-    /// name, place and vars. Empty when it has errors.
-    fn dialogue(&mut self, plan: &Plan, scope: &SuiteScope) -> Vec<Dialogue> {
+    /// name, place and vars. Empty when it has errors. Its endpoint is `shared` when that is
+    /// the same.
+    fn dialogue(
+        &mut self,
+        plan: &Plan,
+        scope: &SuiteScope,
+        shared: Option<&Arc<Endpoint>>,
+    ) -> Vec<Dialogue> {
         let (raw, span) = (plan.raw, plan.span);
         let shown = plan.name.clone().unwrap_or_else(|| "(unnamed)".into());
         let vars: BTreeMap<String, String> = raw
@@ -247,7 +404,10 @@ impl Checker<'_> {
             tags: raw.tags.0.iter().map(|t| t.value.clone()).collect(),
             skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)),
             vars,
-            endpoint: Arc::new(endpoint),
+            endpoint: match shared {
+                Some(s) if s.same_as(&endpoint) => s.clone(),
+                _ => Arc::new(endpoint),
+            },
             session: match session.map(|s| s.value) {
                 Some(RawSession::Server) => SessionMode::Server,
                 Some(RawSession::Fresh) | None => SessionMode::Fresh,
@@ -327,10 +487,11 @@ impl Checker<'_> {
     /// write it.
     fn golden_name_fits(&mut self, n: &Named) {
         const MAX: usize = 255;
-        let file = format!("{}.yaml.new", slug(&n.name));
-        if file.len() <= MAX {
+        let slug = slug(&n.name);
+        if slug.len() + ".yaml.new".len() <= MAX {
             return;
         }
+        let file = format!("{slug}.yaml.new");
         let d = self
             .at_named(n, "the dialogue name is too long for its golden file".into())
             .with_label(format!(
@@ -469,7 +630,7 @@ impl Checker<'_> {
             }
         }
         let mut known: BTreeSet<String> = vars.keys().cloned().collect();
-        let mut turns = Vec::new();
+        let mut turns = Vec::with_capacity(raw.len());
         for (i, t) in raw.iter().enumerate() {
             let refs = Refs {
                 known: &known,
@@ -505,10 +666,10 @@ impl Checker<'_> {
                 String::new()
             }
         };
-        let expect = self.turn_expect(t, span, refs, scope.defaults);
+        let expect = self.turn_expect(t, span, refs, &scope.defaults);
         for e in expect
             .iter()
-            .filter(|e| matches!(e.kind, ExpectKind::Judge(_)))
+            .filter(|e| matches!(*e.kind, ExpectKind::Judge(_)))
         {
             if !scope.judge {
                 self.no_judge(e.span, "`judge`");
@@ -527,8 +688,8 @@ impl Checker<'_> {
         Turn {
             user,
             span,
-            expect,
-            capture,
+            expect: expect.into_boxed_slice(),
+            capture: capture.into_boxed_slice(),
         }
     }
 
@@ -646,9 +807,11 @@ impl Plan<'_> {
                 let span = self.raw.name.as_ref().map_or(self.span, span_of);
                 vec![Named {
                     name: base.clone(),
-                    file: None,
-                    span,
-                    width: None,
+                    place: Place {
+                        file: None,
+                        span,
+                        width: None,
+                    },
                 }]
             }
             Some(m) => m
@@ -656,29 +819,35 @@ impl Plan<'_> {
                 .iter()
                 .map(|row| Named {
                     name: row.name(base),
-                    file: row.file.clone(),
-                    span: row.span,
-                    width: row.width,
+                    place: Place {
+                        file: row.file.clone(),
+                        span: row.span,
+                        width: row.width,
+                    },
                 })
                 .collect(),
         }
     }
 }
 
-/// A dialogue name and its place, in the suite or (a CSV row) in `file`.
-#[derive(Clone)]
+/// A dialogue name and its place.
 struct Named {
     name: String,
+    place: Place,
+}
+
+/// Where a dialogue name is: in the suite, or (a CSV row) in `file`.
+struct Place {
     file: Option<SourceFile>,
     span: Span,
     width: Option<usize>,
 }
 
-impl Named {
+impl Place {
     /// Where this is, said from where `from` is: "at line 3", or with its file when that is
     /// another (`suite` is the suite file's path).
-    fn place(&self, from: &Named, suite: &Path) -> String {
-        let path = |n: &Named| n.file.as_ref().map_or(suite, |f| &f.path).to_path_buf();
+    fn seen_from(&self, from: &Place, suite: &Path) -> String {
+        let path = |p: &Place| p.file.as_ref().map_or(suite, |f| &f.path).to_path_buf();
         if path(self) == path(from) {
             format!("at line {}", self.span.line)
         } else {

@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::model::{BaseUrl, Endpoint, Header, HeaderValue};
-use crate::suite::raw::{span_of, RawEndpoint, RawKind};
+use crate::suite::raw::{span_of, RawEndpoint, RawKind, Spanned};
 use crate::suite::template;
 use crate::util::{parse_duration, parse_rate};
 

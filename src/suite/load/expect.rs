@@ -4,16 +4,14 @@
 
 use std::time::Duration;
 
-use serde_saphyr::Spanned;
-
 use crate::diag::{did_you_mean, Span};
 use crate::suite::model::{ExpectKind, Expectation, FactSpec, Pattern};
-use crate::suite::raw::{items, span_of, Entries, OneOrMany, RawExpect, RawExpectValue};
+use crate::suite::raw::{items, span_of, Entries, OneOrMany, RawExpect, RawExpectValue, Spanned};
 use crate::util::parse_duration;
 
 use super::check::Checker;
 
-/// One expectation, checked, with the strings that are `{{var}}` templates and their spans.
+/// One expectation, checked, with its strings that hold a `{{name}}` and their spans.
 #[derive(Clone)]
 pub(super) struct Exp {
     pub(super) expectation: Expectation,
@@ -33,7 +31,7 @@ impl Checker<'_> {
                 let (kind, templates) = self.expect_value(&entry.value)?;
                 Some(Exp {
                     expectation: Expectation {
-                        kind,
+                        kind: self.intern(kind),
                         span: entry.span,
                     },
                     templates,
@@ -53,7 +51,10 @@ impl Checker<'_> {
             V::NotRegex(s) => Some(self.patterns(s, ExpectKind::NotRegex)),
             V::Equals(e) => Some((
                 ExpectKind::Equals(e.value.clone()),
-                vec![(e.value.clone(), span_of(e))],
+                [(e.value.clone(), span_of(e))]
+                    .into_iter()
+                    .filter(|(t, _)| has_reference(t))
+                    .collect(),
             )),
             V::MaxTokens(m) => Some((ExpectKind::MaxTokens(m.value), Vec::new())),
             V::MaxLatency(l) => self
@@ -182,9 +183,14 @@ impl Checker<'_> {
         make: fn(Vec<String>) -> ExpectKind,
     ) -> Checked {
         let list = items(s);
-        let kind = make(list.iter().map(|(t, _)| t.clone()).collect());
+        let templates = list
+            .iter()
+            .filter(|(t, _)| has_reference(t))
+            .cloned()
+            .collect();
+        let kind = make(list.into_iter().map(|(t, _)| t).collect());
         self.nonempty(kind.key(), s);
-        (kind, list)
+        (kind, templates)
     }
 
     fn patterns(
@@ -207,6 +213,11 @@ impl Checker<'_> {
             self.error(span_of(s), format!("`{key}` is an empty list"));
         }
     }
+}
+
+/// Whether `text` may hold a `{{name}}`: only those are kept to be checked per turn.
+fn has_reference(text: &str) -> bool {
+    text.contains("{{")
 }
 
 /// "`time`, `number`, `money`, `percent`, `date`".

@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
-use serde_saphyr::Spanned;
 
 use crate::diag::{SourceFile, Span};
 use crate::suite::model::{Endpoint, EndpointKind};
-use crate::suite::raw::{span_of, RawEndpoint, RawKind};
+use crate::suite::raw::{span_of, RawEndpoint, RawKind, Spanned};
 
 use super::check::Checker;
 use super::endpoint::{Completion, Layer};

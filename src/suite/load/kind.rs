@@ -7,11 +7,10 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
-use serde_saphyr::Spanned;
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 use crate::suite::model::{EndpointKind, HttpSpec, OpenAiSpec, Pointers};
-use crate::suite::raw::{span_of, RawEndpoint, RawKind, RawResponse, RawStream, RawValue};
+use crate::suite::raw::{span_of, RawEndpoint, RawKind, RawResponse, RawStream, RawValue, Spanned};
 use crate::suite::template;
 
 use super::check::{at_part, Checker};

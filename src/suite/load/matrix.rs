@@ -4,10 +4,8 @@
 //! in the suite or in the CSV file; what a row's name collides with is `dialogue`'s business,
 //! and so is building the dialogues.
 
-use serde_saphyr::Spanned;
-
 use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::suite::raw::{span_of, Entries, RawDialogue};
+use crate::suite::raw::{span_of, Entries, RawDialogue, Spanned};
 use crate::suite::template::is_name;
 
 use super::check::Checker;

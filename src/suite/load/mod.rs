@@ -11,7 +11,8 @@
 //! agenttest.yaml < suite < dialogue < env < flags), `kind` (the fields of one endpoint kind:
 //! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `matrix` (the
 //! rows of a data-driven dialogue, and `csv`, the reader of a `matrix_file`), `expect`
-//! (expectations), `judge` (the `judge:` block), `cross` (checks across suites).
+//! (expectations), `judge` (the `judge:` block), `cross` (checks across suites), `stream` (a
+//! suite checked as it is parsed).
 //!
 //! Nothing here reads the process environment (the lookup is injected) or touches the network.
 
@@ -25,6 +26,7 @@ mod judge;
 mod kind;
 mod matrix;
 mod source;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -227,7 +229,8 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
     }))
 }
 
-/// Loads one suite. Returns the suite only when the file has no error at all.
+/// Loads one suite. Returns the suite only when the file has no error at all. It is checked
+/// as it is parsed (`stream`) when it can be, else parsed whole first.
 fn load_suite(
     path: &Path,
     config: &ConfigState,
@@ -237,16 +240,27 @@ fn load_suite(
         Ok(f) => f,
         Err(d) => return (None, vec![d]),
     };
-    let raw: RawSuite = match source::parse_yaml(&file) {
-        Ok(r) => r,
-        Err(diags) => return (None, diags),
-    };
-    let mut ck = Checker::new(&file, opts);
-    let suite = ck.suite(&raw, config);
-    let diags = ck.finish();
+    let (suite, diags) =
+        stream::load(&file, config, opts).unwrap_or_else(|| load_whole(&file, config, opts));
     if diags.is_empty() {
         (suite, diags)
     } else {
         (None, diags)
     }
+}
+
+/// A suite file parsed whole, then checked: the suite (even with errors) and every
+/// diagnostic.
+fn load_whole(
+    file: &SourceFile,
+    config: &ConfigState,
+    opts: &LoadOptions,
+) -> (Option<Suite>, Vec<Diagnostic>) {
+    let raw: RawSuite = match source::parse_yaml(file) {
+        Ok(r) => r,
+        Err(diags) => return (None, diags),
+    };
+    let mut ck = Checker::new(file, opts);
+    let suite = ck.suite(&raw, config);
+    (suite, ck.finish())
 }

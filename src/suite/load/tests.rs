@@ -248,7 +248,7 @@ fn spans_of_dialogues_turns_lists_and_captures() {
     assert_eq!(d.turns[0].capture[0].name, "order");
     assert_eq!(d.turns[0].capture[0].span, Span::new(7, 19));
     assert_eq!(d.turns[1].span, Span::new(12, 9));
-    match &d.turns[0].expect[0].kind {
+    match &*d.turns[0].expect[0].kind {
         ExpectKind::Contains(v) => assert_eq!(v, &["x", "{{n}}y"]),
         other => panic!("{other:?}"),
     }
