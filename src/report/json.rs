@@ -7,31 +7,36 @@
 //!
 //! Text is carried as it came (after the run's redaction): JSON can hold any string, so unlike
 //! the JUnit report nothing is stripped. Numbering meant for people (`turn`, attempt `index`)
-//! is 1-based like the console and JUnit. This module never prints; it only builds text.
+//! is 1-based like the console and JUnit. This module never prints; it writes the report to
+//! the writer it is given as it goes, or builds it as a string.
+//!
+//! The views borrow from the run's results and are made one dialogue at a time while the
+//! report is written ([`Each`]), so writing a big run's report holds one dialogue's view, never
+//! a copy of the run.
 
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::common::{stamp, tally};
 use super::explain;
 use crate::diag::location;
-use crate::record::{AttemptKind, DialogueResult, RunReport};
+use crate::record::{AttemptKind, DialogueResult, RunReport, TurnResult};
 
 /// Bumped only on an incompatible change to the documented schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Renders the whole report as pretty-printed JSON, ending in a newline.
 pub fn render(report: &RunReport) -> String {
-    let view = view(report);
-    match serde_json::to_string_pretty(&view) {
-        Ok(mut s) => {
-            s.push('\n');
-            s
-        }
-        // Unreachable with these types (string keys, no fallible Serialize impls); a report
-        // that says why is still better than a panic after a long run.
+    let mut out = Vec::new();
+    match write_to(report, &mut out) {
+        // serde_json writes UTF-8 only.
+        Ok(()) => String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        // Unreachable with these types (string keys, no fallible Serialize impls, a `Vec` to
+        // write to); a report that says why is still better than a panic after a long run.
         Err(e) => format!(
             "{{\"schema_version\": {SCHEMA_VERSION}, \"error\": {}}}\n",
             serde_json::Value::String(format!("failed to serialize the report: {e}"))
@@ -39,9 +44,32 @@ pub fn render(report: &RunReport) -> String {
     }
 }
 
-/// Writes [`render`]'s output to `path` atomically: a reader never sees a half-written file.
-pub fn write(report: &RunReport, path: &Path) -> std::io::Result<()> {
-    crate::fsutil::write_atomic(path, render(report).as_bytes())
+/// Writes the report to `path` atomically as it is made (see
+/// [`write_atomic_with`](crate::fsutil::write_atomic_with)): a reader never sees a
+/// half-written file, and the text is never whole in memory.
+pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
+    crate::fsutil::write_atomic_with(path, |out| write_to(report, out))
+}
+
+/// Writes [`render`]'s text to `out`, one dialogue's view at a time.
+fn write_to(report: &RunReport, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &view(report))?;
+    out.write_all(b"\n")
+}
+
+/// A sequence whose items are made while it is written: `make(context, index, item)` gives
+/// one item's view, which is dropped once written.
+struct Each<'a, T, C, V> {
+    items: &'a [T],
+    context: C,
+    make: fn(C, usize, &'a T) -> V,
+}
+
+impl<T, C: Copy, V: Serialize> Serialize for Each<'_, T, C, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let views = self.items.iter().enumerate();
+        serializer.collect_seq(views.map(|(i, item)| (self.make)(self.context, i, item)))
+    }
 }
 
 #[derive(Serialize)]
@@ -49,7 +77,7 @@ struct Report<'a> {
     schema_version: u32,
     tool: Tool,
     run: Run<'a>,
-    dialogues: Vec<Dialogue<'a>>,
+    dialogues: Each<'a, DialogueResult, (), Dialogue<'a>>,
 }
 
 #[derive(Serialize)]
@@ -106,7 +134,7 @@ struct Dialogue<'a> {
     baseline: Option<Baseline>,
     expectation_tally: Vec<ExpectationTally>,
     golden_tally: Option<GoldenTally>,
-    attempts: Vec<Attempt<'a>>,
+    attempts: Each<'a, crate::record::Attempt, &'a DialogueResult, Attempt<'a>>,
 }
 
 #[derive(Serialize)]
@@ -145,7 +173,7 @@ struct Attempt<'a> {
     duration_ms: u64,
     error: Option<Error>,
     golden: Option<Golden<'a>>,
-    turns: Vec<Turn<'a>>,
+    turns: Each<'a, TurnResult, &'a Path, Turn<'a>>,
 }
 
 #[derive(Serialize)]
@@ -183,7 +211,7 @@ struct Turn<'a> {
     retries: u32,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     not_sent: bool,
-    failures: Vec<Failure>,
+    failures: Each<'a, crate::record::Failure, &'a Path, Failure>,
 }
 
 #[derive(Serialize)]
@@ -231,7 +259,11 @@ fn view(report: &RunReport) -> Report<'_> {
                 cached: report.judge.cached,
             }),
         },
-        dialogues: report.dialogues.iter().map(dialogue).collect(),
+        dialogues: Each {
+            items: &report.dialogues,
+            context: (),
+            make: |(), _, d| dialogue(d),
+        },
     }
 }
 
@@ -274,7 +306,11 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
             met: g.met,
             compared: g.compared,
         }),
-        attempts: d.attempts.iter().map(|a| attempt(d, a)).collect(),
+        attempts: Each {
+            items: &d.attempts,
+            context: d,
+            make: |d, _, a| attempt(d, a),
+        },
     }
 }
 
@@ -303,37 +339,40 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<
             message: explain::golden_message(g, path, false),
             notes: g.notes.iter().map(explain::difference).collect(),
         }),
-        turns: a
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Turn {
-                index: i + 1,
-                location: location(path, t.span),
-                message: &t.message,
-                status: t.status,
-                text: t.text.as_deref(),
-                detail: t.detail.as_deref(),
-                shape: t.shape,
-                usage: Usage {
-                    input_tokens: t.usage.input_tokens,
-                    output_tokens: t.usage.output_tokens,
-                    total_tokens: t.usage.total_tokens,
-                },
-                latency_ms: millis(t.latency),
-                first_token_ms: t.first_token.map(millis),
-                retries: t.retries,
-                not_sent: t.not_sent,
-                failures: t
-                    .failures
-                    .iter()
-                    .map(|f| Failure {
-                        key: f.key,
-                        location: location(path, f.span),
-                        message: explain::failure_message(f),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        turns: Each {
+            items: &a.turns,
+            context: path,
+            make: turn,
+        },
+    }
+}
+
+fn turn<'a>(path: &'a Path, i: usize, t: &'a TurnResult) -> Turn<'a> {
+    Turn {
+        index: i + 1,
+        location: location(path, t.span),
+        message: &t.message,
+        status: t.status,
+        text: t.text.as_deref(),
+        detail: t.detail.as_deref(),
+        shape: t.shape,
+        usage: Usage {
+            input_tokens: t.usage.input_tokens,
+            output_tokens: t.usage.output_tokens,
+            total_tokens: t.usage.total_tokens,
+        },
+        latency_ms: millis(t.latency),
+        first_token_ms: t.first_token.map(millis),
+        retries: t.retries,
+        not_sent: t.not_sent,
+        failures: Each {
+            items: &t.failures,
+            context: path,
+            make: |path, _, f| Failure {
+                key: f.key,
+                location: location(path, f.span),
+                message: explain::failure_message(f),
+            },
+        },
     }
 }
