@@ -397,7 +397,8 @@ async fn start_servers(wanted: Servers) -> Option<(LocalServers, Vec<crate::mock
 
 /// Orphan warnings, the reports, the console's last word (`printed` hands it the report and
 /// says whether it was printed), and the exit code. The files come first: they must land
-/// whatever the console's reader does.
+/// whatever the console's reader does. The results go to the console at the end, so
+/// `report` is left without its dialogues and warnings.
 fn finish(
     args: &RunArgs,
     suites: &[Arc<Suite>],
@@ -414,16 +415,24 @@ fn finish(
     }
     forget_absent_goldens(report);
     let report_failed = write_reports(args, report);
-    let code = if printed(report.clone()) {
-        exit_code(report)
-    } else {
-        // Interrupted while nobody read the console: the reports are written; leave.
-        exit::INTERRUPTED
-    };
     let bless_failed = report
         .dialogues
         .iter()
         .any(|d| matches!(d.bless, Some(BlessAction::Failed(..))));
+    let verdict = exit_code(report);
+    // The console's last word gets the results themselves: a copy would hold every
+    // transcript twice at the end of a big run.
+    let handed = RunReport {
+        dialogues: std::mem::take(&mut report.dialogues),
+        warnings: std::mem::take(&mut report.warnings),
+        ..*report
+    };
+    let code = if printed(handed) {
+        verdict
+    } else {
+        // Interrupted while nobody read the console: the reports are written; leave.
+        exit::INTERRUPTED
+    };
     // A golden that could not be written is not a pass: the gate did not do what was asked.
     if (report_failed || bless_failed) && code == exit::PASS {
         exit::ERRORED
