@@ -22,7 +22,7 @@ use serde::{Serialize, Serializer};
 
 use super::common::{stamp, tally};
 use super::explain;
-use crate::diag::location;
+use crate::diag::Span;
 use crate::record::{AttemptKind, DialogueResult, RunReport, TurnResult};
 
 /// Bumped only on an incompatible change to the documented schema.
@@ -53,8 +53,86 @@ pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
 
 /// Writes [`render`]'s text to `out`, one dialogue's view at a time.
 fn write_to(report: &RunReport, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &view(report))?;
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
+    view(report).serialize(&mut serializer)?;
     out.write_all(b"\n")
+}
+
+/// serde_json's `PrettyFormatter` with its two-space indent, byte for byte, writing each
+/// line's indentation at once instead of two spaces at a time: a turn's fields sit eight
+/// levels deep, and the indentation was most of the cost of writing the report.
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn newline_and_indent<W: ?Sized + Write>(&self, out: &mut W, comma: bool) -> io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        out.write_all(if comma { b",\n" } else { b"\n" })?;
+        let mut left = self.depth * 2;
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            out.write_all(&SPACES[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+
+    fn begin<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn end<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline_and_indent(out, false)?;
+        }
+        out.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.begin(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.end(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.newline_and_indent(out, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.begin(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.end(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.newline_and_indent(out, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// A sequence whose items are made while it is written: `make(context, index, item)` gives
@@ -72,12 +150,58 @@ impl<T, C: Copy, V: Serialize> Serialize for Each<'_, T, C, V> {
     }
 }
 
+/// The suite file a dialogue's locations point into: its path, and that path as shown, made
+/// once per dialogue rather than once per location.
+#[derive(Clone, Copy)]
+struct File<'a> {
+    path: &'a Path,
+    shown: &'a str,
+}
+
+impl<'a> File<'a> {
+    fn at(self, span: Span) -> Location<'a> {
+        Location(self.shown, span)
+    }
+}
+
+/// `file:line:column` (just `file` when the place is unknown), as
+/// [`diag::location`](crate::diag::location) words it, written into the string without being
+/// made first.
+struct Location<'a>(&'a str, Span);
+
+impl Serialize for Location<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Location(file, span) = self;
+        if span.is_known() {
+            serializer.collect_str(&format_args!("{file}:{}:{}", span.line, span.column))
+        } else {
+            serializer.serialize_str(file)
+        }
+    }
+}
+
+/// The whole dialogue's view, made while it is written: the suite file is shown once for all
+/// of its locations.
+struct DialogueRef<'a>(&'a DialogueResult);
+
+impl Serialize for DialogueRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let shown = d.suite.path.display().to_string();
+        let file = File {
+            path: &d.suite.path,
+            shown: &shown,
+        };
+        dialogue(d, file).serialize(serializer)
+    }
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     schema_version: u32,
     tool: Tool,
     run: Run<'a>,
-    dialogues: Each<'a, DialogueResult, (), Dialogue<'a>>,
+    dialogues: Each<'a, DialogueResult, (), DialogueRef<'a>>,
 }
 
 #[derive(Serialize)]
@@ -118,9 +242,9 @@ struct Totals {
 #[derive(Serialize)]
 struct Dialogue<'a> {
     suite: &'a str,
-    suite_file: String,
+    suite_file: &'a str,
     name: &'a str,
-    location: String,
+    location: Location<'a>,
     tags: &'a [String],
     endpoint_kind: &'static str,
     outcome: &'static str,
@@ -132,16 +256,16 @@ struct Dialogue<'a> {
     passed_runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<Baseline>,
-    expectation_tally: Vec<ExpectationTally>,
+    expectation_tally: Vec<ExpectationTally<'a>>,
     golden_tally: Option<GoldenTally>,
-    attempts: Each<'a, crate::record::Attempt, &'a DialogueResult, Attempt<'a>>,
+    attempts: Each<'a, crate::record::Attempt, File<'a>, Attempt<'a>>,
 }
 
 #[derive(Serialize)]
-struct ExpectationTally {
+struct ExpectationTally<'a> {
     turn: usize,
     key: &'static str,
-    location: String,
+    location: Location<'a>,
     met: u32,
     judged: u32,
     failed_in: Vec<u32>,
@@ -171,15 +295,15 @@ struct Attempt<'a> {
     session_id: Option<&'a str>,
     outcome: &'static str,
     duration_ms: u64,
-    error: Option<Error>,
+    error: Option<Error<'a>>,
     golden: Option<Golden<'a>>,
-    turns: Each<'a, TurnResult, &'a Path, Turn<'a>>,
+    turns: Each<'a, TurnResult, File<'a>, Turn<'a>>,
 }
 
 #[derive(Serialize)]
-struct Error {
+struct Error<'a> {
     turn: usize,
-    location: String,
+    location: Location<'a>,
     message: String,
 }
 
@@ -198,7 +322,7 @@ struct Golden<'a> {
 #[derive(Serialize)]
 struct Turn<'a> {
     index: usize,
-    location: String,
+    location: Location<'a>,
     message: &'a str,
     status: Option<u16>,
     text: Option<&'a str>,
@@ -211,7 +335,7 @@ struct Turn<'a> {
     retries: u32,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     not_sent: bool,
-    failures: Each<'a, crate::record::Failure, &'a Path, Failure>,
+    failures: Each<'a, crate::record::Failure, File<'a>, Failure<'a>>,
 }
 
 #[derive(Serialize)]
@@ -222,9 +346,9 @@ struct Usage {
 }
 
 #[derive(Serialize)]
-struct Failure {
+struct Failure<'a> {
     key: &'static str,
-    location: String,
+    location: Location<'a>,
     message: String,
 }
 
@@ -262,18 +386,17 @@ fn view(report: &RunReport) -> Report<'_> {
         dialogues: Each {
             items: &report.dialogues,
             context: (),
-            make: |(), _, d| dialogue(d),
+            make: |(), _, d| DialogueRef(d),
         },
     }
 }
 
-fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
-    let path = &d.suite.path;
+fn dialogue<'a>(d: &'a DialogueResult, file: File<'a>) -> Dialogue<'a> {
     Dialogue {
         suite: &d.suite.name,
-        suite_file: path.display().to_string(),
+        suite_file: file.shown,
         name: &d.name,
-        location: location(path, d.span),
+        location: file.at(d.span),
         tags: &d.tags,
         endpoint_kind: d.endpoint_kind,
         outcome: d.outcome.as_str(),
@@ -296,7 +419,7 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
             .map(|t| ExpectationTally {
                 turn: t.turn + 1,
                 key: t.key,
-                location: location(path, t.span),
+                location: file.at(t.span),
                 met: t.met,
                 judged: t.judged,
                 failed_in: t.failed_in,
@@ -308,14 +431,13 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
         }),
         attempts: Each {
             items: &d.attempts,
-            context: d,
-            make: |d, _, a| attempt(d, a),
+            context: file,
+            make: |file, _, a| attempt(file, a),
         },
     }
 }
 
-fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<'a> {
-    let path = &d.suite.path;
+fn attempt<'a>(file: File<'a>, a: &'a crate::record::Attempt) -> Attempt<'a> {
     let (kind, index) = match a.kind {
         AttemptKind::Run { index } => ("run", index),
         AttemptKind::Rerun { index } => ("rerun", index),
@@ -328,7 +450,7 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<
         duration_ms: millis(a.duration),
         error: a.error.as_ref().map(|e| Error {
             turn: e.turn + 1,
-            location: location(path, e.span),
+            location: file.at(e.span),
             message: explain::error_message(e),
         }),
         golden: a.golden.as_ref().map(|g| Golden {
@@ -336,21 +458,21 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<
             status: g.status.as_str(),
             scores: &g.scores,
             pending: g.pending.as_ref().map(|p| p.display().to_string()),
-            message: explain::golden_message(g, path, false),
+            message: explain::golden_message(g, file.path, false),
             notes: g.notes.iter().map(explain::difference).collect(),
         }),
         turns: Each {
             items: &a.turns,
-            context: path,
+            context: file,
             make: turn,
         },
     }
 }
 
-fn turn<'a>(path: &'a Path, i: usize, t: &'a TurnResult) -> Turn<'a> {
+fn turn<'a>(file: File<'a>, i: usize, t: &'a TurnResult) -> Turn<'a> {
     Turn {
         index: i + 1,
-        location: location(path, t.span),
+        location: file.at(t.span),
         message: &t.message,
         status: t.status,
         text: t.text.as_deref(),
@@ -367,12 +489,57 @@ fn turn<'a>(path: &'a Path, i: usize, t: &'a TurnResult) -> Turn<'a> {
         not_sent: t.not_sent,
         failures: Each {
             items: &t.failures,
-            context: path,
-            make: |path, _, f| Failure {
+            context: file,
+            make: |file, _, f| Failure {
                 key: f.key,
-                location: location(path, f.span),
+                location: file.at(f.span),
                 message: explain::failure_message(f),
             },
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pretty_writes_what_serde_json_pretty_writes() {
+        let deep = (0..40).fold(
+            json!("leaf"),
+            |v, i| json!({ format!("k{i}"): [v, [], {}] }),
+        );
+        let value = json!({
+            "empty_array": [],
+            "empty_object": {},
+            "nested": [[1, [2, []]], {"a": {"b": [null, true, 1.5, "x\n\"y\""]}}],
+            "deep": deep,
+        });
+        let mut ours = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut ours, Pretty::default());
+        value.serialize(&mut serializer).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+    }
+
+    #[test]
+    fn locations_read_as_diag_locations() {
+        for path in [
+            "suites/a.yaml",
+            "dir with \"quotes\"\\and\tcontrol/x.yaml",
+            "",
+        ] {
+            let path = Path::new(path);
+            let shown = path.display().to_string();
+            for span in [Span::new(3, 7), Span::UNKNOWN] {
+                assert_eq!(
+                    serde_json::to_string(&Location(&shown, span)).unwrap(),
+                    serde_json::to_string(&crate::diag::location(path, span)).unwrap()
+                );
+            }
+        }
     }
 }
