@@ -42,13 +42,25 @@ pub fn strip_for_xml(text: &str) -> Cow<'_, str> {
 /// decoding a character.
 fn is_clean(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().all(|(i, &b)| match b {
-        b'\t' | b'\n' | b'\r' => true,
-        0..=0x1f => false,
-        0xc2 => !matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
-        0xef => !(bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf))),
-        _ => true,
-    })
+    // Plain printable bytes are skipped by the cheap test; only a control byte or the lead
+    // byte of a C1 control or of U+FFFE/U+FFFF is looked at closely.
+    let suspect = |b: &u8| *b < 0x20 || *b == 0xc2 || *b == 0xef;
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(suspect) {
+        let clean = match rest[i] {
+            b'\t' | b'\n' | b'\r' => true,
+            0xc2 => !matches!(rest.get(i + 1), Some(0x80..=0x9f)),
+            0xef => {
+                !(rest.get(i + 1) == Some(&0xbf) && matches!(rest.get(i + 2), Some(0xbe | 0xbf)))
+            }
+            _ => false,
+        };
+        if !clean {
+            return false;
+        }
+        rest = &rest[i + 1..];
+    }
+    true
 }
 
 fn strip_slow(text: &str) -> String {
