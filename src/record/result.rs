@@ -132,6 +132,27 @@ impl DialogueResult {
         format!("{} › {}", self.suite.name, self.name)
     }
 
+    /// The dialogue without its attempts: its verdict, counts, timing and bless action, all
+    /// a run's end needs of a dialogue whose report parts are already written (see
+    /// `report::spill`).
+    pub fn without_attempts(&self) -> DialogueResult {
+        DialogueResult {
+            suite: self.suite.clone(),
+            name: self.name.clone(),
+            span: self.span,
+            tags: self.tags.clone(),
+            endpoint_kind: self.endpoint_kind,
+            outcome: self.outcome,
+            skip_reason: self.skip_reason.clone(),
+            attempts: Vec::new(),
+            repeat: self.repeat,
+            min_pass: self.min_pass,
+            baseline: self.baseline,
+            duration: self.duration,
+            bless: self.bless.clone(),
+        }
+    }
+
     /// Lets go of what no reader needs once the dialogue is settled (its verdict given, its
     /// pending golden written): the texts of a golden that matched, and spare capacity. The
     /// runner calls this as each dialogue finishes, so a big run keeps only what its reports

@@ -22,6 +22,7 @@ use serde::{Serialize, Serializer};
 
 use super::common::{stamp, tally};
 use super::explain;
+use super::spill::Part;
 use crate::diag::Span;
 use crate::record::{AttemptKind, DialogueResult, RunReport, TurnResult};
 
@@ -31,7 +32,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Renders the whole report as pretty-printed JSON, ending in a newline.
 pub fn render(report: &RunReport) -> String {
     let mut out = Vec::new();
-    match write_to(report, &mut out) {
+    match write_to(report, None, &mut out) {
         // serde_json writes UTF-8 only.
         Ok(()) => String::from_utf8(out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -48,14 +49,49 @@ pub fn render(report: &RunReport) -> String {
 /// [`write_atomic_with`](crate::fsutil::write_atomic_with)): a reader never sees a
 /// half-written file, and the text is never whole in memory.
 pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
-    crate::fsutil::write_atomic_with(path, |out| write_to(report, out))
+    write_spilled(report, None, path)
 }
 
-/// Writes [`render`]'s text to `out`, one dialogue's view at a time.
-fn write_to(report: &RunReport, out: &mut impl Write) -> io::Result<()> {
-    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
+/// [`write`], with the parts of the dialogues that were spilled as they finished copied from
+/// `spilled` (see [`spill`](super::spill)).
+pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
+    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+}
+
+/// Writes [`render`]'s text to `out`, one dialogue at a time: the run's head as serde_json
+/// lays out the whole report, then each dialogue at the place and depth it has there.
+fn write_to(report: &RunReport, spilled: Option<&Part>, out: &mut impl Write) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut head, Pretty::default());
     view(report).serialize(&mut serializer)?;
-    out.write_all(b"\n")
+    // `{ ... "run": {...}\n}`: the dialogues come where the brace closes.
+    let Some(open) = head.strip_suffix(b"\n}") else {
+        return Err(io::Error::other("the report's head did not end its object"));
+    };
+    out.write_all(open)?;
+    out.write_all(b",\n  \"dialogues\": [")?;
+    for (i, d) in report.dialogues.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+        let copied = match spilled {
+            Some(part) => part.copy_to(i, d, out)?,
+            None => false,
+        };
+        if !copied {
+            write_dialogue(d, out)?;
+        }
+    }
+    if !report.dialogues.is_empty() {
+        out.write_all(b"\n  ")?;
+    }
+    out.write_all(b"]\n}\n")
+}
+
+/// One dialogue's object as it reads inside the report's `dialogues` array (two levels deep),
+/// from its opening brace to its closing one.
+pub(super) fn write_dialogue(d: &DialogueResult, out: &mut impl Write) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, Pretty::at_depth(2));
+    DialogueRef(d).serialize(&mut serializer)?;
+    Ok(())
 }
 
 /// serde_json's `PrettyFormatter` with its two-space indent, byte for byte, writing each
@@ -68,6 +104,14 @@ struct Pretty {
 }
 
 impl Pretty {
+    /// Inside `depth` arrays and objects, as a value nested there is written.
+    fn at_depth(depth: usize) -> Self {
+        Pretty {
+            depth,
+            has_value: false,
+        }
+    }
+
     fn newline_and_indent<W: ?Sized + Write>(&self, out: &mut W, comma: bool) -> io::Result<()> {
         const SPACES: &[u8; 64] = &[b' '; 64];
         out.write_all(if comma { b",\n" } else { b"\n" })?;
@@ -196,12 +240,12 @@ impl Serialize for DialogueRef<'_> {
     }
 }
 
+/// Everything before the dialogues, which are written after it one at a time.
 #[derive(Serialize)]
-struct Report<'a> {
+struct Head<'a> {
     schema_version: u32,
     tool: Tool,
     run: Run<'a>,
-    dialogues: Each<'a, DialogueResult, (), DialogueRef<'a>>,
 }
 
 #[derive(Serialize)]
@@ -356,9 +400,9 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn view(report: &RunReport) -> Report<'_> {
+fn view(report: &RunReport) -> Head<'_> {
     let t = report.totals();
-    Report {
+    Head {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
@@ -382,11 +426,6 @@ fn view(report: &RunReport) -> Report<'_> {
                 asked: report.judge.asked,
                 cached: report.judge.cached,
             }),
-        },
-        dialogues: Each {
-            items: &report.dialogues,
-            context: (),
-            make: |(), _, d| DialogueRef(d),
         },
     }
 }

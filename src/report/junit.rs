@@ -55,6 +55,7 @@ use std::time::Duration;
 use super::common::sanitize::{one_line, strip_for_xml, write_xml};
 use super::common::{stamp, tally};
 use super::explain;
+use super::spill::Part;
 use crate::diag::location;
 use crate::record::{
     Attempt, AttemptKind, DialogueResult, Outcome, RunReport, SuiteInfo, TurnResult,
@@ -67,7 +68,7 @@ const MESSAGE_MAX: usize = 200;
 pub fn render(report: &RunReport) -> String {
     let mut out = Vec::new();
     // Writing to a `Vec` cannot fail, and everything written is UTF-8.
-    let _ = write_to(report, &mut out);
+    let _ = write_to(report, None, &mut out);
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
@@ -75,11 +76,32 @@ pub fn render(report: &RunReport) -> String {
 /// [`write_atomic_with`](crate::fsutil::write_atomic_with)): a CI job reading the file never
 /// sees a half-written report, and the document is never whole in memory.
 pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
-    crate::fsutil::write_atomic_with(path, |out| write_to(report, out))
+    write_spilled(report, None, path)
 }
 
+/// [`write`], with the testcases of the dialogues that were spilled as they finished copied
+/// from `spilled` (see [`spill`](super::spill)).
+pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
+    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+}
+
+/// The body of a passing dialogue's `<testcase>` (what goes between its tags), as it reads in
+/// the document: a passing testcase's body depends on nothing but the dialogue.
+pub(super) fn write_passing_testcase_body(
+    d: &DialogueResult,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut x = Xml::new(out);
+    x.depth = TESTCASE_BODY_DEPTH;
+    testcase_body(&mut x, d, false);
+    x.finish()
+}
+
+/// `<testsuites>`, `<testsuite>`, `<testcase>`: a testcase's elements sit three deep.
+const TESTCASE_BODY_DEPTH: usize = 3;
+
 /// Writes [`render`]'s document to `out`, one element at a time.
-fn write_to(report: &RunReport, out: &mut impl Write) -> io::Result<()> {
+fn write_to(report: &RunReport, spilled: Option<&Part>, out: &mut impl Write) -> io::Result<()> {
     let mut x = Xml::new(out);
     x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let suites = report.suites();
@@ -111,7 +133,11 @@ fn write_to(report: &RunReport, out: &mut impl Write) -> io::Result<()> {
         } else {
             suite.name.clone()
         };
-        testsuite(&mut x, report, suite, &suite_name, &timestamp, &mut seen);
+        let names = Names {
+            suite: &suite_name,
+            timestamp: &timestamp,
+        };
+        testsuite(&mut x, report, suite, names, &mut seen, spilled);
         if x.error.is_some() {
             break;
         }
@@ -123,17 +149,29 @@ fn write_to(report: &RunReport, out: &mut impl Write) -> io::Result<()> {
 /// Testcase names already used, per classname, both as sanitized (what a consumer sees).
 type UsedNames = HashMap<String, HashSet<String>>;
 
+/// A testsuite's name (also its testcases' classname) and the run's timestamp.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    suite: &'a str,
+    timestamp: &'a str,
+}
+
 /// One `<testsuite>`: its counts, its properties, then a testcase per dialogue.
 fn testsuite(
     x: &mut Xml<impl Write>,
     report: &RunReport,
     suite: &Arc<SuiteInfo>,
-    suite_name: &str,
-    timestamp: &str,
+    names: Names<'_>,
     seen: &mut UsedNames,
+    spilled: Option<&Part>,
 ) {
+    let Names {
+        suite: suite_name,
+        timestamp,
+    } = names;
     // `Arc`'s `==` looks at the pointer first: one suite's dialogues share theirs.
     let dialogues = || report.dialogues.iter().filter(|d| d.suite == *suite);
+    let indexed = report.dialogues.iter().enumerate();
     let count = |o: &[Outcome]| dialogues().filter(|d| o.contains(&d.outcome)).count();
     let flaky = count(&[Outcome::Flaky]);
     let time: Duration = dialogues().map(|d| d.duration).sum();
@@ -170,9 +208,21 @@ fn testsuite(
     let used = seen
         .entry(strip_for_xml(suite_name).into_owned())
         .or_default();
-    for d in dialogues() {
+    for (i, d) in indexed.filter(|(_, d)| d.suite == *suite) {
         let name = unique_name(used, &d.name);
-        testcase(x, report, d, suite_name, &name);
+        let time = seconds(d.duration);
+        let attrs = [
+            ("name", name.as_str()),
+            ("classname", suite_name),
+            ("time", &time),
+        ];
+        x.open("testcase", &attrs);
+        match spilled.map(|part| part.copy_to(i, d, &mut x.out)) {
+            Some(Ok(true)) => {}
+            Some(Err(e)) => x.error = Some(e),
+            Some(Ok(false)) | None => testcase_body(x, d, report.interrupted),
+        }
+        x.close("testcase");
         if x.error.is_some() {
             return;
         }
@@ -192,18 +242,9 @@ fn unique_name(used: &mut HashSet<String>, name: &str) -> String {
     candidate
 }
 
-fn testcase(
-    x: &mut Xml<impl Write>,
-    report: &RunReport,
-    d: &DialogueResult,
-    classname: &str,
-    name: &str,
-) {
-    let time = seconds(d.duration);
-    x.open(
-        "testcase",
-        &[("name", name), ("classname", classname), ("time", &time)],
-    );
+/// What goes inside a dialogue's `<testcase>`: why it did not pass (or was skipped), then the
+/// transcripts. `interrupted`: the run was cut short by Ctrl-C (for a dialogue not run).
+fn testcase_body(x: &mut Xml<impl Write>, d: &DialogueResult, interrupted: bool) {
     match d.outcome {
         Outcome::Pass | Outcome::Flaky => {}
         Outcome::Fail => {
@@ -224,7 +265,7 @@ fn testcase(
             x.empty("skipped", &[("message", &one_line(reason, MESSAGE_MAX))]);
         }
         Outcome::NotRun => {
-            let reason = if report.interrupted {
+            let reason = if interrupted {
                 "not run (the run was interrupted)"
             } else {
                 "not run (the run stopped early)"
@@ -237,7 +278,6 @@ fn testcase(
         x.text_element("system-out", &[], &text);
         x.give_back(text);
     }
-    x.close("testcase");
 }
 
 /// The `message` attribute and `type` of a failed dialogue's `<failure>`.
