@@ -6,7 +6,8 @@
 //!   the new one, never a torn one. A symbolic link is followed and its target replaced, so the
 //!   link stays a link. Anything else (a character device such as `/dev/null`, a FIFO, the
 //!   file behind `/dev/stdout`) is written in place: renaming over it would swap `/dev/null`
-//!   for a regular file for the whole machine.
+//!   for a regular file for the whole machine. [`write_atomic_with`] does the same for a
+//!   report written as it is made, through a buffer, so it never has to be whole in memory.
 //! - [`read_regular_capped`] (`read.rs`) reads a file the user pointed at: regular files only
 //!   (a FIFO never blocks, `/dev/zero` is never read) and never more than a cap.
 //! - [`walk_files`] (`walk.rs`) walks a directory tree: sorted, each directory at most once (a
@@ -22,4 +23,4 @@ mod write;
 
 pub use read::{kind_name, read_regular_capped, ReadError, MAX_SUITE_BYTES};
 pub use walk::{walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
-pub use write::{write_atomic, FIFO_READER_WAIT};
+pub use write::{write_atomic, write_atomic_with, Sink, FIFO_READER_WAIT};

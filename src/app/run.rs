@@ -19,7 +19,9 @@ use crate::judge::golden;
 use crate::outln;
 use crate::record::{BlessAction, Event, RunReport};
 use crate::redact::Redactor;
+use crate::report;
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
+use crate::report::spill::Spill;
 use crate::run::select::{self, Selection};
 use crate::run::{self, GoldenPolicy, Job, LocalServers, RunConfig};
 use crate::suite::model::MinPass;
@@ -72,12 +74,23 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     };
     let (printer, events) = Printer::spawn(console(&args));
     let cancel = CancellationToken::new();
-    let executed = runtime.block_on(execute(jobs, cfg, redactor, events, servers, &cancel));
+    let spill = Spill::for_reports(
+        args.json.as_deref(),
+        args.junit.as_deref(),
+        args.html.is_some(),
+    );
+    let keep = |index, result| match &spill {
+        Some(spill) => spill.keep(index, result),
+        None => result,
+    };
+    let executed = runtime.block_on(execute(
+        jobs, cfg, redactor, events, servers, &cancel, &keep,
+    ));
     let Some(mut report) = executed else {
         return exit::USAGE;
     };
     let printed = |report| runtime.block_on(printer.finish(report, &cancel));
-    finish(&args, &suites, &mut report, printed)
+    finish(&args, &suites, &mut report, spill.as_ref(), printed)
 }
 
 /// Every flag checked and resolved with the environment, before anything is loaded.
@@ -145,7 +158,7 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
         warnings: Vec::new(),
         judge: Default::default(),
     };
-    let report_failed = write_reports(args, &empty);
+    let report_failed = write_reports(args, &empty, None);
     if empty_partition_is_fine(suites, sel) {
         if report_failed {
             return exit::ERRORED;
@@ -278,10 +291,11 @@ async fn execute(
     events: UnboundedSender<Event>,
     servers: Servers,
     cancel: &CancellationToken,
+    keep: run::Keep<'_>,
 ) -> Option<RunReport> {
     let (local, servers) = start_servers(servers).await?;
     spawn_signal_handler(cancel.clone());
-    let report = run::run(jobs, cfg, redactor, local, events, cancel.clone()).await;
+    let report = run::run(jobs, cfg, redactor, local, events, cancel.clone(), keep).await;
     drop(servers);
     Some(report)
 }
@@ -397,11 +411,13 @@ async fn start_servers(wanted: Servers) -> Option<(LocalServers, Vec<crate::mock
 
 /// Orphan warnings, the reports, the console's last word (`printed` hands it the report and
 /// says whether it was printed), and the exit code. The files come first: they must land
-/// whatever the console's reader does.
+/// whatever the console's reader does. The results go to the console at the end, so
+/// `report` is left without its dialogues and warnings.
 fn finish(
     args: &RunArgs,
     suites: &[Arc<Suite>],
     report: &mut RunReport,
+    spill: Option<&Spill>,
     printed: impl FnOnce(RunReport) -> bool,
 ) -> i32 {
     if !args.no_golden {
@@ -413,17 +429,25 @@ fn finish(
         }
     }
     forget_absent_goldens(report);
-    let report_failed = write_reports(args, report);
-    let code = if printed(report.clone()) {
-        exit_code(report)
-    } else {
-        // Interrupted while nobody read the console: the reports are written; leave.
-        exit::INTERRUPTED
-    };
+    let report_failed = write_reports(args, report, spill);
     let bless_failed = report
         .dialogues
         .iter()
         .any(|d| matches!(d.bless, Some(BlessAction::Failed(..))));
+    let verdict = exit_code(report);
+    // The console's last word gets the results themselves: a copy would hold every
+    // transcript twice at the end of a big run.
+    let handed = RunReport {
+        dialogues: std::mem::take(&mut report.dialogues),
+        warnings: std::mem::take(&mut report.warnings),
+        ..*report
+    };
+    let code = if printed(handed) {
+        verdict
+    } else {
+        // Interrupted while nobody read the console: the reports are written; leave.
+        exit::INTERRUPTED
+    };
     // A golden that could not be written is not a pass: the gate did not do what was asked.
     if (report_failed || bless_failed) && code == exit::PASS {
         exit::ERRORED
@@ -450,18 +474,23 @@ fn url_userinfo(url: &str) -> Option<String> {
     (!userinfo.is_empty()).then(|| userinfo.to_string())
 }
 
-/// Writes the `--junit`, `--json` and `--html` reports that were asked for; true when one
-/// failed.
-fn write_reports(args: &RunArgs, report: &RunReport) -> bool {
-    write_report_files(
-        args.junit.as_deref(),
-        args.json.as_deref(),
-        args.html.as_deref(),
-        report,
-    )
+/// Writes the `--junit`, `--json` and `--html` reports that were asked for, with the parts
+/// `spill` kept of the dialogues as they finished; true when one failed.
+fn write_reports(args: &RunArgs, report: &RunReport, spill: Option<&Spill>) -> bool {
+    let files = ReportFiles {
+        junit: args.junit.as_deref(),
+        json: args.json.as_deref(),
+        html: args.html.as_deref(),
+    };
+    write_spilled_report_files(files, report, spill)
 }
 
-type ReportWriter = fn(&RunReport, &std::path::Path) -> std::io::Result<()>;
+/// Where each report goes, when it is asked for.
+struct ReportFiles<'a> {
+    junit: Option<&'a std::path::Path>,
+    json: Option<&'a std::path::Path>,
+    html: Option<&'a std::path::Path>,
+}
 
 /// Writes each report that has a path (atomically), saying on stderr which could not be
 /// written; true when one failed. Shared with `merge`.
@@ -471,24 +500,44 @@ pub(super) fn write_report_files(
     html: Option<&std::path::Path>,
     report: &RunReport,
 ) -> bool {
-    let files: [(&str, Option<&std::path::Path>, ReportWriter); 3] = [
-        ("JUnit", junit, crate::report::junit::write),
-        ("JSON", json, crate::report::json::write),
-        ("HTML", html, crate::report::html::write),
+    write_spilled_report_files(ReportFiles { junit, json, html }, report, None)
+}
+
+/// [`write_report_files`], with the JSON and JUnit parts of the dialogues `spill` kept copied
+/// from it rather than made from the results (which no longer hold them).
+fn write_spilled_report_files(
+    files: ReportFiles<'_>,
+    report: &RunReport,
+    spill: Option<&Spill>,
+) -> bool {
+    let (json, junit) = (spill.and_then(Spill::json), spill.and_then(Spill::junit));
+    let failed = [
+        failed_to_write("JUnit", files.junit, |p| {
+            report::junit::write_spilled(report, junit, p)
+        }),
+        failed_to_write("JSON", files.json, |p| {
+            report::json::write_spilled(report, json, p)
+        }),
+        failed_to_write("HTML", files.html, |p| report::html::write(report, p)),
     ];
-    let mut failed = false;
-    for (what, path, write) in files {
-        let Some(path) = path else { continue };
-        if let Err(e) = write(report, path) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: failed to write the {what} report {}: {e}",
-                path.display()
-            );
-            failed = true;
-        }
-    }
-    failed
+    failed.contains(&true)
+}
+
+/// Writes the `what` report to `path` when there is one, saying on stderr when it could not
+/// be written; true then.
+fn failed_to_write(
+    what: &str,
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&std::path::Path) -> std::io::Result<()>,
+) -> bool {
+    let Some(path) = path else { return false };
+    let Err(e) = write(path) else { return false };
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: failed to write the {what} report {}: {e}",
+        path.display()
+    );
+    true
 }
 
 /// SPEC §4.2: interrupted beats failed beats errored.

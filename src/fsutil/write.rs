@@ -1,8 +1,12 @@
 //! Writing a report or a golden without ever renaming over something that is not a regular
 //! file (see the parent module). Never reads what is there, never creates directories.
+//!
+//! A report can be written as it is made ([`write_atomic_with`]), through a buffer, so a big
+//! run's report never has to exist whole in memory: the temporary file takes the bytes, and
+//! only the rename makes them visible.
 
 use std::fs::{File, FileType, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,12 +23,47 @@ const MAX_LINKS: usize = 40;
 /// its target replaced (a dangling link creates its target). A directory or a block device is
 /// an error, as is any failed write (`/dev/full` says "no space left on device").
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |out| out.write_all(contents))
+}
+
+/// Where [`write_atomic_with`] has its caller write: a buffer in front of the temporary file,
+/// the device or the stream.
+pub type Sink<'a> = BufWriter<&'a mut dyn Write>;
+
+/// Big enough that a report goes out in few system calls, small beside any report worth
+/// streaming.
+const SINK_BUFFER: usize = 64 * 1024;
+
+/// [`write_atomic`] with the contents written by `fill` as it makes them, with the same
+/// guarantees: a regular file is replaced only once `fill` succeeded and everything is on disk
+/// (on an error the temporary file is removed and the old file stays); a device, FIFO or
+/// descriptor is written in place, so there a failed `fill` leaves what it wrote.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>,
+) -> io::Result<()> {
     match plan_write(path)? {
-        Plan::Replace(target) => replace(&target, contents),
-        Plan::InPlace { path, append } => write_in_place(&path, contents, append),
-        Plan::Stdout => write_stream(io::stdout().lock(), contents),
-        Plan::Stderr => write_stream(io::stderr().lock(), contents),
+        Plan::Replace(target) => replace(&target, fill),
+        Plan::InPlace { path, append } => {
+            let mut file = open_in_place(&path, append)?;
+            // No fsync: a device may refuse it (`EINVAL`), and there is nothing to make
+            // durable.
+            write_through(&mut file, fill)
+        }
+        Plan::Stdout => write_through(&mut io::stdout().lock(), fill),
+        Plan::Stderr => write_through(&mut io::stderr().lock(), fill),
     }
+}
+
+/// Runs `fill` over a buffer in front of `out`, then flushes it: a write error (`/dev/full`
+/// says "no space left on device") is returned, never lost in a drop.
+fn write_through(
+    out: &mut dyn Write,
+    fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut sink = BufWriter::with_capacity(SINK_BUFFER, out);
+    fill(&mut sink)?;
+    sink.flush()
 }
 
 /// How a path is written.
@@ -137,8 +176,9 @@ fn is_descriptor_path(p: &Path) -> bool {
     p.starts_with("/proc") || p.starts_with("/dev/fd")
 }
 
-/// The atomic write: temp file beside `path`, fsync, rename, fsync the directory.
-fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
+/// The atomic write: temp file beside `path`, filled, fsynced, renamed, then the directory
+/// fsynced.
+fn replace(path: &Path, fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -157,7 +197,8 @@ fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(contents)?;
+    // On an error the temporary file is dropped, which removes it.
+    write_through(tmp.as_file_mut(), fill)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     if let Ok(d) = File::open(dir) {
@@ -165,19 +206,6 @@ fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
-}
-
-fn write_stream(mut stream: impl Write, contents: &[u8]) -> io::Result<()> {
-    stream.write_all(contents)?;
-    stream.flush()
-}
-
-/// Writes through a device, a FIFO or a descriptor. No fsync: a device may refuse it
-/// (`EINVAL`), and there is nothing to make durable.
-fn write_in_place(path: &Path, contents: &[u8], append: bool) -> io::Result<()> {
-    let mut file = open_in_place(path, append)?;
-    file.write_all(contents)?;
-    file.flush()
 }
 
 #[cfg(unix)]
@@ -273,6 +301,37 @@ pub(crate) mod tests {
         write_atomic(&p, b"y").unwrap();
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn a_failed_fill_keeps_the_old_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        write_atomic(&p, b"old").unwrap();
+        let e = write_atomic_with(&p, |out| {
+            out.write_all(&[b'x'; 200_000])?;
+            Err(io::Error::other("the renderer gave up"))
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "the renderer gave up");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_streamed_write_lands_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        write_atomic_with(&p, |out| {
+            for i in 0..100_000u32 {
+                writeln!(out, "{i}")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 100_000);
+        assert!(text.ends_with("99999\n"));
     }
 
     #[test]

@@ -131,6 +131,41 @@ impl DialogueResult {
     pub fn display_name(&self) -> String {
         format!("{} › {}", self.suite.name, self.name)
     }
+
+    /// The dialogue without its attempts: its verdict, counts, timing and bless action, all
+    /// a run's end needs of a dialogue whose report parts are already written (see
+    /// `report::spill`).
+    pub fn without_attempts(&self) -> DialogueResult {
+        DialogueResult {
+            suite: self.suite.clone(),
+            name: self.name.clone(),
+            span: self.span,
+            tags: self.tags.clone(),
+            endpoint_kind: self.endpoint_kind,
+            outcome: self.outcome,
+            skip_reason: self.skip_reason.clone(),
+            attempts: Vec::new(),
+            repeat: self.repeat,
+            min_pass: self.min_pass,
+            baseline: self.baseline,
+            duration: self.duration,
+            bless: self.bless.clone(),
+        }
+    }
+
+    /// Lets go of what no reader needs once the dialogue is settled (its verdict given, its
+    /// pending golden written): the texts of a golden that matched, and spare capacity. The
+    /// runner calls this as each dialogue finishes, so a big run keeps only what its reports
+    /// show.
+    pub fn compact(&mut self) {
+        self.attempts.shrink_to_fit();
+        for a in &mut self.attempts {
+            a.turns.shrink_to_fit();
+            if let Some(g) = &mut a.golden {
+                g.compact();
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +375,8 @@ pub enum Detail {
 pub struct GoldenCheck {
     pub path: PathBuf,
     pub status: GoldenStatus,
-    /// The golden file's text (empty when missing) and the text this attempt would write.
+    /// The golden file's text (empty when missing) and the text this attempt would write;
+    /// both dropped once a check that matched is settled ([`GoldenCheck::compact`]).
     pub expected: String,
     pub actual: String,
     /// The two sides of the diff a person should read: both rendered the same way, and on the
@@ -493,6 +529,17 @@ pub enum Difference {
 }
 
 impl GoldenCheck {
+    /// Drops the two texts of a check that matched: the golden's is on disk, this run's is the
+    /// attempt's turns again, and a match shows neither (only a failing check shows a diff,
+    /// from `diff_old` and `diff_new`, and says whether the golden was missing). A failing
+    /// check keeps everything.
+    pub fn compact(&mut self) {
+        if !self.status.is_failure() {
+            self.expected = String::new();
+            self.actual = String::new();
+        }
+    }
+
     /// A check of `path` that has not found anything wrong yet.
     pub fn new(path: PathBuf, actual: String) -> Self {
         GoldenCheck {

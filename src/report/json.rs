@@ -7,31 +7,37 @@
 //!
 //! Text is carried as it came (after the run's redaction): JSON can hold any string, so unlike
 //! the JUnit report nothing is stripped. Numbering meant for people (`turn`, attempt `index`)
-//! is 1-based like the console and JUnit. This module never prints; it only builds text.
+//! is 1-based like the console and JUnit. This module never prints; it writes the report to
+//! the writer it is given as it goes, or builds it as a string.
+//!
+//! The views borrow from the run's results and are made one dialogue at a time while the
+//! report is written ([`Each`]), so writing a big run's report holds one dialogue's view, never
+//! a copy of the run.
 
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::common::{stamp, tally};
 use super::explain;
-use crate::diag::location;
-use crate::record::{AttemptKind, DialogueResult, RunReport};
+use super::spill::Part;
+use crate::diag::Span;
+use crate::record::{AttemptKind, DialogueResult, RunReport, TurnResult};
 
 /// Bumped only on an incompatible change to the documented schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Renders the whole report as pretty-printed JSON, ending in a newline.
 pub fn render(report: &RunReport) -> String {
-    let view = view(report);
-    match serde_json::to_string_pretty(&view) {
-        Ok(mut s) => {
-            s.push('\n');
-            s
-        }
-        // Unreachable with these types (string keys, no fallible Serialize impls); a report
-        // that says why is still better than a panic after a long run.
+    let mut out = Vec::new();
+    match write_to(report, None, &mut out) {
+        // serde_json writes UTF-8 only.
+        Ok(()) => String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        // Unreachable with these types (string keys, no fallible Serialize impls, a `Vec` to
+        // write to); a report that says why is still better than a panic after a long run.
         Err(e) => format!(
             "{{\"schema_version\": {SCHEMA_VERSION}, \"error\": {}}}\n",
             serde_json::Value::String(format!("failed to serialize the report: {e}"))
@@ -39,17 +45,207 @@ pub fn render(report: &RunReport) -> String {
     }
 }
 
-/// Writes [`render`]'s output to `path` atomically: a reader never sees a half-written file.
-pub fn write(report: &RunReport, path: &Path) -> std::io::Result<()> {
-    crate::fsutil::write_atomic(path, render(report).as_bytes())
+/// Writes the report to `path` atomically as it is made (see
+/// [`write_atomic_with`](crate::fsutil::write_atomic_with)): a reader never sees a
+/// half-written file, and the text is never whole in memory.
+pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
+    write_spilled(report, None, path)
 }
 
+/// [`write`], with the parts of the dialogues that were spilled as they finished copied from
+/// `spilled` (see [`spill`](super::spill)).
+pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
+    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+}
+
+/// Writes [`render`]'s text to `out`, one dialogue at a time: the run's head as serde_json
+/// lays out the whole report, then each dialogue at the place and depth it has there.
+fn write_to(report: &RunReport, spilled: Option<&Part>, out: &mut impl Write) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut head, Pretty::default());
+    view(report).serialize(&mut serializer)?;
+    // `{ ... "run": {...}\n}`: the dialogues come where the brace closes.
+    let Some(open) = head.strip_suffix(b"\n}") else {
+        return Err(io::Error::other("the report's head did not end its object"));
+    };
+    out.write_all(open)?;
+    out.write_all(b",\n  \"dialogues\": [")?;
+    for (i, d) in report.dialogues.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+        let copied = match spilled {
+            Some(part) => part.copy_to(i, d, out)?,
+            None => false,
+        };
+        if !copied {
+            write_dialogue(d, out)?;
+        }
+    }
+    if !report.dialogues.is_empty() {
+        out.write_all(b"\n  ")?;
+    }
+    out.write_all(b"]\n}\n")
+}
+
+/// One dialogue's object as it reads inside the report's `dialogues` array (two levels deep),
+/// from its opening brace to its closing one.
+pub(super) fn write_dialogue(d: &DialogueResult, out: &mut impl Write) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, Pretty::at_depth(2));
+    DialogueRef(d).serialize(&mut serializer)?;
+    Ok(())
+}
+
+/// serde_json's `PrettyFormatter` with its two-space indent, byte for byte, writing each
+/// line's indentation at once instead of two spaces at a time: a turn's fields sit eight
+/// levels deep, and the indentation was most of the cost of writing the report.
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    /// Inside `depth` arrays and objects, as a value nested there is written.
+    fn at_depth(depth: usize) -> Self {
+        Pretty {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn newline_and_indent<W: ?Sized + Write>(&self, out: &mut W, comma: bool) -> io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        out.write_all(if comma { b",\n" } else { b"\n" })?;
+        let mut left = self.depth * 2;
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            out.write_all(&SPACES[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+
+    fn begin<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn end<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline_and_indent(out, false)?;
+        }
+        out.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.begin(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.end(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.newline_and_indent(out, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.begin(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.end(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.newline_and_indent(out, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// A sequence whose items are made while it is written: `make(context, index, item)` gives
+/// one item's view, which is dropped once written.
+struct Each<'a, T, C, V> {
+    items: &'a [T],
+    context: C,
+    make: fn(C, usize, &'a T) -> V,
+}
+
+impl<T, C: Copy, V: Serialize> Serialize for Each<'_, T, C, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let views = self.items.iter().enumerate();
+        serializer.collect_seq(views.map(|(i, item)| (self.make)(self.context, i, item)))
+    }
+}
+
+/// The suite file a dialogue's locations point into: its path, and that path as shown, made
+/// once per dialogue rather than once per location.
+#[derive(Clone, Copy)]
+struct File<'a> {
+    path: &'a Path,
+    shown: &'a str,
+}
+
+impl<'a> File<'a> {
+    fn at(self, span: Span) -> Location<'a> {
+        Location(self.shown, span)
+    }
+}
+
+/// `file:line:column` (just `file` when the place is unknown), as
+/// [`diag::location`](crate::diag::location) words it, written into the string without being
+/// made first.
+struct Location<'a>(&'a str, Span);
+
+impl Serialize for Location<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Location(file, span) = self;
+        if span.is_known() {
+            serializer.collect_str(&format_args!("{file}:{}:{}", span.line, span.column))
+        } else {
+            serializer.serialize_str(file)
+        }
+    }
+}
+
+/// The whole dialogue's view, made while it is written: the suite file is shown once for all
+/// of its locations.
+struct DialogueRef<'a>(&'a DialogueResult);
+
+impl Serialize for DialogueRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let shown = d.suite.path.display().to_string();
+        let file = File {
+            path: &d.suite.path,
+            shown: &shown,
+        };
+        dialogue(d, file).serialize(serializer)
+    }
+}
+
+/// Everything before the dialogues, which are written after it one at a time.
 #[derive(Serialize)]
-struct Report<'a> {
+struct Head<'a> {
     schema_version: u32,
     tool: Tool,
     run: Run<'a>,
-    dialogues: Vec<Dialogue<'a>>,
 }
 
 #[derive(Serialize)]
@@ -90,9 +286,9 @@ struct Totals {
 #[derive(Serialize)]
 struct Dialogue<'a> {
     suite: &'a str,
-    suite_file: String,
+    suite_file: &'a str,
     name: &'a str,
-    location: String,
+    location: Location<'a>,
     tags: &'a [String],
     endpoint_kind: &'static str,
     outcome: &'static str,
@@ -104,16 +300,16 @@ struct Dialogue<'a> {
     passed_runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<Baseline>,
-    expectation_tally: Vec<ExpectationTally>,
+    expectation_tally: Vec<ExpectationTally<'a>>,
     golden_tally: Option<GoldenTally>,
-    attempts: Vec<Attempt<'a>>,
+    attempts: Each<'a, crate::record::Attempt, File<'a>, Attempt<'a>>,
 }
 
 #[derive(Serialize)]
-struct ExpectationTally {
+struct ExpectationTally<'a> {
     turn: usize,
     key: &'static str,
-    location: String,
+    location: Location<'a>,
     met: u32,
     judged: u32,
     failed_in: Vec<u32>,
@@ -143,15 +339,15 @@ struct Attempt<'a> {
     session_id: Option<&'a str>,
     outcome: &'static str,
     duration_ms: u64,
-    error: Option<Error>,
+    error: Option<Error<'a>>,
     golden: Option<Golden<'a>>,
-    turns: Vec<Turn<'a>>,
+    turns: Each<'a, TurnResult, File<'a>, Turn<'a>>,
 }
 
 #[derive(Serialize)]
-struct Error {
+struct Error<'a> {
     turn: usize,
-    location: String,
+    location: Location<'a>,
     message: String,
 }
 
@@ -170,7 +366,7 @@ struct Golden<'a> {
 #[derive(Serialize)]
 struct Turn<'a> {
     index: usize,
-    location: String,
+    location: Location<'a>,
     message: &'a str,
     status: Option<u16>,
     text: Option<&'a str>,
@@ -183,7 +379,7 @@ struct Turn<'a> {
     retries: u32,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     not_sent: bool,
-    failures: Vec<Failure>,
+    failures: Each<'a, crate::record::Failure, File<'a>, Failure<'a>>,
 }
 
 #[derive(Serialize)]
@@ -194,9 +390,9 @@ struct Usage {
 }
 
 #[derive(Serialize)]
-struct Failure {
+struct Failure<'a> {
     key: &'static str,
-    location: String,
+    location: Location<'a>,
     message: String,
 }
 
@@ -204,9 +400,9 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn view(report: &RunReport) -> Report<'_> {
+fn view(report: &RunReport) -> Head<'_> {
     let t = report.totals();
-    Report {
+    Head {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
@@ -231,17 +427,15 @@ fn view(report: &RunReport) -> Report<'_> {
                 cached: report.judge.cached,
             }),
         },
-        dialogues: report.dialogues.iter().map(dialogue).collect(),
     }
 }
 
-fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
-    let path = &d.suite.path;
+fn dialogue<'a>(d: &'a DialogueResult, file: File<'a>) -> Dialogue<'a> {
     Dialogue {
         suite: &d.suite.name,
-        suite_file: path.display().to_string(),
+        suite_file: file.shown,
         name: &d.name,
-        location: location(path, d.span),
+        location: file.at(d.span),
         tags: &d.tags,
         endpoint_kind: d.endpoint_kind,
         outcome: d.outcome.as_str(),
@@ -264,7 +458,7 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
             .map(|t| ExpectationTally {
                 turn: t.turn + 1,
                 key: t.key,
-                location: location(path, t.span),
+                location: file.at(t.span),
                 met: t.met,
                 judged: t.judged,
                 failed_in: t.failed_in,
@@ -274,12 +468,15 @@ fn dialogue(d: &DialogueResult) -> Dialogue<'_> {
             met: g.met,
             compared: g.compared,
         }),
-        attempts: d.attempts.iter().map(|a| attempt(d, a)).collect(),
+        attempts: Each {
+            items: &d.attempts,
+            context: file,
+            make: |file, _, a| attempt(file, a),
+        },
     }
 }
 
-fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<'a> {
-    let path = &d.suite.path;
+fn attempt<'a>(file: File<'a>, a: &'a crate::record::Attempt) -> Attempt<'a> {
     let (kind, index) = match a.kind {
         AttemptKind::Run { index } => ("run", index),
         AttemptKind::Rerun { index } => ("rerun", index),
@@ -292,7 +489,7 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<
         duration_ms: millis(a.duration),
         error: a.error.as_ref().map(|e| Error {
             turn: e.turn + 1,
-            location: location(path, e.span),
+            location: file.at(e.span),
             message: explain::error_message(e),
         }),
         golden: a.golden.as_ref().map(|g| Golden {
@@ -300,40 +497,88 @@ fn attempt<'a>(d: &'a DialogueResult, a: &'a crate::record::Attempt) -> Attempt<
             status: g.status.as_str(),
             scores: &g.scores,
             pending: g.pending.as_ref().map(|p| p.display().to_string()),
-            message: explain::golden_message(g, path, false),
+            message: explain::golden_message(g, file.path, false),
             notes: g.notes.iter().map(explain::difference).collect(),
         }),
-        turns: a
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Turn {
-                index: i + 1,
-                location: location(path, t.span),
-                message: &t.message,
-                status: t.status,
-                text: t.text.as_deref(),
-                detail: t.detail.as_deref(),
-                shape: t.shape,
-                usage: Usage {
-                    input_tokens: t.usage.input_tokens,
-                    output_tokens: t.usage.output_tokens,
-                    total_tokens: t.usage.total_tokens,
-                },
-                latency_ms: millis(t.latency),
-                first_token_ms: t.first_token.map(millis),
-                retries: t.retries,
-                not_sent: t.not_sent,
-                failures: t
-                    .failures
-                    .iter()
-                    .map(|f| Failure {
-                        key: f.key,
-                        location: location(path, f.span),
-                        message: explain::failure_message(f),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        turns: Each {
+            items: &a.turns,
+            context: file,
+            make: turn,
+        },
+    }
+}
+
+fn turn<'a>(file: File<'a>, i: usize, t: &'a TurnResult) -> Turn<'a> {
+    Turn {
+        index: i + 1,
+        location: file.at(t.span),
+        message: &t.message,
+        status: t.status,
+        text: t.text.as_deref(),
+        detail: t.detail.as_deref(),
+        shape: t.shape,
+        usage: Usage {
+            input_tokens: t.usage.input_tokens,
+            output_tokens: t.usage.output_tokens,
+            total_tokens: t.usage.total_tokens,
+        },
+        latency_ms: millis(t.latency),
+        first_token_ms: t.first_token.map(millis),
+        retries: t.retries,
+        not_sent: t.not_sent,
+        failures: Each {
+            items: &t.failures,
+            context: file,
+            make: |file, _, f| Failure {
+                key: f.key,
+                location: file.at(f.span),
+                message: explain::failure_message(f),
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pretty_writes_what_serde_json_pretty_writes() {
+        let deep = (0..40).fold(
+            json!("leaf"),
+            |v, i| json!({ format!("k{i}"): [v, [], {}] }),
+        );
+        let value = json!({
+            "empty_array": [],
+            "empty_object": {},
+            "nested": [[1, [2, []]], {"a": {"b": [null, true, 1.5, "x\n\"y\""]}}],
+            "deep": deep,
+        });
+        let mut ours = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut ours, Pretty::default());
+        value.serialize(&mut serializer).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+    }
+
+    #[test]
+    fn locations_read_as_diag_locations() {
+        for path in [
+            "suites/a.yaml",
+            "dir with \"quotes\"\\and\tcontrol/x.yaml",
+            "",
+        ] {
+            let path = Path::new(path);
+            let shown = path.display().to_string();
+            for span in [Span::new(3, 7), Span::UNKNOWN] {
+                assert_eq!(
+                    serde_json::to_string(&Location(&shown, span)).unwrap(),
+                    serde_json::to_string(&crate::diag::location(path, span)).unwrap()
+                );
+            }
+        }
     }
 }

@@ -145,6 +145,7 @@ pub(super) async fn run_dialogue(
     }
     r.attempts = attempts;
     r.duration = started.elapsed();
+    r.compact();
     r
 }
 

@@ -99,8 +99,14 @@ struct Ctx {
     cancel: CancellationToken,
 }
 
+/// What the runner keeps of each finished dialogue, given its index in the jobs and the result
+/// the console was sent: the result itself, or less once its report parts are written (see
+/// `report::spill`).
+pub type Keep<'a> = &'a dyn Fn(usize, Arc<DialogueResult>) -> Arc<DialogueResult>;
+
 /// Runs the jobs, at most `cfg.jobs` dialogues at once, and returns every dialogue's result in
-/// the jobs' order. `local` names the in-process servers for `mock` and `replay` endpoints.
+/// the jobs' order, as `keep` kept it. `local` names the in-process servers for `mock` and
+/// `replay` endpoints.
 pub async fn run(
     jobs: Vec<Job>,
     cfg: RunConfig,
@@ -108,6 +114,7 @@ pub async fn run(
     local: LocalServers,
     events: UnboundedSender<Event>,
     cancel: CancellationToken,
+    keep: Keep<'_>,
 ) -> RunReport {
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -127,7 +134,7 @@ pub async fn run(
         cfg,
         cancel: cancel.clone(),
     });
-    let results = schedule::schedule(ctx, &jobs, &events).await;
+    let results = schedule::schedule(ctx, &jobs, &events, keep).await;
     let dialogues = results
         .into_iter()
         .zip(&jobs)

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use super::dialogue::{base_result, run_dialogue};
-use super::{Ctx, Event, Job};
+use super::{Ctx, Event, Job, Keep};
 use crate::endpoint::{self, Endpoint};
 use crate::record::{Attempt, AttemptKind, DialogueResult, ErrorKind, Outcome, RunError};
 
@@ -37,6 +37,7 @@ pub(super) async fn schedule(
     ctx: Arc<Ctx>,
     jobs: &[Job],
     events: &UnboundedSender<Event>,
+    keep: Keep<'_>,
 ) -> Vec<Option<DialogueResult>> {
     let built = endpoints(&ctx, jobs);
     let mut results: Vec<Option<Arc<DialogueResult>>> = vec![None; jobs.len()];
@@ -67,7 +68,7 @@ pub(super) async fn schedule(
             }
             let result = Arc::new(result);
             let _ = events.send(Event::DialogueFinished(result.clone()));
-            results[index] = Some(result);
+            results[index] = Some(keep(index, result));
         }
     }
     // The console has printed (and let go of) all but the last few by now; those few are

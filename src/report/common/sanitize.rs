@@ -5,6 +5,11 @@
 //! Reports are read by people in CI web views, so the visible text must survive: only the
 //! invisible parts (escape sequences, control characters) are removed, never a printable
 //! character. This module never panics on any input: agent text is hostile by assumption.
+//!
+//! Most text needs nothing done to it, so each step first checks that with a byte scan and
+//! then hands the text on as it is, without a copy.
+
+use std::borrow::Cow;
 
 const ESC: char = '\u{1b}';
 const BEL: char = '\u{07}';
@@ -24,7 +29,41 @@ const ST_8BIT: char = '\u{9c}';
 /// - Other escapes (`ESC 7`, `ESC ( B`) are removed; a lone `ESC` is dropped by itself.
 /// - C0 controls other than tab, LF and CR, the C1 controls U+0080..U+009F, and U+FFFE/U+FFFF
 ///   are dropped (C1 controls are legal XML but never visible, and mark 8-bit escapes).
-pub fn strip_for_xml(text: &str) -> String {
+pub fn strip_for_xml(text: &str) -> Cow<'_, str> {
+    if is_clean(text) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(strip_slow(text))
+}
+
+/// Whether [`strip_for_xml`] would return `text` as it is: no C0 control but tab, LF and CR
+/// (so no escape), no C1 control (`0xC2 0x80..=0x9F` in UTF-8) and no U+FFFE or U+FFFF
+/// (`0xEF 0xBF 0xBE|0xBF`). Almost every text is clean, and a byte scan says so without
+/// decoding a character.
+fn is_clean(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Plain printable bytes are skipped by the cheap test; only a control byte or the lead
+    // byte of a C1 control or of U+FFFE/U+FFFF is looked at closely.
+    let suspect = |b: &u8| *b < 0x20 || *b == 0xc2 || *b == 0xef;
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(suspect) {
+        let clean = match rest[i] {
+            b'\t' | b'\n' | b'\r' => true,
+            0xc2 => !matches!(rest.get(i + 1), Some(0x80..=0x9f)),
+            0xef => {
+                !(rest.get(i + 1) == Some(&0xbf) && matches!(rest.get(i + 2), Some(0xbe | 0xbf)))
+            }
+            _ => false,
+        };
+        if !clean {
+            return false;
+        }
+        rest = &rest[i + 1..];
+    }
+    true
+}
+
+fn strip_slow(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -125,31 +164,57 @@ fn is_c1(c: char) -> bool {
 /// Sanitized text escaped for XML element content. `>` is escaped too, so `]]>` can never
 /// appear; `\r` becomes `&#13;` so a parser's line-end normalization does not eat it.
 pub fn xml_text(text: &str) -> String {
-    escape(&strip_for_xml(text), false)
+    let mut out = String::with_capacity(text.len());
+    escape(&strip_for_xml(text), false, |piece| out.push_str(piece));
+    out
 }
 
 /// Sanitized text escaped for a double-quoted XML attribute. Tabs and line ends become
 /// character references, because a parser replaces literal ones with spaces.
 pub fn xml_attr(text: &str) -> String {
-    escape(&strip_for_xml(text), true)
+    let mut out = String::with_capacity(text.len());
+    escape(&strip_for_xml(text), true, |piece| out.push_str(piece));
+    out
 }
 
-fn escape(text: &str, attr: bool) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\'' if attr => out.push_str("&apos;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\t' if attr => out.push_str("&#9;"),
-            c => out.push(c),
+/// [`xml_text`] (or [`xml_attr`] when `attr`) written to `out` as it is made: the runs that
+/// need nothing go out as they are, without a copy.
+pub fn write_xml(out: &mut impl std::io::Write, text: &str, attr: bool) -> std::io::Result<()> {
+    let mut result = Ok(());
+    escape(&strip_for_xml(text), attr, |piece| {
+        if result.is_ok() {
+            result = out.write_all(piece.as_bytes());
         }
+    });
+    result
+}
+
+/// Hands `emit` the escaped form of `text` in pieces: each run of characters that needs no
+/// escaping whole, and each character reference. Every character escaped is ASCII, so the
+/// runs split the text at character boundaries.
+fn escape(text: &str, attr: bool, mut emit: impl FnMut(&str)) {
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let reference = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'\r' => "&#13;",
+            b'"' if attr => "&quot;",
+            b'\'' if attr => "&apos;",
+            b'\n' if attr => "&#10;",
+            b'\t' if attr => "&#9;",
+            _ => continue,
+        };
+        if start < i {
+            emit(&text[start..i]);
+        }
+        emit(reference);
+        start = i + 1;
     }
-    out
+    if start < text.len() {
+        emit(&text[start..]);
+    }
 }
 
 /// One line, at most `max` characters, for a `message` attribute: the first non-empty line of
@@ -224,6 +289,70 @@ mod tests {
         );
         assert_eq!(xml_text("line1\nline2\ttab\r"), "line1\nline2\ttab&#13;");
         assert!(!xml_text("]]>]]]>").contains("]]>"));
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_strip() {
+        // Every character class the stripper treats apart, alone and between text, at the
+        // start, in the middle and at the end.
+        let specials = [
+            "\u{0}",
+            "\u{1b}",
+            "\u{1b}[31m",
+            "\u{7}",
+            "\t",
+            "\n",
+            "\r",
+            "\u{7f}",
+            "\u{80}",
+            "\u{9b}",
+            "\u{9f}",
+            "\u{a0}",
+            "\u{c2}",
+            "\u{ef}",
+            "\u{fffd}",
+            "\u{fffe}",
+            "\u{ffff}",
+            "\u{10000}",
+            "é",
+            "🎉",
+            "&<>\"'",
+        ];
+        for a in specials {
+            for b in specials {
+                for text in [
+                    format!("{a}{b}"),
+                    format!("x{a}y{b}z"),
+                    format!("{a} ok {b}"),
+                ] {
+                    let fast = strip_for_xml(&text);
+                    assert_eq!(fast, strip_slow(&text), "{text:?}");
+                    assert_eq!(
+                        matches!(fast, Cow::Borrowed(_)),
+                        strip_slow(&text) == text,
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn writing_escapes_as_the_string_forms_do() {
+        for text in [
+            "plain",
+            "",
+            "<&>\"'\n\t\r ]]>",
+            "a\u{1b}[1mb\u{85}c",
+            "é<🎉>",
+        ] {
+            for attr in [false, true] {
+                let mut out = Vec::new();
+                write_xml(&mut out, text, attr).unwrap();
+                let want = if attr { xml_attr(text) } else { xml_text(text) };
+                assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,188 @@
+//! Spilled reports (`report::spill`): the JSON and JUnit reports written from a run whose
+//! passing dialogues were spilled as they finished, and kept only as verdicts, are the reports
+//! the whole results give, byte for byte; through the binary, the same reports as a run that
+//! keeps everything (times and session ids aside).
+
+mod common;
+#[path = "fixtures/report/mixed.rs"]
+mod mixed;
+
+use std::sync::Arc;
+
+use agenttest::record::{Outcome, RunReport};
+use agenttest::report::spill::Spill;
+use agenttest::report::{json, junit};
+
+/// What the runner holds at the end of a spilled run: every dialogue through `Spill::keep`,
+/// in the order they finished (last first here, as a run's need not be the jobs' order).
+fn kept(report: &RunReport, spill: &Spill) -> RunReport {
+    let mut dialogues: Vec<_> = report.dialogues.iter().cloned().map(Some).collect();
+    for i in (0..dialogues.len()).rev() {
+        let Some(d) = dialogues[i].take() else {
+            continue;
+        };
+        let kept = spill.keep(i, Arc::new(d));
+        dialogues[i] = Some(Arc::try_unwrap(kept).unwrap_or_else(|d| (*d).clone()));
+    }
+    RunReport {
+        dialogues: dialogues.into_iter().flatten().collect(),
+        warnings: report.warnings.clone(),
+        ..*report
+    }
+}
+
+fn check(report: &RunReport) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (json_path, junit_path) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+    let spill = Spill::for_reports(Some(&json_path), Some(&junit_path), false).expect("spill");
+    let slim = kept(report, &spill);
+    let passing = report
+        .dialogues
+        .iter()
+        .filter(|d| d.outcome == Outcome::Pass && !d.attempts.is_empty())
+        .count();
+    let dropped = slim
+        .dialogues
+        .iter()
+        .zip(&report.dialogues)
+        .filter(|(s, d)| s.attempts.len() < d.attempts.len())
+        .count();
+    assert!(passing > 0, "the fixture has passing dialogues to spill");
+    assert_eq!(
+        dropped, passing,
+        "only passing dialogues are kept as verdicts"
+    );
+
+    json::write_spilled(&slim, spill.json(), &json_path).expect("write JSON");
+    junit::write_spilled(&slim, spill.junit(), &junit_path).expect("write JUnit");
+    let read = |p| std::fs::read_to_string(p).expect("read back");
+    assert_eq!(read(&json_path), json::render(report), "JSON");
+    assert_eq!(read(&junit_path), junit::render(report), "JUnit");
+    // Only the two reports are left: the scratch files have no names.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 2);
+}
+
+#[test]
+fn spilled_reports_are_the_whole_reports() {
+    check(&mixed::mixed());
+}
+
+#[test]
+fn spilled_hostile_text_is_sanitized_the_same() {
+    let hostile = mixed::hostile();
+    check(&mixed::mixed_with(|s| {
+        format!("{s}{hostile}<script>x</script>")
+    }));
+}
+
+#[test]
+fn an_html_report_or_no_report_spills_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json_path = dir.path().join("r.json");
+    assert!(Spill::for_reports(Some(&json_path), None, true).is_none());
+    assert!(Spill::for_reports(None, None, false).is_none());
+}
+
+#[test]
+fn a_part_is_never_given_to_another_dialogue() {
+    let report = mixed::mixed();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json_path = dir.path().join("r.json");
+    let spill = Spill::for_reports(Some(&json_path), None, false).expect("spill");
+    let mut slim = kept(&report, &spill);
+    // A bug that reordered the results after the run must not swap two dialogues' text.
+    slim.dialogues.reverse();
+    let e = json::write_spilled(&slim, spill.json(), &json_path).unwrap_err();
+    assert!(e.to_string().contains("another dialogue's"), "{e}");
+    assert!(!json_path.exists(), "no report is left half written");
+}
+
+/// The volatile parts of a report (times, session ids), blanked.
+fn steady(text: &str) -> String {
+    let rules = [
+        (
+            r#""(duration_ms|latency_ms|first_token_ms)": \d+"#,
+            r#""$1": 0"#,
+        ),
+        (r#""started_at": "[^"]*""#, r#""started_at": """#),
+        (r#""session_id": "[^"]*""#, r#""session_id": """#),
+        (r#"(time|timestamp)="[^"]*""#, r#"$1="""#),
+        (r"session: \S+", "session: S"),
+        (r"session \S+\)", "session S)"),
+    ];
+    rules.iter().fold(text.to_string(), |t, (from, to)| {
+        regex::Regex::new(from)
+            .unwrap()
+            .replace_all(&t, *to)
+            .into_owned()
+    })
+}
+
+#[test]
+fn a_run_that_spills_writes_the_reports_a_run_that_does_not_writes() {
+    use common::*;
+    let mock = Mock::start(&fixture("run/agent.yaml"));
+    let ws = Workspace::new();
+    let mut suite = format!(
+        "endpoint:\n  base_url: {}\n  agent_id: ag_test\n  api_key: ak_test_123\n  retries: 0\n  timeout: 5s\ndialogues:\n",
+        mock.url
+    );
+    for i in 0..30 {
+        suite.push_str(&format!(
+            "  - name: hours {i} <&>\n    turns:\n      - user: business hours {i}?\n        expect: {{contains: [\"9 AM\"]}}\n      - user: where is my order {i}\n"
+        ));
+    }
+    suite.push_str("  - name: wrong\n    turns:\n      - user: business hours?\n        expect: {contains: [Sunday]}\n");
+    ws.write("s.yaml", &suite);
+    std::fs::create_dir(ws.path().join("spilled")).unwrap();
+    std::fs::create_dir(ws.path().join("whole")).unwrap();
+    let spilled = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--no-golden",
+            "--json",
+            "spilled/r.json",
+            "--junit",
+            "spilled/r.xml",
+        ],
+    );
+    assert_code(&spilled, 1);
+    // The HTML report needs every conversation, so this run keeps them all.
+    let whole = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--no-golden",
+            "--json",
+            "whole/r.json",
+            "--junit",
+            "whole/r.xml",
+            "--html",
+            "whole/r.html",
+        ],
+    );
+    assert_code(&whole, 1);
+    for name in ["r.json", "r.xml"] {
+        let read = |dir: &str| steady(&ws.read(&format!("{dir}/{name}")));
+        assert_eq!(read("spilled"), read("whole"), "{name}");
+    }
+    assert_valid_junit(&ws.path().join("spilled/r.xml"));
+    let json: serde_json::Value = serde_json::from_str(&ws.read("spilled/r.json")).unwrap();
+    let turns = json["dialogues"][29]["attempts"][0]["turns"]
+        .as_array()
+        .unwrap();
+    assert_eq!(turns[1]["text"], "Your order ORD-4711 is being packed.");
+    // The console still explains the failure in full, and no scratch file is left.
+    let out = stdout(&spilled);
+    assert!(
+        out.contains("expected the text to contain \"Sunday\""),
+        "{out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(ws.path().join("spilled"))
+        .unwrap()
+        .collect();
+    assert_eq!(left.len(), 2, "only the two reports: {left:?}");
+}
