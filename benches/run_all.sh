@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --benches --quiet
 bench() { cargo bench --quiet --bench run_bench -- "$@" 2>/dev/null | grep -v '^$'; echo; }
-echo "== 1,000 x 5 turns, zero latency";   bench --dialogues 1000 --turns 5 --jobs 8;  bench --dialogues 1000 --turns 5 --jobs 64
+echo "== 1,000 x 5 turns, zero latency, every variant"; bench --dialogues 1000 --turns 5 --jobs 8 --rounds 3
+echo "== 1,000 x 5 turns, 64 connections";  bench --dialogues 1000 --turns 5 --jobs 64 --kinds thinnest --rounds 3
 echo "== 200 x 5 turns, 100 ms latency";   bench --dialogues 200 --turns 5 --jobs 50 --latency 100ms
-echo "== memory";                          bench --dialogues 1000 --turns 1 --jobs 8; bench --dialogues 10000 --turns 5 --jobs 64
+echo "== memory";                          bench --dialogues 10000 --turns 5 --jobs 64 --kinds thinnest
+echo "== the load alone";                  cargo bench --quiet --bench load_bench 2>/dev/null
 echo "== the mock under raw load";         bash benches/mock_load.sh 5s
 echo "== noise experiment";                cargo bench --quiet --bench noise_experiment -- --seeds 100 2>/dev/null

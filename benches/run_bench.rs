@@ -171,30 +171,54 @@ fn start_bench_mock(dir: &Path, o: &Opts) -> (Child, String) {
 }
 
 /// Writes `bench-<kind>.yaml`: the same dialogues for every kind, only the endpoint differs.
+/// Written through a small buffer, never held whole: see [`timed`] on why this process must
+/// stay small.
 fn write_suite(dir: &Path, o: &Opts, url: &str, kind: Kind) -> String {
-    let mut s = format!(
+    use std::io::Write as _;
+    let name = format!("bench-{}.yaml", kind.name());
+    let file = std::fs::File::create(dir.join(&name)).expect("create suite");
+    let mut s = std::io::BufWriter::new(file);
+    write!(
+        s,
         "name: bench\n{}defaults:\n  expect: {{status: 200}}\ndialogues:\n",
         kind.endpoint(o, url)
-    );
+    )
+    .expect("write suite");
     let extra = match kind {
         Kind::Facts => "          facts: [{time: \"09:00\"}, {time: \"18:00\"}]\n",
         Kind::Judge => "          judge: states the business hours\n",
         _ => "",
     };
     for d in 0..o.dialogues {
-        s.push_str(&format!("  - name: dialogue {d}\n    turns:\n"));
+        write!(s, "  - name: dialogue {d}\n    turns:\n").expect("write suite");
         for t in 0..o.turns {
-            s.push_str(&format!(
+            write!(
+                s,
                 "      - user: dialogue {d} turn {t}\n        expect:\n          contains: [business hours, \"dialogue {d}\"]\n          regex: '\\b9 AM\\b'\n          not_contains: sorry\n{extra}"
-            ));
+            )
+            .expect("write suite");
         }
     }
-    let name = format!("bench-{}.yaml", kind.name());
-    std::fs::write(dir.join(&name), s).expect("write suite");
+    s.flush().expect("write suite");
     name
 }
 
+/// The report's `run.duration_ms`, read line by line: the report is megabytes, and this
+/// process must stay small (see [`timed`]). The run's block comes first in the report.
+fn run_duration(path: &Path) -> Option<f64> {
+    use std::io::BufRead as _;
+    let file = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    file.lines().map_while(Result::ok).take(200).find_map(|l| {
+        let rest = l.trim().strip_prefix("\"duration_ms\":")?;
+        rest.trim().trim_end_matches(',').parse().ok()
+    })
+}
+
 /// Runs the binary and returns (wall time, peak RSS of that child in KiB, exit code).
+///
+/// Linux counts in a child's peak the memory of the process it was spawned from, up to its
+/// `exec` (the spawn shares this process's memory until then): this process keeps itself far
+/// smaller than what it measures, or the figure would be its own.
 // The child is reaped by `wait4` below, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 fn timed(bin: &str, dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
@@ -253,11 +277,7 @@ fn measure(bin: &str, dir: &Path, o: &Opts, url: &str, kind: Kind) -> Measured {
         args.push("--no-golden");
     }
     let (wall, rss_kib, code) = timed(bin, dir, &args);
-    let phase = std::fs::read_to_string(dir.join(&json))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["run"]["duration_ms"].as_f64())
-        .map(|ms| ms / 1000.0);
+    let phase = run_duration(&dir.join(&json)).map(|ms| ms / 1000.0);
     Measured {
         kind,
         wall,
