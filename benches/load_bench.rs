@@ -12,8 +12,8 @@
 //! are repeatable. Timings belong here, never in unit tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
 use common::bin;
@@ -73,31 +73,10 @@ fn suite_text(dialogues: usize, turns: usize) -> String {
 }
 
 /// Runs `validate` on `suite`: wall time, the child's peak resident set in KiB, exit code.
-// The child is reaped by `wait4` below, which clippy cannot see.
-#[allow(clippy::zombie_processes)]
 fn timed(suite: &Path) -> (Duration, u64, i32) {
-    let start = Instant::now();
-    let child = Command::new(bin())
-        .arg("validate")
-        .arg(suite)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run agenttest");
-    // wait4 rather than Child::wait: it returns this child's own rusage.
-    let mut status: libc::c_int = 0;
-    // SAFETY: wait4 only writes into the two out-parameters we pass.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert!(rc == pid, "wait4 failed");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (wall, usage.ru_maxrss as u64, code)
+    let mut cmd = Command::new(bin());
+    cmd.arg("validate").arg(suite);
+    common::timed(cmd)
 }
 
 fn main() {

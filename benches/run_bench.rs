@@ -25,8 +25,8 @@
 //! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
 use common::{bin, start_mock, Child};
@@ -214,38 +214,11 @@ fn run_duration(path: &Path) -> Option<f64> {
     })
 }
 
-/// Runs the binary and returns (wall time, peak RSS of that child in KiB, exit code).
-///
-/// Linux counts in a child's peak the memory of the process it was spawned from, up to its
-/// `exec` (the spawn shares this process's memory until then): this process keeps itself far
-/// smaller than what it measures, or the figure would be its own.
-// The child is reaped by `wait4` below, which clippy cannot see.
-#[allow(clippy::zombie_processes)]
+/// Runs the binary in `dir` ([`common::timed`]).
 fn timed(bin: &str, dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
-    let start = Instant::now();
-    let child = Command::new(bin)
-        .current_dir(dir)
-        .args(args)
-        .env("CI", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run agenttest");
-    // wait4 rather than Child::wait: it returns this child's own rusage, so the peak is the
-    // runner's alone, not the mock's or an earlier run's.
-    let mut status: libc::c_int = 0;
-    // SAFETY: wait4 only writes into the two out-parameters we pass.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert!(rc == pid, "wait4 failed");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (wall, usage.ru_maxrss as u64, code)
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(dir).args(args).env("CI", "1");
+    common::timed(cmd)
 }
 
 /// One kind's measured run.

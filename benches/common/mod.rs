@@ -4,9 +4,42 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_agenttest")
+}
+
+/// Runs `cmd` (its output to null, errors inherited) and returns (wall time, peak resident set
+/// of that child in KiB, exit code).
+///
+/// wait4 rather than `Child::wait`: it returns this child's own rusage, so the peak is its
+/// alone, not the mock's or an earlier run's. But Linux counts in a child's peak the memory of
+/// the process it was spawned from, up to its `exec` (the spawn shares this process's memory
+/// until then): a benchmark keeps itself far smaller than what it measures, or the figure
+/// would be its own.
+// The child is reaped by `wait4` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn timed(mut cmd: Command) -> (Duration, u64, i32) {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run agenttest");
+    let mut status: libc::c_int = 0;
+    // SAFETY: wait4 only writes into the two out-parameters we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(rc == pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (wall, usage.ru_maxrss as u64, code)
 }
 
 /// A child process killed on drop.
