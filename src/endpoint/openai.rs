@@ -237,11 +237,36 @@ fn usage_of(v: &Value) -> Usage {
 #[derive(Deserialize)]
 struct Completion<'a> {
     #[serde(borrow)]
-    choices: Vec<Choice<'a>>,
+    choices: First<Choice<'a>>,
     #[serde(default)]
     usage: Option<OpenAiUsage>,
     #[serde(default, borrow)]
     model: Option<Cow<'a, str>>,
+}
+
+/// The first item of a list, the rest skipped unread: only `choices[0]` is ever looked at, and
+/// a stream has a chunk per word.
+struct First<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = First<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<First<T>, A::Error> {
+                let first = seq.next_element()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+        d.deserialize_seq(Visit(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -280,7 +305,7 @@ pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
     let fast = serde_json::from_slice::<Completion>(bytes)
         .ok()
         .and_then(|c| {
-            let text = c.choices.into_iter().next()?.message?.content?;
+            let text = c.choices.0?.message?.content?;
             Some(ReplyBody::Agent(AgentReply {
                 text: text.into_owned(),
                 session_id: None,
@@ -335,7 +360,7 @@ fn read_chunk(data: &str, usage: &mut Usage, model: &mut Option<String>) -> Resu
     if model.is_none() {
         *model = chunk.model.map(Cow::into_owned);
     }
-    let first = chunk.choices.into_iter().next();
+    let first = chunk.choices.0;
     Ok(Piece {
         text: first
             .and_then(|c| c.delta)

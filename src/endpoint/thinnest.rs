@@ -41,11 +41,10 @@ impl Thinnest {
     }
 
     async fn send(&self, message: &str, session_id: Option<&str>) -> Result<Reply, SendError> {
-        let mut body = serde_json::Map::new();
-        body.insert("message".into(), Value::String(message.to_string()));
-        if let Some(id) = session_id {
-            body.insert("session_id".into(), Value::String(id.to_string()));
-        }
+        let body = ChatRequest {
+            message,
+            session_id,
+        };
         let bytes = serde_json::to_vec(&body).map_err(|e| SendError::Invalid(e.to_string()))?;
         let (response, started, first_byte) = self
             .transport
@@ -53,6 +52,14 @@ impl Thinnest {
             .await?;
         transport::whole_reply(response, started, first_byte, parse_success, parse_detail).await
     }
+}
+
+/// The request body, serialized from borrowed parts: `{"message": ..., "session_id": ...}`.
+#[derive(serde::Serialize)]
+struct ChatRequest<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<&'a str>,
 }
 
 impl Endpoint for Thinnest {

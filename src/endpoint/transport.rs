@@ -195,18 +195,24 @@ pub async fn read_capped(mut response: Response) -> Result<Vec<u8>, SendError> {
 /// and `x-ratelimit-reset-requests` (a duration such as `1s` or `6m0s`). The most precise
 /// wait wins: milliseconds, then `Retry-After`, then the reset duration.
 pub fn rate_headers(h: &HeaderMap) -> RateHeaders {
-    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let num = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
-    let retry_after = text("retry-after-ms")
+    // Names made once, not parsed from text on every lookup of every reply.
+    const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
+    const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
+    const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+    let text = |name: &HeaderName| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let num = |name: &HeaderName| text(name).and_then(|v| v.parse::<u64>().ok());
+    let retry_after = text(&RETRY_AFTER_MS)
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
         .map(|ms| Duration::from_secs_f64(ms.min(1e9) / 1000.0))
-        .or_else(|| text("retry-after").and_then(parse_retry_after))
-        .or_else(|| text("x-ratelimit-reset-requests").and_then(parse_go_duration));
+        .or_else(|| text(&reqwest::header::RETRY_AFTER).and_then(parse_retry_after))
+        .or_else(|| text(&RESET_REQUESTS).and_then(parse_go_duration));
     RateHeaders {
-        limit: num("x-ratelimit-limit"),
-        remaining: num("x-ratelimit-remaining"),
-        reset: num("x-ratelimit-reset"),
+        limit: num(&LIMIT),
+        remaining: num(&REMAINING),
+        reset: num(&RESET),
         retry_after,
     }
 }
