@@ -169,10 +169,6 @@ impl Target {
     pub fn parse(text: &str) -> Result<Self, String> {
         let url =
             reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
-        Self::from_url(url)
-    }
-
-    pub fn from_url(url: reqwest::Url) -> Result<Self, String> {
         let plain = url.scheme() == "http" && url.username().is_empty() && url.password().is_none();
         // A URL the `url` crate takes but `http` does not goes the full road.
         let uri = plain
@@ -242,7 +238,7 @@ fn lean_body_error(e: &hyper::Error, timeout: Duration) -> SendError {
     }
 }
 
-pub fn classify_full(e: reqwest::Error, timeout: Duration) -> SendError {
+fn classify_full(e: reqwest::Error, timeout: Duration) -> SendError {
     // The error that carries this says where the request went (`request_line`), once.
     let e = e.without_url();
     if e.is_builder() {

@@ -116,11 +116,15 @@ impl Conversation for HttpConversation {
         message: Message<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
         Box::pin(async move {
-            if let Ok(url) = self.url(&self.values(&message)) {
+            // The values and the URL once per message: the request line and the request
+            // itself use the same.
+            let values = self.values(&message);
+            let url = self.url(&values);
+            if let Ok(url) = &url {
                 let ep = &self.endpoint;
                 self.request = ep.transport.request_line(&ep.method, &url.url);
             }
-            let reply = self.exchange(message).await?;
+            let reply = self.exchange(&values, url?).await?;
             if let ReplyBody::Agent(a) = &reply.body {
                 if self.server_session && a.session_id.is_some() {
                     self.session = a.session_id.clone();
@@ -188,10 +192,12 @@ impl HttpConversation {
             .map(|b| fill(b, values, &history))
     }
 
-    async fn exchange(&self, message: Message<'_>) -> Result<Reply, SendError> {
-        let values = self.values(&message);
-        let url = self.url(&values)?;
-        let body = match self.body(&values) {
+    async fn exchange(
+        &self,
+        values: &BTreeMap<String, String>,
+        url: Target,
+    ) -> Result<Reply, SendError> {
+        let body = match self.body(values) {
             Some(b) => Some(serde_json::to_vec(&b).map_err(|e| SendError::Invalid(e.to_string()))?),
             None => None,
         };

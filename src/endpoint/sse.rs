@@ -32,9 +32,6 @@ pub struct Streamed {
     pub text: String,
     /// From the request being sent to the first non-empty piece of text.
     pub first_token: Option<Duration>,
-    /// Whether `[DONE]` was seen (some servers just end the stream).
-    pub done: bool,
-    pub events: usize,
 }
 
 /// Reads every event of `response`, passing each `data` to `read` (which returns the text
@@ -54,10 +51,9 @@ pub async fn read_stream(
             return Err(SendError::TooLarge(MAX_BODY_BYTES));
         }
         let fed = parser.feed(&chunk, |data| {
-            out.events += 1;
             let data = data.trim();
+            // `[DONE]` ends the reply; some servers just end the stream.
             if data == "[DONE]" {
-                out.done = true;
                 return Err(None);
             }
             if data.is_empty() {

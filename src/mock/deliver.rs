@@ -257,7 +257,7 @@ fn event_steps(
 /// One thing a body does next.
 enum Step {
     Send(Bytes),
-    /// Sends gathered while the steps are built (see [`Steps::send`]); played as a `Send`.
+    /// Sends gathered while the steps are built (see [`Steps::send`]): one write.
     Gather(Vec<u8>),
     Wait(Duration),
     /// End the body with an error: the connection is dropped, the body left incomplete.
@@ -285,17 +285,13 @@ impl Steps {
     /// at once would send them: a write (and a chunk to frame) per piece would make the mock,
     /// not the client under test, the cost of a fast stream.
     fn send(&mut self, b: Bytes) {
-        match self.steps.back_mut() {
-            Some(Step::Gather(gathered)) => gathered.extend_from_slice(&b),
-            Some(last @ Step::Send(_)) => {
-                let Step::Send(first) = std::mem::replace(last, Step::Hold) else {
-                    return;
-                };
-                let mut gathered = Vec::with_capacity(4 * (first.len() + b.len()));
-                gathered.extend_from_slice(&first);
-                gathered.extend_from_slice(&b);
-                *last = Step::Gather(gathered);
-            }
+        let Some(last) = self.steps.back_mut() else {
+            self.steps.push_back(Step::Send(b));
+            return;
+        };
+        match last {
+            Step::Gather(gathered) => gathered.extend_from_slice(&b),
+            Step::Send(first) => *last = Step::Gather([&first[..], &b[..]].concat()),
             _ => self.steps.push_back(Step::Send(b)),
         }
     }
@@ -309,10 +305,7 @@ impl Steps {
     /// The next step, refilling from `forever` when the list is done.
     fn next(&mut self, round: &mut usize) -> Option<Step> {
         if let Some(step) = self.steps.pop_front() {
-            return Some(match step {
-                Step::Gather(gathered) => Step::Send(Bytes::from(gathered)),
-                other => other,
-            });
+            return Some(step);
         }
         let (again, every) = self.forever.as_ref()?;
         let piece = again.get(*round % again.len().max(1))?.clone();
@@ -346,7 +339,6 @@ fn play(steps: Steps, ends: Ends) -> impl Stream<Item = Result<Bytes, io::Error>
             }
             match steps.next(&mut round)? {
                 Step::Send(b) => return Some((Ok(b), Some((steps, shutdown, round, stretch)))),
-                // `next` hands gathered sends out as `Send`.
                 Step::Gather(b) => {
                     return Some((Ok(Bytes::from(b)), Some((steps, shutdown, round, stretch))))
                 }
