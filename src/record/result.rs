@@ -128,6 +128,23 @@ impl DialogueResult {
             .count() as u32
     }
 
+    /// How many reruns (`--reruns`) it took.
+    pub fn reruns(&self) -> usize {
+        self.attempts
+            .iter()
+            .filter(|a| matches!(a.kind, AttemptKind::Rerun { .. }))
+            .count()
+    }
+
+    /// How many times a turn was sent again (retries), over every attempt.
+    pub fn retries(&self) -> u32 {
+        self.attempts
+            .iter()
+            .flat_map(|a| &a.turns)
+            .map(|t| t.retries)
+            .sum()
+    }
+
     pub fn display_name(&self) -> String {
         format!("{} › {}", self.suite.name, self.name)
     }

@@ -132,23 +132,14 @@ impl Console {
                     }
                     None => {}
                 }
-                let reruns = r
-                    .attempts
-                    .iter()
-                    .filter(|a| matches!(a.kind, AttemptKind::Rerun { .. }))
-                    .count();
+                let reruns = r.reruns();
                 if reruns > 0 {
                     facts.push(format!(
                         "{reruns} rerun{}",
                         if reruns == 1 { "" } else { "s" }
                     ));
                 }
-                let retries: u32 = r
-                    .attempts
-                    .iter()
-                    .flat_map(|a| &a.turns)
-                    .map(|t| t.retries)
-                    .sum();
+                let retries = r.retries();
                 if retries > 0 {
                     facts.push(format!(
                         "{retries} retr{}",

@@ -304,20 +304,11 @@ fn facts(d: &DialogueResult) -> String {
     if d.repeat > 1 || d.baseline.is_some() {
         facts.push(explain::repeat_headline(d));
     }
-    let reruns = d
-        .attempts
-        .iter()
-        .filter(|a| matches!(a.kind, AttemptKind::Rerun { .. }))
-        .count();
+    let reruns = d.reruns();
     if reruns > 0 {
         facts.push(plural(reruns, "rerun", "reruns"));
     }
-    let retries: u32 = d
-        .attempts
-        .iter()
-        .flat_map(|a| &a.turns)
-        .map(|t| t.retries)
-        .sum();
+    let retries = d.retries();
     if retries > 0 {
         facts.push(plural(retries as usize, "retry", "retries"));
     }
