@@ -104,13 +104,22 @@ pub(super) fn month(word: &str) -> Option<u8> {
     })
 }
 
-/// ISO codes accepted before or after an amount (`USD 99`, `20 EUR`).
+/// ISO codes accepted before or after an amount (`USD 99`, `20 EUR`). Asked of every word of
+/// every reply, so it refuses anything not three letters long before comparing, and compares
+/// against a sorted table rather than walking a set.
 pub(super) fn currency_code(word: &str) -> Option<&'static str> {
-    static CODES: LazyLock<HashSet<&str>> = LazyLock::new(|| {
-        set("\
-        USD EUR GBP JPY CAD AUD NZD CHF CNY INR SEK NOK DKK MXN BRL SGD HKD ZAR PLN KRW")
-    });
-    CODES.iter().copied().find(|c| c.eq_ignore_ascii_case(word))
+    const CODES: [&str; 20] = [
+        "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "INR", "JPY", "KRW", "MXN",
+        "NOK", "NZD", "PLN", "SEK", "SGD", "USD", "ZAR",
+    ];
+    let &[a, b, c] = word.as_bytes() else {
+        return None;
+    };
+    let upper = [a, b, c].map(|x| x.to_ascii_uppercase());
+    CODES
+        .binary_search_by(|code| code.as_bytes().cmp(&upper[..]))
+        .ok()
+        .map(|i| CODES[i])
 }
 
 /// A currency symbol's code.
@@ -353,6 +362,22 @@ pub(super) fn looks_plural(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn currency_codes_are_found_in_any_case_and_only_whole() {
+        // Every code of the old set, in three cases: the sorted table must find them all.
+        let codes =
+            "USD EUR GBP JPY CAD AUD NZD CHF CNY INR SEK NOK DKK MXN BRL SGD HKD ZAR PLN KRW";
+        for code in codes.split_whitespace() {
+            let title = code[..1].to_string() + &code[1..].to_lowercase();
+            for written in [code.to_string(), code.to_lowercase(), title] {
+                assert_eq!(currency_code(&written), Some(code), "{written}");
+            }
+        }
+        for word in ["us", "usdx", "xyz", "", "eu", "dollars", "ÉUR", "U\u{0}D"] {
+            assert_eq!(currency_code(word), None, "{word}");
+        }
+    }
 
     #[test]
     fn units_compare_by_their_singular_spelled_out() {
