@@ -75,6 +75,27 @@ fn spilled_hostile_text_is_sanitized_the_same() {
     }));
 }
 
+/// The scratch file is read back a window at a time: a part larger than a window, and many
+/// parts over many windows (written last first, so read back out of the order written), come
+/// back whole.
+#[test]
+fn parts_larger_than_a_read_and_over_many_reads_come_back_whole() {
+    check(&mixed::mixed_with(|s| {
+        s.repeat(40_000 / s.len().max(1) + 1)
+    }));
+    let base = mixed::mixed();
+    let mut many = mixed::mixed();
+    many.dialogues = (0..300)
+        .flat_map(|i| {
+            base.dialogues.iter().cloned().map(move |mut d| {
+                d.name = format!("{} #{i}", d.name);
+                d
+            })
+        })
+        .collect();
+    check(&many);
+}
+
 #[test]
 fn an_html_report_or_no_report_spills_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -14,7 +14,7 @@
 //! spilling, and the report that needed the lost part says so when it is written.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -109,7 +109,15 @@ struct Inner {
     /// The first write that failed: spilling stopped there, and the parts written before it
     /// may be lost, so the report must not be written from them.
     failed: Option<String>,
+    /// A window of the file read back, and where it starts: parts are copied in the suite's
+    /// order and were mostly written in it, so one read serves many parts (a read and two
+    /// seeks per part had been most of the run's system calls after its requests).
+    window: Vec<u8>,
+    window_start: u64,
 }
+
+/// How much is read back at once.
+const WINDOW: usize = 64 * 1024;
 
 impl Part {
     /// An unnamed scratch file in the directory `report` goes to (the working directory for a
@@ -135,6 +143,8 @@ impl Part {
                 end: 0,
                 places: Vec::new(),
                 failed: None,
+                window: Vec::new(),
+                window_start: 0,
             }),
         })
     }
@@ -210,20 +220,55 @@ impl Part {
                 index + 1
             )));
         }
-        inner.file.flush()?;
-        let mut file = inner.file.get_ref();
-        file.seek(SeekFrom::Start(start))?;
-        let copied = io::copy(&mut file.take(len), out)?;
-        // Put the cursor back where the next part goes.
-        file.seek(SeekFrom::End(0))?;
-        if copied != len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the report's scratch file is shorter than what was written to it",
-            ));
+        let inner = &mut *inner;
+        let in_window = |inner: &Inner| {
+            start >= inner.window_start
+                && start + len <= inner.window_start + inner.window.len() as u64
+        };
+        if !in_window(inner) {
+            inner.file.flush()?;
+            let want = usize::try_from(len).unwrap_or(usize::MAX).max(WINDOW);
+            inner.window.resize(want, 0);
+            let got = read_at(inner.file.get_ref(), &mut inner.window, start)?;
+            inner.window.truncate(got);
+            inner.window_start = start;
+            if !in_window(inner) {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the report's scratch file is shorter than what was written to it",
+                ));
+            }
         }
+        // Both fit in the file's length, which is in memory: the casts cannot truncate.
+        let from = (start - inner.window_start) as usize;
+        out.write_all(&inner.window[from..from + len as usize])?;
         Ok(true)
     }
+}
+
+/// Reads from `offset` until `buf` is full or the file ends, leaving the write cursor alone
+/// (a positional read where there is one); returns how much was read.
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(file, &mut buf[got..], offset + got as u64);
+        #[cfg(not(unix))]
+        let n = {
+            use std::io::{Read as _, Seek as _, SeekFrom};
+            let mut f = file;
+            f.seek(SeekFrom::Start(offset + got as u64))
+                .and_then(|_| f.read(&mut buf[got..]))
+                .and_then(|n| f.seek(SeekFrom::End(0)).map(|_| n))
+        };
+        match n {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// A writer that counts what goes through it: a part's length, without asking the file.
