@@ -50,6 +50,7 @@ pub struct GoldenTurn {
 
 /// Writes `g` in the layout of SPEC §3.3, always ending with a newline.
 pub fn render(g: &GoldenFile) -> String {
+    use std::fmt::Write as _;
     let mut out = String::new();
     out.push_str(HEADER);
     out.push('\n');
@@ -71,7 +72,7 @@ pub fn render(g: &GoldenFile) -> String {
         // `  - ` opens the item; its keys sit at column 4.
         out.push_str("  - ");
         push_value(&mut out, 4, "user", &t.user);
-        out.push_str(&format!("    status: {}\n", t.status));
+        let _ = writeln!(out, "    status: {}", t.status);
         push_field(&mut out, 4, "agent", &t.agent);
     }
     out
@@ -94,7 +95,7 @@ pub fn parse(file: &SourceFile) -> Result<GoldenFile, Diagnostic> {
 
 /// `key: value` at `indent` spaces.
 fn push_field(out: &mut String, indent: usize, key: &str, value: &str) {
-    out.push_str(&" ".repeat(indent));
+    out.extend(std::iter::repeat_n(' ', indent));
     push_value(out, indent, key, value);
 }
 
@@ -150,22 +151,12 @@ fn needs_escape(c: char) -> bool {
 /// confused by them with serde-saphyr today, but a person or another tool reading the file
 /// might, so they are quoted.
 fn is_keyword(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "~" | "null"
-            | "true"
-            | "false"
-            | "yes"
-            | "no"
-            | "on"
-            | "off"
-            | "y"
-            | "n"
-            | ".inf"
-            | "-.inf"
-            | "+.inf"
-            | ".nan"
-    )
+    const KEYWORDS: [&str; 14] = [
+        "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf",
+        ".nan",
+    ];
+    // Asked of every text of every golden: refuse the long ones before comparing.
+    s.len() <= 5 && KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s))
 }
 
 /// Looks like it could be read as a number, a date or other non-string (`42`, `-1.5e3`,
@@ -199,7 +190,14 @@ fn is_plain_safe(s: &str) -> bool {
     if s.contains(": ") || s.contains(" #") || s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    if s.chars().any(|c| c == '\t' || c == '\n' || needs_escape(c)) {
+    // Most text is ASCII, where the escapes are exactly the control bytes (a tab and a line
+    // break among them): one pass over bytes instead of a Unicode lookup per character.
+    let raw_unsafe = if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7F)
+    } else {
+        s.chars().any(|c| c == '\t' || c == '\n' || needs_escape(c))
+    };
+    if raw_unsafe {
         return false;
     }
     // Other Unicode white space (NBSP, EM SPACE ...) at either end could be trimmed by a
