@@ -73,7 +73,7 @@ fn suite_text(dialogues: usize, turns: usize) -> String {
 }
 
 /// Runs `validate` on `suite`: wall time, the child's peak resident set in KiB, exit code.
-fn timed(suite: &Path) -> (Duration, u64, i32) {
+fn timed(suite: &Path) -> common::Timed {
     let mut cmd = Command::new(bin());
     cmd.arg("validate").arg(suite);
     common::timed(cmd)
@@ -95,7 +95,12 @@ fn main() {
         let mut best = Duration::MAX;
         let mut peak = 0;
         for _ in 0..o.rounds {
-            let (wall, rss, code) = timed(&path);
+            let common::Timed {
+                wall,
+                rss_kib: rss,
+                code,
+                ..
+            } = timed(&path);
             assert!(code == 0, "validate {} exited {code}", path.display());
             best = best.min(wall);
             peak = peak.max(rss);

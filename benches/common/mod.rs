@@ -10,8 +10,18 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_agenttest")
 }
 
-/// Runs `cmd` (its output to null, errors inherited) and returns (wall time, peak resident set
-/// of that child in KiB, exit code).
+/// What one timed child cost.
+pub struct Timed {
+    pub wall: Duration,
+    /// Peak resident set, KiB.
+    pub rss_kib: u64,
+    pub code: i32,
+    /// CPU time, user and system: steadier than wall time on a shared machine, and what a
+    /// "per-request cost" is.
+    pub cpu: Duration,
+}
+
+/// Runs `cmd` (its output to null, errors inherited) and returns what it cost.
 ///
 /// wait4 rather than `Child::wait`: it returns this child's own rusage, so the peak is its
 /// alone, not the mock's or an earlier run's. But Linux counts in a child's peak the memory of
@@ -20,7 +30,7 @@ pub fn bin() -> &'static str {
 /// would be its own.
 // The child is reaped by `wait4` below, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-pub fn timed(mut cmd: Command) -> (Duration, u64, i32) {
+pub fn timed(mut cmd: Command) -> Timed {
     let start = Instant::now();
     let child = cmd
         .stdout(Stdio::null())
@@ -39,7 +49,15 @@ pub fn timed(mut cmd: Command) -> (Duration, u64, i32) {
     } else {
         -1
     };
-    (wall, usage.ru_maxrss as u64, code)
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Timed {
+        wall,
+        rss_kib: usage.ru_maxrss as u64,
+        code,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    }
 }
 
 /// A child process killed on drop.
