@@ -117,7 +117,8 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
 fn lex(text: &str) -> Vec<Token> {
     let masks = masks(text);
     let bytes = text.as_bytes();
-    let mut out: Vec<Token> = Vec::new();
+    // About a token per five bytes of prose: sized once rather than grown four times a reply.
+    let mut out: Vec<Token> = Vec::with_capacity(text.len() / 4 + 4);
     let (mut i, mut m) = (0, 0);
     let (mut glued, mut line_start) = (false, true);
     // Inside `1.2.3` no part takes a decimal point: it is a version or a dotted date.
@@ -154,8 +155,14 @@ fn lex(text: &str) -> Vec<Token> {
             let word = &text[i..end];
             i = end;
             dotted = false;
+            // Most words are ASCII, whose lower case needs no Unicode tables.
+            let text = if word.is_ascii() {
+                word.to_ascii_lowercase()
+            } else {
+                word.to_lowercase()
+            };
             Kind::Word {
-                text: word.to_lowercase(),
+                text,
                 cap: c.is_uppercase(),
             }
         } else {
