@@ -9,6 +9,7 @@
 //! returned one: a template is sent on every turn, the first included, and `{{name}}` must
 //! never go out as written (SPEC §8.3).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -335,14 +336,14 @@ pub fn parse_error(bytes: &[u8], p: &Pointers) -> Option<String> {
 
 /// One event of a streamed reply: its text piece at the `text` pointer; the last event with
 /// data is kept for the session id and token pointers.
-fn read_event(data: &str, p: &Pointers, last: &mut Value) -> Result<Piece, String> {
+fn read_event(data: &str, p: &Pointers, last: &mut Value) -> Result<Piece<'static>, String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
         format!(
             "a stream event is not JSON ({e}): `{}`",
             truncate(data, 200)
         )
     })?;
-    let text = text_at(&value, &p.text).map(str::to_string);
+    let text = text_at(&value, &p.text).map(|t| Cow::Owned(t.to_string()));
     // Ids and counts usually come on the first or the last event: keep what each says.
     if let Value::Object(map) = &value {
         if let Value::Object(acc) = last {

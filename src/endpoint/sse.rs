@@ -14,6 +14,7 @@
 //! end is dropped), and a property test holds it to `eventsource-stream`'s output on any
 //! chunking.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use super::transport::{Response, MAX_BODY_BYTES};
@@ -21,9 +22,10 @@ use crate::record::SendError;
 
 /// What one event said, as the endpoint kind reads it.
 #[derive(Debug, Default)]
-pub struct Piece {
-    /// A piece of the reply's text (empty or `None` for a role-only or usage-only event).
-    pub text: Option<String>,
+pub struct Piece<'a> {
+    /// A piece of the reply's text (empty or `None` for a role-only or usage-only event),
+    /// borrowed from the event's data where the reader could.
+    pub text: Option<Cow<'a, str>>,
 }
 
 /// A whole streamed reply.
@@ -39,7 +41,7 @@ pub struct Streamed {
 pub async fn read_stream(
     mut response: Response,
     started: Instant,
-    mut read: impl FnMut(&str) -> Result<Piece, String>,
+    mut read: impl FnMut(&str) -> Result<Piece<'_>, String>,
 ) -> Result<Streamed, SendError> {
     let mut parser = EventParser::default();
     let mut out = Streamed::default();
