@@ -18,12 +18,15 @@
 //!     cargo bench --bench run_bench -- --dialogues 200 --turns 5 --jobs 50 --latency 100ms
 //!     cargo bench --bench run_bench -- --kinds thinnest --dialogues 10000 --turns 5
 //!     cargo bench --bench run_bench -- --rounds 3      # the variants in turn, three times over
+//!     cargo bench --bench run_bench -- --dialogues 400 --instructions   # and callgrind's counts
 //!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
 //!
 //! `--kinds` takes a comma-separated list of the variants above (default: all of them against
 //! the mock; only `thinnest` with `--url`, whose server may speak nothing else). `--rounds N`
 //! runs the variants in turn N times and compares each one's best request phase: on a shared
-//! 2-core machine one run of each, minutes apart in load, can differ by half.
+//! 2-core machine one run of each, minutes apart in load, can differ by half. `--instructions`
+//! then counts each kind's instructions per request under callgrind (needs `valgrind`), the
+//! one figure here that such a machine does not move.
 //!
 //! Peak memory is the child's maximum resident set (getrusage), so it measures the runner
 //! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
@@ -46,6 +49,8 @@ struct Opts {
     no_golden: bool,
     kinds: Vec<Kind>,
     rounds: usize,
+    /// Count instructions under callgrind too (`--instructions`).
+    instructions: bool,
 }
 
 /// The endpoint kinds the benchmark can drive, each on the same dialogues.
@@ -122,6 +127,7 @@ fn parse_args() -> Opts {
         no_golden: false,
         kinds: Vec::new(),
         rounds: 1,
+        instructions: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -137,6 +143,11 @@ fn parse_args() -> Opts {
             "--key" => o.key = val(),
             "--rounds" => o.rounds = val().parse().expect("--rounds N"),
             "--kinds" => o.kinds = val().split(',').map(Kind::parse).collect(),
+            "--instructions" => {
+                o.instructions = true;
+                i += 1;
+                continue;
+            }
             "--no-golden" => {
                 o.no_golden = true;
                 i += 1;
@@ -302,6 +313,55 @@ fn main() {
     }
     print_shares(&shares);
     print_comparison(&o.kinds, &runs, requests);
+    if o.instructions {
+        print_instructions(bin, dir.path(), &o, requests);
+    }
+}
+
+/// Instructions per request beyond the load, counted by callgrind, for each kind: the one
+/// measure here that a shared machine does not move (CPU time per request moved by half
+/// between rounds minutes apart). The suites and goldens are the ones the rounds left.
+/// callgrind runs the client about fifty times slower, so the server is never what it waits
+/// on; it does not emulate the SHA extensions, so a judge's hashing counts in software.
+fn print_instructions(bin: &str, dir: &Path, o: &Opts, requests: usize) {
+    let count = |args: &[&str]| -> Option<u64> {
+        let out = Command::new("valgrind")
+            .current_dir(dir)
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", bin])
+            .args(args)
+            .env("CI", "1")
+            .output()
+            .ok()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        err.lines()
+            .find_map(|l| l.split("Collected :").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+    };
+    let jobs = o.jobs.to_string();
+    let mut base = None;
+    for &kind in &o.kinds {
+        let suite = format!("bench-{}.yaml", kind.name());
+        let json = format!("report-{}.json", kind.name());
+        let junit = format!("report-{}.xml", kind.name());
+        let mut args = vec![
+            "run", &suite, "-q", "-j", &jobs, "--junit", &junit, "--json", &json,
+        ];
+        if o.no_golden {
+            args.push("--no-golden");
+        }
+        let (Some(run), Some(load)) = (count(&args), count(&["validate", &suite])) else {
+            println!("instructions: valgrind not found or failed (apt install valgrind)");
+            return;
+        };
+        let per = run.saturating_sub(load) as f64 / requests as f64;
+        let base = *base.get_or_insert(per);
+        println!(
+            "[{}] instructions/request={per:.0} beyond the load (callgrind), {:+.0}% over {}",
+            kind.name(),
+            100.0 * (per / base - 1.0),
+            o.kinds[0].name()
+        );
+    }
 }
 
 /// The run of `kind` with the shortest request phase.
