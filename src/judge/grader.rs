@@ -16,11 +16,12 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
 use crate::redact::Redactor;
+use crate::suite::template::{references, Reference};
 use sha2::{Digest, Sha256};
 
 /// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts.
@@ -28,6 +29,10 @@ pub const PROMPT_VERSION: &str = "v1";
 pub const SYSTEM_PROMPT: &str = include_str!("prompt/v1-system.txt");
 const RUBRIC_PROMPT: &str = include_str!("prompt/v1-rubric.txt");
 const GOLDEN_PROMPT: &str = include_str!("prompt/v1-golden.txt");
+
+/// The `{{name}}`s of the two prompts, found once: a judge fills one for every turn.
+static RUBRIC_REFS: LazyLock<Vec<Reference>> = LazyLock::new(|| references(RUBRIC_PROMPT));
+static GOLDEN_REFS: LazyLock<Vec<Reference>> = LazyLock::new(|| references(GOLDEN_PROMPT));
 
 /// How a judge question is sent: one user message in a fresh conversation with the judge
 /// model (whose system message is [`SYSTEM_PROMPT`]), the reply's text back, or why not.
@@ -108,6 +113,7 @@ impl Grader {
         let conversation = render_conversation(conversation);
         let prompt = fill(
             RUBRIC_PROMPT,
+            &RUBRIC_REFS,
             &[
                 ("rubric", rubric),
                 ("conversation", &conversation),
@@ -127,6 +133,7 @@ impl Grader {
         let conversation = render_conversation(conversation);
         let prompt = fill(
             GOLDEN_PROMPT,
+            &GOLDEN_REFS,
             &[
                 ("golden", golden),
                 ("conversation", &conversation),
@@ -175,7 +182,10 @@ impl Grader {
             .take(64 * 1024)
             .read_to_end(&mut bytes)
             .ok()?;
-        let mut v = parse_verdict(std::str::from_utf8(&bytes).ok()?).ok()?;
+        let mut v = read_cached(&bytes).or_else(|| {
+            let text = std::str::from_utf8(&bytes).ok()?;
+            parse_verdict(text).ok()
+        })?;
         v.cached = true;
         Some(v)
     }
@@ -194,15 +204,22 @@ impl Grader {
     }
 }
 
-/// The prompt with its `{{name}}`s filled in one pass (the suite's own template expansion), so
-/// a reply that contains `{{rubric}}` stays text and cannot pull another part of the prompt
-/// into itself.
-fn fill(template: &str, parts: &[(&str, &str)]) -> String {
-    let values: std::collections::BTreeMap<String, String> = parts
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    crate::suite::template::expand_template(template, &values)
+/// The prompt with its `{{name}}`s (`refs`, found in `template` beforehand) filled in one
+/// pass, as the suite's own template expansion fills a message, so a reply that contains
+/// `{{rubric}}` stays text and cannot pull another part of the prompt into itself.
+fn fill(template: &str, refs: &[Reference], parts: &[(&str, &str)]) -> String {
+    let len = template.len() + parts.iter().map(|(_, v)| v.len()).sum::<usize>();
+    let mut out = String::with_capacity(len);
+    let mut last = 0;
+    for r in refs {
+        if let Some((_, value)) = parts.iter().find(|(name, _)| *name == r.name) {
+            out.push_str(&template[last..r.start]);
+            out.push_str(value);
+            last = r.end;
+        }
+    }
+    out.push_str(&template[last..]);
+    out
 }
 
 fn render_conversation(conversation: &[Said<'_>]) -> String {
@@ -217,7 +234,8 @@ fn render_conversation(conversation: &[Said<'_>]) -> String {
             out.push('\n');
         }
     }
-    out.trim_end().to_string()
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// SHA-256 over the parts, each length-prefixed so no two different inputs run together.
@@ -237,15 +255,41 @@ fn key_prefix(identity: &str) -> Sha256 {
 }
 
 fn finish_key(mut h: Sha256, prompt: &str) -> String {
-    use std::fmt::Write as _;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     h.update((prompt.len() as u64).to_le_bytes());
     h.update(prompt.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in h.finalize() {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
+    h.finalize()
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]])
+        .map(char::from)
+        .collect()
 }
+
+/// A verdict file as [`Grader::write_cache`] writes it, read into its fields without a JSON
+/// tree; `None` for anything else (an older or hand-edited file), which [`parse_verdict`]
+/// then reads as it reads an answer, to the same verdict.
+fn read_cached(bytes: &[u8]) -> Option<Verdict> {
+    #[derive(serde::Deserialize)]
+    struct Cached {
+        pass: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    }
+    let c: Cached = serde_json::from_slice(bytes).ok()?;
+    let reason = c.reason.as_deref().map(str::trim).unwrap_or_default();
+    Some(Verdict {
+        pass: c.pass,
+        reason: if reason.is_empty() {
+            NO_REASON.to_string()
+        } else {
+            reason.to_string()
+        },
+        cached: false,
+    })
+}
+
+/// What a verdict without a reason says.
+const NO_REASON: &str = "(the judge gave no reason)";
 
 /// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
 /// code fence or surrounding prose (models add them despite the prompt).
@@ -278,7 +322,7 @@ pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|r| !r.is_empty())
-        .unwrap_or("(the judge gave no reason)")
+        .unwrap_or(NO_REASON)
         .to_string();
     Ok(Verdict {
         pass,
@@ -316,11 +360,55 @@ mod tests {
 
     #[test]
     fn prompts_are_filled_in_one_pass() {
-        let p = fill(
-            "R: {{rubric}} / A: {{reply}} / {{other}}",
-            &[("rubric", "be kind"), ("reply", "see {{rubric}}")],
-        );
+        let template = "R: {{rubric}} / A: {{reply}} / {{other}}";
+        let parts = [("rubric", "be kind"), ("reply", "see {{rubric}}")];
+        let p = fill(template, &references(template), &parts);
         assert_eq!(p, "R: be kind / A: see {{rubric}} / {{other}}");
+        // The suite's own expansion says the same.
+        let values = parts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            p,
+            crate::suite::template::expand_template(template, &values)
+        );
+    }
+
+    /// A verdict file read field by field says what reading it as an answer says, for the
+    /// files this tool writes and for odd ones.
+    #[test]
+    fn cached_verdicts_read_as_answers_are_read() {
+        for file in [
+            r#"{"pass":true,"reason":"states 9 AM","prompt":"v1"}"#,
+            r#"{"pass":false,"reason":"  says 10 AM \n","prompt":"v1"}"#,
+            r#"{"pass":true,"reason":"","prompt":"v1"}"#,
+            r#"{"pass":true,"reason":null}"#,
+            r#"{"pass":true}"#,
+        ] {
+            let fast = read_cached(file.as_bytes()).map(|v| (v.pass, v.reason));
+            let slow = parse_verdict(file).ok().map(|v| (v.pass, v.reason));
+            assert!(fast.is_some(), "{file}");
+            assert_eq!(fast, slow, "{file}");
+        }
+        for odd in [
+            r#"{"pass":"yes"}"#,
+            r#"{"pass":true,"reason":5}"#,
+            "[]",
+            "{",
+        ] {
+            assert!(read_cached(odd.as_bytes()).is_none(), "{odd}");
+        }
+    }
+
+    /// Keys are lower-case hex of SHA-256, as every cache written so far names its files.
+    #[test]
+    fn keys_are_the_hex_of_the_hash() {
+        // SHA-256 of the prompt's length (zero, eight bytes) and the empty prompt.
+        assert_eq!(
+            finish_key(Sha256::new(), ""),
+            "af5570f5a1810b7af78caf4bc70a660f0df51e42baf91d4de5b2328de0e83dfc"
+        );
     }
 
     #[test]
