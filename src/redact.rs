@@ -81,8 +81,12 @@ impl std::fmt::Debug for Redactor {
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = SecretString>) -> Self {
+        // The same key comes once per dialogue that uses it: its forms are made once.
+        let mut secrets: Vec<SecretString> = secrets.into_iter().collect();
+        secrets.sort_unstable_by(|a, b| a.expose_secret().cmp(b.expose_secret()));
+        secrets.dedup_by(|a, b| a.expose_secret() == b.expose_secret());
         let mut forms = Vec::new();
-        for s in secrets {
+        for s in &secrets {
             forms_of(s.expose_secret(), &mut forms);
         }
         forms.retain(|f| !f.is_empty());
