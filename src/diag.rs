@@ -95,6 +95,34 @@ impl Diagnostic {
         }
     }
 
+    /// The error for a file whose first invalid UTF-8 byte is at `good`, at that byte's
+    /// line:column, shown over the text with the bad bytes replaced. Suites, scripts and
+    /// goldens are all read as text and all refused this way.
+    pub fn not_utf8(path: &Path, bytes: &[u8], good: usize) -> Self {
+        let prefix = &bytes[..good.min(bytes.len())];
+        let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = prefix
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        // The valid prefix is UTF-8, so counting its chars gives the column.
+        let column = String::from_utf8_lossy(&prefix[line_start..])
+            .chars()
+            .count()
+            + 1;
+        let lossy: Arc<str> = String::from_utf8_lossy(bytes).into();
+        let span = Span::new(
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(column).unwrap_or(u32::MAX),
+        );
+        let d = Diagnostic::error(path, span, "file is not valid UTF-8");
+        let d = match bytes.get(good) {
+            Some(b) => d.with_label(format!("invalid byte 0x{b:02x}")),
+            None => d,
+        };
+        d.with_help("save the file as UTF-8").with_source(lossy)
+    }
+
     /// An error at `span` in `file`, quoting its source line.
     pub fn at(file: &SourceFile, span: Span, message: impl Into<String>) -> Self {
         Diagnostic::error(file.path.clone(), span, message).with_source(file.text.clone())

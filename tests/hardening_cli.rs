@@ -536,8 +536,8 @@ fn every_kind_of_broken_golden_gets_a_pending_file_that_accept_promotes() {
         ("empty", b"", "s.golden/greet.yaml:1:1"),
         (
             "binary",
-            b"\x00\xff\xfe\x01golden\x00",
-            "s.golden/greet.yaml",
+            b"suite: s\n\x00\xff\xfe\x01golden\x00",
+            "s.golden/greet.yaml:2:2",
         ),
         (
             "wrong types",

@@ -61,7 +61,7 @@ fn every_expectation_kind_fails_with_its_message_and_location() {
         r#"{}dialogues:
   - name: wrong answers
     turns:
-      - user: What are your business hours?
+      - user: What are your business hours, slowly?
         expect:
           status: 201
           contains: [Monday, Saturday]

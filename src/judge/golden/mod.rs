@@ -27,7 +27,7 @@ pub use store::{
     PendingAction,
 };
 
-use crate::diag::SourceFile;
+use crate::diag::{Diagnostic, SourceFile};
 use crate::facts;
 use crate::record::{Difference, GoldenCheck, GoldenStatus, TurnResult};
 use crate::suite::model::{slug, GoldenMode, Suite};
@@ -93,9 +93,18 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
             return invalid(check, problem);
         }
     };
-    let Ok(text) = String::from_utf8(bytes) else {
-        let problem = format!("golden transcript {} is not valid UTF-8", path.display());
-        return invalid(check, problem);
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let good = e.utf8_error().valid_up_to();
+            let d = Diagnostic::not_utf8(path, e.as_bytes(), good);
+            let problem = format!(
+                "invalid golden transcript at {}:\n\n{}",
+                path.display(),
+                d.render(false).trim_end()
+            );
+            return invalid(check, problem);
+        }
     };
     check.expected = text;
     // Most goldens of a passing run are byte for byte what this run would write: that is a

@@ -3,7 +3,6 @@
 //! with serde's wording of an error said for people. Nothing here checks meaning.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 
@@ -24,36 +23,12 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
     })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(path, text)),
-        Err(e) => Err(not_utf8(path, e.as_bytes(), e.utf8_error().valid_up_to())),
+        Err(e) => Err(Diagnostic::not_utf8(
+            path,
+            e.as_bytes(),
+            e.utf8_error().valid_up_to(),
+        )),
     }
-}
-
-/// The error for a file whose first invalid byte is at `good`, at that byte's line:column.
-fn not_utf8(path: &Path, bytes: &[u8], good: usize) -> Diagnostic {
-    let prefix = &bytes[..good];
-    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = prefix
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
-    // The valid prefix is UTF-8, so counting its chars gives the column.
-    let column = String::from_utf8_lossy(&prefix[line_start..])
-        .chars()
-        .count()
-        + 1;
-    let lossy: Arc<str> = String::from_utf8_lossy(bytes).into();
-    Diagnostic::error(
-        path,
-        Span::new(to_u32(line), to_u32(column)),
-        "file is not valid UTF-8",
-    )
-    .with_label(format!("invalid byte 0x{:02x}", bytes[good]))
-    .with_help("save the file as UTF-8")
-    .with_source(lossy)
-}
-
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Parses `file` into `T`; on failure, every structural error it has, each said for people.
