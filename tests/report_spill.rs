@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use agenttest::record::{Outcome, RunReport};
 use agenttest::report::spill::Spill;
-use agenttest::report::{json, junit};
+use agenttest::report::{html, json, junit};
 
 /// What the runner holds at the end of a spilled run: every dialogue through `Spill::keep`,
 /// in the order they finished (last first here, as a run's need not be the jobs' order).
@@ -34,7 +34,9 @@ fn kept(report: &RunReport, spill: &Spill) -> RunReport {
 fn check(report: &RunReport) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (json_path, junit_path) = (dir.path().join("r.json"), dir.path().join("r.xml"));
-    let spill = Spill::for_reports(Some(&json_path), Some(&junit_path), false).expect("spill");
+    let html_path = dir.path().join("r.html");
+    let spill =
+        Spill::for_reports(Some(&json_path), Some(&junit_path), Some(&html_path)).expect("spill");
     let slim = kept(report, &spill);
     let passing = report
         .dialogues
@@ -55,11 +57,13 @@ fn check(report: &RunReport) {
 
     json::write_spilled(&slim, spill.json(), &json_path).expect("write JSON");
     junit::write_spilled(&slim, spill.junit(), &junit_path).expect("write JUnit");
+    html::write_spilled(&slim, spill.html(), &html_path).expect("write HTML");
     let read = |p| std::fs::read_to_string(p).expect("read back");
     assert_eq!(read(&json_path), json::render(report), "JSON");
     assert_eq!(read(&junit_path), junit::render(report), "JUnit");
-    // Only the two reports are left: the scratch files have no names.
-    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 2);
+    assert_eq!(read(&html_path), html::render(report), "HTML");
+    // Only the three reports are left: the scratch files have no names.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 3);
 }
 
 #[test]
@@ -97,11 +101,30 @@ fn parts_larger_than_a_read_and_over_many_reads_come_back_whole() {
 }
 
 #[test]
-fn an_html_report_or_no_report_spills_nothing() {
+fn no_report_spills_nothing_and_any_report_spills() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let json_path = dir.path().join("r.json");
-    assert!(Spill::for_reports(Some(&json_path), None, true).is_none());
-    assert!(Spill::for_reports(None, None, false).is_none());
+    let path = dir.path().join("r.any");
+    assert!(Spill::for_reports(None, None, None).is_none());
+    for (json, junit, html) in [
+        (Some(&path), None, None),
+        (None, Some(&path), None),
+        (None, None, Some(&path)),
+    ] {
+        let spill = Spill::for_reports(
+            json.map(|p| p.as_path()),
+            junit.map(|p| p.as_path()),
+            html.map(|p| p.as_path()),
+        );
+        let spill = spill.expect("a spill for one report");
+        assert_eq!(
+            (
+                spill.json().is_some(),
+                spill.junit().is_some(),
+                spill.html().is_some()
+            ),
+            (json.is_some(), junit.is_some(), html.is_some())
+        );
+    }
 }
 
 #[test]
@@ -109,7 +132,7 @@ fn a_part_is_never_given_to_another_dialogue() {
     let report = mixed::mixed();
     let dir = tempfile::tempdir().expect("temp dir");
     let json_path = dir.path().join("r.json");
-    let spill = Spill::for_reports(Some(&json_path), None, false).expect("spill");
+    let spill = Spill::for_reports(Some(&json_path), None, None).expect("spill");
     let mut slim = kept(&report, &spill);
     // A bug that reordered the results after the run must not swap two dialogues' text.
     slim.dialogues.reverse();
@@ -129,6 +152,10 @@ fn steady(text: &str) -> String {
         (r#""session_id": "[^"]*""#, r#""session_id": """#),
         (r#"(time|timestamp)="[^"]*""#, r#"$1="""#),
         (r"session: \S+", "session: S"),
+        // The JSON report keeps whole milliseconds, so what is read back from it shows
+        // durations rounded: blanked where the pages and JUnit show them.
+        (r"· [0-9.]+(ms|s)\b", "· D"),
+        (r#"<dd>[0-9.]+(ms|s)</dd>"#, "<dd>D</dd>"),
         (r"session \S+\)", "session S)"),
     ];
     rules.iter().fold(text.to_string(), |t, (from, to)| {
@@ -167,16 +194,18 @@ fn a_run_that_spills_writes_the_reports_a_run_that_does_not_writes() {
             "spilled/r.json",
             "--junit",
             "spilled/r.xml",
+            "--html",
+            "spilled/r.html",
         ],
     );
     assert_code(&spilled, 1);
-    // The HTML report needs every conversation, so this run keeps them all.
+    // The same reports made from the whole results: `merge` reads the run's JSON report back
+    // whole and writes every report from it, spilling nothing.
     let whole = run_in(
         ws.path(),
         &[
-            "run",
-            "s.yaml",
-            "--no-golden",
+            "merge",
+            "spilled/r.json",
             "--json",
             "whole/r.json",
             "--junit",
@@ -186,7 +215,7 @@ fn a_run_that_spills_writes_the_reports_a_run_that_does_not_writes() {
         ],
     );
     assert_code(&whole, 1);
-    for name in ["r.json", "r.xml"] {
+    for name in ["r.json", "r.xml", "r.html"] {
         let read = |dir: &str| steady(&ws.read(&format!("{dir}/{name}")));
         assert_eq!(read("spilled"), read("whole"), "{name}");
     }
@@ -205,5 +234,5 @@ fn a_run_that_spills_writes_the_reports_a_run_that_does_not_writes() {
     let left: Vec<_> = std::fs::read_dir(ws.path().join("spilled"))
         .unwrap()
         .collect();
-    assert_eq!(left.len(), 2, "only the two reports: {left:?}");
+    assert_eq!(left.len(), 3, "only the three reports: {left:?}");
 }

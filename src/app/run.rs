@@ -77,7 +77,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     let spill = Spill::for_reports(
         args.json.as_deref(),
         args.junit.as_deref(),
-        args.html.is_some(),
+        args.html.as_deref(),
     );
     let keep = |index, result| match &spill {
         Some(spill) => spill.keep(index, result),
@@ -503,14 +503,18 @@ pub(super) fn write_report_files(
     write_spilled_report_files(ReportFiles { junit, json, html }, report, None)
 }
 
-/// [`write_report_files`], with the JSON and JUnit parts of the dialogues `spill` kept copied
+/// [`write_report_files`], with the report parts of the dialogues `spill` kept copied
 /// from it rather than made from the results (which no longer hold them).
 fn write_spilled_report_files(
     files: ReportFiles<'_>,
     report: &RunReport,
     spill: Option<&Spill>,
 ) -> bool {
-    let (json, junit) = (spill.and_then(Spill::json), spill.and_then(Spill::junit));
+    let (json, junit, html) = (
+        spill.and_then(Spill::json),
+        spill.and_then(Spill::junit),
+        spill.and_then(Spill::html),
+    );
     let failed = [
         failed_to_write("JUnit", files.junit, |p| {
             report::junit::write_spilled(report, junit, p)
@@ -518,7 +522,9 @@ fn write_spilled_report_files(
         failed_to_write("JSON", files.json, |p| {
             report::json::write_spilled(report, json, p)
         }),
-        failed_to_write("HTML", files.html, |p| report::html::write(report, p)),
+        failed_to_write("HTML", files.html, |p| {
+            report::html::write_spilled(report, html, p)
+        }),
     ];
     failed.contains(&true)
 }

@@ -22,12 +22,14 @@
 mod sbs;
 
 use std::fmt::Write as _;
+use std::io;
 use std::path::Path;
 
 use base64::Engine as _;
 
 use super::common::{stamp, tally};
 use super::explain;
+use super::spill::Part;
 use crate::diag::location;
 use crate::record::{
     Attempt, AttemptKind, BlessAction, Detail, DialogueResult, GoldenCheck, Outcome, RunReport,
@@ -40,28 +42,63 @@ const SCRIPT: &str = include_str!("html/filter.js");
 
 /// Renders the whole report as one HTML document.
 pub fn render(report: &RunReport) -> String {
-    let mut out = String::with_capacity(64 * 1024);
-    head(&mut out, report);
-    top(&mut out, report);
-    filters(&mut out, report);
-    out.push_str("<main>\n");
-    if report.dialogues.is_empty() {
-        out.push_str("<p class=\"none\">No dialogue in this report: nothing was run.</p>\n");
-    }
-    for (n, d) in ordered(report) {
-        dialogue(&mut out, n, d);
-    }
-    out.push_str("<p id=\"no-match\" class=\"none\" hidden>No dialogue matches the filters.</p>\n");
-    let _ = write!(
-        out,
-        "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    );
-    out
+    let mut out = Vec::with_capacity(64 * 1024);
+    // Writing into memory cannot fail.
+    let _ = write_to(report, None, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// Writes [`render`]'s output to `path` atomically: a reader never sees a half-written file.
-pub fn write(report: &RunReport, path: &Path) -> std::io::Result<()> {
-    crate::fsutil::write_atomic(path, render(report).as_bytes())
+/// Writes [`render`]'s text to `path` atomically (a reader never sees a half-written file),
+/// a dialogue at a time: the dialogues `spilled` kept a part of are copied from it, as the
+/// results no longer hold their conversations.
+pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
+    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+}
+
+/// Writes the whole report to `path` from the results alone ([`write_spilled`] without parts).
+pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
+    write_spilled(report, None, path)
+}
+
+fn write_to(
+    report: &RunReport,
+    spilled: Option<&Part>,
+    out: &mut impl io::Write,
+) -> io::Result<()> {
+    let mut page = String::with_capacity(64 * 1024);
+    head(&mut page, report);
+    top(&mut page, report);
+    filters(&mut page, report);
+    page.push_str("<main>\n");
+    if report.dialogues.is_empty() {
+        page.push_str("<p class=\"none\">No dialogue in this report: nothing was run.</p>\n");
+    }
+    out.write_all(page.as_bytes())?;
+    for (n, d) in ordered(report) {
+        let copied = match spilled {
+            Some(part) => part.copy_to(n - 1, d, out)?,
+            None => false,
+        };
+        if !copied {
+            write_dialogue(n, d, out)?;
+        }
+    }
+    write!(
+        out,
+        "<p id=\"no-match\" class=\"none\" hidden>No dialogue matches the filters.</p>\n\
+         </main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    )
+}
+
+/// The section of dialogue `n` (1-based, in run order), as it reads in the page.
+pub(super) fn write_dialogue(
+    n: usize,
+    d: &DialogueResult,
+    out: &mut impl io::Write,
+) -> io::Result<()> {
+    let mut section = String::with_capacity(4 * 1024);
+    dialogue(&mut section, n, d);
+    out.write_all(section.as_bytes())
 }
 
 /// The policy: nothing from anywhere, except this page's own style and script, by hash.

@@ -1,12 +1,12 @@
-//! Each passing dialogue's part of the JSON and JUnit reports, written to a scratch file as the
-//! dialogue finishes, so a run of thousands of dialogues does not hold every transcript until
-//! the end: the runner keeps the dialogue's verdict ([`DialogueResult::without_attempts`]) and
-//! the reports copy its part back in place when they are written.
+//! Each passing dialogue's part of the JSON, JUnit and HTML reports, written to a scratch file
+//! as the dialogue finishes, so a run of thousands of dialogues does not hold every transcript
+//! until the end: the runner keeps the dialogue's verdict ([`DialogueResult::without_attempts`])
+//! and the reports copy its part back in place when they are written. (The HTML page's head
+//! needs only verdicts: counts, suites and tags.)
 //!
 //! Only passing dialogues are spilled. A dialogue that failed, errored, was flaky or was cut
 //! short is kept whole: the console explains it in full at the end, and its report text can
-//! depend on how the run ended (`not run (the run was interrupted)`). The HTML report shows
-//! every conversation, so a run that writes one spills nothing (see [`Spill::for_reports`]).
+//! depend on how the run ended (`not run (the run was interrupted)`).
 //!
 //! The scratch files are unnamed (deleted as they are made, gone when the process is) and sit
 //! beside the report they serve, on the disk the report goes to, rather than in a `/tmp`
@@ -25,19 +25,24 @@ use crate::util::fnv1a;
 pub struct Spill {
     json: Option<Part>,
     junit: Option<Part>,
+    html: Option<Part>,
 }
 
 impl Spill {
-    /// A spill for the `--json` and `--junit` reports asked for, or `None` when there is no
-    /// such report, when the HTML report (which needs every conversation) is asked for too,
-    /// or when no scratch file can be made (the results are then kept, as without a spill).
-    pub fn for_reports(json: Option<&Path>, junit: Option<&Path>, html: bool) -> Option<Spill> {
-        if html || (json.is_none() && junit.is_none()) {
+    /// A spill for the `--json`, `--junit` and `--html` reports asked for, or `None` when there
+    /// is no such report, or when a scratch file cannot be made (the results are then kept, as
+    /// without a spill).
+    pub fn for_reports(
+        json: Option<&Path>,
+        junit: Option<&Path>,
+        html: Option<&Path>,
+    ) -> Option<Spill> {
+        if json.is_none() && junit.is_none() && html.is_none() {
             return None;
         }
         let part = |report: Option<&Path>| report.map(Part::beside).transpose();
-        match (part(json), part(junit)) {
-            (Ok(json), Ok(junit)) => Some(Spill { json, junit }),
+        match (part(json), part(junit), part(html)) {
+            (Ok(json), Ok(junit), Ok(html)) => Some(Spill { json, junit, html }),
             _ => None,
         }
     }
@@ -59,7 +64,12 @@ impl Spill {
                 super::junit::write_passing_testcase_body(&d, out)
             })
         });
-        if json && junit {
+        let html = self.html.as_ref().is_none_or(|p| {
+            p.put(index, id, |out| {
+                super::html::write_dialogue(index + 1, &d, out)
+            })
+        });
+        if json && junit && html {
             Arc::new(d.without_attempts())
         } else {
             d
@@ -74,6 +84,11 @@ impl Spill {
     /// The JUnit report's parts.
     pub fn junit(&self) -> Option<&Part> {
         self.junit.as_ref()
+    }
+
+    /// The HTML report's parts.
+    pub fn html(&self) -> Option<&Part> {
+        self.html.as_ref()
     }
 }
 
