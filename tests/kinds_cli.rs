@@ -56,6 +56,15 @@ fn run(ws: &Workspace, url: &str, args: &[&str]) -> Output {
         .expect("run agenttest")
 }
 
+/// A fresh mock and workspace, and a run of the dialogues of `suite` whose names match
+/// `filter`, goldens off, the JSON report in `r.json`.
+fn run_filtered(suite: &str, filter: &str) -> (Mock, Workspace, Output) {
+    let (mock, ws) = setup();
+    let args = [suite, "--no-golden", "--filter", filter, "--json", "r.json"];
+    let o = run(&ws, &mock.url, &args);
+    (mock, ws, o)
+}
+
 fn report(ws: &Workspace, name: &str) -> Value {
     serde_json::from_str(&ws.read(name)).expect("JSON report")
 }
@@ -355,19 +364,7 @@ fn a_429_waits_as_long_as_each_header_says_then_succeeds() {
 
 #[test]
 fn a_slow_first_piece_fails_max_first_token_and_a_fast_one_passes() {
-    let (mock, ws) = setup();
-    let o = run(
-        &ws,
-        &mock.url,
-        &[
-            "streams.yaml",
-            "--no-golden",
-            "--filter",
-            "first token",
-            "--json",
-            "r.json",
-        ],
-    );
+    let (_mock, ws, o) = run_filtered("streams.yaml", "first token");
     assert_code(&o, 1);
     let text = stdout(&o);
     assert!(text.contains("PASS  streams › fast first token"), "{text}");
@@ -387,19 +384,7 @@ fn a_slow_first_piece_fails_max_first_token_and_a_fast_one_passes() {
 
 #[test]
 fn a_stream_cut_off_midway_is_an_error() {
-    let (mock, ws) = setup();
-    let o = run(
-        &ws,
-        &mock.url,
-        &[
-            "streams.yaml",
-            "--no-golden",
-            "--filter",
-            "cut off",
-            "--json",
-            "r.json",
-        ],
-    );
+    let (mock, ws, o) = run_filtered("streams.yaml", "cut off");
     assert_code(&o, 3);
     let text = stdout(&o);
     assert!(text.contains("ERROR streams › cut off"), "{text}");
@@ -413,12 +398,7 @@ fn a_stream_cut_off_midway_is_an_error() {
 
 #[test]
 fn an_endless_stream_is_capped() {
-    let (mock, ws) = setup();
-    let o = run(
-        &ws,
-        &mock.url,
-        &["streams.yaml", "--no-golden", "--filter", "never ends"],
-    );
+    let (_mock, _ws, o) = run_filtered("streams.yaml", "never ends");
     assert_code(&o, 3);
     let text = stdout(&o);
     assert!(text.contains("ERROR streams › never ends"), "{text}");
@@ -426,18 +406,12 @@ fn an_endless_stream_is_capped() {
         text.contains("response body larger than 8388608 bytes"),
         "{text}"
     );
-    drop(mock);
 }
 
 #[test]
 fn a_stream_that_goes_quiet_times_out() {
-    let (mock, ws) = setup();
     let started = std::time::Instant::now();
-    let o = run(
-        &ws,
-        &mock.url,
-        &["streams.yaml", "--no-golden", "--filter", "goes quiet"],
-    );
+    let (_mock, _ws, o) = run_filtered("streams.yaml", "goes quiet");
     assert_code(&o, 3);
     let text = stdout(&o);
     assert!(text.contains("ERROR streams › goes quiet"), "{text}");
@@ -450,19 +424,7 @@ fn a_stream_that_goes_quiet_times_out() {
 
 #[test]
 fn an_http_reply_whose_text_pointer_finds_nothing_is_malformed() {
-    let (mock, ws) = setup();
-    let o = run(
-        &ws,
-        &mock.url,
-        &[
-            "http.yaml",
-            "--no-golden",
-            "--filter",
-            "pointer",
-            "--json",
-            "r.json",
-        ],
-    );
+    let (_mock, ws, o) = run_filtered("http.yaml", "pointer");
     assert_code(&o, 3);
     let text = stdout(&o);
     assert!(
@@ -478,19 +440,7 @@ fn an_http_reply_whose_text_pointer_finds_nothing_is_malformed() {
 
 #[test]
 fn session_server_reuses_the_id_the_pointer_found() {
-    let (mock, ws) = setup();
-    let o = run(
-        &ws,
-        &mock.url,
-        &[
-            "http.yaml",
-            "--no-golden",
-            "--filter",
-            "server session",
-            "--json",
-            "r.json",
-        ],
-    );
+    let (mock, ws, o) = run_filtered("http.yaml", "server session");
     assert_code(&o, 0);
     let sent = requests_for(&mock, "ag_chat");
     assert_eq!(sent.len(), 2, "{sent:#?}");
@@ -527,19 +477,7 @@ fn session_server_reuses_the_id_the_pointer_found() {
 
 #[test]
 fn the_http_history_template_sends_every_earlier_turn_in_order() {
-    let (mock, ws) = setup();
-    let o = run(
-        &ws,
-        &mock.url,
-        &[
-            "http.yaml",
-            "--no-golden",
-            "--filter",
-            "client history",
-            "--json",
-            "r.json",
-        ],
-    );
+    let (mock, ws, o) = run_filtered("http.yaml", "client history");
     assert_code(&o, 0);
     let sent = requests_for(&mock, "ag_chat");
     assert_eq!(sent.len(), 3);
