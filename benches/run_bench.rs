@@ -190,7 +190,7 @@ fn start_bench_mock(dir: &Path, o: &Opts) -> (Child, String) {
 /// stay small.
 fn write_suite(dir: &Path, o: &Opts, url: &str, kind: Kind) -> String {
     use std::io::Write as _;
-    let name = format!("bench-{}.yaml", kind.name());
+    let name = suite_name(kind);
     let file = std::fs::File::create(dir.join(&name)).expect("create suite");
     let mut s = std::io::BufWriter::new(file);
     write!(
@@ -250,6 +250,32 @@ struct Measured {
     cpu_beyond_load: Duration,
 }
 
+fn suite_name(kind: Kind) -> String {
+    format!("bench-{}.yaml", kind.name())
+}
+
+/// The measured run of `kind`'s suite: every report written, goldens compared unless
+/// `--no-golden`. With the JSON report's name, which holds the request phase's duration.
+fn run_args(o: &Opts, kind: Kind) -> (Vec<String>, String) {
+    let json = format!("report-{}.json", kind.name());
+    let junit = format!("report-{}.xml", kind.name());
+    let jobs = o.jobs.to_string();
+    let suite = suite_name(kind);
+    let mut args: Vec<String> = [
+        "run", &suite, "-q", "-j", &jobs, "--junit", &junit, "--json", &json,
+    ]
+    .map(String::from)
+    .to_vec();
+    if o.no_golden {
+        args.push("--no-golden".into());
+    }
+    (args, json)
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// Blesses (unless `--no-golden`), then runs one kind's suite with every report written.
 fn measure(bin: &str, dir: &Path, o: &Opts, url: &str, kind: Kind) -> Measured {
     let suite = write_suite(dir, o, url, kind);
@@ -259,15 +285,8 @@ fn measure(bin: &str, dir: &Path, o: &Opts, url: &str, kind: Kind) -> Measured {
         let code = timed(bin, dir, &["run", &suite, "--bless", "-q", "-j", &jobs]).code;
         assert!(code == 0, "{}: bless run failed with {code}", kind.name());
     }
-    let json = format!("report-{}.json", kind.name());
-    let junit = format!("report-{}.xml", kind.name());
-    let mut args = vec![
-        "run", &suite, "-q", "-j", &jobs, "--junit", &junit, "--json", &json,
-    ];
-    if o.no_golden {
-        args.push("--no-golden");
-    }
-    let run = timed(bin, dir, &args);
+    let (args, json) = run_args(o, kind);
+    let run = timed(bin, dir, &as_strs(&args));
     let phase = run_duration(&dir.join(&json)).map(|ms| ms / 1000.0);
     let load = timed(bin, dir, &["validate", &suite]);
     Measured {
@@ -337,19 +356,11 @@ fn print_instructions(bin: &str, dir: &Path, o: &Opts, requests: usize) {
             .find_map(|l| l.split("Collected :").nth(1))
             .and_then(|n| n.trim().parse().ok())
     };
-    let jobs = o.jobs.to_string();
     let mut base = None;
     for &kind in &o.kinds {
-        let suite = format!("bench-{}.yaml", kind.name());
-        let json = format!("report-{}.json", kind.name());
-        let junit = format!("report-{}.xml", kind.name());
-        let mut args = vec![
-            "run", &suite, "-q", "-j", &jobs, "--junit", &junit, "--json", &json,
-        ];
-        if o.no_golden {
-            args.push("--no-golden");
-        }
-        let (Some(run), Some(load)) = (count(&args), count(&["validate", &suite])) else {
+        let suite = suite_name(kind);
+        let args = run_args(o, kind).0;
+        let (Some(run), Some(load)) = (count(&as_strs(&args)), count(&["validate", &suite])) else {
             println!("instructions: valgrind not found or failed (apt install valgrind)");
             return;
         };
