@@ -19,6 +19,7 @@
 //!     cargo bench --bench run_bench -- --kinds thinnest --dialogues 10000 --turns 5
 //!     cargo bench --bench run_bench -- --rounds 3      # the variants in turn, three times over
 //!     cargo bench --bench run_bench -- --dialogues 400 --instructions   # and callgrind's counts
+//!     cargo bench --bench run_bench -- --files 8       # the dialogues in 8 suite files
 //!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
 //!
 //! `--kinds` takes a comma-separated list of the variants above (default: all of them against
@@ -51,6 +52,8 @@ struct Opts {
     rounds: usize,
     /// Count instructions under callgrind too (`--instructions`).
     instructions: bool,
+    /// Deal the dialogues into this many suite files (`--files K`).
+    files: usize,
 }
 
 /// The endpoint kinds the benchmark can drive, each on the same dialogues.
@@ -128,6 +131,7 @@ fn parse_args() -> Opts {
         kinds: Vec::new(),
         rounds: 1,
         instructions: false,
+        files: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -142,6 +146,7 @@ fn parse_args() -> Opts {
             "--agent" => o.agent = val(),
             "--key" => o.key = val(),
             "--rounds" => o.rounds = val().parse().expect("--rounds N"),
+            "--files" => o.files = val().parse().expect("--files K"),
             "--kinds" => o.kinds = val().split(',').map(Kind::parse).collect(),
             "--instructions" => {
                 o.instructions = true;
@@ -185,26 +190,40 @@ fn start_bench_mock(dir: &Path, o: &Opts) -> (Child, String) {
     start_mock(&script)
 }
 
-/// Writes `bench-<kind>.yaml`: the same dialogues for every kind, only the endpoint differs.
-/// Written through a small buffer, never held whole: see [`timed`] on why this process must
-/// stay small.
+/// Writes `bench-<kind>.yaml`: the same dialogues for every kind, only the endpoint differs;
+/// with `--files K`, the dialogues dealt in turn into K suites in the directory `bench-<kind>`
+/// (a suite directory, whose files load in parallel). Written through a small buffer, never
+/// held whole: see [`timed`] on why this process must stay small.
 fn write_suite(dir: &Path, o: &Opts, url: &str, kind: Kind) -> String {
     use std::io::Write as _;
-    let name = suite_name(kind);
-    let file = std::fs::File::create(dir.join(&name)).expect("create suite");
-    let mut s = std::io::BufWriter::new(file);
-    write!(
-        s,
-        "name: bench\n{}defaults:\n  expect: {{status: 200}}\ndialogues:\n",
-        kind.endpoint(o, url)
-    )
-    .expect("write suite");
+    let name = suite_name(o, kind);
+    let files: Vec<std::path::PathBuf> = if o.files > 1 {
+        std::fs::create_dir_all(dir.join(&name)).expect("create suite directory");
+        (0..o.files)
+            .map(|i| dir.join(&name).join(format!("part-{i}.yaml")))
+            .collect()
+    } else {
+        vec![dir.join(&name)]
+    };
+    let mut writers: Vec<_> = files
+        .iter()
+        .map(|f| std::io::BufWriter::new(std::fs::File::create(f).expect("create suite")))
+        .collect();
+    for s in &mut writers {
+        write!(
+            s,
+            "name: bench\n{}defaults:\n  expect: {{status: 200}}\ndialogues:\n",
+            kind.endpoint(o, url)
+        )
+        .expect("write suite");
+    }
     let extra = match kind {
         Kind::Facts => "          facts: [{time: \"09:00\"}, {time: \"18:00\"}]\n",
         Kind::Judge => "          judge: states the business hours\n",
         _ => "",
     };
     for d in 0..o.dialogues {
+        let s = &mut writers[d % files.len()];
         write!(s, "  - name: dialogue {d}\n    turns:\n").expect("write suite");
         for t in 0..o.turns {
             write!(
@@ -214,7 +233,9 @@ fn write_suite(dir: &Path, o: &Opts, url: &str, kind: Kind) -> String {
             .expect("write suite");
         }
     }
-    s.flush().expect("write suite");
+    for s in &mut writers {
+        s.flush().expect("write suite");
+    }
     name
 }
 
@@ -250,8 +271,13 @@ struct Measured {
     cpu_beyond_load: Duration,
 }
 
-fn suite_name(kind: Kind) -> String {
-    format!("bench-{}.yaml", kind.name())
+/// The suite file of `kind`, or its directory of `--files` suites.
+fn suite_name(o: &Opts, kind: Kind) -> String {
+    if o.files > 1 {
+        format!("bench-{}", kind.name())
+    } else {
+        format!("bench-{}.yaml", kind.name())
+    }
 }
 
 /// The measured run of `kind`'s suite: every report written, goldens compared unless
@@ -260,7 +286,7 @@ fn run_args(o: &Opts, kind: Kind) -> (Vec<String>, String) {
     let json = format!("report-{}.json", kind.name());
     let junit = format!("report-{}.xml", kind.name());
     let jobs = o.jobs.to_string();
-    let suite = suite_name(kind);
+    let suite = suite_name(o, kind);
     let mut args: Vec<String> = [
         "run", &suite, "-q", "-j", &jobs, "--junit", &junit, "--json", &json,
     ]
@@ -312,8 +338,8 @@ fn main() {
     };
     let requests = o.dialogues * o.turns;
     println!(
-        "dialogues={} turns={} jobs={} latency={} goldens={}",
-        o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden
+        "dialogues={} turns={} jobs={} latency={} goldens={} files={}",
+        o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden, o.files
     );
     let mut runs = Vec::new();
     let mut shares = Vec::new();
@@ -358,7 +384,7 @@ fn print_instructions(bin: &str, dir: &Path, o: &Opts, requests: usize) {
     };
     let mut base = None;
     for &kind in &o.kinds {
-        let suite = suite_name(kind);
+        let suite = suite_name(o, kind);
         let args = run_args(o, kind).0;
         let (Some(run), Some(load)) = (count(&as_strs(&args)), count(&["validate", &suite])) else {
             println!("instructions: valgrind not found or failed (apt install valgrind)");
