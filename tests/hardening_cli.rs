@@ -29,13 +29,6 @@ fn suite(base_url: &str, dialogues: &str) -> String {
     )
 }
 
-/// A workspace holding `suite` as `s.yaml`.
-fn with_suite(suite: &str) -> Workspace {
-    let ws = Workspace::new();
-    ws.write("s.yaml", suite);
-    ws
-}
-
 // ---- 3. Signals win whatever the console's pipes do -------------------------------------
 
 /// What the reader of the console's pipe does.
@@ -332,10 +325,13 @@ fn an_in_process_mock_is_named_as_the_suite_wrote_it_the_same_on_every_run() {
 #[test]
 fn junit_and_json_say_the_turn_of_an_error_once() {
     let mock = agent();
-    let ws = with_suite(&suite(
-        &mock.url,
-        "  - name: fails late\n    golden: false\n    turns: [{user: hello}, {user: boom}]\n",
-    ));
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "  - name: fails late\n    golden: false\n    turns: [{user: hello}, {user: boom}]\n",
+        ),
+    );
     let out = run_in(
         ws.path(),
         &["run", "s.yaml", "--junit", "r.xml", "--json", "r.json"],
@@ -355,7 +351,7 @@ fn junit_and_json_say_the_turn_of_an_error_once() {
 #[test]
 fn a_similar_mode_failure_gives_each_score_and_the_threshold_once() {
     let mock = agent();
-    let ws = with_suite(&suite(&mock.url, "  - name: close enough\n    golden: {mode: similar, threshold: 0.95}\n    turns: [{user: hello}, {user: again}]\n"));
+    let ws = Workspace::with("s.yaml", &suite(&mock.url, "  - name: close enough\n    golden: {mode: similar, threshold: 0.95}\n    turns: [{user: hello}, {user: again}]\n"));
     // Two turns, both far from the golden's text.
     ws.write(
         "s.golden/close-enough.yaml",
@@ -388,7 +384,7 @@ fn a_similar_mode_failure_gives_each_score_and_the_threshold_once() {
 #[test]
 fn bless_says_nothing_about_a_skipped_dialogue_with_no_golden() {
     let mock = agent();
-    let ws = with_suite(&suite(&mock.url, "  - name: runs\n    turns: [{user: hello}]\n  - name: skipped new\n    skip: not yet\n    turns: [{user: hello}]\n  - name: skipped old\n    skip: outage\n    turns: [{user: hello}]\n"));
+    let ws = Workspace::with("s.yaml", &suite(&mock.url, "  - name: runs\n    turns: [{user: hello}]\n  - name: skipped new\n    skip: not yet\n    turns: [{user: hello}]\n  - name: skipped old\n    skip: outage\n    turns: [{user: hello}]\n"));
     let old = "suite: s\ndialogue: skipped old\nturns:\n  - user: hello\n    status: 200\n    agent: fine\n";
     ws.write("s.golden/skipped-old.yaml", old);
     let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--color", "never"]);
@@ -444,10 +440,13 @@ fn an_empty_or_comment_only_config_is_accepted_and_an_empty_suite_refused() {
 #[test]
 fn verbose_shows_each_turns_latency_and_time_to_first_token() {
     let mock = agent();
-    let ws = with_suite(&suite(
-        &mock.url,
-        "  - name: timed\n    golden: false\n    turns: [{user: timed}, {user: hello}]\n",
-    ));
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "  - name: timed\n    golden: false\n    turns: [{user: timed}, {user: hello}]\n",
+        ),
+    );
     ws.write(
         "streamed.yaml",
         &format!(

@@ -35,13 +35,6 @@ fn suite(url: &str, agent: &str, judge_model: &str, extra: &str, dialogues: &str
     )
 }
 
-/// A workspace holding `suite` as `s.yaml`.
-fn with_suite(suite: &str) -> Workspace {
-    let ws = Workspace::new();
-    ws.write("s.yaml", suite);
-    ws
-}
-
 /// The chat-completion requests that reached `model`, in order.
 fn asked(mock: &Mock, model: &str) -> Vec<Value> {
     mock.requests()
@@ -67,12 +60,14 @@ const HOURS_REPLY: &str = "Our business hours are Monday through Friday, 9 AM to
 #[test]
 fn a_judge_that_says_pass_passes_and_sees_the_documented_prompt() {
     let mock = demo();
-    let ws = with_suite(&suite(
-        &mock.url,
-        "demo",
-        "judge-mock",
-        "",
-        "  - name: hours
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            "",
+            "  - name: hours
     golden: false
     turns:
       - user: hi
@@ -80,7 +75,8 @@ fn a_judge_that_says_pass_passes_and_sees_the_documented_prompt() {
         expect:
           judge: [States the opening hours, MOCK_JUDGE_FENCED names the weekdays]
 ",
-    ));
+        ),
+    );
     let out = run_in(ws.path(), &["run", "s.yaml", "--json", "r.json"]);
     assert_code(&out, 0);
     let console = stdout(&out);
@@ -127,18 +123,21 @@ fn a_judge_that_says_pass_passes_and_sees_the_documented_prompt() {
 #[test]
 fn a_judge_that_says_fail_fails_with_its_reason_in_every_report() {
     let mock = demo();
-    let ws = with_suite(&suite(
-        &mock.url,
-        "demo",
-        "judge-mock",
-        "",
-        "  - name: hours
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            "",
+            "  - name: hours
     golden: false
     turns:
       - user: What are your business hours?
         expect: {judge: MOCK_JUDGE_FAIL states the weekend hours}
 ",
-    ));
+        ),
+    );
     let out = run_in(
         ws.path(),
         &["run", "s.yaml", "--json", "r.json", "--junit", "r.xml"],
@@ -185,18 +184,21 @@ fn a_judge_that_says_fail_fails_with_its_reason_in_every_report() {
 fn a_judge_that_answers_prose_is_asked_again_per_the_retries_then_could_not_judge() {
     let mock = demo();
     // The agent says the marker, so the judge's prompt holds it.
-    let ws = with_suite(&suite(
-        &mock.url,
-        "demo",
-        "judge-mock",
-        ", retries: 2",
-        "  - name: prose
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            ", retries: 2",
+            "  - name: prose
     golden: false
     turns:
       - user: 'echo: MOCK_JUDGE_NOT_JSON'
         expect: {judge: says something}
 ",
-    ));
+        ),
+    );
     let out = run_in(
         ws.path(),
         &["run", "s.yaml", "--json", "r.json", "--junit", "r.xml"],
@@ -236,18 +238,21 @@ fn a_judge_that_answers_prose_is_asked_again_per_the_retries_then_could_not_judg
 #[test]
 fn a_judge_that_answers_500_is_an_error_after_its_retries() {
     let mock = demo();
-    let ws = with_suite(&suite(
-        &mock.url,
-        "demo",
-        "judge-mock",
-        ", retries: 1",
-        "  - name: broken judge
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            ", retries: 1",
+            "  - name: broken judge
     golden: false
     turns:
       - user: What are your business hours?
         expect: {judge: MOCK_JUDGE_ERROR states the hours}
 ",
-    ));
+        ),
+    );
     let out = run_in(ws.path(), &["run", "s.yaml"]);
     assert_code(&out, 3);
     let console = stdout(&out);
@@ -261,18 +266,21 @@ fn a_judge_slower_than_its_timeout_is_an_error() {
     let mock = agents();
     // The judge's rule waits 3 s; its timeout is 500 ms. Were the timeout ignored, the
     // verdict (a pass) would come and the run would exit 0.
-    let ws = with_suite(&suite(
-        &mock.url,
-        "v1",
-        "judge",
-        ", timeout: 500ms, retries: 0",
-        "  - name: slow judge
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "v1",
+            "judge",
+            ", timeout: 500ms, retries: 0",
+            "  - name: slow judge
     golden: false
     turns:
       - user: What are your business hours?
         expect: {judge: MOCK_JUDGE_SLOW states the hours}
 ",
-    ));
+        ),
+    );
     let started = std::time::Instant::now();
     let out = run_in(ws.path(), &["run", "s.yaml", "--json", "r.json"]);
     assert_code(&out, 3);
@@ -473,18 +481,21 @@ fn two_runs_at_once_share_the_cache_safely() {
 /// `golden: {mode: judge}` over the agents of the fixture: blessed from `v1`, then run against
 /// another version of the agent with `--agent`.
 fn judged_golden_workspace(url: &str) -> Workspace {
-    let ws = with_suite(&suite(
-        url,
-        "v1",
-        "judge",
-        "",
-        "  - name: hours and refunds
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            url,
+            "v1",
+            "judge",
+            "",
+            "  - name: hours and refunds
     golden: {mode: judge}
     turns:
       - user: What are your business hours?
       - user: How do refunds work?
 ",
-    ));
+        ),
+    );
     let out = run_in(ws.path(), &["run", "s.yaml", "--bless"]);
     assert_code(&out, 0);
     assert!(ws.exists("s.golden/hours-and-refunds.yaml"));

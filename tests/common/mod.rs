@@ -115,6 +115,13 @@ impl Workspace {
         }
     }
 
+    /// A new workspace holding `text` as `name`.
+    pub fn with(name: &str, text: &str) -> Workspace {
+        let ws = Workspace::new();
+        ws.write(name, text);
+        ws
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
