@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock};
 use serde_json::Value;
 
 use crate::redact::Redactor;
-use crate::suite::template::{references, Reference};
+use crate::suite::template::{expand_references, references, Reference};
 use sha2::{Digest, Sha256};
 
 /// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts.
@@ -208,18 +208,9 @@ impl Grader {
 /// pass, as the suite's own template expansion fills a message, so a reply that contains
 /// `{{rubric}}` stays text and cannot pull another part of the prompt into itself.
 fn fill(template: &str, refs: &[Reference], parts: &[(&str, &str)]) -> String {
-    let len = template.len() + parts.iter().map(|(_, v)| v.len()).sum::<usize>();
-    let mut out = String::with_capacity(len);
-    let mut last = 0;
-    for r in refs {
-        if let Some((_, value)) = parts.iter().find(|(name, _)| *name == r.name) {
-            out.push_str(&template[last..r.start]);
-            out.push_str(value);
-            last = r.end;
-        }
-    }
-    out.push_str(&template[last..]);
-    out
+    expand_references(template, refs, |name| {
+        parts.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    })
 }
 
 fn render_conversation(conversation: &[Said<'_>]) -> String {
@@ -276,20 +267,22 @@ fn read_cached(bytes: &[u8]) -> Option<Verdict> {
         reason: Option<String>,
     }
     let c: Cached = serde_json::from_slice(bytes).ok()?;
-    let reason = c.reason.as_deref().map(str::trim).unwrap_or_default();
-    Some(Verdict {
-        pass: c.pass,
-        reason: if reason.is_empty() {
-            NO_REASON.to_string()
-        } else {
-            reason.to_string()
-        },
-        cached: false,
-    })
+    Some(verdict(c.pass, c.reason.as_deref()))
 }
 
-/// What a verdict without a reason says.
-const NO_REASON: &str = "(the judge gave no reason)";
+/// A verdict as an answer or a cache file gives it: the reason trimmed, and said to be missing
+/// when there is none.
+fn verdict(pass: bool, reason: Option<&str>) -> Verdict {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("(the judge gave no reason)");
+    Verdict {
+        pass,
+        reason: reason.to_string(),
+        cached: false,
+    }
+}
 
 /// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
 /// code fence or surrounding prose (models add them despite the prompt).
@@ -317,18 +310,7 @@ pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
             preview(answer)
         )
     })?;
-    let reason = value
-        .get("reason")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or(NO_REASON)
-        .to_string();
-    Ok(Verdict {
-        pass,
-        reason,
-        cached: false,
-    })
+    Ok(verdict(pass, value.get("reason").and_then(Value::as_str)))
 }
 
 fn preview(text: &str) -> String {

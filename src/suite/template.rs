@@ -56,10 +56,23 @@ fn find_pair(text: &str, from: usize, c: u8) -> Option<usize> {
 /// Replaces each `{{name}}` that has a value; an unknown name stays as written, which the
 /// loader has already refused, so at run time it can only mean a literal.
 pub fn expand_template(template: &str, values: &BTreeMap<String, String>) -> String {
+    expand_references(template, &references(template), |name| {
+        values.get(name).map(String::as_str)
+    })
+}
+
+/// [`expand_template`] with the references of `template` found beforehand (a template used
+/// again and again need not be scanned each time) and the values from `value`. One pass: a
+/// value that holds `{{name}}` stays text.
+pub fn expand_references<'v>(
+    template: &str,
+    refs: &[Reference],
+    value: impl Fn(&str) -> Option<&'v str>,
+) -> String {
     let mut out = String::with_capacity(template.len());
     let mut last = 0;
-    for r in references(template) {
-        if let Some(v) = values.get(&r.name) {
+    for r in refs {
+        if let Some(v) = value(&r.name) {
             out.push_str(&template[last..r.start]);
             out.push_str(v);
             last = r.end;

@@ -98,12 +98,7 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
         Err(e) => {
             let good = e.utf8_error().valid_up_to();
             let d = Diagnostic::not_utf8(path, e.as_bytes(), good);
-            let problem = format!(
-                "invalid golden transcript at {}:\n\n{}",
-                path.display(),
-                d.render(false).trim_end()
-            );
-            return invalid(check, problem);
+            return invalid(check, unreadable(path, &d));
         }
     };
     check.expected = text;
@@ -114,14 +109,7 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
     }
     let golden = match parse(&SourceFile::new(path, check.expected.as_str())) {
         Ok(g) => g,
-        Err(d) => {
-            let problem = format!(
-                "invalid golden transcript at {}:\n\n{}",
-                path.display(),
-                d.render(false).trim_end()
-            );
-            return invalid(check, problem);
-        }
+        Err(d) => return invalid(check, unreadable(path, &d)),
     };
     let (differences, scores) = differences(&golden, actual, mode);
     check.scores = scores;
@@ -134,6 +122,15 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
         (check.diff_old, check.diff_new) = diff_sides(&golden, actual);
     }
     check
+}
+
+/// Why the golden at `path` cannot be compared: the file's diagnostic, under one heading.
+fn unreadable(path: &Path, d: &Diagnostic) -> String {
+    format!(
+        "invalid golden transcript at {}:\n\n{}",
+        path.display(),
+        d.render(false).trim_end()
+    )
 }
 
 /// The two sides of the diff a person should read. The golden side is the golden as this
