@@ -12,6 +12,7 @@
 //! "bool or string" fields below have hand-written visitors that hand the live YAML accessors
 //! down, and every span survives.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -139,12 +140,42 @@ impl<'de> Deserialize<'de> for LineColumn {
                     }
                 }
                 match (line, column) {
-                    (Some(line), Some(column)) => Ok(LineColumn(Span::new(line, column))),
+                    (Some(line), Some(column)) => {
+                        Ok(LineColumn(Span::new(line_in_file(line), column)))
+                    }
                     _ => Err(de::Error::custom("a location without its line and column")),
                 }
             }
         }
         deserializer.deserialize_struct("Location", &["line", "column"], V)
+    }
+}
+
+thread_local! {
+    /// How many lines of its file come before the text being parsed on this thread: not 0
+    /// only while a piece of a big file is parsed alone (`suite::load::split`).
+    static LINE_OFFSET: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `parse` with every span read on this thread `lines` further down: for a piece of a
+/// file that starts on line `lines + 1`, so that its spans are the file's. serde hands a
+/// `Deserialize` impl no context, hence a thread-local; a parse never leaves its thread.
+pub fn with_line_offset<R>(lines: u32, parse: impl FnOnce() -> R) -> R {
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LINE_OFFSET.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(LINE_OFFSET.with(|c| c.replace(lines)));
+    parse()
+}
+
+/// A line of the text being parsed as a line of its file (0, unknown, stays 0).
+fn line_in_file(line: u32) -> u32 {
+    match line {
+        0 => 0,
+        _ => line.saturating_add(LINE_OFFSET.with(Cell::get)),
     }
 }
 

@@ -12,7 +12,8 @@
 //! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `matrix` (the
 //! rows of a data-driven dialogue, and `csv`, the reader of a `matrix_file`), `expect`
 //! (expectations), `judge` (the `judge:` block), `cross` (checks across suites), `stream` (a
-//! suite checked as it is parsed).
+//! suite checked as it is parsed, a big one in pieces on every core), `split` (where a big
+//! suite's text can be cut into such pieces).
 //!
 //! Nothing here reads the process environment (the lookup is injected) or touches the network.
 
@@ -26,6 +27,7 @@ mod judge;
 mod kind;
 mod matrix;
 mod source;
+mod split;
 mod stream;
 #[cfg(test)]
 mod tests;

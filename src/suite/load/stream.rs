@@ -2,6 +2,12 @@
 //! it is read and its YAML form dropped, so a suite of 10,000 dialogues never exists twice
 //! (as written and as checked) in memory.
 //!
+//! A big file is parsed in pieces on every core when its text can be cut (`split`): the head
+//! first, then the pieces of its dialogue list a few at a time, each checked in file order
+//! while the next few are parsed. Every piece parses under a share of the file's YAML budget,
+//! so that pieces that all pass add up to a file that passes whole; a piece that fails in any
+//! way sends the file to the one-pass read below, which says what is wrong.
+//!
 //! This path only ever succeeds. Whenever it cannot be sure to say what the whole-file path
 //! says, it steps aside and the caller reads the file whole (`source::parse_yaml`, then
 //! [`Checker::suite`]), which reports every YAML error in its usual words: on any YAML or type
@@ -13,17 +19,26 @@
 
 use std::fmt;
 
+use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::model::Suite;
 use crate::suite::raw::{
-    RawDefaults, RawDialogue, RawEndpoint, RawNormalize, Spanned, SpannedSeed,
+    self, RawDefaults, RawDialogue, RawEndpoint, RawNormalize, Spanned, SpannedSeed,
 };
 
 use super::check::Checker;
 use super::dialogue::SuiteBuild;
+use super::split::{self, Piece};
 use super::{ConfigState, LoadOptions};
+
+/// A piece of a big file is about this long: some thirty dialogues of five turns, enough that
+/// handing it to a thread costs nothing beside parsing it.
+const PIECE_BYTES: usize = 32 * 1024;
+
+/// A file shorter than this is parsed in one pass: it takes a millisecond or two anyway.
+const MIN_CUT_BYTES: usize = 4 * PIECE_BYTES;
 
 /// `RawSuite`'s fields, in its order (serde's "expected one of" list is never shown from
 /// here: an unknown key sends the file down the whole-file path).
@@ -39,6 +54,20 @@ const FIELDS: &[&str] = &[
 /// The checked suite and every diagnostic of the file; `None` when the file must be read
 /// whole instead (see the module's comment).
 pub(super) fn load(
+    file: &SourceFile,
+    config: &ConfigState,
+    opts: &LoadOptions,
+) -> Option<(Option<Suite>, Vec<Diagnostic>)> {
+    if file.text.len() >= MIN_CUT_BYTES && rayon::current_num_threads() > 1 {
+        if let Some(loaded) = load_in_pieces(file, config, opts, PIECE_BYTES) {
+            return Some(loaded);
+        }
+    }
+    load_in_one_pass(file, config, opts)
+}
+
+/// The file's YAML read in one pass, each dialogue checked as it comes.
+fn load_in_one_pass(
     file: &SourceFile,
     config: &ConfigState,
     opts: &LoadOptions,
@@ -61,6 +90,98 @@ pub(super) fn load(
     let suite = ck.suite_finish(build, list);
     let diags = ck.finish();
     Some((suite, diags))
+}
+
+/// The file cut into pieces of about `piece_bytes` (see the module's comment); `None` when it
+/// cannot be cut or a part does not parse alone, and the file must be read in one pass.
+fn load_in_pieces(
+    file: &SourceFile,
+    config: &ConfigState,
+    opts: &LoadOptions,
+    piece_bytes: usize,
+) -> Option<(Option<Suite>, Vec<Diagnostic>)> {
+    let cut = split::cut(&file.text, piece_bytes)?;
+    let parts = cut.pieces.len() + 1;
+    let mut ck = Checker::new(file, opts);
+    let mut build = SuiteBuild::new(config);
+    let seed = SuiteSeed {
+        ck: &mut ck,
+        build: &mut build,
+    };
+    // The head ends with a bare `dialogues:`, which reads as no list and begins the checks.
+    let head = serde_saphyr::with_deserializer_from_str_with_options(
+        cut.head,
+        share_of_budget(parts),
+        |de| seed.deserialize(de),
+    );
+    if !matches!(head, Ok(None)) || !build.has_head() {
+        return None;
+    }
+    let first = cut.pieces.first()?;
+    let dash = first.text.bytes().take_while(|&b| b == b' ').count();
+    let list = Span::new(first.first_line, u32::try_from(dash + 1).ok()?);
+
+    // A wave of pieces at a time (half a megabyte of text on a small machine, two pieces per
+    // thread on a big one): parsed together, then checked in order while the next wave
+    // parses, so that the file never exists whole as written. Fewer pieces to a wave leave
+    // threads idle at each wave's end.
+    let wave = (2 * rayon::current_num_threads()).max(16);
+    let mut parsed: Vec<Vec<Spanned<RawDialogue>>> = Vec::new();
+    for pieces in cut.pieces.chunks(wave) {
+        let (next, ()) = rayon::join(
+            || {
+                pieces
+                    .par_iter()
+                    .map(|piece| parse_piece(piece, parts))
+                    .collect::<Option<Vec<_>>>()
+            },
+            || {
+                for d in parsed.drain(..).flatten() {
+                    ck.suite_dialogue(&mut build, &d.value, d.span);
+                }
+            },
+        );
+        parsed = next?;
+    }
+    for d in parsed.into_iter().flatten() {
+        ck.suite_dialogue(&mut build, &d.value, d.span);
+    }
+    let suite = ck.suite_finish(build, Some(list));
+    Some((suite, ck.finish()))
+}
+
+/// A piece's dialogues, their spans the file's; `None` for any error at all.
+fn parse_piece(piece: &Piece, parts: usize) -> Option<Vec<Spanned<RawDialogue>>> {
+    raw::with_line_offset(piece.first_line.saturating_sub(1), || {
+        serde_saphyr::from_str_with_options(piece.text, share_of_budget(parts)).ok()
+    })
+}
+
+/// The YAML options for one of `parts` parts of a file: each count the budget caps (events,
+/// nodes, aliases, anchors, bytes) is the file's divided by `parts`, so that parts that each
+/// pass add up to a file that passes (every count of the file is at most the sum of its
+/// parts': the head's `dialogues:` is a null where the file has the list). A piece is one
+/// level shallower than the file, whose top-level mapping holds the list.
+fn share_of_budget(parts: usize) -> serde_saphyr::Options {
+    let mut options = crate::yaml::options();
+    if let Some(b) = options.budget.as_mut() {
+        let parts = parts.max(1);
+        for cap in [
+            &mut b.max_events,
+            &mut b.max_aliases,
+            &mut b.max_anchors,
+            &mut b.max_recorded_anchor_events,
+            &mut b.max_recorded_anchor_bytes,
+            &mut b.max_total_property_interpolation_work,
+            &mut b.max_nodes,
+            &mut b.max_total_scalar_bytes,
+            &mut b.max_merge_keys,
+        ] {
+            *cap /= parts;
+        }
+        b.max_depth = b.max_depth.saturating_sub(1);
+    }
+    options
 }
 
 /// The top-level mapping. Its value is where `dialogues:` is, when written with a value.
@@ -305,6 +426,175 @@ mod tests {
         }
         eprintln!("{streamed} of {} files streamed", files.len());
         assert!(streamed > 50, "only {streamed} of {} streamed", files.len());
+    }
+
+    /// Every suite of the repository that can be cut, cut into one piece per dialogue: the
+    /// same suite and the same diagnostics (at the same lines) as read whole.
+    #[test]
+    fn pieces_say_what_the_whole_file_says() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["tests/bad_suites", "suites", "tests/fixtures"] {
+            yaml_files(&root.join(dir), &mut files);
+        }
+        let mut cut = 0;
+        for path in &files {
+            let Ok(file) = super::super::read_source(path) else {
+                continue;
+            };
+            let config = config_of(path);
+            if let Some(pieces) = load_in_pieces(&file, &config, &opts(), 1) {
+                let whole = super::super::load_whole(&file, &config, &opts());
+                assert_eq!(show(&pieces), show(&whole), "{}", path.display());
+                cut += 1;
+            }
+        }
+        eprintln!("{cut} of {} files cut into pieces", files.len());
+        assert!(cut > 20, "only {cut} of {} cut", files.len());
+    }
+
+    fn config_of(path: &Path) -> ConfigState {
+        match find_config(path) {
+            None => ConfigState::None,
+            Some(c) => match super::super::load_config(&c, &opts()) {
+                Ok(c) => ConfigState::Loaded(c),
+                Err(_) => ConfigState::Broken,
+            },
+        }
+    }
+
+    fn show((suite, diags): &(Option<Suite>, Vec<Diagnostic>)) -> String {
+        format!("{suite:#?}\n{}", render_all(diags, false))
+    }
+
+    /// `n` dialogues; dialogue `i`'s extra text is `extra(i)`, under its `name:`.
+    fn suite_text(n: usize, extra: impl Fn(usize) -> String) -> String {
+        let mut text =
+            String::from("name: s\nendpoint: {base_url: mock, agent_id: ag}\ndialogues:\n");
+        for i in 0..n {
+            text += &format!("  - name: d{i}\n{}    turns:\n      - user: hello {i}\n        expect: {{contains: [hello]}}\n", extra(i));
+        }
+        text
+    }
+
+    /// Read by `load` (in pieces when it can) and whole: the same.
+    fn same_both_ways(text: &str) -> (Option<Suite>, Vec<Diagnostic>) {
+        let file = SourceFile::new("big.yaml", text);
+        let ours = load(&file, &ConfigState::None, &opts())
+            .unwrap_or_else(|| super::super::load_whole(&file, &ConfigState::None, &opts()));
+        let whole = super::super::load_whole(&file, &ConfigState::None, &opts());
+        assert_eq!(show(&ours), show(&whole));
+        whole
+    }
+
+    #[test]
+    fn a_big_file_is_read_in_pieces_and_its_errors_keep_their_lines() {
+        let text = suite_text(3_000, |i| match i {
+            2_999 => "    repeat: 0\n".into(),
+            _ => String::new(),
+        });
+        assert!(text.len() > MIN_CUT_BYTES);
+        let file = SourceFile::new("big.yaml", text.as_str());
+        assert!(load_in_pieces(&file, &ConfigState::None, &opts(), PIECE_BYTES).is_some());
+        let (_, diags) = same_both_ways(&text);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let shown = render_all(&diags, false);
+        let line = text.lines().position(|l| l.contains("repeat: 0")).unwrap() + 1;
+        assert!(shown.contains(&format!("big.yaml:{line}:")), "{shown}");
+    }
+
+    #[test]
+    fn what_cannot_be_read_in_pieces_is_read_whole() {
+        // A quoted scalar over lines, one of which looks like an item: the piece before the
+        // look-alike does not parse alone.
+        let quoted = suite_text(400, |i| match i {
+            7 => "    vars: {x: \"one\n  - name: fake\"}\n".into(),
+            _ => String::new(),
+        });
+        // An alias to an anchor in another piece.
+        let aliased = suite_text(400, |i| match i {
+            3 => "    vars: {x: &x one}\n".into(),
+            300 => "    vars: {x: *x}\n".into(),
+            _ => String::new(),
+        });
+        for text in [quoted, aliased] {
+            let file = SourceFile::new("big.yaml", text.as_str());
+            assert!(load_in_pieces(&file, &ConfigState::None, &opts(), 1).is_none());
+            same_both_ways(&text);
+        }
+    }
+
+    /// Aliases spread over the dialogues count against the file's budget as a whole: pieces
+    /// that are each within their share do not let a file over it through.
+    #[test]
+    fn the_budget_is_the_files_not_each_pieces() {
+        let per_dialogue = 3;
+        let n = crate::yaml::options().budget.unwrap().max_aliases / per_dialogue + 10;
+        let text = suite_text(n, |i| {
+            format!("    vars: {{a: &a{i} x, b: *a{i}, c: *a{i}, d: *a{i}}}\n")
+        });
+        let (suite, diags) = same_both_ways(&text);
+        assert!(suite.is_none());
+        assert!(render_all(&diags, false).contains("alias"), "{diags:?}");
+        let file = SourceFile::new("big.yaml", text.as_str());
+        for piece_bytes in [1, text.len() / 4, text.len() / 2] {
+            let pieces = load_in_pieces(&file, &ConfigState::None, &opts(), piece_bytes);
+            assert!(pieces.is_none(), "pieces of {piece_bytes} bytes");
+        }
+        // Under the budget, the same shape is read in pieces.
+        let text = suite_text(n / 2, |i| {
+            format!("    vars: {{a: &a{i} x, b: *a{i}, c: *a{i}, d: *a{i}}}\n")
+        });
+        let file = SourceFile::new("big.yaml", text.as_str());
+        assert!(load_in_pieces(&file, &ConfigState::None, &opts(), 1).is_some());
+        assert!(same_both_ways(&text).0.is_some());
+    }
+
+    /// A piece is one level shallower than its file: nesting that the file allows, a piece
+    /// allows, and one more level neither does.
+    #[test]
+    fn a_piece_nests_as_deep_as_its_file() {
+        // Unoptimized, sixty levels of serde take more stack than a test thread has.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .stack_size(64 << 20)
+            .build()
+            .expect("a thread pool");
+        pool.install(nests_as_deep_as_its_file);
+    }
+
+    fn nests_as_deep_as_its_file() {
+        let nested = |depth: usize| {
+            suite_text(40, move |i| match i {
+                30 => format!(
+                    "    endpoint: {{kind: openai, params: {}1{}}}\n",
+                    "{a: ".repeat(depth),
+                    "}".repeat(depth)
+                ),
+                _ => String::new(),
+            })
+        };
+        let whole_ok = |depth: usize| {
+            let text = nested(depth);
+            let file = SourceFile::new("deep.yaml", text.as_str());
+            source_parses(&file)
+        };
+        let deepest = (40..crate::yaml::MAX_DEPTH)
+            .take_while(|&d| whole_ok(d))
+            .last()
+            .expect("some nesting parses");
+        for (depth, parses) in [(deepest, true), (deepest + 1, false)] {
+            let text = nested(depth);
+            let file = SourceFile::new("deep.yaml", text.as_str());
+            let pieces = load_in_pieces(&file, &ConfigState::None, &opts(), 1);
+            assert_eq!(pieces.is_some(), parses, "nesting {depth}");
+            same_both_ways(&text);
+        }
+    }
+
+    /// The whole-file parse succeeds (whatever the checks say).
+    fn source_parses(file: &SourceFile) -> bool {
+        super::super::source::parse_yaml::<crate::suite::raw::RawSuite>(file).is_ok()
     }
 
     #[test]
