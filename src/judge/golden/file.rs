@@ -262,26 +262,44 @@ fn push_literal(out: &mut String, indent: usize, s: &str) {
 /// written as a YAML escape (`\n`, `\t`, `\x1b`, `\u2028` ...).
 fn push_double_quoted(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if needs_escape(c) => {
-                let n = c as u32;
-                if n <= 0xFF {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{n:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
+    let mut rest = s;
+    loop {
+        // Printable ASCII other than `"` and `\` is written as it is, a run at a time: most
+        // of an agent's reply, which is quoted for a `: ` inside it.
+        let run = rest
+            .bytes()
+            .position(|b| !(0x20..0x7F).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        push_quoted_char(out, c);
+        rest = &rest[c.len_utf8()..];
     }
     out.push('"');
+}
+
+/// One character of a double-quoted scalar, escaped when it must be.
+fn push_quoted_char(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\0' => out.push_str("\\0"),
+        c if needs_escape(c) => {
+            let n = c as u32;
+            if n <= 0xFF {
+                out.push_str(&format!("\\x{n:02x}"));
+            } else {
+                out.push_str(&format!("\\u{n:04x}"));
+            }
+        }
+        c => out.push(c),
+    }
 }
 
 #[cfg(test)]
