@@ -26,10 +26,7 @@ use crate::suite::model::{self, OpenAiSpec, SessionMode};
 pub struct OpenAi {
     transport: Transport,
     url: Target,
-    model: String,
-    system: Option<String>,
-    params: Map<String, Value>,
-    stream: bool,
+    body: BodyParts,
 }
 
 impl OpenAi {
@@ -45,43 +42,12 @@ impl OpenAi {
         Ok(OpenAi {
             transport,
             url,
-            model: spec.model.clone(),
-            system: spec.system.clone(),
-            params: spec.params.clone(),
-            stream: spec.stream,
+            body: BodyParts::new(spec)?,
         })
     }
 
-    fn body(&self, history: &[(Role, String)], message: &str) -> Result<Vec<u8>, SendError> {
-        let mut messages = Vec::with_capacity(history.len() + 2);
-        if let Some(system) = &self.system {
-            messages.push(Msg {
-                role: "system",
-                content: system,
-            });
-        }
-        messages.extend(history.iter().map(|(role, content)| Msg {
-            role: role.as_str(),
-            content,
-        }));
-        messages.push(Msg {
-            role: "user",
-            content: message,
-        });
-        let body = Body {
-            params: &self.params,
-            model: &self.model,
-            messages,
-            stream: self.stream.then_some(true),
-            stream_options: self.stream.then_some(StreamOptions {
-                include_usage: true,
-            }),
-        };
-        serde_json::to_vec(&body).map_err(|e| SendError::Invalid(e.to_string()))
-    }
-
-    async fn send(&self, history: &[(Role, String)], message: &str) -> Result<Reply, SendError> {
-        let body = self.body(history, message)?;
+    async fn send(&self, history: &History, message: &str) -> Result<Reply, SendError> {
+        let body = self.body.with(history, message);
         let (response, started, first_byte) = self
             .transport
             .start(reqwest::Method::POST, &self.url, Some(body))
@@ -120,10 +86,10 @@ impl OpenAi {
     }
 }
 
-/// The request body. Written by hand rather than with `#[serde(flatten)]`, which would emit a
-/// `params` key and agenttest's own key of the same name both (`"model"` twice): agenttest's
-/// keys replace the params', and a `stream` or `stream_options` in `params` never turns on a
-/// stream the endpoint did not ask for.
+/// The request body, from which [`BodyParts`] are cut. Written by hand rather than with
+/// `#[serde(flatten)]`, which would emit a `params` key and agenttest's own key of the same
+/// name both (`"model"` twice): agenttest's keys replace the params', and a `stream` or
+/// `stream_options` in `params` never turns on a stream the endpoint did not ask for.
 struct Body<'a> {
     params: &'a Map<String, Value>,
     model: &'a str,
@@ -186,7 +152,7 @@ impl Endpoint for OpenAi {
     fn open(self: Arc<Self>, _mode: SessionMode) -> Box<dyn Conversation> {
         Box::new(OpenAiConversation {
             endpoint: self,
-            history: Vec::new(),
+            history: History::default(),
         })
     }
 }
@@ -194,7 +160,82 @@ impl Endpoint for OpenAi {
 /// One dialogue execution: the messages so far, which every turn sends again.
 struct OpenAiConversation {
     endpoint: Arc<OpenAi>,
-    history: Vec<(Role, String)>,
+    history: History,
+}
+
+/// The messages so far as the body carries them: JSON objects, each after a comma unless it
+/// is the array's first. Kept written, so that a turn writes its own two messages and copies
+/// the rest: writing the whole history anew, every string escaped again, was most of the cost
+/// of building a request late in a dialogue.
+#[derive(Default)]
+struct History {
+    json: Vec<u8>,
+}
+
+/// The body up to the history (`{`, the params, the model, `"messages":[` and the system
+/// message) and after the new message (`]`, the stream keys, `}`): the same on every request
+/// of an endpoint, so written once. [`Body`] says what is in them.
+#[derive(Debug)]
+struct BodyParts {
+    open: Vec<u8>,
+    close: Vec<u8>,
+}
+
+impl BodyParts {
+    fn new(spec: &OpenAiSpec) -> Result<Self, String> {
+        // The body with only the system message, cut before the `]` that closes the
+        // messages: nothing after them (the stream keys) has a `]` in it.
+        let system = spec.system.as_deref().map(|content| Msg {
+            role: "system",
+            content,
+        });
+        let fixed = Body {
+            params: &spec.params,
+            model: &spec.model,
+            messages: system.into_iter().collect(),
+            stream: spec.stream.then_some(true),
+            stream_options: spec.stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+        };
+        let mut open = serde_json::to_vec(&fixed).map_err(|e| e.to_string())?;
+        let at = open
+            .iter()
+            .rposition(|&b| b == b']')
+            .ok_or("the request body has no message list")?;
+        let close = open.split_off(at);
+        Ok(BodyParts { open, close })
+    }
+
+    /// The body for `message` after the conversation's `history`.
+    fn with(&self, history: &History, message: &str) -> Vec<u8> {
+        let mut body = Vec::with_capacity(
+            self.open.len() + history.json.len() + message.len() + 40 + self.close.len(),
+        );
+        body.extend_from_slice(&self.open);
+        body.extend_from_slice(&history.json);
+        push_message(&mut body, self.comma_before(history), Role::User, message);
+        body.extend_from_slice(&self.close);
+        body
+    }
+
+    /// Whether a message after `history` follows another in the array.
+    fn comma_before(&self, history: &History) -> bool {
+        !history.json.is_empty() || !self.open.ends_with(b"[")
+    }
+}
+
+/// Writes one message object to `out`, after a comma when `comma`.
+fn push_message(out: &mut Vec<u8>, comma: bool, role: Role, content: &str) {
+    if comma {
+        out.push(b',');
+    }
+    let msg = Msg {
+        role: role.as_str(),
+        content,
+    };
+    // Into a `Vec`, a struct of two strings cannot fail to serialize.
+    let _ = serde_json::to_writer(out, &msg);
 }
 
 impl Conversation for OpenAiConversation {
@@ -205,8 +246,10 @@ impl Conversation for OpenAiConversation {
         Box::pin(async move {
             let reply = self.endpoint.send(&self.history, message.text).await?;
             if let ReplyBody::Agent(a) = &reply.body {
-                self.history.push((Role::User, message.text.to_string()));
-                self.history.push((Role::Assistant, a.text.clone()));
+                let comma = self.endpoint.body.comma_before(&self.history);
+                let json = &mut self.history.json;
+                push_message(json, comma, Role::User, message.text);
+                push_message(json, true, Role::Assistant, &a.text);
             }
             Ok(reply)
         })
@@ -512,6 +555,93 @@ pub fn parse_error(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every body, built from the parts and the written history, is the one serde writes from
+    /// the whole message list: params of every shape (one of our own keys among them, and
+    /// `]`s and a nested `messages` inside), with and without a system message and a stream,
+    /// after zero to three turns of text that needs escaping.
+    #[test]
+    fn bodies_from_parts_are_the_whole_bodies() {
+        let params: Vec<Map<String, Value>> = vec![
+            Map::new(),
+            serde_json::from_str(r#"{"temperature": 0.2, "stop": ["]", "\n]"]}"#).unwrap(),
+            serde_json::from_str(
+                r#"{"model": "other", "x": {"messages": []}, "stream": true, "y": "]\"]"}"#,
+            )
+            .unwrap(),
+        ];
+        let texts = [
+            "hi",
+            "",
+            "say \"]\" and \\ \n\u{1} é 🦀",
+            "]",
+            "{\"role\":1}",
+        ];
+        for params in &params {
+            for system in [None, Some("Be brief]"), Some("")] {
+                for stream in [false, true] {
+                    let spec = OpenAiSpec {
+                        model: "gpt \"x\"".into(),
+                        system: system.map(String::from),
+                        params: params.clone(),
+                        stream,
+                    };
+                    let parts = BodyParts::new(&spec).unwrap();
+                    let mut history = History::default();
+                    let mut turns: Vec<(&str, &str)> = Vec::new();
+                    for (i, &said) in texts.iter().enumerate() {
+                        let built = parts.with(&history, said);
+                        let whole = whole_body(&spec, &turns, said);
+                        assert_eq!(
+                            String::from_utf8_lossy(&built),
+                            String::from_utf8_lossy(&whole),
+                            "{spec:?} after {i} turns"
+                        );
+                        let answer = texts[texts.len() - 1 - i];
+                        let comma = parts.comma_before(&history);
+                        push_message(&mut history.json, comma, Role::User, said);
+                        push_message(&mut history.json, true, Role::Assistant, answer);
+                        turns.push((said, answer));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The body as serde writes it from every message at once.
+    fn whole_body(spec: &OpenAiSpec, turns: &[(&str, &str)], message: &str) -> Vec<u8> {
+        let mut messages = Vec::new();
+        if let Some(system) = &spec.system {
+            messages.push(Msg {
+                role: "system",
+                content: system,
+            });
+        }
+        for (user, assistant) in turns {
+            messages.push(Msg {
+                role: "user",
+                content: user,
+            });
+            messages.push(Msg {
+                role: "assistant",
+                content: assistant,
+            });
+        }
+        messages.push(Msg {
+            role: "user",
+            content: message,
+        });
+        let body = Body {
+            params: &spec.params,
+            model: &spec.model,
+            messages,
+            stream: spec.stream.then_some(true),
+            stream_options: spec.stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+        };
+        serde_json::to_vec(&body).unwrap()
+    }
 
     /// The one-pass reader and the tree reader say the same of every body and chunk.
     #[test]
