@@ -116,11 +116,26 @@ pub(super) fn load_options(overrides: EndpointOverrides) -> LoadOptions {
 pub(super) fn load(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Vec<Suite>, i32> {
     let color = use_color(paths.color, std::io::stderr().is_terminal());
     match suite::load_paths(&paths_or_default(&paths.paths), &load_options(overrides)) {
-        Ok(loaded) => Ok(loaded.suites),
+        Ok(loaded) => {
+            release_freed_memory();
+            Ok(loaded.suites)
+        }
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
             Err(exit::USAGE)
         }
+    }
+}
+
+/// Hands what the load freed back to the system. A big suite is parsed on every core, and
+/// glibc keeps what a thread freed in that thread's arena, out of reach of the run's one
+/// thread: at 1,000 × 5 turns and 64 connections that was 1.5 MB resident for the whole run
+/// (20.0 → 18.5 MB at the peak), at 10,000 × 5 turns 4 MB. Other allocators are left alone.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` has no preconditions: it only returns free pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -138,7 +138,7 @@ impl<'a> Iterator for Lines<'a> {
         }
         let start = self.at;
         let rest = &self.text[start..];
-        let (len, next) = match memchr_newline(rest) {
+        let (len, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
             Some(i) => (i, start + i + 1),
             None => (rest.len(), self.text.len()),
         };
@@ -151,10 +151,6 @@ impl<'a> Iterator for Lines<'a> {
             number: self.number,
         })
     }
-}
-
-fn memchr_newline(s: &str) -> Option<usize> {
-    s.bytes().position(|b| b == b'\n')
 }
 
 #[cfg(test)]
