@@ -593,6 +593,73 @@ mod tests {
         }
     }
 
+    /// Suites made of lines that look like items where they are not (inside quoted scalars
+    /// over several lines, block scalars, flow collections), comments and blank lines at every
+    /// indentation, anchors and aliases within and across dialogues, tabs, document markers,
+    /// mistakes: whenever such a file can be read in pieces, it says what it says read whole.
+    #[test]
+    fn any_suite_read_in_pieces_says_what_it_says_whole() {
+        use proptest::prelude::*;
+        // Lines of a dialogue, each written after `  - name: dN\n` and before its turns.
+        let plain = prop::sample::select(vec![
+            "",
+            "\n",
+            "# a comment at column 0\n",
+            "  # a comment at the items' indentation\n",
+            " # one space in\n",
+            "    tags: [a, b]\n",
+            "    vars: {x: \"one\n      two\"}\n",
+            "    vars:\n      x: |\n        - name: inside a block\n        more\n",
+            "    vars:\n      x: >-\n        folded\n\n        text\n",
+            "    vars: {x: &mine y, z: *mine}\n",
+            "    repeat: 0\n",
+            "    skip: true\n",
+            "    golden: false\n",
+        ]);
+        let tricky = prop::sample::select(vec![
+            "    tags: [a,\n  - name: fake, b]\n",
+            "    vars: {x: \"one\n  - name: fake\"}\n",
+            "    vars: {x: 'one\n  - name: fake'}\n",
+            "    vars: {x: &shared one}\n",
+            "    vars: {x: *shared}\n",
+            "    repeat: -1\n",
+            "    turnz: []\n",
+            "\t\n",
+            "  \t# tab then comment\n",
+            "---\n",
+            "...\n",
+            "  -\n",
+            "  - \n",
+        ]);
+        let line = prop_oneof![6 => plain, 1 => tricky];
+        let dialogue = prop::collection::vec(line, 0..4);
+        let case = (
+            prop::collection::vec(dialogue, 2..7),
+            prop::sample::select(vec!["", "# head comment\n", "name: s\n"]),
+            prop::sample::select(vec!["  ", ""]),
+        );
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok());
+        proptest!(ProptestConfig::with_cases(cases.unwrap_or(300)), |((dialogues, head, indent) in case)| {
+            let mut text = format!("{head}endpoint: {{base_url: mock, agent_id: ag}}\ndialogues:\n");
+            for (i, lines) in dialogues.iter().enumerate() {
+                text += &format!("{indent}- name: d{i}\n");
+                for l in lines {
+                    // Written for items at two spaces; at column 0 every line moves left by two.
+                    let l = if indent.is_empty() { l.strip_prefix("  ").unwrap_or(l) } else { l };
+                    text += l;
+                }
+                text += &format!("{indent}  turns: [{{user: hello {i}}}]\n");
+            }
+            let file = SourceFile::new("p.yaml", text.as_str());
+            if let Some(pieces) = load_in_pieces(&file, &ConfigState::None, &opts(), 1) {
+                let whole = super::super::load_whole(&file, &ConfigState::None, &opts());
+                prop_assert_eq!(show(&pieces), show(&whole), "{}", text);
+            }
+        });
+    }
+
     /// The whole-file parse succeeds (whatever the checks say).
     fn source_parses(file: &SourceFile) -> bool {
         super::super::source::parse_yaml::<crate::suite::raw::RawSuite>(file).is_ok()
