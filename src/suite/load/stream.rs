@@ -374,11 +374,8 @@ mod tests {
 
     /// Both paths, as the loader would run them on `file`: `None` when streaming stepped aside.
     fn both(file: &SourceFile, config: &ConfigState) -> Option<(String, String)> {
-        let streamed = load(file, config, &opts())?;
+        let streamed = load_in_one_pass(file, config, &opts())?;
         let whole = super::super::load_whole(file, config, &opts());
-        let show = |(suite, diags): &(Option<Suite>, Vec<Diagnostic>)| {
-            format!("{suite:#?}\n{}", render_all(diags, false))
-        };
         Some((show(&streamed), show(&whole)))
     }
 
@@ -399,59 +396,59 @@ mod tests {
         }
     }
 
-    /// Every suite of the repository (the bad-suite corpus, the examples, the fixtures):
-    /// read as it is parsed, the same suite and the same diagnostics as read whole.
-    #[test]
-    fn streaming_says_what_the_whole_file_says() {
+    /// Every suite of the repository (the bad-suite corpus, the examples, the fixtures), read,
+    /// with the config it would be loaded under.
+    fn repository_suites() -> Vec<(PathBuf, SourceFile, ConfigState)> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
         for dir in ["tests/bad_suites", "suites", "tests/fixtures"] {
             yaml_files(&root.join(dir), &mut files);
         }
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let file = super::super::read_source(&path).ok()?;
+                let config = config_of(&path);
+                Some((path, file, config))
+            })
+            .collect()
+    }
+
+    /// Every suite of the repository: read as it is parsed, the same suite and the same
+    /// diagnostics as read whole.
+    #[test]
+    fn streaming_says_what_the_whole_file_says() {
+        let suites = repository_suites();
         let mut streamed = 0;
-        for path in &files {
-            let Ok(file) = super::super::read_source(path) else {
-                continue;
-            };
-            let config = match find_config(path) {
-                None => ConfigState::None,
-                Some(c) => match super::super::load_config(&c, &opts()) {
-                    Ok(c) => ConfigState::Loaded(c),
-                    Err(_) => ConfigState::Broken,
-                },
-            };
-            if let Some((ours, whole)) = both(&file, &config) {
+        for (path, file, config) in &suites {
+            if let Some((ours, whole)) = both(file, config) {
                 assert_eq!(ours, whole, "{}", path.display());
                 streamed += 1;
             }
         }
-        eprintln!("{streamed} of {} files streamed", files.len());
-        assert!(streamed > 50, "only {streamed} of {} streamed", files.len());
+        eprintln!("{streamed} of {} files streamed", suites.len());
+        assert!(
+            streamed > 50,
+            "only {streamed} of {} streamed",
+            suites.len()
+        );
     }
 
     /// Every suite of the repository that can be cut, cut into one piece per dialogue: the
     /// same suite and the same diagnostics (at the same lines) as read whole.
     #[test]
     fn pieces_say_what_the_whole_file_says() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for dir in ["tests/bad_suites", "suites", "tests/fixtures"] {
-            yaml_files(&root.join(dir), &mut files);
-        }
+        let suites = repository_suites();
         let mut cut = 0;
-        for path in &files {
-            let Ok(file) = super::super::read_source(path) else {
-                continue;
-            };
-            let config = config_of(path);
-            if let Some(pieces) = load_in_pieces(&file, &config, &opts(), 1) {
-                let whole = super::super::load_whole(&file, &config, &opts());
+        for (path, file, config) in &suites {
+            if let Some(pieces) = load_in_pieces(file, config, &opts(), 1) {
+                let whole = super::super::load_whole(file, config, &opts());
                 assert_eq!(show(&pieces), show(&whole), "{}", path.display());
                 cut += 1;
             }
         }
-        eprintln!("{cut} of {} files cut into pieces", files.len());
-        assert!(cut > 20, "only {cut} of {} cut", files.len());
+        eprintln!("{cut} of {} files cut into pieces", suites.len());
+        assert!(cut > 20, "only {cut} of {} cut", suites.len());
     }
 
     fn config_of(path: &Path) -> ConfigState {
