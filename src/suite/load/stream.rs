@@ -77,16 +77,7 @@ fn load_in_one_pass(
     }
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
-    let seed = SuiteSeed {
-        ck: &mut ck,
-        build: &mut build,
-    };
-    let parsed = serde_saphyr::with_deserializer_from_str_with_options(
-        &file.text,
-        crate::yaml::options(),
-        |de| seed.deserialize(de),
-    );
-    let list = parsed.ok()?;
+    let list = read_suite(&mut ck, &mut build, &file.text, crate::yaml::options()).ok()?;
     let suite = ck.suite_finish(build, list);
     let diags = ck.finish();
     Some((suite, diags))
@@ -104,16 +95,8 @@ fn load_in_pieces(
     let parts = cut.pieces.len() + 1;
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
-    let seed = SuiteSeed {
-        ck: &mut ck,
-        build: &mut build,
-    };
     // The head ends with a bare `dialogues:`, which reads as no list and begins the checks.
-    let head = serde_saphyr::with_deserializer_from_str_with_options(
-        cut.head,
-        share_of_budget(parts),
-        |de| seed.deserialize(de),
-    );
+    let head = read_suite(&mut ck, &mut build, cut.head, share_of_budget(parts));
     if !matches!(head, Ok(None)) || !build.has_head() {
         return None;
     }
@@ -149,6 +132,18 @@ fn load_in_pieces(
     }
     let suite = ck.suite_finish(build, Some(list));
     Some((suite, ck.finish()))
+}
+
+/// `text` read as a suite's top-level mapping, each key checked as it comes and each dialogue
+/// of a list written there too; where `dialogues:` is, when written with a value.
+fn read_suite(
+    ck: &mut Checker,
+    build: &mut SuiteBuild,
+    text: &str,
+    options: serde_saphyr::Options,
+) -> Result<Option<Span>, serde_saphyr::Error> {
+    let seed = SuiteSeed { ck, build };
+    serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| seed.deserialize(de))
 }
 
 /// A piece's dialogues, their spans the file's; `None` for any error at all.
