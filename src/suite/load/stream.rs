@@ -77,7 +77,8 @@ fn load_in_one_pass(
     }
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
-    let list = read_suite(&mut ck, &mut build, &file.text, crate::yaml::options()).ok()?;
+    let options = crate::yaml::options_for(&file.text);
+    let list = read_suite(&mut ck, &mut build, &file.text, options).ok()?;
     let suite = ck.suite_finish(build, list);
     let diags = ck.finish();
     Some((suite, diags))
@@ -96,7 +97,7 @@ fn load_in_pieces(
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
     // The head ends with a bare `dialogues:`, which reads as no list and begins the checks.
-    let head = read_suite(&mut ck, &mut build, cut.head, share_of_budget(parts));
+    let head = read_suite(&mut ck, &mut build, cut.head, share_of_budget(file, parts));
     if !matches!(head, Ok(None)) || !build.has_head() {
         return None;
     }
@@ -116,7 +117,7 @@ fn load_in_pieces(
             || {
                 pieces
                     .par_iter()
-                    .map(|piece| parse_piece(piece, parts))
+                    .map(|piece| parse_piece(piece, file, parts))
                     .collect::<Option<Vec<_>>>()
             },
             || {
@@ -147,19 +148,23 @@ fn read_suite(
 }
 
 /// A piece's dialogues, their spans the file's; `None` for any error at all.
-fn parse_piece(piece: &Piece, parts: usize) -> Option<Vec<Spanned<RawDialogue>>> {
+fn parse_piece(
+    piece: &Piece,
+    file: &SourceFile,
+    parts: usize,
+) -> Option<Vec<Spanned<RawDialogue>>> {
     raw::with_line_offset(piece.first_line.saturating_sub(1), || {
-        serde_saphyr::from_str_with_options(piece.text, share_of_budget(parts)).ok()
+        serde_saphyr::from_str_with_options(piece.text, share_of_budget(file, parts)).ok()
     })
 }
 
-/// The YAML options for one of `parts` parts of a file: each count the budget caps (events,
+/// The YAML options for one of `parts` parts of `file`: each count the budget caps (events,
 /// nodes, aliases, anchors, bytes) is the file's divided by `parts`, so that parts that each
 /// pass add up to a file that passes (every count of the file is at most the sum of its
 /// parts': the head's `dialogues:` is a null where the file has the list). A piece is one
 /// level shallower than the file, whose top-level mapping holds the list.
-fn share_of_budget(parts: usize) -> serde_saphyr::Options {
-    let mut options = crate::yaml::options();
+fn share_of_budget(file: &SourceFile, parts: usize) -> serde_saphyr::Options {
+    let mut options = crate::yaml::options_for(&file.text);
     if let Some(b) = options.budget.as_mut() {
         let parts = parts.max(1);
         for cap in [
@@ -522,7 +527,7 @@ mod tests {
     #[test]
     fn the_budget_is_the_files_not_each_pieces() {
         let per_dialogue = 3;
-        let n = crate::yaml::options().budget.unwrap().max_aliases / per_dialogue + 10;
+        let n = crate::yaml::options_for("").budget.unwrap().max_aliases / per_dialogue + 10;
         let text = suite_text(n, |i| {
             format!("    vars: {{a: &a{i} x, b: *a{i}, c: *a{i}, d: *a{i}}}\n")
         });
