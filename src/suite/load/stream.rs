@@ -522,30 +522,62 @@ mod tests {
         }
     }
 
-    /// Aliases spread over the dialogues count against the file's budget as a whole: pieces
-    /// that are each within their share do not let a file over it through.
+    /// Pieces that each pass their share add up to a file that passes: for every count the
+    /// budget caps, the shares of a file's parts sum to no more than the file's own cap.
     #[test]
     fn the_budget_is_the_files_not_each_pieces() {
-        let per_dialogue = 3;
-        let n = crate::yaml::options_for("").budget.unwrap().max_aliases / per_dialogue + 10;
-        let text = suite_text(n, |i| {
-            format!("    vars: {{a: &a{i} x, b: *a{i}, c: *a{i}, d: *a{i}}}\n")
-        });
-        let (suite, diags) = same_both_ways(&text);
-        assert!(suite.is_none());
-        assert!(render_all(&diags, false).contains("alias"), "{diags:?}");
-        let file = SourceFile::new("big.yaml", text.as_str());
-        for piece_bytes in [1, text.len() / 4, text.len() / 2] {
-            let pieces = load_in_pieces(&file, &ConfigState::None, &opts(), piece_bytes);
-            assert!(pieces.is_none(), "pieces of {piece_bytes} bytes");
+        fn caps(o: &serde_saphyr::Options) -> [usize; 9] {
+            let b = o.budget.as_ref().expect("a budget");
+            [
+                b.max_events,
+                b.max_aliases,
+                b.max_anchors,
+                b.max_recorded_anchor_events,
+                b.max_recorded_anchor_bytes,
+                b.max_total_property_interpolation_work,
+                b.max_nodes,
+                b.max_total_scalar_bytes,
+                b.max_merge_keys,
+            ]
         }
-        // Under the budget, the same shape is read in pieces.
-        let text = suite_text(n / 2, |i| {
+        for len in [10, 100_000, 5_000_000] {
+            let file = SourceFile::new("big.yaml", "x".repeat(len));
+            let whole = caps(&crate::yaml::options_for(&file.text));
+            for parts in [2, 7, 300] {
+                let share = caps(&share_of_budget(&file, parts));
+                for (cap, (whole, share)) in whole.iter().zip(share).enumerate() {
+                    assert!(
+                        share * parts <= *whole,
+                        "cap {cap} of {len} bytes in {parts}"
+                    );
+                }
+            }
+        }
+        // Anchors used within their dialogue are read in pieces, and the suite loads.
+        let text = suite_text(200, |i| {
             format!("    vars: {{a: &a{i} x, b: *a{i}, c: *a{i}, d: *a{i}}}\n")
         });
         let file = SourceFile::new("big.yaml", text.as_str());
         assert!(load_in_pieces(&file, &ConfigState::None, &opts(), 1).is_some());
         assert!(same_both_ways(&text).0.is_some());
+    }
+
+    /// A suite that says `expect: *ok` in each of its 150 turns loads: one anchor used many
+    /// times is no alias bomb (serde-saphyr's ratio of aliases to anchors had refused it).
+    #[test]
+    fn an_anchor_used_in_every_turn_loads() {
+        let mut text = String::from(
+            "endpoint: {base_url: mock, agent_id: ag}\ndefaults:\n  expect: &ok {status: 200}\ndialogues:\n",
+        );
+        for i in 0..30 {
+            text += &format!("  - name: d{i}\n    turns:\n");
+            for t in 0..5 {
+                text += &format!("      - user: hi {t}\n        expect: *ok\n");
+            }
+        }
+        let (suite, diags) = same_both_ways(&text);
+        assert!(diags.is_empty(), "{}", render_all(&diags, false));
+        assert_eq!(suite.map(|s| s.dialogues.len()), Some(30));
     }
 
     /// A piece is one level shallower than its file: nesting that the file allows, a piece
