@@ -108,6 +108,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
         })
         .collect();
     let (configs, mut groups) = load_configs(&config_of, opts);
+    let cut_above = cut_above(&files);
 
     let results: Vec<(PathBuf, Option<Suite>, Vec<Diagnostic>)> = files
         .par_iter()
@@ -117,7 +118,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
                 Some((canon, _)) => configs.get(canon).cloned().unwrap_or(ConfigState::Broken),
                 None => ConfigState::None,
             };
-            let (suite, diags) = load_suite(path, &state, opts);
+            let (suite, diags) = load_suite(path, &state, opts, cut_above);
             (path.clone(), suite, diags)
         })
         .collect();
@@ -141,6 +142,20 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     } else {
         Err(errors)
     }
+}
+
+/// The size above which a suite file is parsed in pieces (`stream`): more than its share of
+/// all the files' bytes on this many cores. Files load in parallel already, so pieces only
+/// pay for a file that would otherwise keep a core busy after the others are done: cut
+/// anyway, eight equal files of 1,000 dialogues loaded 11% slower on 2 cores (27% at 10,000),
+/// their allocations freed on threads other than the ones that made them.
+fn cut_above(files: &[PathBuf]) -> u64 {
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    total / rayon::current_num_threads().max(1) as u64
 }
 
 /// Loads each distinct config once, however many suites share it: by canonical path, the
@@ -237,13 +252,15 @@ fn load_suite(
     path: &Path,
     config: &ConfigState,
     opts: &LoadOptions,
+    cut_above: u64,
 ) -> (Option<Suite>, Vec<Diagnostic>) {
     let file = match read_source(path) {
         Ok(f) => f,
         Err(d) => return (None, vec![d]),
     };
+    let cut = file.text.len() as u64 > cut_above;
     let (suite, diags) =
-        stream::load(&file, config, opts).unwrap_or_else(|| load_whole(&file, config, opts));
+        stream::load(&file, config, opts, cut).unwrap_or_else(|| load_whole(&file, config, opts));
     if diags.is_empty() {
         (suite, diags)
     } else {

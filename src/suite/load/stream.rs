@@ -52,13 +52,15 @@ const FIELDS: &[&str] = &[
 ];
 
 /// The checked suite and every diagnostic of the file; `None` when the file must be read
-/// whole instead (see the module's comment).
+/// whole instead (see the module's comment). In pieces only when `may_cut` (the caller's
+/// judgment that the other cores have no other file to parse) and the file is big.
 pub(super) fn load(
     file: &SourceFile,
     config: &ConfigState,
     opts: &LoadOptions,
+    may_cut: bool,
 ) -> Option<(Option<Suite>, Vec<Diagnostic>)> {
-    if file.text.len() >= MIN_CUT_BYTES && rayon::current_num_threads() > 1 {
+    if may_cut && file.text.len() >= MIN_CUT_BYTES && rayon::current_num_threads() > 1 {
         if let Some(loaded) = load_in_pieces(file, config, opts, PIECE_BYTES) {
             return Some(loaded);
         }
@@ -478,7 +480,7 @@ mod tests {
     /// Read by `load` (in pieces when it can) and whole: the same.
     fn same_both_ways(text: &str) -> (Option<Suite>, Vec<Diagnostic>) {
         let file = SourceFile::new("big.yaml", text);
-        let ours = load(&file, &ConfigState::None, &opts())
+        let ours = load(&file, &ConfigState::None, &opts(), true)
             .unwrap_or_else(|| super::super::load_whole(&file, &ConfigState::None, &opts()));
         let whole = super::super::load_whole(&file, &ConfigState::None, &opts());
         assert_eq!(show(&ours), show(&whole));

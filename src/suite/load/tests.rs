@@ -749,3 +749,34 @@ fn a_matrix_endpoint_may_name_the_vars_every_row_has() {
     ));
     assert_eq!(s.dialogues[1].vars["tone"], "plain");
 }
+
+/// Only a file bigger than its share of the cores' work is cut into pieces: files of equal
+/// size are parsed one per core already; one big file among small ones would keep a core
+/// busy alone.
+#[test]
+fn only_a_file_that_outweighs_its_share_is_cut() {
+    let threads = rayon::current_num_threads() as u64;
+    let sized = |files: &[(&str, usize)]| {
+        let texts: Vec<(String, String)> = files
+            .iter()
+            .map(|(name, n)| (name.to_string(), "x".repeat(*n)))
+            .collect();
+        let refs: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let fx = Fixture::new(&refs);
+        let paths: Vec<PathBuf> = files.iter().map(|(n, _)| fx.dir.path().join(n)).collect();
+        cut_above(&paths)
+    };
+    let equal = sized(&[("a.yaml", 1000), ("b.yaml", 1000)]);
+    assert_eq!(equal, 2000 / threads);
+    if threads <= 2 {
+        assert!(1000 <= equal, "two equal files are not cut");
+    }
+    let lopsided = sized(&[("big.yaml", 9000), ("small.yaml", 100)]);
+    assert_eq!(lopsided, 9100 / threads);
+    if threads >= 2 {
+        assert!(9000 > lopsided, "the big file is cut");
+    }
+}
