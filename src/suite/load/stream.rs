@@ -2,9 +2,10 @@
 //! it is read and its YAML form dropped, so a suite of 10,000 dialogues never exists twice
 //! (as written and as checked) in memory.
 //!
-//! A big file is parsed in pieces on every core when its text can be cut (`split`): the head
-//! first, then the pieces of its dialogue list a few at a time, each checked in file order
-//! while the next few are parsed. Every piece parses under a share of the file's YAML budget,
+//! A big file that would keep one core busy while the others have no file left to parse is
+//! parsed in pieces on every core, when its text can be cut (`split`): the head first, then
+//! the pieces of its dialogue list a few at a time, each checked in file order while the next
+//! few are parsed. Every piece parses under a share of the file's YAML budget,
 //! so that pieces that all pass add up to a file that passes whole; a piece that fails in any
 //! way sends the file to the one-pass read below, which says what is wrong.
 //!
