@@ -21,12 +21,12 @@ const MIN_EVENTS: usize = 1_000_000;
 /// Aliases every document may use, whatever its size.
 const MIN_ALIASES: usize = 1_000;
 
-/// The options for reading `text`. The budget on events and nodes grows with the text: one
-/// per byte, and a million at least. A document written out without aliases has fewer (a
-/// suite about one per ten bytes; even `[[],[],...]` has fewer than one a byte), so no file is
-/// refused for its size below the 16 MiB cap on files, while aliases can make a file cost at
-/// most what a file of its size written out could. A fixed million had refused a valid suite
-/// of 12,000 five-turn dialogues (10 MB) as an alias bomb.
+/// The options for reading `text`. The budget on events and nodes grows with the text: two
+/// per byte, and a million at least. A document written out without aliases has at most
+/// about one a byte (`- - - x`, `{a,b}`; a suite has one per ten), so no file is refused for
+/// its size below the 16 MiB cap on files, while aliases can make a file cost at most twice
+/// what the most crowded file of its size written out could. A fixed million had refused a
+/// valid suite of 12,000 five-turn dialogues (10 MB) as an alias bomb.
 ///
 /// Aliases are bounded by what they expand to, not by how often an anchor is used: each one
 /// replays its anchor's events, which the budget on events already bounds. So their number
@@ -43,9 +43,10 @@ pub fn options_for(text: &str) -> serde_saphyr::Options {
     budget.max_depth = MAX_DEPTH;
     budget.max_aliases = (text.len() / 4).max(MIN_ALIASES);
     budget.enforce_alias_anchor_ratio = false;
-    budget.max_events = text.len().max(MIN_EVENTS);
-    budget.max_nodes = text.len().max(MIN_EVENTS);
-    budget.max_recorded_anchor_events = text.len().max(MIN_EVENTS);
+    let per_byte = text.len().saturating_mul(2).max(MIN_EVENTS);
+    budget.max_events = per_byte;
+    budget.max_nodes = per_byte;
+    budget.max_recorded_anchor_events = per_byte;
     budget.max_total_scalar_bytes = 64 * 1024 * 1024;
     opts.budget = Some(budget);
     opts
@@ -194,7 +195,7 @@ mod tests {
     /// So are many uses of one anchor; an alias bomb is not.
     #[test]
     fn big_documents_and_many_aliases_are_within_the_budget() {
-        // Empty lists: two events each, the most events a byte of text can give.
+        // Empty lists: two events in three bytes, about as crowded as a document gets.
         let n = MIN_EVENTS / 2 + 20_000;
         let text = format!("[{}[]]", "[],".repeat(n - 1));
         let items: Vec<IgnoredAny> = from_text(&text).expect("within budget");
