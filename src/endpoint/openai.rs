@@ -98,6 +98,21 @@ struct Body<'a> {
     stream_options: Option<StreamOptions>,
 }
 
+impl<'a> Body<'a> {
+    /// The body of `spec`'s endpoint with these messages.
+    fn new(spec: &'a OpenAiSpec, messages: Vec<Msg<'a>>) -> Self {
+        Body {
+            params: &spec.params,
+            model: &spec.model,
+            messages,
+            stream: spec.stream.then_some(true),
+            stream_options: spec.stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+        }
+    }
+}
+
 /// The keys agenttest writes itself; a `params` key of the same name is left out.
 const OWN_KEYS: [&str; 4] = ["model", "messages", "stream", "stream_options"];
 
@@ -172,6 +187,15 @@ struct History {
     json: Vec<u8>,
 }
 
+impl History {
+    /// Adds a turn: what the user said and what the agent answered.
+    fn push_turn(&mut self, parts: &BodyParts, user: &str, assistant: &str) {
+        let comma = parts.comma_before(self);
+        push_message(&mut self.json, comma, Role::User, user);
+        push_message(&mut self.json, true, Role::Assistant, assistant);
+    }
+}
+
 /// The body up to the history (`{`, the params, the model, `"messages":[` and the system
 /// message) and after the new message (`]`, the stream keys, `}`): the same on every request
 /// of an endpoint, so written once. [`Body`] says what is in them.
@@ -189,15 +213,7 @@ impl BodyParts {
             role: "system",
             content,
         });
-        let fixed = Body {
-            params: &spec.params,
-            model: &spec.model,
-            messages: system.into_iter().collect(),
-            stream: spec.stream.then_some(true),
-            stream_options: spec.stream.then_some(StreamOptions {
-                include_usage: true,
-            }),
-        };
+        let fixed = Body::new(spec, system.into_iter().collect());
         let mut open = serde_json::to_vec(&fixed).map_err(|e| e.to_string())?;
         let at = open
             .iter()
@@ -246,10 +262,8 @@ impl Conversation for OpenAiConversation {
         Box::pin(async move {
             let reply = self.endpoint.send(&self.history, message.text).await?;
             if let ReplyBody::Agent(a) = &reply.body {
-                let comma = self.endpoint.body.comma_before(&self.history);
-                let json = &mut self.history.json;
-                push_message(json, comma, Role::User, message.text);
-                push_message(json, true, Role::Assistant, &a.text);
+                let parts = &self.endpoint.body;
+                self.history.push_turn(parts, message.text, &a.text);
             }
             Ok(reply)
         })
@@ -598,9 +612,7 @@ mod tests {
                             "{spec:?} after {i} turns"
                         );
                         let answer = texts[texts.len() - 1 - i];
-                        let comma = parts.comma_before(&history);
-                        push_message(&mut history.json, comma, Role::User, said);
-                        push_message(&mut history.json, true, Role::Assistant, answer);
+                        history.push_turn(&parts, said, answer);
                         turns.push((said, answer));
                     }
                 }
@@ -631,16 +643,7 @@ mod tests {
             role: "user",
             content: message,
         });
-        let body = Body {
-            params: &spec.params,
-            model: &spec.model,
-            messages,
-            stream: spec.stream.then_some(true),
-            stream_options: spec.stream.then_some(StreamOptions {
-                include_usage: true,
-            }),
-        };
-        serde_json::to_vec(&body).unwrap()
+        serde_json::to_vec(&Body::new(spec, messages)).unwrap()
     }
 
     /// The one-pass reader and the tree reader say the same of every body and chunk.
