@@ -100,21 +100,10 @@ impl Diagnostic {
     /// goldens are all read as text and all refused this way.
     pub fn not_utf8(path: &Path, bytes: &[u8], good: usize) -> Self {
         let prefix = &bytes[..good.min(bytes.len())];
-        let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
-        let line_start = prefix
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
-        // The valid prefix is UTF-8, so counting its chars gives the column.
-        let column = String::from_utf8_lossy(&prefix[line_start..])
-            .chars()
-            .count()
-            + 1;
+        // The prefix before the first bad byte is UTF-8 (`good` is where it ends).
+        let valid = std::str::from_utf8(prefix).unwrap_or_default();
+        let span = span_at(valid, valid.len());
         let lossy: Arc<str> = String::from_utf8_lossy(bytes).into();
-        let span = Span::new(
-            u32::try_from(line).unwrap_or(u32::MAX),
-            u32::try_from(column).unwrap_or(u32::MAX),
-        );
         let d = Diagnostic::error(path, span, "file is not valid UTF-8");
         let d = match bytes.get(good) {
             Some(b) => d.with_label(format!("invalid byte 0x{b:02x}")),
@@ -236,15 +225,77 @@ pub fn location(path: &Path, span: Span) -> String {
     }
 }
 
-/// The text of 1-based `line` (without its newline) and that line number, clamped to the last
-/// line so that an "unexpected end of input" still quotes something.
+/// The text of 1-based `line` (without its line break) and that line number, clamped to the
+/// last line so that an "unexpected end of input" still quotes something.
 fn line_at(source: &str, line: u32) -> (&str, usize) {
-    let lines: Vec<&str> = source.split('\n').collect();
+    let lines: Vec<&str> = source_lines(source).collect();
     let idx = (line as usize)
         .saturating_sub(1)
         .min(lines.len().saturating_sub(1));
-    let text = lines.get(idx).copied().unwrap_or("");
-    (text.strip_suffix('\r').unwrap_or(text), idx + 1)
+    (lines.get(idx).copied().unwrap_or(""), idx + 1)
+}
+
+/// The lines of `text` as YAML counts them (1.2, §5.4), which is how the parser numbers the
+/// lines it reports: broken at `\n`, `\r\n` or a lone `\r`, each line without its break. Every
+/// line:column this crate works out itself counts the same way, so a file saved with old Mac
+/// line ends (`\r` alone) has its errors at the right lines, and shows them. Like
+/// `str::split`, text ending in a break has an empty last line.
+pub fn source_lines(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr2(b'\n', b'\r', r.as_bytes()) {
+            None => {
+                rest = None;
+                Some(r)
+            }
+            Some(i) => {
+                let crlf = r.as_bytes()[i] == b'\r' && r.as_bytes().get(i + 1) == Some(&b'\n');
+                rest = Some(&r[i + if crlf { 2 } else { 1 }..]);
+                Some(&r[..i])
+            }
+        }
+    })
+}
+
+/// Where 1-based `line` starts in `text` (see [`source_lines`]); `None` past the last line.
+pub fn line_start(text: &str, line: u32) -> Option<usize> {
+    let mut start = 0;
+    for (n, l) in source_lines(text).enumerate() {
+        if n + 1 == line as usize {
+            return Some(start);
+        }
+        start += l.len();
+        // The break after the line: `\r\n` or one byte.
+        start += match text.as_bytes().get(start..start + 2) {
+            Some(b"\r\n") => 2,
+            _ => 1,
+        };
+    }
+    None
+}
+
+/// The 1-based line (see [`source_lines`]) and character column of byte `at` in `text`.
+pub fn span_at(text: &str, at: usize) -> Span {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let bytes = text.as_bytes();
+    let (mut line, mut start) = (1usize, 0);
+    for i in memchr::memchr2_iter(b'\n', b'\r', &bytes[..at]) {
+        // A `\r` before a `\n` is one break with it, counted at the `\n`.
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        line += 1;
+        start = i + 1;
+    }
+    let column = text[start..at].chars().count() + 1;
+    Span::new(
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
 }
 
 fn char_to_byte(line: &str, chars: usize) -> usize {
@@ -359,6 +410,51 @@ mod tests {
         assert!(text.contains("  - nme: a"), "{text}");
         assert!(text.contains("^^^"), "{text}");
         assert!(text.contains("did you mean `name`?"), "{text}");
+    }
+
+    /// YAML breaks lines at `\n`, `\r\n` and a lone `\r`; so do the lines, the line starts and
+    /// the spans worked out here, and a file with old Mac line ends quotes the right line.
+    #[test]
+    fn lines_break_where_yaml_breaks_them() {
+        let text = "a\nb\r\nc\rd\r\re\n";
+        let lines: Vec<&str> = source_lines(text).collect();
+        assert_eq!(lines, ["a", "b", "c", "d", "", "e", ""]);
+        let starts: Vec<Option<usize>> = (1..=8).map(|l| line_start(text, l)).collect();
+        assert_eq!(
+            starts,
+            [
+                Some(0),
+                Some(2),
+                Some(5),
+                Some(7),
+                Some(9),
+                Some(10),
+                Some(12),
+                None
+            ]
+        );
+        for (line, start) in starts.iter().take(7).enumerate() {
+            let start = start.expect("a line");
+            assert_eq!(
+                span_at(text, start),
+                Span::new(line as u32 + 1, 1),
+                "{start}"
+            );
+        }
+        assert_eq!(span_at("ab\rcé\rx", 6), Span::new(2, 3));
+        assert_eq!(
+            span_at("ab\rcé\rx", 5),
+            Span::new(2, 2),
+            "inside a char: at its start"
+        );
+        assert_eq!(source_lines("").collect::<Vec<_>>(), [""]);
+
+        let file = SourceFile::new("mac.yaml", "name: x\rdialogues:\r  - nme: a\r");
+        let text = Diagnostic::at(&file, Span::new(3, 5), "unknown field `nme`").render(false);
+        assert!(text.contains("mac.yaml:3:5"), "{text}");
+        assert!(text.contains("3 |   - nme: a\n"), "{text}");
+        let d = Diagnostic::not_utf8(Path::new("b.yaml"), b"a: 1\rb: \xff\n", 8);
+        assert!(d.location().ends_with("b.yaml:2:4"), "{}", d.location());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::Error;
 
 use super::tree::{Role, Tree, Unit};
-use crate::diag::{did_you_mean, Diagnostic, Severity, SourceFile, Span};
+use crate::diag::{did_you_mean, span_at, Diagnostic, Severity, SourceFile, Span};
 
 /// Errors reported per file at most; past this the user fixes what is shown first.
 pub(super) const MAX_ERRORS: usize = 50;
@@ -291,12 +291,9 @@ fn offset(err: &Error, text: &str) -> Option<usize> {
     if let Some(at) = location.span().byte_offset() {
         return usize::try_from(at).ok();
     }
-    let line = usize::try_from(location.line()).ok()?.checked_sub(1)?;
+    let line = u32::try_from(location.line()).ok()?;
     let column = usize::try_from(location.column()).ok()?.checked_sub(1)?;
-    let line_start = match line {
-        0 => 0,
-        n => text.match_indices('\n').nth(n - 1)?.0 + 1,
-    };
+    let line_start = crate::diag::line_start(text, line)?;
     let rest = &text[line_start..];
     Some(
         line_start
@@ -304,22 +301,6 @@ fn offset(err: &Error, text: &str) -> Option<usize> {
                 .char_indices()
                 .nth(column)
                 .map_or(rest.len(), |(i, _)| i),
-    )
-}
-
-/// The 1-based line and character column of byte `at` in `text`.
-fn span_at(text: &str, at: usize) -> Span {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    Span::new(
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(column).unwrap_or(u32::MAX),
     )
 }
 

@@ -130,10 +130,7 @@ pub(super) fn regex_message(e: &regex::Error) -> String {
 /// as it reads up to there, on that line: a plain scalar, or a quoted one with no escape
 /// before `offset`. `None` otherwise: the caller points at the value's start instead.
 pub(super) fn span_in(file: &SourceFile, at: Span, value: &str, offset: usize) -> Option<Span> {
-    let line = file
-        .text
-        .split('\n')
-        .nth(at.line.checked_sub(1)? as usize)?;
+    let line = crate::diag::source_lines(&file.text).nth(at.line.checked_sub(1)? as usize)?;
     let start = line
         .char_indices()
         .nth(at.column.checked_sub(1)? as usize)?

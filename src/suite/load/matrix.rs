@@ -294,10 +294,7 @@ fn plural(n: usize, what: &str) -> String {
 
 /// The line `span` is on, from its column.
 fn rest_of_line(file: &SourceFile, span: Span) -> Option<&str> {
-    let line = file
-        .text
-        .split('\n')
-        .nth(span.line.checked_sub(1)? as usize)?;
+    let line = crate::diag::source_lines(&file.text).nth(span.line.checked_sub(1)? as usize)?;
     let start = line
         .char_indices()
         .nth(span.column.checked_sub(1)? as usize)?

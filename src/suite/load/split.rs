@@ -12,6 +12,11 @@
 //! alias to an anchor in another piece is unknown where it is used: either way the caller
 //! (`stream`) reads the file in one pass instead. Anything this scan does not understand, a
 //! line after the list at a lesser indentation above all, means no cut at all.
+//!
+//! Two things a piece cannot see are refused here, since they would let it parse alone and
+//! mean something else than in the file: a lone carriage return anywhere (YAML breaks a line
+//! there, this scan does not, so a piece's first line would be wrong), and a directive line
+//! (`%TAG`, `%YAML`) in the head, which changes how the whole document reads its tags.
 
 /// A suite file's text, cut: the head (every key, ending with the bare `dialogues:` and the
 /// comments after it) and the pieces of the list, in order, together the whole text.
@@ -31,12 +36,18 @@ pub(super) struct Piece<'a> {
 /// Cuts `text` into a head and pieces of at least `piece_bytes` each (the last may be
 /// shorter); `None` when its shape is not the plain one above or the list has one item.
 pub(super) fn cut(text: &str, piece_bytes: usize) -> Option<Cut<'_>> {
+    if has_lone_carriage_return(text) {
+        return None;
+    }
     let mut lines = Lines::new(text);
     // The head: every line up to a bare `dialogues:` at column 0.
     loop {
         let line = lines.next()?;
         if is_bare_dialogues_key(line.text) {
             break;
+        }
+        if line.text.trim_start_matches('\u{FEFF}').starts_with('%') {
+            return None;
         }
     }
     // Blank and comment lines between the key and the first item stay with the head.
@@ -78,6 +89,12 @@ pub(super) fn cut(text: &str, piece_bytes: usize) -> Option<Cut<'_>> {
         first_line: start.number,
     });
     Some(Cut { head, pieces })
+}
+
+/// A `\r` not followed by `\n`: a line break to YAML, not to [`Lines`].
+fn has_lone_carriage_return(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
 }
 
 /// `dialogues:` at column 0 with nothing after it but spaces and a comment.
@@ -229,6 +246,14 @@ mod tests {
             "dialogues:\n  - name: a\n - name: b\n  - name: c\n",
             // a scalar, not an item
             "dialogues:\n  -x\n  - name: b\n",
+            // a lone carriage return, in the head or in the list, breaks a line this scan
+            // would not count
+            "name: s\r# c\rdialogues:\n  - name: a\n  - name: b\n",
+            "dialogues:\n  - name: a\r  - name: b\n  - name: c\n",
+            "dialogues:\n  - name: a\n  - name: b\r",
+            // a directive, which changes what the tags in every piece mean
+            "%TAG !! tag:custom:\n---\ndialogues:\n  - name: a\n  - name: b\n",
+            "\u{FEFF}%YAML 1.2\n---\ndialogues:\n  - name: a\n  - name: b\n",
         ] {
             assert_eq!(cut(text, 1), None, "{text:?}");
         }

@@ -81,8 +81,8 @@ fn load_in_one_pass(
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
     let options = crate::yaml::options_for(&file.text);
-    let list = read_suite(&mut ck, &mut build, &file.text, options).ok()?;
-    let suite = ck.suite_finish(build, list);
+    let read = read_suite(&mut ck, &mut build, &file.text, options).ok()?;
+    let suite = ck.suite_finish(build, read.list);
     let diags = ck.finish();
     Some((suite, diags))
 }
@@ -100,8 +100,14 @@ fn load_in_pieces(
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
     // The head ends with a bare `dialogues:`, which reads as no list and begins the checks.
+    // It must be the head's last key: the line the cut found could be inside a quoted scalar
+    // that closes on it, and then the file has no list there at all.
     let head = read_suite(&mut ck, &mut build, cut.head, share_of_budget(file, parts));
-    if !matches!(head, Ok(None)) || !build.has_head() {
+    let ends_with_the_key = Read {
+        list: None,
+        last_key_is_the_list: true,
+    };
+    if head.ok() != Some(ends_with_the_key) || !build.has_head() {
         return None;
     }
     let first = cut.pieces.first()?;
@@ -139,13 +145,13 @@ fn load_in_pieces(
 }
 
 /// `text` read as a suite's top-level mapping, each key checked as it comes and each dialogue
-/// of a list written there too; where `dialogues:` is, when written with a value.
+/// of a list written there too.
 fn read_suite(
     ck: &mut Checker,
     build: &mut SuiteBuild,
     text: &str,
     options: serde_saphyr::Options,
-) -> Result<Option<Span>, serde_saphyr::Error> {
+) -> Result<Read, serde_saphyr::Error> {
     let seed = SuiteSeed { ck, build };
     serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| seed.deserialize(de))
 }
@@ -162,12 +168,14 @@ fn parse_piece(
 }
 
 /// The YAML options for one of `parts` parts of `file`: each count the budget caps (events,
-/// nodes, aliases, anchors, bytes) is the file's divided by `parts`, so that parts that each
-/// pass add up to a file that passes (every count of the file is at most the sum of its
-/// parts': the head's `dialogues:` is a null where the file has the list). A piece is one
-/// level shallower than the file, whose top-level mapping holds the list.
+/// nodes, aliases, anchors, bytes, and the events aliases replay) is the file's divided by
+/// `parts`, so that parts that each pass add up to a file that passes (every count of the
+/// file is at most the sum of its parts': the head's `dialogues:` is a null where the file
+/// has the list). A piece is one level shallower than the file, whose top-level mapping holds
+/// the list.
 fn share_of_budget(file: &SourceFile, parts: usize) -> serde_saphyr::Options {
     let mut options = crate::yaml::options_for(&file.text);
+    options.alias_limits.max_total_replayed_events /= parts.max(1);
     if let Some(b) = options.budget.as_mut() {
         let parts = parts.max(1);
         for cap in [
@@ -188,14 +196,23 @@ fn share_of_budget(file: &SourceFile, parts: usize) -> serde_saphyr::Options {
     options
 }
 
-/// The top-level mapping. Its value is where `dialogues:` is, when written with a value.
+/// What reading the top-level mapping found of its list.
+#[derive(Debug, PartialEq)]
+struct Read {
+    /// Where the list is, when `dialogues:` has one.
+    list: Option<Span>,
+    /// `dialogues` was the mapping's last key.
+    last_key_is_the_list: bool,
+}
+
+/// The top-level mapping, read into the checks.
 struct SuiteSeed<'a, 'c> {
     ck: &'a mut Checker<'c>,
     build: &'a mut SuiteBuild,
 }
 
 impl<'de> DeserializeSeed<'de> for SuiteSeed<'_, '_> {
-    type Value = Option<Span>;
+    type Value = Read;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_struct("RawSuite", FIELDS, self)
@@ -211,19 +228,21 @@ struct Head {
 }
 
 impl<'de> Visitor<'de> for SuiteSeed<'_, '_> {
-    type Value = Option<Span>;
+    type Value = Read;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a suite")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Span>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read, A::Error> {
         let SuiteSeed { ck, build } = self;
         let mut head = Head::default();
         let mut seen = [false; FIELDS.len()];
         let mut list = None;
+        let mut last = None;
         while let Some(key) = map.next_key::<Key>()? {
             let Key(index) = key;
+            last = Some(index);
             if std::mem::replace(&mut seen[index], true) {
                 return Err(de::Error::duplicate_field(FIELDS[index]));
             }
@@ -255,7 +274,10 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_> {
         if !build.has_head() {
             begin(ck, build, &head);
         }
-        Ok(list)
+        Ok(Read {
+            list,
+            last_key_is_the_list: last == Some(DIALOGUES),
+        })
     }
 }
 
@@ -525,13 +547,81 @@ mod tests {
         }
     }
 
+    /// Files that a reviewer built to parse in pieces but mean something else whole: each says
+    /// what it says read whole.
+    #[test]
+    fn what_a_piece_cannot_see_reads_the_file_whole() {
+        let head = "endpoint: {base_url: mock, agent_id: ag}\n";
+        let items = suite_text(400, |i| match i {
+            399 => "    repeat: 0\n".into(),
+            _ => String::new(),
+        });
+        let items = &items[items.find("  - name: d0").expect("items")..];
+        for (what, text) in [
+            // The line the cut takes for the key ends a quoted scalar: no list there at all,
+            // the file is broken.
+            (
+                "a quoted name closing on the key's line",
+                format!("{head}name: \"foo\ndialogues: #\"\n{items}"),
+            ),
+            (
+                "a quoted name closing on a comment-like line after it",
+                format!("{head}name: \"foo\ndialogues:\n  #\"\n{items}"),
+            ),
+            (
+                "the real key earlier, with no list",
+                format!("{head}dialogues:\nname: \"foo\ndialogues: #\"\n{items}"),
+            ),
+            // A lone carriage return is a line break to YAML: the error's line counts it.
+            (
+                "lone carriage returns",
+                format!("name: s\r# c\r{head}dialogues:\n{items}"),
+            ),
+            // A directive changes what `!!` means in every piece.
+            (
+                "a %TAG directive",
+                format!(
+                    "%TAG !! tag:custom:\n---\n{head}dialogues:\n{}",
+                    items.replace("- name: d399\n", "- name: !!binary ZDE=\n")
+                ),
+            ),
+        ] {
+            let file = SourceFile::new("big.yaml", text.as_str());
+            assert!(
+                load_in_pieces(&file, &ConfigState::None, &opts(), 1).is_none(),
+                "{what}: read in pieces"
+            );
+            let (suite, diags) = same_both_ways(&text);
+            if what.starts_with("lone") {
+                let shown = render_all(&diags, false);
+                // Lines 1 and 2 end in `\r`, the endpoint is 3, `dialogues:` 4, `d0` 5 and each
+                // dialogue four lines: d399's `repeat` is at 5 + 4 * 399 + 1.
+                assert!(shown.contains("big.yaml:1602:13"), "{what}: {shown}");
+            }
+            if what.starts_with("a %TAG") {
+                let names: Vec<String> = suite
+                    .as_ref()
+                    .expect("a suite")
+                    .dialogues
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect();
+                assert!(names.contains(&"ZDE=".to_string()), "{what}: {names:?}");
+            }
+            if what.starts_with("a quoted") || what.starts_with("the real") {
+                assert!(suite.is_none(), "{what}: a suite");
+            }
+        }
+    }
+
     /// Pieces that each pass their share add up to a file that passes: for every count the
     /// budget caps, the shares of a file's parts sum to no more than the file's own cap.
     #[test]
     fn the_budget_is_the_files_not_each_pieces() {
-        fn caps(o: &serde_saphyr::Options) -> [usize; 9] {
+        fn caps(o: &serde_saphyr::Options) -> [usize; 10] {
             let b = o.budget.as_ref().expect("a budget");
             [
+                o.alias_limits.max_total_replayed_events,
                 b.max_events,
                 b.max_aliases,
                 b.max_anchors,
@@ -628,7 +718,9 @@ mod tests {
     /// Suites made of lines that look like items where they are not (inside quoted scalars
     /// over several lines, block scalars, flow collections), comments and blank lines at every
     /// indentation, anchors and aliases within and across dialogues, tabs, document markers,
-    /// mistakes: whenever such a file can be read in pieces, it says what it says read whole.
+    /// directives, a list key that is only a line inside a quoted scalar, Windows line breaks
+    /// and lone carriage returns, mistakes: whenever such a file can be read in pieces, it
+    /// says what it says read whole.
     #[test]
     fn any_suite_read_in_pieces_says_what_it_says_whole() {
         use proptest::prelude::*;
@@ -662,19 +754,37 @@ mod tests {
             "...\n",
             "  -\n",
             "  - \n",
+            "    tags: [!!binary ZDE=]\n",
         ]);
         let line = prop_oneof![6 => plain, 1 => tricky];
         let dialogue = prop::collection::vec(line, 0..4);
         let case = (
             prop::collection::vec(dialogue, 2..7),
-            prop::sample::select(vec!["", "# head comment\n", "name: s\n"]),
+            prop::sample::select(vec![
+                "",
+                "# head comment\n",
+                "name: s\n",
+                "%TAG !! tag:custom:\n---\n",
+                "%YAML 1.2\n---\n",
+            ]),
             prop::sample::select(vec!["  ", ""]),
+            // How the list's key is written: plainly, or as a line that only looks like it
+            // (inside a quoted scalar that closes there), after the real key or not.
+            prop::sample::select(vec![
+                "dialogues:\n",
+                "dialogues: # the list\n",
+                "name: \"x\ndialogues: #\"\n",
+                "name: \"x\ndialogues:\n  #\"\n",
+                "dialogues:\nname: 'x\ndialogues: #'\n",
+            ]),
+            // Line breaks: `\n`, `\r\n`, or one of them (the `k`-th) a lone `\r`.
+            (0..3usize, 0..40usize),
         );
         let cases = std::env::var("PROPTEST_CASES")
             .ok()
             .and_then(|n| n.parse().ok());
-        proptest!(ProptestConfig::with_cases(cases.unwrap_or(300)), |((dialogues, head, indent) in case)| {
-            let mut text = format!("{head}endpoint: {{base_url: mock, agent_id: ag}}\ndialogues:\n");
+        proptest!(ProptestConfig::with_cases(cases.unwrap_or(300)), |((dialogues, head, indent, key, (breaks, k)) in case)| {
+            let mut text = format!("{head}endpoint: {{base_url: mock, agent_id: ag}}\n{key}");
             for (i, lines) in dialogues.iter().enumerate() {
                 text += &format!("{indent}- name: d{i}\n");
                 for l in lines {
@@ -684,6 +794,18 @@ mod tests {
                 }
                 text += &format!("{indent}  turns: [{{user: hello {i}}}]\n");
             }
+            let text = match breaks {
+                0 => text,
+                1 => text.replace('\n', "\r\n"),
+                _ => {
+                    let at = text.match_indices('\n').map(|(i, _)| i).nth(k % text.matches('\n').count());
+                    let mut bytes = text.into_bytes();
+                    if let Some(at) = at {
+                        bytes[at] = b'\r';
+                    }
+                    String::from_utf8(bytes).expect("one ASCII byte for another")
+                }
+            };
             let file = SourceFile::new("p.yaml", text.as_str());
             if let Some(pieces) = load_in_pieces(&file, &ConfigState::None, &opts(), 1) {
                 let whole = super::super::load_whole(&file, &ConfigState::None, &opts());
