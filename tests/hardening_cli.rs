@@ -29,6 +29,58 @@ fn suite(base_url: &str, dialogues: &str) -> String {
     )
 }
 
+// ---- Two reports at one file ------------------------------------------------------------
+
+/// Two report flags naming one file would leave only the report written last: refused as a
+/// usage error before anything is sent, however the path is spelled (`./`, `..`, a link).
+/// A device takes both.
+#[test]
+fn two_reports_at_one_file_are_refused_before_anything_is_sent() {
+    let mock = agent();
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "  - name: one\n    golden: false\n    turns: [{user: hello}]\n",
+        ),
+    );
+    std::fs::create_dir(ws.path().join("sub")).expect("mkdir");
+    std::os::unix::fs::symlink("out.json", ws.path().join("link.xml")).expect("symlink");
+    for args in [
+        ["--json", "out.json", "--junit", "out.json"],
+        ["--json", "./out.json", "--junit", "out.json"],
+        ["--json", "out.json", "--html", "sub/../out.json"],
+        ["--junit", "link.xml", "--json", "out.json"],
+    ] {
+        let out = run_in(ws.path(), &[&["run", "s.yaml"][..], &args[..]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("one report would replace the other"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!ws.path().join("out.json").exists(), "{args:?}");
+    }
+    assert!(mock.requests().is_empty(), "sent: {:?}", mock.requests());
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--json",
+            "/dev/null",
+            "--junit",
+            "/dev/null",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 // ---- 3. Signals win whatever the console's pipes do -------------------------------------
 
 /// What the reader of the console's pipe does.

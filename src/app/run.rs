@@ -95,6 +95,11 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
 
 /// Every flag checked and resolved with the environment, before anything is loaded.
 fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig), String> {
+    super::distinct_report_paths(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+    )?;
     let overrides = overrides(args)?;
     let sel = selection(&args.select)?;
     if args.jobs == 0 {
