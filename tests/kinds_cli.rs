@@ -121,6 +121,21 @@ fn prompt_words(body: &Value) -> u64 {
 // openai: the conversation the harness keeps
 
 #[test]
+fn a_base_url_with_a_query_keeps_it_after_the_kinds_path() {
+    let (mock, ws) = setup();
+    let o = run(&ws, &mock.url, &["query.yaml", "--no-golden"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("2 passed"), "{stdout}");
+    assert_eq!(requests_for(&mock, "ag_chat").len(), 2);
+}
+
+#[test]
 fn every_turn_sends_the_system_prompt_then_the_whole_history_in_order() {
     let (mock, ws) = setup();
     let o = run(

@@ -175,7 +175,7 @@ impl HttpConversation {
             .collect();
         let path = expand_template(&self.endpoint.spec.path, &encoded);
         let slash = if path.starts_with('/') { "" } else { "/" };
-        let url = format!("{}{slash}{path}", self.endpoint.base);
+        let url = transport::url_under(&self.endpoint.base, &format!("{slash}{path}"));
         Target::parse(&url).map_err(SendError::Invalid)
     }
 

@@ -37,7 +37,7 @@ impl OpenAi {
         spec: &OpenAiSpec,
     ) -> Result<Self, String> {
         let transport = Transport::new(http, endpoint, Auth::Bearer)?;
-        let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
+        let url = transport::url_under(base_url, "/chat/completions");
         let url = Target::parse(&url)?;
         Ok(OpenAi {
             transport,

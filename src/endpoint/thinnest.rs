@@ -31,11 +31,7 @@ impl Thinnest {
     /// `base_url` is the resolved URL (the mock's, when the endpoint says `mock`).
     pub fn new(http: Client, base_url: &str, endpoint: &model::Endpoint) -> Result<Self, String> {
         let transport = Transport::new(http, endpoint, Auth::Bearer)?;
-        let url = format!(
-            "{}/v1/agents/{}/chat",
-            base_url.trim_end_matches('/'),
-            endpoint.agent_id
-        );
+        let url = transport::url_under(base_url, &format!("/v1/agents/{}/chat", endpoint.agent_id));
         let url = Target::parse(&url)?;
         Ok(Thinnest { transport, url })
     }

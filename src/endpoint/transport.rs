@@ -190,6 +190,29 @@ pub async fn read_capped(mut response: Response) -> Result<Vec<u8>, SendError> {
     Ok(out)
 }
 
+/// `path` (from its `/`, perhaps with a query of its own) under `base`: after the base's path
+/// and before its query, which is kept. `http://h/openai?api-version=1` with
+/// `/chat/completions` is `http://h/openai/chat/completions?api-version=1`: an Azure-style
+/// base URL had become a path inside the query. Both queries are kept, the base's first.
+pub fn url_under(base: &str, path: &str) -> String {
+    let (head, query) = match base.find('?') {
+        Some(i) => (&base[..i], &base[i + 1..]),
+        None => (base, ""),
+    };
+    let head = head.trim_end_matches('/');
+    let (path, own) = match path.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (path, ""),
+    };
+    let query = match (query.is_empty(), own.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!("?{query}"),
+        (true, false) => format!("?{own}"),
+        (false, false) => format!("?{query}&{own}"),
+    };
+    format!("{head}{path}{query}")
+}
+
 /// The rate-limit headers of every kind, read into one form: the platform's
 /// `X-RateLimit-*` (reset in epoch seconds) and `Retry-After`, and OpenAI's `retry-after-ms`
 /// and `x-ratelimit-reset-requests` (a duration such as `1s` or `6m0s`). The most precise
@@ -282,6 +305,25 @@ pub fn preview(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_goes_under_the_base_and_before_its_query() {
+        for (base, path, url) in [
+            ("http://h", "/v1/chat", "http://h/v1/chat"),
+            ("http://h/", "/v1/chat", "http://h/v1/chat"),
+            ("http://h/p/", "/chat", "http://h/p/chat"),
+            (
+                "http://h/openai?api-version=1",
+                "/chat/completions",
+                "http://h/openai/chat/completions?api-version=1",
+            ),
+            ("http://h/p/?a=1", "/x?b=2", "http://h/p/x?a=1&b=2"),
+            ("http://h", "/x?b=2", "http://h/x?b=2"),
+            ("http://h?a=1", "/x", "http://h/x?a=1"),
+        ] {
+            assert_eq!(url_under(base, path), url, "{base} + {path}");
+        }
+    }
 
     #[test]
     fn retry_after_seconds_and_date() {

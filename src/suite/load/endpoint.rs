@@ -198,6 +198,14 @@ impl Checker<'_> {
             self.error(span_of(v), "`agent_id` is empty");
             return None;
         }
+        // The id is one segment of the request's path (`/v1/agents/{agent_id}/chat`): a `/`
+        // would move the path, a `?` or `#` cut it short, and the request would go elsewhere.
+        if let Some(c) = e.value.chars().find(|c| matches!(c, '/' | '?' | '#')) {
+            let d = self.error(span_of(v), format!("`agent_id` `{}` holds `{c}`", e.value));
+            d.label = Some("an agent id is one segment of the URL's path".into());
+            d.help = Some("the platform's agent ids look like `ag_support`".into());
+            return None;
+        }
         Some(e.value)
     }
 
