@@ -139,7 +139,7 @@ pub(super) async fn run_dialogue(
             settle_pending(&plan.golden_path, outcome, &mut attempts).await;
         }
         GoldenPolicy::Bless if d.golden != GoldenMode::Off => {
-            r.bless = Some(bless(suite, d, &plan.golden_path, &attempts, repeat).await);
+            r.bless = Some(bless(suite, d, &plan.golden_path, &attempts, repeat, outcome).await);
         }
         _ => {}
     }
@@ -369,17 +369,23 @@ fn compare_golden(suite: &Suite, d: &Dialogue, path: &Path, attempt: &Attempt) -
 /// `--bless`: the first completed run becomes the golden; an errored or skipped dialogue's
 /// golden is left alone. With repeats, the golden also records how many runs passed: the
 /// baseline a later `min_pass: baseline` gate compares with.
+///
+/// A run is completed when it was judged and every turn was sent: a capture that did not
+/// match ends a run early, and its transcript would drop the reviewed turns after it. A
+/// dialogue that Ctrl-C cut short (`NotRun`) is left alone too, however many of its runs had
+/// finished: its baseline would count only those.
 async fn bless(
     suite: &Suite,
     d: &Dialogue,
     path: &Path,
     attempts: &[Attempt],
     repeat: u32,
+    outcome: Outcome,
 ) -> BlessAction {
-    let completed = attempts
-        .iter()
-        .find(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail));
-    let Some(a) = completed else {
+    let completed = attempts.iter().find(|a| {
+        matches!(a.outcome, Outcome::Pass | Outcome::Fail) && a.turns.iter().all(|t| !t.not_sent)
+    });
+    let Some(a) = completed.filter(|_| outcome != Outcome::NotRun) else {
         return BlessAction::LeftAlone(path.to_path_buf());
     };
     let mut file = golden::transcript(suite, &d.name, &a.turns);
