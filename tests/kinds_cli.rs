@@ -453,6 +453,24 @@ fn an_http_reply_whose_text_pointer_finds_nothing_is_malformed() {
     assert_eq!(dialogue(&r, "pointer finds nothing")["outcome"], "error");
 }
 
+/// Streamed, the same: a pointer that finds no text in any event is a malformed reply, not an
+/// empty one that `not_contains` would pass and `--bless` record.
+#[test]
+fn a_streamed_http_reply_whose_text_pointer_finds_nothing_is_malformed() {
+    let (_mock, ws, o) = run_filtered("http.yaml", "streamed, the pointer");
+    assert_code(&o, 3);
+    let text = stdout(&o);
+    assert!(
+        text.contains("finds no string in any event of the stream"),
+        "{text}"
+    );
+    let r = report(&ws, "r.json");
+    assert_eq!(
+        dialogue(&r, "streamed, the pointer finds nothing")["outcome"],
+        "error"
+    );
+}
+
 #[test]
 fn session_server_reuses_the_id_the_pointer_found() {
     let (mock, ws, o) = run_filtered("http.yaml", "server session");

@@ -211,20 +211,36 @@ impl HttpConversation {
         let pointers = &ep.spec.response;
         if success && ep.spec.stream && sse::is_event_stream(&response) {
             let mut last = Value::Null;
+            let mut found = false;
             let streamed = sse::read_stream(response, started, |data| {
-                read_event(data, pointers, &mut last)
+                let piece = read_event(data, pointers, &mut last)?;
+                found |= piece.text.is_some();
+                Ok(piece)
             })
             .await?;
-            let mut reply = agent_reply(&last, pointers, streamed.text);
-            reply.shape = Some("sse");
             let timing = Timing {
                 first_byte,
                 first_token: streamed.first_token,
                 total: started.elapsed(),
             };
+            // As for a whole body: a pointer that finds no text is a malformed reply, not an
+            // empty one that `not_contains` would pass and `--bless` record.
+            let body = if found {
+                let mut reply = agent_reply(&last, pointers, streamed.text);
+                reply.shape = Some("sse");
+                ReplyBody::Agent(reply)
+            } else {
+                ReplyBody::Malformed {
+                    reason: format!(
+                        "the pointer `{}` (response.text) finds no string in any event of the \
+                         stream",
+                        pointers.text
+                    ),
+                }
+            };
             return Ok(Reply {
                 status,
-                body: ReplyBody::Agent(reply),
+                body,
                 rate,
                 timing,
             });

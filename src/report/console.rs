@@ -370,7 +370,7 @@ impl Console {
         }
         let _ = writeln!(
             out,
-            "bless: {created} created, {changed} changed, {unchanged} unchanged, {left} left alone (errored, skipped, not run, or no run with every turn sent){}",
+            "bless: {created} created, {changed} changed, {unchanged} unchanged, {left} left alone (errored, skipped or not run){}",
             if failed > 0 { format!(", {failed} failed to write") } else { String::new() }
         );
         out

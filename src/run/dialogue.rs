@@ -370,10 +370,9 @@ fn compare_golden(suite: &Suite, d: &Dialogue, path: &Path, attempt: &Attempt) -
 /// golden is left alone. With repeats, the golden also records how many runs passed: the
 /// baseline a later `min_pass: baseline` gate compares with.
 ///
-/// A run is completed when it was judged and every turn was sent: a capture that did not
-/// match ends a run early, and its transcript would drop the reviewed turns after it. A
-/// dialogue that Ctrl-C cut short (`NotRun`) is left alone too, however many of its runs had
-/// finished: its baseline would count only those.
+/// A dialogue that Ctrl-C cut short (`NotRun`) is left alone too, however many of its runs had
+/// finished: its baseline would count only those. (A run that a capture ended early is
+/// judged, failed: SPEC §3 blesses it like any failure.)
 async fn bless(
     suite: &Suite,
     d: &Dialogue,
@@ -382,9 +381,9 @@ async fn bless(
     repeat: u32,
     outcome: Outcome,
 ) -> BlessAction {
-    let completed = attempts.iter().find(|a| {
-        matches!(a.outcome, Outcome::Pass | Outcome::Fail) && a.turns.iter().all(|t| !t.not_sent)
-    });
+    let completed = attempts
+        .iter()
+        .find(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail));
     let Some(a) = completed.filter(|_| outcome != Outcome::NotRun) else {
         return BlessAction::LeftAlone(path.to_path_buf());
     };
