@@ -100,55 +100,28 @@ pub(super) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Each report asked for names a file of its own: two reports at one file would leave only
-/// the one written last, and a report is never lost without a word. The same path written
-/// twice, or two paths to one existing file (a link, `./x` and `x`), is a usage error. A
+/// the one written last, and a report is never lost without a word. Two paths that the writer
+/// would replace as one file (the same path, `./x` and `x`, a link to it) are a usage error. A
 /// device or FIFO may take both (`/dev/stdout`, `/dev/null`): each is written in turn.
 pub(super) fn distinct_report_paths(
     junit: Option<&Path>,
     json: Option<&Path>,
     html: Option<&Path>,
 ) -> Result<(), String> {
-    let named = [("--junit", junit), ("--json", json), ("--html", html)];
-    let named: Vec<(&str, &Path)> = named
-        .into_iter()
-        .filter_map(|(flag, p)| p.map(|p| (flag, p)))
-        .collect();
-    // A file is named by its directory, with links and `..` resolved, and its own name
-    // followed when it is a link (reports are written through links): it need not exist yet.
-    let file = |p: &Path| -> PathBuf {
-        let mut p = p.to_path_buf();
-        for _ in 0..40 {
-            if let Ok(resolved) = std::fs::canonicalize(&p) {
-                return resolved;
-            }
-            let parent = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            match std::fs::read_link(&p) {
-                Ok(target) => p = parent.join(target),
-                Err(_) => {
-                    return match (std::fs::canonicalize(&parent), p.file_name()) {
-                        (Ok(dir), Some(name)) => dir.join(name),
-                        _ => p.components().collect(),
-                    };
-                }
-            }
-        }
-        p
-    };
-    let same_file = |a: &Path, b: &Path| {
-        let shared = |p: &Path| !std::fs::metadata(p).is_ok_and(|m| !m.is_file());
-        file(a) == file(b) && shared(a)
-    };
-    for (i, (flag_a, a)) in named.iter().enumerate() {
-        for (flag_b, b) in &named[i + 1..] {
-            if same_file(a, b) {
-                return Err(format!(
-                    "{flag_a} and {flag_b} both name {}: one report would replace the other",
-                    b.display()
-                ));
-            }
+    let named: Vec<(&str, &Path, PathBuf)> =
+        [("--junit", junit), ("--json", json), ("--html", html)]
+            .into_iter()
+            .filter_map(|(flag, p)| {
+                let p = p?;
+                Some((flag, p, crate::fsutil::replaced_file(p)?))
+            })
+            .collect();
+    for (i, (flag_a, _, a)) in named.iter().enumerate() {
+        if let Some((flag_b, b, _)) = named[i + 1..].iter().find(|(_, _, f)| f == a) {
+            return Err(format!(
+                "{flag_a} and {flag_b} both name {}: one report would replace the other",
+                b.display()
+            ));
         }
     }
     Ok(())

@@ -55,6 +55,24 @@ pub fn write_atomic_with(
     }
 }
 
+/// The regular file a write of `path` replaces, as [`write_atomic_with`] would find it (links
+/// followed), named by its directory resolved and its own name, so that `./x`, `d/../x` and a
+/// link to `x` are one file; `None` when `path` would be written in place (a device, a FIFO,
+/// a descriptor), which takes several writes one after the other, or is no place to write.
+pub fn replaced_file(path: &Path) -> Option<PathBuf> {
+    let Ok(Plan::Replace(target)) = plan_write(path) else {
+        return None;
+    };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), target.file_name()) {
+        (Ok(dir), Some(name)) => Some(dir.join(name)),
+        _ => Some(target),
+    }
+}
+
 /// Runs `fill` over a buffer in front of `out`, then flushes it: a write error (`/dev/full`
 /// says "no space left on device") is returned, never lost in a drop.
 fn write_through(
