@@ -76,53 +76,34 @@ pub fn judge(
 }
 
 /// What `kind` found wrong with the reply, or `None` when it holds.
-fn check<'k>(
-    kind: &'k ExpectKind,
+fn check(
+    kind: &ExpectKind,
     seen: &Observed<'_>,
     values: &BTreeMap<String, String>,
 ) -> Option<Detail> {
     let text = seen.text;
-    // Most expected text has no `{{name}}`: it is used as written, not copied (a copy of
-    // each item had been 1,400 of a request's instructions).
-    let expand = |s: &'k String| -> Cow<'k, str> {
-        if memchr::memchr(b'{', s.as_bytes()).is_none() {
-            Cow::Borrowed(s)
-        } else {
-            Cow::Owned(template::expand_template(s, values))
-        }
-    };
-    // `str::contains`: memchr's `memmem::find` sets up twice the work for a one-off search in
-    // a reply's few dozen bytes (measured).
-    let holds = |needle: &str| text.contains(needle);
-    let nonempty = |v: Vec<String>| (!v.is_empty()).then_some(v);
     match kind {
         ExpectKind::Status(list) => (!list.contains(&seen.status)).then(|| Detail::Status {
             expected: list.clone(),
             got: seen.status,
         }),
-        ExpectKind::Contains(items) => nonempty(
-            items
-                .iter()
-                .map(expand)
-                .filter(|s| !holds(s))
-                .map(Cow::into_owned)
-                .collect(),
-        )
-        .map(Detail::Missing),
+        ExpectKind::Contains(items) => {
+            nonempty(expanded_where(items, values, |s| !text.contains(s))).map(Detail::Missing)
+        }
         ExpectKind::ContainsAny(items) => {
-            let items: Vec<Cow<str>> = items.iter().map(expand).collect();
-            (!items.iter().any(|s| holds(s)))
+            let items: Vec<Cow<str>> = items.iter().map(|s| expanded(s, values)).collect();
+            (!items.iter().any(|s| text.contains(&**s)))
                 .then(|| Detail::NoneOf(items.into_iter().map(Cow::into_owned).collect()))
         }
-        ExpectKind::NotContains(items) => nonempty(
-            items
-                .iter()
-                .map(expand)
-                .filter(|s| holds(s))
-                .map(Cow::into_owned)
-                .collect(),
-        )
-        .map(Detail::Present),
+        ExpectKind::NotContains(items) => {
+            nonempty(expanded_where(items, values, |s| text.contains(s))).map(Detail::Present)
+        }
+        ExpectKind::Equals(expected) => {
+            let expected = expanded(expected, values);
+            (text != expected).then(|| Detail::NotEqual {
+                expected: expected.into_owned(),
+            })
+        }
         ExpectKind::Regex(patterns) => nonempty(
             patterns
                 .iter()
@@ -141,12 +122,6 @@ fn check<'k>(
                 .collect();
             (!found.is_empty()).then_some(Detail::Matched(found))
         }
-        ExpectKind::Equals(expected) => {
-            let expected = expand(expected);
-            (text != expected).then(|| Detail::NotEqual {
-                expected: expected.into_owned(),
-            })
-        }
         ExpectKind::MaxTokens(max) => match seen.usage.output_tokens {
             Some(n) if n <= *max => None,
             Some(n) => Some(Detail::TooManyTokens { max: *max, got: n }),
@@ -160,7 +135,7 @@ fn check<'k>(
             max: *max,
             took: seen.latency,
         }),
-        // Placeholder until the runner records the first token (SPEC §8.3).
+        // A reply that did not stream has no first token to time (SPEC §8.3).
         ExpectKind::MaxFirstToken(max) => match seen.first_token {
             None => Some(Detail::NotStreamed { max: *max }),
             Some(took) => (took > *max).then_some(Detail::FirstTokenTooSlow { max: *max, took }),
@@ -170,6 +145,36 @@ fn check<'k>(
         // Asked of the LLM judge by the runner: it is I/O, and may not be able to answer.
         ExpectKind::Judge(_) => None,
     }
+}
+
+fn nonempty(v: Vec<String>) -> Option<Vec<String>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Expected text with its `{{name}}`s filled. Most has none: it is used as written, not
+/// copied (a copy of each item had been 1,400 of a request's instructions). The search stays
+/// `str::contains`: memchr's `memmem::find` sets up twice the work for a one-off search in a
+/// reply's few dozen bytes (measured).
+fn expanded<'k>(s: &'k str, values: &BTreeMap<String, String>) -> Cow<'k, str> {
+    if memchr::memchr(b'{', s.as_bytes()).is_none() {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(template::expand_template(s, values))
+    }
+}
+
+/// The expected texts of `items`, filled, that `pick` keeps: those the reply lacks, or has.
+fn expanded_where(
+    items: &[String],
+    values: &BTreeMap<String, String>,
+    pick: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    items
+        .iter()
+        .map(|s| expanded(s, values))
+        .filter(|s| pick(s))
+        .map(Cow::into_owned)
+        .collect()
 }
 
 /// `facts`: every listed value the reply must state, in any wording.
