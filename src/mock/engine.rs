@@ -17,7 +17,20 @@ use super::state::{bit, AgentState};
 /// Tokens are counted as whitespace-separated words. Deterministic, so budgets and
 /// `max_tokens` tests are exact; each route documents which text it counts as the input.
 pub fn count_tokens(text: &str) -> u64 {
-    text.split_whitespace().count() as u64
+    if !text.is_ascii() {
+        return text.split_whitespace().count() as u64;
+    }
+    // The same count over bytes: `split_whitespace` decodes and classifies every char, which
+    // was a twentieth of what the mock spent on a completion (it counts the whole history).
+    let mut words = 0;
+    let mut in_word = false;
+    for &b in text.as_bytes() {
+        // `char::is_whitespace` on ASCII, vertical tab included.
+        let space = matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        words += u64::from(!space && !in_word);
+        in_word = !space;
+    }
+    words
 }
 
 /// Bit i set when `message` matches the agent's `after` pattern i.
@@ -229,5 +242,23 @@ mod tests {
     fn tokens_are_words() {
         assert_eq!(count_tokens("  What are  your hours? "), 4);
         assert_eq!(count_tokens(""), 0);
+    }
+
+    #[test]
+    fn the_byte_count_is_split_whitespace() {
+        let ascii: Vec<char> = (0u8..128).map(char::from).collect();
+        // Every ASCII byte at each place of a short text, and texts with Unicode spaces.
+        for c in &ascii {
+            for text in [
+                format!("{c}"),
+                format!("a{c}b"),
+                format!("{c}{c}x y{c}"),
+                format!("one\u{a0}two{c}"),
+                format!("x\u{2003}{c}y"),
+            ] {
+                let words = text.split_whitespace().count() as u64;
+                assert_eq!(count_tokens(&text), words, "{text:?}");
+            }
+        }
     }
 }
