@@ -23,7 +23,9 @@ pub(crate) struct Golden {
     /// (SPEC §7), when the suite is known.
     pub normalize: Vec<crate::suite::model::NormalizeRule>,
     /// The agent id of the dialogue the golden belongs to, when the suite is known: a request
-    /// to another agent does not match it.
+    /// to another agent does not match it. `None` matches any agent: the suite is unknown, or
+    /// the dialogue is of the `http` kind, which names no agent (its requests reach replay on
+    /// the generic route under a label of the client's choosing).
     pub agent_id: Option<String>,
 }
 
@@ -137,6 +139,7 @@ impl Goldens {
     /// Gives every golden of `suite` its suite's normalize rules and its dialogue's agent id
     /// (matched by slug), so replay compares messages the way the suite does.
     pub fn attach_suite(&mut self, suite: &crate::suite::model::Suite) {
+        use crate::suite::model::EndpointKind;
         for g in &mut self.goldens {
             if g.path.parent() != Some(suite.golden_dir.as_path()) {
                 continue;
@@ -147,7 +150,13 @@ impl Goldens {
                 .dialogues
                 .iter()
                 .find(|d| crate::suite::model::slug(&d.name) == stem)
-                .map(|d| d.endpoint.agent_id.clone());
+                .and_then(|d| match d.endpoint.kind {
+                    // The model's agent id of an http dialogue is empty, which no request
+                    // path can carry: such a golden answers any agent id, as one whose suite
+                    // is unknown does.
+                    EndpointKind::Http(_) => None,
+                    _ => Some(d.endpoint.agent_id.clone()),
+                });
         }
     }
 

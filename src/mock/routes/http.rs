@@ -13,6 +13,12 @@
 //! `history`, the conversation is the one the client sent (stateless, like chat completions);
 //! without it, the server's session. `"stream": true` answers server-sent events whose JSON
 //! carries each piece of text at the same pointer (`/output/text`), then `[DONE]`.
+//!
+//! Replay (SPEC §7) answers on this route too, and it is where an `http` suite under
+//! `base_url: replay` sends its turns: the suite's own wire shape cannot be read offline, so
+//! the client speaks this API instead. The key is not checked then (the http kind's key is
+//! optional and its header the suite's own), and the agent id in the path is only a label for
+//! an http dialogue's golden, which names no agent.
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -24,8 +30,9 @@ use serde_json::{json, Map, Value};
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
-use crate::mock::script::Fault;
-use crate::mock::state::{AgentState, Api, RequestRecord};
+use crate::mock::replay::Answer;
+use crate::mock::script::{Fault, Pace};
+use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
     status_code, App, Auth, Shared,
@@ -108,7 +115,8 @@ fn parse(body: &[u8]) -> Result<Ask, String> {
 }
 
 /// `POST /http/{agent_id}/chat`. Checks run in the agent API's order: key (401), agent (404),
-/// rate (429), body (422), balance (402), the injected `fail_rate` (500), then the rules.
+/// rate (429), body (422), balance (402), the injected `fail_rate` (500), then the rules. A
+/// replay server checks the body (422), then answers from the goldens.
 pub(crate) async fn chat(
     AxState(app): AxState<App>,
     path: Result<Path<String>, PathRejection>,
@@ -132,6 +140,13 @@ pub(crate) async fn chat(
     if let Ok(ask) = &parsed {
         record.session_id = ask.session.clone();
         record.message = Some(ask.input.clone());
+    }
+    if let Some(replay) = &app.state.replay {
+        let resp = match parsed {
+            Ok(ask) => replay_answer(&app, replay, &conn, ask, &mut record),
+            Err(why) => error(422, &why),
+        };
+        return finish(&app, record, resp);
     }
     let agent = app.state.agents.get(&record.agent_id);
     let key = match authenticate(&app, presented_key(&headers)) {
@@ -160,6 +175,63 @@ pub(crate) async fn chat(
     }
     let resp = answer(&app, agent, &conn, ask, &mut record).await;
     finish(&app, record, rate_headers(resp, rate))
+}
+
+/// A replayed turn in this API's shape: with `history`, the client's conversation is matched
+/// as it was sent (stateless); without, the session's matched messages so far, as on the agent
+/// API. A recorded non-2xx comes back as `{"error": {"message"}}` with its status; no match is a
+/// 404 naming the nearest golden. Asked to stream, the text comes as one event: goldens keep
+/// no pacing, but a streaming client still reads a stream (and its first token).
+fn replay_answer(
+    app: &Shared,
+    replay: &Replayed,
+    conn: &ConnHandle,
+    ask: Ask,
+    record: &mut RequestRecord,
+) -> Response {
+    let session_id = ask
+        .session
+        .unwrap_or_else(crate::mock::state::new_session_id);
+    let message = ask.input.as_str();
+    let answer = match &ask.history {
+        Some(earlier) => {
+            let said: Vec<&str> = earlier
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::once(message))
+                .collect();
+            replay.answer_stateless(&record.agent_id, &said)
+        }
+        None => replay.answer(&session_id, &record.agent_id, message),
+    };
+    let (status, agent) = match answer {
+        Answer::Turn { status, agent } => (status, agent),
+        Answer::NoMatch(detail) => return error(404, &detail),
+    };
+    record.joined = Some(session_id.clone());
+    if !(200..300).contains(&status) {
+        return error(status, agent);
+    }
+    let (input, output) = (count_tokens(message), count_tokens(agent));
+    let usage = json!({"in": input, "out": output, "total": input + output});
+    let payload = if ask.stream {
+        events(vec![agent], &session_id, usage)
+    } else {
+        let body = json!({"output": {"text": agent}, "session": session_id, "usage": usage});
+        Payload::Json {
+            bytes: serde_json::to_vec(&body).unwrap_or_default(),
+            text: Some(agent.to_string()),
+        }
+    };
+    let pacing = Pacing {
+        trickle_interval: std::time::Duration::ZERO,
+        pace: Pace::default(),
+    };
+    let ends = Ends {
+        shutdown: app.shutdown.clone(),
+        conn: conn.clone(),
+    };
+    deliver(status_code(status), payload, None, pacing, ends)
 }
 
 async fn answer(
@@ -220,7 +292,7 @@ async fn answer(
     let sid = step.session_id.as_str();
     let shown = (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str());
     let payload = if ask.stream {
-        events(shown, sid, usage)
+        events(pieces(shown.unwrap_or("")), sid, usage)
     } else {
         let mut body = json!({"output": {}, "session": sid, "usage": usage});
         if let Some(t) = shown {
@@ -236,8 +308,8 @@ async fn answer(
 
 /// One event per piece of text, each `{"output": {"text": piece}, "session": id}`, then one
 /// with empty text and the usage, then `[DONE]`.
-fn events(text: Option<&str>, session: &str, usage: Value) -> Payload {
-    let pieces = pieces(text.unwrap_or(""))
+fn events(pieces: Vec<&str>, session: &str, usage: Value) -> Payload {
+    let pieces = pieces
         .into_iter()
         .map(|p| json!({"output": {"text": p}, "session": session}).to_string())
         .collect();
@@ -263,6 +335,79 @@ mod tests {
         assert!(parse(br#"{"input": 1}"#).is_err());
         assert!(parse(br#"{"input": "x", "history": [1]}"#).is_err());
         assert!(parse(b"nope").is_err());
+    }
+
+    /// The generic route under replay (SPEC §7), through a real in-process server: the session's
+    /// matched messages or the client's history, a recorded failure with its status, a
+    /// one-piece stream, and a 404 that names the nearest golden. No key is needed.
+    #[tokio::test]
+    async fn replay_answers_the_generic_route_from_the_goldens() {
+        let dir = tempfile::tempdir().unwrap();
+        let golden_dir = dir.path().join("s.golden");
+        std::fs::create_dir_all(&golden_dir).unwrap();
+        let golden = "suite: s\ndialogue: a\nturns:
+  - {user: hi, status: 200, agent: hello}
+  - {user: boom, status: 500, agent: it failed}
+  - {user: hours?, status: 200, agent: nine to five}
+";
+        std::fs::write(golden_dir.join("a.yaml"), golden).unwrap();
+        let script = crate::mock::Script::replay(std::slice::from_ref(&golden_dir)).unwrap();
+        let server = crate::mock::start_local(script).await.unwrap();
+        let url = format!("{}/http/anyone/chat", server.base_url());
+        let client = reqwest::Client::new();
+        let post = |body: Value| {
+            let req = client.post(&url).json(&body);
+            async move {
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                (status, resp.text().await.unwrap())
+            }
+        };
+        let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+
+        // A session the server names, followed past a recorded failure.
+        let (status, body) = post(json!({"input": "hi"})).await;
+        assert_eq!(status, 200, "{body}");
+        let body = json(&body);
+        assert_eq!(body["output"]["text"], "hello");
+        let sid = body["session"].as_str().unwrap().to_string();
+        let (status, body) = post(json!({"input": "boom", "session": sid})).await;
+        assert_eq!(
+            (status, json(&body)),
+            (500, json!({"error": {"message": "it failed"}}))
+        );
+        let (status, body) = post(json!({"input": "hours?", "session": sid})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["output"]["text"], "nine to five");
+
+        // Stateless: the client's history is the conversation.
+        let history = json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": "boom"}]);
+        let (status, body) = post(json!({"input": "hours?", "history": history})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["output"]["text"], "nine to five");
+
+        // Streamed: one piece, then the usage and [DONE].
+        let (status, body) = post(json!({"input": "hi", "stream": true})).await;
+        assert_eq!(status, 200);
+        let data: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        assert_eq!(data.len(), 3, "{body}");
+        assert_eq!(json(data[0])["output"]["text"], "hello");
+        assert_eq!(data[2], "[DONE]");
+
+        // No match: a 404 whose message names the nearest golden and its next turn.
+        let (status, body) = post(json!({"input": "hello?"})).await;
+        assert_eq!(status, 404);
+        let message = json(&body)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains("a.yaml"), "{message}");
+        assert!(message.contains("its turn 1 is \"hi\""), "{message}");
+        server.shutdown().await;
     }
 
     #[test]
