@@ -4,6 +4,10 @@
 //! Pointers that say where the reply's text, session id, token counts and error detail are.
 //! `stream: sse` reads server-sent events whose data the `text` pointer points into.
 //!
+//! Under `base_url: replay` the suite's own wire shape is set aside for the replay server's
+//! generic API (`POST /http/{id}/chat`, SPEC §7): replay answers a transcript from the goldens,
+//! and a user's body template and pointers say nothing it could read or fill offline.
+//!
 //! Templates and pointers were checked when the suite was loaded; here they are only applied.
 //! A capture that no turn has taken yet is empty, as `{{session_id}}` is before the server
 //! returned one: a template is sent on every turn, the first included, and `{{name}}` must
@@ -21,7 +25,7 @@ use super::sse::{self, Piece};
 use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{session, Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
-use crate::suite::model::{self, HttpSpec, Pointers, SessionMode};
+use crate::suite::model::{self, BaseUrl, HttpSpec, Pointers, SessionMode};
 use crate::suite::template::{expand_template, references};
 
 #[derive(Debug)]
@@ -46,6 +50,13 @@ impl Http {
             None => Auth::Bearer,
         };
         let transport = Transport::new(http, endpoint, auth)?;
+        let replayed;
+        let spec = if endpoint.base_url == BaseUrl::Replay {
+            replayed = replay_spec(spec);
+            &replayed
+        } else {
+            spec
+        };
         let method = reqwest::Method::from_bytes(spec.method.as_bytes())
             .map_err(|_| format!("`{}` is not an HTTP method", spec.method))?;
         // The URL is checked now, with the template's names left in, so a bad base fails once.
@@ -59,6 +70,39 @@ impl Http {
             names: template_names(spec),
             spec: spec.clone(),
         })
+    }
+}
+
+/// The agent id an http endpoint names in the replay server's path. The kind names no agent
+/// (its model's agent id is empty), and replay matches an http dialogue's golden whatever id
+/// comes, so this is only what the mock's request log shows.
+const REPLAY_AGENT: &str = "http";
+
+/// What an http endpoint sends under `base_url: replay`: the replay server's generic API, the
+/// message and the session (the server's, or the fresh one of the dialogue), asking for a
+/// stream when the suite's endpoint streams. Without `history`, replay follows the session, so
+/// a turn that failed as recorded still counts as said, as it does in the golden. The key, its
+/// header and the suite's headers are kept: replay does not check them, and redaction sees the
+/// same secrets as in a live run.
+fn replay_spec(spec: &HttpSpec) -> HttpSpec {
+    let mut body = serde_json::json!({"input": "{{message}}", "session": "{{session_id}}"});
+    if spec.stream {
+        body["stream"] = Value::Bool(true);
+    }
+    HttpSpec {
+        method: "POST".into(),
+        path: format!("/http/{REPLAY_AGENT}/chat"),
+        body: Some(body),
+        auth_header: spec.auth_header.clone(),
+        response: Pointers {
+            text: "/output/text".into(),
+            session_id: Some("/session".into()),
+            input_tokens: Some("/usage/in".into()),
+            output_tokens: Some("/usage/out".into()),
+            total_tokens: Some("/usage/total".into()),
+            error: Some("/error/message".into()),
+        },
+        stream: spec.stream,
     }
 }
 
@@ -466,6 +510,46 @@ mod tests {
             template_names(&spec),
             ["message", "order", "plan", "session_id", "ticket"]
         );
+    }
+
+    #[test]
+    fn under_replay_the_generic_api_replaces_the_wire_shape() {
+        let spec = HttpSpec {
+            method: "PUT".into(),
+            path: "/api/{{session_id}}".into(),
+            body: Some(serde_json::json!({"q": "{{message}}", "h": "{{history}}"})),
+            auth_header: Some("X-Token".into()),
+            response: Pointers {
+                text: "/reply".into(),
+                ..Pointers::default()
+            },
+            stream: true,
+        };
+        let replayed = replay_spec(&spec);
+        assert_eq!(replayed.method, "POST");
+        assert_eq!(replayed.path, "/http/http/chat");
+        assert_eq!(
+            replayed.body,
+            Some(
+                serde_json::json!({"input": "{{message}}", "session": "{{session_id}}", "stream": true})
+            )
+        );
+        assert_eq!(replayed.response, pointers_of_the_generic_api());
+        // The key keeps its header: replay ignores it, and redaction sees what a live run sends.
+        assert_eq!(replayed.auth_header.as_deref(), Some("X-Token"));
+        assert!(replayed.stream);
+        let whole = replay_spec(&HttpSpec {
+            stream: false,
+            ..spec
+        });
+        assert_eq!(whole.body.and_then(|b| b.get("stream").cloned()), None);
+    }
+
+    fn pointers_of_the_generic_api() -> Pointers {
+        Pointers {
+            total_tokens: Some("/usage/total".into()),
+            ..pointers()
+        }
     }
 
     #[test]
