@@ -264,3 +264,44 @@ fn a_failed_golden_write_keeps_the_old_golden_and_says_so() {
         "a failed bless must not pass the run"
     );
 }
+
+/// A `.golden` kept elsewhere and linked in (`support.golden -> STORE/support`): `run .` writes
+/// the pending files through the link, so `accept .` and `reject .` must find them there.
+#[cfg(unix)]
+#[test]
+fn accept_and_reject_find_pending_files_in_a_linked_golden_directory() {
+    let v1 = Mock::start(&fixture("golden_cli/v1.yaml"));
+    let ws = Workspace::new();
+    ws.write("support.yaml", &suite(&v1.url));
+    let store = tempfile::tempdir().unwrap();
+    let goldens = store.path().join("support");
+    std::fs::create_dir(&goldens).unwrap();
+    std::os::unix::fs::symlink(&goldens, ws.path().join("support.golden")).unwrap();
+    let run_dir = |extra: &[&str]| {
+        let mut args = vec!["run", ".", "--color", "never", "--endpoint", &v1.url];
+        args.extend_from_slice(extra);
+        run_in(ws.path(), &args)
+    };
+    assert_code(&run_dir(&[]), 1);
+    assert!(goldens.join("weather.yaml.new").exists());
+    let out = run_in(ws.path(), &["reject", "."]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("rejected: 3 deleted"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!goldens.join("weather.yaml.new").exists());
+
+    assert_code(&run_dir(&[]), 1);
+    let out = run_in(ws.path(), &["accept", "."]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("accepted: 3 created"), "{text}");
+    assert!(
+        text.contains("created   ./support.golden/weather.yaml"),
+        "{text}"
+    );
+    assert!(goldens.join("weather.yaml").exists());
+    assert_code(&run_dir(&[]), 0);
+}

@@ -1,6 +1,7 @@
 //! One directory walker for every tree agenttest searches (suites, `.golden` directories):
-//! sorted, loop-safe, links to directories entered only when asked. Never reads a file and
-//! never decides what to keep: the caller's `visit` does.
+//! sorted, loop-safe, links to directories entered only when asked and never when they lead
+//! back up to a directory holding them. Never reads a file and never decides what to keep:
+//! the caller's `visit` does.
 
 use std::collections::HashSet;
 use std::fs::{FileType, Metadata};
@@ -60,7 +61,9 @@ pub struct WalkError {
 /// entry to `visit`, directory by directory in sorted name order. Each directory is entered at
 /// most once, by its (device, inode), so a link loop (`up -> ..`) or two links to one place
 /// cannot repeat or recurse forever; links to directories are entered only with
-/// [`WalkOptions::follow_dir_links`].
+/// [`WalkOptions::follow_dir_links`], and never one that leads to a directory holding it (such
+/// as `up -> ../..`): that is a loop, and where it climbs above `root` it would walk the
+/// user's neighbouring folders, which they never named.
 pub fn walk_files(
     root: &Path,
     opts: WalkOptions,
@@ -97,7 +100,7 @@ pub fn walk_files(
             match visit(&entry) {
                 Visit::Keep => walk.files.push(path.clone()),
                 Visit::Descend if entry.file_type.is_dir() => {
-                    if entry.is_symlink && !opts.follow_dir_links {
+                    if entry.is_symlink && (!opts.follow_dir_links || leads_up(&path)) {
                         continue;
                     }
                     // Followed again here, not trusted from before `visit`: one stat per
@@ -156,6 +159,17 @@ fn entry_of(path: &Path, opts: WalkOptions) -> Option<(String, FileType, bool)> 
     }
     let followed = std::fs::metadata(path).map_or(own, |m| m.file_type());
     Some((name, followed, true))
+}
+
+/// Whether the link `link` leads to the directory it is in or to one above it. When that
+/// cannot be told (a path that does not resolve), it counts as leading up: not entered.
+fn leads_up(link: &Path) -> bool {
+    let target = std::fs::canonicalize(link);
+    let here = link.parent().map(std::fs::canonicalize);
+    match (target, here) {
+        (Ok(target), Some(Ok(here))) => here.starts_with(target),
+        _ => true,
+    }
 }
 
 /// A directory's identity: (device, inode) where there are such things.
@@ -229,6 +243,29 @@ mod tests {
         // `other` leads to `x/y`, which is walked once: under whichever name comes first.
         let walk = walk_files(root, follow, every_file);
         assert_eq!(names(root, &walk), ["other/f"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_up_out_of_the_root_is_not_entered() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        std::fs::create_dir_all(top.join("root/x")).unwrap();
+        std::fs::create_dir_all(top.join("beside")).unwrap();
+        std::fs::write(top.join("root/x/f"), "").unwrap();
+        std::fs::write(top.join("beside/g"), "").unwrap();
+        // Leads above the root: a loop whose walk would reach `beside`, never named.
+        symlink("../..", top.join("root/x/up")).unwrap();
+        // Leads sideways out of the root: a linked folder, walked.
+        symlink("../../beside", top.join("root/x/shared")).unwrap();
+        let follow = WalkOptions {
+            follow_dir_links: true,
+            ..WalkOptions::default()
+        };
+        let root = top.join("root");
+        let walk = walk_files(&root, follow, every_file);
+        assert_eq!(names(&root, &walk), ["x/f", "x/shared/g"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! failed write is reported, never panicked on, and leaves the old file as it was. Nothing here
 //! sends a request: `accept` promotes exactly what the last run recorded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -160,8 +160,9 @@ pub fn reject(pending: &[PathBuf]) -> Vec<PendingAction> {
 }
 
 /// The pending files `accept`/`reject` act on, for the paths the user named:
-/// a `*.golden` directory is listed; any other directory is searched recursively for `*.golden/*.yaml.new` (hidden entries and symbolic
-/// links to directories skipped, like suite discovery); a suite file `x.yaml` / `x.yml` means
+/// a `*.golden` directory is listed; any other directory is searched recursively for
+/// `*.golden/*.yaml.new` the way suite discovery walks it (hidden entries skipped, links to
+/// directories followed unless they lead back up, see `walk`); a suite file `x.yaml` / `x.yml` means
 /// `x.golden/*.yaml.new` beside it; a `*.yaml.new` file is taken as it is. Each path's files
 /// come sorted, duplicates are dropped. A path that does not exist, or a file that is none of
 /// these, is a diagnostic; all of them are returned at once.
@@ -304,7 +305,8 @@ fn suite_golden_dir(path: &Path) -> Option<PathBuf> {
     Some(path.with_file_name(format!("{stem}.golden")))
 }
 
-/// Pending files directly in a golden directory (none if it does not exist).
+/// Pending files directly in a golden directory (none if it does not exist): regular files,
+/// not links, and not hidden ones (no slug starts with `.`).
 fn pending_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -314,40 +316,52 @@ fn pending_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
-        if entry.file_type()?.is_file() && is_pending_name(&path) {
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.file_type()?.is_file() && is_pending_name(&path) {
             out.push(path);
         }
     }
     Ok(())
 }
 
-/// Recursive search for `*.golden/*.yaml.new` (regular files, hidden entries skipped). Links
-/// to directories are not entered, so a link loop cannot make this run forever.
+/// Recursive search for `*.golden/*.yaml.new` (regular files, hidden entries skipped), walked
+/// as suite discovery walks (`suite::discover`): links to directories are followed, each
+/// directory once, so the pending files a run wrote under a linked folder of suites, or into a
+/// `.golden` that is itself a link, are found where `run` of the same directory put them. A
+/// link that leads back up is never entered (`fsutil::walk_files`), so a loop ends and `reject`
+/// cannot wander into folders beside the one named. A `.golden` directory is listed on sight,
+/// not walked: the walker enters each directory once, and the same directory met first under
+/// another name (`goldens/support`, linked from `support.golden`) would otherwise hide it.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let walked = fsutil::walk_files(dir, WalkOptions::default(), |e| {
-        let in_golden = e
-            .path
-            .parent()
-            .and_then(|p| p.file_name())
-            .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
-        if e.file_type.is_dir() {
-            // A golden directory holds files, not more directories to search.
-            return if in_golden {
-                Visit::Skip
-            } else {
-                Visit::Descend
-            };
+    let opts = WalkOptions {
+        follow_dir_links: true,
+        include_hidden: false,
+    };
+    let mut listed = HashSet::new();
+    let mut failed = None;
+    let walked = fsutil::walk_files(dir, opts, |e| {
+        if !e.file_type.is_dir() {
+            return Visit::Skip;
         }
-        if in_golden && e.file_type.is_file() && !e.is_symlink && is_pending_name(e.path) {
-            Visit::Keep
-        } else {
-            Visit::Skip
+        if !e.name.ends_with(".golden") {
+            return Visit::Descend;
         }
+        // Two names of one golden directory (two links to it) list its files once.
+        let id = std::fs::canonicalize(e.path).unwrap_or_else(|_| e.path.to_path_buf());
+        if listed.insert(id) {
+            if let Err(err) = pending_in(e.path, out) {
+                failed.get_or_insert(err);
+            }
+        }
+        // A golden directory holds files, not more directories to search.
+        Visit::Skip
     });
+    if let Some(err) = failed {
+        return Err(err);
+    }
     if let Some(e) = walked.errors.into_iter().next() {
         return Err(e.source);
     }
-    out.extend(walked.files);
     Ok(())
 }
 
@@ -593,6 +607,39 @@ mod tests {
         assert_eq!(errs.len(), 2);
         assert!(errs[0].render(false).contains("no such file or directory"));
         assert!(errs[1].message.contains("not a suite"));
+    }
+
+    /// Pending files are found where `run` writes them: in a `.golden` that is a link (even to
+    /// a directory already met under another name), under a linked folder of suites; links
+    /// that loop or lead up out of the named tree are not followed.
+    #[cfg(unix)]
+    #[test]
+    fn find_pending_follows_links_as_run_reaches_them() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mk = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "x").unwrap();
+        };
+        mk("suites/goldens/support/a.yaml.new");
+        mk("suites/goldens/support/.b.yaml.new");
+        mk("shared/billing.golden/c.yaml.new");
+        mk("beside/x.golden/d.yaml.new");
+        symlink("goldens/support", root.join("suites/support.golden")).unwrap();
+        symlink("goldens/support", root.join("suites/again.golden")).unwrap();
+        symlink("../shared", root.join("suites/shared")).unwrap();
+        symlink("..", root.join("suites/up")).unwrap();
+        let rel = |p: &PathBuf| p.strip_prefix(root).unwrap().display().to_string();
+        let all = find_pending(&[root.join("suites")]).unwrap();
+        assert_eq!(
+            all.iter().map(rel).collect::<Vec<_>>(),
+            [
+                "suites/again.golden/a.yaml.new",
+                "suites/shared/billing.golden/c.yaml.new"
+            ]
+        );
     }
 
     fn dialogue(name: &str) -> Dialogue {
