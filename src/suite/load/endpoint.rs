@@ -16,7 +16,7 @@ use crate::suite::template;
 use crate::util::{parse_duration, parse_rate};
 
 use super::check::{at_part, Checker};
-use super::kind::{kind_word, Sited, SpecLayer};
+use super::kind::{endpoint_kind, kind_word, Sited, SpecLayer};
 use super::EndpointOverrides;
 
 /// An endpoint as one file layer gives it, env vars already expanded.
@@ -319,6 +319,10 @@ impl Checker<'_> {
             missing.push("`agent_id`");
         }
         missing.extend(layer.spec.missing(kind));
+        // Before anything can end the completion: a bad pointer or a missing field must not
+        // hide an unknown `{{name}}` or a wrong `stream` until it is fixed (SPEC §4: all
+        // errors at once).
+        let stream = self.kind_checks(kind, &layer.spec, at.names);
         if !missing.is_empty() {
             if !(layer.broken || at.config_broken) {
                 self.missing(at, kind, &missing);
@@ -336,7 +340,7 @@ impl Checker<'_> {
             RawKind::Http => String::new(),
         };
         let base_url = layer.base_url?;
-        let kind = self.endpoint_kind(kind, layer.spec, at.names)?;
+        let kind = endpoint_kind(kind, layer.spec, stream?)?;
         Some(Endpoint {
             kind,
             mock_script: mock_script.filter(|_| base_url == BaseUrl::Mock),

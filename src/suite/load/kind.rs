@@ -411,25 +411,20 @@ impl Checker<'_> {
         }
     }
 
-    /// The merged kind-specific fields as the model's kind; errors for what only now can be
-    /// judged (a `stream` value of the wrong kind, an unknown template name).
-    pub(super) fn endpoint_kind(
+    /// The checks of the merged kind-specific fields that only now can be made (a `stream`
+    /// value of the wrong kind, an unknown template name), each error at its own place; the
+    /// `stream` flag, if it is valid. Made whether or not the endpoint is complete.
+    pub(super) fn kind_checks(
         &mut self,
         kind: RawKind,
-        spec: SpecLayer,
+        spec: &SpecLayer,
         names: &BTreeSet<String>,
-    ) -> Option<EndpointKind> {
+    ) -> Option<bool> {
         match kind {
-            RawKind::Thinnest => Some(EndpointKind::Thinnest),
-            RawKind::Openai => {
-                let stream = self.stream(kind, spec.stream.as_ref());
-                Some(EndpointKind::OpenAi(OpenAiSpec {
-                    model: spec.model?,
-                    system: spec.system,
-                    params: spec.params,
-                    stream: stream?,
-                }))
-            }
+            // An inherited `stream` means nothing to this kind; one written beside `kind` is
+            // already an error of its own (`fields_of_other_kinds`).
+            RawKind::Thinnest => Some(false),
+            RawKind::Openai => self.stream(kind, spec.stream.as_ref()),
             RawKind::Http => {
                 let stream = self.stream(kind, spec.stream.as_ref());
                 for t in spec.path.iter().map(|p| (&p.file, &p.templates)) {
@@ -438,22 +433,7 @@ impl Checker<'_> {
                 for t in spec.body.iter().map(|b| (&b.file, &b.templates)) {
                     self.endpoint_templates(t.0, t.1, names);
                 }
-                let r = spec.response;
-                Some(EndpointKind::Http(HttpSpec {
-                    method: spec.method.unwrap_or_else(|| "POST".into()),
-                    path: spec.path.map_or_else(|| "/".into(), |p| p.value),
-                    body: spec.body.map(|b| b.value),
-                    auth_header: spec.auth_header,
-                    response: Pointers {
-                        text: r.text?,
-                        session_id: r.session_id,
-                        input_tokens: r.input_tokens,
-                        output_tokens: r.output_tokens,
-                        total_tokens: r.total_tokens,
-                        error: r.error,
-                    },
-                    stream: stream?,
-                }))
+                stream
             }
         }
     }
@@ -511,6 +491,38 @@ impl Checker<'_> {
                 };
                 self.diags.push(d);
             }
+        }
+    }
+}
+
+/// The merged kind-specific fields as the model's kind, once [`Checker::kind_checks`] passed
+/// and gave `stream`.
+pub(super) fn endpoint_kind(kind: RawKind, spec: SpecLayer, stream: bool) -> Option<EndpointKind> {
+    match kind {
+        RawKind::Thinnest => Some(EndpointKind::Thinnest),
+        RawKind::Openai => Some(EndpointKind::OpenAi(OpenAiSpec {
+            model: spec.model?,
+            system: spec.system,
+            params: spec.params,
+            stream,
+        })),
+        RawKind::Http => {
+            let r = spec.response;
+            Some(EndpointKind::Http(HttpSpec {
+                method: spec.method.unwrap_or_else(|| "POST".into()),
+                path: spec.path.map_or_else(|| "/".into(), |p| p.value),
+                body: spec.body.map(|b| b.value),
+                auth_header: spec.auth_header,
+                response: Pointers {
+                    text: r.text?,
+                    session_id: r.session_id,
+                    input_tokens: r.input_tokens,
+                    output_tokens: r.output_tokens,
+                    total_tokens: r.total_tokens,
+                    error: r.error,
+                },
+                stream,
+            }))
         }
     }
 }
