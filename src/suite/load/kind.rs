@@ -428,10 +428,10 @@ impl Checker<'_> {
             RawKind::Http => {
                 let stream = self.stream(kind, spec.stream.as_ref());
                 for t in spec.path.iter().map(|p| (&p.file, &p.templates)) {
-                    self.endpoint_templates(t.0, t.1, names);
+                    self.endpoint_templates(t.0, t.1, names, Place::Path);
                 }
                 for t in spec.body.iter().map(|b| (&b.file, &b.templates)) {
-                    self.endpoint_templates(t.0, t.1, names);
+                    self.endpoint_templates(t.0, t.1, names, Place::Body);
                 }
                 stream
             }
@@ -463,16 +463,25 @@ impl Checker<'_> {
         }
     }
 
-    /// Every `{{name}}` in an `http` path or body must be a built-in, a var or a capture.
+    /// Every `{{name}}` in an `http` path or body must be a built-in, a var or a capture, and
+    /// `{{history}}` must be a body string of its own (SPEC §8.2).
     fn endpoint_templates(
         &mut self,
         file: &SourceFile,
         templates: &[(String, Span)],
         names: &BTreeSet<String>,
+        place: Place,
     ) {
         for (text, span) in templates {
             for r in template::references(text) {
-                if BUILTIN_NAMES.contains(&r.name.as_str()) || names.contains(&r.name) {
+                if names.contains(&r.name) {
+                    continue;
+                }
+                if r.name == "history" {
+                    self.history_alone(file, *span, text, &r, place);
+                    continue;
+                }
+                if BUILTIN_NAMES.contains(&r.name.as_str()) {
                     continue;
                 }
                 let candidates: Vec<&str> = BUILTIN_NAMES
@@ -492,6 +501,43 @@ impl Checker<'_> {
                 self.diags.push(d);
             }
         }
+    }
+
+    /// `{{history}}` becomes the message array only as a body string that is exactly
+    /// `{{history}}` (spaces around it allowed, as the sender trims); anywhere else it would be
+    /// sent as text, never the array, so it is refused before anything is sent. A var or
+    /// capture named `history` is the user's own text and never gets here.
+    fn history_alone(
+        &mut self,
+        file: &SourceFile,
+        span: Span,
+        text: &str,
+        r: &template::Reference,
+        place: Place,
+    ) {
+        let exact = text.trim() == "{{history}}";
+        let alone = text.trim() == &text[r.start..r.end];
+        let (message, label, help) = match place {
+            Place::Body if exact => return,
+            Place::Body => (
+                "`{{history}}` must be the whole string",
+                if alone {
+                    "with spaces inside the braces it is not taken as the array of earlier turns"
+                } else {
+                    "inside other text it cannot become the array of earlier turns"
+                },
+                "write it alone, exactly: `history: \"{{history}}\"`",
+            ),
+            Place::Path => (
+                "`{{history}}` cannot be used in `path`",
+                "it is the array of earlier turns",
+                "write it alone in `body`, exactly: `history: \"{{history}}\"`",
+            ),
+        };
+        let d = at_part(file, span, text, r.start..r.end, message)
+            .with_label(label)
+            .with_help(help);
+        self.diags.push(d);
     }
 }
 
@@ -525,6 +571,13 @@ pub(super) fn endpoint_kind(kind: RawKind, spec: SpecLayer, stream: bool) -> Opt
             }))
         }
     }
+}
+
+/// Where an `http` template is written.
+#[derive(Clone, Copy)]
+enum Place {
+    Path,
+    Body,
 }
 
 /// Why `p` is not an RFC 6901 JSON Pointer: empty (the whole document) or `/`-separated
