@@ -126,31 +126,193 @@ pub(super) fn regex_message(e: &regex::Error) -> String {
         .unwrap_or_else(|| text.lines().next().unwrap_or_default().trim().to_string())
 }
 
-/// Where byte `offset` of `value` is in the source, when `value` is written at `at` exactly
-/// as it reads up to there, on that line: a plain scalar, or a quoted one with no escape
-/// before `offset`. `None` otherwise: the caller points at the value's start instead.
+/// Where byte `offset` of `value` is in the source, when `value` is the scalar written at `at`
+/// and its text up to `offset` maps back to the source for certain; `None` otherwise, and the
+/// caller points at the value's start instead. Mapped: a plain or quoted scalar (on one line or
+/// folded over several) with no escape before `offset`, a literal block (`|`) line for line,
+/// and a folded block (`>`) made of lines at its own indentation. A scalar whose text differs
+/// from the source in a way not followed here gives `None`, never a guess: each character up to
+/// `offset` is compared with the source it came from.
 pub(super) fn span_in(file: &SourceFile, at: Span, value: &str, offset: usize) -> Option<Span> {
-    let line = crate::diag::source_lines(&file.text).nth(at.line.checked_sub(1)? as usize)?;
+    let prefix = value.get(..offset)?;
+    let index = at.line.checked_sub(1)? as usize;
+    let mut lines = crate::diag::source_lines(&file.text).skip(index);
+    let line = lines.next()?;
     let start = line
         .char_indices()
         .nth(at.column.checked_sub(1)? as usize)?
         .0;
-    let mut rest = &line[start..];
-    let mut column = at.column;
-    let prefix = value.get(..offset)?;
+    let rest = &line[start..];
     if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '\'' | '"')) {
         // An escape before `offset` would shift every column after it.
         let escape = if quote == '"' { '\\' } else { '\'' };
         if prefix.contains(escape) {
             return None;
         }
-        rest = &rest[1..];
-        column += 1;
+        let cursor = Cursor {
+            line: at.line,
+            column: at.column.saturating_add(1),
+            text: &rest[1..],
+        };
+        return flow(cursor, lines, prefix);
     }
-    rest.starts_with(prefix).then(|| {
-        let chars = u32::try_from(prefix.chars().count()).unwrap_or(u32::MAX);
-        Span::new(at.line, column.saturating_add(chars))
-    })
+    // A block scalar's span is its first character of content, alone on its line below the
+    // `|` or `>` that starts it.
+    let block = if line[..start].trim().is_empty() {
+        block_indicator(file, index)
+    } else {
+        None
+    };
+    match block {
+        Some(style) => block_scalar(style, at, line, lines, value, prefix),
+        None => flow(
+            Cursor {
+                line: at.line,
+                column: at.column,
+                text: rest,
+            },
+            lines,
+            prefix,
+        ),
+    }
+}
+
+/// A place in the source: the text of its line from `column` on.
+struct Cursor<'a> {
+    line: u32,
+    column: u32,
+    text: &'a str,
+}
+
+fn chars(s: &str) -> u32 {
+    u32::try_from(s.chars().count()).unwrap_or(u32::MAX)
+}
+
+fn is_blank(line: &str) -> bool {
+    line.trim_matches([' ', '\t']).is_empty()
+}
+
+/// A plain or quoted scalar from `at`: a line break reads as a space, or as one `\n` per blank
+/// line between, with the whitespace around the break dropped (YAML 1.2 §6.5).
+fn flow<'a>(
+    mut at: Cursor<'a>,
+    mut lines: impl Iterator<Item = &'a str>,
+    mut prefix: &str,
+) -> Option<Span> {
+    loop {
+        // Whitespace before a line break is not in the value.
+        let body = at.text.trim_end_matches([' ', '\t']);
+        if prefix.len() <= body.len() {
+            let found = body.starts_with(prefix);
+            return found.then(|| Span::new(at.line, at.column.saturating_add(chars(prefix))));
+        }
+        let after = prefix.strip_prefix(body)?;
+        let mut blank = 0;
+        let next = loop {
+            let l = lines.next()?;
+            if !is_blank(l) {
+                break l;
+            }
+            blank += 1;
+        };
+        prefix = match blank {
+            0 => after.strip_prefix(' ')?,
+            n => after.strip_prefix("\n".repeat(n).as_str())?,
+        };
+        let text = next.trim_start_matches([' ', '\t']);
+        at = Cursor {
+            line: at.line.checked_add(u32::try_from(blank + 1).ok()?)?,
+            column: (chars(next) - chars(text)).saturating_add(1),
+            text,
+        };
+    }
+}
+
+/// `|` or `>` when the last thing before line `index` (0-based), blank lines and comments
+/// aside, is a block scalar's indicator (`|`, `>-`, `|2`, ...).
+fn block_indicator(file: &SourceFile, index: usize) -> Option<char> {
+    let before: Vec<&str> = crate::diag::source_lines(&file.text).take(index).collect();
+    let code = before.iter().rev().find_map(|l| {
+        let code = match l.find(" #") {
+            Some(i) => &l[..i],
+            None if l.trim_start().starts_with('#') => "",
+            None => l,
+        };
+        let code = code.trim();
+        (!code.is_empty()).then_some(code)
+    })?;
+    let token = code.rsplit([' ', '\t']).next()?;
+    let mut cs = token.chars();
+    let style = cs.next().filter(|c| matches!(c, '|' | '>'))?;
+    let tail: Vec<char> = cs.collect();
+    let chomp = tail.iter().filter(|c| matches!(c, '-' | '+')).count();
+    let indent = tail
+        .iter()
+        .filter(|c| c.is_ascii_digit() && **c != '0')
+        .count();
+    (tail.len() == chomp + indent && chomp <= 1 && indent <= 1).then_some(style)
+}
+
+/// A block scalar whose first line of content starts at `at` on `line`: read back line by line
+/// at the block's indentation, so `|` maps every line; `>` is followed only across breaks
+/// between lines at that indentation (a space, or a `\n` per blank line), and any more-indented
+/// or trailing-space line before `offset`, whose breaks fold otherwise, gives `None`.
+fn block_scalar<'a>(
+    style: char,
+    at: Span,
+    line: &'a str,
+    lines: impl Iterator<Item = &'a str>,
+    value: &str,
+    prefix: &str,
+) -> Option<Span> {
+    // The span is the start of the value's first line with content, at the block's
+    // indentation (spaces an indentation indicator keeps are part of that line); the blank
+    // lines before it are not in the source from `at` on.
+    let first = value.find(|c| c != ' ' && c != '\n')?;
+    let line_start = value[..first].rfind('\n').map_or(0, |i| i + 1);
+    let indent = at.column.checked_sub(1)? as usize;
+    let mut prefix = prefix.get(line_start..)?;
+    let mut source = std::iter::once(line).chain(lines).peekable();
+    let mut line_no = at.line;
+    let folded = style == '>';
+    loop {
+        let src = source.next()?;
+        let (margin, content) = match src.char_indices().nth(indent) {
+            Some((i, _)) => src.split_at(i),
+            None => (src, ""),
+        };
+        if !margin.chars().all(|c| c == ' ') {
+            return None;
+        }
+        if folded && (content.starts_with([' ', '\t']) || content.ends_with([' ', '\t'])) {
+            return None;
+        }
+        if prefix.len() <= content.len() {
+            let found = content.starts_with(prefix);
+            let column = u32::try_from(indent).ok()?.saturating_add(1);
+            return found.then(|| Span::new(line_no, column.saturating_add(chars(prefix))));
+        }
+        let after = prefix.strip_prefix(content)?;
+        line_no = line_no.checked_add(1)?;
+        if !folded {
+            prefix = after.strip_prefix('\n')?;
+            continue;
+        }
+        // Folded: the blank lines up to the next line of content, each a `\n`; none, a space.
+        let mut blank = 0;
+        while let Some(next) = source.peek() {
+            if !(next.chars().all(|c| c == ' ') && next.chars().count() <= indent) {
+                break;
+            }
+            blank += 1;
+            source.next();
+        }
+        prefix = match blank {
+            0 => after.strip_prefix(' ')?,
+            n => after.strip_prefix("\n".repeat(n).as_str())?,
+        };
+        line_no = line_no.checked_add(u32::try_from(blank).ok()?)?;
+    }
 }
 
 /// A diagnostic about `value[range]`, written at `at` in `file`: pointed at exactly that
@@ -164,7 +326,10 @@ pub(super) fn at_part(
 ) -> Diagnostic {
     match span_in(file, at, value, range.start) {
         Some(span) => {
-            let width = value.get(range).map_or(1, |p| p.chars().count());
+            // Carets stay on the line they start on.
+            let width = value
+                .get(range)
+                .map_or(1, |p| p.split('\n').next().unwrap_or(p).chars().count());
             Diagnostic::at(file, span, message).with_width(width)
         }
         None => Diagnostic::at(file, at, message),
@@ -174,6 +339,40 @@ pub(super) fn at_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where `{{x}}` is found in the scalar written at `at` whose value is `value`.
+    fn found(text: &str, at: (u32, u32), value: &str) -> Option<(u32, u32)> {
+        let file = SourceFile::new("s.yaml", text);
+        let offset = value.find("{{x}}").unwrap();
+        span_in(&file, Span::new(at.0, at.1), value, offset).map(|s| (s.line, s.column))
+    }
+
+    #[test]
+    fn parts_of_values_are_found_across_the_lines_of_block_and_folded_scalars() {
+        // A literal block maps line for line, blank lines and an indentation indicator too.
+        let lit = "a: |  # note\n  one\n\n    two {{x}}\n";
+        assert_eq!(found(lit, (2, 3), "one\n\n  two {{x}}\n"), Some((4, 9)));
+        let lit = "a: |2-\n\n    {{x}}\n";
+        assert_eq!(found(lit, (3, 3), "\n  {{x}}"), Some((3, 5)));
+        // A folded block: a break is a space, a blank line a `\n`.
+        let fold = "- >\n  one\n  two\n\n  {{x}}\n";
+        assert_eq!(found(fold, (2, 3), "one two\n{{x}}\n"), Some((5, 3)));
+        // ...but a more-indented line keeps its breaks: not followed, so none.
+        let fold = "a: >\n  one\n    two\n  {{x}}\n";
+        assert_eq!(found(fold, (2, 3), "one\n  two\n{{x}}\n"), None);
+        // Plain and quoted scalars fold: trailing and leading whitespace go, a blank line is
+        // a `\n`.
+        let plain = "a: one  \n   two {{x}}\n";
+        assert_eq!(found(plain, (1, 4), "one two {{x}}"), Some((2, 8)));
+        let quoted = "a: 'one\n\n   {{x}}'\n";
+        assert_eq!(found(quoted, (1, 4), "one\n{{x}}"), Some((3, 4)));
+        // An escape before the part, in a quoted scalar over lines: none.
+        let esc = "a: \"o\\tne\n  {{x}}\"\n";
+        assert_eq!(found(esc, (1, 4), "o\tne {{x}}"), None);
+        // A value that is not what is written there: none, never a guess.
+        assert_eq!(found(lit, (3, 3), "\n  two {{x}}"), None);
+        assert_eq!(found("a: |\n  one\n  {{x}}\n", (2, 3), "one {{x}}\n"), None);
+    }
 
     #[test]
     fn parts_of_values_are_found_in_plain_and_simple_quoted_scalars() {
