@@ -102,8 +102,48 @@ static MASK_SET: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new(MASK_PATTERNS.iter().map(|p| compile(p))).expect("fact mask regexes are valid")
 });
 
+/// Whether some mask may match `text`: each one needs something this looks for (`@ < [ { +
+/// (`, `://`, `www.`, a dot before a letter, `24/` or `24 x`, `1-8`, three digits then a
+/// space, dot or dash and a digit), so a reply without any is left alone. Most replies are such, and for
+/// them the masks' automaton is neither asked (3,000 instructions a reply) nor built (ten
+/// million, once). Text beyond ASCII always may: `\d` and case-insensitive letters there
+/// reach other characters.
+fn may_mask(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    let mut digits = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied().unwrap_or(b' ');
+        let hit = match c {
+            b'@' | b'<' | b'[' | b'{' | b'+' | b'(' => true,
+            b':' => b[i + 1..].starts_with(b"//"),
+            b'.' if next.is_ascii_alphabetic() => true,
+            b'.' if i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www") => true,
+            // `24/7`, `24 x 7`: `\s` on ASCII is these six.
+            b'2' if next == b'4' => b[i + 2..]
+                .iter()
+                .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+                .is_some_and(|c| matches!(c, b'/' | b'x' | b'X')),
+            b'1' => b[i + 1..].starts_with(b"-8"),
+            _ => false,
+        };
+        // `555-123-4567`, `555.123.4567`, `555 123 4567`.
+        let grouped = digits >= 3 && matches!(c, b' ' | b'.' | b'-') && next.is_ascii_digit();
+        if hit || grouped {
+            return true;
+        }
+        digits = if c.is_ascii_digit() { digits + 1 } else { 0 };
+    }
+    false
+}
+
 /// The masked byte ranges of `text`, sorted and merged.
 fn masks(text: &str) -> Vec<(usize, usize)> {
+    if !may_mask(text) {
+        return Vec::new();
+    }
     let hits = MASK_SET.matches(text);
     if !hits.matched_any() {
         return Vec::new();
@@ -470,6 +510,47 @@ mod tests {
         assert_eq!(shape("v1.2.3"), "[v] [1] [.] [2] [.] [3]");
         assert_eq!(shape("call 555-1234"), "call [555] [-] [1234]");
         assert_eq!(shape("9am-6pm"), "9 am - 6 pm");
+    }
+
+    /// `may_mask` may say yes when no mask matches, never no when one does: over texts made
+    /// of the characters the masks are written with, and every example the masks are for.
+    #[test]
+    fn what_may_not_be_masked_is_not() {
+        use proptest::prelude::*;
+        for text in [
+            "see https://x.io/a?d=30 now",
+            "FTP://host",
+            "WWW.Example",
+            "www.1-2",
+            "mail a.b+c@d.co",
+            "<ORDER_ID>",
+            "[..]",
+            "{{name}}",
+            "call +1 (555) 123-4567",
+            "555-123-4567",
+            "1-800-FLOWERS",
+            "24 x 7",
+            "24/365",
+            "shop.example.store/path",
+        ] {
+            assert!(MASK_SET.is_match(text), "{text}");
+            assert!(may_mask(text), "{text}");
+        }
+        // Characters and pieces the masks are made of, so that random texts often match one.
+        let pieces: Vec<&str> = "a A w W x X s c o m 0 1 2 4 5 7 8 9 555 24 www com io \
+            http:// ftp . - / : @ < > [ ] { } + ( ) _ × é \u{a0} \u{b} \u{c} \r"
+            .split(' ')
+            .chain([" ", "\n", "\t"])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let text = proptest::collection::vec(proptest::sample::select(pieces), 0..16)
+            .prop_map(|ps| ps.concat());
+        proptest!(ProptestConfig::with_cases(4000), |(text in text)| {
+            prop_assert!(may_mask(&text) || !MASK_SET.is_match(&text), "{:?}", text);
+        });
+        assert!(!may_mask("Our hours are 9 AM to 6 PM EST."));
+        assert!(!may_mask("Order 12345 ships in 2 days, 1,299 units, by the 24th."));
+        assert!(may_mask("open 24\u{b}/ 7"));
     }
 
     #[test]
