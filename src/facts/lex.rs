@@ -549,7 +549,9 @@ mod tests {
             prop_assert!(may_mask(&text) || !MASK_SET.is_match(&text), "{:?}", text);
         });
         assert!(!may_mask("Our hours are 9 AM to 6 PM EST."));
-        assert!(!may_mask("Order 12345 ships in 2 days, 1,299 units, by the 24th."));
+        assert!(!may_mask(
+            "Order 12345 ships in 2 days, 1,299 units, by the 24th."
+        ));
         assert!(may_mask("open 24\u{b}/ 7"));
     }
 
