@@ -8,9 +8,9 @@ mod mixed;
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use agenttest::record::{BaselineGate, JudgeTotals};
+use agenttest::record::{BaselineGate, BlessAction, JudgeTotals};
 use agenttest::report::{html, json, json_read, junit};
 use common::{assert_code, assert_valid_junit, run_in, stderr, stdout, Workspace};
 use serde_json::Value;
@@ -311,11 +311,26 @@ fn a_report_read_back_renders_as_the_run_that_wrote_it() {
         p_value: Some(0.0006),
         alpha: 0.01,
     });
+    // What `--bless` did, each kind of it: the console and the HTML page say so.
+    let mut blessed = mixed::mixed();
+    let golden = |name: &str| PathBuf::from(format!("suites/s.golden/{name}.yaml"));
+    let actions = [
+        BlessAction::Created(golden("a")),
+        BlessAction::Changed(golden("b")),
+        BlessAction::Unchanged(golden("c")),
+        BlessAction::LeftAlone(golden("d")),
+        BlessAction::Failed(golden("e"), "read-only file system".into()),
+    ];
+    for (d, action) in blessed.dialogues.iter_mut().zip(actions) {
+        d.bless = Some(action);
+    }
+    assert!(html::render(&blessed).contains("bless: FAILED to write"));
     for report in [
         mixed::mixed(),
         mixed::mixed_with(|s| format!("{s}{hostile}<script>x</script>")),
         mixed::empty(),
         gated,
+        blessed,
     ] {
         let written = json::render(&report);
         let back = json_read::parse(&written).expect("reads its own report");

@@ -24,7 +24,7 @@ use super::common::{stamp, tally};
 use super::explain;
 use super::spill::Part;
 use crate::diag::Span;
-use crate::record::{AttemptKind, DialogueResult, RunReport, TurnResult};
+use crate::record::{AttemptKind, BlessAction, DialogueResult, RunReport, TurnResult};
 
 /// Bumped only on an incompatible change to the documented schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -300,6 +300,9 @@ struct Dialogue<'a> {
     passed_runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<Baseline>,
+    /// What `--bless` did with the dialogue's golden; absent without `--bless`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bless: Option<Bless>,
     expectation_tally: Vec<ExpectationTally<'a>>,
     golden_tally: Option<GoldenTally>,
     attempts: Each<'a, crate::record::Attempt, File<'a>, Attempt<'a>>,
@@ -316,6 +319,32 @@ struct ExpectationTally<'a> {
 }
 
 /// SPEC §9.3: both rates and the p-value.
+#[derive(Serialize)]
+struct Bless {
+    /// `created`, `changed`, `unchanged`, `left_alone` or `failed`.
+    action: &'static str,
+    golden: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Bless {
+    fn of(b: &BlessAction) -> Bless {
+        let (action, path, error) = match b {
+            BlessAction::Created(p) => ("created", p, None),
+            BlessAction::Changed(p) => ("changed", p, None),
+            BlessAction::Unchanged(p) => ("unchanged", p, None),
+            BlessAction::LeftAlone(p) => ("left_alone", p, None),
+            BlessAction::Failed(p, e) => ("failed", p, Some(e.clone())),
+        };
+        Bless {
+            action,
+            golden: path.display().to_string(),
+            error,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Baseline {
     recorded_runs: Option<u32>,
@@ -452,6 +481,7 @@ fn dialogue<'a>(d: &'a DialogueResult, file: File<'a>) -> Dialogue<'a> {
             p_value: g.p_value,
             alpha: g.alpha,
         }),
+        bless: d.bless.as_ref().map(Bless::of),
         passed_runs: d.passed_runs(),
         expectation_tally: tally::expectations(d)
             .into_iter()

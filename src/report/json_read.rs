@@ -20,8 +20,9 @@ use serde::Deserialize;
 
 use crate::diag::Span;
 use crate::record::{
-    Attempt, AttemptKind, BaselineGate, DialogueResult, ErrorKind, Failure, GoldenCheck,
-    GoldenStatus, JudgeTotals, Outcome, RunError, RunReport, SuiteInfo, TurnResult, Usage,
+    Attempt, AttemptKind, BaselineGate, BlessAction, DialogueResult, ErrorKind, Failure,
+    GoldenCheck, GoldenStatus, JudgeTotals, Outcome, RunError, RunReport, SuiteInfo, TurnResult,
+    Usage,
 };
 
 /// Why a file could not be read as a JSON report.
@@ -132,7 +133,18 @@ struct Dialogue {
     /// Only for `min_pass: baseline`.
     #[serde(default)]
     baseline: Option<BaselineView>,
+    /// Only from a run with `--bless`.
+    #[serde(default)]
+    bless: Option<BlessView>,
     attempts: Vec<AttemptView>,
+}
+
+#[derive(Deserialize)]
+struct BlessView {
+    action: String,
+    golden: PathBuf,
+    #[serde(default)]
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +230,10 @@ fn dialogue(d: Dialogue, suite: Arc<SuiteInfo>) -> Result<DialogueResult, ReadEr
             ReadError::Invalid(m) => invalid(format!("dialogue {:?}: {m}", d.name)),
             other => other,
         })?;
+    let bless = d
+        .bless
+        .map(|b| bless(b).map_err(|m| invalid(format!("dialogue {:?}: {m}", d.name))))
+        .transpose()?;
     Ok(DialogueResult {
         span: span(&d.location, file)?,
         suite,
@@ -241,7 +257,7 @@ fn dialogue(d: Dialogue, suite: Arc<SuiteInfo>) -> Result<DialogueResult, ReadEr
             alpha: b.alpha,
         }),
         duration: Duration::from_millis(d.duration_ms),
-        bless: None,
+        bless,
     })
 }
 
@@ -329,6 +345,18 @@ fn turn(t: TurnView, file: &str) -> Result<TurnResult, ReadError> {
         retries: t.retries,
         not_sent: t.not_sent,
         failures,
+    })
+}
+
+fn bless(b: BlessView) -> Result<BlessAction, String> {
+    let p = b.golden;
+    Ok(match b.action.as_str() {
+        "created" => BlessAction::Created(p),
+        "changed" => BlessAction::Changed(p),
+        "unchanged" => BlessAction::Unchanged(p),
+        "left_alone" => BlessAction::LeftAlone(p),
+        "failed" => BlessAction::Failed(p, b.error.unwrap_or_default()),
+        other => return Err(format!("bless action {other:?}")),
     })
 }
 
