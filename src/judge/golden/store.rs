@@ -570,16 +570,19 @@ mod tests {
         assert!(suite.exists());
     }
 
+    /// Writes a file at `rel` under `root`, its directories too.
+    fn touch(root: &Path, rel: &str) -> PathBuf {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "x").unwrap();
+        p
+    }
+
     #[test]
     fn find_pending_walks_directories_and_suites() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let mk = |rel: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, "x").unwrap();
-            p
-        };
+        let mk = |rel: &str| touch(root, rel);
         let b = mk("suites/support.golden/b.yaml.new");
         let a = mk("suites/support.golden/a.yaml.new");
         mk("suites/support.golden/a.yaml");
@@ -619,9 +622,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let mk = |rel: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, "x").unwrap();
+            touch(root, rel);
         };
         mk("suites/goldens/support/a.yaml.new");
         mk("suites/goldens/support/.b.yaml.new");
