@@ -22,5 +22,5 @@ mod walk;
 mod write;
 
 pub use read::{kind_name, read_regular_capped, ReadError, MAX_SUITE_BYTES};
-pub use walk::{walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
+pub use walk::{leads_up, walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
 pub use write::{replaced_file, write_atomic, write_atomic_with, Sink, FIFO_READER_WAIT};

@@ -163,7 +163,7 @@ fn entry_of(path: &Path, opts: WalkOptions) -> Option<(String, FileType, bool)> 
 
 /// Whether the link `link` leads to the directory it is in or to one above it. When that
 /// cannot be told (a path that does not resolve), it counts as leading up: not entered.
-fn leads_up(link: &Path) -> bool {
+pub fn leads_up(link: &Path) -> bool {
     let target = std::fs::canonicalize(link);
     let here = link.parent().map(std::fs::canonicalize);
     match (target, here) {

@@ -168,6 +168,7 @@ pub fn reject(pending: &[PathBuf]) -> Vec<PendingAction> {
 /// these, is a diagnostic; all of them are returned at once.
 pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     let mut found: Vec<PathBuf> = Vec::new();
+    let mut seen = HashSet::new();
     let mut errors = Vec::new();
     for path in paths {
         let meta = match std::fs::metadata(path) {
@@ -226,7 +227,10 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> 
         }
         here.sort();
         for p in here {
-            if !found.contains(&p) {
+            // One file under two names (a `.golden` reached through a link and named as
+            // well) is acted on once, under the first name met: a second delete would fail.
+            let id = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+            if seen.insert(id) {
                 found.push(p);
             }
         }
@@ -345,6 +349,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
         if !e.name.ends_with(".golden") {
             return Visit::Descend;
+        }
+        // Listed, not entered, so the walker's own rule is asked here: a `.golden` that is a
+        // link up to a directory holding it (`x.golden -> ..`) would hand `reject` the
+        // files of folders above the one named.
+        if e.is_symlink && fsutil::leads_up(e.path) {
+            return Visit::Skip;
         }
         // Two names of one golden directory (two links to it) list its files once.
         let id = std::fs::canonicalize(e.path).unwrap_or_else(|_| e.path.to_path_buf());
@@ -632,6 +642,9 @@ mod tests {
         symlink("goldens/support", root.join("suites/again.golden")).unwrap();
         symlink("../shared", root.join("suites/shared")).unwrap();
         symlink("..", root.join("suites/up")).unwrap();
+        // A `.golden` that links up: listing it would reach the files above `suites`.
+        mk("above.yaml.new");
+        symlink("..", root.join("suites/x.golden")).unwrap();
         let rel = |p: &PathBuf| p.strip_prefix(root).unwrap().display().to_string();
         let all = find_pending(&[root.join("suites")]).unwrap();
         assert_eq!(
@@ -641,6 +654,9 @@ mod tests {
                 "suites/shared/billing.golden/c.yaml.new"
             ]
         );
+        // The same file named twice, through the walk and directly: once, as first met.
+        let both = find_pending(&[root.join("suites"), root.join("suites/support.golden")]);
+        assert_eq!(both.unwrap(), all);
     }
 
     fn dialogue(name: &str) -> Dialogue {
