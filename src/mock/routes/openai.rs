@@ -241,65 +241,155 @@ impl Completion {
 /// the body as a JSON tree first (a map per message) had been a fifth of what the mock spent
 /// on a completion. Anything else is read again as a tree by [`head`] and
 /// [`Completion::parse`], whose answers (and errors) this never changes: what is read here is
-/// exactly what they would read from such a body.
-#[derive(serde::Deserialize)]
-struct Plain<'a> {
-    #[serde(borrow)]
-    model: std::borrow::Cow<'a, str>,
+/// exactly what they would read from such a body, and every other field is parsed as the tree
+/// parses it ([`Checked`]), so a body the tree refuses is refused here too.
+struct Plain {
+    model: String,
     messages: Vec<PlainMessage>,
     stream: Option<bool>,
     /// A map, not a struct: serde reads a struct from a JSON array too, which the tree
     /// refuses. A key twice is the last one's, as in the tree.
-    #[serde(borrow)]
-    stream_options: Option<std::collections::HashMap<std::borrow::Cow<'a, str>, Option<bool>>>,
+    stream_options: Option<std::collections::HashMap<String, Option<bool>>>,
     max_completion_tokens: Option<u64>,
     max_tokens: Option<u64>,
 }
 
-/// One message of a [`Plain`] body: a JSON object (never an array, which a derived struct
-/// would take), `role` a string, `content` a string or `null` or absent.
+/// One message of a [`Plain`] body: `role` a string, `content` a string or `null` or absent.
 struct PlainMessage {
     role: String,
     content: Option<String>,
 }
 
-impl<'de> serde::Deserialize<'de> for PlainMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
-        struct Fields;
-        impl<'de> Visitor<'de> for Fields {
-            type Value = PlainMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a message object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PlainMessage, A::Error> {
-                let (mut role, mut content) = (None, None);
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match &*key {
-                        "role" if role.is_none() => role = Some(map.next_value()?),
-                        "content" if content.is_none() => content = Some(map.next_value()?),
-                        "role" | "content" => return Err(A::Error::custom("a key twice")),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
+/// Fills `slot` with the next value, or fails on a key met twice (the tree would take the
+/// last; this steps aside instead).
+fn once<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error> {
+    use serde::de::Error;
+    if slot.is_some() {
+        return Err(A::Error::custom("a key twice"));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Reads a JSON object (never an array, which a derived struct would take) with `visit`.
+macro_rules! object_of {
+    ($ty:ty, $what:literal, |$map:ident| $visit:block) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut $map: A,
+                    ) -> Result<$ty, A::Error> {
+                        $visit
                     }
                 }
-                Ok(PlainMessage {
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    content: content.flatten(),
-                })
+                d.deserialize_map(Fields)
             }
         }
-        d.deserialize_map(Fields)
+    };
+}
+
+object_of!(Plain, "a chat completion request", |map| {
+    use serde::de::Error;
+    let (mut model, mut messages, mut stream, mut options) = (None, None, None, None);
+    let (mut max_completion_tokens, mut max_tokens) = (None, None);
+    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        match &*key {
+            "model" => once(&mut map, &mut model)?,
+            "messages" => once(&mut map, &mut messages)?,
+            "stream" => once(&mut map, &mut stream)?,
+            "stream_options" => once(&mut map, &mut options)?,
+            "max_completion_tokens" => once(&mut map, &mut max_completion_tokens)?,
+            "max_tokens" => once(&mut map, &mut max_tokens)?,
+            _ => {
+                map.next_value::<Checked>()?;
+            }
+        }
+    }
+    Ok(Plain {
+        model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+        messages: messages.ok_or_else(|| A::Error::missing_field("messages"))?,
+        stream: stream.flatten(),
+        stream_options: options.flatten(),
+        max_completion_tokens: max_completion_tokens.flatten(),
+        max_tokens: max_tokens.flatten(),
+    })
+});
+
+object_of!(PlainMessage, "a message object", |map| {
+    use serde::de::Error;
+    let (mut role, mut content) = (None, None);
+    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        match &*key {
+            "role" => once(&mut map, &mut role)?,
+            "content" => once(&mut map, &mut content)?,
+            _ => {
+                map.next_value::<Checked>()?;
+            }
+        }
+    }
+    Ok(PlainMessage {
+        role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+        content: content.flatten(),
+    })
+});
+
+/// A JSON value read only to be valid as the tree reads it: every string and number parsed
+/// (a lone surrogate, a number out of range or bytes that are not UTF-8 refused), nothing
+/// kept. serde's `IgnoredAny` skips a value without parsing it, so it took bodies the tree
+/// refuses.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Checked {
+    type Value = Checked;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
     }
 }
 
 /// The model and the checked request, when the body is [`Plain`] and has nothing to refuse.
 fn plain(body: &[u8]) -> Option<(String, Completion)> {
-    // A JSON array would fill a derived struct by position; the tree wants an object.
-    if body.trim_ascii_start().first() != Some(&b'{') {
-        return None;
-    }
     let p: Plain = serde_json::from_slice(body).ok()?;
     if p.model.is_empty() {
         return None;
@@ -331,7 +421,7 @@ fn plain(body: &[u8]) -> Option<(String, Completion)> {
             .unwrap_or(false),
         max_tokens,
     };
-    Some((p.model.into_owned(), completion))
+    Some((p.model, completion))
 }
 
 /// A body with a `model`, read one way or the other.
@@ -736,8 +826,8 @@ mod tests {
 
     /// What the tree reading says of a body: the model, then the checked request or `None`
     /// for a refusal, as comparable text.
-    fn by_tree(body: &str) -> Option<(String, Option<String>)> {
-        let (map, model) = head(body.as_bytes()).ok()?;
+    fn by_tree(body: &[u8]) -> Option<(String, Option<String>)> {
+        let (map, model) = head(body).ok()?;
         let c = Completion::parse(&map).ok();
         Some((model, c.map(|c| shown(&c))))
     }
@@ -773,17 +863,25 @@ mod tests {
             r#"{"model": "m"}"#,
             r#"["m", [{"role": "user", "content": "x"}], null, null, null, null]"#,
             r#"{"model": "m", "messages": [{"role": "user", "content": "x"}]} trailing"#,
+            // Values the tree refuses, in fields the plain reading does not keep.
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "foo": "\ud800"}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "t": 1e400}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x", "name": "\udc00x"}]}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x", "n": [{"a": -1e999}]}]}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "ok": [1, {"b": null}]}"#,
         ];
+        let raw = b"{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"x\": \"\xff\"}";
         let mut plain_read = 0;
-        for body in bodies {
+        for body in bodies.iter().map(|b| b.as_bytes()).chain([&raw[..]]) {
             let tree = by_tree(body);
+            let shown_body = String::from_utf8_lossy(body);
             // Stepping aside (`None`) is always right: the tree reads the body then.
-            if let Some((model, c)) = plain(body.as_bytes()) {
+            if let Some((model, c)) = plain(body) {
                 plain_read += 1;
-                assert_eq!(tree, Some((model, Some(shown(&c)))), "{body}");
+                assert_eq!(tree, Some((model, Some(shown(&c)))), "{shown_body}");
             }
         }
-        assert_eq!(plain_read, 6, "the common bodies take the plain road");
+        assert_eq!(plain_read, 7, "the common bodies take the plain road");
     }
 
     #[test]
