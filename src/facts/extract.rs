@@ -5,6 +5,8 @@
 mod dates;
 mod resolve;
 
+use std::borrow::Cow;
+
 use super::lex::{self, Kind, Num, Token};
 use super::words;
 use super::Fact;
@@ -560,7 +562,7 @@ impl Scanner<'_> {
             && !words::is_stop(w)
             && words::cardinal(w).is_none()
             && words::scale_word(w).is_none();
-        usable.then(|| (words::canonical_unit(w), j + 2))
+        usable.then(|| (words::canonical_unit(w).into_owned(), j + 2))
     }
 
     /// The noun phrase after an amount, up to three words, and its head as the unit: the
@@ -568,7 +570,7 @@ impl Scanner<'_> {
     /// modifier ("3 free returns" → return), else the last word that is not a modifier
     /// ("500 Market Street" → street).
     fn noun_run(&self, j: usize) -> Option<(String, usize)> {
-        let mut run: Vec<String> = Vec::new();
+        let mut run: Vec<Cow<str>> = Vec::new();
         let mut k = j;
         while run.len() < 3 && !self.line_start(k) {
             let Some(w) = self.word(k) else { break };
@@ -580,12 +582,13 @@ impl Scanner<'_> {
             if ends_phrase {
                 break;
             }
-            let mut compound = w.to_string();
+            let mut compound = Cow::Borrowed(w);
             k += 1;
             while self.sym(k) == Some('-') && self.glued(k) && self.glued(k + 1) {
                 let Some(part) = self.word(k + 1) else { break };
-                compound.push('-');
-                compound.push_str(part);
+                let joined = compound.to_mut();
+                joined.push('-');
+                joined.push_str(part);
                 k += 2;
             }
             run.push(compound);
@@ -600,7 +603,7 @@ impl Scanner<'_> {
                     .or_else(|| run.iter().rfind(|w| !words::is_modifier(w)))
                     .map(|w| words::canonical_unit(w))
             })?;
-        Some((head, k))
+        Some((head.into_owned(), k))
     }
 }
 

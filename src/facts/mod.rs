@@ -151,7 +151,7 @@ fn spec_number(v: &str, unit: Option<&str>) -> Result<Fact, String> {
                 .split(|c: char| !c.is_alphabetic())
                 .rfind(|w| !w.is_empty())
                 .ok_or_else(|| format!("expected a unit word like `day` or `item`, found {u:?}"))?;
-            Some(words::canonical_unit(head))
+            Some(words::canonical_unit(head).into_owned())
         }
     };
     Ok(Fact::Number { value, unit })

@@ -1,6 +1,7 @@
 //! The fact extractor's vocabulary: number words, months, currencies, units, and the words that
 //! end a unit phrase or mark a number as a label. Flat tables and pure lookups; no parsing.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -289,8 +290,10 @@ pub(super) fn is_number_suffix(word: &str) -> bool {
     NUMBER_SUFFIXES.contains(&word) || currency_code(word).is_some()
 }
 
-/// The singular of an English plural, good enough for unit nouns.
-pub(super) fn singular(word: &str) -> String {
+/// The singular of an English plural, good enough for unit nouns. Borrowed wherever it can
+/// be: it runs on every word after every amount in a reply, and a copy each time was most of
+/// what reading a unit cost.
+pub(super) fn singular(word: &str) -> Cow<'_, str> {
     let irregular = match word {
         "people" => Some("person"),
         "children" => Some("child"),
@@ -305,15 +308,15 @@ pub(super) fn singular(word: &str) -> String {
         _ => None,
     };
     if let Some(s) = irregular {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let n = word.len();
     if n > 4 && word.ends_with("ies") {
-        return format!("{}y", &word[..n - 3]);
+        return Cow::Owned(format!("{}y", &word[..n - 3]));
     }
     for tail in ["ches", "shes", "sses", "xes", "zes"] {
         if n > tail.len() + 1 && word.ends_with(tail) {
-            return word[..n - 2].to_string();
+            return Cow::Borrowed(&word[..n - 2]);
         }
     }
     if n > 2
@@ -322,14 +325,14 @@ pub(super) fn singular(word: &str) -> String {
         && !word.ends_with("us")
         && !word.ends_with("is")
     {
-        return word[..n - 1].to_string();
+        return Cow::Borrowed(&word[..n - 1]);
     }
-    word.to_string()
+    Cow::Borrowed(word)
 }
 
 /// Abbreviations spelled out, so `24 hrs` and `24 hours` state the same unit.
-fn expand_abbreviation(unit: &str) -> &str {
-    match unit {
+fn expand_abbreviation(unit: &str) -> Option<&'static str> {
+    Some(match unit {
         "h" | "hr" => "hour",
         "min" => "minute",
         "sec" => "second",
@@ -340,15 +343,25 @@ fn expand_abbreviation(unit: &str) -> &str {
         "lb" => "pound",
         "oz" => "ounce",
         "ft" => "foot",
-        other => other,
-    }
+        _ => return None,
+    })
 }
 
 /// A unit word as it is compared: lower-case, singular, abbreviations spelled out.
-pub(super) fn canonical_unit(word: &str) -> String {
-    let lower = word.to_lowercase();
-    let one = singular(&lower);
-    expand_abbreviation(&one).to_string()
+pub(super) fn canonical_unit(word: &str) -> Cow<'_, str> {
+    // Words from a reply are lower-cased already; a unit in an expectation may not be.
+    if !word.is_ascii() || word.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Cow::Owned(canonical_lower(&word.to_lowercase()).into_owned());
+    }
+    canonical_lower(word)
+}
+
+/// [`canonical_unit`] of a lower-case word.
+fn canonical_lower(word: &str) -> Cow<'_, str> {
+    match singular(word) {
+        Cow::Borrowed(one) => Cow::Borrowed(expand_abbreviation(one).unwrap_or(one)),
+        Cow::Owned(one) => expand_abbreviation(&one).map_or(Cow::Owned(one), Cow::Borrowed),
+    }
 }
 
 /// Whether a word looks like a plural noun, the likeliest head after a number > 1.
@@ -362,6 +375,24 @@ pub(super) fn looks_plural(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `canonical_unit` as it was written before it borrowed: lower-case, singular,
+    /// abbreviation expanded, each a new string.
+    fn canonical_unit_by_copies(word: &str) -> String {
+        let lower = word.to_lowercase();
+        let one = singular(&lower).into_owned();
+        expand_abbreviation(&one).unwrap_or(&one).to_string()
+    }
+
+    #[test]
+    fn canonical_units_borrow_what_the_copies_said() {
+        let words = "days Days DAYS hrs Hr mins categories boxes wishes classes glasses people \
+            business Business lbs oz ft h d items ITEMS nights Ünits ÉTAGES straße bus is as s \
+            ies flies Flies x xes buzzes watches dishes kisses taxis menus";
+        for w in words.split_whitespace() {
+            assert_eq!(canonical_unit(w), canonical_unit_by_copies(w), "{w}");
+        }
+    }
 
     #[test]
     fn currency_codes_are_found_in_any_case_and_only_whole() {
