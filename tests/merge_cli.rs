@@ -339,3 +339,36 @@ fn a_report_read_back_renders_as_the_run_that_wrote_it() {
         assert_eq!(html::render(&back), html::render(&report), "HTML");
     }
 }
+
+/// A shard whose `--bless` could not write a golden exited 3 though every dialogue passed;
+/// merged, it still does (SPEC §4.2: the combined exit code).
+#[test]
+fn a_shard_whose_bless_failed_to_write_merges_to_exit_3() {
+    use agenttest::record::Outcome;
+    let ws = Workspace::new();
+    let mut passing = mixed::mixed();
+    passing.dialogues.retain(|d| d.outcome == Outcome::Pass);
+    passing.interrupted = false;
+    assert!(!passing.dialogues.is_empty());
+    ws.write("ok.json", &json::render(&passing));
+    let mut failed_write = passing.clone();
+    for d in &mut passing.dialogues {
+        d.bless = Some(BlessAction::Unchanged(PathBuf::from("s.golden/x.yaml")));
+    }
+    ws.write("blessed.json", &json::render(&passing));
+    failed_write.dialogues[0].bless = Some(BlessAction::Failed(
+        PathBuf::from("s.golden/x.yaml"),
+        "Is a directory (os error 21)".into(),
+    ));
+    ws.write("failed.json", &json::render(&failed_write));
+    for (report, code) in [("ok.json", 0), ("blessed.json", 0), ("failed.json", 3)] {
+        let out = run_in(ws.path(), &["merge", report, "--color", "never"]);
+        assert_code(&out, code);
+    }
+    let out = run_in(ws.path(), &["merge", "failed.json", "--color", "never"]);
+    assert!(
+        stdout(&out).contains("1 failed to write"),
+        "{}",
+        stdout(&out)
+    );
+}

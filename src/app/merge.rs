@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::run::{exit_code, write_report_files};
+use super::run::{bless_failed, exit_code, write_report_files};
 use super::use_color;
 use crate::cli::MergeArgs;
 use crate::exit;
@@ -68,8 +68,9 @@ pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
     );
     console.finish(&report);
     let code = exit_code(&report);
-    // As for `run`: a report that could not be written is not a pass.
-    if report_failed && code == exit::PASS {
+    // As for `run`: a report that could not be written, or a golden a shard's `--bless` could
+    // not write, is not a pass.
+    if (report_failed || bless_failed(&report)) && code == exit::PASS {
         exit::ERRORED
     } else {
         code

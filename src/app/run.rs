@@ -435,10 +435,7 @@ fn finish(
     }
     forget_absent_goldens(report);
     let report_failed = write_reports(args, report, spill);
-    let bless_failed = report
-        .dialogues
-        .iter()
-        .any(|d| matches!(d.bless, Some(BlessAction::Failed(..))));
+    let bless_failed = bless_failed(report);
     let verdict = exit_code(report);
     // The console's last word gets the results themselves: a copy would hold every
     // transcript twice at the end of a big run.
@@ -459,6 +456,15 @@ fn finish(
     } else {
         code
     }
+}
+
+/// Whether `--bless` failed to write a golden: not a pass, though every dialogue passed (the
+/// gate did not do what was asked). `merge` asks it of the shards' reports too.
+pub(super) fn bless_failed(report: &RunReport) -> bool {
+    report
+        .dialogues
+        .iter()
+        .any(|d| matches!(d.bless, Some(BlessAction::Failed(..))))
 }
 
 /// `--bless` leaves the golden of a skipped or errored dialogue alone; one that does not exist
