@@ -183,3 +183,53 @@ fn mock_replay_answers_a_client_that_speaks_the_generic_api() {
         "{requests:?}"
     );
 }
+
+/// Under replay an http dialogue goes by its own label: its golden does not answer another
+/// kind's request that says the same (found by a review: an openai dialogue got the http
+/// dialogue's recorded text). And replay reads only what the suite's own pointers read: a
+/// check the live endpoint cannot answer (`max_tokens` without a token count) fails offline
+/// as it did live, rather than passing on the replay server's count.
+#[test]
+fn replay_keeps_kinds_apart_and_reads_only_the_suites_pointers() {
+    let ws = Workspace::new();
+    ws.write(
+        "support.yaml",
+        r#"name: kinds side by side
+endpoint:
+  base_url: mock
+  api_key: ak_demo_key
+dialogues:
+  - name: a http
+    endpoint:
+      kind: http
+      path: /http/ag_support/chat
+      body: {input: "{{message}}", session: "{{session_id}}"}
+      response: {text: /output/text}
+    turns:
+      - user: hello
+        expect: {max_tokens: 100}
+  - name: b openai
+    endpoint: {kind: openai, model: judge-mock}
+    turns:
+      - user: hello
+"#,
+    );
+    let live = run(&ws, &["--bless", "--json", "live.json"]);
+    assert_code(&live, 1);
+    let live: Value = serde_json::from_str(&ws.read("live.json")).expect("report");
+    assert_eq!(dialogue(&live, "a http")["outcome"], "fail");
+    assert_eq!(dialogue(&live, "b openai")["outcome"], "pass");
+
+    let o = run(&ws, &["--endpoint", "replay", "--json", "r.json"]);
+    let r: Value = serde_json::from_str(&ws.read("r.json")).expect("report");
+    assert_eq!(
+        dialogue(&r, "b openai")["outcome"],
+        "pass",
+        "{}",
+        stdout(&o)
+    );
+    let a = &turns(&r, "a http")[0];
+    assert_eq!(dialogue(&r, "a http")["outcome"], "fail", "{a}");
+    assert!(a["usage"]["output_tokens"].is_null(), "{a}");
+    assert_code(&o, 1);
+}

@@ -74,8 +74,9 @@ impl Http {
 }
 
 /// The agent id an http endpoint names in the replay server's path. The kind names no agent
-/// (its model's agent id is empty), and replay matches an http dialogue's golden whatever id
-/// comes, so this is only what the mock's request log shows.
+/// (its model's agent id is empty); replay answers an http dialogue's golden on the generic
+/// route whatever id it names, and on no other route, so this is only what the mock's request
+/// log shows.
 const REPLAY_AGENT: &str = "http";
 
 /// What an http endpoint sends under `base_url: replay`: the replay server's generic API, the
@@ -85,6 +86,7 @@ const REPLAY_AGENT: &str = "http";
 /// header and the suite's headers are kept: replay does not check them, and redaction sees the
 /// same secrets as in a live run.
 fn replay_spec(spec: &HttpSpec) -> HttpSpec {
+    let r = &spec.response;
     let mut body = serde_json::json!({"input": "{{message}}", "session": "{{session_id}}"});
     if spec.stream {
         body["stream"] = Value::Bool(true);
@@ -94,13 +96,16 @@ fn replay_spec(spec: &HttpSpec) -> HttpSpec {
         path: format!("/http/{REPLAY_AGENT}/chat"),
         body: Some(body),
         auth_header: spec.auth_header.clone(),
+        // Only what the suite's own pointers read: a token count or an error detail the live
+        // endpoint does not give must not appear offline, or a check that cannot be made
+        // against the agent (`max_tokens` without a count) would pass under replay.
         response: Pointers {
             text: "/output/text".into(),
-            session_id: Some("/session".into()),
-            input_tokens: Some("/usage/in".into()),
-            output_tokens: Some("/usage/out".into()),
-            total_tokens: Some("/usage/total".into()),
-            error: Some("/error/message".into()),
+            session_id: r.session_id.as_ref().map(|_| "/session".into()),
+            input_tokens: r.input_tokens.as_ref().map(|_| "/usage/in".into()),
+            output_tokens: r.output_tokens.as_ref().map(|_| "/usage/out".into()),
+            total_tokens: r.total_tokens.as_ref().map(|_| "/usage/total".into()),
+            error: r.error.as_ref().map(|_| "/error/message".into()),
         },
         stream: spec.stream,
     }
@@ -521,6 +526,7 @@ mod tests {
             auth_header: Some("X-Token".into()),
             response: Pointers {
                 text: "/reply".into(),
+                output_tokens: Some("/n".into()),
                 ..Pointers::default()
             },
             stream: true,
@@ -534,7 +540,21 @@ mod tests {
                 serde_json::json!({"input": "{{message}}", "session": "{{session_id}}", "stream": true})
             )
         );
-        assert_eq!(replayed.response, pointers_of_the_generic_api());
+        // The generic API's pointers, only for what the suite's own read: a count the live
+        // endpoint does not give stays missing offline.
+        assert_eq!(
+            replayed.response,
+            Pointers {
+                text: "/output/text".into(),
+                output_tokens: Some("/usage/out".into()),
+                ..Pointers::default()
+            }
+        );
+        let full = replay_spec(&HttpSpec {
+            response: pointers_of_the_generic_api(),
+            ..spec.clone()
+        });
+        assert_eq!(full.response, pointers_of_the_generic_api());
         // The key keeps its header: replay ignores it, and redaction sees what a live run sends.
         assert_eq!(replayed.auth_header.as_deref(), Some("X-Token"));
         assert!(replayed.stream);

@@ -23,10 +23,12 @@ pub(crate) struct Golden {
     /// (SPEC §7), when the suite is known.
     pub normalize: Vec<crate::suite::model::NormalizeRule>,
     /// The agent id of the dialogue the golden belongs to, when the suite is known: a request
-    /// to another agent does not match it. `None` matches any agent: the suite is unknown, or
-    /// the dialogue is of the `http` kind, which names no agent (its requests reach replay on
-    /// the generic route under a label of the client's choosing).
+    /// to another agent does not match it. `None` matches any agent: the suite is unknown.
     pub agent_id: Option<String>,
+    /// An `http` dialogue's golden: the kind names no agent, so it answers requests on the
+    /// generic route (`/http/{id}/chat`, where its replayed requests go) whatever id they
+    /// name, and never a request of another kind that says the same.
+    pub generic_only: bool,
 }
 
 impl Golden {
@@ -35,15 +37,27 @@ impl Golden {
     }
 
     /// Whether `said` (the session's messages so far, then the new one) continues this golden.
-    fn continues(&self, agent_id: &str, said: &[&str]) -> bool {
-        self.agent_id.as_deref().is_none_or(|a| a == agent_id)
-            && self.turns.len() >= said.len()
+    fn continues(&self, asked: Asked<'_>, said: &[&str]) -> bool {
+        let whom = if self.generic_only {
+            asked.generic
+        } else {
+            self.agent_id.as_deref().is_none_or(|a| a == asked.agent_id)
+        };
+        whom && self.turns.len() >= said.len()
             && self
                 .turns
                 .iter()
                 .zip(said)
                 .all(|(t, s)| t.user == *s || self.norm(&t.user) == self.norm(s))
     }
+}
+
+/// Whom a replayed request is for: the agent id it names, and whether it came on the generic
+/// route.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    pub agent_id: &'a str,
+    pub generic: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -146,25 +160,25 @@ impl Goldens {
             }
             g.normalize = suite.normalize.clone();
             let stem = g.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            g.agent_id = suite
+            let dialogue = suite
                 .dialogues
                 .iter()
-                .find(|d| crate::suite::model::slug(&d.name) == stem)
-                .and_then(|d| match d.endpoint.kind {
-                    // The model's agent id of an http dialogue is empty, which no request
-                    // path can carry: such a golden answers any agent id, as one whose suite
-                    // is unknown does.
-                    EndpointKind::Http(_) => None,
-                    _ => Some(d.endpoint.agent_id.clone()),
-                });
+                .find(|d| crate::suite::model::slug(&d.name) == stem);
+            // The model's agent id of an http dialogue is empty, which no request path can
+            // carry: its golden goes by the route instead.
+            g.generic_only =
+                dialogue.is_some_and(|d| matches!(d.endpoint.kind, EndpointKind::Http(_)));
+            g.agent_id = dialogue
+                .filter(|_| !g.generic_only)
+                .map(|d| d.endpoint.agent_id.clone());
         }
     }
 
     /// What the golden that continues `said` (the conversation's earlier messages, then the
     /// new one) answers to its last message for `agent_id`, or which golden is nearest.
-    pub fn answer(&self, agent_id: &str, said: &[&str]) -> Answer<'_> {
+    pub fn answer(&self, asked: Asked<'_>, said: &[&str]) -> Answer<'_> {
         let k = said.len().saturating_sub(1);
-        match self.goldens.iter().find(|g| g.continues(agent_id, said)) {
+        match self.goldens.iter().find(|g| g.continues(asked, said)) {
             Some(g) => Answer::Turn {
                 status: g.turns[k].status,
                 agent: &g.turns[k].agent,
@@ -222,6 +236,7 @@ fn read_golden(path: &Path) -> Result<Golden, Diagnostic> {
         path: path.to_path_buf(),
         normalize: Vec::new(),
         agent_id: None,
+        generic_only: false,
         turns: parsed
             .turns
             .into_iter()
@@ -275,6 +290,13 @@ fn collect(dir: &Path, golden_dir: bool, out: &mut Vec<PathBuf>, diags: &mut Vec
 mod tests {
     use super::*;
 
+    fn to(agent_id: &str) -> Asked<'_> {
+        Asked {
+            agent_id,
+            generic: false,
+        }
+    }
+
     fn goldens() -> Goldens {
         let turn = |user: &str, status: u16, agent: &str| Turn {
             user: user.into(),
@@ -288,12 +310,14 @@ mod tests {
                     turns: vec![turn("hi", 200, "hello"), turn("hours?", 200, "9 to 5")],
                     normalize: Vec::new(),
                     agent_id: None,
+                    generic_only: false,
                 },
                 Golden {
                     path: "s.golden/b.yaml".into(),
                     turns: vec![turn("hi", 200, "hey"), turn("boom", 500, "failed")],
                     normalize: Vec::new(),
                     agent_id: None,
+                    generic_only: false,
                 },
             ],
         }
@@ -303,26 +327,29 @@ mod tests {
     fn follows_the_conversation() {
         let g = goldens();
         assert!(matches!(
-            g.answer("ag", &["hi"]),
+            g.answer(to("ag"), &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
         assert!(matches!(
-            g.answer("ag", &["hi", "boom"]),
+            g.answer(to("ag"), &["hi", "boom"]),
             Answer::Turn {
                 status: 500,
                 agent: "failed"
             }
         ));
-        assert!(matches!(g.answer("ag", &["hours?"]), Answer::NoMatch(_)));
         assert!(matches!(
-            g.answer("ag", &["hi", "boom", "more"]),
+            g.answer(to("ag"), &["hours?"]),
+            Answer::NoMatch(_)
+        ));
+        assert!(matches!(
+            g.answer(to("ag"), &["hi", "boom", "more"]),
             Answer::NoMatch(_)
         ));
     }
 
     #[test]
     fn names_the_nearest_golden() {
-        let Answer::NoMatch(detail) = goldens().answer("ag", &["hi", "hours"]) else {
+        let Answer::NoMatch(detail) = goldens().answer(to("ag"), &["hi", "hours"]) else {
             panic!("expected no match");
         };
         assert!(detail.contains("s.golden/a.yaml"), "{detail}");
@@ -339,7 +366,7 @@ mod tests {
         }];
         g.goldens[0].agent_id = Some("ag_support".into());
         assert!(matches!(
-            g.answer("ag_support", &["hi", "Has ORD-77 shipped?"]),
+            g.answer(to("ag_support"), &["hi", "Has ORD-77 shipped?"]),
             Answer::Turn {
                 agent: "9 to 5",
                 ..
@@ -347,8 +374,27 @@ mod tests {
         ));
         // Another agent id does not match a golden recorded for ag_support.
         assert!(matches!(
-            g.answer("ag_sales", &["hi", "Has ORD-77 shipped?"]),
+            g.answer(to("ag_sales"), &["hi", "Has ORD-77 shipped?"]),
             Answer::NoMatch(_)
+        ));
+    }
+
+    #[test]
+    fn an_http_golden_answers_on_the_generic_route_alone() {
+        let mut g = goldens();
+        g.goldens[0].generic_only = true;
+        let generic = Asked {
+            agent_id: "whoever",
+            generic: true,
+        };
+        assert!(matches!(
+            g.answer(generic, &["hi"]),
+            Answer::Turn { agent: "hello", .. }
+        ));
+        // Another kind's request that says the same goes past it, to the next golden.
+        assert!(matches!(
+            g.answer(to("ag"), &["hi"]),
+            Answer::Turn { agent: "hey", .. }
         ));
     }
 }

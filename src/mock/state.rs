@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use serde::Serialize;
 
 use super::draw::fnv1a;
-use super::replay::{Answer, Goldens};
+use super::replay::{Answer, Asked, Goldens};
 use super::script::{Agent, RateLimit, Script};
 
 /// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
@@ -150,12 +150,12 @@ impl Replayed {
 
     /// Answers the last of `said` (every user message of a stateless request, such as a chat
     /// completion whose history the client sends) to `agent_id`.
-    pub fn answer_stateless(&self, agent_id: &str, said: &[&str]) -> Answer<'_> {
-        self.goldens.answer(agent_id, said)
+    pub fn answer_stateless(&self, asked: Asked<'_>, said: &[&str]) -> Answer<'_> {
+        self.goldens.answer(asked, said)
     }
 
     /// Answers `message` to `agent_id` in `session_id`; a matched message joins the session.
-    pub fn answer(&self, session_id: &str, agent_id: &str, message: &str) -> Answer<'_> {
+    pub fn answer(&self, session_id: &str, asked: Asked<'_>, message: &str) -> Answer<'_> {
         let mut sessions = lock(&self.sessions);
         let earlier = sessions.said.get(session_id).map_or(&[][..], Vec::as_slice);
         let said: Vec<&str> = earlier
@@ -163,7 +163,7 @@ impl Replayed {
             .map(String::as_str)
             .chain(std::iter::once(message))
             .collect();
-        let answer = self.goldens.answer(agent_id, &said);
+        let answer = self.goldens.answer(asked, &said);
         if matches!(answer, Answer::Turn { .. }) {
             let s = &mut *sessions;
             if !s.said.contains_key(session_id) {

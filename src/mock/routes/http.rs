@@ -30,7 +30,7 @@ use serde_json::{json, Map, Value};
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
-use crate::mock::replay::Answer;
+use crate::mock::replay::{Answer, Asked};
 use crate::mock::script::{Fault, Pace};
 use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
@@ -200,9 +200,22 @@ fn replay_answer(
                 .map(String::as_str)
                 .chain(std::iter::once(message))
                 .collect();
-            replay.answer_stateless(&record.agent_id, &said)
+            replay.answer_stateless(
+                Asked {
+                    agent_id: &record.agent_id,
+                    generic: true,
+                },
+                &said,
+            )
         }
-        None => replay.answer(&session_id, &record.agent_id, message),
+        None => replay.answer(
+            &session_id,
+            Asked {
+                agent_id: &record.agent_id,
+                generic: true,
+            },
+            message,
+        ),
     };
     let (status, agent) = match answer {
         Answer::Turn { status, agent } => (status, agent),

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said};
-use crate::mock::replay::Answer;
+use crate::mock::replay::{Answer, Asked};
 use crate::mock::script::{Fault, RetryHeader};
 use crate::mock::state::{AgentState, Api, RateVerdict, Replayed, RequestRecord};
 use crate::mock::wire::{
@@ -556,7 +556,13 @@ fn replay_completion(replay: &Replayed, read: Read, record: &mut RequestRecord) 
     };
     record.message = completion.users.last().cloned();
     let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
-    match replay.answer_stateless(&record.agent_id, &said) {
+    match replay.answer_stateless(
+        Asked {
+            agent_id: &record.agent_id,
+            generic: false,
+        },
+        &said,
+    ) {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
             let input = completion.prompt_tokens;
             let output = count_tokens(agent);

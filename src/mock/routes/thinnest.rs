@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
-use crate::mock::replay::Answer;
+use crate::mock::replay::{Answer, Asked};
 use crate::mock::script::{Agent, Shape};
 use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
@@ -234,7 +234,14 @@ fn replay_answer(
 ) -> Response {
     let session_id = session_id.unwrap_or_else(crate::mock::state::new_session_id);
     let message = record.message.as_deref().unwrap_or_default();
-    let answer = replay.answer(&session_id, &record.agent_id, message);
+    let answer = replay.answer(
+        &session_id,
+        Asked {
+            agent_id: &record.agent_id,
+            generic: false,
+        },
+        message,
+    );
     if matches!(answer, Answer::Turn { .. }) {
         record.joined = Some(session_id.clone());
     }
