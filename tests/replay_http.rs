@@ -233,3 +233,47 @@ dialogues:
     assert!(a["usage"]["output_tokens"].is_null(), "{a}");
     assert_code(&o, 1);
 }
+
+/// Two http dialogues that say the same to different agents (different paths), and the rows of
+/// a `matrix:` over the path, each replay from their own golden (found by a review: the first
+/// golden by name answered all of them).
+#[test]
+fn http_dialogues_that_say_the_same_replay_their_own_goldens() {
+    let ws = Workspace::new();
+    ws.write(
+        "support.yaml",
+        r#"name: same words, other agents
+endpoint:
+  kind: http
+  base_url: mock
+  api_key: ak_demo_key
+  body: {input: "{{message}}", session: "{{session_id}}"}
+  response: {text: /output/text}
+dialogues:
+  - name: a support
+    endpoint: {path: /http/ag_support/chat}
+    turns:
+      - user: hello
+  - name: b judge
+    endpoint: {path: /http/judge-mock/chat}
+    turns:
+      - user: hello
+  - name: rows
+    endpoint: {path: "/http/{{agent}}/chat"}
+    matrix:
+      - {agent: judge-mock}
+      - {agent: ag_support}
+    turns:
+      - user: hello
+"#,
+    );
+    assert_code(&run(&ws, &["--bless"]), 0);
+    assert_ne!(
+        ws.read("support.golden/a-support.yaml"),
+        ws.read("support.golden/b-judge.yaml").replace("b judge", "a support"),
+        "the two agents answer differently"
+    );
+    let o = run(&ws, &["--endpoint", "replay"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("4 passed"), "{}", stdout(&o));
+}

@@ -36,6 +36,9 @@ pub struct Http {
     spec: HttpSpec,
     /// Every name the path and body templates use, so one not captured yet can be emptied.
     names: Vec<String>,
+    /// Under replay, the suite's own spec, whose [`HttpSpec::replay_identity`] names each
+    /// conversation in the replay server's path.
+    replay_of: Option<HttpSpec>,
 }
 
 impl Http {
@@ -50,6 +53,7 @@ impl Http {
             None => Auth::Bearer,
         };
         let transport = Transport::new(http, endpoint, auth)?;
+        let original = spec;
         let replayed;
         let spec = if endpoint.base_url == BaseUrl::Replay {
             replayed = replay_spec(spec);
@@ -69,14 +73,13 @@ impl Http {
             method,
             names: template_names(spec),
             spec: spec.clone(),
+            replay_of: (endpoint.base_url == BaseUrl::Replay).then(|| original.clone()),
         })
     }
 }
 
-/// The agent id an http endpoint names in the replay server's path. The kind names no agent
-/// (its model's agent id is empty); replay answers an http dialogue's golden on the generic
-/// route whatever id it names, and on no other route, so this is only what the mock's request
-/// log shows.
+/// The agent id an http endpoint names in the replay server's path until a conversation
+/// names its own ([`HttpSpec::replay_identity`]): the kind names no agent.
 const REPLAY_AGENT: &str = "http";
 
 /// What an http endpoint sends under `base_url: replay`: the replay server's generic API, the
@@ -147,6 +150,7 @@ impl Endpoint for Http {
             server_session: mode == SessionMode::Server,
             history: Vec::new(),
             request: String::new(),
+            replay_identity: None,
         })
     }
 }
@@ -158,6 +162,9 @@ struct HttpConversation {
     history: Vec<(&'static str, String)>,
     /// The method and URL of the last message: the path is a template, so it changes.
     request: String,
+    /// Under replay, who this conversation is, from its first message's values (the
+    /// dialogue's vars): the agent id in the replay server's path.
+    replay_identity: Option<String>,
 }
 
 impl Conversation for HttpConversation {
@@ -168,6 +175,9 @@ impl Conversation for HttpConversation {
         Box::pin(async move {
             // The values and the URL once per message: the request line and the request
             // itself use the same.
+            if let (Some(spec), None) = (&self.endpoint.replay_of, &self.replay_identity) {
+                self.replay_identity = Some(spec.replay_identity(message.values));
+            }
             let values = self.values(&message);
             let url = self.url(&values);
             if let Ok(url) = &url {
@@ -222,7 +232,10 @@ impl HttpConversation {
             .iter()
             .map(|(k, v)| (k.clone(), encode_path_value(v)))
             .collect();
-        let path = expand_template(&self.endpoint.spec.path, &encoded);
+        let path = match &self.replay_identity {
+            Some(id) => format!("/http/{id}/chat"),
+            None => expand_template(&self.endpoint.spec.path, &encoded),
+        };
         let slash = if path.starts_with('/') { "" } else { "/" };
         let url = transport::url_under(&self.endpoint.base, &format!("{slash}{path}"));
         Target::parse(&url).map_err(SendError::Invalid)

@@ -29,6 +29,10 @@ pub(crate) struct Golden {
     /// generic route (`/http/{id}/chat`, where its replayed requests go) whatever id they
     /// name, and never a request of another kind that says the same.
     pub generic_only: bool,
+    /// An `http` dialogue's [`HttpSpec::replay_identity`](crate::suite::model::HttpSpec),
+    /// when the suite is known: a request on the generic route that names it is answered by
+    /// this golden before any other that continues the conversation.
+    pub identity: Option<String>,
 }
 
 impl Golden {
@@ -168,6 +172,10 @@ impl Goldens {
             // carry: its golden goes by the route instead.
             g.generic_only =
                 dialogue.is_some_and(|d| matches!(d.endpoint.kind, EndpointKind::Http(_)));
+            g.identity = dialogue.and_then(|d| match &d.endpoint.kind {
+                EndpointKind::Http(spec) => Some(spec.replay_identity(&d.vars)),
+                _ => None,
+            });
             g.agent_id = dialogue
                 .filter(|_| !g.generic_only)
                 .map(|d| d.endpoint.agent_id.clone());
@@ -178,7 +186,17 @@ impl Goldens {
     /// new one) answers to its last message for `agent_id`, or which golden is nearest.
     pub fn answer(&self, asked: Asked<'_>, said: &[&str]) -> Answer<'_> {
         let k = said.len().saturating_sub(1);
-        match self.goldens.iter().find(|g| g.continues(asked, said)) {
+        // The golden of the very dialogue asking, when it names itself (an http dialogue of a
+        // known suite): another that says the same must not answer for it.
+        let own = asked.generic.then(|| {
+            self.goldens
+                .iter()
+                .find(|g| g.identity.as_deref() == Some(asked.agent_id) && g.continues(asked, said))
+        });
+        match own
+            .flatten()
+            .or_else(|| self.goldens.iter().find(|g| g.continues(asked, said)))
+        {
             Some(g) => Answer::Turn {
                 status: g.turns[k].status,
                 agent: &g.turns[k].agent,
@@ -237,6 +255,7 @@ fn read_golden(path: &Path) -> Result<Golden, Diagnostic> {
         normalize: Vec::new(),
         agent_id: None,
         generic_only: false,
+        identity: None,
         turns: parsed
             .turns
             .into_iter()
@@ -311,6 +330,7 @@ mod tests {
                     normalize: Vec::new(),
                     agent_id: None,
                     generic_only: false,
+                    identity: None,
                 },
                 Golden {
                     path: "s.golden/b.yaml".into(),
@@ -318,6 +338,7 @@ mod tests {
                     normalize: Vec::new(),
                     agent_id: None,
                     generic_only: false,
+                    identity: None,
                 },
             ],
         }
@@ -395,6 +416,21 @@ mod tests {
         assert!(matches!(
             g.answer(to("ag"), &["hi"]),
             Answer::Turn { agent: "hey", .. }
+        ));
+        // Two http goldens that say the same: one naming itself gets its own.
+        g.goldens[1].generic_only = true;
+        g.goldens[1].identity = Some("b-id".into());
+        let b = Asked {
+            agent_id: "b-id",
+            generic: true,
+        };
+        assert!(matches!(
+            g.answer(b, &["hi"]),
+            Answer::Turn { agent: "hey", .. }
+        ));
+        assert!(matches!(
+            g.answer(generic, &["hi"]),
+            Answer::Turn { agent: "hello", .. }
         ));
     }
 }

@@ -350,6 +350,34 @@ pub struct HttpSpec {
     pub stream: bool,
 }
 
+impl HttpSpec {
+    /// Who an `http` dialogue is under replay (SPEC §7), where it speaks the replay server's
+    /// generic API and names this in the path: the kind names no agent, so its own wire shape
+    /// (method, path, body) and the dialogue's vars stand in for one. Two dialogues that say
+    /// the same to different paths, or rows of a `matrix:` over the path, are so answered
+    /// each from its own golden. A hash, so it fits a path segment whatever the vars hold.
+    pub fn replay_identity(&self, vars: &BTreeMap<String, String>) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let body = self
+            .body
+            .as_ref()
+            .map(|b| b.to_string())
+            .unwrap_or_default();
+        let parts = [self.method.as_str(), self.path.as_str(), body.as_str()];
+        let vars = vars.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]);
+        // Each part with its length, so no two different inputs run together.
+        for part in parts.into_iter().chain(vars) {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// JSON Pointers (RFC 6901) into an `http` endpoint's reply, each checked at load.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Pointers {
