@@ -270,7 +270,8 @@ dialogues:
     assert_code(&run(&ws, &["--bless"]), 0);
     assert_ne!(
         ws.read("support.golden/a-support.yaml"),
-        ws.read("support.golden/b-judge.yaml").replace("b judge", "a support"),
+        ws.read("support.golden/b-judge.yaml")
+            .replace("b judge", "a support"),
         "the two agents answer differently"
     );
     let o = run(&ws, &["--endpoint", "replay"]);
