@@ -78,8 +78,8 @@ impl Http {
     }
 }
 
-/// The agent id an http endpoint names in the replay server's path until a conversation
-/// names its own ([`HttpSpec::replay_identity`]): the kind names no agent.
+/// The agent id in the replayed spec's path; each conversation replaces it with its own
+/// ([`HttpSpec::replay_identity`]) before its first request: the kind names no agent.
 const REPLAY_AGENT: &str = "http";
 
 /// What an http endpoint sends under `base_url: replay`: the replay server's generic API, the
@@ -228,13 +228,15 @@ impl HttpConversation {
     }
 
     fn url(&self, values: &BTreeMap<String, String>) -> Result<Target, SendError> {
-        let encoded: BTreeMap<String, String> = values
-            .iter()
-            .map(|(k, v)| (k.clone(), encode_path_value(v)))
-            .collect();
         let path = match &self.replay_identity {
             Some(id) => format!("/http/{id}/chat"),
-            None => expand_template(&self.endpoint.spec.path, &encoded),
+            None => {
+                let encoded: BTreeMap<String, String> = values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), encode_path_value(v)))
+                    .collect();
+                expand_template(&self.endpoint.spec.path, &encoded)
+            }
         };
         let slash = if path.starts_with('/') { "" } else { "/" };
         let url = transport::url_under(&self.endpoint.base, &format!("{slash}{path}"));

@@ -25,13 +25,11 @@ pub(crate) struct Golden {
     /// The agent id of the dialogue the golden belongs to, when the suite is known: a request
     /// to another agent does not match it. `None` matches any agent: the suite is unknown.
     pub agent_id: Option<String>,
-    /// An `http` dialogue's golden: the kind names no agent, so it answers requests on the
-    /// generic route (`/http/{id}/chat`, where its replayed requests go) whatever id they
-    /// name, and never a request of another kind that says the same.
-    pub generic_only: bool,
     /// An `http` dialogue's [`HttpSpec::replay_identity`](crate::suite::model::HttpSpec),
-    /// when the suite is known: a request on the generic route that names it is answered by
-    /// this golden before any other that continues the conversation.
+    /// when the suite is known. The kind names no agent, so such a golden answers requests on
+    /// the generic route (`/http/{id}/chat`, where its replayed requests go) whatever id they
+    /// name, and never a request of another kind that says the same; one that names this
+    /// identity it answers before any other golden that continues the conversation.
     pub identity: Option<String>,
 }
 
@@ -42,7 +40,7 @@ impl Golden {
 
     /// Whether `said` (the session's messages so far, then the new one) continues this golden.
     fn continues(&self, asked: Asked<'_>, said: &[&str]) -> bool {
-        let whom = if self.generic_only {
+        let whom = if self.identity.is_some() {
             asked.generic
         } else {
             self.agent_id.as_deref().is_none_or(|a| a == asked.agent_id)
@@ -62,6 +60,24 @@ impl Golden {
 pub(crate) struct Asked<'a> {
     pub agent_id: &'a str,
     pub generic: bool,
+}
+
+impl<'a> Asked<'a> {
+    /// A request on an agent API (the platform's, chat completions).
+    pub fn agent(agent_id: &'a str) -> Self {
+        Asked {
+            agent_id,
+            generic: false,
+        }
+    }
+
+    /// A request on the generic route.
+    pub fn generic(agent_id: &'a str) -> Self {
+        Asked {
+            agent_id,
+            generic: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -169,15 +185,13 @@ impl Goldens {
                 .iter()
                 .find(|d| crate::suite::model::slug(&d.name) == stem);
             // The model's agent id of an http dialogue is empty, which no request path can
-            // carry: its golden goes by the route instead.
-            g.generic_only =
-                dialogue.is_some_and(|d| matches!(d.endpoint.kind, EndpointKind::Http(_)));
+            // carry: its golden goes by the route and the dialogue's identity instead.
             g.identity = dialogue.and_then(|d| match &d.endpoint.kind {
                 EndpointKind::Http(spec) => Some(spec.replay_identity(&d.vars)),
                 _ => None,
             });
             g.agent_id = dialogue
-                .filter(|_| !g.generic_only)
+                .filter(|_| g.identity.is_none())
                 .map(|d| d.endpoint.agent_id.clone());
         }
     }
@@ -254,7 +268,6 @@ fn read_golden(path: &Path) -> Result<Golden, Diagnostic> {
         path: path.to_path_buf(),
         normalize: Vec::new(),
         agent_id: None,
-        generic_only: false,
         identity: None,
         turns: parsed
             .turns
@@ -309,13 +322,6 @@ fn collect(dir: &Path, golden_dir: bool, out: &mut Vec<PathBuf>, diags: &mut Vec
 mod tests {
     use super::*;
 
-    fn to(agent_id: &str) -> Asked<'_> {
-        Asked {
-            agent_id,
-            generic: false,
-        }
-    }
-
     fn goldens() -> Goldens {
         let turn = |user: &str, status: u16, agent: &str| Turn {
             user: user.into(),
@@ -329,7 +335,6 @@ mod tests {
                     turns: vec![turn("hi", 200, "hello"), turn("hours?", 200, "9 to 5")],
                     normalize: Vec::new(),
                     agent_id: None,
-                    generic_only: false,
                     identity: None,
                 },
                 Golden {
@@ -337,7 +342,6 @@ mod tests {
                     turns: vec![turn("hi", 200, "hey"), turn("boom", 500, "failed")],
                     normalize: Vec::new(),
                     agent_id: None,
-                    generic_only: false,
                     identity: None,
                 },
             ],
@@ -348,29 +352,29 @@ mod tests {
     fn follows_the_conversation() {
         let g = goldens();
         assert!(matches!(
-            g.answer(to("ag"), &["hi"]),
+            g.answer(Asked::agent("ag"), &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
         assert!(matches!(
-            g.answer(to("ag"), &["hi", "boom"]),
+            g.answer(Asked::agent("ag"), &["hi", "boom"]),
             Answer::Turn {
                 status: 500,
                 agent: "failed"
             }
         ));
         assert!(matches!(
-            g.answer(to("ag"), &["hours?"]),
+            g.answer(Asked::agent("ag"), &["hours?"]),
             Answer::NoMatch(_)
         ));
         assert!(matches!(
-            g.answer(to("ag"), &["hi", "boom", "more"]),
+            g.answer(Asked::agent("ag"), &["hi", "boom", "more"]),
             Answer::NoMatch(_)
         ));
     }
 
     #[test]
     fn names_the_nearest_golden() {
-        let Answer::NoMatch(detail) = goldens().answer(to("ag"), &["hi", "hours"]) else {
+        let Answer::NoMatch(detail) = goldens().answer(Asked::agent("ag"), &["hi", "hours"]) else {
             panic!("expected no match");
         };
         assert!(detail.contains("s.golden/a.yaml"), "{detail}");
@@ -387,7 +391,7 @@ mod tests {
         }];
         g.goldens[0].agent_id = Some("ag_support".into());
         assert!(matches!(
-            g.answer(to("ag_support"), &["hi", "Has ORD-77 shipped?"]),
+            g.answer(Asked::agent("ag_support"), &["hi", "Has ORD-77 shipped?"]),
             Answer::Turn {
                 agent: "9 to 5",
                 ..
@@ -395,7 +399,7 @@ mod tests {
         ));
         // Another agent id does not match a golden recorded for ag_support.
         assert!(matches!(
-            g.answer(to("ag_sales"), &["hi", "Has ORD-77 shipped?"]),
+            g.answer(Asked::agent("ag_sales"), &["hi", "Has ORD-77 shipped?"]),
             Answer::NoMatch(_)
         ));
     }
@@ -403,29 +407,21 @@ mod tests {
     #[test]
     fn an_http_golden_answers_on_the_generic_route_alone() {
         let mut g = goldens();
-        g.goldens[0].generic_only = true;
-        let generic = Asked {
-            agent_id: "whoever",
-            generic: true,
-        };
+        g.goldens[0].identity = Some("a-id".into());
+        let generic = Asked::generic("whoever");
         assert!(matches!(
             g.answer(generic, &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
         // Another kind's request that says the same goes past it, to the next golden.
         assert!(matches!(
-            g.answer(to("ag"), &["hi"]),
+            g.answer(Asked::agent("ag"), &["hi"]),
             Answer::Turn { agent: "hey", .. }
         ));
         // Two http goldens that say the same: one naming itself gets its own.
-        g.goldens[1].generic_only = true;
         g.goldens[1].identity = Some("b-id".into());
-        let b = Asked {
-            agent_id: "b-id",
-            generic: true,
-        };
         assert!(matches!(
-            g.answer(b, &["hi"]),
+            g.answer(Asked::generic("b-id"), &["hi"]),
             Answer::Turn { agent: "hey", .. }
         ));
         assert!(matches!(

@@ -335,13 +335,13 @@ fn pending_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// link that leads back up is never entered (`fsutil::walk_files`), so a loop ends and `reject`
 /// cannot wander into folders beside the one named. A `.golden` directory is listed on sight,
 /// not walked: the walker enters each directory once, and the same directory met first under
-/// another name (`goldens/support`, linked from `support.golden`) would otherwise hide it.
+/// another name (`goldens/support`, linked from `support.golden`) would otherwise hide it. A
+/// file listed under two names is taken once by [`find_pending`].
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let opts = WalkOptions {
         follow_dir_links: true,
         include_hidden: false,
     };
-    let mut listed = HashSet::new();
     let mut failed = None;
     let walked = fsutil::walk_files(dir, opts, |e| {
         if !e.file_type.is_dir() {
@@ -356,12 +356,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if e.is_symlink && fsutil::leads_up(e.path) {
             return Visit::Skip;
         }
-        // Two names of one golden directory (two links to it) list its files once.
-        let id = std::fs::canonicalize(e.path).unwrap_or_else(|_| e.path.to_path_buf());
-        if listed.insert(id) {
-            if let Err(err) = pending_in(e.path, out) {
-                failed.get_or_insert(err);
-            }
+        if let Err(err) = pending_in(e.path, out) {
+            failed.get_or_insert(err);
         }
         // A golden directory holds files, not more directories to search.
         Visit::Skip

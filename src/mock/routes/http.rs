@@ -200,22 +200,9 @@ fn replay_answer(
                 .map(String::as_str)
                 .chain(std::iter::once(message))
                 .collect();
-            replay.answer_stateless(
-                Asked {
-                    agent_id: &record.agent_id,
-                    generic: true,
-                },
-                &said,
-            )
+            replay.answer_stateless(Asked::generic(&record.agent_id), &said)
         }
-        None => replay.answer(
-            &session_id,
-            Asked {
-                agent_id: &record.agent_id,
-                generic: true,
-            },
-            message,
-        ),
+        None => replay.answer(&session_id, Asked::generic(&record.agent_id), message),
     };
     let (status, agent) = match answer {
         Answer::Turn { status, agent } => (status, agent),

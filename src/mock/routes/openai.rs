@@ -556,13 +556,7 @@ fn replay_completion(replay: &Replayed, read: Read, record: &mut RequestRecord) 
     };
     record.message = completion.users.last().cloned();
     let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
-    match replay.answer_stateless(
-        Asked {
-            agent_id: &record.agent_id,
-            generic: false,
-        },
-        &said,
-    ) {
+    match replay.answer_stateless(Asked::agent(&record.agent_id), &said) {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
             let input = completion.prompt_tokens;
             let output = count_tokens(agent);

@@ -234,14 +234,7 @@ fn replay_answer(
 ) -> Response {
     let session_id = session_id.unwrap_or_else(crate::mock::state::new_session_id);
     let message = record.message.as_deref().unwrap_or_default();
-    let answer = replay.answer(
-        &session_id,
-        Asked {
-            agent_id: &record.agent_id,
-            generic: false,
-        },
-        message,
-    );
+    let answer = replay.answer(&session_id, Asked::agent(&record.agent_id), message);
     if matches!(answer, Answer::Turn { .. }) {
         record.joined = Some(session_id.clone());
     }
