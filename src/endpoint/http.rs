@@ -277,7 +277,7 @@ impl HttpConversation {
             let mut last = Value::Null;
             let mut found = false;
             let streamed = sse::read_stream(response, started, |data| {
-                let piece = read_event(data, pointers, &mut last)?;
+                let piece = read_event(&sse::text(data), pointers, &mut last)?;
                 found |= piece.text.is_some();
                 Ok(piece)
             })

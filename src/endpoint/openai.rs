@@ -437,7 +437,7 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
 /// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts. A chunk
 /// in the frame of one read before ([`Frame`]) is read from its content alone.
 fn read_chunk<'a>(
-    data: &'a str,
+    data: &'a [u8],
     frame: &mut Frame,
     usage: &mut Usage,
     model: &mut Option<String>,
@@ -447,6 +447,24 @@ fn read_chunk<'a>(
             text: Some(Cow::Borrowed(text)),
         });
     }
+    match sse::text(data) {
+        Cow::Borrowed(data) => read_whole_chunk(data, frame, usage, model),
+        // Not UTF-8: read as the line-by-line road hands it, with U+FFFD in it.
+        Cow::Owned(data) => {
+            let piece = read_whole_chunk(&data, frame, usage, model)?;
+            Ok(Piece {
+                text: piece.text.map(|t| Cow::Owned(t.into_owned())),
+            })
+        }
+    }
+}
+
+fn read_whole_chunk<'a>(
+    data: &'a str,
+    frame: &mut Frame,
+    usage: &mut Usage,
+    model: &mut Option<String>,
+) -> Result<Piece<'a>, String> {
     let Ok(chunk) = serde_json::from_str::<Completion>(data) else {
         return chunk_from_tree(data, usage, model);
     };
@@ -488,18 +506,22 @@ struct Frame {
 }
 
 impl Frame {
-    /// The content of `data` if it is in this frame and written without escapes.
-    fn content<'a>(&self, data: &'a str) -> Option<&'a str> {
+    /// The content of `data` if it is in this frame and written without escapes. The frame
+    /// was UTF-8 and the bytes around the literal are its own, so only the literal is checked.
+    fn content<'a>(&self, data: &'a [u8]) -> Option<&'a str> {
         if self.text.is_empty() {
             return None;
         }
+        let frame = self.text.as_bytes();
         let literal = data
-            .strip_prefix(&self.text[..self.open])?
-            .strip_suffix(&self.text[self.close..])?;
-        let body = literal.strip_prefix('"')?.strip_suffix('"')?;
-        body.bytes()
-            .all(|b| b != b'"' && b != b'\\' && b >= 0x20)
-            .then_some(body)
+            .strip_prefix(&frame[..self.open])?
+            .strip_suffix(&frame[self.close..])?;
+        let body = literal.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        if body.iter().all(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
+            std::str::from_utf8(body).ok()
+        } else {
+            None
+        }
     }
 
     /// Keeps `data` as the frame, `content` being its content borrowed as written (so without
@@ -678,7 +700,7 @@ mod tests {
             let (mut u2, mut m2) = (Usage::default(), None);
             let fast = format!(
                 "{:?}",
-                read_chunk(data, &mut Frame::default(), &mut u1, &mut m1)
+                read_chunk(data.as_bytes(), &mut Frame::default(), &mut u1, &mut m1)
             );
             let tree = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
             assert_eq!((fast, u1, m1), (tree, u2, m2), "{data}");
@@ -775,7 +797,7 @@ mod tests {
         let mut model = None;
         let mut frame = Frame::default();
         let p = read_chunk(
-            r#"{"model":"m","choices":[{"delta":{"role":"assistant"}}]}"#,
+            br#"{"model":"m","choices":[{"delta":{"role":"assistant"}}]}"#,
             &mut frame,
             &mut usage,
             &mut model,
@@ -783,7 +805,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.text, None);
         let p = read_chunk(
-            r#"{"choices":[{"delta":{"content":"Hel"}}]}"#,
+            br#"{"choices":[{"delta":{"content":"Hel"}}]}"#,
             &mut frame,
             &mut usage,
             &mut model,
@@ -791,7 +813,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.text.as_deref(), Some("Hel"));
         read_chunk(
-            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+            br#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
             &mut frame,
             &mut usage,
             &mut model,
@@ -799,7 +821,7 @@ mod tests {
         .unwrap();
         assert_eq!(usage.output_tokens, Some(2));
         assert_eq!(model.as_deref(), Some("m"));
-        assert!(read_chunk("nope", &mut frame, &mut usage, &mut model).is_err());
+        assert!(read_chunk(b"nope", &mut frame, &mut usage, &mut model).is_err());
     }
 
     /// The chunks real servers send: after the first content chunk, the rest are read from
@@ -813,7 +835,8 @@ mod tests {
         };
         let (mut usage, mut model, mut frame) = (Usage::default(), None, Frame::default());
         let mut read = |frame: &mut Frame, data: &str| {
-            read_chunk(data, frame, &mut usage, &mut model).map(|p| p.text.map(Cow::into_owned))
+            read_chunk(data.as_bytes(), frame, &mut usage, &mut model)
+                .map(|p| p.text.map(Cow::into_owned))
         };
         assert_eq!(
             read(&mut frame, &openai(r#""Hello""#)),
@@ -821,15 +844,72 @@ mod tests {
         );
         for (literal, text) in [(r#"" wor""#, " wor"), (r#""""#, ""), (r#""é€""#, "é€")] {
             let chunk = openai(literal);
-            assert_eq!(frame.content(&chunk), Some(text), "in the frame: {literal}");
+            assert_eq!(
+                frame.content(chunk.as_bytes()),
+                Some(text),
+                "in the frame: {literal}"
+            );
             assert_eq!(read(&mut frame, &chunk), Ok(Some(text.into())));
         }
         for (literal, text) in [(r#""a\nb""#, Some("a\nb")), ("null", None), ("7", None)] {
             let chunk = openai(literal);
-            assert_eq!(frame.content(&chunk), None, "read whole: {literal}");
+            assert_eq!(
+                frame.content(chunk.as_bytes()),
+                None,
+                "read whole: {literal}"
+            );
             assert_eq!(read(&mut frame, &chunk), Ok(text.map(str::to_string)));
         }
         assert_eq!(model.as_deref(), Some("gpt-4o"));
+        // Bytes that are not UTF-8, in the frame or out of it, read as the line-by-line road
+        // hands them: with U+FFFD in their place.
+        for bytes in [
+            &b"{\"choices\":[{\"delta\":{\"content\":\"a\xffb\"}}]}"[..],
+            &b"{\"choices\":[{\"delta\":{\"content\":\"\xc3\"}}],\"x\":\"\xfe\"}"[..],
+        ] {
+            let mut frame = Frame::default();
+            let lossy = String::from_utf8_lossy(bytes);
+            let want = read_chunk(
+                lossy.as_bytes(),
+                &mut Frame::default(),
+                &mut no_usage(),
+                &mut None,
+            )
+            .map(|p| p.text.map(Cow::into_owned));
+            let first = read_chunk(bytes, &mut frame, &mut no_usage(), &mut None)
+                .map(|p| p.text.map(Cow::into_owned));
+            assert!(
+                matches!(&want, Ok(Some(t)) if t.contains('\u{fffd}')),
+                "{want:?}"
+            );
+            assert_eq!(first, want);
+            // The frame the lossy text left does not take the raw bytes as its own.
+            assert_eq!(frame.content(bytes), None);
+            let again = read_chunk(bytes, &mut frame, &mut no_usage(), &mut None)
+                .map(|p| p.text.map(Cow::into_owned));
+            assert_eq!(again, want);
+        }
+        // And a frame read from UTF-8 text refuses a literal in it that is not.
+        let mut frame = Frame::default();
+        read_chunk(
+            openai(r#""ok""#).as_bytes(),
+            &mut frame,
+            &mut no_usage(),
+            &mut None,
+        )
+        .unwrap();
+        let mut bad = openai(r#""x""#).into_bytes();
+        let at = bad.iter().rposition(|&b| b == b'x').unwrap();
+        bad[at] = 0xff;
+        assert_eq!(frame.content(&bad), None);
+        let text = read_chunk(&bad, &mut frame, &mut no_usage(), &mut None)
+            .unwrap()
+            .text;
+        assert_eq!(text.as_deref(), Some("\u{fffd}"));
+    }
+
+    fn no_usage() -> Usage {
+        Usage::default()
     }
 
     /// Whatever a stream sends, reading its chunks in order through one frame says of each
@@ -886,7 +966,7 @@ mod tests {
         proptest!(ProptestConfig::with_cases(1000), |(stream in prop::collection::vec(chunk, 1..12))| {
             let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frame::default());
             for data in &stream {
-                let framed = format!("{:?}", read_chunk(data, &mut frame, &mut u1, &mut m1));
+                let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frame, &mut u1, &mut m1));
                 let (mut u2, mut m2) = (Usage::default(), None);
                 let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
                 prop_assert_eq!(&framed, &alone, "{}", data);
