@@ -791,3 +791,185 @@ fn docs_quote_the_prompts_exactly() {
         assert_eq!(documented_prompt(&doc, name), text, "{name}");
     }
 }
+
+/// Runs agenttest in `dir` and waits at most `secs` for it: a run that blocks is killed and
+/// reported, instead of hanging the test.
+fn run_within(dir: &Path, args: &[&str], secs: u64) -> std::process::Output {
+    let mut child = agenttest()
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run agenttest");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "agenttest {args:?} still running after {secs}s\n--- stdout\n{}",
+                stdout(&out)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// A cache restored from elsewhere may hold anything under a verdict's name. A symbolic link
+/// is replaced by the verdict, never followed (the run must not write outside the cache), and
+/// a FIFO is not a verdict: it neither blocks the read nor the write.
+#[test]
+fn a_link_or_a_fifo_in_the_cache_is_replaced_never_followed() {
+    let mock = demo();
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            "",
+            "  - name: met
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {judge: States the opening hours}
+",
+        ),
+    );
+    assert_code(&run_in(ws.path(), &["run", "s.yaml"]), 0);
+    let files = cache_files(ws.path());
+    assert_eq!(files.len(), 1);
+    let verdict = files[0].clone();
+    let outside = ws.write("precious.txt", "someone's work\n");
+
+    std::fs::remove_file(&verdict).unwrap();
+    std::os::unix::fs::symlink(&outside, &verdict).unwrap();
+    let out = run_within(ws.path(), &["run", "s.yaml"], 60);
+    assert_code(&out, 0);
+    assert_eq!(
+        ws.read("precious.txt"),
+        "someone's work\n",
+        "the verdict was written through the link"
+    );
+    let meta = std::fs::symlink_metadata(&verdict).unwrap();
+    assert!(meta.is_file(), "the link was replaced by a verdict file");
+    assert!(stdout(&out).contains("judge: 1 verdict asked, 0 cached"));
+
+    std::fs::remove_file(&verdict).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&verdict)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let out = run_within(ws.path(), &["run", "s.yaml"], 60);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("judge: 1 verdict asked, 0 cached"));
+    let meta = std::fs::symlink_metadata(&verdict).unwrap();
+    assert!(meta.is_file(), "the FIFO was replaced by a verdict file");
+    let out = run_within(ws.path(), &["run", "s.yaml"], 60);
+    assert!(stdout(&out).contains("judge: 0 verdicts asked, 1 cached"));
+}
+
+/// Ctrl-C while the judge is being asked marks the dialogue not run (SPEC §4), as it does
+/// while the agent is: not an error of the judge, and no pending golden for a comparison the
+/// judge never finished.
+#[test]
+fn ctrl_c_while_the_judge_thinks_is_not_run_not_could_not_judge() {
+    let ws = Workspace::new();
+    ws.write(
+        "judge.yaml",
+        "agents:\n  judge:\n    latency: 20s\n    fallback: '{\"pass\": true, \"reason\": \"fine\"}'\n",
+    );
+    ws.write(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: demo, api_key: ak_test_123}
+judge: {base_url: mock, mock_script: judge.yaml, model: judge, api_key: ak_judge_123, timeout: 60s}
+dialogues:
+  - name: rubric
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {judge: States the opening hours}
+  - name: judged golden
+    golden: {mode: judge}
+    turns:
+      - user: What are your business hours?
+",
+    );
+    ws.write(
+        "s.golden/judged-golden.yaml",
+        "# agenttest golden transcript. Update with: agenttest run --bless
+suite: s
+dialogue: judged golden
+turns:
+  - user: What are your business hours?
+    status: 200
+    agent: We open 9 to 6 on weekdays.
+",
+    );
+    let child = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "s.yaml", "--json", "r.json", "--color", "never"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run agenttest");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    common::signal(child.id(), "INT");
+    let out = child.wait_with_output().expect("wait");
+    assert_code(&out, 130);
+    let report = json(&ws, "r.json");
+    for name in ["rubric", "judged golden"] {
+        let d = dialogue(&report, name);
+        assert_eq!(d["outcome"], "not_run", "{name}: {d:#}");
+    }
+    assert!(
+        !stdout(&out).contains("could not judge"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!ws.exists("s.golden/judged-golden.yaml.new"));
+}
+
+/// A verdict with a long reason is cached like any other: the file the cache writes is one
+/// it reads back, so the second run asks nothing (it was asked again on every run once the
+/// file passed 64 KiB).
+#[test]
+fn a_verdict_with_a_long_reason_is_read_back_from_the_cache() {
+    let ws = Workspace::new();
+    let reason = "the reply differs. ".repeat(5000);
+    let answer = serde_json::json!({"pass": false, "reason": reason}).to_string();
+    ws.write(
+        "judge.yaml",
+        &format!(
+            "agents:\n  judge:\n    fallback: {}\n",
+            serde_json::Value::String(answer)
+        ),
+    );
+    ws.write(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: demo, api_key: ak_test_123}
+judge: {base_url: mock, mock_script: judge.yaml, model: judge, api_key: ak_judge_123}
+dialogues:
+  - name: long
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {judge: States the opening hours}
+",
+    );
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains("judge: 1 verdict asked, 0 cached"));
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 1);
+    assert!(
+        stdout(&out).contains("judge: 0 verdicts asked, 1 cached"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains(reason.trim()));
+}

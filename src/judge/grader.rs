@@ -78,6 +78,12 @@ pub struct Grader {
     key_prefix: Sha256,
 }
 
+/// The largest verdict file [`Grader::write_cache`] can write: a reason as long as the
+/// largest answer the transport takes (8 MiB, `endpoint::transport::MAX_BODY_BYTES`), every
+/// byte escaped (`\u00XX`, six bytes), and the rest of the object. Anything it writes reads
+/// back, so a long reason is asked only once.
+const CACHE_FILE_CAP: u64 = 6 * 8 * 1024 * 1024 + 1024;
+
 /// One message of the conversation shown to the judge.
 pub struct Said<'a> {
     pub user: &'a str,
@@ -171,17 +177,10 @@ impl Grader {
     }
 
     fn read_cache(&self, key: &str) -> Option<Verdict> {
-        use std::io::Read as _;
-        // Read through `take`, which asks nothing of the file but reads: `fs::read` and
-        // `File::read_to_end` first ask its size and position (two more system calls), and a
-        // cached judge reads a verdict of a few hundred bytes for every turn. The cap keeps a
-        // stray large file in the cache from being read whole.
-        let mut bytes = Vec::with_capacity(512);
-        std::fs::File::open(self.cache_file(key)?)
-            .ok()?
-            .take(64 * 1024)
-            .read_to_end(&mut bytes)
-            .ok()?;
+        // Regular files only, capped: a FIFO planted under a verdict's name would block the
+        // open forever, a device never end; either is simply not a verdict.
+        let bytes =
+            crate::fsutil::read_regular_capped(&self.cache_file(key)?, CACHE_FILE_CAP).ok()?;
         let mut v = read_cached(&bytes).or_else(|| {
             let text = std::str::from_utf8(&bytes).ok()?;
             parse_verdict(text).ok()
@@ -200,8 +199,29 @@ impl Grader {
         }
         let reason = self.redactor.redact(&v.reason);
         let body = serde_json::json!({"pass": v.pass, "reason": reason, "prompt": PROMPT_VERSION});
-        let _ = crate::fsutil::write_atomic(&path, body.to_string().as_bytes());
+        let _ = replace_in_cache(&path, body.to_string().as_bytes());
     }
+}
+
+/// Writes a verdict file atomically (a temporary file renamed over it) and always as a file
+/// of the cache's own: whatever is at `path` (a symbolic link, a FIFO) is replaced, never
+/// followed, so a cache restored from elsewhere cannot make a run write outside it or block.
+fn replace_in_cache(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".agenttest-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Readable like any file the user writes (0666 less the umask), as reports are.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The prompt with its `{{name}}`s (`refs`, found in `template` beforehand) filled in one

@@ -169,7 +169,13 @@ async fn run_turn(
         ask_judge(pipe, turn, &attempt.turns, &message, &text, values, &mut tr).await
     {
         attempt.turns.push(tr);
-        attempt.errored(i, turn.span, ErrorKind::Judge { reason });
+        if ctx.cancel.is_cancelled() {
+            // Ctrl-C cut the question short: the turn was not judged, and not by fault of
+            // the judge (SPEC §4: the rest is not run).
+            attempt.outcome = Outcome::NotRun;
+        } else {
+            attempt.errored(i, turn.span, ErrorKind::Judge { reason });
+        }
         return Step::Stop;
     }
     let captured = capture(turn, &text, values, &mut tr.failures);

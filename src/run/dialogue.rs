@@ -213,6 +213,11 @@ impl Plan<'_> {
         let mut check = compare_golden(self.suite, self.d, &self.golden_path, attempt);
         if self.d.golden == GoldenMode::Judge {
             if let Err((turn, reason)) = judge_golden(self.grader, &mut check, attempt).await {
+                if self.ctx.cancel.is_cancelled() {
+                    // Ctrl-C cut the comparison short: not run, and no pending golden.
+                    attempt.outcome = Outcome::NotRun;
+                    return;
+                }
                 attempt.outcome = Outcome::Error;
                 let span = attempt.turns.get(turn).map_or(self.d.span, |t| t.span);
                 attempt.error = Some(RunError {
