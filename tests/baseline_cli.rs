@@ -85,10 +85,12 @@ fn fisher_less(big_n: u64, big_k: u64, n: u64, k: u64) -> f64 {
     tail as f64 / choose(total, n) as f64
 }
 
-/// As the console prints a p-value: four decimals, small ones in scientific notation.
+/// As the console prints a p-value: at least four decimals and four significant digits, small
+/// ones in scientific notation.
 fn shown(p: f64) -> String {
     if p >= 0.0001 {
-        format!("{p:.4}")
+        let decimals = (3 - p.log10().floor() as i32).max(4) as usize;
+        format!("{p:.decimals$}")
     } else {
         format!("{p:.2e}")
     }
@@ -312,4 +314,138 @@ fn accept_keeps_the_recorded_baseline() {
         "the reviewed text is the golden: {golden}"
     );
     assert_eq!(recorded(&ws), Some(baseline), "{golden}");
+}
+
+/// Against the in-process mock: `gated` asks for the baseline, `plain` keeps no golden.
+const GATED_AND_PLAIN: &str = r#"endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123, retries: 0}
+dialogues:
+  - name: gated
+    repeat: 3
+    min_pass: baseline
+    turns:
+      - user: What are your business hours?
+        expect: {contains: 9 AM}
+  - name: plain
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {contains: 9 AM}
+"#;
+
+/// A baseline edited by hand into one of no runs, or of more passes than runs, is no baseline:
+/// the gate fails and says how to record one (a baseline of 0 runs had passed any run).
+#[test]
+fn a_hand_edited_baseline_that_says_nothing_is_no_baseline() {
+    let ws = Workspace::new();
+    ws.write("s.yaml", GATED_AND_PLAIN);
+    let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--repeat", "5"]);
+    assert_code(&out, 0);
+    let golden = ws.read("s.golden/gated.yaml");
+    assert!(
+        golden.contains("baseline: {runs: 5, passed: 5}"),
+        "{golden}"
+    );
+    for edited in ["{runs: 0, passed: 0}", "{runs: 10, passed: 20}"] {
+        ws.write(
+            "s.golden/gated.yaml",
+            &golden.replace("{runs: 5, passed: 5}", edited),
+        );
+        let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+        assert_code(&out, 1);
+        let text = stdout(&out);
+        assert!(text.contains("FAIL  s › gated"), "{edited}: {text}");
+        assert!(text.contains("no baseline is recorded"), "{edited}: {text}");
+        assert!(text.contains("PASS  s › plain"), "{edited}: {text}");
+    }
+}
+
+/// `min_pass: baseline` on a dialogue with `golden: false` could never pass: refused at load,
+/// at its place. `--min-pass baseline` for every dialogue leaves such a dialogue its own gate.
+#[test]
+fn a_baseline_gate_needs_a_golden() {
+    let ws = Workspace::new();
+    ws.write(
+        "bad.yaml",
+        &GATED_AND_PLAIN.replace(
+            "    golden: false\n",
+            "    golden: false\n    min_pass: baseline\n    repeat: 2\n",
+        ),
+    );
+    let out = run_in(ws.path(), &["run", "bad.yaml", "--color", "never"]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`min_pass: baseline` needs the dialogue's golden file"),
+        "{err}"
+    );
+    assert!(err.contains("bad.yaml:11:15"), "{err}");
+
+    ws.write("s.yaml", GATED_AND_PLAIN);
+    let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--repeat", "3"]);
+    assert_code(&out, 0);
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--color",
+            "never",
+            "--repeat",
+            "2",
+            "--min-pass",
+            "baseline",
+        ],
+    );
+    let text = stdout(&out);
+    assert_code(&out, 0);
+    assert!(
+        text.contains("PASS  s › plain  (1 turn, 2/2 runs passed"),
+        "{text}"
+    );
+    assert!(text.contains("PASS  s › gated"), "{text}");
+    assert!(text.contains("baseline 3/3"), "{text}");
+}
+
+/// In a baseline-gated dialogue with `golden: {mode: judge}`, a judge that cannot compare a
+/// turn leaves the comparison a mismatch saying why; the run stands on its expectations
+/// (SPEC §9.3: the comparison does not fail the dialogue). It had errored the dialogue.
+#[test]
+fn a_judge_that_cannot_compare_does_not_error_a_baseline_gated_dialogue() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        r#"endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123}
+judge: {base_url: mock, model: judge-mock, api_key: ak_demo_key, retries: 0}
+dialogues:
+  - name: gated
+    repeat: 3
+    min_pass: baseline
+    golden: {mode: judge}
+    turns:
+      - user: What are your business hours?
+        expect: {contains: 9 AM}
+"#,
+    );
+    let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--repeat", "4"]);
+    assert_code(&out, 0);
+    // A golden turn whose wording makes the demo judge answer 500.
+    let golden = ws.read("s.golden/gated.yaml");
+    let (head, _) = golden.split_once("    agent:").expect("an agent line");
+    ws.write(
+        "s.golden/gated.yaml",
+        &format!("{head}    agent: MOCK_JUDGE_ERROR We open 9 to 6.\n"),
+    );
+    let out = run_in(
+        ws.path(),
+        &["run", "s.yaml", "--color", "never", "--json", "r.json"],
+    );
+    let text = stdout(&out);
+    assert_code(&out, 0);
+    assert!(text.contains("PASS  s › gated"), "{text}");
+    assert!(text.contains("3/3 runs passed; baseline 4/4"), "{text}");
+    let report = ws.read("r.json");
+    assert!(
+        report.contains("the judge could not compare this turn"),
+        "{report}"
+    );
 }

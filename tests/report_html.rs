@@ -419,7 +419,7 @@ fn the_baseline_gate_and_the_judge_s_totals_are_shown() {
     });
     let page = html::render(&r);
     assert!(page.contains("<dt>judge</dt><dd>3 verdicts asked, 2 cached</dd>"));
-    assert!(page.contains("<b>3/5 runs passed; baseline 95/100; p = 0.0006 &lt; alpha 0.01</b>"));
+    assert!(page.contains("<b>3/5 runs passed; baseline 95/100; p = 0.0006000 &lt; alpha 0.01</b>"));
 }
 
 #[test]

@@ -156,7 +156,7 @@ pub fn error_text(e: &RunError) -> String {
 }
 
 /// The headline of a repeated dialogue: `3/5 runs passed (needs 4)`, or against the baseline
-/// both rates and the p-value: `13/20 runs passed; baseline 95/100; p = 0.0006 < alpha 0.01`.
+/// both rates and the p-value: `13/20 runs passed; baseline 95/100; p = 0.0006031 < alpha 0.01`.
 pub fn repeat_headline(d: &crate::record::DialogueResult) -> String {
     let Some(g) = &d.baseline else {
         return format!(
@@ -194,10 +194,17 @@ pub fn baseline_line(g: &crate::record::BaselineGate) -> String {
     }
 }
 
-/// A p-value for people: four significant digits, small ones in scientific notation.
+/// A p-value for people: at least four decimals and four significant digits, small ones in
+/// scientific notation. Four decimals alone rounded 0.00997 to `0.0100`, printed as "< alpha
+/// 0.01": the digits must not put the value on the other side of an alpha it is shown with.
 pub fn p_value(p: f64) -> String {
     if p >= 0.0001 || p == 0.0 {
-        format!("{p:.4}")
+        let decimals = if p > 0.0 {
+            (3 - p.log10().floor() as i32).max(4) as usize
+        } else {
+            4
+        };
+        format!("{p:.decimals$}")
     } else {
         format!("{p:.2e}")
     }
@@ -473,5 +480,27 @@ pub fn attempt<'a>(
         turns,
         trailing_error,
         golden,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::p_value;
+
+    #[test]
+    fn p_values_keep_four_significant_digits() {
+        assert_eq!(p_value(0.00997), "0.009970");
+        assert_eq!(p_value(0.01234), "0.01234");
+        assert_eq!(p_value(0.5), "0.5000");
+        assert_eq!(p_value(1.0), "1.0000");
+        assert_eq!(p_value(0.0), "0.0000");
+        assert_eq!(p_value(0.000123), "0.0001230");
+        assert_eq!(p_value(1.2e-6), "1.20e-6");
+        // Shown beside alpha, the digits never cross it.
+        for p in [0.00999, 0.009999, 0.0499, 0.04999] {
+            let shown: f64 = p_value(p).parse().unwrap();
+            assert!(shown < 0.01 || p >= 0.01, "{p} shown as {shown}");
+            assert!(shown < 0.05, "{p} shown as {shown}");
+        }
     }
 }

@@ -53,14 +53,21 @@ enum Gate {
 
 /// How many runs, and the gate, after `--repeat` / `--min-pass` / `--alpha`. `--repeat N`
 /// alone keeps the dialogue's own `min_pass`, capped at N (a dialogue that needs all of its
-/// runs needs all N); only `--min-pass` sets it for every dialogue.
+/// runs needs all N); only `--min-pass` sets it for every dialogue, but for `--min-pass
+/// baseline` on a dialogue with `golden: false`, which has no golden to hold a baseline and
+/// would fail every run: it keeps its own.
 fn repeat_and_gate(ctx: &Ctx, d: &Dialogue) -> (u32, Gate) {
     let repeat = ctx.cfg.repeat.unwrap_or(d.repeat).max(1);
     let own = match d.min_pass {
         MinPass::Count(k) if k >= d.repeat => MinPass::Count(repeat),
         other => other,
     };
-    let gate = match ctx.cfg.min_pass.unwrap_or(own) {
+    let chosen = match ctx.cfg.min_pass {
+        Some(MinPass::Baseline) if d.golden == GoldenMode::Off => own,
+        Some(m) => m,
+        None => own,
+    };
+    let gate = match chosen {
         MinPass::Count(k) => Gate::Count(k.clamp(1, repeat)),
         MinPass::Baseline => Gate::Baseline(
             ctx.cfg
@@ -216,6 +223,17 @@ impl Plan<'_> {
                 if self.ctx.cancel.is_cancelled() {
                     // Ctrl-C cut the comparison short: not run, and no pending golden.
                     attempt.outcome = Outcome::NotRun;
+                    return;
+                }
+                if matches!(self.gate, Gate::Baseline(_)) {
+                    // Against a baseline the comparison is only a tally: a judge that could
+                    // not compare leaves the run a mismatch saying why, and the run stands on
+                    // its expectations (SPEC §9.3).
+                    check.differences.push(Difference::Judged {
+                        turn: turn + 1,
+                        reason: format!("the judge could not compare this turn: {reason}"),
+                    });
+                    attempt.golden = Some(check);
                     return;
                 }
                 attempt.outcome = Outcome::Error;

@@ -30,12 +30,43 @@ pub struct GoldenFile {
     pub turns: Vec<GoldenTurn>,
 }
 
-/// `baseline: {runs: N, passed: K}`.
+/// `baseline: {runs: N, passed: K}`, with K at most N and N at least 1: a golden edited by
+/// hand to say otherwise is invalid at the baseline's line (a baseline of no runs would pass
+/// any run, and `passed` over `runs` would be clamped unseen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawBaseline")]
 pub struct Baseline {
     pub runs: u32,
     pub passed: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBaseline {
+    runs: u32,
+    passed: u32,
+}
+
+impl TryFrom<RawBaseline> for Baseline {
+    type Error = String;
+
+    fn try_from(raw: RawBaseline) -> Result<Self, String> {
+        let RawBaseline { runs, passed } = raw;
+        if runs == 0 {
+            return Err(
+                "a baseline of 0 runs says nothing to compare with; re-record it with \
+                        `agenttest run --bless --repeat N`"
+                    .into(),
+            );
+        }
+        if passed > runs {
+            return Err(format!(
+                "the baseline says {passed} of {runs} runs passed; re-record it with \
+                 `agenttest run --bless --repeat N`"
+            ));
+        }
+        Ok(Baseline { runs, passed })
+    }
 }
 
 /// One turn: the user message as sent, the HTTP status and the agent's text after `normalize`.
@@ -510,5 +541,35 @@ turns:
         assert!(d.render(false).contains("agnet"), "{}", d.render(false));
         let d = parse(&file("\n")).unwrap_err();
         assert!(d.message.contains("empty"));
+    }
+
+    /// A baseline edited by hand into one that says nothing, or more passes than runs, is
+    /// refused at its line; a sound one, and unknown keys in it, as before.
+    #[test]
+    fn a_baseline_must_hold_runs_and_no_more_passes_than_runs() {
+        let golden = |b: &str| {
+            format!("suite: s\ndialogue: d\nbaseline: {b}\nturns:\n  - user: u\n    status: 200\n    agent: a\n")
+        };
+        for (b, says) in [
+            ("{runs: 0, passed: 0}", "0 runs"),
+            ("{runs: 10, passed: 20}", "20 of 10"),
+            ("{runs: 10, passed: 2, pased: 3}", "pased"),
+        ] {
+            let d = parse(&file(&golden(b))).unwrap_err();
+            let shown = d.render(false);
+            assert!(shown.contains(says), "{b}: {shown}");
+            assert!(
+                shown.contains(":3:"),
+                "{b}: not at the baseline's line: {shown}"
+            );
+        }
+        let g = parse(&file(&golden("{runs: 10, passed: 10}"))).unwrap();
+        assert_eq!(
+            g.baseline,
+            Some(Baseline {
+                runs: 10,
+                passed: 10
+            })
+        );
     }
 }

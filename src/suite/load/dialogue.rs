@@ -393,6 +393,16 @@ impl Checker<'_> {
             .as_ref()
             .map_or(GoldenMode::Exact, |g| self.golden(g, scope.judge));
         let (repeat, min_pass) = self.repeat(raw);
+        if let (Some(m), GoldenMode::Off) = (&raw.min_pass, golden) {
+            if matches!(m.value, RawMinPass::Baseline) {
+                let d = self.error(
+                    span_of(m),
+                    "`min_pass: baseline` needs the dialogue's golden file",
+                );
+                d.label = Some("with `golden: false` no baseline is ever recorded".into());
+                d.help = Some("remove `golden: false`, or give `min_pass` a count".into());
+            }
+        }
         let alpha = raw.alpha.as_ref().map(|a| self.alpha(a));
         let turns = self.dialogue_turns(raw, span, &shown, &vars, matrix, scope);
         let (Some(name), Some(endpoint)) = (plan.name.clone(), endpoint) else {
