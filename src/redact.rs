@@ -48,6 +48,13 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Four, not more: local servers take placeholder keys such as `EMPTY` (vLLM) or `ollama`.
 pub const MIN_KEY_LEN: usize = 4;
 
+/// The mark a truncation leaves where it cut a text.
+const CUT: char = '…';
+
+/// The fewest leading characters of a secret, cut short by a truncation, that are redacted:
+/// fewer tell nothing a key's public prefix (`ak_`, `sk-`) does not.
+pub const MIN_CUT_LEN: usize = 4;
+
 /// The shortest secret whose encodings are redacted too.
 pub const MIN_ENCODED_LEN: usize = 8;
 
@@ -120,16 +127,54 @@ impl Redactor {
     /// `text` with every secret replaced. Allocates only when something was found.
     pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         let mut out = std::borrow::Cow::Borrowed(text);
-        if self.any.as_ref().is_some_and(|any| !any.is_match(text)) {
-            return out;
+        let whole = self.any.as_ref().is_none_or(|any| any.is_match(text));
+        if whole {
+            for s in &self.patterns {
+                let s = s.expose_secret();
+                if out.contains(s) {
+                    out = std::borrow::Cow::Owned(out.replace(s, REDACTED));
+                }
+            }
         }
-        for s in &self.patterns {
-            let s = s.expose_secret();
-            if out.contains(s) {
-                out = std::borrow::Cow::Owned(out.replace(s, REDACTED));
+        if out.contains(CUT) {
+            if let Some(cut) = self.redact_cut(&out) {
+                out = std::borrow::Cow::Owned(cut);
             }
         }
         out
+    }
+
+    /// `text` with every secret that a truncation cut short (its first [`MIN_CUT_LEN`] or more
+    /// characters right before a `…`) replaced, or `None` when there is none. The endpoints
+    /// quote at most a few hundred characters of a body they cannot read, cut with `…`, and
+    /// they cut before the redactor sees the text: a key straddling the cut would otherwise
+    /// show all but its last characters.
+    fn redact_cut(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut done = 0;
+        for (at, _) in text.match_indices(CUT) {
+            let before = &text[done..at];
+            let longest = self
+                .patterns
+                .iter()
+                .filter_map(|p| {
+                    let p = p.expose_secret();
+                    (MIN_CUT_LEN..p.len())
+                        .rev()
+                        .filter(|&k| p.is_char_boundary(k))
+                        .find(|&k| before.ends_with(&p[..k]))
+                })
+                .max();
+            if let Some(k) = longest {
+                out.push_str(&before[..before.len() - k]);
+                out.push_str(REDACTED);
+                done = at;
+            }
+        }
+        (done > 0).then(|| {
+            out.push_str(&text[done..]);
+            out
+        })
     }
 
     /// Redacts `text` where it is; leaves it untouched (no allocation) when it holds no secret.
@@ -286,6 +331,23 @@ mod tests {
             assert_eq!(r.redact(&format!("x {key} y")), "x [REDACTED] y");
         }
         assert!(matches!(r.redact("clean"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    /// A quoted body is cut at a few hundred characters before it is redacted: a key that
+    /// straddles the cut is replaced as far as it goes, and a text cut elsewhere is kept.
+    #[test]
+    fn a_secret_cut_short_by_a_truncation_is_redacted() {
+        let r = redactor(&[KEY, "ak_other_key_123"]);
+        for kept in 4..KEY.len() {
+            let text = format!("`xx {}…` (s.yaml:1:1)", &KEY[..kept]);
+            assert_eq!(r.redact(&text), "`xx [REDACTED]…` (s.yaml:1:1)", "{text}");
+        }
+        assert_eq!(r.redact("ak_…"), "ak_…");
+        assert_eq!(r.redact("more to say…"), "more to say…");
+        assert_eq!(
+            r.redact(&format!("{KEY} and ak_other_k… then ak_l…")),
+            "[REDACTED] and [REDACTED]… then [REDACTED]…"
+        );
     }
 
     #[test]

@@ -325,3 +325,67 @@ fn a_one_character_key_is_refused_at_load() {
         assert!(err.contains("s.yaml:4:"), "{err}");
     }
 }
+
+/// Serves every request a 200 whose body is not JSON: `x` repeated N times (N from the path's
+/// agent id, `/v1/agents/pN/chat`), then the key it received. Returns the base URL.
+fn padded_echo_agent() -> String {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Some(head) = read_request(&mut stream) else {
+                continue;
+            };
+            let pad: usize = head
+                .split("/v1/agents/p")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let body = format!("{}{} tail", "x".repeat(pad), received_key(&head));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_key_cut_short_where_a_body_is_quoted_is_redacted() {
+    // A malformed reply quotes the body's first 200 characters, cut with `…`: a key that
+    // straddles the cut must not show its first characters either.
+    const CUT_KEY: &str = "ak_canary_cut_k3y_0123456789abcdef";
+    let url = padded_echo_agent();
+    let ws = Workspace::new();
+    let dialogues: String = (200 - CUT_KEY.len()..200)
+        .map(|pad| {
+            format!(
+                "  - name: pad {pad}\n    endpoint: {{agent_id: p{pad}}}\n    turns: [{{user: hi}}]\n"
+            )
+        })
+        .collect();
+    ws.write(
+        "suites/cut.yaml",
+        &format!(
+            "endpoint:\n  base_url: {url}\n  agent_id: p0\n  api_key: ${{CUT_KEY}}\n  retries: 0\ndialogues:\n{dialogues}"
+        ),
+    );
+    let out = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "suites", "--junit", "r.xml", "--json", "r.json"])
+        .env("CUT_KEY", CUT_KEY)
+        .output()
+        .expect("run");
+    assert_code(&out, 3);
+    assert!(stdout(&out).contains("[REDACTED]…`"), "{}", stdout(&out));
+    // Every prefix of the key from its fifth character on is gone.
+    let forms: Vec<String> = (5..=CUT_KEY.len())
+        .map(|n| CUT_KEY[..n].to_string())
+        .collect();
+    assert_nowhere(&ws, &[out], &forms);
+}
