@@ -389,3 +389,35 @@ fn a_key_cut_short_where_a_body_is_quoted_is_redacted() {
         .collect();
     assert_nowhere(&ws, &[out], &forms);
 }
+
+#[test]
+fn a_key_in_the_base_urls_query_is_redacted() {
+    // Some APIs take the key in the query (`?key=...`): an error names the request's URL, and
+    // an agent may echo it. A `${VAR}` in the host or path is not a secret.
+    const QUERY_KEY: &str = "qk_canary_query_k3y";
+    let ws = Workspace::new();
+    ws.write(
+        "suites/q.yaml",
+        "endpoint:\n  base_url: '${Q_HOST}/nowhere?key=${Q_KEY}'\n  agent_id: ag\n  api_key: ak_canary_plain_k3y\n  retries: 0\ndialogues:\n  - name: refused\n    turns: [{user: hi}]\n",
+    );
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    // Nothing listens there any more: the connection error names the request's URL.
+    {
+        let host = &dead;
+        let out = agenttest()
+            .current_dir(ws.path())
+            .args([
+                "run", "suites", "-v", "--junit", "r.xml", "--json", "r.json",
+            ])
+            .env("Q_HOST", host)
+            .env("Q_KEY", QUERY_KEY)
+            .output()
+            .expect("run");
+        let shown = format!("{}{}", stdout(&out), ws.read("r.json"));
+        assert!(shown.contains("?key=[REDACTED]"), "{shown}");
+        assert_nowhere(&ws, &[out], &[QUERY_KEY.to_string()]);
+    }
+}

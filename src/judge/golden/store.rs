@@ -665,6 +665,7 @@ mod tests {
             endpoint: Arc::new(Endpoint {
                 kind: EndpointKind::Thinnest,
                 base_url: BaseUrl::Mock,
+                base_url_secrets: Vec::new(),
                 agent_id: "ag".into(),
                 api_key: None,
                 headers: Vec::new(),

@@ -24,6 +24,8 @@ use super::EndpointOverrides;
 pub(super) struct Layer {
     kind: Option<RawKind>,
     base_url: Option<BaseUrl>,
+    /// The value of each `${VAR}` in `base_url`'s query: a key (`?key=${KEY}`).
+    base_url_secrets: Vec<SecretString>,
     agent_id: Option<String>,
     api_key: Option<SecretString>,
     headers: Vec<Header>,
@@ -52,6 +54,10 @@ impl Layer {
         Layer {
             kind: upper.kind.or(self.kind),
             base_url: upper.base_url.clone().or_else(|| self.base_url.clone()),
+            base_url_secrets: match upper.base_url {
+                Some(_) => upper.base_url_secrets.clone(),
+                None => self.base_url_secrets.clone(),
+            },
             agent_id: upper.agent_id.clone().or_else(|| self.agent_id.clone()),
             api_key: upper.api_key.clone().or_else(|| self.api_key.clone()),
             headers,
@@ -83,6 +89,7 @@ impl Layer {
     pub(super) fn with_overrides(mut self, o: &EndpointOverrides) -> Layer {
         if let Some(v) = &o.base_url {
             self.base_url = Some(v.clone());
+            self.base_url_secrets = Vec::new();
             self.base_url_at = None;
         }
         if let Some(v) = &o.agent_id {
@@ -116,6 +123,16 @@ impl Checker<'_> {
         if let Some(v) = &raw.base_url {
             layer.base_url = self.base_url(v);
             layer.broken |= layer.base_url.is_none();
+            // A `${VAR}` in the query (`?key=${KEY}`) is a key; one in the host or path (a
+            // staging URL from CI) is not, and redacting it would blank every error's URL.
+            let query = v.value.find('?').map(|i| &v.value[i..]);
+            if let (Some(_), Some(query)) = (&layer.base_url, query) {
+                // Expanded once already, without error: the same values again.
+                if let Ok(e) = template::expand_env(query, &*self.opts.env) {
+                    layer.base_url_secrets =
+                        e.env_values.into_iter().map(SecretString::from).collect();
+                }
+            }
             layer.base_url_at = Some(self.sited((), span_of(v)));
         }
         if let Some(v) = &raw.agent_id {
@@ -345,6 +362,7 @@ impl Checker<'_> {
             kind,
             mock_script: mock_script.filter(|_| base_url == BaseUrl::Mock),
             base_url,
+            base_url_secrets: layer.base_url_secrets,
             agent_id,
             api_key: layer.api_key,
             headers: layer.headers,
