@@ -329,3 +329,66 @@ fn a_redirect_is_reported_not_followed() {
         stdout(&out)
     );
 }
+
+/// A server on loopback that answers each request (one per connection) with the next of
+/// `replies`, then closes; returns its URL.
+fn scripted_server(replies: Vec<&'static str>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for reply in replies {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// OpenAI sends `x-ratelimit-reset-requests` on every reply: on a 503 it says when the
+/// request budget resets, not when the server is back, so the 503 is retried with backoff
+/// (it had been taken as a 6-minute wait and not retried at all). A 429 that asks for longer
+/// than a retry waits is reported with that reason, not as an unexplained status.
+#[test]
+fn a_budget_reset_is_a_wait_for_a_429_only_and_a_refused_wait_is_explained() {
+    let body = r#"{"response": "back again", "session_id": "s1"}"#;
+    let ok: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let url = scripted_server(vec![
+        "HTTP/1.1 503 Service Unavailable\r\nx-ratelimit-reset-requests: 6m0s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        ok,
+    ]);
+    let ws = Workspace::new();
+    let suite = |url: &str| {
+        format!(
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, api_key: ak_test_123, retries: 2, timeout: 5s}}\ndialogues:\n  - name: flaky\n    golden: false\n    turns: [{{user: hi}}]\n"
+        )
+    };
+    ws.write("s.yaml", &suite(&url));
+    let started = Instant::now();
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 0);
+    assert!(started.elapsed() < Duration::from_secs(30));
+
+    let url = scripted_server(vec![
+        "HTTP/1.1 429 Too Many Requests\r\nx-ratelimit-reset-requests: 1m30s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    ]);
+    ws.write("s.yaml", &suite(&url));
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 3);
+    let text = stdout(&out);
+    assert!(text.contains("unexpected status 429"), "{text}");
+    assert!(
+        text.contains("the server asked to wait 90s, more than the 60s a retry waits"),
+        "{text}"
+    );
+}

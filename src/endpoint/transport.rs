@@ -230,13 +230,13 @@ pub fn rate_headers(h: &HeaderMap) -> RateHeaders {
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
         .map(|ms| Duration::from_secs_f64(ms.min(1e9) / 1000.0))
-        .or_else(|| text(&reqwest::header::RETRY_AFTER).and_then(parse_retry_after))
-        .or_else(|| text(&RESET_REQUESTS).and_then(parse_go_duration));
+        .or_else(|| text(&reqwest::header::RETRY_AFTER).and_then(parse_retry_after));
     RateHeaders {
         limit: num(&LIMIT),
         remaining: num(&REMAINING),
         reset: num(&RESET),
         retry_after,
+        reset_requests: text(&RESET_REQUESTS).and_then(parse_go_duration),
     }
 }
 
@@ -373,7 +373,11 @@ mod tests {
     fn the_most_precise_wait_wins() {
         let mut h = HeaderMap::new();
         h.insert("x-ratelimit-reset-requests", "6m0s".parse().unwrap());
-        assert_eq!(rate_headers(&h).retry_after, Some(Duration::from_secs(360)));
+        assert_eq!(rate_headers(&h).retry_after, None);
+        assert_eq!(
+            rate_headers(&h).reset_requests,
+            Some(Duration::from_secs(360))
+        );
         h.insert("retry-after", "2".parse().unwrap());
         assert_eq!(rate_headers(&h).retry_after, Some(Duration::from_secs(2)));
         h.insert("retry-after-ms", "1500".parse().unwrap());

@@ -25,9 +25,13 @@ pub struct RateHeaders {
     pub remaining: Option<u64>,
     /// Epoch seconds.
     pub reset: Option<u64>,
-    /// How long the server asked to wait (`Retry-After`, `retry-after-ms`,
-    /// `x-ratelimit-reset-requests`), already a delay.
+    /// How long the server asked to wait (`retry-after-ms`, else `Retry-After`), already a
+    /// delay.
     pub retry_after: Option<Duration>,
+    /// When the request budget resets (`x-ratelimit-reset-requests`, OpenAI's), already a
+    /// delay: a wait only for a 429. OpenAI sends it on every reply, and on a 5xx it says
+    /// nothing about when the server will be back.
+    pub reset_requests: Option<Duration>,
 }
 
 /// When the pieces of a reply arrived, measured from the moment the request was sent.

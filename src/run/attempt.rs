@@ -145,6 +145,20 @@ async fn run_turn(
     };
     let more = i + 1 < d.turns.len();
     let judged = match take_reply(&mut tr, reply, &expected, sent.retries) {
+        Err(ErrorKind::Status {
+            status,
+            detail,
+            retries,
+            request,
+        }) if sent.refused_wait.is_some() => Err(ErrorKind::Status {
+            status,
+            detail: Some(with_refused_wait(detail, sent.refused_wait)),
+            retries,
+            request,
+        }),
+        other => other,
+    };
+    let judged = match judged {
         Ok(_) if more && !conversation.can_continue() => Err(ErrorKind::NoSession),
         other => other,
     };
@@ -323,5 +337,21 @@ impl Errored for Attempt {
     fn errored(&mut self, turn: usize, span: Span, kind: ErrorKind) {
         self.outcome = Outcome::Error;
         self.error = Some(RunError { turn, span, kind });
+    }
+}
+
+/// A status error's detail, saying that the server asked for a longer wait than a retry
+/// waits (so it was not retried): without it, a 429 with retries left looks unexplained.
+fn with_refused_wait(detail: Option<String>, wait: Option<std::time::Duration>) -> String {
+    let wait = wait.map_or_else(String::new, |w| {
+        format!(
+            "the server asked to wait {:.0?}, more than the {:.0?} a retry waits, so it was not retried",
+            w,
+            super::limit::MAX_RETRY_WAIT
+        )
+    });
+    match detail {
+        Some(d) if !d.is_empty() => format!("{d} ({wait})"),
+        _ => wait,
     }
 }

@@ -62,10 +62,26 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(0..=millis))
 }
 
-/// What the server told us to wait: `Retry-After` first, then `X-RateLimit-Reset` when
-/// `X-RateLimit-Remaining` is 0. `None` when it said nothing.
-pub fn server_delay(rate: &RateHeaders, now: SystemTime) -> Option<Duration> {
+/// A wait the server asked for, spread: up to half again (at most 5 s more), never less.
+/// Every dialogue turned away by the same limit is told the same wait; sleeping exactly that,
+/// they would all come back at once and be turned away again together.
+pub fn spread(asked: Duration) -> Duration {
+    let extra = (asked / 2).min(Duration::from_secs(5)).as_millis() as u64;
+    asked + Duration::from_millis(rand::rng().random_range(0..=extra))
+}
+
+/// What the server told us to wait after a reply of `status`: `Retry-After` first; for a 429
+/// also when its request budget resets (`x-ratelimit-reset-requests`, or `X-RateLimit-Reset`
+/// when `X-RateLimit-Remaining` is 0). `None` when it said nothing. A 5xx's budget headers
+/// say when more requests are allowed, not when the server is back: it takes the backoff.
+pub fn server_delay(rate: &RateHeaders, status: u16, now: SystemTime) -> Option<Duration> {
     if let Some(d) = rate.retry_after {
+        return Some(d);
+    }
+    if status != 429 {
+        return None;
+    }
+    if let Some(d) = rate.reset_requests {
         return Some(d);
     }
     if rate.remaining == Some(0) {
@@ -90,6 +106,19 @@ mod tests {
     }
 
     #[test]
+    fn a_servers_wait_is_spread_never_shortened() {
+        for asked in [0, 10, 1_000, 2_000, 40_000] {
+            let asked = Duration::from_millis(asked);
+            let most = asked + (asked / 2).min(Duration::from_secs(5));
+            let waits: Vec<Duration> = (0..200).map(|_| spread(asked)).collect();
+            assert!(waits.iter().all(|w| *w >= asked && *w <= most), "{asked:?}");
+            if asked >= Duration::from_secs(1) {
+                assert!(waits.iter().any(|w| *w != waits[0]), "{asked:?} is spread");
+            }
+        }
+    }
+
+    #[test]
     fn retry_after_beats_reset() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000);
         let rate = RateHeaders {
@@ -98,17 +127,19 @@ mod tests {
             retry_after: Some(Duration::from_secs(2)),
             ..RateHeaders::default()
         };
-        assert_eq!(server_delay(&rate, now), Some(Duration::from_secs(2)));
+        assert_eq!(server_delay(&rate, 429, now), Some(Duration::from_secs(2)));
         let rate = RateHeaders {
             retry_after: None,
             ..rate
         };
-        assert_eq!(server_delay(&rate, now), Some(Duration::from_secs(5)));
+        assert_eq!(server_delay(&rate, 429, now), Some(Duration::from_secs(5)));
+        // A 5xx waits only for what `Retry-After` says.
+        assert_eq!(server_delay(&rate, 503, now), None);
         let rate = RateHeaders {
             remaining: Some(3),
             ..rate
         };
-        assert_eq!(server_delay(&rate, now), None);
+        assert_eq!(server_delay(&rate, 429, now), None);
     }
 
     #[tokio::test(start_paused = true)]

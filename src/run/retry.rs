@@ -21,6 +21,9 @@ pub enum TurnError {
 pub struct Sent {
     pub result: Result<Reply, TurnError>,
     pub retries: u32,
+    /// The wait the server asked for before another try, when it was longer than a retry
+    /// waits and so the answer stands: the error says so, not just the status.
+    pub refused_wait: Option<std::time::Duration>,
 }
 
 /// Sends `message` until it gets an answer worth judging or runs out of retries.
@@ -45,17 +48,21 @@ pub async fn send_with_retries(
             _ = cancel.cancelled() => return cancelled(tries),
         };
         match retry_delay(&res, expected, tries) {
-            Some(d) if tries < retries => {
+            Retry::After(d) if tries < retries => {
                 tries += 1;
                 tokio::select! {
                     _ = tokio::time::sleep(d) => {}
                     _ = cancel.cancelled() => return cancelled(tries),
                 }
             }
-            _ => {
+            decided => {
                 return Sent {
                     result: res.map_err(TurnError::Send),
                     retries: tries,
+                    refused_wait: match decided {
+                        Retry::TooLong(d) if tries < retries => Some(d),
+                        _ => None,
+                    },
                 }
             }
         }
@@ -66,27 +73,33 @@ fn cancelled(retries: u32) -> Sent {
     Sent {
         result: Err(TurnError::Cancelled),
         retries,
+        refused_wait: None,
     }
 }
 
-/// How long to wait before trying again, or `None` when this outcome is final.
-fn retry_delay(
-    res: &Result<Reply, SendError>,
-    expected: &[u16],
-    tries: u32,
-) -> Option<std::time::Duration> {
+/// Whether to try again.
+enum Retry {
+    After(std::time::Duration),
+    /// The outcome is final.
+    No,
+    /// The server asked for a longer wait than a retry waits: final, and the error says why.
+    TooLong(std::time::Duration),
+}
+
+/// How long to wait before trying again, or why not.
+fn retry_delay(res: &Result<Reply, SendError>, expected: &[u16], tries: u32) -> Retry {
     match res {
-        Err(e) if e.is_retryable() => Some(limit::backoff(tries)),
-        Ok(r) if expected.contains(&r.status) => None,
+        Err(e) if e.is_retryable() => Retry::After(limit::backoff(tries)),
+        Ok(r) if expected.contains(&r.status) => Retry::No,
         // A server that asks for a longer wait than the gate will sleep gets its answer
         // reported instead: retrying early would only earn another 429.
         Ok(r) if r.status == 429 || r.status >= 500 => {
-            match limit::server_delay(&r.rate, SystemTime::now()) {
-                Some(d) if d > limit::MAX_RETRY_WAIT => None,
-                Some(d) => Some(d),
-                None => Some(limit::backoff(tries)),
+            match limit::server_delay(&r.rate, r.status, SystemTime::now()) {
+                Some(d) if d > limit::MAX_RETRY_WAIT => Retry::TooLong(d),
+                Some(d) => Retry::After(limit::spread(d)),
+                None => Retry::After(limit::backoff(tries)),
             }
         }
-        _ => None,
+        _ => Retry::No,
     }
 }
