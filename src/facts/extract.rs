@@ -15,7 +15,8 @@ pub(super) use dates::numeric_date;
 
 /// Every typed value `text` states, in order of appearance, without duplicates.
 pub fn extract(text: &str) -> Vec<Fact> {
-    let toks = lex::tokenize(text);
+    let lower = lex::lower(text);
+    let toks = lex::tokenize(text, &lower);
     let sc = Scanner { t: &toks };
     let mut out: Vec<Fact> = Vec::new();
     let mut i = 0;
@@ -45,13 +46,13 @@ enum DayPart {
 
 /// An amount as written, before what follows it says what it is.
 #[derive(Debug, Clone, PartialEq)]
-enum Val {
+enum Val<'a> {
     Digits {
         v: f64,
         whole: Option<u32>,
         leading_zero: bool,
         /// Digits after the point, for `9.30am`.
-        frac: Option<String>,
+        frac: Option<&'a str>,
     },
     Clock {
         h: u32,
@@ -85,10 +86,10 @@ enum Suffix {
 
 /// One end of a quantity: `$10`, `9 AM`, `5`, `thirty days`.
 #[derive(Debug, Clone)]
-struct End {
+struct End<'a> {
     start: usize,
     next: usize,
-    val: Val,
+    val: Val<'a>,
     prefix: Option<&'static str>,
     suffix: Suffix,
 }
@@ -103,17 +104,17 @@ enum Conn {
 
 /// Reads facts at a token index; every reader returns the facts and the index after them.
 struct Scanner<'a> {
-    t: &'a [Token],
+    t: &'a [Token<'a>],
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     // ---- token access: blocked tokens read as nothing ----
 
-    fn tok(&self, i: usize) -> Option<&Token> {
+    fn tok(&self, i: usize) -> Option<&'a Token<'a>> {
         self.t.get(i).filter(|t| !t.blocked)
     }
 
-    fn word(&self, i: usize) -> Option<&str> {
+    fn word(&self, i: usize) -> Option<&'a str> {
         match &self.tok(i)?.kind {
             Kind::Word { text, .. } => Some(text),
             _ => None,
@@ -124,7 +125,7 @@ impl Scanner<'_> {
         self.word(i) == Some(w)
     }
 
-    fn num(&self, i: usize) -> Option<&Num> {
+    fn num(&self, i: usize) -> Option<&'a Num<'a>> {
         match &self.tok(i)?.kind {
             Kind::Num(n) => Some(n),
             _ => None,
@@ -147,7 +148,7 @@ impl Scanner<'_> {
     }
 
     /// The word right before `i`, if that token is a word.
-    fn word_before(&self, i: usize) -> Option<&str> {
+    fn word_before(&self, i: usize) -> Option<&'a str> {
         i.checked_sub(1).and_then(|p| self.word(p))
     }
 
@@ -189,7 +190,7 @@ impl Scanner<'_> {
     }
 
     /// One end: a currency prefix and amount, or an amount and what follows it.
-    fn end(&self, i: usize) -> Option<End> {
+    fn end(&self, i: usize) -> Option<End<'a>> {
         if let Some((code, j)) = self.currency_prefix(i) {
             // `$.99`
             let point = self.sym(j) == Some('.') && self.glued(j) && self.glued(j + 1);
@@ -260,10 +261,10 @@ impl Scanner<'_> {
         ((v * factor * 1e6).round() / 1e6, j + 1)
     }
 
-    fn value(&self, i: usize) -> Option<(Val, usize)> {
+    fn value(&self, i: usize) -> Option<(Val<'a>, usize)> {
         match &self.tok(i)?.kind {
             Kind::Num(n) => self.digit_value(n, i),
-            Kind::Word { text, .. } => match text.as_str() {
+            Kind::Word { text, .. } => match text.as_ref() {
                 "noon" | "midday" => Some((Val::Named(720), i + 1)),
                 "midnight" => Some((Val::Named(0), i + 1)),
                 _ => self.words_value(i),
@@ -286,7 +287,7 @@ impl Scanner<'_> {
         ok.then(|| (round6(n.value + cents.value / 100.0), i + 3))
     }
 
-    fn digit_value(&self, n: &Num, i: usize) -> Option<(Val, usize)> {
+    fn digit_value(&self, n: &Num<'a>, i: usize) -> Option<(Val<'a>, usize)> {
         if let Some((v, k)) = self.decimal_comma(i) {
             if self.currency_suffix(k).is_some() {
                 return Some((digits(n, v), k));
@@ -303,7 +304,7 @@ impl Scanner<'_> {
     }
 
     /// `9:00`, `18:30`, `10:00:00`; `5:75` is no time and no number either.
-    fn clock_value(&self, n: &Num, i: usize) -> Option<(Val, usize)> {
+    fn clock_value(&self, n: &Num<'a>, i: usize) -> Option<(Val<'a>, usize)> {
         let m = self
             .num(i + 2)
             .filter(|m| self.glued(i + 2) && m.int.len() == 2)?;
@@ -328,7 +329,7 @@ impl Scanner<'_> {
     }
 
     /// `thirty`, `twenty-four`, `one hundred and fifty`, `two thousand`.
-    fn words_value(&self, i: usize) -> Option<(Val, usize)> {
+    fn words_value(&self, i: usize) -> Option<(Val<'a>, usize)> {
         let (mut total, mut cur) = (0f64, 0u64);
         let (mut count, mut k) = (0, i);
         let (mut last_small, mut last_tens) = (false, false);
@@ -607,12 +608,12 @@ impl Scanner<'_> {
     }
 }
 
-fn digits(n: &Num, v: f64) -> Val {
+fn digits<'a>(n: &Num<'a>, v: f64) -> Val<'a> {
     Val::Digits {
         v,
         whole: if v == n.value { n.whole() } else { None },
         leading_zero: n.leading_zero(),
-        frac: n.frac.clone(),
+        frac: n.frac,
     }
 }
 

@@ -1,7 +1,12 @@
 //! Lexing for the fact extractor: text to tokens, with the spans that never hold a fact
 //! (URLs, e-mail addresses, phone numbers, normalize placeholders, identifiers) masked or
 //! blocked first. Never decides what a value means; `extract` does.
+//!
+//! Tokens borrow their text: words from a lower-cased copy of the reply (see [`lower`]),
+//! digits from the reply itself. Lexing runs on every reply of every turn with a `facts:`
+//! check, and a string per word and per number was most of what it cost.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
@@ -10,17 +15,17 @@ use super::words;
 
 /// One number as written: `1,299.99` is one `Num` with `int` = "1299" and `frac` = "99".
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Num {
-    /// The integer digits, separators removed.
-    pub int: String,
+pub(super) struct Num<'a> {
+    /// The integer digits, separators removed (a copy only when there were any).
+    pub int: Cow<'a, str>,
     /// The digits after a decimal point, if any.
-    pub frac: Option<String>,
+    pub frac: Option<&'a str>,
     /// Written with thousands separators.
     pub grouped: bool,
     pub value: f64,
 }
 
-impl Num {
+impl Num<'_> {
     /// The value when it is a whole number that fits, as written without a decimal point.
     pub fn whole(&self) -> Option<u32> {
         match self.frac {
@@ -36,11 +41,13 @@ impl Num {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Kind {
-    Num(Num),
-    /// Letters, lower-cased; `cap` when the first was upper-case ("May" the month).
+pub(super) enum Kind<'a> {
+    Num(Num<'a>),
+    /// Letters, lower-cased; `cap` when the first was upper-case ("May" the month). Borrowed
+    /// from the lower-cased reply unless a letter is beyond ASCII, whose lower case may differ
+    /// in length.
     Word {
-        text: String,
+        text: Cow<'a, str>,
         cap: bool,
     },
     Sym(char),
@@ -49,8 +56,8 @@ pub(super) enum Kind {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Token {
-    pub kind: Kind,
+pub(super) struct Token<'a> {
+    pub kind: Kind<'a>,
     /// No whitespace between this token and the one before.
     pub glued: bool,
     /// The first token of its line.
@@ -163,14 +170,25 @@ fn masks(text: &str) -> Vec<(usize, usize)> {
     merged
 }
 
-/// Tokens of `text`, with blocked tokens marked.
-pub(super) fn tokenize(text: &str) -> Vec<Token> {
-    let mut toks = lex(text);
+/// `text` with its ASCII letters lower-cased, for [`tokenize`] to borrow words from: every
+/// byte keeps its place, so a word's range in `text` is its range here. Borrowed when there is
+/// nothing to lower.
+pub(super) fn lower(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Tokens of `text`, with blocked tokens marked; `lower` is [`lower`]`(text)`.
+pub(super) fn tokenize<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
+    let mut toks = lex(text, lower);
     block(&mut toks);
     toks
 }
 
-fn lex(text: &str) -> Vec<Token> {
+fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
     let masks = masks(text);
     let bytes = text.as_bytes();
     // About a token per five bytes of prose: sized once rather than grown four times a reply.
@@ -199,7 +217,7 @@ fn lex(text: &str) -> Vec<Token> {
             continue;
         }
         let kind = if c.is_ascii_digit() {
-            let (num, end, refused) = lex_num(bytes, i, dotted);
+            let (num, end, refused) = lex_num(text, i, dotted);
             dotted = refused || (dotted && bytes.get(end) == Some(&b'.'));
             i = end;
             Kind::Num(num)
@@ -211,11 +229,11 @@ fn lex(text: &str) -> Vec<Token> {
             let word = &text[i..end];
             i = end;
             dotted = false;
-            // Most words are ASCII, whose lower case needs no Unicode tables.
+            // Most words are ASCII, whose lower case needs no Unicode tables nor a copy.
             let text = if word.is_ascii() {
-                word.to_ascii_lowercase()
+                Cow::Borrowed(&lower[i - word.len()..i])
             } else {
-                word.to_lowercase()
+                Cow::Owned(word.to_lowercase())
             };
             Kind::Word {
                 text,
@@ -235,7 +253,7 @@ fn lex(text: &str) -> Vec<Token> {
     out
 }
 
-fn push(out: &mut Vec<Token>, kind: Kind, glued: bool, line_start: bool) {
+fn push<'a>(out: &mut Vec<Token<'a>>, kind: Kind<'a>, glued: bool, line_start: bool) {
     out.push(Token {
         kind,
         glued,
@@ -251,14 +269,15 @@ fn digits_from(bytes: &[u8], i: usize) -> usize {
 /// A number starting at `i`: digits, `,ddd` groups, and a decimal part unless the text goes on
 /// `.d` after it (`1.2.3`) or `no_decimal` is set. Returns the end and whether a decimal point
 /// was refused.
-fn lex_num(bytes: &[u8], i: usize, no_decimal: bool) -> (Num, usize, bool) {
+fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
+    let bytes = text.as_bytes();
     let mut end = i + digits_from(bytes, i);
-    let mut int = String::from_utf8_lossy(&bytes[i..end]).into_owned();
+    let mut int = Cow::Borrowed(&text[i..end]);
     let mut grouped = false;
     // Thousands groups: `1,299`, not `5,6` nor `24, 2026`.
     if int.len() <= 3 {
         while bytes.get(end) == Some(&b',') && digits_from(bytes, end + 1) == 3 {
-            int.push_str(&String::from_utf8_lossy(&bytes[end + 1..end + 4]));
+            int.to_mut().push_str(&text[end + 1..end + 4]);
             end += 4;
             grouped = true;
         }
@@ -274,16 +293,17 @@ fn lex_num(bytes: &[u8], i: usize, no_decimal: bool) -> (Num, usize, bool) {
             if more || no_decimal {
                 refused = true;
             } else {
-                frac = Some(String::from_utf8_lossy(&bytes[end + 1..after]).into_owned());
+                frac = Some(&text[end + 1..after]);
                 end = after;
             }
         }
     }
-    let text = match &frac {
-        Some(f) => format!("{int}.{f}"),
-        None => int.clone(),
+    let value = match frac {
+        None => whole_value(&int),
+        // Ungrouped, the number as written is `int.frac` already.
+        Some(_) if !grouped => text[i..end].parse().unwrap_or(0.0),
+        Some(f) => format!("{int}.{f}").parse().unwrap_or(0.0),
     };
-    let value = text.parse().unwrap_or(0.0);
     (
         Num {
             int,
@@ -296,9 +316,21 @@ fn lex_num(bytes: &[u8], i: usize, no_decimal: bool) -> (Num, usize, bool) {
     )
 }
 
+/// The value of a run of digits. Up to fifteen digits it is below 2^53, so summed in a `u64`
+/// it converts exactly, to what parsing it as a float gives; longer runs are parsed.
+fn whole_value(digits: &str) -> f64 {
+    if digits.len() > 15 {
+        return digits.parse().unwrap_or(0.0);
+    }
+    let n = digits
+        .bytes()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    n as f64
+}
+
 /// Marks the tokens that are parts of identifiers, codes and other number-like things that
 /// are not facts. Works on chunks: runs of tokens with no whitespace between them.
-fn block(toks: &mut [Token]) {
+fn block(toks: &mut [Token<'_>]) {
     let mut a = 0;
     while a < toks.len() {
         let mut b = a + 1;
@@ -312,7 +344,7 @@ fn block(toks: &mut [Token]) {
 
 /// Blocks within one chunk: all of it when it is an identifier; otherwise separated runs that
 /// are no date, ratios, and long digit runs.
-fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
+fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
     let chunk = &toks[a..b];
     if is_identifier(chunk) {
         for t in &mut toks[a..b] {
@@ -358,7 +390,7 @@ fn block_chunk(toks: &mut [Token], a: usize, b: usize) {
     }
 }
 
-fn is_currency_marker(t: &Token) -> bool {
+fn is_currency_marker(t: &Token<'_>) -> bool {
     match &t.kind {
         Kind::Sym(c) => words::currency_symbol(*c).is_some(),
         Kind::Word { text, .. } => words::currency_code(text).is_some(),
@@ -366,21 +398,21 @@ fn is_currency_marker(t: &Token) -> bool {
     }
 }
 
-fn word(t: &Token) -> Option<&str> {
+fn word<'t>(t: &'t Token<'_>) -> Option<&'t str> {
     match &t.kind {
         Kind::Word { text, .. } => Some(text),
         _ => None,
     }
 }
 
-fn is_num(t: Option<&Token>) -> bool {
+fn is_num(t: Option<&Token<'_>>) -> bool {
     matches!(t.map(|t| &t.kind), Some(Kind::Num(_)))
 }
 
 /// Letters glued to digits (`A12`, `ORD-9999`, `COVID-19`, `4G5`, `12B`), decades (`1990s`,
 /// `90's`), except the suffixes numbers carry (`9am`, `24th`, `10GB`, `9am-6pm`), currency
 /// codes (`USD99`) and words that are values themselves (`noon-1pm`).
-fn is_identifier(chunk: &[Token]) -> bool {
+fn is_identifier(chunk: &[Token<'_>]) -> bool {
     for k in 0..chunk.len() {
         let Some(w) = word(&chunk[k]) else { continue };
         let after_num = k > 0 && is_num(chunk.get(k - 1));
@@ -410,7 +442,7 @@ fn is_identifier(chunk: &[Token]) -> bool {
 
 /// From a number at `k`, the end of a run `N sep N [sep N]…` with one separator among
 /// `- / . :`, when it has a `/` or `.` or at least three parts; `None` otherwise.
-fn separated_run(toks: &[Token], k: usize, b: usize) -> Option<usize> {
+fn separated_run(toks: &[Token<'_>], k: usize, b: usize) -> Option<usize> {
     if !is_num(toks.get(k)) {
         return None;
     }
@@ -449,8 +481,8 @@ fn separated_run(toks: &[Token], k: usize, b: usize) -> Option<usize> {
 
 /// Whether a separated run is a date the extractor reads (`2026-12-24`, `12/24/2026`,
 /// `24.12.2026`); anything else (`24/7`, `1/2`, `1.2.3`, `123-45-6789`) is blocked.
-fn valid_run(toks: &[Token], k: usize, end: usize) -> bool {
-    let nums: Vec<&Num> = toks[k..end]
+fn valid_run(toks: &[Token<'_>], k: usize, end: usize) -> bool {
+    let nums: Vec<&Num<'_>> = toks[k..end]
         .iter()
         .filter_map(|t| match &t.kind {
             Kind::Num(n) => Some(n),
@@ -475,12 +507,12 @@ mod tests {
     use super::*;
 
     fn shape(text: &str) -> String {
-        tokenize(text)
+        tokenize(text, &lower(text))
             .iter()
             .map(|t| {
                 let s = match &t.kind {
                     Kind::Num(n) => format!("{}", n.value),
-                    Kind::Word { text, .. } => text.clone(),
+                    Kind::Word { text, .. } => text.to_string(),
                     Kind::Sym(c) => c.to_string(),
                     Kind::Barrier => "#".into(),
                 };
