@@ -23,7 +23,7 @@ pub fn extract(text: &str) -> Vec<Fact> {
     while i < toks.len() {
         match sc.step(i) {
             Some((facts, next)) => {
-                for f in facts {
+                for f in facts.into_iter().flatten() {
                     if !out.contains(&f) {
                         out.push(f);
                     }
@@ -35,6 +35,10 @@ pub fn extract(text: &str) -> Vec<Fact> {
     }
     out
 }
+
+/// What one reading states: at most two facts, the ends of a range, held without a heap
+/// allocation since a reading is tried at nearly every token. `None`s are skipped.
+type Found = [Option<Fact>; 2];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum DayPart {
@@ -69,7 +73,7 @@ enum Val<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Suffix {
+enum Suffix<'a> {
     None,
     Percent,
     /// Currency code and divisor (100 for cents).
@@ -81,7 +85,8 @@ enum Suffix {
     At(u16),
     DayPart(DayPart),
     OClock(Option<DayPart>),
-    Unit(String),
+    /// Borrowed from the reply's words where it can be; copied once into the fact it makes.
+    Unit(Cow<'a, str>),
 }
 
 /// One end of a quantity: `$10`, `9 AM`, `5`, `thirty days`.
@@ -91,7 +96,7 @@ struct End<'a> {
     next: usize,
     val: Val<'a>,
     prefix: Option<&'static str>,
-    suffix: Suffix,
+    suffix: Suffix<'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,7 +157,7 @@ impl<'a> Scanner<'a> {
         i.checked_sub(1).and_then(|p| self.word(p))
     }
 
-    fn step(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+    fn step(&self, i: usize) -> Option<(Found, usize)> {
         let t = self.tok(i)?;
         if t.kind == Kind::Barrier {
             return None;
@@ -162,7 +167,7 @@ impl<'a> Scanner<'a> {
 
     // ---- quantities ----
 
-    fn quantity(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+    fn quantity(&self, i: usize) -> Option<(Found, usize)> {
         let e1 = self.end(i)?;
         let between = self.word_before(i) == Some("between");
         let second = self.connector(e1.next, between).and_then(|(conn, j)| {
@@ -387,7 +392,7 @@ impl<'a> Scanner<'a> {
         ))
     }
 
-    fn suffix(&self, val: &Val, j: usize) -> (Suffix, usize) {
+    fn suffix(&self, val: &Val, j: usize) -> (Suffix<'a>, usize) {
         match val {
             Val::Named(_) => (Suffix::None, j),
             Val::Clock { .. } => self.clock_suffix(j).unwrap_or((Suffix::None, j)),
@@ -395,14 +400,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn clock_suffix(&self, j: usize) -> Option<(Suffix, usize)> {
+    fn clock_suffix(&self, j: usize) -> Option<(Suffix<'a>, usize)> {
         if let Some((pm, k)) = self.meridiem_at(j) {
             return Some((Suffix::Meridiem { pm }, k));
         }
         self.daypart_at(j).map(|(dp, k)| (Suffix::DayPart(dp), k))
     }
 
-    fn amount_suffix(&self, val: &Val, j: usize) -> Option<(Suffix, usize)> {
+    fn amount_suffix(&self, val: &Val, j: usize) -> Option<(Suffix<'a>, usize)> {
         // "thirty (30) days": the digits repeat the words.
         let repeat = matches!(val, Val::Words { .. })
             && self.sym(j) == Some('(')
@@ -424,7 +429,7 @@ impl<'a> Scanner<'a> {
             return Some((Suffix::Money(code, div), k));
         }
         if self.sym(j) == Some('°') {
-            return Some((Suffix::Unit("degree".into()), j + 1));
+            return Some((Suffix::Unit(Cow::Borrowed("degree")), j + 1));
         }
         if let Some(r) = self.clock_suffix(j) {
             return Some(r);
@@ -554,7 +559,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `30-day`, `24-hour`: the word glued after a hyphen is the unit, whatever follows.
-    fn hyphen_unit(&self, j: usize) -> Option<(String, usize)> {
+    fn hyphen_unit(&self, j: usize) -> Option<(Cow<'a, str>, usize)> {
         if self.sym(j) != Some('-') || !self.glued(j) || !self.glued(j + 1) {
             return None;
         }
@@ -563,17 +568,19 @@ impl<'a> Scanner<'a> {
             && !words::is_stop(w)
             && words::cardinal(w).is_none()
             && words::scale_word(w).is_none();
-        usable.then(|| (words::canonical_unit(w).into_owned(), j + 2))
+        usable.then(|| (words::canonical_unit(w), j + 2))
     }
 
     /// The noun phrase after an amount, up to three words, and its head as the unit: the
     /// first known unit ("30 day window" → day), else the first plural noun that is not a
     /// modifier ("3 free returns" → return), else the last word that is not a modifier
     /// ("500 Market Street" → street).
-    fn noun_run(&self, j: usize) -> Option<(String, usize)> {
-        let mut run: Vec<Cow<str>> = Vec::new();
+    fn noun_run(&self, j: usize) -> Option<(Cow<'a, str>, usize)> {
+        // At most three words, so on the stack: this runs after nearly every amount.
+        let mut run: [Cow<'a, str>; 3] = Default::default();
+        let mut len = 0;
         let mut k = j;
-        while run.len() < 3 && !self.line_start(k) {
+        while len < 3 && !self.line_start(k) {
             let Some(w) = self.word(k) else { break };
             let ends_phrase = words::is_stop(w)
                 || words::cardinal(w).is_some()
@@ -592,19 +599,30 @@ impl<'a> Scanner<'a> {
                 joined.push_str(part);
                 k += 2;
             }
-            run.push(compound);
+            run[len] = compound;
+            len += 1;
         }
+        let run = &run[..len];
         let head = run
             .iter()
-            .map(|w| words::canonical_unit(w))
+            .map(unit_of)
             .find(|u| words::is_known_unit(u))
             .or_else(|| {
                 run.iter()
                     .find(|w| !words::is_modifier(w) && words::looks_plural(w))
                     .or_else(|| run.iter().rfind(|w| !words::is_modifier(w)))
-                    .map(|w| words::canonical_unit(w))
+                    .map(unit_of)
             })?;
-        Some((head.into_owned(), k))
+        Some((head, k))
+    }
+}
+
+/// [`words::canonical_unit`] of a word of a noun run, still borrowing the reply when the word
+/// does.
+fn unit_of<'a>(w: &Cow<'a, str>) -> Cow<'a, str> {
+    match w {
+        Cow::Borrowed(b) => words::canonical_unit(b),
+        Cow::Owned(o) => Cow::Owned(words::canonical_unit(o).into_owned()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Dates in a reply: `2026-12-24`, `12/24/2026`, `Dec 24`, `24th of December 2026`, ranges of
 //! days in one month. Calendar checks only; never reads a number that is not a day or year.
 
-use super::Scanner;
+use super::{Found, Scanner};
 use crate::facts::lex::{Kind, Num};
 use crate::facts::words;
 use crate::facts::Fact;
@@ -58,13 +58,13 @@ fn date(year: Option<u32>, month: u32, day: u32) -> Option<Fact> {
 }
 
 impl Scanner<'_> {
-    pub(super) fn date(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+    pub(super) fn date(&self, i: usize) -> Option<(Found, usize)> {
         self.numeric_date_at(i)
             .or_else(|| self.month_first(i))
             .or_else(|| self.day_first(i))
     }
 
-    fn numeric_date_at(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+    fn numeric_date_at(&self, i: usize) -> Option<(Found, usize)> {
         let a = self.num(i)?;
         let sep = self.sym(i + 1)?;
         if !matches!(sep, '-' | '/' | '.') || !(1..5).all(|k| self.glued(i + k)) {
@@ -74,7 +74,7 @@ impl Scanner<'_> {
         if self.sym(i + 3) != Some(sep) {
             return None;
         }
-        Some((vec![numeric_date(a, sep, b, c)?], i + 5))
+        Some(([Some(numeric_date(a, sep, b, c)?), None], i + 5))
     }
 
     fn month_at(&self, i: usize) -> Option<(u32, usize)> {
@@ -143,23 +143,23 @@ impl Scanner<'_> {
 
     /// `Dec 24`, `December 24th, 2026`, `December the 24th`, `Dec 24-26`, and `December 2026`
     /// (a month, no fact, consumed so that the year is not read as a number).
-    fn month_first(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+    fn month_first(&self, i: usize) -> Option<(Found, usize)> {
         let (m, j) = self.month_at(i)?;
         let with_the = if self.is_word(j, "the") { j + 1 } else { j };
         let Some((d1, mut k)) = self.day_at(with_the).or_else(|| self.day_at(j)) else {
             let (_, k) = self.year_at(j).filter(|_| self.sym(j) != Some(','))?;
-            return Some((Vec::new(), k));
+            return Some(([None, None], k));
         };
-        let mut days = vec![d1];
+        let mut last = None;
         if let Some(c) = self.date_connector(k) {
             if let Some((d2, k2)) = self.day_at(c) {
                 if self.month_at(k2).is_none() && !self.is_quantity_suffix(k2) {
-                    days.push(d2);
+                    last = Some(d2);
                     k = k2;
                 }
             }
         }
-        if days.len() == 1 && self.is_quantity_suffix(k) {
+        if last.is_none() && self.is_quantity_suffix(k) {
             return None;
         }
         let year = self.year_at(k).map(|(y, k3)| {
@@ -167,20 +167,20 @@ impl Scanner<'_> {
             y
         });
         // An impossible date ("February 30") is still consumed: its day is no count.
-        let facts = days.iter().filter_map(|d| date(year, m, *d)).collect();
+        let facts = [date(year, m, d1), last.and_then(|d| date(year, m, d))];
         Some((facts, k))
     }
 
     /// `24 December`, `24th of December 2026`, `24-26 December`.
-    fn day_first(&self, i: usize) -> Option<(Vec<Fact>, usize)> {
+    fn day_first(&self, i: usize) -> Option<(Found, usize)> {
         let (d1, mut j) = self.day_at(i)?;
-        let mut days = vec![d1];
+        let mut last = None;
         if let Some(c) = self.date_connector(j) {
             let c = if self.is_word(c, "the") { c + 1 } else { c };
             if let Some((d2, k)) = self.day_at(c) {
                 let of = if self.is_word(k, "of") { k + 1 } else { k };
                 if self.month_at(of).is_some() {
-                    days.push(d2);
+                    last = Some(d2);
                     j = k;
                 }
             }
@@ -191,7 +191,7 @@ impl Scanner<'_> {
             k = k3;
             y
         });
-        let facts = days.iter().filter_map(|d| date(year, m, *d)).collect();
+        let facts = [date(year, m, d1), last.and_then(|d| date(year, m, d))];
         Some((facts, k))
     }
 

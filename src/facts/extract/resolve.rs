@@ -2,7 +2,7 @@
 //! ranges that share a kind, times placed on the clock, and the rules that keep labels, list
 //! markers and pronouns from becoming facts. Never reads text; the scanner hands it the ends.
 
-use super::{amount, round6, Conn, DayPart, End, Scanner, Suffix, Val};
+use super::{amount, round6, Conn, DayPart, End, Found, Scanner, Suffix, Val};
 use crate::facts::lex::Kind;
 use crate::facts::words;
 use crate::facts::Fact;
@@ -16,21 +16,21 @@ enum T {
 
 /// What an end turned out to be.
 #[derive(Debug, Clone, PartialEq)]
-enum K {
+enum K<'e> {
     Percent,
     Money(&'static str, f64),
     Time(T),
-    Unit(String),
+    Unit(&'e str),
     Bare,
     /// Looked like a time but is not one (`14 PM`): states nothing.
     Invalid,
 }
 
 impl Scanner<'_> {
-    pub(super) fn resolve(&self, e1: &End, second: Option<&(Conn, End)>) -> Vec<Fact> {
+    pub(super) fn resolve(&self, e1: &End, second: Option<&(Conn, End)>) -> Found {
         let k1 = kind_of(e1);
         let Some((conn, e2)) = second else {
-            return self.single(e1, k1).into_iter().collect();
+            return [self.single(e1, k1), None];
         };
         let k2 = kind_of(e2);
         let (k1, k2) = match (k1, k2) {
@@ -53,15 +53,13 @@ impl Scanner<'_> {
         };
         if let (K::Time(a), K::Time(b)) = (&k1, &k2) {
             let (x, y) = pair_times(*a, *b);
-            return vec![Fact::Time(x), Fact::Time(y)];
+            return [Some(Fact::Time(x)), Some(Fact::Time(y))];
         }
         // "pages 1-5", "press 1 or 2", "ages 3-5": a label before the first makes both labels.
         if self.labelled(e1, &k1) && matches!(k2, K::Bare | K::Unit(_)) {
-            return Vec::new();
+            return [None, None];
         }
-        let mut out: Vec<Fact> = self.single(e1, k1).into_iter().collect();
-        out.extend(self.single(e2, k2));
-        out
+        [self.single(e1, k1), self.single(e2, k2)]
     }
 
     fn single(&self, e: &End, k: K) -> Option<Fact> {
@@ -75,16 +73,16 @@ impl Scanner<'_> {
             K::Time(T::Known(t)) => Some(Fact::Time(t)),
             K::Time(T::Amb(h, m)) => Some(Fact::Time(self.bare_clock(e.start, h, m))),
             K::Unit(unit) => {
-                if self.is_pronoun(e) || self.labelled(e, &K::Unit(String::new())) {
+                if self.is_pronoun(e) || self.labelled(e, &K::Unit("")) {
                     return None;
                 }
                 let lone_one = matches!(e.val, Val::Words { lone_one: true, .. });
-                if lone_one && (!words::is_known_unit(&unit) || unit == "time") {
+                if lone_one && (!words::is_known_unit(unit) || unit == "time") {
                     return None;
                 }
                 Some(Fact::Number {
                     value: v?,
-                    unit: Some(unit),
+                    unit: Some(unit.to_string()),
                 })
             }
             K::Bare => self.bare(e),
@@ -227,7 +225,7 @@ fn hour_of(val: &Val) -> Option<(u32, u32)> {
     }
 }
 
-fn kind_of(e: &End) -> K {
+fn kind_of<'e>(e: &'e End<'_>) -> K<'e> {
     if let Some(code) = e.prefix {
         return K::Money(code, 1.0);
     }
@@ -244,7 +242,7 @@ fn kind_of(e: &End) -> K {
             Some((h, 0)) if (1..=12).contains(&h) => K::Time(T::Amb(h, 0)),
             _ => K::Invalid,
         },
-        Suffix::Unit(u) => K::Unit(u.clone()),
+        Suffix::Unit(u) => K::Unit(u),
         Suffix::None => match e.val {
             Val::Clock {
                 h, m, leading_zero, ..
@@ -256,7 +254,7 @@ fn kind_of(e: &End) -> K {
 }
 
 /// `09:00`, `18:00`, `0:30` are 24-hour readings; `9:00` and `5:30` are read like bare hours.
-fn clock_kind(h: u32, m: u32, leading_zero: bool) -> K {
+fn clock_kind(h: u32, m: u32, leading_zero: bool) -> K<'static> {
     if leading_zero || h == 0 || h > 12 {
         K::Time(T::Known((h * 60 + m) as u16))
     } else {
@@ -265,7 +263,7 @@ fn clock_kind(h: u32, m: u32, leading_zero: bool) -> K {
 }
 
 /// The other end's kind, taken by a bare end: "5-7 business days", "$10-20", "9 to 6 PM".
-fn inherit(e: &End, k: &K) -> K {
+fn inherit<'e>(e: &End, k: &K<'e>) -> K<'e> {
     match k {
         K::Time(_) => match hour_of(&e.val) {
             Some((h, m))
