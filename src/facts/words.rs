@@ -123,6 +123,20 @@ pub(super) fn currency_code(word: &str) -> Option<&'static str> {
         .map(|i| CODES[i])
 }
 
+/// Whether a date or a quantity can start at this (lower-case) word: a number word or a
+/// multiplier (`thirty`, "a `hundred`"), an ordinal or a month (a date), a currency code or a
+/// `$` prefix (`USD 99`, `US$99`), `noon`, `midday`, `midnight`. The scanner tries no reading
+/// at any other word, so a reader that starts at a new kind of word must add it here.
+pub(super) fn may_start(word: &str) -> bool {
+    currency_code(word).is_some()
+        || dollar_prefix(word).is_some()
+        || matches!(word, "noon" | "midday" | "midnight")
+        || cardinal(word).is_some()
+        || scale_word(word).is_some()
+        || ordinal(word).is_some()
+        || month(word).is_some()
+}
+
 /// A currency symbol's code.
 pub(super) fn currency_symbol(c: char) -> Option<&'static str> {
     Some(match c {
