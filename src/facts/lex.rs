@@ -208,7 +208,11 @@ fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
             line_start = false;
             continue;
         }
-        let c = text[i..].chars().next().unwrap_or(' ');
+        // ASCII, nearly every byte of a reply, needs no decoding.
+        let c = match bytes[i] {
+            b @ 0..0x80 => char::from(b),
+            _ => text[i..].chars().next().unwrap_or(' '),
+        };
         if c.is_whitespace() {
             line_start |= c == '\n';
             glued = false;
@@ -222,10 +226,18 @@ fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
             i = end;
             Kind::Num(num)
         } else if c.is_alphabetic() {
-            let end = text[i..]
-                .char_indices()
-                .find(|(_, ch)| !ch.is_alphabetic())
-                .map_or(text.len(), |(k, _)| i + k);
+            let ascii = i + bytes[i..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+            // A letter beyond ASCII goes on the word the slow way.
+            let end = match bytes.get(ascii) {
+                Some(b) if !b.is_ascii() => text[ascii..]
+                    .char_indices()
+                    .find(|(_, ch)| !ch.is_alphabetic())
+                    .map_or(text.len(), |(k, _)| ascii + k),
+                _ => ascii,
+            };
             let word = &text[i..end];
             i = end;
             dotted = false;
@@ -379,11 +391,10 @@ fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
         }
     }
     for k in a..b {
-        let prev_currency = k > 0 && is_currency_marker(&toks[k - 1]);
         if let Kind::Num(n) = &toks[k].kind {
             // Seven digits or more, ungrouped: an account, tracking or phone number.
             let long = n.int.len() >= 7 && n.frac.is_none() && !n.grouped;
-            if long && !prev_currency {
+            if long && !(k > 0 && is_currency_marker(&toks[k - 1])) {
                 toks[k].blocked = true;
             }
         }

@@ -3,10 +3,35 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
+/// FNV-1a. The tables are asked about nearly every word of a reply, and SipHash's defence
+/// against chosen keys buys nothing for a fixed table that is only read.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type Set = HashSet<&'static str, BuildHasherDefault<Fnv>>;
+
 /// A word list written as one whitespace-separated string, so that the tables stay readable.
-fn set(words: &'static str) -> HashSet<&'static str> {
+fn set(words: &'static str) -> Set {
     words.split_whitespace().collect()
 }
 
@@ -187,7 +212,7 @@ pub(super) fn dollar_country(word: &str) -> Option<&'static str> {
 
 /// Words that end a unit phrase: function words, words that start another value, weekdays,
 /// time zones. "9-5 weekdays" and "9-5 EST" must not make `weekday` or `est` a unit.
-static STOP: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static STOP: LazyLock<Set> = LazyLock::new(|| {
     set("\
         a an the this that these those my your our their his her its of to for in on at by with
         within without from into onto over under after before until till til through thru during
@@ -209,7 +234,7 @@ pub(super) fn is_stop(word: &str) -> bool {
 }
 
 /// Words before a head noun that are not it: "5 business days", "3 free returns".
-static MODIFIERS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static MODIFIERS: LazyLock<Set> = LazyLock::new(|| {
     set("\
         business calendar working full whole extra additional more free new different separate
         other main quick easy simple great big small large consecutive standard express premium
@@ -223,7 +248,7 @@ pub(super) fn is_modifier(word: &str) -> bool {
 
 /// Words before a bare number that make it a label, not a quantity: "room 101", "step 2",
 /// "press 1", "version 3". Only consulted when nothing after the number gives it a kind.
-static LABELS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static LABELS: LazyLock<Set> = LazyLock::new(|| {
     set("\
         room rooms suite apt apartment unit floor building bldg gate terminal platform door desk
         counter aisle bay lane lot box route highway exit seat table step steps option options
@@ -240,7 +265,7 @@ pub(super) fn is_label(word: &str) -> bool {
 }
 
 /// Label words that still mark an id after a colon: "Order number: 12345".
-static ID_LABELS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static ID_LABELS: LazyLock<Set> = LazyLock::new(|| {
     set("\
         number no id code pin ref reference order ticket case invoice account extension ext room
         seat gate flight")
@@ -270,7 +295,7 @@ pub(super) fn is_closing_preposition(word: &str) -> bool {
 }
 
 /// Before "one", these make it a pronoun: "the one", "that one", "no one".
-static DETERMINERS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static DETERMINERS: LazyLock<Set> = LazyLock::new(|| {
     set("\
         the this that any no every each which another one a")
 });
@@ -281,7 +306,7 @@ pub(super) fn is_pronoun_determiner(word: &str) -> bool {
 
 /// Units the head-noun rule prefers: in "30 day window" and "10 GB storage" the unit is the
 /// known one, not the last noun.
-static KNOWN_UNITS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static KNOWN_UNITS: LazyLock<Set> = LazyLock::new(|| {
     set("\
         second minute hour day week month year night decade time item unit piece pound ounce
         gram kilogram kg g mg gb mb kb tb km mile meter metre cm mm foot inch liter litre ml
@@ -294,7 +319,7 @@ pub(super) fn is_known_unit(unit: &str) -> bool {
 
 /// Word suffixes that may be glued to digits without making an identifier: `9am`, `24th`,
 /// `10GB`, `5k`, `24hrs`, `99USD`.
-static NUMBER_SUFFIXES: LazyLock<HashSet<&str>> = LazyLock::new(|| {
+static NUMBER_SUFFIXES: LazyLock<Set> = LazyLock::new(|| {
     set("\
         am pm a p st nd rd th k m mm bn h hr hrs min mins sec secs d day days wk wks mo mos yr
         yrs gb mb kb tb kg mg lb lbs oz km cm ml ft in mi")
