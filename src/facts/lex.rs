@@ -122,6 +122,11 @@ fn may_mask(text: &str) -> bool {
     let b = text.as_bytes();
     let mut digits = 0;
     for (i, &c) in b.iter().enumerate() {
+        // Letters, most of a reply, neither start a mask nor separate digit groups.
+        if c.is_ascii_alphabetic() {
+            digits = 0;
+            continue;
+        }
         let next = b.get(i + 1).copied().unwrap_or(b' ');
         let hit = match c {
             b'@' | b'<' | b'[' | b'{' | b'+' | b'(' => true,
@@ -427,9 +432,10 @@ fn is_identifier(chunk: &[Token<'_>]) -> bool {
     for k in 0..chunk.len() {
         let Some(w) = word(&chunk[k]) else { continue };
         let after_num = k > 0 && is_num(chunk.get(k - 1));
-        // `USD99`, and `noon-1pm` where the word is itself a value.
+        // `USD99`, and `noon-1pm` where the word is itself a value; asked last, since most
+        // words are before no digits at all.
         let value_word =
-            words::currency_code(w).is_some() || matches!(w, "noon" | "midday" | "midnight");
+            || words::currency_code(w).is_some() || matches!(w, "noon" | "midday" | "midnight");
         // Letters right before digits (`A12`, `4G5`), or before `-digits` unless they end a
         // number themselves (`ORD-9999` but not `9am-6pm`).
         let direct = is_num(chunk.get(k + 1));
@@ -437,7 +443,7 @@ fn is_identifier(chunk: &[Token<'_>]) -> bool {
             chunk.get(k + 1).map(|t| &t.kind),
             Some(Kind::Sym('-' | '_' | '#'))
         ) && is_num(chunk.get(k + 2));
-        if !value_word && (direct || (dashed && !(after_num && words::is_number_suffix(w)))) {
+        if (direct || (dashed && !(after_num && words::is_number_suffix(w)))) && !value_word() {
             return true;
         }
         if after_num && (w == "s" || !words::is_number_suffix(w)) {
