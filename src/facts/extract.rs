@@ -167,9 +167,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// A date, else a quantity, at `i`. Only a number, a currency symbol or a word that
-    /// [`words::may_start`] one starts either; most tokens are none of these, and trying both
-    /// readings at each was most of what the scan cost. `tests::skipping_changes_nothing` holds
-    /// this to [`Self::read_at`], which tries every token.
+    /// [`words::may_start`] starts either; most tokens are none of these, and trying both
+    /// readings at each of them was about half of what the scan cost. The test
+    /// `skipping_changes_nothing` holds this to [`Self::read_at`], which tries every token.
     fn step(&self, i: usize) -> Option<(Found, usize)> {
         let may_start = match &self.tok(i)?.kind {
             Kind::Num(_) => true,
