@@ -1,7 +1,8 @@
 //! Sending one message with the run's retry rules: connect errors, timeouts, 429 and 5xx are
 //! retried up to the endpoint's `retries`, with capped full-jitter backoff or the wait the
-//! server asked for; never a status the turn expects, never 400/401/402/403/404/422. The
-//! shared rate limiter is taken before every try, and Ctrl-C wins over any wait.
+//! server asked for (spread, never shortened; one over a minute is not slept, and the error
+//! says so); never a status the turn expects, never 400/401/402/403/404/422. The shared rate
+//! limiter is taken before every try, and Ctrl-C wins over any wait.
 
 use std::time::SystemTime;
 
