@@ -333,7 +333,8 @@ dialogues:
 "#;
 
 /// A baseline edited by hand into one of no runs, or of more passes than runs, is no baseline:
-/// the gate fails and says how to record one (a baseline of 0 runs had passed any run).
+/// the gate fails, says how to record one (a baseline of 0 runs had passed any run) and why
+/// the golden is no baseline.
 #[test]
 fn a_hand_edited_baseline_that_says_nothing_is_no_baseline() {
     let ws = Workspace::new();
@@ -355,6 +356,11 @@ fn a_hand_edited_baseline_that_says_nothing_is_no_baseline() {
         let text = stdout(&out);
         assert!(text.contains("FAIL  s › gated"), "{edited}: {text}");
         assert!(text.contains("no baseline is recorded"), "{edited}: {text}");
+        // And why: the golden file is invalid, at the baseline's line.
+        assert!(
+            text.contains("runs; invalid golden transcript at ") && text.contains("gated.yaml:4:"),
+            "{edited}: {text}"
+        );
         assert!(text.contains("PASS  s › plain"), "{edited}: {text}");
     }
 }

@@ -256,7 +256,8 @@ impl Console {
                 );
             }
             if let Some(g) = tally::golden(d) {
-                let _ = writeln!(out, "   golden: matched in {}/{} runs", g.met, g.compared);
+                let line = explain::golden_tally(g.met, g.compared, g.problem.as_deref());
+                let _ = writeln!(out, "   {}", visible(&line));
             }
         }
         let several = d.attempts.len() > 1;

@@ -194,6 +194,16 @@ pub fn baseline_line(g: &crate::record::BaselineGate) -> String {
     }
 }
 
+/// `golden: matched in k/N runs`, and why the golden could not be read when it could not.
+pub fn golden_tally(met: u32, compared: u32, problem: Option<&str>) -> String {
+    match problem {
+        Some(p) => {
+            format!("golden: matched in {met}/{compared} runs; {p}")
+        }
+        None => format!("golden: matched in {met}/{compared} runs"),
+    }
+}
+
 /// A p-value for people: at least four decimals and four significant digits, small ones in
 /// scientific notation. Four decimals alone rounded 0.00997 to `0.0100`, printed as "< alpha
 /// 0.01": the digits must not put the value on the other side of an alpha it is shown with.

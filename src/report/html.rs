@@ -426,11 +426,8 @@ fn repeat_tally(out: &mut String, d: &DialogueResult) {
         out.push_str("</tbody></table>");
     }
     if let Some(g) = tally::golden(d) {
-        let _ = write!(
-            out,
-            "<div>golden: matched in {}/{} runs</div>",
-            g.met, g.compared
-        );
+        let line = explain::golden_tally(g.met, g.compared, g.problem.as_deref());
+        let _ = write!(out, "<div>{}</div>", text(&line));
     }
     out.push_str("</div>\n");
 }

@@ -388,7 +388,8 @@ fn repeat_tally(out: &mut String, d: &DialogueResult) {
         );
     }
     if let Some(g) = tally::golden(d) {
-        let _ = writeln!(out, "golden: matched in {}/{} runs", g.met, g.compared);
+        let line = explain::golden_tally(g.met, g.compared, g.problem.as_deref());
+        let _ = writeln!(out, "{line}");
     }
     out.push_str("every other expectation held in every run that reached it\n");
 }

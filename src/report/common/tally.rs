@@ -7,7 +7,7 @@
 //! that reached them" is the honest summary for it.
 
 use crate::diag::Span;
-use crate::record::{Attempt, AttemptKind, DialogueResult};
+use crate::record::{Attempt, AttemptKind, DialogueResult, GoldenStatus};
 
 /// How many runs met one expectation that failed in at least one of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +26,13 @@ pub struct ExpectationTally {
 }
 
 /// How many runs matched the golden, over the runs that were compared with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoldenTally {
     pub met: u32,
     pub compared: u32,
+    /// Why the golden could not be read, when it could not: against a baseline no failing
+    /// run shows its check, and "matched in 0/N" alone would not say why.
+    pub problem: Option<String>,
 }
 
 /// The dialogue's repeat runs (not reruns), with their 1-based run numbers.
@@ -88,12 +91,16 @@ pub fn golden(d: &DialogueResult) -> Option<GoldenTally> {
     let mut t = GoldenTally {
         met: 0,
         compared: 0,
+        problem: None,
     };
     for (_, a) in runs(d) {
         if let Some(g) = &a.golden {
             t.compared += 1;
             if !g.status.is_failure() {
                 t.met += 1;
+            }
+            if t.problem.is_none() && g.status == GoldenStatus::Invalid {
+                t.problem.clone_from(&g.problem);
             }
         }
     }
