@@ -189,3 +189,34 @@ fn a_bad_csv_row_is_refused_at_its_place_before_anything_runs() {
     assert!(err.contains("nothing was sent"), "{err}");
     assert!(goldens(ws.path()).is_empty(), "nothing blessed");
 }
+
+/// A `vars:` key or a `capture:` name that no `{{name}}` can refer to is refused at load, as a
+/// matrix key is: else `{{my var}}` is sent to the agent as literal text, silently.
+#[test]
+fn a_var_or_capture_that_no_reference_can_name_is_refused() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "{ENDPOINT}dialogues:
+  - name: d
+    vars: {{'my var': x}}
+    turns:
+      - user: 'echo: [{{{{my var}}}}] id=7'
+        capture: {{'order id': 'id=(\\d+)'}}
+      - user: 'echo: [{{{{order id}}}}]'
+"
+        ),
+    );
+    let out = run_in(ws.path(), &["validate", "s.yaml", "--color", "never"]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: `my var` is not a valid var name\n --> s.yaml:4:12"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: `order id` is not a valid var name\n --> s.yaml:7:19"),
+        "{err}"
+    );
+}

@@ -379,6 +379,11 @@ impl Checker<'_> {
     ) -> Vec<Dialogue> {
         let (raw, span) = (plan.raw, plan.span);
         let shown = plan.name.clone().unwrap_or_else(|| "(unnamed)".into());
+        // A var a `{{name}}` cannot refer to would leave that reference as literal text in
+        // every message: refused, as a matrix key is.
+        for (k, _) in raw.vars.iter().flat_map(|v| v.0.iter()) {
+            self.var_name(None, &k.value, span_of(k), None);
+        }
         let vars: BTreeMap<String, String> = raw
             .vars
             .iter()
@@ -687,6 +692,7 @@ impl Checker<'_> {
         }
         let mut capture = Vec::new();
         for (name, pattern) in t.value.capture.iter().flat_map(|c| c.0.iter()) {
+            self.var_name(None, &name.value, span_of(name), None);
             if let Some(re) = self.regex(&pattern.value, span_of(pattern)) {
                 capture.push(Capture {
                     name: name.value.clone(),

@@ -259,7 +259,7 @@ impl Checker<'_> {
 
     /// `key` can be a `{{key}}`; else its error, in `file` (the suite when `None`), over
     /// `width` characters (else the token there).
-    fn var_name(
+    pub(super) fn var_name(
         &mut self,
         file: Option<&SourceFile>,
         key: &str,
