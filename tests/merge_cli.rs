@@ -372,3 +372,48 @@ fn a_shard_whose_bless_failed_to_write_merges_to_exit_3() {
         stdout(&out)
     );
 }
+
+/// Two shards that name one suite `s.yaml` and `./s.yaml` (as two CI jobs may type it) hold
+/// the same dialogues: refused as overlapping, not counted twice (found by a review). Shards
+/// of its partitions named either way merge into one suite.
+#[test]
+fn a_suite_named_with_and_without_dot_slash_is_one_suite() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123}\n\
+         dialogues:\n  - name: one\n    golden: false\n    turns: [{user: hi}]\n  \
+         - name: two\n    golden: false\n    turns: [{user: hi}]\n",
+    );
+    let out = run_in(ws.path(), &["run", "s.yaml", "--json", "plain.json"]);
+    assert_code(&out, 0);
+    let out = run_in(ws.path(), &["run", "./s.yaml", "--json", "dot.json"]);
+    assert_code(&out, 0);
+    let out = run_in(ws.path(), &["merge", "plain.json", "dot.json"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("one"), "{}", stderr(&out));
+
+    for (k, path) in [(1, "s.yaml"), (2, "./s.yaml")] {
+        let part = format!("{k}/2");
+        let json = format!("p{k}.json");
+        let out = run_in(
+            ws.path(),
+            &["run", path, "--partition", &part, "--json", &json],
+        );
+        assert_code(&out, 0);
+    }
+    let out = run_in(
+        ws.path(),
+        &[
+            "merge", "p1.json", "p2.json", "--junit", "m.xml", "--color", "never",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(
+        summary(&stdout(&out)).starts_with("2 passed"),
+        "{}",
+        stdout(&out)
+    );
+    let xml = ws.read("m.xml");
+    assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+}

@@ -174,6 +174,15 @@ pub fn same_version(versions: &[(PathBuf, u64)]) -> Result<(), MergeError> {
 /// them (suite files in sorted path order, dialogues as written), warnings once each in
 /// first-seen order, from the earliest start to the latest end, interrupted when any shard
 /// was. A dialogue in two shards is refused.
+/// `path` without its `.` components, as written otherwise: how a shell-typed `./s` and `s`
+/// name the same file. (An absolute path and a relative one cannot be told apart this way:
+/// the shards' working directories are not recorded.)
+fn without_dots(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
 pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
     let mut owner: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
     let mut suites: HashMap<SuiteInfo, Arc<SuiteInfo>> = HashMap::new();
@@ -198,6 +207,14 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
             }
         }
         for mut d in r.dialogues {
+            // One suite named `s/a.yaml` by one shard and `./s/a.yaml` by another is one
+            // suite: its dialogues must be found repeated, and grouped together.
+            let mut info = (*d.suite).clone();
+            info.path = without_dots(&info.path);
+            d.suite = suites
+                .entry(info.clone())
+                .or_insert_with(|| Arc::new(info))
+                .clone();
             let key = (d.suite.path.clone(), d.name.clone());
             if let Some(first) = owner.get(&key) {
                 return Err(MergeError::Repeated {
@@ -208,10 +225,6 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
                 });
             }
             owner.insert(key, shard.source.clone());
-            d.suite = suites
-                .entry((*d.suite).clone())
-                .or_insert_with(|| d.suite.clone())
-                .clone();
             dialogues.push(d);
         }
     }
