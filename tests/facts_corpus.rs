@@ -122,8 +122,8 @@ fn every_reply_yields_exactly_its_facts() {
 fn expected_facts_are_written_in_display_form() {
     // A typo in an expected fact (`time 9:00`) would otherwise read as an extractor bug.
     let pattern = regex::Regex::new(concat!(
-        r"^(time \d\d:\d\d|number -?[\d.]+( [a-z][a-z-]*)?|money [\d.]+ [A-Z]{3}",
-        r"|percent [\d.]+|date (\d{4}-)?\d\d-\d\d)$",
+        r"^(time \d\d:\d\d|number -?[\d.]+( [a-z][a-z-]*)?|money -?[\d.]+ [A-Z]{3}",
+        r"|percent -?[\d.]+|date (\d{4}-)?\d\d-\d\d)$",
     ))
     .unwrap();
     let bad: Vec<String> = corpus()

@@ -106,6 +106,8 @@ struct End<'a> {
     val: Val<'a>,
     prefix: Option<&'static str>,
     suffix: Suffix<'a>,
+    /// Read with a minus sign (`-5°`, `-$20`): `start` is the sign, not the digits.
+    neg: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,14 +168,14 @@ impl<'a> Scanner<'a> {
         i.checked_sub(1).and_then(|p| self.word(p))
     }
 
-    /// A date, else a quantity, at `i`. Only a number, a currency symbol or a word that
-    /// [`words::may_start`] starts either; most tokens are none of these, and trying both
+    /// A date, else a quantity, at `i`. Only a number, a currency symbol, a minus sign or a
+    /// word that [`words::may_start`] starts either; most tokens are none of these, and trying both
     /// readings at each of them was about half of what the scan cost. The test
     /// `skipping_changes_nothing` holds this to [`Self::read_at`], which tries every token.
     fn step(&self, i: usize) -> Option<(Found, usize)> {
         let may_start = match &self.tok(i)?.kind {
             Kind::Num(_) => true,
-            Kind::Sym(c) => words::currency_symbol(*c).is_some(),
+            Kind::Sym(c) => words::currency_symbol(*c).is_some() || is_minus(*c),
             Kind::Word { text, .. } => words::may_start(text),
             Kind::Barrier => false,
         };
@@ -222,21 +224,83 @@ impl<'a> Scanner<'a> {
         Some((conn, j + 1))
     }
 
+    /// Whether `i` is a minus sign of the digits (or currency symbol) glued after it: `-5`,
+    /// `−5`, `-$20`. Not when the sign is glued to what comes before it, where it joins
+    /// (`5-7`, `ID-5`), nor when spaced from the digits (`- 5 items` is a bullet).
+    fn minus_at(&self, i: usize) -> bool {
+        self.sym(i).is_some_and(is_minus)
+            && !self.glued(i)
+            && self.glued(i + 1)
+            && self.tok(i + 1).is_some_and(|t| match t.kind {
+                Kind::Num(_) => true,
+                Kind::Sym(c) => words::currency_symbol(c).is_some(),
+                _ => false,
+            })
+    }
+
+    /// A signed end: `-5 degrees`, `-10%`, `-$20`. A time has no sign (`-9am` is a bullet
+    /// glued to its time, read as the time), nor does a date, so neither is read here.
+    fn negative(&self, i: usize) -> Option<End<'a>> {
+        if self.date(i + 1).is_some() {
+            return None;
+        }
+        let e = self.end(i + 1)?;
+        if e.neg {
+            return None;
+        }
+        let Val::Digits { v, .. } = e.val else {
+            return None;
+        };
+        let timed = matches!(
+            e.suffix,
+            Suffix::Meridiem { .. } | Suffix::DayPart(_) | Suffix::OClock(_) | Suffix::At(_)
+        );
+        if timed {
+            return None;
+        }
+        Some(End {
+            start: i,
+            val: Val::Digits {
+                v: -v,
+                // Not an hour, not a year, not a day: a whole number read as one is positive.
+                whole: None,
+                leading_zero: matches!(
+                    e.val,
+                    Val::Digits {
+                        leading_zero: true,
+                        ..
+                    }
+                ),
+                frac: None,
+            },
+            neg: true,
+            ..e
+        })
+    }
+
     /// One end: a currency prefix and amount, or an amount and what follows it.
     fn end(&self, i: usize) -> Option<End<'a>> {
+        if self.minus_at(i) {
+            return self.negative(i);
+        }
         if let Some((code, j)) = self.currency_prefix(i) {
+            // `$-20`: the sign after the symbol.
+            let neg = self.sym(j).is_some_and(is_minus) && self.glued(j) && self.glued(j + 1);
+            let j = if neg { j + 1 } else { j };
+            let sign = if neg { -1.0 } else { 1.0 };
             // `$.99`
             let point = self.sym(j) == Some('.') && self.glued(j) && self.glued(j + 1);
             let j = if point { j + 1 } else { j };
             let n = self.num(j)?;
             if point {
-                let v = format!("0.{}", n.int).parse().ok()?;
+                let v: f64 = format!("0.{}", n.int).parse().ok()?;
                 return Some(End {
                     start: i,
                     next: j + 1,
-                    val: digits(n, v),
+                    val: digits(n, sign * v),
                     prefix: Some(code),
                     suffix: Suffix::None,
+                    neg,
                 });
             }
             if self.sym(j + 1) == Some(':') && self.glued(j + 1) {
@@ -249,9 +313,10 @@ impl<'a> Scanner<'a> {
             return Some(End {
                 start: i,
                 next: k,
-                val: digits(n, v),
+                val: digits(n, sign * v),
                 prefix: Some(code),
                 suffix: Suffix::None,
+                neg,
             });
         }
         let (val, j) = self.value(i)?;
@@ -262,6 +327,7 @@ impl<'a> Scanner<'a> {
             val,
             prefix: None,
             suffix,
+            neg: false,
         })
     }
 
@@ -674,6 +740,11 @@ fn amount(val: &Val) -> Option<f64> {
 fn is_year(val: &Val) -> bool {
     let year = |y: &u32| (1900..=2199).contains(y);
     matches!(val, Val::Digits { whole: Some(y), leading_zero: false, .. } if year(y))
+}
+
+/// `-` and the minus sign U+2212.
+fn is_minus(c: char) -> bool {
+    matches!(c, '-' | '\u{2212}')
 }
 
 fn round6(v: f64) -> f64 {

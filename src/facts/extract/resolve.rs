@@ -113,25 +113,24 @@ impl Scanner<'_> {
             }
         }
         let Val::Digits {
-            v,
-            leading_zero,
-            whole,
-            ..
+            v, leading_zero, ..
         } = e.val
         else {
             return None;
         };
+        // The digits, after the sign of a negative ("-12345" is a code all the same).
+        let d = e.start + usize::from(e.neg);
         let list_marker = self.line_start(e.start)
-            && matches!(self.sym(e.start + 1), Some('.' | ')'))
-            && self.glued(e.start + 1);
+            && matches!(self.sym(d + 1), Some('.' | ')'))
+            && self.glued(d + 1);
         // "1) cancel or 2) pause", but not "(30)".
-        let enumeration = self.sym(e.start + 1) == Some(')')
-            && self.glued(e.start + 1)
+        let enumeration = self.sym(d + 1) == Some(')')
+            && self.glued(d + 1)
             && !(self.sym(e.start.wrapping_sub(1)) == Some('(') && self.glued(e.start));
         // Five digits or more with nothing after them: a code, zip or account number.
-        let code = self
-            .num(e.start)
-            .is_some_and(|n| n.int.len() >= 5 && !n.grouped && whole.is_some());
+        let code = self.num(d).is_some_and(|n| {
+            n.int.len() >= 5 && !n.grouped && n.whole().is_some() && v.abs() == n.value
+        });
         if leading_zero
             || list_marker
             || enumeration
