@@ -260,6 +260,9 @@ fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
             i += c.len_utf8();
             if c != '.' {
                 dotted = false;
+            } else if dotted_after(bytes, i) {
+                // `.99.5` in `$.99.5` is as dotted as `1.2.3`: neither part is a decimal.
+                dotted = true;
             }
             Kind::Sym(c)
         };
@@ -277,6 +280,12 @@ fn push<'a>(out: &mut Vec<Token<'a>>, kind: Kind<'a>, glued: bool, line_start: b
         line_start,
         blocked: false,
     });
+}
+
+/// Whether digits at `i` go on `.d` (`99.5` after the point of `.99.5`).
+fn dotted_after(bytes: &[u8], i: usize) -> bool {
+    let n = digits_from(bytes, i);
+    n > 0 && bytes.get(i + n) == Some(&b'.') && bytes.get(i + n + 1).is_some_and(u8::is_ascii_digit)
 }
 
 fn digits_from(bytes: &[u8], i: usize) -> usize {
@@ -557,6 +566,7 @@ mod tests {
         assert_eq!(shape("24/7"), "#");
         assert_eq!(shape("1/2"), "[1] [/] [2]");
         assert_eq!(shape("v1.2.3"), "[v] [1] [.] [2] [.] [3]");
+        assert_eq!(shape("$.99.5"), "$ . [99] [.] [5]");
         assert_eq!(shape("call 555-1234"), "call [555] [-] [1234]");
         assert_eq!(shape("9am-6pm"), "9 am - 6 pm");
     }
