@@ -155,6 +155,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Whether the word at `i` starts with a capital (`M`, `May`).
+    fn cap(&self, i: usize) -> bool {
+        matches!(
+            self.tok(i).map(|t| &t.kind),
+            Some(Kind::Word { cap: true, .. })
+        )
+    }
+
     fn glued(&self, i: usize) -> bool {
         self.t.get(i).is_some_and(|t| t.glued)
     }
@@ -343,14 +351,17 @@ impl<'a> Scanner<'a> {
         self.num(i + 1).map(|_| (code, i + 1))
     }
 
-    /// `5k`, `$1.5M`, `2 million`: the amount times its multiplier, rounded to the micro-unit
-    /// so that `2.3k` is 2300 and not 2299.9999999999995.
+    /// `5k`, `$1.5M`, `1.5M users`, `2 million`: the amount times its multiplier, rounded to
+    /// the micro-unit so that `2.3k` is 2300 and not 2299.9999999999995. Beside no currency a
+    /// glued `m` may be metres (`5m cable`) and `mm` is millimetres, so only a capital `M`
+    /// multiplies there; [`Self::amount_suffix`] keeps a lower-case `m` as the unit.
     fn with_multiplier(&self, v: f64, j: usize, money: bool) -> (f64, usize) {
         let glued = self.glued(j);
         let factor = match self.word(j) {
             Some("k") if glued => 1e3,
-            Some("m" | "mm") if glued && money => 1e6,
-            Some("bn") if glued && money => 1e9,
+            Some("m") if glued && (money || self.cap(j)) => 1e6,
+            Some("mm") if glued && money => 1e6,
+            Some("bn") if glued => 1e9,
             Some(w) => match words::scale_word(w) {
                 Some(f) if f > 100.0 => f,
                 _ => return (v, j),
@@ -544,6 +555,11 @@ impl<'a> Scanner<'a> {
             let dp = self.daypart_at(k);
             let next = dp.map_or(k, |(_, n)| n);
             return Some((Suffix::OClock(dp.map(|(d, _)| d)), next));
+        }
+        // `5m`, `1.5m users`: metres or millions, so `m` itself is the unit. Reading the noun
+        // after it as the unit dropped the `m` and read 1.5 million users as 1.5 users.
+        if self.is_word(j, "m") && self.glued(j) && matches!(val, Val::Digits { .. }) {
+            return Some((Suffix::Unit(Cow::Borrowed("m")), j + 1));
         }
         if let Some((unit, k)) = self.hyphen_unit(j) {
             return Some((Suffix::Unit(unit), k));
