@@ -153,6 +153,13 @@ impl Scanner<'_> {
         let mut last = None;
         if let Some(c) = self.date_connector(k) {
             if let Some((d2, k2)) = self.day_at(c) {
+                // "May 5-7 hours" is a range of hours, as "March 3 hours" is hours: read as a
+                // date it kept 5 as a day and 7 hours alone. Not after `and`, `or`, `&`, which
+                // join two values rather than make a range.
+                let joins = matches!(self.word(k), Some("and" | "or")) || self.sym(k) == Some('&');
+                if !joins && self.is_unit_word(k2) {
+                    return None;
+                }
                 if self.month_at(k2).is_none() && !self.is_quantity_suffix(k2) {
                     last = Some(d2);
                     k = k2;
@@ -198,10 +205,12 @@ impl Scanner<'_> {
     /// Whether `i` starts something that makes the number before it a quantity, not a day:
     /// "March 3 hours" is no date.
     fn is_quantity_suffix(&self, i: usize) -> bool {
-        matches!(self.sym(i), Some('%'))
-            || self.meridiem_at(i).is_some()
-            || self
-                .word(i)
-                .is_some_and(|w| words::is_known_unit(&words::canonical_unit(w)))
+        matches!(self.sym(i), Some('%')) || self.meridiem_at(i).is_some() || self.is_unit_word(i)
+    }
+
+    /// A known unit (`hours`, `days`), as opposed to a time of day or a percent.
+    fn is_unit_word(&self, i: usize) -> bool {
+        self.word(i)
+            .is_some_and(|w| words::is_known_unit(&words::canonical_unit(w)))
     }
 }
