@@ -79,7 +79,16 @@ impl<'a> Checker<'a> {
                 Some(re)
             }
             Err(e) => {
-                self.error(span, format!("invalid regex: {}", regex_message(&e)));
+                let d = self.error(span, format!("invalid regex: {}", regex_message(&e)));
+                // `{{` cannot begin a valid pattern's repetition, so this is a template the
+                // user expected filled: say that patterns are taken as written.
+                if !crate::suite::template::references(pattern).is_empty() {
+                    d.help = Some(
+                        "a pattern is not a template: `{{name}}` is not filled in; match the \
+                         value with `contains`, or write it into the pattern"
+                            .into(),
+                    );
+                }
                 None
             }
         }
