@@ -223,6 +223,20 @@ impl Checker<'_> {
             d.help = Some("the platform's agent ids look like `ag_support`".into());
             return None;
         }
+        // Only an http endpoint's path and body are templates (SPEC §8.2): `{{ag}}` here would
+        // be sent as written, percent-encoded, to an agent that does not exist.
+        if !crate::suite::template::references(&e.value).is_empty() {
+            let d = self.error(
+                span_of(v),
+                format!("`agent_id` `{}` is not a template", e.value),
+            );
+            d.label = Some("`{{name}}` is not filled in here".into());
+            d.help = Some(
+                "write the id as it is; each dialogue may set its own `endpoint: {agent_id: ...}`"
+                    .into(),
+            );
+            return None;
+        }
         Some(e.value)
     }
 
