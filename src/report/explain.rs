@@ -183,7 +183,7 @@ pub fn baseline_line(g: &crate::record::BaselineGate) -> String {
             "{}/{} runs passed; baseline {passed}/{runs}; p = {} {} alpha {}",
             g.passed,
             g.runs,
-            p_value(p),
+            p_beside(p, g.alpha),
             if p < g.alpha { "<" } else { ">=" },
             g.alpha
         ),
@@ -204,9 +204,23 @@ pub fn golden_tally(met: u32, compared: u32, problem: Option<&str>) -> String {
     }
 }
 
+/// [`p_value`], unless its rounding puts it on the other side of `alpha` than `p` is (0.0099999
+/// rounds to `0.01000`): then every digit it has, so the line never reads "0.01000 < 0.01".
+fn p_beside(p: f64, alpha: f64) -> String {
+    let shown = p_value(p);
+    let crossed = shown
+        .parse::<f64>()
+        .is_ok_and(|s| (s < alpha) != (p < alpha));
+    if crossed {
+        format!("{p}")
+    } else {
+        shown
+    }
+}
+
 /// A p-value for people: at least four decimals and four significant digits, small ones in
 /// scientific notation. Four decimals alone rounded 0.00997 to `0.0100`, printed as "< alpha
-/// 0.01": the digits must not put the value on the other side of an alpha it is shown with.
+/// 0.01".
 pub fn p_value(p: f64) -> String {
     if p >= 0.0001 || p == 0.0 {
         let decimals = if p > 0.0 {
@@ -507,10 +521,17 @@ mod tests {
         assert_eq!(p_value(0.000123), "0.0001230");
         assert_eq!(p_value(1.2e-6), "1.20e-6");
         // Shown beside alpha, the digits never cross it.
-        for p in [0.00999, 0.009999, 0.0499, 0.04999] {
-            let shown: f64 = p_value(p).parse().unwrap();
-            assert!(shown < 0.01 || p >= 0.01, "{p} shown as {shown}");
-            assert!(shown < 0.05, "{p} shown as {shown}");
+        for (p, alpha) in [
+            (0.00999, 0.01),
+            (0.009999, 0.01),
+            (0.00999999, 0.01),
+            (0.0499, 0.05),
+            (0.0499999, 0.05),
+        ] {
+            let shown: f64 = super::p_beside(p, alpha).parse().unwrap();
+            assert!(shown < alpha, "{p} shown as {shown}");
         }
+        assert_eq!(super::p_beside(0.00999999, 0.01), "0.00999999");
+        assert_eq!(super::p_beside(0.2, 0.01), "0.2000");
     }
 }
