@@ -272,6 +272,19 @@ impl Checker<'_> {
             self.diags.push(d);
             return None;
         }
+        // As written, before `${VAR}` (a secret's own braces are its business): a header is
+        // sent as it is, so a `{{name}}` in it would reach the agent unfilled.
+        if !crate::suite::template::references(&value.value).is_empty() {
+            let d = self.error(
+                span_of(value),
+                format!("the value of header `{}` is not a template", name.value),
+            );
+            d.label = Some("`{{name}}` is not filled in here".into());
+            d.help = Some(
+                "a header is sent as written; `${VAR}` takes a value from the environment".into(),
+            );
+            return None;
+        }
         let e = self.env(value)?;
         // Never quoted: the value may be a secret.
         if let Some(c) = e.value.chars().find(|c| c.is_control() && *c != '\t') {
