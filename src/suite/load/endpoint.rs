@@ -225,16 +225,10 @@ impl Checker<'_> {
         }
         // Only an http endpoint's path and body are templates (SPEC §8.2): `{{ag}}` here would
         // be sent as written, percent-encoded, to an agent that does not exist.
-        if !crate::suite::template::references(&e.value).is_empty() {
-            let d = self.error(
-                span_of(v),
-                format!("`agent_id` `{}` is not a template", e.value),
-            );
-            d.label = Some("`{{name}}` is not filled in here".into());
-            d.help = Some(
-                "write the id as it is; each dialogue may set its own `endpoint: {agent_id: ...}`"
-                    .into(),
-            );
+        let what = format!("`agent_id` `{}`", e.value);
+        let help =
+            "write the id as it is; each dialogue may set its own `endpoint: {agent_id: ...}`";
+        if self.a_template(&e.value, span_of(v), &what, help) {
             return None;
         }
         Some(e.value)
@@ -263,6 +257,18 @@ impl Checker<'_> {
         Some(SecretString::from(e.value))
     }
 
+    /// Whether `text`, a field that is sent as written, holds a `{{name}}`; if so, the error
+    /// (`what` is not a template) is reported at `span` with `help`.
+    fn a_template(&mut self, text: &str, span: Span, what: &str, help: &str) -> bool {
+        if crate::suite::template::references(text).is_empty() {
+            return false;
+        }
+        let d = self.error(span, format!("{what} is not a template"));
+        d.label = Some("`{{name}}` is not filled in here".into());
+        d.help = Some(help.into());
+        true
+    }
+
     fn header(&mut self, name: &Spanned<String>, value: &Spanned<String>) -> Option<Header> {
         if let Some(why) = header_name_problem(&name.value) {
             let message = format!("invalid header name `{}`", name.value);
@@ -274,15 +280,9 @@ impl Checker<'_> {
         }
         // As written, before `${VAR}` (a secret's own braces are its business): a header is
         // sent as it is, so a `{{name}}` in it would reach the agent unfilled.
-        if !crate::suite::template::references(&value.value).is_empty() {
-            let d = self.error(
-                span_of(value),
-                format!("the value of header `{}` is not a template", name.value),
-            );
-            d.label = Some("`{{name}}` is not filled in here".into());
-            d.help = Some(
-                "a header is sent as written; `${VAR}` takes a value from the environment".into(),
-            );
+        let what = format!("the value of header `{}`", name.value);
+        let help = "a header is sent as written; `${VAR}` takes a value from the environment";
+        if self.a_template(&value.value, span_of(value), &what, help) {
             return None;
         }
         let e = self.env(value)?;
