@@ -144,21 +144,7 @@ async fn run_turn(
         }
     };
     let more = i + 1 < d.turns.len();
-    let judged = match take_reply(&mut tr, reply, &expected, sent.retries) {
-        Err(ErrorKind::Status {
-            status,
-            detail,
-            retries,
-            request,
-        }) if sent.refused_wait.is_some() => Err(ErrorKind::Status {
-            status,
-            detail: Some(with_refused_wait(detail, sent.refused_wait)),
-            retries,
-            request,
-        }),
-        other => other,
-    };
-    let judged = match judged {
+    let judged = match take_reply(&mut tr, reply, &expected, sent.retries, sent.refused_wait) {
         Ok(_) if more && !conversation.can_continue() => Err(ErrorKind::NoSession),
         other => other,
     };
@@ -233,11 +219,14 @@ async fn ask_judge(
 }
 
 /// Records the reply on the turn and returns the text to judge, or why there is none.
+/// `refused_wait` is a wait the server asked for that was longer than a retry waits: a status
+/// error says so.
 fn take_reply(
     tr: &mut TurnResult,
     reply: Reply,
     expected: &[u16],
     retries: u32,
+    refused_wait: Option<std::time::Duration>,
 ) -> Result<String, ErrorKind> {
     tr.status = Some(reply.status);
     tr.latency = reply.timing.total;
@@ -256,7 +245,10 @@ fn take_reply(
             } else {
                 Err(ErrorKind::Status {
                     status: reply.status,
-                    detail,
+                    detail: match refused_wait {
+                        Some(wait) => Some(with_refused_wait(detail, wait)),
+                        None => detail,
+                    },
                     retries,
                     request: String::new(),
                 })
@@ -342,14 +334,12 @@ impl Errored for Attempt {
 
 /// A status error's detail, saying that the server asked for a longer wait than a retry
 /// waits (so it was not retried): without it, a 429 with retries left looks unexplained.
-fn with_refused_wait(detail: Option<String>, wait: Option<std::time::Duration>) -> String {
-    let wait = wait.map_or_else(String::new, |w| {
-        format!(
-            "the server asked to wait {:.0?}, more than the {:.0?} a retry waits, so it was not retried",
-            w,
-            super::limit::MAX_RETRY_WAIT
-        )
-    });
+fn with_refused_wait(detail: Option<String>, wait: std::time::Duration) -> String {
+    let wait = format!(
+        "the server asked to wait {:.0?}, more than the {:.0?} a retry waits, so it was not retried",
+        wait,
+        super::limit::MAX_RETRY_WAIT
+    );
     match detail {
         Some(d) if !d.is_empty() => format!("{d} ({wait})"),
         _ => wait,
