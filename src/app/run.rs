@@ -526,35 +526,52 @@ fn write_spilled_report_files(
         spill.and_then(Spill::junit),
         spill.and_then(Spill::html),
     );
-    let failed = [
-        failed_to_write("JUnit", files.junit, |p| {
-            report::junit::write_spilled(report, junit, p)
-        }),
-        failed_to_write("JSON", files.json, |p| {
-            report::json::write_spilled(report, json, p)
-        }),
-        failed_to_write("HTML", files.html, |p| {
+    // Each report on a thread of its own: most of a report's time at the end of a big run is
+    // its fsync, and the disk takes them together. The errors are said in a fixed order.
+    let errors = std::thread::scope(|s| {
+        let junit = s.spawn(|| {
+            write_error("JUnit", files.junit, |p| {
+                report::junit::write_spilled(report, junit, p)
+            })
+        });
+        let json = s.spawn(|| {
+            write_error("JSON", files.json, |p| {
+                report::json::write_spilled(report, json, p)
+            })
+        });
+        let html = write_error("HTML", files.html, |p| {
             report::html::write_spilled(report, html, p)
-        }),
-    ];
-    failed.contains(&true)
+        });
+        let joined = |t: std::thread::ScopedJoinHandle<'_, Option<String>>, what: &str| {
+            t.join().unwrap_or_else(|_| {
+                Some(format!(
+                    "error: failed to write the {what} report: it panicked"
+                ))
+            })
+        };
+        [joined(junit, "JUnit"), joined(json, "JSON"), html]
+    });
+    let mut failed = false;
+    for e in errors.into_iter().flatten() {
+        let _ = writeln!(std::io::stderr(), "{e}");
+        failed = true;
+    }
+    failed
 }
 
-/// Writes the `what` report to `path` when there is one, saying on stderr when it could not
-/// be written; true then.
-fn failed_to_write(
+/// Writes the `what` report to `path` when there is one; what to say on stderr when it could
+/// not be written.
+fn write_error(
     what: &str,
     path: Option<&std::path::Path>,
     write: impl FnOnce(&std::path::Path) -> std::io::Result<()>,
-) -> bool {
-    let Some(path) = path else { return false };
-    let Err(e) = write(path) else { return false };
-    let _ = writeln!(
-        std::io::stderr(),
+) -> Option<String> {
+    let path = path?;
+    let e = write(path).err()?;
+    Some(format!(
         "error: failed to write the {what} report {}: {e}",
         path.display()
-    );
-    true
+    ))
 }
 
 /// SPEC §4.2: interrupted beats failed beats errored.
