@@ -1,8 +1,8 @@
 //! The run's HTTP client, with two roads to a server and one [`Response`] out of either.
 //!
-//! Plain `http://` with no proxy configured takes hyper's pooled HTTP/1 client directly: a URI
-//! parsed once per endpoint, headers built once, nothing else between the request and the
-//! socket. That is the road of an agent on loopback or on the local network, where a request
+//! Plain `http://` with no proxy configured takes hyper's HTTP/1 connections directly, kept
+//! alive by [`super::pool`]: a URI parsed once per endpoint, headers built once, nothing else
+//! between the request and the socket. That is the road of an agent on loopback or on the local network, where a request
 //! costs microseconds and the client's own work is what limits a run (measured: reqwest's
 //! layers, among them two URL parses per request, were a third of the runner's CPU per
 //! request). Everything else (`https://`, and any request when `HTTP_PROXY`, `ALL_PROXY` or
@@ -19,15 +19,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use tokio::time::Instant;
 
+use super::pool::{Failed, Lease, Pool};
 use crate::record::SendError;
-
-type Lean = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
 
 /// One connection pool per road for every endpoint and dialogue of a run. Cheap to clone.
 #[derive(Clone)]
@@ -36,8 +33,9 @@ pub struct Client {
 }
 
 struct Inner {
-    pool: usize,
-    lean: Lean,
+    /// Idle connections kept per server, on either road.
+    max_idle: usize,
+    lean: Pool,
     full: OnceLock<reqwest::Client>,
     /// A proxy is configured in the environment: every request goes through reqwest, which
     /// honours it (and `NO_PROXY`).
@@ -61,15 +59,10 @@ impl Client {
         let proxied = PROXY_VARS
             .iter()
             .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let lean = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(pool.max(1))
-            .build(connector);
         Client {
             inner: Arc::new(Inner {
-                pool,
-                lean,
+                max_idle: pool,
+                lean: Pool::new(pool),
                 full: OnceLock::new(),
                 proxied,
             }),
@@ -77,7 +70,9 @@ impl Client {
     }
 
     fn full(&self) -> &reqwest::Client {
-        self.inner.full.get_or_init(|| full_client(self.inner.pool))
+        self.inner
+            .full
+            .get_or_init(|| full_client(self.inner.max_idle))
     }
 
     /// Sends a request and returns once the response's head has come; the body is read from
@@ -111,18 +106,24 @@ impl Client {
                 body: Body::Full(response),
                 deadline,
                 timeout,
+                lease: None,
             });
         };
         let mut request = hyper::Request::new(Full::new(body.unwrap_or_default()));
         *request.method_mut() = method;
-        *request.uri_mut() = uri.clone();
+        *request.uri_mut() = target.origin.clone();
         *request.headers_mut() = headers;
-        let sent = tokio::time::timeout_at(deadline, self.inner.lean.request(request)).await;
-        let response = match sent {
+        if let Some(host) = &target.host {
+            // Made once per target; a `Host` the suite's headers give is kept.
+            request
+                .headers_mut()
+                .entry(hyper::header::HOST)
+                .or_insert_with(|| host.clone());
+        }
+        let sent = tokio::time::timeout_at(deadline, self.exchange(uri, request)).await;
+        let (response, lease) = match sent {
             Err(_) => return Err(SendError::Timeout(timeout)),
-            Ok(Err(e)) if e.is_connect() => return Err(SendError::Connect(root_cause(&e))),
-            Ok(Err(e)) => return Err(SendError::Other(root_cause(&e))),
-            Ok(Ok(r)) => r,
+            Ok(sent) => sent?,
         };
         let (parts, body) = response.into_parts();
         Ok(Response {
@@ -131,7 +132,44 @@ impl Client {
             body: Body::Lean(body),
             deadline,
             timeout,
+            lease: Some((lease, self.inner.clone())),
         })
+    }
+
+    /// Sends `request` on a kept connection to `uri`'s server, or a new one. A kept connection
+    /// the server closed before the request was written gives the request back, and it goes
+    /// on a new connection: the server never saw it.
+    async fn exchange(
+        &self,
+        uri: &hyper::Uri,
+        mut request: hyper::Request<Full<Bytes>>,
+    ) -> Result<(hyper::Response<hyper::body::Incoming>, Lease), SendError> {
+        let mut lease = self.inner.lean.take(uri).await.map_err(connect_error)?;
+        loop {
+            match lease.sender.try_send_request(request).await {
+                Ok(response) => return Ok((response, lease)),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if lease.reused => {
+                        request = unsent;
+                        let server = lease.server().to_string();
+                        lease = self
+                            .inner
+                            .lean
+                            .connect(uri, &server)
+                            .await
+                            .map_err(connect_error)?;
+                    }
+                    _ => return Err(SendError::Other(root_cause(e.error()))),
+                },
+            }
+        }
+    }
+}
+
+fn connect_error(failed: Failed) -> SendError {
+    match failed {
+        Failed::Connect(e) => SendError::Connect(root_cause(&*e)),
+        Failed::Handshake(e) => SendError::Connect(root_cause(&e)),
     }
 }
 
@@ -163,6 +201,12 @@ pub struct Target {
     /// Set when the lean road can take it: plain `http://` without credentials in the URL
     /// (reqwest turns those into an `Authorization: Basic` header; hyper would not).
     uri: Option<hyper::Uri>,
+    /// The lean road's request target: the path and query alone, which is what HTTP/1 sends
+    /// to a server that is not a proxy.
+    origin: hyper::Uri,
+    /// The lean road's `Host` header, made as hyper's client makes it (the host, and the port
+    /// when it is not 80), once.
+    host: Option<hyper::header::HeaderValue>,
 }
 
 impl Target {
@@ -174,8 +218,29 @@ impl Target {
         let uri = plain
             .then(|| url.as_str().parse::<hyper::Uri>().ok())
             .flatten();
-        Ok(Target { url, uri })
+        let host = uri.as_ref().and_then(host_header);
+        let origin = uri
+            .as_ref()
+            .and_then(|u| u.path_and_query())
+            .map(|pq| hyper::Uri::from(pq.clone()))
+            .unwrap_or_else(|| hyper::Uri::from_static("/"));
+        Ok(Target {
+            url,
+            uri,
+            origin,
+            host,
+        })
     }
+}
+
+/// `Host` for a plain `http://` URI, as hyper-util's client writes it when a request has none.
+fn host_header(uri: &hyper::Uri) -> Option<hyper::header::HeaderValue> {
+    let host = uri.host()?;
+    let text = match uri.port_u16() {
+        Some(port) if port != 80 => format!("{host}:{port}"),
+        _ => host.to_string(),
+    };
+    hyper::header::HeaderValue::from_str(&text).ok()
 }
 
 /// A response whose head has come; its body is read piece by piece, within the request's
@@ -186,6 +251,9 @@ pub struct Response {
     body: Body,
     deadline: Instant,
     timeout: Duration,
+    /// The lean road's connection, put back in its pool once the body has been read to its
+    /// end; dropped (which closes it) if it never is.
+    lease: Option<(Lease, Arc<Inner>)>,
 }
 
 enum Body {
@@ -223,10 +291,16 @@ impl Response {
                 },
             }
         };
-        match tokio::time::timeout_at(self.deadline, next).await {
+        let read = match tokio::time::timeout_at(self.deadline, next).await {
             Ok(read) => read,
             Err(_) => Err(SendError::Timeout(timeout)),
+        };
+        if matches!(read, Ok(None)) {
+            if let Some((lease, inner)) = self.lease.take() {
+                inner.lean.put_back(lease);
+            }
         }
+        read
     }
 }
 
@@ -289,5 +363,15 @@ mod tests {
             .unwrap()
             .uri
             .is_none());
+    }
+
+    #[test]
+    fn the_host_header_is_the_one_hyper_would_write() {
+        let host = |url: &str| Target::parse(url).unwrap().host;
+        assert_eq!(host("http://127.0.0.1:8080/x").unwrap(), "127.0.0.1:8080");
+        assert_eq!(host("http://localhost:80/x").unwrap(), "localhost");
+        assert_eq!(host("http://localhost/x").unwrap(), "localhost");
+        assert_eq!(host("http://[::1]:9000/").unwrap(), "[::1]:9000");
+        assert_eq!(host("https://example.com/"), None);
     }
 }

@@ -12,6 +12,7 @@
 mod client;
 pub mod http;
 pub mod openai;
+mod pool;
 pub mod session;
 pub mod sse;
 pub mod thinnest;
