@@ -270,6 +270,28 @@ impl Response {
         &self.headers
     }
 
+    /// Gives the response up before its end (a stream's `[DONE]` came first): the rest is
+    /// read and dropped in the background, so the connection can carry another request once
+    /// the server ends the body, as it does right after `[DONE]`. A server that goes on
+    /// sending past a little more, or past the request's deadline, loses the connection
+    /// instead.
+    pub fn release(mut self) {
+        /// More than the end of a stream ever holds after its `[DONE]`.
+        const DRAIN_BYTES: usize = 64 * 1024;
+        if self.lease.is_none() {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut drained = 0;
+            while let Ok(Some(piece)) = self.chunk().await {
+                drained += piece.len();
+                if drained > DRAIN_BYTES {
+                    return;
+                }
+            }
+        });
+    }
+
     /// The next piece of the body, `None` at its end. A server that stops sending is a
     /// timeout at the request's deadline, not a hang.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, SendError> {

@@ -260,4 +260,43 @@ mod tests {
         get(&client, &url).await;
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
+
+    /// Sends a request and reads the first piece of its answer.
+    async fn first_piece(client: &Client, url: &str) -> super::super::client::Response {
+        let target = Target::parse(url).unwrap();
+        let mut response = client
+            .send(
+                reqwest::Method::GET,
+                &target,
+                Default::default(),
+                None,
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert!(response.chunk().await.unwrap().is_some());
+        response
+    }
+
+    #[tokio::test]
+    async fn a_response_released_before_its_end_keeps_its_connection_when_the_end_comes() {
+        // Most of 40 KB is still to come when the first piece is read: releasing the
+        // response reads it in the background, and its connection is kept.
+        let (url, accepted) = server(After::KeepAlive, 40 * 1024).await;
+        let client = Client::new(4);
+        first_piece(&client, &url).await.release();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        get(&client, &url).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_released_response_that_goes_on_and_on_loses_its_connection() {
+        let (url, accepted) = server(After::KeepAlive, 8 << 20).await;
+        let client = Client::new(4);
+        first_piece(&client, &url).await.release();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        get(&client, &url).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
 }

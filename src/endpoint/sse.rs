@@ -76,7 +76,10 @@ pub async fn read_stream(
         });
         match fed {
             Ok(()) => {}
-            Err(None) => return Ok(out),
+            Err(None) => {
+                response.release();
+                return Ok(out);
+            }
             Err(Some(e)) => return Err(e),
         }
     }
