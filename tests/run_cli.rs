@@ -240,6 +240,51 @@ fn captures_feed_later_turns() {
     assert_eq!(requests[1]["message"], "Has ORD-4711 shipped? number 4711");
 }
 
+/// A pattern can match while its group 1 takes no part (an alternation's other branch): that
+/// capture has no value, so it fails its turn and ends the dialogue as a capture that did not
+/// match does. It had taken the whole match as the value and sent it on (SPEC §8.3).
+#[test]
+fn a_capture_whose_group_takes_no_part_fails_and_ends_the_dialogue() {
+    let mock = Mock::start(&fixture("run/agent.yaml"));
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        &format!(
+            r#"{}dialogues:
+  - name: no order
+    turns:
+      - user: Can you help me?
+        capture: {{order: '(?:order (ORD-\d+)|not sure)'}}
+      - user: Has {{{{order}}}} shipped?
+      - user: Thanks
+"#,
+            header(&mock.url)
+        ),
+    );
+    let out = run(&ws, "c.yaml", &["--json", "r.json"]);
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("FAIL  c › no order"), "{text}");
+    assert!(
+        text.contains(
+            "capture `order`: /(?:order (ORD-\\d+)|not sure)/ matched, but its group 1 took no \
+             part in the match, so there is no value; the dialogue ends here (later turns were \
+             not sent)"
+        ),
+        "{text}"
+    );
+    // Only the first turn went out: nothing was sent with the whole match in its place.
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0]["message"], "Can you help me?");
+    let r: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let turns = &r["dialogues"][0]["attempts"][0]["turns"];
+    assert_eq!(turns[0]["failures"][0]["key"], "capture", "{turns}");
+    for t in [&turns[1], &turns[2]] {
+        assert_eq!(t["not_sent"], true, "{t}");
+    }
+}
+
 #[test]
 fn exit_codes() {
     let mock = Mock::start(&fixture("run/agent.yaml"));

@@ -365,10 +365,12 @@ pub enum Detail {
     NotStreamed {
         max: Duration,
     },
-    /// A capture whose pattern did not match: the dialogue ends at this turn.
+    /// A capture that took no value: the dialogue ends at this turn. `group_unset`: the
+    /// pattern matched, but its group 1 took no part in the match.
     CaptureMissed {
         name: String,
         pattern: String,
+        group_unset: bool,
     },
     /// `facts`: values the reply does not state (and what it does state).
     FactsMissing {
@@ -434,7 +436,7 @@ impl Detail {
                 f(b)
             }),
             Detail::NotEqual { expected } | Detail::Worded(expected) => f(expected),
-            Detail::CaptureMissed { name, pattern } => {
+            Detail::CaptureMissed { name, pattern, .. } => {
                 f(name);
                 f(pattern)
             }

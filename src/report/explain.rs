@@ -68,9 +68,18 @@ pub fn detail_message(detail: &Detail) -> String {
              token is measured on streamed replies only)",
             human_duration(*max)
         ),
-        Detail::CaptureMissed { name, pattern } => format!(
-            "capture `{name}`: /{pattern}/ did not match the text; the dialogue ends here \
-             (later turns were not sent)"
+        Detail::CaptureMissed {
+            name,
+            pattern,
+            group_unset,
+        } => format!(
+            "capture `{name}`: /{pattern}/ {}; the dialogue ends here (later turns were not \
+             sent)",
+            if *group_unset {
+                "matched, but its group 1 took no part in the match, so there is no value"
+            } else {
+                "did not match the text"
+            }
         ),
         Detail::FactsMissing { missing, found } => format!(
             "expected the reply to state {} (it states {})",

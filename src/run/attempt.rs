@@ -262,8 +262,12 @@ fn take_reply(
     }
 }
 
-/// Takes the turn's captures from `text`. A capture that does not match is a failure at the
-/// turn, and `false`: the dialogue cannot go on, or a later message would carry `{{name}}`.
+/// Takes the turn's captures from `text`: group 1 when the pattern has a group, the whole
+/// match otherwise (SPEC §3.1). A capture that yields no value is a failure at the turn, and
+/// `false`: the dialogue cannot go on, or a later message would carry `{{name}}`. That is a
+/// pattern that does not match, and also one that matches with its group 1 taking no part
+/// (`(?:order (\d+)|no order)` on "no order"): the whole match is not the value the suite
+/// asked for, so it is not sent in its place.
 fn capture(
     turn: &Turn,
     text: &str,
@@ -272,13 +276,17 @@ fn capture(
 ) -> bool {
     let mut all = true;
     for c in &turn.capture {
-        match c.pattern.captures(text) {
-            Some(caps) => {
-                let m = caps.get(1).or_else(|| caps.get(0));
-                values.insert(
-                    c.name.clone(),
-                    m.map(|m| m.as_str()).unwrap_or("").to_string(),
-                );
+        let caps = c.pattern.captures(text);
+        let value = caps.as_ref().and_then(|caps| {
+            if caps.len() > 1 {
+                caps.get(1)
+            } else {
+                caps.get(0)
+            }
+        });
+        match value {
+            Some(m) => {
+                values.insert(c.name.clone(), m.as_str().to_string());
             }
             None => {
                 all = false;
@@ -288,6 +296,7 @@ fn capture(
                     detail: Detail::CaptureMissed {
                         name: c.name.clone(),
                         pattern: c.pattern.as_str().to_string(),
+                        group_unset: caps.is_some(),
                     },
                 });
             }
