@@ -463,6 +463,11 @@ Without a terminal it changes nothing: use `agenttest accept` or `agenttest reje
                     "a report is unreadable, of another schema version, or repeats a dialogue",
                 ),
                 RUN_EXITS[3],
+                (
+                    exit::NOTHING_SELECTED,
+                    "no report holds a dialogue and a shard's run selected none (empty \
+                     --partition slices alone exit 0)",
+                ),
                 (exit::INTERRUPTED, "a shard was interrupted"),
             ],
         )

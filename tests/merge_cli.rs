@@ -233,7 +233,59 @@ fn empty_partitions_merge_to_a_pass() {
     assert!(stdout(&out).contains("0 passed, 0 failed, 0 errored, 0 skipped"));
     let v: Value = serde_json::from_str(&ws.read("m.json")).expect("json");
     assert_eq!(v["run"]["totals"]["dialogues"], 0);
+    assert!(v["run"].get("nothing_selected").is_none(), "{v}");
     assert!(ws.read("m.html").contains("No dialogue in this report"));
+}
+
+/// Shards whose paths and filters selected nothing each exit 4 and write an empty report;
+/// merged they still exit 4 (SPEC §4.2), not 0 as empty `--partition` slices do: the reports
+/// record which they are. The merged reports are written, and the merged JSON says so too.
+#[test]
+fn reports_of_runs_that_selected_nothing_merge_to_exit_4() {
+    let ws = workspace(&["pass", "fail"]);
+    let mut args = vec!["merge".to_string()];
+    for k in 1..=2 {
+        let report = format!("n{k}.json");
+        let part = format!("{k}/2");
+        let out = run_in(
+            ws.path(),
+            &[
+                "run",
+                "suites",
+                "--filter",
+                "no such dialogue",
+                "--partition",
+                &part,
+                "--json",
+                &report,
+            ],
+        );
+        assert_code(&out, 4);
+        let v: Value = serde_json::from_str(&ws.read(&report)).expect("json");
+        assert_eq!(v["run"]["nothing_selected"], true, "{v}");
+        args.push(report);
+    }
+    args.extend(["--json", "m.json", "--junit", "m.xml", "--color", "never"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_in(ws.path(), &args);
+    assert_code(&out, 4);
+    assert!(
+        stderr(&out).contains("error: the runs of these reports selected no dialogue"),
+        "{}",
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&ws.read("m.json")).expect("json");
+    assert_eq!(v["run"]["totals"]["dialogues"], 0);
+    assert_eq!(v["run"]["nothing_selected"], true);
+    assert_valid_junit(&ws.path().join("m.xml"));
+    // The merged report read back is still a run that selected nothing.
+    let out = run_in(ws.path(), &["merge", "m.json"]);
+    assert_code(&out, 4);
+    // A plain run's report has no such field: it selected something.
+    let out = run_in(ws.path(), &["run", "suites", "--json", "r.json"]);
+    assert_code(&out, 1);
+    let v: Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    assert!(v["run"].get("nothing_selected").is_none(), "{v}");
 }
 
 #[test]

@@ -68,6 +68,10 @@ pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
     );
     console.finish(&report);
     let code = exit_code(&report);
+    if code == exit::NOTHING_SELECTED {
+        // As `run` says it: a CI matrix whose filters matched nothing must not pass unseen.
+        crate::errln!("error: the runs of these reports selected no dialogue");
+    }
     // As for `run`: a report that could not be written, or a golden a shard's `--bless` could
     // not write, is not a pass.
     if (report_failed || bless_failed(&report)) && code == exit::PASS {
@@ -170,10 +174,6 @@ pub fn same_version(versions: &[(PathBuf, u64)]) -> Result<(), MergeError> {
     }
 }
 
-/// The one run the shards were cut from: their dialogues in the order a single run reports
-/// them (suite files in sorted path order, dialogues as written), warnings once each in
-/// first-seen order, from the earliest start to the latest end, interrupted when any shard
-/// was. A dialogue in two shards is refused.
 /// `path` without its `.` components, as written otherwise: how a shell-typed `./s` and `s`
 /// name the same file. (An absolute path and a relative one cannot be told apart this way:
 /// the shards' working directories are not recorded.)
@@ -183,6 +183,12 @@ fn without_dots(path: &Path) -> PathBuf {
         .collect()
 }
 
+/// The one run the shards were cut from: their dialogues in the order a single run reports
+/// them (suite files in sorted path order, dialogues as written), warnings once each in
+/// first-seen order, from the earliest start to the latest end, interrupted when any shard
+/// was. It selected nothing (exit 4) when it holds no dialogue and a shard's run selected
+/// nothing; shards that are only empty `--partition` slices merge to a pass, as each of them
+/// passed. A dialogue in two shards is refused.
 pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
     let mut owner: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
     let mut suites: HashMap<SuiteInfo, Arc<SuiteInfo>> = HashMap::new();
@@ -190,6 +196,7 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
     let mut warnings: Vec<String> = Vec::new();
     let mut span: Option<(SystemTime, SystemTime)> = None;
     let mut interrupted = false;
+    let mut nothing_selected = false;
     let mut judge = JudgeTotals::default();
     for shard in shards {
         let r = shard.report;
@@ -201,6 +208,7 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
             Some((s, e)) => (s.min(r.started_at), e.max(end)),
         });
         interrupted |= r.interrupted;
+        nothing_selected |= r.nothing_selected;
         for w in r.warnings {
             if !warnings.contains(&w) {
                 warnings.push(w);
@@ -231,6 +239,7 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
     // Stable: a tie (never expected; one place holds one dialogue) keeps the shards' order.
     dialogues.sort_by(|a, b| (&a.suite.path, a.span).cmp(&(&b.suite.path, b.span)));
     let (started_at, end) = span.unwrap_or((UNIX_EPOCH, UNIX_EPOCH));
+    let nothing_selected = nothing_selected && dialogues.is_empty();
     Ok(RunReport {
         started_at,
         duration: end.duration_since(started_at).unwrap_or_default(),
@@ -238,6 +247,7 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
         dialogues,
         warnings,
         judge,
+        nothing_selected,
     })
 }
 
@@ -283,6 +293,7 @@ mod tests {
                     asked: 2,
                     cached: at_ms % 7,
                 },
+                nothing_selected: false,
             },
         }
     }
@@ -449,5 +460,46 @@ mod tests {
         assert_eq!(code(vec![vec![Fail], vec![Pass]], true), exit::INTERRUPTED);
         // Empty partitions of a small suite: nothing ran, nothing failed.
         assert_eq!(code(vec![vec![], vec![]], false), exit::PASS);
+    }
+
+    #[test]
+    fn shards_that_selected_nothing_merge_to_exit_4() {
+        let merged = |shards: Vec<(Vec<Outcome>, bool)>| {
+            let shards = shards
+                .into_iter()
+                .enumerate()
+                .map(|(i, (outcomes, nothing_selected))| {
+                    let dialogues = outcomes
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, o)| dialogue(&format!("{i}.yaml"), &j.to_string(), 1, o))
+                        .collect();
+                    let mut s = shard(&format!("{i}.json"), 0, 0, dialogues);
+                    s.report.nothing_selected = nothing_selected;
+                    s
+                })
+                .collect();
+            combine(shards).expect("merges")
+        };
+        let none = merged(vec![(vec![], true), (vec![], true)]);
+        assert!(none.nothing_selected);
+        assert_eq!(exit_code(&none), exit::NOTHING_SELECTED);
+        // One shard's filters matched nothing, an empty slice of another: still nothing ran.
+        let code = |shards| exit_code(&merged(shards));
+        assert_eq!(
+            code(vec![(vec![], true), (vec![], false)]),
+            exit::NOTHING_SELECTED
+        );
+        // Dialogues elsewhere: the combined run selected them, and exits on them.
+        let some = merged(vec![(vec![], true), (vec![Outcome::Pass], false)]);
+        assert!(!some.nothing_selected);
+        assert_eq!(exit_code(&some), exit::PASS);
+        assert_eq!(
+            code(vec![(vec![Outcome::Fail], false), (vec![], true)]),
+            exit::FAILED
+        );
+        let mut cut = merged(vec![(vec![], true)]);
+        cut.interrupted = true;
+        assert_eq!(exit_code(&cut), exit::INTERRUPTED);
     }
 }

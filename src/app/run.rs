@@ -155,6 +155,7 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
 /// Either way the reports asked for are written, empty (SPEC §10), so the CI step that
 /// publishes them still finds them.
 fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
+    let partition_is_fine = empty_partition_is_fine(suites, sel);
     let empty = RunReport {
         started_at: std::time::SystemTime::now(),
         duration: std::time::Duration::ZERO,
@@ -162,9 +163,10 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
         dialogues: Vec::new(),
         warnings: Vec::new(),
         judge: Default::default(),
+        nothing_selected: !partition_is_fine,
     };
     let report_failed = write_reports(args, &empty, None);
-    if empty_partition_is_fine(suites, sel) {
+    if partition_is_fine {
         if report_failed {
             return exit::ERRORED;
         }
@@ -574,7 +576,8 @@ fn write_error(
     ))
 }
 
-/// SPEC §4.2: interrupted beats failed beats errored.
+/// SPEC §4.2: interrupted beats failed beats errored; a run whose paths and filters selected
+/// nothing exits 4 (also when `merge` reads it back: nothing in it passed).
 pub fn exit_code(report: &RunReport) -> i32 {
     let t = report.totals();
     if report.interrupted {
@@ -583,6 +586,8 @@ pub fn exit_code(report: &RunReport) -> i32 {
         exit::FAILED
     } else if t.errored > 0 {
         exit::ERRORED
+    } else if report.nothing_selected && report.dialogues.is_empty() {
+        exit::NOTHING_SELECTED
     } else {
         exit::PASS
     }

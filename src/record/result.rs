@@ -24,6 +24,10 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// The LLM judge's verdicts: asked of it, and read from the cache.
     pub judge: JudgeTotals,
+    /// The paths and filters selected no dialogue (exit 4). Recorded, not inferred from an
+    /// empty `dialogues`: an empty `--partition` slice holds none either, and passes (SPEC
+    /// §10); `merge` must tell the two apart from the reports alone.
+    pub nothing_selected: bool,
 }
 
 /// How many verdicts the LLM judge gave this run, and how many came from its cache.

@@ -264,6 +264,10 @@ struct Run<'a> {
     /// The LLM judge's verdicts, asked and cached (SPEC §9.2); absent when no judge ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     judge: Option<JudgeTotals>,
+    /// The paths and filters selected no dialogue (exit 4); absent otherwise, so that an empty
+    /// `--partition` slice (which passes) reads back as one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    nothing_selected: bool,
 }
 
 #[derive(Serialize)]
@@ -455,6 +459,7 @@ fn view(report: &RunReport) -> Head<'_> {
                 asked: report.judge.asked,
                 cached: report.judge.cached,
             }),
+            nothing_selected: report.nothing_selected,
         },
     }
 }

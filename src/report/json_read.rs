@@ -90,6 +90,7 @@ pub fn parse(text: &str) -> Result<RunReport, ReadError> {
                 cached: j.cached,
             })
             .unwrap_or_default(),
+        nothing_selected: file.run.nothing_selected,
     })
 }
 
@@ -108,6 +109,9 @@ struct Run {
     /// Absent when no LLM judge ran.
     #[serde(default)]
     judge: Option<JudgeView>,
+    /// Absent unless the run selected nothing (and in reports written before it was recorded).
+    #[serde(default)]
+    nothing_selected: bool,
 }
 
 #[derive(Deserialize)]

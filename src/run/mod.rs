@@ -150,6 +150,7 @@ pub async fn run(
             asked: stats.asked.load(Ordering::Relaxed),
             cached: stats.cached.load(Ordering::Relaxed),
         },
+        nothing_selected: false,
     }
 }
 
