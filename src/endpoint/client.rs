@@ -243,6 +243,9 @@ fn host_header(uri: &hyper::Uri) -> Option<hyper::header::HeaderValue> {
     hyper::header::HeaderValue::from_str(&text).ok()
 }
 
+/// More than the end of a stream ever holds after its `[DONE]`.
+const DRAIN_BYTES: usize = 64 * 1024;
+
 /// A response whose head has come; its body is read piece by piece, within the request's
 /// timeout.
 pub struct Response {
@@ -270,26 +273,41 @@ impl Response {
         &self.headers
     }
 
-    /// Gives the response up before its end (a stream's `[DONE]` came first): the rest is
-    /// read and dropped in the background, so the connection can carry another request once
-    /// the server ends the body, as it does right after `[DONE]`. A server that goes on
-    /// sending past a little more, or past the request's deadline, loses the connection
-    /// instead.
-    pub fn release(mut self) {
-        /// More than the end of a stream ever holds after its `[DONE]`.
-        const DRAIN_BYTES: usize = 64 * 1024;
+    /// Reads the rest of a body whose reader is done with it (a stream's `[DONE]` came before
+    /// the body's end), so that its connection can carry another request. The end nearly
+    /// always comes with the `[DONE]` or right after it, and is read here; a server slower
+    /// than a short grace is left to finish in the background, so the turn never waits on
+    /// it. A server that sends more than a little past the reader's end, or goes on past the
+    /// request's deadline, loses the connection instead.
+    pub async fn finish(mut self) {
+        const GRACE: Duration = Duration::from_millis(50);
         if self.lease.is_none() {
             return;
         }
-        tokio::spawn(async move {
-            let mut drained = 0;
-            while let Ok(Some(piece)) = self.chunk().await {
-                drained += piece.len();
-                if drained > DRAIN_BYTES {
-                    return;
+        let mut drained = 0;
+        let ended = tokio::time::timeout(GRACE, self.drain(&mut drained)).await;
+        if ended.is_err() {
+            tokio::spawn(async move {
+                let _ = self.drain(&mut drained).await;
+            });
+        }
+    }
+
+    /// Reads the body to its end, at most [`DRAIN_BYTES`] of it (counted in `drained`);
+    /// whether the end came.
+    async fn drain(&mut self, drained: &mut usize) -> bool {
+        loop {
+            match self.chunk().await {
+                Ok(None) => return true,
+                Ok(Some(piece)) => {
+                    *drained += piece.len();
+                    if *drained > DRAIN_BYTES {
+                        return false;
+                    }
                 }
+                Err(_) => return false,
             }
-        });
+        }
     }
 
     /// The next piece of the body, `None` at its end. A server that stops sending is a
@@ -323,6 +341,25 @@ impl Response {
             }
         }
         read
+    }
+}
+
+impl Drop for Response {
+    /// A response dropped before its end may still leave its connection fit for another
+    /// request: hyper may have read the body's end already (a stream's last chunk comes with
+    /// its `[DONE]`). It is kept once hyper says it is idle again, as hyper-util's pool did;
+    /// one given up on mid-body is closed by hyper, and not kept.
+    fn drop(&mut self) {
+        let Some((mut lease, inner)) = self.lease.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if lease.sender.ready().await.is_ok() {
+                    inner.lean.put_back(lease);
+                }
+            });
+        }
     }
 }
 

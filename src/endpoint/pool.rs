@@ -284,7 +284,7 @@ mod tests {
         // response reads it in the background, and its connection is kept.
         let (url, accepted) = server(After::KeepAlive, 40 * 1024).await;
         let client = Client::new(4);
-        first_piece(&client, &url).await.release();
+        first_piece(&client, &url).await.finish().await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         get(&client, &url).await;
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
@@ -294,7 +294,7 @@ mod tests {
     async fn a_released_response_that_goes_on_and_on_loses_its_connection() {
         let (url, accepted) = server(After::KeepAlive, 8 << 20).await;
         let client = Client::new(4);
-        first_piece(&client, &url).await.release();
+        first_piece(&client, &url).await.finish().await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         get(&client, &url).await;
         assert_eq!(accepted.load(Ordering::SeqCst), 2);

@@ -77,7 +77,7 @@ pub async fn read_stream(
         match fed {
             Ok(()) => {}
             Err(None) => {
-                response.release();
+                response.finish().await;
                 return Ok(out);
             }
             Err(Some(e)) => return Err(e),
