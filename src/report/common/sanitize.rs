@@ -45,22 +45,25 @@ fn is_clean(text: &str) -> bool {
     // Plain printable bytes are skipped by the cheap test; only a control byte or the lead
     // byte of a C1 control or of U+FFFE/U+FFFF is looked at closely.
     let suspect = |b: &u8| *b < 0x20 || *b == 0xc2 || *b == 0xef;
-    let mut rest = bytes;
-    while let Some(i) = rest.iter().position(suspect) {
-        let clean = match rest[i] {
-            b'\t' | b'\n' | b'\r' => true,
-            0xc2 => !matches!(rest.get(i + 1), Some(0x80..=0x9f)),
-            0xef => {
-                !(rest.get(i + 1) == Some(&0xbf) && matches!(rest.get(i + 2), Some(0xbe | 0xbf)))
-            }
-            _ => false,
-        };
-        if !clean {
+    let mut at = 0;
+    while let Some(i) = bytes[at..].iter().position(suspect) {
+        if !clean_at(bytes, at + i) {
             return false;
         }
-        rest = &rest[i + 1..];
+        at += i + 1;
     }
     true
+}
+
+/// Whether the byte at `i`, a control byte or the lead byte of a C1 control or of
+/// U+FFFE/U+FFFF, leaves the text as [`strip_for_xml`] would keep it.
+fn clean_at(bytes: &[u8], i: usize) -> bool {
+    match bytes[i] {
+        b'\t' | b'\n' | b'\r' => true,
+        0xc2 => !matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
+        0xef => !(bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf))),
+        b => b >= 0x20,
+    }
 }
 
 fn strip_slow(text: &str) -> String {
@@ -165,7 +168,7 @@ fn is_c1(c: char) -> bool {
 /// appear; `\r` becomes `&#13;` so a parser's line-end normalization does not eat it.
 pub fn xml_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    escape(&strip_for_xml(text), false, |piece| out.push_str(piece));
+    sanitize_and_escape(text, false, |piece| out.push_str(piece));
     out
 }
 
@@ -173,7 +176,7 @@ pub fn xml_text(text: &str) -> String {
 /// character references, because a parser replaces literal ones with spaces.
 pub fn xml_attr(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    escape(&strip_for_xml(text), true, |piece| out.push_str(piece));
+    sanitize_and_escape(text, true, |piece| out.push_str(piece));
     out
 }
 
@@ -181,12 +184,86 @@ pub fn xml_attr(text: &str) -> String {
 /// need nothing go out as they are, without a copy.
 pub fn write_xml(out: &mut impl std::io::Write, text: &str, attr: bool) -> std::io::Result<()> {
     let mut result = Ok(());
-    escape(&strip_for_xml(text), attr, |piece| {
+    sanitize_and_escape(text, attr, |piece| {
         if result.is_ok() {
             result = out.write_all(piece.as_bytes());
         }
     });
     result
+}
+
+/// What a byte asks of [`sanitize_and_escape`].
+const PLAIN: u8 = 0;
+/// A character reference in text and in attributes.
+const ESCAPED: u8 = 1;
+/// A character reference in attributes only.
+const ESCAPED_IN_ATTR: u8 = 2;
+/// A control byte, or the lead byte of a C1 control or of U+FFFE/U+FFFF: [`clean_at`] says.
+const SUSPECT: u8 = 3;
+
+const CLASS: [u8; 256] = {
+    let mut class = [PLAIN; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        class[b] = SUSPECT;
+        b += 1;
+    }
+    class[b'\t' as usize] = ESCAPED_IN_ATTR;
+    class[b'\n' as usize] = ESCAPED_IN_ATTR;
+    class[b'\r' as usize] = ESCAPED;
+    class[b'&' as usize] = ESCAPED;
+    class[b'<' as usize] = ESCAPED;
+    class[b'>' as usize] = ESCAPED;
+    class[b'"' as usize] = ESCAPED_IN_ATTR;
+    class[b'\'' as usize] = ESCAPED_IN_ATTR;
+    class[0xc2] = SUSPECT;
+    class[0xef] = SUSPECT;
+    class
+};
+
+/// [`escape`] of [`strip_for_xml`], in one pass over text that needs no stripping, which is
+/// nearly all text: the two scans, and the calls for every piece, were most of the cost of a
+/// passing dialogue's JUnit part. At the first byte that does need stripping, the rest of the
+/// text takes the two steps. That is exact: nothing before that byte opens a sequence the
+/// strip would remove (an `ESC` is a control byte), so the text before it strips to itself.
+fn sanitize_and_escape(text: &str, attr: bool, mut emit: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let reference = match CLASS[usize::from(b)] {
+            PLAIN => continue,
+            ESCAPED_IN_ATTR if !attr => continue,
+            SUSPECT if clean_at(bytes, i) => continue,
+            SUSPECT => {
+                // Only control bytes and lead bytes are suspects: `i` is a char boundary.
+                escape(&strip_slow(&text[start..]), attr, emit);
+                return;
+            }
+            _ => reference(b),
+        };
+        if start < i {
+            emit(&text[start..i]);
+        }
+        emit(reference);
+        start = i + 1;
+    }
+    if start < text.len() {
+        emit(&text[start..]);
+    }
+}
+
+/// The character reference for a byte that needs one.
+fn reference(b: u8) -> &'static str {
+    match b {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'\r' => "&#13;",
+        b'"' => "&quot;",
+        b'\'' => "&apos;",
+        b'\n' => "&#10;",
+        _ => "&#9;",
+    }
 }
 
 /// Hands `emit` the escaped form of `text` in pieces: each run of characters that needs no
@@ -195,21 +272,15 @@ pub fn write_xml(out: &mut impl std::io::Write, text: &str, attr: bool) -> std::
 fn escape(text: &str, attr: bool, mut emit: impl FnMut(&str)) {
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
-        let reference = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'\r' => "&#13;",
-            b'"' if attr => "&quot;",
-            b'\'' if attr => "&apos;",
-            b'\n' if attr => "&#10;",
-            b'\t' if attr => "&#9;",
+        match CLASS[usize::from(b)] {
+            ESCAPED => {}
+            ESCAPED_IN_ATTR if attr => {}
             _ => continue,
-        };
+        }
         if start < i {
             emit(&text[start..i]);
         }
-        emit(reference);
+        emit(reference(b));
         start = i + 1;
     }
     if start < text.len() {
@@ -335,6 +406,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The one-pass road gives what stripping and then escaping give, whatever the text: the
+    /// pieces are the characters each road treats apart, so random texts mix them closely.
+    #[test]
+    fn one_pass_escaping_equals_stripping_then_escaping() {
+        use proptest::prelude::*;
+        let pieces: Vec<&str> = vec![
+            "a", " ", "é", "¢", "€", "🎉", "\u{a0}", "\u{feff}", "\u{fffd}", "\u{fffe}",
+            "\u{ffff}", "\u{80}", "\u{85}", "\u{9b}", "\u{9c}", "\u{9d}", "\u{9f}", "\u{1b}", "[",
+            "]", "\\", "P", "31m", "\u{7}", "\u{0}", "\u{7f}", "\t", "\n", "\r", "&", "<", ">",
+            "\"", "'",
+        ];
+        let text = proptest::collection::vec(proptest::sample::select(pieces), 0..24)
+            .prop_map(|ps| ps.concat());
+        proptest!(ProptestConfig::with_cases(20_000), |(text in text, attr in any::<bool>())| {
+            let mut one_pass = String::new();
+            sanitize_and_escape(&text, attr, |p| one_pass.push_str(p));
+            let mut two_steps = String::new();
+            escape(&strip_slow(&text), attr, |p| two_steps.push_str(p));
+            prop_assert_eq!(one_pass, two_steps, "{:?}", text);
+        });
     }
 
     #[test]
