@@ -306,11 +306,16 @@ fn verdict(pass: bool, reason: Option<&str>) -> Verdict {
 
 /// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
 /// code fence or surrounding prose (models add them despite the prompt).
+///
+/// An object that is an element of a JSON array (`[{"pass": true}]`, fenced or not) is not a
+/// verdict: the prompt asks for one object, and an array is a different answer (a list of
+/// verdicts, of which this would read the last and drop the rest). It is asked again like any
+/// other non-verdict, and after the retries it is "could not judge", never a pass.
 pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
     let start = answer.find('{');
     let end = answer.rfind('}');
-    let object = match (start, end) {
-        (Some(s), Some(e)) if e > s => &answer[s..=e],
+    let (object, before, after) = match (start, end) {
+        (Some(s), Some(e)) if e > s => (&answer[s..=e], &answer[..s], &answer[e + 1..]),
         _ => {
             return Err(format!(
                 "the judge did not answer JSON: {}",
@@ -318,6 +323,12 @@ pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
             ))
         }
     };
+    if before.trim_end().ends_with('[') || after.trim_start().starts_with(']') {
+        return Err(format!(
+            "the judge answered a JSON array, not an object: {}",
+            preview(answer)
+        ));
+    }
     let value: Value = serde_json::from_str(object).map_err(|e| {
         format!(
             "the judge's answer is not valid JSON ({e}): {}",
@@ -358,6 +369,26 @@ mod tests {
         assert!(parse_verdict("yes").is_err());
         assert!(parse_verdict(r#"{"pass": "yes"}"#).is_err());
         assert!(parse_verdict("{not json}").is_err());
+        // Prose with brackets of its own around the object is still prose.
+        let v = parse_verdict("Verdict [final]: {\"pass\": true} [1]").unwrap();
+        assert!(v.pass);
+    }
+
+    #[test]
+    fn a_verdict_inside_an_array_is_not_a_verdict() {
+        for answer in [
+            r#"[{"pass": true, "reason": "fine"}]"#,
+            "[\n  {\"pass\": true}\n]",
+            "```json\n[{\"pass\": true}]\n```",
+            r#"Here you go: [{"pass": true}]"#,
+            r#"[{"pass": false}, {"pass": true}]"#,
+        ] {
+            let err = parse_verdict(answer).unwrap_err();
+            assert!(
+                err.contains("a JSON array, not an object"),
+                "{answer}: {err}"
+            );
+        }
     }
 
     #[test]
