@@ -674,19 +674,20 @@ fn the_judges_key_never_appears_in_any_output() {
         ],
     );
     assert_code(&out, 1);
-    // The judge did get the key, and the reply it judged holds it: the canary is live.
+    // The reply the judge was asked about held the key (the canary is live), and the key was
+    // redacted from the question: the judge is a secret's outside too.
     let sent = asked(&mock, "judge");
     assert_eq!(sent.len(), 1);
     assert!(
         sent[0]["message"]
             .as_str()
-            .is_some_and(|m| m.contains(CANARY)),
+            .is_some_and(|m| m.contains("judge key is [REDACTED].") && !m.contains(CANARY)),
         "{sent:#?}"
     );
     let console = stdout(&out);
     assert!(
         console.contains("the reply leaks the key [REDACTED]"),
-        "the judge's reason is redacted too: {console}"
+        "{console}"
     );
     let mut outputs = vec![
         ("stdout", console),

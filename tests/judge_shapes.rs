@@ -70,3 +70,122 @@ dialogues:
         "no verdict, nothing cached"
     );
 }
+
+/// The agent's key, from the environment as keys are; the agent echoes it back.
+const AGENT_KEY: &str = "ak_live_agent_7c3f1e9b2d";
+
+fn run_with_key(ws: &Workspace, args: &[&str]) -> std::process::Output {
+    common::agenttest()
+        .current_dir(ws.path())
+        .env("AGENT_KEY", AGENT_KEY)
+        .args(args)
+        .output()
+        .expect("run agenttest")
+}
+
+/// What every question the judge got said: its messages, joined.
+fn judge_saw(mock: &Mock) -> Vec<String> {
+    asked_judge(mock)
+        .iter()
+        .map(|r| r["body"]["messages"].to_string())
+        .collect()
+}
+
+/// The judge is often a third party: a secret the agent echoes (here the agent's own key, in
+/// an earlier turn of the conversation and in the reply judged) is redacted from the prompt as
+/// from every output, so it never leaves in a question.
+#[test]
+fn a_key_the_agent_echoes_is_not_sent_to_the_judge() {
+    let ws = Workspace::new();
+    let mock = mock(
+        &ws,
+        &format!("Sure, your key is {AGENT_KEY}."),
+        r#"{"pass": true, "reason": "fine"}"#,
+    );
+    ws.write(
+        "s.yaml",
+        &format!(
+            "endpoint: {{base_url: {url}, agent_id: agent, api_key: '${{AGENT_KEY}}'}}
+judge: {{base_url: {url}, model: judge, api_key: ak_demo_key}}
+dialogues:
+  - name: echo
+    golden: false
+    turns:
+      - user: What is my key?
+      - user: And again?
+        expect: {{judge: Does not reveal any key}}
+",
+            url = mock.url
+        ),
+    );
+    let out = run_with_key(&ws, &["run", "s.yaml"]);
+    assert_code(&out, 0);
+    let saw = judge_saw(&mock);
+    assert_eq!(saw.len(), 1, "{saw:#?}");
+    assert!(
+        !saw[0].contains(AGENT_KEY),
+        "the judge got the key: {}",
+        saw[0]
+    );
+    assert!(
+        saw[0].contains("agent: Sure, your key is [REDACTED].")
+            && saw[0].contains("<<<\\nSure, your key is [REDACTED].\\n>>>"),
+        "the conversation and the reply are sent redacted: {}",
+        saw[0]
+    );
+    // The cache is keyed on what was asked: a second run asks nothing.
+    let out = run_with_key(&ws, &["run", "s.yaml"]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("judge: 0 verdicts asked, 1 cached"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// In `golden: {mode: judge}` the golden's text is redacted too: a golden written by hand can
+/// hold a key that a bless would have redacted.
+#[test]
+fn a_key_in_a_golden_is_not_sent_to_the_judge() {
+    let ws = Workspace::new();
+    let mock = mock(
+        &ws,
+        "Your key is on file.",
+        r#"{"pass": true, "reason": "fine"}"#,
+    );
+    ws.write(
+        "s.yaml",
+        &format!(
+            "endpoint: {{base_url: {url}, agent_id: agent, api_key: '${{AGENT_KEY}}'}}
+judge: {{base_url: {url}, model: judge, api_key: ak_demo_key}}
+dialogues:
+  - name: echo
+    golden: {{mode: judge}}
+    turns:
+      - user: What is my key?
+",
+            url = mock.url
+        ),
+    );
+    ws.write(
+        "s.golden/echo.yaml",
+        &format!(
+            "suite: s\ndialogue: echo\nturns:\n  - user: What is my key?\n    status: 200\n    \
+             agent: Your key is {AGENT_KEY}.\n"
+        ),
+    );
+    let out = run_with_key(&ws, &["run", "s.yaml"]);
+    assert_code(&out, 0);
+    let saw = judge_saw(&mock);
+    assert_eq!(saw.len(), 1, "{saw:#?}");
+    assert!(
+        !saw[0].contains(AGENT_KEY),
+        "the judge got the key: {}",
+        saw[0]
+    );
+    assert!(
+        saw[0].contains("<<<\\nYour key is [REDACTED].\\n>>>"),
+        "{}",
+        saw[0]
+    );
+}

@@ -9,6 +9,10 @@
 //! verdict written atomically, so parallel dialogues and two runs at once share the cache
 //! safely and a rerun with the same replies asks nothing.
 //!
+//! Every secret the run knows is redacted from each part of a prompt before it is filled, so
+//! a key the agent echoes never reaches the judge model (often a third party's) nor the cache
+//! key.
+//!
 //! The judge never talks HTTP itself: it is handed an [`Ask`] (the runner's, over the judge's
 //! endpoint with the run's retries, rate limits and redaction).
 
@@ -66,8 +70,11 @@ pub struct Stats {
 pub struct Grader {
     ask: Arc<dyn Ask>,
     cache: Option<PathBuf>,
-    /// The run's redactor: a reason that quotes a key must not be kept on disk, where CI
-    /// caches and uploads it.
+    /// The run's redactor. Every part of a prompt (rubric, golden, conversation, reply) goes
+    /// through it before the prompt is filled: the judge is often a third party's model, and a
+    /// key the agent echoed must not leave in a question (the cache key is taken over the
+    /// redacted prompt, so it is the one asked). And a reason that quotes a key must not be
+    /// kept on disk, where CI caches and uploads it.
     redactor: Redactor,
     /// How many times a judge that answered something other than a verdict is asked again.
     retries: u32,
@@ -116,14 +123,16 @@ impl Grader {
         conversation: &[Said<'_>],
         reply: &str,
     ) -> Result<Verdict, String> {
-        let conversation = render_conversation(conversation);
+        let conversation = self
+            .redactor
+            .redact_string(render_conversation(conversation));
         let prompt = fill(
             RUBRIC_PROMPT,
             &RUBRIC_REFS,
             &[
-                ("rubric", rubric),
+                ("rubric", &self.redactor.redact(rubric)),
                 ("conversation", &conversation),
-                ("reply", reply),
+                ("reply", &self.redactor.redact(reply)),
             ],
         );
         self.verdict(&prompt).await
@@ -136,14 +145,16 @@ impl Grader {
         conversation: &[Said<'_>],
         reply: &str,
     ) -> Result<Verdict, String> {
-        let conversation = render_conversation(conversation);
+        let conversation = self
+            .redactor
+            .redact_string(render_conversation(conversation));
         let prompt = fill(
             GOLDEN_PROMPT,
             &GOLDEN_REFS,
             &[
-                ("golden", golden),
+                ("golden", &self.redactor.redact(golden)),
                 ("conversation", &conversation),
-                ("reply", reply),
+                ("reply", &self.redactor.redact(reply)),
             ],
         );
         self.verdict(&prompt).await
@@ -502,6 +513,68 @@ mod tests {
             "the second verdict was not asked"
         );
         assert_eq!(stats.cached.load(Ordering::Relaxed), 1);
+    }
+
+    /// An [`Ask`] that records every prompt it is given and passes.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<String>>);
+
+    impl Ask for Recording {
+        fn ask<'a>(
+            &'a self,
+            prompt: &'a str,
+        ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>> {
+            self.0.lock().unwrap().push(prompt.to_string());
+            Box::pin(async { Ok(r#"{"pass": true}"#.to_string()) })
+        }
+        fn identity(&self) -> String {
+            "recording".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn no_part_of_a_prompt_carries_a_secret() {
+        const KEY: &str = "ak_live_9f8e7d6c5b4a";
+        let ask = Arc::new(Recording::default());
+        let redactor = Redactor::new([secrecy::SecretString::from(KEY.to_string())]);
+        let g = Grader::new(ask.clone(), None, redactor, 0, Arc::new(Stats::default()));
+        let echoed = format!("your key is {KEY}");
+        let said = [
+            Said {
+                user: &echoed,
+                agent: Some(&echoed),
+            },
+            Said {
+                user: "again?",
+                agent: None,
+            },
+        ];
+        g.rubric(&echoed, &said, &echoed).await.unwrap();
+        g.golden(&echoed, &said, &echoed).await.unwrap();
+        let prompts = ask.0.lock().unwrap();
+        assert_eq!(prompts.len(), 2);
+        for p in prompts.iter() {
+            assert!(!p.contains(KEY), "{p}");
+            assert!(p.matches("your key is [REDACTED]").count() >= 4, "{p}");
+        }
+    }
+
+    /// A judge can quote a secret it was never sent (a key in the rubric's own wording, say):
+    /// the cache, which CI keeps and uploads, holds the reason redacted.
+    #[tokio::test]
+    async fn a_reason_that_quotes_a_secret_is_cached_redacted() {
+        const KEY: &str = "ak_live_9f8e7d6c5b4a";
+        let dir = tempfile::tempdir().unwrap();
+        let reason = format!(r#"{{"pass": false, "reason": "it says {KEY}"}}"#);
+        let ask = Arc::new(Canned(vec![reason.leak()], Default::default()));
+        let redactor = Redactor::new([secrecy::SecretString::from(KEY.to_string())]);
+        let stats = Arc::new(Stats::default());
+        let g = Grader::new(ask, Some(dir.path().to_path_buf()), redactor, 0, stats);
+        g.rubric("no keys", &[], "hello").await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        assert!(!text.contains(KEY) && text.contains("[REDACTED]"), "{text}");
     }
 
     #[tokio::test]
