@@ -189,3 +189,70 @@ dialogues:
         saw[0]
     );
 }
+
+/// `--bless` in `golden: {mode: judge}` records what the agent said, as in every mode (SPEC
+/// §3.3: the golden records the agent's text; `--bless` and `accept` keep a turn that still
+/// matches, which `accept` decides without sending anything, so by text and `[..]`). A turn
+/// the judge accepted in wording of its own is therefore rewritten, and the judge is not asked;
+/// a turn a `[..]` still matches is kept as written.
+#[test]
+fn bless_in_judge_mode_records_the_new_wording_and_keeps_wildcard_turns() {
+    let ws = Workspace::new();
+    let mock = mock(
+        &ws,
+        "We open at 9am sharp.",
+        r#"{"pass": true, "reason": "same"}"#,
+    );
+    ws.write(
+        "s.yaml",
+        &format!(
+            "endpoint: {{base_url: {url}, agent_id: agent, api_key: ak_test_123}}
+judge: {{base_url: {url}, model: judge, api_key: ak_demo_key}}
+dialogues:
+  - name: reworded
+    golden: {{mode: judge}}
+    turns:
+      - user: When do you open?
+  - name: loosened
+    golden: {{mode: judge}}
+    turns:
+      - user: When do you open?
+",
+            url = mock.url
+        ),
+    );
+    let golden = |name: &str, agent: &str| {
+        format!(
+            "# agenttest golden transcript. Update with: agenttest run --bless\n\
+             suite: s\ndialogue: {name}\nturns:\n  - user: When do you open?\n    status: 200\n    \
+             agent: {agent}\n"
+        )
+    };
+    ws.write(
+        "s.golden/reworded.yaml",
+        &golden("reworded", "We open at 9 AM."),
+    );
+    ws.write(
+        "s.golden/loosened.yaml",
+        &golden("loosened", "We open at [..]."),
+    );
+    let out = run_in(ws.path(), &["run", "s.yaml"]);
+    assert_code(&out, 0);
+    assert_eq!(asked_judge(&mock).len(), 1, "the reworded turn is judged");
+
+    let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--no-cache"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        asked_judge(&mock).len(),
+        1,
+        "a bless asks the judge nothing"
+    );
+    assert_eq!(
+        ws.read("s.golden/reworded.yaml"),
+        golden("reworded", "We open at 9am sharp.")
+    );
+    assert_eq!(
+        ws.read("s.golden/loosened.yaml"),
+        golden("loosened", "We open at [..].")
+    );
+}

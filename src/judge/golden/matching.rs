@@ -100,8 +100,10 @@ pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn) -> bool {
 
 /// What `--bless` and `accept` write: the new transcript, except that a turn whose golden
 /// counterpart (same position) still matches keeps the golden's text as it is, wildcards
-/// included. Only exact or wildcard matches are kept, never merely similar ones: the mode of
-/// a dialogue is not known to `accept`, and a blessed golden should record what was seen.
+/// included. Only exact or wildcard matches are kept, never merely similar ones, nor ones the
+/// judge of `mode: judge` accepted: the mode of a dialogue is not known to `accept`, which
+/// sends nothing (SPEC §3.3), `--bless` keeps what `accept` keeps, and a blessed golden should
+/// record what was seen.
 /// A baseline comes from the new file when it has one (a bless with repeats), else it is kept.
 pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile) -> GoldenFile {
     let Some(old) = old else {
