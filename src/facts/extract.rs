@@ -878,6 +878,21 @@ mod tests {
         });
     }
 
+    /// "Dec 5-7 PM": am/pm after a tight range of hours makes it 5 to 7 PM on a day in
+    /// December, not December 5 to 7; it was read as December 5 and 7 PM. Spaced or worded,
+    /// the range is a date and a time ("Dec 24 to 2 PM" is open until 2 PM on December 24).
+    #[test]
+    fn am_pm_after_a_month_and_a_range_reads_hours() {
+        assert_eq!(shown("Dec 5-7 PM"), ["time 17:00", "time 19:00"]);
+        assert_eq!(shown("Dec 5–7 p.m."), ["time 17:00", "time 19:00"]);
+        assert_eq!(shown("Dec 24 to 2 PM"), ["date 12-24", "time 14:00"]);
+        assert_eq!(shown("Dec 5 - 7 PM"), ["date 12-05", "time 19:00"]);
+        assert_eq!(
+            shown("Dec 5-7, 7 PM"),
+            ["date 12-05", "date 12-07", "time 19:00"]
+        );
+    }
+
     #[test]
     fn bare_and_counted_numbers() {
         assert_eq!(shown("9 items"), ["number 9 item"]);

@@ -157,7 +157,7 @@ impl Scanner<'_> {
                 // date it kept 5 as a day and 7 hours alone. Not after `and`, `or`, `&`, which
                 // join two values rather than make a range.
                 let joins = matches!(self.word(k), Some("and" | "or")) || self.sym(k) == Some('&');
-                if !joins && self.is_unit_word(k2) {
+                if !joins && (self.is_unit_word(k2) || self.hour_range(k, d1, d2, k2)) {
                     return None;
                 }
                 if self.month_at(k2).is_none() && !self.is_quantity_suffix(k2) {
@@ -206,6 +206,20 @@ impl Scanner<'_> {
     /// "March 3 hours" is no date.
     fn is_quantity_suffix(&self, i: usize) -> bool {
         matches!(self.sym(i), Some('%')) || self.meridiem_at(i).is_some() || self.is_unit_word(i)
+    }
+
+    /// Whether the range of days `d1`, connector at `k`, `d2` ending before `k2` is a range of
+    /// hours: "Dec 5-7 PM" is 5 to 7 PM on a day in December, since am/pm fits hours and not
+    /// days; read as a date it kept December 5 and left 7 PM alone. Only a tight range of two
+    /// plain numbers from 1 to 12: spaced or worded, the date ends and a time follows ("Dec 24
+    /// to 2 PM", "Dec 5 - 7 PM"), and an ordinal is a day ("Dec 5th-7th").
+    fn hour_range(&self, k: usize, d1: u32, d2: u32, k2: usize) -> bool {
+        let tight = matches!(self.sym(k), Some('-' | '–' | '—'))
+            && self.glued(k)
+            && self.glued(k + 1)
+            && k2 == k + 2
+            && k.checked_sub(1).and_then(|p| self.num(p)).is_some();
+        tight && (1..=12).contains(&d1) && (1..=12).contains(&d2) && self.meridiem_at(k2).is_some()
     }
 
     /// A known unit (`hours`, `days`), as opposed to a time of day or a percent.
