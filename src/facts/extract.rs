@@ -893,6 +893,27 @@ mod tests {
         );
     }
 
+    /// "May 5-7 business days" is "may take" 5-7 days, as "May 5-7 days" is: the unit after
+    /// `business`, `calendar` or `working` makes the numbers counts, not days of the month.
+    /// Other words before a unit keep the date ("May 5 next year").
+    #[test]
+    fn a_month_before_a_modified_unit_is_no_date() {
+        assert_eq!(
+            shown("May 5-7 business days"),
+            ["number 5 day", "number 7 day"]
+        );
+        assert_eq!(shown("May 3 working days"), ["number 3 day"]);
+        assert_eq!(
+            shown("March 2 to 4 calendar weeks"),
+            ["number 2 week", "number 4 week"]
+        );
+        assert_eq!(shown("May 5 next year"), ["date 05-05"]);
+        assert_eq!(
+            shown("May 5-7 business hours"),
+            ["number 5 hour", "number 7 hour"]
+        );
+    }
+
     #[test]
     fn bare_and_counted_numbers() {
         assert_eq!(shown("9 items"), ["number 9 item"]);

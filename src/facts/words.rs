@@ -246,6 +246,13 @@ pub(super) fn is_modifier(word: &str) -> bool {
     word.ends_with("ly") || MODIFIERS.contains(&word)
 }
 
+/// The modifiers that only qualify a count's unit ("5 business days", "3 calendar weeks"),
+/// so that after a month they make the number a count, not a day. Not `next`, `last`,
+/// `first` and the like, which follow a date as often ("May 5 next year").
+pub(super) fn is_count_modifier(word: &str) -> bool {
+    matches!(word, "business" | "calendar" | "working" | "consecutive")
+}
+
 /// Words before a bare number that make it a label, not a quantity: "room 101", "step 2",
 /// "press 1", "version 3". Only consulted when nothing after the number gives it a kind.
 static LABELS: LazyLock<Set> = LazyLock::new(|| {
