@@ -292,8 +292,8 @@ impl<'a> Scanner<'a> {
             return self.negative(i);
         }
         if let Some((code, j)) = self.currency_prefix(i) {
-            // `$-20`: the sign after the symbol.
-            let neg = self.sym(j).is_some_and(is_minus) && self.glued(j) && self.glued(j + 1);
+            // `$-20`, `$ -20`, `USD -20`: the sign after the symbol or code, glued to the digits.
+            let neg = self.sym(j).is_some_and(is_minus) && self.glued(j + 1);
             let j = if neg { j + 1 } else { j };
             let sign = if neg { -1.0 } else { 1.0 };
             // `$.99`
@@ -348,7 +348,10 @@ impl<'a> Scanner<'a> {
             return words::dollar_prefix(w).map(|c| (c, i + 2));
         }
         let code = words::currency_code(w)?;
-        self.num(i + 1).map(|_| (code, i + 1))
+        // `USD -20`, signed as `-20 USD` is; in `USD-20`, glued like `ORD-9999`, `-` is no sign.
+        let signed = self.sym(i + 1).is_some_and(is_minus) && !self.glued(i + 1);
+        let digits = if signed { i + 2 } else { i + 1 };
+        self.num(digits).map(|_| (code, i + 1))
     }
 
     /// `5k`, `$1.5M`, `1.5M users`, `2 million`: the amount times its multiplier, rounded to
@@ -912,6 +915,18 @@ mod tests {
             shown("May 5-7 business hours"),
             ["number 5 hour", "number 7 hour"]
         );
+    }
+
+    /// A code before a signed amount is money, as `-$20` and `$-20` are: `USD -20` read the
+    /// number -20. The sign must be glued to the digits (`USD - 20` is no amount).
+    #[test]
+    fn a_currency_before_a_signed_amount_keeps_the_sign() {
+        assert_eq!(shown("USD -20"), ["money -20 USD"]);
+        assert_eq!(shown("a credit of EUR −12.50"), ["money -12.5 EUR"]);
+        assert_eq!(shown("$ -20"), ["money -20 USD"]);
+        assert_eq!(shown("USD -20-30"), ["money -20 USD", "money 30 USD"]);
+        assert_eq!(shown("USD - 20 items"), ["number 20 item"]);
+        assert_eq!(shown("$-20"), ["money -20 USD"]);
     }
 
     #[test]
