@@ -862,7 +862,7 @@ mod tests {
             midday midnight USD usd Usd EUR gbp us US ca c can a A au nz hk and the of to or
             through until between am pm AM p m o clock oclock in morning evening at night per
             cent percent pct dollars dollar cents euros yen sterling pound pounds canadian
-            american days day hrs items business free room step press order number no id that
+            american pence days day hrs items business free room step press order number no id that
             k bn mm st nd rd th 0 1 2 5 6 9 12 24 30 31 99 2026 1,299 5.5 09 007 12345 . - – :
             , ( ) + % ° $ € £ # ' ’ / & x"
             .split_whitespace()
@@ -927,6 +927,17 @@ mod tests {
         assert_eq!(shown("USD -20-30"), ["money -20 USD", "money 30 USD"]);
         assert_eq!(shown("USD - 20 items"), ["number 20 item"]);
         assert_eq!(shown("$-20"), ["money -20 USD"]);
+    }
+
+    /// `50p` may be pence, pages, points or a resolution (`1080p`), so a glued `p` is the unit
+    /// `p`, as a glued `m` is `m`: read as pence, `1080p` would be 10.80 GBP. `50 pence` and
+    /// `£0.50` say pence and nothing else.
+    #[test]
+    fn a_glued_p_is_no_pence_but_pence_are() {
+        assert_eq!(shown("50p"), ["number 50 p"]);
+        assert_eq!(shown("watch in 1080p"), ["number 1080 p"]);
+        assert_eq!(shown("50 pence"), ["money 0.5 GBP"]);
+        assert_eq!(shown("£0.50"), ["money 0.5 GBP"]);
     }
 
     #[test]

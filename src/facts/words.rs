@@ -188,11 +188,13 @@ pub(super) fn dollar_prefix(word: &str) -> Option<&'static str> {
 }
 
 /// A currency named by a word after the amount, with the factor to the main unit
-/// (`cents` are hundredths of a dollar).
+/// (`cents` are hundredths of a dollar, `pence` of a pound). Not `p`: `50p` may as well be
+/// pages, points or `1080p`.
 pub(super) fn currency_word(word: &str) -> Option<(&'static str, f64)> {
     Some(match word {
         "dollar" | "dollars" | "buck" | "bucks" => ("USD", 1.0),
         "cent" | "cents" => ("USD", 0.01),
+        "pence" => ("GBP", 0.01),
         "euro" | "euros" => ("EUR", 1.0),
         "yen" => ("JPY", 1.0),
         "rupee" | "rupees" => ("INR", 1.0),
