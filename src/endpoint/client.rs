@@ -280,7 +280,7 @@ impl Response {
     /// it. A server that sends more than a little past the reader's end, or goes on past the
     /// request's deadline, loses the connection instead.
     pub async fn finish(mut self) {
-        const GRACE: Duration = Duration::from_millis(50);
+        const GRACE: Duration = Duration::from_millis(20);
         if self.lease.is_none() {
             return;
         }
