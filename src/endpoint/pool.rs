@@ -203,17 +203,7 @@ mod tests {
 
     /// Sends a request and reads its answer to the end.
     async fn get(client: &Client, url: &str) {
-        let target = Target::parse(url).unwrap();
-        let mut response = client
-            .send(
-                reqwest::Method::GET,
-                &target,
-                Default::default(),
-                None,
-                Duration::from_secs(5),
-            )
-            .await
-            .expect("the request is answered");
+        let mut response = first_piece(client, url).await;
         while response.chunk().await.unwrap().is_some() {}
     }
 
@@ -243,19 +233,7 @@ mod tests {
     async fn a_response_left_unread_closes_its_connection() {
         let (url, accepted) = server(After::KeepAlive, 1 << 20).await;
         let client = Client::new(4);
-        let target = Target::parse(&url).unwrap();
-        let mut response = client
-            .send(
-                reqwest::Method::GET,
-                &target,
-                Default::default(),
-                None,
-                Duration::from_secs(5),
-            )
-            .await
-            .unwrap();
-        assert!(response.chunk().await.unwrap().is_some());
-        drop(response);
+        drop(first_piece(&client, &url).await);
         // The next request cannot go where the rest of that body is still coming.
         get(&client, &url).await;
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
