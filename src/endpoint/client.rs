@@ -2,13 +2,13 @@
 //!
 //! Plain `http://` with no proxy configured takes hyper's HTTP/1 connections directly, kept
 //! alive by [`super::pool`]: a URI parsed once per endpoint, headers built once, nothing else
-//! between the request and the socket. That is the road of an agent on loopback or on the local network, where a request
-//! costs microseconds and the client's own work is what limits a run (measured: reqwest's
-//! layers, among them two URL parses per request, were a third of the runner's CPU per
-//! request). Everything else (`https://`, and any request when `HTTP_PROXY`, `ALL_PROXY` or
-//! their lowercase forms are set) takes reqwest, for its TLS trust (bundled roots, the
-//! platform's, `SSL_CERT_FILE`) and its proxy support; reqwest is built on first use, so a run
-//! that never leaves plain HTTP never loads the platform's certificates.
+//! between the request and the socket. That is the road of an agent on loopback or on the
+//! local network, where a request costs microseconds and the client's own work is what limits
+//! a run (measured: reqwest's layers, among them two URL parses per request, were a third of
+//! the runner's CPU per request). Everything else (`https://`, and any request when
+//! `HTTP_PROXY`, `ALL_PROXY` or their lowercase forms are set) takes reqwest, for its TLS trust
+//! (bundled roots, the platform's, `SSL_CERT_FILE`) and its proxy support; reqwest is built on
+//! first use, so a run that never leaves plain HTTP never loads the platform's certificates.
 //!
 //! Both roads: no redirects followed, no retries of their own, the request's timeout covering
 //! the whole exchange (connect, head and every read of the body). What a body means is the
