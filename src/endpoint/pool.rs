@@ -2,14 +2,16 @@
 //! ones per server, taken for one request and put back once its response has been read to the
 //! end.
 //!
-//! hyper-util's pooled client did this job, at about 7,000 instructions a request beyond the
+//! hyper-util's pooled client did this job, at about 10,000 instructions a request beyond the
 //! exchange itself (a checkout future, a pool key hashed and cloned, the `Host` header
 //! formatted, a task spawned to return each connection, the URI rewritten to origin form): a
-//! tenth of the runner's work per request on loopback. A run needs less than that client
+//! seventh of the runner's work per request on loopback. A run needs less than that client
 //! offers: one thread, HTTP/1 only, no proxy (the full road takes those), a handful of
 //! servers. So this keeps the part of it the run needs, in its words:
-//! - a connection is reused only when its last response was read to its end; one given up on
-//!   mid-body (a capped or timed-out stream) is dropped, which closes it;
+//! - a connection is reused only once its last response was read to its end, or, for a
+//!   response dropped before that, once hyper says the connection is idle again (it had read
+//!   the end already); one given up on mid-body (a capped or timed-out stream) is closed by
+//!   hyper and never kept (`client::Response` does the putting back);
 //! - a kept connection that the server has closed meanwhile is found by hyper before the
 //!   request is written, and the request goes on a new connection instead, as hyper-util's
 //!   client does (`retry_canceled_requests`): it never reached the server, so this is not a
