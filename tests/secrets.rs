@@ -135,9 +135,9 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<String> {
     Some(head)
 }
 
-/// Serves the thinnest chat API on loopback: every reply is `reply(key)` for the key it
-/// received, with that key as the session id. Returns the base URL.
-fn echo_agent(reply: fn(&str) -> String) -> String {
+/// Serves every request on loopback with `answer(head)`: a content type and a body, sent
+/// with a 200 and `Connection: close`. Returns the base URL.
+fn serve(answer: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> String {
     use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -147,21 +147,30 @@ fn echo_agent(reply: fn(&str) -> String) -> String {
             let Some(head) = read_request(&mut stream) else {
                 continue;
             };
-            let key = received_key(&head);
-            let body = serde_json::json!({
-                "response": reply(&key),
-                "session_id": key,
-                "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
-            })
-            .to_string();
+            let (content_type, body) = answer(&head);
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
     });
     url
+}
+
+/// Serves the thinnest chat API on loopback: every reply is `reply(key)` for the key it
+/// received, with that key as the session id. Returns the base URL.
+fn echo_agent(reply: fn(&str) -> String) -> String {
+    serve(move |head| {
+        let key = received_key(head);
+        let body = serde_json::json!({
+            "response": reply(&key),
+            "session_id": key,
+            "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+        })
+        .to_string();
+        ("application/json", body)
+    })
 }
 
 /// Runs `run`, then `run --bless`, then `run` again over a suite against `url` with the key
@@ -329,30 +338,16 @@ fn a_one_character_key_is_refused_at_load() {
 /// Serves every request a 200 whose body is not JSON: `x` repeated N times (N from the path's
 /// agent id, `/v1/agents/pN/chat`), then the key it received. Returns the base URL.
 fn padded_echo_agent() -> String {
-    use std::io::Write;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let Some(head) = read_request(&mut stream) else {
-                continue;
-            };
-            let pad: usize = head
-                .split("/v1/agents/p")
-                .nth(1)
-                .and_then(|rest| rest.split('/').next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            let body = format!("{}{} tail", "x".repeat(pad), received_key(&head));
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+    serve(|head| {
+        let pad: usize = head
+            .split("/v1/agents/p")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let body = format!("{}{} tail", "x".repeat(pad), received_key(head));
+        ("text/html", body)
+    })
 }
 
 #[test]
