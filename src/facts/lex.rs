@@ -111,9 +111,9 @@ static MASK_SET: LazyLock<RegexSet> = LazyLock::new(|| {
 
 /// Whether some mask may match `text`: each one needs something this looks for (`@ < [ { +
 /// (`, `://`, `www.`, a dot before a letter, `24/` or `24 x`, `1-8`, three digits then a
-/// space, dot or dash and a digit), so a reply without any is left alone. Most replies are such, and for
-/// them the masks' automaton is neither asked (3,000 instructions a reply) nor built (ten
-/// million, once). Text beyond ASCII always may: `\d` and case-insensitive letters there
+/// space, dot or dash and a digit), so a reply without any is left alone. Most replies are
+/// such, and for them the masks' automaton is neither asked (3,000 instructions a reply) nor
+/// built (ten million, once). Text beyond ASCII always may: `\d` and case-insensitive letters there
 /// reach other characters.
 fn may_mask(text: &str) -> bool {
     if !text.is_ascii() {
