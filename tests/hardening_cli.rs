@@ -81,6 +81,72 @@ fn two_reports_at_one_file_are_refused_before_anything_is_sent() {
     );
 }
 
+/// A CI job names its reports inside a directory a fresh checkout does not have
+/// (`--junit reports/junit.xml`): the directories are made and every report lands, for `run`
+/// and for `merge`. A directory that cannot be made (a file in its place) is refused before
+/// anything is sent, naming the flag, instead of failing after the whole run.
+#[test]
+fn report_directories_are_made_and_a_file_in_the_way_is_refused_first() {
+    let mock = agent();
+    let ws = Workspace::with(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "  - name: one\n    golden: false\n    turns: [{user: hello}]\n",
+        ),
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--junit",
+            "reports/junit/run.xml",
+            "--json",
+            "reports/run.json",
+            "--html",
+            "html/run.html",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for report in ["reports/junit/run.xml", "reports/run.json", "html/run.html"] {
+        assert!(ws.path().join(report).is_file(), "{report} not written");
+    }
+    let sent = mock.requests().len();
+    assert_eq!(sent, 1);
+
+    let out = run_in(
+        ws.path(),
+        &["merge", "reports/run.json", "--junit", "merged/a/b.xml"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ws.path().join("merged/a/b.xml").is_file());
+
+    ws.write("taken", "not a directory\n");
+    let out = run_in(ws.path(), &["run", "s.yaml", "--json", "taken/run.json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--json taken/run.json: taken is not a directory"),
+        "{stderr}"
+    );
+    assert_eq!(mock.requests().len(), sent, "a request was sent");
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("taken")).expect("read"),
+        "not a directory\n"
+    );
+}
+
 // ---- --bless leaves alone what did not complete --------------------------------------------
 
 /// Ctrl-C during `--bless --repeat`: the dialogue is not run, and its golden, with the

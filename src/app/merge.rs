@@ -29,7 +29,7 @@ use crate::report::json_read;
 pub const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
 
 pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
-    if let Err(e) = super::distinct_report_paths(
+    if let Err(e) = super::ready_report_paths(
         args.junit.as_deref(),
         args.json.as_deref(),
         args.html.as_deref(),

@@ -99,11 +99,48 @@ pub(super) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
+/// Readies the reports' paths before anything is sent, so a run's results are never lost to a
+/// path found wrong only when they are written at the end.
+///
 /// Each report asked for names a file of its own: two reports at one file would leave only
 /// the one written last, and a report is never lost without a word. Two paths that the writer
 /// would replace as one file (the same path, `./x` and `x`, a link to it) are a usage error. A
 /// device or FIFO may take both (`/dev/stdout`, `/dev/null`): each is written in turn.
-pub(super) fn distinct_report_paths(
+///
+/// A report's directory that does not exist yet is made, as CI configurations expect
+/// (`--junit reports/junit.xml` on a fresh checkout); one that cannot be made (a file in the
+/// way, no permission) is a usage error naming the flag.
+pub(super) fn ready_report_paths(
+    junit: Option<&Path>,
+    json: Option<&Path>,
+    html: Option<&Path>,
+) -> Result<(), String> {
+    distinct_report_paths(junit, json, html)?;
+    for (flag, path) in [("--junit", junit), ("--json", json), ("--html", html)] {
+        let Some(path) = path else { continue };
+        let dir = path.parent().unwrap_or(Path::new(""));
+        if dir.as_os_str().is_empty() || dir.is_dir() {
+            continue;
+        }
+        if dir.exists() {
+            return Err(format!(
+                "{flag} {}: {} is not a directory",
+                path.display(),
+                dir.display()
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "{flag} {}: cannot make its directory {}: {e}",
+                path.display(),
+                dir.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn distinct_report_paths(
     junit: Option<&Path>,
     json: Option<&Path>,
     html: Option<&Path>,

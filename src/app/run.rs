@@ -95,7 +95,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
 
 /// Every flag checked and resolved with the environment, before anything is loaded.
 fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig), String> {
-    super::distinct_report_paths(
+    super::ready_report_paths(
         args.junit.as_deref(),
         args.json.as_deref(),
         args.html.as_deref(),
