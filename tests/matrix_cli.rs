@@ -220,3 +220,52 @@ fn a_var_or_capture_that_no_reference_can_name_is_refused() {
         "{err}"
     );
 }
+
+/// The rows of a `matrix_file:` all point at its one line. CI shards cut with `--partition`
+/// and merged (in any order) list them as one unsharded run does: in the CSV's order, by the
+/// report's `matrix_row`.
+#[test]
+fn merged_shards_keep_a_csv_matrix_in_row_order() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!("{ENDPOINT}dialogues:\n  - name: row\n    matrix_file: cases.csv\n    golden: false\n    turns: [{{user: '{{{{n}}}}'}}]\n"),
+    );
+    let rows: String = (1..=12).map(|n| format!("{n}\n")).collect();
+    ws.write("cases.csv", &format!("n\n{rows}"));
+    let names = |file: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(ws.path().join(file)).expect("read report");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
+        v["dialogues"]
+            .as_array()
+            .expect("dialogues")
+            .iter()
+            .map(|d| d["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    assert_code(&run(&ws, &["--json", "all.json"]), 0);
+    let written: Vec<String> = (1..=12).map(|n| format!("row [n={n}]")).collect();
+    assert_eq!(names("all.json"), written);
+
+    let mut nonempty = 0;
+    for k in 1..=3 {
+        let part = format!("{k}/3");
+        let file = format!("shard-{k}.json");
+        assert_code(&run(&ws, &["--partition", &part, "--json", &file]), 0);
+        nonempty += usize::from(!names(&file).is_empty());
+    }
+    assert!(nonempty >= 2, "the rows did not spread over the shards");
+    let out = run_in(
+        ws.path(),
+        &[
+            "merge",
+            "shard-3.json",
+            "shard-1.json",
+            "shard-2.json",
+            "--json",
+            "merged.json",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(names("merged.json"), written);
+}

@@ -236,8 +236,10 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
             dialogues.push(d);
         }
     }
-    // Stable: a tie (never expected; one place holds one dialogue) keeps the shards' order.
-    dialogues.sort_by(|a, b| (&a.suite.path, a.span).cmp(&(&b.suite.path, b.span)));
+    // A matrix's rows share their dialogue's place when read from a `matrix_file:`: their row
+    // numbers order them. Stable: a tie (one place holds one dialogue, or rows from reports
+    // older than `matrix_row`) keeps the shards' order.
+    dialogues.sort_by(|a, b| (&a.suite.path, a.span, a.row).cmp(&(&b.suite.path, b.span, b.row)));
     let (started_at, end) = span.unwrap_or((UNIX_EPOCH, UNIX_EPOCH));
     let nothing_selected = nothing_selected && dialogues.is_empty();
     Ok(RunReport {
@@ -268,6 +270,7 @@ mod tests {
             }),
             name: name.into(),
             span: Span::new(line, 5),
+            row: None,
             tags: Vec::new(),
             outcome,
             skip_reason: None,

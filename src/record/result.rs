@@ -91,6 +91,8 @@ pub struct DialogueResult {
     pub suite: Arc<SuiteInfo>,
     pub name: String,
     pub span: Span,
+    /// Its row of a `matrix:` or `matrix_file:`, counted from 1 (see the model's `row`).
+    pub row: Option<u32>,
     pub tags: Vec<String>,
     /// Which API the dialogue talked to: `thinnest`, `openai` or `http` (SPEC §8.1).
     pub endpoint_kind: &'static str,
@@ -161,6 +163,7 @@ impl DialogueResult {
             suite: self.suite.clone(),
             name: self.name.clone(),
             span: self.span,
+            row: self.row,
             tags: self.tags.clone(),
             endpoint_kind: self.endpoint_kind,
             outcome: self.outcome,

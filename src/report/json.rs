@@ -293,6 +293,9 @@ struct Dialogue<'a> {
     suite_file: &'a str,
     name: &'a str,
     location: Location<'a>,
+    /// Only for a row of a matrix: `merge` orders the rows by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matrix_row: Option<u32>,
     tags: &'a [String],
     endpoint_kind: &'static str,
     outcome: &'static str,
@@ -470,6 +473,7 @@ fn dialogue<'a>(d: &'a DialogueResult, file: File<'a>) -> Dialogue<'a> {
         suite_file: file.shown,
         name: &d.name,
         location: file.at(d.span),
+        matrix_row: d.row,
         tags: &d.tags,
         endpoint_kind: d.endpoint_kind,
         outcome: d.outcome.as_str(),

@@ -126,6 +126,9 @@ struct Dialogue {
     suite_file: String,
     name: String,
     location: String,
+    /// Only for a row of a matrix; older reports have none.
+    #[serde(default)]
+    matrix_row: Option<u32>,
     tags: Vec<String>,
     #[serde(default)]
     endpoint_kind: Option<String>,
@@ -240,6 +243,7 @@ fn dialogue(d: Dialogue, suite: Arc<SuiteInfo>) -> Result<DialogueResult, ReadEr
         .transpose()?;
     Ok(DialogueResult {
         span: span(&d.location, file)?,
+        row: d.matrix_row,
         suite,
         name: d.name,
         tags: d.tags,

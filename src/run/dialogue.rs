@@ -29,6 +29,7 @@ pub(super) fn base_result(suite: &Suite, d: &Dialogue, outcome: Outcome) -> Dial
         suite: suite_info(suite),
         name: d.name.clone(),
         span: d.span,
+        row: d.row,
         tags: d.tags.clone(),
         endpoint_kind: d.endpoint.kind.name(),
         outcome,

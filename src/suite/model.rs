@@ -34,6 +34,10 @@ pub struct Dialogue {
     pub name: String,
     /// Where `- name:` is.
     pub span: Span,
+    /// Which row of the dialogue's `matrix:` or `matrix_file:` this is, counted from 1; `None`
+    /// without a matrix. Reports carry it so that `merge` puts a matrix's rows back in the
+    /// order they are written: the rows of a `matrix_file:` all point at that one line.
+    pub row: Option<u32>,
     pub tags: Vec<String>,
     /// `skip: reason`.
     pub skip: Option<String>,

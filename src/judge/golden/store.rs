@@ -659,6 +659,7 @@ mod tests {
         Dialogue {
             name: name.into(),
             span: Span::UNKNOWN,
+            row: None,
             tags: Vec::new(),
             skip: None,
             vars: Default::default(),

@@ -416,6 +416,7 @@ impl Checker<'_> {
         let written = Dialogue {
             name,
             span,
+            row: None,
             tags: raw.tags.0.iter().map(|t| t.value.clone()).collect(),
             skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)),
             vars,
@@ -435,7 +436,10 @@ impl Checker<'_> {
         };
         match matrix {
             None => vec![written],
-            Some(m) => m.rows.iter().map(|row| of_row(&written, row)).collect(),
+            Some(m) => (1..)
+                .zip(&m.rows)
+                .map(|(i, row)| of_row(&written, row, i))
+                .collect(),
         }
     }
 
@@ -874,10 +878,11 @@ impl Place {
 
 /// The dialogue of one matrix row: the written one under the row's name and place, with the
 /// row's vars over the dialogue's `vars` (the row wins).
-fn of_row(written: &Dialogue, row: &Row) -> Dialogue {
+fn of_row(written: &Dialogue, row: &Row, index: u32) -> Dialogue {
     let mut d = written.clone();
     d.name = row.name(&written.name);
     d.span = row.model_span;
+    d.row = Some(index);
     d.vars.extend(row.vars.iter().cloned());
     d
 }
