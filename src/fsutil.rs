@@ -2,8 +2,8 @@
 //!
 //! - [`write_atomic`] (`write.rs`) writes a report or a golden. A regular file (or a path that
 //!   does not exist yet) is replaced atomically: a temporary file in the same directory,
-//!   fsynced, renamed over the target, the directory fsynced, so a reader sees the old file or
-//!   the new one, never a torn one. A symbolic link is followed and its target replaced, so the
+//!   renamed over the target, so a reader sees the old file or the new one, never a torn one;
+//!   a golden's is fsynced first and its directory after ([`Durability`]), a report's is not. A symbolic link is followed and its target replaced, so the
 //!   link stays a link. Anything else (a character device such as `/dev/null`, a FIFO, the
 //!   file behind `/dev/stdout`) is written in place: renaming over it would swap `/dev/null`
 //!   for a regular file for the whole machine. [`write_atomic_with`] does the same for a
@@ -23,4 +23,6 @@ mod write;
 
 pub use read::{kind_name, read_regular_capped, ReadError, MAX_SUITE_BYTES};
 pub use walk::{leads_up, walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
-pub use write::{replaced_file, write_atomic, write_atomic_with, Sink, FIFO_READER_WAIT};
+pub use write::{
+    replaced_file, write_atomic, write_atomic_with, Durability, Sink, FIFO_READER_WAIT,
+};

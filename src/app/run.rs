@@ -528,8 +528,9 @@ fn write_spilled_report_files(
         spill.and_then(Spill::junit),
         spill.and_then(Spill::html),
     );
-    // Each report on a thread of its own: most of a report's time at the end of a big run is
-    // its fsync, and the disk takes them together. The errors are said in a fixed order.
+    // Each report on a thread of its own: a big run's reports are megabytes to copy from
+    // their scratch files, and two cores copy two at once. The errors are said in a fixed
+    // order.
     let errors = std::thread::scope(|s| {
         let junit = s.spawn(|| {
             write_error("JUnit", files.junit, |p| {

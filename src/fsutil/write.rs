@@ -21,9 +21,24 @@ const MAX_LINKS: usize = 40;
 /// Writes `contents` to `path`: atomically when `path` is (or will be) a regular file, in place
 /// when it is a device or a FIFO; see the module documentation. A symbolic link is resolved and
 /// its target replaced (a dangling link creates its target). A directory or a block device is
-/// an error, as is any failed write (`/dev/full` says "no space left on device").
+/// an error, as is any failed write (`/dev/full` says "no space left on device"). A replaced
+/// file is [`Durability::Synced`]: this is how goldens are written.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    write_atomic_with(path, |out| out.write_all(contents))
+    write_atomic_with(path, Durability::Synced, |out| out.write_all(contents))
+}
+
+/// What a replaced regular file is promised beyond atomicity (a reader, or a process killed
+/// mid-write, sees the old file or the new one, never a torn one: the rename gives that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk before the rename, the directory too: survives a power cut right after. For
+    /// goldens, the reviewed truth a user commits.
+    Synced,
+    /// Left to the kernel's write-back. For reports, which every run writes anew and a CI job
+    /// reads from the page cache at once: their fsyncs were most of a run's last 10 ms (a
+    /// 4 MB JSON report and its JUnit, each synced and then its directory), and bought nothing
+    /// a rerun does not.
+    Atomic,
 }
 
 /// Where [`write_atomic_with`] has its caller write: a buffer in front of the temporary file,
@@ -35,15 +50,17 @@ pub type Sink<'a> = BufWriter<&'a mut dyn Write>;
 const SINK_BUFFER: usize = 64 * 1024;
 
 /// [`write_atomic`] with the contents written by `fill` as it makes them, with the same
-/// guarantees: a regular file is replaced only once `fill` succeeded and everything is on disk
-/// (on an error the temporary file is removed and the old file stays); a device, FIFO or
-/// descriptor is written in place, so there a failed `fill` leaves what it wrote.
+/// guarantees: a regular file is replaced only once `fill` succeeded, and is on disk first if
+/// `durability` says so (on an error the temporary file is removed and the old file stays); a
+/// device, FIFO or descriptor is written in place, so there a failed `fill` leaves what it
+/// wrote.
 pub fn write_atomic_with(
     path: &Path,
+    durability: Durability,
     fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
     match plan_write(path)? {
-        Plan::Replace(target) => replace(&target, fill),
+        Plan::Replace(target) => replace(&target, durability, fill),
         Plan::InPlace { path, append } => {
             let mut file = open_in_place(&path, append)?;
             // No fsync: a device may refuse it (`EINVAL`), and there is nothing to make
@@ -194,9 +211,13 @@ fn is_descriptor_path(p: &Path) -> bool {
     p.starts_with("/proc") || p.starts_with("/dev/fd")
 }
 
-/// The atomic write: temp file beside `path`, filled, fsynced, renamed, then the directory
-/// fsynced.
-fn replace(path: &Path, fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>) -> io::Result<()> {
+/// The atomic write: temp file beside `path`, filled, fsynced if [`Durability::Synced`],
+/// renamed, then the directory fsynced if so.
+fn replace(
+    path: &Path,
+    durability: Durability,
+    fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -217,6 +238,9 @@ fn replace(path: &Path, fill: impl FnOnce(&mut Sink<'_>) -> io::Result<()>) -> i
     let mut tmp = builder.tempfile_in(dir)?;
     // On an error the temporary file is dropped, which removes it.
     write_through(tmp.as_file_mut(), fill)?;
+    if durability == Durability::Atomic {
+        return tmp.persist(path).map(drop).map_err(|e| e.error);
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     if let Ok(d) = File::open(dir) {
@@ -323,24 +347,27 @@ pub(crate) mod tests {
 
     #[test]
     fn a_failed_fill_keeps_the_old_file_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("r.json");
-        write_atomic(&p, b"old").unwrap();
-        let e = write_atomic_with(&p, |out| {
-            out.write_all(&[b'x'; 200_000])?;
-            Err(io::Error::other("the renderer gave up"))
-        })
-        .unwrap_err();
-        assert_eq!(e.to_string(), "the renderer gave up");
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        for durability in [Durability::Synced, Durability::Atomic] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("r.json");
+            write_atomic(&p, b"old").unwrap();
+            let e = write_atomic_with(&p, durability, |out| {
+                out.write_all(&[b'x'; 200_000])?;
+                Err(io::Error::other("the renderer gave up"))
+            })
+            .unwrap_err();
+            assert_eq!(e.to_string(), "the renderer gave up");
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
     }
 
     #[test]
     fn a_streamed_write_lands_whole() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.json");
-        write_atomic_with(&p, |out| {
+        write_atomic(&p, b"old").unwrap();
+        write_atomic_with(&p, Durability::Atomic, |out| {
             for i in 0..100_000u32 {
                 writeln!(out, "{i}")?;
             }
@@ -350,6 +377,11 @@ pub(crate) mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(text.lines().count(), 100_000);
         assert!(text.ends_with("99999\n"));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "a temp file is left"
+        );
     }
 
     #[test]

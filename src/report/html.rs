@@ -52,7 +52,9 @@ pub fn render(report: &RunReport) -> String {
 /// a dialogue at a time: the dialogues `spilled` kept a part of are copied from it, as the
 /// results no longer hold their conversations.
 pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
-    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+    crate::fsutil::write_atomic_with(path, crate::fsutil::Durability::Atomic, |out| {
+        write_to(report, spilled, out)
+    })
 }
 
 /// Writes the whole report to `path` from the results alone ([`write_spilled`] without parts).

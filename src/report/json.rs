@@ -55,7 +55,9 @@ pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
 /// [`write`], with the parts of the dialogues that were spilled as they finished copied from
 /// `spilled` (see [`spill`](super::spill)).
 pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
-    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+    crate::fsutil::write_atomic_with(path, crate::fsutil::Durability::Atomic, |out| {
+        write_to(report, spilled, out)
+    })
 }
 
 /// Writes [`render`]'s text to `out`, one dialogue at a time: the run's head as serde_json

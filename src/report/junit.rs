@@ -82,7 +82,9 @@ pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
 /// [`write`], with the testcases of the dialogues that were spilled as they finished copied
 /// from `spilled` (see [`spill`](super::spill)).
 pub fn write_spilled(report: &RunReport, spilled: Option<&Part>, path: &Path) -> io::Result<()> {
-    crate::fsutil::write_atomic_with(path, |out| write_to(report, spilled, out))
+    crate::fsutil::write_atomic_with(path, crate::fsutil::Durability::Atomic, |out| {
+        write_to(report, spilled, out)
+    })
 }
 
 /// The body of a passing dialogue's `<testcase>` (what goes between its tags), as it reads in
