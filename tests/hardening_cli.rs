@@ -141,6 +141,14 @@ fn report_directories_are_made_and_a_file_in_the_way_is_refused_first() {
         "{stderr}"
     );
     assert_eq!(mock.requests().len(), sent, "a request was sent");
+    let out = run_in(ws.path(), &["run", "s.yaml", "--junit", "reports/"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--junit reports/: is a directory"),
+        "{stderr}"
+    );
+    assert_eq!(mock.requests().len(), sent, "a request was sent");
     assert_eq!(
         std::fs::read_to_string(ws.path().join("taken")).expect("read"),
         "not a directory\n"

@@ -109,7 +109,8 @@ pub(super) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
 ///
 /// A report's directory that does not exist yet is made, as CI configurations expect
 /// (`--junit reports/junit.xml` on a fresh checkout); one that cannot be made (a file in the
-/// way, no permission) is a usage error naming the flag.
+/// way, no permission) is a usage error naming the flag, as is a report path that is a
+/// directory (`--junit reports/`).
 pub(super) fn ready_report_paths(
     junit: Option<&Path>,
     json: Option<&Path>,
@@ -118,6 +119,9 @@ pub(super) fn ready_report_paths(
     distinct_report_paths(junit, json, html)?;
     for (flag, path) in [("--junit", junit), ("--json", json), ("--html", html)] {
         let Some(path) = path else { continue };
+        if path.is_dir() {
+            return Err(format!("{flag} {}: is a directory", path.display()));
+        }
         let dir = path.parent().unwrap_or(Path::new(""));
         if dir.as_os_str().is_empty() || dir.is_dir() {
             continue;
