@@ -24,5 +24,6 @@ mod write;
 pub use read::{kind_name, read_regular_capped, ReadError, MAX_SUITE_BYTES};
 pub use walk::{leads_up, walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
 pub use write::{
-    replaced_file, write_atomic, write_atomic_with, Durability, Sink, FIFO_READER_WAIT,
+    replaced_file, write_atomic, write_atomic_with, writes_to_stdout, Durability, Sink,
+    FIFO_READER_WAIT,
 };

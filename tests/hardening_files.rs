@@ -221,7 +221,8 @@ fn a_symlinked_report_keeps_its_link_and_its_target_is_replaced() {
 }
 
 /// `--junit /dev/stdout`, spelled as a link in the temporary directory so that a regression
-/// replaces only that link, never the machine's `/dev/stdout`.
+/// replaces only that link, never the machine's `/dev/stdout`. The report is all that stdout
+/// carries (a pipe to an XML or JSON reader parses it); the console moves to stderr.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_report_to_stdout_goes_to_stdout() {
@@ -232,8 +233,28 @@ fn a_report_to_stdout_goes_to_stdout() {
     assert_code(&o, 0);
     assert_link(&out, "/dev/stdout");
     let text = stdout(&o);
+    assert!(text.starts_with("<?xml"), "{text}");
+    assert!(text.trim_end().ends_with("</testsuites>"), "{text}");
     assert!(text.contains("<testcase name=\"hello\""), "{text}");
-    assert!(text.contains("1 passed, 0 failed"), "{text}");
+    let err = stderr(&o);
+    assert!(
+        err.contains("PASS") && err.contains("1 passed, 0 failed"),
+        "{err}"
+    );
+}
+
+/// `--json -` is standard output, as for any tool's output file: `agenttest run --json - | jq`
+/// reads the report and nothing else, and no file named `-` appears.
+#[test]
+fn a_report_to_dash_is_stdout_alone() {
+    let ws = workspace();
+    let o = run(ws.path(), &["run", "suite.yaml", "--json", "-"]);
+    assert_code(&o, 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).expect("stdout is the JSON report alone");
+    assert_eq!(json["run"]["totals"]["passed"], 1);
+    assert!(stderr(&o).contains("1 passed, 0 failed"), "{}", stderr(&o));
+    assert!(!ws.path().join("-").exists());
 }
 
 /// `agenttest run --junit /dev/stdout > file`: the report lands in the file after what the
@@ -252,8 +273,9 @@ fn a_report_to_stdout_redirected_to_a_file_is_appended_to_it() {
     assert_code(&o, 0);
     assert_link(&out, "/dev/stdout");
     let text = ws.read("console.txt");
-    assert!(text.contains("PASS"), "{text}");
+    assert!(text.starts_with("<?xml"), "{text}");
     assert!(text.contains("<testcase name=\"hello\""), "{text}");
+    assert!(stderr(&o).contains("PASS"), "{}", stderr(&o));
     let after = std::fs::metadata(ws.path().join("console.txt")).unwrap();
     assert_eq!(after.ino(), ino, "the redirected file was replaced");
 }
@@ -279,17 +301,16 @@ fn a_report_to_a_fifo_reaches_its_reader() {
     assert!(m.file_type().is_fifo(), "the FIFO was replaced");
 }
 
+/// Refused before anything is sent (a usage error), not found out after the whole run.
 #[test]
 fn a_report_over_a_directory_is_an_error() {
     let ws = workspace();
     std::fs::create_dir(ws.path().join("out.xml")).unwrap();
     let o = run(ws.path(), &["run", "suite.yaml", "--junit", "out.xml"]);
-    assert_code(&o, 3);
+    assert_code(&o, 2);
     let err = stderr(&o);
-    assert!(
-        err.contains("failed to write the JUnit report out.xml: is a directory"),
-        "{err}"
-    );
+    assert!(err.contains("--junit out.xml: is a directory"), "{err}");
+    assert!(!err.contains("PASS"), "{err}");
     assert!(ws.path().join("out.xml").is_dir());
 }
 

@@ -9,7 +9,6 @@
 //! no suite: the reports are the whole truth.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -53,7 +52,7 @@ pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
         }
     };
     let console = Console::new(ConsoleOptions {
-        color: use_color(args.color, std::io::stdout().is_terminal()),
+        color: use_color(args.color, crate::report::console::out_is_terminal()),
         progress: false,
         verbosity: Verbosity::Normal,
     });

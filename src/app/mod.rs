@@ -34,7 +34,7 @@ pub use run::exit_code;
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let _ = writeln!($crate::report::console::out(), $($arg)*);
     }};
 }
 
@@ -117,6 +117,13 @@ pub(super) fn ready_report_paths(
     html: Option<&Path>,
 ) -> Result<(), String> {
     distinct_report_paths(junit, json, html)?;
+    if [junit, json, html]
+        .into_iter()
+        .flatten()
+        .any(crate::fsutil::writes_to_stdout)
+    {
+        crate::report::console::to_stderr();
+    }
     for (flag, path) in [("--junit", junit), ("--json", json), ("--html", html)] {
         let Some(path) = path else { continue };
         if path.is_dir() {

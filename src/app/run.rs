@@ -277,7 +277,7 @@ fn redactor(suites: &[Arc<Suite>]) -> Redactor {
 
 fn console(args: &RunArgs) -> Console {
     Console::new(ConsoleOptions {
-        color: use_color(args.paths.color, std::io::stdout().is_terminal()),
+        color: use_color(args.paths.color, crate::report::console::out_is_terminal()),
         progress: std::io::stderr().is_terminal() && env_var("CI").is_none() && !args.quiet,
         verbosity: if args.quiet {
             Verbosity::Quiet

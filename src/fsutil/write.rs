@@ -113,13 +113,25 @@ enum Plan {
         path: PathBuf,
         append: bool,
     },
-    /// `/dev/stdout`: through this process's own standard output, so the report lands where
-    /// a print would, in order with what was printed and at the same offset of a file.
+    /// `/dev/stdout` or `-`: through this process's own standard output, so the report lands
+    /// where a print would, in order with what was printed and at the same offset of a file.
     Stdout,
     Stderr,
 }
 
+/// Whether a write of `path` goes to this process's standard output (`/dev/stdout`, a link to
+/// it, or `-`): the console then moves to standard error, so that the report alone is what a
+/// pipe (`--json - | jq`) reads.
+pub fn writes_to_stdout(path: &Path) -> bool {
+    matches!(plan_write(path), Ok(Plan::Stdout))
+}
+
 fn plan_write(path: &Path) -> io::Result<Plan> {
+    // `-` is standard output, as for every tool that takes an output file; a file of that
+    // name is still reachable as `./-`.
+    if path == Path::new("-") {
+        return Ok(Plan::Stdout);
+    }
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => match resolve_links(path)? {
             Resolved::Path(p) => p,

@@ -2,10 +2,12 @@
 //! a terminal outside CI, then every failure in full, then one summary line.
 //!
 //! It only formats what the runner produced; whether to use color or a progress bar is decided
-//! by the caller from the terminal and the environment.
+//! by the caller from the terminal and the environment. Its lines go to standard output, or to
+//! standard error once [`to_stderr`] is called (a report is being written to standard output).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -33,6 +35,34 @@ pub struct ConsoleOptions {
 pub struct Console {
     opts: ConsoleOptions,
     bar: ProgressBar,
+}
+
+static TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// Sends every console line of this process to standard error from now on: a report written
+/// to standard output (`--json -`) must be all that a pipe reads there.
+pub fn to_stderr() {
+    TO_STDERR.store(true, Ordering::Relaxed);
+}
+
+/// Where a console line goes: standard output, unless [`to_stderr`] was called. Locked, so a
+/// line is written whole.
+pub fn out() -> Box<dyn std::io::Write> {
+    if TO_STDERR.load(Ordering::Relaxed) {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    }
+}
+
+/// Whether the console's stream is a terminal (for color).
+pub fn out_is_terminal() -> bool {
+    use std::io::IsTerminal as _;
+    if TO_STDERR.load(Ordering::Relaxed) {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    }
 }
 
 const RED: &str = "\x1b[31m";
@@ -69,11 +99,10 @@ impl Console {
     /// Prints a line without tearing the progress bar.
     fn line(&self, text: &str) {
         if self.bar.is_hidden() {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
+            let _ = writeln!(out(), "{text}");
         } else {
             self.bar.suspend(|| {
-                let _ = writeln!(std::io::stdout(), "{text}");
+                let _ = writeln!(out(), "{text}");
             });
         }
     }
@@ -219,9 +248,9 @@ impl Console {
             self.paint(BOLD, &self.paint(style, &summary)),
             self.paint(DIM, &format!("in {}", human_duration(report.duration)))
         );
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(out.as_bytes());
-        let _ = stdout.flush();
+        let mut console = self::out();
+        let _ = console.write_all(out.as_bytes());
+        let _ = console.flush();
     }
 
     /// One troubled dialogue in full: where it is, each attempt that did not pass, each failed
