@@ -331,6 +331,73 @@ fn the_http_kinds_error_pointer_finds_the_detail_where_the_api_puts_it() {
     );
 }
 
+/// A FastAPI-like agent on loopback: `POST /chat` answers, any other path is redirected there
+/// with a 307 (as Starlette's `redirect_slashes` does for `/chat/`). Returns the base URL and
+/// the paths requested.
+fn slash_strict_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = paths.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let path = request_line.split(' ').nth(1).unwrap_or("").to_string();
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut sink = vec![0; length];
+            let _ = reader.read_exact(&mut sink);
+            seen.lock().expect("lock").push(path.clone());
+            let (status, extra, body) = if path == "/chat" {
+                ("200 OK", "", r#"{"answer": "hi from chat"}"#)
+            } else {
+                ("307 Temporary Redirect", "location: /chat\r\n", "")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, paths)
+}
+
+/// The agent's whole URL in `base_url` with no `path:` is requested as written (it had become
+/// `/chat/`), and a redirect says where it points instead of a bare status.
+#[test]
+fn an_http_base_url_without_a_path_is_the_whole_url_and_a_redirect_says_where() {
+    let (url, paths) = slash_strict_server();
+    let ws = Workspace::new();
+    ws.write(
+        "whole.yaml",
+        &format!(
+            "endpoint:\n  kind: http\n  base_url: {url}/chat\n  retries: 0\n  body: {{q: \"{{{{message}}}}\"}}\n  response: {{text: /answer}}\ndialogues:\n  - name: whole url\n    turns: [{{user: hi, expect: {{equals: hi from chat}}}}]\n  - name: slash path\n    endpoint: {{path: /chat/}}\n    turns: [{{user: hi}}]\n"
+        ),
+    );
+    let o = run(&ws, "unused", &["whole.yaml", "--no-golden", "-j", "1"]);
+    assert_code(&o, 3);
+    let text = stdout(&o);
+    assert!(text.contains("PASS  whole › whole url"), "{text}");
+    assert!(
+        text.contains("unexpected status 307 from POST ")
+            && text.contains("redirected to /chat; agenttest follows no redirect"),
+        "{text}"
+    );
+    let paths = paths.lock().expect("lock").clone();
+    assert!(paths.contains(&"/chat".to_string()), "{paths:?}");
+    assert!(paths.contains(&"/chat/chat/".to_string()), "{paths:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 429: each of OpenAI's three headers honoured alone
 

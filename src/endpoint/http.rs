@@ -64,12 +64,13 @@ impl Http {
         let method = reqwest::Method::from_bytes(spec.method.as_bytes())
             .map_err(|_| format!("`{}` is not an HTTP method", spec.method))?;
         // The URL is checked now, with the template's names left in, so a bad base fails once.
-        let base = base_url.trim_end_matches('/').to_string();
-        reqwest::Url::parse(&format!("{base}/"))
-            .map_err(|e| format!("`{base}` is not a valid URL: {e}"))?;
+        // It is kept as written: without a `path:` it is the whole URL (see `url`).
+        let trimmed = base_url.trim_end_matches('/');
+        reqwest::Url::parse(&format!("{trimmed}/"))
+            .map_err(|e| format!("`{trimmed}` is not a valid URL: {e}"))?;
         Ok(Http {
             transport,
-            base,
+            base: base_url.to_string(),
             method,
             names: template_names(spec),
             spec: spec.clone(),
@@ -238,8 +239,13 @@ impl HttpConversation {
                 expand_template(&self.endpoint.spec.path, &encoded)
             }
         };
-        let slash = if path.starts_with('/') { "" } else { "/" };
-        let url = transport::url_under(&self.endpoint.base, &format!("{slash}{path}"));
+        let url = if path.is_empty() {
+            // No `path:` written: the base URL is the agent's whole URL, as written.
+            self.endpoint.base.clone()
+        } else {
+            let slash = if path.starts_with('/') { "" } else { "/" };
+            transport::url_under(&self.endpoint.base, &format!("{slash}{path}"))
+        };
         Target::parse(&url).map_err(SendError::Invalid)
     }
 

@@ -157,12 +157,13 @@ pub async fn whole_reply(
 ) -> Result<Reply, SendError> {
     let status = response.status();
     let rate = rate_headers(response.headers());
+    let redirect = redirected_to(status, response.headers());
     let bytes = read_capped(response).await?;
     let body = if (200..300).contains(&status) {
         success(&bytes)
     } else {
         ReplyBody::Error {
-            detail: error(&bytes),
+            detail: redirect.or_else(|| error(&bytes)),
         }
     };
     Ok(Reply {
@@ -175,6 +176,19 @@ pub async fn whole_reply(
             total: started.elapsed(),
         },
     })
+}
+
+/// A redirect's detail: where it points, and what to do, since no redirect is followed (a
+/// `POST` turned into a `GET` by a 302 would reach the agent without its message). The usual
+/// cause is a URL one slash off (`/chat/` for `/chat`), which FastAPI answers with a 307.
+fn redirected_to(status: u16, headers: &reqwest::header::HeaderMap) -> Option<String> {
+    if !(300..400).contains(&status) {
+        return None;
+    }
+    let location = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
+    Some(format!(
+        "redirected to {location}; agenttest follows no redirect: point base_url (and path) at that URL"
+    ))
 }
 
 /// The whole body, or an error once it grows past [`MAX_BODY_BYTES`]: an endless or huge

@@ -342,7 +342,9 @@ pub struct OpenAiSpec {
 pub struct HttpSpec {
     /// Upper-case; `POST` by default.
     pub method: String,
-    /// A template (`{{session_id}}`, ...); `/` by default.
+    /// A template (`{{session_id}}`, ...) under `base_url`. Empty when not written: the request
+    /// goes to `base_url` exactly as written, so the agent's whole URL there (`.../chat`) is
+    /// not turned into `.../chat/`, which frameworks such as FastAPI answer with a redirect.
     pub path: String,
     /// Sent as JSON; every string in it is a template, and a string that is exactly
     /// `{{history}}` (or `{{turn}}`) becomes an array (a number). Always a mapping when set.

@@ -556,7 +556,7 @@ pub(super) fn endpoint_kind(kind: RawKind, spec: SpecLayer, stream: bool) -> Opt
             let r = spec.response;
             Some(EndpointKind::Http(HttpSpec {
                 method: spec.method.unwrap_or_else(|| "POST".into()),
-                path: spec.path.map_or_else(|| "/".into(), |p| p.value),
+                path: spec.path.map_or_else(String::new, |p| p.value),
                 body: spec.body.map(|b| b.value),
                 auth_header: spec.auth_header,
                 response: Pointers {

@@ -474,7 +474,7 @@ fn http_defaults_and_what_its_templates_may_name() {
     let e = &s.dialogues[0].endpoint;
     match &e.kind {
         EndpointKind::Http(h) => {
-            assert_eq!((h.method.as_str(), h.path.as_str()), ("POST", "/"));
+            assert_eq!((h.method.as_str(), h.path.as_str()), ("POST", ""));
             assert_eq!(h.response.text, "", "the whole reply");
             assert_eq!(h.response.session_id.as_deref(), Some("/s"));
             assert!(!h.stream);
