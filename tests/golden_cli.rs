@@ -305,3 +305,56 @@ fn accept_and_reject_find_pending_files_in_a_linked_golden_directory() {
     assert!(goldens.join("weather.yaml").exists());
     assert_code(&run_dir(&[]), 0);
 }
+
+/// SPEC §3.1's capture + `normalize` dialogue against an agent that gives out a new order
+/// number in every session (as a live one does): the number captured from turn 1 and sent in
+/// turn 2's message is recorded after `normalize` too, so the golden holds `<ORDER>` and every
+/// later run matches it. A golden recorded before, with the raw number in its message, still
+/// matches, and `--bless` leaves it as it is.
+#[test]
+fn a_captured_value_in_a_message_is_normalized_in_the_golden() {
+    let ws = Workspace::new();
+    ws.write(
+        "agent.yaml",
+        "agents:\n  ag_o:\n    seed: 1\n    rules:\n      - when: '(?i)where is my order'\n        replies: ['I found your order ORD-1111.', 'I found your order ORD-2222.', 'I found your order ORD-3333.']\n      - when: '(?i)shipped'\n        reply: 'Yes, it shipped.'\n",
+    );
+    ws.write(
+        "o.yaml",
+        "endpoint: {base_url: mock, mock_script: agent.yaml, agent_id: ag_o, api_key: ak_test_123}\n\
+         normalize:\n  - {pattern: '\\bORD-\\d+\\b', replace: '<ORDER>'}\n\
+         dialogues:\n  - name: order\n    turns:\n      - user: Where is my order?\n        capture: {order: 'ORD-\\d+'}\n      - user: Has {{order}} shipped?\n",
+    );
+    let golden = "o.golden/order.yaml";
+    assert_code(&run_in(ws.path(), &["run", "o.yaml", "--bless"]), 0);
+    let text = ws.read(golden);
+    assert!(text.contains("- user: Has <ORDER> shipped?"), "{text}");
+    // Six runs, six sessions: the order numbers differ between them, the golden holds.
+    let out = run_in(
+        ws.path(),
+        &["run", "o.yaml", "--repeat", "6", "--min-pass", "6"],
+    );
+    assert_code(&out, 0);
+    assert!(!ws.exists("o.golden/order.yaml.new"));
+
+    // A golden from before: the raw number in the message. Still a match, and kept by --bless.
+    let raw = text.replace("Has <ORDER> shipped?", "Has ORD-2222 shipped?");
+    ws.write(golden, &raw);
+    let out = run_in(
+        ws.path(),
+        &["run", "o.yaml", "--repeat", "3", "--min-pass", "3"],
+    );
+    assert_code(&out, 0);
+    assert_code(&run_in(ws.path(), &["run", "o.yaml", "--bless"]), 0);
+    assert_eq!(ws.read(golden), raw);
+
+    // A message that really differs still fails, and the diff shows only that line.
+    ws.write(
+        golden,
+        &text.replace("Has <ORDER> shipped?", "Was <ORDER> lost?"),
+    );
+    let out = run_in(ws.path(), &["run", "o.yaml", "--color", "never"]);
+    assert_code(&out, 1);
+    let shown = stdout(&out);
+    assert!(shown.contains("the user message differs"), "{shown}");
+    assert!(shown.contains("+  - user: Has <ORDER> shipped?"), "{shown}");
+}

@@ -97,8 +97,8 @@ mod tests {
         );
         assert_eq!(g.suite, "support");
         assert_eq!(g.dialogue, "orders");
-        // The user message is recorded as sent; only agent text is normalized.
-        assert_eq!(g.turns[0].user, "Where is ORD-1?");
+        // The user message is normalized too: it can carry a value captured from a reply.
+        assert_eq!(g.turns[0].user, "Where is <ORDER>?");
         assert_eq!(g.turns[0].agent, "<ORDER> shipped.");
         assert_eq!(g.turns[1].status, 401);
         assert_eq!(g.turns[1].agent, "");
@@ -114,7 +114,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("support.golden/business-hours.yaml");
         let actual = golden(&[("hi", 200, "Hello!")]);
-        let check = compare(&path, &actual, GoldenMode::Exact);
+        let check = compare(&path, &actual, GoldenMode::Exact, &[]);
         assert_eq!(check.status, GoldenStatus::Missing);
         assert_eq!(check.expected, "");
         assert_eq!(check.actual, render(&actual));
@@ -145,11 +145,17 @@ mod tests {
             &path,
             &golden(&[("hi", 200, "Hello Ada!")]),
             GoldenMode::Exact,
+            &[],
         );
         assert_eq!(check.status, GoldenStatus::Match, "{:?}", check.differences);
         assert!(check.scores.is_empty());
         // Mode off never reads or fails.
-        let check = compare(&dir.path().join("none.yaml"), &golden(&[]), GoldenMode::Off);
+        let check = compare(
+            &dir.path().join("none.yaml"),
+            &golden(&[]),
+            GoldenMode::Off,
+            &[],
+        );
         assert_eq!(check.status, GoldenStatus::Match);
     }
 
@@ -167,7 +173,7 @@ mod tests {
             ("hi", 200, "Hello Bob!"),
             ("hours?", 500, "10 AM to 6 PM EST."),
         ]);
-        let check = compare(&path, &new, GoldenMode::Exact);
+        let check = compare(&path, &new, GoldenMode::Exact, &[]);
         assert_eq!(check.status, GoldenStatus::Mismatch);
         assert_eq!(check.expected, render(&old));
         let m = &message(&check);
@@ -222,7 +228,7 @@ mod tests {
             ("c", 200, "a slow red dog"),
         ]);
         let mode = GoldenMode::Similar { threshold: 0.9 };
-        let check = compare(&path, &new, mode);
+        let check = compare(&path, &new, mode, &[]);
         assert_eq!(check.status, GoldenStatus::Mismatch);
         assert_eq!(check.scores.len(), 3);
         assert!(check.scores[0] >= 0.9 && check.scores[0] < 1.0);
@@ -239,7 +245,7 @@ mod tests {
             ("b", 200, "Hello there"),
             ("c", 200, "the quick brown fox"),
         ]);
-        let check = compare(&path, &passing, mode);
+        let check = compare(&path, &passing, mode, &[]);
         assert_eq!(check.status, GoldenStatus::Match, "{:?}", check.differences);
         // User and status must still be equal in similar mode.
         let other_user = golden(&[
@@ -247,7 +253,7 @@ mod tests {
             ("B", 200, "Hello there"),
             ("c", 200, "the quick brown fox"),
         ]);
-        let check = compare(&path, &other_user, mode);
+        let check = compare(&path, &other_user, mode, &[]);
         assert!(message(&check).contains("turn 2: the user message differs"));
     }
 
@@ -260,7 +266,7 @@ mod tests {
             "suite: s\ndialogue: d\nturns:\n  - user: hi\n    stat: 200\n",
         )
         .unwrap();
-        let check = compare(&path, &golden(&[("hi", 200, "x")]), GoldenMode::Exact);
+        let check = compare(&path, &golden(&[("hi", 200, "x")]), GoldenMode::Exact, &[]);
         assert_eq!(check.status, GoldenStatus::Invalid);
         let m = &message(&check);
         assert!(m.contains("invalid golden transcript at"), "{m}");
@@ -278,7 +284,12 @@ mod tests {
     fn pending_files_are_written_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("support.golden/business-hours.yaml");
-        let mut check = compare(&path, &golden(&[("hi", 200, "Hello!")]), GoldenMode::Exact);
+        let mut check = compare(
+            &path,
+            &golden(&[("hi", 200, "Hello!")]),
+            GoldenMode::Exact,
+            &[],
+        );
         write_pending(&mut check).unwrap();
         let pending = pending_path(&path);
         assert_eq!(check.pending.as_deref(), Some(pending.as_path()));

@@ -91,7 +91,7 @@ fn write_into_read_only_directory_keeps_old_golden() {
         return;
     };
 
-    match golden::bless(&path, &transcript("Every day, 24/7.")) {
+    match golden::bless(&path, &transcript("Every day, 24/7."), &[]) {
         BlessAction::Failed(p, msg) => {
             assert_eq!(p, path);
             assert!(msg.contains("failed to write golden"), "{msg}");
@@ -129,7 +129,7 @@ fn forced_failures(root: &Path) {
     let file = root.join("support.golden-is-a-file");
     std::fs::write(&file, "keep me").unwrap();
     let path = file.join("business-hours.yaml");
-    match golden::bless(&path, &transcript("x")) {
+    match golden::bless(&path, &transcript("x"), &[]) {
         BlessAction::Failed(p, msg) => {
             assert_eq!(p, path);
             assert!(msg.contains(&path.display().to_string()), "{msg}");
@@ -141,7 +141,7 @@ fn forced_failures(root: &Path) {
     let dir_in_place = root.join("other.golden/d.yaml");
     std::fs::create_dir_all(dir_in_place.join("inner")).unwrap();
     assert!(matches!(
-        golden::bless(&dir_in_place, &transcript("x")),
+        golden::bless(&dir_in_place, &transcript("x"), &[]),
         BlessAction::Failed(..)
     ));
     assert!(dir_in_place.join("inner").is_dir());
@@ -164,7 +164,7 @@ fn bless_then_compare_then_accept_round_trip() {
 
     // First run: missing; the pending file is what accept promotes, byte for byte.
     let first = transcript("Monday to Friday, 9 AM to 6 PM EST.");
-    let mut check = golden::compare(&path, &first, GoldenMode::Exact);
+    let mut check = golden::compare(&path, &first, GoldenMode::Exact, &[]);
     assert_eq!(check.status, GoldenStatus::Missing);
     golden::write_pending(&mut check).unwrap();
     assert!(!path.exists());
@@ -182,18 +182,18 @@ fn bless_then_compare_then_accept_round_trip() {
         .replace("9 AM to 6 PM", "[..]");
     std::fs::write(&path, &loosened).unwrap();
     let second = transcript("Monday to Friday, 8 AM to 5 PM EST.");
-    let check = golden::compare(&path, &second, GoldenMode::Exact);
+    let check = golden::compare(&path, &second, GoldenMode::Exact, &[]);
     assert_eq!(check.status, GoldenStatus::Match, "{:?}", check.differences);
     // --bless keeps the loosened turn as it is.
     assert_eq!(
-        golden::bless(&path, &second),
+        golden::bless(&path, &second, &[]),
         BlessAction::Unchanged(path.clone())
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), loosened);
 
     // A real change: pending written, then rejected.
     let third = transcript("We are closed.");
-    let mut check = golden::compare(&path, &third, GoldenMode::Exact);
+    let mut check = golden::compare(&path, &third, GoldenMode::Exact, &[]);
     assert_eq!(check.status, GoldenStatus::Mismatch);
     golden::write_pending(&mut check).unwrap();
     let pending = golden::find_pending(&[tmp.path().join("support.yaml")]);

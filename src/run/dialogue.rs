@@ -387,7 +387,7 @@ async fn judge_golden(
 /// than the read itself, on every dialogue.
 fn compare_golden(suite: &Suite, d: &Dialogue, path: &Path, attempt: &Attempt) -> GoldenCheck {
     let file = golden::transcript(suite, &d.name, &attempt.turns);
-    golden::compare(path, &file, d.golden)
+    golden::compare(path, &file, d.golden, &suite.normalize)
 }
 
 /// `--bless`: the first completed run becomes the golden; an errored or skipped dialogue's
@@ -425,7 +425,8 @@ async fn bless(
         });
     }
     let owned = path.to_path_buf();
-    tokio::task::spawn_blocking(move || golden::bless(&owned, &file))
+    let rules = suite.normalize.clone();
+    tokio::task::spawn_blocking(move || golden::bless(&owned, &file, &rules))
         .await
         .unwrap_or_else(|e| BlessAction::Failed(path.to_path_buf(), e.to_string()))
 }

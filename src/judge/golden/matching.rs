@@ -90,12 +90,21 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     (2 * kept) as f64 / total as f64
 }
 
-/// A golden turn that still holds for a new turn: same message, same status, and the agent
-/// text equal or matched by the golden's wildcards.
-pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn) -> bool {
-    golden.user == actual.user
+/// A golden turn that still holds for a new turn: the same message (see [`user_matches`]),
+/// the same status, and the agent text equal or matched by the golden's wildcards.
+pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn, rules: &[NormalizeRule]) -> bool {
+    user_matches(&golden.user, &actual.user, rules)
         && golden.status == actual.status
         && agent_matches(&golden.agent, &actual.agent)
+}
+
+/// Whether a golden's user message is the one a transcript recorded (after `rules`). A user
+/// message can carry a value captured from an earlier reply (`Has {{order}} shipped?`), which
+/// changes from run to run as the agent's own text does, so it is recorded after `normalize`
+/// too. A golden recorded before that holds the raw message: it still matches once the same
+/// rules are applied to it.
+pub fn user_matches(golden: &str, actual: &str, rules: &[NormalizeRule]) -> bool {
+    golden == actual || (!rules.is_empty() && normalize(golden, rules) == actual)
 }
 
 /// What `--bless` and `accept` write: the new transcript, except that a turn whose golden
@@ -105,7 +114,7 @@ pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn) -> bool {
 /// sends nothing (SPEC §3.3), `--bless` keeps what `accept` keeps, and a blessed golden should
 /// record what was seen.
 /// A baseline comes from the new file when it has one (a bless with repeats), else it is kept.
-pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile) -> GoldenFile {
+pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile, rules: &[NormalizeRule]) -> GoldenFile {
     let Some(old) = old else {
         return new.clone();
     };
@@ -114,7 +123,7 @@ pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile) -> GoldenFile {
         .iter()
         .enumerate()
         .map(|(i, t)| match old.turns.get(i) {
-            Some(o) if turn_matches(o, t) => o.clone(),
+            Some(o) if turn_matches(o, t, rules) => o.clone(),
             _ => t.clone(),
         })
         .collect();
@@ -260,12 +269,12 @@ mod tests {
                 turn("extra", 200, "more"),
             ],
         };
-        let merged = merge(Some(&old), &new);
+        let merged = merge(Some(&old), &new, &[]);
         assert_eq!(merged.turns[0], old.turns[0]);
         assert_eq!(merged.turns[1], new.turns[1]);
         assert_eq!(merged.turns[2], new.turns[2], "status changed");
         assert_eq!(merged.turns[3], new.turns[3]);
-        assert_eq!(merge(None, &new), new);
+        assert_eq!(merge(None, &new, &[]), new);
     }
 
     #[test]
@@ -288,13 +297,13 @@ mod tests {
         let mut new = old.clone();
         new.baseline = None;
         // `accept` of a plain run's pending file keeps the recorded baseline.
-        assert_eq!(merge(Some(&old), &new).baseline, old.baseline);
+        assert_eq!(merge(Some(&old), &new, &[]).baseline, old.baseline);
         // A bless with repeats records its own.
         new.baseline = Some(Baseline {
             runs: 20,
             passed: 19,
         });
-        assert_eq!(merge(Some(&old), &new).baseline, new.baseline);
+        assert_eq!(merge(Some(&old), &new, &[]).baseline, new.baseline);
         // And the file says it in one line, and reads back.
         let text = render(&old);
         assert!(

@@ -21,7 +21,9 @@ pub mod store;
 use std::path::{Path, PathBuf};
 
 pub use file::{parse, render, Baseline, GoldenFile, GoldenTurn};
-pub use matching::{agent_matches, merge, normalize, similarity, turn_matches, WILDCARD};
+pub use matching::{
+    agent_matches, merge, normalize, similarity, turn_matches, user_matches, WILDCARD,
+};
 pub use store::{
     accept, bless, find_pending, orphans, recorded_baseline, reject, remove_pending, write_pending,
     PendingAction,
@@ -30,7 +32,7 @@ pub use store::{
 use crate::diag::{Diagnostic, SourceFile};
 use crate::facts;
 use crate::record::{Difference, GoldenCheck, GoldenStatus, TurnResult};
-use crate::suite::model::{slug, GoldenMode, Suite};
+use crate::suite::model::{slug, GoldenMode, NormalizeRule, Suite};
 
 /// `<golden_dir>/<slug>.yaml`.
 pub fn golden_path(suite: &Suite, dialogue_name: &str) -> PathBuf {
@@ -46,9 +48,10 @@ pub fn pending_path(golden: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The transcript a completed attempt would record: per turn the message as sent, the status
-/// (0 if there was none, which a completed attempt does not have) and the agent's text after
-/// the suite's `normalize` rules (an absent text is recorded as empty). Turns that were never
+/// The transcript a completed attempt would record: per turn the message as sent and the
+/// agent's text, both after the suite's `normalize` rules (a message can carry a captured
+/// value, see [`matching::user_matches`]), and the status (0 if there was none, which a
+/// completed attempt does not have); an absent text is recorded as empty. Turns that were never
 /// sent (the dialogue ended at a missed capture) are not part of it.
 pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> GoldenFile {
     GoldenFile {
@@ -59,7 +62,7 @@ pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> G
             .iter()
             .filter(|t| !t.not_sent)
             .map(|t| GoldenTurn {
-                user: t.message.clone(),
+                user: normalize(&t.message, &suite.normalize),
                 status: t.status.unwrap_or(0),
                 agent: normalize(t.text.as_deref().unwrap_or(""), &suite.normalize),
             })
@@ -73,7 +76,12 @@ pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> G
 /// pending file or `--bless` would write (`actual`), what differs, per-turn similarity in mode
 /// `similar`, and on a difference the two sides of the diff to show. Mode `Off` always
 /// matches.
-pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenCheck {
+pub fn compare(
+    path: &Path,
+    actual: &GoldenFile,
+    mode: GoldenMode,
+    rules: &[NormalizeRule],
+) -> GoldenCheck {
     let mut check = GoldenCheck::new(path.to_path_buf(), render(actual));
     if matches!(mode, GoldenMode::Off) {
         return check;
@@ -111,7 +119,7 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
         Ok(g) => g,
         Err(d) => return invalid(check, unreadable(path, &d)),
     };
-    let (differences, scores) = differences(&golden, actual, mode);
+    let (differences, scores) = differences(&golden, actual, mode, rules);
     check.scores = scores;
     if mode == (GoldenMode::Facts { strict: false }) {
         check.notes = added_facts(&golden, actual);
@@ -119,7 +127,7 @@ pub fn compare(path: &Path, actual: &GoldenFile, mode: GoldenMode) -> GoldenChec
     if !differences.is_empty() {
         check.status = GoldenStatus::Mismatch;
         check.differences = differences;
-        (check.diff_old, check.diff_new) = diff_sides(&golden, actual);
+        (check.diff_old, check.diff_new) = diff_sides(&golden, actual, rules);
     }
     check
 }
@@ -137,7 +145,11 @@ fn unreadable(path: &Path, d: &Diagnostic) -> String {
 /// crate would render it (so hand-made layout or comments do not show up as changes), and on
 /// the actual side an agent text that the golden's `[..]` wildcards match is shown as the
 /// golden's text: the diff shows what failed, not what the wildcards absorbed.
-fn diff_sides(golden: &GoldenFile, actual: &GoldenFile) -> (String, String) {
+fn diff_sides(
+    golden: &GoldenFile,
+    actual: &GoldenFile,
+    rules: &[NormalizeRule],
+) -> (String, String) {
     let mut shown = actual.clone();
     // The baseline is the golden's own record, not something this run differs in.
     shown.baseline = golden.baseline;
@@ -145,6 +157,9 @@ fn diff_sides(golden: &GoldenFile, actual: &GoldenFile) -> (String, String) {
         if let Some(gt) = golden.turns.get(i) {
             if agent_matches(&gt.agent, &t.agent) {
                 t.agent = gt.agent.clone();
+            }
+            if user_matches(&gt.user, &t.user, rules) {
+                t.user = gt.user.clone();
             }
         }
     }
@@ -156,6 +171,7 @@ fn differences(
     golden: &GoldenFile,
     actual: &GoldenFile,
     mode: GoldenMode,
+    rules: &[NormalizeRule],
 ) -> (Vec<Difference>, Vec<f64>) {
     let mut out = Vec::new();
     let mut scores = Vec::new();
@@ -176,7 +192,7 @@ fn differences(
     for i in 0..n {
         let turn = i + 1;
         match (golden.turns.get(i), actual.turns.get(i)) {
-            (Some(g), Some(a)) => turn_differences(turn, g, a, mode, &mut out, &mut scores),
+            (Some(g), Some(a)) => turn_differences(turn, g, a, mode, rules, &mut out, &mut scores),
             (Some(_), None) => {
                 if similar {
                     scores.push(0.0);
@@ -206,10 +222,11 @@ fn turn_differences(
     g: &GoldenTurn,
     a: &GoldenTurn,
     mode: GoldenMode,
+    rules: &[NormalizeRule],
     out: &mut Vec<Difference>,
     scores: &mut Vec<f64>,
 ) {
-    if g.user != a.user {
+    if !user_matches(&g.user, &a.user, rules) {
         out.push(Difference::UserMessage { turn });
     }
     if g.status != a.status {

@@ -16,7 +16,7 @@ use super::pending_path;
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::fsutil::{self, write_atomic, Visit, WalkOptions};
 use crate::record::{BlessAction, GoldenCheck};
-use crate::suite::model::{slug, Suite};
+use crate::suite::model::{slug, NormalizeRule, Suite};
 
 /// The suffix of a pending golden.
 pub const PENDING_SUFFIX: &str = ".yaml.new";
@@ -63,13 +63,13 @@ pub fn remove_pending(golden: &Path) -> std::io::Result<bool> {
 /// matches (same message and status, agent text equal or matched by its `[..]` wildcards) as it
 /// is. Identical bytes are not rewritten. The `.golden` directory is created if missing, and
 /// the dialogue's pending `.new` is removed once the golden is written.
-pub fn bless(path: &Path, actual: &GoldenFile) -> BlessAction {
+pub fn bless(path: &Path, actual: &GoldenFile, rules: &[NormalizeRule]) -> BlessAction {
     let old = match read_old(path) {
         Ok(old) => old,
         Err(msg) => return BlessAction::Failed(path.to_path_buf(), msg),
     };
     let old_parsed = parse_old(path, old.as_deref());
-    let text = render(&merge(old_parsed.as_ref(), actual));
+    let text = render(&merge(old_parsed.as_ref(), actual, rules));
     let action = match write_golden(path, old.as_deref(), &text) {
         Ok(Written::Created) => BlessAction::Created(path.to_path_buf()),
         Ok(Written::Changed) => BlessAction::Changed(path.to_path_buf()),
@@ -117,7 +117,9 @@ fn accept_one(pending: &Path) -> PendingAction {
         Err(msg) => return failed(msg),
     };
     let old_parsed = parse_old(&golden, old.as_deref());
-    let merged = merge(old_parsed.as_ref(), &new);
+    // The suite's `normalize` rules are not known here (accept loads no suite): a turn whose
+    // message differs only by them takes the reviewed file's text.
+    let merged = merge(old_parsed.as_ref(), &new, &[]);
     // Unless a wildcard turn was kept, what is written is byte for byte what was reviewed.
     let text = if merged == new {
         new_text
@@ -459,16 +461,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("support.golden/d.yaml");
         let g = golden(&[("hi", 200, "Hello!")]);
-        assert_eq!(bless(&path, &g), BlessAction::Created(path.clone()));
+        assert_eq!(bless(&path, &g, &[]), BlessAction::Created(path.clone()));
         assert_eq!(read(&path), render(&g));
         let before = std::fs::metadata(&path).unwrap().modified().unwrap();
-        assert_eq!(bless(&path, &g), BlessAction::Unchanged(path.clone()));
+        assert_eq!(bless(&path, &g, &[]), BlessAction::Unchanged(path.clone()));
         assert_eq!(
             std::fs::metadata(&path).unwrap().modified().unwrap(),
             before
         );
         let g2 = golden(&[("hi", 200, "Hi!")]);
-        assert_eq!(bless(&path, &g2), BlessAction::Changed(path.clone()));
+        assert_eq!(bless(&path, &g2, &[]), BlessAction::Changed(path.clone()));
         assert_eq!(read(&path), render(&g2));
         // No temporary files are left behind.
         assert_eq!(
@@ -485,13 +487,16 @@ mod tests {
         std::fs::write(&path, render(&old)).unwrap();
         std::fs::write(pending_path(&path), "stale").unwrap();
         let new = golden(&[("hi", 200, "Hello Ada!"), ("hours?", 200, "9 to 6")]);
-        assert_eq!(bless(&path, &new), BlessAction::Changed(path.clone()));
+        assert_eq!(bless(&path, &new, &[]), BlessAction::Changed(path.clone()));
         let written = read(&path);
         assert!(written.contains("agent: Hello [..]!\n"), "{written}");
         assert!(written.contains("agent: 9 to 6\n"), "{written}");
         assert!(!pending_path(&path).exists());
         // Everything still matches: nothing to write.
-        assert_eq!(bless(&path, &new), BlessAction::Unchanged(path.clone()));
+        assert_eq!(
+            bless(&path, &new, &[]),
+            BlessAction::Unchanged(path.clone())
+        );
     }
 
     #[test]
@@ -500,7 +505,7 @@ mod tests {
         let path = dir.path().join("d.yaml");
         std::fs::write(&path, "not: [a golden").unwrap();
         let g = golden(&[("hi", 200, "Hello!")]);
-        assert_eq!(bless(&path, &g), BlessAction::Changed(path.clone()));
+        assert_eq!(bless(&path, &g, &[]), BlessAction::Changed(path.clone()));
         assert_eq!(read(&path), render(&g));
     }
 
