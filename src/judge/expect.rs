@@ -125,6 +125,10 @@ fn check(
         ExpectKind::MaxTokens(max) => match seen.usage.output_tokens {
             Some(n) if n <= *max => None,
             Some(n) => Some(Detail::TooManyTokens { max: *max, got: n }),
+            // An error reply (a refused key, a 404) is no answer: it spent no output tokens, and
+            // it reports none. A `max_tokens` from `defaults` reaches such a turn (SPEC §3.1's
+            // own example expects a 401 under `max_tokens: 300`), and holds there.
+            None if !(200..300).contains(&seen.status) => None,
             None => Some(Detail::NoTokenCount {
                 max: *max,
                 shape: seen.shape,
@@ -335,6 +339,32 @@ mod tests {
         );
         assert_eq!(f[0].span, Span::new(3, 7), "points at the turn");
         assert_eq!(expected_statuses(&[]), vec![200]);
+    }
+
+    #[test]
+    fn max_tokens_holds_on_an_error_reply_without_usage() {
+        let mut s = seen("Invalid API key");
+        s.status = 401;
+        s.usage = Usage::default();
+        let f = judge(
+            &[
+                e(ExpectKind::Status(vec![401])),
+                e(ExpectKind::MaxTokens(300)),
+            ],
+            Span::new(3, 7),
+            &s,
+            &BTreeMap::new(),
+        );
+        assert!(f.is_empty(), "{f:?}");
+        // A 2xx without a count still cannot be checked.
+        s.status = 200;
+        let f = judge(
+            &[e(ExpectKind::MaxTokens(300))],
+            Span::new(3, 7),
+            &s,
+            &BTreeMap::new(),
+        );
+        assert_eq!(f.len(), 1);
     }
 
     #[test]
