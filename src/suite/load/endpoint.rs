@@ -303,10 +303,14 @@ impl Checker<'_> {
             d.help = Some("a header value is one line of visible text".into());
             return None;
         }
-        let value = if e.used_env {
-            HeaderValue::Secret(SecretString::from(e.value))
-        } else {
+        // A secret only when the environment gave part of it: a `${VAR:-default}` whose
+        // default was used is text of the suite file, public like the rest. Redacting it had
+        // blanked ordinary words (`staging`, `en`) in every report and golden, and made
+        // goldens depend on which environment recorded them.
+        let value = if e.env_values.is_empty() {
             HeaderValue::Plain(e.value)
+        } else {
+            HeaderValue::Secret(SecretString::from(e.value))
         };
         Some(Header {
             name: name.value.clone(),

@@ -146,6 +146,33 @@ fn defaults_and_env_when_nothing_is_set() {
     assert!(d.turns[0].expect.is_empty());
 }
 
+/// A `${VAR:-default}` header whose default was used is the suite file's own text, not a
+/// secret: redacting it blanked words such as `staging` in every report and golden. The same
+/// header with the variable set is a secret.
+#[test]
+fn a_header_from_its_written_default_is_not_a_secret() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  base_url: mock\n  agent_id: ag\n  api_key: ak_test_123\n  \
+         headers: {X-Env: '${DEPLOY_ENV:-staging}'}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    let s = f.load_with(&env(&[])).unwrap().suites.remove(0);
+    let e = &s.dialogues[0].endpoint;
+    match &e.headers[0].value {
+        HeaderValue::Plain(v) => assert_eq!(v, "staging"),
+        HeaderValue::Secret(_) => panic!("a written default is not a secret"),
+    }
+    assert!(!e.secrets().iter().any(|s| s.expose_secret() == "staging"));
+    let s = f
+        .load_with(&env(&[("DEPLOY_ENV", "production")]))
+        .unwrap()
+        .suites
+        .remove(0);
+    let e = &s.dialogues[0].endpoint;
+    assert!(matches!(e.headers[0].value, HeaderValue::Secret(_)));
+}
+
 #[test]
 fn env_vars_expand_and_mark_secrets() {
     let f = Fixture::new(&[(
