@@ -1,7 +1,8 @@
 //! `agenttest merge` (SPEC §10) from the outside: CI shards cut with `--partition K/N` and
 //! merged give what one unsharded run gives (its JSON equal but for timing and session ids,
-//! its exit code), overlapping or mixed-version reports are refused with exit 2, and a
-//! report read back renders exactly as the run that wrote it.
+//! its exit code), overlapping or mixed-version reports and incomplete sets of shards (one
+//! missing, one given twice, shards of different N) are refused with exit 2, and a report
+//! read back renders exactly as the run that wrote it.
 
 #[path = "fixtures/report/mixed.rs"]
 mod mixed;
@@ -10,7 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use agenttest::record::{BaselineGate, BlessAction, JudgeTotals};
+use agenttest::record::{BaselineGate, BlessAction, JudgeTotals, Slice};
 use agenttest::report::{html, json, json_read, junit};
 use common::{assert_code, assert_valid_junit, run_in, stderr, stdout, Workspace};
 use serde_json::Value;
@@ -50,17 +51,25 @@ fn summary(out: &str) -> String {
         .to_string()
 }
 
-/// Runs `paths` once whole and as `shards` partitions, merges the partitions, and checks the
-/// merge against the whole run: same JSON but for timing, same exit code, same summary, a
-/// valid JUnit and an HTML page. Returns the exit code.
+/// `run`'s JSON report, read.
+fn json_of(ws: &Workspace, report: &str) -> Value {
+    serde_json::from_str(&ws.read(report)).expect("valid JSON")
+}
+
+/// Runs `paths` once whole and as `shards` partitions, merges the partitions (given last
+/// first: their order does not matter), and checks the merge against the whole run: same JSON
+/// but for timing, same exit code, same summary, a valid JUnit and an HTML page. Each shard's
+/// report records its slice; the whole run's and the merge's record none. Returns the exit
+/// code.
 fn shard_and_merge(ws: &Workspace, paths: &str, shards: usize) -> i32 {
     let whole = run_in(
         ws.path(),
         &["run", paths, "--json", "whole.json", "--color", "never"],
     );
     let code = whole.status.code().expect("exit code");
+    assert!(json_of(ws, "whole.json")["run"].get("partition").is_none());
     let mut merge_args: Vec<String> = vec!["merge".into()];
-    for k in 1..=shards {
+    for k in (1..=shards).rev() {
         let report = format!("shard-{k}.json");
         let out = run_in(
             ws.path(),
@@ -80,6 +89,11 @@ fn shard_and_merge(ws: &Workspace, paths: &str, shards: usize) -> i32 {
             "shard {k}: {}{}",
             stdout(&out),
             stderr(&out)
+        );
+        assert_eq!(
+            json_of(ws, &report)["run"]["partition"],
+            serde_json::json!({"k": k, "n": shards}),
+            "shard {k}"
         );
         merge_args.push(report);
     }
@@ -201,40 +215,195 @@ fn errors_without_failures_exit_3_and_passes_exit_0() {
     assert_eq!(shard_and_merge(&ws, "suites", 4), 0);
 }
 
-#[test]
-fn empty_partitions_merge_to_a_pass() {
-    let ws = workspace(&["pass"]);
-    let mut empty = Vec::new();
-    for k in 1..=3 {
-        let report = format!("p{k}.json");
-        let out = run_in(
-            ws.path(),
-            &[
-                "run",
-                "suites",
-                "--partition",
-                &format!("{k}/3"),
-                "--json",
-                &report,
-            ],
-        );
-        assert_code(&out, 0);
-        let v: Value = serde_json::from_str(&ws.read(&report)).expect("json");
-        if v["dialogues"].as_array().is_some_and(Vec::is_empty) {
-            empty.push(report);
-        }
+/// Runs `path` as partitions `1/n` to `n/n`, the K-th writing `{prefix}{K}.json`, and
+/// returns the reports' names, slice 1 first.
+fn partitions(ws: &Workspace, path: &str, prefix: &str, n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|k| {
+            let report = format!("{prefix}{k}.json");
+            let part = format!("{k}/{n}");
+            let out = run_in(
+                ws.path(),
+                &["run", path, "--partition", &part, "--json", &report],
+            );
+            assert!(
+                matches!(out.status.code(), Some(0 | 1 | 3)),
+                "{part}: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            report
+        })
+        .collect()
+}
+
+/// `merge` of `reports`, asked to write all three reports: it exits 2, says `message`, and
+/// writes none of them.
+fn refused(ws: &Workspace, reports: &[&str], message: &str) {
+    let mut args = vec!["merge"];
+    args.extend(reports);
+    args.extend([
+        "--json", "out.json", "--html", "out.html", "--junit", "out.xml",
+    ]);
+    let out = run_in(ws.path(), &args);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains(message),
+        "expected {message:?} in:\n{}",
+        stderr(&out)
+    );
+    for written in ["out.json", "out.html", "out.xml"] {
+        assert!(!ws.exists(written), "{written} was written");
     }
-    assert_eq!(empty.len(), 2, "one dialogue, three slices");
+}
+
+/// The reports among `reports` that hold no dialogue, and the one that holds some.
+fn empty_and_not(ws: &Workspace, reports: &[String]) -> (Vec<String>, String) {
+    let (empty, held): (Vec<String>, Vec<String>) = reports.iter().cloned().partition(|r| {
+        json_of(ws, r)["dialogues"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    });
+    assert_eq!(held.len(), 1, "one dialogue, one slice holds it");
+    (empty, held[0].clone())
+}
+
+/// A small suite on many shards: the slices that hold no dialogue still write a report, which
+/// counts as present. Merged with the one that holds it, they are the whole run; merged alone,
+/// the slice that holds it is missing (before the reports recorded their slice, this passed
+/// with nothing run).
+#[test]
+fn an_empty_slice_counts_as_present() {
+    let ws = workspace(&["pass"]);
+    assert_eq!(shard_and_merge(&ws, "suites", 3), 0);
+    let reports: Vec<String> = (1..=3).map(|k| format!("shard-{k}.json")).collect();
+    let (empty, held) = empty_and_not(&ws, &reports);
+    assert_eq!(empty.len(), 2);
+    let slice = held.trim_start_matches("shard-").trim_end_matches(".json");
+    let empty: Vec<&str> = empty.iter().map(String::as_str).collect();
+    refused(
+        &ws,
+        &empty,
+        &format!(
+            "error: cannot merge: shard {slice}/3 is missing: its report was not given, so no \
+             report holds its dialogues"
+        ),
+    );
+}
+
+/// Reports written before the run recorded its `--partition` slice merge as they did: each is
+/// taken as a run of its own, so empty slices merge to a pass.
+#[test]
+fn reports_without_the_partition_merge_as_before() {
+    let ws = workspace(&["pass"]);
+    let reports = partitions(&ws, "suites", "p", 3);
+    let (empty, _) = empty_and_not(&ws, &reports);
+    for report in &empty {
+        let mut v = json_of(&ws, report);
+        let run = v["run"].as_object_mut().expect("run");
+        assert!(
+            run.remove("partition").is_some(),
+            "{report} records its slice"
+        );
+        ws.write(report, &v.to_string());
+    }
     let mut args = vec!["merge"];
     args.extend(empty.iter().map(String::as_str));
     args.extend(["--json", "m.json", "--html", "m.html"]);
     let out = run_in(ws.path(), &args);
     assert_code(&out, 0);
     assert!(stdout(&out).contains("0 passed, 0 failed, 0 errored, 0 skipped"));
-    let v: Value = serde_json::from_str(&ws.read("m.json")).expect("json");
+    let v = json_of(&ws, "m.json");
     assert_eq!(v["run"]["totals"]["dialogues"], 0);
     assert!(v["run"].get("nothing_selected").is_none(), "{v}");
+    assert!(v["run"].get("partition").is_none(), "{v}");
     assert!(ws.read("m.html").contains("No dialogue in this report"));
+}
+
+/// Outcomes for [`workspace`]: `suites/a.yaml` passes (three dialogues), `suites/sub/b.yaml`
+/// fails, errors and skips.
+const SPLIT: [&str; 6] = ["pass", "fail", "pass", "error", "pass", "skip"];
+
+/// A CI job whose shard 2 of 3 died uploaded no report: merging shards 1 and 3 must not pass
+/// the gate on two thirds of the suite (found by a review). Nor does a whole run of another
+/// suite stand in for the missing shard.
+#[test]
+fn a_missing_shard_is_refused_naming_it_and_nothing_is_written() {
+    let ws = workspace(&SPLIT);
+    let shards = partitions(&ws, "suites/a.yaml", "a", 3);
+    let out = run_in(ws.path(), &["run", "suites/sub/b.yaml", "--json", "b.json"]);
+    assert_code(&out, 1);
+    let missing_2 = "error: cannot merge: shard 2/3 is missing: its report was not given";
+    refused(&ws, &["a1.json", "a3.json"], missing_2);
+    refused(&ws, &["a3.json", "b.json", "a1.json"], missing_2);
+    refused(
+        &ws,
+        &["a2.json"],
+        "error: cannot merge: shards 1/3 and 3/3 are missing: their reports were not given",
+    );
+    // Every shard, and the whole run of the other suite beside them: the whole suite ran.
+    let mut args = vec!["merge", "b.json"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["--json", "m.json", "--color", "never"]);
+    let out = run_in(ws.path(), &args);
+    assert_code(&out, 1);
+    assert!(
+        summary(&stdout(&out)).starts_with("3 passed, 1 failed, 1 errored, 1 skipped"),
+        "{}",
+        stdout(&out)
+    );
+    // A whole run of the same suite beside its shards repeats their dialogues.
+    let out = run_in(
+        ws.path(),
+        &["run", "suites/a.yaml", "--json", "whole-a.json"],
+    );
+    assert_code(&out, 0);
+    let mut args = vec!["merge", "whole-a.json"];
+    args.extend(shards.iter().map(String::as_str));
+    let out = run_in(ws.path(), &args);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("shards must not overlap"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A shard's report given twice (a retried CI job's and the first one's, or a copy), and shards
+/// cut into different numbers of slices, are not one whole set.
+#[test]
+fn a_slice_given_twice_or_shards_of_different_sizes_are_refused() {
+    let ws = workspace(&SPLIT);
+    partitions(&ws, "suites", "p", 3);
+    partitions(&ws, "suites", "h", 2);
+    ws.write("p2-retried.json", &ws.read("p2.json"));
+    refused(
+        &ws,
+        &["p1.json", "p2.json", "p3.json", "p2-retried.json"],
+        "error: cannot merge: shard 2/3 is both p2.json and p2-retried.json; give each shard's \
+         report once",
+    );
+    refused(
+        &ws,
+        &["p1.json", "p2.json", "p3.json", "p2.json"],
+        "error: cannot merge: shard 2/3 is p2.json twice",
+    );
+    refused(
+        &ws,
+        &["p1.json", "p2.json", "p3.json", "h1.json", "h2.json"],
+        "error: cannot merge partitions of different sizes: p1.json is shard 1/3, h1.json is \
+         shard 1/2",
+    );
+    // A slice no `--partition` takes is not a report.
+    let mut v = json_of(&ws, "p3.json");
+    v["run"]["partition"] = serde_json::json!({"k": 4, "n": 3});
+    ws.write("p4.json", &v.to_string());
+    refused(
+        &ws,
+        &["p1.json", "p2.json", "p4.json"],
+        "error: p4.json: not an agenttest JSON report: partition {\"k\": 4, \"n\": 3} is not a \
+         slice K/N with 1 <= K <= N",
+    );
 }
 
 /// Shards whose paths and filters selected nothing each exit 4 and write an empty report;
@@ -292,27 +461,11 @@ fn reports_of_runs_that_selected_nothing_merge_to_exit_4() {
 fn overlapping_and_mixed_version_reports_are_refused() {
     let ws = workspace(&["pass", "fail"]);
     run_in(ws.path(), &["run", "suites", "--json", "r.json"]);
-    let refused = |args: &[&str], message: &str| {
-        let mut all = vec!["merge"];
-        all.extend(args);
-        all.extend([
-            "--json", "out.json", "--html", "out.html", "--junit", "out.xml",
-        ]);
-        let out = run_in(ws.path(), &all);
-        assert_code(&out, 2);
-        assert!(
-            stderr(&out).contains(message),
-            "expected {message:?} in:\n{}",
-            stderr(&out)
-        );
-        for written in ["out.json", "out.html", "out.xml"] {
-            assert!(!ws.exists(written), "{written} was written");
-        }
-    };
+    let refuse = |args: &[&str], message: &str| refused(&ws, args, message);
     // The same report twice: every dialogue is in both.
     let text = ws.read("r.json");
     ws.write("copy.json", &text);
-    refused(
+    refuse(
         &["r.json", "copy.json"],
         "error: cannot merge: dialogue `a › pass 0` of suites/a.yaml is in r.json and in copy.json; shards must not overlap",
     );
@@ -321,11 +474,11 @@ fn overlapping_and_mixed_version_reports_are_refused() {
     v["schema_version"] = 2.into();
     v["dialogues"] = Value::Array(Vec::new());
     ws.write("v2.json", &v.to_string());
-    refused(
+    refuse(
         &["r.json", "v2.json"],
         "error: cannot merge reports of different schema versions: r.json has schema_version 1, v2.json has 2",
     );
-    refused(
+    refuse(
         &["v2.json"],
         "error: v2.json: schema_version 2 is not supported (this agenttest reads version 1)",
     );
@@ -336,15 +489,15 @@ fn overlapping_and_mixed_version_reports_are_refused() {
     );
     let bad = text.replacen("\"outcome\": \"pass\"", "\"outcome\": \"great\"", 1);
     ws.write("bad.json", &bad);
-    refused(
+    refuse(
         &["notes.json", "missing.json"],
         "error: notes.json: not an agenttest JSON report: expected ident at line 1 column 2",
     );
-    refused(
+    refuse(
         &["missing.json"],
         "error: failed to read the report missing.json",
     );
-    refused(&["bad.json"], "outcome \"great\"");
+    refuse(&["bad.json"], "outcome \"great\"");
 }
 
 #[test]
@@ -377,12 +530,17 @@ fn a_report_read_back_renders_as_the_run_that_wrote_it() {
         d.bless = Some(action);
     }
     assert!(html::render(&blessed).contains("bless: FAILED to write"));
+    // A shard's slice rides along.
+    let mut cut = mixed::mixed();
+    cut.partition = Some(Slice { k: 2, n: 3 });
+    assert!(json::render(&cut).contains("\"partition\": {\n      \"k\": 2,\n      \"n\": 3\n    }"));
     for report in [
         mixed::mixed(),
         mixed::mixed_with(|s| format!("{s}{hostile}<script>x</script>")),
         mixed::empty(),
         gated,
         blessed,
+        cut,
     ] {
         let written = json::render(&report);
         let back = json_read::parse(&written).expect("reads its own report");

@@ -4,11 +4,12 @@
 //! decided from the combined run.
 //!
 //! Refused with exit 2, before anything is written: a report that cannot be read, reports of
-//! different schema versions, and a dialogue (suite file + name) in more than one report
-//! (overlapping shards, or the same report given twice). This module sends nothing and reads
-//! no suite: the reports are the whole truth.
+//! different schema versions, `--partition` shards that are not one whole set (of different
+//! N, a slice missing or given twice: [`whole_partitions`]), and a dialogue (suite file + name)
+//! in more than one report (overlapping shards, or the same report given twice). This module
+//! sends nothing and reads no suite: the reports are the whole truth.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,7 +19,7 @@ use super::use_color;
 use crate::cli::MergeArgs;
 use crate::exit;
 use crate::fsutil::read_regular_capped;
-use crate::record::{Event, JudgeTotals, RunReport, SuiteInfo};
+use crate::record::{Event, JudgeTotals, RunReport, Slice, SuiteInfo};
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
 use crate::report::json_read;
 
@@ -112,6 +113,63 @@ pub enum MergeError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error(
+        "cannot merge partitions of different sizes: {} is shard {}, {} is shard {}",
+        .first.display(), shown(*.first_slice), .other.display(), shown(*.other_slice)
+    )]
+    MixedSizes {
+        first: PathBuf,
+        first_slice: Slice,
+        other: PathBuf,
+        other_slice: Slice,
+    },
+    #[error(
+        "cannot merge: shard {} is {}; give each shard's report once",
+        shown(*.slice),
+        if .first == .second {
+            format!("{} twice", .first.display())
+        } else {
+            format!("both {} and {}", .first.display(), .second.display())
+        }
+    )]
+    RepeatedSlice {
+        slice: Slice,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error(
+        "cannot merge: {}: {} not given, so no report holds {} dialogues",
+        missing_list(.first, *.more, *.n),
+        if .first.len() == 1 { "its report was" } else { "their reports were" },
+        if .first.len() == 1 { "its" } else { "their" }
+    )]
+    MissingSlices {
+        /// The first few missing slices' `k`, in order.
+        first: Vec<u32>,
+        /// How many more are missing.
+        more: u32,
+        n: u32,
+    },
+}
+
+/// `2/3`, as `--partition` takes it.
+fn shown(slice: Slice) -> String {
+    format!("{}/{}", slice.k, slice.n)
+}
+
+/// How many missing slices are named before the rest are counted: a 100-shard matrix
+/// that lost its artifacts needs no list of 99.
+const NAMED_MISSING: usize = 8;
+
+/// `shard 2/3 is missing`, `shards 2/5 and 4/5 are missing`, `shards 2/40, ..., 9/40 and 30
+/// more are missing`.
+fn missing_list(first: &[u32], more: u32, n: u32) -> String {
+    let named: Vec<String> = first.iter().map(|&k| shown(Slice { k, n })).collect();
+    match (named.as_slice(), more) {
+        ([one], 0) => format!("shard {one} is missing"),
+        ([init @ .., last], 0) => format!("shards {} and {last} are missing", init.join(", ")),
+        (_, more) => format!("shards {} and {more} more are missing", named.join(", ")),
+    }
 }
 
 /// Reads every report; every file that cannot be read is named, all at once.
@@ -173,6 +231,54 @@ pub fn same_version(versions: &[(PathBuf, u64)]) -> Result<(), MergeError> {
     }
 }
 
+/// The `--partition` shards among the reports are one whole set: all of one N, each slice of
+/// 1..N given once. A CI shard that died uploads no report, and merging the others would pass
+/// the gate on part of the suite. Reports that record no partition (whole runs, merges, and
+/// reports written before it was recorded) are not part of the set: each is a whole run of
+/// its own selection, and one that shares a dialogue with a shard is refused as overlapping.
+pub fn whole_partitions(shards: &[Shard]) -> Result<(), MergeError> {
+    let mut cut = shards
+        .iter()
+        .filter_map(|s| s.report.partition.map(|p| (p, &s.source)));
+    let Some((first_slice, first)) = cut.next() else {
+        return Ok(());
+    };
+    let n = first_slice.n;
+    // By `k`, not a table of `n` places: `n` comes from a file, and may be 4 billion.
+    let mut given: BTreeMap<u32, &PathBuf> = BTreeMap::from([(first_slice.k, first)]);
+    for (slice, source) in cut {
+        if slice.n != n {
+            return Err(MergeError::MixedSizes {
+                first: first.clone(),
+                first_slice,
+                other: source.clone(),
+                other_slice: slice,
+            });
+        }
+        if let Some(earlier) = given.insert(slice.k, source) {
+            return Err(MergeError::RepeatedSlice {
+                slice,
+                first: earlier.clone(),
+                second: source.clone(),
+            });
+        }
+    }
+    // The reader let in only `1 <= k <= n`, so `given` holds no other key.
+    let missing = n - given.len() as u32;
+    if missing == 0 {
+        return Ok(());
+    }
+    let first: Vec<u32> = (1..=n)
+        .filter(|k| !given.contains_key(k))
+        .take(NAMED_MISSING)
+        .collect();
+    Err(MergeError::MissingSlices {
+        more: missing - first.len() as u32,
+        first,
+        n,
+    })
+}
+
 /// `path` without its `.` components, as written otherwise: how a shell-typed `./s` and `s`
 /// name the same file. (An absolute path and a relative one cannot be told apart this way:
 /// the shards' working directories are not recorded.)
@@ -187,8 +293,10 @@ fn without_dots(path: &Path) -> PathBuf {
 /// first-seen order, from the earliest start to the latest end, interrupted when any shard
 /// was. It selected nothing (exit 4) when it holds no dialogue and a shard's run selected
 /// nothing; shards that are only empty `--partition` slices merge to a pass, as each of them
-/// passed. A dialogue in two shards is refused.
+/// passed. `--partition` shards that are not one whole set, and a dialogue in two shards,
+/// are refused. The combined run is whole: it records no partition.
 pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
+    whole_partitions(&shards)?;
     let mut owner: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
     let mut suites: HashMap<SuiteInfo, Arc<SuiteInfo>> = HashMap::new();
     let mut dialogues = Vec::new();
@@ -249,6 +357,7 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
         warnings,
         judge,
         nothing_selected,
+        partition: None,
     })
 }
 
@@ -296,6 +405,7 @@ mod tests {
                     cached: at_ms % 7,
                 },
                 nothing_selected: false,
+                partition: None,
             },
         }
     }
@@ -412,6 +522,120 @@ mod tests {
         )])
         .expect_err("twice");
         assert!(twice.to_string().contains("is in 1.json twice"), "{twice}");
+    }
+
+    /// A shard of `--partition k/n` holding one passing dialogue of its own, or none.
+    fn slice(source: &str, k: u32, n: u32, holds: bool) -> Shard {
+        let dialogues = if holds {
+            vec![dialogue("a.yaml", source, 3 + k, Outcome::Pass)]
+        } else {
+            Vec::new()
+        };
+        let mut s = shard(source, 0, 0, dialogues);
+        s.report.partition = Some(Slice { k, n });
+        s
+    }
+
+    #[test]
+    fn every_slice_of_a_partition_merges_in_any_order() {
+        let merged = combine(vec![
+            slice("3.json", 3, 3, true),
+            slice("1.json", 1, 3, true),
+            // An empty slice is a shard that ran: present.
+            slice("2.json", 2, 3, false),
+        ])
+        .expect("merges");
+        assert_eq!(names(&merged), ["a.yaml:1.json", "a.yaml:3.json"]);
+        assert_eq!(merged.partition, None, "the merge is the whole run");
+        assert_eq!(exit_code(&merged), exit::PASS);
+        // Whole runs beside the set, of other dialogues: each a run of its own.
+        let mut whole = shard(
+            "whole.json",
+            0,
+            0,
+            vec![dialogue("b.yaml", "b", 1, Outcome::Pass)],
+        );
+        whole.report.partition = None;
+        assert!(combine(vec![slice("1.json", 1, 1, true), whole]).is_ok());
+    }
+
+    #[test]
+    fn refuses_a_partition_with_a_slice_missing() {
+        let e = combine(vec![
+            slice("1.json", 1, 3, true),
+            slice("3.json", 3, 3, true),
+        ])
+        .expect_err("missing");
+        assert_eq!(
+            e.to_string(),
+            "cannot merge: shard 2/3 is missing: its report was not given, so no report holds \
+             its dialogues"
+        );
+        let e = combine(vec![slice("3.json", 3, 5, false)]).expect_err("missing");
+        assert_eq!(
+            e,
+            MergeError::MissingSlices {
+                first: vec![1, 2, 4, 5],
+                more: 0,
+                n: 5
+            }
+        );
+        assert!(
+            e.to_string().starts_with(
+                "cannot merge: shards 1/5, 2/5, 4/5 and 5/5 are missing: their \
+                              reports were not given"
+            ),
+            "{e}"
+        );
+        // A report's `n` is not a size to allocate: a billion slices, one given.
+        let e = combine(vec![slice("1.json", 1, 1_000_000_000, true)]).expect_err("missing");
+        assert!(
+            e.to_string().starts_with(
+                "cannot merge: shards 2/1000000000, 3/1000000000, 4/1000000000, \
+                 5/1000000000, 6/1000000000, 7/1000000000, 8/1000000000, 9/1000000000 and \
+                 999999991 more are missing"
+            ),
+            "{e}"
+        );
+        // A whole run does not stand in for a missing slice.
+        let whole = shard(
+            "whole.json",
+            0,
+            0,
+            vec![dialogue("b.yaml", "b", 1, Outcome::Pass)],
+        );
+        let e = combine(vec![slice("1.json", 1, 2, true), whole]).expect_err("missing");
+        assert!(e.to_string().contains("shard 2/2 is missing"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_slice_given_twice_and_partitions_of_different_sizes() {
+        let e = combine(vec![
+            slice("1.json", 1, 2, true),
+            slice("2.json", 2, 2, false),
+            slice("2-again.json", 2, 2, false),
+        ])
+        .expect_err("twice");
+        assert_eq!(
+            e.to_string(),
+            "cannot merge: shard 2/2 is both 2.json and 2-again.json; give each shard's report once"
+        );
+        let e = combine(vec![
+            slice("1.json", 1, 1, false),
+            slice("1.json", 1, 1, false),
+        ])
+        .expect_err("twice");
+        assert!(e.to_string().contains("shard 1/1 is 1.json twice"), "{e}");
+        let e = combine(vec![
+            slice("1.json", 1, 2, true),
+            slice("2.json", 2, 2, true),
+            slice("x.json", 3, 3, true),
+        ])
+        .expect_err("sizes");
+        assert_eq!(
+            e.to_string(),
+            "cannot merge partitions of different sizes: 1.json is shard 1/2, x.json is shard 3/3"
+        );
     }
 
     #[test]

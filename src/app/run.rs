@@ -17,7 +17,7 @@ use crate::diag::render_all;
 use crate::exit;
 use crate::judge::golden;
 use crate::outln;
-use crate::record::{BlessAction, Event, RunReport};
+use crate::record::{BlessAction, Event, RunReport, Slice};
 use crate::redact::Redactor;
 use crate::report;
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
@@ -89,6 +89,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     let Some(mut report) = executed else {
         return exit::USAGE;
     };
+    report.partition = slice(&sel);
     let printed = |report| runtime.block_on(printer.finish(report, &cancel));
     finish(&args, &suites, &mut report, spill.as_ref(), printed)
 }
@@ -164,6 +165,7 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
         warnings: Vec::new(),
         judge: Default::default(),
         nothing_selected: !partition_is_fine,
+        partition: slice(sel),
     };
     let report_failed = write_reports(args, &empty, None);
     if partition_is_fine {
@@ -179,6 +181,11 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
         "error: the paths and filters selected no dialogue"
     );
     exit::NOTHING_SELECTED
+}
+
+/// The `--partition` slice the report records, so that `merge` can find a missing shard.
+fn slice(sel: &Selection) -> Option<Slice> {
+    sel.partition.map(|p| Slice { k: p.k, n: p.n })
 }
 
 /// The in-process servers a run needs: the built-in demo mock, and one server per script

@@ -28,6 +28,18 @@ pub struct RunReport {
     /// empty `dialogues`: an empty `--partition` slice holds none either, and passes (SPEC
     /// §10); `merge` must tell the two apart from the reports alone.
     pub nothing_selected: bool,
+    /// The `--partition K/N` slice this run was cut to; `None` for a whole run (and for a
+    /// merge of every slice). Recorded so that `merge` can tell a missing shard from a shard
+    /// that was never asked for: a CI shard that died uploads no report at all.
+    pub partition: Option<Slice>,
+}
+
+/// The `k`-th (1-based) of `n` slices of a run's selection (`--partition K/N`), as a report
+/// records it. Plain data: which dialogues fall in it is `run::select`'s business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slice {
+    pub k: u32,
+    pub n: u32,
 }
 
 /// How many verdicts the LLM judge gave this run, and how many came from its cache.

@@ -270,6 +270,16 @@ struct Run<'a> {
     /// `--partition` slice (which passes) reads back as one.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     nothing_selected: bool,
+    /// The `--partition K/N` slice the run was cut to, so that `merge` can tell when one is
+    /// missing; absent for a whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<Partition>,
+}
+
+#[derive(Serialize)]
+struct Partition {
+    k: u32,
+    n: u32,
 }
 
 #[derive(Serialize)]
@@ -465,6 +475,7 @@ fn view(report: &RunReport) -> Head<'_> {
                 cached: report.judge.cached,
             }),
             nothing_selected: report.nothing_selected,
+            partition: report.partition.map(|p| Partition { k: p.k, n: p.n }),
         },
     }
 }

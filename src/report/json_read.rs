@@ -21,8 +21,8 @@ use serde::Deserialize;
 use crate::diag::Span;
 use crate::record::{
     Attempt, AttemptKind, BaselineGate, BlessAction, DialogueResult, ErrorKind, Failure,
-    GoldenCheck, GoldenStatus, JudgeTotals, Outcome, RunError, RunReport, SuiteInfo, TurnResult,
-    Usage,
+    GoldenCheck, GoldenStatus, JudgeTotals, Outcome, RunError, RunReport, Slice, SuiteInfo,
+    TurnResult, Usage,
 };
 
 /// Why a file could not be read as a JSON report.
@@ -91,7 +91,19 @@ pub fn parse(text: &str) -> Result<RunReport, ReadError> {
             })
             .unwrap_or_default(),
         nothing_selected: file.run.nothing_selected,
+        partition: file.run.partition.map(partition).transpose()?,
     })
+}
+
+/// A slice `merge` can count on: `1 <= k <= n`, as `--partition` accepts it.
+fn partition(p: PartitionView) -> Result<Slice, ReadError> {
+    if p.k == 0 || p.k > p.n {
+        return Err(invalid(format!(
+            "partition {{\"k\": {}, \"n\": {}}} is not a slice K/N with 1 <= K <= N",
+            p.k, p.n
+        )));
+    }
+    Ok(Slice { k: p.k, n: p.n })
 }
 
 #[derive(Deserialize)]
@@ -112,6 +124,15 @@ struct Run {
     /// Absent unless the run selected nothing (and in reports written before it was recorded).
     #[serde(default)]
     nothing_selected: bool,
+    /// Absent for a whole run (and in reports written before it was recorded).
+    #[serde(default)]
+    partition: Option<PartitionView>,
+}
+
+#[derive(Deserialize)]
+struct PartitionView {
+    k: u32,
+    n: u32,
 }
 
 #[derive(Deserialize)]
@@ -506,6 +527,45 @@ mod tests {
         let a = intern("contains");
         let b = intern(&String::from("contains"));
         assert!(std::ptr::eq(a, b));
+    }
+
+    /// A report's head with `run.partition` set to `partition` (absent when empty).
+    fn cut(partition: &str) -> String {
+        let partition = if partition.is_empty() {
+            String::new()
+        } else {
+            format!(r#", "partition": {partition}"#)
+        };
+        format!(
+            r#"{{"schema_version": 1, "run": {{"started_at": "2024-05-01T12:34:56Z",
+            "duration_ms": 0, "interrupted": false, "warnings": []{partition}}},
+            "dialogues": []}}"#
+        )
+    }
+
+    #[test]
+    fn partitions_read_back_and_impossible_slices_are_refused() {
+        let read = |p: &str| parse(&cut(p)).map(|r| r.partition);
+        assert_eq!(read("").ok(), Some(None));
+        assert_eq!(
+            read(r#"{"k": 2, "n": 3}"#).ok(),
+            Some(Some(Slice { k: 2, n: 3 }))
+        );
+        assert_eq!(
+            read(r#"{"k": 1, "n": 1}"#).ok(),
+            Some(Some(Slice { k: 1, n: 1 }))
+        );
+        for bad in [
+            r#"{"k": 0, "n": 3}"#,
+            r#"{"k": 4, "n": 3}"#,
+            r#"{"k": 1, "n": 0}"#,
+        ] {
+            assert!(matches!(read(bad), Err(ReadError::Invalid(_))), "{bad}");
+        }
+        assert!(matches!(
+            read(r#"{"k": -1, "n": 3}"#),
+            Err(ReadError::Json(_))
+        ));
     }
 
     #[test]

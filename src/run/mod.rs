@@ -151,6 +151,7 @@ pub async fn run(
             cached: stats.cached.load(Ordering::Relaxed),
         },
         nothing_selected: false,
+        partition: None,
     }
 }
 
