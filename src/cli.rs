@@ -460,7 +460,8 @@ Without a terminal it changes nothing: use `agenttest accept` or `agenttest reje
                 RUN_EXITS[1],
                 (
                     exit::USAGE,
-                    "a report is unreadable, of another schema version, or repeats a dialogue",
+                    "a report is unreadable, of another schema version, or repeats a dialogue; \
+                     a --partition shard is missing or given twice",
                 ),
                 RUN_EXITS[3],
                 (
