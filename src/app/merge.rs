@@ -583,7 +583,7 @@ mod tests {
         assert!(
             e.to_string().starts_with(
                 "cannot merge: shards 1/5, 2/5, 4/5 and 5/5 are missing: their \
-                              reports were not given"
+                 reports were not given"
             ),
             "{e}"
         );
