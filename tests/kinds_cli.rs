@@ -398,6 +398,28 @@ fn an_http_base_url_without_a_path_is_the_whole_url_and_a_redirect_says_where() 
     assert!(paths.contains(&"/chat/chat/".to_string()), "{paths:?}");
 }
 
+/// A 204 has no body by definition: it is judged on its status, not called malformed. An
+/// expected 204 passes; an unexpected one fails its status check (exit 1), as any unexpected
+/// 2xx does, instead of erroring.
+#[test]
+fn a_204_is_judged_on_its_status() {
+    let url = fixed_server("204 No Content", "");
+    let ws = Workspace::new();
+    ws.write(
+        "nc.yaml",
+        &format!(
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, api_key: {KEY}, retries: 0}}\ndialogues:\n  - {{name: expected, golden: false, turns: [{{user: hi, expect: {{status: 204}}}}]}}\n  - {{name: unexpected, golden: false, turns: [{{user: hi}}]}}\n"
+        ),
+    );
+    let o = run(&ws, "unused", &["nc.yaml", "-j", "1"]);
+    assert_code(&o, 1);
+    let text = stdout(&o);
+    assert!(text.contains("PASS  nc › expected"), "{text}");
+    assert!(text.contains("FAIL  nc › unexpected"), "{text}");
+    assert!(text.contains("expected status 200, got 204"), "{text}");
+    assert!(!text.contains("malformed"), "{text}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 429: each of OpenAI's three headers honoured alone
 

@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 
 pub use super::client::{Client, Response, Target};
 
-use crate::record::{RateHeaders, Reply, ReplyBody, SendError, Timing};
+use crate::record::{AgentReply, RateHeaders, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{BaseUrl, Endpoint, HeaderValue};
 
 /// Replies are text for people; anything past this is a broken or hostile server, and reading
@@ -159,7 +159,18 @@ pub async fn whole_reply(
     let rate = rate_headers(response.headers());
     let redirect = redirected_to(status, response.headers());
     let bytes = read_capped(response).await?;
-    let body = if (200..300).contains(&status) {
+    let body = if matches!(status, 204 | 205) {
+        // No content, by definition (RFC 9110 §15.3.5): an answer without text, not a
+        // malformed one. Judged on its status like any reply, so `expect: {status: 204}`
+        // passes and an unexpected 204 fails its status check.
+        ReplyBody::Agent(AgentReply {
+            text: String::new(),
+            session_id: None,
+            shape: Some("no content"),
+            usage: Usage::default(),
+            model: None,
+        })
+    } else if (200..300).contains(&status) {
         success(&bytes)
     } else {
         ReplyBody::Error {
