@@ -5,9 +5,11 @@
 //! that messages and reports read `suites/support.yaml:3:5`, not an absolute path. Only the
 //! de-duplication and the upward config search look at canonical paths. Nothing here parses
 //! YAML or reads a suite: the walk itself is `fsutil::walk_files` (sorted, loop-safe), and the
-//! rules a user sees (links, FIFOs, devices) are in `docs/files.md`.
+//! rules a user sees (links, FIFOs, devices) are in `docs/files.md`. Whether a walked file is
+//! a `mock_script:` rather than a suite is known only once the suites are read: the loader
+//! decides it, from what [`discover_all`] says of each file (named, or walked).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
@@ -22,22 +24,42 @@ pub const CONFIG_FILE: &str = "agenttest.yaml";
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     let (found, errors) = discover_all(paths);
     if errors.is_empty() {
-        Ok(found)
+        Ok(found.into_iter().map(|f| f.path).collect())
     } else {
         Err(errors)
     }
 }
 
+/// A file [`discover_all`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// In the user's terms, as named or as the walk joined it.
+    pub path: PathBuf,
+    /// The file itself (links and `..` resolved; `path` when that fails): what makes two
+    /// spellings one file.
+    pub canon: PathBuf,
+    /// Only a directory walk found it: a `mock_script:` that a suite names is then no suite.
+    /// A file the user named is a suite whatever else names it.
+    pub walked: bool,
+}
+
+impl AsRef<Path> for Found {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// Like [`discover`], but returns what was found alongside the errors, so that loading can
 /// still check the files that do exist and report everything in one go.
-pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
-    let mut found = Vec::new();
+pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<Found>, Vec<Diagnostic>) {
+    let mut named = Vec::new();
+    let mut walked = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         // `metadata` follows symbolic links: a named link to a suite or a directory is taken.
         match std::fs::metadata(path) {
             Err(e) => errors.push(cannot_read(path, &e)),
-            Ok(meta) if meta.is_dir() => walk(path, &mut found, &mut errors),
+            Ok(meta) if meta.is_dir() => walk(path, &mut walked, &mut errors),
             Ok(_) if path.file_name() == Some(OsStr::new(CONFIG_FILE)) => errors.push(
                 Diagnostic::error(
                     path,
@@ -50,16 +72,43 @@ pub(crate) fn discover_all(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>)
                 )),
             ),
             // A named file is taken as is, whatever its extension: the user asked for it.
-            Ok(meta) if meta.is_file() => found.push(path.clone()),
+            Ok(meta) if meta.is_file() => named.push(path.clone()),
             Ok(meta) => errors.push(not_regular(path, &meta.file_type(), false)),
         }
     }
-    found.sort();
-    // The same file named twice (`suites/a.yaml` and `./suites/a.yaml`, or a directory and
-    // a file inside it) is loaded once, under the first spelling in sorted order.
-    let mut seen = HashSet::new();
-    found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-    (found, errors)
+    (dedup(named, walked), errors)
+}
+
+/// The same file named twice (`suites/a.yaml` and `./suites/a.yaml`, or a directory and a
+/// file inside it) is loaded once, under the first spelling in sorted order; it counts as
+/// named when any of its spellings was.
+fn dedup(named: Vec<PathBuf>, walked: Vec<PathBuf>) -> Vec<Found> {
+    let mut all: Vec<(PathBuf, bool)> = named.into_iter().map(|p| (p, false)).collect();
+    all.extend(walked.into_iter().map(|p| (p, true)));
+    all.sort();
+    let mut at: HashMap<PathBuf, usize> = HashMap::new();
+    let mut found: Vec<Found> = Vec::with_capacity(all.len());
+    for (path, walked) in all {
+        let canon = canonical(&path);
+        match at.get(&canon) {
+            Some(&i) => found[i].walked &= walked,
+            None => {
+                at.insert(canon.clone(), found.len());
+                found.push(Found {
+                    path,
+                    canon,
+                    walked,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The file behind `path`, for telling whether two spellings are one file: `./a.yaml`,
+/// `sub/../a.yaml` and a link to it are. `path` itself when it cannot be resolved.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The suites under `dir`. Links to directories are followed (a linked folder of shared suites
@@ -244,6 +293,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_file_named_and_walked_counts_as_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        touch(root, "s/a.yaml");
+        touch(root, "s/b.yaml");
+        touch(root, "s/sub/c.yaml");
+        // `s/sub/../b.yaml` sorts after `s/b.yaml`, which the walk found: one file, named.
+        let (found, errors) = discover_all(&[root.join("s"), root.join("s/sub/../b.yaml")]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let seen: Vec<(String, bool)> = found
+            .iter()
+            .map(|f| {
+                (
+                    f.path.strip_prefix(root).unwrap().display().to_string(),
+                    f.walked,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("s/a.yaml".to_string(), true),
+                ("s/b.yaml".to_string(), false),
+                ("s/sub/c.yaml".to_string(), true)
+            ]
+        );
+        assert_eq!(found[1].canon, canonical(&root.join("s/b.yaml")));
+    }
+
     #[cfg(unix)]
     #[test]
     fn link_loops_end_and_linked_dirs_are_walked_once() {
@@ -290,7 +369,8 @@ mod tests {
         assert!(msgs[1].ends_with("f.yaml` is not a regular file | it is a FIFO"));
         assert!(msgs[2].ends_with("z.yml` is not a regular file | it is a character device"));
         let (found, _) = discover_all(&[root.to_path_buf()]);
-        assert_eq!(found, [root.join("ok.yaml")]);
+        let paths: Vec<&PathBuf> = found.iter().map(|f| &f.path).collect();
+        assert_eq!(paths, [&root.join("ok.yaml")]);
 
         let errs = discover(&[fifo]).unwrap_err();
         assert_eq!(errs.len(), 1);

@@ -3,6 +3,7 @@
 //! what a suite must hold; `dialogue`, `endpoint` and `expect` do.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -30,7 +31,13 @@ pub(super) struct Checker<'a> {
     last_kinds: [Option<Arc<ExpectKind>>; ExpectKey::ALL.len()],
     /// A flag made the endpoint live and no dialogue has a key: said once per suite.
     pub(super) key_reported: bool,
+    /// Every file named as a `mock_script:` here, whatever else is wrong: never a suite when
+    /// a walk finds it (`load_paths`).
+    pub(super) scripts: Scripts,
 }
+
+/// Files named as `mock_script:`, as resolved beside the file that names them.
+pub(super) type Scripts = BTreeSet<PathBuf>;
 
 impl<'a> Checker<'a> {
     pub(super) fn new(file: &'a SourceFile, opts: &'a LoadOptions) -> Self {
@@ -42,6 +49,7 @@ impl<'a> Checker<'a> {
             kinds: HashSet::new(),
             last_kinds: Default::default(),
             key_reported: false,
+            scripts: Scripts::new(),
         }
     }
 
@@ -51,13 +59,10 @@ impl<'a> Checker<'a> {
         &mut self.diags[last]
     }
 
-    pub(super) fn has_errors(&self) -> bool {
-        !self.diags.is_empty()
-    }
-
     /// In source order, each once (a default's bad `{{var}}` is found once per turn); this
     /// file's own first, then those found here in another (agenttest.yaml), by file.
-    pub(super) fn finish(mut self) -> Vec<Diagnostic> {
+    /// Returned with the files named as `mock_script:`.
+    pub(super) fn finish_with_scripts(mut self) -> (Vec<Diagnostic>, Scripts) {
         let mut seen = BTreeSet::new();
         self.diags
             .retain(|d| seen.insert((d.path.clone(), d.span, d.message.clone())));
@@ -65,7 +70,7 @@ impl<'a> Checker<'a> {
         self.diags.sort_by(|a, b| {
             (a.path != own, &a.path, a.span).cmp(&(b.path != own, &b.path, b.span))
         });
-        self.diags
+        (self.diags, self.scripts)
     }
 
     pub(super) fn regex(&mut self, pattern: &str, span: Span) -> Option<Pattern> {

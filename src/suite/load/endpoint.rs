@@ -165,19 +165,22 @@ impl Checker<'_> {
     }
 
     /// `mock_script:` must name a file, and goes with `base_url: mock`: in the same mapping it
-    /// is checked now; under a `base_url` of another layer, once they are merged.
+    /// is checked now; under a `base_url` of another layer, once they are merged. The file is
+    /// a script, not a suite, even when this run does not use it (`--endpoint URL`) or the
+    /// mapping is wrong: its errors as a suite would only hide this file's.
     fn mock_script(
         &mut self,
         v: &Spanned<String>,
         own_base_url: bool,
         layer: &Layer,
     ) -> Option<Sited<PathBuf>> {
+        let path = self.relative(&v.value);
+        self.scripts.insert(path.clone());
         if own_base_url && layer.base_url.is_some() && layer.base_url != Some(BaseUrl::Mock) {
             self.error(span_of(v), "`mock_script` needs `base_url: mock`")
                 .label = Some("the `base_url` of this endpoint is not `mock`".into());
             return None;
         }
-        let path = self.relative(&v.value);
         let problem = match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => None,
             Ok(_) => Some("it is not a file".to_string()),

@@ -44,7 +44,7 @@ use crate::suite::discover::{self, find_config};
 use crate::suite::model::{BaseUrl, NormalizeRule, Suite};
 use crate::suite::raw::{RawConfig, RawSuite};
 
-use check::Checker;
+use check::{Checker, Scripts};
 use endpoint::Layer;
 use expect::Exp;
 use judge::JudgeLayer;
@@ -96,39 +96,51 @@ type ConfigPaths = Option<(PathBuf, PathBuf)>;
 /// Discovers, reads and checks every suite under `paths`. All errors of all files at once:
 /// first the paths that could not be found, then each file's errors in sorted path order
 /// (a shared `agenttest.yaml` reported once, in its own place in that order).
+///
+/// A file that the walk of a directory found and that a suite or config of the run names as
+/// a `mock_script:` is no suite: it is dropped, its errors as a suite with it. Which files
+/// those are is known only once every file is read, so every file is read as a suite first
+/// (in parallel) and the scripts are set aside after; nothing is sent before either. A file
+/// the user named is a suite, whatever names it.
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let (files, mut errors) = discover::discover_all(paths);
     let config_of: Vec<ConfigPaths> = files
         .par_iter()
         .map(|f| {
-            find_config(f).map(|shown| {
-                let canon = std::fs::canonicalize(&shown).unwrap_or_else(|_| shown.clone());
+            find_config(&f.path).map(|shown| {
+                let canon = discover::canonical(&shown);
                 (canon, shown)
             })
         })
         .collect();
-    let (configs, mut groups) = load_configs(&config_of, opts);
+    let (configs, mut groups, mut scripts) = load_configs(&config_of, opts);
     let cut_above = cut_above(&files);
 
-    let results: Vec<(PathBuf, Option<Suite>, Vec<Diagnostic>)> = files
+    let results: Vec<FileLoad> = files
         .par_iter()
         .zip(config_of.par_iter())
-        .map(|(path, config)| {
+        .map(|(found, config)| {
             let state = match config {
                 Some((canon, _)) => configs.get(canon).cloned().unwrap_or(ConfigState::Broken),
                 None => ConfigState::None,
             };
-            let (suite, diags) = load_suite(path, &state, opts, cut_above);
-            (path.clone(), suite, diags)
+            load_suite(&found.path, &state, opts, cut_above)
         })
         .collect();
+    for loaded in &results {
+        scripts.extend(loaded.scripts.iter().cloned());
+    }
+    let scripts: HashSet<PathBuf> = scripts.iter().map(|p| discover::canonical(p)).collect();
 
     let mut suites = Vec::new();
-    for (path, suite, diags) in results {
-        if !diags.is_empty() {
-            groups.push((path, diags));
+    for (found, loaded) in files.into_iter().zip(results) {
+        if found.walked && scripts.contains(&found.canon) {
+            continue;
         }
-        suites.extend(suite);
+        if !loaded.diags.is_empty() {
+            groups.push((found.path, loaded.diags));
+        }
+        suites.extend(loaded.suite);
     }
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     errors.extend(groups.into_iter().flat_map(|(_, d)| d));
@@ -151,7 +163,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
 /// their allocations freed on threads other than the ones that made them. The sizes come
 /// from the file system (a `stat` each, which `read_source` repeats): reading every text
 /// first would hold all of them at once, where the load holds one per core.
-fn cut_above(files: &[PathBuf]) -> u64 {
+fn cut_above<P: AsRef<Path>>(files: &[P]) -> u64 {
     let total: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -161,18 +173,19 @@ fn cut_above(files: &[PathBuf]) -> u64 {
 }
 
 /// Loads each distinct config once, however many suites share it: by canonical path, the
-/// state every suite below it gets, and the errors of the broken ones.
+/// state every suite below it gets, the errors of the broken ones, and the files they name
+/// as `mock_script:`.
 fn load_configs(
     config_of: &[ConfigPaths],
     opts: &LoadOptions,
-) -> (HashMap<PathBuf, ConfigState>, Vec<Group>) {
+) -> (HashMap<PathBuf, ConfigState>, Vec<Group>, Scripts) {
     let mut distinct: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for (canon, shown) in config_of.iter().flatten() {
         distinct
             .entry(canon.clone())
             .or_insert_with(|| shown.clone());
     }
-    type ConfigResult = (PathBuf, PathBuf, Result<Arc<Config>, Vec<Diagnostic>>);
+    type ConfigResult = (PathBuf, PathBuf, ConfigLoad);
     let loaded: Vec<ConfigResult> = distinct
         .into_par_iter()
         .map(|(canon, shown)| {
@@ -182,7 +195,9 @@ fn load_configs(
         .collect();
     let mut groups = Vec::new();
     let mut configs = HashMap::new();
-    for (canon, shown, result) in loaded {
+    let mut scripts = Scripts::new();
+    for (canon, shown, (result, named)) in loaded {
+        scripts.extend(named);
         let state = match result {
             Ok(config) => ConfigState::Loaded(config),
             Err(diags) => {
@@ -192,7 +207,7 @@ fn load_configs(
         };
         configs.insert(canon, state);
     }
-    (configs, groups)
+    (configs, groups, scripts)
 }
 
 /// `agenttest.yaml`, checked: what it gives to every suite below it.
@@ -213,14 +228,23 @@ enum ConfigState {
     Broken,
 }
 
-fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagnostic>> {
-    let file = read_source(path).map_err(|d| vec![d])?;
+/// A config checked, and the files it names as `mock_script:` (even when it has errors).
+type ConfigLoad = (Result<Arc<Config>, Vec<Diagnostic>>, Scripts);
+
+fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
+    let file = match read_source(path) {
+        Ok(f) => f,
+        Err(d) => return (Err(vec![d]), Scripts::new()),
+    };
     // An empty config (0 bytes, or blank) says nothing, like one holding only comments; a
     // suite cannot be empty, so the YAML layer refuses an empty document.
     let raw: RawConfig = if file.text.trim().is_empty() {
         RawConfig::default()
     } else {
-        source::parse_yaml(&file)?
+        match source::parse_yaml(&file) {
+            Ok(raw) => raw,
+            Err(diags) => return (Err(diags), Scripts::new()),
+        }
     };
     let mut ck = Checker::new(&file, opts);
     let endpoint = raw
@@ -236,52 +260,76 @@ fn load_config(path: &Path, opts: &LoadOptions) -> Result<Arc<Config>, Vec<Diagn
         .map(|e| ck.expect(e))
         .unwrap_or_default();
     let normalize = ck.normalize(raw.normalize.as_deref().unwrap_or_default());
-    if ck.has_errors() {
-        return Err(ck.finish());
+    let (diags, scripts) = ck.finish_with_scripts();
+    if !diags.is_empty() {
+        return (Err(diags), scripts);
     }
-    Ok(Arc::new(Config {
+    let config = Arc::new(Config {
         file,
         endpoint,
         judge,
         defaults,
         normalize,
-    }))
+    });
+    (Ok(config), scripts)
+}
+
+/// One suite file checked.
+pub(super) struct FileLoad {
+    /// As checked; [`load_suite`] keeps it only when the file has no error at all.
+    pub(super) suite: Option<Suite>,
+    pub(super) diags: Vec<Diagnostic>,
+    /// The files it names as `mock_script:`, whatever else is wrong with it.
+    pub(super) scripts: Scripts,
+}
+
+impl FileLoad {
+    /// A file that did not parse: it names nothing.
+    fn failed(diags: Vec<Diagnostic>) -> FileLoad {
+        FileLoad {
+            suite: None,
+            diags,
+            scripts: Scripts::new(),
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The end of checking a suite file: what it gives.
+    pub(super) fn finish_file(self, suite: Option<Suite>) -> FileLoad {
+        let (diags, scripts) = self.finish_with_scripts();
+        FileLoad {
+            suite,
+            diags,
+            scripts,
+        }
+    }
 }
 
 /// Loads one suite. Returns the suite only when the file has no error at all. It is checked
 /// as it is parsed (`stream`) when it can be, else parsed whole first.
-fn load_suite(
-    path: &Path,
-    config: &ConfigState,
-    opts: &LoadOptions,
-    cut_above: u64,
-) -> (Option<Suite>, Vec<Diagnostic>) {
+fn load_suite(path: &Path, config: &ConfigState, opts: &LoadOptions, cut_above: u64) -> FileLoad {
     let file = match read_source(path) {
         Ok(f) => f,
-        Err(d) => return (None, vec![d]),
+        Err(d) => return FileLoad::failed(vec![d]),
     };
     let cut = file.text.len() as u64 > cut_above;
-    let (suite, diags) =
+    let mut loaded =
         stream::load(&file, config, opts, cut).unwrap_or_else(|| load_whole(&file, config, opts));
-    if diags.is_empty() {
-        (suite, diags)
-    } else {
-        (None, diags)
+    if !loaded.diags.is_empty() {
+        loaded.suite = None;
     }
+    loaded
 }
 
 /// A suite file parsed whole, then checked: the suite (even with errors) and every
 /// diagnostic.
-fn load_whole(
-    file: &SourceFile,
-    config: &ConfigState,
-    opts: &LoadOptions,
-) -> (Option<Suite>, Vec<Diagnostic>) {
+fn load_whole(file: &SourceFile, config: &ConfigState, opts: &LoadOptions) -> FileLoad {
     let raw: RawSuite = match source::parse_yaml(file) {
         Ok(r) => r,
-        Err(diags) => return (None, diags),
+        Err(diags) => return FileLoad::failed(diags),
     };
     let mut ck = Checker::new(file, opts);
     let suite = ck.suite(&raw, config);
-    (suite, ck.finish())
+    ck.finish_file(suite)
 }

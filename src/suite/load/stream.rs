@@ -23,8 +23,7 @@ use std::fmt;
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::suite::model::Suite;
+use crate::diag::{SourceFile, Span};
 use crate::suite::raw::{
     self, RawDefaults, RawDialogue, RawEndpoint, RawNormalize, Spanned, SpannedSeed,
 };
@@ -32,7 +31,7 @@ use crate::suite::raw::{
 use super::check::Checker;
 use super::dialogue::SuiteBuild;
 use super::split::{self, Piece};
-use super::{ConfigState, LoadOptions};
+use super::{ConfigState, FileLoad, LoadOptions};
 
 /// A piece of a big file is about this long: some thirty dialogues of five turns, enough that
 /// handing it to a thread costs nothing beside parsing it.
@@ -60,7 +59,7 @@ pub(super) fn load(
     config: &ConfigState,
     opts: &LoadOptions,
     may_cut: bool,
-) -> Option<(Option<Suite>, Vec<Diagnostic>)> {
+) -> Option<FileLoad> {
     if may_cut && file.text.len() >= MIN_CUT_BYTES && rayon::current_num_threads() > 1 {
         if let Some(loaded) = load_in_pieces(file, config, opts, PIECE_BYTES) {
             return Some(loaded);
@@ -74,7 +73,7 @@ fn load_in_one_pass(
     file: &SourceFile,
     config: &ConfigState,
     opts: &LoadOptions,
-) -> Option<(Option<Suite>, Vec<Diagnostic>)> {
+) -> Option<FileLoad> {
     if file.text.trim().is_empty() {
         return None;
     }
@@ -83,8 +82,7 @@ fn load_in_one_pass(
     let options = crate::yaml::options_for(&file.text);
     let read = read_suite(&mut ck, &mut build, &file.text, options).ok()?;
     let suite = ck.suite_finish(build, read.list);
-    let diags = ck.finish();
-    Some((suite, diags))
+    Some(ck.finish_file(suite))
 }
 
 /// The file cut into pieces of about `piece_bytes` (see the module's comment); `None` when it
@@ -94,7 +92,7 @@ fn load_in_pieces(
     config: &ConfigState,
     opts: &LoadOptions,
     piece_bytes: usize,
-) -> Option<(Option<Suite>, Vec<Diagnostic>)> {
+) -> Option<FileLoad> {
     let cut = split::cut(&file.text, piece_bytes)?;
     let parts = cut.pieces.len() + 1;
     let mut ck = Checker::new(file, opts);
@@ -141,7 +139,7 @@ fn load_in_pieces(
         ck.suite_dialogue(&mut build, &d.value, d.span);
     }
     let suite = ck.suite_finish(build, Some(list));
-    Some((suite, ck.finish()))
+    Some(ck.finish_file(suite))
 }
 
 /// `text` read as a suite's top-level mapping, each key checked as it comes and each dialogue
@@ -390,8 +388,9 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::diag::render_all;
+    use crate::diag::{render_all, Diagnostic};
     use crate::suite::discover::find_config;
+    use crate::suite::model::Suite;
 
     fn opts() -> LoadOptions {
         LoadOptions::with_env(Default::default())
@@ -479,15 +478,20 @@ mod tests {
     fn config_of(path: &Path) -> ConfigState {
         match find_config(path) {
             None => ConfigState::None,
-            Some(c) => match super::super::load_config(&c, &opts()) {
+            Some(c) => match super::super::load_config(&c, &opts()).0 {
                 Ok(c) => ConfigState::Loaded(c),
                 Err(_) => ConfigState::Broken,
             },
         }
     }
 
-    fn show((suite, diags): &(Option<Suite>, Vec<Diagnostic>)) -> String {
-        format!("{suite:#?}\n{}", render_all(diags, false))
+    fn show(loaded: &FileLoad) -> String {
+        format!(
+            "{:#?}\n{:?}\n{}",
+            loaded.suite,
+            loaded.scripts,
+            render_all(&loaded.diags, false)
+        )
     }
 
     /// `n` dialogues; dialogue `i`'s extra text is `extra(i)`, under its `name:`.
@@ -507,7 +511,7 @@ mod tests {
             .unwrap_or_else(|| super::super::load_whole(&file, &ConfigState::None, &opts()));
         let whole = super::super::load_whole(&file, &ConfigState::None, &opts());
         assert_eq!(show(&ours), show(&whole));
-        whole
+        (whole.suite, whole.diags)
     }
 
     #[test]

@@ -807,3 +807,33 @@ fn only_a_file_that_outweighs_its_share_is_cut() {
         assert!(9000 > lopsided, "the big file is cut");
     }
 }
+
+/// A walked file that a config names as `mock_script:` is no suite, even when the config has
+/// an error of its own: only that error is said, not the script's as a suite.
+#[test]
+fn a_script_named_by_a_broken_config_is_no_suite() {
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint: {base_url: mock, mock_script: m.yaml, agent_id: ag, timeout: forever}\n",
+        ),
+        ("m.yaml", "agents: {}\n"),
+        (
+            "s.yaml",
+            "dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+        ),
+    ]);
+    let errors = f.errors();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].starts_with("agenttest.yaml:1:"), "{errors:#?}");
+    assert!(errors[0].contains("timeout"), "{errors:#?}");
+
+    std::fs::write(
+        f.dir.path().join("agenttest.yaml"),
+        "endpoint: {base_url: mock, mock_script: m.yaml, agent_id: ag}\n",
+    )
+    .unwrap();
+    let loaded = f.load().unwrap();
+    assert_eq!(loaded.suites.len(), 1);
+    assert_eq!(loaded.suites[0].name, "s");
+}
