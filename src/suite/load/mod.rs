@@ -101,7 +101,9 @@ type ConfigPaths = Option<(PathBuf, PathBuf)>;
 /// a `mock_script:` is no suite: it is dropped, its errors as a suite with it. Which files
 /// those are is known only once every file is read, so every file is read as a suite first
 /// (in parallel) and the scripts are set aside after; nothing is sent before either. A file
-/// the user named is a suite, whatever names it.
+/// the user named is a suite, whatever names it, and so is one that names a `mock_script:`
+/// itself: a script has no `endpoint:` or `judge:`, so that is a suite where a script was
+/// meant (a suite naming itself, two naming each other), and its errors are said.
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let (files, mut errors) = discover::discover_all(paths);
     let config_of: Vec<ConfigPaths> = files
@@ -134,7 +136,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
 
     let mut suites = Vec::new();
     for (found, loaded) in files.into_iter().zip(results) {
-        if found.walked && scripts.contains(&found.canon) {
+        if found.walked && loaded.scripts.is_empty() && scripts.contains(&found.canon) {
             continue;
         }
         if !loaded.diags.is_empty() {

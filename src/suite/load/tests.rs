@@ -837,3 +837,36 @@ fn a_script_named_by_a_broken_config_is_no_suite() {
     assert_eq!(loaded.suites.len(), 1);
     assert_eq!(loaded.suites[0].name, "s");
 }
+
+/// A file that names a `mock_script:` itself is a suite, named as a script or not: a script
+/// has no `endpoint:`. Its errors are said, and two suites naming each other both load.
+#[test]
+fn a_suite_named_as_a_script_stays_a_suite() {
+    let suite = |script: &str| {
+        format!(
+            "endpoint: {{base_url: mock, mock_script: {script}, agent_id: ag}}\n\
+             dialogues:\n  - name: d\n    turns: [{{user: hi}}]\n"
+        )
+    };
+    let f = Fixture::new(&[("a.yaml", &suite("b.yaml")), ("b.yaml", &suite("a.yaml"))]);
+    let names: Vec<String> = f
+        .load()
+        .unwrap()
+        .suites
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+
+    let f = Fixture::new(&[(
+        "a.yaml",
+        "endpoint: {base_url: 'http://127.0.0.1:9', agent_id: ag, api_key: ak_k}\n\
+         judge: {mock_script: a.yaml, model: m}\n\
+         dialogues:\n  - name: d\n    turns: [{user: hi}]\n",
+    )]);
+    let errors = f.errors();
+    assert!(
+        errors.contains(&"a.yaml:2:22 `mock_script` needs `base_url: mock`".to_string()),
+        "{errors:#?}"
+    );
+}
