@@ -17,8 +17,10 @@ const AGENT: &str = "agents:\n  ag_x:\n    fallback: dunno\n";
 /// (as written in the suite).
 fn suite_naming(script: &str) -> String {
     format!(
-        "endpoint: {{base_url: mock, mock_script: {script}, agent_id: ag_x, api_key: ak_test_123}}\n\
-         dialogues:\n  - name: a\n    golden: false\n    turns: [{{user: hi, expect: {{equals: dunno}}}}]\n"
+        "endpoint: {{base_url: mock, mock_script: {script}, agent_id: ag_x, \
+         api_key: ak_test_123}}\n\
+         dialogues:\n  - name: a\n    golden: false\n    \
+         turns: [{{user: hi, expect: {{equals: dunno}}}}]\n"
     )
 }
 
@@ -86,13 +88,15 @@ fn one_script_under_several_spellings_is_one_file() {
 fn a_judge_script_beside_the_suite_is_not_a_suite() {
     let ws = Workspace::with(
         "suites/judge.yaml",
-        "agents:\n  judge:\n    fallback: '{\"pass\": false, \"reason\": \"judged by the script beside the suite\"}'\n",
+        "agents:\n  judge:\n    fallback: \
+         '{\"pass\": false, \"reason\": \"judged by the script beside the suite\"}'\n",
     );
     ws.write(
         "suites/s.yaml",
         "endpoint: {base_url: mock, agent_id: demo, api_key: ak_test_123}\n\
          judge: {base_url: mock, mock_script: judge.yaml, model: judge, api_key: ak_test_judge}\n\
-         dialogues:\n  - name: a\n    golden: false\n    turns: [{user: hi, expect: {judge: Answers politely}}]\n",
+         dialogues:\n  - name: a\n    golden: false\n    \
+         turns: [{user: hi, expect: {judge: Answers politely}}]\n",
     );
     // The judge of the script answered: the dialogue fails on its verdict (exit 1), where the
     // script read as a suite stopped everything (exit 2).
@@ -115,12 +119,14 @@ fn a_judge_script_beside_the_suite_is_not_a_suite() {
 fn a_script_named_from_agenttest_yaml_above_is_not_a_suite() {
     let ws = Workspace::with(
         "agenttest.yaml",
-        "endpoint: {base_url: mock, mock_script: suites/agent.yaml, agent_id: ag_x, api_key: ak_test_123}\n",
+        "endpoint: {base_url: mock, mock_script: suites/agent.yaml, agent_id: ag_x, \
+         api_key: ak_test_123}\n",
     );
     ws.write("suites/agent.yaml", AGENT);
     ws.write(
         "suites/s.yaml",
-        "dialogues:\n  - name: a\n    golden: false\n    turns: [{user: hi, expect: {equals: dunno}}]\n",
+        "dialogues:\n  - name: a\n    golden: false\n    \
+         turns: [{user: hi, expect: {equals: dunno}}]\n",
     );
     let [run, _, list] = all_three(&ws, "", &["suites"], 0);
     assert!(stdout(&run).contains("PASS  s › a"), "{}", stdout(&run));
