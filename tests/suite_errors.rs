@@ -451,3 +451,23 @@ fn every_dialogue_of_the_example_suites_with_a_bad_key_is_reported() {
         );
     }
 }
+
+/// A team whose files end in `.yml` names its shared config `agenttest.yml`: it is read as a
+/// suite, and the error says why and what the config must be called.
+#[test]
+fn a_config_named_agenttest_yml_is_told_its_name() {
+    let ws = Workspace::new();
+    ws.write("s/agenttest.yml", &format!("{ENDPOINT}"));
+    ws.write(
+        "s/x.yml",
+        "dialogues:\n  - {name: a, golden: false, turns: [{user: hi}]}\n",
+    );
+    let out = run_in(ws.path(), &["validate", "s", "--color", "never"]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("s/agenttest.yml:1:1"), "{err}");
+    assert!(
+        err.contains("the shared config is read only from a file named `agenttest.yaml`"),
+        "{err}"
+    );
+}

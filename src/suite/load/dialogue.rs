@@ -262,8 +262,20 @@ impl Checker<'_> {
     pub(super) fn suite_finish(&mut self, mut b: SuiteBuild, list: Option<Span>) -> Option<Suite> {
         let listed = self.in_phase(&mut b, Phase::List, |ck, b| match list {
             None => {
+                // A team whose files are `*.yml` names its config `agenttest.yml` too: say
+                // why it was read as a suite, not only that it is a poor one.
+                let config_misnamed =
+                    ck.file.path.file_name() == Some(std::ffi::OsStr::new("agenttest.yml"));
                 ck.error(Span::new(1, 1), "the suite has no `dialogues`")
-                    .help = Some("add `dialogues:` with at least one dialogue".into());
+                    .help = Some(if config_misnamed {
+                    format!(
+                        "the shared config is read only from a file named `{}`: rename \
+                             this one, which is read as a suite",
+                        crate::suite::discover::CONFIG_FILE
+                    )
+                } else {
+                    "add `dialogues:` with at least one dialogue".into()
+                });
                 false
             }
             Some(span) => {
