@@ -307,6 +307,7 @@ struct Completion<'a> {
 /// A string borrowed from the body when it is written without escapes, owned when it is not.
 /// serde's own `Cow<str>` is borrowed only as a field of its own: inside an `Option` it always
 /// copies, and a borrowed content is what lets a stream's chunks be read by their [`Frame`].
+#[derive(Debug)]
 struct Text<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
@@ -370,7 +371,7 @@ struct Content<'a> {
     content: Option<Text<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct OpenAiUsage {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
@@ -467,57 +468,135 @@ fn read_whole_chunk<'a>(
     usage: &mut Usage,
     model: &mut Option<String>,
 ) -> Result<Piece<'a>, String> {
-    let Ok(chunk) = serde_json::from_str::<Completion>(data) else {
-        return chunk_from_tree(data, usage, model);
+    if let Some(read) = frame.by_holes(data) {
+        frame.keep(
+            data,
+            read.content.as_deref(),
+            read.usage.is_none(),
+            read.holes,
+        );
+        if let Some(u) = read.usage {
+            *usage = u.into();
+        }
+        return Ok(Piece { text: read.content });
+    }
+    let read = match read_members(data) {
+        Some(read) => read,
+        None => match serde_json::from_str::<Completion>(data) {
+            Ok(chunk) => Members {
+                content: chunk
+                    .choices
+                    .0
+                    .and_then(|c| c.delta)
+                    .and_then(|d| d.content)
+                    .map(|t| t.0),
+                usage: chunk.usage,
+                model: chunk.model,
+                holes: Holes::default(),
+            },
+            Err(_) => return chunk_from_tree(data, usage, model),
+        },
     };
     if model.is_none() {
-        *model = chunk.model.map(|m| m.0.into_owned());
+        *model = read.model.map(|m| m.0.into_owned());
     }
-    let content = chunk
-        .choices
-        .0
-        .and_then(|c| c.delta)
-        .and_then(|d| d.content)
-        .map(|t| t.0);
-    match (&chunk.usage, &content) {
-        (None, Some(Cow::Borrowed(text))) => frame.record(data, text),
-        _ => frame.clear(),
-    }
-    if let Some(u) = chunk.usage {
+    frame.keep(
+        data,
+        read.content.as_deref(),
+        read.usage.is_none(),
+        read.holes,
+    );
+    if let Some(u) = read.usage {
         *usage = u.into();
     }
-    Ok(Piece { text: content })
+    Ok(Piece { text: read.content })
 }
 
-/// The text around `choices[0].delta.content` of the last chunk read whole. The chunks of a
-/// stream differ only in that string (the id, model and creation time are the same in every
-/// one), and reading each whole was most of a streamed reply's cost: at about 20 instructions
-/// a byte, twenty 200-byte chunks cost more than the rest of the request.
+/// The last chunk read whole (by serde, or by its holes), kept to read the next ones cheaply.
+/// The chunks of a stream differ in little (the id, model and creation time are the same in
+/// every one), and reading each whole was most of a streamed reply's cost: at about 20
+/// instructions a byte, twenty 200-byte chunks cost more than the rest of the request.
 ///
-/// A chunk that is this text with another string literal in the content's place is the same
-/// JSON, valid and shaped the same, with only that value changed: the text before the literal
-/// ends at a token boundary (the opening quote) and the text after it begins at one, so no
-/// token around it can read differently. Only literals without escapes take this road; any
-/// other chunk is read whole.
+/// Two roads, each for a chunk that is provably the frame's JSON with only a value changed:
+///
+/// - The content road: a chunk that is this text with another string literal in the place of
+///   `choices[0].delta.content` is the same JSON, valid and shaped the same, with only that
+///   value changed: the text before the literal ends at a token boundary (the opening quote)
+///   and the text after it begins at one, so no token around it can read differently. Only
+///   literals without escapes take it, and only from a frame whose usage is none (a chunk on
+///   this road gives its text and nothing else).
+/// - The hole road: a chunk that is this text with other JSON values in the places of the
+///   top-level `choices` and `usage` values (the holes) is the same object with only those
+///   two members' values changed. Each hole's text is read alone as one value, and must end
+///   where the frame's text resumes; the text around a hole ends at `:` (or whitespace after
+///   it) and resumes at what followed the frame's value, so the values are the ones the whole
+///   read would see. The rest (the model, the keys, the other members) is the frame's own,
+///   which was read already: what the whole read takes from it (the model, once) is taken.
+///   This is the road of the chunks whose delta or finish reason differ (the first content
+///   chunk after the role chunk, the finish chunk, the usage chunk).
 #[derive(Debug, Default)]
 struct Frame {
     text: String,
-    /// Where the content's opening quote is, and where the text after its closing quote starts.
-    open: usize,
-    close: usize,
+    /// For the content road: where the content's opening quote is, and where the text after
+    /// its closing quote starts.
+    content: Option<(usize, usize)>,
+    holes: Holes,
+}
+
+/// A top-level member whose value a frame's chunk may change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Field {
+    Choices,
+    Usage,
+}
+
+/// Where a hole's value lies in the frame's text (from `start`, which may be whitespace before
+/// the value, to the value's end).
+#[derive(Debug, Clone, Copy)]
+struct Hole {
+    field: Field,
+    start: usize,
+    end: usize,
+}
+
+/// A frame's holes in the order they come; none when the frame has no hole road.
+#[derive(Debug, Default, Clone, Copy)]
+struct Holes([Option<Hole>; 2]);
+
+impl Holes {
+    fn iter(&self) -> impl Iterator<Item = &Hole> {
+        self.0.iter().flatten()
+    }
+
+    /// Adds a hole after the others; `None` when it would be a third or a field again (which
+    /// a chunk read whole cannot have: serde refuses a repeated field).
+    fn push(&mut self, hole: Hole) -> Option<()> {
+        if self.iter().any(|h| h.field == hole.field) {
+            return None;
+        }
+        let slot = self.0.iter_mut().find(|h| h.is_none())?;
+        *slot = Some(hole);
+        Some(())
+    }
+}
+
+/// What a chunk read by its holes says.
+struct HoleRead<'a> {
+    content: Option<Cow<'a, str>>,
+    usage: Option<OpenAiUsage>,
+    /// The holes of the chunk's own text, for it to be the next frame.
+    holes: Holes,
 }
 
 impl Frame {
     /// The content of `data` if it is in this frame and written without escapes. The frame
     /// was UTF-8 and the bytes around the literal are its own, so only the literal is checked.
     fn content<'a>(&self, data: &'a [u8]) -> Option<&'a str> {
-        if self.text.is_empty() {
-            return None;
-        }
+        let (open, close) = self.content?;
         let frame = self.text.as_bytes();
         let literal = data
-            .strip_prefix(&frame[..self.open])?
-            .strip_suffix(&frame[self.close..])?;
+            .strip_prefix(&frame[..open])?
+            .strip_suffix(&frame[close..])?;
         let body = literal.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
         if body.iter().all(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
             std::str::from_utf8(body).ok()
@@ -526,27 +605,182 @@ impl Frame {
         }
     }
 
-    /// Keeps `data` as the frame, `content` being its content borrowed as written (so without
-    /// escapes, and between quotes in `data`).
-    fn record(&mut self, data: &str, content: &str) {
-        // Where the borrowed content sits in `data`; a slice from elsewhere clears the frame.
-        let start = (content.as_ptr() as usize).checked_sub(data.as_ptr() as usize);
-        let Some(start) = start.filter(|&s| s >= 1 && s + content.len() < data.len()) else {
-            return self.clear();
+    /// `data` read by the hole road, if it is this frame with other values in its holes.
+    fn by_holes<'a>(&self, data: &'a str) -> Option<HoleRead<'a>> {
+        let frame = self.text.as_bytes();
+        let bytes = data.as_bytes();
+        let mut read = HoleRead {
+            content: None,
+            usage: None,
+            holes: Holes::default(),
         };
-        let end = start + content.len();
-        if data.as_bytes()[start - 1] != b'"' || data.as_bytes()[end] != b'"' {
-            return self.clear();
+        // How far the frame and `data` have been matched.
+        let (mut in_frame, mut at) = (0, 0);
+        for hole in self.holes.iter() {
+            let fixed = &frame[in_frame..hole.start];
+            if !bytes.get(at..)?.starts_with(fixed) {
+                return None;
+            }
+            at += fixed.len();
+            let rest = data.get(at..)?;
+            let len = match hole.field {
+                Field::Choices => {
+                    let (choices, len) = one_value::<First<Choice>>(rest)?;
+                    read.content = choices
+                        .0
+                        .and_then(|c| c.delta)
+                        .and_then(|d| d.content)
+                        .map(|t| t.0);
+                    len
+                }
+                Field::Usage => {
+                    let (usage, len) = one_value::<Option<OpenAiUsage>>(rest)?;
+                    read.usage = usage;
+                    len
+                }
+            };
+            read.holes.push(Hole {
+                field: hole.field,
+                start: at,
+                end: at + len,
+            })?;
+            at += len;
+            in_frame = hole.end;
         }
-        self.text.clear();
-        self.text.push_str(data);
-        self.open = start - 1;
-        self.close = end + 1;
+        // A frame without holes matches nothing: it has no hole road.
+        read.holes.0[0]?;
+        (bytes.get(at..)? == &frame[in_frame..]).then_some(read)
     }
 
-    fn clear(&mut self) {
+    /// Keeps `data` as the frame: `content` is its content (the content road opens when it
+    /// is borrowed from `data` as written, between quotes, and the usage is none), `holes`
+    /// are its holes (none: no hole road).
+    fn keep(&mut self, data: &str, content: Option<&str>, usage_none: bool, holes: Holes) {
         self.text.clear();
+        self.text.push_str(data);
+        self.content = content
+            .filter(|_| usage_none)
+            .and_then(|c| literal_span(data, c));
+        self.holes = holes;
     }
+}
+
+/// Where the borrowed `content` sits in `data`, as the span from its opening quote to just
+/// after its closing one; `None` for a slice from elsewhere (an unescaped copy).
+fn literal_span(data: &str, content: &str) -> Option<(usize, usize)> {
+    let start = (content.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+    if start < 1 || start + content.len() >= data.len() {
+        return None;
+    }
+    let end = start + content.len();
+    let bytes = data.as_bytes();
+    (bytes[start - 1] == b'"' && bytes[end] == b'"').then_some((start - 1, end + 1))
+}
+
+/// One JSON value at the start of `text` (after any whitespace), and where it ends. A value
+/// that is not self-delimiting must be followed by whitespace or punctuation, so `nullx` is
+/// no `null`.
+fn one_value<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(T, usize)> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    Some((value, values.byte_offset()))
+}
+
+/// What a chunk read member by member says, and where its holes are.
+struct Members<'a> {
+    content: Option<Cow<'a, str>>,
+    usage: Option<OpenAiUsage>,
+    model: Option<Text<'a>>,
+    holes: Holes,
+}
+
+/// `data` read as a [`Completion`] is, but a top-level member at a time, each value read
+/// alone by serde as the field's type (an unknown key's as ignored), which tells where the
+/// holes of [`Frame`] are at no further cost. Only the plain object: an escape or control
+/// character in a key (which could spell a field unseen), a repeated field, no `choices`, or
+/// anything else out of the way is `None`, and the chunk is read by serde whole. Else each
+/// member is what serde's reading of the object takes it to be, so the two say the same.
+fn read_members(data: &str) -> Option<Members<'_>> {
+    let b = data.as_bytes();
+    let mut out = Members {
+        content: None,
+        usage: None,
+        model: None,
+        holes: Holes::default(),
+    };
+    let mut seen_model = false;
+    let mut i = skip_space(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_space(b, i + 1);
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let len = memchr::memchr(b'"', b.get(i + 1..)?)?;
+        let key = &b[i + 1..i + 1 + len];
+        if key.iter().any(|&c| c == b'\\' || c < 0x20) {
+            return None;
+        }
+        i = skip_space(b, i + len + 2);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let rest = data.get(i..)?;
+        let len = match key {
+            b"choices" => {
+                let (choices, len) = one_value::<First<Choice>>(rest)?;
+                out.content = choices
+                    .0
+                    .and_then(|c| c.delta)
+                    .and_then(|d| d.content)
+                    .map(|t| t.0);
+                out.holes.push(Hole {
+                    field: Field::Choices,
+                    start: i,
+                    end: i + len,
+                })?;
+                len
+            }
+            b"usage" => {
+                let (usage, len) = one_value::<Option<OpenAiUsage>>(rest)?;
+                out.usage = usage;
+                out.holes.push(Hole {
+                    field: Field::Usage,
+                    start: i,
+                    end: i + len,
+                })?;
+                len
+            }
+            b"model" if !seen_model => {
+                seen_model = true;
+                let (model, len) = one_value::<Option<Text>>(rest)?;
+                out.model = model;
+                len
+            }
+            b"model" => return None,
+            _ => one_value::<serde::de::IgnoredAny>(rest)?.1,
+        };
+        i = skip_space(b, i + len);
+        match b.get(i) {
+            Some(b',') => i = skip_space(b, i + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    let whole = skip_space(b, i + 1) == b.len();
+    let has_choices = out.holes.iter().any(|h| h.field == Field::Choices);
+    (whole && has_choices).then_some(out)
+}
+
+/// Past the JSON whitespace at `i`.
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
 }
 
 fn chunk_from_tree(
@@ -977,5 +1211,148 @@ mod tests {
                 }
             }
         });
+    }
+
+    /// Top-level members in several orders and spacings, around `choices` and `usage` values
+    /// of every kind: the chunks a stream of any server may send, and broken ones.
+    fn any_chunk() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let choices = prop::sample::select(vec![
+            r#"[{"delta":{"content":"w "}}]"#,
+            r#"[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}]"#,
+            r#"[{"index":0,"delta":{"role":"assistant","content":"Hi"},"logprobs":null}]"#,
+            r#"[{"delta":{"content":"a\"b"}}]"#,
+            r#"[{"delta":{"content":"\u00e9"}}]"#,
+            r#"[{"delta":{},"finish_reason":"stop","index":0}]"#,
+            r#"[{"delta":{"content":null}}]"#,
+            r#"[{"delta":{"content":5}}]"#,
+            r#"[{"delta":{"content":"x"},"delta":{}}]"#,
+            r#"[{"delta":{"content":"a"}},{"delta":{"content":"b"}}]"#,
+            r#"[{"message":{"content":"m"}}]"#,
+            r#" [ {"delta" : {"content":"sp"}} ] "#,
+            "[]",
+            "[1]",
+            "[[[[[]]]]]",
+            "null",
+            r#""s""#,
+            r#"{"delta":1}"#,
+            r#"[{"delta":{"content":"x"}}"#,
+            r#"[{"delta":{"content":"x"}}]]"#,
+        ]);
+        let usage = prop::sample::select(vec![
+            "null",
+            r#"{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}"#,
+            r#"{"completion_tokens":16,"prompt_tokens":4,"total_tokens":20}"#,
+            r#"{"prompt_tokens":-1}"#,
+            "{}",
+            "5",
+            r#""u""#,
+            "nul",
+            "null x",
+            " null ",
+        ]);
+        let shape = prop::sample::select(vec![
+            r#"{"choices":C,"created":1,"id":"c","model":"m","object":"chat.completion.chunk","usage":U}"#,
+            r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt","choices":C,"usage":U}"#,
+            r#"{"id":"c","choices":C,"x":{"choices":[1],"usage":2,"model":"z"}}"#,
+            "{ \"choices\" : C , \"usage\" :U }\n",
+            r#"{"usage":U,"choices":C,"model":null}"#,
+            r#"{"choices":C,"model":"m","model":"n"}"#,
+            r#"{"choices":C,"usage":U,"usage":null}"#,
+            r#"{"ch\u006fices":C,"usage":U}"#,
+            r#"{"choices":C,"us\u0061ge":U}"#,
+            r#"{"model":7,"choices":C}"#,
+            r#"{"model":"m\"q","choices":C,"usage":U}"#,
+            r#"{"choices":C,"usage":U}}"#,
+            r#"{"choices":C,"usage":U"#,
+            r#"{"usage":U}"#,
+        ]);
+        (shape, choices, usage).prop_map(|(shape, c, u)| shape.replace('C', c).replace('U', u))
+    }
+
+    /// Whatever a stream sends, reading its chunks in order through one frame (by the content
+    /// road, the hole road, member by member, or whole) leaves the text, usage and model that
+    /// reading each as a tree leaves.
+    #[test]
+    fn a_stream_read_by_holes_is_read_as_each_chunk_alone() {
+        use proptest::prelude::*;
+        proptest!(ProptestConfig::with_cases(2000), |(stream in prop::collection::vec(any_chunk(), 1..10))| {
+            let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frame::default());
+            let (mut u2, mut m2) = (Usage::default(), None);
+            for data in &stream {
+                let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frame, &mut u1, &mut m1));
+                let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
+                prop_assert_eq!(&framed, &alone, "{}", data);
+                prop_assert_eq!(&u1, &u2, "usage after {}", data);
+                prop_assert_eq!(&m1, &m2, "model after {}", data);
+            }
+        });
+    }
+
+    /// A chunk read member by member is what serde reads of it whole.
+    #[test]
+    fn members_are_read_as_serde_reads_the_object() {
+        use proptest::prelude::*;
+        proptest!(ProptestConfig::with_cases(1000), |(data in any_chunk())| {
+            if let Some(m) = read_members(&data) {
+                let whole = serde_json::from_str::<Completion>(&data);
+                prop_assert!(whole.is_ok(), "{}", data);
+                let whole = whole.unwrap();
+                let content = whole.choices.0.and_then(|c| c.delta).and_then(|d| d.content);
+                prop_assert_eq!(
+                    format!("{:?}", (m.content, m.usage, m.model)),
+                    format!("{:?}", (content.map(|t| t.0), whole.usage, whole.model)),
+                    "{}", data
+                );
+            }
+        });
+    }
+
+    /// The chunks the mock streams (and OpenAI's, in its own key order): after the role chunk
+    /// is read member by member, the first content chunk, the finish chunk and the usage chunk
+    /// each take the hole road and the other content chunks the content road.
+    #[test]
+    fn a_reply_reads_one_chunk_whole() {
+        let chunk = |choices: &str, usage: &str| {
+            format!(
+                r#"{{"choices":{choices},"created":1796198900,"id":"chatcmpl-U","model":"ag","object":"chat.completion.chunk","usage":{usage}}}"#
+            )
+        };
+        let delta =
+            |d: &str, f: &str| format!(r#"[{{"delta":{d},"finish_reason":{f},"index":0}}]"#);
+        let role = chunk(
+            &delta(r#"{"content":"","role":"assistant"}"#, "null"),
+            "null",
+        );
+        let words = ["Answer ", "to ", "it."]
+            .map(|w| chunk(&delta(&format!(r#"{{"content":"{w}"}}"#), "null"), "null"));
+        let finish = chunk(&delta("{}", r#""stop""#), "null");
+        let counts = chunk(
+            "[]",
+            r#"{"completion_tokens":3,"prompt_tokens":4,"total_tokens":7}"#,
+        );
+        let (mut usage, mut model, mut frame) = (Usage::default(), None, Frame::default());
+        let mut text = String::new();
+        let mut read = |frame: &mut Frame, data: &str| {
+            let piece = read_chunk(data.as_bytes(), frame, &mut usage, &mut model).unwrap();
+            text.push_str(piece.text.as_deref().unwrap_or(""));
+        };
+        read(&mut frame, &role);
+        for (i, word) in words.iter().enumerate() {
+            assert_eq!(frame.content(word.as_bytes()).is_some(), i > 0, "{word}");
+            assert!(frame.by_holes(word).is_some(), "{word}");
+            read(&mut frame, word);
+        }
+        for last in [&finish, &counts] {
+            assert_eq!(frame.content(last.as_bytes()), None);
+            assert!(frame.by_holes(last).is_some(), "{last}");
+            read(&mut frame, last);
+        }
+        assert_eq!(text, "Answer to it.");
+        assert_eq!(model.as_deref(), Some("ag"));
+        assert_eq!(
+            (usage.input_tokens, usage.output_tokens, usage.total_tokens),
+            (Some(4), Some(3), Some(7))
+        );
     }
 }
