@@ -438,7 +438,8 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
 }
 
 /// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts. A chunk
-/// in the frame of one read before ([`Frame`]) is read from its content alone.
+/// in the frame of one read before ([`Frame`]) is read from its content alone, or from its
+/// `choices` and `usage` values alone; any other is read member by member, or whole.
 fn read_chunk<'a>(
     data: &'a [u8],
     frame: &mut Frame,
