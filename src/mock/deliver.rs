@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -35,6 +36,102 @@ pub(crate) enum Payload {
         pieces: Vec<String>,
         tail: Vec<String>,
     },
+    /// The same events, already framed into one buffer as the route wrote them.
+    Framed(Events),
+}
+
+/// Server-sent events framed one after another into a single buffer, with where each ends.
+/// A stream is then sent as slices of that one buffer: a `String` per event, framed again
+/// into a gathered write, had been most of what the mock spent on a streamed reply.
+pub(crate) struct Events {
+    bytes: Vec<u8>,
+    /// Where each event ends in `bytes` (the next starts there).
+    ends: Vec<usize>,
+    /// How many events come before the reply's text ([`Events::end_head`]) and where the
+    /// events carrying its pieces end ([`Events::end_pieces`]), counted in events.
+    head: usize,
+    pieces_end: usize,
+}
+
+impl Events {
+    /// Room for `bytes` of framed events, `events` of them.
+    pub fn with_capacity(bytes: usize, events: usize) -> Events {
+        Events {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(events),
+            head: 0,
+            pieces_end: 0,
+        }
+    }
+
+    /// Appends one `data:` event whose data `write` appends (text without a line break).
+    pub fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.bytes.extend_from_slice(b"data: ");
+        write(&mut self.bytes);
+        self.bytes.extend_from_slice(b"\n\n");
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The events pushed so far come before the reply's text.
+    pub fn end_head(&mut self) {
+        self.head = self.ends.len();
+        self.pieces_end = self.head;
+    }
+
+    /// The events pushed since [`Events::end_head`] carry the pieces of the reply's text; the
+    /// rest (finish, usage, `[DONE]`) follow it.
+    pub fn end_pieces(&mut self) {
+        self.pieces_end = self.ends.len();
+    }
+
+    /// The data of the events before the pieces, of the pieces, and after them.
+    #[cfg(test)]
+    pub fn parts(&self) -> [Vec<String>; 3] {
+        let data = |from: usize, to: usize| -> Vec<String> {
+            (from..to)
+                .map(|i| {
+                    let event = &self.bytes[Events::span_in(&self.ends, i)];
+                    let data = event.strip_prefix(b"data: ").unwrap_or(event);
+                    let data = data.strip_suffix(b"\n\n").unwrap_or(data);
+                    String::from_utf8_lossy(data).into_owned()
+                })
+                .collect()
+        };
+        [
+            data(0, self.head),
+            data(self.head, self.pieces_end),
+            data(self.pieces_end, self.ends.len()),
+        ]
+    }
+
+    /// The three lists of a [`Payload::Events`], framed.
+    fn from_parts(head: &[String], pieces: &[String], tail: &[String]) -> Events {
+        let all = || head.iter().chain(pieces).chain(tail);
+        let len = all().map(|e| e.len() + "data: \n\n".len()).sum();
+        let mut events = Events::with_capacity(len, head.len() + pieces.len() + tail.len());
+        let push =
+            |events: &mut Events, e: &String| events.push(|b| b.extend_from_slice(e.as_bytes()));
+        head.iter().for_each(|e| push(&mut events, e));
+        events.end_head();
+        pieces.iter().for_each(|e| push(&mut events, e));
+        events.end_pieces();
+        tail.iter().for_each(|e| push(&mut events, e));
+        events
+    }
+
+    /// Where event `i` lies in a buffer whose events end at `ends`.
+    fn span_in(ends: &[usize], i: usize) -> Range<usize> {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        start..ends[i]
+    }
+
+    /// Where events `from..to` lie in the buffer.
+    fn spans(&self, from: usize, to: usize) -> Range<usize> {
+        if from >= to {
+            return 0..0;
+        }
+        Events::span_in(&self.ends, from).start..self.ends[to - 1]
+    }
 }
 
 /// The pauses a body may take.
@@ -85,21 +182,21 @@ pub(crate) fn deliver(
     if fault == Some(Fault::NonJson) {
         return html_page();
     }
-    match payload {
-        Payload::Json { bytes, text } => json(status, bytes, text, fault, pacing, ends),
-        Payload::Events { head, pieces, tail } => {
-            let steps = event_steps(head, pieces, tail, fault, pacing);
-            let mut resp = Response::new(Body::from_stream(play(steps, ends)));
-            *resp.status_mut() = status;
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/event-stream"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            resp
-        }
-    }
+    let events = match payload {
+        Payload::Json { bytes, text } => return json(status, bytes, text, fault, pacing, ends),
+        Payload::Events { head, pieces, tail } => Events::from_parts(&head, &pieces, &tail),
+        Payload::Framed(events) => events,
+    };
+    let steps = event_steps(events, fault, pacing);
+    let mut resp = Response::new(Body::from_stream(play(steps, ends)));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
 }
 
 /// What a client sees from the `non_json` fault: a 200 from a proxy's error page.
@@ -123,24 +220,25 @@ fn json(
     ends: Ends,
 ) -> Response {
     let len = bytes.len();
-    let bytes = Bytes::from(bytes);
     let half = len / 2;
-    let steps = match fault {
-        Some(Fault::Trickle) => {
-            let mut steps = Steps::default();
-            for i in 0..len {
-                if i > 0 {
-                    steps.wait(pacing.trickle_interval);
-                }
-                steps.send(bytes.slice(i..i + 1));
-            }
-            steps
+    let mut steps = match fault {
+        Some(Fault::Trickle | Fault::Cut | Fault::Stall | Fault::Endless) => {
+            Steps::over(Bytes::from(bytes))
         }
-        Some(Fault::Cut) => Steps::of([Step::Send(bytes.slice(..half)), Step::Fail]),
-        Some(Fault::Stall) => Steps::of([Step::Send(bytes.slice(..half)), Step::Hold]),
-        Some(Fault::Endless) => endless_json(&bytes, text.as_deref()),
-        _ => return json_body(status, bytes.to_vec()),
+        _ => return json_body(status, bytes),
     };
+    match fault {
+        Some(Fault::Trickle) => steps.trickle(0..len, pacing.trickle_interval),
+        Some(Fault::Cut) => {
+            steps.send(0..half);
+            steps.steps.push_back(Step::Fail);
+        }
+        Some(Fault::Stall) => {
+            steps.send(0..half);
+            steps.steps.push_back(Step::Hold);
+        }
+        _ => endless_json(&mut steps, text.as_deref()),
+    }
     let mut resp = json_body(status, Vec::new());
     if fault != Some(Fault::Endless) {
         // The whole length is announced, so a body that stops early is visibly short.
@@ -153,7 +251,8 @@ fn json(
 
 /// The body up to the reply's text, then the text's words again and again: a JSON string
 /// that never closes. Without a text to repeat, white space (still a valid prefix of JSON).
-fn endless_json(bytes: &Bytes, text: Option<&str>) -> Steps {
+fn endless_json(steps: &mut Steps, text: Option<&str>) {
+    let bytes = &steps.body;
     let quoted = text
         .filter(|t| !t.trim().is_empty())
         .and_then(|t| serde_json::to_string(t).ok());
@@ -163,90 +262,50 @@ fn endless_json(bytes: &Bytes, text: Option<&str>) -> Steps {
         Some((at + 1, &q[1..q.len() - 1]))
     });
     let (prefix, unit) = match found {
-        Some((start, inner)) => (bytes.slice(..start), format!("{inner} ")),
-        None => (
-            bytes.slice(..bytes.len().saturating_sub(1)),
-            " ".to_string(),
-        ),
+        Some((start, inner)) => (0..start, format!("{inner} ")),
+        None => (0..bytes.len().saturating_sub(1), " ".to_string()),
     };
     // Chunks of a few KiB, so an endless body costs the mock few writes per megabyte.
     let chunk = Bytes::from(unit.repeat((4096 / unit.len()).max(1)));
-    let mut steps = Steps::of([Step::Send(prefix)]);
+    steps.send(prefix);
     steps.forever = Some((vec![chunk], Duration::ZERO));
-    steps
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn event(data: &str) -> Bytes {
-    let mut framed = Vec::with_capacity(framed_len(data));
-    frame(&mut framed, data);
-    Bytes::from(framed)
-}
-
-/// The bytes `data` takes as one `data:` event.
-fn framed_len(data: &str) -> usize {
-    data.len() + "data: \n\n".len()
-}
-
-/// Appends `data` as one `data:` event. A stream's events go out gathered into few writes:
-/// framing each into a buffer of its own first (a `format!` and a copy per event) had been
-/// a third of what the mock spent on a streamed reply.
-fn frame(out: &mut Vec<u8>, data: &str) {
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(data.as_bytes());
-    out.extend_from_slice(b"\n\n");
-}
-
-fn event_steps(
-    head: Vec<String>,
-    pieces: Vec<String>,
-    tail: Vec<String>,
-    fault: Option<Fault>,
-    pacing: Pacing,
-) -> Steps {
+fn event_steps(events: Events, fault: Option<Fault>, pacing: Pacing) -> Steps {
     let Pace {
         first_chunk_delay,
         chunk_delay,
     } = pacing.pace;
-    let mut steps = Steps::default();
+    let (head, pieces_end, count) = (events.head, events.pieces_end, events.ends.len());
+    let (all, head_span, tail) = (
+        events.spans(0, count),
+        events.spans(0, head),
+        events.spans(pieces_end, count),
+    );
+    let Events { bytes, ends, .. } = events;
+    let piece = |i: usize| Events::span_in(&ends, head + i);
+    let pieces = pieces_end - head;
+    let mut steps = Steps::over(Bytes::from(bytes));
     if fault == Some(Fault::Trickle) {
-        let mut all = Vec::new();
-        for e in head.iter().chain(&pieces).chain(&tail) {
-            frame(&mut all, e);
-        }
-        let all = Bytes::from(all);
-        for i in 0..all.len() {
-            if i > 0 {
-                steps.wait(pacing.trickle_interval);
-            }
-            steps.send(all.slice(i..i + 1));
-        }
+        steps.trickle(all, pacing.trickle_interval);
         return steps;
     }
-    // What a stream without pauses sends in its one write, so that write is sized once.
-    steps.gather_hint = head
-        .iter()
-        .chain(&pieces)
-        .chain(&tail)
-        .map(|e| framed_len(e))
-        .sum();
-    for e in &head {
-        steps.send_event(e);
-    }
+    steps.send(head_span);
     steps.wait(first_chunk_delay);
     let sent = match fault {
-        Some(Fault::Cut) => pieces.len().div_ceil(2),
-        Some(Fault::Stall) => pieces.len().min(1),
-        _ => pieces.len(),
+        Some(Fault::Cut) => pieces.div_ceil(2),
+        Some(Fault::Stall) => pieces.min(1),
+        _ => pieces,
     };
-    for (i, e) in pieces.iter().take(sent).enumerate() {
+    for i in 0..sent {
         if i > 0 {
             steps.wait(chunk_delay);
         }
-        steps.send_event(e);
+        steps.send(piece(i));
     }
     match fault {
         Some(Fault::Cut) => steps.steps.push_back(Step::Fail),
@@ -254,28 +313,24 @@ fn event_steps(
         Some(Fault::Endless) => {
             // Pieces from the start again, for ever; a reply without text repeats an SSE
             // comment, which carries no data but keeps the stream going.
-            let again = if pieces.is_empty() {
+            let again = if pieces == 0 {
                 vec![Bytes::from_static(b": still here\n\n")]
             } else {
-                pieces.iter().map(|e| event(e)).collect()
+                (0..pieces).map(|i| steps.body.slice(piece(i))).collect()
             };
             steps.wait(chunk_delay);
             steps.forever = Some((again, chunk_delay));
         }
-        _ => {
-            for e in &tail {
-                steps.send_event(e);
-            }
-        }
+        _ => steps.send(tail),
     }
     steps
 }
 
 /// One thing a body does next.
+#[derive(Debug, PartialEq, Eq)]
 enum Step {
-    Send(Bytes),
-    /// Sends gathered while the steps are built (see [`Steps::send`]): one write.
-    Gather(Vec<u8>),
+    /// Send these bytes of the body.
+    Send(Range<usize>),
     Wait(Duration),
     /// End the body with an error: the connection is dropped, the body left incomplete.
     Fail,
@@ -283,58 +338,59 @@ enum Step {
     Hold,
 }
 
-#[derive(Default)]
+/// What a body does, as slices of one buffer.
 struct Steps {
+    body: Bytes,
     steps: VecDeque<Step>,
     /// Once `steps` are done: send these in turn for ever, this far apart.
     forever: Option<(Vec<Bytes>, Duration)>,
-    /// The bytes of events still to be framed: the capacity a new gathered write starts
-    /// with, so a stream without pauses is one allocation.
-    gather_hint: usize,
+    /// A piece of `forever` due after the pause [`Steps::next`] just gave.
+    pending: Option<Bytes>,
+}
+
+/// What [`play`] does next: [`Step`] with the bytes to send cut from the body.
+enum Act {
+    Send(Bytes),
+    Wait(Duration),
+    Fail,
+    Hold,
 }
 
 impl Steps {
-    fn of<const N: usize>(steps: [Step; N]) -> Steps {
+    fn over(body: Bytes) -> Steps {
         Steps {
-            steps: steps.into_iter().collect(),
+            body,
+            steps: VecDeque::new(),
             forever: None,
-            gather_hint: 0,
+            pending: None,
         }
     }
 
-    /// Pieces with no pause between them go out as one write, as a server that has them all
-    /// at once would send them: a write (and a chunk to frame) per piece would make the mock,
-    /// not the client under test, the cost of a fast stream.
-    fn send(&mut self, b: Bytes) {
-        let Some(last) = self.steps.back_mut() else {
-            self.steps.push_back(Step::Send(b));
+    /// Bytes with no pause before them go out in the same write as those before them, as a
+    /// server that has them all at once would send them: a write (and a chunk to frame) per
+    /// piece would make the mock, not the client under test, the cost of a fast stream. The
+    /// sends of a body are in order, so such bytes always follow the last send's.
+    fn send(&mut self, range: Range<usize>) {
+        if range.is_empty() {
             return;
-        };
-        match last {
-            Step::Gather(gathered) => gathered.extend_from_slice(&b),
-            Step::Send(first) => *last = Step::Gather([&first[..], &b[..]].concat()),
-            _ => self.steps.push_back(Step::Send(b)),
         }
+        if let Some(Step::Send(last)) = self.steps.back_mut() {
+            if last.end == range.start {
+                last.end = range.end;
+                return;
+            }
+        }
+        self.steps.push_back(Step::Send(range));
     }
 
-    /// [`Steps::send`] for one event, framed straight into the gathered write.
-    fn send_event(&mut self, data: &str) {
-        let len = framed_len(data);
-        // What is left to send: all of it goes into this write unless a pause comes first.
-        let rest = self.gather_hint.max(len);
-        self.gather_hint = self.gather_hint.saturating_sub(len);
-        if let Some(Step::Gather(gathered)) = self.steps.back_mut() {
-            frame(gathered, data);
-            return;
+    /// The bytes of `range` one at a time, `every` apart.
+    fn trickle(&mut self, range: Range<usize>, every: Duration) {
+        for i in range.clone() {
+            if i > range.start {
+                self.wait(every);
+            }
+            self.send(i..i + 1);
         }
-        let mut gathered = Vec::with_capacity(rest);
-        if let Some(Step::Send(first)) = self.steps.back() {
-            gathered.reserve(first.len());
-            gathered.extend_from_slice(first);
-            self.steps.pop_back();
-        }
-        frame(&mut gathered, data);
-        self.steps.push_back(Step::Gather(gathered));
     }
 
     fn wait(&mut self, d: Duration) {
@@ -344,18 +400,28 @@ impl Steps {
     }
 
     /// The next step, refilling from `forever` when the list is done.
-    fn next(&mut self, round: &mut usize) -> Option<Step> {
+    fn next(&mut self, round: &mut usize) -> Option<Act> {
+        if let Some(piece) = self.pending.take() {
+            return Some(Act::Send(piece));
+        }
         if let Some(step) = self.steps.pop_front() {
-            return Some(step);
+            return Some(match step {
+                Step::Send(range) => Act::Send(self.body.slice(range)),
+                Step::Wait(d) => Act::Wait(d),
+                Step::Fail => Act::Fail,
+                Step::Hold => Act::Hold,
+            });
         }
         let (again, every) = self.forever.as_ref()?;
         let piece = again.get(*round % again.len().max(1))?.clone();
         *round += 1;
         if *round > 1 && !every.is_zero() {
-            self.steps.push_back(Step::Send(piece));
-            return Some(Step::Wait(*every));
+            // The pause comes first; the piece waits for the next call.
+            let every = *every;
+            self.pending = Some(piece);
+            return Some(Act::Wait(every));
         }
-        Some(Step::Send(piece))
+        Some(Act::Send(piece))
     }
 }
 
@@ -379,24 +445,21 @@ fn play(steps: Steps, ends: Ends) -> impl Stream<Item = Result<Bytes, io::Error>
                 return Some((Err(stopped()), None));
             }
             match steps.next(&mut round)? {
-                Step::Send(b) => return Some((Ok(b), Some((steps, shutdown, round, stretch)))),
-                Step::Gather(b) => {
-                    return Some((Ok(Bytes::from(b)), Some((steps, shutdown, round, stretch))))
-                }
-                Step::Wait(d) => {
+                Act::Send(b) => return Some((Ok(b), Some((steps, shutdown, round, stretch)))),
+                Act::Wait(d) => {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
                         _ = shutdown.wait_for(|stop| *stop) => {}
                     }
                 }
-                Step::Fail => {
+                Act::Fail => {
                     // Give hyper a pending poll first: it flushes what was sent so far,
                     // so the client sees a body that stops rather than no response.
                     tokio::time::sleep(FLUSH_PAUSE).await;
                     let err = io::Error::new(io::ErrorKind::ConnectionAborted, "cut by the mock");
                     return Some((Err(err), None));
                 }
-                Step::Hold => {
+                Act::Hold => {
                     let _ = shutdown.wait_for(|stop| *stop).await;
                     return Some((Err(stopped()), None));
                 }
@@ -444,8 +507,10 @@ mod tests {
     async fn a_stretched_body_marks_its_connection_while_it_lives() {
         let (_tx, rx) = watch::channel(false);
         let conn = ConnHandle::new();
+        let mut hold = Steps::over(Bytes::new());
+        hold.steps.push_back(Step::Hold);
         let stream = play(
-            Steps::of([Step::Hold]),
+            hold,
             Ends {
                 shutdown: rx,
                 conn: conn.clone(),
@@ -470,18 +535,18 @@ mod tests {
         (out, true)
     }
 
-    fn events() -> (Vec<String>, Vec<String>, Vec<String>) {
-        (
-            vec!["role".into()],
-            vec!["p1".into(), "p2".into(), "p3".into()],
-            vec!["[DONE]".into()],
+    fn events() -> Events {
+        let text = |v: &[&str]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        Events::from_parts(
+            &text(&["role"]),
+            &text(&["p1", "p2", "p3"]),
+            &text(&["[DONE]"]),
         )
     }
 
     #[tokio::test]
     async fn a_cut_stream_sends_half_its_pieces_and_fails() {
-        let (h, p, t) = events();
-        let (body, complete) = collect(event_steps(h, p, t, Some(Fault::Cut), pacing())).await;
+        let (body, complete) = collect(event_steps(events(), Some(Fault::Cut), pacing())).await;
         assert!(!complete);
         assert_eq!(
             String::from_utf8(body).unwrap(),
@@ -491,19 +556,96 @@ mod tests {
 
     #[tokio::test]
     async fn a_normal_stream_ends_with_its_tail() {
-        let (h, p, t) = events();
-        let (body, complete) = collect(event_steps(h, p, t, None, pacing())).await;
+        let (body, complete) = collect(event_steps(events(), None, pacing())).await;
         assert!(complete);
         assert!(String::from_utf8(body)
             .unwrap()
             .ends_with("data: p3\n\ndata: [DONE]\n\n"));
     }
 
+    /// The writes a stream makes (as event texts) and the pauses between them.
+    fn writes(steps: &Steps) -> Vec<String> {
+        let text = |r: &Range<usize>| String::from_utf8_lossy(&steps.body[r.clone()]).into_owned();
+        steps
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Send(r) => text(r).replace("data: ", "").replace("\n\n", "|"),
+                Step::Wait(d) => format!("wait {}", d.as_millis()),
+                Step::Fail => "fail".into(),
+                Step::Hold => "hold".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn events_without_pauses_are_one_write_and_pauses_split_them() {
+        assert_eq!(
+            writes(&event_steps(events(), None, pacing())),
+            ["role|p1|p2|p3|[DONE]|"]
+        );
+        let paced = |first, chunk| Pacing {
+            trickle_interval: Duration::ZERO,
+            pace: Pace {
+                first_chunk_delay: Duration::from_millis(first),
+                chunk_delay: Duration::from_millis(chunk),
+            },
+        };
+        assert_eq!(
+            writes(&event_steps(events(), None, paced(30, 20))),
+            [
+                "role|",
+                "wait 30",
+                "p1|",
+                "wait 20",
+                "p2|",
+                "wait 20",
+                "p3|[DONE]|"
+            ]
+        );
+        assert_eq!(
+            writes(&event_steps(events(), None, paced(0, 20))),
+            ["role|p1|", "wait 20", "p2|", "wait 20", "p3|[DONE]|"]
+        );
+        assert_eq!(
+            writes(&event_steps(events(), Some(Fault::Stall), paced(30, 0))),
+            ["role|", "wait 30", "p1|", "hold"]
+        );
+        let trickled = Pacing {
+            trickle_interval: Duration::from_millis(1),
+            pace: Pace::default(),
+        };
+        let t = writes(&event_steps(events(), Some(Fault::Trickle), trickled));
+        assert_eq!(
+            t.len(),
+            2 * "data: role\n\n".len() - 1 + 2 * 3 * 10 + 2 * 14
+        );
+        assert_eq!(t[..3], ["d", "wait 1", "a"]);
+    }
+
+    #[tokio::test]
+    async fn an_endless_stream_repeats_its_pieces() {
+        let steps = event_steps(events(), Some(Fault::Endless), pacing());
+        let (_tx, rx) = watch::channel(false);
+        let got: Vec<u8> = play(steps, ends(rx))
+            .take(4)
+            .map(|b| b.unwrap())
+            .collect::<Vec<_>>()
+            .await
+            .concat();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "data: role\n\ndata: p1\n\ndata: p2\n\ndata: p3\n\ndata: p1\n\ndata: p2\n\ndata: p3\n\n"
+        );
+    }
+
     #[tokio::test]
     async fn an_endless_json_body_repeats_the_reply_inside_the_string() {
         let bytes = Bytes::from_static(br#"{"response":"hi there","session_id":"s"}"#);
         let (_tx, rx) = watch::channel(false);
-        let stream = play(endless_json(&bytes, Some("hi there")), ends(rx));
+        let mut steps = Steps::over(bytes);
+        endless_json(&mut steps, Some("hi there"));
+        let stream = play(steps, ends(rx));
         let got: Vec<u8> = stream
             .take(3)
             .map(|b| b.unwrap())

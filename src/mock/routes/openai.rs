@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::mock::conn::ConnHandle;
-use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
+use crate::mock::deliver::{deliver, pieces, Ends, Events, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said};
 use crate::mock::replay::{Answer, Asked};
 use crate::mock::script::{Fault, RetryHeader};
@@ -558,20 +558,18 @@ fn replay_completion(replay: &Replayed, read: Read, record: &mut RequestRecord) 
     let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
     match replay.answer_stateless(Asked::agent(&record.agent_id), &said) {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
-            let input = completion.prompt_tokens;
-            let output = count_tokens(agent);
             let reply = Reply {
                 id: format!("chatcmpl-{}", random_id()),
                 created: time::OffsetDateTime::now_utc().unix_timestamp(),
                 model: &record.agent_id,
                 text: Some(agent),
                 finish_reason: "stop",
-                usage: json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output}),
+                usage: Usage {
+                    prompt: completion.prompt_tokens,
+                    completion: count_tokens(agent),
+                },
             };
-            json_body(
-                status_code(status),
-                serde_json::to_vec(&reply.whole()).unwrap_or_default(),
-            )
+            json_body(status_code(status), reply.whole())
         }
         Answer::Turn { status, agent } => error_for(status, agent),
         Answer::NoMatch(text) => error(404, &text, "invalid_request_error", None, None),
@@ -620,15 +618,11 @@ async fn answer(
             finish_reason = "length";
         }
     }
-    let usage = {
-        let out = count_tokens(&text);
-        agent.spend(completion.prompt_tokens + out);
-        json!({
-            "prompt_tokens": completion.prompt_tokens,
-            "completion_tokens": out,
-            "total_tokens": completion.prompt_tokens + out,
-        })
+    let usage = Usage {
+        prompt: completion.prompt_tokens,
+        completion: count_tokens(&text),
     };
+    agent.spend(usage.prompt + usage.completion);
     let reply = Reply {
         id: format!("chatcmpl-{}", random_id()),
         created: time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -638,11 +632,12 @@ async fn answer(
         usage,
     };
     let payload = if completion.stream {
-        reply.events(completion.include_usage)
+        Payload::Framed(reply.events(completion.include_usage))
     } else {
+        let bytes = reply.whole();
         Payload::Json {
-            bytes: serde_json::to_vec(&reply.whole()).unwrap_or_default(),
-            text: Some(text.clone()),
+            bytes,
+            text: Some(text),
         }
     };
     deliver(status_code(status), payload, plan.fault, pacing, ends())
@@ -661,146 +656,230 @@ struct Reply<'a> {
     /// `None` for the `no_response` fault: the message has no `content`.
     text: Option<&'a str>,
     finish_reason: &'static str,
-    usage: Value,
+    usage: Usage,
 }
 
+/// The token counts of a completion.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    prompt: u64,
+    completion: u64,
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes every other string the mock
+/// writes.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends a JSON number.
+fn json_num(out: &mut Vec<u8>, n: impl Serialize) {
+    let _ = serde_json::to_writer(&mut *out, &n);
+}
+
+impl Usage {
+    /// `{"completion_tokens", "prompt_tokens", "total_tokens"}`.
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"completion_tokens":"#);
+        json_num(out, self.completion);
+        out.extend_from_slice(br#","prompt_tokens":"#);
+        json_num(out, self.prompt);
+        out.extend_from_slice(br#","total_tokens":"#);
+        json_num(out, self.prompt + self.completion);
+        out.push(b'}');
+    }
+}
+
+/// The JSON the mock sends is written straight from borrowed parts rather than built as a
+/// tree (a map per object) or derived structs (each key escaped on every write): a stream
+/// sends a chunk per word, and that had made the mock, not the client under test, the cost of
+/// a streamed reply. The keys come out in the order (sorted) and the strings escaped as
+/// serde_json wrote the tree; the tests hold these writers to that tree.
 impl Reply<'_> {
-    fn whole(&self) -> Value {
-        let mut message = json!({"role": "assistant"});
+    /// The `chat.completion` object.
+    fn whole(&self) -> Vec<u8> {
+        let text_len = self.text.map_or(0, str::len);
+        let mut out = Vec::with_capacity(256 + self.model.len() + text_len + text_len / 8);
+        out.extend_from_slice(br#"{"choices":[{"finish_reason":"#);
+        json_str(&mut out, self.finish_reason);
+        out.extend_from_slice(br#","index":0,"message":{"#);
         if let Some(t) = self.text {
-            message["content"] = json!(t);
+            out.extend_from_slice(br#""content":"#);
+            json_str(&mut out, t);
+            out.push(b',');
         }
-        json!({
-            "id": self.id,
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
-            "usage": self.usage,
-        })
+        out.extend_from_slice(br#""role":"assistant"}}],"created":"#);
+        json_num(&mut out, self.created);
+        out.extend_from_slice(br#","id":"#);
+        json_str(&mut out, &self.id);
+        out.extend_from_slice(br#","model":"#);
+        json_str(&mut out, self.model);
+        out.extend_from_slice(br#","object":"chat.completion","usage":"#);
+        self.usage.write(&mut out);
+        out.push(b'}');
+        out
     }
 
-    /// One `chat.completion.chunk`, serialized straight from borrowed parts: a stream sends a
-    /// chunk per word, and building each as a JSON tree first made the mock, not the client
-    /// under test, the cost of a streamed reply. The keys come out in the same (sorted) order
-    /// as the tree gave them.
-    fn chunk(&self, choice: Option<ChunkChoice<'_>>, usage: Option<Option<&Value>>) -> String {
-        let chunk = Chunk {
-            choices: choice.as_slice(),
-            created: self.created,
-            id: &self.id,
-            model: self.model,
-            object: "chat.completion.chunk",
-            usage,
-        };
-        serde_json::to_string(&chunk).unwrap_or_default()
+    /// What follows the `choices` of every chunk: `],"created",...,"object"` and, with
+    /// `include_usage`, `"usage":null` (the usage chunk itself writes its counts instead).
+    fn chunk_rest(&self, null_usage: bool) -> Vec<u8> {
+        let mut rest = Vec::with_capacity(96 + self.model.len());
+        rest.extend_from_slice(br#"],"created":"#);
+        json_num(&mut rest, self.created);
+        rest.extend_from_slice(br#","id":"#);
+        json_str(&mut rest, &self.id);
+        rest.extend_from_slice(br#","model":"#);
+        json_str(&mut rest, self.model);
+        rest.extend_from_slice(br#","object":"chat.completion.chunk""#);
+        if null_usage {
+            rest.extend_from_slice(br#","usage":null"#);
+        }
+        rest
     }
 
     /// As OpenAI streams it: a role chunk (with empty content), one chunk per piece of text,
     /// a chunk with `finish_reason`, the usage chunk when asked for, then `[DONE]`. With
     /// `include_usage`, every chunk carries `usage: null` but the last.
-    fn events(&self, include_usage: bool) -> Payload {
-        let null_usage = include_usage.then_some(None);
-        let choice = |content, role, finish_reason| ChunkChoice {
-            delta: Delta { content, role },
-            finish_reason,
-            index: 0,
-        };
-        let head = vec![self.chunk(Some(choice(Some(""), Some("assistant"), None)), null_usage)];
-        // Every piece's chunk is the same but for the piece: serialized once around a marker,
-        // then each piece is put in its place.
-        let marked = self.chunk(Some(choice(Some(PIECE_MARK), None, None)), null_usage);
-        let frame = marked.split_once(PIECE_MARK_JSON);
-        let pieces = pieces(self.text.unwrap_or(""))
-            .into_iter()
-            .map(|p| match frame {
-                Some((before, after)) => {
-                    // One buffer per event, the piece escaped straight into it.
-                    let mut e = Vec::with_capacity(before.len() + p.len() + 8 + after.len());
-                    e.extend_from_slice(before.as_bytes());
-                    let _ = serde_json::to_writer(&mut e, p);
-                    e.extend_from_slice(after.as_bytes());
-                    String::from_utf8(e).unwrap_or_default()
-                }
-                None => self.chunk(Some(choice(Some(p), None, None)), null_usage),
+    fn events(&self, include_usage: bool) -> Events {
+        let rest = self.chunk_rest(include_usage);
+        let text = self.text.unwrap_or("");
+        // A piece per counted word (and a piece has at least a byte), each piece a chunk.
+        let chunks = (self.usage.completion as usize).min(text.len()) + 4;
+        let mut events = Events::with_capacity(chunks * (rest.len() + 64) + 2 * text.len(), chunks);
+        let chunk = |events: &mut Events, choice: &dyn Fn(&mut Vec<u8>)| {
+            events.push(|out| {
+                out.extend_from_slice(br#"{"choices":[{"delta":{"#);
+                choice(out);
+                out.extend_from_slice(&rest);
+                out.push(b'}');
             })
-            .collect();
-        let finish = choice(None, None, Some(self.finish_reason));
-        let mut tail = vec![self.chunk(Some(finish), null_usage)];
-        if include_usage {
-            tail.push(self.chunk(None, Some(Some(&self.usage))));
+        };
+        chunk(&mut events, &|out| {
+            out.extend_from_slice(
+                br#""content":"","role":"assistant"},"finish_reason":null,"index":0}"#,
+            )
+        });
+        events.end_head();
+        for piece in pieces(text) {
+            chunk(&mut events, &|out| {
+                out.extend_from_slice(br#""content":"#);
+                json_str(out, piece);
+                out.extend_from_slice(br#"},"finish_reason":null,"index":0}"#);
+            });
         }
-        tail.push("[DONE]".to_string());
-        Payload::Events { head, pieces, tail }
+        events.end_pieces();
+        chunk(&mut events, &|out| {
+            out.extend_from_slice(br#"},"finish_reason":"#);
+            json_str(out, self.finish_reason);
+            out.extend_from_slice(br#","index":0}"#);
+        });
+        if include_usage {
+            let rest = &rest[..rest.len() - br#","usage":null"#.len()];
+            events.push(|out| {
+                out.extend_from_slice(br#"{"choices":["#);
+                out.extend_from_slice(rest);
+                out.extend_from_slice(br#","usage":"#);
+                self.usage.write(out);
+                out.push(b'}');
+            });
+        }
+        events.push(|out| out.extend_from_slice(b"[DONE]"));
+        events
     }
-}
-
-/// Stands for a piece in the chunk serialized once per reply (a control character no reply
-/// text is made of), and how it comes out in JSON.
-const PIECE_MARK: &str = "\u{1}";
-const PIECE_MARK_JSON: &str = "\"\\u0001\"";
-
-#[derive(Serialize)]
-struct Chunk<'a> {
-    choices: &'a [ChunkChoice<'a>],
-    created: i64,
-    id: &'a str,
-    model: &'a str,
-    object: &'static str,
-    /// Absent, `null`, or the counts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<Option<&'a Value>>,
-}
-
-#[derive(Serialize)]
-struct ChunkChoice<'a> {
-    delta: Delta<'a>,
-    finish_reason: Option<&'a str>,
-    index: u32,
-}
-
-#[derive(Serialize)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'a str>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_piece_in_its_frame_is_the_chunk_serialized_whole() {
-        let reply = Reply {
-            id: "chatcmpl-x".into(),
-            created: 7,
-            model: "m",
-            text: Some("a \"quoted\" reply,\nin two lines é"),
-            finish_reason: "stop",
-            usage: json!({"total_tokens": 3}),
-        };
-        for usage in [false, true] {
-            let Payload::Events { pieces: framed, .. } = reply.events(usage) else {
-                panic!("events");
-            };
-            let whole: Vec<String> = pieces(reply.text.unwrap_or(""))
-                .into_iter()
-                .map(|p| {
-                    let choice = ChunkChoice {
-                        delta: Delta {
-                            content: Some(p),
-                            role: None,
-                        },
-                        finish_reason: None,
-                        index: 0,
-                    };
-                    reply.chunk(Some(choice), usage.then_some(None))
-                })
-                .collect();
-            assert_eq!(framed, whole);
+    /// A completion as the mock first built it, a JSON tree per object, which the writers
+    /// must equal byte for byte.
+    fn tree_whole(r: &Reply) -> Vec<u8> {
+        let mut message = json!({"role": "assistant"});
+        if let Some(t) = r.text {
+            message["content"] = json!(t);
         }
+        let body = json!({
+            "id": r.id,
+            "object": "chat.completion",
+            "created": r.created,
+            "model": r.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason}],
+            "usage": tree_usage(r.usage),
+        });
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    fn tree_usage(u: Usage) -> Value {
+        json!({
+            "prompt_tokens": u.prompt,
+            "completion_tokens": u.completion,
+            "total_tokens": u.prompt + u.completion,
+        })
+    }
+
+    /// The events of a streamed completion as trees: head, pieces and tail.
+    fn tree_events(r: &Reply, include_usage: bool) -> [Vec<String>; 3] {
+        let chunk = |choices: Value, usage: Option<Value>| {
+            let mut c = json!({"choices": choices, "created": r.created, "id": r.id,
+                "model": r.model, "object": "chat.completion.chunk"});
+            if let Some(u) = usage {
+                c["usage"] = u;
+            }
+            c.to_string()
+        };
+        let null = || include_usage.then_some(Value::Null);
+        let choice = |delta: Value, finish: Option<&str>| json!([{"delta": delta, "finish_reason": finish, "index": 0}]);
+        let head = vec![chunk(
+            choice(json!({"content": "", "role": "assistant"}), None),
+            null(),
+        )];
+        let pieces = pieces(r.text.unwrap_or(""))
+            .into_iter()
+            .map(|p| chunk(choice(json!({"content": p}), None), null()))
+            .collect();
+        let mut tail = vec![chunk(choice(json!({}), Some(r.finish_reason)), null())];
+        if include_usage {
+            tail.push(chunk(json!([]), Some(tree_usage(r.usage))));
+        }
+        tail.push("[DONE]".to_string());
+        [head, pieces, tail]
+    }
+
+    /// Writers and trees agree on every reply: texts made of the characters JSON escapes,
+    /// white space of every kind (where pieces split), and multi-byte characters.
+    #[test]
+    fn the_written_json_is_the_tree_serialized() {
+        use proptest::prelude::*;
+        let parts: Vec<&str> = vec![
+            "a", "Bc", " ", "  ", "\t", "\n", "\r", "\u{b}", "\u{c}", "\u{1}", "\u{1f}", "\u{7f}",
+            "\"", "\\", "/", "é", "🎉", "\u{a0}", "\u{85}", "\u{2028}", "\u{3000}", "{", "}",
+        ];
+        let text = || {
+            proptest::collection::vec(proptest::sample::select(parts.clone()), 0..16)
+                .prop_map(|ps| ps.concat())
+        };
+        let reply = (
+            "[a-zA-Z0-9]{0,24}",
+            any::<i64>(),
+            text(),
+            proptest::option::of(text()),
+            any::<bool>(),
+            (0..u32::MAX as u64, 0..u32::MAX as u64),
+        );
+        proptest!(ProptestConfig::with_cases(3000), |((id, created, model, text, length, (prompt, completion)) in reply, include_usage in any::<bool>())| {
+            let r = Reply {
+                id,
+                created,
+                model: &model,
+                text: text.as_deref(),
+                finish_reason: if length { "length" } else { "stop" },
+                usage: Usage { prompt, completion },
+            };
+            prop_assert_eq!(String::from_utf8(r.whole()).unwrap(), String::from_utf8(tree_whole(&r)).unwrap());
+            let events = r.events(include_usage);
+            prop_assert_eq!(events.parts(), tree_events(&r, include_usage));
+        });
     }
 
     #[test]
