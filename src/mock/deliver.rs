@@ -18,6 +18,7 @@ use futures::Stream;
 use tokio::sync::watch;
 
 use super::conn::ConnHandle;
+use super::engine::WordStarts;
 use super::script::{Fault, Pace};
 use super::wire::json_body;
 
@@ -144,23 +145,101 @@ pub(crate) struct Pacing {
 /// Splits a reply into the pieces a stream sends: each word with the white space after it
 /// (the first also with any white space before it), so the pieces join to exactly the text.
 pub(crate) fn pieces(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_space = true;
-    let mut seen_word = false;
-    for (i, c) in text.char_indices() {
+    Pieces::of(text).collect()
+}
+
+/// [`pieces`] one at a time, without a list. An ASCII text is split where its words start,
+/// found eight bytes at a time: decoding and classifying each character had been most of
+/// the cost of splitting a reply.
+pub(crate) struct Pieces<'a> {
+    text: &'a str,
+    /// Where the next piece starts.
+    start: usize,
+    /// `None` for a text that is not ASCII, split a character at a time.
+    ascii: Option<Starts<'a>>,
+}
+
+/// Where the words of an ASCII text start, still to be read.
+struct Starts<'a> {
+    words: WordStarts<'a>,
+    /// The offset of the eight bytes `pending` is about, and of those after them.
+    at: usize,
+    read: usize,
+    /// Word starts (a byte's high bit each) of those eight bytes not yet used.
+    pending: u64,
+    /// No word has started yet: the first piece runs to the second word's start.
+    first: bool,
+}
+
+impl<'a> Pieces<'a> {
+    pub fn of(text: &'a str) -> Pieces<'a> {
+        let ascii = text.is_ascii().then(|| Starts {
+            words: WordStarts::of(text.as_bytes()),
+            at: 0,
+            read: 0,
+            pending: 0,
+            first: true,
+        });
+        Pieces {
+            text,
+            start: 0,
+            ascii,
+        }
+    }
+
+    /// Where the piece starting at `start` ends.
+    fn end(&mut self) -> usize {
+        let len = self.text.len();
+        let Some(s) = &mut self.ascii else {
+            return piece_end(self.text, self.start);
+        };
+        loop {
+            while s.pending == 0 {
+                match s.words.next() {
+                    Some(starts) => {
+                        (s.at, s.read) = (s.read, s.read + 8);
+                        s.pending = starts;
+                    }
+                    None => return len,
+                }
+            }
+            let at = s.at + s.pending.trailing_zeros() as usize / 8;
+            s.pending &= s.pending - 1;
+            if !std::mem::take(&mut s.first) {
+                return at;
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.start >= self.text.len() {
+            return None;
+        }
+        let end = self.end();
+        let piece = self.text.get(self.start..end)?;
+        self.start = end;
+        Some(piece)
+    }
+}
+
+/// Where the piece starting at `start` ends, a character at a time: white space (only the
+/// first piece can start with some), a word, then white space up to the next word. A text
+/// of white space alone is one piece.
+fn piece_end(text: &str, start: usize) -> usize {
+    let (mut in_space, mut seen_word) = (true, false);
+    for (i, c) in text[start..].char_indices() {
         let space = c.is_whitespace();
         if !space && in_space && seen_word {
-            out.push(&text[start..i]);
-            start = i;
+            return start + i;
         }
         seen_word |= !space;
         in_space = space;
     }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
+    text.len()
 }
 
 /// What ends a stretched body early: the server's stop, noticed between steps, and the
@@ -487,6 +566,45 @@ mod tests {
         assert_eq!(pieces("a b  c"), ["a ", "b  ", "c"]);
         assert_eq!(pieces("  a b"), ["  a ", "b"]);
         assert!(pieces("").is_empty());
+    }
+
+    /// The splitting as first written, a character at a time.
+    fn pieces_by_char(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut in_space = true;
+        let mut seen_word = false;
+        for (i, c) in text.char_indices() {
+            let space = c.is_whitespace();
+            if !space && in_space && seen_word {
+                out.push(&text[start..i]);
+                start = i;
+            }
+            seen_word |= !space;
+            in_space = space;
+        }
+        if start < text.len() {
+            out.push(&text[start..]);
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_are_split_as_a_character_at_a_time() {
+        use proptest::prelude::*;
+        let parts = vec![
+            "a", "Bc", " ", "\t", "\n", "\r", "\u{b}", "\u{c}", "\u{1c}", "\u{1f}", "é", "🎉",
+            "\u{a0}", "\u{85}", "\u{2028}", "\u{3000}", "\u{200b}",
+        ];
+        // ASCII alone takes the road of eight bytes at a time.
+        let ascii =
+            proptest::collection::vec(proptest::sample::select(parts[..10].to_vec()), 0..30)
+                .prop_map(|p| p.concat());
+        let mixed = proptest::collection::vec(proptest::sample::select(parts), 0..20)
+            .prop_map(|p| p.concat());
+        proptest!(ProptestConfig::with_cases(20_000), |(text in prop_oneof![ascii, mixed])| {
+            prop_assert_eq!(pieces(&text), pieces_by_char(&text), "{:?}", text);
+        });
     }
 
     fn pacing() -> Pacing {

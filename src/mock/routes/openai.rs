@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::mock::conn::ConnHandle;
-use crate::mock::deliver::{deliver, pieces, Ends, Events, Pacing, Payload};
+use crate::mock::deliver::{deliver, pieces, Ends, Events, Pacing, Payload, Pieces};
 use crate::mock::engine::{self, count_tokens, Said};
 use crate::mock::replay::{Answer, Asked};
 use crate::mock::script::{Fault, RetryHeader};
@@ -760,7 +760,7 @@ impl Reply<'_> {
             )
         });
         events.end_head();
-        for piece in pieces(text) {
+        for piece in Pieces::of(text) {
             chunk(&mut events, &|out| {
                 out.extend_from_slice(br#""content":"#);
                 json_str(out, piece);
