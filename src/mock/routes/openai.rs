@@ -243,20 +243,19 @@ impl Completion {
 /// [`Completion::parse`], whose answers (and errors) this never changes: what is read here is
 /// exactly what they would read from such a body, and every other field is parsed as the tree
 /// parses it ([`Checked`]), so a body the tree refuses is refused here too.
-struct Plain {
+struct Plain<'a> {
     model: String,
-    messages: Vec<PlainMessage>,
+    messages: Vec<PlainMessage<'a>>,
     stream: Option<bool>,
-    /// A map, not a struct: serde reads a struct from a JSON array too, which the tree
-    /// refuses. A key twice is the last one's, as in the tree.
-    stream_options: Option<std::collections::HashMap<String, Option<bool>>>,
+    stream_options: Option<StreamOptions>,
     max_completion_tokens: Option<u64>,
     max_tokens: Option<u64>,
 }
 
 /// One message of a [`Plain`] body: `role` a string, `content` a string or `null` or absent.
-struct PlainMessage {
-    role: String,
+/// The role is read in place (a role with an escape steps aside to the tree).
+struct PlainMessage<'a> {
+    role: &'a str,
     content: Option<String>,
 }
 
@@ -298,12 +297,12 @@ macro_rules! object_of {
     };
 }
 
-object_of!(Plain, "a chat completion request", |map| {
+object_of!(Plain<'de>, "a chat completion request", |map| {
     use serde::de::Error;
     let (mut model, mut messages, mut stream, mut options) = (None, None, None, None);
     let (mut max_completion_tokens, mut max_tokens) = (None, None);
-    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-        match &*key {
+    while let Some(key) = map.next_key::<&'de str>()? {
+        match key {
             "model" => once(&mut map, &mut model)?,
             "messages" => once(&mut map, &mut messages)?,
             "stream" => once(&mut map, &mut stream)?,
@@ -325,11 +324,30 @@ object_of!(Plain, "a chat completion request", |map| {
     })
 });
 
-object_of!(PlainMessage, "a message object", |map| {
+/// `stream_options`: an object (never an array, which a derived struct would take) whose
+/// `include_usage` is a boolean or `null`; a key twice is the last one's, as in the tree.
+struct StreamOptions {
+    include_usage: Option<bool>,
+}
+
+object_of!(StreamOptions, "stream options", |map| {
+    let mut include_usage = None;
+    while let Some(key) = map.next_key::<&'de str>()? {
+        match key {
+            "include_usage" => include_usage = map.next_value()?,
+            _ => {
+                map.next_value::<Checked>()?;
+            }
+        }
+    }
+    Ok(StreamOptions { include_usage })
+});
+
+object_of!(PlainMessage<'de>, "a message object", |map| {
     use serde::de::Error;
     let (mut role, mut content) = (None, None);
-    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-        match &*key {
+    while let Some(key) = map.next_key::<&'de str>()? {
+        match key {
             "role" => once(&mut map, &mut role)?,
             "content" => once(&mut map, &mut content)?,
             _ => {
@@ -390,7 +408,8 @@ impl<'de> serde::de::Visitor<'de> for Checked {
 
 /// The model and the checked request, when the body is [`Plain`] and has nothing to refuse.
 fn plain(body: &[u8]) -> Option<(String, Completion)> {
-    let p: Plain = serde_json::from_slice(body).ok()?;
+    // The body is checked as UTF-8 once, so its strings are not checked again one by one.
+    let p: Plain = serde_json::from_str(std::str::from_utf8(body).ok()?).ok()?;
     if p.model.is_empty() {
         return None;
     }
@@ -417,7 +436,7 @@ fn plain(body: &[u8]) -> Option<(String, Completion)> {
         stream: p.stream.unwrap_or(false),
         include_usage: p
             .stream_options
-            .and_then(|o| o.get("include_usage").copied().flatten())
+            .and_then(|o| o.include_usage)
             .unwrap_or(false),
         max_tokens,
     };
@@ -948,6 +967,9 @@ mod tests {
             r#"{"model": "m", "messages": [{"role": "user", "content": "x", "name": "\udc00x"}]}"#,
             r#"{"model": "m", "messages": [{"role": "user", "content": "x", "n": [{"a": -1e999}]}]}"#,
             r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "ok": [1, {"b": null}]}"#,
+            // Escapes where the plain reading reads in place: it steps aside.
+            r#"{"mod\u0065l": "m", "messages": [{"role": "us\u0065r", "content": "x"}]}"#,
+            r#"{"model": "m", "messages": [{"role": "us\u0065r", "cont\u0065nt": "x"}]}"#,
         ];
         let raw = b"{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"x\": \"\xff\"}";
         let mut plain_read = 0;
@@ -960,7 +982,7 @@ mod tests {
                 assert_eq!(tree, Some((model, Some(shown(&c)))), "{shown_body}");
             }
         }
-        assert_eq!(plain_read, 7, "the common bodies take the plain road");
+        assert_eq!(plain_read, 8, "the common bodies take the plain road");
     }
 
     #[test]
