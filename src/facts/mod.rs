@@ -131,10 +131,11 @@ fn only_fact(text: &str, kind: &str) -> Option<Fact> {
 /// `HH:MM` is read on the 24-hour clock as written (`6:00` is 06:00, unlike in a reply);
 /// anything else must be one time the extractor reads (`9 AM`, `noon`).
 fn spec_time(v: &str) -> Option<Fact> {
-    if let Some((h, m)) = v.split_once(':') {
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if digits(h) && digits(m) && h.len() <= 2 && m.len() == 2 {
-            let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    // `H:MM` or `HH:MM` read by hand, digit by digit: every turn's expectation is parsed.
+    if let [h @ .., b':', m1, m2] = v.as_bytes() {
+        if (1..=2).contains(&h.len()) && h.iter().chain([m1, m2]).all(u8::is_ascii_digit) {
+            let n = |d: &[u8]| d.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+            let (h, m) = (n(h), n(&[*m1, *m2]));
             return (h < 24 && m < 60).then_some(Fact::Time(h * 60 + m));
         }
     }
@@ -331,6 +332,27 @@ mod tests {
         assert_eq!(spec("date", "12-24", None), "date 12-24");
         assert_eq!(spec("date", "02-29", None), "date 02-29");
         assert_eq!(spec("date", "Dec 24, 2026", None), "date 2026-12-24");
+    }
+
+    /// `spec_time` reads `H:MM` by hand; over texts of digits, colons and the odd letter it
+    /// answers what splitting at the first colon and parsing both sides answered.
+    #[test]
+    fn clock_specs_read_by_hand_as_by_parsing() {
+        use proptest::prelude::*;
+        fn by_parsing(v: &str) -> Option<Fact> {
+            if let Some((h, m)) = v.split_once(':') {
+                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                if digits(h) && digits(m) && h.len() <= 2 && m.len() == 2 {
+                    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+                    return (h < 24 && m < 60).then_some(Fact::Time(h * 60 + m));
+                }
+            }
+            only_fact(v, "time")
+        }
+        let text = "[0-9٣]{0,3}:{0,2}[0-9]{0,3}( pm|a|:00)?";
+        proptest!(ProptestConfig::with_cases(5000), |(v in text)| {
+            prop_assert_eq!(spec_time(&v), by_parsing(&v), "{:?}", v);
+        });
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The fact extractor's vocabulary: number words, months, currencies, units, and the words that
 //! end a unit phrase or mark a number as a label. Flat tables and pure lookups; no parsing.
+//! Each table sits behind a sieve that refuses, in a few instructions, nearly every word not
+//! in it: the scanner asks the tables about most words of every reply, and the answer is
+//! nearly always no.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -30,117 +33,248 @@ impl Hasher for Fnv {
 
 type Set = HashSet<&'static str, BuildHasherDefault<Fnv>>;
 
+/// A first, lossy test of whether a word may be in a table: one bit per first byte, last byte
+/// and length, each taken mod 32 (so an ASCII letter falls on the same bit in either case).
+/// A word of the table is never refused, since it set its own bit; nearly every other word
+/// of a reply is, for a dozen instructions, where hashing it and probing a set or walking a
+/// `match` of string arms cost a hundred or more. The tables are asked about most words of a
+/// reply, and nearly every answer is no.
+pub(super) struct Sieve([u32; 1024]);
+
+impl Sieve {
+    fn of<'w>(words: impl IntoIterator<Item = &'w str>) -> Sieve {
+        let mut bits = [0u32; 1024];
+        for w in words {
+            let (slot, bit) = Self::slot(w);
+            bits[slot] |= bit;
+        }
+        Sieve(bits)
+    }
+
+    /// The sieve of a table's words, made when the crate is compiled.
+    const fn of_entries<T>(entries: &[(&str, T)]) -> Sieve {
+        Sieve([0; 1024]).with(entries)
+    }
+
+    const fn of_words(words: &[&str]) -> Sieve {
+        Sieve([0; 1024]).with_words(words)
+    }
+
+    const fn with_words(mut self, words: &[&str]) -> Sieve {
+        let mut i = 0;
+        while i < words.len() {
+            let (slot, bit) = Self::slot(words[i]);
+            self.0[slot] |= bit;
+            i += 1;
+        }
+        self
+    }
+
+    const fn with<T>(mut self, entries: &[(&str, T)]) -> Sieve {
+        let mut i = 0;
+        while i < entries.len() {
+            let (slot, bit) = Self::slot(entries[i].0);
+            self.0[slot] |= bit;
+            i += 1;
+        }
+        self
+    }
+
+    const fn slot(word: &str) -> (usize, u32) {
+        let (first, last) = match word.as_bytes() {
+            [] => (0, 0),
+            [one] => (*one, *one),
+            [first, .., last] => (*first, *last),
+        };
+        let slot = ((first & 31) as usize) << 5 | (last & 31) as usize;
+        (slot, 1 << (word.len() & 31))
+    }
+
+    /// False only when `word` is none of the words the sieve was made of.
+    pub(super) fn may_hold(&self, word: &str) -> bool {
+        let (slot, bit) = Self::slot(word);
+        self.0[slot] & bit != 0
+    }
+}
+
+/// A word set behind its [`Sieve`].
+struct Vocab {
+    sieve: Sieve,
+    set: Set,
+}
+
+impl Vocab {
+    fn contains(&self, word: &str) -> bool {
+        self.sieve.may_hold(word) && self.set.contains(word)
+    }
+}
+
 /// A word list written as one whitespace-separated string, so that the tables stay readable.
-fn set(words: &'static str) -> Set {
-    words.split_whitespace().collect()
+fn set(words: &'static str) -> Vocab {
+    let set: Set = words.split_whitespace().collect();
+    Vocab {
+        sieve: Sieve::of(set.iter().copied()),
+        set,
+    }
+}
+
+/// A table of words and what each stands for, behind its [`Sieve`]. Kept as a list rather
+/// than a `match` so that the sieve, and [`may_start`]'s, are made of the very words looked up.
+struct Table<T: 'static> {
+    sieve: Sieve,
+    entries: &'static [(&'static str, T)],
+}
+
+impl<T: Copy> Table<T> {
+    const fn new(entries: &'static [(&'static str, T)]) -> Self {
+        Table {
+            sieve: Sieve::of_entries(entries),
+            entries,
+        }
+    }
+
+    fn get(&self, word: &str) -> Option<T> {
+        if !self.sieve.may_hold(word) {
+            return None;
+        }
+        self.entries
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|(_, v)| *v)
+    }
 }
 
 /// The value of a cardinal number word that can start or continue a spelled-out number.
+const CARDINALS_LIST: &[(&str, u32)] = &[
+    ("zero", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+];
+static CARDINALS: Table<u32> = Table::new(CARDINALS_LIST);
+
 pub(super) fn cardinal(word: &str) -> Option<u32> {
-    Some(match word {
-        "zero" => 0,
-        "one" => 1,
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "eight" => 8,
-        "nine" => 9,
-        "ten" => 10,
-        "eleven" => 11,
-        "twelve" => 12,
-        "thirteen" => 13,
-        "fourteen" => 14,
-        "fifteen" => 15,
-        "sixteen" => 16,
-        "seventeen" => 17,
-        "eighteen" => 18,
-        "nineteen" => 19,
-        "twenty" => 20,
-        "thirty" => 30,
-        "forty" => 40,
-        "fifty" => 50,
-        "sixty" => 60,
-        "seventy" => 70,
-        "eighty" => 80,
-        "ninety" => 90,
-        _ => return None,
-    })
+    CARDINALS.get(word)
 }
 
 /// `hundred`, `thousand`, `million`, `billion` as multipliers.
+const SCALES_LIST: &[(&str, f64)] = &[
+    ("hundred", 100.0),
+    ("thousand", 1e3),
+    ("million", 1e6),
+    ("billion", 1e9),
+];
+static SCALES: Table<f64> = Table::new(SCALES_LIST);
+
 pub(super) fn scale_word(word: &str) -> Option<f64> {
-    Some(match word {
-        "hundred" => 100.0,
-        "thousand" => 1e3,
-        "million" => 1e6,
-        "billion" => 1e9,
-        _ => return None,
-    })
+    SCALES.get(word)
 }
 
 /// Ordinal words up to the 31st, the ones a date can use: `first` … `thirty-first` is
 /// `thirty` + `first`, so only the last word is listed here.
+const ORDINALS_LIST: &[(&str, u8)] = &[
+    ("first", 1),
+    ("second", 2),
+    ("third", 3),
+    ("fourth", 4),
+    ("fifth", 5),
+    ("sixth", 6),
+    ("seventh", 7),
+    ("eighth", 8),
+    ("ninth", 9),
+    ("tenth", 10),
+    ("eleventh", 11),
+    ("twelfth", 12),
+    ("thirteenth", 13),
+    ("fourteenth", 14),
+    ("fifteenth", 15),
+    ("sixteenth", 16),
+    ("seventeenth", 17),
+    ("eighteenth", 18),
+    ("nineteenth", 19),
+    ("twentieth", 20),
+    ("thirtieth", 30),
+];
+static ORDINALS: Table<u8> = Table::new(ORDINALS_LIST);
+
 pub(super) fn ordinal(word: &str) -> Option<u8> {
-    Some(match word {
-        "first" => 1,
-        "second" => 2,
-        "third" => 3,
-        "fourth" => 4,
-        "fifth" => 5,
-        "sixth" => 6,
-        "seventh" => 7,
-        "eighth" => 8,
-        "ninth" => 9,
-        "tenth" => 10,
-        "eleventh" => 11,
-        "twelfth" => 12,
-        "thirteenth" => 13,
-        "fourteenth" => 14,
-        "fifteenth" => 15,
-        "sixteenth" => 16,
-        "seventeenth" => 17,
-        "eighteenth" => 18,
-        "nineteenth" => 19,
-        "twentieth" => 20,
-        "thirtieth" => 30,
-        _ => return None,
-    })
+    ORDINALS.get(word)
 }
 
 /// The month a (lower-case) name or abbreviation stands for. `may` is checked for its capital
 /// by the caller, since "you may 2…" is English.
+const MONTHS_LIST: &[(&str, u8)] = &[
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
+];
+static MONTHS: Table<u8> = Table::new(MONTHS_LIST);
+
 pub(super) fn month(word: &str) -> Option<u8> {
-    Some(match word {
-        "january" | "jan" => 1,
-        "february" | "feb" => 2,
-        "march" | "mar" => 3,
-        "april" | "apr" => 4,
-        "may" => 5,
-        "june" | "jun" => 6,
-        "july" | "jul" => 7,
-        "august" | "aug" => 8,
-        "september" | "sep" | "sept" => 9,
-        "october" | "oct" => 10,
-        "november" | "nov" => 11,
-        "december" | "dec" => 12,
-        _ => return None,
-    })
+    MONTHS.get(word)
 }
 
+const CODES: [&str; 20] = [
+    "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "INR", "JPY", "KRW", "MXN",
+    "NOK", "NZD", "PLN", "SEK", "SGD", "USD", "ZAR",
+];
+
 /// ISO codes accepted before or after an amount (`USD 99`, `20 EUR`). Asked of every word of
-/// every reply, so it refuses anything not three letters long before comparing, and compares
-/// against a sorted table rather than walking a set.
+/// every reply, so it refuses what its sieve does (anything not three letters long, nearly
+/// any word) before comparing, and compares against a sorted table rather than walking a set.
 pub(super) fn currency_code(word: &str) -> Option<&'static str> {
-    const CODES: [&str; 20] = [
-        "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "INR", "JPY", "KRW", "MXN",
-        "NOK", "NZD", "PLN", "SEK", "SGD", "USD", "ZAR",
-    ];
+    const SIEVE: Sieve = Sieve::of_words(&CODES);
     let &[a, b, c] = word.as_bytes() else {
         return None;
     };
+    if !SIEVE.may_hold(word) {
+        return None;
+    }
     let upper = [a, b, c].map(|x| x.to_ascii_uppercase());
     CODES
         .binary_search_by(|code| code.as_bytes().cmp(&upper[..]))
@@ -148,14 +282,33 @@ pub(super) fn currency_code(word: &str) -> Option<&'static str> {
         .map(|i| CODES[i])
 }
 
+/// Named times, which start a quantity as numbers do.
+const NAMED_TIMES: [&str; 3] = ["noon", "midday", "midnight"];
+
+/// Every word [`may_start`] says yes to, and some more: it refuses most words of a reply by
+/// this alone.
+static START: Sieve = Sieve::of_words(&CODES)
+    .with_words(&NAMED_TIMES)
+    .with(DOLLAR_PREFIXES_LIST)
+    .with(CARDINALS_LIST)
+    .with(SCALES_LIST)
+    .with(ORDINALS_LIST)
+    .with(MONTHS_LIST);
+
 /// Whether a date or a quantity can start at this (lower-case) word: a number word or a
 /// multiplier (`thirty`, "a `hundred`"), an ordinal or a month (a date), a currency code or a
 /// `$` prefix (`USD 99`, `US$99`), `noon`, `midday`, `midnight`. The scanner tries no reading
-/// at any other word, so a reader that starts at a new kind of word must add it here.
+/// at any other word, so a reader that starts at a new kind of word must add it here, and
+/// its words to [`START`].
 pub(super) fn may_start(word: &str) -> bool {
+    START.may_hold(word) && may_start_unsieved(word)
+}
+
+/// [`may_start`] without its sieve: what it answered before it had one.
+fn may_start_unsieved(word: &str) -> bool {
     currency_code(word).is_some()
         || dollar_prefix(word).is_some()
-        || matches!(word, "noon" | "midday" | "midnight")
+        || NAMED_TIMES.contains(&word)
         || cardinal(word).is_some()
         || scale_word(word).is_some()
         || ordinal(word).is_some()
@@ -176,30 +329,43 @@ pub(super) fn currency_symbol(c: char) -> Option<&'static str> {
 }
 
 /// The code of a word glued before `$`: `US$`, `CA$`, `C$`, `A$`, `AU$`, `NZ$`, `HK$`.
+const DOLLAR_PREFIXES_LIST: &[(&str, &str)] = &[
+    ("us", "USD"),
+    ("ca", "CAD"),
+    ("c", "CAD"),
+    ("can", "CAD"),
+    ("a", "AUD"),
+    ("au", "AUD"),
+    ("nz", "NZD"),
+    ("hk", "HKD"),
+];
+static DOLLAR_PREFIXES: Table<&'static str> = Table::new(DOLLAR_PREFIXES_LIST);
+
 pub(super) fn dollar_prefix(word: &str) -> Option<&'static str> {
-    Some(match word {
-        "us" => "USD",
-        "ca" | "c" | "can" => "CAD",
-        "a" | "au" => "AUD",
-        "nz" => "NZD",
-        "hk" => "HKD",
-        _ => return None,
-    })
+    DOLLAR_PREFIXES.get(word)
 }
 
 /// A currency named by a word after the amount, with the factor to the main unit
 /// (`cents` are hundredths of a dollar, `pence` of a pound). Not `p`: `50p` may as well be
 /// pages, points or `1080p`.
+const CURRENCY_WORDS_LIST: &[(&str, (&str, f64))] = &[
+    ("dollar", ("USD", 1.0)),
+    ("dollars", ("USD", 1.0)),
+    ("buck", ("USD", 1.0)),
+    ("bucks", ("USD", 1.0)),
+    ("cent", ("USD", 0.01)),
+    ("cents", ("USD", 0.01)),
+    ("pence", ("GBP", 0.01)),
+    ("euro", ("EUR", 1.0)),
+    ("euros", ("EUR", 1.0)),
+    ("yen", ("JPY", 1.0)),
+    ("rupee", ("INR", 1.0)),
+    ("rupees", ("INR", 1.0)),
+];
+static CURRENCY_WORDS: Table<(&'static str, f64)> = Table::new(CURRENCY_WORDS_LIST);
+
 pub(super) fn currency_word(word: &str) -> Option<(&'static str, f64)> {
-    Some(match word {
-        "dollar" | "dollars" | "buck" | "bucks" => ("USD", 1.0),
-        "cent" | "cents" => ("USD", 0.01),
-        "pence" => ("GBP", 0.01),
-        "euro" | "euros" => ("EUR", 1.0),
-        "yen" => ("JPY", 1.0),
-        "rupee" | "rupees" => ("INR", 1.0),
-        _ => return None,
-    })
+    CURRENCY_WORDS.get(word)
 }
 
 /// The country adjective in "99 Canadian dollars".
@@ -214,7 +380,7 @@ pub(super) fn dollar_country(word: &str) -> Option<&'static str> {
 
 /// Words that end a unit phrase: function words, words that start another value, weekdays,
 /// time zones. "9-5 weekdays" and "9-5 EST" must not make `weekday` or `est` a unit.
-static STOP: LazyLock<Set> = LazyLock::new(|| {
+static STOP: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         a an the this that these those my your our their his her its of to for in on at by with
         within without from into onto over under after before until till til through thru during
@@ -232,11 +398,11 @@ static STOP: LazyLock<Set> = LazyLock::new(|| {
 });
 
 pub(super) fn is_stop(word: &str) -> bool {
-    STOP.contains(&word)
+    STOP.contains(word)
 }
 
 /// Words before a head noun that are not it: "5 business days", "3 free returns".
-static MODIFIERS: LazyLock<Set> = LazyLock::new(|| {
+static MODIFIERS: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         business calendar working full whole extra additional more free new different separate
         other main quick easy simple great big small large consecutive standard express premium
@@ -245,7 +411,7 @@ static MODIFIERS: LazyLock<Set> = LazyLock::new(|| {
 });
 
 pub(super) fn is_modifier(word: &str) -> bool {
-    word.ends_with("ly") || MODIFIERS.contains(&word)
+    word.ends_with("ly") || MODIFIERS.contains(word)
 }
 
 /// The modifiers that only qualify a count's unit ("5 business days", "3 calendar weeks"),
@@ -257,7 +423,7 @@ pub(super) fn is_count_modifier(word: &str) -> bool {
 
 /// Words before a bare number that make it a label, not a quantity: "room 101", "step 2",
 /// "press 1", "version 3". Only consulted when nothing after the number gives it a kind.
-static LABELS: LazyLock<Set> = LazyLock::new(|| {
+static LABELS: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         room rooms suite apt apartment unit floor building bldg gate terminal platform door desk
         counter aisle bay lane lot box route highway exit seat table step steps option options
@@ -270,18 +436,18 @@ static LABELS: LazyLock<Set> = LazyLock::new(|| {
 });
 
 pub(super) fn is_label(word: &str) -> bool {
-    LABELS.contains(&word)
+    LABELS.contains(word)
 }
 
 /// Label words that still mark an id after a colon: "Order number: 12345".
-static ID_LABELS: LazyLock<Set> = LazyLock::new(|| {
+static ID_LABELS: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         number no id code pin ref reference order ticket case invoice account extension ext room
         seat gate flight")
 });
 
 pub(super) fn is_id_label(word: &str) -> bool {
-    ID_LABELS.contains(&word)
+    ID_LABELS.contains(word)
 }
 
 /// The second word of "3 or more", "5 or fewer": a bound on the count before it.
@@ -304,18 +470,18 @@ pub(super) fn is_closing_preposition(word: &str) -> bool {
 }
 
 /// Before "one", these make it a pronoun: "the one", "that one", "no one".
-static DETERMINERS: LazyLock<Set> = LazyLock::new(|| {
+static DETERMINERS: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         the this that any no every each which another one a")
 });
 
 pub(super) fn is_pronoun_determiner(word: &str) -> bool {
-    DETERMINERS.contains(&word)
+    DETERMINERS.contains(word)
 }
 
 /// Units the head-noun rule prefers: in "30 day window" and "10 GB storage" the unit is the
 /// known one, not the last noun.
-static KNOWN_UNITS: LazyLock<Set> = LazyLock::new(|| {
+static KNOWN_UNITS: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         second minute hour day week month year night decade time item unit piece pound ounce
         gram kilogram kg g mg gb mb kb tb km mile meter metre cm mm foot inch liter litre ml
@@ -323,19 +489,19 @@ static KNOWN_UNITS: LazyLock<Set> = LazyLock::new(|| {
 });
 
 pub(super) fn is_known_unit(unit: &str) -> bool {
-    KNOWN_UNITS.contains(&unit)
+    KNOWN_UNITS.contains(unit)
 }
 
 /// Word suffixes that may be glued to digits without making an identifier: `9am`, `24th`,
 /// `10GB`, `5k`, `24hrs`, `99USD`.
-static NUMBER_SUFFIXES: LazyLock<Set> = LazyLock::new(|| {
+static NUMBER_SUFFIXES: LazyLock<Vocab> = LazyLock::new(|| {
     set("\
         am pm a p st nd rd th k m mm bn h hr hrs min mins sec secs d day days wk wks mo mos yr
         yrs gb mb kb tb kg mg lb lbs oz km cm ml ft in mi")
 });
 
 pub(super) fn is_number_suffix(word: &str) -> bool {
-    NUMBER_SUFFIXES.contains(&word) || currency_code(word).is_some()
+    NUMBER_SUFFIXES.contains(word) || currency_code(word).is_some()
 }
 
 /// The singular of an English plural, good enough for unit nouns. Borrowed wherever it can
@@ -468,6 +634,129 @@ mod tests {
         assert_eq!(canonical_unit("people"), "person");
         assert_eq!(canonical_unit("business"), "business");
         assert_eq!(canonical_unit("lbs"), "pound");
+    }
+
+    /// Every table's words, each with the lookup that answers for it with its sieve and the
+    /// one that answers without.
+    fn sieved_and_not() -> Vec<(Vec<&'static str>, SievedPair)> {
+        fn table<T: Copy + PartialEq + std::fmt::Debug>(t: &'static Table<T>) -> Vec<&'static str> {
+            t.entries.iter().map(|(w, _)| *w).collect()
+        }
+        fn pair<T: Copy + PartialEq + std::fmt::Debug>(t: &'static Table<T>) -> SievedPair {
+            Box::new(move |w| {
+                let plain = t.entries.iter().find(|(e, _)| *e == w).map(|(_, v)| *v);
+                (format!("{:?}", t.get(w)), format!("{plain:?}"))
+            })
+        }
+        fn vocab(v: &'static LazyLock<Vocab>) -> (Vec<&'static str>, SievedPair) {
+            let words = v.set.iter().copied().collect();
+            (
+                words,
+                Box::new(move |w| (v.contains(w).to_string(), v.set.contains(w).to_string())),
+            )
+        }
+        let mut all = vec![
+            (table(&CARDINALS), pair(&CARDINALS)),
+            (table(&SCALES), pair(&SCALES)),
+            (table(&ORDINALS), pair(&ORDINALS)),
+            (table(&MONTHS), pair(&MONTHS)),
+            (table(&DOLLAR_PREFIXES), pair(&DOLLAR_PREFIXES)),
+            (table(&CURRENCY_WORDS), pair(&CURRENCY_WORDS)),
+        ];
+        for v in [
+            &STOP,
+            &MODIFIERS,
+            &LABELS,
+            &ID_LABELS,
+            &DETERMINERS,
+            &KNOWN_UNITS,
+            &NUMBER_SUFFIXES,
+        ] {
+            all.push(vocab(v));
+        }
+        let code: SievedPair = Box::new(|w| {
+            let plain = match w.as_bytes() {
+                &[a, b, c] => {
+                    let upper = [a, b, c].map(|x| x.to_ascii_uppercase());
+                    CODES.iter().copied().find(|code| code.as_bytes() == upper)
+                }
+                _ => None,
+            };
+            (format!("{:?}", currency_code(w)), format!("{plain:?}"))
+        });
+        all.push((CODES.to_vec(), code));
+        let start: SievedPair = Box::new(|w| {
+            let plain = may_start_unsieved(w);
+            (may_start(w).to_string(), plain.to_string())
+        });
+        let starts = all[..5].iter().flat_map(|(w, _)| w.clone());
+        let starts = starts.chain(CODES).chain(NAMED_TIMES).collect();
+        all.push((starts, start));
+        all
+    }
+
+    type SievedPair = Box<dyn Fn(&str) -> (String, String)>;
+
+    /// A sieve never refuses a word of its table: over every word of every table, in three
+    /// cases, and over words made from them by cutting, adding and changing letters, each
+    /// lookup answers what it answers without its sieve.
+    #[test]
+    fn sieves_refuse_no_word_of_their_table() {
+        use proptest::prelude::*;
+        let tables = sieved_and_not();
+        let mut words: Vec<String> = Vec::new();
+        for (list, lookup) in &tables {
+            for w in list {
+                let (sieved, plain) = lookup(w);
+                assert_eq!(sieved, plain, "{w}");
+                assert!(
+                    !matches!(plain.as_str(), "None" | "false"),
+                    "{w} is in its table"
+                );
+                words.extend([
+                    w.to_string(),
+                    w.to_uppercase(),
+                    w[..1].to_uppercase() + &w[1..],
+                ]);
+            }
+        }
+        words.extend(["", "x", "answer", "dialogue", "é", "é1", "30-day"].map(String::from));
+        let word = (
+            proptest::sample::select(words),
+            0..5u8,
+            proptest::sample::select(vec!['s', 'x', 'a', 'E', '-', '\'', 'é', '1']),
+        )
+            .prop_map(|(w, how, c)| {
+                let mut w: Vec<char> = w.chars().collect();
+                match how {
+                    0 => {}
+                    1 => w.push(c),
+                    2 => {
+                        w.pop();
+                    }
+                    3 => w.insert(0, c),
+                    _ => {
+                        let n = w.len();
+                        if n > 0 {
+                            w[n / 2] = c;
+                        }
+                    }
+                }
+                w.into_iter().collect::<String>()
+            });
+        proptest!(ProptestConfig::with_cases(20000), |(w in word)| {
+            for (_, lookup) in &tables {
+                let (sieved, plain) = lookup(&w);
+                prop_assert_eq!(sieved, plain, "{:?}", w);
+            }
+        });
+    }
+
+    #[test]
+    fn sieves_refuse_most_words_of_a_reply() {
+        let reply = "answer to dialogue turn our business hours are am pm est";
+        let refused = reply.split(' ').filter(|w| !START.may_hold(w)).count();
+        assert_eq!(refused, 11, "{reply}");
     }
 
     #[test]
