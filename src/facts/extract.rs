@@ -16,7 +16,8 @@ pub(super) use dates::numeric_date;
 
 /// Every typed value `text` states, in order of appearance, without duplicates.
 pub fn extract(text: &str) -> Vec<Fact> {
-    let lower = lex::lower(text);
+    let mut room = [0; lex::LOWER_ROOM];
+    let lower = lex::lower(text, &mut room);
     let toks = lex::tokenize(text, &lower);
     scan(&Scanner { t: &toks }, Scanner::step)
 }
@@ -846,7 +847,8 @@ mod tests {
     fn skipping_changes_nothing() {
         use proptest::prelude::*;
         fn both(text: &str) -> (Vec<Fact>, Vec<Fact>) {
-            let lower = lex::lower(text);
+            let mut room = [0; lex::LOWER_ROOM];
+            let lower = lex::lower(text, &mut room);
             let toks = lex::tokenize(text, &lower);
             let sc = Scanner { t: &toks };
             (scan(&sc, Scanner::step), scan(&sc, Scanner::read_at))

@@ -175,15 +175,26 @@ fn masks(text: &str) -> Vec<(usize, usize)> {
     merged
 }
 
+/// Room for the lower-cased copy of a reply of up to this many bytes on the caller's stack.
+pub(super) const LOWER_ROOM: usize = 512;
+
 /// `text` with its ASCII letters lower-cased, for [`tokenize`] to borrow words from: every
 /// byte keeps its place, so a word's range in `text` is its range here. Borrowed when there is
-/// nothing to lower.
-pub(super) fn lower(text: &str) -> Cow<'_, str> {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(text.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(text)
+/// nothing to lower; written into `room` when it fits, since a heap copy and its release were
+/// a tenth of what lexing a short reply cost.
+pub(super) fn lower<'a>(text: &'a str, room: &'a mut [u8; LOWER_ROOM]) -> Cow<'a, str> {
+    if !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Cow::Borrowed(text);
     }
+    if let Some(copy) = room.get_mut(..text.len()) {
+        copy.copy_from_slice(text.as_bytes());
+        copy.make_ascii_lowercase();
+        // Changing the case of ASCII letters keeps UTF-8 valid, so this never fails.
+        if let Ok(lowered) = std::str::from_utf8(copy) {
+            return Cow::Borrowed(lowered);
+        }
+    }
+    Cow::Owned(text.to_ascii_lowercase())
 }
 
 /// Tokens of `text`, with blocked tokens marked; `lower` is [`lower`]`(text)`.
@@ -243,14 +254,15 @@ fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
                     .map_or(text.len(), |(k, _)| ascii + k),
                 _ => ascii,
             };
-            let word = &text[i..end];
+            let start = i;
             i = end;
             dotted = false;
-            // Most words are ASCII, whose lower case needs no Unicode tables nor a copy.
-            let text = if word.is_ascii() {
-                Cow::Borrowed(&lower[i - word.len()..i])
+            // Most words are ASCII (all letters up to `ascii`), whose lower case needs no
+            // Unicode tables nor a copy.
+            let text = if end == ascii {
+                Cow::Borrowed(&lower[start..end])
             } else {
-                Cow::Owned(word.to_lowercase())
+                Cow::Owned(text[start..end].to_lowercase())
             };
             Kind::Word {
                 text,
@@ -355,12 +367,33 @@ fn whole_value(digits: &str) -> f64 {
 }
 
 /// Marks the tokens that are parts of identifiers, codes and other number-like things that
-/// are not facts. Works on chunks: runs of tokens with no whitespace between them.
+/// are not facts. Works on chunks: runs of tokens with no whitespace between them. The test
+/// `one_token_chunks_block_as_any` holds it to [`block_every_chunk`].
 fn block(toks: &mut [Token<'_>]) {
     let mut a = 0;
     while a < toks.len() {
         let mut b = a + 1;
-        while b < toks.len() && toks[b].glued && toks[b].kind != Kind::Barrier {
+        while b < toks.len() && toks[b].glued && !matches!(toks[b].kind, Kind::Barrier) {
+            b += 1;
+        }
+        // Most chunks are one word or one number, in which only a long number is blocked:
+        // no identifier, run or ratio has fewer than two tokens.
+        if b == a + 1 {
+            block_long_numbers(toks, a, b);
+        } else {
+            block_chunk(toks, a, b);
+        }
+        a = b;
+    }
+}
+
+/// [`block`] without its road for one-token chunks.
+#[cfg(test)]
+fn block_every_chunk(toks: &mut [Token<'_>]) {
+    let mut a = 0;
+    while a < toks.len() {
+        let mut b = a + 1;
+        while b < toks.len() && toks[b].glued && !matches!(toks[b].kind, Kind::Barrier) {
             b += 1;
         }
         block_chunk(toks, a, b);
@@ -404,9 +437,14 @@ fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
             }
         }
     }
+    block_long_numbers(toks, a, b);
+}
+
+/// Seven digits or more, ungrouped: an account, tracking or phone number, unless after a
+/// currency.
+fn block_long_numbers(toks: &mut [Token<'_>], a: usize, b: usize) {
     for k in a..b {
         if let Kind::Num(n) = &toks[k].kind {
-            // Seven digits or more, ungrouped: an account, tracking or phone number.
             let long = n.int.len() >= 7 && n.frac.is_none() && !n.grouped;
             if long && !(k > 0 && is_currency_marker(&toks[k - 1])) {
                 toks[k].blocked = true;
@@ -533,7 +571,7 @@ mod tests {
     use super::*;
 
     fn shape(text: &str) -> String {
-        tokenize(text, &lower(text))
+        tokenize(text, &lower(text, &mut [0; LOWER_ROOM]))
             .iter()
             .map(|t| {
                 let s = match &t.kind {
@@ -612,6 +650,58 @@ mod tests {
             "Order 12345 ships in 2 days, 1,299 units, by the 24th."
         ));
         assert!(may_mask("open 24\u{b}/ 7"));
+    }
+
+    /// Over texts of words, numbers, long numbers, currency signs and joiners, blocking with
+    /// the road for one-token chunks blocks what blocking every chunk in full does.
+    #[test]
+    fn one_token_chunks_block_as_any() {
+        use proptest::prelude::*;
+        let pieces: Vec<&str> = "ORD A a am s 9 12 1990 1234567 12345678 $ USD usd - _ # : / . ' ,"
+            .split(' ')
+            .collect();
+        let text = proptest::collection::vec(
+            (
+                proptest::sample::select(pieces),
+                proptest::sample::select(vec![" ", "", "", "\n"]),
+            ),
+            0..12,
+        )
+        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
+            let mut room = [0; LOWER_ROOM];
+            let lower = lower(&text, &mut room);
+            let mut fast = lex(&text, &lower);
+            let mut full = fast.clone();
+            block(&mut fast);
+            block_every_chunk(&mut full);
+            let blocked = |t: &[Token<'_>]| t.iter().map(|t| t.blocked).collect::<Vec<_>>();
+            prop_assert_eq!(blocked(&fast), blocked(&full), "{:?}", text);
+        });
+    }
+
+    /// The copy on the stack and the one on the heap are the same lower case, on either side
+    /// of the room's size.
+    #[test]
+    fn lowering_in_the_room_lowers_as_on_the_heap() {
+        use proptest::prelude::*;
+        let text = proptest::collection::vec(
+            proptest::sample::select(vec![
+                "Ab",
+                "cD",
+                "É",
+                "ß",
+                " ",
+                "9",
+                "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            ]),
+            0..20,
+        )
+        .prop_map(|ps| ps.concat());
+        proptest!(ProptestConfig::with_cases(3000), |(text in text)| {
+            let mut room = [0; LOWER_ROOM];
+            prop_assert_eq!(lower(&text, &mut room), text.to_ascii_lowercase());
+        });
     }
 
     #[test]
