@@ -133,7 +133,8 @@ fn only_fact(text: &str, kind: &str) -> Option<Fact> {
 fn spec_time(v: &str) -> Option<Fact> {
     // `H:MM` or `HH:MM` read by hand, digit by digit: every turn's expectation is parsed.
     if let [h @ .., b':', m1, m2] = v.as_bytes() {
-        if (1..=2).contains(&h.len()) && h.iter().chain([m1, m2]).all(u8::is_ascii_digit) {
+        let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+        if (1..=2).contains(&h.len()) && digits(h) && digits(&[*m1, *m2]) {
             let n = |d: &[u8]| d.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
             let (h, m) = (n(h), n(&[*m1, *m2]));
             return (h < 24 && m < 60).then_some(Fact::Time(h * 60 + m));
