@@ -457,7 +457,7 @@ fn every_dialogue_of_the_example_suites_with_a_bad_key_is_reported() {
 #[test]
 fn a_config_named_agenttest_yml_is_told_its_name() {
     let ws = Workspace::new();
-    ws.write("s/agenttest.yml", &format!("{ENDPOINT}"));
+    ws.write("s/agenttest.yml", ENDPOINT);
     ws.write(
         "s/x.yml",
         "dialogues:\n  - {name: a, golden: false, turns: [{user: hi}]}\n",
