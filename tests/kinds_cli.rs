@@ -266,16 +266,20 @@ fn each_error_body_gives_its_detail_in_the_console_and_the_json() {
     assert!(!ws.read("r.json").contains("ak_not_our_key_9"));
 }
 
-/// A one-shot HTTP server on loopback that answers every request with `status` and `body`,
-/// for an error shape the mock does not send.
-fn fixed_server(status: &str, body: &'static str) -> String {
+/// A small HTTP server on loopback for replies the mock does not send: its first eight
+/// requests are read whole and each answered with what `answer` gives for its path (the
+/// status line's text, extra header lines, the JSON body). Returns the base URL.
+fn answering_server(
+    answer: impl Fn(&str) -> (String, &'static str, &'static str) + Send + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let status = status.to_string();
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(4) {
+        for stream in listener.incoming().take(8) {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
             let mut length = 0;
             let mut line = String::new();
             while reader.read_line(&mut line).unwrap_or(0) > 2 {
@@ -286,14 +290,22 @@ fn fixed_server(status: &str, body: &'static str) -> String {
             }
             let mut sink = vec![0; length];
             let _ = reader.read_exact(&mut sink);
+            let (status, extra, body) = answer(request_line.split(' ').nth(1).unwrap_or(""));
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
     });
     url
+}
+
+/// A server that answers every request with `status` and `body`, for an error shape the mock
+/// does not send.
+fn fixed_server(status: &str, body: &'static str) -> String {
+    let status = status.to_string();
+    answering_server(move |_| (status.clone(), "", body))
 }
 
 #[test]
@@ -335,38 +347,14 @@ fn the_http_kinds_error_pointer_finds_the_detail_where_the_api_puts_it() {
 /// with a 307 (as Starlette's `redirect_slashes` does for `/chat/`). Returns the base URL and
 /// the paths requested.
 fn slash_strict_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
     let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = paths.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(8) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let path = request_line.split(' ').nth(1).unwrap_or("").to_string();
-            let mut length = 0;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut sink = vec![0; length];
-            let _ = reader.read_exact(&mut sink);
-            seen.lock().expect("lock").push(path.clone());
-            let (status, extra, body) = if path == "/chat" {
-                ("200 OK", "", r#"{"answer": "hi from chat"}"#)
-            } else {
-                ("307 Temporary Redirect", "location: /chat\r\n", "")
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+    let url = answering_server(move |path| {
+        seen.lock().expect("lock").push(path.to_string());
+        if path == "/chat" {
+            ("200 OK".into(), "", r#"{"answer": "hi from chat"}"#)
+        } else {
+            ("307 Temporary Redirect".into(), "location: /chat\r\n", "")
         }
     });
     (url, paths)

@@ -469,19 +469,11 @@ fn read_whole_chunk<'a>(
     usage: &mut Usage,
     model: &mut Option<String>,
 ) -> Result<Piece<'a>, String> {
-    if let Some(read) = frame.by_holes(data) {
-        frame.keep(
-            data,
-            read.content.as_deref(),
-            read.usage.is_none(),
-            read.holes,
-        );
-        if let Some(u) = read.usage {
-            *usage = u.into();
-        }
-        return Ok(Piece { text: read.content });
-    }
-    let read = match read_members(data) {
+    let read = match frame
+        .by_holes(data)
+        .map(Members::from)
+        .or_else(|| read_members(data))
+    {
         Some(read) => read,
         None => match serde_json::from_str::<Completion>(data) {
             Ok(chunk) => Members {
@@ -693,6 +685,19 @@ struct Members<'a> {
     usage: Option<OpenAiUsage>,
     model: Option<Text<'a>>,
     holes: Holes,
+}
+
+/// A chunk read by its holes says what one read member by member does, but for the model:
+/// the rest of it is the frame's, whose model was taken when the frame was read.
+impl<'a> From<HoleRead<'a>> for Members<'a> {
+    fn from(read: HoleRead<'a>) -> Self {
+        Members {
+            content: read.content,
+            usage: read.usage,
+            model: None,
+            holes: read.holes,
+        }
+    }
 }
 
 /// `data` read as a [`Completion`] is, but a top-level member at a time, each value read
