@@ -155,6 +155,49 @@ fn report_directories_are_made_and_a_file_in_the_way_is_refused_first() {
     );
 }
 
+/// A report flag that names a golden of the run (`--json s.golden/<TAB>`) or a suite would
+/// have a plain run overwrite it: refused before anything is sent, the file left as it was.
+#[test]
+fn a_report_over_a_golden_or_a_suite_of_the_run_is_refused_first() {
+    let mock = agent();
+    let suite_text = suite(&mock.url, "  - name: one\n    turns: [{user: hello}]\n");
+    let ws = Workspace::with("s.yaml", &suite_text);
+    let out = run_in(ws.path(), &["run", "s.yaml", "--bless"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let golden = ws.read("s.golden/one.yaml");
+    let sent = mock.requests().len();
+    for (flag, path, says) in [
+        (
+            "--json",
+            "s.golden/one.yaml",
+            "is in a golden directory of this run",
+        ),
+        (
+            "--html",
+            "./s.golden/new.html",
+            "is in a golden directory of this run",
+        ),
+        ("--junit", "s.yaml", "is a suite of this run"),
+    ] {
+        let out = run_in(ws.path(), &["run", "s.yaml", flag, path]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {path}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} {path}: {says}")),
+            "{stderr}"
+        );
+    }
+    assert_eq!(mock.requests().len(), sent, "a request was sent");
+    assert_eq!(ws.read("s.golden/one.yaml"), golden);
+    assert_eq!(ws.read("s.yaml"), suite_text);
+    assert!(!ws.path().join("s.golden/new.html").exists());
+}
+
 // ---- --bless leaves alone what did not complete --------------------------------------------
 
 /// Ctrl-C during `--bless --repeat`: the dialogue is not run, and its golden, with the

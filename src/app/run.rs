@@ -36,6 +36,9 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Err(e) = reports_clear_of_suites(&args, &suites) {
+        return usage_error(&e);
+    }
     let picked = select::select(&suites, &sel);
     if picked.is_empty() {
         return nothing_selected(&args, &suites, &sel);
@@ -155,6 +158,44 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
 /// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes.
 /// Either way the reports asked for are written, empty (SPEC §10), so the CI step that
 /// publishes them still finds them.
+/// A report never replaces a file of the run's own: a suite, or anything in a suite's golden
+/// directory (`--json suites/<TAB>` completed to a golden). A plain run never writes a golden
+/// (SPEC §4), and a report flag must be no way round that. Checked once the suites are known,
+/// before anything is sent.
+fn reports_clear_of_suites(args: &RunArgs, suites: &[Suite]) -> Result<(), String> {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+    let files: std::collections::HashSet<PathBuf> =
+        suites.iter().filter_map(|s| canonical(&s.path)).collect();
+    let golden_dirs: std::collections::HashSet<PathBuf> = suites
+        .iter()
+        .filter_map(|s| canonical(&s.golden_dir))
+        .collect();
+    let reports = [
+        ("--junit", args.junit.as_deref()),
+        ("--json", args.json.as_deref()),
+        ("--html", args.html.as_deref()),
+    ];
+    for (flag, path) in reports {
+        // Only a file the write would replace: a device or stdout replaces nothing.
+        let Some(target) = path.and_then(crate::fsutil::replaced_file) else {
+            continue;
+        };
+        let shown = path.map(|p| p.display().to_string()).unwrap_or_default();
+        if files.contains(&target) {
+            return Err(format!(
+                "{flag} {shown}: is a suite of this run, which the report would replace"
+            ));
+        }
+        if target.parent().is_some_and(|d| golden_dirs.contains(d)) {
+            return Err(format!(
+                "{flag} {shown}: is in a golden directory of this run, which only --bless and \
+                 accept write"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
     let partition_is_fine = empty_partition_is_fine(suites, sel);
     let empty = RunReport {
