@@ -278,3 +278,36 @@ dialogues:
     assert_code(&o, 0);
     assert!(stdout(&o).contains("4 passed"), "{}", stdout(&o));
 }
+
+/// A dialogue with `golden: false` keeps no golden, so replay has nothing to answer it with:
+/// it is skipped, saying why, and the run passes on the dialogues that can be replayed.
+#[test]
+fn a_dialogue_without_a_golden_is_skipped_under_replay() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_demo_key}\n\
+         dialogues:\n  - name: kept\n    turns: [{user: What are your business hours?}]\n  \
+         - name: unkept\n    golden: false\n    turns: [{user: hi}]\n",
+    );
+    let o = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "s.yaml", "--bless"])
+        .output()
+        .expect("run agenttest");
+    assert_code(&o, 0);
+    let o = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "s.yaml", "--endpoint", "replay", "--color", "never"])
+        .output()
+        .expect("run agenttest");
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(text.contains("PASS  s › kept"), "{text}");
+    assert!(text.contains("SKIP  s › unkept"), "{text}");
+    assert!(text.contains("no golden to replay"), "{text}");
+    assert!(
+        text.contains("1 passed, 0 failed, 0 errored, 1 skipped"),
+        "{text}"
+    );
+}

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
 use crate::suite::model::{
-    slug, Capture, Dialogue, Endpoint, ExpectKind, Expectation, GoldenMode, MinPass, NormalizeRule,
-    SessionMode, Suite, Turn,
+    slug, BaseUrl, Capture, Dialogue, Endpoint, ExpectKind, Expectation, GoldenMode, MinPass,
+    NormalizeRule, SessionMode, Suite, Turn,
 };
 use crate::suite::raw::{
     span_of, RawDefaults, RawDialogue, RawEndpoint, RawGolden, RawGoldenKind, RawMinPass,
@@ -425,12 +425,16 @@ impl Checker<'_> {
         let (Some(name), Some(endpoint)) = (plan.name.clone(), endpoint) else {
             return Vec::new();
         };
+        // Replay answers from goldens: a dialogue that keeps none has nothing to be answered
+        // with, and is skipped, saying so, rather than erroring on its first turn.
+        let unreplayable = (endpoint.base_url == BaseUrl::Replay && golden == GoldenMode::Off)
+            .then(|| "no golden to replay (`golden: false` under `base_url: replay`)".to_string());
         let written = Dialogue {
             name,
             span,
             row: None,
             tags: raw.tags.0.iter().map(|t| t.value.clone()).collect(),
-            skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)),
+            skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)).or(unreplayable),
             vars,
             endpoint: match shared {
                 Some(s) if s.same_as(&endpoint) => s.clone(),
