@@ -710,9 +710,10 @@ fn a_key_the_agent_streams_back_is_redacted_in_every_output() {
 // ---------------------------------------------------------------------------------------------
 // Replay
 
-/// SPEC §8 gives every kind `base_url: replay` and all of §7. The replay server answers only
-/// the agent API (`/v1/agents/{id}/chat`): a chat completion to it gets the 404 "The model
-/// `ag_support` does not exist", so an openai-blessed suite cannot replay yet.
+/// SPEC §8 gives every kind `base_url: replay` and all of §7: an openai suite blessed over
+/// chat completions replays offline from its goldens, streamed as it asks (so a streamed
+/// turn has a time to first token, which `max_first_token` needs), and `agenttest mock
+/// --replay` serves the same goldens.
 #[test]
 fn a_suite_blessed_over_chat_completions_replays_offline() {
     let ws = Workspace::new();
@@ -735,6 +736,8 @@ fn a_suite_blessed_over_chat_completions_replays_offline() {
         turns(&r, "price after products")[1]["text"],
         "The premium plan is $99/month."
     );
+    let first_token = &turns(&r, "price after products")[1]["first_token_ms"];
+    assert!(first_token.is_number(), "not streamed: {first_token}");
     // And `agenttest mock --replay` serves the same goldens to a client that asks.
     let suite = ws.path().join("replay.yaml");
     let replay = Mock::start_with(&["--replay", suite.to_str().expect("utf-8 path")]);

@@ -521,7 +521,11 @@ pub(crate) async fn completions(
         Err(resp) => return finish(&app, record, resp),
     };
     if let Some(replay) = &app.state.replay {
-        let resp = replay_completion(replay, read, &mut record);
+        let ends = Ends {
+            shutdown: app.shutdown.clone(),
+            conn: conn.clone(),
+        };
+        let resp = replay_completion(replay, read, &mut record, ends);
         return finish(&app, record, resp);
     }
     let Some(agent) = agent else {
@@ -567,8 +571,15 @@ pub(crate) async fn completions(
 
 /// A replayed completion (SPEC §7 for every kind): the request's user messages are the
 /// session so far, matched against the goldens of the model's agent id; the golden's text comes
-/// back whole (never streamed: goldens keep no pacing), or a 404 naming the nearest golden.
-fn replay_completion(replay: &Replayed, read: Read, record: &mut RequestRecord) -> Response {
+/// back as asked, whole or streamed (in pieces without pauses: goldens keep no pacing, and a
+/// streamed dialogue's `max_first_token` needs a stream to time), or a 404 naming the nearest
+/// golden.
+fn replay_completion(
+    replay: &Replayed,
+    read: Read,
+    record: &mut RequestRecord,
+    ends: Ends,
+) -> Response {
     let completion = match read.completion() {
         Ok(c) => c,
         Err(resp) => return resp,
@@ -588,7 +599,15 @@ fn replay_completion(replay: &Replayed, read: Read, record: &mut RequestRecord) 
                     completion: count_tokens(agent),
                 },
             };
-            json_body(status_code(status), reply.whole())
+            if !completion.stream {
+                return json_body(status_code(status), reply.whole());
+            }
+            let payload = Payload::Framed(reply.events(completion.include_usage));
+            let pacing = Pacing {
+                trickle_interval: Duration::ZERO,
+                pace: Default::default(),
+            };
+            deliver(status_code(status), payload, None, pacing, ends)
         }
         Answer::Turn { status, agent } => error_for(status, agent),
         Answer::NoMatch(text) => error(404, &text, "invalid_request_error", None, None),
