@@ -408,6 +408,46 @@ fn a_204_is_judged_on_its_status() {
     assert!(!text.contains("malformed"), "{text}");
 }
 
+/// Two replies third-party servers send: a byte order mark before the JSON (a .NET agent's),
+/// which is read past, and a body compressed unasked, whose error names the encoding instead
+/// of quoting the compressed bytes.
+#[test]
+fn a_bom_is_read_past_and_a_compressed_body_is_named() {
+    let url = answering_server(|path| {
+        if path.contains("/agents/bom/") {
+            (
+                "200 OK".into(),
+                "",
+                "\u{feff}{\"response\": \"Hello bom\", \"session_id\": \"s1\"}",
+            )
+        } else {
+            (
+                "200 OK".into(),
+                "content-encoding: gzip\r\n",
+                "\u{1f}\u{8b}packed",
+            )
+        }
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "odd.yaml",
+        &format!(
+            "endpoint: {{base_url: \"{url}\", api_key: {KEY}, retries: 0}}\ndialogues:\n  - {{name: bom, golden: false, endpoint: {{agent_id: bom}}, turns: [{{user: hi, expect: {{equals: Hello bom}}}}]}}\n  - {{name: gzip, golden: false, endpoint: {{agent_id: gz}}, turns: [{{user: hi}}]}}\n"
+        ),
+    );
+    let o = run(&ws, "unused", &["odd.yaml", "-j", "1"]);
+    assert_code(&o, 3);
+    let text = stdout(&o);
+    assert!(text.contains("PASS  odd › bom"), "{text}");
+    assert!(
+        text.contains(
+            "the body is gzip-encoded (Content-Encoding: gzip), which agenttest does not decode"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("packed"), "{text}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 429: each of OpenAI's three headers honoured alone
 

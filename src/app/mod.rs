@@ -110,7 +110,8 @@ pub(super) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// A report's directory that does not exist yet is made, as CI configurations expect
 /// (`--junit reports/junit.xml` on a fresh checkout); one that cannot be made (a file in the
 /// way, no permission) is a usage error naming the flag, as is a report path that is a
-/// directory (`--junit reports/`).
+/// directory (`--junit reports/`). A report written to standard output (`-`, `/dev/stdout`)
+/// moves the console to standard error, so that a pipe reads the report alone.
 pub(super) fn ready_report_paths(
     junit: Option<&Path>,
     json: Option<&Path>,

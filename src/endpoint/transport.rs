@@ -158,8 +158,21 @@ pub async fn whole_reply(
     let status = response.status();
     let rate = rate_headers(response.headers());
     let redirect = redirected_to(status, response.headers());
+    let encoded = content_encoding(response.headers());
     let bytes = read_capped(response).await?;
-    let body = if matches!(status, 204 | 205) {
+    // A byte order mark before JSON (a .NET agent's `Encoding.UTF8`) may be ignored (RFC 8259
+    // §8.1); quoted in an error it is invisible, and a valid body would seem refused.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let body = if let (Some(encoding), true) = (&encoded, (200..300).contains(&status)) {
+        // Nothing asked for compression, but a proxy or a framework's middleware may apply it:
+        // say so, rather than quote the compressed bytes as a body that is not JSON.
+        ReplyBody::Malformed {
+            reason: format!(
+                "the body is {encoding}-encoded (Content-Encoding: {encoding}), which agenttest \
+                 does not decode: have the server send it uncompressed"
+            ),
+        }
+    } else if matches!(status, 204 | 205) {
         // No content, by definition (RFC 9110 §15.3.5): an answer without text, not a
         // malformed one. Judged on its status like any reply, so `expect: {status: 204}`
         // passes and an unexpected 204 fails its status check.
@@ -171,10 +184,10 @@ pub async fn whole_reply(
             model: None,
         })
     } else if (200..300).contains(&status) {
-        success(&bytes)
+        success(bytes)
     } else {
         ReplyBody::Error {
-            detail: redirect.or_else(|| error(&bytes)),
+            detail: redirect.or_else(|| error(bytes)),
         }
     };
     Ok(Reply {
@@ -187,6 +200,16 @@ pub async fn whole_reply(
             total: started.elapsed(),
         },
     })
+}
+
+/// The `Content-Encoding` of a body that is not sent as is (`gzip`, `br`, ...), if any.
+fn content_encoding(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let value = headers
+        .get(reqwest::header::CONTENT_ENCODING)?
+        .to_str()
+        .ok()?
+        .trim();
+    (!value.is_empty() && !value.eq_ignore_ascii_case("identity")).then(|| value.to_string())
 }
 
 /// A redirect's detail: where it points, and what to do, since no redirect is followed (a
