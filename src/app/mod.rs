@@ -118,15 +118,10 @@ pub(super) fn ready_report_paths(
     html: Option<&Path>,
 ) -> Result<(), String> {
     distinct_report_paths(junit, json, html)?;
-    if [junit, json, html]
-        .into_iter()
-        .flatten()
-        .any(crate::fsutil::writes_to_stdout)
-    {
+    if report_flags(junit, json, html).any(|(_, p)| crate::fsutil::writes_to_stdout(p)) {
         crate::report::console::to_stderr();
     }
-    for (flag, path) in [("--junit", junit), ("--json", json), ("--html", html)] {
-        let Some(path) = path else { continue };
+    for (flag, path) in report_flags(junit, json, html) {
         if path.is_dir() {
             return Err(format!("{flag} {}: is a directory", path.display()));
         }
@@ -152,19 +147,25 @@ pub(super) fn ready_report_paths(
     Ok(())
 }
 
+/// The report flags given, each with its path, in the order their errors name them.
+pub(super) fn report_flags<'a>(
+    junit: Option<&'a Path>,
+    json: Option<&'a Path>,
+    html: Option<&'a Path>,
+) -> impl Iterator<Item = (&'static str, &'a Path)> {
+    [("--junit", junit), ("--json", json), ("--html", html)]
+        .into_iter()
+        .filter_map(|(flag, path)| Some((flag, path?)))
+}
+
 fn distinct_report_paths(
     junit: Option<&Path>,
     json: Option<&Path>,
     html: Option<&Path>,
 ) -> Result<(), String> {
-    let named: Vec<(&str, &Path, PathBuf)> =
-        [("--junit", junit), ("--json", json), ("--html", html)]
-            .into_iter()
-            .filter_map(|(flag, p)| {
-                let p = p?;
-                Some((flag, p, crate::fsutil::replaced_file(p)?))
-            })
-            .collect();
+    let named: Vec<(&str, &Path, PathBuf)> = report_flags(junit, json, html)
+        .filter_map(|(flag, p)| Some((flag, p, crate::fsutil::replaced_file(p)?)))
+        .collect();
     for (i, (flag_a, _, a)) in named.iter().enumerate() {
         if let Some((flag_b, b, _)) = named[i + 1..].iter().find(|(_, _, f)| f == a) {
             return Err(format!(

@@ -155,9 +155,6 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     Ok((overrides, sel, cfg))
 }
 
-/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes.
-/// Either way the reports asked for are written, empty (SPEC §10), so the CI step that
-/// publishes them still finds them.
 /// A report never replaces a file of the run's own: a suite, or anything in a suite's golden
 /// directory (`--json suites/<TAB>` completed to a golden). A plain run never writes a golden
 /// (SPEC §4), and a report flag must be no way round that. Checked once the suites are known,
@@ -170,17 +167,17 @@ fn reports_clear_of_suites(args: &RunArgs, suites: &[Suite]) -> Result<(), Strin
         .iter()
         .filter_map(|s| canonical(&s.golden_dir))
         .collect();
-    let reports = [
-        ("--junit", args.junit.as_deref()),
-        ("--json", args.json.as_deref()),
-        ("--html", args.html.as_deref()),
-    ];
+    let reports = super::report_flags(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+    );
     for (flag, path) in reports {
         // Only a file the write would replace: a device or stdout replaces nothing.
-        let Some(target) = path.and_then(crate::fsutil::replaced_file) else {
+        let Some(target) = crate::fsutil::replaced_file(path) else {
             continue;
         };
-        let shown = path.map(|p| p.display().to_string()).unwrap_or_default();
+        let shown = path.display();
         if files.contains(&target) {
             return Err(format!(
                 "{flag} {shown}: is a suite of this run, which the report would replace"
@@ -196,6 +193,9 @@ fn reports_clear_of_suites(args: &RunArgs, suites: &[Suite]) -> Result<(), Strin
     Ok(())
 }
 
+/// Exit 4, unless a CI partition simply holds none of the selected dialogues: that passes.
+/// Either way the reports asked for are written, empty (SPEC §10), so the CI step that
+/// publishes them still finds them.
 fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
     let partition_is_fine = empty_partition_is_fine(suites, sel);
     let empty = RunReport {
