@@ -20,6 +20,7 @@
 //!     cargo bench --bench run_bench -- --rounds 3      # the variants in turn, three times over
 //!     cargo bench --bench run_bench -- --dialogues 400 --instructions   # and callgrind's counts
 //!     cargo bench --bench run_bench -- --files 8       # the dialogues in 8 suite files
+//!     cargo bench --bench run_bench -- --keep /tmp/b   # leave the suites there, to profile
 //!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
 //!
 //! `--kinds` takes a comma-separated list of the variants above (default: all of them against
@@ -54,6 +55,10 @@ struct Opts {
     instructions: bool,
     /// Deal the dialogues into this many suite files (`--files K`).
     files: usize,
+    /// Write the suites, goldens, reports and the mock's script here and leave them
+    /// (`--keep DIR`), so a profiler can run the same work again; a temporary directory
+    /// otherwise.
+    keep: Option<std::path::PathBuf>,
 }
 
 /// The endpoint kinds the benchmark can drive, each on the same dialogues.
@@ -132,6 +137,7 @@ fn parse_args() -> Opts {
         rounds: 1,
         instructions: false,
         files: 1,
+        keep: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -147,6 +153,7 @@ fn parse_args() -> Opts {
             "--key" => o.key = val(),
             "--rounds" => o.rounds = val().parse().expect("--rounds N"),
             "--files" => o.files = val().parse().expect("--files K"),
+            "--keep" => o.keep = Some(val().into()),
             "--kinds" => o.kinds = val().split(',').map(Kind::parse).collect(),
             "--instructions" => {
                 o.instructions = true;
@@ -328,11 +335,18 @@ fn measure(bin: &str, dir: &Path, o: &Opts, url: &str, kind: Kind) -> Measured {
 fn main() {
     let o = parse_args();
     let bin = bin();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = match &o.keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep).expect("create --keep directory");
+            keep.as_path()
+        }
+        None => temp.path(),
+    };
     let (_mock, url) = match &o.url {
         Some(u) => (None, u.clone()),
         None => {
-            let (c, u) = start_bench_mock(dir.path(), &o);
+            let (c, u) = start_bench_mock(dir, &o);
             (Some(c), u)
         }
     };
@@ -345,7 +359,7 @@ fn main() {
     let mut shares = Vec::new();
     for _ in 0..o.rounds.max(1) {
         for &kind in &o.kinds {
-            let m = measure(bin, dir.path(), &o, &url, kind);
+            let m = measure(bin, dir, &o, &url, kind);
             print_run(&o, &m, requests);
             // The raw-load comparison, in the same round against the same server (the mock,
             // or the one `--url` names, which must speak the platform's chat API as the
@@ -359,7 +373,7 @@ fn main() {
     print_shares(&shares);
     print_comparison(&o.kinds, &runs, requests);
     if o.instructions {
-        print_instructions(bin, dir.path(), &o, requests);
+        print_instructions(bin, dir, &o, requests);
     }
 }
 
