@@ -337,7 +337,7 @@ impl Checker<'_> {
     }
 
     /// Expands `${VAR}` in one field; an error points at the `${...}` in it.
-    fn env(&mut self, v: &Spanned<String>) -> Option<template::EnvExpanded> {
+    pub(super) fn env(&mut self, v: &Spanned<String>) -> Option<template::EnvExpanded> {
         let err = match template::expand_env(&v.value, &*self.opts.env) {
             Ok(e) => return Some(e),
             Err(err) => err,

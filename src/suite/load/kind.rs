@@ -207,10 +207,7 @@ impl Checker<'_> {
     /// The kind-specific fields of one mapping, each checked where it is written.
     pub(super) fn spec_layer(&mut self, raw: &RawEndpoint) -> SpecLayer {
         let mut spec = SpecLayer {
-            model: raw
-                .model
-                .as_ref()
-                .and_then(|m| self.nonempty_text("model", m)),
+            model: raw.model.as_ref().and_then(|m| self.model(m)),
             system: self.system(raw),
             stream: raw
                 .stream
@@ -250,12 +247,19 @@ impl Checker<'_> {
         }
     }
 
-    fn nonempty_text(&mut self, key: &str, v: &Spanned<String>) -> Option<String> {
-        if v.value.trim().is_empty() {
-            self.error(span_of(v), format!("`{key}` is empty"));
+    /// `model:`, with `${VAR}` expanded as in `base_url` and `api_key`: CI picks the model
+    /// under test from its environment (`model: ${MODEL:-gpt-4o-mini}`). A model's name is
+    /// no secret: it is reported and recorded in goldens as the agent answered with it.
+    fn model(&mut self, v: &Spanned<String>) -> Option<String> {
+        let e = self.env(v)?;
+        if e.value.trim().is_empty() {
+            let d = self.error(span_of(v), "`model` is empty");
+            if e.used_env {
+                d.help = Some("the environment variable is set but empty".into());
+            }
             return None;
         }
-        Some(v.value.clone())
+        Some(e.value)
     }
 
     /// `system:` as written, or the text of `system_file:` (relative to this file), read now.
@@ -268,7 +272,9 @@ impl Checker<'_> {
                 .help = Some("keep one of them".into());
             return None;
         }
-        let path = self.relative(&f.value);
+        // A path may come from the environment too (`system_file: ${PROMPT:-prompt.md}`).
+        let written = self.env(f)?.value;
+        let path = self.relative(&written);
         match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),
             Err(e) => {

@@ -222,6 +222,58 @@ fn env_vars_expand_and_mark_secrets() {
 }
 
 #[test]
+fn model_and_system_file_take_env_vars() {
+    // CI picks the model under test (and its prompt) from its environment; a default when
+    // the variable is unset, and the model's name is not treated as a secret.
+    let f = Fixture::new(&[
+        ("prompts/support.md", "You are the support agent."),
+        (
+            "s.yaml",
+            "endpoint:\n  kind: openai\n  base_url: mock\n  model: ${MODEL:-gpt-4o-mini}\n  \
+             system_file: prompts/${PROMPT}.md\n\
+             judge: {kind: openai, base_url: mock, model: '${JUDGE_MODEL}'}\n\
+             dialogues:\n  - name: a\n    turns: [{user: hi, expect: {judge: polite}}]\n",
+        ),
+    ]);
+    let spec = |s: &Suite| match &s.dialogues[0].endpoint.kind {
+        EndpointKind::OpenAi(spec) => spec.clone(),
+        other => panic!("not openai: {other:?}"),
+    };
+    let opts = env(&[("PROMPT", "support"), ("JUDGE_MODEL", "judge-4")]);
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let openai = spec(&s);
+    assert_eq!(openai.model, "gpt-4o-mini");
+    assert_eq!(openai.system.as_deref(), Some("You are the support agent."));
+    assert!(s.dialogues[0].endpoint.secrets().is_empty());
+    match &s.judge.as_ref().expect("the judge").kind {
+        EndpointKind::OpenAi(j) => assert_eq!(j.model, "judge-4"),
+        other => panic!("judge not openai: {other:?}"),
+    }
+    let opts = env(&[
+        ("MODEL", "gpt-5"),
+        ("PROMPT", "support"),
+        ("JUDGE_MODEL", "j"),
+    ]);
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    assert_eq!(spec(&s).model, "gpt-5");
+
+    // Unset without a default, or set but empty: an error at the field.
+    let diags = f.load_with(&env(&[("MODEL", "  ")])).unwrap_err();
+    let msgs: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}:{} {}", d.span.line, d.span.column, d.message))
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "4:10 `model` is empty",
+            "5:24 environment variable `PROMPT` is not set",
+            "6:47 environment variable `JUDGE_MODEL` is not set",
+        ]
+    );
+}
+
+#[test]
 fn defaults_expect_config_then_suite_then_turn() {
     let f = Fixture::new(&[
         (
