@@ -21,7 +21,9 @@ mod read;
 mod walk;
 mod write;
 
-pub use read::{kind_name, read_regular_capped, ReadError, MAX_SUITE_BYTES};
+pub use read::{
+    kind_name, read_regular_capped, read_regular_capped_meta, ReadError, MAX_SUITE_BYTES,
+};
 pub use walk::{leads_up, walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
 pub use write::{
     replaced_file, write_atomic, write_atomic_with, writes_to_stdout, Durability, Sink,

@@ -299,10 +299,14 @@ fn a_judge_slower_than_its_timeout_is_an_error() {
     );
 }
 
-/// Every verdict file under `dir/.agenttest/cache/judge/`.
+/// Every verdict file under `dir/.agenttest/cache/judge/` (not its index).
 fn cache_files(dir: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir.join(".agenttest/cache/judge"))
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.file_name().and_then(|n| n.to_str()) != Some("verdicts.index"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

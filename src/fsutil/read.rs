@@ -32,6 +32,12 @@ pub enum ReadError {
 /// [`ReadError::TooLarge`], found out by reading at most `cap + 1` bytes whatever its size
 /// claims to be.
 pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    read_regular_capped_meta(path, cap).map(|(bytes, _)| bytes)
+}
+
+/// [`read_regular_capped`], with the metadata of the file that was read (not of whatever
+/// stands at `path` by now): the judge's cache index remembers which file a verdict came from.
+pub fn read_regular_capped_meta(path: &Path, cap: u64) -> Result<(Vec<u8>, Metadata), ReadError> {
     // Judge the path before opening it: opening some devices has effects of its own.
     let meta = std::fs::metadata(path)?;
     check_regular(&meta, cap)?;
@@ -45,7 +51,7 @@ pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> 
     if bytes.len() as u64 > cap {
         return Err(ReadError::TooLarge { cap });
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 fn check_regular(meta: &Metadata, cap: u64) -> Result<(), ReadError> {

@@ -17,13 +17,12 @@
 //! endpoint with the run's retries, rate limits and redaction).
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use serde_json::Value;
-
+use super::cache::{Key, VerdictCache};
+pub use super::verdict::{parse_verdict, Verdict};
 use crate::redact::Redactor;
 use crate::suite::template::{expand_references, references, Reference};
 use sha2::{Digest, Sha256};
@@ -50,15 +49,6 @@ pub trait Ask: Send + Sync {
     fn identity(&self) -> String;
 }
 
-/// A judge's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub pass: bool,
-    pub reason: String,
-    /// Read from the cache instead of asked.
-    pub cached: bool,
-}
-
 /// Counts for the run's summary: verdicts asked of the judge, and read from the cache.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -69,7 +59,7 @@ pub struct Stats {
 /// One judge of a run: how to ask it, where its verdicts are cached (none with `--no-cache`).
 pub struct Grader {
     ask: Arc<dyn Ask>,
-    cache: Option<PathBuf>,
+    cache: Option<Arc<VerdictCache>>,
     /// The run's redactor. Every part of a prompt (rubric, golden, conversation, reply) goes
     /// through it before the prompt is filled: the judge is often a third party's model, and a
     /// key the agent echoed must not leave in a question (the cache key is taken over the
@@ -85,12 +75,6 @@ pub struct Grader {
     key_prefix: Sha256,
 }
 
-/// The largest verdict file [`Grader::write_cache`] can write: a reason as long as the
-/// largest answer the transport takes (8 MiB, `endpoint::transport::MAX_BODY_BYTES`), every
-/// byte escaped (`\u00XX`, six bytes), and the rest of the object. Anything it writes reads
-/// back, so a long reason is asked only once.
-const CACHE_FILE_CAP: u64 = 6 * 8 * 1024 * 1024 + 1024;
-
 /// One message of the conversation shown to the judge.
 pub struct Said<'a> {
     pub user: &'a str,
@@ -100,7 +84,7 @@ pub struct Said<'a> {
 impl Grader {
     pub fn new(
         ask: Arc<dyn Ask>,
-        cache: Option<PathBuf>,
+        cache: Option<Arc<VerdictCache>>,
         redactor: Redactor,
         retries: u32,
         stats: Arc<Stats>,
@@ -162,7 +146,7 @@ impl Grader {
 
     async fn verdict(&self, prompt: &str) -> Result<Verdict, String> {
         let key = finish_key(self.key_prefix.clone(), prompt);
-        if let Some(v) = self.read_cache(&key) {
+        if let Some(v) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             self.stats.cached.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
@@ -181,58 +165,13 @@ impl Grader {
         Err(last)
     }
 
-    fn cache_file(&self, key: &str) -> Option<PathBuf> {
-        self.cache
-            .as_ref()
-            .map(|dir| dir.join(format!("{key}.json")))
-    }
-
-    fn read_cache(&self, key: &str) -> Option<Verdict> {
-        // Regular files only, capped: a FIFO planted under a verdict's name would block the
-        // open forever, a device never end; either is simply not a verdict.
-        let bytes =
-            crate::fsutil::read_regular_capped(&self.cache_file(key)?, CACHE_FILE_CAP).ok()?;
-        let mut v = read_cached(&bytes).or_else(|| {
-            let text = std::str::from_utf8(&bytes).ok()?;
-            parse_verdict(text).ok()
-        })?;
-        v.cached = true;
-        Some(v)
-    }
-
-    /// A cache that cannot be written costs a question next time, nothing more.
-    fn write_cache(&self, key: &str, v: &Verdict) {
-        let Some(path) = self.cache_file(key) else {
-            return;
-        };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
+    /// A verdict is kept with its reason redacted: a reason that quotes a key must not be
+    /// kept on disk, where CI caches and uploads it.
+    fn write_cache(&self, key: &Key, v: &Verdict) {
+        if let Some(cache) = &self.cache {
+            cache.put(key, v.pass, &self.redactor.redact(&v.reason));
         }
-        let reason = self.redactor.redact(&v.reason);
-        let body = serde_json::json!({"pass": v.pass, "reason": reason, "prompt": PROMPT_VERSION});
-        let _ = replace_in_cache(&path, body.to_string().as_bytes());
     }
-}
-
-/// Writes a verdict file atomically (a temporary file renamed over it) and always as a file
-/// of the cache's own: whatever is at `path` (a symbolic link, a FIFO) is replaced, never
-/// followed, so a cache restored from elsewhere cannot make a run write outside it or block.
-fn replace_in_cache(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".agenttest-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Readable like any file the user writes (0666 less the umask), as reports are.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The prompt with its `{{name}}`s (`refs`, found in `template` beforehand) filled in one
@@ -262,7 +201,7 @@ fn render_conversation(conversation: &[Said<'_>]) -> String {
 
 /// SHA-256 over the parts, each length-prefixed so no two different inputs run together.
 #[cfg(test)]
-fn cache_key(identity: &str, prompt: &str) -> String {
+fn cache_key(identity: &str, prompt: &str) -> Key {
     finish_key(key_prefix(identity), prompt)
 }
 
@@ -276,131 +215,15 @@ fn key_prefix(identity: &str) -> Sha256 {
     h
 }
 
-fn finish_key(mut h: Sha256, prompt: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+fn finish_key(mut h: Sha256, prompt: &str) -> Key {
     h.update((prompt.len() as u64).to_le_bytes());
     h.update(prompt.as_bytes());
-    h.finalize()
-        .iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]])
-        .map(char::from)
-        .collect()
-}
-
-/// A verdict file as [`Grader::write_cache`] writes it, read into its fields without a JSON
-/// tree; `None` for anything else (an older or hand-edited file), which [`parse_verdict`]
-/// then reads as it reads an answer, to the same verdict.
-fn read_cached(bytes: &[u8]) -> Option<Verdict> {
-    #[derive(serde::Deserialize)]
-    struct Cached {
-        pass: bool,
-        #[serde(default)]
-        reason: Option<String>,
-    }
-    let c: Cached = serde_json::from_slice(bytes).ok()?;
-    Some(verdict(c.pass, c.reason.as_deref()))
-}
-
-/// A verdict as an answer or a cache file gives it: the reason trimmed, and said to be missing
-/// when there is none.
-fn verdict(pass: bool, reason: Option<&str>) -> Verdict {
-    let reason = reason
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or("(the judge gave no reason)");
-    Verdict {
-        pass,
-        reason: reason.to_string(),
-        cached: false,
-    }
-}
-
-/// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
-/// code fence or surrounding prose (models add them despite the prompt).
-///
-/// An object that is an element of a JSON array (`[{"pass": true}]`, fenced or not) is not a
-/// verdict: the prompt asks for one object, and an array is a different answer (a list of
-/// verdicts, of which this would read the last and drop the rest). It is asked again like any
-/// other non-verdict, and after the retries it is "could not judge", never a pass.
-pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
-    let start = answer.find('{');
-    let end = answer.rfind('}');
-    let (object, before, after) = match (start, end) {
-        (Some(s), Some(e)) if e > s => (&answer[s..=e], &answer[..s], &answer[e + 1..]),
-        _ => {
-            return Err(format!(
-                "the judge did not answer JSON: {}",
-                preview(answer)
-            ))
-        }
-    };
-    if before.trim_end().ends_with('[') || after.trim_start().starts_with(']') {
-        return Err(format!(
-            "the judge answered a JSON array, not an object: {}",
-            preview(answer)
-        ));
-    }
-    let value: Value = serde_json::from_str(object).map_err(|e| {
-        format!(
-            "the judge's answer is not valid JSON ({e}): {}",
-            preview(answer)
-        )
-    })?;
-    let pass = value.get("pass").and_then(Value::as_bool).ok_or_else(|| {
-        format!(
-            "the judge's answer has no boolean `pass`: {}",
-            preview(answer)
-        )
-    })?;
-    Ok(verdict(pass, value.get("reason").and_then(Value::as_str)))
-}
-
-fn preview(text: &str) -> String {
-    let t = text.trim();
-    match t.char_indices().nth(200) {
-        Some((i, _)) => format!("`{}…`", &t[..i]),
-        None => format!("`{t}`"),
-    }
+    Key(h.finalize().into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn verdicts_alone_fenced_or_in_prose() {
-        let v = parse_verdict(r#"{"pass": true, "reason": "states 9 AM"}"#).unwrap();
-        assert!(v.pass);
-        assert_eq!(v.reason, "states 9 AM");
-        let v =
-            parse_verdict("```json\n{\"pass\": false, \"reason\": \"says 10 AM\"}\n```").unwrap();
-        assert!(!v.pass);
-        let v = parse_verdict("Sure! {\"pass\": true}").unwrap();
-        assert_eq!(v.reason, "(the judge gave no reason)");
-        assert!(parse_verdict("yes").is_err());
-        assert!(parse_verdict(r#"{"pass": "yes"}"#).is_err());
-        assert!(parse_verdict("{not json}").is_err());
-        // Prose with brackets of its own around the object is still prose.
-        let v = parse_verdict("Verdict [final]: {\"pass\": true} [1]").unwrap();
-        assert!(v.pass);
-    }
-
-    #[test]
-    fn a_verdict_inside_an_array_is_not_a_verdict() {
-        for answer in [
-            r#"[{"pass": true, "reason": "fine"}]"#,
-            "[\n  {\"pass\": true}\n]",
-            "```json\n[{\"pass\": true}]\n```",
-            r#"Here you go: [{"pass": true}]"#,
-            r#"[{"pass": false}, {"pass": true}]"#,
-        ] {
-            let err = parse_verdict(answer).unwrap_err();
-            assert!(
-                err.contains("a JSON array, not an object"),
-                "{answer}: {err}"
-            );
-        }
-    }
 
     #[test]
     fn prompts_are_filled_in_one_pass() {
@@ -419,38 +242,12 @@ mod tests {
         );
     }
 
-    /// A verdict file read field by field says what reading it as an answer says, for the
-    /// files this tool writes and for odd ones.
-    #[test]
-    fn cached_verdicts_read_as_answers_are_read() {
-        for file in [
-            r#"{"pass":true,"reason":"states 9 AM","prompt":"v1"}"#,
-            r#"{"pass":false,"reason":"  says 10 AM \n","prompt":"v1"}"#,
-            r#"{"pass":true,"reason":"","prompt":"v1"}"#,
-            r#"{"pass":true,"reason":null}"#,
-            r#"{"pass":true}"#,
-        ] {
-            let fast = read_cached(file.as_bytes()).map(|v| (v.pass, v.reason));
-            let slow = parse_verdict(file).ok().map(|v| (v.pass, v.reason));
-            assert!(fast.is_some(), "{file}");
-            assert_eq!(fast, slow, "{file}");
-        }
-        for odd in [
-            r#"{"pass":"yes"}"#,
-            r#"{"pass":true,"reason":5}"#,
-            "[]",
-            "{",
-        ] {
-            assert!(read_cached(odd.as_bytes()).is_none(), "{odd}");
-        }
-    }
-
     /// Keys are lower-case hex of SHA-256, as every cache written so far names its files.
     #[test]
     fn keys_are_the_hex_of_the_hash() {
         // SHA-256 of the prompt's length (zero, eight bytes) and the empty prompt.
         assert_eq!(
-            finish_key(Sha256::new(), ""),
+            finish_key(Sha256::new(), "").hex(),
             "af5570f5a1810b7af78caf4bc70a660f0df51e42baf91d4de5b2328de0e83dfc"
         );
     }
@@ -462,7 +259,7 @@ mod tests {
         assert_ne!(a, cache_key("gpt-4o {}", "p"));
         assert_ne!(a, cache_key("gpt-4o-mini {}", "q"));
         assert_ne!(cache_key("ab", "c"), cache_key("a", "bc"));
-        assert_eq!(a.len(), 64);
+        assert_eq!(a.hex().len(), 64);
     }
 
     struct Canned(Vec<&'static str>, std::sync::Mutex<usize>);
@@ -492,7 +289,7 @@ mod tests {
         ));
         let g = Grader::new(
             ask.clone(),
-            Some(dir.path().to_path_buf()),
+            Some(Arc::new(VerdictCache::open(dir.path().to_path_buf()))),
             Redactor::default(),
             2,
             stats.clone(),
@@ -569,7 +366,8 @@ mod tests {
         let ask = Arc::new(Canned(vec![reason.leak()], Default::default()));
         let redactor = Redactor::new([secrecy::SecretString::from(KEY.to_string())]);
         let stats = Arc::new(Stats::default());
-        let g = Grader::new(ask, Some(dir.path().to_path_buf()), redactor, 0, stats);
+        let cache = Arc::new(VerdictCache::open(dir.path().to_path_buf()));
+        let g = Grader::new(ask, Some(cache), redactor, 0, stats);
         g.rubric("no keys", &[], "hello").await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1);

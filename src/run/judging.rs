@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::limit::Limiter;
 use super::retry::{send_with_retries, TurnError};
 use crate::endpoint::{self, Endpoint, LocalServers, Message};
+use crate::judge::cache::VerdictCache;
 use crate::judge::grader::{self, Ask, Grader, Said, Stats};
 use crate::record::{Detail, Failure, ReplyBody, TurnResult};
 use crate::redact::Redactor;
@@ -95,7 +96,7 @@ pub fn grader(
     judge: &model::Endpoint,
     suite_path: &Path,
     limiter: Option<Arc<Limiter>>,
-    cache: bool,
+    cache: Option<Arc<VerdictCache>>,
     redactor: Redactor,
     stats: Arc<Stats>,
     cancel: CancellationToken,
@@ -126,8 +127,7 @@ pub fn grader(
         limiter,
         cancel,
     });
-    let dir = cache.then(|| cache_dir(suite_path));
-    Ok(Grader::new(ask, dir, redactor, judge.retries, stats))
+    Ok(Grader::new(ask, cache, redactor, judge.retries, stats))
 }
 
 /// The conversation the judge sees: every earlier turn, then this turn's message.

@@ -29,6 +29,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::endpoint::LocalServers;
+use crate::judge::cache::VerdictCache;
 use crate::judge::grader::{Grader, Stats};
 pub use crate::record::Event;
 use crate::record::{DialogueResult, JudgeTotals, RunReport};
@@ -87,13 +88,15 @@ pub struct Job {
     pub dialogue: usize,
 }
 
+/// Each suite's LLM judge, when it has a `judge:` block (or why it could not be built).
+type Graders = HashMap<PathBuf, Result<Arc<Grader>, String>>;
+
 /// Everything the dialogue tasks share.
 struct Ctx {
     http: crate::endpoint::transport::Client,
     local: LocalServers,
     limiters: HashMap<String, Arc<Limiter>>,
-    /// Each suite's LLM judge, when it has a `judge:` block (or why it could not be built).
-    graders: HashMap<PathBuf, Result<Arc<Grader>, String>>,
+    graders: Graders,
     redactor: Redactor,
     cfg: RunConfig,
     cancel: CancellationToken,
@@ -122,7 +125,7 @@ pub async fn run(
     let http = crate::endpoint::transport::Client::new(cfg.jobs);
     let limiters = limiters(&jobs);
     let stats = Arc::new(Stats::default());
-    let graders = graders(
+    let (graders, caches) = graders(
         &http, &local, &jobs, &limiters, &cfg, &redactor, &stats, &cancel,
     );
     let ctx = Arc::new(Ctx {
@@ -135,6 +138,11 @@ pub async fn run(
         cancel: cancel.clone(),
     });
     let results = schedule::schedule(ctx, &jobs, &events, keep).await;
+    // Interrupted or not: what the run learned is on disk already, and the index only saves
+    // the next run its reads.
+    for cache in caches {
+        cache.save();
+    }
     let dialogues = results
         .into_iter()
         .zip(&jobs)
@@ -155,7 +163,9 @@ pub async fn run(
     }
 }
 
-/// One grader per suite whose dialogues have a judge, built before the first request.
+/// One grader per suite whose dialogues have a judge, built before the first request, and
+/// the verdict caches they use: one per cache directory (suites under one `agenttest.yaml`
+/// share it), so its index is read once and saved once, with every suite's verdicts.
 #[allow(clippy::too_many_arguments)]
 fn graders(
     http: &crate::endpoint::transport::Client,
@@ -166,20 +176,28 @@ fn graders(
     redactor: &Redactor,
     stats: &Arc<Stats>,
     cancel: &CancellationToken,
-) -> HashMap<PathBuf, Result<Arc<Grader>, String>> {
+) -> (Graders, Vec<Arc<VerdictCache>>) {
     let mut out = HashMap::new();
+    let mut caches: HashMap<PathBuf, Arc<VerdictCache>> = HashMap::new();
     for job in jobs {
         let Some(judge) = &job.suite.judge else {
             continue;
         };
         out.entry(job.suite.path.clone()).or_insert_with(|| {
+            let cache = cfg.judge_cache.then(|| {
+                let dir = judging::cache_dir(&job.suite.path);
+                caches
+                    .entry(dir.clone())
+                    .or_insert_with(|| Arc::new(VerdictCache::open(dir)))
+                    .clone()
+            });
             judging::grader(
                 http,
                 local,
                 judge,
                 &job.suite.path,
                 limiters.get(&judge.limiter_key()).cloned(),
-                cfg.judge_cache,
+                cache,
                 redactor.clone(),
                 stats.clone(),
                 cancel.clone(),
@@ -187,7 +205,7 @@ fn graders(
             .map(Arc::new)
         });
     }
-    out
+    (out, caches.into_values().collect())
 }
 
 /// One limiter per endpoint that has a `rate_limit`, shared by every dialogue that uses it.

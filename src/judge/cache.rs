@@ -1,0 +1,465 @@
+//! The judge's verdict cache on disk (SPEC §9.2, docs/judge.md).
+//!
+//! The files decide: one per verdict, `<key>.json`, written atomically (a temporary file
+//! renamed over the name, so whatever stood there, a link or a FIFO, is replaced and never
+//! followed or written through). Beside them, `verdicts.index` remembers for each verdict the
+//! last runs read or wrote both the verdict and which file it was (inode, length, modified
+//! time). A verdict whose file still is that file is taken from the index for one `stat`,
+//! instead of a `stat`, an `open`, an `fstat`, two `read`s and a `close`: a platform request
+//! costs a handful of system calls, so those six had doubled the CPU a cached judge adds to a
+//! turn, and where the page cache had let the small files go each one was a disk read too.
+//! A file that is not the one indexed (rewritten by another run, deleted, replaced by a link)
+//! is read as before, so a stale index can cost a read, never a wrong verdict. The index is
+//! rewritten, atomically, at the end of a run that learned a verdict it did not hold.
+//!
+//! The cache never asks the judge and never redacts: the grader hands it reasons already
+//! redacted.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::verdict::{parse_verdict, verdict, Verdict};
+
+/// The prompt's version, written into each verdict file (it is also part of every key).
+use super::grader::PROMPT_VERSION;
+
+/// The largest verdict file [`VerdictCache::put`] can write: a reason as long as the largest
+/// answer the transport takes (8 MiB, `endpoint::transport::MAX_BODY_BYTES`), every byte
+/// escaped (`\u00XX`, six bytes), and the rest of the object. Anything it writes reads back,
+/// so a long reason is asked only once.
+const CACHE_FILE_CAP: u64 = 6 * 8 * 1024 * 1024 + 1024;
+
+/// The index's file, among the verdict files (which all end in `.json`).
+const INDEX_NAME: &str = "verdicts.index";
+/// The index's first line: an index of another version (or anything else) is not read.
+const INDEX_HEADER: &str = "agenttest judge verdict index v1";
+/// At most this many verdicts are indexed, the ones learned last kept first; older ones are
+/// still read from their files. Bounds what each run reads before its first question.
+const INDEX_MAX_ENTRIES: usize = 200_000;
+/// A reason longer than this is not indexed (its file is read instead): the index is read
+/// whole at the start of every run, and such reasons are rare.
+const INDEX_MAX_REASON: usize = 4096;
+/// The largest index read: its entries at their longest, with room to spare.
+const INDEX_CAP: u64 = 256 * 1024 * 1024;
+
+/// A cache key: the SHA-256 of everything that decides a verdict (see the grader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub [u8; 32]);
+
+impl Key {
+    /// Lower-case hex: the verdict file's name without `.json`.
+    pub fn hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        for b in self.0 {
+            let _ = write!(out, "{b:02x}");
+        }
+        out
+    }
+
+    fn from_hex(text: &str) -> Option<Key> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Key(key))
+    }
+}
+
+/// Which file a verdict was read from or written to. An atomic replace makes a new inode, and
+/// a file written in place changes its length or its modified time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    ino: u64,
+    len: u64,
+    modified_ns: u64,
+}
+
+impl Stamp {
+    /// `None` for anything but a regular file (a link, as `symlink_metadata` sees it, a FIFO).
+    fn of(meta: &Metadata) -> Option<Stamp> {
+        if !meta.is_file() {
+            return None;
+        }
+        let modified = meta.modified().ok()?;
+        let modified_ns = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Some(Stamp {
+            ino,
+            len: meta.len(),
+            modified_ns: u64::try_from(modified_ns).ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    pass: bool,
+    reason: Box<str>,
+    stamp: Stamp,
+}
+
+/// One cache directory, shared by every suite (and grader) of a run that uses it.
+#[derive(Debug)]
+pub struct VerdictCache {
+    dir: PathBuf,
+    /// The index as the run found it.
+    index: HashMap<Key, Entry>,
+    /// Verdicts read from their files or written by this run: the next index's first entries.
+    learned: Mutex<Vec<(Key, Entry)>>,
+}
+
+impl VerdictCache {
+    /// The cache in `dir` (which need not exist yet), its index read now.
+    pub fn open(dir: PathBuf) -> VerdictCache {
+        let index = crate::fsutil::read_regular_capped(&dir.join(INDEX_NAME), INDEX_CAP)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(|text| read_index(&text))
+            .unwrap_or_default();
+        VerdictCache {
+            dir,
+            index,
+            learned: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn file(&self, key: &Key) -> PathBuf {
+        let mut name = key.hex();
+        name.push_str(".json");
+        self.dir.join(name)
+    }
+
+    /// The cached verdict for `key`, or `None` (nothing cached, or nothing readable as a
+    /// verdict: regular files only, capped, so a FIFO planted under a verdict's name cannot
+    /// block the run, nor a device never end).
+    pub fn get(&self, key: &Key) -> Option<Verdict> {
+        let path = self.file(key);
+        if let Some(e) = self.index.get(key) {
+            let now = std::fs::symlink_metadata(&path).ok();
+            if now.as_ref().and_then(Stamp::of) == Some(e.stamp) {
+                return Some(Verdict {
+                    pass: e.pass,
+                    reason: e.reason.to_string(),
+                    cached: true,
+                });
+            }
+        }
+        let (bytes, meta) = crate::fsutil::read_regular_capped_meta(&path, CACHE_FILE_CAP).ok()?;
+        let mut v = read_cached(&bytes).or_else(|| {
+            let text = std::str::from_utf8(&bytes).ok()?;
+            parse_verdict(text).ok()
+        })?;
+        v.cached = true;
+        if let Some(stamp) = Stamp::of(&meta) {
+            self.learn(*key, v.pass, &v.reason, stamp);
+        }
+        Some(v)
+    }
+
+    /// Keeps a verdict whose `reason` is already redacted. A cache that cannot be written
+    /// costs a question next time, nothing more.
+    pub fn put(&self, key: &Key, pass: bool, reason: &str) {
+        let _ = std::fs::create_dir_all(&self.dir);
+        let body = serde_json::json!({"pass": pass, "reason": reason, "prompt": PROMPT_VERSION});
+        if let Ok(stamp) = replace_in_cache(&self.file(key), body.to_string().as_bytes()) {
+            self.learn(*key, pass, reason, stamp);
+        }
+    }
+
+    fn learn(&self, key: Key, pass: bool, reason: &str, stamp: Stamp) {
+        if reason.len() > INDEX_MAX_REASON {
+            return;
+        }
+        let entry = Entry {
+            pass,
+            reason: reason.into(),
+            stamp,
+        };
+        if let Ok(mut learned) = self.learned.lock() {
+            learned.push((key, entry));
+        }
+    }
+
+    /// Rewrites the index when this run learned a verdict: what it learned first, then the
+    /// entries it found, up to [`INDEX_MAX_ENTRIES`]. Another run saving at the same time
+    /// may win the rename; the verdicts its index lacks are read from their files next time.
+    pub fn save(&self) {
+        let learned = match self.learned.lock() {
+            Ok(mut l) => std::mem::take(&mut *l),
+            Err(_) => return,
+        };
+        if learned.is_empty() {
+            return;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut text = String::with_capacity(64 * (learned.len() + self.index.len()));
+        text.push_str(INDEX_HEADER);
+        text.push('\n');
+        let entries = learned
+            .iter()
+            .rev()
+            .map(|(k, e)| (k, e))
+            .chain(self.index.iter());
+        for (key, e) in entries {
+            if seen.len() == INDEX_MAX_ENTRIES {
+                break;
+            }
+            if seen.insert(*key) {
+                write_entry(&mut text, key, e);
+            }
+        }
+        let _ = replace_in_cache(&self.dir.join(INDEX_NAME), text.as_bytes());
+    }
+}
+
+/// One line of the index: `key inode length modified-ns pass reason-as-JSON`.
+fn write_entry(out: &mut String, key: &Key, e: &Entry) {
+    let reason = serde_json::Value::from(&*e.reason).to_string();
+    let _ = writeln!(
+        out,
+        "{} {} {} {} {} {reason}",
+        key.hex(),
+        e.stamp.ino,
+        e.stamp.len,
+        e.stamp.modified_ns,
+        u8::from(e.pass)
+    );
+}
+
+/// The entries of an index; a line that does not read (cut short by a crash of the writer
+/// of an older format, or edited) is skipped, a file of another format read as empty.
+fn read_index(text: &str) -> HashMap<Key, Entry> {
+    let mut lines = text.lines();
+    if lines.next() != Some(INDEX_HEADER) {
+        return HashMap::new();
+    }
+    lines
+        .filter_map(|line| {
+            let mut f = line.splitn(6, ' ');
+            let key = Key::from_hex(f.next()?)?;
+            let ino = f.next()?.parse().ok()?;
+            let len = f.next()?.parse().ok()?;
+            let modified_ns = f.next()?.parse().ok()?;
+            let pass = match f.next()? {
+                "1" => true,
+                "0" => false,
+                _ => return None,
+            };
+            let reason: String = serde_json::from_str(f.next()?).ok()?;
+            let stamp = Stamp {
+                ino,
+                len,
+                modified_ns,
+            };
+            Some((
+                key,
+                Entry {
+                    pass,
+                    reason: reason.into(),
+                    stamp,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Writes a cache file atomically (a temporary file renamed over it) and always as a file of
+/// the cache's own: whatever is at `path` (a symbolic link, a FIFO) is replaced, never
+/// followed, so a cache restored from elsewhere cannot make a run write outside it or block.
+/// The written file's stamp (a rename keeps inode, length and modified time).
+fn replace_in_cache(path: &Path, bytes: &[u8]) -> std::io::Result<Stamp> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".agenttest-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Readable like any file the user writes (0666 less the umask), as reports are.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    let stamp = Stamp::of(&tmp.as_file().metadata()?);
+    tmp.persist(path).map_err(|e| e.error)?;
+    stamp.ok_or_else(|| std::io::Error::other("the cache file has no modified time"))
+}
+
+/// A verdict file as [`VerdictCache::put`] writes it, read into its fields without a JSON
+/// tree; `None` for anything else (an older or hand-edited file), which [`parse_verdict`]
+/// then reads as it reads an answer, to the same verdict.
+fn read_cached(bytes: &[u8]) -> Option<Verdict> {
+    #[derive(serde::Deserialize)]
+    struct Cached {
+        pass: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    }
+    let c: Cached = serde_json::from_slice(bytes).ok()?;
+    Some(verdict(c.pass, c.reason.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A verdict file read field by field says what reading it as an answer says, for the
+    /// files this tool writes and for odd ones.
+    #[test]
+    fn cached_verdicts_read_as_answers_are_read() {
+        for file in [
+            r#"{"pass":true,"reason":"states 9 AM","prompt":"v1"}"#,
+            r#"{"pass":false,"reason":"  says 10 AM \n","prompt":"v1"}"#,
+            r#"{"pass":true,"reason":"","prompt":"v1"}"#,
+            r#"{"pass":true,"reason":null}"#,
+            r#"{"pass":true}"#,
+        ] {
+            let fast = read_cached(file.as_bytes()).map(|v| (v.pass, v.reason));
+            let slow = parse_verdict(file).ok().map(|v| (v.pass, v.reason));
+            assert!(fast.is_some(), "{file}");
+            assert_eq!(fast, slow, "{file}");
+        }
+        for odd in [
+            r#"{"pass":"yes"}"#,
+            r#"{"pass":true,"reason":5}"#,
+            "[]",
+            "{",
+        ] {
+            assert!(read_cached(odd.as_bytes()).is_none(), "{odd}");
+        }
+    }
+
+    fn key(n: u8) -> Key {
+        Key([n; 32])
+    }
+
+    /// The index serves a verdict only while its file is the one it was read from or written
+    /// to; anything else is read from the file, which decides.
+    #[test]
+    fn the_index_serves_only_what_the_files_still_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        cache.put(&key(1), true, "states 9 AM");
+        cache.put(&key(2), false, "says 10 AM");
+        cache.save();
+        let index = std::fs::read_to_string(dir.path().join(INDEX_NAME)).unwrap();
+        assert!(index.starts_with(INDEX_HEADER), "{index}");
+        assert_eq!(index.lines().count(), 3, "{index}");
+
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        assert_eq!(cache.index.len(), 2);
+        let v = cache.get(&key(1)).unwrap();
+        assert!(v.pass && v.cached);
+        assert_eq!(v.reason, "states 9 AM");
+        assert!(
+            cache.learned.lock().unwrap().is_empty(),
+            "served by the index"
+        );
+
+        // Another run replaced verdict 2 (atomically: a new file): its file is read.
+        let other = VerdictCache::open(dir.path().to_path_buf());
+        other.put(&key(2), true, "now says 9 AM");
+        let v = cache.get(&key(2)).unwrap();
+        assert_eq!((v.pass, v.reason.as_str()), (true, "now says 9 AM"));
+        assert_eq!(cache.learned.lock().unwrap().len(), 1, "read from its file");
+
+        // Edited in place, same inode: the length or the time tells.
+        let path = cache.file(&key(1));
+        std::fs::write(&path, r#"{"pass":false,"reason":"edited by hand, longer"}"#).unwrap();
+        let v = cache.get(&key(1)).unwrap();
+        assert_eq!(
+            (v.pass, v.reason.as_str()),
+            (false, "edited by hand, longer")
+        );
+
+        // Deleted, or a link in its place: not served from the index.
+        std::fs::remove_file(&path).unwrap();
+        assert!(cache.get(&key(1)).is_none());
+        #[cfg(unix)]
+        {
+            let elsewhere = dir.path().join("elsewhere.txt");
+            std::fs::write(&elsewhere, "not a verdict").unwrap();
+            std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+            assert!(cache.get(&key(1)).is_none());
+        }
+    }
+
+    #[test]
+    fn an_index_that_does_not_read_is_ignored_line_by_line_or_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        cache.put(&key(1), true, "fine");
+        cache.put(&key(2), true, "a \"quoted\" reason\nover two lines");
+        cache.save();
+        let path = dir.path().join(INDEX_NAME);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let reread = read_index(&text);
+        assert_eq!(
+            &*reread[&key(2)].reason,
+            "a \"quoted\" reason\nover two lines"
+        );
+
+        // A line cut short is skipped; the others still read.
+        let cut = &text[..text.len() - 10];
+        assert_eq!(read_index(cut).len(), 1);
+        // Another header: nothing is read.
+        assert!(read_index(&text.replacen("v1", "v0", 1)).is_empty());
+        // Odd fields.
+        let odd = format!(
+            "{INDEX_HEADER}\nzz 1 2 3 1 \"r\"\n{} x 2 3 1 \"r\"\n{} 1 2 3 2 \"r\"\n",
+            key(3).hex(),
+            key(4).hex()
+        );
+        assert!(read_index(&odd).is_empty());
+    }
+
+    /// The index holds what the run learned first, then what it found, and never more than
+    /// its cap; a run that learned nothing leaves it as it was.
+    #[test]
+    fn saving_keeps_learned_then_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        cache.put(&key(1), true, "one");
+        cache.save();
+        let path = dir.path().join(INDEX_NAME);
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        assert!(cache.get(&key(1)).is_some());
+        cache.save();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
+
+        cache.put(&key(2), false, "two");
+        cache.save();
+        let lines: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| l.chars().take(64).collect())
+            .collect();
+        assert_eq!(lines[1..], [key(2).hex(), key(1).hex()]);
+    }
+
+    #[test]
+    fn keys_read_back_from_their_hex() {
+        let k = Key(std::array::from_fn(|i| (i * 37) as u8));
+        assert_eq!(Key::from_hex(&k.hex()), Some(k));
+        assert_eq!(Key::from_hex("ab"), None);
+        assert_eq!(Key::from_hex(&"g".repeat(64)), None);
+    }
+}

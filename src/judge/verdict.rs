@@ -1,0 +1,116 @@
+//! A judge's verdict and how one is read from a judge's answer (SPEC §9.2): the object
+//! `{"pass": true|false, "reason": "..."}`, alone or in a fence or prose. Parsing only: asking
+//! is the grader's, keeping verdicts on disk the cache's.
+
+use serde_json::Value;
+
+/// A judge's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub pass: bool,
+    pub reason: String,
+    /// Read from the cache instead of asked.
+    pub cached: bool,
+}
+
+/// A verdict as an answer or a cache file gives it: the reason trimmed, and said to be missing
+/// when there is none.
+pub(super) fn verdict(pass: bool, reason: Option<&str>) -> Verdict {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("(the judge gave no reason)");
+    Verdict {
+        pass,
+        reason: reason.to_string(),
+        cached: false,
+    }
+}
+
+/// The verdict in a judge's answer: a JSON object with a boolean `pass`, alone or inside a
+/// code fence or surrounding prose (models add them despite the prompt).
+///
+/// An object that is an element of a JSON array (`[{"pass": true}]`, fenced or not) is not a
+/// verdict: the prompt asks for one object, and an array is a different answer (a list of
+/// verdicts, of which this would read the last and drop the rest). It is asked again like any
+/// other non-verdict, and after the retries it is "could not judge", never a pass.
+pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
+    let start = answer.find('{');
+    let end = answer.rfind('}');
+    let (object, before, after) = match (start, end) {
+        (Some(s), Some(e)) if e > s => (&answer[s..=e], &answer[..s], &answer[e + 1..]),
+        _ => {
+            return Err(format!(
+                "the judge did not answer JSON: {}",
+                preview(answer)
+            ))
+        }
+    };
+    if before.trim_end().ends_with('[') || after.trim_start().starts_with(']') {
+        return Err(format!(
+            "the judge answered a JSON array, not an object: {}",
+            preview(answer)
+        ));
+    }
+    let value: Value = serde_json::from_str(object).map_err(|e| {
+        format!(
+            "the judge's answer is not valid JSON ({e}): {}",
+            preview(answer)
+        )
+    })?;
+    let pass = value.get("pass").and_then(Value::as_bool).ok_or_else(|| {
+        format!(
+            "the judge's answer has no boolean `pass`: {}",
+            preview(answer)
+        )
+    })?;
+    Ok(verdict(pass, value.get("reason").and_then(Value::as_str)))
+}
+
+pub(super) fn preview(text: &str) -> String {
+    let t = text.trim();
+    match t.char_indices().nth(200) {
+        Some((i, _)) => format!("`{}…`", &t[..i]),
+        None => format!("`{t}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_alone_fenced_or_in_prose() {
+        let v = parse_verdict(r#"{"pass": true, "reason": "states 9 AM"}"#).unwrap();
+        assert!(v.pass);
+        assert_eq!(v.reason, "states 9 AM");
+        let v =
+            parse_verdict("```json\n{\"pass\": false, \"reason\": \"says 10 AM\"}\n```").unwrap();
+        assert!(!v.pass);
+        let v = parse_verdict("Sure! {\"pass\": true}").unwrap();
+        assert_eq!(v.reason, "(the judge gave no reason)");
+        assert!(parse_verdict("yes").is_err());
+        assert!(parse_verdict(r#"{"pass": "yes"}"#).is_err());
+        assert!(parse_verdict("{not json}").is_err());
+        // Prose with brackets of its own around the object is still prose.
+        let v = parse_verdict("Verdict [final]: {\"pass\": true} [1]").unwrap();
+        assert!(v.pass);
+    }
+
+    #[test]
+    fn a_verdict_inside_an_array_is_not_a_verdict() {
+        for answer in [
+            r#"[{"pass": true, "reason": "fine"}]"#,
+            "[\n  {\"pass\": true}\n]",
+            "```json\n[{\"pass\": true}]\n```",
+            r#"Here you go: [{"pass": true}]"#,
+            r#"[{"pass": false}, {"pass": true}]"#,
+        ] {
+            let err = parse_verdict(answer).unwrap_err();
+            assert!(
+                err.contains("a JSON array, not an object"),
+                "{answer}: {err}"
+            );
+        }
+    }
+}
