@@ -10,7 +10,10 @@
 //! turn, and where the page cache had let the small files go each one was a disk read too.
 //! A file that is not the one indexed (rewritten by another run, deleted, replaced by a link)
 //! is read as before, so a stale index can cost a read, never a wrong verdict. The index is
-//! rewritten, atomically, at the end of a run that learned a verdict it did not hold.
+//! rewritten, atomically, at the end of a run that learned a verdict it did not hold: what
+//! the run used first, then older entries up to a few times the run's own number, so the
+//! index follows the suites' current replies instead of growing with the cache's history
+//! (every run reads it whole before its first question).
 //!
 //! The cache never asks the judge and never redacts: the grader hands it reasons already
 //! redacted.
@@ -36,9 +39,14 @@ const CACHE_FILE_CAP: u64 = 6 * 8 * 1024 * 1024 + 1024;
 const INDEX_NAME: &str = "verdicts.index";
 /// The index's first line: an index of another version (or anything else) is not read.
 const INDEX_HEADER: &str = "agenttest judge verdict index v1";
-/// At most this many verdicts are indexed, the ones learned last kept first; older ones are
-/// still read from their files. Bounds what each run reads before its first question.
+/// At most this many verdicts are indexed; others are read from their files. Bounds what
+/// each run reads before its first question.
 const INDEX_MAX_ENTRIES: usize = 200_000;
+/// Entries a run did not use are kept up to this many, or [`INDEX_KEEP_FACTOR`] times what
+/// the run used if more: another suite sharing the cache, run on its own, keeps its
+/// verdicts indexed.
+const INDEX_KEEP_AT_LEAST: usize = 10_000;
+const INDEX_KEEP_FACTOR: usize = 4;
 /// A reason longer than this is not indexed (its file is read instead): the index is read
 /// whole at the start of every run, and such reasons are rare.
 const INDEX_MAX_REASON: usize = 4096;
@@ -50,22 +58,30 @@ const INDEX_CAP: u64 = 256 * 1024 * 1024;
 pub struct Key(pub [u8; 32]);
 
 impl Key {
-    /// Lower-case hex: the verdict file's name without `.json`.
+    /// Lower-case hex: the verdict file's name without `.json`. By table: the formatter's
+    /// `{:02x}` cost 8,000 instructions a key, more than the file's `stat`.
     pub fn hex(&self) -> String {
-        let mut out = String::with_capacity(64);
-        for b in self.0 {
-            let _ = write!(out, "{b:02x}");
-        }
-        out
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.0
+            .iter()
+            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]])
+            .map(char::from)
+            .collect()
     }
 
+    /// The key a file name's hex spells; lower-case only, as [`Key::hex`] writes it.
     fn from_hex(text: &str) -> Option<Key> {
-        if text.len() != 64 {
-            return None;
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
         }
+        let bytes: &[u8; 64] = text.as_bytes().try_into().ok()?;
         let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        for (byte, pair) in key.iter_mut().zip(bytes.chunks_exact(2)) {
+            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
         }
         Some(Key(key))
     }
@@ -118,6 +134,8 @@ pub struct VerdictCache {
     index: HashMap<Key, Entry>,
     /// Verdicts read from their files or written by this run: the next index's first entries.
     learned: Mutex<Vec<(Key, Entry)>>,
+    /// Index entries this run was served: kept ahead of the ones it did not use.
+    used: Mutex<Vec<Key>>,
 }
 
 impl VerdictCache {
@@ -132,6 +150,7 @@ impl VerdictCache {
             dir,
             index,
             learned: Mutex::new(Vec::new()),
+            used: Mutex::new(Vec::new()),
         }
     }
 
@@ -149,6 +168,9 @@ impl VerdictCache {
         if let Some(e) = self.index.get(key) {
             let now = std::fs::symlink_metadata(&path).ok();
             if now.as_ref().and_then(Stamp::of) == Some(e.stamp) {
+                if let Ok(mut used) = self.used.lock() {
+                    used.push(*key);
+                }
                 return Some(Verdict {
                     pass: e.pass,
                     reason: e.reason.to_string(),
@@ -192,28 +214,35 @@ impl VerdictCache {
         }
     }
 
-    /// Rewrites the index when this run learned a verdict: what it learned first, then the
-    /// entries it found, up to [`INDEX_MAX_ENTRIES`]. Another run saving at the same time
-    /// may win the rename; the verdicts its index lacks are read from their files next time.
+    /// Rewrites the index when this run learned a verdict (or the index holds more than
+    /// it should keep): what the run learned, newest first, then what it was served from the
+    /// index, then older entries while they fit. Another run saving at the same time may win
+    /// the rename; the verdicts its index lacks are read from their files next time.
     pub fn save(&self) {
-        let learned = match self.learned.lock() {
-            Ok(mut l) => std::mem::take(&mut *l),
-            Err(_) => return,
+        let (Ok(learned), Ok(used)) = (
+            self.learned.lock().map(|mut v| std::mem::take(&mut *v)),
+            self.used.lock().map(|mut v| std::mem::take(&mut *v)),
+        ) else {
+            return;
         };
-        if learned.is_empty() {
+        let cap = (INDEX_KEEP_FACTOR * (learned.len() + used.len()))
+            .clamp(INDEX_KEEP_AT_LEAST, INDEX_MAX_ENTRIES);
+        if learned.is_empty() && self.index.len() <= cap {
             return;
         }
-        let mut seen = std::collections::HashSet::new();
-        let mut text = String::with_capacity(64 * (learned.len() + self.index.len()));
-        text.push_str(INDEX_HEADER);
-        text.push('\n');
+        let served = used.iter().filter_map(|k| Some((k, self.index.get(k)?)));
         let entries = learned
             .iter()
             .rev()
             .map(|(k, e)| (k, e))
+            .chain(served)
             .chain(self.index.iter());
+        let mut seen = std::collections::HashSet::new();
+        let mut text = String::with_capacity(128 * cap.min(learned.len() + self.index.len()));
+        text.push_str(INDEX_HEADER);
+        text.push('\n');
         for (key, e) in entries {
-            if seen.len() == INDEX_MAX_ENTRIES {
+            if seen.len() == cap {
                 break;
             }
             if seen.insert(*key) {
@@ -245,34 +274,50 @@ fn read_index(text: &str) -> HashMap<Key, Entry> {
     if lines.next() != Some(INDEX_HEADER) {
         return HashMap::new();
     }
-    lines
-        .filter_map(|line| {
-            let mut f = line.splitn(6, ' ');
-            let key = Key::from_hex(f.next()?)?;
-            let ino = f.next()?.parse().ok()?;
-            let len = f.next()?.parse().ok()?;
-            let modified_ns = f.next()?.parse().ok()?;
-            let pass = match f.next()? {
-                "1" => true,
-                "0" => false,
-                _ => return None,
-            };
-            let reason: String = serde_json::from_str(f.next()?).ok()?;
-            let stamp = Stamp {
-                ino,
-                len,
-                modified_ns,
-            };
-            Some((
-                key,
-                Entry {
-                    pass,
-                    reason: reason.into(),
-                    stamp,
-                },
-            ))
-        })
-        .collect()
+    // About 120 bytes a line: sized once, not rehashed as it grows.
+    let mut index = HashMap::with_capacity(text.len() / 100);
+    index.extend(lines.filter_map(|line| {
+        let (key, rest) = (line.get(..64)?, line.get(64..)?.strip_prefix(' ')?);
+        let key = Key::from_hex(key)?;
+        let mut f = rest.splitn(5, ' ');
+        let ino = f.next()?.parse().ok()?;
+        let len = f.next()?.parse().ok()?;
+        let modified_ns = f.next()?.parse().ok()?;
+        let pass = match f.next()? {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        };
+        let reason = read_reason(f.next()?)?;
+        let stamp = Stamp {
+            ino,
+            len,
+            modified_ns,
+        };
+        Some((
+            key,
+            Entry {
+                pass,
+                reason: reason.into(),
+                stamp,
+            },
+        ))
+    }));
+    index
+}
+
+/// A reason as [`write_entry`] wrote it, a JSON string: most have nothing escaped and are
+/// taken as they stand between their quotes, at a fraction of a JSON parser's cost (which
+/// reads the rest).
+fn read_reason(json: &str) -> Option<String> {
+    let plain = json
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|r| !r.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+    match plain {
+        Some(r) => Some(r.to_string()),
+        None => serde_json::from_str(json).ok(),
+    }
 }
 
 /// Writes a cache file atomically (a temporary file renamed over it) and always as a file of
@@ -455,11 +500,74 @@ mod tests {
         assert_eq!(lines[1..], [key(2).hex(), key(1).hex()]);
     }
 
+    /// Entries no run uses are dropped once there are more than the index keeps; the ones
+    /// this run used stay.
+    #[test]
+    fn an_index_follows_what_runs_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        let n = INDEX_KEEP_AT_LEAST + 5;
+        // One verdict file for real; the others learned as if read (writing ten thousand
+        // files, each synced, would take a minute).
+        cache.put(&Key([0u8; 32]), true, "ok");
+        let stamp = Stamp {
+            ino: 1,
+            len: 2,
+            modified_ns: 3,
+        };
+        for i in 1..n {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            cache.learn(Key(k), true, "ok", stamp);
+        }
+        cache.save();
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        assert_eq!(cache.index.len(), n, "what one run learned is all kept");
+        let used = Key([0u8; 32]);
+        assert!(cache.get(&used).is_some());
+        cache.save();
+        let cache = VerdictCache::open(dir.path().to_path_buf());
+        assert_eq!(
+            cache.index.len(),
+            INDEX_KEEP_AT_LEAST,
+            "trimmed to what it keeps"
+        );
+        assert!(cache.index.contains_key(&used), "the used entry stays");
+    }
+
+    #[test]
+    fn reasons_read_back_as_json_reads_them() {
+        for reason in [
+            "",
+            "plain",
+            "a \"quote\"",
+            "back\\slash",
+            "tab\tand\nline",
+            "é ✓ \u{1}",
+        ] {
+            let json = serde_json::Value::from(reason).to_string();
+            assert_eq!(read_reason(&json).as_deref(), Some(reason), "{json}");
+        }
+        for odd in ["plain", "\"open", "\"a\"b\"", "\"bad \\x\""] {
+            let slow: Option<String> = serde_json::from_str(odd).ok();
+            assert_eq!(read_reason(odd), slow, "{odd}");
+        }
+    }
+
     #[test]
     fn keys_read_back_from_their_hex() {
         let k = Key(std::array::from_fn(|i| (i * 37) as u8));
         assert_eq!(Key::from_hex(&k.hex()), Some(k));
         assert_eq!(Key::from_hex("ab"), None);
         assert_eq!(Key::from_hex(&"g".repeat(64)), None);
+        assert_eq!(
+            Key::from_hex(&k.hex().to_uppercase()),
+            None,
+            "as written, lower-case"
+        );
+        assert_eq!(
+            k.hex(),
+            k.0.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
     }
 }
