@@ -48,6 +48,14 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Four, not more: local servers take placeholder keys such as `EMPTY` (vLLM) or `ollama`.
 pub const MIN_KEY_LEN: usize = 4;
 
+/// Whether a value the environment gave a header or a URL's query is kept as a secret: not
+/// when it is shorter than [`MIN_KEY_LEN`] (after trimming). No credential is that short, and
+/// redacting `en` or `1` verbatim would blank it in every reply, report and golden (and make
+/// goldens depend on the environment that recorded them).
+pub fn env_secret(value: &str) -> bool {
+    value.trim().chars().count() >= MIN_KEY_LEN
+}
+
 /// The mark a truncation leaves where it cut a text.
 const CUT: char = '…';
 

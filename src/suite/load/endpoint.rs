@@ -129,8 +129,12 @@ impl Checker<'_> {
             if let (Some(_), Some(query)) = (&layer.base_url, query) {
                 // Expanded once already, without error: the same values again.
                 if let Ok(e) = template::expand_env(query, &*self.opts.env) {
-                    layer.base_url_secrets =
-                        e.env_values.into_iter().map(SecretString::from).collect();
+                    layer.base_url_secrets = e
+                        .env_values
+                        .into_iter()
+                        .filter(|v| crate::redact::env_secret(v))
+                        .map(SecretString::from)
+                        .collect();
                 }
             }
             layer.base_url_at = Some(self.sited((), span_of(v)));
@@ -309,8 +313,14 @@ impl Checker<'_> {
         // A secret only when the environment gave part of it: a `${VAR:-default}` whose
         // default was used is text of the suite file, public like the rest. Redacting it had
         // blanked ordinary words (`staging`, `en`) in every report and golden, and made
-        // goldens depend on which environment recorded them.
-        let value = if e.env_values.is_empty() {
+        // goldens depend on which environment recorded them. For the same reason a value the
+        // environment gave that is too short to be a credential (`en`, `1`) is not one.
+        let env_values: Vec<String> = e
+            .env_values
+            .into_iter()
+            .filter(|v| crate::redact::env_secret(v))
+            .collect();
+        let value = if env_values.is_empty() {
             HeaderValue::Plain(e.value)
         } else {
             HeaderValue::Secret(SecretString::from(e.value))
@@ -318,7 +328,7 @@ impl Checker<'_> {
         Some(Header {
             name: name.value.clone(),
             value,
-            env_values: e.env_values.into_iter().map(SecretString::from).collect(),
+            env_values: env_values.into_iter().map(SecretString::from).collect(),
         })
     }
 

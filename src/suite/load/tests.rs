@@ -181,14 +181,14 @@ fn env_vars_expand_and_mark_secrets() {
          headers: {X-Token: 'tok ${TOKEN}', X-Plain: plain}\n\
          dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
     )]);
-    let opts = env(&[("WHO", "support"), ("KEY", "ak_test_123"), ("TOKEN", "t1")]);
+    let opts = env(&[("WHO", "support"), ("KEY", "ak_test_123"), ("TOKEN", "t1x9")]);
     let s = f.load_with(&opts).unwrap().suites.remove(0);
     let e = &s.dialogues[0].endpoint;
     assert_eq!(e.base_url, BaseUrl::Mock);
     assert_eq!(e.agent_id, "ag_support");
     assert_eq!(e.api_key.as_ref().unwrap().expose_secret(), "ak_test_123");
     match &e.headers[0].value {
-        HeaderValue::Secret(v) => assert_eq!(v.expose_secret(), "tok t1"),
+        HeaderValue::Secret(v) => assert_eq!(v.expose_secret(), "tok t1x9"),
         HeaderValue::Plain(_) => panic!("an env-derived header must be secret"),
     }
     assert!(matches!(e.headers[1].value, HeaderValue::Plain(_)));
@@ -198,7 +198,7 @@ fn env_vars_expand_and_mark_secrets() {
         .iter()
         .map(|s| s.expose_secret().to_string())
         .collect();
-    assert_eq!(secrets, ["ak_test_123", "tok t1", "t1"]);
+    assert_eq!(secrets, ["ak_test_123", "tok t1x9", "t1x9"]);
 
     // Unset: an error at the field, naming the variable; the dialogue is not also
     // blamed for lacking an agent_id.
@@ -219,6 +219,37 @@ fn env_vars_expand_and_mark_secrets() {
             "4:12 `api_key` is empty"
         ]
     );
+}
+
+#[test]
+fn an_env_value_too_short_to_be_a_credential_is_no_secret() {
+    // `X-Lang: ${LANG_CODE}` with `en`: redacting it would blank every "en" in every report.
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint:\n  base_url: 'http://localhost:9/?v=${V}&key=${KEY}'\n  agent_id: ag\n  \
+         api_key: ak_test_123\n  \
+         headers: {X-Lang: '${LANG_CODE}', X-Token: '${TOKEN}', X-Both: '${LANG_CODE}-${TOKEN}'}\n\
+         dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
+    )]);
+    let opts = env(&[
+        ("LANG_CODE", "en"),
+        ("TOKEN", "t0k3n"),
+        ("V", "1"),
+        ("KEY", "k3y9"),
+    ]);
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let e = &s.dialogues[0].endpoint;
+    assert!(matches!(&e.headers[0].value, HeaderValue::Plain(v) if v == "en"));
+    assert!(matches!(e.headers[1].value, HeaderValue::Secret(_)));
+    assert!(matches!(e.headers[2].value, HeaderValue::Secret(_)));
+    let mut secrets: Vec<String> = e
+        .secrets()
+        .iter()
+        .map(|s| s.expose_secret().to_string())
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    assert_eq!(secrets, ["ak_test_123", "en-t0k3n", "k3y9", "t0k3n"]);
 }
 
 #[test]
