@@ -13,30 +13,57 @@ use regex::{Regex, RegexSet};
 
 use super::words;
 
-/// One number as written: `1,299.99` is one `Num` with `int` = "1299" and `frac` = "99".
+/// One number as written: `1,299.99` has the integer digits "1299" and the decimals "99".
+/// Held as the text it was read from and two counts, not as strings of its own: a token is
+/// made for every word and number of a reply, and a smaller one is cheaper to make, move and
+/// drop (nothing of it is dropped), and a reply's tokens fit in a block the allocator keeps
+/// at hand.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Num<'a> {
-    /// The integer digits, separators removed (a copy only when there were any).
-    pub int: Cow<'a, str>,
-    /// The digits after a decimal point, if any.
-    pub frac: Option<&'a str>,
+    /// As written, separators and decimals included.
+    written: &'a str,
+    /// How many integer digits, separators not counted.
+    pub digits: u32,
+    /// How many digits after the decimal point; 0 when there is none.
+    frac_len: u32,
     /// Written with thousands separators.
     pub grouped: bool,
     pub value: f64,
 }
 
-impl Num<'_> {
-    /// The value when it is a whole number that fits, as written without a decimal point.
-    pub fn whole(&self) -> Option<u32> {
-        match self.frac {
-            None => self.int.parse().ok(),
-            Some(_) => None,
+impl<'a> Num<'a> {
+    /// The integer digits, separators removed (a copy only when there were any).
+    pub fn int(&self) -> Cow<'a, str> {
+        let int = match self.frac_len {
+            0 => self.written,
+            n => &self.written[..self.written.len() - n as usize - 1],
+        };
+        if self.grouped {
+            Cow::Owned(int.replace(',', ""))
+        } else {
+            Cow::Borrowed(int)
         }
+    }
+
+    /// The digits after a decimal point, if any.
+    pub fn frac(&self) -> Option<&'a str> {
+        match self.frac_len {
+            0 => None,
+            n => Some(&self.written[self.written.len() - n as usize..]),
+        }
+    }
+
+    /// The value when it is a whole number that fits, as written without a decimal point.
+    /// What parsing the digits as a `u32` gives: `value` is exact below 2^53, and above it
+    /// is no `u32` either.
+    pub fn whole(&self) -> Option<u32> {
+        let fits = self.frac_len == 0 && self.value <= f64::from(u32::MAX);
+        fits.then_some(self.value as u32)
     }
 
     /// `09`, `007`: written with a leading zero, so a 24-hour clock or a code.
     pub fn leading_zero(&self) -> bool {
-        self.int.len() > 1 && self.int.starts_with('0')
+        self.digits > 1 && self.written.starts_with('0')
     }
 }
 
@@ -124,6 +151,11 @@ fn may_mask(text: &str) -> bool {
     for (i, &c) in b.iter().enumerate() {
         // Letters, most of a reply, neither start a mask nor separate digit groups.
         if c.is_ascii_alphabetic() {
+            digits = 0;
+            continue;
+        }
+        // So are spaces, most of the rest, unless they end a group of three digits.
+        if c == b' ' && digits < 3 {
             digits = 0;
             continue;
         }
@@ -224,6 +256,13 @@ fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
             line_start = false;
             continue;
         }
+        // A space, every other byte of prose, only ends what came before it.
+        if bytes[i] == b' ' {
+            glued = false;
+            dotted = false;
+            i += 1;
+            continue;
+        }
         // ASCII, nearly every byte of a reply, needs no decoding.
         let c = match bytes[i] {
             b @ 0..0x80 => char::from(b),
@@ -310,17 +349,18 @@ fn digits_from(bytes: &[u8], i: usize) -> usize {
 fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
     let bytes = text.as_bytes();
     let mut end = i + digits_from(bytes, i);
-    let mut int = Cow::Borrowed(&text[i..end]);
+    let mut digits = end - i;
     let mut grouped = false;
     // Thousands groups: `1,299`, not `5,6` nor `24, 2026`.
-    if int.len() <= 3 {
+    if digits <= 3 {
         while bytes.get(end) == Some(&b',') && digits_from(bytes, end + 1) == 3 {
-            int.to_mut().push_str(&text[end + 1..end + 4]);
             end += 4;
+            digits += 3;
             grouped = true;
         }
     }
-    let mut frac = None;
+    let int_end = end;
+    let mut frac_len = 0;
     let mut refused = false;
     if bytes.get(end) == Some(&b'.') {
         let n = digits_from(bytes, end + 1);
@@ -331,21 +371,24 @@ fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
             if more || no_decimal {
                 refused = true;
             } else {
-                frac = Some(&text[end + 1..after]);
+                frac_len = n;
                 end = after;
             }
         }
     }
-    let value = match frac {
-        None => whole_value(&int),
+    let int = &text[i..int_end];
+    let value = match (frac_len, grouped) {
+        (0, false) => whole_value(int),
+        (0, true) => whole_value(&int.replace(',', "")),
         // Ungrouped, the number as written is `int.frac` already.
-        Some(_) if !grouped => text[i..end].parse().unwrap_or(0.0),
-        Some(f) => format!("{int}.{f}").parse().unwrap_or(0.0),
+        (_, false) => text[i..end].parse().unwrap_or(0.0),
+        (_, true) => text[i..end].replace(',', "").parse().unwrap_or(0.0),
     };
     (
         Num {
-            int,
-            frac,
+            written: &text[i..end],
+            digits: u32::try_from(digits).unwrap_or(u32::MAX),
+            frac_len: u32::try_from(frac_len).unwrap_or(u32::MAX),
             grouped,
             value,
         },
@@ -379,7 +422,10 @@ fn block(toks: &mut [Token<'_>]) {
         // Most chunks are one word or one number, in which only a long number is blocked:
         // no identifier, run or ratio has fewer than two tokens.
         if b == a + 1 {
-            block_long_numbers(toks, a, b);
+            // Asked here first: most such chunks are a word, or a number of a few digits.
+            if matches!(&toks[a].kind, Kind::Num(n) if n.digits >= 7) {
+                block_long_numbers(toks, a, b);
+            }
         } else {
             block_chunk(toks, a, b);
         }
@@ -430,7 +476,7 @@ fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
         if let (Kind::Num(_), Kind::Sym(':'), Kind::Num(m)) =
             (&toks[k].kind, &toks[k + 1].kind, &toks[k + 2].kind)
         {
-            if m.int.len() != 2 || m.frac.is_some() {
+            if m.digits != 2 || m.frac().is_some() {
                 for t in &mut toks[k..k + 3] {
                     t.blocked = true;
                 }
@@ -445,7 +491,7 @@ fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
 fn block_long_numbers(toks: &mut [Token<'_>], a: usize, b: usize) {
     for k in a..b {
         if let Kind::Num(n) = &toks[k].kind {
-            let long = n.int.len() >= 7 && n.frac.is_none() && !n.grouped;
+            let long = n.digits >= 7 && n.frac().is_none() && !n.grouped;
             if long && !(k > 0 && is_currency_marker(&toks[k - 1])) {
                 toks[k].blocked = true;
             }
@@ -535,8 +581,7 @@ fn separated_run(toks: &[Token<'_>], k: usize, b: usize) -> Option<usize> {
                 return None;
             };
             let currency = k > 0 && is_currency_marker(&toks[k - 1]);
-            let phone =
-                x.int.len() == 3 && y.int.len() == 4 && x.frac.is_none() && y.frac.is_none();
+            let phone = x.digits == 3 && y.digits == 4 && x.frac().is_none() && y.frac().is_none();
             (phone && !currency).then_some(end)
         }
         _ => None,
@@ -553,11 +598,11 @@ fn valid_run(toks: &[Token<'_>], k: usize, end: usize) -> bool {
             _ => None,
         })
         .collect();
-    if nums.len() != 3 || nums.iter().any(|n| n.frac.is_some()) {
+    if nums.len() != 3 || nums.iter().any(|n| n.frac().is_some()) {
         return false;
     }
     // A phone number's `ddd-dddd` never is.
-    if nums[0].int.len() == 3 {
+    if nums[0].digits == 3 {
         return false;
     }
     let Kind::Sym(sep) = toks[k + 1].kind else {
@@ -701,6 +746,36 @@ mod tests {
         proptest!(ProptestConfig::with_cases(3000), |(text in text)| {
             let mut room = [0; LOWER_ROOM];
             prop_assert_eq!(lower(&text, &mut room), text.to_ascii_lowercase());
+        });
+    }
+
+    /// A number's integer digits, decimals, value, whole value and leading zero, read from
+    /// the text and two counts, are what the strings it once kept said: over numbers with
+    /// groups, decimals, leading zeros, and runs longer than a float holds exactly.
+    #[test]
+    fn numbers_read_as_their_strings() {
+        use proptest::prelude::*;
+        let text = r"[0-9]{1,22}(,[0-9]{3}){0,2}(\.[0-9]{0,4})?( |\.|,|x)?";
+        proptest!(ProptestConfig::with_cases(5000), |(t in text)| {
+            let (n, end, _) = lex_num(&t, 0, false);
+            let written = &t[..end];
+            let (int_part, frac) = match written.split_once('.') {
+                Some((a, b)) => (a, Some(b)),
+                None => (written, None),
+            };
+            let int = int_part.replace(',', "");
+            let value = match frac {
+                None => whole_value(&int),
+                Some(f) => format!("{int}.{f}").parse().unwrap_or(0.0),
+            };
+            let whole = frac.map_or_else(|| int.parse::<u32>().ok(), |_| None);
+            prop_assert_eq!(n.int(), int.as_str(), "{:?}", t);
+            prop_assert_eq!(n.frac(), frac, "{:?}", t);
+            prop_assert_eq!(n.digits as usize, int.len(), "{:?}", t);
+            prop_assert_eq!(n.value, value, "{:?}", t);
+            prop_assert_eq!(n.whole(), whole, "{:?}", t);
+            prop_assert_eq!(n.leading_zero(), int.len() > 1 && int.starts_with('0'), "{:?}", t);
+            prop_assert_eq!(n.grouped, int_part.contains(','), "{:?}", t);
         });
     }
 

@@ -11,16 +11,16 @@ use crate::facts::Fact;
 /// `24.12.2026` (day first), two-digit years in the 2000s.
 pub(in crate::facts) fn numeric_date(a: &Num, sep: char, b: &Num, c: &Num) -> Option<Fact> {
     let (x, y, z) = (a.whole()?, b.whole()?, c.whole()?);
-    if a.int.len() == 4 {
-        if b.int.len() > 2 || c.int.len() > 2 {
+    if a.digits == 4 {
+        if b.digits > 2 || c.digits > 2 {
             return None;
         }
         return date(Some(x), y, z);
     }
-    if a.int.len() > 2 || b.int.len() > 2 {
+    if a.digits > 2 || b.digits > 2 {
         return None;
     }
-    let year = match c.int.len() {
+    let year = match c.digits {
         4 => z,
         2 => 2000 + z,
         _ => return None,
@@ -59,9 +59,11 @@ fn date(year: Option<u32>, month: u32, day: u32) -> Option<Fact> {
 
 impl Scanner<'_> {
     pub(super) fn date(&self, i: usize) -> Option<(Found, usize)> {
-        self.numeric_date_at(i)
-            .or_else(|| self.month_first(i))
-            .or_else(|| self.day_first(i))
+        let numeric = self.numeric_date_at(i);
+        if numeric.is_some() || !self.months {
+            return numeric;
+        }
+        self.month_first(i).or_else(|| self.day_first(i))
     }
 
     fn numeric_date_at(&self, i: usize) -> Option<(Found, usize)> {
@@ -95,7 +97,7 @@ impl Scanner<'_> {
         if let Some(n) = self.num(i) {
             let d = n
                 .whole()
-                .filter(|d| (1..=31).contains(d) && n.int.len() <= 2)?;
+                .filter(|d| (1..=31).contains(d) && n.digits <= 2)?;
             if self.glued(i + 1) && self.sym(i + 1) == Some(':') {
                 return None;
             }
@@ -125,7 +127,7 @@ impl Scanner<'_> {
         let n = self.num(k)?;
         let y = n
             .whole()
-            .filter(|y| n.int.len() == 4 && (1900..=2199).contains(y))?;
+            .filter(|y| n.digits == 4 && (1900..=2199).contains(y))?;
         if self.glued(k + 1) && matches!(self.sym(k + 1), Some(':' | '%')) {
             return None;
         }

@@ -129,7 +129,7 @@ impl Scanner<'_> {
             && !(self.sym(e.start.wrapping_sub(1)) == Some('(') && self.glued(e.start));
         // Five digits or more with nothing after them: a code, zip or account number.
         let code = self.num(d).is_some_and(|n| {
-            n.int.len() >= 5 && !n.grouped && n.whole().is_some() && v.abs() == n.value
+            n.digits >= 5 && !n.grouped && n.whole().is_some() && v.abs() == n.value
         });
         if leading_zero
             || list_marker
