@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,6 +27,9 @@ pub struct OpenAi {
     transport: Transport,
     url: Target,
     body: BodyParts,
+    /// The frames of the first streamed reply read, which every conversation opened after it
+    /// starts with: the chunks' shapes are the endpoint's, not the conversation's.
+    frames: OnceLock<Frames>,
 }
 
 impl OpenAi {
@@ -43,10 +46,16 @@ impl OpenAi {
             transport,
             url,
             body: BodyParts::new(spec)?,
+            frames: OnceLock::new(),
         })
     }
 
-    async fn send(&self, history: &History, message: &str) -> Result<Reply, SendError> {
+    async fn send(
+        &self,
+        history: &History,
+        message: &str,
+        frames: &mut Frames,
+    ) -> Result<Reply, SendError> {
         let body = self.body.with(history, message);
         let (response, started, first_byte) = self
             .transport
@@ -58,11 +67,13 @@ impl OpenAi {
         if success && sse::is_event_stream(&response) {
             let mut usage = Usage::default();
             let mut model = None;
-            let mut frame = Frame::default();
             let streamed = sse::read_stream(response, started, |data| {
-                read_chunk(data, &mut frame, &mut usage, &mut model)
+                read_chunk(data, frames, &mut usage, &mut model)
             })
             .await?;
+            if self.frames.get().is_none() {
+                let _ = self.frames.set(frames.clone());
+            }
             let body = ReplyBody::Agent(AgentReply {
                 text: streamed.text,
                 session_id: None,
@@ -165,17 +176,21 @@ impl Role {
 
 impl Endpoint for OpenAi {
     fn open(self: Arc<Self>, _mode: SessionMode) -> Box<dyn Conversation> {
+        let frames = self.frames.get().cloned().unwrap_or_default();
         Box::new(OpenAiConversation {
             endpoint: self,
             history: History::default(),
+            frames,
         })
     }
 }
 
-/// One dialogue execution: the messages so far, which every turn sends again.
+/// One dialogue execution: the messages so far, which every turn sends again, and the shapes
+/// of the chunks its streamed replies came in.
 struct OpenAiConversation {
     endpoint: Arc<OpenAi>,
     history: History,
+    frames: Frames,
 }
 
 /// The messages so far as the body carries them: JSON objects, each after a comma unless it
@@ -262,7 +277,10 @@ impl Conversation for OpenAiConversation {
         message: Message<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
         Box::pin(async move {
-            let reply = self.endpoint.send(&self.history, message.text).await?;
+            let reply = self
+                .endpoint
+                .send(&self.history, message.text, &mut self.frames)
+                .await?;
             if let ReplyBody::Agent(a) = &reply.body {
                 let parts = &self.endpoint.body;
                 self.history.push_turn(parts, message.text, &a.text);
@@ -438,24 +456,30 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
 }
 
 /// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts. A chunk
-/// in the frame of one read before ([`Frame`]) is read from its content alone, or from its
-/// `choices` and `usage` values alone; any other is read member by member, or whole.
+/// in the shape of one read before is read from its tokens alone ([`Frames`]); any other is
+/// read whole by serde, or as a tree when serde does not take it.
 fn read_chunk<'a>(
     data: &'a [u8],
-    frame: &mut Frame,
+    frames: &mut Frames,
     usage: &mut Usage,
     model: &mut Option<String>,
 ) -> Result<Piece<'a>, String> {
-    if let Some(text) = frame.content(data) {
+    if let Some(read) = frames.read(data) {
+        if model.is_none() {
+            *model = read.model.map(str::to_string);
+        }
+        if let Some(u) = read.usage {
+            *usage = u;
+        }
         return Ok(Piece {
-            text: Some(Cow::Borrowed(text)),
+            text: read.content.map(Cow::Borrowed),
         });
     }
     match sse::text(data) {
-        Cow::Borrowed(data) => read_whole_chunk(data, frame, usage, model),
+        Cow::Borrowed(data) => read_whole_chunk(data, frames, usage, model),
         // Not UTF-8: read as the line-by-line road hands it, with U+FFFD in it.
         Cow::Owned(data) => {
-            let piece = read_whole_chunk(&data, frame, usage, model)?;
+            let piece = read_whole_chunk(&data, frames, usage, model)?;
             Ok(Piece {
                 text: piece.text.map(|t| Cow::Owned(t.into_owned())),
             })
@@ -465,328 +489,527 @@ fn read_chunk<'a>(
 
 fn read_whole_chunk<'a>(
     data: &'a str,
-    frame: &mut Frame,
+    frames: &mut Frames,
     usage: &mut Usage,
     model: &mut Option<String>,
 ) -> Result<Piece<'a>, String> {
-    let read = match frame
-        .by_holes(data)
-        .map(Members::from)
-        .or_else(|| read_members(data))
-    {
-        Some(read) => read,
-        None => match serde_json::from_str::<Completion>(data) {
-            Ok(chunk) => Members {
-                content: chunk
-                    .choices
-                    .0
-                    .and_then(|c| c.delta)
-                    .and_then(|d| d.content)
-                    .map(|t| t.0),
-                usage: chunk.usage,
-                model: chunk.model,
-                holes: Holes::default(),
-            },
-            Err(_) => return chunk_from_tree(data, usage, model),
-        },
+    let chunk = match serde_json::from_str::<Completion>(data) {
+        Ok(chunk) => chunk,
+        Err(_) => return chunk_from_tree(data, usage, model),
     };
+    let content = chunk
+        .choices
+        .0
+        .and_then(|c| c.delta)
+        .and_then(|d| d.content)
+        .map(|t| t.0);
+    let counts = chunk.usage.map(Usage::from);
+    let named = chunk.model.map(|m| m.0.into_owned());
+    frames.learn(data, content.as_deref(), counts, named.as_deref());
     if model.is_none() {
-        *model = read.model.map(|m| m.0.into_owned());
+        *model = named;
     }
-    frame.keep(
-        data,
-        read.content.as_deref(),
-        read.usage.is_none(),
-        read.holes,
-    );
-    if let Some(u) = read.usage {
-        *usage = u.into();
+    if let Some(u) = counts {
+        *usage = u;
     }
-    Ok(Piece { text: read.content })
+    Ok(Piece { text: content })
 }
 
-/// The last chunk read whole (by serde, or by its holes), kept to read the next ones cheaply.
-/// The chunks of a stream differ in little (the id, model and creation time are the same in
-/// every one), and reading each whole was most of a streamed reply's cost: at about 20
-/// instructions a byte, twenty 200-byte chunks cost more than the rest of the request.
-///
-/// Two roads, each for a chunk that is provably the frame's JSON with only a value changed:
-///
-/// - The content road: a chunk that is this text with another string literal in the place of
-///   `choices[0].delta.content` is the same JSON, valid and shaped the same, with only that
-///   value changed: the text before the literal ends at a token boundary (the opening quote)
-///   and the text after it begins at one, so no token around it can read differently. Only
-///   literals without escapes take it, and only from a frame whose usage is none (a chunk on
-///   this road gives its text and nothing else).
-/// - The hole road: a chunk that is this text with other JSON values in the places of the
-///   top-level `choices` and `usage` values (the holes) is the same object with only those
-///   two members' values changed. Each hole's text is read alone as one value, and must end
-///   where the frame's text resumes; the text around a hole ends at `:` (or whitespace after
-///   it) and resumes at what followed the frame's value, so the values are the ones the whole
-///   read would see. The rest (the model, the keys, the other members) is the frame's own,
-///   which was read already: what the whole read takes from it (the model, once) is taken.
-///   This is the road of the chunks whose delta or finish reason differ (the first content
-///   chunk after the role chunk, the finish chunk, the usage chunk).
-#[derive(Debug, Default)]
+/// The shapes of the chunks read whole so far, kept to read the next ones cheaply: a stream's
+/// chunks come in a few shapes (the role chunk, the content chunks, the finish chunk, the usage
+/// chunk) that differ from one completion to the next only in a few tokens (the id, the
+/// creation time, the words, the counts). Reading each chunk whole was most of a streamed
+/// reply's cost: at about 20 instructions a byte, twenty 200-byte chunks cost more than the
+/// rest of the request. Kept by the conversation from turn to turn, and given to each new
+/// conversation of the endpoint from the first one's, so that a run reads a shape whole once.
+#[derive(Debug, Clone, Default)]
+struct Frames {
+    list: Vec<Frame>,
+    /// The frame that read the last chunk: the next one is most often in its shape too.
+    last: usize,
+    /// Counts the reads, for the frame least recently used to make room for a new shape.
+    tick: u64,
+}
+
+/// More shapes than a stream has: a chunk read whole in a shape of its own (an escape in its
+/// content) takes the place of the one least recently used.
+const FRAMES: usize = 6;
+
+/// A chunk read from a frame: what a whole read of it says.
+struct Framed<'a, 'f> {
+    content: Option<&'a str>,
+    usage: Option<Usage>,
+    model: Option<&'f str>,
+}
+
+impl Frames {
+    /// `data` read by a frame it fits, if any: first the quick road of the last frame used, then
+    /// the token road of each.
+    fn read<'a>(&mut self, data: &'a [u8]) -> Option<Framed<'a, '_>> {
+        let last = self.last;
+        let quick = self.list.get(last).and_then(|f| f.quick(data));
+        let (at, content) = match quick {
+            Some(content) => (last, content),
+            None => {
+                let order =
+                    std::iter::once(last).chain((0..self.list.len()).filter(|&i| i != last));
+                let mut found = None;
+                for i in order {
+                    if let Some(content) = self.list.get_mut(i).and_then(|f| f.by_tokens(data)) {
+                        found = Some((i, content));
+                        break;
+                    }
+                }
+                found?
+            }
+        };
+        self.tick += 1;
+        self.last = at;
+        let frame = &mut self.list[at];
+        frame.used = self.tick;
+        Some(Framed {
+            content,
+            usage: frame.usage,
+            model: frame.model.as_deref(),
+        })
+    }
+
+    /// Keeps `data`, read whole as `content`, `usage` and `model`, as a frame, if its tokens
+    /// say the same as the whole read (the scan agrees with serde) and its content is in a
+    /// hole or none: a frame with a fixed content (written with escapes) would fit no other
+    /// chunk.
+    fn learn(
+        &mut self,
+        data: &str,
+        content: Option<&str>,
+        usage: Option<Usage>,
+        model: Option<&str>,
+    ) {
+        let Some(frame) = Frame::new(data, content, usage, model) else {
+            return;
+        };
+        self.tick += 1;
+        let frame = Frame {
+            used: self.tick,
+            ..frame
+        };
+        if self.list.len() < FRAMES {
+            self.list.push(frame);
+            self.last = self.list.len() - 1;
+        } else if let Some((i, _)) = self.list.iter().enumerate().min_by_key(|(_, f)| f.used) {
+            self.list[i] = frame;
+            self.last = i;
+        }
+    }
+}
+
+/// A chunk read whole, and where its tokens a next chunk of the same shape may change are (its
+/// holes). A chunk that is this text with other tokens of the same type in the holes is the
+/// same JSON, valid and shaped the same, with only those values changed: each hole is a whole
+/// token (a string literal without escapes, or an unsigned integer), the text before it ends
+/// at a token boundary (`:`, `[`, `,` or whitespace) and the text after it begins at one
+/// (the quote ends a string; what followed an integer in valid JSON cannot continue it, so a
+/// longer number in its place leaves the text after it unmatched). So a whole read of such a
+/// chunk says what the frame's did, but for the holes' values: the content, the counts, and
+/// nothing for the other holes, which are top-level members the read ignores (the id, the
+/// creation time).
+#[derive(Debug, Clone, Default)]
 struct Frame {
-    text: String,
-    /// For the content road: where the content's opening quote is, and where the text after
-    /// its closing quote starts.
-    content: Option<(usize, usize)>,
-    holes: Holes,
+    /// The text of the last chunk read in this shape, which is UTF-8.
+    text: Vec<u8>,
+    /// In the order they come in the text.
+    holes: Vec<Hole>,
+    /// Which of the holes is `choices[0].delta.content`, if one is: else the content is none.
+    content: Option<usize>,
+    /// The usage of the last chunk read in this shape.
+    usage: Option<Usage>,
+    model: Option<String>,
+    /// The tick of its last read.
+    used: u64,
 }
 
-/// A top-level member whose value a frame's chunk may change.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Field {
-    Choices,
-    Usage,
-}
-
-/// Where a hole's value lies in the frame's text (from `start`, which may be whitespace before
-/// the value, to the value's end).
+/// A token of a frame's text that a chunk may change, from its first byte to after its last.
 #[derive(Debug, Clone, Copy)]
 struct Hole {
-    field: Field,
+    kind: Kind,
     start: usize,
     end: usize,
 }
 
-/// A frame's holes in the order they come; none when the frame has no hole road.
-#[derive(Debug, Default, Clone, Copy)]
-struct Holes([Option<Hole>; 2]);
+/// What a hole's token is to the read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// `choices[0].delta.content`: the piece of text.
+    Content,
+    /// One of `usage`'s counts.
+    Count(Count),
+    /// The value of a top-level member that is not read (a key other than `choices`, `usage`
+    /// and `model`, written without escapes): `id`, `created`, `object`.
+    Ignored,
+}
 
-impl Holes {
-    fn iter(&self) -> impl Iterator<Item = &Hole> {
-        self.0.iter().flatten()
-    }
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Count {
+    Prompt,
+    Completion,
+    Total,
+}
 
-    /// Adds a hole after the others; `None` when it would be a third or a field again (which
-    /// a chunk read whole cannot have: serde refuses a repeated field).
-    fn push(&mut self, hole: Hole) -> Option<()> {
-        if self.iter().any(|h| h.field == hole.field) {
-            return None;
+impl Count {
+    fn of(self, usage: &mut Usage) -> &mut Option<u64> {
+        match self {
+            Count::Prompt => &mut usage.input_tokens,
+            Count::Completion => &mut usage.output_tokens,
+            Count::Total => &mut usage.total_tokens,
         }
-        let slot = self.0.iter_mut().find(|h| h.is_none())?;
-        *slot = Some(hole);
-        Some(())
     }
 }
 
-/// What a chunk read by its holes says.
-struct HoleRead<'a> {
-    content: Option<Cow<'a, str>>,
-    usage: Option<OpenAiUsage>,
-    /// The holes of the chunk's own text, for it to be the next frame.
-    holes: Holes,
-}
+/// More holes than a chunk needs: the content, three counts and a few ignored members.
+const HOLES: usize = 12;
+/// Of which ignored members: those past these stay fixed text.
+const IGNORED_HOLES: usize = 8;
 
 impl Frame {
-    /// The content of `data` if it is in this frame and written without escapes. The frame
-    /// was UTF-8 and the bytes around the literal are its own, so only the literal is checked.
-    fn content<'a>(&self, data: &'a [u8]) -> Option<&'a str> {
-        let (open, close) = self.content?;
-        let frame = self.text.as_bytes();
-        let literal = data
-            .strip_prefix(&frame[..open])?
-            .strip_suffix(&frame[close..])?;
-        let body = literal.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-        if body.iter().all(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
-            std::str::from_utf8(body).ok()
-        } else {
-            None
+    /// The frame of `data`, read whole as the rest says; `None` when the scan of its tokens
+    /// does not say the same (a shape the scan does not follow) or its content is fixed.
+    fn new(
+        data: &str,
+        content: Option<&str>,
+        usage: Option<Usage>,
+        model: Option<&str>,
+    ) -> Option<Self> {
+        let holes = Scan::holes(data.as_bytes())?;
+        let text = data.as_bytes();
+        let mut at_content = None;
+        let mut counts = Usage::default();
+        for (i, hole) in holes.iter().enumerate() {
+            let token = &text[hole.start..hole.end];
+            match hole.kind {
+                Kind::Content => {
+                    at_content = Some(i);
+                    if Some(plain_string(token)?) != content {
+                        return None;
+                    }
+                }
+                Kind::Count(count) => *count.of(&mut counts) = Some(unsigned(token)?.1),
+                Kind::Ignored => {}
+            }
         }
+        if at_content.is_none() && content.is_some() {
+            return None;
+        }
+        // Each count in a hole is the count the read took.
+        let agree = holes.iter().all(|h| match h.kind {
+            Kind::Count(c) => usage.is_some_and(|mut u| *c.of(&mut u) == *c.of(&mut counts)),
+            _ => true,
+        });
+        if !agree {
+            return None;
+        }
+        Some(Frame {
+            text: text.to_vec(),
+            holes,
+            content: at_content,
+            usage,
+            model: model.map(str::to_string),
+            used: 0,
+        })
     }
 
-    /// `data` read by the hole road, if it is this frame with other values in its holes.
-    fn by_holes<'a>(&self, data: &'a str) -> Option<HoleRead<'a>> {
-        let frame = self.text.as_bytes();
-        let bytes = data.as_bytes();
-        let mut read = HoleRead {
-            content: None,
-            usage: None,
-            holes: Holes::default(),
+    /// The quick road: `data` is the frame's text with another content literal (or, for a
+    /// frame without content, the frame's text itself). The content, if it fits.
+    fn quick<'a>(&self, data: &'a [u8]) -> Option<Option<&'a str>> {
+        let Some(at) = self.content else {
+            return (data == self.text.as_slice()).then_some(None);
         };
+        let hole = self.holes[at];
+        let literal = data
+            .strip_prefix(&self.text[..hole.start])?
+            .strip_suffix(&self.text[hole.end..])?;
+        plain_string(literal).map(Some)
+    }
+
+    /// The token road: `data` is the frame's text with other tokens in its holes. The content,
+    /// if it fits; the frame is then `data`'s, so that the next chunk of the same completion
+    /// (the same id and creation time) takes the quick road.
+    fn by_tokens<'a>(&mut self, data: &'a [u8]) -> Option<Option<&'a str>> {
+        let mut spans = [(0, 0); HOLES];
+        let mut content = None;
+        let mut usage = self.usage;
         // How far the frame and `data` have been matched.
         let (mut in_frame, mut at) = (0, 0);
-        for hole in self.holes.iter() {
-            let fixed = &frame[in_frame..hole.start];
-            if !bytes.get(at..)?.starts_with(fixed) {
+        for (hole, span) in self.holes.iter().zip(spans.iter_mut()) {
+            let fixed = &self.text[in_frame..hole.start];
+            if !data.get(at..)?.starts_with(fixed) {
                 return None;
             }
             at += fixed.len();
-            let rest = data.get(at..)?;
-            let len = match hole.field {
-                Field::Choices => {
-                    let (choices, len) = one_value::<First<Choice>>(rest)?;
-                    read.content = choices
-                        .0
-                        .and_then(|c| c.delta)
-                        .and_then(|d| d.content)
-                        .map(|t| t.0);
+            let rest = &data[at..];
+            let was = &self.text[hole.start..hole.end];
+            let len = match hole.kind {
+                Kind::Content => {
+                    let len = string_len(rest)?;
+                    content = Some(plain_string(&rest[..len])?);
                     len
                 }
-                Field::Usage => {
-                    let (usage, len) = one_value::<Option<OpenAiUsage>>(rest)?;
-                    read.usage = usage;
+                Kind::Count(count) => {
+                    let (len, n) = unsigned(rest)?;
+                    *count.of(usage.as_mut()?) = Some(n);
                     len
                 }
+                // The same id as the frame's, the common case, is compared, not scanned.
+                Kind::Ignored if was[0] == b'"' && rest.starts_with(was) => was.len(),
+                Kind::Ignored if was[0] == b'"' => {
+                    let len = string_len(rest)?;
+                    plain_string(&rest[..len])?;
+                    len
+                }
+                Kind::Ignored => unsigned(rest)?.0,
             };
-            read.holes.push(Hole {
-                field: hole.field,
-                start: at,
-                end: at + len,
-            })?;
+            *span = (at, at + len);
             at += len;
             in_frame = hole.end;
         }
-        // A frame without holes matches nothing: it has no hole road.
-        read.holes.0[0]?;
-        (bytes.get(at..)? == &frame[in_frame..]).then_some(read)
-    }
-
-    /// Keeps `data` as the frame: `content` is its content (the content road opens when it
-    /// is borrowed from `data` as written, between quotes, and the usage is none), `holes`
-    /// are its holes (none: no hole road).
-    fn keep(&mut self, data: &str, content: Option<&str>, usage_none: bool, holes: Holes) {
+        if data.get(at..)? != &self.text[in_frame..] {
+            return None;
+        }
         self.text.clear();
-        self.text.push_str(data);
-        self.content = content
-            .filter(|_| usage_none)
-            .and_then(|c| literal_span(data, c));
-        self.holes = holes;
+        self.text.extend_from_slice(data);
+        for (hole, (start, end)) in self.holes.iter_mut().zip(spans) {
+            hole.start = start;
+            hole.end = end;
+        }
+        self.usage = usage;
+        Some(content)
     }
 }
 
-/// Where the borrowed `content` sits in `data`, as the span from its opening quote to just
-/// after its closing one; `None` for a slice from elsewhere (an unescaped copy).
-fn literal_span(data: &str, content: &str) -> Option<(usize, usize)> {
-    let start = (content.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
-    if start < 1 || start + content.len() >= data.len() {
+/// The length of the string literal at the start of `text`, up to its first closing quote
+/// (an escaped quote ends it too early: [`plain_string`] refuses the escape).
+fn string_len(text: &[u8]) -> Option<usize> {
+    let body = text.strip_prefix(b"\"")?;
+    Some(memchr::memchr(b'"', body)? + 2)
+}
+
+/// The text of `literal` (quotes and all), if it is one string literal without escapes or
+/// control characters, and UTF-8.
+fn plain_string(literal: &[u8]) -> Option<&str> {
+    let body = literal.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if body.iter().all(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
+        std::str::from_utf8(body).ok()
+    } else {
+        None
+    }
+}
+
+/// The length and value of the unsigned integer at the start of `text`, as JSON writes one
+/// (no leading zero) and a `u64` holds it.
+fn unsigned(text: &[u8]) -> Option<(usize, u64)> {
+    let len = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = &text[..len];
+    if digits.is_empty() || (digits[0] == b'0' && len > 1) {
         return None;
     }
-    let end = start + content.len();
-    let bytes = data.as_bytes();
-    (bytes[start - 1] == b'"' && bytes[end] == b'"').then_some((start - 1, end + 1))
+    let mut n = 0u64;
+    for &d in digits {
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some((len, n))
 }
 
-/// One JSON value at the start of `text` (after any whitespace), and where it ends. A value
-/// that is not self-delimiting must be followed by whitespace or punctuation, so `nullx` is
-/// no `null`.
-fn one_value<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(T, usize)> {
-    let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
-    let value = values.next()?.ok()?;
-    Some((value, values.byte_offset()))
+/// Where a value lies in a chunk, as far as the read goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place {
+    /// The chunk itself.
+    Top,
+    /// A top-level member's value that the read ignores.
+    Ignored,
+    Choices,
+    /// `choices[0]`.
+    Choice,
+    Delta,
+    Content,
+    Usage,
+    Count(Count),
+    /// Anywhere else: nothing in it is a hole.
+    Other,
 }
 
-/// What a chunk read member by member says, and where its holes are.
-struct Members<'a> {
-    content: Option<Cow<'a, str>>,
-    usage: Option<OpenAiUsage>,
-    model: Option<Text<'a>>,
-    holes: Holes,
-}
-
-/// A chunk read by its holes says what one read member by member does, but for the model:
-/// the rest of it is the frame's, whose model was taken when the frame was read.
-impl<'a> From<HoleRead<'a>> for Members<'a> {
-    fn from(read: HoleRead<'a>) -> Self {
-        Members {
-            content: read.content,
-            usage: read.usage,
-            model: None,
-            holes: read.holes,
+impl Place {
+    /// The place of the value of this place's member `key` (written without escapes).
+    fn member(self, key: &[u8]) -> Place {
+        match (self, key) {
+            (Place::Top, b"choices") => Place::Choices,
+            (Place::Top, b"usage") => Place::Usage,
+            (Place::Top, b"model") => Place::Other,
+            (Place::Top, _) => Place::Ignored,
+            (Place::Choice, b"delta") => Place::Delta,
+            (Place::Delta, b"content") => Place::Content,
+            (Place::Usage, b"prompt_tokens") => Place::Count(Count::Prompt),
+            (Place::Usage, b"completion_tokens") => Place::Count(Count::Completion),
+            (Place::Usage, b"total_tokens") => Place::Count(Count::Total),
+            _ => Place::Other,
         }
     }
 }
 
-/// `data` read as a [`Completion`] is, but a top-level member at a time, each value read
-/// alone by serde as the field's type (an unknown key's as ignored), which tells where the
-/// holes of [`Frame`] are at no further cost. Only the plain object: an escape or control
-/// character in a key (which could spell a field unseen), a repeated field, no `choices`, or
-/// anything else out of the way is `None`, and the chunk is read by serde whole. Else each
-/// member is what serde's reading of the object takes it to be, so the two say the same.
-fn read_members(data: &str) -> Option<Members<'_>> {
-    let b = data.as_bytes();
-    let mut out = Members {
-        content: None,
-        usage: None,
-        model: None,
-        holes: Holes::default(),
-    };
-    let mut seen_model = false;
-    let mut i = skip_space(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_space(b, i + 1);
-    loop {
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let len = memchr::memchr(b'"', b.get(i + 1..)?)?;
-        let key = &b[i + 1..i + 1 + len];
-        if key.iter().any(|&c| c == b'\\' || c < 0x20) {
-            return None;
-        }
-        i = skip_space(b, i + len + 2);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i += 1;
-        let rest = data.get(i..)?;
-        let len = match key {
-            b"choices" => {
-                let (choices, len) = one_value::<First<Choice>>(rest)?;
-                out.content = choices
-                    .0
-                    .and_then(|c| c.delta)
-                    .and_then(|d| d.content)
-                    .map(|t| t.0);
-                out.holes.push(Hole {
-                    field: Field::Choices,
-                    start: i,
-                    end: i + len,
-                })?;
-                len
-            }
-            b"usage" => {
-                let (usage, len) = one_value::<Option<OpenAiUsage>>(rest)?;
-                out.usage = usage;
-                out.holes.push(Hole {
-                    field: Field::Usage,
-                    start: i,
-                    end: i + len,
-                })?;
-                len
-            }
-            b"model" if !seen_model => {
-                seen_model = true;
-                let (model, len) = one_value::<Option<Text>>(rest)?;
-                out.model = model;
-                len
-            }
-            b"model" => return None,
-            _ => one_value::<serde::de::IgnoredAny>(rest)?.1,
+/// A walk over a chunk serde has read whole (so valid JSON, nested no deeper than serde
+/// allows), finding its holes. Only paths written without escapes lead to a hole: a key with
+/// an escape may spell a field, and its value stays fixed text.
+struct Scan<'t> {
+    b: &'t [u8],
+    i: usize,
+    holes: Vec<Hole>,
+    ignored: usize,
+}
+
+impl<'t> Scan<'t> {
+    /// The holes of `text`, in order; `None` for text the walk does not take.
+    fn holes(text: &'t [u8]) -> Option<Vec<Hole>> {
+        let mut scan = Scan {
+            b: text,
+            i: 0,
+            holes: Vec::new(),
+            ignored: 0,
         };
-        i = skip_space(b, i + len);
-        match b.get(i) {
-            Some(b',') => i = skip_space(b, i + 1),
-            Some(b'}') => break,
-            _ => return None,
+        scan.value(Place::Top)?;
+        scan.space();
+        (scan.i == text.len()).then_some(scan.holes)
+    }
+
+    fn space(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
         }
     }
-    let whole = skip_space(b, i + 1) == b.len();
-    let has_choices = out.holes.iter().any(|h| h.field == Field::Choices);
-    (whole && has_choices).then_some(out)
-}
 
-/// Past the JSON whitespace at `i`.
-fn skip_space(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        i += 1;
+    /// Past `byte` (after whitespace), which must come next.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.space();
+        (self.b.get(self.i) == Some(&byte)).then(|| self.i += 1)
     }
-    i
+
+    fn value(&mut self, place: Place) -> Option<()> {
+        self.space();
+        let start = self.i;
+        match *self.b.get(start)? {
+            b'{' => {
+                self.i += 1;
+                self.space();
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.space();
+                    let (from, to, plain) = self.string()?;
+                    let inner = match plain {
+                        true => place.member(&self.b[from + 1..to - 1]),
+                        false => Place::Other,
+                    };
+                    self.eat(b':')?;
+                    self.value(inner)?;
+                    self.space();
+                    match self.b.get(self.i)? {
+                        b',' => self.i += 1,
+                        b'}' => break,
+                        _ => return None,
+                    }
+                }
+                self.i += 1;
+            }
+            b'[' => {
+                self.i += 1;
+                self.space();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                let mut inner = match place {
+                    Place::Choices => Place::Choice,
+                    _ => Place::Other,
+                };
+                loop {
+                    self.value(inner)?;
+                    inner = Place::Other;
+                    self.space();
+                    match self.b.get(self.i)? {
+                        b',' => self.i += 1,
+                        b']' => break,
+                        _ => return None,
+                    }
+                }
+                self.i += 1;
+            }
+            b'"' => {
+                let (from, to, plain) = self.string()?;
+                match place {
+                    Place::Content if plain => self.hole(Kind::Content, from, to)?,
+                    Place::Ignored if plain => self.hole(Kind::Ignored, from, to)?,
+                    _ => {}
+                }
+            }
+            _ => {
+                // A number or a literal, up to what ends it.
+                while self
+                    .b
+                    .get(self.i)
+                    .is_some_and(|c| !b",}] \t\n\r".contains(c))
+                {
+                    self.i += 1;
+                }
+                let token = &self.b[start..self.i];
+                let uint = unsigned(token).is_some_and(|(len, _)| len == token.len());
+                match place {
+                    Place::Count(count) if uint => self.hole(Kind::Count(count), start, self.i)?,
+                    Place::Ignored if uint => self.hole(Kind::Ignored, start, self.i)?,
+                    _ if token.is_empty() => return None,
+                    _ => {}
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// The string literal here: where it starts, where it ends (after the closing quote), and
+    /// whether it is plain (no escapes, no control characters).
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        let start = self.i;
+        if self.b.get(start) != Some(&b'"') {
+            return None;
+        }
+        let mut plain = true;
+        let mut i = start + 1;
+        loop {
+            match *self.b.get(i)? {
+                b'"' => break,
+                b'\\' => {
+                    plain = false;
+                    i += 2;
+                }
+                c => {
+                    plain &= c >= 0x20;
+                    i += 1;
+                }
+            }
+        }
+        self.i = i + 1;
+        Some((start, i + 1, plain))
+    }
+
+    /// Records a hole; an ignored member past the first few stays fixed text. `None` for a
+    /// content or count met twice, which serde would have refused.
+    fn hole(&mut self, kind: Kind, start: usize, end: usize) -> Option<()> {
+        if kind == Kind::Ignored {
+            if self.ignored == IGNORED_HOLES {
+                return Some(());
+            }
+            self.ignored += 1;
+        } else if self.holes.iter().any(|h| h.kind == kind) {
+            return None;
+        }
+        self.holes.push(Hole { kind, start, end });
+        Some(())
+    }
 }
 
 fn chunk_from_tree(
@@ -942,7 +1165,7 @@ mod tests {
             let (mut u2, mut m2) = (Usage::default(), None);
             let fast = format!(
                 "{:?}",
-                read_chunk(data.as_bytes(), &mut Frame::default(), &mut u1, &mut m1)
+                read_chunk(data.as_bytes(), &mut Frames::default(), &mut u1, &mut m1)
             );
             let tree = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
             assert_eq!((fast, u1, m1), (tree, u2, m2), "{data}");
@@ -1037,7 +1260,7 @@ mod tests {
     fn chunks_give_pieces_and_usage() {
         let mut usage = Usage::default();
         let mut model = None;
-        let mut frame = Frame::default();
+        let mut frame = Frames::default();
         let p = read_chunk(
             br#"{"model":"m","choices":[{"delta":{"role":"assistant"}}]}"#,
             &mut frame,
@@ -1066,6 +1289,14 @@ mod tests {
         assert!(read_chunk(b"nope", &mut frame, &mut usage, &mut model).is_err());
     }
 
+    /// What `frames` would read of `data` by a frame, without moving them on.
+    fn framed(frames: &Frames, data: &[u8]) -> Option<Option<String>> {
+        frames
+            .clone()
+            .read(data)
+            .map(|r| r.content.map(str::to_string))
+    }
+
     /// The chunks real servers send: after the first content chunk, the rest are read from
     /// their content alone; a chunk out of the frame, or with escapes, is read whole.
     #[test]
@@ -1075,32 +1306,32 @@ mod tests {
                 r#"{{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1718000000,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[{{"index":0,"delta":{{"content":{content}}},"logprobs":null,"finish_reason":null}}],"usage":null}}"#
             )
         };
-        let (mut usage, mut model, mut frame) = (Usage::default(), None, Frame::default());
-        let mut read = |frame: &mut Frame, data: &str| {
-            read_chunk(data.as_bytes(), frame, &mut usage, &mut model)
+        let (mut usage, mut model, mut frames) = (Usage::default(), None, Frames::default());
+        let mut read = |frames: &mut Frames, data: &str| {
+            read_chunk(data.as_bytes(), frames, &mut usage, &mut model)
                 .map(|p| p.text.map(Cow::into_owned))
         };
         assert_eq!(
-            read(&mut frame, &openai(r#""Hello""#)),
+            read(&mut frames, &openai(r#""Hello""#)),
             Ok(Some("Hello".into()))
         );
         for (literal, text) in [(r#"" wor""#, " wor"), (r#""""#, ""), (r#""é€""#, "é€")] {
             let chunk = openai(literal);
             assert_eq!(
-                frame.content(chunk.as_bytes()),
-                Some(text),
+                framed(&frames, chunk.as_bytes()),
+                Some(Some(text.into())),
                 "in the frame: {literal}"
             );
-            assert_eq!(read(&mut frame, &chunk), Ok(Some(text.into())));
+            assert_eq!(read(&mut frames, &chunk), Ok(Some(text.into())));
         }
         for (literal, text) in [(r#""a\nb""#, Some("a\nb")), ("null", None), ("7", None)] {
             let chunk = openai(literal);
             assert_eq!(
-                frame.content(chunk.as_bytes()),
+                framed(&frames, chunk.as_bytes()),
                 None,
                 "read whole: {literal}"
             );
-            assert_eq!(read(&mut frame, &chunk), Ok(text.map(str::to_string)));
+            assert_eq!(read(&mut frames, &chunk), Ok(text.map(str::to_string)));
         }
         assert_eq!(model.as_deref(), Some("gpt-4o"));
         // Bytes that are not UTF-8, in the frame or out of it, read as the line-by-line road
@@ -1108,34 +1339,33 @@ mod tests {
         for bytes in [
             &b"{\"choices\":[{\"delta\":{\"content\":\"a\xffb\"}}]}"[..],
             &b"{\"choices\":[{\"delta\":{\"content\":\"\xc3\"}}],\"x\":\"\xfe\"}"[..],
+            &b"{\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"x\":\"\xfe\"}"[..],
         ] {
-            let mut frame = Frame::default();
+            let mut frames = Frames::default();
             let lossy = String::from_utf8_lossy(bytes);
             let want = read_chunk(
                 lossy.as_bytes(),
-                &mut Frame::default(),
+                &mut Frames::default(),
                 &mut no_usage(),
                 &mut None,
             )
             .map(|p| p.text.map(Cow::into_owned));
-            let first = read_chunk(bytes, &mut frame, &mut no_usage(), &mut None)
+            let first = read_chunk(bytes, &mut frames, &mut no_usage(), &mut None)
                 .map(|p| p.text.map(Cow::into_owned));
-            assert!(
-                matches!(&want, Ok(Some(t)) if t.contains('\u{fffd}')),
-                "{want:?}"
-            );
+            assert!(matches!(&want, Ok(Some(_))), "{want:?}");
             assert_eq!(first, want);
             // The frame the lossy text left does not take the raw bytes as its own.
-            assert_eq!(frame.content(bytes), None);
-            let again = read_chunk(bytes, &mut frame, &mut no_usage(), &mut None)
+            assert_eq!(framed(&frames, bytes), None);
+            let again = read_chunk(bytes, &mut frames, &mut no_usage(), &mut None)
                 .map(|p| p.text.map(Cow::into_owned));
             assert_eq!(again, want);
         }
-        // And a frame read from UTF-8 text refuses a literal in it that is not.
-        let mut frame = Frame::default();
+        // And a frame read from UTF-8 text refuses a literal in it that is not, in the content
+        // or in another hole.
+        let mut frames = Frames::default();
         read_chunk(
             openai(r#""ok""#).as_bytes(),
-            &mut frame,
+            &mut frames,
             &mut no_usage(),
             &mut None,
         )
@@ -1143,11 +1373,31 @@ mod tests {
         let mut bad = openai(r#""x""#).into_bytes();
         let at = bad.iter().rposition(|&b| b == b'x').unwrap();
         bad[at] = 0xff;
-        assert_eq!(frame.content(&bad), None);
-        let text = read_chunk(&bad, &mut frame, &mut no_usage(), &mut None)
+        assert_eq!(framed(&frames, &bad), None);
+        let text = read_chunk(&bad, &mut frames, &mut no_usage(), &mut None)
             .unwrap()
             .text;
         assert_eq!(text.as_deref(), Some("\u{fffd}"));
+        let mut frames = Frames::default();
+        read_chunk(
+            openai(r#""ok""#).as_bytes(),
+            &mut frames,
+            &mut no_usage(),
+            &mut None,
+        )
+        .unwrap();
+        let bad = openai(r#""ok""#).replace("chatcmpl-1", "chatcmpl-\u{e9}");
+        let mut bad = bad.into_bytes();
+        let at = bad.iter().position(|&b| b == 0xc3).unwrap();
+        bad[at] = 0xff;
+        assert_eq!(framed(&frames, &bad), None);
+        assert_eq!(
+            read_chunk(&bad, &mut frames, &mut no_usage(), &mut None)
+                .unwrap()
+                .text
+                .as_deref(),
+            Some("ok")
+        );
     }
 
     fn no_usage() -> Usage {
@@ -1206,7 +1456,7 @@ mod tests {
         let chunk =
             (frame, literal).prop_map(|((before, after), lit)| format!("{before}{lit}{after}"));
         proptest!(ProptestConfig::with_cases(1000), |(stream in prop::collection::vec(chunk, 1..12))| {
-            let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frame::default());
+            let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frames::default());
             for data in &stream {
                 let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frame, &mut u1, &mut m1));
                 let (mut u2, mut m2) = (Usage::default(), None);
@@ -1276,14 +1526,14 @@ mod tests {
         (shape, choices, usage).prop_map(|(shape, c, u)| shape.replace('C', c).replace('U', u))
     }
 
-    /// Whatever a stream sends, reading its chunks in order through one frame (by the content
-    /// road, the hole road, member by member, or whole) leaves the text, usage and model that
+    /// Whatever a stream sends, reading its chunks in order through its frames (by the quick
+    /// road, the token road, or whole) leaves the text, usage and model that
     /// reading each as a tree leaves.
     #[test]
     fn a_stream_read_by_holes_is_read_as_each_chunk_alone() {
         use proptest::prelude::*;
         proptest!(ProptestConfig::with_cases(2000), |(stream in prop::collection::vec(any_chunk(), 1..10))| {
-            let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frame::default());
+            let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frames::default());
             let (mut u2, mut m2) = (Usage::default(), None);
             for data in &stream {
                 let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frame, &mut u1, &mut m1));
@@ -1295,70 +1545,164 @@ mod tests {
         });
     }
 
-    /// A chunk read member by member is what serde reads of it whole.
-    #[test]
-    fn members_are_read_as_serde_reads_the_object() {
+    /// Several completions, each a few chunks of the shapes servers send (the mock's keys in
+    /// order, OpenAI's, spaced out), with every kind of token in the holes a frame keeps (the
+    /// id, the creation time, the content, the counts): plain ones, and ones that are not the
+    /// same type of token, or not JSON.
+    fn completions() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
         use proptest::prelude::*;
-        proptest!(ProptestConfig::with_cases(1000), |(data in any_chunk())| {
-            if let Some(m) = read_members(&data) {
-                let whole = serde_json::from_str::<Completion>(&data);
-                prop_assert!(whole.is_ok(), "{}", data);
-                let whole = whole.unwrap();
-                let content = whole.choices.0.and_then(|c| c.delta).and_then(|d| d.content);
-                prop_assert_eq!(
-                    format!("{:?}", (m.content, m.usage, m.model)),
-                    format!("{:?}", (content.map(|t| t.0), whole.usage, whole.model)),
-                    "{}", data
-                );
+        let id = prop::sample::select(vec![
+            r#""chatcmpl-A""#,
+            r#""chatcmpl-B7""#,
+            r#""""#,
+            r#""é€""#,
+            r#""a\"b""#,
+            r#""\u0041""#,
+            "\"\u{1}\"",
+            "5",
+            "null",
+            r#""a"#,
+        ]);
+        let number = prop::sample::select(vec![
+            "0",
+            "4",
+            "16",
+            "1796215580",
+            "18446744073709551615",
+            "18446744073709551616",
+            "007",
+            "-2",
+            "2.0",
+            "1e3",
+            "null",
+            r#""3""#,
+            "",
+            "4 4",
+        ]);
+        let content = prop::sample::select(vec![
+            r#""w ""#,
+            r#""""#,
+            r#""é€""#,
+            r#""a\"b""#,
+            r#""\n""#,
+            r#""\u00e9""#,
+            "\"\u{1}\"",
+            r#""a"#,
+            "null",
+            "5",
+            r#""a"}],"x":{"y":"b""#,
+        ]);
+        let shape = prop::sample::select(vec![
+            r#"{"choices":[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}],"created":T,"id":I,"model":"ag","object":"chat.completion.chunk","usage":null}"#,
+            r#"{"choices":[{"delta":{"content":C},"finish_reason":null,"index":0}],"created":T,"id":I,"model":"ag","object":"chat.completion.chunk","usage":null}"#,
+            r#"{"choices":[{"delta":{"content":C},"finish_reason":null,"index":0}],"created":T,"id":I,"model":"ag","object":"chat.completion.chunk","usage":null}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"stop","index":0}],"created":T,"id":I,"model":"ag","object":"chat.completion.chunk","usage":null}"#,
+            r#"{"choices":[],"created":T,"id":I,"model":"ag","object":"chat.completion.chunk","usage":{"completion_tokens":N,"prompt_tokens":P,"total_tokens":N}}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"gpt","system_fingerprint":"fp","choices":[{"index":0,"delta":{"role":"assistant","content":C},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":I}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"gpt","choices":[{"index":0,"delta":{"content":C},"finish_reason":null}],"usage":null}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"gpt","choices":[],"usage":{"prompt_tokens":P,"completion_tokens":N,"total_tokens":T}}"#,
+            r#"{ "id" : I , "choices" : [ { "delta" : { "content" : C } } , { "delta" : { "content" : C } } ] , "usage" : { "prompt_tokens" : P } , "x" : T }"#,
+            r#"{"choices":[{"delta":{"content":C},"message":{"content":I}}],"created":T,"usage":{"prompt_tokens":P,"prompt_tokens":N}}"#,
+            r#"{"ch\u006fices":[{"delta":{"content":C}}],"choices":[{"d\u0065lta":{"content":C}}],"id":I,"usage":{"total\u005ftokens":N}}"#,
+            r#"{"choices":[{"delta":{"content":C}}],"model":I,"id":[I,T],"usage":{"prompt_tokens":P,"x":{"total_tokens":N}}}"#,
+        ]);
+        let chunk = (shape, id, number.clone(), number.clone(), number, content).prop_map(
+            |(shape, id, t, n, p, c)| {
+                shape
+                    .replace('I', id)
+                    .replace('T', t)
+                    .replace('N', n)
+                    .replace('P', p)
+                    .replace('C', c)
+            },
+        );
+        prop::collection::vec(chunk, 1..30)
+    }
+
+    /// Whatever completions a stream sends, reading their chunks in order through frames kept
+    /// from one to the next leaves the text, usage and model that reading each as a tree
+    /// leaves: the holes take only tokens that a whole read reads as the frame's did.
+    #[test]
+    fn completions_read_through_frames_are_read_as_each_chunk_alone() {
+        use proptest::prelude::*;
+        proptest!(ProptestConfig::with_cases(3000), |(stream in completions())| {
+            let (mut u1, mut m1, mut frames) = (Usage::default(), None, Frames::default());
+            let (mut u2, mut m2) = (Usage::default(), None);
+            for data in &stream {
+                let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frames, &mut u1, &mut m1));
+                let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
+                prop_assert_eq!(&framed, &alone, "{}", data);
+                prop_assert_eq!(&u1, &u2, "usage after {}", data);
+                prop_assert_eq!(&m1, &m2, "model after {}", data);
             }
         });
     }
 
-    /// The chunks the mock streams (and OpenAI's, in its own key order): after the role chunk
-    /// is read member by member, the first content chunk, the finish chunk and the usage chunk
-    /// each take the hole road and the other content chunks the content road.
+    /// The chunks the mock streams: the first completion reads each of its four shapes whole
+    /// once (the role chunk, the first content chunk, the finish chunk, the usage chunk) and
+    /// the other content chunks by the quick road; a next completion, with its own id, creation
+    /// time and counts, reads none whole, and only its first chunk of each shape by the token
+    /// road.
     #[test]
-    fn a_reply_reads_one_chunk_whole() {
-        let chunk = |choices: &str, usage: &str| {
-            format!(
-                r#"{{"choices":{choices},"created":1796198900,"id":"chatcmpl-U","model":"ag","object":"chat.completion.chunk","usage":{usage}}}"#
-            )
+    fn a_shape_is_read_whole_once() {
+        let completion = |id: &str, created: u64, words: &[&str], counts: (u64, u64)| {
+            let chunk = |choices: &str, usage: &str| {
+                format!(
+                    r#"{{"choices":{choices},"created":{created},"id":"chatcmpl-{id}","model":"ag","object":"chat.completion.chunk","usage":{usage}}}"#
+                )
+            };
+            let delta =
+                |d: &str, f: &str| format!(r#"[{{"delta":{d},"finish_reason":{f},"index":0}}]"#);
+            let mut chunks = vec![chunk(
+                &delta(r#"{"content":"","role":"assistant"}"#, "null"),
+                "null",
+            )];
+            chunks.extend(
+                words
+                    .iter()
+                    .map(|w| chunk(&delta(&format!(r#"{{"content":"{w}"}}"#), "null"), "null")),
+            );
+            chunks.push(chunk(&delta("{}", r#""stop""#), "null"));
+            chunks.push(chunk(
+                "[]",
+                &format!(
+                    r#"{{"completion_tokens":{},"prompt_tokens":{},"total_tokens":{}}}"#,
+                    counts.0,
+                    counts.1,
+                    counts.0 + counts.1
+                ),
+            ));
+            chunks
         };
-        let delta =
-            |d: &str, f: &str| format!(r#"[{{"delta":{d},"finish_reason":{f},"index":0}}]"#);
-        let role = chunk(
-            &delta(r#"{"content":"","role":"assistant"}"#, "null"),
-            "null",
-        );
-        let words = ["Answer ", "to ", "it."]
-            .map(|w| chunk(&delta(&format!(r#"{{"content":"{w}"}}"#), "null"), "null"));
-        let finish = chunk(&delta("{}", r#""stop""#), "null");
-        let counts = chunk(
-            "[]",
-            r#"{"completion_tokens":3,"prompt_tokens":4,"total_tokens":7}"#,
-        );
-        let (mut usage, mut model, mut frame) = (Usage::default(), None, Frame::default());
-        let mut text = String::new();
-        let mut read = |frame: &mut Frame, data: &str| {
-            let piece = read_chunk(data.as_bytes(), frame, &mut usage, &mut model).unwrap();
-            text.push_str(piece.text.as_deref().unwrap_or(""));
-        };
-        read(&mut frame, &role);
-        for (i, word) in words.iter().enumerate() {
-            assert_eq!(frame.content(word.as_bytes()).is_some(), i > 0, "{word}");
-            assert!(frame.by_holes(word).is_some(), "{word}");
-            read(&mut frame, word);
+        let mut frames = Frames::default();
+        for (n, (id, created, words, counts)) in [
+            ("U", 1796198900, ["Answer ", "to ", "it."], (3, 4)),
+            ("Vw", 1796198901, ["An ", "answer", "."], (12, 100)),
+            ("X", 999, ["", "é", "\u{7f}"], (0, 7)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (mut usage, mut model, mut text) = (Usage::default(), None, String::new());
+            for (i, chunk) in completion(id, created, &words, counts).iter().enumerate() {
+                let quick = frames
+                    .list
+                    .get(frames.last)
+                    .and_then(|f| f.quick(chunk.as_bytes()))
+                    .is_some();
+                let whole = framed(&frames, chunk.as_bytes()).is_none();
+                assert_eq!(whole, n == 0 && i != 2 && i != 3, "{n}: {chunk}");
+                assert_eq!(quick, i == 2 || i == 3, "{n}: {chunk}");
+                let piece = read_chunk(chunk.as_bytes(), &mut frames, &mut usage, &mut model);
+                text.push_str(piece.unwrap().text.as_deref().unwrap_or(""));
+            }
+            assert_eq!(text, words.concat());
+            assert_eq!(model.as_deref(), Some("ag"));
+            assert_eq!(
+                (usage.input_tokens, usage.output_tokens, usage.total_tokens),
+                (Some(counts.1), Some(counts.0), Some(counts.0 + counts.1))
+            );
         }
-        for last in [&finish, &counts] {
-            assert_eq!(frame.content(last.as_bytes()), None);
-            assert!(frame.by_holes(last).is_some(), "{last}");
-            read(&mut frame, last);
-        }
-        assert_eq!(text, "Answer to it.");
-        assert_eq!(model.as_deref(), Some("ag"));
-        assert_eq!(
-            (usage.input_tokens, usage.output_tokens, usage.total_tokens),
-            (Some(4), Some(3), Some(7))
-        );
+        assert_eq!(frames.list.len(), 4);
     }
 }
