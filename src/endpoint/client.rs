@@ -285,19 +285,29 @@ impl Response {
             return;
         }
         let mut drained = 0;
-        let ended = tokio::time::timeout(GRACE, self.drain(&mut drained)).await;
-        if ended.is_err() {
+        // One timer for the grace, or the deadline if it comes first: the reads inside need
+        // none of their own (a second timer was a fifth of a streamed reply's reading).
+        let until = (Instant::now() + GRACE).min(self.deadline);
+        let ended = tokio::time::timeout_at(until, self.drain(&mut drained, false)).await;
+        if ended.is_err() && until < self.deadline {
             tokio::spawn(async move {
-                let _ = self.drain(&mut drained).await;
+                let _ = self.drain(&mut drained, true).await;
             });
         }
     }
 
-    /// Reads the body to its end, at most [`DRAIN_BYTES`] of it (counted in `drained`);
-    /// whether the end came.
-    async fn drain(&mut self, drained: &mut usize) -> bool {
+    /// Reads the body to its end, at most [`DRAIN_BYTES`] of it (counted in `drained`), each
+    /// read within the request's deadline when `timed`; whether the end came.
+    async fn drain(&mut self, drained: &mut usize, timed: bool) -> bool {
         loop {
-            match self.chunk().await {
+            let read = match timed {
+                true => self.chunk().await,
+                false => {
+                    let read = self.next().await;
+                    self.done(read)
+                }
+            };
+            match read {
                 Ok(None) => return true,
                 Ok(Some(piece)) => {
                     *drained += piece.len();
@@ -313,28 +323,36 @@ impl Response {
     /// The next piece of the body, `None` at its end. A server that stops sending is a
     /// timeout at the request's deadline, not a hang.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, SendError> {
+        let deadline = self.deadline;
+        let read = match tokio::time::timeout_at(deadline, self.next()).await {
+            Ok(read) => read,
+            Err(_) => Err(SendError::Timeout(self.timeout)),
+        };
+        self.done(read)
+    }
+
+    /// The next piece of the body, with no timer of its own.
+    async fn next(&mut self) -> Result<Option<Bytes>, SendError> {
         let timeout = self.timeout;
-        let next = async {
-            match &mut self.body {
-                Body::Full(r) => r.chunk().await.map_err(|e| classify_full(e, timeout)),
-                Body::Lean(b) => loop {
-                    match b.frame().await {
-                        None => return Ok(None),
-                        Some(Err(e)) => return Err(lean_body_error(&e, timeout)),
-                        // Trailers carry no text: skip them.
-                        Some(Ok(frame)) => {
-                            if let Ok(data) = frame.into_data() {
-                                return Ok(Some(data));
-                            }
+        match &mut self.body {
+            Body::Full(r) => r.chunk().await.map_err(|e| classify_full(e, timeout)),
+            Body::Lean(b) => loop {
+                match b.frame().await {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(lean_body_error(&e, timeout)),
+                    // Trailers carry no text: skip them.
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Ok(Some(data));
                         }
                     }
-                },
-            }
-        };
-        let read = match tokio::time::timeout_at(self.deadline, next).await {
-            Ok(read) => read,
-            Err(_) => Err(SendError::Timeout(timeout)),
-        };
+                }
+            },
+        }
+    }
+
+    /// `read`, after putting the connection back in its pool if it is the body's end.
+    fn done(&mut self, read: Result<Option<Bytes>, SendError>) -> Result<Option<Bytes>, SendError> {
         if matches!(read, Ok(None)) {
             if let Some((lease, inner)) = self.lease.take() {
                 inner.lean.put_back(lease);
