@@ -529,6 +529,9 @@ struct Frames {
     last: usize,
     /// Counts the reads, for the frame least recently used to make room for a new shape.
     tick: u64,
+    /// The last string literal a hole took that was not its frame's, checked plain: the new
+    /// id of a completion, which each of its shapes meets in turn, is checked once.
+    fresh: Vec<u8>,
 }
 
 /// More shapes than a stream has: a chunk read whole in a shape of its own (an escape in its
@@ -570,7 +573,8 @@ impl Frames {
         let last = self.last;
         let order = std::iter::once(last).chain((0..self.list.len()).filter(|&i| i != last));
         for i in order {
-            if let Some(content) = self.list.get_mut(i).and_then(|f| f.by_tokens(data)) {
+            let fresh = &mut self.fresh;
+            if let Some(content) = self.list.get_mut(i).and_then(|f| f.by_tokens(data, fresh)) {
                 return Some((i, content));
             }
         }
@@ -736,7 +740,7 @@ impl Frame {
     /// The token road: `data` is the frame's text with other tokens in its holes. The content,
     /// if it fits; the frame is then `data`'s, so that the next chunk of the same completion
     /// (the same id and creation time) takes the quick road.
-    fn by_tokens<'a>(&mut self, data: &'a [u8]) -> Option<Option<&'a str>> {
+    fn by_tokens<'a>(&mut self, data: &'a [u8], fresh: &mut Vec<u8>) -> Option<Option<&'a str>> {
         let mut spans = [(0, 0); HOLES];
         let mut content = None;
         let mut usage = self.usage;
@@ -763,9 +767,14 @@ impl Frame {
                 }
                 // The same id as the frame's, the common case, is compared, not scanned.
                 Kind::Ignored if was[0] == b'"' && rest.starts_with(was) => was.len(),
+                Kind::Ignored if was[0] == b'"' && !fresh.is_empty() && rest.starts_with(fresh) => {
+                    fresh.len()
+                }
                 Kind::Ignored if was[0] == b'"' => {
                     let len = string_len(rest)?;
                     plain_string(&rest[..len])?;
+                    fresh.clear();
+                    fresh.extend_from_slice(&rest[..len]);
                     len
                 }
                 Kind::Ignored => unsigned(rest)?.0,
