@@ -1569,15 +1569,7 @@ mod tests {
     fn a_stream_read_by_holes_is_read_as_each_chunk_alone() {
         use proptest::prelude::*;
         proptest!(ProptestConfig::with_cases(2000), |(stream in prop::collection::vec(any_chunk(), 1..10))| {
-            let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frames::default());
-            let (mut u2, mut m2) = (Usage::default(), None);
-            for data in &stream {
-                let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frame, &mut u1, &mut m1));
-                let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
-                prop_assert_eq!(&framed, &alone, "{}", data);
-                prop_assert_eq!(&u1, &u2, "usage after {}", data);
-                prop_assert_eq!(&m1, &m2, "model after {}", data);
-            }
+            framed_as_alone(&stream)?;
         });
     }
 
@@ -1677,16 +1669,27 @@ mod tests {
     fn completions_read_through_frames_are_read_as_each_chunk_alone() {
         use proptest::prelude::*;
         proptest!(ProptestConfig::with_cases(3000), |(stream in completions())| {
-            let (mut u1, mut m1, mut frames) = (Usage::default(), None, Frames::default());
-            let (mut u2, mut m2) = (Usage::default(), None);
-            for data in &stream {
-                let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frames, &mut u1, &mut m1));
-                let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
-                prop_assert_eq!(&framed, &alone, "{}", data);
-                prop_assert_eq!(&u1, &u2, "usage after {}", data);
-                prop_assert_eq!(&m1, &m2, "model after {}", data);
-            }
+            framed_as_alone(&stream)?;
         });
+    }
+
+    /// Reads `stream` chunk by chunk through frames, and each chunk alone as a tree: the same
+    /// piece from each, and the same usage and model after each.
+    fn framed_as_alone(stream: &[String]) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prelude::*;
+        let (mut u1, mut m1, mut frames) = (Usage::default(), None, Frames::default());
+        let (mut u2, mut m2) = (Usage::default(), None);
+        for data in stream {
+            let framed = format!(
+                "{:?}",
+                read_chunk(data.as_bytes(), &mut frames, &mut u1, &mut m1)
+            );
+            let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
+            prop_assert_eq!(&framed, &alone, "{}", data);
+            prop_assert_eq!(&u1, &u2, "usage after {}", data);
+            prop_assert_eq!(&m1, &m2, "model after {}", data);
+        }
+        Ok(())
     }
 
     /// The chunks the mock streams: the first completion reads each of its four shapes whole

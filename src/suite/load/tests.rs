@@ -54,6 +54,14 @@ impl Fixture {
     }
 }
 
+/// Each diagnostic as `line:column message`.
+fn at_line_col(diags: &[Diagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| format!("{}:{} {}", d.span.line, d.span.column, d.message))
+        .collect()
+}
+
 fn env(vars: &[(&str, &str)]) -> LoadOptions {
     LoadOptions::with_env(
         vars.iter()
@@ -181,7 +189,11 @@ fn env_vars_expand_and_mark_secrets() {
          headers: {X-Token: 'tok ${TOKEN}', X-Plain: plain}\n\
          dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
     )]);
-    let opts = env(&[("WHO", "support"), ("KEY", "ak_test_123"), ("TOKEN", "t1x9")]);
+    let opts = env(&[
+        ("WHO", "support"),
+        ("KEY", "ak_test_123"),
+        ("TOKEN", "t1x9"),
+    ]);
     let s = f.load_with(&opts).unwrap().suites.remove(0);
     let e = &s.dialogues[0].endpoint;
     assert_eq!(e.base_url, BaseUrl::Mock);
@@ -208,12 +220,8 @@ fn env_vars_expand_and_mark_secrets() {
          dialogues:\n  - name: a\n    turns: [{user: hi}]\n",
     )]);
     let diags = errs.load_with(&env(&[("EMPTY", "")])).unwrap_err();
-    let msgs: Vec<String> = diags
-        .iter()
-        .map(|d| format!("{}:{} {}", d.span.line, d.span.column, d.message))
-        .collect();
     assert_eq!(
-        msgs,
+        at_line_col(&diags),
         [
             "3:13 environment variable `AGENT` is not set",
             "4:12 `api_key` is empty"
@@ -290,12 +298,8 @@ fn model_and_system_file_take_env_vars() {
 
     // Unset without a default, or set but empty: an error at the field.
     let diags = f.load_with(&env(&[("MODEL", "  ")])).unwrap_err();
-    let msgs: Vec<String> = diags
-        .iter()
-        .map(|d| format!("{}:{} {}", d.span.line, d.span.column, d.message))
-        .collect();
     assert_eq!(
-        msgs,
+        at_line_col(&diags),
         [
             "4:10 `model` is empty",
             "5:24 environment variable `PROMPT` is not set",
