@@ -24,10 +24,7 @@ use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::verdict::{parse_verdict, verdict, Verdict};
-
-/// The prompt's version, written into each verdict file (it is also part of every key).
-use super::grader::PROMPT_VERSION;
+use super::verdict::{parse_verdict, verdict, Verdict, PROMPT_VERSION};
 
 /// The largest verdict file [`VerdictCache::put`] can write: a reason as long as the largest
 /// answer the transport takes (8 MiB, `endpoint::transport::MAX_BODY_BYTES`), every byte

@@ -4,10 +4,9 @@
 //! reason; a judge that cannot be reached or answers anything else is "could not judge" (an
 //! error), never a pass.
 //!
-//! Verdicts are cached on disk by a hash of everything that decides them (the judge's identity,
-//! the prompt version, the rubric or golden, the conversation and the reply), one file per
-//! verdict written atomically, so parallel dialogues and two runs at once share the cache
-//! safely and a rerun with the same replies asks nothing.
+//! Verdicts are cached on disk (`cache.rs`) by a hash of everything that decides them (the
+//! judge's identity, the prompt version, the rubric or golden, the conversation and the
+//! reply), which the grader takes here, so a rerun with the same replies asks nothing.
 //!
 //! Every secret the run knows is redacted from each part of a prompt before it is filled, so
 //! a key the agent echoes never reaches the judge model (often a third party's) nor the cache
@@ -22,13 +21,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use super::cache::{Key, VerdictCache};
-pub use super::verdict::{parse_verdict, Verdict};
+pub use super::verdict::{parse_verdict, Verdict, PROMPT_VERSION};
 use crate::redact::Redactor;
 use crate::suite::template::{expand_references, references, Reference};
 use sha2::{Digest, Sha256};
 
-/// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts.
-pub const PROMPT_VERSION: &str = "v1";
 pub const SYSTEM_PROMPT: &str = include_str!("prompt/v1-system.txt");
 const RUBRIC_PROMPT: &str = include_str!("prompt/v1-rubric.txt");
 const GOLDEN_PROMPT: &str = include_str!("prompt/v1-golden.txt");

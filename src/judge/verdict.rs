@@ -4,6 +4,10 @@
 
 use serde_json::Value;
 
+/// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts,
+/// and written into each verdict file.
+pub const PROMPT_VERSION: &str = "v1";
+
 /// A judge's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
