@@ -49,11 +49,11 @@ pub const REDACTED: &str = "[REDACTED]";
 pub const MIN_KEY_LEN: usize = 4;
 
 /// Whether a value the environment gave a header or a URL's query is kept as a secret: not
-/// when it is shorter than [`MIN_KEY_LEN`] (after trimming). No credential is that short, and
+/// when it is too short to be accepted as a key ([`not_a_key`]). No credential is that short, and
 /// redacting `en` or `1` verbatim would blank it in every reply, report and golden (and make
 /// goldens depend on the environment that recorded them).
 pub fn env_secret(value: &str) -> bool {
-    value.trim().chars().count() >= MIN_KEY_LEN
+    not_a_key(value).is_none()
 }
 
 /// The mark a truncation leaves where it cut a text.

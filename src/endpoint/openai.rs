@@ -926,6 +926,19 @@ impl<'t> Scan<'t> {
         (self.b.get(self.i) == Some(&byte)).then(|| self.i += 1)
     }
 
+    /// After a member or an element: past a `,` (another follows: `true`) or past `close`
+    /// (the object or array ends: `false`); `None` for anything else.
+    fn more(&mut self, close: u8) -> Option<bool> {
+        self.space();
+        let byte = *self.b.get(self.i)?;
+        self.i += 1;
+        match byte {
+            b',' => Some(true),
+            b if b == close => Some(false),
+            _ => None,
+        }
+    }
+
     fn value(&mut self, place: Place) -> Option<()> {
         self.space();
         let start = self.i;
@@ -945,14 +958,10 @@ impl<'t> Scan<'t> {
                     };
                     self.eat(b':')?;
                     self.value(inner)?;
-                    self.space();
-                    match self.b.get(self.i)? {
-                        b',' => self.i += 1,
-                        b'}' => break,
-                        _ => return None,
+                    if !self.more(b'}')? {
+                        break;
                     }
                 }
-                self.i += 1;
             }
             b'[' => {
                 self.i += 1;
@@ -967,14 +976,10 @@ impl<'t> Scan<'t> {
                 loop {
                     self.value(inner)?;
                     inner = Place::Other;
-                    self.space();
-                    match self.b.get(self.i)? {
-                        b',' => self.i += 1,
-                        b']' => break,
-                        _ => return None,
+                    if !self.more(b']')? {
+                        break;
                     }
                 }
-                self.i += 1;
             }
             b'"' => {
                 let (from, to, plain) = self.string()?;
