@@ -13,7 +13,7 @@ use crate::suite::model::{
     NormalizeRule, SessionMode, Suite, Turn,
 };
 use crate::suite::raw::{
-    span_of, RawDefaults, RawDialogue, RawEndpoint, RawGolden, RawGoldenKind, RawMinPass,
+    span_of, RawDefaults, RawDialogue, RawEndpoint, RawGolden, RawGoldenKind, RawKind, RawMinPass,
     RawNormalize, RawSession, RawSuite, RawTurn, Skip, Spanned,
 };
 use crate::suite::template;
@@ -22,6 +22,7 @@ use super::check::{at_part, Checker};
 use super::endpoint::{Completion, Layer};
 use super::expect::Exp;
 use super::judge::JudgeLayer;
+use super::kind::{field_applies, foreign_fields, kind_fields, KindFrom};
 use super::matrix::{Matrix, Row};
 use super::ConfigState;
 
@@ -111,6 +112,12 @@ pub(super) struct SuiteBuild {
     dialogues: Vec<Dialogue>,
     /// The endpoint of the last dialogue: most dialogues share theirs, and then share it.
     last_endpoint: Option<Arc<Endpoint>>,
+    /// The kind-specific fields of the suite's `endpoint:` when it sets no `kind`, and
+    /// whether some dialogue's kind uses each: one that none uses is an error at the end.
+    unkinded: Vec<(&'static str, Span, bool)>,
+    /// Dialogues whose kind is their own (`kind:` in their `endpoint:`), and all dialogues.
+    own_kinds: usize,
+    kinded: usize,
     phases: [Vec<Diagnostic>; PHASES],
 }
 
@@ -127,6 +134,9 @@ impl SuiteBuild {
             written: 0,
             dialogues: Vec::new(),
             last_endpoint: None,
+            unkinded: Vec::new(),
+            own_kinds: 0,
+            kinded: 0,
             phases: Default::default(),
         }
     }
@@ -201,6 +211,12 @@ impl Checker<'_> {
     ) {
         let layer = self.in_phase(b, Phase::Endpoint, |ck, b| {
             let own = endpoint.map(|e| ck.endpoint(e)).unwrap_or_default();
+            if let Some(e) = endpoint.filter(|e| e.kind.is_none()) {
+                b.unkinded = kind_fields(e)
+                    .into_iter()
+                    .map(|(f, s)| (f, s, false))
+                    .collect();
+            }
             b.from_config.layer.under(&own)
         });
         let defaults = self.in_phase(b, Phase::Defaults, |ck, b| {
@@ -251,6 +267,16 @@ impl Checker<'_> {
             let shared = b.last_endpoint.as_ref();
             Some(ck.dialogue(&plan, scope, shared))
         });
+        if let Some(scope) = &b.scope {
+            let own = raw.endpoint.as_ref().and_then(|e| e.kind.as_ref());
+            b.own_kinds += usize::from(own.is_some());
+            b.kinded += 1;
+            let kind = own.map(|k| k.value).or(scope.layer.kind());
+            let kind = kind.unwrap_or(RawKind::Thinnest);
+            for (field, _, used) in &mut b.unkinded {
+                *used |= field_applies(field, kind);
+            }
+        }
         for d in dialogues.into_iter().flatten() {
             b.last_endpoint = Some(d.endpoint.clone());
             b.dialogues.push(d);
@@ -260,6 +286,7 @@ impl Checker<'_> {
     /// The suite, once every key is read: `list` is where `dialogues:` is, when it is
     /// written (and not empty of value). `None` when there is no list at all.
     pub(super) fn suite_finish(&mut self, mut b: SuiteBuild, list: Option<Span>) -> Option<Suite> {
+        self.in_phase(&mut b, Phase::Endpoint, Self::unused_suite_fields);
         let listed = self.in_phase(&mut b, Phase::List, |ck, b| match list {
             None => {
                 // A team whose files are `*.yml` names its config `agenttest.yml` too: say
@@ -316,6 +343,33 @@ impl Checker<'_> {
             dialogues,
             judge: scope.and_then(|s| s.judge_endpoint),
         })
+    }
+
+    /// A field of the suite's `endpoint:` (which sets no `kind`) that no dialogue's kind
+    /// uses: it was meant for another kind, and would be silently ignored.
+    fn unused_suite_fields(&mut self, b: &mut SuiteBuild) {
+        if b.kinded == 0 {
+            return;
+        }
+        let inherited = b.scope.as_ref().and_then(|s| s.layer.kind());
+        for &(field, span, used) in &b.unkinded {
+            if used {
+                continue;
+            }
+            if b.own_kinds == 0 {
+                let (kind, from) = match inherited {
+                    Some(k) => (k, KindFrom::Outer),
+                    None => (RawKind::Thinnest, KindFrom::Default),
+                };
+                self.foreign_field(field, span, kind, from);
+            } else {
+                let d = self.error(span, format!("no dialogue of this suite uses `{field}`"));
+                d.label = Some("every dialogue's kind ignores it".into());
+                d.help = Some(format!(
+                    "remove `{field}`, or give it to the dialogues of a kind that takes it"
+                ));
+            }
+        }
     }
 
     /// A dialogue's name and rows, checked before anything else so that every name it
@@ -470,11 +524,23 @@ impl Checker<'_> {
         matrix: Option<&Matrix>,
         scope: &SuiteScope,
     ) -> Option<Endpoint> {
-        let own = raw
+        let mut own = raw
             .endpoint
             .as_ref()
             .map(|e| self.endpoint(e))
             .unwrap_or_default();
+        // Fields the inherited kind would ignore; beside their own `kind:` they were checked
+        // with the mapping.
+        if let Some(e) = raw.endpoint.as_ref().filter(|e| e.kind.is_none()) {
+            let (kind, from) = match scope.layer.kind() {
+                Some(k) => (k, KindFrom::Outer),
+                None => (RawKind::Thinnest, KindFrom::Default),
+            };
+            for (field, span) in foreign_fields(e, kind) {
+                self.foreign_field(field, span, kind, from);
+                own.mark_broken();
+            }
+        }
         // The endpoint is one for every row: it may use the vars that every row has.
         let mut names: BTreeSet<String> = vars.keys().cloned().collect();
         names.extend(matrix.map(Matrix::common_keys).unwrap_or_default());

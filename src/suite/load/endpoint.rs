@@ -81,6 +81,11 @@ impl Layer {
         }
     }
 
+    /// The kind this layer (or one under it) sets, if any.
+    pub(super) fn kind(&self) -> Option<RawKind> {
+        self.kind
+    }
+
     /// An error about the layer as a whole: what it lacks is not reported again.
     pub(super) fn mark_broken(&mut self) {
         self.broken = true;

@@ -129,7 +129,7 @@ impl SpecLayer {
 }
 
 /// The kind-specific fields written in one mapping, each with where its value is.
-fn fields_written(raw: &RawEndpoint) -> Vec<(&'static str, Span)> {
+pub(super) fn kind_fields(raw: &RawEndpoint) -> Vec<(&'static str, Span)> {
     let s = |name, v: Option<Span>| v.map(|span| (name, span));
     [
         s("agent_id", raw.agent_id.as_ref().map(span_of)),
@@ -165,6 +165,29 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
+/// Where a mapping's kind comes from, when it is not written in that mapping.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum KindFrom {
+    /// `kind:` is in the same mapping as the field (SPEC §8's error).
+    Beside,
+    /// An outer layer (the suite's `endpoint:` or agenttest.yaml) sets it.
+    Outer,
+    /// No layer sets it: `thinnest`, the default.
+    Default,
+}
+
+/// The kind-specific fields written in `raw` that `kind` has no use for.
+pub(super) fn foreign_fields(raw: &RawEndpoint, kind: RawKind) -> Vec<(&'static str, Span)> {
+    let mut fields = kind_fields(raw);
+    fields.retain(|(field, _)| !field_applies(field, kind));
+    fields
+}
+
+/// Whether `kind` uses `field`, one of the kind-specific fields.
+pub(super) fn field_applies(field: &str, kind: RawKind) -> bool {
+    kinds_of(field).contains(&kind)
+}
+
 impl Checker<'_> {
     /// SPEC §8: a field of another kind written in the same mapping as `kind` is an error at
     /// that field (one inherited from an outer layer is ignored, by the completion).
@@ -172,36 +195,64 @@ impl Checker<'_> {
         let Some(kind) = kind else {
             return;
         };
-        for (field, span) in fields_written(raw) {
-            let kinds = kinds_of(field);
-            if kinds.contains(&kind) {
-                continue;
-            }
-            let owners: Vec<String> = kinds
-                .iter()
-                .map(|k| format!("`{}`", kind_word(*k)))
-                .collect();
-            let own: Vec<String> = KIND_FIELDS
-                .iter()
-                .filter(|(_, ks)| ks.contains(&kind))
-                .map(|(f, _)| format!("`{f}`"))
-                .collect();
-            let word = kind_word(kind);
-            let d = self.error(span, format!("`{field}` does not apply to kind `{word}`"));
-            d.label = Some(format!(
-                "a field of kind{} {}",
-                if owners.len() > 1 { "s" } else { "" },
-                and_list(&owners)
-            ));
-            d.help = Some(if own.is_empty() {
-                format!("kind `{word}` takes only the common fields; remove `{field}`")
-            } else {
-                format!(
-                    "kind `{word}` takes {} besides the common fields",
-                    and_list(&own)
-                )
-            });
+        for (field, span) in foreign_fields(raw, kind) {
+            self.foreign_field(field, span, kind, KindFrom::Beside);
         }
+    }
+
+    /// A field that `kind` would ignore. Written beside `kind` it is SPEC §8's error; written
+    /// in a mapping that inherits its kind (or takes the default), nothing would use it
+    /// either: the field was meant for another kind, and the run would silently talk to an
+    /// agent the user did not describe.
+    pub(super) fn foreign_field(
+        &mut self,
+        field: &str,
+        span: Span,
+        kind: RawKind,
+        from: KindFrom,
+    ) -> &mut Diagnostic {
+        let kinds = kinds_of(field);
+        let owners: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("`{}`", kind_word(*k)))
+            .collect();
+        let own: Vec<String> = KIND_FIELDS
+            .iter()
+            .filter(|(_, ks)| ks.contains(&kind))
+            .map(|(f, _)| format!("`{f}`"))
+            .collect();
+        let word = kind_word(kind);
+        let message = match from {
+            KindFrom::Beside => format!("`{field}` does not apply to kind `{word}`"),
+            KindFrom::Outer => {
+                format!("`{field}` does not apply to kind `{word}`, set in an outer `endpoint:`")
+            }
+            KindFrom::Default => {
+                format!("`{field}` does not apply to kind `{word}`, the default")
+            }
+        };
+        let label = format!(
+            "a field of kind{} {}",
+            if owners.len() > 1 { "s" } else { "" },
+            and_list(&owners)
+        );
+        let help = match from {
+            KindFrom::Beside if own.is_empty() => {
+                format!("kind `{word}` takes only the common fields; remove `{field}`")
+            }
+            KindFrom::Beside => format!(
+                "kind `{word}` takes {} besides the common fields",
+                and_list(&own)
+            ),
+            KindFrom::Outer | KindFrom::Default => format!(
+                "write `kind: {}` beside it to use it, or remove `{field}`",
+                kinds.first().map_or("thinnest", |k| kind_word(*k))
+            ),
+        };
+        let d = self.error(span, message);
+        d.label = Some(label);
+        d.help = Some(help);
+        d
     }
 
     /// The kind-specific fields of one mapping, each checked where it is written.

@@ -631,6 +631,30 @@ fn kind_fields_are_checked_where_written() {
 }
 
 #[test]
+fn a_suite_field_used_by_some_dialogues_kind_is_kept() {
+    // The suite's `model` is for its openai dialogues; the thinnest one ignores it, as it
+    // would ignore a config's. Only a field that no dialogue uses is an error.
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag, model: gpt-x}\ndialogues:\n  \
+         - name: t\n    turns: [{user: hi}]\n  \
+         - name: o\n    endpoint: {kind: openai}\n    turns: [{user: hi}]\n",
+    )]);
+    let suite = one(&f);
+    assert_eq!(suite.dialogues[0].endpoint.agent_id, "ag");
+    assert_eq!(suite.dialogues[1].endpoint.agent_id, "gpt-x");
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag, model: gpt-x}\ndialogues:\n  \
+         - name: t\n    turns: [{user: hi}]\n",
+    )]);
+    assert_eq!(
+        f.errors(),
+        ["s.yaml:1:49 `model` does not apply to kind `thinnest`, the default"]
+    );
+}
+
+#[test]
 fn an_inherited_field_of_another_kind_is_ignored() {
     // The config is written for thinnest suites; an openai suite below it ignores agent_id,
     // and a thinnest suite ignores the config's `model`, which it has no use for.
