@@ -1,9 +1,10 @@
 //! The one way this crate reads YAML: serde-saphyr with duplicate keys refused, a budget
 //! against alias bombs and deep nesting, and errors turned into [`Diagnostic`]s that point at
-//! `file:line:column`. Suites, `agenttest.yaml`, goldens and mock scripts all come through here
-//! so they fail the same way. [`parse_all`] reports every structural error of a file at once
+//! `file:line:column`, in YAML's words rather than serde's (`plain`). Suites,
+//! `agenttest.yaml`, goldens and mock scripts all come through here so they fail the same way. [`parse_all`] reports every structural error of a file at once
 //! (`recover` finds them); [`parse`] stops at the first. Nothing here checks meaning.
 
+mod plain;
 mod recover;
 mod tree;
 
@@ -145,6 +146,7 @@ fn plain_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic 
         .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
         .trim()
         .to_string();
+    let message = plain::plain_words(&message).unwrap_or(message);
     let mut diag = Diagnostic::at(file, span, message.clone());
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((field, expected)) = rest.split_once("`, expected one of ") {

@@ -1,6 +1,6 @@
 //! From a path to typed YAML: reading the bytes (a non-UTF-8 file is pointed at its first bad
 //! byte) and parsing them (every structural error at once, through `crate::yaml::parse_all`),
-//! with serde's wording of an error said for people. Nothing here checks meaning.
+//! each at its place. Nothing here checks meaning.
 
 use std::path::Path;
 
@@ -31,30 +31,10 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
     }
 }
 
-/// Parses `file` into `T`; on failure, every structural error it has, each said for people.
+/// Parses `file` into `T`; on failure, every structural error it has, each said for people
+/// (`crate::yaml` words serde's errors in YAML's terms).
 pub(super) fn parse_yaml<T: serde::de::DeserializeOwned>(
     file: &SourceFile,
 ) -> Result<T, Vec<Diagnostic>> {
-    crate::yaml::parse_all(file).map_err(|diags| diags.into_iter().map(plain_type_error).collect())
-}
-
-/// serde's words for a number that does not fit its type, said for people.
-fn plain_type_error(mut d: Diagnostic) -> Diagnostic {
-    let plain = match d.message.as_str() {
-        "invalid u32" | "invalid u64" => Some("expected a non-negative integer"),
-        "invalid i64" => Some("expected an integer"),
-        "invalid f64" => Some("expected a number"),
-        "expected sequence start" => Some("expected a list"),
-        "expected mapping start" => Some("expected a mapping"),
-        "expected string scalar" => Some("expected a string"),
-        // `key:` or `key: ~` where text is wanted (a var, a matrix value).
-        "cannot deserialize null into string; use Option<String>" => {
-            Some("expected a value, found nothing (write `''` for an empty one)")
-        }
-        _ => None,
-    };
-    if let Some(plain) = plain {
-        d.message = plain.to_string();
-    }
-    d
+    crate::yaml::parse_all(file)
 }
