@@ -8,6 +8,8 @@ mod plain;
 mod recover;
 mod tree;
 
+pub(crate) use recover::Repaired;
+
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
@@ -71,7 +73,16 @@ pub fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Diagnostic> {
 /// walked (so that an alias bomb, a syntax error or a nesting too deep is the one answer, not
 /// hidden behind a type error before it) and then repaired error by error to find the rest.
 pub fn parse_all<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Vec<Diagnostic>> {
-    refuse_empty(file).map_err(|d| vec![d])?;
+    parse_or_repair(file).map_err(|(diags, _)| diags)
+}
+
+/// As [`parse_all`], and on failure also the file parsed with its errors blanked when that
+/// reads: a caller that checks meaning can then report the rest of the file's errors with
+/// these, as long as it keeps away from the blanks (what is near them may be an echo).
+pub(crate) fn parse_or_repair<T: DeserializeOwned>(
+    file: &SourceFile,
+) -> Result<T, (Vec<Diagnostic>, Option<Repaired<T>>)> {
+    refuse_empty(file).map_err(|d| (vec![d], None))?;
     let first = match from_text(&file.text) {
         Ok(v) => return Ok(v),
         Err(e) => e,
@@ -80,7 +91,7 @@ pub fn parse_all<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Vec<Diagno
     // finds (syntax, budget) cannot be repaired.
     if let Err(e) = from_text::<IgnoredAny>(&file.text) {
         if !matches!(e, serde_saphyr::Error::DuplicateMappingKey { .. }) {
-            return Err(vec![to_diagnostic(file, &e)]);
+            return Err((vec![to_diagnostic(file, &e)], None));
         }
     }
     Err(recover::all_errors::<T>(file, first))

@@ -265,19 +265,34 @@ fn a_syntax_error_is_the_one_answer() {
 }
 
 #[test]
-fn meaning_is_not_checked_in_a_file_with_structural_errors() {
-    // The invalid regex would be reported about a document with a dialogue set aside; it is
-    // found in the next run, once the structure is right.
+fn meaning_is_checked_away_from_structural_errors() {
+    // SPEC §4, all errors at once: the invalid regex of dialogue a is reported with dialogue
+    // b's unknown field. b's own unknown `{{name}}` is not: what the parser set aside (its
+    // misspelt `turnz`) could be what defines it, so only the structural error speaks for b.
     let text = format!(
         "{ENDPOINT}dialogues:\n  - name: a\n    turns: [{{user: hi, expect: {{regex: '(oops'}}}}]\n  \
-         - name: b\n    turnz: []\n"
+         - name: b\n    turnz: []\n    turns: [{{user: '{{{{nope}}}}'}}]\n"
     );
     let err = refused(&text);
     assert_eq!(
         errors(&err),
-        pairs(&[("unknown field `turnz`", "suite.yaml:6:5")]),
+        pairs(&[
+            ("invalid regex: unclosed group", "suite.yaml:4:40"),
+            ("unknown field `turnz`", "suite.yaml:6:5"),
+        ]),
         "{err}"
     );
+}
+
+#[test]
+fn a_structural_error_in_the_head_leaves_only_structural_errors() {
+    // A blanked `kind` would make every dialogue's `model` a field of another kind: echoes.
+    let text = "endpoint: {kind: opneai, base_url: mock, model: m}\ndialogues:\n  - name: a\n    \
+                turns: [{user: hi, expect: {regex: '(oops'}}]\n";
+    let err = refused(text);
+    let found = errors(&err);
+    assert_eq!(found.len(), 1, "{err}");
+    assert_eq!(found[0].1, "suite.yaml:1:18", "{err}");
 }
 
 #[test]
@@ -440,15 +455,27 @@ fn every_dialogue_of_the_example_suites_with_a_bad_key_is_reported() {
             "{seed} has fewer dialogues than expected"
         );
         let err = refused(&broken);
-        let found = errors(&err);
+        let bad_key = |(m, _): &(String, String)| m == "unknown field `zzz_not_a_field`";
+        let (found, others): (Vec<_>, Vec<_>) = errors(&err).into_iter().partition(bad_key);
         let places: Vec<&str> = found.iter().map(|(_, l)| l.as_str()).collect();
         assert_eq!(places, expected, "{seed}:\n{err}");
-        assert!(
-            found
-                .iter()
-                .all(|(m, _)| m == "unknown field `zzz_not_a_field`"),
-            "{seed}:\n{err}"
-        );
+        // The suite's head holds no blank, so its own errors of meaning (an env var this
+        // test does not set) are reported too; no dialogue's are, since each holds a blank.
+        let first = text
+            .lines()
+            .position(|l| l.starts_with("  - name: "))
+            .unwrap_or(0);
+        for (m, at) in &others {
+            let line: usize = at
+                .split(':')
+                .nth(1)
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            assert!(
+                line <= first,
+                "{seed}: `{m}` at {at} is in a dialogue:\n{err}"
+            );
+        }
     }
 }
 

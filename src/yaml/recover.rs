@@ -25,21 +25,53 @@ pub(super) const MAX_ERRORS: usize = 50;
 /// Parses per file at most, cascades included: a bound on the time a broken file can take.
 const MAX_ROUNDS: usize = 4 * MAX_ERRORS;
 
+/// The file as it reads once every node with a structural error is blanked: what the rest of
+/// the file says can then be checked for meaning too (SPEC §4: all errors at once).
+pub(crate) struct Repaired<T> {
+    pub(crate) value: T,
+    /// Where the blanks are, first and last character, in the file's own line:column.
+    pub(crate) blanks: Vec<(Span, Span)>,
+}
+
 /// Every structural error of `file`, whose typed parse into `T` failed with `first`, in the
-/// order of the file.
-pub(super) fn all_errors<T: DeserializeOwned>(file: &SourceFile, first: Error) -> Vec<Diagnostic> {
+/// order of the file; and the file parsed with those errors blanked, when that parse succeeds.
+pub(super) fn all_errors<T: DeserializeOwned>(
+    file: &SourceFile,
+    first: Error,
+) -> (Vec<Diagnostic>, Option<Repaired<T>>) {
     let mut repair = Repair::new(file);
     let mut err = first;
+    let mut repaired = false;
     for _ in 0..MAX_ROUNDS {
         if !repair.step(&err) {
             break;
         }
         match super::from_text::<T>(&repair.text) {
-            Ok(_) => break,
+            Ok(_) => {
+                repaired = true;
+                break;
+            }
             Err(e) => err = e,
         }
     }
-    repair.finish()
+    // The text parsed had valid list items blanked too, to save parses: parse again with
+    // only the errors' blanks, so that every dialogue without an error is there.
+    let value = (repaired && !repair.capped)
+        .then(|| repair.errors_blanked())
+        .and_then(|text| super::from_text::<T>(&text).ok());
+    let blanks = repair
+        .blanks
+        .iter()
+        .map(|b| {
+            let last = b.range.end.saturating_sub(1).max(b.range.start);
+            (
+                span_at(&file.text, b.range.start),
+                span_at(&file.text, last),
+            )
+        })
+        .collect();
+    let diags = repair.finish();
+    (diags, value.map(|value| Repaired { value, blanks }))
 }
 
 /// A blanked stretch of the text, and the key of the entry it was.
@@ -229,6 +261,15 @@ impl<'f> Repair<'f> {
             range,
             key: unit.key,
         });
+    }
+
+    /// The file's text with only the blanks over errors (and their cascades) applied.
+    fn errors_blanked(&self) -> String {
+        let mut text = self.file.text.to_string();
+        for b in &self.blanks {
+            blank(&mut text, b.range.clone());
+        }
+        text
     }
 
     /// The errors in the order of the file, and a note when there were too many to show.

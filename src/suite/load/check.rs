@@ -34,6 +34,9 @@ pub(super) struct Checker<'a> {
     /// Every file named as a `mock_script:` here, whatever else is wrong: never a suite when
     /// a walk finds it (`load_paths`).
     pub(super) scripts: Scripts,
+    /// The file had structural errors and is checked as repaired (`repaired.rs`): a check
+    /// across dialogues would count what the repair took away.
+    pub(super) repaired: bool,
 }
 
 /// Files named as `mock_script:`, as resolved beside the file that names them.
@@ -50,6 +53,7 @@ impl<'a> Checker<'a> {
             last_kinds: Default::default(),
             key_reported: false,
             scripts: Scripts::new(),
+            repaired: false,
         }
     }
 

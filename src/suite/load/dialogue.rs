@@ -348,7 +348,7 @@ impl Checker<'_> {
     /// A field of the suite's `endpoint:` (which sets no `kind`) that no dialogue's kind
     /// uses: it was meant for another kind, and would be silently ignored.
     fn unused_suite_fields(&mut self, b: &mut SuiteBuild) {
-        if b.kinded == 0 {
+        if b.kinded == 0 || self.repaired {
             return;
         }
         let inherited = b.scope.as_ref().and_then(|s| s.layer.kind());

@@ -26,6 +26,7 @@ mod expect;
 mod judge;
 mod kind;
 mod matrix;
+mod repaired;
 mod source;
 mod split;
 mod stream;
@@ -327,9 +328,9 @@ fn load_suite(path: &Path, config: &ConfigState, opts: &LoadOptions, cut_above: 
 /// A suite file parsed whole, then checked: the suite (even with errors) and every
 /// diagnostic.
 fn load_whole(file: &SourceFile, config: &ConfigState, opts: &LoadOptions) -> FileLoad {
-    let raw: RawSuite = match source::parse_yaml(file) {
+    let raw: RawSuite = match crate::yaml::parse_or_repair(file) {
         Ok(r) => r,
-        Err(diags) => return FileLoad::failed(diags),
+        Err((diags, rep)) => return repaired::load(file, config, opts, diags, rep),
     };
     let mut ck = Checker::new(file, opts);
     let suite = ck.suite(&raw, config);
