@@ -4,6 +4,7 @@
 //! `agenttest.yaml`, goldens and mock scripts all come through here so they fail the same way. [`parse_all`] reports every structural error of a file at once
 //! (`recover` finds them); [`parse`] stops at the first. Nothing here checks meaning.
 
+mod indent;
 mod plain;
 mod recover;
 mod tree;
@@ -159,6 +160,7 @@ fn plain_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic 
         .to_string();
     let message = plain::plain_words(&message).unwrap_or(message);
     let mut diag = Diagnostic::at(file, span, message.clone());
+    diag.help = indent::hint(&file.text, &message, span);
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((field, expected)) = rest.split_once("`, expected one of ") {
             let candidates: Vec<&str> = expected.split(", ").map(|s| s.trim_matches('`')).collect();

@@ -281,6 +281,26 @@ mod tests {
     }
 
     #[test]
+    fn a_misindented_golden_key_is_named_not_only_missed() {
+        // F23: a hand-edited golden with `status:` a space short of its neighbours.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.yaml");
+        std::fs::write(
+            &path,
+            "suite: s\ndialogue: d\nturns:\n  - user: hi\n   status: 200\n    agent: x\n",
+        )
+        .unwrap();
+        let check = compare(&path, &golden(&[("hi", 200, "x")]), GoldenMode::Exact, &[]);
+        assert_eq!(check.status, GoldenStatus::Invalid);
+        let m = &message(&check);
+        assert!(m.contains("missing field `status`"), "{m}");
+        assert!(
+            m.contains("`status:` is on line 5, indented by 3 spaces where the other keys of this mapping have 4"),
+            "{m}"
+        );
+    }
+
+    #[test]
     fn pending_files_are_written_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("support.golden/business-hours.yaml");

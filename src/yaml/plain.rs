@@ -6,9 +6,11 @@
 /// A parser's message said for people, or `None` when it already is.
 pub(super) fn plain_words(message: &str) -> Option<String> {
     let plain = match message {
-        "invalid u32" | "invalid u64" => Some("expected a non-negative integer"),
-        "invalid i64" => Some("expected an integer"),
-        "invalid f64" => Some("expected a number"),
+        "invalid u8" | "invalid u16" | "invalid u32" | "invalid u64" | "invalid usize" => {
+            Some("expected a non-negative integer")
+        }
+        "invalid i32" | "invalid i64" => Some("expected an integer"),
+        "invalid f32" | "invalid f64" => Some("expected a number"),
         "expected sequence start" => Some("expected a list"),
         "expected mapping start" => Some("expected a mapping"),
         "expected string scalar" => Some("expected a string"),
