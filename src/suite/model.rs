@@ -439,10 +439,11 @@ impl BaseUrl {
 pub struct Endpoint {
     pub kind: EndpointKind,
     pub base_url: BaseUrl,
-    /// The value of each `${VAR}` in `base_url`'s query, each a secret: a key carried there
-    /// (`?key=${KEY}`) would otherwise ride along in every error that names the request and
-    /// in any reply that echoes its URL.
-    pub base_url_secrets: Vec<SecretString>,
+    /// The values `${VAR}` took from the environment where a key may ride: `base_url`'s
+    /// query (`?key=${KEY}`) and the string values of `params` and an `http` body. Each is a
+    /// secret: it would otherwise show in every error that names the request and in any reply
+    /// that echoes it. (Headers keep their own.)
+    pub env_secrets: Vec<SecretString>,
     /// Whom the requests are for, which also keys the rate limiter and replay: the agent id
     /// for `thinnest`, the model for `openai` (the mock serves a model as the agent of that
     /// id), empty for `http` (an `agent_id` inherited from an outer layer is ignored).
@@ -497,7 +498,7 @@ impl Endpoint {
         let Endpoint {
             kind,
             base_url,
-            base_url_secrets,
+            env_secrets,
             agent_id,
             api_key,
             headers,
@@ -508,10 +509,10 @@ impl Endpoint {
         } = self;
         *kind == other.kind
             && *base_url == other.base_url
-            && base_url_secrets.len() == other.base_url_secrets.len()
-            && base_url_secrets
+            && env_secrets.len() == other.env_secrets.len()
+            && env_secrets
                 .iter()
-                .zip(&other.base_url_secrets)
+                .zip(&other.env_secrets)
                 .all(|(a, b)| same_secret(Some(a), Some(b)))
             && *agent_id == other.agent_id
             && same_secret(api_key.as_ref(), other.api_key.as_ref())
@@ -529,7 +530,7 @@ impl Endpoint {
     /// Every secret this endpoint holds, for the run's redactor.
     pub fn secrets(&self) -> Vec<SecretString> {
         let mut out: Vec<SecretString> = self.api_key.iter().cloned().collect();
-        out.extend(self.base_url_secrets.iter().cloned());
+        out.extend(self.env_secrets.iter().cloned());
         for h in &self.headers {
             let whole = match &h.value {
                 HeaderValue::Secret(s) => {

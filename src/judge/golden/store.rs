@@ -671,7 +671,7 @@ mod tests {
             endpoint: Arc::new(Endpoint {
                 kind: EndpointKind::Thinnest,
                 base_url: BaseUrl::Mock,
-                base_url_secrets: Vec::new(),
+                env_secrets: Vec::new(),
                 agent_id: "ag".into(),
                 api_key: None,
                 headers: Vec::new(),

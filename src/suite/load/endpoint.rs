@@ -25,7 +25,7 @@ pub(super) struct Layer {
     kind: Option<RawKind>,
     base_url: Option<BaseUrl>,
     /// The value of each `${VAR}` in `base_url`'s query: a key (`?key=${KEY}`).
-    base_url_secrets: Vec<SecretString>,
+    env_secrets: Vec<SecretString>,
     agent_id: Option<String>,
     api_key: Option<SecretString>,
     headers: Vec<Header>,
@@ -54,9 +54,9 @@ impl Layer {
         Layer {
             kind: upper.kind.or(self.kind),
             base_url: upper.base_url.clone().or_else(|| self.base_url.clone()),
-            base_url_secrets: match upper.base_url {
-                Some(_) => upper.base_url_secrets.clone(),
-                None => self.base_url_secrets.clone(),
+            env_secrets: match upper.base_url {
+                Some(_) => upper.env_secrets.clone(),
+                None => self.env_secrets.clone(),
             },
             agent_id: upper.agent_id.clone().or_else(|| self.agent_id.clone()),
             api_key: upper.api_key.clone().or_else(|| self.api_key.clone()),
@@ -94,7 +94,7 @@ impl Layer {
     pub(super) fn with_overrides(mut self, o: &EndpointOverrides) -> Layer {
         if let Some(v) = &o.base_url {
             self.base_url = Some(v.clone());
-            self.base_url_secrets = Vec::new();
+            self.env_secrets = Vec::new();
             self.base_url_at = None;
         }
         if let Some(v) = &o.agent_id {
@@ -134,7 +134,7 @@ impl Checker<'_> {
             if let (Some(_), Some(query)) = (&layer.base_url, query) {
                 // Expanded once already, without error: the same values again.
                 if let Ok(e) = template::expand_env(query, &*self.opts.env) {
-                    layer.base_url_secrets = e
+                    layer.env_secrets = e
                         .env_values
                         .into_iter()
                         .filter(|v| crate::redact::env_secret(v))
@@ -353,15 +353,21 @@ impl Checker<'_> {
 
     /// Expands `${VAR}` in one field; an error points at the `${...}` in it.
     pub(super) fn env(&mut self, v: &Spanned<String>) -> Option<template::EnvExpanded> {
-        let err = match template::expand_env(&v.value, &*self.opts.env) {
+        self.env_at(&v.value, span_of(v))
+    }
+
+    /// `text`, written at `span`, with its `${VAR}`s expanded, or an error at the one that
+    /// cannot be.
+    pub(super) fn env_at(&mut self, text: &str, span: Span) -> Option<template::EnvExpanded> {
+        let err = match template::expand_env(text, &*self.opts.env) {
             Ok(e) => return Some(e),
             Err(err) => err,
         };
         let start = err.offset();
-        let end = v.value[start..]
+        let end = text[start..]
             .find('}')
-            .map_or(v.value.len(), |i| start + i + 1);
-        let mut d = at_part(self.file, span_of(v), &v.value, start..end, err.to_string());
+            .map_or(text.len(), |i| start + i + 1);
+        let mut d = at_part(self.file, span, text, start..end, err.to_string());
         if let template::EnvError::Unset { var, .. } = &err {
             d.help = Some(format!(
                 "export {var}, or give a default: `${{{var}:-value}}`"
@@ -406,12 +412,13 @@ impl Checker<'_> {
             RawKind::Http => String::new(),
         };
         let base_url = layer.base_url?;
+        let env_secrets = [layer.env_secrets, layer.spec.secrets.clone()].concat();
         let kind = endpoint_kind(kind, layer.spec, stream?)?;
         Some(Endpoint {
             kind,
             mock_script: mock_script.filter(|_| base_url == BaseUrl::Mock),
             base_url,
-            base_url_secrets: layer.base_url_secrets,
+            env_secrets,
             agent_id,
             api_key: layer.api_key,
             headers: layer.headers,

@@ -6,9 +6,11 @@
 
 use std::collections::BTreeSet;
 
+use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
+use crate::redact::env_secret;
 use crate::suite::model::{EndpointKind, HttpSpec, OpenAiSpec, Pointers};
 use crate::suite::raw::{span_of, RawEndpoint, RawKind, RawResponse, RawStream, RawValue, Spanned};
 use crate::suite::template;
@@ -82,6 +84,17 @@ pub(super) struct SpecLayer {
     body: Option<Templated<Value>>,
     auth_header: Option<String>,
     response: PointerLayer,
+    /// What `${VAR}` took from the environment into `params` and `body` (see
+    /// `Endpoint::env_secrets`).
+    pub(super) secrets: Vec<SecretString>,
+}
+
+/// What the string values of a `params` or `body` mapping hold: their `{{name}}` templates as
+/// written, and the secrets their `${VAR}`s took from the environment.
+#[derive(Default)]
+struct Leaves {
+    templates: Vec<(String, Span)>,
+    secrets: Vec<SecretString>,
 }
 
 impl SpecLayer {
@@ -102,6 +115,9 @@ impl SpecLayer {
                 .auth_header
                 .clone()
                 .or_else(|| self.auth_header.clone()),
+            // Both layers' values may be sent (params merge key by key): redacting a value
+            // that was overridden costs nothing.
+            secrets: [self.secrets.clone(), upper.secrets.clone()].concat(),
             response: PointerLayer {
                 text: b.text.clone().or_else(|| a.text.clone()),
                 session_id: b.session_id.clone().or_else(|| a.session_id.clone()),
@@ -270,19 +286,20 @@ impl Checker<'_> {
             ..SpecLayer::default()
         };
         if let Some(p) = &raw.params {
-            if let Some(Value::Object(map)) = self.mapping("params", p, &mut Vec::new()) {
+            let mut leaves = Leaves::default();
+            if let Some(Value::Object(map)) = self.mapping("params", p, &mut leaves) {
                 spec.params = map;
             }
+            spec.secrets.extend(leaves.secrets);
         }
         if let Some(b) = &raw.body {
-            let mut templates = Vec::new();
-            spec.body = self
-                .mapping("body", b, &mut templates)
-                .map(|value| Templated {
-                    value,
-                    file: self.file.clone(),
-                    templates,
-                });
+            let mut leaves = Leaves::default();
+            spec.body = self.mapping("body", b, &mut leaves).map(|value| Templated {
+                value,
+                file: self.file.clone(),
+                templates: leaves.templates,
+            });
+            spec.secrets.extend(leaves.secrets);
         }
         if let Some(r) = &raw.response {
             spec.response = self.pointers(&r.value);
@@ -359,14 +376,17 @@ impl Checker<'_> {
         Some(method)
     }
 
+    /// `path:`, with `${VAR}` expanded as in `base_url`'s path (a tenant or version from CI),
+    /// which is no secret either; its `{{name}}`s are checked as written.
     fn path(&mut self, p: &Spanned<String>) -> Option<Templated<String>> {
         if !p.value.starts_with('/') {
             self.error(span_of(p), "`path` must start with `/`").label =
                 Some("it is joined to `base_url`".into());
             return None;
         }
+        let value = self.env(p)?.value;
         Some(Templated {
-            value: p.value.clone(),
+            value,
             file: self.file.clone(),
             templates: vec![(p.value.clone(), span_of(p))],
         })
@@ -384,26 +404,19 @@ impl Checker<'_> {
     }
 
     /// `params` or `body`: a mapping of any YAML, as JSON.
-    fn mapping(
-        &mut self,
-        key: &str,
-        v: &Spanned<RawValue>,
-        templates: &mut Vec<(String, Span)>,
-    ) -> Option<Value> {
+    fn mapping(&mut self, key: &str, v: &Spanned<RawValue>, leaves: &mut Leaves) -> Option<Value> {
         if !matches!(v.value, RawValue::Map(_)) {
             self.error(span_of(v), format!("`{key}` must be a mapping"))
                 .label = Some(format!("found {}", v.value.what()));
             return None;
         }
-        self.json(v, templates)
+        self.json(v, leaves)
     }
 
-    /// Any YAML as JSON; every string value is recorded as a template with its span.
-    fn json(
-        &mut self,
-        v: &Spanned<RawValue>,
-        templates: &mut Vec<(String, Span)>,
-    ) -> Option<Value> {
+    /// Any YAML as JSON; every string value is recorded as a template with its span, and
+    /// sent with its `${VAR}`s expanded. A value the environment gave is a secret, as in a
+    /// header (a body is where some APIs take their key), unless it is too short to be one.
+    fn json(&mut self, v: &Spanned<RawValue>, leaves: &mut Leaves) -> Option<Value> {
         Some(match &v.value {
             RawValue::Null => Value::Null,
             RawValue::Bool(b) => Value::Bool(*b),
@@ -417,19 +430,22 @@ impl Checker<'_> {
                 }
             },
             RawValue::Str(s) => {
-                templates.push((s.clone(), span_of(v)));
-                Value::String(s.clone())
+                leaves.templates.push((s.clone(), span_of(v)));
+                let e = self.env_at(s, span_of(v))?;
+                let secrets = e.env_values.into_iter().filter(|v| env_secret(v));
+                leaves.secrets.extend(secrets.map(SecretString::from));
+                Value::String(e.value)
             }
             RawValue::Seq(items) => {
                 let items: Vec<Option<Value>> =
-                    items.iter().map(|i| self.json(i, templates)).collect();
+                    items.iter().map(|i| self.json(i, leaves)).collect();
                 Value::Array(items.into_iter().collect::<Option<_>>()?)
             }
             RawValue::Map(entries) => {
                 let mut map = Map::new();
                 let mut ok = true;
                 for (k, item) in entries {
-                    match self.json(item, templates) {
+                    match self.json(item, leaves) {
                         Some(value) => {
                             map.insert(k.value.clone(), value);
                         }

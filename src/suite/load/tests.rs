@@ -309,6 +309,62 @@ fn model_and_system_file_take_env_vars() {
 }
 
 #[test]
+fn path_params_and_body_take_env_vars() {
+    // F15: a tenant in the path, a seed in params, a key in the body, all from CI. The path
+    // is no secret (as base_url's path); what the environment gives a body or params is,
+    // unless written as a default or too short to be a key.
+    use secrecy::ExposeSecret;
+    let f = Fixture::new(&[(
+        "s.yaml",
+        "endpoint: {base_url: mock}\ndialogues:\n  - name: h\n    endpoint:\n      kind: http\n      \
+         path: /t/${TENANT}/chat\n      response: {text: /reply}\n      \
+         body: {q: '{{message}}', key: '${BODY_KEY}', region: '${REGION:-eu-west}', n: 1}\n    \
+         turns: [{user: hi}]\n  - name: o\n    endpoint: {kind: openai, model: m, \
+         params: {user: '${SEED}', tag: '$${literal}'}}\n    turns: [{user: hi}]\n",
+    )]);
+    let opts = env(&[
+        ("TENANT", "acme"),
+        ("BODY_KEY", "bk_live_123456"),
+        ("SEED", "42"),
+    ]);
+    let s = f.load_with(&opts).unwrap().suites.remove(0);
+    let http = match &s.dialogues[0].endpoint.kind {
+        EndpointKind::Http(h) => h.clone(),
+        other => panic!("not http: {other:?}"),
+    };
+    assert_eq!(http.path, "/t/acme/chat");
+    let body = http.body.expect("a body");
+    assert_eq!(body["key"], "bk_live_123456");
+    assert_eq!(body["region"], "eu-west");
+    assert_eq!(body["q"], "{{message}}");
+    let secrets: Vec<String> = s.dialogues[0]
+        .endpoint
+        .secrets()
+        .iter()
+        .map(|k| k.expose_secret().to_string())
+        .collect();
+    assert_eq!(secrets, ["bk_live_123456"]);
+    let openai = match &s.dialogues[1].endpoint.kind {
+        EndpointKind::OpenAi(o) => o.clone(),
+        other => panic!("not openai: {other:?}"),
+    };
+    assert_eq!(openai.params["user"], "42");
+    assert_eq!(openai.params["tag"], "${literal}");
+    // "42" is too short to be a key.
+    assert!(s.dialogues[1].endpoint.secrets().is_empty());
+
+    let diags = f.load_with(&env(&[])).unwrap_err();
+    assert_eq!(
+        at_line_col(&diags),
+        [
+            "6:16 environment variable `TENANT` is not set",
+            "8:38 environment variable `BODY_KEY` is not set",
+            "11:56 environment variable `SEED` is not set",
+        ]
+    );
+}
+
+#[test]
 fn defaults_expect_config_then_suite_then_turn() {
     let f = Fixture::new(&[
         (
