@@ -331,6 +331,19 @@ impl Response {
         self.done(read)
     }
 
+    /// The request's deadline and its timeout, for a reader that times its reads itself.
+    pub fn deadline(&self) -> (Instant, Duration) {
+        (self.deadline, self.timeout)
+    }
+
+    /// [`Response::chunk`] with no timer of its own, for a reader that runs all its reads under
+    /// one timer for [`Response::deadline`]: a stream comes in a read per event, and a timer
+    /// made for each was as dear as reading the event.
+    pub async fn chunk_untimed(&mut self) -> Result<Option<Bytes>, SendError> {
+        let read = self.next().await;
+        self.done(read)
+    }
+
     /// The next piece of the body, with no timer of its own.
     async fn next(&mut self) -> Result<Option<Bytes>, SendError> {
         let timeout = self.timeout;

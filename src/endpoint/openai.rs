@@ -67,10 +67,12 @@ impl OpenAi {
         if success && sse::is_event_stream(&response) {
             let mut usage = Usage::default();
             let mut model = None;
-            let streamed = sse::read_stream(response, started, |data| {
-                read_chunk(data, frames, &mut usage, &mut model)
-            })
-            .await?;
+            let reader = Chunks {
+                frames: &mut *frames,
+                usage: &mut usage,
+                model: &mut model,
+            };
+            let streamed = sse::read_events(response, started, reader).await?;
             if self.frames.get().is_none() {
                 let _ = self.frames.set(frames.clone());
             }
@@ -455,6 +457,25 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
     })
 }
 
+/// The events of a stream of `chat.completion.chunk`s, read through the conversation's frames
+/// into the reply's usage and model.
+struct Chunks<'r> {
+    frames: &'r mut Frames,
+    usage: &'r mut Usage,
+    model: &'r mut Option<String>,
+}
+
+impl sse::Reader for Chunks<'_> {
+    fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
+        let (len, read) = self.frames.event(bytes)?;
+        Some((len, read.took(self.usage, self.model)))
+    }
+
+    fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String> {
+        read_chunk(data, self.frames, self.usage, self.model)
+    }
+}
+
 /// One `chat.completion.chunk`: its `delta.content` piece; the usage chunk's counts. A chunk
 /// in the shape of one read before is read from its tokens alone ([`Frames`]); any other is
 /// read whole by serde, or as a tree when serde does not take it.
@@ -465,14 +486,8 @@ fn read_chunk<'a>(
     model: &mut Option<String>,
 ) -> Result<Piece<'a>, String> {
     if let Some(read) = frames.read(data) {
-        if model.is_none() {
-            *model = read.model.map(str::to_string);
-        }
-        if let Some(u) = read.usage {
-            *usage = u;
-        }
         return Ok(Piece {
-            text: read.content.map(Cow::Borrowed),
+            text: read.took(usage, model).map(Cow::Borrowed),
         });
     }
     match sse::text(data) {
@@ -545,6 +560,20 @@ struct Framed<'a, 'f> {
     model: Option<&'f str>,
 }
 
+impl<'a> Framed<'a, '_> {
+    /// Its content, after taking its usage and (if none is known yet) its model into the
+    /// reply's, as a whole read of the chunk does.
+    fn took(self, usage: &mut Usage, model: &mut Option<String>) -> Option<&'a str> {
+        if model.is_none() {
+            *model = self.model.map(str::to_string);
+        }
+        if let Some(u) = self.usage {
+            *usage = u;
+        }
+        self.content
+    }
+}
+
 impl Frames {
     /// `data` read by a frame it fits, if any: first the quick road of the last frame used, then
     /// the token road of each.
@@ -555,23 +584,64 @@ impl Frames {
             Some(content) => (last, content),
             None => self.by_tokens(data)?,
         };
+        Some(self.read_by(at, content))
+    }
+
+    /// The event at the start of `bytes` (see [`sse::Reader::event`]) if it is `data: `, the
+    /// last frame's text with another content literal (the quick road), and a blank line: its
+    /// length, and what it reads. The frame's text is on one line and a plain literal has no
+    /// line end in it, so the event parser would hand this very text to [`Frames::read`], whose
+    /// quick road would read it the same.
+    fn event<'a>(&mut self, bytes: &'a [u8]) -> Option<(usize, Framed<'a, '_>)> {
+        let frame = self.list.get(self.last)?;
+        if !frame.one_line {
+            return None;
+        }
+        let data = bytes.strip_prefix(b"data: ")?;
+        let (len, content) = frame.quick_at(data)?;
+        if !data[len..].starts_with(b"\n\n") {
+            return None;
+        }
+        let len = b"data: ".len() + len + 2;
+        Some((len, self.read_by(self.last, content)))
+    }
+
+    /// What the frame `at` read, `content` being the chunk's; the frame becomes the last used,
+    /// and the one that follows the previous last one.
+    fn read_by<'a>(&mut self, at: usize, content: Option<&'a str>) -> Framed<'a, '_> {
         self.tick += 1;
+        if at != self.last {
+            if let Some(before) = self.list.get_mut(self.last) {
+                before.next = Some(at);
+            }
+        }
         self.last = at;
         let frame = &mut self.list[at];
         frame.used = self.tick;
-        Some(Framed {
+        Framed {
             content,
             usage: frame.usage,
             model: frame.model.as_deref(),
-        })
+        }
     }
 
-    /// The frame that reads `data` by its tokens, the last one used first, and what it reads.
-    /// Not inlined: the quick road is the one taken, and kept short.
+    /// The frame that reads `data` by its tokens, and what it reads: first the frame that
+    /// followed the last one used the last time it changed (a stream's shapes come in the same
+    /// order in every completion: role, content, finish, usage), then the last one, then the
+    /// others. Not inlined: the quick road is the one taken, and kept short.
     #[inline(never)]
     fn by_tokens<'a>(&mut self, data: &'a [u8]) -> Option<(usize, Option<&'a str>)> {
         let last = self.last;
-        let order = std::iter::once(last).chain((0..self.list.len()).filter(|&i| i != last));
+        let len = self.list.len();
+        let next = self
+            .list
+            .get(last)
+            .and_then(|f| f.next)
+            .filter(|&n| n != last && n < len);
+        let order = next
+            .into_iter()
+            .chain(std::iter::once(last))
+            .chain((0..len).filter(move |&i| i != last && Some(i) != next));
         for i in order {
             let fresh = &mut self.fresh;
             if let Some(content) = self.list.get_mut(i).and_then(|f| f.by_tokens(data, fresh)) {
@@ -600,13 +670,19 @@ impl Frames {
             used: self.tick,
             ..frame
         };
-        if self.list.len() < FRAMES {
+        let at = if self.list.len() < FRAMES {
             self.list.push(frame);
-            self.last = self.list.len() - 1;
+            self.list.len() - 1
         } else if let Some((i, _)) = self.list.iter().enumerate().min_by_key(|(_, f)| f.used) {
             self.list[i] = frame;
-            self.last = i;
+            i
+        } else {
+            return;
+        };
+        if let Some(before) = self.list.get_mut(self.last).filter(|_| at != self.last) {
+            before.next = Some(at);
         }
+        self.last = at;
     }
 }
 
@@ -633,6 +709,12 @@ struct Frame {
     model: Option<String>,
     /// The tick of its last read.
     used: u64,
+    /// The text has no line end in it (no JSON whitespace that is one): an event of it is on
+    /// one line. Tokens in the holes have none either, so it stays true of a next text.
+    one_line: bool,
+    /// The frame that read a chunk right after this one last did, when it was another: the
+    /// shape that comes next, tried first on the token road.
+    next: Option<usize>,
 }
 
 /// A token of a frame's text that a chunk may change, from its first byte to after its last.
@@ -721,6 +803,8 @@ impl Frame {
             usage,
             model: model.map(str::to_string),
             used: 0,
+            one_line: !text.iter().any(|&b| b == b'\n' || b == b'\r'),
+            next: None,
         })
     }
 
@@ -735,6 +819,23 @@ impl Frame {
             .strip_prefix(&self.text[..hole.start])?
             .strip_suffix(&self.text[hole.end..])?;
         plain_string(literal).map(Some)
+    }
+
+    /// The quick road where the chunk's text may go on past its end (the body of a stream, read
+    /// where it lies): the length of the frame's text with another content literal at the start
+    /// of `bytes` (or of the frame's text itself, for a frame without content), and the content.
+    fn quick_at<'a>(&self, bytes: &'a [u8]) -> Option<(usize, Option<&'a str>)> {
+        let Some(at) = self.content else {
+            let len = self.text.len();
+            return bytes.starts_with(&self.text).then_some((len, None));
+        };
+        let hole = self.holes[at];
+        let (before, after) = (&self.text[..hole.start], &self.text[hole.end..]);
+        let rest = bytes.strip_prefix(before)?;
+        let (len, content) = plain_literal(rest)?;
+        rest[len..]
+            .starts_with(after)
+            .then_some((before.len() + len + after.len(), Some(content)))
     }
 
     /// The token road: `data` is the frame's text with other tokens in its holes. The content,
@@ -756,9 +857,16 @@ impl Frame {
             let was = &self.text[hole.start..hole.end];
             let len = match hole.kind {
                 Kind::Content => {
-                    let len = string_len(rest)?;
-                    content = Some(plain_string(&rest[..len])?);
+                    let (len, text) = plain_literal(rest)?;
+                    content = Some(text);
                     len
+                }
+                // The same count or number as the frame's (a creation time within a second)
+                // is compared, not scanned: what follows it is not a digit, so `unsigned` would
+                // take it whole.
+                Kind::Count(_) if same_number(rest, was) => {
+                    usage.as_ref()?;
+                    was.len()
                 }
                 Kind::Count(count) => {
                     let (len, n) = unsigned(rest)?;
@@ -771,12 +879,12 @@ impl Frame {
                     fresh.len()
                 }
                 Kind::Ignored if was[0] == b'"' => {
-                    let len = string_len(rest)?;
-                    plain_string(&rest[..len])?;
+                    let (len, _) = plain_literal(rest)?;
                     fresh.clear();
                     fresh.extend_from_slice(&rest[..len]);
                     len
                 }
+                Kind::Ignored if same_number(rest, was) => was.len(),
                 Kind::Ignored => unsigned(rest)?.0,
             };
             *span = (at, at + len);
@@ -799,9 +907,45 @@ impl Frame {
 
 /// The length of the string literal at the start of `text`, up to its first closing quote
 /// (an escaped quote ends it too early: [`plain_string`] refuses the escape).
+#[cfg(test)]
 fn string_len(text: &[u8]) -> Option<usize> {
     let body = text.strip_prefix(b"\"")?;
     Some(memchr::memchr(b'"', body)? + 2)
+}
+
+/// The plain string literal at the start of `text` (what [`plain_string`] takes of the literal
+/// [`string_len`] finds there): its length, quotes and all, and its text. One pass finds the
+/// closing quote and refuses an escape or a control character, where the two took two passes
+/// and a `memchr` call, most of the cost of a short word.
+#[inline]
+fn plain_literal(text: &[u8]) -> Option<(usize, &str)> {
+    let body = text.strip_prefix(b"\"")?;
+    let mut i = 0;
+    while let Some(word) = body.get(i..i + 8) {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(word);
+        if !plain_ascii(u64::from_le_bytes(eight)) {
+            break;
+        }
+        i += 8;
+    }
+    loop {
+        match *body.get(i)? {
+            b'"' => break,
+            b'\\' => return None,
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+    let text = std::str::from_utf8(&body[..i]).ok()?;
+    Some((i + 2, text))
+}
+
+/// Whether `text` starts with the number `was` (an unsigned integer a hole took) and no digit
+/// follows it: what [`unsigned`] would read there is `was`.
+#[inline]
+fn same_number(text: &[u8], was: &[u8]) -> bool {
+    text.starts_with(was) && !text.get(was.len()).is_some_and(u8::is_ascii_digit)
 }
 
 /// The text of `literal` (quotes and all), if it is one string literal without escapes or
@@ -1763,5 +1907,256 @@ mod tests {
             );
         }
         assert_eq!(frames.list.len(), 4);
+    }
+
+    /// What the line-by-line road makes of a stream's body read whole: each event's data split
+    /// out by the parser, trimmed, until `[DONE]`, and read alone as a tree. The text, usage and
+    /// model, or the error.
+    fn slow_road(body: &[u8]) -> (Result<String, String>, Usage, Option<String>) {
+        let mut datas: Vec<String> = Vec::new();
+        let _ = sse::EventParser::default().feed(body, |d| {
+            datas.push(sse::text(d).trim().to_string());
+            Ok::<(), ()>(())
+        });
+        let (mut usage, mut model, mut text) = (Usage::default(), None, String::new());
+        for data in datas.iter().filter(|d| !d.is_empty()) {
+            if data == "[DONE]" {
+                break;
+            }
+            match chunk_from_tree(data, &mut usage, &mut model) {
+                Ok(piece) => text.push_str(piece.text.as_deref().unwrap_or("")),
+                Err(e) => return (Err(e), usage, model),
+            }
+        }
+        (Ok(text), usage, model)
+    }
+
+    /// What a conversation's reader (its frames, the event road) makes of `body` read in
+    /// `pieces`; with `greedy`, through a wrong event road ([`Greedy`]).
+    fn fast_road(
+        pieces: &[&[u8]],
+        frames: &mut Frames,
+        greedy: bool,
+    ) -> (Result<String, String>, Usage, Option<String>) {
+        let (mut usage, mut model) = (Usage::default(), None);
+        let reader = Chunks {
+            frames,
+            usage: &mut usage,
+            model: &mut model,
+        };
+        let read = match greedy {
+            true => sse::read_pieces(pieces, Greedy(reader)),
+            false => sse::read_pieces(pieces, reader),
+        };
+        let read = read.map_err(|e| match e {
+            SendError::Other(e) => e,
+            e => format!("{e:?}"),
+        });
+        (read, usage, model)
+    }
+
+    /// Streams of several completions, each in one shape of chunk (the mock's, OpenAI's), with
+    /// every kind of content literal (escapes, raw line ends, bytes that are not UTF-8, broken
+    /// ones), events written in several ways (with and without the space, CRLF, comments and
+    /// other fields before them) and `[DONE]` at the end or not.
+    fn stream_bodies() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let content = prop::sample::select(vec![
+            &br#""w ""#[..],
+            br#""Answer ""#,
+            br#""""#,
+            "\"\u{e9}\u{20ac}\"".as_bytes(),
+            br#""a\"b""#,
+            br#""\n""#,
+            b"\"a\nb\"",
+            b"\"a\rb\"",
+            b"\"\x01\"",
+            b"\"a\xffb\"",
+            br#""a"#,
+            b"null",
+            b"5",
+            br#""long words, more than eight bytes""#,
+        ]);
+        let id = prop::sample::select(vec!["chatcmpl-A", "chatcmpl-B7", "", "x"]);
+        let created = prop::sample::select(vec!["1796225262", "1796225263", "7", "007"]);
+        let openai_shape = prop::bool::ANY;
+        let completion = (
+            id,
+            created,
+            openai_shape,
+            prop::collection::vec(content, 0..6),
+            1u64..200,
+        )
+            .prop_map(|(id, created, openai, words, n)| {
+                let chunk = |choices: &[u8], usage: &str| -> Vec<u8> {
+                    let mut c = Vec::new();
+                    if openai {
+                        c.extend_from_slice(
+                            format!(r#"{{"id":"{id}","object":"chat.completion.chunk","created":{created},"model":"gpt","choices":"#).as_bytes(),
+                        );
+                        c.extend_from_slice(choices);
+                        c.extend_from_slice(format!(r#","usage":{usage}}}"#).as_bytes());
+                    } else {
+                        c.extend_from_slice(br#"{"choices":"#);
+                        c.extend_from_slice(choices);
+                        c.extend_from_slice(
+                            format!(r#","created":{created},"id":"{id}","model":"ag","object":"chat.completion.chunk","usage":{usage}}}"#).as_bytes(),
+                        );
+                    }
+                    c
+                };
+                let delta = |content: Option<&[u8]>, finish: &str| -> Vec<u8> {
+                    let mut d = br#"[{"delta":{"#.to_vec();
+                    if let Some(content) = content {
+                        d.extend_from_slice(br#""content":"#);
+                        d.extend_from_slice(content);
+                    }
+                    d.extend_from_slice(format!(r#"}},"finish_reason":{finish},"index":0}}]"#).as_bytes());
+                    d
+                };
+                let mut chunks = vec![chunk(&delta(Some(br#""""#), "null"), "null")];
+                for word in &words {
+                    chunks.push(chunk(&delta(Some(word), "null"), "null"));
+                }
+                chunks.push(chunk(&delta(None, r#""stop""#), "null"));
+                chunks.push(chunk(
+                    b"[]",
+                    &format!(r#"{{"completion_tokens":{n},"prompt_tokens":3,"total_tokens":{}}}"#, n + 3),
+                ));
+                chunks
+            });
+        let framing = prop::sample::select(vec![
+            (&b"data: "[..], &b"\n\n"[..]),
+            (b"data: ", b"\n\n"),
+            (b"data: ", b"\n\n"),
+            (b"data:", b"\n\n"),
+            (b"data: ", b"\r\n\r\n"),
+            (b"data: ", b"\r\r"),
+            (b": keep-alive\ndata: ", b"\n\n"),
+            (b"event: x\ndata: ", b"\n\n"),
+            (b"data:  ", b" \n\n"),
+            (b"data: ", b"\n"),
+        ]);
+        let done = prop::sample::select(vec![&b"data: [DONE]\n\n"[..], b"", b"data: [DONE]"]);
+        (
+            prop::collection::vec(completion, 1..4),
+            prop::collection::vec(framing, 1..8),
+            done,
+        )
+            .prop_map(|(completions, framings, done)| {
+                let mut body = Vec::new();
+                for (i, data) in completions.into_iter().flatten().enumerate() {
+                    let (before, after) = framings[i % framings.len()];
+                    body.extend_from_slice(before);
+                    body.extend_from_slice(&data);
+                    body.extend_from_slice(after);
+                }
+                body.extend_from_slice(done);
+                body
+            })
+    }
+
+    /// `body` cut at each of `cuts` (positions, in any order) into pieces.
+    fn cut<'b>(body: &'b [u8], cuts: &[usize]) -> Vec<&'b [u8]> {
+        let mut at: Vec<usize> = cuts.iter().map(|&c| c % (body.len() + 1)).collect();
+        at.sort_unstable();
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for c in at {
+            pieces.push(&body[from..c]);
+            from = c;
+        }
+        pieces.push(&body[from..]);
+        pieces
+    }
+
+    /// Reading `body` through a conversation's reader (frames kept from an earlier reading of
+    /// it, the event road) in `pieces` says what the slow road says of it whole; `greedy` as in
+    /// [`fast_road`].
+    fn cut_as_whole(
+        body: &[u8],
+        pieces: &[&[u8]],
+        frames: &mut Frames,
+        greedy: bool,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prelude::*;
+        let want = slow_road(body);
+        let got = fast_road(pieces, frames, greedy);
+        prop_assert_eq!(
+            &got,
+            &want,
+            "{:?} in {}",
+            String::from_utf8_lossy(body),
+            pieces.len()
+        );
+        Ok(())
+    }
+
+    /// A stream read in pieces cut anywhere (at every single point, and at several random
+    /// points at once), by a new conversation's reader and by one whose frames have read the
+    /// stream before, says what the line-by-line road says of the whole body: an event split
+    /// across reads, or in a shape the event road does not take, is read the same.
+    #[test]
+    fn a_stream_cut_anywhere_reads_as_the_whole_by_the_slow_road() {
+        use proptest::prelude::*;
+        let case = (
+            stream_bodies(),
+            prop::collection::vec(any::<usize>(), 0..12),
+        );
+        proptest!(ProptestConfig::with_cases(48), |((body, cuts) in case)| {
+            let mut warm = Frames::default();
+            cut_as_whole(&body, &[&body], &mut warm, false)?;
+            for at in 0..=body.len() {
+                let pieces = [&body[..at], &body[at..]];
+                cut_as_whole(&body, &pieces, &mut Frames::default(), false)?;
+                cut_as_whole(&body, &pieces, &mut warm.clone(), false)?;
+            }
+            let pieces = cut(&body, &cuts);
+            cut_as_whole(&body, &pieces, &mut warm.clone(), false)?;
+            cut_as_whole(&body, &pieces, &mut Frames::default(), false)?;
+        });
+    }
+
+    /// The event road taking one byte more than its event, wrong as a reader can be.
+    struct Greedy<'r>(Chunks<'r>);
+
+    impl sse::Reader for Greedy<'_> {
+        fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
+            let (len, text) = self.0.event(bytes)?;
+            (len < bytes.len()).then_some((len + 1, text))
+        }
+
+        fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String> {
+            self.0.data(data)
+        }
+    }
+
+    /// The test above can fail: with a wrong event road it finds a stream read otherwise.
+    #[test]
+    fn a_wrong_event_road_is_caught() {
+        use proptest::prelude::*;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::new(ProptestConfig::with_cases(200));
+        let found = runner.run(&stream_bodies(), |body| {
+            let mut warm = Frames::default();
+            cut_as_whole(&body, &[&body], &mut warm, false)?;
+            cut_as_whole(&body, &[&body], &mut warm, true)
+        });
+        assert!(found.is_err(), "a wrong event road went unseen");
+    }
+
+    /// The one-pass literal reader says what `string_len` and `plain_string` say, on any bytes
+    /// after the literal.
+    #[test]
+    fn a_plain_literal_is_found_as_by_its_length_and_plainness() {
+        use proptest::prelude::*;
+        let byte = prop::sample::select(vec![
+            b'a', b' ', b'"', b'\\', 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xa9, 0xff, b'0', b'}',
+        ]);
+        proptest!(ProptestConfig::with_cases(4000), |(body in prop::collection::vec(byte, 0..40))| {
+            let text = [&b"\""[..], &body].concat();
+            let want = string_len(&text).and_then(|len| Some((len, plain_string(&text[..len])?)));
+            prop_assert_eq!(plain_literal(&text), want, "{:?}", body);
+        });
     }
 }

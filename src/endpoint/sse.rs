@@ -1,9 +1,11 @@
 //! Server-sent events (a streamed reply): the response's bytes go through the event-stream
 //! parser below as they arrive, each event's `data` is handed to the endpoint kind (which knows
-//! where the text piece is), and the pieces are joined. It records when the first piece of
-//! text came (time to first token), keeps the body cap over the whole stream (an endless
-//! stream is cut, not buffered), and `[DONE]` ends it. A stream that goes quiet ends at the
-//! request's timeout, like any other read.
+//! where the text piece is), and the pieces are joined. An endpoint kind that knows an event by
+//! its bytes (one in the shape of an event read before) may read it where it lies in the body
+//! instead, nothing split or copied ([`Reader::event`]), saying what the parser would. It
+//! records when the first piece of text came (time to first token), keeps the body cap over
+//! the whole stream (an endless stream is cut, not buffered), and `[DONE]` ends it. A stream
+//! that goes quiet ends at the request's timeout, under one timer for all its reads.
 //!
 //! The parser is ours, not `eventsource-stream`'s: measured on streamed chat completions, that
 //! crate's parser took 6,900 instructions per 200-byte event, more than half of the runner's
@@ -39,59 +41,182 @@ pub struct Streamed {
 /// The room a streamed reply's text starts with: most replies fit in it.
 const TEXT_CAPACITY: usize = 512;
 
+/// What reads a stream's events for [`read_events`]: each event's data, and, if it can, an
+/// event whole from the bytes of the body as they came.
+pub trait Reader {
+    /// The event at the start of `bytes` (nothing of an event buffered before it), if it lies
+    /// whole there and this reader knows it by its bytes alone: how many bytes it takes, through
+    /// the blank line that ends it, and its text piece. It must say what the event parser and
+    /// [`Reader::data`] would say of the same bytes; `None` leaves them to those. Splitting an
+    /// event into lines before reading its data was a third of a streamed reply's reading: an
+    /// event in a shape read before is compared with it where it lies, never searched for its
+    /// line ends. None by default.
+    fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
+        let _ = bytes;
+        None
+    }
+
+    /// The text piece of an event's `data`, or why the event makes no sense. The data is
+    /// trimmed, and not checked to be UTF-8: a reader that recognises most of an event by
+    /// comparing bytes (the openai kind's frame) need check only the rest, and checking each
+    /// 200-byte event whole was a tenth of a streamed reply's cost. [`text`] turns it into
+    /// text, with U+FFFD for what is not UTF-8, as the line-by-line road does.
+    fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String>;
+}
+
+/// A [`Reader`] of each event's data alone.
+struct Data<F>(F);
+
+impl<F: FnMut(&[u8]) -> Result<Piece<'_>, String>> Reader for Data<F> {
+    fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String> {
+        (self.0)(data)
+    }
+}
+
 /// Reads every event of `response`, passing each `data` to `read` (which returns the text
-/// piece, or why the event makes no sense) until `[DONE]` or the end of the stream.
-///
-/// `read` gets the data's bytes, trimmed, which are not checked to be UTF-8: a reader that
-/// recognises most of an event by comparing bytes (the openai kind's frame) need check only
-/// the rest, and checking each 200-byte event whole was a tenth of a streamed reply's cost.
-/// [`text`] turns them into text, with U+FFFD for what is not UTF-8, as the line-by-line road
-/// does.
+/// piece, or why the event makes no sense) until `[DONE]` or the end of the stream; `read`
+/// gets what [`Reader::data`] gets.
 pub async fn read_stream(
+    response: Response,
+    started: Instant,
+    read: impl FnMut(&[u8]) -> Result<Piece<'_>, String>,
+) -> Result<Streamed, SendError> {
+    read_events(response, started, Data(read)).await
+}
+
+/// Reads every event of `response` with `reader` until `[DONE]` or the end of the stream.
+pub async fn read_events(
     mut response: Response,
     started: Instant,
-    mut read: impl FnMut(&[u8]) -> Result<Piece<'_>, String>,
+    reader: impl Reader,
 ) -> Result<Streamed, SendError> {
-    let mut parser = EventParser::default();
-    // The text comes a word at a time: grown from empty it was moved five times in a short
-    // reply (1,700 instructions a request, the most any one thing cost a streamed reply).
-    let mut out = Streamed {
-        text: String::with_capacity(TEXT_CAPACITY),
-        first_token: None,
-    };
-    let mut seen = 0usize;
-    while let Some(chunk) = response.chunk().await? {
-        // The cap is checked on the raw bytes, before the parser buffers anything.
-        seen += chunk.len();
-        if seen > MAX_BODY_BYTES {
-            return Err(SendError::TooLarge(MAX_BODY_BYTES));
+    let mut reading = Reading::new(reader, started);
+    // One timer for the whole stream: each read is due by the same deadline.
+    let (deadline, timeout) = response.deadline();
+    let read = async {
+        while let Some(chunk) = response.chunk_untimed().await? {
+            if reading.feed(&chunk)? {
+                return Ok(true);
+            }
         }
-        let fed = parser.feed(&chunk, |data| {
-            let data = trim(data);
-            // `[DONE]` ends the reply; some servers just end the stream.
-            if *data == *b"[DONE]" {
-                return Err(None);
-            }
-            if data.is_empty() {
-                return Ok(());
-            }
-            let piece = read(&data).map_err(|e| Some(SendError::Other(e)))?;
-            if let Some(text) = piece.text.filter(|t| !t.is_empty()) {
-                out.first_token.get_or_insert_with(|| started.elapsed());
-                out.text.push_str(&text);
-            }
-            Ok(())
-        });
-        match fed {
-            Ok(()) => {}
-            Err(None) => {
-                response.finish().await;
-                return Ok(out);
-            }
-            Err(Some(e)) => return Err(e),
+        Ok::<_, SendError>(false)
+    };
+    let done = match tokio::time::timeout_at(deadline, read).await {
+        Ok(done) => done?,
+        Err(_) => return Err(SendError::Timeout(timeout)),
+    };
+    if done {
+        response.finish().await;
+    }
+    Ok(reading.out)
+}
+
+/// A stream being read: the parser, the reader, and what the events said so far.
+struct Reading<R> {
+    parser: EventParser,
+    reader: R,
+    out: Streamed,
+    /// The bytes of the body so far, held to the cap.
+    seen: usize,
+    started: Instant,
+}
+
+impl<R: Reader> Reading<R> {
+    fn new(reader: R, started: Instant) -> Self {
+        Reading {
+            parser: EventParser::default(),
+            reader,
+            // The text comes a word at a time: grown from empty it was moved five times in a
+            // short reply (1,700 instructions a request, the most any one thing cost a
+            // streamed reply).
+            out: Streamed {
+                text: String::with_capacity(TEXT_CAPACITY),
+                first_token: None,
+            },
+            seen: 0,
+            started,
         }
     }
-    Ok(out)
+
+    /// Reads one piece of the body: whether `[DONE]` ended the stream in it.
+    fn feed(&mut self, chunk: &[u8]) -> Result<bool, SendError> {
+        // The cap is checked on the raw bytes, before the parser buffers anything.
+        self.seen += chunk.len();
+        if self.seen > MAX_BODY_BYTES {
+            return Err(SendError::TooLarge(MAX_BODY_BYTES));
+        }
+        let mut events = Events {
+            reader: &mut self.reader,
+            out: &mut self.out,
+            started: self.started,
+        };
+        match self.parser.feed_to(chunk, &mut events) {
+            Ok(()) => Ok(false),
+            Err(None) => Ok(true),
+            Err(Some(e)) => Err(e),
+        }
+    }
+}
+
+/// What the parser hands the events of one read to: the reader, and the reply they make.
+struct Events<'r, R> {
+    reader: &'r mut R,
+    out: &'r mut Streamed,
+    started: Instant,
+}
+
+impl<R> Events<'_, R> {
+    fn push(&mut self, text: Option<&str>) {
+        if let Some(text) = text.filter(|t| !t.is_empty()) {
+            let started = self.started;
+            self.out
+                .first_token
+                .get_or_insert_with(|| started.elapsed());
+            self.out.text.push_str(text);
+        }
+    }
+}
+
+impl<R: Reader> Handler for Events<'_, R> {
+    /// `None` for `[DONE]`, which ends the reply.
+    type Error = Option<SendError>;
+
+    fn event(&mut self, bytes: &[u8]) -> Result<Option<usize>, Self::Error> {
+        Ok(self.reader.event(bytes).map(|(len, text)| {
+            self.push(text);
+            len
+        }))
+    }
+
+    fn data(&mut self, data: &[u8]) -> Result<(), Self::Error> {
+        let data = trim(data);
+        // `[DONE]` ends the reply; some servers just end the stream.
+        if *data == *b"[DONE]" {
+            return Err(None);
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let piece = self
+            .reader
+            .data(&data)
+            .map_err(|e| Some(SendError::Other(e)))?;
+        self.push(piece.text.as_deref());
+        Ok(())
+    }
+}
+
+/// The reply `reader` makes of a body that comes in these `pieces`, as [`read_events`] makes
+/// it: its text, or the error that ends it.
+#[cfg(test)]
+pub(super) fn read_pieces(pieces: &[&[u8]], reader: impl Reader) -> Result<String, SendError> {
+    let mut reading = Reading::new(reader, Instant::now());
+    for piece in pieces {
+        if reading.feed(piece)? {
+            break;
+        }
+    }
+    Ok(reading.out.text)
 }
 
 /// The event's data as text: borrowed when it is UTF-8, else with U+FFFD for each bad
@@ -153,14 +278,47 @@ pub struct EventParser {
     started: bool,
 }
 
+/// What [`EventParser::feed_to`] hands each event to.
+pub trait Handler {
+    type Error;
+
+    /// The event at the start of `bytes`, with nothing of an event buffered before it, if the
+    /// handler reads it whole from there: how many bytes it took (see [`Reader::event`]).
+    fn event(&mut self, bytes: &[u8]) -> Result<Option<usize>, Self::Error> {
+        let _ = bytes;
+        Ok(None)
+    }
+
+    /// The data of an event the parser read.
+    fn data(&mut self, data: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// A [`Handler`] of each event's data alone.
+struct OnData<F>(F);
+
+impl<E, F: FnMut(&[u8]) -> Result<(), E>> Handler for OnData<F> {
+    type Error = E;
+
+    fn data(&mut self, data: &[u8]) -> Result<(), E> {
+        (self.0)(data)
+    }
+}
+
 impl EventParser {
     /// Reads `bytes`, handing the data of every event they complete to `on_data`; the first
     /// error it returns stops the reading and is returned.
     pub fn feed<E>(
         &mut self,
-        mut bytes: &[u8],
-        mut on_data: impl FnMut(&[u8]) -> Result<(), E>,
+        bytes: &[u8],
+        on_data: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.feed_to(bytes, &mut OnData(on_data))
+    }
+
+    /// Reads `bytes`, offering each event that starts with nothing buffered to
+    /// [`Handler::event`] first and handing the data of every other event they complete to
+    /// [`Handler::data`]; the first error stops the reading and is returned.
+    pub fn feed_to<H: Handler>(&mut self, mut bytes: &[u8], on: &mut H) -> Result<(), H::Error> {
         if !self.started && !bytes.is_empty() {
             self.started = true;
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -169,18 +327,29 @@ impl EventParser {
             bytes = &bytes[1..];
         }
         self.after_cr = false;
-        while let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) {
+        loop {
+            // At the start of a line with no data buffered, the event here is the handler's
+            // if it takes it: its other fields, if any came before, are ignored either way.
+            if self.line.is_empty() && self.data.is_empty() && !bytes.is_empty() {
+                if let Some(len) = on.event(bytes)? {
+                    bytes = &bytes[len..];
+                    continue;
+                }
+            }
+            let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) else {
+                break;
+            };
             if let Some((data, rest)) = self.whole_event(bytes, end) {
-                on_data(data)?;
+                on.data(data)?;
                 bytes = rest;
                 continue;
             }
             if self.line.is_empty() {
-                self.line_done(&bytes[..end], &mut on_data)?;
+                self.line_done(&bytes[..end], on)?;
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(&bytes[..end]);
-                let done = self.line_done(&line, &mut on_data);
+                let done = self.line_done(&line, on);
                 line.clear();
                 self.line = line;
                 done?;
@@ -203,7 +372,7 @@ impl EventParser {
     /// first line ending at `end`) and nothing of an event is buffered: its data, where it
     /// lies, and the bytes after it. Anything else (a CR that a next read may follow with an
     /// LF, other fields) is left to the line-by-line road. The data is not checked to be
-    /// UTF-8 here: see [`read_stream`].
+    /// UTF-8 here: see [`Reader::data`].
     #[inline]
     fn whole_event<'b>(&self, bytes: &'b [u8], end: usize) -> Option<(&'b [u8], &'b [u8])> {
         if !self.line.is_empty() || !self.data.is_empty() {
@@ -216,18 +385,14 @@ impl EventParser {
         Some((value, rest))
     }
 
-    fn line_done<E>(
-        &mut self,
-        line: &[u8],
-        on_data: &mut impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
+    fn line_done<H: Handler>(&mut self, line: &[u8], on: &mut H) -> Result<(), H::Error> {
         if line.is_empty() {
             // A blank line ends the event; one without data is no event.
             if self.data.is_empty() {
                 return Ok(());
             }
             self.data.pop();
-            let handed = on_data(self.data.as_bytes());
+            let handed = on.data(self.data.as_bytes());
             self.data.clear();
             return handed;
         }
