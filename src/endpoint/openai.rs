@@ -30,6 +30,8 @@ pub struct OpenAi {
     /// The frames of the first streamed reply read, which every conversation opened after it
     /// starts with: the chunks' shapes are the endpoint's, not the conversation's.
     frames: OnceLock<Frames>,
+    /// The same of the first whole completion read.
+    bodies: OnceLock<Frames>,
 }
 
 impl OpenAi {
@@ -47,6 +49,7 @@ impl OpenAi {
             url,
             body: BodyParts::new(spec)?,
             frames: OnceLock::new(),
+            bodies: OnceLock::new(),
         })
     }
 
@@ -55,6 +58,7 @@ impl OpenAi {
         history: &History,
         message: &str,
         frames: &mut Frames,
+        bodies: &mut Frames,
     ) -> Result<Reply, SendError> {
         let body = self.body.with(history, message);
         let (response, started, first_byte) = self
@@ -95,7 +99,12 @@ impl OpenAi {
                 timing,
             });
         }
-        transport::whole_reply(response, started, first_byte, parse_completion, parse_error).await
+        let read = |bytes: &[u8]| read_completion(bytes, &mut *bodies);
+        let reply = transport::whole_reply(response, started, first_byte, read, parse_error).await;
+        if self.bodies.get().is_none() && !bodies.list.is_empty() {
+            let _ = self.bodies.set(bodies.clone());
+        }
+        reply
     }
 }
 
@@ -179,20 +188,23 @@ impl Role {
 impl Endpoint for OpenAi {
     fn open(self: Arc<Self>, _mode: SessionMode) -> Box<dyn Conversation> {
         let frames = self.frames.get().cloned().unwrap_or_default();
+        let bodies = self.bodies.get().cloned().unwrap_or_else(Frames::of_bodies);
         Box::new(OpenAiConversation {
             endpoint: self,
             history: History::default(),
             frames,
+            bodies,
         })
     }
 }
 
 /// One dialogue execution: the messages so far, which every turn sends again, and the shapes
-/// of the chunks its streamed replies came in.
+/// of the chunks its streamed replies came in and of its whole replies.
 struct OpenAiConversation {
     endpoint: Arc<OpenAi>,
     history: History,
     frames: Frames,
+    bodies: Frames,
 }
 
 /// The messages so far as the body carries them: JSON objects, each after a comma unless it
@@ -281,7 +293,12 @@ impl Conversation for OpenAiConversation {
         Box::pin(async move {
             let reply = self
                 .endpoint
-                .send(&self.history, message.text, &mut self.frames)
+                .send(
+                    &self.history,
+                    message.text,
+                    &mut self.frames,
+                    &mut self.bodies,
+                )
                 .await?;
             if let ReplyBody::Agent(a) = &reply.body {
                 let parts = &self.endpoint.body;
@@ -425,6 +442,44 @@ pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
     fast.unwrap_or_else(|| completion_from_tree(bytes))
 }
 
+/// A 2xx `chat.completion` read through the conversation's frames of whole replies: one in
+/// the shape of a body read before is read from its tokens alone, as a stream's chunks are
+/// ([`Frames`]); any other as [`parse_completion`] reads it, and kept as a frame. Read whole by
+/// serde, a 300-byte completion cost some 8,000 instructions, a tenth of a request.
+fn read_completion(bytes: &[u8], frames: &mut Frames) -> ReplyBody {
+    if let Some(read) = frames.read(bytes) {
+        if let Some(text) = read.content {
+            return ReplyBody::Agent(AgentReply {
+                text: text.to_string(),
+                session_id: None,
+                shape: Some("chat.completion"),
+                usage: read.usage.unwrap_or_default(),
+                model: read.model.map(str::to_string),
+            });
+        }
+    }
+    let fast = serde_json::from_slice::<Completion>(bytes)
+        .ok()
+        .and_then(|c| {
+            let text = c.choices.0?.message?.content?;
+            Some((text.0, c.usage.map(Usage::from), c.model.map(|m| m.0)))
+        });
+    let Some((text, usage, model)) = fast else {
+        return completion_from_tree(bytes);
+    };
+    // serde does not check the strings it skips to be UTF-8; a frame's text is.
+    if let Ok(data) = std::str::from_utf8(bytes) {
+        frames.learn(data, Some(&text), usage, model.as_deref());
+    }
+    ReplyBody::Agent(AgentReply {
+        text: text.into_owned(),
+        session_id: None,
+        shape: Some("chat.completion"),
+        usage: usage.unwrap_or_default(),
+        model: model.map(Cow::into_owned),
+    })
+}
+
 fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
@@ -547,6 +602,9 @@ struct Frames {
     /// The last string literal a hole took that was not its frame's, checked plain: the new
     /// id of a completion, which each of its shapes meets in turn, is checked once.
     fresh: Vec<u8>,
+    /// Frames of whole `chat.completion`s, whose content is `choices[0].message.content`,
+    /// rather than of chunks (`choices[0].delta.content`).
+    bodies: bool,
 }
 
 /// More shapes than a stream has: a chunk read whole in a shape of its own (an escape in its
@@ -575,6 +633,14 @@ impl<'a> Framed<'a, '_> {
 }
 
 impl Frames {
+    /// Frames of whole completions.
+    fn of_bodies() -> Self {
+        Frames {
+            bodies: true,
+            ..Frames::default()
+        }
+    }
+
     /// `data` read by a frame it fits, if any: first the quick road of the last frame used, then
     /// the token road of each.
     fn read<'a>(&mut self, data: &'a [u8]) -> Option<Framed<'a, '_>> {
@@ -662,7 +728,11 @@ impl Frames {
         usage: Option<Usage>,
         model: Option<&str>,
     ) {
-        let Some(frame) = Frame::new(data, content, usage, model) else {
+        let holder: &[u8] = match self.bodies {
+            true => b"message",
+            false => b"delta",
+        };
+        let Some(frame) = Frame::new(data, content, usage, model, holder) else {
             return;
         };
         self.tick += 1;
@@ -762,13 +832,17 @@ const IGNORED_HOLES: usize = 8;
 impl Frame {
     /// The frame of `data`, read whole as the rest says; `None` when the scan of its tokens
     /// does not say the same (a shape the scan does not follow) or its content is fixed.
+    ///
+    /// `holder` is the member of `choices[0]` whose `content` is the text: `delta` in a chunk,
+    /// `message` in a whole completion.
     fn new(
         data: &str,
         content: Option<&str>,
         usage: Option<Usage>,
         model: Option<&str>,
+        holder: &'static [u8],
     ) -> Option<Self> {
-        let holes = Scan::holes(data.as_bytes())?;
+        let holes = Scan::holes(data.as_bytes(), holder)?;
         let text = data.as_bytes();
         let mut at_content = None;
         let mut counts = Usage::default();
@@ -1008,6 +1082,7 @@ enum Place {
     Choices,
     /// `choices[0]`.
     Choice,
+    /// `choices[0].delta` of a chunk, `choices[0].message` of a whole completion.
     Delta,
     Content,
     Usage,
@@ -1017,14 +1092,15 @@ enum Place {
 }
 
 impl Place {
-    /// The place of the value of this place's member `key` (written without escapes).
-    fn member(self, key: &[u8]) -> Place {
+    /// The place of the value of this place's member `key` (written without escapes), the text
+    /// being the `content` of `choices[0]`'s member `holder`.
+    fn member(self, key: &[u8], holder: &[u8]) -> Place {
         match (self, key) {
             (Place::Top, b"choices") => Place::Choices,
             (Place::Top, b"usage") => Place::Usage,
             (Place::Top, b"model") => Place::Other,
             (Place::Top, _) => Place::Ignored,
-            (Place::Choice, b"delta") => Place::Delta,
+            (Place::Choice, _) if key == holder => Place::Delta,
             (Place::Delta, b"content") => Place::Content,
             (Place::Usage, b"prompt_tokens") => Place::Count(Count::Prompt),
             (Place::Usage, b"completion_tokens") => Place::Count(Count::Completion),
@@ -1042,16 +1118,19 @@ struct Scan<'t> {
     i: usize,
     holes: Vec<Hole>,
     ignored: usize,
+    /// See [`Place::member`].
+    holder: &'static [u8],
 }
 
 impl<'t> Scan<'t> {
     /// The holes of `text`, in order; `None` for text the walk does not take.
-    fn holes(text: &'t [u8]) -> Option<Vec<Hole>> {
+    fn holes(text: &'t [u8], holder: &'static [u8]) -> Option<Vec<Hole>> {
         let mut scan = Scan {
             b: text,
             i: 0,
             holes: Vec::new(),
             ignored: 0,
+            holder,
         };
         scan.value(Place::Top)?;
         scan.space();
@@ -1097,7 +1176,7 @@ impl<'t> Scan<'t> {
                     self.space();
                     let (from, to, plain) = self.string()?;
                     let inner = match plain {
-                        true => place.member(&self.b[from + 1..to - 1]),
+                        true => place.member(&self.b[from + 1..to - 1], self.holder),
                         false => Place::Other,
                     };
                     self.eat(b':')?;
@@ -2158,5 +2237,51 @@ mod tests {
             let want = string_len(&text).and_then(|len| Some((len, plain_string(&text[..len])?)));
             prop_assert_eq!(plain_literal(&text), want, "{:?}", body);
         });
+    }
+
+    /// Whatever whole completions a server sends, reading them in order through a
+    /// conversation's frames of bodies says of each what reading it alone says: the chunk
+    /// shapes with `message` for `delta` (and some with both), every kind of token in the holes.
+    #[test]
+    fn completions_read_through_frames_are_read_alone() {
+        use proptest::prelude::*;
+        proptest!(ProptestConfig::with_cases(3000), |(stream in completions())| {
+            let mut frames = Frames::of_bodies();
+            for (i, chunk) in stream.iter().enumerate() {
+                let body = match i % 3 {
+                    2 => chunk.clone(),
+                    _ => chunk.replace("\"delta\"", "\"message\""),
+                };
+                let framed = format!("{:?}", read_completion(body.as_bytes(), &mut frames));
+                let alone = format!("{:?}", parse_completion(body.as_bytes()));
+                prop_assert_eq!(&framed, &alone, "{}", body);
+            }
+        });
+    }
+
+    /// The mock's completions: the first is read whole, the next ones by the frame.
+    #[test]
+    fn completions_after_the_first_are_read_by_their_frame() {
+        let body = |id: &str, text: &str, n: u64| {
+            format!(
+                r#"{{"choices":[{{"finish_reason":"stop","index":0,"message":{{"content":"{text}","role":"assistant"}}}}],"created":17962{n},"id":"chatcmpl-{id}","model":"ag","object":"chat.completion","usage":{{"completion_tokens":{n},"prompt_tokens":4,"total_tokens":{}}}}}"#,
+                n + 4
+            )
+        };
+        let mut frames = Frames::of_bodies();
+        for (i, (id, text, n)) in [("a", "Hi.", 3), ("bc", "An answer, é.", 16), ("d", "", 0)]
+            .into_iter()
+            .enumerate()
+        {
+            let body = body(id, text, n);
+            assert_eq!(framed(&frames, body.as_bytes()).is_some(), i > 0, "{body}");
+            let ReplyBody::Agent(a) = read_completion(body.as_bytes(), &mut frames) else {
+                panic!("not an agent reply: {body}")
+            };
+            assert_eq!(a.text, text);
+            assert_eq!(a.model.as_deref(), Some("ag"));
+            assert_eq!(a.usage.output_tokens, Some(n));
+            assert_eq!(a.usage.total_tokens, Some(n + 4));
+        }
     }
 }
