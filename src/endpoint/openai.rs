@@ -592,6 +592,7 @@ fn read_whole_chunk<'a>(
 /// reply's cost: at about 20 instructions a byte, twenty 200-byte chunks cost more than the
 /// rest of the request. Kept by the conversation from turn to turn, and given to each new
 /// conversation of the endpoint from the first one's, so that a run reads a shape whole once.
+/// Whole completions (a reply not streamed) are read the same way, by frames of their own.
 #[derive(Debug, Clone, Default)]
 struct Frames {
     list: Vec<Frame>,
