@@ -430,12 +430,37 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = s.source();
     }
-    msg
+    head_too_large(msg)
+}
+
+/// hyper refuses a response head past its limits in words that name neither limit ("message
+/// head is too large"): a server behind a CDN or a chatty proxy can send more than the 100
+/// headers it reads, and the user needs to know that is what happened. Raising the limit
+/// would put every response's headers on the heap (hyper measures 5%) for a rare server.
+fn head_too_large(msg: String) -> String {
+    if msg.contains("message head is too large") || msg.contains("message header too large") {
+        format!(
+            "{msg} (the response has more than 100 headers, or more header bytes than an HTTP \
+             client reads: the server, or a proxy in front of it, sends too many)"
+        )
+    } else {
+        msg
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_too_large_says_which_limit() {
+        let said = head_too_large("request failed: message head is too large".into());
+        assert!(said.contains("more than 100 headers"), "{said}");
+        assert_eq!(
+            head_too_large("connection reset".into()),
+            "connection reset"
+        );
+    }
 
     #[test]
     fn a_target_is_parsed_once_for_both_roads() {
