@@ -7,6 +7,7 @@ mod dates;
 mod resolve;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::lex::{self, Kind, Num, Token};
 use super::words;
@@ -14,11 +15,38 @@ use super::Fact;
 
 pub(super) use dates::numeric_date;
 
+thread_local! {
+    /// The lower-cased copy of the reply being read (see [`lex::lower`]), kept from reply to
+    /// reply so that making it allocates nothing.
+    static LOWER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A buffer kept longer than this is given back after the reply that grew it: one long
+/// reply should not hold its size for the rest of the run.
+const KEPT: usize = 1 << 16;
+
 /// Every typed value `text` states, in order of appearance, without duplicates.
 pub fn extract(text: &str) -> Vec<Fact> {
-    let mut room = [0; lex::LOWER_ROOM];
-    let lower = lex::lower(text, &mut room);
-    let toks = lex::tokenize(text, &lower);
+    LOWER.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            let facts = read(text, &mut buf);
+            if buf.capacity() > KEPT {
+                *buf = String::new();
+            }
+            facts
+        }
+        // Only when extracting within an extraction, which nothing does.
+        Err(_) => read(text, &mut String::new()),
+    })
+}
+
+/// [`extract`] with `buf` for the lower-cased copy. Most replies take the one-pass lexer.
+fn read(text: &str, buf: &mut String) -> Vec<Fact> {
+    let lower = lex::lower(text, buf);
+    let toks = match lex::tokenize_ascii(text, lower) {
+        Some(toks) => toks,
+        None => lex::tokenize(text, lower),
+    };
     scan(&Scanner::new(&toks), Scanner::step)
 }
 
@@ -862,9 +890,9 @@ mod tests {
     fn skipping_changes_nothing() {
         use proptest::prelude::*;
         fn both(text: &str) -> (Vec<Fact>, Vec<Fact>) {
-            let mut room = [0; lex::LOWER_ROOM];
-            let lower = lex::lower(text, &mut room);
-            let toks = lex::tokenize(text, &lower);
+            let mut buf = String::new();
+            let lower = lex::lower(text, &mut buf);
+            let toks = lex::tokenize(text, lower);
             // The full road: every token tried, every date reading tried.
             let every = Scanner {
                 t: &toks,
