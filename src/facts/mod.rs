@@ -2,7 +2,8 @@
 //! states, whatever the wording, and whether one list of them states another's.
 //!
 //! A leaf: suite loading parses `facts:` / `not_facts:` with [`parse_spec`], judging calls
-//! [`extract`], [`states`] and [`compare`]. Pure functions of their inputs; no I/O, no
+//! [`extract`] (or [`extract_only`] for the kinds a check asks about), [`states`] and
+//! [`compare`]. Pure functions of their inputs; no I/O, no
 //! configuration, nothing from the rest of the crate. docs/facts.md lists every accepted form,
 //! what is not a fact and why, and how matching works; keep it true to this code.
 
@@ -12,7 +13,7 @@ mod words;
 
 use std::fmt;
 
-pub use extract::extract;
+pub use extract::{extract, extract_only};
 
 /// One typed value a text states.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,55 @@ impl Fact {
             Fact::Percent(_) => "percent",
             Fact::Date { .. } => "date",
         }
+    }
+}
+
+/// A set of fact kinds, for [`extract_only`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kinds(u8);
+
+impl Kinds {
+    pub const ALL: Kinds = Kinds(0b1_1111);
+
+    /// The kind a suite names (`time`, `number`, `money`, `percent`, `date`), if it is one.
+    pub fn named(name: &str) -> Option<Kinds> {
+        let bit = match name {
+            "time" => 1,
+            "number" => 2,
+            "money" => 4,
+            "percent" => 8,
+            "date" => 16,
+            _ => return None,
+        };
+        Some(Kinds(bit))
+    }
+
+    fn of(fact: &Fact) -> Kinds {
+        Kinds(match fact {
+            Fact::Time(_) => 1,
+            Fact::Number { .. } => 2,
+            Fact::Money { .. } => 4,
+            Fact::Percent(_) => 8,
+            Fact::Date { .. } => 16,
+        })
+    }
+
+    /// Both sets.
+    pub fn with(self, other: Kinds) -> Kinds {
+        Kinds(self.0 | other.0)
+    }
+
+    /// Whether the fact is of a kind of the set.
+    pub fn holds(self, fact: &Fact) -> bool {
+        self.0 & Kinds::of(fact).0 != 0
+    }
+
+    pub(crate) fn numbers(self) -> bool {
+        self.0 & 2 != 0
+    }
+
+    pub(crate) fn money(self) -> bool {
+        self.0 & 4 != 0
     }
 }
 

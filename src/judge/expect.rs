@@ -181,13 +181,23 @@ fn expanded_where(
         .collect()
 }
 
-/// `facts`: every listed value the reply must state, in any wording.
+/// `facts`: every listed value the reply must state, in any wording. Asked first of the
+/// reply's facts of the listed kinds alone, which answers when every value is stated, as it
+/// is on nearly every turn; a failure lists every fact the reply states, so only then is the
+/// reply read for all of them. The test `facts_verdicts_are_the_full_roads` holds the two
+/// to the same verdict and wording.
 fn facts_missing(specs: &[FactSpec], text: &str) -> Option<Detail> {
-    let found = facts::extract(text);
-    let missing: Vec<String> = specs
-        .iter()
-        .filter_map(|s| facts::parse_spec(&s.kind, &s.value, s.unit.as_deref()).ok())
-        .filter(|f| !facts::states(&found, f))
+    let found = facts::extract_only(text, kinds_of(specs));
+    if specs_of(specs).all(|f| facts::states(&found, &f)) {
+        return None;
+    }
+    facts_missing_in(specs, &facts::extract(text))
+}
+
+/// [`facts_missing`] once the reply's facts are all read.
+fn facts_missing_in(specs: &[FactSpec], found: &[facts::Fact]) -> Option<Detail> {
+    let missing: Vec<String> = specs_of(specs)
+        .filter(|f| !facts::states(found, f))
         .map(|f| f.to_string())
         .collect();
     (!missing.is_empty()).then(|| Detail::FactsMissing {
@@ -196,16 +206,30 @@ fn facts_missing(specs: &[FactSpec], text: &str) -> Option<Detail> {
     })
 }
 
-/// `not_facts`: the listed values the reply states, which it must not.
+/// `not_facts`: the listed values the reply states, which it must not. Only facts of the
+/// listed kinds can be any of them.
 fn facts_present(specs: &[FactSpec], text: &str) -> Option<Detail> {
-    let found = facts::extract(text);
-    let present: Vec<String> = specs
-        .iter()
-        .filter_map(|s| facts::parse_spec(&s.kind, &s.value, s.unit.as_deref()).ok())
+    let found = facts::extract_only(text, kinds_of(specs));
+    let present: Vec<String> = specs_of(specs)
         .filter(|f| facts::states(&found, f))
         .map(|f| f.to_string())
         .collect();
     (!present.is_empty()).then_some(Detail::FactsPresent(present))
+}
+
+/// The facts `specs` name; one the extractor cannot read is no check (the loader says why).
+fn specs_of(specs: &[FactSpec]) -> impl Iterator<Item = facts::Fact> + '_ {
+    specs
+        .iter()
+        .filter_map(|s| facts::parse_spec(&s.kind, &s.value, s.unit.as_deref()).ok())
+}
+
+/// The kinds `specs` name.
+fn kinds_of(specs: &[FactSpec]) -> facts::Kinds {
+    specs
+        .iter()
+        .filter_map(|s| facts::Kinds::named(&s.kind))
+        .fold(facts::Kinds::default(), facts::Kinds::with)
 }
 
 #[cfg(test)]
@@ -405,6 +429,78 @@ mod tests {
                 total: None
             }
         );
+    }
+
+    /// `facts` and `not_facts` give the verdict and the wording that reading every fact of
+    /// the reply gives, over replies of times, dates, money, numbers, words and text beyond
+    /// ASCII, and lists of specs of every kind, unreadable ones among them.
+    #[test]
+    fn facts_verdicts_are_the_full_roads() {
+        use proptest::prelude::*;
+        fn full_missing(specs: &[FactSpec], text: &str) -> Option<Detail> {
+            facts_missing_in(specs, &facts::extract(text))
+        }
+        fn full_present(specs: &[FactSpec], text: &str) -> Option<Detail> {
+            let found = facts::extract(text);
+            let present: Vec<String> = specs_of(specs)
+                .filter(|f| facts::states(&found, f))
+                .map(|f| f.to_string())
+                .collect();
+            (!present.is_empty()).then_some(Detail::FactsPresent(present))
+        }
+        let spec = |kind: &str, value: &str, unit: Option<&str>| FactSpec {
+            kind: kind.into(),
+            value: value.into(),
+            unit: unit.map(Into::into),
+            span: Span::new(1, 2),
+        };
+        let pool = vec![
+            spec("time", "09:00", None),
+            spec("time", "18:00", None),
+            spec("time", "9 AM", None),
+            spec("time", "soon", None),
+            spec("number", "30", Some("day")),
+            spec("number", "12", None),
+            spec("number", "3", Some("turn")),
+            spec("money", "99 USD", None),
+            spec("money", "$5", None),
+            spec("percent", "15", None),
+            spec("date", "2026-12-24", None),
+            spec("date", "12-24", None),
+            spec("size", "3", None),
+            spec("time", "09:00", Some("day")),
+        ];
+        let pieces: Vec<&str> = "\
+            Answer to dialogue turn our business hours are 9 AM 6 PM EST nine noon thirty \
+            Dec 24 December 2026 2026-12-24 $99 99 USD € 5 15% percent 30 days day 3 12 \
+            items 18:00 09:00 until between and or - . , : ( ) é ٣ www.x.com 555-123-4567"
+            .split_whitespace()
+            .collect();
+        let text = proptest::collection::vec(
+            (
+                proptest::sample::select(pieces),
+                proptest::sample::select(vec![" ", "", "\n", " "]),
+            ),
+            0..14,
+        )
+        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        let specs = proptest::collection::vec(proptest::sample::select(pool), 1..4);
+        let hours = "Answer to dialogue 12 turn 3: our business hours are 9 AM to 6 PM EST.";
+        let both = [spec("time", "09:00", None), spec("time", "18:00", None)];
+        assert_eq!(facts_missing(&both, hours), None);
+        assert_eq!(facts_missing(&both, hours), full_missing(&both, hours));
+        proptest!(ProptestConfig::with_cases(3000), |(text in text, specs in specs)| {
+            prop_assert_eq!(
+                facts_missing(&specs, &text),
+                full_missing(&specs, &text),
+                "{:?} {:?}", text, specs
+            );
+            prop_assert_eq!(
+                facts_present(&specs, &text),
+                full_present(&specs, &text),
+                "{:?} {:?}", text, specs
+            );
+        });
     }
 
     #[test]

@@ -66,6 +66,9 @@ impl Scanner<'_> {
         let v = amount(&e.val);
         match k {
             K::Percent => Some(Fact::Percent(v?)),
+            // Not wanted: nothing reads what `single` gives but the list of facts.
+            K::Money(..) if !self.kinds.money() => None,
+            K::Unit(_) if !self.kinds.numbers() => None,
             K::Money(code, div) => Some(Fact::Money {
                 amount: round6(v? / div),
                 currency: code.to_string(),
