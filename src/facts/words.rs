@@ -80,6 +80,7 @@ impl Sieve {
         self
     }
 
+    #[inline]
     const fn slot(word: &str) -> (usize, u32) {
         let (first, last) = match word.as_bytes() {
             [] => (0, 0),
@@ -91,6 +92,7 @@ impl Sieve {
     }
 
     /// False only when `word` is none of the words the sieve was made of.
+    #[inline]
     pub(super) fn may_hold(&self, word: &str) -> bool {
         let (slot, bit) = Self::slot(word);
         self.0[slot] & bit != 0
@@ -104,6 +106,7 @@ struct Vocab {
 }
 
 impl Vocab {
+    #[inline]
     fn contains(&self, word: &str) -> bool {
         self.sieve.may_hold(word) && self.set.contains(word)
     }
@@ -133,6 +136,7 @@ impl<T: Copy> Table<T> {
         }
     }
 
+    #[inline]
     fn get(&self, word: &str) -> Option<T> {
         if !self.sieve.may_hold(word) {
             return None;
@@ -255,6 +259,7 @@ const MONTHS_LIST: &[(&str, u8)] = &[
 ];
 static MONTHS: Table<u8> = Table::new(MONTHS_LIST);
 
+#[inline]
 pub(super) fn month(word: &str) -> Option<u8> {
     MONTHS.get(word)
 }
@@ -300,6 +305,7 @@ static START: Sieve = Sieve::of_words(&CODES)
 /// `$` prefix (`USD 99`, `US$99`), `noon`, `midday`, `midnight`. The scanner tries no reading
 /// at any other word, so a reader that starts at a new kind of word must add it here, and
 /// its words to [`START`].
+#[inline]
 pub(super) fn may_start(word: &str) -> bool {
     START.may_hold(word) && may_start_unsieved(word)
 }
@@ -397,6 +403,7 @@ static STOP: LazyLock<Vocab> = LazyLock::new(|| {
         hundred thousand million billion")
 });
 
+#[inline]
 pub(super) fn is_stop(word: &str) -> bool {
     STOP.contains(word)
 }
