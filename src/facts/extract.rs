@@ -777,10 +777,14 @@ impl<'a> Scanner<'a> {
             }
             units[n] = unit;
         }
-        let head = run
-            .iter()
-            .position(|w| !words::is_modifier(w) && words::looks_plural(w))
-            .or_else(|| run.iter().rposition(|w| !words::is_modifier(w)))?;
+        // Each word asked once whether it is a modifier: both fallbacks need it.
+        let mut modifier = [false; 3];
+        for (m, w) in modifier.iter_mut().zip(run) {
+            *m = words::is_modifier(w);
+        }
+        let head = (0..len)
+            .position(|n| !modifier[n] && words::looks_plural(&run[n]))
+            .or_else(|| (0..len).rposition(|n| !modifier[n]))?;
         Some((std::mem::take(&mut units[head]), k))
     }
 }

@@ -147,7 +147,7 @@ pub fn parse_spec(kind: &str, value: &str, unit: Option<&str>) -> Result<Fact, S
     if unit.is_some() && kind != "number" {
         return Err(format!("`unit` goes only with `number`, not with `{kind}`"));
     }
-    let v = value.trim();
+    let v = trimmed(value);
     match kind {
         "time" => spec_time(v).ok_or_else(|| {
             format!("expected a time like \"09:00\", \"18:30\" or \"9 AM\", found {v:?}")
@@ -167,6 +167,17 @@ pub fn parse_spec(kind: &str, value: &str, unit: Option<&str>) -> Result<Fact, S
         other => Err(format!(
             "unknown fact kind `{other}`: expected time, number, money, percent or date"
         )),
+    }
+}
+
+/// `value.trim()`, which walks both ends as characters: a value that starts and ends with
+/// a printable ASCII byte, as nearly every spec does, has nothing to trim, and every turn's
+/// specs are parsed.
+fn trimmed(value: &str) -> &str {
+    match value.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => value,
+        [only] if only.is_ascii_graphic() => value,
+        _ => value.trim(),
     }
 }
 
@@ -403,6 +414,17 @@ mod tests {
         let text = "[0-9٣]{0,3}:{0,2}[0-9]{0,3}( pm|a|:00)?";
         proptest!(ProptestConfig::with_cases(5000), |(v in text)| {
             prop_assert_eq!(spec_time(&v), by_parsing(&v), "{:?}", v);
+        });
+    }
+
+    /// The values with nothing to trim are left as they are, the others trimmed: as
+    /// `str::trim` does, over values of ASCII and Unicode spaces, controls and letters.
+    #[test]
+    fn trimming_as_str_trim() {
+        use proptest::prelude::*;
+        let text = "[ \t\n\u{b}\u{c}\r\u{a0}\u{2003}\u{85}\u{1}a9:é]{0,6}";
+        proptest!(ProptestConfig::with_cases(5000), |(v in text)| {
+            prop_assert_eq!(trimmed(&v), v.trim(), "{:?}", v);
         });
     }
 

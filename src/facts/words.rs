@@ -181,6 +181,7 @@ const CARDINALS_LIST: &[(&str, u32)] = &[
 ];
 static CARDINALS: Table<u32> = Table::new(CARDINALS_LIST);
 
+#[inline]
 pub(super) fn cardinal(word: &str) -> Option<u32> {
     CARDINALS.get(word)
 }
@@ -194,6 +195,7 @@ const SCALES_LIST: &[(&str, f64)] = &[
 ];
 static SCALES: Table<f64> = Table::new(SCALES_LIST);
 
+#[inline]
 pub(super) fn scale_word(word: &str) -> Option<f64> {
     SCALES.get(word)
 }
@@ -272,6 +274,7 @@ const CODES: [&str; 20] = [
 /// ISO codes accepted before or after an amount (`USD 99`, `20 EUR`). Asked of every word of
 /// every reply, so it refuses what its sieve does (anything not three letters long, nearly
 /// any word) before comparing, and compares against a sorted table rather than walking a set.
+#[inline]
 pub(super) fn currency_code(word: &str) -> Option<&'static str> {
     const SIEVE: Sieve = Sieve::of_words(&CODES);
     let &[a, b, c] = word.as_bytes() else {
@@ -370,6 +373,7 @@ const CURRENCY_WORDS_LIST: &[(&str, (&str, f64))] = &[
 ];
 static CURRENCY_WORDS: Table<(&'static str, f64)> = Table::new(CURRENCY_WORDS_LIST);
 
+#[inline]
 pub(super) fn currency_word(word: &str) -> Option<(&'static str, f64)> {
     CURRENCY_WORDS.get(word)
 }
@@ -417,6 +421,7 @@ static MODIFIERS: LazyLock<Vocab> = LazyLock::new(|| {
         complimentary paid available open easy-to-use")
 });
 
+#[inline]
 pub(super) fn is_modifier(word: &str) -> bool {
     word.ends_with("ly") || MODIFIERS.contains(word)
 }
@@ -442,6 +447,7 @@ static LABELS: LazyLock<Vocab> = LazyLock::new(|| {
         windows ios android macos")
 });
 
+#[inline]
 pub(super) fn is_label(word: &str) -> bool {
     LABELS.contains(word)
 }
@@ -495,6 +501,7 @@ static KNOWN_UNITS: LazyLock<Vocab> = LazyLock::new(|| {
         gallon user seat license device person star attempt")
 });
 
+#[inline]
 pub(super) fn is_known_unit(unit: &str) -> bool {
     KNOWN_UNITS.contains(unit)
 }
