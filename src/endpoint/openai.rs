@@ -494,10 +494,7 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
         .and_then(Value::as_str)
     else {
         return ReplyBody::Malformed {
-            reason: format!(
-                "the body has no string `choices[0].message.content`: {}",
-                preview(bytes)
-            ),
+            reason: no_content(&value, bytes),
         };
     };
     ReplyBody::Agent(AgentReply {
@@ -510,6 +507,46 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
             .and_then(Value::as_str)
             .map(str::to_string),
     })
+}
+
+/// Why a completion has no text. A model that calls tools answers `content: null` with its
+/// `tool_calls` first, and a 200-character quote of such a body was cut before the `null`: the
+/// reason says so in words, naming the tools (or quoting a `refusal`), whatever the body's
+/// length.
+fn no_content(value: &Value, bytes: &[u8]) -> String {
+    let message = value.pointer("/choices/0/message");
+    let calls: Vec<&str> = message
+        .and_then(|m| m.get("tool_calls"))
+        .and_then(Value::as_array)
+        .map(|calls| {
+            calls
+                .iter()
+                .map(|c| c.pointer("/function/name").and_then(Value::as_str))
+                .map(|name| name.unwrap_or("?"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let refusal = message
+        .and_then(|m| m.get("refusal"))
+        .and_then(Value::as_str);
+    if !calls.is_empty() {
+        format!(
+            "the model called {} ({}) instead of answering, so `choices[0].message.content` \
+             has no text: agenttest checks a reply's text (send no `tools` in `params`)",
+            if calls.len() == 1 { "a tool" } else { "tools" },
+            calls.join(", ")
+        )
+    } else if let Some(refusal) = refusal {
+        format!(
+            "the model refused, so `choices[0].message.content` has no text: `{}`",
+            truncate(refusal, 200)
+        )
+    } else {
+        format!(
+            "the body has no string `choices[0].message.content`: {}",
+            preview(bytes)
+        )
+    }
 }
 
 /// The events of a stream of `chat.completion.chunk`s, read through the conversation's frames
@@ -1448,6 +1485,27 @@ mod tests {
         assert_eq!(a.usage.output_tokens, Some(3));
         assert_eq!(a.usage.total_tokens, Some(12));
         assert_eq!(a.model.as_deref(), Some("gpt-4o-mini"));
+    }
+
+    #[test]
+    fn a_tool_call_or_a_refusal_is_said_in_words() {
+        let args = "x".repeat(400);
+        let body = format!(
+            r#"{{"choices":[{{"message":{{"role":"assistant","tool_calls":[{{"id":"c1","type":"function","function":{{"name":"get_weather","arguments":"{args}"}}}}],"content":null}}}}]}}"#
+        );
+        let ReplyBody::Malformed { reason } = parse_completion(body.as_bytes()) else {
+            panic!("a tool call is no text")
+        };
+        assert!(
+            reason.starts_with("the model called a tool (get_weather) instead of answering"),
+            "{reason}"
+        );
+        let body =
+            br#"{"choices":[{"message":{"content":null,"refusal":"I can't help with that."}}]}"#;
+        let ReplyBody::Malformed { reason } = parse_completion(body) else {
+            panic!("a refusal is no text")
+        };
+        assert!(reason.ends_with("`I can't help with that.`"), "{reason}");
     }
 
     #[test]
