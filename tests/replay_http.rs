@@ -311,3 +311,57 @@ fn a_dialogue_without_a_golden_is_skipped_under_replay() {
         "{text}"
     );
 }
+
+/// F7: a suite that captures an id and normalizes it (`support › order follow-up`: `capture:
+/// ORD-\d+`, its golden holding `<ORDER>`) replays offline: the placeholder is served as a
+/// text its rule normalizes back (`ORD-0`), which the capture takes and the next message sends.
+/// The repository's own suites, copied, all pass under `--endpoint replay`.
+#[test]
+fn captured_and_normalized_ids_replay_offline() {
+    let ws = Workspace::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+    copy_dir(&root, &ws.path().join("suites"));
+    let o = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "suites", "--endpoint", "replay", "--json", "r.json"])
+        .args(["--color", "never"])
+        .output()
+        .expect("run agenttest");
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains(" 0 failed, 0 errored"),
+        "{}",
+        stdout(&o)
+    );
+    let r: Value = serde_json::from_str(&ws.read("r.json")).expect("report");
+    let order = r["dialogues"]
+        .as_array()
+        .and_then(|ds| {
+            ds.iter()
+                .find(|d| d["suite"] == "support" && d["name"] == "order follow-up")
+        })
+        .expect("support › order follow-up");
+    let turns = order["attempts"][0]["turns"].as_array().expect("turns");
+    assert!(
+        turns[0]["text"].as_str().unwrap_or("").contains("ORD-0"),
+        "{order}"
+    );
+    assert!(
+        turns[1]["message"].as_str().unwrap_or("").contains("ORD-0"),
+        "{order}"
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read suites") {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}

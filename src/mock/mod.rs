@@ -13,6 +13,7 @@ mod draw;
 mod engine;
 mod replay;
 mod routes;
+mod sample;
 mod script;
 mod server;
 mod state;
@@ -184,6 +185,7 @@ mod tests {
     /// never import each other in a circle; the routes do not use each other either.
     const LAYERS: &[(&str, &str)] = &[
         ("draw", include_str!("draw.rs")),
+        ("sample", include_str!("sample.rs")),
         ("replay", include_str!("replay.rs")),
         ("conn", include_str!("conn.rs")),
         ("script", include_str!("script.rs")),
