@@ -768,6 +768,14 @@ impl<'a> Scanner<'a> {
             len += 1;
         }
         let run = &run[..len];
+        // Without numbers wanted the unit is made into no fact (see `resolve`'s `single`):
+        // only where the phrase ends and whether it names one are read, and a word that is
+        // no modifier is a head whatever its unit. Canonical units were half of this reader's
+        // cost on a time check's reply ("turn 3"). `extract_only` is held to `extract` by
+        // `only_some_kinds_are_those_of_all`.
+        if !self.kinds.numbers() && run.iter().any(|w| !words::is_modifier(w)) {
+            return Some((Cow::Borrowed(""), k));
+        }
         // Each word's unit is made once, kept for the fallbacks below when none is known.
         let mut units: [Cow<'a, str>; 3] = Default::default();
         for (n, w) in run.iter().enumerate() {
@@ -989,7 +997,7 @@ mod tests {
         let pieces: Vec<&str> = "\
             nine noon twelve thirty first May Dec december USD EUR us $ € £ % percent per cent \
             am pm AM PM o'clock in the morning evening at until to - – or and between days day \
-            items hours turn dialogue business room order 0 1 3 5 6 9 12 24 30 99 2026 1,299 \
+            items hours turn dialogue business calendar weekly room order 0 1 3 5 6 9 12 24 30 99 2026 1,299 \
             5.5 9:00 18:30 09 12345 . , : ( ) + ° / é k m"
             .split_whitespace()
             .collect();
