@@ -943,14 +943,7 @@ mod tests {
             , ( ) + % ° $ € £ # ' ’ / & x"
             .split_whitespace()
             .collect();
-        let text = proptest::collection::vec(
-            (
-                proptest::sample::select(pieces),
-                proptest::sample::select(vec![" ", "", "\n", "-", " "]),
-            ),
-            0..14,
-        )
-        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        let text = crate::facts::texts(pieces, vec![" ", "", "\n", "-", " "], 14);
         proptest!(ProptestConfig::with_cases(20000), |(text in text)| {
             let (skipping, every) = both(&text);
             prop_assert_eq!(skipping, every, "{:?}", text);
@@ -1001,14 +994,7 @@ mod tests {
             5.5 9:00 18:30 09 12345 . , : ( ) + ° / é k m"
             .split_whitespace()
             .collect();
-        let text = proptest::collection::vec(
-            (
-                proptest::sample::select(pieces),
-                proptest::sample::select(vec![" ", "", "\n", "-", " "]),
-            ),
-            0..14,
-        )
-        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        let text = crate::facts::texts(pieces, vec![" ", "", "\n", "-", " "], 14);
         proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
             prop_assert_eq!(agree(&text), Ok(()));
         });

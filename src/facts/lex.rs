@@ -873,14 +873,7 @@ mod tests {
         let pieces: Vec<&str> = "ORD A a am s 9 12 1990 1234567 12345678 $ USD usd - _ # : / . ' ,"
             .split(' ')
             .collect();
-        let text = proptest::collection::vec(
-            (
-                proptest::sample::select(pieces),
-                proptest::sample::select(vec![" ", "", "", "\n"]),
-            ),
-            0..12,
-        )
-        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        let text = crate::facts::texts(pieces, vec![" ", "", "", "\n"], 12);
         proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
             let mut buf = String::new();
             let lower = lower(&text, &mut buf);
@@ -913,14 +906,7 @@ mod tests {
             .split_whitespace()
             .chain(["\u{a0}", "\u{b}", "\u{c}", "\r", "\t", "\x7f", "\x01"])
             .collect();
-        let text = proptest::collection::vec(
-            (
-                proptest::sample::select(pieces),
-                proptest::sample::select(vec![" ", "", "", "\n", " "]),
-            ),
-            0..16,
-        )
-        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        let text = crate::facts::texts(pieces, vec![" ", "", "", "\n", " "], 16);
         let check = |text: &str| {
             let mut buf = String::new();
             let lower = lower(text, &mut buf);

@@ -366,6 +366,23 @@ pub fn compare(golden: &[Fact], reply: &[Fact]) -> FactDiff {
     }
 }
 
+/// Texts of pieces each followed by one of `gaps`, fewer than `most` of them: the replies the
+/// fast roads' property tests hold to the full roads.
+#[cfg(test)]
+pub(crate) fn texts(
+    pieces: Vec<&'static str>,
+    gaps: Vec<&'static str>,
+    most: usize,
+) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = (
+        proptest::sample::select(pieces),
+        proptest::sample::select(gaps),
+    );
+    proptest::collection::vec(piece, 0..most)
+        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -476,14 +476,7 @@ mod tests {
             items 18:00 09:00 until between and or - . , : ( ) é ٣ www.x.com 555-123-4567"
             .split_whitespace()
             .collect();
-        let text = proptest::collection::vec(
-            (
-                proptest::sample::select(pieces),
-                proptest::sample::select(vec![" ", "", "\n", " "]),
-            ),
-            0..14,
-        )
-        .prop_map(|ps| ps.into_iter().flat_map(|(p, s)| [p, s]).collect::<String>());
+        let text = crate::facts::texts(pieces, vec![" ", "", "\n", " "], 14);
         let specs = proptest::collection::vec(proptest::sample::select(pool), 1..4);
         let hours = "Answer to dialogue 12 turn 3: our business hours are 9 AM to 6 PM EST.";
         let both = [spec("time", "09:00", None), spec("time", "18:00", None)];
