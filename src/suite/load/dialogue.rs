@@ -348,7 +348,8 @@ impl Checker<'_> {
     /// A field of the suite's `endpoint:` (which sets no `kind`) that no dialogue's kind
     /// uses: it was meant for another kind, and would be silently ignored.
     fn unused_suite_fields(&mut self, b: &mut SuiteBuild) {
-        if b.kinded == 0 || self.repaired {
+        // A broken config may have said the kind that would use them.
+        if b.kinded == 0 || self.repaired || b.from_config.broken {
             return;
         }
         let inherited = b.scope.as_ref().and_then(|s| s.layer.kind());
@@ -530,8 +531,9 @@ impl Checker<'_> {
             .map(|e| self.endpoint(e))
             .unwrap_or_default();
         // Fields the inherited kind would ignore; beside their own `kind:` they were checked
-        // with the mapping.
-        if let Some(e) = raw.endpoint.as_ref().filter(|e| e.kind.is_none()) {
+        // with the mapping. A broken config may have said the kind that uses them.
+        let unkinded = raw.endpoint.as_ref().filter(|e| e.kind.is_none());
+        if let Some(e) = unkinded.filter(|_| !scope.config_broken) {
             let (kind, from) = match scope.layer.kind() {
                 Some(k) => (k, KindFrom::Outer),
                 None => (RawKind::Thinnest, KindFrom::Default),
