@@ -8,8 +8,9 @@
 //! `turns` were blanked "has no turns"; a blanked `kind` changes what every field means), so
 //! only errors well away from every blank are kept: none at all when a blank is outside the
 //! dialogue list (the suite's head is what every dialogue depends on), and none from a
-//! dialogue that holds a blank. Checks across dialogues are off (`Checker::repaired`). This
-//! adds errors to a broken file; it never makes one pass.
+//! dialogue that holds a blank. The check that counts over every dialogue (a suite-wide field
+//! that no dialogue's kind uses) is off (`Checker::repaired`): a blanked `kind:` would make it
+//! an echo. This adds errors to a broken file; it never makes one pass.
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::raw::{span_of, RawSuite};
