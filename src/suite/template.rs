@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use secrecy::SecretString;
+
 /// One `{{name}}` occurrence: the name and the byte range of the whole `{{ ... }}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -97,6 +99,19 @@ pub struct EnvExpanded {
     pub used_env: bool,
     /// The non-empty values taken from the environment (not defaults written in the file).
     pub env_values: Vec<String>,
+}
+
+impl EnvExpanded {
+    /// The values the environment gave that may be keys, each a secret: not a default written
+    /// in the file (public like the rest of it), and not one too short to be a credential
+    /// (`en`, `1`), whose redaction would blank ordinary words in every report and golden.
+    pub fn secrets(&self) -> Vec<SecretString> {
+        self.env_values
+            .iter()
+            .filter(|v| crate::redact::env_secret(v))
+            .map(|v| SecretString::from(v.as_str()))
+            .collect()
+    }
 }
 
 /// Why a string's `${...}` could not be expanded; `offset` is the byte offset of the `$`.

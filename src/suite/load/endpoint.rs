@@ -134,12 +134,7 @@ impl Checker<'_> {
             if let (Some(_), Some(query)) = (&layer.base_url, query) {
                 // Expanded once already, without error: the same values again.
                 if let Ok(e) = template::expand_env(query, &*self.opts.env) {
-                    layer.env_secrets = e
-                        .env_values
-                        .into_iter()
-                        .filter(|v| crate::redact::env_secret(v))
-                        .map(SecretString::from)
-                        .collect();
+                    layer.env_secrets = e.secrets();
                 }
             }
             layer.base_url_at = Some(self.sited((), span_of(v)));
@@ -315,16 +310,11 @@ impl Checker<'_> {
             d.help = Some("a header value is one line of visible text".into());
             return None;
         }
-        // A secret only when the environment gave part of it: a `${VAR:-default}` whose
-        // default was used is text of the suite file, public like the rest. Redacting it had
-        // blanked ordinary words (`staging`, `en`) in every report and golden, and made
-        // goldens depend on which environment recorded them. For the same reason a value the
-        // environment gave that is too short to be a credential (`en`, `1`) is not one.
-        let env_values: Vec<String> = e
-            .env_values
-            .into_iter()
-            .filter(|v| crate::redact::env_secret(v))
-            .collect();
+        // A secret only when the environment gave part of it that may be a key: a
+        // `${VAR:-default}` whose default was used is text of the suite file (redacting it had
+        // blanked `staging` and `en` in every report and golden, and made goldens depend on
+        // which environment recorded them); see `EnvExpanded::secrets`.
+        let env_values = e.secrets();
         let value = if env_values.is_empty() {
             HeaderValue::Plain(e.value)
         } else {
@@ -333,7 +323,7 @@ impl Checker<'_> {
         Some(Header {
             name: name.value.clone(),
             value,
-            env_values: env_values.into_iter().map(SecretString::from).collect(),
+            env_values,
         })
     }
 

@@ -10,7 +10,6 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use crate::diag::{did_you_mean, Diagnostic, SourceFile, Span};
-use crate::redact::env_secret;
 use crate::suite::model::{EndpointKind, HttpSpec, OpenAiSpec, Pointers};
 use crate::suite::raw::{span_of, RawEndpoint, RawKind, RawResponse, RawStream, RawValue, Spanned};
 use crate::suite::template;
@@ -432,8 +431,7 @@ impl Checker<'_> {
             RawValue::Str(s) => {
                 leaves.templates.push((s.clone(), span_of(v)));
                 let e = self.env_at(s, span_of(v))?;
-                let secrets = e.env_values.into_iter().filter(|v| env_secret(v));
-                leaves.secrets.extend(secrets.map(SecretString::from));
+                leaves.secrets.extend(e.secrets());
                 Value::String(e.value)
             }
             RawValue::Seq(items) => {
