@@ -22,7 +22,7 @@ use super::check::{at_part, Checker};
 use super::endpoint::{Completion, Layer};
 use super::expect::Exp;
 use super::judge::JudgeLayer;
-use super::kind::{field_applies, foreign_fields, kind_fields, KindFrom};
+use super::kind::{field_applies, foreign_fields, inherited_kind, kind_fields};
 use super::matrix::{Matrix, Row};
 use super::ConfigState;
 
@@ -115,9 +115,8 @@ pub(super) struct SuiteBuild {
     /// The kind-specific fields of the suite's `endpoint:` when it sets no `kind`, and
     /// whether some dialogue's kind uses each: one that none uses is an error at the end.
     unkinded: Vec<(&'static str, Span, bool)>,
-    /// Dialogues whose kind is their own (`kind:` in their `endpoint:`), and all dialogues.
+    /// Dialogues whose kind is their own (`kind:` in their `endpoint:`).
     own_kinds: usize,
-    kinded: usize,
     phases: [Vec<Diagnostic>; PHASES],
 }
 
@@ -136,7 +135,6 @@ impl SuiteBuild {
             last_endpoint: None,
             unkinded: Vec::new(),
             own_kinds: 0,
-            kinded: 0,
             phases: Default::default(),
         }
     }
@@ -270,7 +268,6 @@ impl Checker<'_> {
         if let Some(scope) = &b.scope {
             let own = raw.endpoint.as_ref().and_then(|e| e.kind.as_ref());
             b.own_kinds += usize::from(own.is_some());
-            b.kinded += 1;
             let kind = own.map(|k| k.value).or(scope.layer.kind());
             let kind = kind.unwrap_or(RawKind::Thinnest);
             for (field, _, used) in &mut b.unkinded {
@@ -349,19 +346,15 @@ impl Checker<'_> {
     /// uses: it was meant for another kind, and would be silently ignored.
     fn unused_suite_fields(&mut self, b: &mut SuiteBuild) {
         // A broken config may have said the kind that would use them.
-        if b.kinded == 0 || self.repaired || b.from_config.broken {
+        if b.written == 0 || self.repaired || b.from_config.broken {
             return;
         }
-        let inherited = b.scope.as_ref().and_then(|s| s.layer.kind());
+        let (kind, from) = inherited_kind(b.scope.as_ref().and_then(|s| s.layer.kind()));
         for &(field, span, used) in &b.unkinded {
             if used {
                 continue;
             }
             if b.own_kinds == 0 {
-                let (kind, from) = match inherited {
-                    Some(k) => (k, KindFrom::Outer),
-                    None => (RawKind::Thinnest, KindFrom::Default),
-                };
                 self.foreign_field(field, span, kind, from);
             } else {
                 let d = self.error(span, format!("no dialogue of this suite uses `{field}`"));
@@ -534,10 +527,7 @@ impl Checker<'_> {
         // with the mapping. A broken config may have said the kind that uses them.
         let unkinded = raw.endpoint.as_ref().filter(|e| e.kind.is_none());
         if let Some(e) = unkinded.filter(|_| !scope.config_broken) {
-            let (kind, from) = match scope.layer.kind() {
-                Some(k) => (k, KindFrom::Outer),
-                None => (RawKind::Thinnest, KindFrom::Default),
-            };
+            let (kind, from) = inherited_kind(scope.layer.kind());
             for (field, span) in foreign_fields(e, kind) {
                 self.foreign_field(field, span, kind, from);
                 own.mark_broken();

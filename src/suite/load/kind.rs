@@ -191,6 +191,14 @@ pub(super) enum KindFrom {
     Default,
 }
 
+/// The kind of a mapping that writes none: the one an outer layer sets, else the default.
+pub(super) fn inherited_kind(outer: Option<RawKind>) -> (RawKind, KindFrom) {
+    match outer {
+        Some(k) => (k, KindFrom::Outer),
+        None => (RawKind::Thinnest, KindFrom::Default),
+    }
+}
+
 /// The kind-specific fields written in `raw` that `kind` has no use for.
 pub(super) fn foreign_fields(raw: &RawEndpoint, kind: RawKind) -> Vec<(&'static str, Span)> {
     let mut fields = kind_fields(raw);
