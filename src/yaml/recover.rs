@@ -56,22 +56,14 @@ pub(super) fn all_errors<T: DeserializeOwned>(
     }
     // The text parsed had valid list items blanked too, to save parses: parse again with
     // only the errors' blanks, so that every dialogue without an error is there.
-    let value = (repaired && !repair.capped)
+    let repaired = (repaired && !repair.capped)
         .then(|| repair.errors_blanked())
-        .and_then(|text| super::from_text::<T>(&text).ok());
-    let blanks = repair
-        .blanks
-        .iter()
-        .map(|b| {
-            let last = b.range.end.saturating_sub(1).max(b.range.start);
-            (
-                span_at(&file.text, b.range.start),
-                span_at(&file.text, last),
-            )
-        })
-        .collect();
-    let diags = repair.finish();
-    (diags, value.map(|value| Repaired { value, blanks }))
+        .and_then(|text| super::from_text::<T>(&text).ok())
+        .map(|value| Repaired {
+            value,
+            blanks: repair.blank_spans(),
+        });
+    (repair.finish(), repaired)
 }
 
 /// A blanked stretch of the text, and the key of the entry it was.
@@ -261,6 +253,16 @@ impl<'f> Repair<'f> {
             range,
             key: unit.key,
         });
+    }
+
+    /// Where each blank is in the file's own line:column, first and last character.
+    fn blank_spans(&self) -> Vec<(Span, Span)> {
+        let text = &self.file.text;
+        let span = |b: &Blank| {
+            let last = b.range.end.saturating_sub(1).max(b.range.start);
+            (span_at(text, b.range.start), span_at(text, last))
+        };
+        self.blanks.iter().map(span).collect()
     }
 
     /// The file's text with only the blanks over errors (and their cascades) applied.

@@ -244,7 +244,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
     let raw: RawConfig = if file.text.trim().is_empty() {
         RawConfig::default()
     } else {
-        match source::parse_yaml(&file) {
+        match crate::yaml::parse_all(&file) {
             Ok(raw) => raw,
             Err(diags) => return (Err(diags), Scripts::new()),
         }

@@ -1,6 +1,6 @@
-//! From a path to typed YAML: reading the bytes (a non-UTF-8 file is pointed at its first bad
-//! byte) and parsing them (every structural error at once, through `crate::yaml::parse_all`),
-//! each at its place. Nothing here checks meaning.
+//! From a path to a suite's text: the bytes read, at most the cap and only from a regular
+//! file, and a non-UTF-8 file pointed at its first bad byte. Parsing is `crate::yaml`'s;
+//! nothing here checks meaning.
 
 use std::path::Path;
 
@@ -29,12 +29,4 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
             e.utf8_error().valid_up_to(),
         )),
     }
-}
-
-/// Parses `file` into `T`; on failure, every structural error it has, each said for people
-/// (`crate::yaml` words serde's errors in YAML's terms).
-pub(super) fn parse_yaml<T: serde::de::DeserializeOwned>(
-    file: &SourceFile,
-) -> Result<T, Vec<Diagnostic>> {
-    crate::yaml::parse_all(file)
 }

@@ -10,8 +10,8 @@
 //! way sends the file to the one-pass read below, which says what is wrong.
 //!
 //! This path only ever succeeds. Whenever it cannot be sure to say what the whole-file path
-//! says, it steps aside and the caller reads the file whole (`source::parse_yaml`, then
-//! [`Checker::suite`]), which reports every YAML error in its usual words: on any YAML or type
+//! says, it steps aside and the caller reads the file whole
+//! (`crate::yaml::parse_or_repair`, then [`Checker::suite`]), which reports every YAML error in its usual words: on any YAML or type
 //! error, on an empty file, and when a key that every dialogue depends on (`endpoint`,
 //! `defaults`, `judge`) comes after `dialogues:`. Both paths run the same checks in the same
 //! order ([`SuiteBuild`]), so they print the same diagnostics.
@@ -820,7 +820,7 @@ mod tests {
 
     /// The whole-file parse succeeds (whatever the checks say).
     fn source_parses(file: &SourceFile) -> bool {
-        super::super::source::parse_yaml::<crate::suite::raw::RawSuite>(file).is_ok()
+        crate::yaml::parse_all::<crate::suite::raw::RawSuite>(file).is_ok()
     }
 
     #[test]
