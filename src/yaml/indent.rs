@@ -9,9 +9,17 @@ use crate::diag::Span;
 
 /// The help for an error `message` at `at` in `text`, when a misindented key explains it.
 pub(super) fn hint(text: &str, message: &str, at: Span) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
     let line = usize::try_from(at.line).ok()?.checked_sub(1)?;
-    let here = lines.get(line)?;
+    // Read lazily from the error's line: this runs for every error of a file that may be
+    // megabytes long, and only the next few lines matter.
+    let mut lines = text.lines().enumerate().skip(line);
+    let (_, here) = lines.next()?;
+    // The written lines after it (1-based number, indentation, content): blank lines and
+    // comments say nothing of the structure.
+    let mut after = lines.take(50).filter_map(|(i, l)| {
+        let (indent, content) = split_indent(l);
+        (!content.is_empty() && !content.starts_with('#')).then_some((i + 1, indent, content))
+    });
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|r| r.strip_suffix('`'))
@@ -19,13 +27,9 @@ pub(super) fn hint(text: &str, message: &str, at: Span) -> Option<String> {
         // The mapping's keys start at `at`'s column; look for the missing key nearby,
         // written at another indentation, before the mapping's list item or parent ends.
         let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
-        for (i, l) in lines.iter().enumerate().skip(line + 1).take(50) {
-            let (indent, content) = split_indent(l);
-            if content.is_empty() || content.starts_with('#') {
-                continue;
-            }
+        for (number, indent, content) in after {
             if indent != column && is_key(content, field) {
-                return Some(misplaced(i + 1, field, indent, column));
+                return Some(misplaced(number, field, indent, column));
             }
             if indent < column {
                 break;
@@ -41,33 +45,26 @@ pub(super) fn hint(text: &str, message: &str, at: Span) -> Option<String> {
     let (indent, content) = split_indent(here);
     let item = content.strip_prefix("- ").unwrap_or(content);
     let indent = indent + (content.len() - item.len());
-    let (key, value) = item.split_once(": ")?;
+    let (key, value) = key_value(item)?;
     let plain = !value.trim().is_empty()
         && !value
             .trim_start()
             .starts_with(['{', '[', '|', '>', '&', '*', '!', '"', '\'']);
-    if key.is_empty() || key.contains(' ') || !plain {
+    if !plain {
         return None;
     }
-    for (i, l) in lines.iter().enumerate().skip(line + 1).take(50) {
-        let (deeper, rest) = split_indent(l);
-        if rest.is_empty() || rest.starts_with('#') {
-            continue;
-        }
-        if deeper <= indent {
-            return None;
-        }
-        if let Some((k, _)) = rest.split_once(": ") {
-            if !k.is_empty() && !k.contains(' ') {
-                return Some(format!(
-                    "line {} (`{k}:`) is indented deeper than `{key}`, so YAML reads it as \
-                     part of `{key}`'s value: line its key up with `{key}`",
-                    i + 1
-                ));
-            }
-        }
+    // The first line no deeper than this key ends its value; before it, the first that
+    // reads as a key is the one that slipped in.
+    let (number, deeper, below) =
+        after.find(|&(_, deeper, rest)| deeper <= indent || key_value(rest).is_some())?;
+    if deeper <= indent {
+        return None;
     }
-    None
+    let (k, _) = key_value(below)?;
+    Some(format!(
+        "line {number} (`{k}:`) is indented deeper than `{key}`, so YAML reads it as part of \
+         `{key}`'s value: line its key up with `{key}`"
+    ))
 }
 
 fn misplaced(line: usize, field: &str, indent: usize, column: usize) -> String {
@@ -82,6 +79,13 @@ fn misplaced(line: usize, field: &str, indent: usize, column: usize) -> String {
 fn split_indent(line: &str) -> (usize, &str) {
     let rest = line.trim_start_matches(' ');
     (line.len() - rest.len(), rest.trim_end())
+}
+
+/// `key: value` with a key of one word, as a mapping entry reads.
+fn key_value(content: &str) -> Option<(&str, &str)> {
+    content
+        .split_once(": ")
+        .filter(|(k, _)| !k.is_empty() && !k.contains(' '))
 }
 
 /// `content` is `field:` followed by nothing or a space.
