@@ -1685,14 +1685,14 @@ mod tests {
         }
         // And a frame read from UTF-8 text refuses a literal in it that is not, in the content
         // or in another hole.
-        let mut frames = Frames::default();
-        read_chunk(
-            openai(r#""ok""#).as_bytes(),
-            &mut frames,
-            &mut no_usage(),
-            &mut None,
-        )
-        .unwrap();
+        // Frames that have read one chunk, whose content is `"ok"`.
+        let learned = || {
+            let mut frames = Frames::default();
+            let ok = openai(r#""ok""#);
+            read_chunk(ok.as_bytes(), &mut frames, &mut no_usage(), &mut None).unwrap();
+            frames
+        };
+        let mut frames = learned();
         let mut bad = openai(r#""x""#).into_bytes();
         let at = bad.iter().rposition(|&b| b == b'x').unwrap();
         bad[at] = 0xff;
@@ -1701,14 +1701,7 @@ mod tests {
             .unwrap()
             .text;
         assert_eq!(text.as_deref(), Some("\u{fffd}"));
-        let mut frames = Frames::default();
-        read_chunk(
-            openai(r#""ok""#).as_bytes(),
-            &mut frames,
-            &mut no_usage(),
-            &mut None,
-        )
-        .unwrap();
+        let mut frames = learned();
         let bad = openai(r#""ok""#).replace("chatcmpl-1", "chatcmpl-\u{e9}");
         let mut bad = bad.into_bytes();
         let at = bad.iter().position(|&b| b == 0xc3).unwrap();
