@@ -302,10 +302,7 @@ impl Response {
         loop {
             let read = match timed {
                 true => self.chunk().await,
-                false => {
-                    let read = self.next().await;
-                    self.done(read)
-                }
+                false => self.chunk_untimed().await,
             };
             match read {
                 Ok(None) => return true,
