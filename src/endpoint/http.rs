@@ -288,25 +288,31 @@ impl HttpConversation {
                 Ok(piece)
             })
             .await?;
-            let timing = Timing {
-                first_byte,
-                first_token: streamed.first_token,
-                total: started.elapsed(),
-            };
             // As for a whole body: a pointer that finds no text is a malformed reply, not an
             // empty one that `not_contains` would pass and `--bless` record.
-            let body = if found {
-                let mut reply = agent_reply(&last, pointers, streamed.text);
-                reply.shape = Some("sse");
-                ReplyBody::Agent(reply)
-            } else {
-                ReplyBody::Malformed {
-                    reason: format!(
-                        "the pointer `{}` (response.text) finds no string in any event of the \
-                         stream",
-                        pointers.text
-                    ),
+            let (body, first_token) = match streamed {
+                Err(reason) => (ReplyBody::Malformed { reason }, None),
+                Ok(streamed) if found => {
+                    let first_token = streamed.first_token;
+                    let mut reply = agent_reply(&last, pointers, streamed.text);
+                    reply.shape = Some("sse");
+                    (ReplyBody::Agent(reply), first_token)
                 }
+                Ok(_) => (
+                    ReplyBody::Malformed {
+                        reason: format!(
+                            "the pointer `{}` (response.text) finds no string in any event of \
+                             the stream",
+                            pointers.text
+                        ),
+                    },
+                    None,
+                ),
+            };
+            let timing = Timing {
+                first_byte,
+                first_token,
+                total: started.elapsed(),
             };
             return Ok(Reply {
                 status,
@@ -429,6 +435,14 @@ fn read_event(data: &str, p: &Pointers, last: &mut Value) -> Result<Piece<'stati
             truncate(data, 200)
         )
     })?;
+    // The suite said where this API puts its errors: an event with one there is the API
+    // saying the reply failed after its 200 went out.
+    if let Some(error) = p.error.as_deref().and_then(|ptr| text_at(&value, ptr)) {
+        return Err(format!(
+            "the stream reported an error (response.error): {}",
+            truncate(error, 200)
+        ));
+    }
     let text = text_at(&value, &p.text).map(|t| Cow::Owned(t.to_string()));
     // Ids and counts usually come on the first or the last event: keep what each says.
     if let Value::Object(map) = &value {

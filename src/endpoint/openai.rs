@@ -75,21 +75,28 @@ impl OpenAi {
                 frames: &mut *frames,
                 usage: &mut usage,
                 model: &mut model,
+                said: false,
             };
             let streamed = sse::read_events(response, started, reader).await?;
             if self.frames.get().is_none() {
                 let _ = self.frames.set(frames.clone());
             }
-            let body = ReplyBody::Agent(AgentReply {
-                text: streamed.text,
-                session_id: None,
-                shape: Some("chat.completion.chunk"),
-                usage,
-                model,
-            });
+            let (body, first_token) = match streamed {
+                Ok(streamed) => (
+                    ReplyBody::Agent(AgentReply {
+                        text: streamed.text,
+                        session_id: None,
+                        shape: Some("chat.completion.chunk"),
+                        usage,
+                        model,
+                    }),
+                    streamed.first_token,
+                ),
+                Err(reason) => (ReplyBody::Malformed { reason }, None),
+            };
             let timing = Timing {
                 first_byte,
-                first_token: streamed.first_token,
+                first_token,
                 total: started.elapsed(),
             };
             return Ok(Reply {
@@ -555,16 +562,37 @@ struct Chunks<'r> {
     frames: &'r mut Frames,
     usage: &'r mut Usage,
     model: &'r mut Option<String>,
+    /// Whether any chunk had a string `delta.content` (an empty one too: a real empty reply).
+    said: bool,
 }
 
 impl sse::Reader for Chunks<'_> {
     fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
         let (len, read) = self.frames.event(bytes)?;
-        Some((len, read.took(self.usage, self.model)))
+        let content = read.took(self.usage, self.model);
+        self.said |= content.is_some();
+        Some((len, content))
     }
 
     fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String> {
-        read_chunk(data, self.frames, self.usage, self.model)
+        let piece = read_chunk(data, self.frames, self.usage, self.model)?;
+        self.said |= piece.text.is_some();
+        Ok(piece)
+    }
+
+    /// A stream in which no chunk had text is no reply, as a whole completion without a
+    /// string `content` is not: judged as an empty one, `not_contains` would pass it and
+    /// `--bless` record it.
+    fn finish(&mut self) -> Result<(), String> {
+        match self.said {
+            true => Ok(()),
+            false => Err(
+                "no chunk of the stream had a string `choices[0].delta.content` (a \
+                 model that calls tools answers none): agenttest checks a reply's text (send \
+                 no `tools` in `params`)"
+                    .to_string(),
+            ),
+        }
     }
 }
 
@@ -600,6 +628,16 @@ fn read_whole_chunk<'a>(
     usage: &mut Usage,
     model: &mut Option<String>,
 ) -> Result<Piece<'a>, String> {
+    // Before serde, which would read an error event as a chunk without text (and learn its
+    // shape as a frame): a generation that fails after the 200 went out says so in an event.
+    if memchr::memmem::find(data.as_bytes(), b"\"error\"").is_some() {
+        if let Some(reason) = serde_json::from_str::<Value>(data)
+            .ok()
+            .and_then(|v| stream_error(&v))
+        {
+            return Err(reason);
+        }
+    }
     let chunk = match serde_json::from_str::<Completion>(data) {
         Ok(chunk) => chunk,
         Err(_) => return chunk_from_tree(data, usage, model),
@@ -1334,12 +1372,37 @@ fn chunk_from_tree(
             .and_then(Value::as_str)
             .map(str::to_string);
     }
-    Ok(Piece {
-        text: value
-            .pointer("/choices/0/delta/content")
-            .and_then(Value::as_str)
-            .map(|t| Cow::Owned(t.to_string())),
-    })
+    if let Some(reason) = stream_error(&value) {
+        return Err(reason);
+    }
+    let text = match value.pointer("/choices/0/delta/content") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) => Some(Cow::Owned(t.clone())),
+        // As a whole completion's: a content that is not a string is not read as none, which
+        // would drop a piece of the reply without a word.
+        Some(other) => {
+            return Err(format!(
+                "a chunk's `choices[0].delta.content` is not a string: `{}`",
+                truncate(&other.to_string(), 200)
+            ))
+        }
+    };
+    Ok(Piece { text })
+}
+
+/// The error an event of a stream reports, in the shapes servers send after a 200 went out:
+/// OpenAI's and LiteLLM's `{"error": {"message"}}`, `{"error": "..."}`, vLLM's
+/// `{"object": "error", "message"}`.
+fn stream_error(value: &Value) -> Option<String> {
+    let error = value.get("error").filter(|e| !e.is_null());
+    let vllm = (value.get("object").and_then(Value::as_str) == Some("error")).then_some(value);
+    let said = error.or(vllm)?;
+    let message = said
+        .get("message")
+        .and_then(Value::as_str)
+        .or_else(|| said.as_str())
+        .map_or_else(|| truncate(&said.to_string(), 200), str::to_string);
+    Some(format!("the stream reported an error: {message}"))
 }
 
 /// OpenAI's `{"error": {"message", "type", "code"}}`; else FastAPI's `detail`, else the text.
@@ -1647,7 +1710,7 @@ mod tests {
             );
             assert_eq!(read(&mut frames, &chunk), Ok(Some(text.into())));
         }
-        for (literal, text) in [(r#""a\nb""#, Some("a\nb")), ("null", None), ("7", None)] {
+        for (literal, text) in [(r#""a\nb""#, Some("a\nb")), ("null", None)] {
             let chunk = openai(literal);
             assert_eq!(
                 framed(&frames, chunk.as_bytes()),
@@ -1655,6 +1718,16 @@ mod tests {
                 "read whole: {literal}"
             );
             assert_eq!(read(&mut frames, &chunk), Ok(text.map(str::to_string)));
+        }
+        // A content that is neither text nor null is no piece to drop without a word.
+        for literal in ["7", r#"[{"type":"text","text":"Hello"}]"#] {
+            let chunk = openai(literal);
+            assert_eq!(framed(&frames, chunk.as_bytes()), None, "{literal}");
+            let read = read(&mut frames, &chunk);
+            assert!(
+                read.as_ref().is_err_and(|e| e.contains("is not a string")),
+                "{literal}: {read:?}"
+            );
         }
         assert_eq!(model.as_deref(), Some("gpt-4o"));
         // Bytes that are not UTF-8, in the frame or out of it, read as the line-by-line road
@@ -2074,6 +2147,7 @@ mod tests {
             frames,
             usage: &mut usage,
             model: &mut model,
+            said: false,
         };
         let read = match greedy {
             true => sse::read_pieces(pieces, Greedy(reader)),

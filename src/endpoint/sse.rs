@@ -12,14 +12,15 @@
 //! work on a streamed reply; this one is a line splitter and does the same in a few hundred.
 //! It follows the WHATWG "interpreting an event stream" rules that matter to a reply (lines
 //! end in LF, CRLF or CR, also split across reads; `data` lines join with LF; comments and
-//! other fields are skipped; an event without data is no event; an unfinished event at the
-//! end is dropped), and a property test holds it to `eventsource-stream`'s output on any
-//! chunking.
+//! other fields are skipped; an event without data is no event), and a property test holds it
+//! to `eventsource-stream`'s output on any chunking. One rule differs on purpose: an event the
+//! stream leaves unfinished at its end is read, not dropped ([`EventParser::end`]), so a stream
+//! cut mid-event is a malformed reply rather than the text before the cut.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use super::transport::{Response, MAX_BODY_BYTES};
+use super::transport::{self, Response, MAX_BODY_BYTES};
 use crate::record::SendError;
 
 /// What one event said, as the endpoint kind reads it.
@@ -62,6 +63,12 @@ pub trait Reader {
     /// 200-byte event whole was a tenth of a streamed reply's cost. [`text`] turns it into
     /// text, with U+FFFD for what is not UTF-8, as the line-by-line road does.
     fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String>;
+
+    /// Whether the events read make a reply, once the stream has ended: why not, if they do
+    /// not (a kind whose events all lacked a text where it puts one). Yes by default.
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A [`Reader`] of each event's data alone.
@@ -75,40 +82,69 @@ impl<F: FnMut(&[u8]) -> Result<Piece<'_>, String>> Reader for Data<F> {
 
 /// Reads every event of `response`, passing each `data` to `read` (which returns the text
 /// piece, or why the event makes no sense) until `[DONE]` or the end of the stream; `read`
-/// gets what [`Reader::data`] gets.
+/// gets what [`Reader::data`] gets. See [`read_events`] for what it returns.
 pub async fn read_stream(
     response: Response,
     started: Instant,
     read: impl FnMut(&[u8]) -> Result<Piece<'_>, String>,
-) -> Result<Streamed, SendError> {
+) -> Result<Result<Streamed, String>, SendError> {
     read_events(response, started, Data(read)).await
 }
 
-/// Reads every event of `response` with `reader` until `[DONE]` or the end of the stream.
+/// Reads every event of `response` with `reader` until `[DONE]` or the end of the stream: the
+/// reply, or why the stream makes none (the inner `Err`: an event that makes no sense, a stream
+/// cut in the middle of an event, a compressed body, or what [`Reader::finish`] says), which
+/// the kind reports as a malformed reply of the response's status. The outer `Err` is a
+/// transport failure (a timeout, a dropped connection, the body cap).
+///
+/// A stream that ends without the blank line after its last event has that event read all
+/// the same: cut mid-event, it then makes no sense and the reply is malformed, never judged
+/// on the text before the cut.
 pub async fn read_events(
     mut response: Response,
     started: Instant,
     reader: impl Reader,
-) -> Result<Streamed, SendError> {
+) -> Result<Result<Streamed, String>, SendError> {
+    if let Some(reason) = transport::not_decoded(response.headers()) {
+        return Ok(Err(reason));
+    }
     let mut reading = Reading::new(reader, started);
     // One timer for the whole stream: each read is due by the same deadline.
     let (deadline, timeout) = response.deadline();
     let read = async {
-        while let Some(chunk) = response.chunk_untimed().await? {
+        while let Some(chunk) = response.chunk_untimed().await.map_err(Halt::Send)? {
             if reading.feed(&chunk)? {
                 return Ok(true);
             }
         }
-        Ok::<_, SendError>(false)
+        Ok::<_, Halt>(false)
     };
     let done = match tokio::time::timeout_at(deadline, read).await {
-        Ok(done) => done?,
+        Ok(Ok(done)) => done,
+        Ok(Err(Halt::Done)) => true,
+        Ok(Err(Halt::Send(e))) => return Err(e),
+        Ok(Err(Halt::Malformed(reason))) => return Ok(Err(reason)),
         Err(_) => return Err(SendError::Timeout(timeout)),
     };
     if done {
         response.finish().await;
+    } else if let Err(reason) = reading.end() {
+        return Ok(Err(reason));
     }
-    Ok(reading.out)
+    if let Err(reason) = reading.reader.finish() {
+        return Ok(Err(reason));
+    }
+    Ok(Ok(reading.out))
+}
+
+/// Why the reading of a stream stopped before its end.
+enum Halt {
+    /// `[DONE]`: the reply is whole.
+    Done,
+    /// The transport failed.
+    Send(SendError),
+    /// An event made no sense: the reply is malformed.
+    Malformed(String),
 }
 
 /// A stream being read: the parser, the reader, and what the events said so far.
@@ -139,11 +175,11 @@ impl<R: Reader> Reading<R> {
     }
 
     /// Reads one piece of the body: whether `[DONE]` ended the stream in it.
-    fn feed(&mut self, chunk: &[u8]) -> Result<bool, SendError> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<bool, Halt> {
         // The cap is checked on the raw bytes, before the parser buffers anything.
         self.seen += chunk.len();
         if self.seen > MAX_BODY_BYTES {
-            return Err(SendError::TooLarge(MAX_BODY_BYTES));
+            return Err(Halt::Send(SendError::TooLarge(MAX_BODY_BYTES)));
         }
         let mut events = Events {
             reader: &mut self.reader,
@@ -152,8 +188,26 @@ impl<R: Reader> Reading<R> {
         };
         match self.parser.feed_to(chunk, &mut events) {
             Ok(()) => Ok(false),
-            Err(None) => Ok(true),
-            Err(Some(e)) => Err(e),
+            Err(Halt::Done) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The stream ended without `[DONE]`: an event it left unfinished is read as it stands, and
+    /// if that makes no sense the stream was cut, which is no reply.
+    fn end(&mut self) -> Result<(), String> {
+        let mut events = Events {
+            reader: &mut self.reader,
+            out: &mut self.out,
+            started: self.started,
+        };
+        match self.parser.end(&mut events) {
+            Ok(()) | Err(Halt::Done) => Ok(()),
+            Err(Halt::Malformed(reason)) => Err(format!(
+                "the stream ended in the middle of an event, which makes no sense as it stands \
+                 ({reason})"
+            )),
+            Err(Halt::Send(e)) => Err(e.to_string()),
         }
     }
 }
@@ -178,8 +232,7 @@ impl<R> Events<'_, R> {
 }
 
 impl<R: Reader> Handler for Events<'_, R> {
-    /// `None` for `[DONE]`, which ends the reply.
-    type Error = Option<SendError>;
+    type Error = Halt;
 
     fn event(&mut self, bytes: &[u8]) -> Result<Option<usize>, Self::Error> {
         Ok(self.reader.event(bytes).map(|(len, text)| {
@@ -192,15 +245,12 @@ impl<R: Reader> Handler for Events<'_, R> {
         let data = trim(data);
         // `[DONE]` ends the reply; some servers just end the stream.
         if *data == *b"[DONE]" {
-            return Err(None);
+            return Err(Halt::Done);
         }
         if data.is_empty() {
             return Ok(());
         }
-        let piece = self
-            .reader
-            .data(&data)
-            .map_err(|e| Some(SendError::Other(e)))?;
+        let piece = self.reader.data(&data).map_err(Halt::Malformed)?;
         self.push(piece.text.as_deref());
         Ok(())
     }
@@ -212,8 +262,11 @@ impl<R: Reader> Handler for Events<'_, R> {
 pub(super) fn read_pieces(pieces: &[&[u8]], reader: impl Reader) -> Result<String, SendError> {
     let mut reading = Reading::new(reader, Instant::now());
     for piece in pieces {
-        if reading.feed(piece)? {
-            break;
+        match reading.feed(piece) {
+            Ok(false) => {}
+            Ok(true) | Err(Halt::Done) => break,
+            Err(Halt::Send(e)) => return Err(e),
+            Err(Halt::Malformed(e)) => return Err(SendError::Other(e)),
         }
     }
     Ok(reading.out.text)
@@ -385,6 +438,23 @@ impl EventParser {
         Some((value, rest))
     }
 
+    /// The stream has ended: the event it left unfinished (a line not ended, data lines with
+    /// no blank line after them) is handed on as if it had been ended. WHATWG drops it; a reply
+    /// cannot, since the text before a cut would be judged as the whole reply.
+    pub fn end<H: Handler>(&mut self, on: &mut H) -> Result<(), H::Error> {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, on)?;
+        }
+        if self.data.is_empty() {
+            return Ok(());
+        }
+        self.data.pop();
+        let handed = on.data(self.data.as_bytes());
+        self.data.clear();
+        handed
+    }
+
     fn line_done<H: Handler>(&mut self, line: &[u8], on: &mut H) -> Result<(), H::Error> {
         if line.is_empty() {
             // A blank line ends the event; one without data is no event.
@@ -432,7 +502,8 @@ pub fn is_event_stream(response: &Response) -> bool {
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"))
+        .and_then(|v| v.trim_start().get(..17))
+        .is_some_and(|v| v.eq_ignore_ascii_case("text/event-stream"))
 }
 
 #[cfg(test)]

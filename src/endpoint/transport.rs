@@ -158,19 +158,14 @@ pub async fn whole_reply(
     let status = response.status();
     let rate = rate_headers(response.headers());
     let redirect = redirected_to(status, response.headers());
-    let encoded = content_encoding(response.headers());
+    let encoded = not_decoded(response.headers());
     let bytes = read_capped(response).await?;
     // A byte order mark before JSON (a .NET agent's `Encoding.UTF8`) may be ignored (RFC 8259
     // §8.1); quoted in an error it is invisible, and a valid body would seem refused.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let body = if let (Some(encoding), true) = (&encoded, (200..300).contains(&status)) {
-        // Nothing asked for compression, but a proxy or a framework's middleware may apply it:
-        // say so, rather than quote the compressed bytes as a body that is not JSON.
+    let body = if let (Some(reason), true) = (&encoded, (200..300).contains(&status)) {
         ReplyBody::Malformed {
-            reason: format!(
-                "the body is {encoding}-encoded (Content-Encoding: {encoding}), which agenttest \
-                 does not decode: have the server send it uncompressed"
-            ),
+            reason: reason.clone(),
         }
     } else if matches!(status, 204 | 205) {
         // No content, by definition (RFC 9110 §15.3.5): an answer without text, not a
@@ -186,8 +181,9 @@ pub async fn whole_reply(
     } else if (200..300).contains(&status) {
         success(bytes)
     } else {
+        // A compressed error body quoted as it is would be binary noise in the report.
         ReplyBody::Error {
-            detail: redirect.or_else(|| error(bytes)),
+            detail: redirect.or(encoded).or_else(|| error(bytes)),
         }
     };
     Ok(Reply {
@@ -202,14 +198,22 @@ pub async fn whole_reply(
     })
 }
 
-/// The `Content-Encoding` of a body that is not sent as is (`gzip`, `br`, ...), if any.
-fn content_encoding(headers: &reqwest::header::HeaderMap) -> Option<String> {
+/// Why a body cannot be read, when it is compressed (`Content-Encoding` other than
+/// `identity`). Nothing asked for compression, but a proxy or a framework's middleware may
+/// apply it: the reply says so, rather than quote the compressed bytes as a body that is not
+/// JSON, or read a compressed event stream as one with no events.
+pub fn not_decoded(headers: &reqwest::header::HeaderMap) -> Option<String> {
     let value = headers
         .get(reqwest::header::CONTENT_ENCODING)?
         .to_str()
         .ok()?
         .trim();
-    (!value.is_empty() && !value.eq_ignore_ascii_case("identity")).then(|| value.to_string())
+    (!value.is_empty() && !value.eq_ignore_ascii_case("identity")).then(|| {
+        format!(
+            "the body is {value}-encoded (Content-Encoding: {value}), which agenttest does not \
+             decode: have the server send it uncompressed"
+        )
+    })
 }
 
 /// A redirect's detail: where it points, and what to do, since no redirect is followed (a
