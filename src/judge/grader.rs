@@ -5,8 +5,10 @@
 //! error), never a pass.
 //!
 //! Verdicts are cached on disk (`cache.rs`) by a hash of everything that decides them (the
-//! judge's identity, the prompt version, the rubric or golden, the conversation and the
-//! reply), which the grader takes here, so a rerun with the same replies asks nothing.
+//! judge's identity, the prompt version and text, the rubric or golden, the conversation and
+//! the reply), which the grader takes here, so a rerun with the same replies asks nothing.
+//! The key is taken over those parts, not over the filled prompt: the fixed text of the
+//! prompts is hashed once per judge, and the prompt is filled only when the judge is asked.
 //!
 //! Every secret the run knows is redacted from each part of a prompt before it is filled, so
 //! a key the agent echoes never reaches the judge model (often a third party's) nor the cache
@@ -57,25 +59,66 @@ pub struct Stats {
 pub struct Grader {
     ask: Arc<dyn Ask>,
     cache: Option<Arc<VerdictCache>>,
-    /// The run's redactor. Every part of a prompt (rubric, golden, conversation, reply) goes
-    /// through it before the prompt is filled: the judge is often a third party's model, and a
-    /// key the agent echoed must not leave in a question (the cache key is taken over the
-    /// redacted prompt, so it is the one asked). And a reason that quotes a key must not be
-    /// kept on disk, where CI caches and uploads it.
+    /// The run's redactor. Every part of a prompt (rubric, golden, each message of the
+    /// conversation, reply) goes through it before it is hashed or put in the prompt: the
+    /// judge is often a third party's model, and a key the agent echoed must not leave in a
+    /// question (the cache key is taken over the same redacted parts, so it names what is
+    /// asked). And a reason that quotes a key must not be kept on disk, where CI caches and
+    /// uploads it.
     redactor: Redactor,
     /// How many times a judge that answered something other than a verdict is asked again.
     retries: u32,
     pub stats: Arc<Stats>,
-    /// The cache key's hash over the parts every question of this judge shares (its identity,
-    /// the prompt's version, the system prompt), taken once: each question hashes only its
-    /// own prompt on top.
-    key_prefix: Sha256,
+    /// The cache key's hash over the parts every question of this judge with the rubric
+    /// prompt shares (its identity, the prompt's version, the system prompt, the rubric
+    /// prompt's text), taken once: each question hashes only its own parts on top.
+    rubric_prefix: Sha256,
+    /// The same with the golden prompt's text.
+    golden_prefix: Sha256,
 }
 
 /// One message of the conversation shown to the judge.
 pub struct Said<'a> {
     pub user: &'a str,
     pub agent: Option<&'a str>,
+}
+
+/// One of the two prompts a question is filled into: its text, its `{{name}}`s, and the name
+/// of the placeholder that takes the rubric or the golden reply.
+struct Prompt {
+    text: &'static str,
+    refs: &'static LazyLock<Vec<Reference>>,
+    criterion: &'static str,
+}
+
+const RUBRIC: Prompt = Prompt {
+    text: RUBRIC_PROMPT,
+    refs: &RUBRIC_REFS,
+    criterion: "rubric",
+};
+
+const GOLDEN: Prompt = Prompt {
+    text: GOLDEN_PROMPT,
+    refs: &GOLDEN_REFS,
+    criterion: "golden",
+};
+
+/// What a question is asked about, before redaction: the rubric or golden reply, the
+/// conversation so far, the reply to judge.
+struct Question<'q> {
+    criterion: &'q str,
+    conversation: &'q [Said<'q>],
+    reply: &'q str,
+}
+
+/// Which part of a question a piece of text is: the tag that goes into the cache key before
+/// its length, so that a user message, an agent message and the reply never hash alike.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Part {
+    Criterion = 1,
+    User = 2,
+    Agent = 3,
+    Reply = 4,
 }
 
 impl Grader {
@@ -86,14 +129,15 @@ impl Grader {
         retries: u32,
         stats: Arc<Stats>,
     ) -> Self {
-        let key_prefix = key_prefix(&ask.identity());
+        let identity = ask.identity();
         Grader {
             ask,
             cache,
             redactor,
             retries,
             stats,
-            key_prefix,
+            rubric_prefix: key_prefix(&identity, &RUBRIC),
+            golden_prefix: key_prefix(&identity, &GOLDEN),
         }
     }
 
@@ -104,19 +148,12 @@ impl Grader {
         conversation: &[Said<'_>],
         reply: &str,
     ) -> Result<Verdict, String> {
-        let conversation = self
-            .redactor
-            .redact_string(render_conversation(conversation));
-        let prompt = fill(
-            RUBRIC_PROMPT,
-            &RUBRIC_REFS,
-            &[
-                ("rubric", &self.redactor.redact(rubric)),
-                ("conversation", &conversation),
-                ("reply", &self.redactor.redact(reply)),
-            ],
-        );
-        self.verdict(&prompt).await
+        let q = Question {
+            criterion: rubric,
+            conversation,
+            reply,
+        };
+        self.verdict(&RUBRIC, &self.rubric_prefix, &q).await
     }
 
     /// Judges whether `reply` says what the reviewed `golden` reply says.
@@ -126,31 +163,32 @@ impl Grader {
         conversation: &[Said<'_>],
         reply: &str,
     ) -> Result<Verdict, String> {
-        let conversation = self
-            .redactor
-            .redact_string(render_conversation(conversation));
-        let prompt = fill(
-            GOLDEN_PROMPT,
-            &GOLDEN_REFS,
-            &[
-                ("golden", &self.redactor.redact(golden)),
-                ("conversation", &conversation),
-                ("reply", &self.redactor.redact(reply)),
-            ],
-        );
-        self.verdict(&prompt).await
+        let q = Question {
+            criterion: golden,
+            conversation,
+            reply,
+        };
+        self.verdict(&GOLDEN, &self.golden_prefix, &q).await
     }
 
-    async fn verdict(&self, prompt: &str) -> Result<Verdict, String> {
-        let key = finish_key(self.key_prefix.clone(), prompt);
+    /// The cached verdict, or the judge's. The prompt is filled only when the judge is asked:
+    /// a cached verdict needs only its key.
+    async fn verdict(
+        &self,
+        prompt: &Prompt,
+        prefix: &Sha256,
+        q: &Question<'_>,
+    ) -> Result<Verdict, String> {
+        let key = finish_key(prefix.clone(), &self.redactor, q);
         if let Some(v) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             self.stats.cached.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
+        let prompt = fill_question(prompt, &self.redactor, q);
         let mut last = String::new();
         for _ in 0..=self.retries {
             self.stats.asked.fetch_add(1, Ordering::Relaxed);
-            let answer = self.ask.ask(prompt).await?;
+            let answer = self.ask.ask(&prompt).await?;
             match parse_verdict(&answer) {
                 Ok(v) => {
                     self.write_cache(&key, &v);
@@ -171,6 +209,53 @@ impl Grader {
     }
 }
 
+/// Every part of a question, redacted, in the order the cache key takes them: the criterion,
+/// each message of the conversation, the reply. The key and the prompt are both made from
+/// what this hands out, so the key names exactly the question asked.
+fn for_each_part(redactor: &Redactor, q: &Question<'_>, mut f: impl FnMut(Part, &str)) {
+    f(Part::Criterion, &redactor.redact(q.criterion));
+    for s in q.conversation {
+        f(Part::User, &redactor.redact(s.user));
+        if let Some(a) = s.agent {
+            f(Part::Agent, &redactor.redact(a));
+        }
+    }
+    f(Part::Reply, &redactor.redact(q.reply));
+}
+
+/// The user message the judge is sent: `prompt` filled with the question's redacted parts.
+fn fill_question(prompt: &Prompt, redactor: &Redactor, q: &Question<'_>) -> String {
+    let mut criterion = String::new();
+    let mut conversation = String::new();
+    let mut reply = String::new();
+    for_each_part(redactor, q, |part, text| match part {
+        Part::Criterion => criterion.push_str(text),
+        Part::User => push_line(&mut conversation, "user: ", text),
+        Part::Agent => push_line(&mut conversation, "agent: ", text),
+        Part::Reply => reply.push_str(text),
+    });
+    conversation.truncate(conversation.trim_end().len());
+    // Each message was redacted on its own; a secret that only the joined lines spell
+    // (across a message's end) is redacted here too. What is sent stays a function of the
+    // parts the key was taken over.
+    let conversation = redactor.redact_string(conversation);
+    fill(
+        prompt.text,
+        prompt.refs,
+        &[
+            (prompt.criterion, &criterion),
+            ("conversation", &conversation),
+            ("reply", &reply),
+        ],
+    )
+}
+
+fn push_line(out: &mut String, who: &str, text: &str) {
+    out.push_str(who);
+    out.push_str(text);
+    out.push('\n');
+}
+
 /// The prompt with its `{{name}}`s (`refs`, found in `template` beforehand) filled in one
 /// pass, as the suite's own template expansion fills a message, so a reply that contains
 /// `{{rubric}}` stays text and cannot pull another part of the prompt into itself.
@@ -180,41 +265,28 @@ fn fill(template: &str, refs: &[Reference], parts: &[(&str, &str)]) -> String {
     })
 }
 
-fn render_conversation(conversation: &[Said<'_>]) -> String {
-    let mut out = String::new();
-    for s in conversation {
-        out.push_str("user: ");
-        out.push_str(s.user);
-        out.push('\n');
-        if let Some(a) = s.agent {
-            out.push_str("agent: ");
-            out.push_str(a);
-            out.push('\n');
-        }
-    }
-    out.truncate(out.trim_end().len());
-    out
-}
-
-/// SHA-256 over the parts, each length-prefixed so no two different inputs run together.
-#[cfg(test)]
-fn cache_key(identity: &str, prompt: &str) -> Key {
-    finish_key(key_prefix(identity), prompt)
-}
-
-/// Each part goes in with its length, so that no two splits of the same bytes hash alike.
-fn key_prefix(identity: &str) -> Sha256 {
+/// The hash over what every question of one judge with one prompt shares. Each part goes in
+/// with its length, so that no two splits of the same bytes hash alike; the prompt's whole
+/// text is in it, so an edited prompt never reuses a verdict even where the version was not
+/// bumped.
+fn key_prefix(identity: &str, prompt: &Prompt) -> Sha256 {
     let mut h = Sha256::new();
-    for part in [identity, PROMPT_VERSION, SYSTEM_PROMPT] {
+    for part in [identity, PROMPT_VERSION, SYSTEM_PROMPT, prompt.text] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
     h
 }
 
-fn finish_key(mut h: Sha256, prompt: &str) -> Key {
-    h.update((prompt.len() as u64).to_le_bytes());
-    h.update(prompt.as_bytes());
+/// The key of one question: the prefix, then each redacted part as its tag, its length and
+/// its bytes. The tags and lengths make the encoding self-delimiting: two questions hash
+/// alike only if they have the same parts, so only if they fill the same prompt.
+fn finish_key(mut h: Sha256, redactor: &Redactor, q: &Question<'_>) -> Key {
+    for_each_part(redactor, q, |part, text| {
+        h.update([part as u8]);
+        h.update((text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    });
     Key(h.finalize().into())
 }
 
@@ -242,21 +314,169 @@ mod tests {
     /// Keys are lower-case hex of SHA-256, as every cache written so far names its files.
     #[test]
     fn keys_are_the_hex_of_the_hash() {
-        // SHA-256 of the prompt's length (zero, eight bytes) and the empty prompt.
+        // SHA-256 of the empty question's parts alone: the criterion's tag (1) and length
+        // (zero, eight bytes), no message, the reply's tag (4) and length.
+        let q = Question {
+            criterion: "",
+            conversation: &[],
+            reply: "",
+        };
         assert_eq!(
-            finish_key(Sha256::new(), "").hex(),
-            "af5570f5a1810b7af78caf4bc70a660f0df51e42baf91d4de5b2328de0e83dfc"
+            finish_key(Sha256::new(), &Redactor::default(), &q).hex(),
+            "350ccba8f1ef9beefb7e56259d039f30e6ea32e68c2834206097d6c62e48550d"
         );
+    }
+
+    /// The key of one question as a judge that calls itself `identity` asks it with `prompt`.
+    fn key_of(
+        identity: &str,
+        prompt: &Prompt,
+        criterion: &str,
+        conversation: &[Said<'_>],
+        reply: &str,
+    ) -> Key {
+        let q = Question {
+            criterion,
+            conversation,
+            reply,
+        };
+        finish_key(key_prefix(identity, prompt), &Redactor::default(), &q)
+    }
+
+    fn said<'a>(user: &'a str, agent: Option<&'a str>) -> Said<'a> {
+        Said { user, agent }
     }
 
     #[test]
     fn cache_keys_change_with_every_part() {
-        let a = cache_key("gpt-4o-mini {}", "p");
-        assert_eq!(a, cache_key("gpt-4o-mini {}", "p"));
-        assert_ne!(a, cache_key("gpt-4o {}", "p"));
-        assert_ne!(a, cache_key("gpt-4o-mini {}", "q"));
-        assert_ne!(cache_key("ab", "c"), cache_key("a", "bc"));
+        let conv = [said("hours?", Some("9 to 6")), said("sunday?", None)];
+        let key = |id, prompt, criterion, conversation: &[Said<'_>], reply| {
+            key_of(id, prompt, criterion, conversation, reply)
+        };
+        let a = key("gpt-4o-mini {}", &RUBRIC, "states 9 AM", &conv, "closed");
+        assert_eq!(
+            a,
+            key("gpt-4o-mini {}", &RUBRIC, "states 9 AM", &conv, "closed")
+        );
         assert_eq!(a.hex().len(), 64);
+        // The judge, the prompt, the criterion, each message, the reply.
+        for other in [
+            key("gpt-4o {}", &RUBRIC, "states 9 AM", &conv, "closed"),
+            key("gpt-4o-mini {}", &GOLDEN, "states 9 AM", &conv, "closed"),
+            key("gpt-4o-mini {}", &RUBRIC, "states 10 AM", &conv, "closed"),
+            key("gpt-4o-mini {}", &RUBRIC, "states 9 AM", &conv, "open"),
+            key(
+                "gpt-4o-mini {}",
+                &RUBRIC,
+                "states 9 AM",
+                &conv[1..],
+                "closed",
+            ),
+            key(
+                "gpt-4o-mini {}",
+                &RUBRIC,
+                "states 9 AM",
+                &[said("hours?", Some("9 to 5")), said("sunday?", None)],
+                "closed",
+            ),
+            key(
+                "gpt-4o-mini {}",
+                &RUBRIC,
+                "states 9 AM",
+                &[said("hours?", None), said("sunday?", None)],
+                "closed",
+            ),
+            key(
+                "gpt-4o-mini {}",
+                &RUBRIC,
+                "states 9 AM",
+                &[said("hours?", Some("9 to 6")), said("monday?", None)],
+                "closed",
+            ),
+        ] {
+            assert_ne!(a, other);
+        }
+        // The same bytes split another way, or said by the other side, are another question.
+        assert_ne!(
+            key("ab", &RUBRIC, "c", &[], "r"),
+            key("a", &RUBRIC, "bc", &[], "r")
+        );
+        assert_ne!(
+            key("j", &RUBRIC, "ab", &[], "c"),
+            key("j", &RUBRIC, "a", &[], "bc")
+        );
+        assert_ne!(
+            key("j", &RUBRIC, "c", &[said("a", Some("b"))], "r"),
+            key("j", &RUBRIC, "c", &[said("a", None), said("b", None)], "r")
+        );
+        assert_ne!(
+            key("j", &RUBRIC, "c", &[said("a", Some(""))], "r"),
+            key("j", &RUBRIC, "c", &[said("a", None)], "r")
+        );
+        assert_ne!(
+            key("j", &RUBRIC, "c", &[said("a", None)], "r"),
+            key("j", &RUBRIC, "c", &[], "a")
+        );
+    }
+
+    /// The key is taken over the question's parts, not over the filled prompt (the road it
+    /// was taken over before, and what the judge is sent): two questions whose prompts differ
+    /// must never share a key, or a cached verdict would answer another question. Every
+    /// question of both prompts with up to two messages, each part one of a few texts that
+    /// run together when the parts are joined (a tag's byte, a line's end, a secret and its
+    /// redacted form), is asked; a random sample would almost never hit the few questions
+    /// that differ only in where their parts are cut.
+    #[test]
+    fn questions_whose_prompts_differ_never_share_a_key() {
+        const SECRET: &str = "ak_live_9f8e7d6c5b4a";
+        let redactor = Redactor::new([secrecy::SecretString::from(SECRET.to_string())]);
+        let texts = ["", "a", "\u{4}", "\n", SECRET, "[REDACTED]"];
+        let agents: Vec<Option<&str>> = std::iter::once(None)
+            .chain(texts.iter().copied().map(Some))
+            .collect();
+        let messages: Vec<(&str, Option<&str>)> = texts
+            .iter()
+            .flat_map(|u| agents.iter().map(move |a| (*u, *a)))
+            .collect();
+        let mut conversations: Vec<Vec<(&str, Option<&str>)>> = vec![vec![]];
+        conversations.extend(messages.iter().map(|m| vec![*m]));
+        conversations.extend(
+            messages
+                .iter()
+                .flat_map(|m| messages.iter().map(move |n| vec![*m, *n])),
+        );
+        // Each key with a digest of the first prompt it was seen with.
+        let mut seen: std::collections::HashMap<Key, [u8; 32]> = Default::default();
+        for (prompt, prefix) in [
+            (&RUBRIC, key_prefix("j", &RUBRIC)),
+            (&GOLDEN, key_prefix("j", &GOLDEN)),
+        ] {
+            for conversation in &conversations {
+                let said: Vec<Said<'_>> = conversation.iter().map(|(u, a)| said(u, *a)).collect();
+                for criterion in texts {
+                    for reply in texts {
+                        let q = Question {
+                            criterion,
+                            conversation: &said,
+                            reply,
+                        };
+                        let filled = fill_question(prompt, &redactor, &q);
+                        assert!(!filled.contains(SECRET), "{filled}");
+                        let digest: [u8; 32] = Sha256::digest(filled.as_bytes()).into();
+                        let key = finish_key(prefix.clone(), &redactor, &q);
+                        let first = *seen.entry(key).or_insert(digest);
+                        assert!(
+                            first == digest,
+                            "{:?} shares its key with another prompt: {filled:?}",
+                            (criterion, conversation, reply)
+                        );
+                    }
+                }
+            }
+        }
+        // Every question got its own key but those that differ only by a secret and its
+        // redacted form, which ask the same: five texts, thirty messages.
+        assert_eq!(seen.len(), 2 * 5 * (1 + 30 + 30 * 30) * 5);
     }
 
     struct Canned(Vec<&'static str>, std::sync::Mutex<usize>);
