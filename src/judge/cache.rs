@@ -35,7 +35,9 @@ const CACHE_FILE_CAP: u64 = 6 * 8 * 1024 * 1024 + 1024;
 /// The index's file, among the verdict files (which all end in `.json`).
 const INDEX_NAME: &str = "verdicts.index";
 /// The index's first line: an index of another version (or anything else) is not read.
-const INDEX_HEADER: &str = "agenttest judge verdict index v1";
+/// v2: keys are BLAKE3 over a question's parts (v1's were SHA-256 over the filled prompt,
+/// and name no question asked now).
+const INDEX_HEADER: &str = "agenttest judge verdict index v2";
 /// At most this many verdicts are indexed; others are read from their files. Bounds what
 /// each run reads before its first question.
 const INDEX_MAX_ENTRIES: usize = 200_000;
@@ -50,7 +52,7 @@ const INDEX_MAX_REASON: usize = 4096;
 /// The largest index read: its entries at their longest, with room to spare.
 const INDEX_CAP: u64 = 256 * 1024 * 1024;
 
-/// A cache key: the SHA-256 of everything that decides a verdict (see the grader).
+/// A cache key: the BLAKE3 hash of everything that decides a verdict (see the grader).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key(pub [u8; 32]);
 
@@ -458,7 +460,10 @@ mod tests {
         let cut = &text[..text.len() - 10];
         assert_eq!(read_index(cut).len(), 1);
         // Another header: nothing is read.
-        assert!(read_index(&text.replacen("v1", "v0", 1)).is_empty());
+        assert!(
+            read_index(&text.replacen(INDEX_HEADER, "agenttest judge verdict index v1", 1))
+                .is_empty()
+        );
         // Odd fields.
         let odd = format!(
             "{INDEX_HEADER}\nzz 1 2 3 1 \"r\"\n{} x 2 3 1 \"r\"\n{} 1 2 3 2 \"r\"\n",
