@@ -17,6 +17,7 @@
 //! The judge never talks HTTP itself: it is handed an [`Ask`] (the runner's, over the judge's
 //! endpoint with the run's retries, rate limits and redaction).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,8 +59,8 @@ pub struct Stats {
 pub struct Grader {
     ask: Arc<dyn Ask>,
     cache: Option<Arc<VerdictCache>>,
-    /// The run's redactor. Every part of a prompt (rubric, golden, each message of the
-    /// conversation, reply) goes through it before it is hashed or put in the prompt: the
+    /// The run's redactor. Every part of a prompt (rubric, golden, the conversation, the
+    /// reply) goes through it before it is hashed or put in the prompt: the
     /// judge is often a third party's model, and a key the agent echoed must not leave in a
     /// question (the cache key is taken over the same redacted parts, so it names what is
     /// asked). And a reason that quotes a key must not be kept on disk, where CI caches and
@@ -110,14 +111,43 @@ struct Question<'q> {
     reply: &'q str,
 }
 
-/// Which part of a question a piece of text is: the tag that goes into the cache key before
-/// its length, so that a user message, an agent message and the reply never hash alike.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Part {
-    Criterion = 1,
-    User = 2,
-    Agent = 3,
-    Reply = 4,
+/// A question's three parts as its prompt shows them, each redacted: the rubric or golden
+/// reply, the conversation as lines (`user: ...`, `agent: ...`), the reply. The cache key and
+/// the prompt are both made from these, so the key names exactly the question asked.
+struct Parts<'q> {
+    criterion: Cow<'q, str>,
+    conversation: String,
+    reply: Cow<'q, str>,
+}
+
+impl<'q> Parts<'q> {
+    /// The conversation is redacted whole, in one pass: redacting each message apart would
+    /// cost a pass a message (a few hundred instructions each, for every earlier turn again
+    /// at every turn), and the lines are what the judge reads.
+    fn of(redactor: &Redactor, q: &Question<'q>) -> Self {
+        Parts {
+            criterion: redactor.redact(q.criterion),
+            conversation: redactor.redact_string(render_conversation(q.conversation)),
+            reply: redactor.redact(q.reply),
+        }
+    }
+
+    fn each(&self) -> [&str; 3] {
+        [&self.criterion, &self.conversation, &self.reply]
+    }
+
+    /// The user message the judge is sent: `prompt` filled with these parts.
+    fn fill(&self, prompt: &Prompt) -> String {
+        fill(
+            prompt.text,
+            prompt.refs,
+            &[
+                (prompt.criterion, &self.criterion),
+                ("conversation", &self.conversation),
+                ("reply", &self.reply),
+            ],
+        )
+    }
 }
 
 impl Grader {
@@ -178,12 +208,13 @@ impl Grader {
         prefix: &[u8; 32],
         q: &Question<'_>,
     ) -> Result<Verdict, String> {
-        let key = finish_key(prefix, &self.redactor, q);
+        let parts = Parts::of(&self.redactor, q);
+        let key = finish_key(prefix, &parts);
         if let Some(v) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             self.stats.cached.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
-        let prompt = fill_question(prompt, &self.redactor, q);
+        let prompt = parts.fill(prompt);
         let mut last = String::new();
         for _ in 0..=self.retries {
             self.stats.asked.fetch_add(1, Ordering::Relaxed);
@@ -208,53 +239,6 @@ impl Grader {
     }
 }
 
-/// Every part of a question, redacted, in the order the cache key takes them: the criterion,
-/// each message of the conversation, the reply. The key and the prompt are both made from
-/// what this hands out, so the key names exactly the question asked.
-fn for_each_part(redactor: &Redactor, q: &Question<'_>, mut f: impl FnMut(Part, &str)) {
-    f(Part::Criterion, &redactor.redact(q.criterion));
-    for s in q.conversation {
-        f(Part::User, &redactor.redact(s.user));
-        if let Some(a) = s.agent {
-            f(Part::Agent, &redactor.redact(a));
-        }
-    }
-    f(Part::Reply, &redactor.redact(q.reply));
-}
-
-/// The user message the judge is sent: `prompt` filled with the question's redacted parts.
-fn fill_question(prompt: &Prompt, redactor: &Redactor, q: &Question<'_>) -> String {
-    let mut criterion = String::new();
-    let mut conversation = String::new();
-    let mut reply = String::new();
-    for_each_part(redactor, q, |part, text| match part {
-        Part::Criterion => criterion.push_str(text),
-        Part::User => push_line(&mut conversation, "user: ", text),
-        Part::Agent => push_line(&mut conversation, "agent: ", text),
-        Part::Reply => reply.push_str(text),
-    });
-    conversation.truncate(conversation.trim_end().len());
-    // Each message was redacted on its own; a secret that only the joined lines spell
-    // (across a message's end) is redacted here too. What is sent stays a function of the
-    // parts the key was taken over.
-    let conversation = redactor.redact_string(conversation);
-    fill(
-        prompt.text,
-        prompt.refs,
-        &[
-            (prompt.criterion, &criterion),
-            ("conversation", &conversation),
-            ("reply", &reply),
-        ],
-    )
-}
-
-fn push_line(out: &mut String, who: &str, text: &str) {
-    out.push_str(who);
-    out.push_str(text);
-    out.push('\n');
-}
-
 /// The prompt with its `{{name}}`s (`refs`, found in `template` beforehand) filled in one
 /// pass, as the suite's own template expansion fills a message, so a reply that contains
 /// `{{rubric}}` stays text and cannot pull another part of the prompt into itself.
@@ -262,6 +246,29 @@ fn fill(template: &str, refs: &[Reference], parts: &[(&str, &str)]) -> String {
     expand_references(template, refs, |name| {
         parts.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     })
+}
+
+/// The conversation as the prompt shows it, in one allocation of the right size.
+fn render_conversation(conversation: &[Said<'_>]) -> String {
+    const USER: &str = "user: ";
+    const AGENT: &str = "agent: ";
+    let len = conversation
+        .iter()
+        .map(|s| USER.len() + s.user.len() + 1 + s.agent.map_or(0, |a| AGENT.len() + a.len() + 1))
+        .sum();
+    let mut out = String::with_capacity(len);
+    for s in conversation {
+        out.push_str(USER);
+        out.push_str(s.user);
+        out.push('\n');
+        if let Some(a) = s.agent {
+            out.push_str(AGENT);
+            out.push_str(a);
+            out.push('\n');
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// The hash over what every question of one judge with one prompt shares: each question's
@@ -282,17 +289,15 @@ fn key_prefix(identity: &str, prompt: &Prompt) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// The key of one question: the prefix, then each redacted part as its tag, its length and
-/// its bytes. The tags and lengths make the encoding self-delimiting: two questions hash
-/// alike only if they have the same parts, so only if they fill the same prompt.
-fn finish_key(prefix: &[u8; 32], redactor: &Redactor, q: &Question<'_>) -> Key {
+/// The key of one question: the prefix, then each of its three parts with its length, which
+/// makes the encoding self-delimiting: two questions hash alike only if their parts are the
+/// same, so only if they fill the same prompt.
+fn finish_key(prefix: &[u8; 32], parts: &Parts<'_>) -> Key {
     let mut h = blake3::Hasher::new_keyed(prefix);
-    for_each_part(redactor, q, |part, text| {
-        let mut head = [part as u8; 9];
-        head[1..].copy_from_slice(&(text.len() as u64).to_le_bytes());
-        h.update(&head);
-        h.update(text.as_bytes());
-    });
+    for part in parts.each() {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
     Key(*h.finalize().as_bytes())
 }
 
@@ -320,16 +325,17 @@ mod tests {
     /// Keys are lower-case hex of the keyed BLAKE3 hash, as the cache names its files.
     #[test]
     fn keys_are_the_hex_of_the_hash() {
-        // BLAKE3 under the all-zero key of the empty question's parts alone: the criterion's
-        // tag (1) and length (zero, eight bytes), no message, the reply's tag (4) and length.
+        // BLAKE3 under the all-zero key of the empty question's three lengths (zero, eight
+        // bytes each).
         let q = Question {
             criterion: "",
             conversation: &[],
             reply: "",
         };
+        let parts = Parts::of(&Redactor::default(), &q);
         assert_eq!(
-            finish_key(&[0; 32], &Redactor::default(), &q).hex(),
-            "afd418a2e2843f12a4937454cb22daeb3369f7601e95700ded732f4cd2f20b71"
+            finish_key(&[0; 32], &parts).hex(),
+            "d5471545eb45e5783c609ed04d9f0480f3a25b327b88a3bae53488e7a9fc04ce"
         );
     }
 
@@ -346,7 +352,8 @@ mod tests {
             conversation,
             reply,
         };
-        finish_key(&key_prefix(identity, prompt), &Redactor::default(), &q)
+        let parts = Parts::of(&Redactor::default(), &q);
+        finish_key(&key_prefix(identity, prompt), &parts)
     }
 
     fn said<'a>(user: &'a str, agent: Option<&'a str>) -> Said<'a> {
@@ -427,16 +434,17 @@ mod tests {
 
     /// The key is taken over the question's parts, not over the filled prompt (the road it
     /// was taken over before, and what the judge is sent): two questions whose prompts differ
-    /// must never share a key, or a cached verdict would answer another question. Every
+    /// must never share a key, or a cached verdict would answer another question; and two
+    /// that ask the same should share one, or the judge is asked again for nothing. Every
     /// question of both prompts with up to two messages, each part one of a few texts that
-    /// run together when the parts are joined (a tag's byte, a line's end, a secret and its
-    /// redacted form), is asked; a random sample would almost never hit the few questions
+    /// run together when the parts are joined (a line's end, a speaker's prefix, a secret and
+    /// its redacted form), is asked; a random sample would almost never hit the few questions
     /// that differ only in where their parts are cut.
     #[test]
-    fn questions_whose_prompts_differ_never_share_a_key() {
+    fn questions_share_a_key_when_they_fill_the_same_prompt() {
         const SECRET: &str = "ak_live_9f8e7d6c5b4a";
         let redactor = Redactor::new([secrecy::SecretString::from(SECRET.to_string())]);
-        let texts = ["", "a", "\u{4}", "\n", SECRET, "[REDACTED]"];
+        let texts = ["", "a", "\n", "agent: ", SECRET, "[REDACTED]"];
         let agents: Vec<Option<&str>> = std::iter::once(None)
             .chain(texts.iter().copied().map(Some))
             .collect();
@@ -451,8 +459,9 @@ mod tests {
                 .iter()
                 .flat_map(|m| messages.iter().map(move |n| vec![*m, *n])),
         );
-        // Each key with a digest of the first prompt it was seen with.
-        let mut seen: std::collections::HashMap<Key, [u8; 32]> = Default::default();
+        // Each key with a digest of the first prompt it was seen with; the prompts seen.
+        let mut keys: std::collections::HashMap<Key, [u8; 32]> = Default::default();
+        let mut prompts = std::collections::HashSet::new();
         for (prompt, prefix) in [
             (&RUBRIC, key_prefix("j", &RUBRIC)),
             (&GOLDEN, key_prefix("j", &GOLDEN)),
@@ -466,23 +475,23 @@ mod tests {
                             conversation: &said,
                             reply,
                         };
-                        let filled = fill_question(prompt, &redactor, &q);
+                        let parts = Parts::of(&redactor, &q);
+                        let filled = parts.fill(prompt);
                         assert!(!filled.contains(SECRET), "{filled}");
                         let digest = *blake3::hash(filled.as_bytes()).as_bytes();
-                        let key = finish_key(&prefix, &redactor, &q);
-                        let first = *seen.entry(key).or_insert(digest);
+                        let first = *keys.entry(finish_key(&prefix, &parts)).or_insert(digest);
                         assert!(
                             first == digest,
                             "{:?} shares its key with another prompt: {filled:?}",
                             (criterion, conversation, reply)
                         );
+                        prompts.insert(digest);
                     }
                 }
             }
         }
-        // Every question got its own key but those that differ only by a secret and its
-        // redacted form, which ask the same: five texts, thirty messages.
-        assert_eq!(seen.len(), 2 * 5 * (1 + 30 + 30 * 30) * 5);
+        assert_eq!(keys.len(), prompts.len(), "one key a prompt");
+        assert!(prompts.len() > 10_000, "{}", prompts.len());
     }
 
     struct Canned(Vec<&'static str>, std::sync::Mutex<usize>);
