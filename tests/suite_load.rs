@@ -537,23 +537,37 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
         t0.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
         ["facts", "not_facts"]
     );
-    let fact = |kind: &str, value: &str, unit: Option<&str>, line, column| FactSpec {
-        kind: kind.into(),
-        value: value.into(),
-        unit: unit.map(Into::into),
-        span: Span::new(line, column),
+    let fact = |kind: &str, value: &str, unit: Option<&str>, line, column| {
+        FactSpec::new(kind, value, unit, Span::new(line, column))
     };
     match &*t0[0].kind {
-        ExpectKind::Facts(f) => assert_eq!(
-            f,
-            &[
-                fact("time", "09:00", None, 13, 15),
-                fact("number", "30", Some("day"), 14, 15),
-                fact("money", "99 USD", None, 16, 15),
-                fact("percent", "15", None, 17, 15),
-                fact("date", "2026-12-24", None, 18, 15),
-            ]
-        ),
+        ExpectKind::Facts(f) => {
+            assert_eq!(
+                f,
+                &[
+                    fact("time", "09:00", None, 13, 15),
+                    fact("number", "30", Some("day"), 14, 15),
+                    fact("money", "99 USD", None, 16, 15),
+                    fact("percent", "15", None, 17, 15),
+                    fact("date", "2026-12-24", None, 18, 15),
+                ]
+            );
+            // Each is kept as the fact extractor reads it, for every turn to check.
+            let read: Vec<String> = f
+                .iter()
+                .map(|s| s.fact.as_ref().map_or("none".into(), ToString::to_string))
+                .collect();
+            assert_eq!(
+                read,
+                [
+                    "time 09:00",
+                    "number 30 day",
+                    "money 99 USD",
+                    "percent 15",
+                    "date 2026-12-24"
+                ]
+            );
+        }
         other => panic!("{other:?}"),
     }
     assert!(

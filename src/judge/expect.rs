@@ -188,7 +188,7 @@ fn expanded_where(
 /// to the same verdict and wording.
 fn facts_missing(specs: &[FactSpec], text: &str) -> Option<Detail> {
     let found = facts::extract_only(text, kinds_of(specs));
-    if specs_of(specs).all(|f| facts::states(&found, &f)) {
+    if specs_of(specs).all(|f| facts::states(&found, f)) {
         return None;
     }
     facts_missing_in(specs, &facts::extract(text))
@@ -217,11 +217,9 @@ fn facts_present(specs: &[FactSpec], text: &str) -> Option<Detail> {
     (!present.is_empty()).then_some(Detail::FactsPresent(present))
 }
 
-/// The facts `specs` name; one the extractor cannot read is no check (the loader says why).
-fn specs_of(specs: &[FactSpec]) -> impl Iterator<Item = facts::Fact> + '_ {
-    specs
-        .iter()
-        .filter_map(|s| facts::parse_spec(&s.kind, &s.value, s.unit.as_deref()).ok())
+/// The facts `specs` name, as read at load; one the extractor cannot read is no check.
+fn specs_of(specs: &[FactSpec]) -> impl Iterator<Item = &facts::Fact> {
+    specs.iter().filter_map(|s| s.fact.as_ref())
 }
 
 /// The kinds `specs` name.
@@ -448,11 +446,8 @@ mod tests {
                 .collect();
             (!present.is_empty()).then_some(Detail::FactsPresent(present))
         }
-        let spec = |kind: &str, value: &str, unit: Option<&str>| FactSpec {
-            kind: kind.into(),
-            value: value.into(),
-            unit: unit.map(Into::into),
-            span: Span::new(1, 2),
+        let spec = |kind: &str, value: &str, unit: Option<&str>| {
+            FactSpec::new(kind, value, unit, Span::new(1, 2))
         };
         let pool = vec![
             spec("time", "09:00", None),

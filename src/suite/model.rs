@@ -11,6 +11,7 @@ use regex::Regex;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::diag::Span;
+use crate::facts::{self, Fact};
 
 /// One suite file, fully resolved: config merged, env vars expanded, regexes compiled.
 #[derive(Debug, Clone)]
@@ -190,9 +191,10 @@ pub enum ExpectKind {
     NotFacts(Vec<FactSpec>),
 }
 
-/// One typed fact as written (`- number: 30` / `unit: day`). Only its key and shape are
-/// checked at load; the fact extractor reads the value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One typed fact as written (`- number: 30` / `unit: day`), and as the fact extractor reads
+/// it. Only its key and shape are checked at load; a value the extractor cannot read is kept,
+/// and is no check.
+#[derive(Debug, Clone)]
 pub struct FactSpec {
     /// `time`, `number`, `money`, `percent` or `date` ([`FactSpec::KINDS`]).
     pub kind: String,
@@ -202,10 +204,44 @@ pub struct FactSpec {
     pub unit: Option<String>,
     /// Where its kind key is.
     pub span: Span,
+    /// `kind`, `value` and `unit` read by [`facts::parse_spec`] once, here, rather than on
+    /// every turn that checks them; `None` when it cannot read them.
+    pub fact: Option<Fact>,
 }
 
 impl FactSpec {
     pub const KINDS: [&'static str; 5] = ["time", "number", "money", "percent", "date"];
+
+    /// The spec as written, read by the fact extractor.
+    pub fn new(kind: &str, value: &str, unit: Option<&str>, span: Span) -> FactSpec {
+        FactSpec {
+            kind: kind.to_string(),
+            value: value.to_string(),
+            unit: unit.map(str::to_string),
+            span,
+            fact: facts::parse_spec(kind, value, unit).ok(),
+        }
+    }
+
+    /// What it was written as: `fact` follows from it, and holds floats, which have no `Eq`
+    /// or `Hash` (expectations are interned by both).
+    fn written(&self) -> (&str, &str, Option<&str>, Span) {
+        (&self.kind, &self.value, self.unit.as_deref(), self.span)
+    }
+}
+
+impl PartialEq for FactSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.written() == other.written()
+    }
+}
+
+impl Eq for FactSpec {}
+
+impl std::hash::Hash for FactSpec {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.written().hash(state);
+    }
 }
 
 impl ExpectKind {

@@ -130,11 +130,13 @@ impl Checker<'_> {
             self.error(span_of(v), format!("the `{}` is empty", k.value));
             ok = false;
         }
-        ok.then(|| FactSpec {
-            kind: k.value.clone(),
-            value: v.value.clone(),
-            unit: unit.map(|(_, u)| u.value.clone()),
-            span: span_of(k),
+        ok.then(|| {
+            FactSpec::new(
+                &k.value,
+                &v.value,
+                unit.map(|(_, u)| u.value.as_str()),
+                span_of(k),
+            )
         })
     }
 
