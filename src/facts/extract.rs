@@ -16,9 +16,21 @@ use super::{Fact, Kinds};
 pub(super) use dates::numeric_date;
 
 thread_local! {
-    /// The lower-cased copy of the reply being read (see [`lex::lower`]), kept from reply to
-    /// reply so that making it allocates nothing.
-    static LOWER: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The lower-cased copy of the reply being read (see [`lex::lower`]) and the room for
+    /// its tokens, kept from reply to reply so that reading one allocates nothing of its own.
+    static BUFS: RefCell<Bufs> = const {
+        RefCell::new(Bufs {
+            lower: String::new(),
+            toks: Vec::new(),
+        })
+    };
+}
+
+/// What [`BUFS`] keeps. The tokens borrow the reply and its lower-cased copy, so between
+/// replies the vector is empty and holds its room under no lifetime but `'static`.
+struct Bufs {
+    lower: String,
+    toks: Vec<Token<'static>>,
 }
 
 /// A buffer kept longer than this is given back after the reply that grew it: one long
@@ -35,44 +47,85 @@ pub fn extract(text: &str) -> Vec<Fact> {
 /// currency. The text is read as wholly as by [`extract`], since where a reading of one kind
 /// ends decides where the next, of any kind, starts.
 pub fn extract_only(text: &str, kinds: Kinds) -> Vec<Fact> {
-    LOWER.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => {
-            let facts = read(text, &mut buf, kinds);
-            if buf.capacity() > KEPT {
-                *buf = String::new();
+    let mut out: Vec<Fact> = Vec::new();
+    each_fact(text, kinds, |f| {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    });
+    out
+}
+
+/// Hands `found` each fact of the kinds `kinds` holds that [`extract_only`] lists, in the
+/// order it lists them, and again each time the text states one again. For a check that
+/// only asks whether some facts are stated: it keeps no list, so it allocates nothing.
+pub fn each_fact(text: &str, kinds: Kinds, mut found: impl FnMut(Fact)) {
+    // One reader for every caller, handed the caller's sink to call: it is called for a
+    // fact or two a reply, and a reader made for each caller was inlined worse (measured).
+    let found: &mut dyn FnMut(Fact) = &mut found;
+    BUFS.with(|bufs| match bufs.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let Bufs { lower, toks } = &mut *bufs;
+            let room = read(text, lower, recycle(std::mem::take(toks)), kinds, found);
+            *toks = room;
+            if lower.capacity() > KEPT {
+                *lower = String::new();
             }
-            facts
+            if toks.capacity() * std::mem::size_of::<Token>() > KEPT {
+                *toks = Vec::new();
+            }
         }
         // Only when extracting within an extraction, which nothing does.
-        Err(_) => read(text, &mut String::new(), kinds),
-    })
+        Err(_) => {
+            read(text, &mut String::new(), Vec::new(), kinds, found);
+        }
+    });
 }
 
-/// [`extract_only`] with `buf` for the lower-cased copy. Most replies take the one-pass
-/// lexer.
-fn read(text: &str, buf: &mut String, kinds: Kinds) -> Vec<Fact> {
+/// An empty vector's room under another lifetime: collected in place, as the two token
+/// types are one layout, so nothing is allocated; `unreachable` since there is no element.
+fn recycle<'b>(toks: Vec<Token<'_>>) -> Vec<Token<'b>> {
+    debug_assert!(toks.is_empty());
+    toks.into_iter().map(|_| unreachable!()).collect()
+}
+
+/// [`each_fact`] with `buf` for the lower-cased copy and `room` for the tokens, which it
+/// gives back empty. Most replies take the one-pass lexer.
+fn read<'r>(
+    text: &str,
+    buf: &mut String,
+    room: Vec<Token<'r>>,
+    kinds: Kinds,
+    found: &mut dyn FnMut(Fact),
+) -> Vec<Token<'r>> {
     let lower = lex::lower(text, buf);
-    let toks = match lex::tokenize_ascii(text, lower) {
-        Some(toks) => toks,
-        None => lex::tokenize(text, lower),
+    let mut toks = match lex::tokenize_ascii_into(text, lower, room) {
+        Ok(toks) => toks,
+        Err(room) => {
+            let toks = lex::tokenize(text, lower);
+            drop(room);
+            toks
+        }
     };
-    scan(&Scanner::new(&toks, kinds), Scanner::step)
+    scan(&Scanner::new(&toks, kinds), Scanner::step, found);
+    toks.clear();
+    recycle(toks)
 }
 
-/// Reads at each token with `read`, keeping each fact once, in order, and going on after what
-/// a reading consumed.
+/// Reads at each token with `read`, handing `found` each fact of the kinds wanted, in
+/// order, and going on after what a reading consumed.
 fn scan<'a>(
     sc: &Scanner<'a>,
     read: impl Fn(&Scanner<'a>, usize) -> Option<(Found, usize)>,
-) -> Vec<Fact> {
-    let mut out: Vec<Fact> = Vec::new();
+    found: &mut dyn FnMut(Fact),
+) {
     let mut i = 0;
     while i < sc.t.len() {
         match read(sc, i) {
             Some((facts, next)) => {
                 for f in facts.into_iter().flatten() {
-                    if sc.kinds.holds(&f) && !out.contains(&f) {
-                        out.push(f);
+                    if sc.kinds.holds(&f) {
+                        found(f);
                     }
                 }
                 i = next.max(i + 1);
@@ -80,7 +133,6 @@ fn scan<'a>(
             None => i += 1,
         }
     }
-    out
 }
 
 /// What one reading states: at most two facts, the ends of a range, held without a heap
@@ -922,10 +974,13 @@ mod tests {
                 months: true,
                 kinds: Kinds::ALL,
             };
-            (
-                scan(&Scanner::new(&toks, Kinds::ALL), Scanner::step),
-                scan(&every, Scanner::read_at),
-            )
+            let mut skipping = Vec::new();
+            scan(&Scanner::new(&toks, Kinds::ALL), Scanner::step, &mut |f| {
+                skipping.push(f)
+            });
+            let mut tried = Vec::new();
+            scan(&every, Scanner::read_at, &mut |f| tried.push(f));
+            (skipping, tried)
         }
         for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {
             let (skipping, every) = both(line);

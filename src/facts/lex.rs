@@ -219,7 +219,7 @@ pub(super) fn lower<'a>(text: &str, buf: &'a mut String) -> &'a str {
     buf
 }
 
-/// Byte classes of the one-pass lexer ([`tokenize_ascii`]), one table lookup a byte.
+/// Byte classes of the one-pass lexer ([`tokenize_ascii_into`]), one table lookup a byte.
 const LETTER: u8 = 1;
 const UPPER: u8 = 2;
 const DIGIT: u8 = 4;
@@ -253,15 +253,21 @@ static CLASS: [u8; 256] = {
 };
 
 /// [`tokenize`] in one pass over the bytes, for the text it can take: ASCII in which no mask
-/// may match (what [`may_mask`] says no to). `None` for any other text, which then takes
+/// may match (what [`may_mask`] says no to). `Err` for any other text, which then takes
 /// [`tokenize`]; the test `one_pass_lexes_as_the_full_road` holds the two to the same
 /// tokens. Nearly every reply is such text, and lexing it was half of what a `facts` check
-/// cost: here each byte is classed by one table lookup, no lower-cased copy of the reply is
-/// the mask triggers are asked where the lexer meets them, and each chunk is blocked as soon as it
-/// ends instead of in a second pass.
-pub(super) fn tokenize_ascii<'a>(text: &'a str, lower: &'a str) -> Option<Vec<Token<'a>>> {
+/// cost: here each byte is classed by one table lookup, the mask triggers are asked where
+/// the lexer meets them, and each chunk is blocked as soon as it ends instead of in a
+/// second pass. The tokens go into `out`, an empty vector whose room the caller keeps from
+/// reply to reply, and which `Err` gives back emptied.
+pub(super) fn tokenize_ascii_into<'a>(
+    text: &'a str,
+    lower: &'a str,
+    mut out: Vec<Token<'a>>,
+) -> Result<Vec<Token<'a>>, Vec<Token<'a>>> {
     let bytes = text.as_bytes();
-    let mut out: Vec<Token> = Vec::with_capacity(text.len() / 4 + 4);
+    // About a token per four bytes of prose: sized once rather than grown a reply.
+    out.reserve(text.len() / 4 + 4);
     let mut i = 0;
     let (mut glued, mut line_start, mut dotted) = (false, true, false);
     // Where the chunk being lexed starts (a token not glued ends it), and whether it holds a
@@ -277,12 +283,14 @@ pub(super) fn tokenize_ascii<'a>(text: &'a str, lower: &'a str) -> Option<Vec<To
             continue;
         }
         if class & (WIDE | MASKING) != 0 {
-            return None;
+            out.clear();
+            return Err(out);
         }
         let kind = if class & DIGIT != 0 {
             let (num, end, refused) = lex_num(text, i, dotted);
             if masking_after_number(bytes, i, end, &num) {
-                return None;
+                out.clear();
+                return Err(out);
             }
             dotted = refused || (dotted && bytes.get(end) == Some(&b'.'));
             i = end;
@@ -312,7 +320,8 @@ pub(super) fn tokenize_ascii<'a>(text: &'a str, lower: &'a str) -> Option<Vec<To
                 _ => false,
             };
             if masking {
-                return None;
+                out.clear();
+                return Err(out);
             }
             i += 1;
             if b != b'.' {
@@ -337,7 +346,7 @@ pub(super) fn tokenize_ascii<'a>(text: &'a str, lower: &'a str) -> Option<Vec<To
     if numbers {
         block_ended(&mut out, chunk);
     }
-    Some(out)
+    Ok(out)
 }
 
 /// What [`may_mask`] says of the digits of a number lexed at `start..end` and of the bytes
@@ -910,7 +919,9 @@ mod tests {
         let check = |text: &str| {
             let mut buf = String::new();
             let lower = lower(text, &mut buf);
-            let fast = tokenize_ascii(text, lower).map(|t| seen(&t));
+            let fast = tokenize_ascii_into(text, lower, Vec::new())
+                .ok()
+                .map(|t| seen(&t));
             let full = seen(&tokenize(text, lower));
             let takes = text.is_ascii() && !may_mask(text);
             (fast, full, takes)

@@ -2,7 +2,7 @@
 //! states, whatever the wording, and whether one list of them states another's.
 //!
 //! A leaf: suite loading parses `facts:` / `not_facts:` with [`parse_spec`], judging calls
-//! [`extract`] (or [`extract_only`] for the kinds a check asks about), [`states`] and
+//! [`extract`] (or [`extract_only`] or [`each_fact`] for the kinds a check asks about), [`states`] and
 //! [`compare`]. Pure functions of their inputs; no I/O, no
 //! configuration, nothing from the rest of the crate. docs/facts.md lists every accepted form,
 //! what is not a fact and why, and how matching works; keep it true to this code.
@@ -13,7 +13,7 @@ mod words;
 
 use std::fmt;
 
-pub use extract::{extract, extract_only};
+pub use extract::{each_fact, extract, extract_only};
 
 /// One typed value a text states.
 #[derive(Debug, Clone, PartialEq)]
