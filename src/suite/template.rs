@@ -47,6 +47,67 @@ pub fn references(template: &str) -> Vec<Reference> {
     out
 }
 
+/// A reference with one brace too few: `{{name}` or `{{name` (no `}}` closes it) or `{name}}`
+/// (no `{{` opens it). Sent as written, it would reach the agent as text in place of the value
+/// (SPEC §8.3: no message goes out with `{{name}}` left in it), so the loader refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unclosed {
+    pub name: String,
+    /// The bytes from the first brace through the last.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Every [`Unclosed`] reference of `template`, outside its real references. Only a name next to
+/// the braces counts (`{{ in templates` is text, not a typo).
+pub fn unclosed(template: &str) -> Vec<Unclosed> {
+    let mut out = Vec::new();
+    if memchr::memchr2(b'{', b'}', template.as_bytes()).is_none() {
+        return out;
+    }
+    let refs = references(template);
+    let inside = |i: usize| refs.iter().any(|r| r.start <= i && i < r.end);
+    let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut from = 0;
+    while let Some(open) = find_pair(template, from, b'{') {
+        from = open + 1;
+        if inside(open) {
+            continue;
+        }
+        let rest = template[open + 2..].trim_start_matches(' ');
+        let name = &rest[..rest.find(|c| !name_char(c)).unwrap_or(rest.len())];
+        let tail = rest[name.len()..].trim_start_matches(' ');
+        let once = tail.starts_with('}') && !tail.starts_with("}}");
+        if is_name(name) && (tail.is_empty() || once) {
+            let end = template.len() - tail.len() + usize::from(once);
+            out.push(Unclosed {
+                name: name.to_string(),
+                start: open,
+                end,
+            });
+        }
+    }
+    let mut from = 0;
+    while let Some(close) = find_pair(template, from, b'}') {
+        from = close + 1;
+        if inside(close) {
+            continue;
+        }
+        let before = template[..close].trim_end_matches(' ');
+        let start = before.rfind(|c| !name_char(c)).map_or(0, |i| i + 1);
+        let name = &before[start..];
+        let head = before[..start].trim_end_matches(' ');
+        if is_name(name) && head.ends_with('{') && !head.ends_with("{{") {
+            out.push(Unclosed {
+                name: name.to_string(),
+                start: head.len() - 1,
+                end: close + 2,
+            });
+        }
+    }
+    out
+}
+
 /// The byte index of the first `cc` (`{{` or `}}`) at or after `from`. By bytes: the loader
 /// looks for references in every message and expected string of a suite, most without any,
 /// and a byte scan costs a fraction of a substring search.
@@ -217,6 +278,38 @@ pub fn expand_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_brace_too_few_is_found_and_text_is_not() {
+        fn found(t: &str) -> Vec<(String, String)> {
+            unclosed(t)
+                .into_iter()
+                .map(|u| (u.name.clone(), t[u.start..u.end].to_string()))
+                .collect()
+        }
+        let one = |name: &str, written: &str| vec![(name.to_string(), written.to_string())];
+        assert_eq!(found("{{message}"), one("message", "{{message}"));
+        assert_eq!(
+            found("Where is my {{product} order?"),
+            one("product", "{{product}")
+        );
+        assert_eq!(found("ends with {{ name"), one("name", "{{ name"));
+        assert_eq!(found("{message}}"), one("message", "{message}}"));
+        assert_eq!(found("a {{x}} and {y}} b"), one("y", "{y}}"));
+        for fine in [
+            "",
+            "{{message}}",
+            "{{ message }}",
+            "{{{message}}}",
+            "use {{ in templates",
+            r#"{"a": {"b": 1}}"#,
+            r#"{"x": {"y": z}}"#,
+            "a } and { b",
+            "{{1}",
+        ] {
+            assert_eq!(found(fine), vec![], "{fine}");
+        }
+    }
 
     fn env(name: &str) -> Option<String> {
         match name {

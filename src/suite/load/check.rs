@@ -333,6 +333,27 @@ fn block_scalar<'a>(
     }
 }
 
+/// A reference with a brace too few in `text` ([`template::unclosed`]), as errors at it.
+pub(super) fn unclosed_refs(file: &SourceFile, at: Span, text: &str) -> Vec<Diagnostic> {
+    crate::suite::template::unclosed(text)
+        .into_iter()
+        .map(|u| {
+            let written = text.get(u.start..u.end).unwrap_or_default();
+            at_part(
+                file,
+                at,
+                text,
+                u.start..u.end,
+                format!("`{written}` is not a reference: a brace is missing"),
+            )
+            .with_help(format!(
+                "write `{{{{{}}}}}` to send the value; as written it would be sent as text",
+                u.name
+            ))
+        })
+        .collect()
+}
+
 /// A diagnostic about `value[range]`, written at `at` in `file`: pointed at exactly that
 /// part when it can be found in the source, else at the value.
 pub(super) fn at_part(

@@ -832,6 +832,9 @@ impl Checker<'_> {
     /// an earlier turn. `other` is the file the text is in when that is not this one (a
     /// default from agenttest.yaml).
     fn check_refs(&mut self, refs: &Refs, text: &str, span: Span, other: Option<&SourceFile>) {
+        let file = other.unwrap_or(self.file);
+        self.diags
+            .extend(super::check::unclosed_refs(file, span, text));
         for r in template::references(text) {
             if refs.known.contains(&r.name) {
                 continue;
@@ -841,7 +844,6 @@ impl Checker<'_> {
             if !rows.is_empty() && lacking.is_empty() {
                 continue;
             }
-            let file = other.unwrap_or(self.file);
             let at = |message: String| at_part(file, span, text, r.start..r.end, message);
             let broken = refs.matrix.is_some_and(|m| m.broken);
             if let Some(&when) = refs.captured_at.get(&r.name) {

@@ -552,6 +552,8 @@ impl Checker<'_> {
         place: Place,
     ) {
         for (text, span) in templates {
+            self.diags
+                .extend(super::check::unclosed_refs(file, *span, text));
             for r in template::references(text) {
                 if names.contains(&r.name) {
                     continue;
