@@ -11,12 +11,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 
-use common::{agenttest, assert_code, fixture, stderr, stdout, Mock, Workspace};
+use common::{agenttest, assert_code, fixture, read_request, stderr, stdout, Mock, Workspace};
 use serde_json::{json, Value};
 
 const KEY: &str = "ak_kinds_test_42";
@@ -277,20 +277,8 @@ fn answering_server(
     std::thread::spawn(move || {
         for stream in listener.incoming().take(8) {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut sink = vec![0; length];
-            let _ = reader.read_exact(&mut sink);
-            let (status, extra, body) = answer(request_line.split(' ').nth(1).unwrap_or(""));
+            let path = read_request(&stream);
+            let (status, extra, body) = answer(&path);
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

@@ -8,11 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::process::Output;
 
-use common::{agenttest, assert_code, stdout, Workspace};
+use common::{agenttest, assert_code, read_request, stdout, Workspace};
 use serde_json::Value;
 
 /// A server answering every request with the raw bytes `answer` gives for its path, then
@@ -23,20 +23,7 @@ fn raw_server(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut sink = vec![0; length];
-            let _ = reader.read_exact(&mut sink);
-            let path = request_line.split(' ').nth(1).unwrap_or("").to_string();
+            let path = read_request(&stream);
             let _ = stream.write_all(&answer(&path));
         }
     });

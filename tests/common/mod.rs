@@ -210,3 +210,23 @@ pub fn signal(pid: u32, sig: &str) {
         .unwrap_or(false);
     assert!(ok, "kill -{sig} {pid}");
 }
+
+/// Reads one HTTP/1.1 request from `stream` (its line, headers and `Content-Length` body), for
+/// a test's own raw-socket server; the request's path.
+pub fn read_request(stream: &std::net::TcpStream) -> String {
+    use std::io::Read as _;
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut request_line = String::new();
+    let _ = reader.read_line(&mut request_line);
+    let mut length = 0;
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 2 {
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    let mut sink = vec![0; length];
+    let _ = reader.read_exact(&mut sink);
+    request_line.split(' ').nth(1).unwrap_or("").to_string()
+}
