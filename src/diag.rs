@@ -159,6 +159,8 @@ impl Diagnostic {
         let mut out = match (&self.source, self.span.is_known()) {
             (Some(source), true) => {
                 let (line_text, start) = line_at(source, self.span.line);
+                let masked = mask_keys(line_text);
+                let line_text = masked.as_ref();
                 let first = self.span.column.saturating_sub(1) as usize;
                 let col = char_to_byte(line_text, first);
                 let end = match self.width {
@@ -373,6 +375,43 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// `line` with the value of every `api_key:` written in it as a literal masked, byte for byte,
+/// so the caret still points where it did: a quoted line goes to the terminal and CI logs,
+/// and a key must never reach an output (SPEC §4), even one written into a suite. A
+/// `${VAR}` is no key and stays as written.
+fn mask_keys(line: &str) -> std::borrow::Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut from = 0;
+    while let Some(at) = line[from..].find("api_key").map(|i| from + i) {
+        from = at + "api_key".len();
+        let rest = &line[from..];
+        let after_key = rest.trim_start_matches(['"', '\'']).trim_start();
+        let Some(value) = after_key.strip_prefix(':') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let quote = value.chars().next().filter(|c| matches!(c, '"' | '\''));
+        let body = quote.map_or(value, |q| &value[q.len_utf8()..]);
+        let len = match quote {
+            Some(q) => body.find(q).unwrap_or(body.len()),
+            None => body.find([',', '}', ']', '#']).unwrap_or(body.len()),
+        };
+        let secret = body[..len].trim_end();
+        if secret.is_empty() || secret.starts_with("${") {
+            continue;
+        }
+        let start = line.len() - body.len();
+        let masked = out.get_or_insert_with(|| line.to_string());
+        // Same byte length, so every span on the line keeps its place.
+        let stars: String = secret.bytes().map(|_| '*').collect();
+        masked.replace_range(start..start + secret.len(), &stars);
+    }
+    match out {
+        Some(text) => std::borrow::Cow::Owned(text),
+        None => std::borrow::Cow::Borrowed(line),
+    }
+}
+
 /// Renders many diagnostics, one after another, with a closing count line like rustc's.
 pub fn render_all(diags: &[Diagnostic], color: bool) -> String {
     let mut out = String::new();
@@ -455,6 +494,32 @@ mod tests {
         assert!(text.contains("3 |   - nme: a\n"), "{text}");
         let d = Diagnostic::not_utf8(Path::new("b.yaml"), b"a: 1\rb: \xff\n", 8);
         assert!(d.location().ends_with("b.yaml:2:4"), "{}", d.location());
+    }
+
+    #[test]
+    fn a_literal_key_on_the_quoted_line_is_masked() {
+        let file = SourceFile::new(
+            "s.yaml",
+            "endpoint: {kind: openai, api_key: sk-live-SECRET42, modle: x}\nb: {api_key: \"é-quoted\", \"api_key\": 'sk-2'}\nc: {api_key: ${KEY}}\n",
+        );
+        let d = Diagnostic::at(&file, Span::new(1, 53), "unknown field `modle`");
+        let text = d.render(false);
+        assert!(!text.contains("SECRET42"), "{text}");
+        assert!(
+            text.contains("api_key: ****************, modle: x"),
+            "{text}"
+        );
+        // The caret is still under `modle`.
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("1 |"))
+            .unwrap_or_default();
+        let caret = text.lines().find(|l| l.contains('^')).unwrap_or_default();
+        assert_eq!(line.find("modle"), caret.find('^'), "{text}");
+        let text = Diagnostic::at(&file, Span::new(2, 1), "x").render(false);
+        assert!(!text.contains("quoted") && !text.contains("sk-2"), "{text}");
+        let text = Diagnostic::at(&file, Span::new(3, 1), "x").render(false);
+        assert!(text.contains("api_key: ${KEY}"), "{text}");
     }
 
     #[test]
