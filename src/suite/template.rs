@@ -94,7 +94,11 @@ pub fn unclosed(template: &str) -> Vec<Unclosed> {
             continue;
         }
         let before = template[..close].trim_end_matches(' ');
-        let start = before.rfind(|c| !name_char(c)).map_or(0, |i| i + 1);
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !name_char(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let name = &before[start..];
         let head = before[..start].trim_end_matches(' ');
         if is_name(name) && head.ends_with('{') && !head.ends_with("{{") {
@@ -296,6 +300,7 @@ mod tests {
         assert_eq!(found("ends with {{ name"), one("name", "{{ name"));
         assert_eq!(found("{message}}"), one("message", "{message}}"));
         assert_eq!(found("a {{x}} and {y}} b"), one("y", "{y}}"));
+        assert_eq!(found("é{é{x}}"), one("x", "{x}}"));
         for fine in [
             "",
             "{{message}}",
@@ -306,6 +311,8 @@ mod tests {
             r#"{"x": {"y": z}}"#,
             "a } and { b",
             "{{1}",
+            "café}} {{é}",
+            "}}é{{",
         ] {
             assert_eq!(found(fine), vec![], "{fine}");
         }
