@@ -341,16 +341,50 @@ impl Errored for Attempt {
     }
 }
 
+/// A wait in seconds to the millisecond, rounded up: a refused wait is longer than the
+/// longest a retry waits, and rounding it down had printed "asked to wait 60s, more than
+/// the 60s" for a server's `1m0.5s`.
+fn seconds(wait: std::time::Duration) -> String {
+    let ms = wait.as_nanos().div_ceil(1_000_000);
+    match ms % 1000 {
+        0 => format!("{}s", ms / 1000),
+        frac => {
+            let frac = format!("{frac:03}");
+            format!("{}.{}s", ms / 1000, frac.trim_end_matches('0'))
+        }
+    }
+}
+
 /// A status error's detail, saying that the server asked for a longer wait than a retry
 /// waits (so it was not retried): without it, a 429 with retries left looks unexplained.
 fn with_refused_wait(detail: Option<String>, wait: std::time::Duration) -> String {
     let wait = format!(
-        "the server asked to wait {:.0?}, more than the {:.0?} a retry waits, so it was not retried",
-        wait,
-        super::limit::MAX_RETRY_WAIT
+        "the server asked to wait {}, more than the {} a retry waits, so it was not retried",
+        seconds(wait),
+        seconds(super::limit::MAX_RETRY_WAIT)
     );
     match detail {
         Some(d) if !d.is_empty() => format!("{d} ({wait})"),
         _ => wait,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seconds;
+    use std::time::Duration;
+
+    /// A refused wait reads as the server gave it, never rounded down to the limit it exceeds.
+    #[test]
+    fn refused_waits_read_as_given() {
+        for (wait, text) in [
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_millis(60_500), "60.5s"),
+            (Duration::from_millis(60_250), "60.25s"),
+            (Duration::from_nanos(60_000_000_001), "60.001s"),
+            (Duration::from_millis(1_500), "1.5s"),
+        ] {
+            assert_eq!(seconds(wait), text, "{wait:?}");
+        }
     }
 }
