@@ -1405,7 +1405,9 @@ fn stream_error(value: &Value) -> Option<String> {
     Some(format!("the stream reported an error: {message}"))
 }
 
-/// OpenAI's `{"error": {"message", "type", "code"}}`; else FastAPI's `detail`, else the text.
+/// OpenAI's `{"error": {"message", "type", "code"}}`, `{"error": "..."}`; else FastAPI's
+/// `detail`; else a top-level `message` (vLLM's `{"object": "error", "message"}`, and the
+/// shape of many hand-written agents' errors); else the text.
 pub fn parse_error(bytes: &[u8]) -> Option<String> {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         if let Some(m) = v.pointer("/error/message").and_then(Value::as_str) {
@@ -1413,6 +1415,11 @@ pub fn parse_error(bytes: &[u8]) -> Option<String> {
         }
         if let Some(m) = v.get("error").and_then(Value::as_str) {
             return Some(m.to_string());
+        }
+        if v.get("detail").is_none() {
+            if let Some(m) = v.get("message").and_then(Value::as_str) {
+                return Some(m.to_string());
+            }
         }
     }
     super::thinnest::parse_detail(bytes)
@@ -1640,6 +1647,19 @@ mod tests {
             Some("Not found")
         );
         assert_eq!(parse_error(b"Bad Gateway").as_deref(), Some("Bad Gateway"));
+        assert_eq!(
+            parse_error(br#"{"object":"error","message":"This model's maximum context length is 4096 tokens","type":"BadRequestError","param":null,"code":400}"#).as_deref(),
+            Some("This model's maximum context length is 4096 tokens")
+        );
+        assert_eq!(
+            parse_error(br#"{"message":"database is down","code":"E_DB"}"#).as_deref(),
+            Some("database is down")
+        );
+        // FastAPI's `detail` is the server's own word; a `message` beside it is not.
+        assert_eq!(
+            parse_error(br#"{"detail":"Not found","message":"other"}"#).as_deref(),
+            Some("Not found")
+        );
     }
 
     #[test]

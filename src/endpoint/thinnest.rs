@@ -248,10 +248,7 @@ fn parse_any(bytes: &[u8]) -> ReplyBody {
 pub fn parse_detail(bytes: &[u8]) -> Option<String> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
-        Err(_) => {
-            let text = String::from_utf8_lossy(bytes).trim().to_string();
-            return (!text.is_empty()).then(|| truncate(&text, 500));
-        }
+        Err(_) => return text_detail(bytes),
     };
     match value.get("detail") {
         Some(Value::String(s)) => Some(s.clone()),
@@ -289,6 +286,44 @@ pub fn parse_detail(bytes: &[u8]) -> Option<String> {
         Some(other) => Some(other.to_string()),
         None => Some(truncate(&value.to_string(), 500)),
     }
+}
+
+/// A body that is not JSON, as a detail. A proxy's HTML error page (nginx's 502, a load
+/// balancer's 503) is named by its `<title>` (else its first `<h1>`): quoted whole it was
+/// seven lines of markup. Other text keeps its lines, with `\r\n` read as a line break
+/// rather than printed as a control character.
+pub fn text_detail(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(heading) = html_heading(text) {
+        return Some(truncate(&format!("{heading} (an HTML page)"), 500));
+    }
+    Some(truncate(&text.replace("\r\n", "\n"), 500))
+}
+
+/// The `<title>` or first `<h1>` of a text that is an HTML page, its whitespace collapsed;
+/// `None` for any other text, or a page with neither.
+fn html_heading(text: &str) -> Option<String> {
+    let head = text.get(..text.len().min(512))?.to_ascii_lowercase();
+    let page = head.starts_with('<')
+        && (head.contains("<html") || head.contains("<!doctype html") || head.contains("<title"));
+    if !page {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    ["title", "h1"].iter().find_map(|tag| {
+        let open = lower.find(&format!("<{tag}"))?;
+        let start = open + lower[open..].find('>')? + 1;
+        let end = start + lower[start..].find(&format!("</{tag}"))?;
+        let inner = text[start..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!inner.is_empty()).then_some(inner)
+    })
 }
 
 #[cfg(test)]
@@ -386,6 +421,24 @@ mod tests {
             Some("body.message: Field required")
         );
         assert_eq!(parse_detail(b"Bad Gateway").as_deref(), Some("Bad Gateway"));
+        let nginx = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n";
+        assert_eq!(
+            parse_detail(nginx).as_deref(),
+            Some("502 Bad Gateway (an HTML page)")
+        );
+        let no_title = b"<!DOCTYPE html><HTML><body><H1>Service\n  Unavailable</H1></body></HTML>";
+        assert_eq!(
+            parse_detail(no_title).as_deref(),
+            Some("Service Unavailable (an HTML page)")
+        );
+        assert_eq!(
+            parse_detail(b"Traceback:\r\n  boom\r\n").as_deref(),
+            Some("Traceback:\n  boom")
+        );
+        assert_eq!(
+            parse_detail("<p>caf\u{e9} < 3 \u{2014} not a page".as_bytes()).as_deref(),
+            Some("<p>caf\u{e9} < 3 \u{2014} not a page")
+        );
         assert_eq!(parse_detail(b""), None);
     }
 }
