@@ -9,7 +9,7 @@ mod plain;
 mod recover;
 mod tree;
 
-pub(crate) use recover::Repaired;
+pub(crate) use recover::{BlankSite, Repaired};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 

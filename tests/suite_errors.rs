@@ -172,6 +172,7 @@ fn columns_stay_right_after_a_blanked_multibyte_character() {
         pairs(&[
             ("unknown field `bad`", "suite.yaml:3:15"),
             ("unknown field `worse`", "suite.yaml:3:30"),
+            ("dialogue `a` has no turns", "suite.yaml:3:50"),
         ]),
         "{err}"
     );
@@ -267,8 +268,8 @@ fn a_syntax_error_is_the_one_answer() {
 #[test]
 fn meaning_is_checked_away_from_structural_errors() {
     // SPEC §4, all errors at once: the invalid regex of dialogue a is reported with dialogue
-    // b's unknown field. b's own unknown `{{name}}` is not: what the parser set aside (its
-    // misspelt `turnz`) could be what defines it, so only the structural error speaks for b.
+    // b's unknown field, and b's own unknown `{{name}}` too: a misspelt `turnz` defines no
+    // variable (a misspelt `varz` could, and would silence it: see the test below).
     let text = format!(
         "{ENDPOINT}dialogues:\n  - name: a\n    turns: [{{user: hi, expect: {{regex: '(oops'}}}}]\n  \
          - name: b\n    turnz: []\n    turns: [{{user: '{{{{nope}}}}'}}]\n"
@@ -279,6 +280,26 @@ fn meaning_is_checked_away_from_structural_errors() {
         pairs(&[
             ("invalid regex: unclosed group", "suite.yaml:4:40"),
             ("unknown field `turnz`", "suite.yaml:6:5"),
+            ("unknown variable `{{nope}}`", "suite.yaml:7:21"),
+        ]),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_misspelt_vars_does_not_make_its_names_unknown() {
+    // `varz` looks like `vars`: the `{{who}}` it was meant to define is not reported as
+    // unknown (an echo of the one mistake), while dialogue a's bad regex still is.
+    let text = format!(
+        "{ENDPOINT}dialogues:\n  - name: a\n    turns: [{{user: hi, expect: {{regex: '(oops'}}}}]\n  \
+         - name: b\n    varz: {{who: x}}\n    turns: [{{user: '{{{{who}}}}'}}]\n"
+    );
+    let err = refused(&text);
+    assert_eq!(
+        errors(&err),
+        pairs(&[
+            ("invalid regex: unclosed group", "suite.yaml:4:40"),
+            ("unknown field `varz`", "suite.yaml:6:5"),
         ]),
         "{err}"
     );
@@ -459,23 +480,20 @@ fn every_dialogue_of_the_example_suites_with_a_bad_key_is_reported() {
         let (found, others): (Vec<_>, Vec<_>) = errors(&err).into_iter().partition(bad_key);
         let places: Vec<&str> = found.iter().map(|(_, l)| l.as_str()).collect();
         assert_eq!(places, expected, "{seed}:\n{err}");
-        // The suite's head holds no blank, so its own errors of meaning (an env var this
-        // test does not set) are reported too; no dialogue's are, since each holds a blank.
-        let first = text
-            .lines()
-            .position(|l| l.starts_with("  - name: "))
-            .unwrap_or(0);
-        for (m, at) in &others {
-            let line: usize = at
-                .split(':')
-                .nth(1)
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(0);
-            assert!(
-                line <= first,
-                "{seed}: `{m}` at {at} is in a dialogue:\n{err}"
-            );
-        }
+        // An unknown field neither hides nor adds an error: the others are exactly the
+        // errors of the seed alone (alone, without its agenttest.yaml, it may lack an
+        // endpoint or an env var this test does not set).
+        let alone = {
+            let ws = Workspace::new();
+            ws.write("suite.yaml", &text);
+            let out = run_in(ws.path(), &["validate", "suite.yaml", "--color", "never"]);
+            errors(&stderr(&out))
+        };
+        let mut said: Vec<&String> = others.iter().map(|(m, _)| m).collect();
+        let mut due: Vec<&String> = alone.iter().map(|(m, _)| m).collect();
+        said.sort();
+        due.sort();
+        assert_eq!(said, due, "{seed}:\n{err}");
     }
 }
 

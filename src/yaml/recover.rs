@@ -29,8 +29,20 @@ const MAX_ROUNDS: usize = 4 * MAX_ERRORS;
 /// the file says can then be checked for meaning too (SPEC §4: all errors at once).
 pub(crate) struct Repaired<T> {
     pub(crate) value: T,
-    /// Where the blanks are, first and last character, in the file's own line:column.
-    pub(crate) blanks: Vec<(Span, Span)>,
+    /// Where the blanks are, in the order they were made.
+    pub(crate) blanks: Vec<BlankSite>,
+}
+
+/// One blank of a repaired file, in the file's own line:column.
+pub(crate) struct BlankSite {
+    /// Its first character.
+    pub(crate) first: Span,
+    /// It is an unknown field's entry, which the typed parse would have dropped anyway had it
+    /// ignored unknown fields: what the rest of the file means is as written. The field the
+    /// key looks like a misspelling of, if any, is in `meant`; that one is missing only
+    /// because of the typo, and an error about it would be an echo.
+    pub(crate) unknown_field: bool,
+    pub(crate) meant: Option<String>,
 }
 
 /// Every structural error of `file`, whose typed parse into `T` failed with `first`, in the
@@ -70,6 +82,8 @@ pub(super) fn all_errors<T: DeserializeOwned>(
 struct Blank {
     range: Range<usize>,
     key: Option<String>,
+    /// `Some` for an unknown field's own entry: the field it looks like a misspelling of.
+    unknown_field: Option<Option<String>>,
 }
 
 struct Repair<'f> {
@@ -117,6 +131,14 @@ impl<'f> Repair<'f> {
         let Some(node) = target else { return false };
         match self.blank_from(&mut tree, node) {
             Some(blanked) => {
+                if let Error::SerdeUnknownField {
+                    field, expected, ..
+                } = inner
+                {
+                    if let Some(b) = self.blanks.last_mut().filter(|_| blanked == node) {
+                        b.unknown_field = Some(did_you_mean(field, expected).map(str::to_string));
+                    }
+                }
                 let holder = tree.nodes[blanked].parent;
                 self.prune_before(&mut tree, holder);
                 true
@@ -252,17 +274,19 @@ impl<'f> Repair<'f> {
         self.blanks.push(Blank {
             range,
             key: unit.key,
+            unknown_field: None,
         });
     }
 
-    /// Where each blank is in the file's own line:column, first and last character.
-    fn blank_spans(&self) -> Vec<(Span, Span)> {
+    /// Where each blank starts in the file's own line:column, and what it was.
+    fn blank_spans(&self) -> Vec<BlankSite> {
         let text = &self.file.text;
-        let span = |b: &Blank| {
-            let last = b.range.end.saturating_sub(1).max(b.range.start);
-            (span_at(text, b.range.start), span_at(text, last))
+        let site = |b: &Blank| BlankSite {
+            first: span_at(text, b.range.start),
+            unknown_field: b.unknown_field.is_some(),
+            meant: b.unknown_field.clone().flatten(),
         };
-        self.blanks.iter().map(span).collect()
+        self.blanks.iter().map(site).collect()
     }
 
     /// The file's text with only the blanks over errors (and their cascades) applied.

@@ -8,13 +8,15 @@
 //! `turns` were blanked "has no turns"; a blanked `kind` changes what every field means), so
 //! only errors well away from every blank are kept: none at all when a blank is outside the
 //! dialogue list (the suite's head is what every dialogue depends on), and none from a
-//! dialogue that holds a blank. The check that counts over every dialogue (a suite-wide field
+//! dialogue that holds a blank. An unknown field's blank is no such blank: it takes away
+//! only what the typed parse refused to read, and the errors it could echo (a `base_ur`
+//! making `base_url` missing) are the ones that name the field it looks like. The check that counts over every dialogue (a suite-wide field
 //! that no dialogue's kind uses) is off (`Checker::repaired`): a blanked `kind:` would make it
 //! an echo. This adds errors to a broken file; it never makes one pass.
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::raw::{span_of, RawSuite};
-use crate::yaml::Repaired;
+use crate::yaml::{BlankSite, Repaired};
 
 use super::check::Checker;
 use super::{ConfigState, FileLoad, LoadOptions};
@@ -41,23 +43,47 @@ pub(super) fn load(
     let Some(&first) = starts.first() else {
         return FileLoad::failed(diags);
     };
+    // An unknown field's blank takes away nothing the file means: it is not in the way of
+    // the checks below (a misspelt `response.txt` in the suite's endpoint had hidden every
+    // other error in the file until it was fixed, QA finding 11).
+    // Except a misspelling of a field that gives other fields their meaning (`varz` for
+    // `vars` would make every `{{name}}` it defines "unknown"): that one is a blank like any.
+    let (unknown, blanks): (Vec<&BlankSite>, Vec<&BlankSite>) = rep
+        .blanks
+        .iter()
+        .partition(|b| b.unknown_field && !b.meant.as_deref().is_some_and(gives_meaning));
     // A blank in the head, or in a top-level key after the list (it starts at column 1,
     // where no dialogue's own key can), changes what every dialogue means.
-    let outside = |(at, _): &(Span, Span)| *at < first || (at.column == 1 && !starts.contains(at));
-    if rep.blanks.iter().any(outside) {
+    let outside = |b: &&BlankSite| {
+        let at = b.first;
+        at < first || (at.column == 1 && !starts.contains(&at))
+    };
+    if blanks.iter().any(outside) {
         return FileLoad::failed(diags);
     }
     // The dialogue holding `at`: the last to start at or before it.
     let dialogue_of = |at: Span| starts.partition_point(|s| *s <= at).checked_sub(1);
     let touched: Vec<bool> = (0..starts.len())
-        .map(|i| rep.blanks.iter().any(|(at, _)| dialogue_of(*at) == Some(i)))
+        .map(|i| blanks.iter().any(|b| dialogue_of(b.first) == Some(i)))
         .collect();
+    // `base_ur: ...` leaves `base_url` missing only because of the typo its own error names:
+    // "has no `base_url`" would be an echo. Any other error about `base_url` is its own.
+    let meant: Vec<&str> = unknown.iter().filter_map(|b| b.meant.as_deref()).collect();
+    let echo = |d: &Diagnostic| {
+        d.message.contains(" has no ")
+            && meant.iter().any(|m| {
+                d.message.contains(&format!("`{m}`")) || d.message.contains(&format!(".{m}`"))
+            })
+    };
     let mut ck = Checker::new(file, opts);
     ck.repaired = true;
     let suite = ck.suite(&rep.value, config);
     let checked = ck.finish_file(suite);
     let clear = |d: &Diagnostic| {
-        d.path == file.path && d.span.is_known() && dialogue_of(d.span).is_none_or(|i| !touched[i])
+        d.path == file.path
+            && d.span.is_known()
+            && dialogue_of(d.span).is_none_or(|i| !touched[i])
+            && !echo(d)
     };
     diags.extend(checked.diags.into_iter().filter(clear));
     diags.sort_by_key(|d| d.span);
@@ -66,4 +92,20 @@ pub(super) fn load(
         diags,
         scripts: checked.scripts,
     }
+}
+
+/// The fields whose absence changes what the fields around them mean, not only whether
+/// they are complete: an unknown field that looks like one of them may be hiding it.
+fn gives_meaning(field: &str) -> bool {
+    matches!(
+        field,
+        "vars"
+            | "endpoint"
+            | "kind"
+            | "matrix"
+            | "matrix_file"
+            | "defaults"
+            | "capture"
+            | "session"
+    )
 }

@@ -598,6 +598,9 @@ fn yaml_errors_and_bad_bytes() {
     assert_eq!(
         errs,
         [
+            // The unknown field does not hide what else is wrong with the file
+            // (no endpoint); the missing `turns` it was meant to be is not echoed.
+            "a.yaml:2:5 dialogue `x` has no `base_url` and no `agent_id`",
             "a.yaml:3:5 unknown field `turnz`",
             "b.yaml:3:13 expected a non-negative integer",
             "c.yaml:2:7 file is not valid UTF-8",
@@ -637,7 +640,7 @@ fn http_defaults_and_what_its_templates_may_name() {
         "s.yaml",
         "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
          dialogues:\n  - name: a\n    vars: {v: x}\n    session: server\n    \
-         endpoint: {body: {x: '{{v}} {{order}} {{turn}}'}, response: {session_id: /s}}\n    \
+         endpoint: {body: {x: '{{v}} {{order}} {{turn}}', m: '{{message}}'}, response: {session_id: /s}}\n    \
          turns:\n      - user: hi\n        capture: {order: 'ORD-\\d+'}\n",
     )]);
     let s = one(&f);
@@ -919,7 +922,7 @@ fn a_matrix_endpoint_may_name_the_vars_every_row_has() {
         "s.yaml",
         "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
          dialogues:\n  - name: a\n    matrix: [{lang: fr, tone: warm}, {lang: de}]\n    \
-         endpoint: {body: {l: '{{lang}}', t: '{{tone}}'}}\n    turns: [{user: hi}]\n",
+         endpoint: {body: {l: '{{lang}}', t: '{{tone}}', m: '{{message}}'}}\n    turns: [{user: hi}]\n",
     )]);
     let errors = f.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -932,7 +935,7 @@ fn a_matrix_endpoint_may_name_the_vars_every_row_has() {
         "s.yaml",
         "endpoint:\n  kind: http\n  base_url: http://localhost:1\n  response: {text: ''}\n\
          dialogues:\n  - name: a\n    vars: {tone: plain}\n    matrix: [{lang: fr, tone: warm}, {lang: de}]\n    \
-         endpoint: {body: {l: '{{lang}}', t: '{{tone}}'}}\n    turns: [{user: hi}]\n",
+         endpoint: {body: {l: '{{lang}}', t: '{{tone}}', m: '{{message}}'}}\n    turns: [{user: hi}]\n",
     )]);
     let s = one(&f);
     assert_eq!(s.dialogues.len(), 2);
