@@ -34,6 +34,8 @@ pub(super) struct Layer {
     rate_limit: Option<f64>,
     /// Where `base_url` is written (none when a flag set it), for errors about the URL.
     base_url_at: Option<Sited<()>>,
+    /// Where `kind` is written, if it is, for errors about the endpoint as a whole.
+    kind_at: Option<Sited<()>>,
     /// `api_key` was written but is wrong: its absence is not also reported.
     key_failed: bool,
     /// Checked against the merged `base_url` (it needs `mock`), where it is written.
@@ -67,6 +69,10 @@ impl Layer {
             base_url_at: match upper.base_url {
                 Some(_) => upper.base_url_at.clone(),
                 None => self.base_url_at.clone(),
+            },
+            kind_at: match upper.kind {
+                Some(_) => upper.kind_at.clone(),
+                None => self.kind_at.clone(),
             },
             key_failed: match upper.api_key {
                 Some(_) => false,
@@ -110,7 +116,9 @@ impl Layer {
 impl Checker<'_> {
     /// One `endpoint:` mapping as written in one file.
     pub(super) fn endpoint(&mut self, raw: &RawEndpoint) -> Layer {
-        self.endpoint_as(raw, raw.kind.as_ref().map(|k| k.value))
+        let mut layer = self.endpoint_as(raw, raw.kind.as_ref().map(|k| k.value));
+        layer.kind_at = raw.kind.as_ref().map(|k| self.sited((), span_of(k)));
+        layer
     }
 
     /// One mapping of the given kind (a `judge:` block is `openai` without saying so).
@@ -384,7 +392,9 @@ impl Checker<'_> {
         // Before anything can end the completion: a bad pointer or a missing field must not
         // hide an unknown `{{name}}` or a wrong `stream` until it is fixed (SPEC §4: all
         // errors at once).
+        let before = self.diags.len();
         let stream = self.kind_checks(kind, &layer.spec, at.names);
+        let templates_clean = self.diags.len() == before;
         if !missing.is_empty() {
             if !(layer.broken || at.config_broken) {
                 self.missing(at, kind, &missing);
@@ -392,6 +402,10 @@ impl Checker<'_> {
             return None;
         }
         self.session_fits(kind, &layer, at);
+        // A misspelt or unclosed `{{message}}` has its own error already.
+        if kind == RawKind::Http && templates_clean && !layer.broken {
+            self.message_sent(&layer, at);
+        }
         let live = matches!(layer.base_url, Some(BaseUrl::Url(_)));
         if kind == RawKind::Thinnest && live && layer.api_key.is_none() && !layer.key_failed {
             self.no_api_key(layer.base_url_at.as_ref(), at);
@@ -475,6 +489,28 @@ impl Checker<'_> {
     }
 
     /// SPEC §8: `session: server` only where the server's session can be adopted.
+    /// An `http` endpoint with `{{message}}` in neither its path nor its body sends the same
+    /// request every turn: each dialogue would pass or fail on one answer to no question, and
+    /// its golden would record user messages that were never sent (QA finding 15).
+    fn message_sent(&mut self, layer: &Layer, at: &Completion) {
+        let Some(site) = layer.spec.message_unsent() else {
+            return;
+        };
+        let message = "the endpoint never sends the user's message";
+        let kind_at = layer.kind_at.as_ref().map(|k| (&k.file, k.span));
+        let d = match site.or(kind_at) {
+            Some((file, span)) => Diagnostic::at(file, span, message),
+            None => Diagnostic::at(at.file, at.span, format!("{}: {message}", at.what)),
+        };
+        self.diags.push(
+            d.with_label("`{{message}}` is in neither `path` nor `body`")
+                .with_help(
+                    "put `{{message}}` where the API takes the user's text, \
+                     e.g. `body: {input: \"{{message}}\"}` or `path: /chat?q={{message}}`",
+                ),
+        );
+    }
+
     fn session_fits(&mut self, kind: RawKind, layer: &Layer, at: &Completion) {
         let Some(span) = at.server_session else {
             return;

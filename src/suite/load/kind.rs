@@ -56,6 +56,8 @@ pub(super) struct Sited<T> {
 pub(super) struct Templated<T> {
     value: T,
     file: SourceFile,
+    /// Where the value is written.
+    at: Span,
     templates: Vec<(String, Span)>,
 }
 
@@ -140,6 +142,24 @@ impl SpecLayer {
     /// Pointers, for `session: server` on `http`.
     pub(super) fn has_session_pointer(&self) -> bool {
         self.response.session_id.is_some()
+    }
+
+    /// Whether an `http` endpoint's path or body takes `{{message}}`, the one way a turn's
+    /// text reaches the agent (`{{history}}` holds only the earlier turns); if it does not,
+    /// where to say so: the body, else the path, else `None` (neither is written: the caller
+    /// knows where the endpoint is).
+    pub(super) fn message_unsent(&self) -> Option<Option<(&SourceFile, Span)>> {
+        let path = self.path.as_ref().map(|p| (&p.file, p.at, &p.templates));
+        let body = self.body.as_ref().map(|b| (&b.file, b.at, &b.templates));
+        let mut written = body.into_iter().chain(path);
+        let sends = written.clone().any(|(_, _, templates)| {
+            templates.iter().any(|(text, _)| {
+                template::references(text)
+                    .iter()
+                    .any(|r| r.name == "message")
+            })
+        });
+        (!sends).then(|| written.next().map(|(file, at, _)| (file, at)))
     }
 }
 
@@ -304,6 +324,7 @@ impl Checker<'_> {
             spec.body = self.mapping("body", b, &mut leaves).map(|value| Templated {
                 value,
                 file: self.file.clone(),
+                at: span_of(b),
                 templates: leaves.templates,
             });
             spec.secrets.extend(leaves.secrets);
@@ -395,6 +416,7 @@ impl Checker<'_> {
         Some(Templated {
             value,
             file: self.file.clone(),
+            at: span_of(p),
             templates: vec![(p.value.clone(), span_of(p))],
         })
     }
