@@ -307,7 +307,11 @@ pub fn text_detail(bytes: &[u8]) -> Option<String> {
 /// The `<title>` or first `<h1>` of a text that is an HTML page, its whitespace collapsed;
 /// `None` for any other text, or a page with neither.
 fn html_heading(text: &str) -> Option<String> {
-    let head = text.get(..text.len().min(512))?.to_ascii_lowercase();
+    let mut end = text.len().min(512);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = text[..end].to_ascii_lowercase();
     let page = head.starts_with('<')
         && (head.contains("<html") || head.contains("<!doctype html") || head.contains("<title"));
     if !page {
@@ -440,5 +444,11 @@ mod tests {
             Some("<p>caf\u{e9} < 3 \u{2014} not a page")
         );
         assert_eq!(parse_detail(b""), None);
+        // A page whose 512th byte falls inside a character is still a page.
+        let long = format!("<html><title>Down</title>{}</html>", "\u{e9}".repeat(300));
+        assert_eq!(
+            parse_detail(long.as_bytes()).as_deref(),
+            Some("Down (an HTML page)")
+        );
     }
 }
