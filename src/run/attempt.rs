@@ -343,7 +343,8 @@ impl Errored for Attempt {
 
 /// A wait in seconds to the millisecond, rounded up: a refused wait is longer than the
 /// longest a retry waits, and rounding it down had printed "asked to wait 60s, more than
-/// the 60s" for a server's `1m0.5s`.
+/// the 60s" for a server's `1m0.5s` (`util::human_duration` rounds to the nearest 10 ms,
+/// which has the same fault at 60.001s).
 fn seconds(wait: std::time::Duration) -> String {
     let ms = wait.as_nanos().div_ceil(1_000_000);
     match ms % 1000 {

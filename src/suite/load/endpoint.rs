@@ -488,7 +488,6 @@ impl Checker<'_> {
         );
     }
 
-    /// SPEC §8: `session: server` only where the server's session can be adopted.
     /// An `http` endpoint with `{{message}}` in neither its path nor its body sends the same
     /// request every turn: each dialogue would pass or fail on one answer to no question, and
     /// its golden would record user messages that were never sent (QA finding 15).
@@ -511,6 +510,7 @@ impl Checker<'_> {
         );
     }
 
+    /// SPEC §8: `session: server` only where the server's session can be adopted.
     fn session_fits(&mut self, kind: RawKind, layer: &Layer, at: &Completion) {
         let Some(span) = at.server_session else {
             return;

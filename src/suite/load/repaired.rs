@@ -10,9 +10,11 @@
 //! dialogue list (the suite's head is what every dialogue depends on), and none from a
 //! dialogue that holds a blank. An unknown field's blank is no such blank: it takes away
 //! only what the typed parse refused to read, and the errors it could echo (a `base_ur`
-//! making `base_url` missing) are the ones that name the field it looks like. The check that counts over every dialogue (a suite-wide field
-//! that no dialogue's kind uses) is off (`Checker::repaired`): a blanked `kind:` would make it
-//! an echo. This adds errors to a broken file; it never makes one pass.
+//! making `base_url` missing) are the ones that name the field it looks like; unless that
+//! field gives others their meaning (`varz` for `vars`), when it is a blank like any. The
+//! check that counts over every dialogue (a suite-wide field that no dialogue's kind uses)
+//! is off (`Checker::repaired`): a blanked `kind:` would make it an echo. This adds errors
+//! to a broken file; it never makes one pass.
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::raw::{span_of, RawSuite};
@@ -45,8 +47,7 @@ pub(super) fn load(
     };
     // An unknown field's blank takes away nothing the file means: it is not in the way of
     // the checks below (a misspelt `response.txt` in the suite's endpoint had hidden every
-    // other error in the file until it was fixed, QA finding 11).
-    // Except a misspelling of a field that gives other fields their meaning (`varz` for
+    // other error in the file until it was fixed, QA finding 11). Except a misspelling of a field that gives other fields their meaning (`varz` for
     // `vars` would make every `{{name}}` it defines "unknown"): that one is a blank like any.
     let (unknown, blanks): (Vec<&BlankSite>, Vec<&BlankSite>) = rep
         .blanks
