@@ -53,36 +53,118 @@ const INDEX_MAX_REASON: usize = 4096;
 const INDEX_CAP: u64 = 256 * 1024 * 1024;
 
 /// A cache key: the BLAKE3 hash of everything that decides a verdict (see the grader).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key(pub [u8; 32]);
 
 impl Key {
-    /// Lower-case hex: the verdict file's name without `.json`. By table: the formatter's
-    /// `{:02x}` cost 8,000 instructions a key, more than the file's `stat`.
+    /// Lower-case hex: the verdict file's name without `.json`.
     pub fn hex(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        self.0
-            .iter()
-            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]])
-            .map(char::from)
-            .collect()
+        let mut out = [0u8; 64];
+        self.write_hex(&mut out);
+        out.iter().copied().map(char::from).collect()
     }
 
-    /// The key a file name's hex spells; lower-case only, as [`Key::hex`] writes it.
-    fn from_hex(text: &str) -> Option<Key> {
-        fn nibble(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
+    /// The hex of [`Key::hex`] written into `out`, by table and in place: the formatter's
+    /// `{:02x}` cost 8,000 instructions a key, more than the file's `stat`, and collecting
+    /// the hex into a string of its own another thousand.
+    fn write_hex(&self, out: &mut [u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xF)];
+        }
+    }
+
+    /// The key a file name's hex spells; lower-case only, as [`Key::hex`] writes it. By
+    /// table, every digit checked at once at the end: the index holds a key a line, all read
+    /// before a run's first question.
+    fn from_hex(bytes: &[u8]) -> Option<Key> {
+        /// Each byte's value as a lower-case hex digit, or 0x10 (a bit no digit has).
+        const NIBBLE: [u8; 256] = {
+            let mut t = [0x10u8; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
             }
-        }
-        let bytes: &[u8; 64] = text.as_bytes().try_into().ok()?;
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        };
+        let bytes: &[u8; 64] = bytes.try_into().ok()?;
         let mut key = [0u8; 32];
+        let mut bad = 0u8;
         for (byte, pair) in key.iter_mut().zip(bytes.chunks_exact(2)) {
-            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+            let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+            bad |= hi | lo;
+            *byte = hi << 4 | (lo & 0xF);
         }
-        Some(Key(key))
+        (bad & 0x10 == 0).then_some(Key(key))
+    }
+}
+
+/// A key's hash in the cache's maps: the key is already a cryptographic hash, so a few
+/// multiplications by seeds drawn per run spread it, where the standard SipHash cost 270
+/// instructions a lookup (one per question, and one per index entry read). Seeded, not
+/// taken as it stands: the index is a file a cache restored from elsewhere can hold, and keys
+/// chosen to share their first bytes must not pile into one bucket.
+#[derive(Debug, Clone)]
+struct KeySeeds([u64; 4]);
+
+impl KeySeeds {
+    fn new() -> KeySeeds {
+        KeySeeds(std::array::from_fn(|_| rand::random()))
+    }
+}
+
+impl std::hash::BuildHasher for KeySeeds {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher {
+            seeds: self.0,
+            h: self.0[3],
+        }
+    }
+}
+
+struct KeyHasher {
+    seeds: [u64; 4],
+    h: u64,
+}
+
+/// The high and low halves of the 128-bit product, folded (as foldhash and aHash mix).
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        };
+        for pair in bytes.chunks(16) {
+            let (a, b) = pair.split_at(pair.len().min(8));
+            self.h = folded_multiply(
+                word(a) ^ self.seeds[0] ^ self.h,
+                word(b) ^ self.seeds[1] ^ pair.len() as u64,
+            );
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        folded_multiply(self.h ^ self.seeds[2], self.seeds[3] | 1)
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
     }
 }
 
@@ -129,8 +211,13 @@ struct Entry {
 #[derive(Debug)]
 pub struct VerdictCache {
     dir: PathBuf,
+    /// `dir` as bytes, with the separator a file name goes after (none when `dir` is empty
+    /// or ends in one, as [`Path::join`] does): a verdict's path is built from it on the
+    /// stack.
+    #[cfg(unix)]
+    file_prefix: Vec<u8>,
     /// The index as the run found it.
-    index: HashMap<Key, Entry>,
+    index: HashMap<Key, Entry, KeySeeds>,
     /// Verdicts read from their files or written by this run: the next index's first entries.
     learned: Mutex<Vec<(Key, Entry)>>,
     /// Index entries this run was served: kept ahead of the ones it did not use.
@@ -144,9 +231,19 @@ impl VerdictCache {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .map(|text| read_index(&text))
-            .unwrap_or_default();
+            .unwrap_or_else(|| HashMap::with_hasher(KeySeeds::new()));
+        #[cfg(unix)]
+        let file_prefix = {
+            let mut p = std::os::unix::ffi::OsStrExt::as_bytes(dir.as_os_str()).to_vec();
+            if !p.is_empty() && !p.ends_with(b"/") {
+                p.push(b'/');
+            }
+            p
+        };
         VerdictCache {
             dir,
+            #[cfg(unix)]
+            file_prefix,
             index,
             learned: Mutex::new(Vec::new()),
             used: Mutex::new(Vec::new()),
@@ -159,13 +256,40 @@ impl VerdictCache {
         self.dir.join(name)
     }
 
+    /// `with` the path of `key`'s verdict file, [`VerdictCache::file`], built in a buffer on
+    /// the stack: a `PathBuf` joined per question, with the hex in a string of its own, cost
+    /// three allocations and 3,000 instructions, ten times the `stat` it names the file for.
+    #[cfg(unix)]
+    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path) -> T) -> T {
+        const NAME: usize = 64 + ".json".len();
+        let mut buf = [0u8; 512];
+        let (dir, len) = (self.file_prefix.len(), self.file_prefix.len() + NAME);
+        let Some(name) = buf.get_mut(dir..len) else {
+            return with(&self.file(key));
+        };
+        key.write_hex(&mut name[..64]);
+        name[64..].copy_from_slice(b".json");
+        buf[..dir].copy_from_slice(&self.file_prefix);
+        with(Path::new(
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&buf[..len]),
+        ))
+    }
+
+    #[cfg(not(unix))]
+    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path) -> T) -> T {
+        with(&self.file(key))
+    }
+
     /// The cached verdict for `key`, or `None` (nothing cached, or nothing readable as a
     /// verdict: regular files only, capped, so a FIFO planted under a verdict's name cannot
     /// block the run, nor a device never end).
     pub fn get(&self, key: &Key) -> Option<Verdict> {
-        let path = self.file(key);
+        self.with_file(key, |path| self.get_at(key, path))
+    }
+
+    fn get_at(&self, key: &Key, path: &Path) -> Option<Verdict> {
         if let Some(e) = self.index.get(key) {
-            let now = std::fs::symlink_metadata(&path).ok();
+            let now = std::fs::symlink_metadata(path).ok();
             if now.as_ref().and_then(Stamp::of) == Some(e.stamp) {
                 if let Ok(mut used) = self.used.lock() {
                     used.push(*key);
@@ -177,7 +301,7 @@ impl VerdictCache {
                 });
             }
         }
-        let (bytes, meta) = crate::fsutil::read_regular_capped_meta(&path, CACHE_FILE_CAP).ok()?;
+        let (bytes, meta) = crate::fsutil::read_regular_capped_meta(path, CACHE_FILE_CAP).ok()?;
         let mut v = read_cached(&bytes).or_else(|| {
             let text = std::str::from_utf8(&bytes).ok()?;
             parse_verdict(text).ok()
@@ -268,54 +392,80 @@ fn write_entry(out: &mut String, key: &Key, e: &Entry) {
 
 /// The entries of an index; a line that does not read (cut short by a crash of the writer
 /// of an older format, or edited) is skipped, a file of another format read as empty.
-fn read_index(text: &str) -> HashMap<Key, Entry> {
+fn read_index(text: &str) -> HashMap<Key, Entry, KeySeeds> {
     let mut lines = text.lines();
     if lines.next() != Some(INDEX_HEADER) {
-        return HashMap::new();
+        return HashMap::with_hasher(KeySeeds::new());
     }
     // About 120 bytes a line: sized once, not rehashed as it grows.
-    let mut index = HashMap::with_capacity(text.len() / 100);
-    index.extend(lines.filter_map(|line| {
-        let (key, rest) = (line.get(..64)?, line.get(64..)?.strip_prefix(' ')?);
-        let key = Key::from_hex(key)?;
-        let mut f = rest.splitn(5, ' ');
-        let ino = f.next()?.parse().ok()?;
-        let len = f.next()?.parse().ok()?;
-        let modified_ns = f.next()?.parse().ok()?;
-        let pass = match f.next()? {
-            "1" => true,
-            "0" => false,
-            _ => return None,
-        };
-        let reason = read_reason(f.next()?)?;
-        let stamp = Stamp {
-            ino,
-            len,
-            modified_ns,
-        };
-        Some((
-            key,
-            Entry {
-                pass,
-                reason: reason.into(),
-                stamp,
-            },
-        ))
-    }));
+    let mut index = HashMap::with_capacity_and_hasher(text.len() / 100, KeySeeds::new());
+    index.extend(lines.filter_map(read_entry));
     index
+}
+
+/// One line of the index, read byte by byte: every run reads the whole index before its
+/// first question, and splitting each line into fields and parsing them as strings had cost
+/// about 2,900 instructions an entry, as much as a question's key. Stricter than `str::parse`
+/// only in refusing a `+` before a number, which [`write_entry`] never writes (an entry not
+/// read costs a read of its file, never a wrong verdict).
+fn read_entry(line: &str) -> Option<(Key, Entry)> {
+    /// The decimal number up to the next space, which is passed.
+    fn number(rest: &mut &[u8]) -> Option<u64> {
+        let end = rest.iter().position(|&b| b == b' ')?;
+        let (digits, after) = rest.split_at(end);
+        if digits.is_empty() {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &d in digits {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+        }
+        *rest = &after[1..];
+        Some(n)
+    }
+    let key = Key::from_hex(line.as_bytes().get(..64)?)?;
+    let mut rest = line.as_bytes().get(64..)?.strip_prefix(b" ")?;
+    let ino = number(&mut rest)?;
+    let len = number(&mut rest)?;
+    let modified_ns = number(&mut rest)?;
+    let pass = match rest {
+        [b'1', b' ', ..] => true,
+        [b'0', b' ', ..] => false,
+        _ => return None,
+    };
+    // What is left after the flag and its space, on a character boundary: all before it is
+    // ASCII.
+    let reason = read_reason(line.get(line.len() - rest.len() + 2..)?)?;
+    let stamp = Stamp {
+        ino,
+        len,
+        modified_ns,
+    };
+    Some((
+        key,
+        Entry {
+            pass,
+            reason,
+            stamp,
+        },
+    ))
 }
 
 /// A reason as [`write_entry`] wrote it, a JSON string: most have nothing escaped and are
 /// taken as they stand between their quotes, at a fraction of a JSON parser's cost (which
 /// reads the rest).
-fn read_reason(json: &str) -> Option<String> {
+fn read_reason(json: &str) -> Option<Box<str>> {
     let plain = json
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
         .filter(|r| !r.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
     match plain {
-        Some(r) => Some(r.to_string()),
-        None => serde_json::from_str(json).ok(),
+        Some(r) => Some(r.into()),
+        None => serde_json::from_str::<String>(json).ok().map(Into::into),
     }
 }
 
@@ -552,18 +702,85 @@ mod tests {
         }
         for odd in ["plain", "\"open", "\"a\"b\"", "\"bad \\x\""] {
             let slow: Option<String> = serde_json::from_str(odd).ok();
-            assert_eq!(read_reason(odd), slow, "{odd}");
+            assert_eq!(read_reason(odd).as_deref(), slow.as_deref(), "{odd}");
+        }
+    }
+
+    /// The index line as it was read before [`read_entry`]: split at spaces and parsed as
+    /// strings.
+    fn read_entry_by_fields(line: &str) -> Option<(Key, bool, String, Stamp)> {
+        let (key, rest) = (line.get(..64)?, line.get(64..)?.strip_prefix(' ')?);
+        let key = Key::from_hex(key.as_bytes())?;
+        let mut f = rest.splitn(5, ' ');
+        let ino = f.next()?.parse().ok()?;
+        let len = f.next()?.parse().ok()?;
+        let modified_ns = f.next()?.parse().ok()?;
+        let pass = match f.next()? {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        };
+        let reason = serde_json::from_str(f.next()?).ok()?;
+        let stamp = Stamp {
+            ino,
+            len,
+            modified_ns,
+        };
+        Some((key, pass, reason, stamp))
+    }
+
+    proptest::proptest! {
+        /// An index line reads byte by byte as it read field by field: the same entry, or
+        /// none (but for a `+` before a number, which is refused now).
+        #[test]
+        fn index_lines_read_as_their_fields_say(
+            fields in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[0-9]{1,21}").unwrap(),
+                    proptest::string::string_regex("[0-9a-fA-F]{63,65}").unwrap(),
+                    proptest::string::string_regex("[01]").unwrap(),
+                    proptest::string::string_regex("\"[a-z \\\\\"é…]{0,6}\"?").unwrap(),
+                    proptest::string::string_regex("[ x+\t-]{0,2}").unwrap(),
+                ],
+                0..8,
+            ),
+            key in proptest::array::uniform32(proptest::num::u8::ANY),
+            keyed in proptest::bool::ANY,
+        ) {
+            let mut line = if keyed { format!("{} ", Key(key).hex()) } else { String::new() };
+            line.push_str(&fields.join(" "));
+            let fast = read_entry(&line).map(|(k, e)| (k, e.pass, e.reason.to_string(), e.stamp));
+            let slow = read_entry_by_fields(&line);
+            if !line.contains('+') {
+                proptest::prop_assert_eq!(fast, slow, "{:?}", line);
+            } else {
+                proptest::prop_assert!(fast.is_none() || fast == slow, "{:?}", line);
+            }
+        }
+    }
+
+    /// The path built on the stack names the file [`VerdictCache::file`] joins, whatever the
+    /// directory's spelling; a directory too long for the buffer is joined instead.
+    #[test]
+    fn verdict_paths_are_the_joined_ones() {
+        let k = Key(std::array::from_fn(|i| (i * 37) as u8));
+        let long = "d".repeat(600);
+        for dir in ["", ".", "cache", "cache/", "/tmp/a b/c", "/", "a//b", &long] {
+            let cache = VerdictCache::open(PathBuf::from(dir));
+            let built = cache.with_file(&k, Path::to_path_buf);
+            assert_eq!(built, cache.file(&k), "{dir:?}");
+            assert_eq!(built.as_os_str(), cache.file(&k).as_os_str(), "{dir:?}");
         }
     }
 
     #[test]
     fn keys_read_back_from_their_hex() {
         let k = Key(std::array::from_fn(|i| (i * 37) as u8));
-        assert_eq!(Key::from_hex(&k.hex()), Some(k));
-        assert_eq!(Key::from_hex("ab"), None);
-        assert_eq!(Key::from_hex(&"g".repeat(64)), None);
+        assert_eq!(Key::from_hex(k.hex().as_bytes()), Some(k));
+        assert_eq!(Key::from_hex(b"ab"), None);
+        assert_eq!(Key::from_hex("g".repeat(64).as_bytes()), None);
         assert_eq!(
-            Key::from_hex(&k.hex().to_uppercase()),
+            Key::from_hex(k.hex().to_uppercase().as_bytes()),
             None,
             "as written, lower-case"
         );
