@@ -132,6 +132,13 @@ impl Redactor {
         }
     }
 
+    /// Whether any form it replaces holds `c`. The judge redacts a conversation line by line
+    /// (src/judge/grader.rs), which replaces what redacting the lines joined does only while
+    /// no form holds the line's end.
+    pub fn any_form_contains(&self, c: char) -> bool {
+        self.patterns.iter().any(|p| p.expose_secret().contains(c))
+    }
+
     /// `text` with every secret replaced. Allocates only when something was found.
     pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         let mut out = std::borrow::Cow::Borrowed(text);

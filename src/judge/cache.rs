@@ -36,8 +36,9 @@ const CACHE_FILE_CAP: u64 = 6 * 8 * 1024 * 1024 + 1024;
 const INDEX_NAME: &str = "verdicts.index";
 /// The index's first line: an index of another version (or anything else) is not read.
 /// v2: keys are BLAKE3 over a question's parts (v1's were SHA-256 over the filled prompt,
-/// and name no question asked now).
-const INDEX_HEADER: &str = "agenttest judge verdict index v2";
+/// and name no question asked now). v3: the conversation first and the lengths last (v2's
+/// keys name no question asked now).
+const INDEX_HEADER: &str = "agenttest judge verdict index v3";
 /// At most this many verdicts are indexed; others are read from their files. Bounds what
 /// each run reads before its first question.
 const INDEX_MAX_ENTRIES: usize = 200_000;

@@ -9,6 +9,9 @@
 //! the reply), which the grader takes here, so a rerun with the same replies asks nothing.
 //! The key is taken over those parts, not over the filled prompt: the fixed text of the
 //! prompts is hashed once per judge, and the prompt is filled only when the judge is asked.
+//! The conversation comes first in the key, so that a dialogue's next question, whose
+//! conversation is this one's and the newest exchange, hashes only that exchange on top of
+//! where this one's hash stood (see [`Transcript`]).
 //!
 //! Every secret the run knows is redacted from each part of a prompt before it is filled, so
 //! a key the agent echoes never reaches the judge model (often a third party's) nor the cache
@@ -21,7 +24,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use super::cache::{Key, VerdictCache};
 pub use super::verdict::{parse_verdict, Verdict, PROMPT_VERSION};
@@ -75,7 +78,16 @@ pub struct Grader {
     rubric_prefix: [u8; 32],
     /// The same with the golden prompt's text.
     golden_prefix: [u8; 32],
+    /// The conversations last asked about, each with its hash so far: a dialogue's next
+    /// question hashes only its newest exchange. `None` when the redactor has a form that
+    /// holds a line's end, for then the conversation is redacted only whole (see
+    /// [`Transcript`]).
+    transcripts: Option<Vec<Mutex<Option<Box<Transcript>>>>>,
 }
+
+/// How many conversations a judge keeps the hash of at once: a few times the dialogues a run
+/// has in flight. A dialogue whose slot another took hashes its conversation whole again.
+const TRANSCRIPT_SLOTS: usize = 64;
 
 /// One message of the conversation shown to the judge.
 pub struct Said<'a> {
@@ -121,9 +133,7 @@ struct Parts<'q> {
 }
 
 impl<'q> Parts<'q> {
-    /// The conversation is redacted whole, in one pass: redacting each message apart would
-    /// cost a pass a message (a few hundred instructions each, for every earlier turn again
-    /// at every turn), and the lines are what the judge reads.
+    /// The parts of `q`, the conversation redacted whole, as the judge reads it.
     fn of(redactor: &Redactor, q: &Question<'q>) -> Self {
         Parts {
             criterion: redactor.redact(q.criterion),
@@ -132,10 +142,10 @@ impl<'q> Parts<'q> {
         }
     }
 
-    fn each(&self) -> [&str; 3] {
-        [&self.criterion, &self.conversation, &self.reply]
+    /// The question's key, hashed whole.
+    fn key(&self, prefix: &[u8; 32]) -> Key {
+        finish_key(prefix, &self.conversation, &self.criterion, &self.reply)
     }
-
     /// The user message the judge is sent: `prompt` filled with these parts.
     fn fill(&self, prompt: &Prompt) -> String {
         fill(
@@ -159,6 +169,8 @@ impl Grader {
         stats: Arc<Stats>,
     ) -> Self {
         let identity = ask.identity();
+        let transcripts = (!redactor.any_form_contains('\n'))
+            .then(|| (0..TRANSCRIPT_SLOTS).map(|_| Mutex::new(None)).collect());
         Grader {
             ask,
             cache,
@@ -167,6 +179,7 @@ impl Grader {
             stats,
             rubric_prefix: key_prefix(&identity, &RUBRIC),
             golden_prefix: key_prefix(&identity, &GOLDEN),
+            transcripts,
         }
     }
 
@@ -208,13 +221,19 @@ impl Grader {
         prefix: &[u8; 32],
         q: &Question<'_>,
     ) -> Result<Verdict, String> {
-        let parts = Parts::of(&self.redactor, q);
-        let key = finish_key(prefix, &parts);
+        let mut parts = None;
+        let key = match self.key(prefix, q) {
+            Some(key) => key,
+            None => parts.insert(Parts::of(&self.redactor, q)).key(prefix),
+        };
         if let Some(v) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             self.stats.cached.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
-        let prompt = parts.fill(prompt);
+        let prompt = match parts {
+            Some(parts) => parts.fill(prompt),
+            None => Parts::of(&self.redactor, q).fill(prompt),
+        };
         let mut last = String::new();
         for _ in 0..=self.retries {
             self.stats.asked.fetch_add(1, Ordering::Relaxed);
@@ -228,6 +247,27 @@ impl Grader {
             }
         }
         Err(last)
+    }
+
+    /// The key of `q`, hashed on from where the same conversation's last question left its
+    /// hash ([`Transcript`]); `None` where the key is to be taken over the parts redacted
+    /// whole ([`Parts::key`]): no transcripts are kept, the conversation is empty, or its
+    /// slot is in use by another question right now.
+    fn key(&self, prefix: &[u8; 32], q: &Question<'_>) -> Option<Key> {
+        let slots = self.transcripts.as_ref()?;
+        let (first, earlier) = (q.conversation.first()?, q.conversation.len() - 1);
+        if earlier == 0 {
+            // Nothing to carry over, nor yet a message whose text stays put from turn to
+            // turn (this one's may be a copy): no slot is taken.
+            return Some(Transcript::new(prefix).key(&self.redactor, prefix, q));
+        }
+        let hint = first.user.as_ptr() as usize;
+        // Fibonacci hashing of the address, less its alignment bits. Only a hint: a slot's
+        // messages are checked against the conversation before its hash is used.
+        let slot = ((hint >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % TRANSCRIPT_SLOTS;
+        let mut slot = slots.get(slot)?.try_lock().ok()?;
+        let t = slot.get_or_insert_with(|| Box::new(Transcript::new(prefix)));
+        Some(t.key(&self.redactor, prefix, q))
     }
 
     /// A verdict is kept with its reason redacted: a reason that quotes a key must not be
@@ -248,24 +288,151 @@ fn fill(template: &str, refs: &[Reference], parts: &[(&str, &str)]) -> String {
     })
 }
 
+/// One conversation as far as a judge has hashed it into a question's key: the messages, as
+/// said, of every exchange but the newest, and the key's hash over their lines, redacted.
+/// The next question of the same dialogue has the same messages first (checked here, byte
+/// for byte, before the hash is used) and hashes only its newer lines on top, where the whole
+/// conversation, redacted and hashed again at every turn, had cost the most of a cached
+/// verdict, and more with every turn.
+///
+/// The lines are redacted a few at a time, where the prompt redacts the conversation whole.
+/// The two agree as long as no form of a secret holds a line's end: every line ends in one,
+/// so such a form is all a replacement (or a secret cut short before a `…`) could span lines
+/// with, and the grader keeps no transcripts otherwise. The last message's lines are trimmed
+/// at their end, as the whole conversation is (never past the `user:` or `agent:` its last
+/// line starts with), and are hashed again untrimmed when a message follows them.
+struct Transcript {
+    prefix: [u8; 32],
+    /// The hashed messages' texts, one after the other, and where each user's and agent's
+    /// text ends in it.
+    text: String,
+    said: Vec<(usize, Option<usize>)>,
+    /// The key's hash, keyed with `prefix`, over those messages' lines, redacted.
+    hasher: blake3::Hasher,
+    /// Where a question's new text is put together to be redacted.
+    lines: String,
+    /// Where the end of a question's key is put together to be hashed in one go.
+    tail: Vec<u8>,
+}
+
+impl Transcript {
+    fn new(prefix: &[u8; 32]) -> Transcript {
+        Transcript {
+            prefix: *prefix,
+            text: String::new(),
+            said: Vec::new(),
+            hasher: blake3::Hasher::new_keyed(prefix),
+            lines: String::new(),
+            tail: Vec::new(),
+        }
+    }
+
+    /// Back to no messages hashed, keeping the buffers.
+    fn reset(&mut self, prefix: &[u8; 32]) {
+        self.prefix = *prefix;
+        self.text.clear();
+        self.said.clear();
+        self.hasher = blake3::Hasher::new_keyed(prefix);
+    }
+
+    /// How many of the hashed messages `conversation` starts with.
+    fn agreeing(&self, conversation: &[Said<'_>]) -> usize {
+        let mut start = 0;
+        for (n, (&(user, agent), s)) in self.said.iter().zip(conversation).enumerate() {
+            let same_agent = match (agent, s.agent) {
+                (Some(end), Some(a)) => self.text[user..end] == *a,
+                (None, None) => true,
+                _ => false,
+            };
+            if self.text[start..user] != *s.user || !same_agent {
+                return n;
+            }
+            start = agent.unwrap_or(user);
+        }
+        self.said.len().min(conversation.len())
+    }
+
+    /// The key of `q` under `prefix`, as [`Parts::key`] takes it; the hash is brought to
+    /// every message of the conversation but its last first.
+    ///
+    /// The question's new text (the lines of the messages not hashed yet, the last message's
+    /// lines, trimmed, the criterion and the reply, each after a line's end) is redacted in
+    /// one pass, a redaction costing as much for a line as for a few: where nothing in it is
+    /// redacted, nothing in any of its pieces is (the pass would have found it in the piece),
+    /// and the pieces are hashed as they stand; else each is redacted apart.
+    fn key(&mut self, redactor: &Redactor, prefix: &[u8; 32], q: &Question<'_>) -> Key {
+        let Some((last, earlier)) = q.conversation.split_last() else {
+            return Parts::of(redactor, q).key(prefix);
+        };
+        if self.prefix != *prefix || self.agreeing(earlier) < self.said.len() {
+            self.reset(prefix);
+        }
+        self.lines.clear();
+        for s in &earlier[self.said.len()..] {
+            self.text.push_str(s.user);
+            let user = self.text.len();
+            let agent = s.agent.map(|a| {
+                self.text.push_str(a);
+                self.text.len()
+            });
+            self.said.push((user, agent));
+            push_lines(&mut self.lines, s);
+        }
+        let new = self.lines.len();
+        push_lines(&mut self.lines, last);
+        self.lines.truncate(self.lines.trim_end().len());
+        let last = self.lines.len();
+        self.lines.push('\n');
+        self.lines.push_str(q.criterion);
+        let criterion = self.lines.len();
+        self.lines.push('\n');
+        self.lines.push_str(q.reply);
+        let lines = self.lines.as_str();
+        let whole = matches!(redactor.redact(lines), Cow::Borrowed(_));
+        let redacted = |range: std::ops::Range<usize>| match whole {
+            true => Cow::Borrowed(&lines[range]),
+            false => redactor.redact(&lines[range]),
+        };
+        self.hasher.update(redacted(0..new).as_bytes());
+        let mut h = self.hasher.clone();
+        let (criterion, reply) = (
+            redacted(last + 1..criterion),
+            redacted(criterion + 1..lines.len()),
+        );
+        self.tail.clear();
+        self.tail.extend_from_slice(redacted(new..last).as_bytes());
+        self.tail.extend_from_slice(criterion.as_bytes());
+        self.tail.extend_from_slice(reply.as_bytes());
+        self.tail.extend_from_slice(&lengths(&criterion, &reply));
+        h.update(&self.tail);
+        Key(*h.finalize().as_bytes())
+    }
+}
+
+const USER: &str = "user: ";
+const AGENT: &str = "agent: ";
+
+/// The lines of one message of the conversation, each with its end.
+fn push_lines(out: &mut String, s: &Said<'_>) {
+    out.push_str(USER);
+    out.push_str(s.user);
+    out.push('\n');
+    if let Some(a) = s.agent {
+        out.push_str(AGENT);
+        out.push_str(a);
+        out.push('\n');
+    }
+}
+
 /// The conversation as the prompt shows it, in one allocation of the right size.
 fn render_conversation(conversation: &[Said<'_>]) -> String {
-    const USER: &str = "user: ";
-    const AGENT: &str = "agent: ";
     let len = conversation
         .iter()
         .map(|s| USER.len() + s.user.len() + 1 + s.agent.map_or(0, |a| AGENT.len() + a.len() + 1))
         .sum();
     let mut out = String::with_capacity(len);
     for s in conversation {
-        out.push_str(USER);
-        out.push_str(s.user);
-        out.push('\n');
-        if let Some(a) = s.agent {
-            out.push_str(AGENT);
-            out.push_str(a);
-            out.push('\n');
-        }
+        push_lines(&mut out, s);
     }
     out.truncate(out.trim_end().len());
     out
@@ -289,16 +456,32 @@ fn key_prefix(identity: &str, prompt: &Prompt) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// The key of one question: the prefix, then each of its three parts with its length, which
-/// makes the encoding self-delimiting: two questions hash alike only if their parts are the
-/// same, so only if they fill the same prompt.
-fn finish_key(prefix: &[u8; 32], parts: &Parts<'_>) -> Key {
+/// The key of one question, keyed with the prefix: the conversation, the criterion, the
+/// reply, then the criterion's and the reply's lengths. The lengths at the end make the
+/// encoding read back from its end (the reply, the criterion, and the rest is the
+/// conversation): two questions hash alike only if their parts are the same, so only if they
+/// fill the same prompt. The conversation comes first, without its length, so that its hash
+/// can be carried from one turn to the next ([`Transcript`]).
+fn finish_key(prefix: &[u8; 32], conversation: &str, criterion: &str, reply: &str) -> Key {
     let mut h = blake3::Hasher::new_keyed(prefix);
-    for part in parts.each() {
-        h.update(&(part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
+    h.update(conversation.as_bytes());
+    finish(h, criterion, reply)
+}
+
+/// The key from `h`, which holds the prefix and the conversation.
+fn finish(mut h: blake3::Hasher, criterion: &str, reply: &str) -> Key {
+    h.update(criterion.as_bytes());
+    h.update(reply.as_bytes());
+    h.update(&lengths(criterion, reply));
     Key(*h.finalize().as_bytes())
+}
+
+/// The lengths that end a key, eight bytes each, little-endian.
+fn lengths(criterion: &str, reply: &str) -> [u8; 16] {
+    let mut lengths = [0u8; 16];
+    lengths[..8].copy_from_slice(&(criterion.len() as u64).to_le_bytes());
+    lengths[8..].copy_from_slice(&(reply.len() as u64).to_le_bytes());
+    lengths
 }
 
 #[cfg(test)]
@@ -325,7 +508,7 @@ mod tests {
     /// Keys are lower-case hex of the keyed BLAKE3 hash, as the cache names its files.
     #[test]
     fn keys_are_the_hex_of_the_hash() {
-        // BLAKE3 under the all-zero key of the empty question's three lengths (zero, eight
+        // BLAKE3 under the all-zero key of the empty question's two lengths (zero, eight
         // bytes each).
         let q = Question {
             criterion: "",
@@ -334,8 +517,8 @@ mod tests {
         };
         let parts = Parts::of(&Redactor::default(), &q);
         assert_eq!(
-            finish_key(&[0; 32], &parts).hex(),
-            "d5471545eb45e5783c609ed04d9f0480f3a25b327b88a3bae53488e7a9fc04ce"
+            parts.key(&[0; 32]).hex(),
+            "bcfda2feee2626a31fe2ce5833bce96a47e4ab4668e27b2ac686980b6748f51c"
         );
     }
 
@@ -353,11 +536,19 @@ mod tests {
             reply,
         };
         let parts = Parts::of(&Redactor::default(), &q);
-        finish_key(&key_prefix(identity, prompt), &parts)
+        parts.key(&key_prefix(identity, prompt))
     }
 
     fn said<'a>(user: &'a str, agent: Option<&'a str>) -> Said<'a> {
         Said { user, agent }
+    }
+
+    fn said_of<'a>(s: &Said<'a>) -> Said<'a> {
+        said(s.user, s.agent)
+    }
+
+    fn said_all(t: &[(String, Option<String>)]) -> Vec<Said<'_>> {
+        t.iter().map(|(u, a)| said(u, a.as_deref())).collect()
     }
 
     #[test]
@@ -479,7 +670,27 @@ mod tests {
                         let filled = parts.fill(prompt);
                         assert!(!filled.contains(SECRET), "{filled}");
                         let digest = *blake3::hash(filled.as_bytes()).as_bytes();
-                        let first = *keys.entry(finish_key(&prefix, &parts)).or_insert(digest);
+                        let key = parts.key(&prefix);
+                        // Hashed a few lines at a time, from nothing and on from the first
+                        // message's hash, the key is the same.
+                        let mut t = Transcript::new(&prefix);
+                        assert_eq!(t.key(&redactor, &prefix, &q), key);
+                        if let Some(first) = said.first() {
+                            let mut t = Transcript::new(&prefix);
+                            let x = Said {
+                                user: "x",
+                                agent: None,
+                            };
+                            let before = [said_of(first), x];
+                            let earlier = Question {
+                                conversation: &before,
+                                ..q
+                            };
+                            t.key(&redactor, &prefix, &earlier);
+                            assert_eq!(t.said.len(), 1);
+                            assert_eq!(t.key(&redactor, &prefix, &q), key);
+                        }
+                        let first = *keys.entry(key).or_insert(digest);
                         assert!(
                             first == digest,
                             "{:?} shares its key with another prompt: {filled:?}",
@@ -492,6 +703,92 @@ mod tests {
         }
         assert_eq!(keys.len(), prompts.len(), "one key a prompt");
         assert!(prompts.len() > 10_000, "{}", prompts.len());
+    }
+
+    /// A text of a conversation: pieces that run together across a line's end, a speaker's
+    /// prefix, a secret and its base64, a truncation's mark, trailing whitespace.
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just(" "),
+                Just("\n"),
+                Just("…"),
+                Just("agent: "),
+                Just("user: "),
+                Just("ak_live_9f8e7d6c5b4a"),
+                Just("ak_live_"),
+                Just("9f8e7d6c5b4a"),
+                Just("YWtfbGl2ZV85ZjhlN2Q2YzViNGE"),
+            ],
+            0..5,
+        )
+        .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        /// A dialogue's keys, hashed on from its earlier questions' hashes, are the keys of
+        /// its conversations redacted and hashed whole: turn by turn, with another dialogue
+        /// asked in between, an attempt that starts over from the same first message with
+        /// other replies, the other prompt, and secrets whose forms do or do not hold a
+        /// line's end (then nothing is hashed on).
+        #[test]
+        fn keys_hashed_on_are_the_keys_hashed_whole(
+            turns in proptest::collection::vec((text(), proptest::option::of(text())), 1..6),
+            other in proptest::collection::vec((text(), proptest::option::of(text())), 1..4),
+            secret in proptest::prop_oneof![
+                proptest::strategy::Just("ak_live_9f8e7d6c5b4a"),
+                proptest::strategy::Just("ak_l"),
+                proptest::strategy::Just("9f8e …"),
+                proptest::strategy::Just("ak_live\n9f8e7d6c5b4a"),
+                proptest::strategy::Just("4a\nagent: a"),
+            ],
+            criterion in text(),
+        ) {
+            let redactor = Redactor::new([secrecy::SecretString::from(secret.to_string())]);
+            let g = Grader::new(
+                Arc::new(Canned(vec![r#"{"pass": true}"#], Default::default())),
+                None,
+                redactor.clone(),
+                0,
+                Arc::new(Stats::default()),
+            );
+            proptest::prop_assert_eq!(g.transcripts.is_none(), secret.contains('\n'));
+            let check = |prefix: &[u8; 32], conversation: &[Said<'_>], reply: &str| {
+                let q = Question {
+                    criterion: &criterion,
+                    conversation,
+                    reply,
+                };
+                let want = Parts::of(&redactor, &q).key(prefix);
+                match g.key(prefix, &q) {
+                    Some(key) => key == want,
+                    None => g.transcripts.is_none() || conversation.is_empty(),
+                }
+            };
+            // The dialogue's turns, each asked with its message last and unanswered, then
+            // answered; the other dialogue's turn between them.
+            let said = said_all;
+            for k in 0..turns.len() {
+                let mut conversation = said(&turns[..=k]);
+                let reply = conversation[k].agent.unwrap_or("").to_string();
+                conversation[k].agent = None;
+                proptest::prop_assert!(check(&g.rubric_prefix, &conversation, &reply));
+                let answered = said(&turns[..=k]);
+                proptest::prop_assert!(check(&g.rubric_prefix, &answered, &reply));
+                let o = said(&other[..=k.min(other.len() - 1)]);
+                proptest::prop_assert!(check(&g.rubric_prefix, &o, "r"));
+            }
+            // Another attempt: the same first message (the same text, so the same slot),
+            // other replies; then the golden prompt.
+            let mut again = said(&other);
+            again.insert(0, Said { user: &turns[0].0, agent: Some("other") });
+            for k in 1..=again.len() {
+                proptest::prop_assert!(check(&g.rubric_prefix, &again[..k], "r"));
+                proptest::prop_assert!(check(&g.golden_prefix, &again[..k], "r"));
+            }
+        }
     }
 
     struct Canned(Vec<&'static str>, std::sync::Mutex<usize>);
