@@ -87,6 +87,7 @@ pub struct Grader {
 
 /// How many conversations a judge keeps the hash of at once: a few times the dialogues a run
 /// has in flight. A dialogue whose slot another took hashes its conversation whole again.
+/// One more slot serves the questions of a dialogue's first turn.
 const TRANSCRIPT_SLOTS: usize = 64;
 
 /// One message of the conversation shown to the judge.
@@ -170,7 +171,7 @@ impl Grader {
     ) -> Self {
         let identity = ask.identity();
         let transcripts = (!redactor.any_form_contains('\n'))
-            .then(|| (0..TRANSCRIPT_SLOTS).map(|_| Mutex::new(None)).collect());
+            .then(|| (0..=TRANSCRIPT_SLOTS).map(|_| Mutex::new(None)).collect());
         Grader {
             ask,
             cache,
@@ -256,15 +257,17 @@ impl Grader {
     fn key(&self, prefix: &[u8; 32], q: &Question<'_>) -> Option<Key> {
         let slots = self.transcripts.as_ref()?;
         let (first, earlier) = (q.conversation.first()?, q.conversation.len() - 1);
-        if earlier == 0 {
+        let slot = if earlier == 0 {
             // Nothing to carry over, nor yet a message whose text stays put from turn to
-            // turn (this one's may be a copy): no slot is taken.
-            return Some(Transcript::new(prefix).key(&self.redactor, prefix, q));
-        }
-        let hint = first.user.as_ptr() as usize;
-        // Fibonacci hashing of the address, less its alignment bits. Only a hint: a slot's
-        // messages are checked against the conversation before its hash is used.
-        let slot = ((hint >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % TRANSCRIPT_SLOTS;
+            // turn (this one's may be a copy): the slot kept for such questions, for its
+            // buffers.
+            TRANSCRIPT_SLOTS
+        } else {
+            // Fibonacci hashing of the address, less its alignment bits. Only a hint: a
+            // slot's messages are checked against the conversation before its hash is used.
+            let hint = first.user.as_ptr() as usize;
+            ((hint >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % TRANSCRIPT_SLOTS
+        };
         let mut slot = slots.get(slot)?.try_lock().ok()?;
         let t = slot.get_or_insert_with(|| Box::new(Transcript::new(prefix)));
         Some(t.key(&self.redactor, prefix, q))
