@@ -567,7 +567,7 @@ struct Chunks<'r> {
 }
 
 impl sse::Reader for Chunks<'_> {
-    fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
+    fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b [u8]>)> {
         let (len, read) = self.frames.event(bytes)?;
         let content = read.took(self.usage, self.model);
         self.said |= content.is_some();
@@ -687,17 +687,18 @@ struct Frames {
 /// content) takes the place of the one least recently used.
 const FRAMES: usize = 6;
 
-/// A chunk read from a frame: what a whole read of it says.
-struct Framed<'a, 'f> {
-    content: Option<&'a str>,
+/// A chunk read from a frame: what a whole read of it says. Its content is text, or the bytes
+/// of UTF-8 text (see [`plain_bytes`]).
+struct Framed<'a, 'f, T: ?Sized = str> {
+    content: Option<&'a T>,
     usage: Option<Usage>,
     model: Option<&'f str>,
 }
 
-impl<'a> Framed<'a, '_> {
+impl<'a, T: ?Sized> Framed<'a, '_, T> {
     /// Its content, after taking its usage and (if none is known yet) its model into the
     /// reply's, as a whole read of the chunk does.
-    fn took(self, usage: &mut Usage, model: &mut Option<String>) -> Option<&'a str> {
+    fn took(self, usage: &mut Usage, model: &mut Option<String>) -> Option<&'a T> {
         if model.is_none() {
             *model = self.model.map(str::to_string);
         }
@@ -724,33 +725,37 @@ impl Frames {
         let quick = self.list.get(last).and_then(|f| f.quick(data));
         let (at, content) = match quick {
             Some(content) => (last, content),
-            None => self.by_tokens(data)?,
+            None => {
+                let (at, _, content) = self.by_tokens(data, None)?;
+                // UTF-8 already, and checked so only where not ASCII: this cannot fail.
+                (at, content.map(std::str::from_utf8).transpose().ok()?)
+            }
         };
         Some(self.read_by(at, content))
     }
 
-    /// The event at the start of `bytes` (see [`sse::Reader::event`]) if it is `data: `, the
-    /// last frame's text with another content literal (the quick road), and a blank line: its
-    /// length, and what it reads. The frame's text is on one line and a plain literal has no
-    /// line end in it, so the event parser would hand this very text to [`Frames::read`], whose
-    /// quick road would read it the same.
-    fn event<'a>(&mut self, bytes: &'a [u8]) -> Option<(usize, Framed<'a, '_>)> {
-        let frame = self.list.get(self.last)?;
-        if !frame.one_line {
-            return None;
-        }
+    /// The event at the start of `bytes` (see [`sse::Reader::event`]) if it is `data: `, a
+    /// frame's text with other tokens in its holes, and a blank line: its length, and what it
+    /// reads. First the quick road of the last frame, then the token road of each, as
+    /// [`Frames::read`] takes them. The frame's text is on one line and a hole's token has no
+    /// line end in it, so the event parser would hand this very text to [`Frames::read`], which
+    /// would read it the same.
+    fn event<'a>(&mut self, bytes: &'a [u8]) -> Option<(usize, Framed<'a, '_, [u8]>)> {
+        const START: usize = b"data: ".len();
         let data = bytes.strip_prefix(b"data: ")?;
-        let (len, content) = frame.quick_at(data)?;
-        if !data[len..].starts_with(b"\n\n") {
-            return None;
-        }
-        let len = b"data: ".len() + len + 2;
-        Some((len, self.read_by(self.last, content)))
+        let frame = self.list.get(self.last)?;
+        let quick = frame.one_line.then(|| frame.quick_at(data)).flatten();
+        let (at, len, content) = match quick {
+            Some((len, content)) if data[len..].starts_with(b"\n\n") => (self.last, len, content),
+            Some(_) => return None,
+            None => self.by_tokens(data, Some(b"\n\n"))?,
+        };
+        Some((START + len + 2, self.read_by(at, content)))
     }
 
     /// What the frame `at` read, `content` being the chunk's; the frame becomes the last used,
     /// and the one that follows the previous last one.
-    fn read_by<'a>(&mut self, at: usize, content: Option<&'a str>) -> Framed<'a, '_> {
+    fn read_by<'a, T: ?Sized>(&mut self, at: usize, content: Option<&'a T>) -> Framed<'a, '_, T> {
         self.tick += 1;
         if at != self.last {
             if let Some(before) = self.list.get_mut(self.last) {
@@ -767,12 +772,18 @@ impl Frames {
         }
     }
 
-    /// The frame that reads `data` by its tokens, and what it reads: first the frame that
-    /// followed the last one used the last time it changed (a stream's shapes come in the same
-    /// order in every completion: role, content, finish, usage), then the last one, then the
-    /// others. Not inlined: the quick road is the one taken, and kept short.
+    /// The frame that reads `data` by its tokens, its length and what it reads: first the frame
+    /// that followed the last one used the last time it changed (a stream's shapes come in the
+    /// same order in every completion: role, content, finish, usage), then the last one, then
+    /// the others. With `tail`, `data` may go on past the frame's text, which `tail` must
+    /// follow (and a frame whose text is on more than one line is not tried); without it, the
+    /// text ends `data`. Not inlined: the quick road is the one taken, and kept short.
     #[inline(never)]
-    fn by_tokens<'a>(&mut self, data: &'a [u8]) -> Option<(usize, Option<&'a str>)> {
+    fn by_tokens<'a>(
+        &mut self,
+        data: &'a [u8],
+        tail: Option<&[u8]>,
+    ) -> Option<(usize, usize, Option<&'a [u8]>)> {
         let last = self.last;
         let len = self.list.len();
         let next = self
@@ -786,8 +797,12 @@ impl Frames {
             .chain((0..len).filter(move |&i| i != last && Some(i) != next));
         for i in order {
             let fresh = &mut self.fresh;
-            if let Some(content) = self.list.get_mut(i).and_then(|f| f.by_tokens(data, fresh)) {
-                return Some((i, content));
+            let frame = self
+                .list
+                .get_mut(i)
+                .filter(|f| tail.is_none() || f.one_line);
+            if let Some((len, content)) = frame.and_then(|f| f.by_tokens(data, tail, fresh)) {
+                return Some((i, len, content));
             }
         }
         None
@@ -974,7 +989,7 @@ impl Frame {
     /// The quick road where the chunk's text may go on past its end (the body of a stream, read
     /// where it lies): the length of the frame's text with another content literal at the start
     /// of `bytes` (or of the frame's text itself, for a frame without content), and the content.
-    fn quick_at<'a>(&self, bytes: &'a [u8]) -> Option<(usize, Option<&'a str>)> {
+    fn quick_at<'a>(&self, bytes: &'a [u8]) -> Option<(usize, Option<&'a [u8]>)> {
         let Some(at) = self.content else {
             let len = self.text.len();
             return bytes.starts_with(&self.text).then_some((len, None));
@@ -982,16 +997,23 @@ impl Frame {
         let hole = self.holes[at];
         let (before, after) = (&self.text[..hole.start], &self.text[hole.end..]);
         let rest = bytes.strip_prefix(before)?;
-        let (len, content) = plain_literal(rest)?;
+        let (len, content) = plain_bytes(rest)?;
         rest[len..]
             .starts_with(after)
             .then_some((before.len() + len + after.len(), Some(content)))
     }
 
-    /// The token road: `data` is the frame's text with other tokens in its holes. The content,
-    /// if it fits; the frame is then `data`'s, so that the next chunk of the same completion
-    /// (the same id and creation time) takes the quick road.
-    fn by_tokens<'a>(&mut self, data: &'a [u8], fresh: &mut Vec<u8>) -> Option<Option<&'a str>> {
+    /// The token road: `data` is the frame's text with other tokens in its holes (followed by
+    /// `tail`, if given: see [`Frames::by_tokens`]). The length of that text and the content
+    /// (the bytes of UTF-8 text: see [`plain_bytes`]), if it fits; the frame's text is then
+    /// that, so that the next chunk of the same completion (the same id and creation time)
+    /// takes the quick road.
+    fn by_tokens<'a>(
+        &mut self,
+        data: &'a [u8],
+        tail: Option<&[u8]>,
+        fresh: &mut Vec<u8>,
+    ) -> Option<(usize, Option<&'a [u8]>)> {
         let mut spans = [(0, 0); HOLES];
         let mut content = None;
         let mut usage = self.usage;
@@ -1007,7 +1029,7 @@ impl Frame {
             let was = &self.text[hole.start..hole.end];
             let len = match hole.kind {
                 Kind::Content => {
-                    let (len, text) = plain_literal(rest)?;
+                    let (len, text) = plain_bytes(rest)?;
                     content = Some(text);
                     len
                 }
@@ -1029,7 +1051,7 @@ impl Frame {
                     fresh.len()
                 }
                 Kind::Ignored if was[0] == b'"' => {
-                    let (len, _) = plain_literal(rest)?;
+                    let (len, _) = plain_bytes(rest)?;
                     fresh.clear();
                     fresh.extend_from_slice(&rest[..len]);
                     len
@@ -1041,9 +1063,16 @@ impl Frame {
             at += len;
             in_frame = hole.end;
         }
-        if data.get(at..)? != &self.text[in_frame..] {
+        let end = &self.text[in_frame..];
+        let after = data.get(at..)?;
+        let fits = match tail {
+            None => after == end,
+            Some(tail) => after.starts_with(end) && after[end.len()..].starts_with(tail),
+        };
+        if !fits {
             return None;
         }
+        let data = &data[..at + end.len()];
         self.text.clear();
         self.text.extend_from_slice(data);
         for (hole, (start, end)) in self.holes.iter_mut().zip(spans) {
@@ -1051,7 +1080,7 @@ impl Frame {
             hole.end = end;
         }
         self.usage = usage;
-        Some(content)
+        Some((data.len(), content))
     }
 }
 
@@ -1066,9 +1095,19 @@ fn string_len(text: &[u8]) -> Option<usize> {
 /// The plain string literal at the start of `text` (what [`plain_string`] takes of the literal
 /// [`string_len`] finds there): its length, quotes and all, and its text. One pass finds the
 /// closing quote and refuses an escape or a control character, where the two took two passes
-/// and a `memchr` call, most of the cost of a short word.
-#[inline]
+/// and a `memchr` call, most of the cost of a short word. The reading roads take
+/// [`plain_bytes`]; this is what the tests hold it to.
+#[cfg(test)]
 fn plain_literal(text: &[u8]) -> Option<(usize, &str)> {
+    let (len, body) = plain_bytes(text)?;
+    Some((len, std::str::from_utf8(body).ok()?))
+}
+
+/// [`plain_literal`] with the text as bytes, which are UTF-8: checked so only when one is not
+/// ASCII. A stream's words are nearly all ASCII, and a `from_utf8` call per word was a fifth of
+/// reading a content event; the reply's text is checked whole once, at the end.
+#[inline]
+fn plain_bytes(text: &[u8]) -> Option<(usize, &[u8])> {
     let body = text.strip_prefix(b"\"")?;
     let mut i = 0;
     while let Some(word) = body.get(i..i + 8) {
@@ -1079,16 +1118,24 @@ fn plain_literal(text: &[u8]) -> Option<(usize, &str)> {
         }
         i += 8;
     }
+    // Whether a byte past the words above is not ASCII.
+    let mut high = 0;
     loop {
         match *body.get(i)? {
             b'"' => break,
             b'\\' => return None,
             c if c < 0x20 => return None,
-            _ => i += 1,
+            c => {
+                high |= c;
+                i += 1;
+            }
         }
     }
-    let text = std::str::from_utf8(&body[..i]).ok()?;
-    Some((i + 2, text))
+    let body = &body[..i];
+    if high >= 0x80 {
+        std::str::from_utf8(body).ok()?;
+    }
+    Some((i + 2, body))
 }
 
 /// Whether `text` starts with the number `was` (an unsigned integer a hole took) and no digit
@@ -2262,7 +2309,14 @@ mod tests {
             (b"data:  ", b" \n\n"),
             (b"data: ", b"\n"),
         ]);
-        let done = prop::sample::select(vec![&b"data: [DONE]\n\n"[..], b"", b"data: [DONE]"]);
+        // What follows a `[DONE]` is never read.
+        let done = prop::sample::select(vec![
+            &b"data: [DONE]\n\n"[..],
+            b"",
+            b"data: [DONE]",
+            b"data: [DONE]\n\ndata: {\"choices\":[]}\n\ndata: x\n\n",
+            b"data: [DONE]\r\n\r\ndata: x\n\n",
+        ]);
         (
             prop::collection::vec(completion, 1..4),
             prop::collection::vec(framing, 1..8),
@@ -2346,7 +2400,7 @@ mod tests {
     struct Greedy<'r>(Chunks<'r>);
 
     impl sse::Reader for Greedy<'_> {
-        fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
+        fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b [u8]>)> {
             let (len, text) = self.0.event(bytes)?;
             (len < bytes.len()).then_some((len + 1, text))
         }
@@ -2382,6 +2436,9 @@ mod tests {
             let text = [&b"\""[..], &body].concat();
             let want = string_len(&text).and_then(|len| Some((len, plain_string(&text[..len])?)));
             prop_assert_eq!(plain_literal(&text), want, "{:?}", body);
+            // And the bytes road, which checks UTF-8 only past ASCII, says the same.
+            let bytes = want.map(|(len, text)| (len, text.as_bytes()));
+            prop_assert_eq!(plain_bytes(&text), bytes, "bytes: {:?}", body);
         });
     }
 

@@ -52,7 +52,11 @@ pub trait Reader {
     /// event into lines before reading its data was a third of a streamed reply's reading: an
     /// event in a shape read before is compared with it where it lies, never searched for its
     /// line ends. None by default.
-    fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b str>)> {
+    ///
+    /// The piece is given as the bytes of UTF-8 text: a reader that knows them to be ASCII need
+    /// not check them, and the reply's text is checked whole once at the end (the pieces joined
+    /// are UTF-8 when each is), where a check per piece had cost a fifth of reading the event.
+    fn event<'b>(&mut self, bytes: &'b [u8]) -> Option<(usize, Option<&'b [u8]>)> {
         let _ = bytes;
         None
     }
@@ -134,7 +138,7 @@ pub async fn read_events(
     if let Err(reason) = reading.reader.finish() {
         return Ok(Err(reason));
     }
-    Ok(Ok(reading.out))
+    Ok(Ok(reading.out.into_streamed()))
 }
 
 /// Why the reading of a stream stopped before its end.
@@ -151,7 +155,7 @@ enum Halt {
 struct Reading<R> {
     parser: EventParser,
     reader: R,
-    out: Streamed,
+    out: Joined,
     /// The bytes of the body so far, held to the cap.
     seen: usize,
     started: Instant,
@@ -165,8 +169,8 @@ impl<R: Reader> Reading<R> {
             // The text comes a word at a time: grown from empty it was moved five times in a
             // short reply (1,700 instructions a request, the most any one thing cost a
             // streamed reply).
-            out: Streamed {
-                text: String::with_capacity(TEXT_CAPACITY),
+            out: Joined {
+                text: Vec::with_capacity(TEXT_CAPACITY),
                 first_token: None,
             },
             seen: 0,
@@ -212,21 +216,41 @@ impl<R: Reader> Reading<R> {
     }
 }
 
+/// The reply's text so far, the pieces' bytes joined, and when its first piece came.
+struct Joined {
+    /// UTF-8, each piece being so: see [`Reader::event`].
+    text: Vec<u8>,
+    first_token: Option<Duration>,
+}
+
+impl Joined {
+    fn into_streamed(self) -> Streamed {
+        // Checked once here rather than piece by piece; never lossy, every piece being text.
+        let text = String::from_utf8(self.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Streamed {
+            text,
+            first_token: self.first_token,
+        }
+    }
+}
+
 /// What the parser hands the events of one read to: the reader, and the reply they make.
 struct Events<'r, R> {
     reader: &'r mut R,
-    out: &'r mut Streamed,
+    out: &'r mut Joined,
     started: Instant,
 }
 
 impl<R> Events<'_, R> {
-    fn push(&mut self, text: Option<&str>) {
+    /// Adds a piece of text, the bytes of UTF-8 text.
+    fn push(&mut self, text: Option<&[u8]>) {
         if let Some(text) = text.filter(|t| !t.is_empty()) {
             let started = self.started;
             self.out
                 .first_token
                 .get_or_insert_with(|| started.elapsed());
-            self.out.text.push_str(text);
+            self.out.text.extend_from_slice(text);
         }
     }
 }
@@ -235,10 +259,15 @@ impl<R: Reader> Handler for Events<'_, R> {
     type Error = Halt;
 
     fn event(&mut self, bytes: &[u8]) -> Result<Option<usize>, Self::Error> {
-        Ok(self.reader.event(bytes).map(|(len, text)| {
+        if let Some((len, text)) = self.reader.event(bytes) {
             self.push(text);
-            len
-        }))
+            return Ok(Some(len));
+        }
+        // The common end, what [`Handler::data`] ends on, without the line-by-line road.
+        if bytes.starts_with(b"data: [DONE]\n\n") {
+            return Err(Halt::Done);
+        }
+        Ok(None)
     }
 
     fn data(&mut self, data: &[u8]) -> Result<(), Self::Error> {
@@ -251,7 +280,7 @@ impl<R: Reader> Handler for Events<'_, R> {
             return Ok(());
         }
         let piece = self.reader.data(&data).map_err(Halt::Malformed)?;
-        self.push(piece.text.as_deref());
+        self.push(piece.text.as_deref().map(str::as_bytes));
         Ok(())
     }
 }
@@ -269,7 +298,7 @@ pub(super) fn read_pieces(pieces: &[&[u8]], reader: impl Reader) -> Result<Strin
             Err(Halt::Malformed(e)) => return Err(SendError::Other(e)),
         }
     }
-    Ok(reading.out.text)
+    Ok(reading.out.into_streamed().text)
 }
 
 /// The event's data as text: borrowed when it is UTF-8, else with U+FFFD for each bad
