@@ -2,9 +2,12 @@
 //! (URLs, e-mail addresses, phone numbers, normalize placeholders, identifiers) masked or
 //! blocked first. Never decides what a value means; `extract` does.
 //!
-//! Tokens borrow their text: words from a lower-cased copy of the reply (see [`lower`]),
-//! digits from the reply itself. Lexing runs on every reply of every turn with a `facts:`
-//! check, and a string per word and per number was a quarter of what such a check cost.
+//! Tokens borrow their text: words from a lower-cased copy of the reply (see [`lower`]) or,
+//! for a word with a letter beyond ASCII, from a buffer of such words lower-cased, digits
+//! from the reply itself. Lexing runs on every reply of every turn with a `facts:` check,
+//! and a string per word and per number was a quarter of what such a check cost; a token
+//! that owns nothing is also dropped for free, where a reply's tokens once had to be walked
+//! to drop them.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -71,10 +74,10 @@ impl<'a> Num<'a> {
 pub(super) enum Kind<'a> {
     Num(Num<'a>),
     /// Letters, lower-cased; `cap` when the first was upper-case ("May" the month). Borrowed
-    /// from the lower-cased reply unless a letter is beyond ASCII, whose lower case may differ
-    /// in length.
+    /// from the lower-cased reply, or from the buffer [`tokenize`] is given when a letter is
+    /// beyond ASCII, whose lower case may differ in length.
     Word {
-        text: Cow<'a, str>,
+        text: &'a str,
         cap: bool,
     },
     Sym(char),
@@ -306,7 +309,7 @@ pub(super) fn tokenize_ascii_into<'a>(
             }
             dotted = false;
             Kind::Word {
-                text: Cow::Borrowed(&lower[start..i]),
+                text: &lower[start..i],
                 cap: class & UPPER != 0,
             }
         } else {
@@ -389,14 +392,38 @@ fn block_ended(toks: &mut [Token<'_>], a: usize) {
     }
 }
 
-/// Tokens of `text`, with blocked tokens marked; `lower` is [`lower`]`(text)`.
-pub(super) fn tokenize<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
-    let mut toks = lex(text, lower);
+/// Tokens of `text`, with blocked tokens marked; `lower` is [`lower`]`(text)`, and `wide`
+/// an empty buffer that is given the words with a letter beyond ASCII, lower-cased, for
+/// their tokens to borrow.
+pub(super) fn tokenize<'a>(text: &'a str, lower: &'a str, wide: &'a mut String) -> Vec<Token<'a>> {
+    let mut toks = lex(text, lower, wide);
     block(&mut toks);
     toks
 }
 
-fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
+/// The tokens of `text`, none blocked yet. A word with a letter beyond ASCII is lexed with
+/// no text at first and its lower case written into `wide`; once all are lexed, their
+/// tokens are given their text from it (a buffer can be borrowed only once it is written).
+fn lex<'a>(text: &'a str, lower: &'a str, wide: &'a mut String) -> Vec<Token<'a>> {
+    let mut noted = Vec::new();
+    let mut out = lex_noting(text, lower, wide, &mut noted);
+    let wide: &'a str = wide;
+    for (k, range) in noted {
+        if let Kind::Word { text, .. } = &mut out[k].kind {
+            *text = &wide[range];
+        }
+    }
+    out
+}
+
+/// [`lex`] but for the text of the words beyond ASCII: each is noted as its token's index
+/// and the range of its lower case in `wide`.
+fn lex_noting<'a>(
+    text: &'a str,
+    lower: &'a str,
+    wide: &mut String,
+    noted: &mut Vec<(usize, std::ops::Range<usize>)>,
+) -> Vec<Token<'a>> {
     let masks = masks(text);
     let bytes = text.as_bytes();
     // About a token per five bytes of prose: sized once rather than grown four times a reply.
@@ -459,9 +486,14 @@ fn lex<'a>(text: &'a str, lower: &'a str) -> Vec<Token<'a>> {
             // Most words are ASCII (all letters up to `ascii`), whose lower case needs no
             // Unicode tables nor a copy.
             let text = if end == ascii {
-                Cow::Borrowed(&lower[start..end])
+                &lower[start..end]
             } else {
-                Cow::Owned(text[start..end].to_lowercase())
+                let at = wide.len();
+                // `str::to_lowercase`, not a character at a time: a final sigma depends on
+                // the letters around it.
+                wide.push_str(&text[start..end].to_lowercase());
+                noted.push((out.len(), at..wide.len()));
+                ""
             };
             Kind::Word {
                 text,
@@ -793,7 +825,7 @@ mod tests {
     use super::*;
 
     fn shape(text: &str) -> String {
-        tokenize(text, lower(text, &mut String::new()))
+        tokenize(text, lower(text, &mut String::new()), &mut String::new())
             .iter()
             .map(|t| {
                 let s = match &t.kind {
@@ -884,9 +916,9 @@ mod tests {
             .collect();
         let text = crate::facts::texts(pieces, vec![" ", "", "", "\n"], 12);
         proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
-            let mut buf = String::new();
+            let (mut buf, mut wide) = (String::new(), String::new());
             let lower = lower(&text, &mut buf);
-            let mut fast = lex(&text, lower);
+            let mut fast = lex(&text, lower, &mut wide);
             let mut full = fast.clone();
             block(&mut fast);
             block_every_chunk(&mut full);
@@ -922,7 +954,7 @@ mod tests {
             let fast = tokenize_ascii_into(text, lower, Vec::new())
                 .ok()
                 .map(|t| seen(&t));
-            let full = seen(&tokenize(text, lower));
+            let full = seen(&tokenize(text, lower, &mut String::new()));
             let takes = text.is_ascii() && !may_mask(text);
             (fast, full, takes)
         };

@@ -81,7 +81,7 @@ impl Scanner<'_> {
 
     fn month_at(&self, i: usize) -> Option<(u32, usize)> {
         let t = self.tok(i)?;
-        let Kind::Word { text, cap } = &t.kind else {
+        let Kind::Word { text, cap } = t.kind else {
             return None;
         };
         let m = words::month(text)?;
