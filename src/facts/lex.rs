@@ -851,6 +851,15 @@ mod tests {
         assert_eq!(shape("5,6"), "5 , 6");
     }
 
+    /// A word with a letter beyond ASCII is lower-cased as a whole (a final sigma by the
+    /// letters before it), each such word its own text, whatever words come between.
+    #[test]
+    fn words_beyond_ascii_are_lower_cased() {
+        assert_eq!(shape("5 ÉTAPES, 3 Straße"), "5 étapes , 3 straße");
+        let sigma = "ΟΔΟΣ".to_lowercase();
+        assert_eq!(shape("ΟΔΟΣ 12 OK Ünd"), format!("{sigma} 12 ok ünd"));
+    }
+
     #[test]
     fn identifiers_and_codes_are_blocked() {
         assert_eq!(shape("ORD-9999 A12"), "[ord] [-] [9999] [a] [12]");
