@@ -94,6 +94,12 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
                 "",
                 &[&chunk("[{\"type\":\"text\",\"text\":\"Hello\"}]"), &wor, "data: [DONE]\n\n"],
             ),
+            // A piece with only a thinking part is no text; the stream has no other.
+            "thinking" => stream(
+                sse,
+                "",
+                &[&chunk("[{\"type\":\"thinking\",\"thinking\":\"hm\"}]"), "data: [DONE]\n\n"],
+            ),
             "case" => stream("Text/Event-Stream; charset=utf-8", "", &[&hello, &wor, "data: [DONE]\n\n"]),
             // The last event lacks its blank line, but is whole: it is read.
             "unended" => stream(sse, "", &[&hello, wor.trim_end()]),
@@ -107,7 +113,7 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
         )
     };
     let names = [
-        "error", "vllm", "tools", "gzip", "cut", "parts", "case", "unended",
+        "error", "vllm", "tools", "gzip", "cut", "parts", "thinking", "case", "unended",
     ];
     let mut suite = "endpoint: {kind: openai, model: m, stream: true, api_key: sk-stream-test-1, retries: 0}\ndialogues:\n".to_string();
     for n in names {
@@ -134,10 +140,11 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
     assert!(reason("tools").contains("no chunk of the stream had a string"));
     assert!(reason("gzip").contains("the body is gzip-encoded (Content-Encoding: gzip)"));
     assert!(reason("cut").contains("the stream ended in the middle of an event"));
-    assert!(reason("parts").contains("is not a string"));
+    assert!(reason("thinking").contains("no chunk of the stream had a string"));
     // The malformed reply has the status the server sent.
     assert!(text.contains("malformed reply (status 200)"), "{text}");
-    for name in ["case", "unended"] {
+    // A piece given as a list of parts is its text parts.
+    for name in ["case", "unended", "parts"] {
         let d = dialogue(&report, name);
         assert_eq!(d["outcome"], "pass", "{name}: {text}");
         assert_eq!(d["attempts"][0]["turns"][0]["text"], "Hello wor", "{name}");

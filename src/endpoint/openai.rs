@@ -496,16 +496,24 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
             }
         }
     };
-    let Some(text) = value
-        .pointer("/choices/0/message/content")
-        .and_then(Value::as_str)
-    else {
-        return ReplyBody::Malformed {
-            reason: no_content(&value, bytes),
-        };
+    let text = match value.pointer("/choices/0/message/content") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(parts)) => match text_of_parts(parts) {
+            Ok(text) => text,
+            Err(what) => {
+                return ReplyBody::Malformed {
+                    reason: format!("`choices[0].message.content` is {what}"),
+                }
+            }
+        },
+        _ => {
+            return ReplyBody::Malformed {
+                reason: no_content(&value, bytes),
+            }
+        }
     };
     ReplyBody::Agent(AgentReply {
-        text: text.to_string(),
+        text,
         session_id: None,
         shape: Some("chat.completion"),
         usage: value.get("usage").map(usage_of).unwrap_or_default(),
@@ -513,6 +521,30 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
             .get("model")
             .and_then(Value::as_str)
             .map(str::to_string),
+    })
+}
+
+/// The text of a content given as a list of parts, as some servers answer (Mistral's
+/// reasoning models: a `thinking` part, then a `text` one; gateways that pass the
+/// Responses API's `output_text` through): the `text` of each `text` or `output_text` part,
+/// joined, the others (thinking, images, audio) not being the reply. A list with no such
+/// part is no reply, said with the types it has, rather than read as an empty one.
+fn text_of_parts(parts: &[Value]) -> Result<String, String> {
+    let mut text = None::<String>;
+    let mut kinds = Vec::new();
+    for part in parts {
+        let kind = part.get("type").and_then(Value::as_str);
+        match (kind, part.get("text").and_then(Value::as_str)) {
+            (Some("text" | "output_text"), Some(t)) => text.get_or_insert_default().push_str(t),
+            _ => kinds.push(kind.unwrap_or("?")),
+        }
+    }
+    text.ok_or_else(|| match kinds.is_empty() {
+        true => "an empty list of parts".to_string(),
+        false => format!(
+            "a list of parts with no text part (types: {})",
+            kinds.join(", ")
+        ),
     })
 }
 
@@ -1425,6 +1457,9 @@ fn chunk_from_tree(
     let text = match value.pointer("/choices/0/delta/content") {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) => Some(Cow::Owned(t.clone())),
+        // A piece as a list of parts, as a whole completion's content may be: its text parts.
+        // A list of none (a `thinking` piece) is no text, as a chunk without content is not.
+        Some(Value::Array(parts)) => text_of_parts(parts).ok().map(Cow::Owned),
         // As a whole completion's: a content that is not a string is not read as none, which
         // would drop a piece of the reply without a word.
         Some(other) => {
@@ -1625,6 +1660,32 @@ mod tests {
         assert!(reason.ends_with("`I can't help with that.`"), "{reason}");
     }
 
+    /// A content given as a list of parts (Mistral's reasoning models, Responses-style
+    /// gateways) is its text parts joined; a list without one says what it has.
+    #[test]
+    fn a_content_of_parts_is_its_text_parts() {
+        let body =
+            |content: &str| format!(r#"{{"choices":[{{"message":{{"content":{content}}}}}]}}"#);
+        let parts = r#"[{"type":"thinking","thinking":[{"type":"text","text":"hm"}]},
+            {"type":"text","text":"Open "},{"type":"output_text","text":"9 to 5."}]"#;
+        let ReplyBody::Agent(a) = parse_completion(body(parts).as_bytes()) else {
+            panic!("text parts are a reply")
+        };
+        assert_eq!(a.text, "Open 9 to 5.");
+        for (content, said) in [
+            (
+                r#"[{"type":"thinking","thinking":"hm"}, {"type":"image_url"}]"#,
+                "a list of parts with no text part (types: thinking, image_url)",
+            ),
+            ("[]", "an empty list of parts"),
+        ] {
+            let ReplyBody::Malformed { reason } = parse_completion(body(content).as_bytes()) else {
+                panic!("{content} is no text")
+            };
+            assert_eq!(reason, format!("`choices[0].message.content` is {said}"));
+        }
+    }
+
     #[test]
     fn a_completion_without_text_is_malformed() {
         for body in [
@@ -1786,8 +1847,20 @@ mod tests {
             );
             assert_eq!(read(&mut frames, &chunk), Ok(text.map(str::to_string)));
         }
-        // A content that is neither text nor null is no piece to drop without a word.
-        for literal in ["7", r#"[{"type":"text","text":"Hello"}]"#] {
+        // A list of parts is its text parts; a list of none, no piece.
+        for (literal, text) in [
+            (
+                r#"[{"type":"text","text":"Hel"},{"type":"text","text":"lo"}]"#,
+                Some("Hello"),
+            ),
+            (r#"[{"type":"thinking","thinking":"hm"}]"#, None),
+        ] {
+            let chunk = openai(literal);
+            assert_eq!(framed(&frames, chunk.as_bytes()), None, "{literal}");
+            assert_eq!(read(&mut frames, &chunk), Ok(text.map(str::to_string)));
+        }
+        // A content that is neither text, a list nor null is no piece to drop without a word.
+        for literal in ["7", r#"{"text":"Hello"}"#] {
             let chunk = openai(literal);
             assert_eq!(framed(&frames, chunk.as_bytes()), None, "{literal}");
             let read = read(&mut frames, &chunk);
