@@ -72,8 +72,9 @@ impl Checker<'_> {
         }
     }
 
-    /// `facts:` / `not_facts:`: a list of one-kind mappings. Only names and shapes are
-    /// checked here; the fact extractor reads the values.
+    /// `facts:` / `not_facts:`: a list of one-kind mappings, each value read by the fact
+    /// extractor here, so that one it cannot read is an error at its place rather than a
+    /// check that never fails (`not_facts`) or never passes (`facts`).
     fn facts(&mut self, key: &str, list: &Spanned<Vec<Spanned<Entries<String>>>>) -> Vec<FactSpec> {
         if list.value.is_empty() {
             self.error(span_of(list), format!("`{key}` is an empty list"));
@@ -130,14 +131,29 @@ impl Checker<'_> {
             self.error(span_of(v), format!("the `{}` is empty", k.value));
             ok = false;
         }
-        ok.then(|| {
-            FactSpec::new(
-                &k.value,
-                &v.value,
-                unit.map(|(_, u)| u.value.as_str()),
-                span_of(k),
-            )
-        })
+        if !ok {
+            return None;
+        }
+        let spec = FactSpec::new(
+            &k.value,
+            &v.value,
+            unit.map(|(_, u)| u.value.as_str()),
+            span_of(k),
+        );
+        if spec.fact.is_none() {
+            // Read again for its reason, on this rare road only: the spec keeps the fact.
+            // The place is the unit's when the value reads without it.
+            let read = |unit| crate::facts::parse_spec(&k.value, &v.value, unit);
+            if let Err(why) = read(unit.map(|(_, u)| u.value.as_str())) {
+                let (at, what) = match unit {
+                    Some((_, u)) if read(None).is_ok() => (span_of(u), "unit"),
+                    _ => (span_of(v), k.value.as_str()),
+                };
+                self.error(at, format!("invalid `{what}`: {why}"));
+            }
+            return None;
+        }
+        Some(spec)
     }
 
     fn unknown_fact_key(&mut self, key: &str, span: Span) {
