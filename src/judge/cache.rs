@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::verdict::{parse_verdict, verdict, Verdict, PROMPT_VERSION};
 
@@ -204,7 +204,8 @@ impl Stamp {
 #[derive(Debug, Clone)]
 struct Entry {
     pass: bool,
-    reason: Box<str>,
+    /// Shared with the verdicts it serves.
+    reason: Arc<str>,
     stamp: Stamp,
 }
 
@@ -297,7 +298,7 @@ impl VerdictCache {
                 }
                 return Some(Verdict {
                     pass: e.pass,
-                    reason: e.reason.to_string(),
+                    reason: Arc::clone(&e.reason),
                     cached: true,
                 });
             }
@@ -309,7 +310,7 @@ impl VerdictCache {
         })?;
         v.cached = true;
         if let Some(stamp) = Stamp::of(&meta) {
-            self.learn(*key, v.pass, &v.reason, stamp);
+            self.learn(*key, v.pass, Arc::clone(&v.reason), stamp);
         }
         Some(v)
     }
@@ -320,17 +321,17 @@ impl VerdictCache {
         let _ = std::fs::create_dir_all(&self.dir);
         let body = serde_json::json!({"pass": pass, "reason": reason, "prompt": PROMPT_VERSION});
         if let Ok(stamp) = replace_in_cache(&self.file(key), body.to_string().as_bytes()) {
-            self.learn(*key, pass, reason, stamp);
+            self.learn(*key, pass, reason.into(), stamp);
         }
     }
 
-    fn learn(&self, key: Key, pass: bool, reason: &str, stamp: Stamp) {
+    fn learn(&self, key: Key, pass: bool, reason: Arc<str>, stamp: Stamp) {
         if reason.len() > INDEX_MAX_REASON {
             return;
         }
         let entry = Entry {
             pass,
-            reason: reason.into(),
+            reason,
             stamp,
         };
         if let Ok(mut learned) = self.learned.lock() {
@@ -410,22 +411,24 @@ fn read_index(text: &str) -> HashMap<Key, Entry, KeySeeds> {
 /// only in refusing a `+` before a number, which [`write_entry`] never writes (an entry not
 /// read costs a read of its file, never a wrong verdict).
 fn read_entry(line: &str) -> Option<(Key, Entry)> {
-    /// The decimal number up to the next space, which is passed.
+    /// The decimal number up to the next space, which is passed. Read in one walk over its
+    /// digits, the first byte that is not one the space or nothing read (looking for the
+    /// space first walked every number twice).
     fn number(rest: &mut &[u8]) -> Option<u64> {
-        let end = rest.iter().position(|&b| b == b' ')?;
-        let (digits, after) = rest.split_at(end);
-        if digits.is_empty() {
-            return None;
-        }
         let mut n: u64 = 0;
-        for &d in digits {
-            let d = d.wrapping_sub(b'0');
+        let mut len = 0;
+        for &b in rest.iter() {
+            let d = b.wrapping_sub(b'0');
             if d > 9 {
-                return None;
+                break;
             }
             n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+            len += 1;
         }
-        *rest = &after[1..];
+        if len == 0 || rest.get(len) != Some(&b' ') {
+            return None;
+        }
+        *rest = &rest[len + 1..];
         Some(n)
     }
     let key = Key::from_hex(line.as_bytes().get(..64)?)?;
@@ -459,7 +462,7 @@ fn read_entry(line: &str) -> Option<(Key, Entry)> {
 /// A reason as [`write_entry`] wrote it, a JSON string: most have nothing escaped and are
 /// taken as they stand between their quotes, at a fraction of a JSON parser's cost (which
 /// reads the rest).
-fn read_reason(json: &str) -> Option<Box<str>> {
+fn read_reason(json: &str) -> Option<Arc<str>> {
     let plain = json
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
@@ -558,7 +561,7 @@ mod tests {
         assert_eq!(cache.index.len(), 2);
         let v = cache.get(&key(1)).unwrap();
         assert!(v.pass && v.cached);
-        assert_eq!(v.reason, "states 9 AM");
+        assert_eq!(&*v.reason, "states 9 AM");
         assert!(
             cache.learned.lock().unwrap().is_empty(),
             "served by the index"
@@ -568,17 +571,14 @@ mod tests {
         let other = VerdictCache::open(dir.path().to_path_buf());
         other.put(&key(2), true, "now says 9 AM");
         let v = cache.get(&key(2)).unwrap();
-        assert_eq!((v.pass, v.reason.as_str()), (true, "now says 9 AM"));
+        assert_eq!((v.pass, &*v.reason), (true, "now says 9 AM"));
         assert_eq!(cache.learned.lock().unwrap().len(), 1, "read from its file");
 
         // Edited in place, same inode: the length or the time tells.
         let path = cache.file(&key(1));
         std::fs::write(&path, r#"{"pass":false,"reason":"edited by hand, longer"}"#).unwrap();
         let v = cache.get(&key(1)).unwrap();
-        assert_eq!(
-            (v.pass, v.reason.as_str()),
-            (false, "edited by hand, longer")
-        );
+        assert_eq!((v.pass, &*v.reason), (false, "edited by hand, longer"));
 
         // Deleted, or a link in its place: not served from the index.
         std::fs::remove_file(&path).unwrap();
@@ -671,7 +671,7 @@ mod tests {
         for i in 1..n {
             let mut k = [0u8; 32];
             k[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            cache.learn(Key(k), true, "ok", stamp);
+            cache.learn(Key(k), true, "ok".into(), stamp);
         }
         cache.save();
         let cache = VerdictCache::open(dir.path().to_path_buf());

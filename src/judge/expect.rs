@@ -156,10 +156,11 @@ fn nonempty(v: Vec<String>) -> Option<Vec<String>> {
 }
 
 /// Expected text with its `{{name}}`s filled. Most has none: it is used as written, not
-/// copied (a copy of each item had been 1,400 of a request's instructions). The search stays
-/// `str::contains`: memchr's `memmem::find` sets up twice the work for a one-off search in a
-/// reply's few dozen bytes (measured).
-fn expanded<'k>(s: &'k str, values: &BTreeMap<String, String>) -> Cow<'k, str> {
+/// copied (a copy of each item had been 1,400 of a request's instructions; a judge's rubric,
+/// expanded by the runner, is the same). The search stays `str::contains`: memchr's
+/// `memmem::find` sets up twice the work for a one-off search in a reply's few dozen bytes
+/// (measured).
+pub fn expanded<'k>(s: &'k str, values: &BTreeMap<String, String>) -> Cow<'k, str> {
     if memchr::memchr(b'{', s.as_bytes()).is_none() {
         Cow::Borrowed(s)
     } else {

@@ -2,6 +2,8 @@
 //! `{"pass": true|false, "reason": "..."}`, alone or in a fence or prose. Parsing only: asking
 //! is the grader's, keeping verdicts on disk the cache's.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 /// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts,
@@ -12,7 +14,9 @@ pub const PROMPT_VERSION: &str = "v1";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub pass: bool,
-    pub reason: String,
+    /// Shared with the cache's index, which serves most verdicts: a copy of the reason for
+    /// each, dropped unread when the verdict passes, had cost more than the index's lookup.
+    pub reason: Arc<str>,
     /// Read from the cache instead of asked.
     pub cached: bool,
 }
@@ -26,7 +30,7 @@ pub(super) fn verdict(pass: bool, reason: Option<&str>) -> Verdict {
         .unwrap_or("(the judge gave no reason)");
     Verdict {
         pass,
-        reason: reason.to_string(),
+        reason: reason.into(),
         cached: false,
     }
 }
@@ -87,12 +91,12 @@ mod tests {
     fn verdicts_alone_fenced_or_in_prose() {
         let v = parse_verdict(r#"{"pass": true, "reason": "states 9 AM"}"#).unwrap();
         assert!(v.pass);
-        assert_eq!(v.reason, "states 9 AM");
+        assert_eq!(&*v.reason, "states 9 AM");
         let v =
             parse_verdict("```json\n{\"pass\": false, \"reason\": \"says 10 AM\"}\n```").unwrap();
         assert!(!v.pass);
         let v = parse_verdict("Sure! {\"pass\": true}").unwrap();
-        assert_eq!(v.reason, "(the judge gave no reason)");
+        assert_eq!(&*v.reason, "(the judge gave no reason)");
         assert!(parse_verdict("yes").is_err());
         assert!(parse_verdict(r#"{"pass": "yes"}"#).is_err());
         assert!(parse_verdict("{not json}").is_err());

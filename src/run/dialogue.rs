@@ -371,7 +371,7 @@ async fn judge_golden(
         if !v.pass {
             kept.push(Difference::Judged {
                 turn,
-                reason: v.reason,
+                reason: v.reason.to_string(),
             });
         }
     }

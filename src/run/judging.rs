@@ -15,11 +15,11 @@ use super::limit::Limiter;
 use super::retry::{send_with_retries, TurnError};
 use crate::endpoint::{self, Endpoint, LocalServers, Message};
 use crate::judge::cache::VerdictCache;
+use crate::judge::expect::expanded;
 use crate::judge::grader::{self, Ask, Grader, Said, Stats};
 use crate::record::{Detail, Failure, ReplyBody, TurnResult};
 use crate::redact::Redactor;
 use crate::suite::model::{self, EndpointKind, ExpectKind, SessionMode, Turn};
-use crate::suite::template::expand_template;
 
 /// One judge endpoint, asked one question per fresh conversation.
 pub struct JudgeAsk {
@@ -131,15 +131,13 @@ pub fn grader(
 }
 
 /// The conversation the judge sees: every earlier turn, then this turn's message.
+/// Sized for every turn at once: collected, then pushed to, it had been grown again each turn.
 pub fn conversation<'a>(earlier: &'a [TurnResult], message: &'a str) -> Vec<Said<'a>> {
-    let mut out: Vec<Said<'a>> = earlier
-        .iter()
-        .filter(|t| !t.not_sent)
-        .map(|t| Said {
-            user: &t.message,
-            agent: t.text.as_deref(),
-        })
-        .collect();
+    let mut out: Vec<Said<'a>> = Vec::with_capacity(earlier.len() + 1);
+    out.extend(earlier.iter().filter(|t| !t.not_sent).map(|t| Said {
+        user: &t.message,
+        agent: t.text.as_deref(),
+    }));
     out.push(Said {
         user: message,
         agent: None,
@@ -163,15 +161,15 @@ pub async fn rubrics(
         };
         let grader = grader.ok_or("no judge is configured for this suite")?;
         for rubric in list {
-            let rubric = expand_template(rubric, values);
+            let rubric = expanded(rubric, values);
             let v = grader.rubric(&rubric, said, reply).await?;
             if !v.pass {
                 failures.push(Failure {
                     key: "judge",
                     span: e.span,
                     detail: Detail::Judged {
-                        rubric,
-                        reason: v.reason,
+                        rubric: rubric.into_owned(),
+                        reason: v.reason.to_string(),
                     },
                 });
             }
