@@ -289,7 +289,17 @@ pub(super) fn tokenize_ascii_into<'a>(
             out.clear();
             return Err(out);
         }
-        let kind = if class & DIGIT != 0 {
+        // The chunk is ended before the token is made, and each branch pushes its own: a
+        // token made first and pushed after was built on the stack and copied into the
+        // vector field by field, twenty instructions a token.
+        if !glued {
+            if numbers {
+                block_ended(&mut out, chunk);
+            }
+            chunk = out.len();
+            numbers = false;
+        }
+        if class & DIGIT != 0 {
             let (num, end, refused) = lex_num(text, i, dotted);
             if masking_after_number(bytes, i, end, &num) {
                 out.clear();
@@ -297,21 +307,22 @@ pub(super) fn tokenize_ascii_into<'a>(
             }
             dotted = refused || (dotted && bytes.get(end) == Some(&b'.'));
             i = end;
-            Kind::Num(num)
+            numbers = true;
+            push(&mut out, Kind::Num(num), glued, line_start);
         } else if class & LETTER != 0 {
             let start = i;
-            i += 1;
-            while bytes
-                .get(i)
-                .is_some_and(|&b| CLASS[usize::from(b)] & LETTER != 0)
-            {
-                i += 1;
-            }
+            // The letters after the first, walked by an iterator to its end rather than by an
+            // index checked against the length at each letter.
+            i += 1 + bytes[i + 1..]
+                .iter()
+                .position(|&b| CLASS[usize::from(b)] & LETTER == 0)
+                .unwrap_or(bytes.len() - i - 1);
             dotted = false;
-            Kind::Word {
+            let kind = Kind::Word {
                 text: &lower[start..i],
                 cap: class & UPPER != 0,
-            }
+            };
+            push(&mut out, kind, glued, line_start);
         } else {
             let next = bytes.get(i + 1).copied().unwrap_or(b' ');
             let masking = match b {
@@ -332,17 +343,8 @@ pub(super) fn tokenize_ascii_into<'a>(
             } else if dotted_after(bytes, i) {
                 dotted = true;
             }
-            Kind::Sym(char::from(b))
-        };
-        if !glued {
-            if numbers {
-                block_ended(&mut out, chunk);
-            }
-            chunk = out.len();
-            numbers = false;
+            push(&mut out, Kind::Sym(char::from(b)), glued, line_start);
         }
-        numbers |= matches!(kind, Kind::Num(_));
-        push(&mut out, kind, glued, line_start);
         glued = true;
         line_start = false;
     }
@@ -537,7 +539,9 @@ fn digits_from(bytes: &[u8], i: usize) -> usize {
 
 /// A number starting at `i`: digits, `,ddd` groups, and a decimal part unless the text goes on
 /// `.d` after it (`1.2.3`) or `no_decimal` is set. Returns the end and whether a decimal point
-/// was refused.
+/// was refused. Its common case, a short run of digits, is inlined where the lexers call it;
+/// the rest is [`lex_num_long`].
+#[inline]
 fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
     let bytes = text.as_bytes();
     // Most numbers are a few digits and nothing more: read in one loop with their value,
@@ -548,7 +552,7 @@ fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
         n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
         end += 1;
     }
-    let mut digits = end - i;
+    let digits = end - i;
     if digits <= 15 && !matches!(bytes.get(end), Some(b',' | b'.')) {
         let num = Num {
             written: &text[i..end],
@@ -559,6 +563,17 @@ fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
         };
         return (num, end, false);
     }
+    lex_num_long(text, i, no_decimal, end)
+}
+
+/// [`lex_num`] past its first run of digits, which `end` ends: a number with a separator, a
+/// decimal part or more than fifteen digits. Kept out of line so that the common case is
+/// small enough to inline.
+#[inline(never)]
+fn lex_num_long(text: &str, i: usize, no_decimal: bool, end: usize) -> (Num<'_>, usize, bool) {
+    let bytes = text.as_bytes();
+    let mut end = end;
+    let mut digits = end - i;
     let mut grouped = false;
     // Thousands groups: `1,299`, not `5,6` nor `24, 2026`.
     if digits <= 3 {
