@@ -938,6 +938,25 @@ fn round6(v: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// `agree` holds of each line of the facts corpus and of 5,000 texts of `pieces` (split at
+    /// whitespace), joined by `gaps`, at most `most` of them: how three of the property tests
+    /// here hold a fast road to a slower one.
+    fn holds_over_corpus_and_texts(
+        agree: impl Fn(&str) -> Result<(), String>,
+        pieces: &'static str,
+        gaps: Vec<&'static str>,
+        most: usize,
+    ) {
+        use proptest::prelude::*;
+        for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {
+            assert_eq!(agree(line), Ok(()));
+        }
+        let text = crate::facts::texts(pieces.split_whitespace().collect(), gaps, most);
+        proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
+            prop_assert_eq!(agree(&text), Ok(()));
+        });
+    }
+
     fn shown(text: &str) -> Vec<String> {
         extract(text).iter().map(ToString::to_string).collect()
     }
@@ -1057,7 +1076,6 @@ mod tests {
     /// line breaks.
     #[test]
     fn a_phrase_ends_as_in_full() {
-        use proptest::prelude::*;
         fn agree(text: &str) -> Result<(), String> {
             let mut buf = String::new();
             let lower = lex::lower(text, &mut buf);
@@ -1075,19 +1093,15 @@ mod tests {
             }
             Ok(())
         }
-        for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {
-            assert_eq!(agree(line), Ok(()));
-        }
-        let pieces: Vec<&str> = "\
+        holds_over_corpus_and_texts(
+            agree,
+            "\
             turn days day business free extra new return returns street window hours weekly \
             calendar working the of and to or in at per USD usd dollars euros may May December \
-            twelve one first 9 30 - – . , : ' é Straße"
-            .split_whitespace()
-            .collect();
-        let text = crate::facts::texts(pieces, vec![" ", "", "\n", "-", " "], 10);
-        proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
-            prop_assert_eq!(agree(&text), Ok(()));
-        });
+            twelve one first 9 30 - – . , : ' é Straße",
+            vec![" ", "", "\n", "-", " "],
+            10,
+        );
     }
 
     /// `amount_suffix` asks for a time's suffix before a percent's, a currency's and a
@@ -1097,7 +1111,6 @@ mod tests {
     /// none of the others is.
     #[test]
     fn a_clock_suffix_is_no_other() {
-        use proptest::prelude::*;
         fn agree(text: &str) -> Result<(), String> {
             let mut buf = String::new();
             let lower = lex::lower(text, &mut buf);
@@ -1115,19 +1128,15 @@ mod tests {
             }
             Ok(())
         }
-        for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {
-            assert_eq!(agree(line), Ok(()));
-        }
-        let pieces: Vec<&str> = "\
+        holds_over_corpus_and_texts(
+            agree,
+            "\
             am pm AM PM a p A P m M . at night in the morning afternoon evening percent pct \
             per cent % ° $ € £ ¥ usd USD eur us US american canadian australian dollar dollars \
-            cents pence euros yen pound pounds sterling 9 12 30"
-            .split_whitespace()
-            .collect();
-        let text = crate::facts::texts(pieces, vec![" ", "", "\n", " "], 10);
-        proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
-            prop_assert_eq!(agree(&text), Ok(()));
-        });
+            cents pence euros yen pound pounds sterling 9 12 30",
+            vec![" ", "", "\n", " "],
+            10,
+        );
     }
 
     /// Extracting only some kinds gives what extracting all gives of those kinds, in the same
@@ -1135,7 +1144,6 @@ mod tests {
     /// words, for each kind alone and for pairs of them.
     #[test]
     fn only_some_kinds_are_those_of_all() {
-        use proptest::prelude::*;
         let sets: Vec<Kinds> = [
             &["time"][..],
             &["number"],
@@ -1164,20 +1172,16 @@ mod tests {
             }
             Ok(())
         };
-        for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {
-            assert_eq!(agree(line), Ok(()));
-        }
-        let pieces: Vec<&str> = "\
+        holds_over_corpus_and_texts(
+            agree,
+            "\
             nine noon twelve thirty first May Dec december USD EUR us $ € £ % percent per cent \
             am pm AM PM o'clock in the morning evening at until to - – or and between days day \
             items hours turn dialogue business calendar weekly room order 0 1 3 5 6 9 12 24 30 99 2026 1,299 \
-            5.5 9:00 18:30 09 12345 . , : ( ) + ° / é k m"
-            .split_whitespace()
-            .collect();
-        let text = crate::facts::texts(pieces, vec![" ", "", "\n", "-", " "], 14);
-        proptest!(ProptestConfig::with_cases(5000), |(text in text)| {
-            prop_assert_eq!(agree(&text), Ok(()));
-        });
+            5.5 9:00 18:30 09 12345 . , : ( ) + ° / é k m",
+            vec![" ", "", "\n", "-", " "],
+            14,
+        );
     }
 
     /// "Dec 5-7 PM": am/pm after a tight range of hours makes it 5 to 7 PM on a day in
