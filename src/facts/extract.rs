@@ -824,12 +824,7 @@ impl<'a> Scanner<'a> {
         let (mut k, mut head) = (j, false);
         while k < j + 3 && !self.line_start(k) {
             let Some(w) = self.word(k) else { break };
-            let ends_phrase = words::is_stop(w)
-                || words::cardinal(w).is_some()
-                || words::month(w).is_some()
-                || words::currency_word(w).is_some()
-                || words::currency_code(w).is_some();
-            if ends_phrase {
+            if ends_phrase(w) {
                 break;
             }
             k += 1;
@@ -849,12 +844,7 @@ impl<'a> Scanner<'a> {
         let mut k = j;
         while len < 3 && !self.line_start(k) {
             let Some(w) = self.word(k) else { break };
-            let ends_phrase = words::is_stop(w)
-                || words::cardinal(w).is_some()
-                || words::month(w).is_some()
-                || words::currency_word(w).is_some()
-                || words::currency_code(w).is_some();
-            if ends_phrase {
+            if ends_phrase(w) {
                 break;
             }
             let mut compound = Cow::Borrowed(w);
@@ -932,6 +922,16 @@ fn is_minus(c: char) -> bool {
 
 fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
+}
+
+/// Whether `w` ends a noun phrase after an amount rather than being one of its words: a stop
+/// word, a number word, a month, or a currency. Both readings of a phrase ask it.
+fn ends_phrase(w: &str) -> bool {
+    words::is_stop(w)
+        || words::cardinal(w).is_some()
+        || words::month(w).is_some()
+        || words::currency_word(w).is_some()
+        || words::currency_code(w).is_some()
 }
 
 #[cfg(test)]
