@@ -538,7 +538,7 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
         ["facts", "not_facts"]
     );
     let fact = |kind: &str, value: &str, unit: Option<&str>, line, column| {
-        FactSpec::new(kind, value, unit, Span::new(line, column))
+        FactSpec::new(kind, value, unit, Span::new(line, column)).expect("a readable spec")
     };
     match &*t0[0].kind {
         ExpectKind::Facts(f) => {
@@ -553,10 +553,7 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
                 ]
             );
             // Each is kept as the fact extractor reads it, for every turn to check.
-            let read: Vec<String> = f
-                .iter()
-                .map(|s| s.fact.as_ref().map_or("none".into(), ToString::to_string))
-                .collect();
+            let read: Vec<String> = f.iter().map(|s| s.fact.to_string()).collect();
             assert_eq!(
                 read,
                 [

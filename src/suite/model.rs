@@ -205,22 +205,28 @@ pub struct FactSpec {
     /// Where its kind key is.
     pub span: Span,
     /// `kind`, `value` and `unit` read by [`facts::parse_spec`] once, here, rather than on
-    /// every turn that checks them; `None` when it cannot read them.
-    pub fact: Option<Fact>,
+    /// every turn that checks them. A spec it cannot read is a suite error, never a spec.
+    pub fact: Fact,
 }
 
 impl FactSpec {
     pub const KINDS: [&'static str; 5] = ["time", "number", "money", "percent", "date"];
 
-    /// The spec as written, read by the fact extractor.
-    pub fn new(kind: &str, value: &str, unit: Option<&str>, span: Span) -> FactSpec {
-        FactSpec {
+    /// The spec as written, read by the fact extractor; the extractor's reason when it
+    /// cannot read it.
+    pub fn new(
+        kind: &str,
+        value: &str,
+        unit: Option<&str>,
+        span: Span,
+    ) -> Result<FactSpec, String> {
+        Ok(FactSpec {
             kind: kind.to_string(),
             value: value.to_string(),
             unit: unit.map(str::to_string),
             span,
-            fact: facts::parse_spec(kind, value, unit).ok(),
-        }
+            fact: facts::parse_spec(kind, value, unit)?,
+        })
     }
 
     /// What it was written as: `fact` follows from it, and holds floats, which have no `Eq`

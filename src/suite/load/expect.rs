@@ -134,26 +134,21 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        let spec = FactSpec::new(
-            &k.value,
-            &v.value,
-            unit.map(|(_, u)| u.value.as_str()),
-            span_of(k),
-        );
-        if spec.fact.is_none() {
-            // Read again for its reason, on this rare road only: the spec keeps the fact.
-            // The place is the unit's when the value reads without it.
-            let read = |unit| crate::facts::parse_spec(&k.value, &v.value, unit);
-            if let Err(why) = read(unit.map(|(_, u)| u.value.as_str())) {
+        let unit_text = unit.map(|(_, u)| u.value.as_str());
+        match FactSpec::new(&k.value, &v.value, unit_text, span_of(k)) {
+            Ok(spec) => Some(spec),
+            Err(why) => {
+                // At the unit when the value reads without it (asked on this rare road only).
                 let (at, what) = match unit {
-                    Some((_, u)) if read(None).is_ok() => (span_of(u), "unit"),
+                    Some((_, u)) if crate::facts::parse_spec(&k.value, &v.value, None).is_ok() => {
+                        (span_of(u), "unit")
+                    }
                     _ => (span_of(v), k.value.as_str()),
                 };
                 self.error(at, format!("invalid `{what}`: {why}"));
+                None
             }
-            return None;
         }
-        Some(spec)
     }
 
     fn unknown_fact_key(&mut self, key: &str, span: Span) {
