@@ -9,6 +9,9 @@
 //! so that pieces that all pass add up to a file that passes whole; a piece that fails in any
 //! way sends the file to the one-pass read below, which says what is wrong.
 //!
+//! Each read goes along the fast YAML road first (`crate::yaml::fast`), with checks of its own,
+//! and again with serde-saphyr when that road steps aside.
+//!
 //! This path only ever succeeds. Whenever it cannot be sure to say what the whole-file path
 //! says, it steps aside and the caller reads the file whole
 //! (`crate::yaml::parse_or_repair`, then [`Checker::suite`]), which reports every YAML error in its usual words: on any YAML or type
@@ -27,6 +30,7 @@ use crate::diag::{SourceFile, Span};
 use crate::suite::raw::{
     self, RawDefaults, RawDialogue, RawEndpoint, RawNormalize, Spanned, SpannedSeed,
 };
+use crate::yaml::fast;
 
 use super::check::Checker;
 use super::dialogue::SuiteBuild;
@@ -77,10 +81,30 @@ fn load_in_one_pass(
     if file.text.trim().is_empty() {
         return None;
     }
+    let options = crate::yaml::options_for(&file.text);
+    let limits = fast::Limits::of(&options);
+    let text = &*file.text;
+    checked(file, config, opts, |ck, build| {
+        read_suite_fast(ck, build, text, limits)
+    })
+    .or_else(|| {
+        checked(file, config, opts, |ck, build| {
+            read_suite(ck, build, text, options).ok()
+        })
+    })
+}
+
+/// The file checked as `read` reads it, with checks of their own: a read along the fast road
+/// that declines half-way leaves its checks half-fed, and the slow road starts afresh.
+fn checked(
+    file: &SourceFile,
+    config: &ConfigState,
+    opts: &LoadOptions,
+    read: impl FnOnce(&mut Checker, &mut SuiteBuild) -> Option<Read>,
+) -> Option<FileLoad> {
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
-    let options = crate::yaml::options_for(&file.text);
-    let read = read_suite(&mut ck, &mut build, &file.text, options).ok()?;
+    let read = read(&mut ck, &mut build)?;
     let suite = ck.suite_finish(build, read.list);
     Some(ck.finish_file(suite))
 }
@@ -95,12 +119,20 @@ fn load_in_pieces(
 ) -> Option<FileLoad> {
     let cut = split::cut(&file.text, piece_bytes)?;
     let parts = cut.pieces.len() + 1;
+    let share = share_of_budget(file, parts);
+    let limits = fast::Limits::of(&share);
     let mut ck = Checker::new(file, opts);
     let mut build = SuiteBuild::new(config);
     // The head ends with a bare `dialogues:`, which reads as no list and begins the checks.
     // It must be the head's last key: the line the cut found could be inside a quoted scalar
     // that closes on it, and then the file has no list there at all.
-    let head = read_suite(&mut ck, &mut build, cut.head, share_of_budget(file, parts));
+    let mut head = read_suite_fast(&mut ck, &mut build, cut.head, limits).ok_or(());
+    if head.is_err() {
+        // Checked afresh, as in `load_in_one_pass`.
+        ck = Checker::new(file, opts);
+        build = SuiteBuild::new(config);
+        head = read_suite(&mut ck, &mut build, cut.head, share).map_err(|_| ());
+    }
     let ends_with_the_key = Read {
         list: None,
         last_key_is_the_list: true,
@@ -124,7 +156,7 @@ fn load_in_pieces(
             || {
                 pieces
                     .par_iter()
-                    .map(|piece| parse_piece(piece, file, parts))
+                    .map(|piece| parse_piece(piece, file, parts, limits))
                     .collect::<Option<Vec<_>>>()
             },
             || {
@@ -154,14 +186,28 @@ fn read_suite(
     serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| seed.deserialize(de))
 }
 
-/// A piece's dialogues, their spans the file's; `None` for any error at all.
+/// `text` read as [`read_suite`] reads it, along the fast road; `None` when it declines.
+fn read_suite_fast(
+    ck: &mut Checker,
+    build: &mut SuiteBuild,
+    text: &str,
+    limits: fast::Limits,
+) -> Option<Read> {
+    fast::deserialize_seed(text, limits, SuiteSeed { ck, build })
+}
+
+/// A piece's dialogues, their spans the file's, read under its share of the file's budget
+/// (`limits` on the fast road); `None` for any error at all.
 fn parse_piece(
     piece: &Piece,
     file: &SourceFile,
     parts: usize,
+    limits: fast::Limits,
 ) -> Option<Vec<Spanned<RawDialogue>>> {
     raw::with_line_offset(piece.first_line.saturating_sub(1), || {
-        serde_saphyr::from_str_with_options(piece.text, share_of_budget(file, parts)).ok()
+        fast::from_str(piece.text, limits).or_else(|| {
+            serde_saphyr::from_str_with_options(piece.text, share_of_budget(file, parts)).ok()
+        })
     })
 }
 
