@@ -374,7 +374,7 @@ impl VerdictCache {
                 kept.push(e);
             }
         }
-        kept.sort_unstable_by(|a, b| a.key.0.cmp(&b.key.0));
+        kept.sort_unstable_by_key(|a| a.key.0);
         let _ = replace_in_cache(&self.dir.join(INDEX_NAME), &write_index(&kept, size));
     }
 }
@@ -905,7 +905,7 @@ mod tests {
                     stamp: Stamp { ino: *ino, len: *len, modified_ns: *modified_ns },
                 })
                 .collect();
-            entries.sort_unstable_by(|a, b| a.key.0.cmp(&b.key.0));
+            entries.sort_unstable_by_key(|a| a.key.0);
             entries.dedup_by_key(|e| e.key);
             let size = RECORDS_AT + entries.iter().map(|e| RECORD + e.reason.len()).sum::<usize>();
             let bytes = write_index(&entries, size);

@@ -456,7 +456,7 @@ impl Transcript {
         self.hasher.update(redacted(0..new).as_bytes());
         let reply = redacted(reply..reply_end);
         let root = if whole && last.agent.is_none() && untrimmed == message + 1 {
-            self.hasher.update(lines[new..criterion].as_bytes());
+            self.hasher.update(&lines.as_bytes()[new..criterion]);
             self.text.push_str(last.user);
             self.next = Some(self.text.len());
             self.text.push_str(q.reply);
