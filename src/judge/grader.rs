@@ -9,9 +9,11 @@
 //! the reply), which the grader takes here, so a rerun with the same replies asks nothing.
 //! The key is taken over those parts, not over the filled prompt: the fixed text of the
 //! prompts is hashed once per judge, and the prompt is filled only when the judge is asked.
-//! The conversation comes first in the key, so that a dialogue's next question, whose
-//! conversation is this one's and the newest exchange, hashes only that exchange on top of
-//! where this one's hash stood (see [`Transcript`]).
+//! The key is a hash of the conversation with the reply on an `agent: ` line after it, as
+//! the next question's conversation shows them, under which the criterion is hashed: a
+//! dialogue's next question, whose conversation is this one's and the newest exchange,
+//! hashes none of that exchange again, only its own message on top of where this one's hash
+//! stood, and another criterion about the same reply only itself (see [`Transcript`]).
 //!
 //! Every secret the run knows is redacted from each part of a prompt before it is filled, so
 //! a key the agent echoes never reaches the judge model (often a third party's) nor the cache
@@ -87,7 +89,6 @@ pub struct Grader {
 
 /// How many conversations a judge keeps the hash of at once: a few times the dialogues a run
 /// has in flight. A dialogue whose slot another took hashes its conversation whole again.
-/// One more slot serves the questions of a dialogue's first turn.
 const TRANSCRIPT_SLOTS: usize = 64;
 
 /// One message of the conversation shown to the judge.
@@ -171,7 +172,7 @@ impl Grader {
     ) -> Self {
         let identity = ask.identity();
         let transcripts = (!redactor.any_form_contains('\n'))
-            .then(|| (0..=TRANSCRIPT_SLOTS).map(|_| Mutex::new(None)).collect());
+            .then(|| (0..TRANSCRIPT_SLOTS).map(|_| Mutex::new(None)).collect());
         Grader {
             ask,
             cache,
@@ -256,18 +257,13 @@ impl Grader {
     /// slot is in use by another question right now.
     fn key(&self, prefix: &[u8; 32], q: &Question<'_>) -> Option<Key> {
         let slots = self.transcripts.as_ref()?;
-        let (first, earlier) = (q.conversation.first()?, q.conversation.len() - 1);
-        let slot = if earlier == 0 {
-            // Nothing to carry over, nor yet a message whose text stays put from turn to
-            // turn (this one's may be a copy): the slot kept for such questions, for its
-            // buffers.
-            TRANSCRIPT_SLOTS
-        } else {
-            // Fibonacci hashing of the address, less its alignment bits. Only a hint: a
-            // slot's messages are checked against the conversation before its hash is used.
-            let hint = first.user.as_ptr() as usize;
-            ((hint >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % TRANSCRIPT_SLOTS
-        };
+        let first = q.conversation.first()?;
+        // Fibonacci hashing of the first message's address, less its alignment bits: the
+        // runner hands the judge the messages it records for the turns, the first turn's
+        // included, so a dialogue finds its slot from its first question on. Only a hint: a
+        // slot's messages are checked against the conversation before its hash is used.
+        let hint = first.user.as_ptr() as usize;
+        let slot = ((hint >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % TRANSCRIPT_SLOTS;
         let mut slot = slots.get(slot)?.try_lock().ok()?;
         let t = slot.get_or_insert_with(|| Box::new(Transcript::new(prefix)));
         Some(t.key(&self.redactor, prefix, q))
@@ -298,20 +294,38 @@ fn fill(template: &str, refs: &[Reference], parts: &[(&str, &str)]) -> String {
 /// conversation, redacted and hashed again at every turn, had cost the most of a cached
 /// verdict, and more with every turn.
 ///
+/// Its newest earlier exchange is most often the last question's message and reply, which
+/// the key hashes as that exchange's lines: the hash is carried on past them in place
+/// ([`Transcript::next`]), and taken as it stands once the next question's conversation is
+/// found to go on with them, byte for byte, so that exchange is neither hashed again nor
+/// looked through for secrets. Another question about the same message and reply (another
+/// rubric of the turn) takes the conversation's hash as the last one left it
+/// ([`Transcript::root`]) and hashes only its criterion under it. A question that goes on
+/// otherwise (another reply to the same message) hashes its conversation anew. Nothing of
+/// the hash's state is copied on that road: a copy of BLAKE3's state, 1.9 KB, cost more
+/// than the compression of one block.
+///
 /// The lines are redacted a few at a time, where the prompt redacts the conversation whole.
 /// The two agree as long as no form of a secret holds a line's end: every line ends in one,
 /// so such a form is all a replacement (or a secret cut short before a `…`) could span lines
 /// with, and the grader keeps no transcripts otherwise. The last message's lines are trimmed
 /// at their end, as the whole conversation is (never past the `user:` or `agent:` its last
-/// line starts with), and are hashed again untrimmed when a message follows them.
+/// line starts with), and are hashed again untrimmed when a message follows them, unless only
+/// the line's end was trimmed, when the hash is carried past them.
 struct Transcript {
     prefix: [u8; 32],
     /// The hashed messages' texts, one after the other, and where each user's and agent's
     /// text ends in it.
     text: String,
     said: Vec<(usize, Option<usize>)>,
-    /// The key's hash, keyed with `prefix`, over those messages' lines, redacted.
+    /// The key's hash, keyed with `prefix`, over those messages' lines, redacted; and past
+    /// them over the last question's message and reply when [`Transcript::next`] says so.
     hasher: blake3::Hasher,
+    /// Where the reply starts in `text` when the hash went on past the last question's
+    /// message and reply: their texts follow the hashed messages' in `text`.
+    next: Option<usize>,
+    /// With `next`, the last question's conversation hash (its root), which its key took.
+    root: [u8; 32],
     /// Where a question's new text is put together to be redacted.
     lines: String,
     /// Where the end of a question's key is put together to be hashed in one go.
@@ -327,6 +341,8 @@ impl Transcript {
             text: String::with_capacity(1024),
             said: Vec::with_capacity(8),
             hasher: blake3::Hasher::new_keyed(prefix),
+            next: None,
+            root: [0; 32],
             lines: String::with_capacity(512),
             tail: Vec::with_capacity(512),
         }
@@ -334,10 +350,15 @@ impl Transcript {
 
     /// Back to no messages hashed, keeping the buffers.
     fn reset(&mut self, prefix: &[u8; 32]) {
-        self.prefix = *prefix;
+        if self.prefix == *prefix {
+            self.hasher.reset();
+        } else {
+            self.prefix = *prefix;
+            self.hasher = blake3::Hasher::new_keyed(prefix);
+        }
         self.text.clear();
         self.said.clear();
-        self.hasher = blake3::Hasher::new_keyed(prefix);
+        self.next = None;
     }
 
     /// How many of the hashed messages `conversation` starts with.
@@ -358,19 +379,49 @@ impl Transcript {
     }
 
     /// The key of `q` under `prefix`, as [`Parts::key`] takes it; the hash is brought to
-    /// every message of the conversation but its last first.
+    /// every message of the conversation but its last first, carried on from the last
+    /// question's where the conversation goes on from it.
     ///
     /// The question's new text (the lines of the messages not hashed yet, the last message's
-    /// lines, trimmed, the criterion and the reply, each after a line's end) is redacted in
-    /// one pass, a redaction costing as much for a line as for a few: where nothing in it is
-    /// redacted, nothing in any of its pieces is (the pass would have found it in the piece),
-    /// and the pieces are hashed as they stand; else each is redacted apart.
+    /// lines, trimmed, the reply on an `agent: ` line and the criterion, each after a line's
+    /// end) is redacted in one pass, a redaction costing as much for a line as for a few:
+    /// where nothing in it is redacted, nothing in any of its pieces is (the pass would have
+    /// found it in the piece), and the pieces are hashed as they stand; else each is redacted
+    /// apart. Where nothing was, the last message had no answer and nothing but its line's end
+    /// was trimmed from it, the hash is carried on past its line and the reply's, which are
+    /// then the lines the next question's conversation starts its newest exchange with, if
+    /// the agent said this reply ([`Transcript::next`]).
     fn key(&mut self, redactor: &Redactor, prefix: &[u8; 32], q: &Question<'_>) -> Key {
         let Some((last, earlier)) = q.conversation.split_last() else {
             return Parts::of(redactor, q).key(prefix);
         };
         if self.prefix != *prefix || self.agreeing(earlier) < self.said.len() {
             self.reset(prefix);
+        }
+        if let Some(at) = self.next.take() {
+            let start = self
+                .said
+                .last()
+                .map_or(0, |&(user, agent)| agent.unwrap_or(user));
+            let (user, reply) = (&self.text[start..at], &self.text[at..]);
+            if earlier
+                .get(self.said.len())
+                .is_some_and(|s| s.user == user && s.agent == Some(reply))
+            {
+                // The conversation goes on with the last question's message and reply.
+                self.said.push((at, Some(self.text.len())));
+            } else if earlier.len() == self.said.len()
+                && last.agent.is_none()
+                && last.user == user
+                && q.reply == reply
+            {
+                // The last question's message and reply again: only the criterion is new.
+                self.next = Some(at);
+                let criterion = redactor.redact(q.criterion);
+                return under(&self.root, &criterion, q.reply.len(), &mut self.tail);
+            } else {
+                self.reset(prefix);
+            }
         }
         self.lines.clear();
         for s in &earlier[self.said.len()..] {
@@ -385,13 +436,17 @@ impl Transcript {
         }
         let new = self.lines.len();
         push_lines(&mut self.lines, last);
+        let untrimmed = self.lines.len();
         self.lines.truncate(self.lines.trim_end().len());
-        let last = self.lines.len();
+        let message = self.lines.len();
         self.lines.push('\n');
-        self.lines.push_str(q.criterion);
-        let criterion = self.lines.len();
-        self.lines.push('\n');
+        self.lines.push_str(AGENT);
+        let reply = self.lines.len();
         self.lines.push_str(q.reply);
+        let reply_end = self.lines.len();
+        self.lines.push('\n');
+        let criterion = self.lines.len();
+        self.lines.push_str(q.criterion);
         let lines = self.lines.as_str();
         let whole = !redactor.would_redact(lines);
         let redacted = |range: std::ops::Range<usize>| match whole {
@@ -399,18 +454,29 @@ impl Transcript {
             false => redactor.redact(&lines[range]),
         };
         self.hasher.update(redacted(0..new).as_bytes());
-        let mut h = self.hasher.clone();
-        let (criterion, reply) = (
-            redacted(last + 1..criterion),
-            redacted(criterion + 1..lines.len()),
-        );
-        self.tail.clear();
-        self.tail.extend_from_slice(redacted(new..last).as_bytes());
-        self.tail.extend_from_slice(criterion.as_bytes());
-        self.tail.extend_from_slice(reply.as_bytes());
-        self.tail.extend_from_slice(&lengths(&criterion, &reply));
-        h.update(&self.tail);
-        Key(*h.finalize().as_bytes())
+        let reply = redacted(reply..reply_end);
+        let root = if whole && last.agent.is_none() && untrimmed == message + 1 {
+            self.hasher.update(&lines.as_bytes()[new..criterion]);
+            self.text.push_str(last.user);
+            self.next = Some(self.text.len());
+            self.text.push_str(q.reply);
+            self.root = *self.hasher.finalize().as_bytes();
+            self.root
+        } else {
+            let mut h = self.hasher.clone();
+            self.tail.clear();
+            self.tail
+                .extend_from_slice(redacted(new..message).as_bytes());
+            push_reply(&mut self.tail, &reply);
+            h.update(&self.tail);
+            *h.finalize().as_bytes()
+        };
+        under(
+            &root,
+            &redacted(criterion..lines.len()),
+            reply.len(),
+            &mut self.tail,
+        )
     }
 }
 
@@ -461,32 +527,43 @@ fn key_prefix(identity: &str, prompt: &Prompt) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// The key of one question, keyed with the prefix: the conversation, the criterion, the
-/// reply, then the criterion's and the reply's lengths. The lengths at the end make the
-/// encoding read back from its end (the reply, the criterion, and the rest is the
-/// conversation): two questions hash alike only if their parts are the same, so only if they
-/// fill the same prompt. The conversation comes first, without its length, so that its hash
-/// can be carried from one turn to the next ([`Transcript`]).
+/// The key of one question: BLAKE3 keyed with the conversation's hash of the criterion and
+/// the criterion's and the reply's lengths; the conversation's hash is BLAKE3 keyed with
+/// `prefix` of the conversation and the reply on an `agent: ` line of its own (a line's end
+/// before and after it). The lengths make the encoding read back (the criterion from the
+/// end, then the reply and its line from the end of what the conversation's hash is over,
+/// and the rest is the conversation): two questions hash alike only if their parts are the
+/// same, so only if they fill the same prompt. The conversation comes first, without its
+/// length, with the reply after it as the next question's conversation shows it, so that
+/// its hash can be carried from one question of a dialogue to the next, and the criterion
+/// under it, so that another criterion about the same reply hashes only itself
+/// ([`Transcript`]).
 fn finish_key(prefix: &[u8; 32], conversation: &str, criterion: &str, reply: &str) -> Key {
     let mut h = blake3::Hasher::new_keyed(prefix);
     h.update(conversation.as_bytes());
-    finish(h, criterion, reply)
+    let mut tail = Vec::with_capacity(reply.len() + criterion.len() + 32);
+    push_reply(&mut tail, reply);
+    h.update(&tail);
+    under(h.finalize().as_bytes(), criterion, reply.len(), &mut tail)
 }
 
-/// The key from `h`, which holds the prefix and the conversation.
-fn finish(mut h: blake3::Hasher, criterion: &str, reply: &str) -> Key {
-    h.update(criterion.as_bytes());
-    h.update(reply.as_bytes());
-    h.update(&lengths(criterion, reply));
-    Key(*h.finalize().as_bytes())
+/// The reply's line in a key, between two lines' ends.
+fn push_reply(out: &mut Vec<u8>, reply: &str) {
+    out.push(b'\n');
+    out.extend_from_slice(AGENT.as_bytes());
+    out.extend_from_slice(reply.as_bytes());
+    out.push(b'\n');
 }
 
-/// The lengths that end a key, eight bytes each, little-endian.
-fn lengths(criterion: &str, reply: &str) -> [u8; 16] {
-    let mut lengths = [0u8; 16];
-    lengths[..8].copy_from_slice(&(criterion.len() as u64).to_le_bytes());
-    lengths[8..].copy_from_slice(&(reply.len() as u64).to_le_bytes());
-    lengths
+/// The key of `criterion` under its conversation's hash `root`, with the criterion's length
+/// and the reply's (`reply`, eight bytes each, little-endian) after it; put together in
+/// `buf` and hashed in one go.
+fn under(root: &[u8; 32], criterion: &str, reply: usize, buf: &mut Vec<u8>) -> Key {
+    buf.clear();
+    buf.extend_from_slice(criterion.as_bytes());
+    buf.extend_from_slice(&(criterion.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&(reply as u64).to_le_bytes());
+    Key(*blake3::keyed_hash(root, buf).as_bytes())
 }
 
 #[cfg(test)]
@@ -513,18 +590,86 @@ mod tests {
     /// Keys are lower-case hex of the keyed BLAKE3 hash, as the cache names its files.
     #[test]
     fn keys_are_the_hex_of_the_hash() {
-        // BLAKE3 under the all-zero key of the empty question's two lengths (zero, eight
-        // bytes each).
+        // The empty question under the all-zero prefix: BLAKE3 keyed with the hash of its
+        // conversation and reply line (`\nagent: \n`, under that prefix) of its two
+        // lengths (zero, eight bytes each).
         let q = Question {
             criterion: "",
             conversation: &[],
             reply: "",
         };
         let parts = Parts::of(&Redactor::default(), &q);
-        assert_eq!(
-            parts.key(&[0; 32]).hex(),
-            "bcfda2feee2626a31fe2ce5833bce96a47e4ab4668e27b2ac686980b6748f51c"
-        );
+        let root = blake3::keyed_hash(&[0; 32], b"\nagent: \n");
+        let key = blake3::keyed_hash(root.as_bytes(), &[0; 16]);
+        assert_eq!(parts.key(&[0; 32]).hex(), key.to_hex().as_str());
+    }
+
+    /// A dialogue asked turn by turn carries its hash from one question to the next: each
+    /// turn's newest earlier exchange is the last question's message and reply, not hashed
+    /// (nor looked through for secrets) again. Another rubric about the same reply hashes
+    /// only itself; another reply to the same message starts over. Every key is the key
+    /// hashed whole.
+    #[test]
+    fn a_dialogue_carries_its_hash_from_turn_to_turn() {
+        let prefix = key_prefix("j", &RUBRIC);
+        let redactor = Redactor::default();
+        let turns = [
+            ("hi", "Hello!"),
+            ("hours?", "9 to 6"),
+            ("sunday?", "closed"),
+            ("bye", "Bye!"),
+        ];
+        let mut t = Transcript::new(&prefix);
+        let whole = |q: &Question<'_>| Parts::of(&redactor, q).key(&prefix);
+        for (k, &(user, reply)) in turns.iter().enumerate() {
+            let mut conversation: Vec<Said<'_>> =
+                turns[..k].iter().map(|(u, a)| said(u, Some(a))).collect();
+            conversation.push(said(user, None));
+            let q = Question {
+                criterion: "polite",
+                conversation: &conversation,
+                reply,
+            };
+            assert_eq!(t.key(&redactor, &prefix, &q), whole(&q), "turn {k}");
+            assert!(
+                t.lines.starts_with(&format!("user: {user}\n")),
+                "turn {k}: only its own message is new: {:?}",
+                t.lines
+            );
+            assert_eq!((t.said.len(), t.next.is_some()), (k, true), "turn {k}");
+            let other = Question {
+                criterion: "brief",
+                ..q
+            };
+            assert_eq!(t.key(&redactor, &prefix, &other), whole(&other), "turn {k}");
+            assert!(t.next.is_some(), "turn {k}");
+        }
+        // Another reply to the last message, then the first one again.
+        let mut conversation: Vec<Said<'_>> =
+            turns[..3].iter().map(|(u, a)| said(u, Some(a))).collect();
+        conversation.push(said("bye", None));
+        for reply in ["Goodbye.", "Bye!"] {
+            let q = Question {
+                criterion: "polite",
+                conversation: &conversation,
+                reply,
+            };
+            assert_eq!(t.key(&redactor, &prefix, &q), whole(&q), "{reply}");
+        }
+        // A message with trailing blanks, trimmed in the prompt, is not carried past.
+        let q = Question {
+            criterion: "polite",
+            conversation: &[said("hi  ", None)],
+            reply: "Hello!",
+        };
+        assert_eq!(t.key(&redactor, &prefix, &q), whole(&q));
+        assert!(t.next.is_none());
+        let answered = [said("hi  ", Some("Hello!")), said("hours?", None)];
+        let q = Question {
+            conversation: &answered,
+            ..q
+        };
+        assert_eq!(t.key(&redactor, &prefix, &q), whole(&q));
     }
 
     /// The key of one question as a judge that calls itself `identity` asks it with `prompt`.
@@ -772,9 +917,17 @@ mod tests {
                     None => g.transcripts.is_none() || conversation.is_empty(),
                 }
             };
-            // The dialogue's turns, each asked with its message last and unanswered, then
-            // answered; the other dialogue's turn between them.
             let said = said_all;
+            // The dialogue's turns, each asked once, its message last and unanswered, the
+            // agent's text the reply: each key hashed on from where the last one left it.
+            for k in 0..turns.len() {
+                let mut conversation = said(&turns[..=k]);
+                let reply = conversation[k].agent.unwrap_or("").to_string();
+                conversation[k].agent = None;
+                proptest::prop_assert!(check(&g.rubric_prefix, &conversation, &reply));
+            }
+            // Then again, each turn asked unanswered, then answered; the other dialogue's
+            // turn between them.
             for k in 0..turns.len() {
                 let mut conversation = said(&turns[..=k]);
                 let reply = conversation[k].agent.unwrap_or("").to_string();

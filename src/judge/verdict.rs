@@ -14,11 +14,75 @@ pub const PROMPT_VERSION: &str = "v1";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub pass: bool,
-    /// Shared with the cache's index, which serves most verdicts: a copy of the reason for
-    /// each, dropped unread when the verdict passes, had cost more than the index's lookup.
-    pub reason: Arc<str>,
+    pub reason: Reason,
     /// Read from the cache instead of asked.
     pub cached: bool,
+}
+
+/// A verdict's reason: a text of its own, or a part of the cache index's reasons, which
+/// serve most verdicts. Shared, not copied: a copy of the reason for each verdict, dropped
+/// unread when the verdict passes, had cost more than the index's lookup.
+#[derive(Clone)]
+pub struct Reason(Text);
+
+#[derive(Clone)]
+enum Text {
+    Own(Arc<str>),
+    /// `all[start..end]`, which [`Reason::part`] found to be text.
+    Part {
+        all: Arc<str>,
+        start: usize,
+        end: usize,
+    },
+}
+
+impl Reason {
+    /// `all[start..end]` shared, or `None` when that is not a part of `all` (out of it, or
+    /// not at the bounds of its characters).
+    pub fn part(all: &Arc<str>, start: usize, end: usize) -> Option<Reason> {
+        all.get(start..end)?;
+        Some(Reason(Text::Part {
+            all: Arc::clone(all),
+            start,
+            end,
+        }))
+    }
+}
+
+impl std::ops::Deref for Reason {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            Text::Own(s) => s,
+            Text::Part { all, start, end } => all.get(*start..*end).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(s: &str) -> Reason {
+        Reason(Text::Own(s.into()))
+    }
+}
+
+impl PartialEq for Reason {
+    fn eq(&self, other: &Reason) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Reason {}
+
+impl std::fmt::Debug for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
 }
 
 /// A verdict as an answer or a cache file gives it: the reason trimmed, and said to be missing

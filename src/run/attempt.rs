@@ -165,9 +165,10 @@ async fn run_turn(
         first_token: tr.first_token,
     };
     tr.failures = expect::judge(&turn.expect, turn.span, &seen, values);
-    if let Err(reason) =
-        ask_judge(pipe, turn, &attempt.turns, &message, &text, values, &mut tr).await
-    {
+    // The message as the turn records it: the judge finds a dialogue's hash by where its
+    // first message is, and the next turns hand it the recorded one.
+    let judged = ask_judge(pipe, turn, &attempt.turns, &tr.message, &text, values).await;
+    if let Err(reason) = judged.map(|failures| tr.failures.extend(failures)) {
         attempt.turns.push(tr);
         if ctx.cancel.is_cancelled() {
             // Ctrl-C cut the question short: the turn was not judged, and not by fault of
@@ -190,7 +191,8 @@ async fn run_turn(
     }
 }
 
-/// The turn's `judge:` rubrics, asked of the suite's LLM judge; their failures join the turn's.
+/// The turn's `judge:` rubrics, asked of the suite's LLM judge: the failures to join the
+/// turn's.
 async fn ask_judge(
     pipe: &Pipe<'_>,
     turn: &Turn,
@@ -198,14 +200,13 @@ async fn ask_judge(
     message: &str,
     text: &str,
     values: &BTreeMap<String, String>,
-    tr: &mut TurnResult,
-) -> Result<(), String> {
+) -> Result<Vec<Failure>, String> {
     if !turn
         .expect
         .iter()
         .any(|e| matches!(*e.kind, ExpectKind::Judge(_)))
     {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let grader = match pipe.grader {
         Some(Ok(g)) => Some(&**g),
@@ -213,9 +214,7 @@ async fn ask_judge(
         None => None,
     };
     let said = judging::conversation(earlier, message);
-    tr.failures
-        .extend(judging::rubrics(grader, turn, &said, text, values).await?);
-    Ok(())
+    judging::rubrics(grader, turn, &said, text, values).await
 }
 
 /// Records the reply on the turn and returns the text to judge, or why there is none.
