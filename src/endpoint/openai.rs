@@ -2571,6 +2571,70 @@ mod tests {
         }
     }
 
+    /// The mock's stream of one completion: a role chunk, a chunk per word, a finish chunk, a
+    /// usage chunk and `[DONE]`.
+    fn mock_stream(id: &str, words: &[&str]) -> Vec<u8> {
+        let chunk = |choices: &str, usage: &str| {
+            format!(
+                r#"data: {{"choices":{choices},"created":1796000000,"id":"{id}","model":"ag","object":"chat.completion.chunk","usage":{usage}}}"#
+            ) + "\n\n"
+        };
+        let delta = |delta: &str, finish: &str| {
+            format!(r#"[{{"delta":{{{delta}}},"finish_reason":{finish},"index":0}}]"#)
+        };
+        let mut body = chunk(&delta(r#""content":"","role":"assistant""#, "null"), "null");
+        for word in words {
+            body += &chunk(&delta(&format!(r#""content":"{word}""#), "null"), "null");
+        }
+        body += &chunk(&delta("", r#""stop""#), "null");
+        body += &chunk(
+            "[]",
+            r#"{"completion_tokens":2,"prompt_tokens":3,"total_tokens":5}"#,
+        );
+        (body + "data: [DONE]\n\n").into_bytes()
+    }
+
+    /// A run of words in the content frame's shape is read in one go, up to a word it cannot
+    /// read by its quick road (one written with an escape) or an event in another shape, and
+    /// never past the last event lying whole in the bytes; the stream reads as by the slow road.
+    #[test]
+    fn a_run_of_words_ends_where_its_shape_does() {
+        let mut frames = Frames::default();
+        let first = mock_stream("chatcmpl-A", &["Hi ", "there."]);
+        assert_eq!(fast_road(&[&first], &mut frames, false), slow_road(&first));
+        let content = frames
+            .list
+            .iter()
+            .find(|f| {
+                f.text
+                    .starts_with(br#"{"choices":[{"delta":{"content":"Hi "#)
+            })
+            .expect("a content frame");
+        let second = mock_stream(
+            "chatcmpl-A",
+            &["An ", "answer, ", r"\u00e9", " and ", "more."],
+        );
+        let role = memchr::memmem::find(&second, b"\n\n").unwrap() + 2;
+        let words = &second[role..];
+        let mut text = Vec::new();
+        let len = content.run(words, &mut text);
+        assert_eq!(text, b"An answer, ");
+        assert!(words[len..].starts_with(br#"data: {"choices":[{"delta":{"content":"\u00e9""#));
+        // Cut inside the second word's event: the first alone is whole.
+        let mut text = Vec::new();
+        let cut = memchr::memmem::find(words, b"answer").unwrap();
+        let len = content.run(&words[..cut], &mut text);
+        assert_eq!(text, b"An ");
+        assert!(
+            len < cut
+                && words[len..].starts_with(br#"data: {"choices":[{"delta":{"content":"answer"#)
+        );
+        assert_eq!(
+            fast_road(&[&second], &mut frames, false),
+            slow_road(&second)
+        );
+    }
+
     /// The test above can fail: with a wrong event road it finds a stream read otherwise.
     #[test]
     fn a_wrong_event_road_is_caught() {
