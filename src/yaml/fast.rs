@@ -1180,12 +1180,19 @@ struct Children<'n, 'a> {
     end: usize,
 }
 
-impl Children<'_, '_> {
-    /// The node at `next`, and `next` moved past it.
-    fn take(&mut self) -> usize {
+impl<'a> Children<'_, 'a> {
+    /// The next child read by `seed`, and `next` moved past it; `None` past the last.
+    fn next_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> R<Option<T::Value>> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
         let at = self.next;
         self.next = self.nodes[at].end as usize;
-        at
+        seed.deserialize(De {
+            nodes: self.nodes,
+            at,
+        })
+        .map(Some)
     }
 }
 
@@ -1193,15 +1200,7 @@ impl<'a> SeqAccess<'a> for Children<'_, 'a> {
     type Error = Decline;
 
     fn next_element_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> R<Option<T::Value>> {
-        if self.next >= self.end {
-            return Ok(None);
-        }
-        let at = self.take();
-        seed.deserialize(De {
-            nodes: self.nodes,
-            at,
-        })
-        .map(Some)
+        self.next_seed(seed)
     }
 }
 
@@ -1209,26 +1208,11 @@ impl<'a> MapAccess<'a> for Children<'_, 'a> {
     type Error = Decline;
 
     fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> R<Option<K::Value>> {
-        if self.next >= self.end {
-            return Ok(None);
-        }
-        let at = self.take();
-        seed.deserialize(De {
-            nodes: self.nodes,
-            at,
-        })
-        .map(Some)
+        self.next_seed(seed)
     }
 
     fn next_value_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> R<T::Value> {
-        if self.next >= self.end {
-            return Err(Decline);
-        }
-        let at = self.take();
-        seed.deserialize(De {
-            nodes: self.nodes,
-            at,
-        })
+        self.next_seed(seed)?.ok_or(Decline)
     }
 }
 
