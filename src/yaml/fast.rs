@@ -1216,9 +1216,15 @@ impl<'a> MapAccess<'a> for Children<'_, 'a> {
     }
 }
 
-/// A node asked for with its place: the map of serde-saphyr's span protocol, in the part
-/// `suite::raw::Spanned` reads (`referenced`'s line and column, then `value`).
+/// A node asked for with its place: the map of serde-saphyr's span protocol, whole enough
+/// for both readers of it: serde-saphyr's own `Spanned` (the mock's script), which wants its
+/// marker first and `defined` too (the same place: this road has no aliases), and
+/// `suite::raw::Spanned`, which reads `referenced`'s line and column and `value`, and passes
+/// over the rest. Without the marker, serde-saphyr's `Spanned` would read the map as its value.
 struct WithPlace<'n, 'a>(De<'n, 'a>);
+
+/// The key serde-saphyr's `Spanned` knows its protocol by.
+const SAPHYR_SPANNED_MARKER: &str = "__serde_saphyr_private_spanned";
 
 impl<'de> de::Deserializer<'de> for WithPlace<'_, 'de> {
     type Error = Decline;
@@ -1247,8 +1253,10 @@ impl<'a> MapAccess<'a> for PlaceMap<'_, 'a> {
 
     fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> R<Option<K::Value>> {
         let key = match self.step {
-            0 => "referenced",
-            1 => "value",
+            0 => SAPHYR_SPANNED_MARKER,
+            1 => "referenced",
+            2 => "value",
+            3 => "defined",
             _ => return Ok(None),
         };
         seed.deserialize(key.into_deserializer()).map(Some)
@@ -1256,15 +1264,16 @@ impl<'a> MapAccess<'a> for PlaceMap<'_, 'a> {
 
     fn next_value_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> R<T::Value> {
         self.step += 1;
+        let node = self.de.node();
+        let place = || {
+            de::value::MapDeserializer::<_, Decline>::new(
+                [("line", node.line), ("column", node.column)].into_iter(),
+            )
+        };
         match self.step {
-            1 => {
-                let node = self.de.node();
-                let place = [("line", node.line), ("column", node.column)];
-                seed.deserialize(de::value::MapDeserializer::<_, Decline>::new(
-                    place.into_iter(),
-                ))
-            }
-            2 => seed.deserialize(self.de),
+            1 => seed.deserialize(().into_deserializer()),
+            2 | 4 => seed.deserialize(place()),
+            3 => seed.deserialize(self.de),
             _ => Err(Decline),
         }
     }
@@ -1574,6 +1583,48 @@ mod tests {
             "only {took} of {} files took the fast road",
             files.len()
         );
+    }
+
+    /// serde-saphyr's own `Spanned` (the mock's script reads it) gets the same values and
+    /// places on both roads, a map of them included.
+    #[test]
+    fn serde_saphyrs_spanned_reads_alike() {
+        use std::collections::BTreeMap;
+        type Places = serde_saphyr::Spanned<BTreeMap<String, serde_saphyr::Spanned<String>>>;
+        fn places(p: &Places) -> Vec<(String, String, u64, u64, u64, u64)> {
+            let mut out = vec![(
+                String::new(),
+                String::new(),
+                p.referenced.line(),
+                p.referenced.column(),
+                p.defined.line(),
+                p.defined.column(),
+            )];
+            for (k, v) in &p.value {
+                let (r, d) = (v.referenced, v.defined);
+                out.push((
+                    k.clone(),
+                    v.value.clone(),
+                    r.line(),
+                    r.column(),
+                    d.line(),
+                    d.column(),
+                ));
+            }
+            out
+        }
+        for text in [
+            "agents:\n  a: x\n  b: 'y z'\n",
+            "agents: {a: x, b: \"q\"}\n",
+        ] {
+            #[derive(Deserialize)]
+            struct Doc {
+                agents: Places,
+            }
+            let quick: Doc = fast(text).expect("taken");
+            let full: Doc = slow(text).expect("read");
+            assert_eq!(places(&quick.agents), places(&full.agents), "{text}");
+        }
     }
 
     /// The span protocol answers `referenced` with the file's lines: a piece read with a
