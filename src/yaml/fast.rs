@@ -210,6 +210,11 @@ impl<'a> Parser<'a> {
         self.b.get(i)
     }
 
+    /// How many spaces lie from byte `from` on.
+    fn spaces(&self, from: usize) -> usize {
+        self.b[from..].iter().take_while(|&&b| b == b' ').count()
+    }
+
     /// The 1-based column of byte `pos` on the current line, in characters.
     fn column(&self, pos: usize) -> u32 {
         let before = &self.s[self.line_start..pos];
@@ -235,10 +240,7 @@ impl<'a> Parser<'a> {
     /// indentation, with `pos` on it; `None` at the end of the text.
     fn skip_to_content(&mut self) -> R<Option<usize>> {
         loop {
-            let spaces = self.b[self.pos..]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
+            let spaces = self.spaces(self.pos);
             match self.at(self.pos + spaces) {
                 None => {
                     self.pos = self.b.len();
@@ -258,10 +260,7 @@ impl<'a> Parser<'a> {
     /// next content, which must not be indented past `parent` (it would continue the value,
     /// or be an error).
     fn end_of_line(&mut self, parent: usize) -> R<Option<usize>> {
-        let spaces = self.b[self.pos..]
-            .iter()
-            .take_while(|&&b| b == b' ')
-            .count();
+        let spaces = self.spaces(self.pos);
         match self.at(self.pos + spaces) {
             None | Some(b'\n') => {}
             Some(b'#') if spaces > 0 => {}
@@ -329,10 +328,7 @@ impl<'a> Parser<'a> {
         let next = loop {
             // On the dash.
             self.pos += 1;
-            let spaces = self.b[self.pos..]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
+            let spaces = self.spaces(self.pos);
             self.pos += spaces;
             let next = match self.at(self.pos) {
                 // An item on the lines below, or a null one: left to serde-saphyr.
@@ -377,10 +373,7 @@ impl<'a> Parser<'a> {
             let column = self.column(self.pos);
             self.push(key, self.line, column)?;
             self.pos = colon + 1;
-            let spaces = self.b[self.pos..]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
+            let spaces = self.spaces(self.pos);
             self.pos += spaces;
             let next = match self.at(self.pos) {
                 Some(b'\t') => return Err(Decline),
@@ -553,7 +546,7 @@ impl<'a> Parser<'a> {
             i += 1;
         }
         self.pos = i;
-        let spaces = self.b[i..].iter().take_while(|&&b| b == b' ').count();
+        let spaces = self.spaces(i);
         match self.at(i + spaces) {
             Some(b'\n') => {}
             Some(b'#') if spaces > 0 => {}
@@ -568,7 +561,7 @@ impl<'a> Parser<'a> {
                 let mut at = self.pos;
                 let mut widest = 0;
                 loop {
-                    let spaces = self.b[at..].iter().take_while(|&&b| b == b' ').count();
+                    let spaces = self.spaces(at);
                     match self.at(at + spaces) {
                         Some(b'\n') => {
                             widest = widest.max(spaces);
@@ -589,10 +582,7 @@ impl<'a> Parser<'a> {
         // serde-saphyr places a block at its first line of text, where the indentation ends.
         let mut place = (0, 0);
         loop {
-            let spaces = self.b[self.pos..]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
+            let spaces = self.spaces(self.pos);
             match self.at(self.pos + spaces) {
                 None => break,
                 Some(b'\n') => {
