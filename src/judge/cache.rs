@@ -18,6 +18,7 @@
 //! The cache never asks the judge and never redacts: the grader hands it reasons already
 //! redacted.
 
+use std::ffi::CStr;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -206,6 +207,36 @@ struct Entry {
     stamp: Stamp,
 }
 
+/// The stamp of the file at `path`, not following a link ([`Stamp::of`] its
+/// `symlink_metadata`): `lstat` called on the path as [`VerdictCache::with_file`] built it,
+/// where `symlink_metadata` copied it into a C string of its own and tried `statx` first,
+/// some 300 instructions of a cached verdict's 6,600, asked at every verdict the index serves.
+#[cfg(unix)]
+fn stamp_at(path: &CStr) -> Option<Stamp> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `path` is a C string and `st` is room for one `stat`, which a call that
+    // returns 0 has written whole.
+    let st = unsafe {
+        if libc::lstat(path.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let secs = u64::try_from(st.st_mtime).ok()?;
+    let nanos = u64::try_from(st.st_mtime_nsec).ok()?;
+    // `ino_t` is 64 bits here, 32 on some targets.
+    #[allow(clippy::useless_conversion)]
+    let ino = u64::from(st.st_ino);
+    Some(Stamp {
+        ino,
+        len: u64::try_from(st.st_size).ok()?,
+        modified_ns: secs.checked_mul(1_000_000_000)?.checked_add(nanos)?,
+    })
+}
+
 /// One cache directory, shared by every suite (and grader) of a run that uses it.
 #[derive(Debug)]
 pub struct VerdictCache {
@@ -215,6 +246,10 @@ pub struct VerdictCache {
     /// stack.
     #[cfg(unix)]
     file_prefix: Vec<u8>,
+    /// Whether `file_prefix` holds a NUL (no directory on disk does; a `PathBuf` may), when
+    /// a verdict's path cannot be handed to `lstat` as a C string.
+    #[cfg(unix)]
+    prefix_has_nul: bool,
     /// The index as the run found it.
     index: Index,
     /// Verdicts read from their files or written by this run: the next index's first entries.
@@ -240,6 +275,8 @@ impl VerdictCache {
         VerdictCache {
             dir,
             #[cfg(unix)]
+            prefix_has_nul: file_prefix.contains(&0),
+            #[cfg(unix)]
             file_prefix,
             // Sized for a run that uses the whole index: grown as it went, it had left the
             // copies it outgrew as holes in the heap that the run's allocations then went
@@ -259,38 +296,56 @@ impl VerdictCache {
     /// `with` the path of `key`'s verdict file, [`VerdictCache::file`], built in a buffer on
     /// the stack: a `PathBuf` joined per question, with the hex in a string of its own, cost
     /// three allocations and 3,000 instructions, ten times the `stat` it names the file for.
+    /// The path is also handed as a C string (the buffer's NUL after it), for [`stamp_at`],
+    /// unless the directory's name holds a NUL of its own.
     #[cfg(unix)]
-    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path) -> T) -> T {
+    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path, Option<&CStr>) -> T) -> T {
         const NAME: usize = 64 + ".json".len();
         let mut buf = [0u8; 512];
         let (dir, len) = (self.file_prefix.len(), self.file_prefix.len() + NAME);
-        let Some(name) = buf.get_mut(dir..len) else {
-            return with(&self.file(key));
+        // `len + 1`: the NUL after the name stays in the buffer.
+        let Some(name) = buf.get_mut(dir..len + 1) else {
+            return with(&self.file(key), None);
         };
         key.write_hex(&mut name[..64]);
-        name[64..].copy_from_slice(b".json");
+        name[64..NAME].copy_from_slice(b".json");
         buf[..dir].copy_from_slice(&self.file_prefix);
-        with(Path::new(
-            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&buf[..len]),
-        ))
+        let path =
+            Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&buf[..len]));
+        // Not `CStr::from_bytes_with_nul`, which looks through the whole path for a NUL (the
+        // half of what `symlink_metadata` cost beyond the call): the directory's bytes were
+        // looked through once, when the cache was opened, and the name is hex and `.json`.
+        let c_path = (!self.prefix_has_nul).then(|| {
+            debug_assert!(!buf[..len].contains(&0) && buf[len] == 0);
+            // SAFETY: `buf[len]` is the NUL (the buffer is zeroed and nothing is written
+            // past `len`), and no byte before it is one (see above).
+            unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=len]) }
+        });
+        with(path, c_path)
     }
 
     #[cfg(not(unix))]
-    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path) -> T) -> T {
-        with(&self.file(key))
+    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path, Option<&CStr>) -> T) -> T {
+        with(&self.file(key), None)
     }
 
     /// The cached verdict for `key`, or `None` (nothing cached, or nothing readable as a
     /// verdict: regular files only, capped, so a FIFO planted under a verdict's name cannot
     /// block the run, nor a device never end).
     pub fn get(&self, key: &Key) -> Option<Verdict> {
-        self.with_file(key, |path| self.get_at(key, path))
+        self.with_file(key, |path, c_path| self.get_at(key, path, c_path))
     }
 
-    fn get_at(&self, key: &Key, path: &Path) -> Option<Verdict> {
+    fn get_at(&self, key: &Key, path: &Path, c_path: Option<&CStr>) -> Option<Verdict> {
         if let Some((stamp, pass, reason)) = self.index.serve(key) {
-            let now = std::fs::symlink_metadata(path).ok();
-            if now.as_ref().and_then(Stamp::of) == Some(stamp) {
+            let now = match c_path {
+                Some(c_path) => stamp_at(c_path),
+                None => std::fs::symlink_metadata(path)
+                    .ok()
+                    .as_ref()
+                    .and_then(Stamp::of),
+            };
+            if now == Some(stamp) {
                 if let Ok(mut used) = self.used.lock() {
                     used.push(*key);
                 }
@@ -932,10 +987,53 @@ mod tests {
         let long = "d".repeat(600);
         for dir in ["", ".", "cache", "cache/", "/tmp/a b/c", "/", "a//b", &long] {
             let cache = VerdictCache::open(PathBuf::from(dir));
-            let built = cache.with_file(&k, Path::to_path_buf);
+            let built = cache.with_file(&k, |path, _| path.to_path_buf());
             assert_eq!(built, cache.file(&k), "{dir:?}");
             assert_eq!(built.as_os_str(), cache.file(&k).as_os_str(), "{dir:?}");
+            // The C string handed to `lstat` names the same file, byte for byte.
+            #[cfg(unix)]
+            cache.with_file(&k, |path, c_path| {
+                use std::os::unix::ffi::OsStrExt;
+                match c_path {
+                    Some(c) => assert_eq!(c.to_bytes(), path.as_os_str().as_bytes(), "{dir:?}"),
+                    None => assert_eq!(dir, long, "only the joined path goes without one"),
+                }
+            });
         }
+        // A directory whose name holds a NUL is never cut short at it for `lstat`.
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let nul = PathBuf::from(std::ffi::OsStr::from_bytes(b"cache\0/x"));
+            let cache = VerdictCache::open(nul);
+            cache.with_file(&k, |_, c_path| assert!(c_path.is_none()));
+            assert!(cache.get(&k).is_none());
+        }
+    }
+
+    /// The stamp `lstat` gives is the one `symlink_metadata` gives, for a regular file, and
+    /// none for a link (even to a regular file), a directory, a FIFO or nothing: the index
+    /// serves a verdict only while its own file is where it was written.
+    #[cfg(unix)]
+    #[test]
+    fn lstat_stamps_are_those_of_symlink_metadata() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+        let file = dir.path().join("v.json");
+        std::fs::write(&file, b"{\"pass\": true}").unwrap();
+        let meta = std::fs::symlink_metadata(&file).unwrap();
+        assert_eq!(stamp_at(&c(&file)), Stamp::of(&meta));
+        assert!(stamp_at(&c(&file)).is_some());
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(stamp_at(&c(&link)), None);
+        assert_eq!(stamp_at(&c(dir.path())), None);
+        let fifo = dir.path().join("fifo.json");
+        let made = unsafe { libc::mkfifo(c(&fifo).as_ptr(), 0o600) };
+        assert_eq!(made, 0);
+        assert_eq!(stamp_at(&c(&fifo)), None);
+        assert_eq!(stamp_at(&c(&dir.path().join("none.json"))), None);
     }
 
     #[test]

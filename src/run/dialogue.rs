@@ -125,7 +125,7 @@ pub(super) async fn run_dialogue(
     let plan = Plan {
         ctx,
         endpoint,
-        grader: ctx.graders.get(&suite.path),
+        grader: ctx.graders.get(&super::suite_key(suite)),
         suite,
         d,
         golden_path,
