@@ -72,7 +72,8 @@ impl Kinds {
         Some(Kinds(bit))
     }
 
-    fn of(fact: &Fact) -> Kinds {
+    /// The kind of `fact`, which for a spec's fact is the kind the spec names.
+    pub fn of(fact: &Fact) -> Kinds {
         Kinds(match fact {
             Fact::Time(_) => 1,
             Fact::Number { .. } => 2,
@@ -387,6 +388,28 @@ pub(crate) fn texts(
 
 #[cfg(test)]
 mod tests {
+    /// A spec's fact is of the kind the spec names, so a check may take the kinds to read
+    /// from its specs' facts (`judge::expect`) rather than from their names.
+    #[test]
+    fn a_spec_fact_is_of_the_kind_named() {
+        let specs = [
+            ("time", "09:00", None),
+            ("time", "9 AM", None),
+            ("number", "30", Some("days")),
+            ("number", "12.5", None),
+            ("money", "99 USD", None),
+            ("money", "$5", None),
+            ("percent", "15%", None),
+            ("percent", "12.5", None),
+            ("date", "2026-12-24", None),
+            ("date", "December 24", None),
+        ];
+        for (kind, value, unit) in specs {
+            let fact = parse_spec(kind, value, unit).expect(value);
+            assert_eq!(Some(Kinds::of(&fact)), Kinds::named(kind), "{kind} {value}");
+        }
+    }
+
     use super::*;
 
     fn spec(kind: &str, value: &str, unit: Option<&str>) -> String {

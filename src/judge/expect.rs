@@ -254,11 +254,12 @@ fn specs_of(specs: &[FactSpec]) -> impl Iterator<Item = &facts::Fact> {
     specs.iter().map(|s| &s.fact)
 }
 
-/// The kinds `specs` name.
+/// The kinds `specs` name: those of the facts read from them at load, which are of the kind
+/// each names, without the names compared again at every turn.
 fn kinds_of(specs: &[FactSpec]) -> facts::Kinds {
     specs
         .iter()
-        .filter_map(|s| facts::Kinds::named(&s.kind))
+        .map(|s| facts::Kinds::of(&s.fact))
         .fold(facts::Kinds::default(), facts::Kinds::with)
 }
 
