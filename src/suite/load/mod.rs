@@ -12,7 +12,7 @@
 //! openai, http), `dialogue` (suites, dialogues, turns, captures, templates), `matrix` (the
 //! rows of a data-driven dialogue, and `csv`, the reader of a `matrix_file`), `expect`
 //! (expectations), `judge` (the `judge:` block), `cross` (checks across suites), `stream` (a
-//! suite checked as it is parsed, a big one in pieces on every core), `split` (where a big
+//! suite checked as it is parsed, a big one a piece at a time), `split` (where a big
 //! suite's text can be cut into such pieces).
 //!
 //! Nothing here reads the process environment (the lookup is injected) or touches the network.
@@ -160,10 +160,10 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
 }
 
 /// The size above which a suite file is parsed in pieces (`stream`): more than its share of
-/// all the files' bytes on this many cores. Files load in parallel already, so pieces only
-/// pay for a file that would otherwise keep a core busy after the others are done: cut
-/// anyway, eight equal files of 1,000 dialogues loaded 11% slower on 2 cores (27% at 10,000),
-/// their allocations freed on threads other than the ones that made them. The sizes come
+/// all the files' bytes on this many cores. Files load in parallel, one per core; pieces
+/// keep one big file from being parsed whole. (When pieces were also parsed on every core,
+/// cutting eight equal files of 1,000 dialogues loaded them 11% slower on 2 cores, 27% at
+/// 10,000, their allocations freed on threads other than the ones that made them.) The sizes come
 /// from the file system (a `stat` each, which `read_source` repeats): reading every text
 /// first would hold all of them at once, where the load holds one per core.
 fn cut_above<P: AsRef<Path>>(files: &[P]) -> u64 {

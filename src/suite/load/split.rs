@@ -1,5 +1,5 @@
 //! Where a suite's dialogue list can be cut into pieces that parse on their own, so that one
-//! big file is parsed on every core (the parse is nine tenths of a load).
+//! big file is never parsed whole: its pieces are parsed, checked and dropped in turn.
 //!
 //! The cut is made on the text, before any parsing, and only where it is plain: `dialogues:`
 //! alone on a line at column 0, the last key of the file, then a block sequence whose items
