@@ -388,6 +388,8 @@ pub(crate) fn texts(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// A spec's fact is of the kind the spec names, so a check may take the kinds to read
     /// from its specs' facts (`judge::expect`) rather than from their names.
     #[test]
@@ -409,8 +411,6 @@ mod tests {
             assert_eq!(Some(Kinds::of(&fact)), Kinds::named(kind), "{kind} {value}");
         }
     }
-
-    use super::*;
 
     fn spec(kind: &str, value: &str, unit: Option<&str>) -> String {
         parse_spec(kind, value, unit).map_or_else(|e| format!("error: {e}"), |f| f.to_string())
