@@ -3,8 +3,8 @@
 //! (as written and as checked) in memory.
 //!
 //! A big file is parsed in pieces when its text can be cut (`split`): the head first, then
-//! the pieces of its dialogue list one at a time, each parsed, checked in file order and
-//! dropped, so that the file is never parsed whole. Every piece parses under a share of the
+//! the pieces of its dialogue list, each parsed on a thread of its own while the one before
+//! is checked, in file order, and dropped, so that the file is never parsed whole. Every piece parses under a share of the
 //! file's YAML budget, so that pieces that all pass add up to a file that passes whole; a
 //! piece that fails in any way sends the file to the one-pass read below, which says what
 //! is wrong.
@@ -143,20 +143,76 @@ fn load_in_pieces(
     let dash = first.text.bytes().take_while(|&b| b == b' ').count();
     let list = Span::new(first.first_line, u32::try_from(dash + 1).ok()?);
 
-    // One piece at a time, parsed, checked and dropped, on this thread. Pieces were parsed
-    // on every core once, a wave at a time, each checked while the next wave parsed; since
-    // the fast YAML road made parsing cheaper than checking, that cost more than it saved:
-    // 1,000 dialogues loaded in 36.6 ms (43 ms of CPU, 450 context switches) against
-    // 30.3 ms on one thread, and 10,000 in 0.38-0.40 s against 0.34-0.37, the trees made on
-    // one core checked and freed on the other. What pieces still give is memory: the file
-    // is never parsed whole (one pass held 60 MB at 10,000 dialogues, pieces 38).
-    for piece in &cut.pieces {
-        for d in parse_piece(piece, file, parts, limits)? {
+    check_pieces(&cut.pieces, file, parts, limits, |list| {
+        for d in list {
             ck.suite_dialogue(&mut build, &d.value, d.span);
         }
-    }
+    })?;
     let suite = ck.suite_finish(build, Some(list));
     Some(ck.finish_file(suite))
+}
+
+/// How many parsed pieces may wait for their checks: enough that the parse never waits on a
+/// piece whose checks take a little longer, few enough that the file is never held parsed.
+const PIECES_AHEAD: usize = 2;
+
+/// The parse thread's stack: a piece nests as deep as its file may (`yaml::MAX_DEPTH`), and
+/// unoptimized, sixty levels of serde take more than a thread's default. Only reserved.
+const PARSE_STACK: usize = 64 << 20;
+
+/// Hands `check` the dialogues of each of `pieces` in order, parsed on a thread of its own
+/// while this one checks the pieces before; `None` as soon as a piece does not parse alone.
+///
+/// Parsing and checking are each about half of a load, so the two overlap on two cores. The
+/// pieces were parsed on every core once, a wave at a time through rayon, each wave checked
+/// while the next parsed: since the fast YAML road made parsing cheap, the waves cost more
+/// than they saved (validating 1,000 dialogues took 43 ms of CPU and 450 context switches,
+/// against 30 ms on one thread), most of it trees made on one core and freed on another.
+/// Here a piece's tree goes back to the thread that made it to be freed, and the two threads
+/// hand each other a piece at a time. Without a thread (it could not be started), one at a
+/// time on this one.
+fn check_pieces(
+    pieces: &[Piece<'_>],
+    file: &SourceFile,
+    parts: usize,
+    limits: fast::Limits,
+    mut check: impl FnMut(&[Spanned<RawDialogue>]),
+) -> Option<()> {
+    use std::sync::mpsc;
+    type Parsed = Vec<Spanned<RawDialogue>>;
+    std::thread::scope(|scope| {
+        let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Option<Parsed>>(PIECES_AHEAD);
+        let (spent_tx, spent_rx) = mpsc::channel::<Parsed>();
+        let parser = std::thread::Builder::new()
+            .name("agenttest-parse".into())
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(scope, move || {
+                for piece in pieces {
+                    spent_rx.try_iter().for_each(drop);
+                    let parsed = parse_piece(piece, file, parts, limits);
+                    let failed = parsed.is_none();
+                    if parsed_tx.send(parsed).is_err() || failed {
+                        break;
+                    }
+                }
+                drop(parsed_tx);
+                // Until the checks are done with the last pieces, which are freed here too.
+                spent_rx.iter().for_each(drop);
+            });
+        if parser.is_err() {
+            for piece in pieces {
+                check(&parse_piece(piece, file, parts, limits)?);
+            }
+            return Some(());
+        }
+        for parsed in parsed_rx {
+            let list = parsed?;
+            check(&list);
+            // A send fails only once the parser has gone, and then the list is freed here.
+            let _ = spent_tx.send(list);
+        }
+        Some(())
+    })
 }
 
 /// `text` read as a suite's top-level mapping, each key checked as it comes and each dialogue
