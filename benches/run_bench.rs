@@ -386,9 +386,11 @@ const COUNTS: usize = 3;
 /// callgrind runs the client about fifty times slower, so the server is never what it waits
 /// on; it does not emulate the SHA extensions, so a judge's hashing counts in software.
 /// Each count is the median of [`COUNTS`]. While a big suite's pieces were parsed on two
-/// threads, which of them freed what, in whose malloc arena, moved a count by up to 1.3 M
-/// instructions from one run to the next (650 a request at 400 × 5, a tenth of what a check
-/// adds), bimodally; with the load on one thread, counts of one binary stay within 0.05%.
+/// threads by rayon, which of them freed what, in whose malloc arena, moved a count by up to
+/// 1.3 M instructions from one run to the next (650 a request at 400 × 5, a tenth of what a
+/// check adds), bimodally; since each piece is freed by the thread that parsed it, counts of
+/// one binary stay within 0.1% but for an odd one (0.7% off, one in four), which the median
+/// drops.
 fn print_instructions(bin: &str, dir: &Path, o: &Opts, requests: usize) {
     let once = |args: &[&str]| -> Option<u64> {
         let out = Command::new("valgrind")

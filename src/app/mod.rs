@@ -206,10 +206,11 @@ pub(super) fn load(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Vec
 }
 
 /// Hands what the load freed back to the system. Suites are loaded on rayon's threads, a file
-/// to a core, and glibc keeps what a thread freed in that thread's arena, out of reach of the
-/// run's one thread: at 1,000 × 5 turns and 64 connections that was 1.5 MB resident for the
-/// whole run (20.0 → 18.5 MB at the peak, when a big file's pieces were also parsed on every
-/// core), at 10,000 × 5 turns 4 MB. Other allocators are left alone.
+/// to a core (a big file's pieces parsed on a thread of their own), and glibc keeps what a
+/// thread freed in that thread's arena, out of reach of the run's one thread: at 1,000 × 5
+/// turns and 64 connections that was 1.5 MB resident for the whole run (20.0 → 18.5 MB at the
+/// peak, measured when pieces were parsed on every core), at 10,000 × 5 turns 4 MB. Other
+/// allocators are left alone.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` has no preconditions: it only returns free pages to the system.
