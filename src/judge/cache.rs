@@ -175,12 +175,7 @@ impl Stamp {
         #[cfg(unix)]
         let (ino, modified_ns) = {
             use std::os::unix::fs::MetadataExt;
-            let secs = u64::try_from(meta.mtime()).ok()?;
-            let nanos = u64::try_from(meta.mtime_nsec()).ok()?;
-            (
-                meta.ino(),
-                secs.checked_mul(1_000_000_000)?.checked_add(nanos)?,
-            )
+            (meta.ino(), unix_ns(meta.mtime(), meta.mtime_nsec())?)
         };
         #[cfg(not(unix))]
         let (ino, modified_ns) = {
@@ -207,6 +202,15 @@ struct Entry {
     stamp: Stamp,
 }
 
+/// A modified time in nanoseconds since the epoch (none before it), from the seconds and
+/// nanoseconds as `stat` gives them.
+#[cfg(unix)]
+fn unix_ns(secs: i64, nanos: i64) -> Option<u64> {
+    let secs = u64::try_from(secs).ok()?;
+    let nanos = u64::try_from(nanos).ok()?;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
 /// The stamp of the file at `path`, not following a link ([`Stamp::of`] its
 /// `symlink_metadata`): `lstat` called on the path as [`VerdictCache::with_file`] built it,
 /// where `symlink_metadata` copied it into a C string of its own and tried `statx` first,
@@ -225,15 +229,17 @@ fn stamp_at(path: &CStr) -> Option<Stamp> {
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return None;
     }
-    let secs = u64::try_from(st.st_mtime).ok()?;
-    let nanos = u64::try_from(st.st_mtime_nsec).ok()?;
-    // `ino_t` is 64 bits here, 32 on some targets.
+    // `ino_t` is 64 bits here, 32 on some targets; `time_t` likewise.
     #[allow(clippy::useless_conversion)]
-    let ino = u64::from(st.st_ino);
+    let (ino, secs, nanos) = (
+        u64::from(st.st_ino),
+        i64::from(st.st_mtime),
+        i64::from(st.st_mtime_nsec),
+    );
     Some(Stamp {
         ino,
         len: u64::try_from(st.st_size).ok()?,
-        modified_ns: secs.checked_mul(1_000_000_000)?.checked_add(nanos)?,
+        modified_ns: unix_ns(secs, nanos)?,
     })
 }
 
