@@ -4,19 +4,19 @@
 //!
 //! A big file is parsed in pieces when its text can be cut (`split`): the head first, then
 //! the pieces of its dialogue list, each parsed on a thread of its own while the one before
-//! is checked, in file order, and dropped, so that the file is never parsed whole. Every piece parses under a share of the
-//! file's YAML budget, so that pieces that all pass add up to a file that passes whole; a
-//! piece that fails in any way sends the file to the one-pass read below, which says what
-//! is wrong.
+//! is checked, in file order, and dropped, so that the file is never parsed whole. Every
+//! piece parses under a share of the file's YAML budget, so that pieces that all pass add up
+//! to a file that passes whole; a piece that fails in any way sends the file to the one-pass
+//! read below, which says what is wrong.
 //!
 //! Each read goes along the fast YAML road first (`crate::yaml::fast`), with checks of its own,
 //! and again with serde-saphyr when that road steps aside.
 //!
 //! This path only ever succeeds. Whenever it cannot be sure to say what the whole-file path
-//! says, it steps aside and the caller reads the file whole
-//! (`crate::yaml::parse_or_repair`, then [`Checker::suite`]), which reports every YAML error in its usual words: on any YAML or type
-//! error, on an empty file, and when a key that every dialogue depends on (`endpoint`,
-//! `defaults`, `judge`) comes after `dialogues:`. Both paths run the same checks in the same
+//! says, it steps aside and the caller reads the file whole (`crate::yaml::parse_or_repair`,
+//! then [`Checker::suite`]), which reports every YAML error in its usual words: on any YAML
+//! or type error, on an empty file, and when a key that every dialogue depends on
+//! (`endpoint`, `defaults`, `judge`) comes after `dialogues:`. Both paths run the same checks in the same
 //! order ([`SuiteBuild`]), so they print the same diagnostics.
 //!
 //! Nothing here reads files other than through the checks, or decides what a suite means.
