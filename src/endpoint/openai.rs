@@ -711,9 +711,24 @@ struct Frames {
     /// The last string literal a hole took that was not its frame's, checked plain: the new
     /// id of a completion, which each of its shapes meets in turn, is checked once.
     fresh: Vec<u8>,
+    /// The latest tokens of the ignored members (by key) of the chunks read: the current
+    /// completion's id and creation time. A frame is brought up to them ([`Frame::refresh`])
+    /// before its quick road is tried.
+    current: Vec<Current>,
+    /// Counts the changes to [`Frames::current`].
+    generation: u64,
     /// Frames of whole `chat.completion`s, whose content is `choices[0].message.content`,
     /// rather than of chunks (`choices[0].delta.content`).
     bodies: bool,
+}
+
+/// The latest token of an ignored member, by its key ([`key_hash`]).
+#[derive(Debug, Clone)]
+struct Current {
+    key: u64,
+    token: Vec<u8>,
+    /// The [`Frames::generation`] at which it last changed.
+    changed: u64,
 }
 
 /// More shapes than a stream has: a chunk read whole in a shape of its own (an escape in its
@@ -771,22 +786,24 @@ impl Frames {
     /// `data: `, the frame's text with other tokens in its holes, and a blank line: their length,
     /// and what the last of them reads, its content (if it has one) standing for theirs, which
     /// are appended to `text`. First the run of the last frame's quick road ([`Frame::run`]), or
-    /// that road for a frame without content, then the token road of each frame for one event,
-    /// as [`Frames::read`] takes them. The frame's text is on one line and a hole's token has no
+    /// that road for a frame without content, then the same of the frame that followed it last
+    /// time (a completion's shapes come in order), each brought up to the current completion's
+    /// id and time first; then the token road of each frame for one event, as
+    /// [`Frames::read`] takes them. The frame's text is on one line and a hole's token has no
     /// line end in it, so the event parser would hand each event's very text to
     /// [`Frames::read`], which would read it the same.
     fn events(&mut self, bytes: &[u8], text: &mut Vec<u8>) -> Option<(usize, Framed<'_, '_, ()>)> {
         const START: usize = b"data: ".len();
         let last = self.last;
-        let frame = self.list.get(last)?;
-        if frame.one_line {
-            if frame.content.is_some() {
-                let len = frame.run(bytes, text);
-                if len > 0 {
-                    return Some((len, self.read_by(last, Some(&()))));
-                }
-            } else if let Some(len) = frame.whole_at(bytes) {
-                return Some((len, self.read_by(last, None)));
+        let next = self
+            .list
+            .get(last)?
+            .next
+            .filter(|&n| n != last && n < self.list.len());
+        for at in std::iter::once(last).chain(next) {
+            if let Some(len) = self.quick_events(at, bytes, text) {
+                let content = self.list[at].content.map(|_| &());
+                return Some((len, self.read_by(at, content)));
             }
         }
         let data = bytes.strip_prefix(b"data: ")?;
@@ -795,6 +812,62 @@ impl Frames {
             text.extend_from_slice(content);
         }
         Some((START + len + 2, self.read_by(at, content.map(|_| &()))))
+    }
+
+    /// The quick road of frame `at` for the events at the start of `bytes`, the frame first
+    /// brought up to the current completion's tokens: the run of its content events, or the
+    /// one event that is its text, for a frame without content. Their length, 0 for none.
+    fn quick_events(&mut self, at: usize, bytes: &[u8], text: &mut Vec<u8>) -> Option<usize> {
+        let frame = self.list.get_mut(at)?;
+        frame.refresh(&self.current, self.generation);
+        if !frame.one_line {
+            return None;
+        }
+        let len = match frame.content {
+            Some(_) => frame.run(bytes, text),
+            None => frame.whole_at(bytes).unwrap_or(0),
+        };
+        (len > 0).then_some(len)
+    }
+
+    /// Takes the tokens of frame `at`'s ignored holes in `moved` (a bit per hole), which it has
+    /// just read from a chunk in place of its own, as the current ones.
+    fn note_current(&mut self, at: usize, moved: u16) {
+        let Some(frame) = self.list.get_mut(at) else {
+            return;
+        };
+        let held = frame.generation == self.generation;
+        let mut changed = false;
+        for (i, hole) in frame.holes.iter().enumerate() {
+            if moved & (1 << i) == 0 || hole.key == 0 {
+                continue;
+            }
+            let token = &frame.text[hole.start..hole.end];
+            match self.current.iter_mut().find(|c| c.key == hole.key) {
+                Some(c) if c.token.as_slice() == token => {}
+                Some(c) => {
+                    c.token.clear();
+                    c.token.extend_from_slice(token);
+                    c.changed = self.generation + 1;
+                    changed = true;
+                }
+                None => {
+                    self.current.push(Current {
+                        key: hole.key,
+                        token: token.to_vec(),
+                        changed: self.generation + 1,
+                    });
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.generation += 1;
+        }
+        // A frame that lacked some current tokens still does: its next refresh writes them.
+        if held {
+            frame.generation = self.generation;
+        }
     }
 
     /// What the frame `at` read, `content` being the chunk's; the frame becomes the last used,
@@ -845,7 +918,13 @@ impl Frames {
                 .list
                 .get_mut(i)
                 .filter(|f| tail.is_none() || f.one_line);
-            if let Some((len, content)) = frame.and_then(|f| f.by_tokens(data, tail, fresh)) {
+            if let Some((len, content, moved)) = frame.and_then(|f| f.by_tokens(data, tail, fresh))
+            {
+                // Whole completions are read by the token road alone: no frame of theirs is
+                // refreshed.
+                if moved != 0 && !self.bodies {
+                    self.note_current(i, moved);
+                }
                 return Some((i, len, content));
             }
         }
@@ -888,6 +967,9 @@ impl Frames {
             before.next = Some(at);
         }
         self.last = at;
+        if !self.bodies {
+            self.note_current(at, u16::MAX);
+        }
     }
 }
 
@@ -924,6 +1006,8 @@ struct Frame {
     /// its shape one after the other in a stream: the text after the content, the blank line
     /// that ends the event, `data: `, and the text before the content. Empty for any other.
     seam: Vec<u8>,
+    /// The [`Frames::generation`] whose tokens its ignored holes hold.
+    generation: u64,
 }
 
 /// A token of a frame's text that a chunk may change, from its first byte to after its last.
@@ -932,6 +1016,8 @@ struct Hole {
     kind: Kind,
     start: usize,
     end: usize,
+    /// For an ignored member's value, its key's [`key_hash`] (never 0); 0 for any other hole.
+    key: u64,
 }
 
 /// What a hole's token is to the read.
@@ -1019,6 +1105,7 @@ impl Frame {
             one_line: !text.iter().any(|&b| b == b'\n' || b == b'\r'),
             next: None,
             seam: Vec::new(),
+            generation: 0,
         };
         frame.sew();
         Some(frame)
@@ -1102,19 +1189,21 @@ impl Frame {
     /// `tail`, if given: see [`Frames::by_tokens`]). The length of that text and the content
     /// (the bytes of UTF-8 text: see [`plain_bytes`]), if it fits; the frame's text is then
     /// that, so that the next chunk of the same completion (the same id and creation time)
-    /// takes the quick road.
+    /// takes the quick road. Last, the ignored holes (a bit each) that took a token other than
+    /// the frame's: the chunk is of another completion.
     fn by_tokens<'a>(
         &mut self,
         data: &'a [u8],
         tail: Option<&[u8]>,
         fresh: &mut Vec<u8>,
-    ) -> Option<(usize, Option<&'a [u8]>)> {
+    ) -> Option<(usize, Option<&'a [u8]>, u16)> {
         let mut spans = [(0, 0); HOLES];
         let mut content = None;
         let mut usage = self.usage;
+        let mut moved = 0u16;
         // How far the frame and `data` have been matched.
         let (mut in_frame, mut at) = (0, 0);
-        for (hole, span) in self.holes.iter().zip(spans.iter_mut()) {
+        for (i, (hole, span)) in self.holes.iter().zip(spans.iter_mut()).enumerate() {
             let fixed = &self.text[in_frame..hole.start];
             if !data.get(at..)?.starts_with(fixed) {
                 return None;
@@ -1143,16 +1232,21 @@ impl Frame {
                 // The same id as the frame's, the common case, is compared, not scanned.
                 Kind::Ignored if was[0] == b'"' && rest.starts_with(was) => was.len(),
                 Kind::Ignored if was[0] == b'"' && !fresh.is_empty() && rest.starts_with(fresh) => {
+                    moved |= 1 << i;
                     fresh.len()
                 }
                 Kind::Ignored if was[0] == b'"' => {
                     let (len, _) = plain_bytes(rest)?;
                     fresh.clear();
                     fresh.extend_from_slice(&rest[..len]);
+                    moved |= 1 << i;
                     len
                 }
                 Kind::Ignored if same_number(rest, was) => was.len(),
-                Kind::Ignored => unsigned(rest)?.0,
+                Kind::Ignored => {
+                    moved |= 1 << i;
+                    unsigned(rest)?.0
+                }
             };
             *span = (at, at + len);
             at += len;
@@ -1176,7 +1270,76 @@ impl Frame {
         }
         self.usage = usage;
         self.sew();
-        Some((data.len(), content))
+        Some((data.len(), content, moved))
+    }
+
+    /// Brings the frame's ignored holes up to the `current` tokens (of `generation`), so that
+    /// a chunk of the current completion fits its quick road: a completion's first chunk
+    /// brings its new id and creation time, which each other shape's frame would otherwise
+    /// meet on the token road. Exact whatever the tokens: an ignored member is not read, and a
+    /// token of the hole's type (a plain string literal, an unsigned integer) in its place
+    /// leaves the text valid JSON of the same shape. Only the tokens changed since the frame
+    /// last held the current ones are written, in place when of the same length (an id, a
+    /// time), the seam's copy too.
+    fn refresh(&mut self, current: &[Current], generation: u64) {
+        if self.generation == generation {
+            return;
+        }
+        let since = self.generation;
+        self.generation = generation;
+        let mut sew = false;
+        for c in current.iter().filter(|c| c.changed > since) {
+            let Some(i) = self.holes.iter().position(|h| h.key == c.key) else {
+                continue;
+            };
+            let hole = self.holes[i];
+            let token = c.token.as_slice();
+            let was = hole.end - hole.start;
+            if (self.text[hole.start] == b'"') != (token[0] == b'"') {
+                continue;
+            }
+            if token.len() == was {
+                self.text[hole.start..hole.end].copy_from_slice(token);
+                if let Some(at) = self.in_seam(hole) {
+                    self.seam[at..at + token.len()].copy_from_slice(token);
+                }
+                continue;
+            }
+            let after = self.text.split_off(hole.end);
+            self.text.truncate(hole.start);
+            self.text.extend_from_slice(token);
+            self.text.extend_from_slice(&after);
+            self.holes[i].end = hole.start + token.len();
+            for later in &mut self.holes[i + 1..] {
+                later.start = later.start - was + token.len();
+                later.end = later.end - was + token.len();
+            }
+            sew = true;
+        }
+        if sew {
+            self.sew();
+        }
+        #[cfg(debug_assertions)]
+        {
+            // The seam written in place is the one the text would sew.
+            let mut sewn = self.clone();
+            sewn.sew();
+            debug_assert_eq!(sewn.seam, self.seam);
+        }
+    }
+
+    /// Where `hole`'s token lies in the frame's seam ([`Frame::sew`] says what is where), if it
+    /// has one.
+    fn in_seam(&self, hole: Hole) -> Option<usize> {
+        if self.seam.is_empty() {
+            return None;
+        }
+        let content = self.holes[self.content?];
+        if hole.start >= content.end {
+            Some(hole.start - content.end)
+        } else {
+            Some(self.text.len() - content.end + b"\n\ndata: ".len() + hole.start)
+        }
     }
 }
 
@@ -1357,6 +1520,8 @@ struct Scan<'t> {
     ignored: usize,
     /// See [`Place::member`].
     holder: &'static [u8],
+    /// The [`key_hash`] of the top-level member whose value is being walked.
+    key: u64,
 }
 
 impl<'t> Scan<'t> {
@@ -1368,6 +1533,7 @@ impl<'t> Scan<'t> {
             holes: Vec::new(),
             ignored: 0,
             holder,
+            key: 0,
         };
         scan.value(Place::Top)?;
         scan.space();
@@ -1416,6 +1582,9 @@ impl<'t> Scan<'t> {
                         true => place.member(&self.b[from + 1..to - 1], self.holder),
                         false => Place::Other,
                     };
+                    if inner == Place::Ignored {
+                        self.key = key_hash(&self.b[from + 1..to - 1]);
+                    }
                     self.eat(b':')?;
                     self.value(inner)?;
                     if !self.more(b'}')? {
@@ -1508,9 +1677,28 @@ impl<'t> Scan<'t> {
         } else if self.holes.iter().any(|h| h.kind == kind) {
             return None;
         }
-        self.holes.push(Hole { kind, start, end });
+        let key = match kind {
+            Kind::Ignored => self.key,
+            _ => 0,
+        };
+        self.holes.push(Hole {
+            kind,
+            start,
+            end,
+            key,
+        });
         Some(())
     }
+}
+
+/// A key's name as a number that is never 0 (FNV-1a): what [`Frame::refresh`] matches the
+/// holes of two frames by. Two names of one hash would only make a frame's quick road miss.
+fn key_hash(name: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash.max(1)
 }
 
 fn chunk_from_tree(
@@ -2592,6 +2780,47 @@ mod tests {
             r#"{"completion_tokens":2,"prompt_tokens":3,"total_tokens":5}"#,
         );
         (body + "data: [DONE]\n\n").into_bytes()
+    }
+
+    /// A next completion's words, after its role chunk brought a new id and creation time (of
+    /// the same length or not), are read as one run from the first word: the frames of its
+    /// other shapes are brought up to the new tokens rather than each taking the token road
+    /// ([`Frame::refresh`]). It reads as by the slow road, and so does the same completion
+    /// read again by frames that have moved on.
+    #[test]
+    fn a_next_completion_reads_its_words_in_one_run() {
+        let mut frames = Frames::default();
+        let first = mock_stream("chatcmpl-A", &["Hi ", "there."]);
+        assert_eq!(fast_road(&[&first], &mut frames, false), slow_road(&first));
+        let mut seen = Vec::new();
+        for (id, created) in [
+            ("chatcmpl-B", "1796000001"),
+            ("chatcmpl-Longer", "1796000001"),
+            ("c", "17960000012"),
+            ("chatcmpl-B", "7"),
+        ] {
+            let body = String::from_utf8(mock_stream(id, &["An ", "answer ", "here."]))
+                .unwrap()
+                .replace("1796000000", created)
+                .into_bytes();
+            let (mut lens, mut text, mut at) = (Vec::new(), Vec::new(), 0);
+            while let Some((len, _)) = frames.events(&body[at..], &mut text) {
+                lens.push(len);
+                at += len;
+            }
+            // The role chunk, the three words, the finish chunk, the usage chunk; `[DONE]`.
+            assert_eq!(lens.len(), 4, "{id} {created}: {lens:?}");
+            assert_eq!(text, b"An answer here.");
+            assert_eq!(&body[at..], b"data: [DONE]\n\n");
+            assert_eq!(
+                fast_road(&[&body], &mut frames.clone(), false),
+                slow_road(&body)
+            );
+            seen.push(body);
+        }
+        for body in &seen {
+            assert_eq!(fast_road(&[body], &mut frames, false), slow_road(body));
+        }
     }
 
     /// A run of words in the content frame's shape is read in one go, up to a word it cannot
