@@ -2594,7 +2594,14 @@ mod tests {
             b"5",
             br#""long words, more than eight bytes""#,
         ]);
-        let id = prop::sample::select(vec!["chatcmpl-A", "chatcmpl-B7", "", "x"]);
+        // Ids of several lengths, one longer than the text between a time and the content.
+        let id = prop::sample::select(vec![
+            "chatcmpl-A",
+            "chatcmpl-B7",
+            "",
+            "x",
+            "chatcmpl-0123456789012345678901234567890123456789012345678901234567890123456789",
+        ]);
         let created = prop::sample::select(vec!["1796225262", "1796225263", "7", "007"]);
         let openai_shape = prop::bool::ANY;
         let completion = (
