@@ -2791,6 +2791,26 @@ mod tests {
         (body + "data: [DONE]\n\n").into_bytes()
     }
 
+    /// Reads `body` by [`Frames::events`] alone, from its start while it takes events: `calls`
+    /// calls take all of it but its `[DONE]`, their text is `text`, and frames that had read
+    /// what `frames` had read say of it what the slow road says.
+    fn read_by_events(frames: &mut Frames, body: &[u8], calls: usize, text: &[u8]) {
+        let before = frames.clone();
+        let (mut lens, mut got, mut at) = (Vec::new(), Vec::new(), 0);
+        while let Some((len, _)) = frames.events(&body[at..], &mut got) {
+            lens.push(len);
+            at += len;
+        }
+        let body_text = String::from_utf8_lossy(body);
+        assert_eq!(lens.len(), calls, "{body_text}: {lens:?}");
+        assert_eq!(got, text, "{body_text}");
+        assert_eq!(&body[at..], b"data: [DONE]\n\n", "{body_text}");
+        assert_eq!(
+            fast_road(&[body], &mut before.clone(), false),
+            slow_road(body)
+        );
+    }
+
     /// A next completion's words, after its role chunk brought a new id and creation time (of
     /// the same length or not), are read as one run from the first word: the frames of its
     /// other shapes are brought up to the new tokens rather than each taking the token road
@@ -2812,19 +2832,8 @@ mod tests {
                 .unwrap()
                 .replace("1796000000", created)
                 .into_bytes();
-            let (mut lens, mut text, mut at) = (Vec::new(), Vec::new(), 0);
-            while let Some((len, _)) = frames.events(&body[at..], &mut text) {
-                lens.push(len);
-                at += len;
-            }
-            // The role chunk, the three words, the finish chunk, the usage chunk; `[DONE]`.
-            assert_eq!(lens.len(), 4, "{id} {created}: {lens:?}");
-            assert_eq!(text, b"An answer here.");
-            assert_eq!(&body[at..], b"data: [DONE]\n\n");
-            assert_eq!(
-                fast_road(&[&body], &mut frames.clone(), false),
-                slow_road(&body)
-            );
+            // The role chunk, the three words, the finish chunk, the usage chunk.
+            read_by_events(&mut frames, &body, 4, b"An answer here.");
             seen.push(body);
         }
         for body in &seen {
@@ -2857,18 +2866,8 @@ mod tests {
         let long = format!("chatcmpl-{}", "L".repeat(80));
         for (id, created) in [(long.as_str(), "1796000001"), ("y", "1796000002")] {
             let body = stream(id, created);
-            let (mut lens, mut text, mut at) = (Vec::new(), Vec::new(), 0);
-            while let Some((len, _)) = frames.events(&body[at..], &mut text) {
-                lens.push(len);
-                at += len;
-            }
-            // The role chunk, the three words, the finish chunk; `[DONE]`.
-            assert_eq!(lens.len(), 3, "{id}: {lens:?}");
-            assert_eq!(text, b"Hi there you.");
-            assert_eq!(
-                fast_road(&[&body], &mut frames.clone(), false),
-                slow_road(&body)
-            );
+            // The role chunk, the three words, the finish chunk.
+            read_by_events(&mut frames, &body, 3, b"Hi there you.");
         }
     }
 
