@@ -1307,10 +1307,9 @@ impl Frame {
                 }
                 continue;
             }
-            let after = self.text.split_off(hole.end);
-            self.text.truncate(hole.start);
-            self.text.extend_from_slice(token);
-            self.text.extend_from_slice(&after);
+            // Rare (a token of another length): std's splice, the seam sewn anew below.
+            self.text
+                .splice(hole.start..hole.end, token.iter().copied());
             self.holes[i].end = hole.start + token.len();
             for later in &mut self.holes[i + 1..] {
                 later.start = later.start - was + token.len();
