@@ -17,11 +17,13 @@ pub(super) use dates::numeric_date;
 
 thread_local! {
     /// The lower-cased copy of the reply being read (see [`lex::lower`]) and the room for
-    /// its tokens, kept from reply to reply so that reading one allocates nothing of its own.
+    /// its tokens and for where readings may start, kept from reply to reply so that reading
+    /// one allocates nothing of its own.
     static BUFS: RefCell<Bufs> = const {
         RefCell::new(Bufs {
             lower: String::new(),
             toks: Vec::new(),
+            starts: Vec::new(),
         })
     };
 }
@@ -31,6 +33,7 @@ thread_local! {
 struct Bufs {
     lower: String,
     toks: Vec<Token<'static>>,
+    starts: Vec<u32>,
 }
 
 /// A buffer kept longer than this is given back after the reply that grew it: one long
@@ -65,8 +68,19 @@ pub fn each_fact(text: &str, kinds: Kinds, mut found: impl FnMut(Fact)) {
     let found: &mut dyn FnMut(Fact) = &mut found;
     BUFS.with(|bufs| match bufs.try_borrow_mut() {
         Ok(mut bufs) => {
-            let Bufs { lower, toks } = &mut *bufs;
-            let room = read(text, lower, recycle(std::mem::take(toks)), kinds, found);
+            let Bufs {
+                lower,
+                toks,
+                starts,
+            } = &mut *bufs;
+            let room = read(
+                text,
+                lower,
+                recycle(std::mem::take(toks)),
+                starts,
+                kinds,
+                found,
+            );
             *toks = room;
             if lower.capacity() > KEPT {
                 *lower = String::new();
@@ -74,10 +88,20 @@ pub fn each_fact(text: &str, kinds: Kinds, mut found: impl FnMut(Fact)) {
             if toks.capacity() * std::mem::size_of::<Token>() > KEPT {
                 *toks = Vec::new();
             }
+            if starts.capacity() * std::mem::size_of::<u32>() > KEPT {
+                *starts = Vec::new();
+            }
         }
         // Only when extracting within an extraction, which nothing does.
         Err(_) => {
-            read(text, &mut String::new(), Vec::new(), kinds, found);
+            read(
+                text,
+                &mut String::new(),
+                Vec::new(),
+                &mut Vec::new(),
+                kinds,
+                found,
+            );
         }
     });
 }
@@ -89,12 +113,14 @@ fn recycle<'b>(toks: Vec<Token<'_>>) -> Vec<Token<'b>> {
     toks.into_iter().map(|_| unreachable!()).collect()
 }
 
-/// [`each_fact`] with `buf` for the lower-cased copy and `room` for the tokens, which it
-/// gives back empty. Most replies take the one-pass lexer.
+/// [`each_fact`] with `buf` for the lower-cased copy, `room` for the tokens, which it gives
+/// back empty, and `starts` for where readings may start, which it leaves empty. Most
+/// replies take the one-pass lexer.
 fn read<'r>(
     text: &str,
     buf: &mut String,
     room: Vec<Token<'r>>,
+    starts: &mut Vec<u32>,
     kinds: Kinds,
     found: &mut dyn FnMut(Fact),
 ) -> Vec<Token<'r>> {
@@ -109,21 +135,66 @@ fn read<'r>(
             toks
         }
     };
-    scan(&Scanner::new(&toks, kinds), Scanner::step, found);
+    starts.clear();
+    let months = starts_of(&toks, starts);
+    let sc = Scanner {
+        t: &toks,
+        months,
+        kinds,
+    };
+    scan(
+        &sc,
+        starts.iter().map(|&i| i as usize),
+        Scanner::read_at,
+        found,
+    );
+    starts.clear();
     toks.clear();
     recycle(toks)
 }
 
-/// Reads at each token with `read`, handing `found` each fact of the kinds wanted, in
-/// order, and going on after what a reading consumed.
+/// Pushes onto `starts` the index of each token a reading may start at, and says whether some
+/// word of the text names a month (see [`Scanner::months`]). Only a number, a currency symbol,
+/// a minus sign or a word that [`words::may_start_or_month`] starts either; most tokens are none of
+/// these, and asking each token in the scan (as the month was asked in a pass of its own)
+/// was a sixth of what reading a short reply cost. The test `skipping_changes_nothing`
+/// holds the scan of these to the scan of every token.
+fn starts_of(t: &[Token<'_>], starts: &mut Vec<u32>) -> bool {
+    let mut months = false;
+    for (i, tok) in t.iter().enumerate() {
+        let start = match &tok.kind {
+            Kind::Num(_) => true,
+            Kind::Sym(c) => words::currency_symbol(*c).is_some() || is_minus(*c),
+            Kind::Word { text, .. } => {
+                let (start, month) = words::may_start_or_month(text);
+                months |= month;
+                start
+            }
+            Kind::Barrier => false,
+        };
+        // A blocked token reads as nothing, and starts nothing; `u32` holds the index of any
+        // token of a reply under the body cap.
+        if start && !tok.blocked {
+            starts.push(i as u32);
+        }
+    }
+    months
+}
+
+/// Reads at each token of `at` with `read`, handing `found` each fact of the kinds wanted,
+/// in order, and going on after what a reading consumed: a token within it is not read at.
 fn scan<'a>(
     sc: &Scanner<'a>,
+    at: impl Iterator<Item = usize>,
     read: impl Fn(&Scanner<'a>, usize) -> Option<(Found, usize)>,
     found: &mut dyn FnMut(Fact),
 ) {
     let mut i = 0;
-    while i < sc.t.len() {
-        match read(sc, i) {
+    for at in at {
+        if at < i {
+            continue;
+        }
+        i = match read(sc, at) {
             Some(([first, second], next)) => {
                 // Each end asked by itself: a loop over the pair left an iterator to drop.
                 if let Some(f) = first.filter(|f| sc.kinds.holds(f)) {
@@ -132,9 +203,9 @@ fn scan<'a>(
                 if let Some(f) = second.filter(|f| sc.kinds.holds(f)) {
                     found(f);
                 }
-                i = next.max(i + 1);
+                next.max(at + 1)
             }
-            None => i += 1,
+            None => at + 1,
         }
     }
 }
@@ -224,11 +295,10 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner of `t` for tests, which ask its readers at tokens of their choosing.
+    #[cfg(test)]
     fn new(t: &'a [Token<'a>], kinds: Kinds) -> Self {
-        let months = t.iter().any(|t| match &t.kind {
-            Kind::Word { text, .. } => words::month(text).is_some(),
-            _ => false,
-        });
+        let months = starts_of(t, &mut Vec::new());
         Scanner { t, months, kinds }
     }
 
@@ -284,30 +354,9 @@ impl<'a> Scanner<'a> {
         i.checked_sub(1).and_then(|p| self.word(p))
     }
 
-    /// A date, else a quantity, at `i`. Only a number, a currency symbol, a minus sign or a
-    /// word that [`words::may_start`] starts either; most tokens are none of these, and trying both
-    /// readings at each of them was about half of what the scan cost. The test
-    /// `skipping_changes_nothing` holds this to [`Self::read_at`], which tries every token.
-    fn step(&self, i: usize) -> Option<(Found, usize)> {
-        let may_start = match &self.tok(i)?.kind {
-            Kind::Num(_) => true,
-            Kind::Sym(c) => words::currency_symbol(*c).is_some() || is_minus(*c),
-            Kind::Word { text, .. } => words::may_start(text),
-            Kind::Barrier => false,
-        };
-        if !may_start {
-            return None;
-        }
-        self.date(i).or_else(|| self.quantity(i))
-    }
-
-    /// [`Self::step`] without its test of the token: what the scan read before it skipped.
-    #[cfg(test)]
+    /// A date, else a quantity, at `i`: asked at each token [`starts_of`] lists, and in a
+    /// test at every token.
     fn read_at(&self, i: usize) -> Option<(Found, usize)> {
-        let t = self.tok(i)?;
-        if t.kind == Kind::Barrier {
-            return None;
-        }
         self.date(i).or_else(|| self.quantity(i))
     }
 
@@ -1040,11 +1089,23 @@ mod tests {
                 kinds: Kinds::ALL,
             };
             let mut skipping = Vec::new();
-            scan(&Scanner::new(&toks, Kinds::ALL), Scanner::step, &mut |f| {
-                skipping.push(f)
-            });
+            let mut starts = Vec::new();
+            let sc = Scanner {
+                t: &toks,
+                months: starts_of(&toks, &mut starts),
+                kinds: Kinds::ALL,
+            };
+            let at = starts.iter().map(|&i| i as usize);
+            scan(&sc, at, Scanner::read_at, &mut |f| skipping.push(f));
             let mut tried = Vec::new();
-            scan(&every, Scanner::read_at, &mut |f| tried.push(f));
+            let every_token = |sc: &Scanner<'_>, i: usize| {
+                let t = sc.tok(i)?;
+                if t.kind == Kind::Barrier {
+                    return None;
+                }
+                sc.read_at(i)
+            };
+            scan(&every, 0..toks.len(), every_token, &mut |f| tried.push(f));
             (skipping, tried)
         }
         for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {

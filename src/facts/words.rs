@@ -131,7 +131,7 @@ fn set(words: &'static str) -> Vocab {
 }
 
 /// A table of words and what each stands for, behind its [`Sieve`]. Kept as a list rather
-/// than a `match` so that the sieve, and [`may_start`]'s, are made of the very words looked up.
+/// than a `match` so that the sieve, and [`may_start_or_month`]'s, are made of the very words looked up.
 struct Table<T: 'static> {
     sieve: Sieve,
     entries: &'static [(&'static str, T)],
@@ -302,7 +302,7 @@ pub(super) fn currency_code(word: &str) -> Option<&'static str> {
 /// Named times, which start a quantity as numbers do.
 const NAMED_TIMES: [&str; 3] = ["noon", "midday", "midnight"];
 
-/// Every word [`may_start`] says yes to, and some more: it refuses most words of a reply by
+/// Every word [`may_start_or_month`] says yes to, and some more: it refuses most words of a reply by
 /// this alone.
 static START: Sieve = Sieve::of_words(&CODES)
     .with_words(&NAMED_TIMES)
@@ -314,15 +314,20 @@ static START: Sieve = Sieve::of_words(&CODES)
 
 /// Whether a date or a quantity can start at this (lower-case) word: a number word or a
 /// multiplier (`thirty`, "a `hundred`"), an ordinal or a month (a date), a currency code or a
-/// `$` prefix (`USD 99`, `US$99`), `noon`, `midday`, `midnight`. The scanner tries no reading
-/// at any other word, so a reader that starts at a new kind of word must add it here, and
-/// its words to [`START`].
+/// `$` prefix (`USD 99`, `US$99`), `noon`, `midday`, `midnight`; and whether it names a month.
+/// The scanner tries no reading at any other word, so a reader that starts at a new kind of
+/// word must add it here, and its words to [`START`]. Both asked behind the one sieve, since
+/// the scanner asks them of every word before it reads.
 #[inline]
-pub(super) fn may_start(word: &str) -> bool {
-    START.may_hold(word) && may_start_unsieved(word)
+pub(super) fn may_start_or_month(word: &str) -> (bool, bool) {
+    if !START.may_hold(word) {
+        return (false, false);
+    }
+    let month = month(word).is_some();
+    (month || may_start_unsieved(word), month)
 }
 
-/// [`may_start`] without its sieve: what it answered before it had one.
+/// [`may_start_or_month`]'s first answer without its sieve: what it answered before it had one.
 fn may_start_unsieved(word: &str) -> bool {
     currency_code(word).is_some()
         || dollar_prefix(word).is_some()
@@ -709,8 +714,8 @@ mod tests {
         });
         all.push((CODES.to_vec(), code));
         let start: SievedPair = Box::new(|w| {
-            let plain = may_start_unsieved(w);
-            (may_start(w).to_string(), plain.to_string())
+            let plain = (may_start_unsieved(w), month(w).is_some());
+            (format!("{:?}", may_start_or_month(w)), format!("{plain:?}"))
         });
         let starts = all[..5].iter().flat_map(|(w, _)| w.clone());
         let starts = starts.chain(CODES).chain(NAMED_TIMES).collect();
