@@ -135,17 +135,28 @@ fn read<'r>(
             toks
         }
     };
+    scan_starts(&toks, kinds, starts, found);
+    toks.clear();
+    recycle(toks)
+}
+
+/// Reads `toks` at each token where a reading may start, listed into `starts` (left empty)
+/// by [`starts_of`]: what every reply takes, and what `skipping_changes_nothing` holds to
+/// reading at every token.
+fn scan_starts(
+    toks: &[Token<'_>],
+    kinds: Kinds,
+    starts: &mut Vec<usize>,
+    found: &mut dyn FnMut(Fact),
+) {
     starts.clear();
-    let months = starts_of(&toks, starts);
     let sc = Scanner {
-        t: &toks,
-        months,
+        t: toks,
+        months: starts_of(toks, starts),
         kinds,
     };
     scan(&sc, starts.iter().copied(), Scanner::read_at, found);
     starts.clear();
-    toks.clear();
-    recycle(toks)
 }
 
 /// Pushes onto `starts` the index of each token a reading may start at, and says whether some
@@ -1083,13 +1094,7 @@ mod tests {
                 kinds: Kinds::ALL,
             };
             let mut skipping = Vec::new();
-            let mut starts = Vec::new();
-            let sc = Scanner {
-                t: &toks,
-                months: starts_of(&toks, &mut starts),
-                kinds: Kinds::ALL,
-            };
-            scan(&sc, starts.into_iter(), Scanner::read_at, &mut |f| {
+            scan_starts(&toks, Kinds::ALL, &mut Vec::new(), &mut |f| {
                 skipping.push(f)
             });
             let mut tried = Vec::new();
