@@ -378,7 +378,7 @@ fn agent_reply(v: &Value, p: &Pointers, text: String) -> AgentReply {
     let n = |ptr: &Option<String>| {
         ptr.as_deref()
             .and_then(|ptr| v.pointer(ptr))
-            .and_then(Value::as_u64)
+            .and_then(super::token_count)
     };
     AgentReply {
         text,

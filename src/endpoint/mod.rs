@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use crate::record::{Reply, SendError};
 use crate::suite::model::{self, BaseUrl, EndpointKind, SessionMode};
 
@@ -115,4 +117,48 @@ pub fn connect(
         EndpointKind::OpenAi(spec) => Arc::new(openai::OpenAi::new(http, &base, endpoint, spec)?),
         EndpointKind::Http(spec) => Arc::new(http::Http::new(http, &base, endpoint, spec)?),
     })
+}
+
+/// A token count as a reply's JSON gives it: a whole number, also when written `7.0` (gateways
+/// in Python or JavaScript that do arithmetic on the counts write them so) or as the string
+/// `"7"`. Anything else (a fraction, a negative, a word) is no count.
+pub fn token_count(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            let f = n.as_f64()?;
+            // Below 2^53 a whole `f64` is the count exactly.
+            (f >= 0.0 && f.fract() == 0.0 && f < 9_007_199_254_740_992.0).then_some(f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_count;
+    use serde_json::json;
+
+    #[test]
+    fn a_count_is_a_whole_number_however_written() {
+        for (v, n) in [
+            (json!(7), Some(7)),
+            (json!(7.0), Some(7)),
+            (json!("7"), Some(7)),
+            (json!(" 12 "), Some(12)),
+        ] {
+            assert_eq!(token_count(&v), n, "{v}");
+        }
+        for v in [
+            json!(7.5),
+            json!(-1),
+            json!(-1.0),
+            json!("seven"),
+            json!(null),
+            json!([7]),
+            json!(1e300),
+        ] {
+            assert_eq!(token_count(&v), None, "{v}");
+        }
+    }
 }

@@ -327,7 +327,7 @@ impl Conversation for OpenAiConversation {
 }
 
 fn usage_of(v: &Value) -> Usage {
-    let n = |k: &str| v.get(k).and_then(Value::as_u64);
+    let n = |k: &str| v.get(k).and_then(super::token_count);
     Usage {
         input_tokens: n("prompt_tokens"),
         output_tokens: n("completion_tokens"),
@@ -341,7 +341,7 @@ fn usage_of(v: &Value) -> Usage {
 #[derive(Deserialize)]
 struct Completion<'a> {
     #[serde(borrow)]
-    choices: First<Choice<'a>>,
+    choices: Zeroth<'a>,
     #[serde(default)]
     usage: Option<OpenAiUsage>,
     #[serde(default, borrow)]
@@ -376,33 +376,54 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// The first item of a list, the rest skipped unread: only `choices[0]` is ever looked at, and
-/// a stream has a chunk per word.
-struct First<T>(Option<T>);
+/// The choice whose `index` is 0 (or that has none), the rest skipped unread: only that one is
+/// ever looked at, and a stream has a chunk per word. It is most often the first; a server
+/// asked for several choices (`n` in `params`) streams each in chunks of its own, where the
+/// first of a chunk's `choices` may be another's (`"index": 1`), whose words are not the
+/// reply's.
+struct Zeroth<'a>(Option<Choice<'a>>);
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+impl<'de: 'a, 'a> Deserialize<'de> for Zeroth<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
-            type Value = First<T>;
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Zeroth<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a list")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> Result<First<T>, A::Error> {
-                let first = seq.next_element()?;
+            ) -> Result<Zeroth<'a>, A::Error> {
+                let mut zeroth = None;
+                while zeroth.is_none() {
+                    match seq.next_element::<Choice>()? {
+                        Some(c) if c.index.unwrap_or(0) == 0 => zeroth = Some(c),
+                        Some(_) => {}
+                        None => return Ok(Zeroth(None)),
+                    }
+                }
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(First(first))
+                Ok(Zeroth(zeroth))
             }
         }
         d.deserialize_seq(Visit(std::marker::PhantomData))
     }
 }
 
+/// What [`Zeroth`] is of a tree: the choice of `index` 0, or with none.
+fn zeroth(value: &Value) -> Option<&Value> {
+    value.get("choices")?.as_array()?.iter().find(|c| {
+        c.get("index")
+            .filter(|i| !i.is_null())
+            .is_none_or(|i| i.as_u64() == Some(0))
+    })
+}
+
 #[derive(Deserialize)]
 struct Choice<'a> {
+    #[serde(default)]
+    index: Option<u64>,
     #[serde(default, borrow)]
     message: Option<Content<'a>>,
     #[serde(default, borrow)]
@@ -496,7 +517,7 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
             }
         }
     };
-    let text = match value.pointer("/choices/0/message/content") {
+    let text = match zeroth(&value).and_then(|c| c.pointer("/message/content")) {
         Some(Value::String(text)) => text.clone(),
         Some(Value::Array(parts)) => match text_of_parts(parts) {
             Ok(text) => text,
@@ -553,7 +574,8 @@ fn text_of_parts(parts: &[Value]) -> Result<String, String> {
 /// reason says so in words, naming the tools (or quoting a `refusal`), whatever the body's
 /// length.
 fn no_content(value: &Value, bytes: &[u8]) -> String {
-    let message = value.pointer("/choices/0/message");
+    let choice = zeroth(value);
+    let message = choice.and_then(|c| c.get("message"));
     let calls: Vec<&str> = message
         .and_then(|m| m.get("tool_calls"))
         .and_then(Value::as_array)
@@ -579,6 +601,17 @@ fn no_content(value: &Value, bytes: &[u8]) -> String {
         format!(
             "the model refused, so `choices[0].message.content` has no text: `{}`",
             truncate(refusal, 200)
+        )
+    } else if choice
+        .and_then(|c| c.get("finish_reason"))
+        .and_then(Value::as_str)
+        == Some("content_filter")
+    {
+        // Azure's content filter, and gateways that pass it on: the answer was withheld.
+        format!(
+            "the server's content filter withheld the answer (`finish_reason: \"content_filter\"`), \
+             so `choices[0].message.content` has no text: {}",
+            preview(bytes)
         )
     } else {
         format!(
@@ -1725,7 +1758,7 @@ fn chunk_from_tree(
     if let Some(reason) = stream_error(&value) {
         return Err(reason);
     }
-    let text = match value.pointer("/choices/0/delta/content") {
+    let text = match zeroth(&value).and_then(|c| c.pointer("/delta/content")) {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) => Some(Cow::Owned(t.clone())),
         // A piece as a list of parts, as a whole completion's content may be: its text parts.
@@ -2987,5 +3020,53 @@ mod tests {
             assert_eq!(a.usage.output_tokens, Some(n));
             assert_eq!(a.usage.total_tokens, Some(n + 4));
         }
+    }
+
+    /// With `n: 2` a server streams each choice in chunks of its own, the first of a chunk's
+    /// `choices` being choice 1's as often as choice 0's: the reply is choice 0's words alone,
+    /// read the same by every road (frames learned from its chunks, the tree, the slow road).
+    #[test]
+    fn a_stream_of_two_choices_is_read_as_choice_zero() {
+        let chunk = |index: u32, piece: &str| {
+            format!(
+                "data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":{index},\"delta\":{{\"content\":\"{piece}\"}},\"finish_reason\":null}}]}}\n\n"
+            )
+        };
+        let mut body = String::new();
+        for (a, b) in [("Hel", "OTHER"), ("lo, ", "OTHER "), ("world", "X")] {
+            body.push_str(&chunk(1, b));
+            body.push_str(&chunk(0, a));
+        }
+        // Two choices in one chunk, the zeroth second.
+        body.push_str(
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"Y\"}},{\"index\":0,\"delta\":{\"content\":\"!\"}}]}\n\n",
+        );
+        body.push_str("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5.0,\"total_tokens\":\"8\"}}\n\ndata: [DONE]\n\n");
+        let (text, usage, _) = fast_road(&[body.as_bytes()], &mut Frames::default(), false);
+        assert_eq!(text.as_deref(), Ok("Hello, world!"));
+        assert_eq!(usage.output_tokens, Some(5), "a count written 5.0 is 5");
+        assert_eq!(usage.total_tokens, Some(8), "a count written \"8\" is 8");
+        assert_eq!(slow_road(body.as_bytes()).0.as_deref(), Ok("Hello, world!"));
+        // A whole completion names its choices too.
+        let whole = br#"{"choices":[{"index":1,"message":{"content":"no"}},{"index":0,"message":{"content":"yes"}}],"usage":{"prompt_tokens":2.0,"completion_tokens":1,"total_tokens":3}}"#;
+        for read in [parse_completion(whole), completion_from_tree(whole)] {
+            let ReplyBody::Agent(a) = read else {
+                panic!("choice 0 has text")
+            };
+            assert_eq!(a.text, "yes");
+            assert_eq!(a.usage.input_tokens, Some(2));
+        }
+    }
+
+    #[test]
+    fn a_filtered_answer_says_so() {
+        let body = br#"{"choices":[{"index":0,"finish_reason":"content_filter","message":{"role":"assistant"},"content_filter_results":{"hate":{"filtered":true}}}]}"#;
+        let ReplyBody::Malformed { reason } = parse_completion(body) else {
+            panic!("a filtered answer is no text")
+        };
+        assert!(
+            reason.starts_with("the server's content filter withheld the answer"),
+            "{reason}"
+        );
     }
 }

@@ -210,7 +210,8 @@ fn parse_any(bytes: &[u8]) -> ReplyBody {
         .get("session_id")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let u64_at = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_u64);
+    let u64_at =
+        |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(super::token_count);
     let (shape, usage, model) = if let Some(usage) = obj.get("usage").filter(|u| u.is_object()) {
         let usage = Usage {
             input_tokens: u64_at(Some(usage), "input_tokens"),
@@ -218,7 +219,7 @@ fn parse_any(bytes: &[u8]) -> ReplyBody {
             total_tokens: u64_at(Some(usage), "total_tokens"),
         };
         (Some("usage"), usage, None)
-    } else if let Some(total) = obj.get("tokens_used").and_then(Value::as_u64) {
+    } else if let Some(total) = obj.get("tokens_used").and_then(super::token_count) {
         let usage = Usage {
             total_tokens: Some(total),
             ..Usage::default()
