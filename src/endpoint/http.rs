@@ -26,7 +26,7 @@ use super::transport::{self, preview, truncate, Auth, Client, Target, Transport}
 use super::{session, Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{self, BaseUrl, HttpSpec, Pointers, SessionMode};
-use crate::suite::template::{expand_template, references};
+use crate::suite::template::{expand_template, references, whole_reference};
 
 #[derive(Debug)]
 pub struct Http {
@@ -332,12 +332,12 @@ impl HttpConversation {
     }
 }
 
-/// The body template with every string filled: exactly `{{history}}` becomes the message array,
-/// exactly `{{turn}}` a number, any other string has its names expanded.
+/// The body template with every string filled: `{{history}}` alone becomes the message array,
+/// `{{turn}}` alone a number ([`whole_reference`]), any other string has its names expanded.
 fn fill(template: &Value, values: &BTreeMap<String, String>, history: &Value) -> Value {
     match template {
-        Value::String(s) if s.trim() == "{{history}}" => history.clone(),
-        Value::String(s) if s.trim() == "{{turn}}" => values
+        Value::String(s) if whole_reference(s) == Some("history") => history.clone(),
+        Value::String(s) if whole_reference(s) == Some("turn") => values
             .get("turn")
             .and_then(|t| t.parse::<u64>().ok())
             .map(Value::from)
@@ -512,7 +512,9 @@ mod tests {
             "conversation": "{{session_id}}",
             "n": "{{turn}}",
             "history": "{{history}}",
-            "meta": ["plan {{plan}}", 7, true]
+            "meta": ["plan {{plan}}", 7, true],
+            // With spaces inside the braces, as every other name may be written.
+            "spaced": ["{{ turn }}", " {{ history }} ", "turn {{ turn }}"]
         });
         let values = BTreeMap::from([
             ("message".to_string(), "hi".to_string()),
@@ -528,7 +530,8 @@ mod tests {
                 "conversation": "s1",
                 "n": 2,
                 "history": [{"role": "user", "content": "a"}],
-                "meta": ["plan pro", 7, true]
+                "meta": ["plan pro", 7, true],
+                "spaced": [2, [{"role": "user", "content": "a"}], "turn 2"]
             })
         );
     }

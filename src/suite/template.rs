@@ -47,6 +47,16 @@ pub fn references(template: &str) -> Vec<Reference> {
     out
 }
 
+/// The name of the one reference `text` is, around it only spaces: `{{turn}}`,
+/// ` {{ history }} `. An `http` body string that is a reference alone takes the value's JSON
+/// type (the history's array, the turn's number), where one inside other text is text; the
+/// loader and the sender both ask this, so what is checked is what is sent.
+pub fn whole_reference(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let name = inner.trim();
+    is_name(name).then_some(name)
+}
+
 /// A reference with one brace too few: `{{name}` or `{{name` (no `}}` closes it) or `{name}}`
 /// (no `{{` opens it). Sent as written, it would reach the agent as text in place of the value
 /// (SPEC §8.3: no message goes out with `{{name}}` left in it), so the loader refuses it.

@@ -274,7 +274,7 @@ impl Checker<'_> {
 
     /// Whether `text`, a field that is sent as written, holds a `{{name}}`; if so, the error
     /// (`what` is not a template) is reported at `span` with `help`.
-    fn a_template(&mut self, text: &str, span: Span, what: &str, help: &str) -> bool {
+    pub(super) fn a_template(&mut self, text: &str, span: Span, what: &str, help: &str) -> bool {
         if crate::suite::template::references(text).is_empty() {
             return false;
         }

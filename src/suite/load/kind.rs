@@ -314,7 +314,15 @@ impl Checker<'_> {
         };
         if let Some(p) = &raw.params {
             let mut leaves = Leaves::default();
-            if let Some(Value::Object(map)) = self.mapping("params", p, &mut leaves) {
+            let map = self.mapping("params", p, &mut leaves);
+            // Copied into the body as written (SPEC §8.1): a `{{name}}` would go out unfilled.
+            let help = "`params` are copied into the request as written; `{{name}}` is filled \
+                        only in user messages (`${VAR}` takes a value from the environment)";
+            let mut templated = false;
+            for (text, span) in &leaves.templates {
+                templated |= self.a_template(text, *span, "a value of `params`", help);
+            }
+            if let (Some(Value::Object(map)), false) = (map, templated) {
                 spec.params = map;
             }
             spec.secrets.extend(leaves.secrets);
@@ -359,9 +367,18 @@ impl Checker<'_> {
     }
 
     /// `system:` as written, or the text of `system_file:` (relative to this file), read now.
+    /// Either is sent as written on every turn, so a `{{name}}` in it would reach the model
+    /// unfilled (SPEC §8.3: no message goes out with one): refused, as in a header.
     fn system(&mut self, raw: &RawEndpoint) -> Option<String> {
+        const HELP: &str = "the system message is sent as written on every turn; `{{name}}` is \
+                            filled only in user messages (`${VAR}` takes a value from the \
+                            environment)";
         let Some(f) = &raw.system_file else {
-            return raw.system.as_ref().map(|s| s.value.clone());
+            let s = raw.system.as_ref()?;
+            if self.a_template(&s.value, span_of(s), "`system`", HELP) {
+                return None;
+            }
+            return Some(s.value.clone());
         };
         if raw.system.is_some() {
             self.error(span_of(f), "`system` and `system_file` are both set")
@@ -372,7 +389,10 @@ impl Checker<'_> {
         let written = self.env(f)?.value;
         let path = self.relative(&written);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
+            Ok(text) => {
+                let what = format!("the text of `system_file` `{}`", path.display());
+                (!self.a_template(&text, span_of(f), &what, HELP)).then_some(text)
+            }
             Err(e) => {
                 self.error(
                     span_of(f),
@@ -473,6 +493,9 @@ impl Checker<'_> {
                 let mut map = Map::new();
                 let mut ok = true;
                 for (k, item) in entries {
+                    // Only values are filled: a `{{name}}` in a key would go out as written.
+                    let help = "only the string values of a mapping are templates, never its keys";
+                    ok &= !self.a_template(&k.value, span_of(k), "a key", help);
                     match self.json(item, leaves) {
                         Some(value) => {
                             map.insert(k.value.clone(), value);
@@ -606,8 +629,9 @@ impl Checker<'_> {
         }
     }
 
-    /// `{{history}}` becomes the message array only as a body string that is exactly
-    /// `{{history}}` (spaces around it allowed, as the sender trims); anywhere else it would be
+    /// `{{history}}` becomes the message array only as a body string that is that reference
+    /// alone ([`template::whole_reference`]: spaces around it and inside its braces allowed, as
+    /// for the sender); anywhere else it would be
     /// sent as text, never the array, so it is refused before anything is sent. A var or
     /// capture named `history` is the user's own text and never gets here.
     fn history_alone(
@@ -618,17 +642,11 @@ impl Checker<'_> {
         r: &template::Reference,
         place: Place,
     ) {
-        let exact = text.trim() == "{{history}}";
-        let alone = text.trim() == &text[r.start..r.end];
         let (message, label, help) = match place {
-            Place::Body if exact => return,
+            Place::Body if template::whole_reference(text).is_some() => return,
             Place::Body => (
                 "`{{history}}` must be the whole string",
-                if alone {
-                    "with spaces inside the braces it is not taken as the array of earlier turns"
-                } else {
-                    "inside other text it cannot become the array of earlier turns"
-                },
+                "inside other text it cannot become the array of earlier turns",
                 "write it alone, exactly: `history: \"{{history}}\"`",
             ),
             Place::Path => (
