@@ -236,7 +236,14 @@ impl HttpConversation {
                     .iter()
                     .map(|(k, v)| (k.clone(), encode_path_value(v)))
                     .collect();
-                expand_template(&self.endpoint.spec.path, &encoded)
+                let path = expand_template(&self.endpoint.spec.path, &encoded);
+                if let Some(segment) = dot_segment_filled(&self.endpoint.spec.path, &path) {
+                    return Err(SendError::Invalid(format!(
+                        "the path `{path}` has the segment `{segment}` from a filled-in value, \
+                         which a URL resolves away (the request would go to another path)"
+                    )));
+                }
+                path
             }
         };
         let url = if path.is_empty() {
@@ -279,7 +286,7 @@ impl HttpConversation {
         let rate = transport::rate_headers(response.headers());
         let success = (200..300).contains(&status);
         let pointers = &ep.spec.response;
-        if success && ep.spec.stream && sse::is_event_stream(&response) {
+        if success && ep.spec.stream && sse::answers_events(&response) {
             let mut last = Value::Null;
             let mut found = false;
             let streamed = sse::read_stream(response, started, |data| {
@@ -361,6 +368,24 @@ fn encode_path_value(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, crate::util::NOT_UNRESERVED).to_string()
 }
 
+/// A segment of the filled `path` that is `.` or `..` where the template's is not: encoding
+/// cannot keep it (the URL standard reads `%2e` as a dot too), so such a value would move the
+/// request up the path instead of naming something in it.
+fn dot_segment_filled<'p>(template: &str, path: &'p str) -> Option<&'p str> {
+    let segments = |p: &'p str| p.split(['?', '#']).next().unwrap_or("").split('/');
+    let written: Vec<&str> = template
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .collect();
+    segments(path).enumerate().find_map(|(i, seg)| {
+        let dots = seg.to_ascii_lowercase().replace("%2e", ".");
+        let dot = dots == "." || dots == "..";
+        (dot && written.get(i) != Some(&seg)).then_some(seg)
+    })
+}
+
 fn text_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
     v.pointer(pointer).and_then(Value::as_str)
 }
@@ -399,7 +424,11 @@ pub fn parse_success(bytes: &[u8], p: &Pointers) -> ReplyBody {
         Ok(v) => v,
         Err(e) => {
             return ReplyBody::Malformed {
-                reason: format!("the body is not JSON ({e}): {}", preview(bytes)),
+                reason: format!(
+                    "the body is not JSON ({e}): {}{}",
+                    preview(bytes),
+                    sse::looks_like_events(bytes)
+                ),
             }
         }
     };
@@ -613,6 +642,17 @@ mod tests {
     #[test]
     fn path_values_cannot_add_segments() {
         assert_eq!(encode_path_value("a/b?c d"), "a%2Fb%3Fc%20d");
+        // A value that is a dot segment of its own cannot be sent; one in a segment can.
+        let t = "/chat/{{message}}/reply";
+        assert_eq!(dot_segment_filled(t, "/chat/../reply"), Some(".."));
+        assert_eq!(dot_segment_filled(t, "/chat/./reply"), Some("."));
+        assert_eq!(dot_segment_filled(t, "/chat/.../reply"), None);
+        assert_eq!(dot_segment_filled(t, "/chat/a..b/reply"), None);
+        assert_eq!(
+            dot_segment_filled("/a/../{{x}}", "/a/../y"),
+            None,
+            "written, not filled"
+        );
         assert_eq!(encode_path_value("agenttest-1a-0"), "agenttest-1a-0");
     }
 }

@@ -538,12 +538,50 @@ fn line_end(bytes: &[u8]) -> Option<&[u8]> {
 
 /// Whether a response is an event stream (a server may answer JSON despite `stream: true`).
 pub fn is_event_stream(response: &Response) -> bool {
-    response
+    media_type(response).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// Whether a response to a request that asked for a stream is read as events: one labelled
+/// `text/event-stream`, and one labelled as no JSON type, or not at all. A server that answers
+/// plain JSON despite the request says so in its `Content-Type`; one that streams often does
+/// not say what it sends (Flask's `Response(generate())` labels it `text/html`), and reading
+/// its events as one JSON body would fail a working agent.
+pub fn answers_events(response: &Response) -> bool {
+    match media_type(response) {
+        None => true,
+        Some(t) => {
+            let t = t.to_ascii_lowercase();
+            t == "text/event-stream"
+                || !(t == "application/json" || t == "text/json" || t.ends_with("+json"))
+        }
+    }
+}
+
+/// The media type of a response's `Content-Type`, parameters left out.
+fn media_type(response: &Response) -> Option<&str> {
+    let v = response
         .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim_start().get(..17))
-        .is_some_and(|v| v.eq_ignore_ascii_case("text/event-stream"))
+        .get(reqwest::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    Some(v.split(';').next().unwrap_or("").trim())
+}
+
+/// A word for an error about a body that did not parse as JSON, when it reads as server-sent
+/// events: the server streamed, and labelled the stream as JSON.
+pub fn looks_like_events(bytes: &[u8]) -> &'static str {
+    let start = bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(bytes)
+        .trim_ascii_start();
+    if [&b"data:"[..], b"event:", b"id:", b"retry:"]
+        .iter()
+        .any(|field| start.starts_with(field))
+    {
+        " (it reads as server-sent events, labelled as JSON by the server's `Content-Type`)"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION, CONTENT_TYPE,
+    HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION, CONTENT_LENGTH,
+    CONTENT_TYPE,
 };
 use secrecy::ExposeSecret;
 
@@ -32,8 +33,13 @@ pub enum Auth<'a> {
 pub struct Transport {
     http: Client,
     headers: HeaderMap,
-    /// `headers` and `Content-Type: application/json`, for a request with a body.
+    /// `headers` and `Content-Type: application/json` (unless the suite gave its own: a
+    /// vendor type such as `application/vnd.api+json` is still JSON), for a request with a
+    /// body.
     json_headers: HeaderMap,
+    /// `headers` and `Content-Length: 0`, for a POST, PUT or PATCH without a body: RFC 9110
+    /// (§8.6) asks for it, and some front ends answer 411 without it.
+    empty_headers: HeaderMap,
     timeout: Duration,
     /// `mock` or `replay` for an in-process server, as the suite wrote it.
     local: Option<&'static str>,
@@ -82,14 +88,16 @@ impl Transport {
             BaseUrl::Replay => Some("replay"),
         };
         let mut json_headers = headers.clone();
-        json_headers.insert(
-            CONTENT_TYPE,
-            ReqHeaderValue::from_static("application/json"),
-        );
+        json_headers
+            .entry(CONTENT_TYPE)
+            .or_insert(ReqHeaderValue::from_static("application/json"));
+        let mut empty_headers = headers.clone();
+        empty_headers.insert(CONTENT_LENGTH, ReqHeaderValue::from_static("0"));
         Ok(Transport {
             http,
             headers,
             json_headers,
+            empty_headers,
             timeout: endpoint.timeout,
             local,
         })
@@ -121,9 +129,14 @@ impl Transport {
         body: Option<Vec<u8>>,
     ) -> Result<(Response, Instant, Duration), SendError> {
         let started = Instant::now();
-        let headers = match body {
-            Some(_) => self.json_headers.clone(),
-            None => self.headers.clone(),
+        let anticipates_body = matches!(
+            method,
+            reqwest::Method::POST | reqwest::Method::PUT | reqwest::Method::PATCH
+        );
+        let headers = match (&body, anticipates_body) {
+            (Some(_), _) => self.json_headers.clone(),
+            (None, true) => self.empty_headers.clone(),
+            (None, false) => self.headers.clone(),
         };
         let body = body.map(bytes::Bytes::from);
         let response = self
