@@ -141,6 +141,9 @@ fn check(
         }),
         // A reply that did not stream has no first token to time (SPEC §8.3).
         ExpectKind::MaxFirstToken(max) => match seen.first_token {
+            None if crate::record::streamed_shape(seen.shape) => {
+                Some(Detail::NoTextStreamed { max: *max })
+            }
             None => Some(Detail::NotStreamed { max: *max }),
             Some(took) => (took > *max).then_some(Detail::FirstTokenTooSlow { max: *max, took }),
         },
@@ -287,6 +290,29 @@ mod tests {
             shape: Some("usage"),
             latency: Duration::from_millis(40),
             first_token: None,
+        }
+    }
+
+    /// `max_first_token` on a reply without a first token says why there is none: a stream
+    /// whose events had no text is no reply that did not stream.
+    #[test]
+    fn a_missing_first_token_says_whether_the_reply_streamed() {
+        let expect = vec![e(ExpectKind::MaxFirstToken(Duration::from_millis(500)))];
+        let detail = |shape| {
+            let seen = Observed {
+                shape,
+                ..seen("")
+            };
+            judge(&expect, Span::new(3, 7), &seen, &BTreeMap::new())
+                .pop()
+                .map(|f| f.detail)
+        };
+        let max = Duration::from_millis(500);
+        for shape in ["chat.completion.chunk", "sse"] {
+            assert_eq!(detail(Some(shape)), Some(Detail::NoTextStreamed { max }));
+        }
+        for shape in [Some("chat.completion"), Some("json"), Some("usage"), None] {
+            assert_eq!(detail(shape), Some(Detail::NotStreamed { max }));
         }
     }
 

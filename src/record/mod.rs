@@ -11,5 +11,7 @@ pub mod reply;
 pub mod result;
 
 pub use event::Event;
-pub use reply::{AgentReply, RateHeaders, Reply, ReplyBody, SendError, Timing, Usage};
+pub use reply::{
+    streamed_shape, AgentReply, RateHeaders, Reply, ReplyBody, SendError, Timing, Usage,
+};
 pub use result::*;

@@ -65,6 +65,13 @@ pub enum ReplyBody {
     Malformed { reason: String },
 }
 
+/// Whether a reply's body shape (as its endpoint kind named it) is a stream: the openai kind's
+/// chunks, the http kind's events. A stream whose time to first token is unknown had no piece
+/// of text, where any other reply was not streamed at all.
+pub fn streamed_shape(shape: Option<&str>) -> bool {
+    matches!(shape, Some("chat.completion.chunk" | "sse"))
+}
+
 #[derive(Debug, Clone)]
 pub struct AgentReply {
     pub text: String,

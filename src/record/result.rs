@@ -384,6 +384,10 @@ pub enum Detail {
     NotStreamed {
         max: Duration,
     },
+    /// `max_first_token` on a streamed reply none of whose events had a piece of text.
+    NoTextStreamed {
+        max: Duration,
+    },
     /// A capture that took no value: the dialogue ends at this turn. `group_unset`: the
     /// pattern matched, but its group 1 took no part in the match.
     CaptureMissed {
@@ -471,7 +475,8 @@ impl Detail {
             | Detail::NoTokenCount { .. }
             | Detail::TooSlow { .. }
             | Detail::FirstTokenTooSlow { .. }
-            | Detail::NotStreamed { .. } => {}
+            | Detail::NotStreamed { .. }
+            | Detail::NoTextStreamed { .. } => {}
         }
     }
 }

@@ -68,6 +68,11 @@ pub fn detail_message(detail: &Detail) -> String {
              token is measured on streamed replies only)",
             human_duration(*max)
         ),
+        Detail::NoTextStreamed { max } => format!(
+            "max_first_token {}: the reply was streamed, but no event of it had a piece of text \
+             (its events were empty or role-only), so no first token came",
+            human_duration(*max)
+        ),
         Detail::CaptureMissed {
             name,
             pattern,
