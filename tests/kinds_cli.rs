@@ -642,11 +642,18 @@ fn a_capture_that_does_not_match_ends_the_dialogue_before_anything_unexpanded_is
     let o = run(
         &ws,
         &mock.url,
-        &["capture.yaml", "--bless", "--json", "r.json"],
+        &["capture.yaml", "--bless", "--json", "r.json", "--junit", "r.xml"],
     );
     assert_code(&o, 1);
     let text = stdout(&o);
     assert!(text.contains("PASS  capture › order found"), "{text}");
+    // JUnit's transcript says so too: the turns never went out, and were not left unanswered.
+    let junit = ws.read("r.xml");
+    assert!(
+        junit.contains("&lt; (not sent: an earlier turn ended the dialogue)\n&gt; Thanks anyway"),
+        "{junit}"
+    );
+    assert!(!junit.contains("(no response)"), "{junit}");
     assert!(text.contains("FAIL  capture › order lost"), "{text}");
     assert!(
         text.contains("capture `order`: /ORD-\\d+/ did not match the text; the dialogue ends here (later turns were not sent)"),

@@ -466,6 +466,10 @@ fn reply_body(out: &mut String, t: &TurnResult) {
             out.push_str(detail);
         }
         (None, None, Some(_)) => out.push_str("(no text)"),
+        // Its message is as far as it could be filled: it never went out (SPEC §8.3).
+        (None, None, None) if t.not_sent => {
+            out.push_str("(not sent: an earlier turn ended the dialogue)")
+        }
         (None, None, None) => out.push_str("(no response)"),
     }
 }
