@@ -287,6 +287,12 @@ impl Checker<'_> {
                 "kind `{word}` takes {} besides the common fields",
                 and_list(&own)
             ),
+            // Each kind streams in its own words: the value says which was meant.
+            KindFrom::Outer | KindFrom::Default if field == "stream" => {
+                "write `kind: openai` beside `stream: true`, or `kind: http` beside \
+                 `stream: sse`, or remove `stream`"
+                    .to_string()
+            }
             KindFrom::Outer | KindFrom::Default => format!(
                 "write `kind: {}` beside it to use it, or remove `{field}`",
                 kinds.first().map_or("thinnest", |k| kind_word(*k))
