@@ -77,18 +77,43 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 /// Formats a duration for people: `850ms`, `1.25s`.
+/// Whole milliseconds below a second are cut, not rounded, as the reports' `*_ms` fields are:
+/// a message and the JSON beside it say the same number.
 pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
-        format!("{}ms", ms.round() as u64)
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
     } else {
         format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+/// `took`, said so that it reads as more than `max` (which it is): with a tenth of a
+/// millisecond when whole ones would print the two the same (500.4ms over 500ms).
+pub fn human_excess(max: Duration, took: Duration) -> String {
+    let said = human_duration(took);
+    if said != human_duration(max) {
+        return said;
+    }
+    match took < Duration::from_secs(1) {
+        true => format!("{:.1}ms", took.as_secs_f64() * 1000.0),
+        false => format!("{:.3}s", took.as_secs_f64()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_reads_as_the_reports_write_it() {
+        assert_eq!(human_duration(Duration::from_micros(501_900)), "501ms");
+        assert_eq!(human_duration(Duration::from_millis(1_500)), "1.50s");
+        let max = Duration::from_millis(500);
+        assert_eq!(human_excess(max, Duration::from_micros(500_400)), "500.4ms");
+        assert_eq!(human_excess(max, Duration::from_micros(501_900)), "501ms");
+        let max = Duration::from_secs(2);
+        assert_eq!(human_excess(max, Duration::from_micros(2_001_000)), "2.001s");
+    }
 
     #[test]
     fn durations() {

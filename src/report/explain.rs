@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::diff::render_diff;
 use crate::record::{Detail, Difference, ErrorKind, Failure, GoldenCheck, GoldenStatus, RunError};
-use crate::util::human_duration;
+use crate::util::{human_duration, human_excess};
 
 /// The command that promotes what a suite's failed run saw (it sends nothing).
 pub fn accept_hint(suite_path: &Path) -> String {
@@ -56,12 +56,12 @@ pub fn detail_message(detail: &Detail) -> String {
         Detail::TooSlow { max, took } => format!(
             "expected a round trip of at most {}, took {}",
             human_duration(*max),
-            human_duration(*took)
+            human_excess(*max, *took)
         ),
         Detail::FirstTokenTooSlow { max, took } => format!(
             "expected the first token within {}, it took {}",
             human_duration(*max),
-            human_duration(*took)
+            human_excess(*max, *took)
         ),
         Detail::NotStreamed { max } => format!(
             "max_first_token {} cannot be checked: the reply was not streamed (time to first \
