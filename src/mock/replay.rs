@@ -3,8 +3,12 @@
 //!
 //! A conversation's user messages so far are matched against the first user messages of
 //! every golden; the first golden (by path) that matches answers its next recorded agent text
-//! with its recorded status. Goldens are read with the judge's own parser, so a file replay
-//! serves is exactly a file the judge can compare with.
+//! with its recorded status. Where the server keeps the session, every message asked is one of
+//! the golden's turns, in order; where the client sends its history, that history holds only
+//! the turns that got a 2xx reply (agenttest's own clients leave the others out), so it is
+//! matched against the golden's 2xx turns alone ([`Kept`]). A golden of a known suite that the
+//! request names by its dialogue's identity answers before any other. Goldens are read with the
+//! judge's own parser, so a file replay serves is exactly a file the judge can compare with.
 //!
 //! A leaf of the mock: the loaded goldens and the matching, as plain data and pure functions.
 //! What each replayed session has said lives in the server's state; this module keeps no
@@ -22,15 +26,30 @@ pub(crate) struct Golden {
     /// The suite's `normalize` rules, applied to both sides before messages are compared
     /// (SPEC §7), when the suite is known.
     pub normalize: Vec<crate::suite::model::NormalizeRule>,
-    /// The agent id of the dialogue the golden belongs to, when the suite is known: a request
-    /// to another agent does not match it. `None` matches any agent: the suite is unknown.
-    pub agent_id: Option<String>,
-    /// An `http` dialogue's [`HttpSpec::replay_identity`](crate::suite::model::HttpSpec),
-    /// when the suite is known. The kind names no agent, so such a golden answers requests on
-    /// the generic route (`/http/{id}/chat`, where its replayed requests go) whatever id they
-    /// name, and never a request of another kind that says the same; one that names this
-    /// identity it answers before any other golden that continues the conversation.
+    /// Which requests the golden answers at all.
+    pub whom: Whom,
+    /// The dialogue's replay identity, when the suite is known: an `http` dialogue's
+    /// [`HttpSpec::replay_identity`](crate::suite::model::HttpSpec), named in the generic
+    /// route's path, or an `openai` one's
+    /// [`OpenAiSpec::replay_identity`](crate::suite::model::OpenAiSpec), sent in
+    /// [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER). A request that
+    /// names it is answered by this golden before any other that continues the conversation,
+    /// so dialogues that say the same to differently set-up agents each get their own.
     pub identity: Option<String>,
+}
+
+/// Which requests a golden answers, from the dialogue it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Whom {
+    /// The suite is unknown: any request, on any route.
+    Anyone,
+    /// A thinnest or openai dialogue: requests on an agent API (the platform's, chat
+    /// completions) that name this agent id (an openai dialogue's model).
+    Agent(String),
+    /// An `http` dialogue: requests on the generic route (`/http/{id}/chat`, where its
+    /// replayed requests go), whatever id they name, since the kind names no agent; never a
+    /// request of another kind that says the same.
+    Generic,
 }
 
 impl Golden {
@@ -38,28 +57,94 @@ impl Golden {
         crate::judge::golden::normalize(text, &self.normalize)
     }
 
-    /// Whether `said` (the session's messages so far, then the new one) continues this golden.
-    fn continues(&self, asked: Asked<'_>, said: &[&str]) -> bool {
-        let whom = if self.identity.is_some() {
-            asked.generic
-        } else {
-            self.agent_id.as_deref().is_none_or(|a| a == asked.agent_id)
+    fn same(&self, recorded: &str, said: &str) -> bool {
+        recorded == said || self.norm(recorded) == self.norm(said)
+    }
+
+    /// [`Golden::turn_for`]; for a history the client sent, also as the server would keep it:
+    /// a client other than agenttest's may keep a failed turn in its history.
+    fn answering(&self, asked: Asked<'_>, kept: Kept, said: &[&str]) -> Option<usize> {
+        self.turn_for(asked, kept, said).or_else(|| match kept {
+            Kept::Client => self.turn_for(asked, Kept::Server, said),
+            Kept::Server => None,
+        })
+    }
+
+    /// The index of the turn that answers the last of `said` (the conversation's earlier
+    /// messages, then the new one), when `said` continues this golden.
+    fn turn_for(&self, asked: Asked<'_>, kept: Kept, said: &[&str]) -> Option<usize> {
+        let whom = match &self.whom {
+            Whom::Anyone => true,
+            Whom::Agent(id) => !asked.generic && id == asked.agent_id,
+            Whom::Generic => asked.generic,
         };
-        whom && self.turns.len() >= said.len()
-            && self
-                .turns
-                .iter()
-                .zip(said)
-                .all(|(t, s)| t.user == *s || self.norm(&t.user) == self.norm(s))
+        let (new, earlier) = said.split_last()?;
+        if !whom {
+            return None;
+        }
+        let next = match kept {
+            Kept::Server => {
+                let k = earlier.len();
+                let agree = self.turns.len() > k
+                    && self
+                        .turns
+                        .iter()
+                        .zip(said)
+                        .all(|(t, s)| self.same(&t.user, s));
+                return agree.then_some(k);
+            }
+            Kept::Client => {
+                // The earlier messages are the golden's 2xx turns, one for one: a turn that got
+                // another status is not in the client's history.
+                let mut next = 0;
+                for s in earlier {
+                    let i = next + self.turns[next..].iter().position(Turn::ok)?;
+                    if !self.same(&self.turns[i].user, s) {
+                        return None;
+                    }
+                    next = i + 1;
+                }
+                next
+            }
+        };
+        // The new message is the next turn whatever its status, so a recorded error is
+        // answered when it is asked; failed turns before it were asked and left out of the
+        // history, but a 2xx turn cannot have been. Without a session nothing tells a message
+        // asked again after its recorded failure from its first asking: the earlier turn of
+        // the two answers both.
+        for (i, t) in self.turns.iter().enumerate().skip(next) {
+            if self.same(&t.user, new) {
+                return Some(i);
+            }
+            if t.ok() {
+                return None;
+            }
+        }
+        None
     }
 }
 
-/// Whom a replayed request is for: the agent id it names, and whether it came on the generic
-/// route.
+/// Who keeps a replayed conversation, which decides how its messages meet a golden's turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// The server (the agent API, the generic route without `history`): every message asked,
+    /// whatever it was answered, is the golden's turn of the same number.
+    Server,
+    /// The client, which sends the conversation with each request (chat completions, the
+    /// generic route with `history`). agenttest's openai and http clients put a turn there only
+    /// when it got a 2xx reply (a turn expected to fail adds nothing), so the earlier messages
+    /// are matched against the golden's 2xx turns only, and the new one against the next turn,
+    /// whatever its status.
+    Client,
+}
+
+/// Whom a replayed request is for: the agent id it names, whether it came on the generic
+/// route, and the dialogue identity it names, if any.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Asked<'a> {
     pub agent_id: &'a str,
     pub generic: bool,
+    pub identity: Option<&'a str>,
 }
 
 impl<'a> Asked<'a> {
@@ -68,15 +153,24 @@ impl<'a> Asked<'a> {
         Asked {
             agent_id,
             generic: false,
+            identity: None,
         }
     }
 
-    /// A request on the generic route.
+    /// A request on the generic route, whose path's id is also the identity an http
+    /// dialogue names itself by under replay.
     pub fn generic(agent_id: &'a str) -> Self {
         Asked {
             agent_id,
             generic: true,
+            identity: Some(agent_id),
         }
+    }
+
+    /// The same request, naming the dialogue `identity` (an openai dialogue under
+    /// `base_url: replay` sends it in a header).
+    pub fn named(self, identity: Option<&'a str>) -> Self {
+        Asked { identity, ..self }
     }
 }
 
@@ -85,6 +179,13 @@ pub(crate) struct Turn {
     pub user: String,
     pub status: u16,
     pub agent: String,
+}
+
+impl Turn {
+    /// Whether the turn got a 2xx reply, and so is in a client's history.
+    fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
 /// The goldens to serve.
@@ -170,8 +271,9 @@ impl Goldens {
         }
     }
 
-    /// Gives every golden of `suite` its suite's normalize rules and its dialogue's agent id
-    /// (matched by slug), so replay compares messages the way the suite does.
+    /// Gives every golden of `suite` its suite's normalize rules, and whom it answers and its
+    /// identity from its dialogue (matched by slug), so replay compares messages the way the
+    /// suite does and answers each dialogue from its own golden.
     pub fn attach_suite(&mut self, suite: &crate::suite::model::Suite) {
         use crate::suite::model::EndpointKind;
         for g in &mut self.goldens {
@@ -192,34 +294,39 @@ impl Goldens {
                 .dialogues
                 .iter()
                 .find(|d| crate::suite::model::slug(&d.name) == stem);
+            let Some(d) = dialogue else { continue };
             // The model's agent id of an http dialogue is empty, which no request path can
             // carry: its golden goes by the route and the dialogue's identity instead.
-            g.identity = dialogue.and_then(|d| match &d.endpoint.kind {
-                EndpointKind::Http(spec) => Some(spec.replay_identity(&d.vars)),
-                _ => None,
-            });
-            g.agent_id = dialogue
-                .filter(|_| g.identity.is_none())
-                .map(|d| d.endpoint.agent_id.clone());
+            (g.whom, g.identity) = match &d.endpoint.kind {
+                EndpointKind::Http(spec) => (Whom::Generic, Some(spec.replay_identity(&d.vars))),
+                EndpointKind::OpenAi(spec) => (
+                    Whom::Agent(d.endpoint.agent_id.clone()),
+                    Some(spec.replay_identity(&d.vars)),
+                ),
+                EndpointKind::Thinnest => (Whom::Agent(d.endpoint.agent_id.clone()), None),
+            };
         }
     }
 
     /// What the golden that continues `said` (the conversation's earlier messages, then the
-    /// new one) answers to its last message for `agent_id`, or which golden is nearest.
-    pub fn answer(&self, asked: Asked<'_>, said: &[&str]) -> Answer<'_> {
-        let k = said.len().saturating_sub(1);
-        // The golden of the very dialogue asking, when it names itself (an http dialogue of a
-        // known suite): another that says the same must not answer for it.
-        let own = asked.generic.then(|| {
+    /// new one, as [`Kept`] says) answers to its last message for `asked`, or which golden is
+    /// nearest.
+    pub fn answer(&self, asked: Asked<'_>, kept: Kept, said: &[&str]) -> Answer<'_> {
+        // The golden of the very dialogue asking, when it names itself (an http or openai
+        // dialogue of a known suite): another that says the same must not answer for it.
+        let own = asked.identity.and_then(|id| {
             self.goldens
                 .iter()
-                .find(|g| g.identity.as_deref() == Some(asked.agent_id) && g.continues(asked, said))
+                .filter(|g| g.identity.as_deref() == Some(id))
+                .find_map(|g| Some((g, g.answering(asked, kept, said)?)))
         });
-        match own
-            .flatten()
-            .or_else(|| self.goldens.iter().find(|g| g.continues(asked, said)))
-        {
-            Some(g) => Answer::Turn {
+        let found = own.or_else(|| {
+            self.goldens
+                .iter()
+                .find_map(|g| Some((g, g.answering(asked, kept, said)?)))
+        });
+        match found {
+            Some((g, k)) => Answer::Turn {
                 status: g.turns[k].status,
                 agent: &g.turns[k].agent,
             },
@@ -275,7 +382,7 @@ fn read_golden(path: &Path) -> Result<Golden, Diagnostic> {
     Ok(Golden {
         path: path.to_path_buf(),
         normalize: Vec::new(),
-        agent_id: None,
+        whom: Whom::Anyone,
         identity: None,
         turns: parsed
             .turns
@@ -342,14 +449,14 @@ mod tests {
                     path: "s.golden/a.yaml".into(),
                     turns: vec![turn("hi", 200, "hello"), turn("hours?", 200, "9 to 5")],
                     normalize: Vec::new(),
-                    agent_id: None,
+                    whom: Whom::Anyone,
                     identity: None,
                 },
                 Golden {
                     path: "s.golden/b.yaml".into(),
                     turns: vec![turn("hi", 200, "hey"), turn("boom", 500, "failed")],
                     normalize: Vec::new(),
-                    agent_id: None,
+                    whom: Whom::Anyone,
                     identity: None,
                 },
             ],
@@ -360,29 +467,31 @@ mod tests {
     fn follows_the_conversation() {
         let g = goldens();
         assert!(matches!(
-            g.answer(Asked::agent("ag"), &["hi"]),
+            g.answer(Asked::agent("ag"), Kept::Server, &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
         assert!(matches!(
-            g.answer(Asked::agent("ag"), &["hi", "boom"]),
+            g.answer(Asked::agent("ag"), Kept::Server, &["hi", "boom"]),
             Answer::Turn {
                 status: 500,
                 agent: "failed"
             }
         ));
         assert!(matches!(
-            g.answer(Asked::agent("ag"), &["hours?"]),
+            g.answer(Asked::agent("ag"), Kept::Server, &["hours?"]),
             Answer::NoMatch(_)
         ));
         assert!(matches!(
-            g.answer(Asked::agent("ag"), &["hi", "boom", "more"]),
+            g.answer(Asked::agent("ag"), Kept::Server, &["hi", "boom", "more"]),
             Answer::NoMatch(_)
         ));
     }
 
     #[test]
     fn names_the_nearest_golden() {
-        let Answer::NoMatch(detail) = goldens().answer(Asked::agent("ag"), &["hi", "hours"]) else {
+        let Answer::NoMatch(detail) =
+            goldens().answer(Asked::agent("ag"), Kept::Server, &["hi", "hours"])
+        else {
             panic!("expected no match");
         };
         assert!(detail.contains("s.golden/a.yaml"), "{detail}");
@@ -397,9 +506,13 @@ mod tests {
             pattern: regex::Regex::new(r"ORD-\d+").expect("regex").into(),
             replace: "<ORDER>".into(),
         }];
-        g.goldens[0].agent_id = Some("ag_support".into());
+        g.goldens[0].whom = Whom::Agent("ag_support".into());
         assert!(matches!(
-            g.answer(Asked::agent("ag_support"), &["hi", "Has ORD-77 shipped?"]),
+            g.answer(
+                Asked::agent("ag_support"),
+                Kept::Server,
+                &["hi", "Has ORD-77 shipped?"]
+            ),
             Answer::Turn {
                 agent: "9 to 5",
                 ..
@@ -407,7 +520,11 @@ mod tests {
         ));
         // Another agent id does not match a golden recorded for ag_support.
         assert!(matches!(
-            g.answer(Asked::agent("ag_sales"), &["hi", "Has ORD-77 shipped?"]),
+            g.answer(
+                Asked::agent("ag_sales"),
+                Kept::Server,
+                &["hi", "Has ORD-77 shipped?"]
+            ),
             Answer::NoMatch(_)
         ));
     }
@@ -415,26 +532,97 @@ mod tests {
     #[test]
     fn an_http_golden_answers_on_the_generic_route_alone() {
         let mut g = goldens();
+        g.goldens[0].whom = Whom::Generic;
         g.goldens[0].identity = Some("a-id".into());
         let generic = Asked::generic("whoever");
         assert!(matches!(
-            g.answer(generic, &["hi"]),
+            g.answer(generic, Kept::Server, &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
         // Another kind's request that says the same goes past it, to the next golden.
         assert!(matches!(
-            g.answer(Asked::agent("ag"), &["hi"]),
+            g.answer(Asked::agent("ag"), Kept::Server, &["hi"]),
             Answer::Turn { agent: "hey", .. }
         ));
         // Two http goldens that say the same: one naming itself gets its own.
+        g.goldens[1].whom = Whom::Generic;
         g.goldens[1].identity = Some("b-id".into());
         assert!(matches!(
-            g.answer(Asked::generic("b-id"), &["hi"]),
+            g.answer(Asked::generic("b-id"), Kept::Server, &["hi"]),
             Answer::Turn { agent: "hey", .. }
         ));
         assert!(matches!(
-            g.answer(generic, &["hi"]),
+            g.answer(generic, Kept::Server, &["hi"]),
             Answer::Turn { agent: "hello", .. }
         ));
+    }
+
+    /// A client's history holds only the turns that got a 2xx reply: its earlier messages are
+    /// the golden's 2xx turns, and its new one the next turn whatever its status (F1).
+    #[test]
+    fn a_clients_history_skips_the_goldens_failed_turns() {
+        let turn = |user: &str, status: u16, agent: &str| Turn {
+            user: user.into(),
+            status,
+            agent: agent.into(),
+        };
+        let g = Goldens {
+            goldens: vec![Golden {
+                path: "s.golden/e.yaml".into(),
+                turns: vec![
+                    turn("boom", 500, "failed"),
+                    turn("hello", 200, "hi there"),
+                    turn("boom", 500, "failed again"),
+                    turn("bye", 200, "goodbye"),
+                ],
+                normalize: Vec::new(),
+                whom: Whom::Agent("ag".into()),
+                identity: None,
+            }],
+        };
+        let ask = |kept, said: &[&str]| match g.answer(Asked::agent("ag"), kept, said) {
+            Answer::Turn { status, agent } => format!("{status} {agent}"),
+            Answer::NoMatch(_) => "none".into(),
+        };
+        // The error turn is still answered with its status when it is asked.
+        assert_eq!(ask(Kept::Client, &["boom"]), "500 failed");
+        assert_eq!(ask(Kept::Client, &["hello"]), "200 hi there");
+        assert_eq!(ask(Kept::Client, &["hello", "boom"]), "500 failed again");
+        assert_eq!(ask(Kept::Client, &["hello", "bye"]), "200 goodbye");
+        // A 2xx turn is in the history: it cannot be skipped.
+        assert_eq!(ask(Kept::Client, &["bye"]), "none");
+        // A client other than agenttest's may keep a failed turn in its history: matched
+        // one for one then, as a server's session is.
+        assert_eq!(ask(Kept::Client, &["boom", "hello"]), "200 hi there");
+        assert_eq!(
+            ask(Kept::Client, &["boom", "hello", "boom", "bye"]),
+            "200 goodbye"
+        );
+        // The server's session holds every message asked, one for one.
+        assert_eq!(ask(Kept::Server, &["boom", "hello"]), "200 hi there");
+        assert_eq!(ask(Kept::Server, &["hello"]), "none");
+        assert_eq!(ask(Kept::Server, &["boom", "hello", "bye"]), "none");
+    }
+
+    /// An openai golden answers its model on the agent APIs; one the request names by its
+    /// identity answers before another of the same model that says the same (F2).
+    #[test]
+    fn an_openai_golden_named_by_its_identity_answers_first() {
+        let mut g = goldens();
+        for (golden, id) in g.goldens.iter_mut().zip(["a-id", "b-id"]) {
+            golden.whom = Whom::Agent("gpt".into());
+            golden.identity = Some(id.into());
+        }
+        let ask = |asked| match g.answer(asked, Kept::Client, &["hi"]) {
+            Answer::Turn { agent, .. } => agent.to_string(),
+            Answer::NoMatch(_) => "none".into(),
+        };
+        assert_eq!(ask(Asked::agent("gpt").named(Some("b-id"))), "hey");
+        assert_eq!(ask(Asked::agent("gpt").named(Some("a-id"))), "hello");
+        // Unnamed (a client reaching `mock --replay` by URL): the first that continues.
+        assert_eq!(ask(Asked::agent("gpt")), "hello");
+        // Another model, or the generic route, is not answered by them.
+        assert_eq!(ask(Asked::agent("other").named(Some("b-id"))), "none");
+        assert_eq!(ask(Asked::generic("b-id")), "none");
     }
 }

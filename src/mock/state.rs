@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use serde::Serialize;
 
 use super::draw::fnv1a;
-use super::replay::{Answer, Asked, Goldens};
+use super::replay::{Answer, Asked, Goldens, Kept};
 use super::script::{Agent, RateLimit, Script};
 
 /// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
@@ -149,12 +149,14 @@ impl Replayed {
     }
 
     /// Answers the last of `said` (every user message of a stateless request, such as a chat
-    /// completion whose history the client sends) to `agent_id`.
+    /// completion whose history the client sends) to `asked`: the client kept the
+    /// conversation ([`Kept::Client`]).
     pub fn answer_stateless(&self, asked: Asked<'_>, said: &[&str]) -> Answer<'_> {
-        self.goldens.answer(asked, said)
+        self.goldens.answer(asked, Kept::Client, said)
     }
 
-    /// Answers `message` to `agent_id` in `session_id`; a matched message joins the session.
+    /// Answers `message` to `asked` in `session_id`, a conversation the server keeps
+    /// ([`Kept::Server`]); a matched message joins the session, whatever status it is answered.
     pub fn answer(&self, session_id: &str, asked: Asked<'_>, message: &str) -> Answer<'_> {
         let mut sessions = lock(&self.sessions);
         let earlier = sessions.said.get(session_id).map_or(&[][..], Vec::as_slice);
@@ -163,7 +165,7 @@ impl Replayed {
             .map(String::as_str)
             .chain(std::iter::once(message))
             .collect();
-        let answer = self.goldens.answer(asked, &said);
+        let answer = self.goldens.answer(asked, Kept::Server, &said);
         if matches!(answer, Answer::Turn { .. }) {
             let s = &mut *sessions;
             if !s.said.contains_key(session_id) {

@@ -178,8 +178,9 @@ pub(crate) async fn chat(
 }
 
 /// A replayed turn in this API's shape: with `history`, the client's conversation is matched
-/// as it was sent (stateless); without, the session's matched messages so far, as on the agent
-/// API. A recorded non-2xx comes back as `{"error": {"message"}}` with its status; no match is a
+/// as it was sent (stateless: the history holds the turns that got a 2xx reply, see
+/// [`Kept::Client`](crate::mock::replay::Kept)); without, the session's matched messages so
+/// far, as on the agent API. A recorded non-2xx comes back as `{"error": {"message"}}` with its status; no match is a
 /// 404 naming the nearest golden. Asked to stream, the text comes as one event: goldens keep
 /// no pacing, but a streaming client still reads a stream (and its first token).
 fn replay_answer(
@@ -380,9 +381,13 @@ mod tests {
         assert_eq!(status, 200, "{body}");
         assert_eq!(json(&body)["output"]["text"], "nine to five");
 
-        // Stateless: the client's history is the conversation.
-        let history = json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-            {"role": "user", "content": "boom"}]);
+        // Stateless: the client's history is the conversation, holding only the turns that
+        // got a 2xx reply (as agenttest's clients keep it); the recorded failure is still
+        // answered when it is asked.
+        let history =
+            json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]);
+        let (status, body) = post(json!({"input": "boom", "history": history.clone()})).await;
+        assert_eq!(status, 500, "{body}");
         let (status, body) = post(json!({"input": "hours?", "history": history})).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(json(&body)["output"]["text"], "nine to five");

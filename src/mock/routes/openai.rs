@@ -6,6 +6,11 @@
 //! of user messages. Errors are `{"error": {"message", "type", "param", "code"}}`; with
 //! `"stream": true` the answer is server-sent `chat.completion.chunk` events ending with
 //! `[DONE]`. No api key is ever echoed, not even in the 401's message.
+//!
+//! A replay server (SPEC §7) answers here from the goldens, asking for no key; an openai
+//! dialogue under `base_url: replay` names itself in
+//! [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER), and its own golden
+//! answers it first.
 
 use std::time::Duration;
 
@@ -25,6 +30,7 @@ use crate::mock::state::{AgentState, Api, RateVerdict, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Shared,
 };
+use crate::suite::model::REPLAY_IDENTITY_HEADER;
 
 /// OpenAI's error body.
 fn error(
@@ -483,7 +489,8 @@ fn head(body: &[u8]) -> Result<(Map<String, Value>, String), Response> {
 
 /// `POST /v1/chat/completions` and `/chat/completions`. Checks run in this order: key (401),
 /// a JSON object with a `model` (400), the agent (404), rate (429), the rest of the body (400),
-/// balance (402), the injected `fail_rate` (500), then the rules.
+/// balance (402), the injected `fail_rate` (500), then the rules. A replay server checks the
+/// body (400), then answers from the goldens.
 pub(crate) async fn completions(
     AxState(app): AxState<App>,
     Extension(conn): Extension<ConnHandle>,
@@ -506,6 +513,24 @@ pub(crate) async fn completions(
     let model = head.as_ref().map(|(_, m)| m.clone()).unwrap_or_default();
     let mut record = RequestRecord::new(Api::OpenAi, model);
     record.body = Some(body.clone());
+    // A replay server is not the agent: goldens record no key, and a suite without one (a
+    // local vLLM or Ollama) must replay as it ran, so no key is asked for there (SPEC §7).
+    if let Some(replay) = &app.state.replay {
+        let resp = match head {
+            Ok((read, _)) => {
+                let ends = Ends {
+                    shutdown: app.shutdown.clone(),
+                    conn: conn.clone(),
+                };
+                let identity = headers
+                    .get(REPLAY_IDENTITY_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                replay_completion(replay, read, identity, &mut record, ends)
+            }
+            Err(resp) => resp,
+        };
+        return finish(&app, record, resp);
+    }
     let agent = app.state.agents.get(&record.agent_id);
     let choice = agent.map_or(RetryHeader::RetryAfter, |a| a.def.rate_limit_header);
     let key = match authenticate(&app, bearer(&headers)) {
@@ -520,14 +545,6 @@ pub(crate) async fn completions(
         Ok((read, _)) => read,
         Err(resp) => return finish(&app, record, resp),
     };
-    if let Some(replay) = &app.state.replay {
-        let ends = Ends {
-            shutdown: app.shutdown.clone(),
-            conn: conn.clone(),
-        };
-        let resp = replay_completion(replay, read, &mut record, ends);
-        return finish(&app, record, resp);
-    }
     let Some(agent) = agent else {
         let text = format!(
             "The model `{}` does not exist or you do not have access to it.",
@@ -570,13 +587,15 @@ pub(crate) async fn completions(
 }
 
 /// A replayed completion (SPEC §7 for every kind): the request's user messages are the
-/// session so far, matched against the goldens of the model's agent id; the golden's text comes
-/// back as asked, whole or streamed (in pieces without pauses: goldens keep no pacing, and a
-/// streamed dialogue's `max_first_token` needs a stream to time), or a 404 naming the nearest
-/// golden.
+/// conversation so far as the client kept it, matched against the goldens of the model's agent
+/// id, the golden of the dialogue `identity` names (an openai dialogue under `base_url:
+/// replay`) first; the golden's text comes back as asked, whole or streamed (in pieces without
+/// pauses: goldens keep no pacing, and a streamed dialogue's `max_first_token` needs a stream
+/// to time), or a 404 naming the nearest golden.
 fn replay_completion(
     replay: &Replayed,
     read: Read,
+    identity: Option<&str>,
     record: &mut RequestRecord,
     ends: Ends,
 ) -> Response {
@@ -586,7 +605,8 @@ fn replay_completion(
     };
     record.message = completion.users.last().cloned();
     let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
-    match replay.answer_stateless(Asked::agent(&record.agent_id), &said) {
+    let asked = Asked::agent(&record.agent_id).named(identity);
+    match replay.answer_stateless(asked, &said) {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
             let reply = Reply {
                 id: format!("chatcmpl-{}", random_id()),

@@ -157,7 +157,8 @@ fn parse_chat_body(body: &[u8]) -> ChatBody {
 }
 
 /// `POST /v1/agents/{agent_id}/chat`. Checks run in this order: key (401), agent (404), rate
-/// (429), body (422), balance (402), then the injected `fail_rate` (500) and the rules.
+/// (429), body (422), balance (402), then the injected `fail_rate` (500) and the rules. A
+/// replay server checks the body (422), then answers from the goldens.
 pub(crate) async fn chat(
     AxState(app): AxState<App>,
     path: Result<Path<String>, PathRejection>,
@@ -180,6 +181,14 @@ pub(crate) async fn chat(
     let parsed = parse_chat_body(&body);
     record.session_id = parsed.session_id.clone();
     record.message = parsed.message.clone();
+    // A replay server is not the agent: goldens record no key, so none is asked for (SPEC §7).
+    if let Some(replay) = &app.state.replay {
+        let resp = match parsed.invalid {
+            Some(resp) => resp,
+            None => replay_answer(replay, parsed.session_id, &mut record),
+        };
+        return finish(&app, record, resp);
+    }
     let agent = app.state.agents.get(&record.agent_id);
     let key = match authenticate(&app, bearer(&headers)) {
         Ok(k) => k,
@@ -188,13 +197,6 @@ pub(crate) async fn chat(
             return finish(&app, record, rate_headers(unauthorized(&why), rate));
         }
     };
-    if let Some(replay) = &app.state.replay {
-        let resp = match parsed.invalid {
-            Some(resp) => resp,
-            None => replay_answer(replay, parsed.session_id, &mut record),
-        };
-        return finish(&app, record, resp);
-    }
     let Some(agent) = agent else {
         let text = format!("Agent not found: {}", record.agent_id);
         return finish(&app, record, detail(StatusCode::NOT_FOUND, &text));
