@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(human_excess(max, Duration::from_micros(500_400)), "500.4ms");
         assert_eq!(human_excess(max, Duration::from_micros(501_900)), "501ms");
         let max = Duration::from_secs(2);
-        assert_eq!(human_excess(max, Duration::from_micros(2_001_000)), "2.001s");
+        assert_eq!(
+            human_excess(max, Duration::from_micros(2_001_000)),
+            "2.001s"
+        );
     }
 
     #[test]

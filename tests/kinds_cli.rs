@@ -642,7 +642,14 @@ fn a_capture_that_does_not_match_ends_the_dialogue_before_anything_unexpanded_is
     let o = run(
         &ws,
         &mock.url,
-        &["capture.yaml", "--bless", "--json", "r.json", "--junit", "r.xml"],
+        &[
+            "capture.yaml",
+            "--bless",
+            "--json",
+            "r.json",
+            "--junit",
+            "r.xml",
+        ],
     );
     assert_code(&o, 1);
     let text = stdout(&o);

@@ -299,10 +299,7 @@ mod tests {
     fn a_missing_first_token_says_whether_the_reply_streamed() {
         let expect = vec![e(ExpectKind::MaxFirstToken(Duration::from_millis(500)))];
         let detail = |shape| {
-            let seen = Observed {
-                shape,
-                ..seen("")
-            };
+            let seen = Observed { shape, ..seen("") };
             judge(&expect, Span::new(3, 7), &seen, &BTreeMap::new())
                 .pop()
                 .map(|f| f.detail)
