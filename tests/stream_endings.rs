@@ -101,6 +101,9 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
                 &[&chunk("[{\"type\":\"thinking\",\"thinking\":\"hm\"}]"), "data: [DONE]\n\n"],
             ),
             "case" => stream("Text/Event-Stream; charset=utf-8", "", &[&hello, &wor, "data: [DONE]\n\n"]),
+            // A stream asked for, labelled as no JSON type (a hand-written server's default):
+            // read as the events it is.
+            "html" => stream("text/html; charset=utf-8", "", &[&hello, &wor, "data: [DONE]\n\n"]),
             // The last event lacks its blank line, but is whole: it is read.
             "unended" => stream(sse, "", &[&hello, wor.trim_end()]),
             _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec(),
@@ -113,7 +116,7 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
         )
     };
     let names = [
-        "error", "vllm", "tools", "gzip", "cut", "parts", "thinking", "case", "unended",
+        "error", "vllm", "tools", "gzip", "cut", "parts", "thinking", "case", "unended", "html",
     ];
     let mut suite = "endpoint: {kind: openai, model: m, stream: true, api_key: sk-stream-test-1, retries: 0}\ndialogues:\n".to_string();
     for n in names {
@@ -144,7 +147,7 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
     // The malformed reply has the status the server sent.
     assert!(text.contains("malformed reply (status 200)"), "{text}");
     // A piece given as a list of parts is its text parts.
-    for name in ["case", "unended", "parts"] {
+    for name in ["case", "unended", "parts", "html"] {
         let d = dialogue(&report, name);
         assert_eq!(d["outcome"], "pass", "{name}: {text}");
         assert_eq!(d["attempts"][0]["turns"][0]["text"], "Hello wor", "{name}");

@@ -38,6 +38,8 @@ pub struct OpenAi {
     bodies: OnceLock<Frames>,
     /// Under `base_url: replay`, what each conversation's own transport is made from.
     replay: Option<Replay>,
+    /// The endpoint asks for a stream (`stream: true`).
+    stream: bool,
 }
 
 /// What names a conversation to the in-process replay server. The identity rides in a header
@@ -75,6 +77,7 @@ impl OpenAi {
             frames: OnceLock::new(),
             bodies: OnceLock::new(),
             replay,
+            stream: spec.stream,
         })
     }
 
@@ -113,7 +116,13 @@ impl OpenAi {
         let status = response.status();
         let rate = transport::rate_headers(response.headers());
         let success = (200..300).contains(&status);
-        if success && sse::is_event_stream(&response) {
+        // A stream asked for and labelled as no JSON type is read as one (see
+        // `sse::answers_events`); one not asked for is read when it says it is one.
+        let events = match self.stream {
+            true => sse::answers_events(&response),
+            false => sse::is_event_stream(&response),
+        };
+        if success && events {
             let mut usage = Usage::default();
             let mut model = None;
             let reader = Chunks {
@@ -163,13 +172,14 @@ impl OpenAi {
 /// The request body, from which [`BodyParts`] are cut. Written by hand rather than with
 /// `#[serde(flatten)]`, which would emit a `params` key and agenttest's own key of the same
 /// name both (`"model"` twice): agenttest's keys replace the params', and a `stream` or
-/// `stream_options` in `params` never turns on a stream the endpoint did not ask for.
+/// `stream_options` in `params` never turns on a stream the endpoint did not ask for (a
+/// `stream_options` of `params` does replace agenttest's on a stream: [`stream_options`]).
 struct Body<'a> {
     params: &'a Map<String, Value>,
     model: &'a str,
     messages: Vec<Msg<'a>>,
     stream: Option<bool>,
-    stream_options: Option<StreamOptions>,
+    stream_options: Option<Value>,
 }
 
 impl<'a> Body<'a> {
@@ -180,9 +190,7 @@ impl<'a> Body<'a> {
             model: &spec.model,
             messages,
             stream: spec.stream.then_some(true),
-            stream_options: spec.stream.then_some(StreamOptions {
-                include_usage: true,
-            }),
+            stream_options: spec.stream.then(|| stream_options(&spec.params)).flatten(),
         }
     }
 }
@@ -217,9 +225,16 @@ struct Msg<'a> {
     content: &'a str,
 }
 
-#[derive(Serialize)]
-struct StreamOptions {
-    include_usage: bool,
+/// A stream's `stream_options`: `{"include_usage": true}` (SPEC §8.1: the usage is asked for),
+/// unless `params` gives its own, which then goes as written, or, as `null`, none at all: some
+/// OpenAI-compatible servers (older Azure API versions among them) refuse the key, and without
+/// this a suite for them could not stream (and time its first token) at all.
+fn stream_options(params: &Map<String, Value>) -> Option<Value> {
+    match params.get("stream_options") {
+        None => Some(serde_json::json!({"include_usage": true})),
+        Some(Value::Null) => None,
+        Some(own) => Some(own.clone()),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -2061,6 +2076,43 @@ mod tests {
         }
     }
 
+    /// A stream asks for its usage, unless `params` says otherwise: its own `stream_options`
+    /// go as written, `null` sends none (a server that refuses the key can still stream); a
+    /// reply not streamed never carries the key.
+    #[test]
+    fn a_streams_options_are_the_params_when_they_give_them() {
+        let body = |stream: bool, params: Value| {
+            let spec = OpenAiSpec {
+                model: "m".into(),
+                system: None,
+                params: params.as_object().cloned().unwrap_or_default(),
+                stream,
+            };
+            serde_json::to_value(Body::new(&spec, Vec::new())).unwrap()
+        };
+        let asked = body(true, serde_json::json!({}));
+        assert_eq!(
+            asked["stream_options"],
+            serde_json::json!({"include_usage": true})
+        );
+        let own = body(
+            true,
+            serde_json::json!({"stream_options": {"include_usage": false}}),
+        );
+        assert_eq!(
+            own["stream_options"],
+            serde_json::json!({"include_usage": false})
+        );
+        let none = body(true, serde_json::json!({"stream_options": null}));
+        assert_eq!(none.get("stream_options"), None, "{none}");
+        assert_eq!(none["stream"], true);
+        let plain = body(
+            false,
+            serde_json::json!({"stream_options": {"include_usage": true}}),
+        );
+        assert_eq!(plain.get("stream_options"), None, "{plain}");
+    }
+
     #[test]
     fn params_never_repeat_or_override_agenttests_own_keys() {
         let params: Map<String, Value> = serde_json::from_str(
@@ -2088,9 +2140,7 @@ mod tests {
         );
         let streamed = Body {
             stream: Some(true),
-            stream_options: Some(StreamOptions {
-                include_usage: true,
-            }),
+            stream_options: Some(serde_json::json!({"include_usage": true})),
             ..plain
         };
         let value: Value = serde_json::to_value(&streamed).unwrap();
