@@ -54,7 +54,11 @@ fn each_fault_errors_its_dialogue_and_keeps_the_others() {
     for (name, cause) in [
         ("closed", "turn 1: "),
         ("hung", "timed out after 700ms (after 1 retry)"),
-        ("trickled", "timed out after 700ms"),
+        // The head had come: the error says the server answered, and then stalled.
+        (
+            "trickled",
+            "timed out after 700ms, after the server had answered 200 and while its body came",
+        ),
         ("not json", "the body is not JSON"),
         ("no response", "the body has no string `response`"),
     ] {
@@ -71,6 +75,15 @@ fn each_fault_errors_its_dialogue_and_keeps_the_others() {
     assert_valid_junit(&ws.path().join("r.xml"));
     let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
     assert_eq!(json["dialogues"].as_array().map(Vec::len), Some(6));
+    // A turn that timed out took its timeouts, and says so, where it said 0.
+    for name in ["hung", "trickled"] {
+        let d = json["dialogues"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["name"] == name))
+            .expect("dialogue");
+        let latency = d["attempts"][0]["turns"][0]["latency_ms"].as_u64();
+        assert!(latency >= Some(2 * 700), "{name}: {latency:?}");
+    }
 }
 
 #[test]

@@ -119,6 +119,7 @@ pub async fn read_events(
     let mut reading = Reading::new(reader, started);
     // One timer for the whole stream: each read is due by the same deadline.
     let (deadline, timeout) = response.deadline();
+    let status = response.status();
     let read = async {
         while let Some(chunk) = response.chunk_untimed().await.map_err(Halt::Send)? {
             if reading.feed(&chunk)? {
@@ -130,9 +131,9 @@ pub async fn read_events(
     let done = match tokio::time::timeout_at(deadline, read).await {
         Ok(Ok(done)) => done,
         Ok(Err(Halt::Done)) => true,
-        Ok(Err(Halt::Send(e))) => return Err(e),
+        Ok(Err(Halt::Send(e))) => return Err(e.in_body(status)),
         Ok(Err(Halt::Malformed(reason))) => return Ok(Err(reason)),
-        Err(_) => return Err(SendError::Timeout(timeout)),
+        Err(_) => return Err(SendError::Timeout(timeout).in_body(status)),
     };
     if done {
         response.finish().await;

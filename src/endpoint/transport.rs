@@ -245,10 +245,11 @@ fn redirected_to(status: u16, headers: &reqwest::header::HeaderMap) -> Option<St
 /// The whole body, or an error once it grows past [`MAX_BODY_BYTES`]: an endless or huge
 /// reply is cut, never buffered.
 pub async fn read_capped(mut response: Response) -> Result<Vec<u8>, SendError> {
+    let status = response.status();
     let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.in_body(status))? {
         if out.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(SendError::TooLarge(MAX_BODY_BYTES));
+            return Err(SendError::TooLarge(MAX_BODY_BYTES).in_body(status));
         }
         out.extend_from_slice(&chunk);
     }

@@ -97,15 +97,31 @@ pub enum SendError {
     Other(String),
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The failure of a body whose head had come: the status says the server answered, and
+    /// then stalled or sent too much (a stuck upstream, most often).
+    #[error("{error}, after the server had answered {status} and while its body came")]
+    InBody { status: u16, error: Box<SendError> },
 }
 
 impl SendError {
     /// Connect errors, timeouts and connections dropped mid-request are worth retrying; a body
     /// over the cap or a request that cannot be built is not.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            SendError::Connect(_) | SendError::Timeout(_) | SendError::Other(_)
-        )
+        match self {
+            SendError::Connect(_) | SendError::Timeout(_) | SendError::Other(_) => true,
+            SendError::TooLarge(_) | SendError::Invalid(_) => false,
+            SendError::InBody { error, .. } => error.is_retryable(),
+        }
+    }
+
+    /// This failure, of the body of a response whose status was `status`.
+    pub fn in_body(self, status: u16) -> SendError {
+        match self {
+            SendError::InBody { .. } => self,
+            error => SendError::InBody {
+                status,
+                error: Box::new(error),
+            },
+        }
     }
 }

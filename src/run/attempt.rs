@@ -111,6 +111,7 @@ async fn run_turn(
     let message = template::expand_template(&turn.user, values);
     let expected = expect::expected_statuses(&turn.expect);
     let mut tr = empty_turn(turn.span, message.clone());
+    let sending = std::time::Instant::now();
     let sent = send_with_retries(
         conversation,
         Message {
@@ -133,6 +134,9 @@ async fn run_turn(
             return Step::Stop;
         }
         Err(TurnError::Send(e)) => {
+            // No reply has a round trip: the turn's time is how long it took to give up
+            // (a stalled body's timeout, retries and all), which is what a reader looks for.
+            tr.latency = sending.elapsed();
             let kind = ErrorKind::Send {
                 error: e.to_string(),
                 retries: sent.retries,
