@@ -209,6 +209,10 @@ fn limited(mock: &Mock, agent: &str) -> reqwest::blocking::Response {
         let h = ok.headers();
         assert_eq!(h["x-ratelimit-limit-requests"], "2");
         assert_eq!(h["x-ratelimit-remaining-requests"], remaining);
+        // And SPEC §6's, which every response of a rate-limited agent carries.
+        assert_eq!(h["x-ratelimit-limit"], "2");
+        assert_eq!(h["x-ratelimit-remaining"], remaining);
+        assert!(h["x-ratelimit-reset"].to_str().unwrap().parse::<u64>().is_ok());
         let reset = h["x-ratelimit-reset-requests"].to_str().unwrap();
         assert!(reset.ends_with('s') && reset.len() >= 2, "{reset}");
     }

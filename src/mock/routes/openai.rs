@@ -96,6 +96,9 @@ pub(crate) fn go_duration(d: Duration) -> String {
 
 /// OpenAI's request headers: limit and remaining on every response of a rate-limited agent,
 /// the reset time on those it let through, and on a 429 only the header the script chose.
+/// The agent API's `X-RateLimit-Limit`, `-Remaining` and `-Reset` too, which SPEC §6 has every
+/// response of such an agent carry, on every route (§8.3); a client reading OpenAI's headers
+/// is not misled by them (agenttest's takes the chosen header first).
 fn openai_rate_headers(
     mut resp: Response,
     rate: Option<RateVerdict>,
@@ -103,6 +106,9 @@ fn openai_rate_headers(
 ) -> Response {
     let Some(r) = rate else { return resp };
     let h = resp.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(r.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(r.remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from(r.reset_epoch()));
     h.insert("x-ratelimit-limit-requests", HeaderValue::from(r.limit));
     h.insert(
         "x-ratelimit-remaining-requests",
