@@ -6,7 +6,7 @@
 //!   that turn out of the history they send, and replay must match them so.
 //! - An openai suite without `api_key` (a local vLLM or Ollama): replay asks for no key.
 //! - Openai dialogues that say the same to one model with another system prompt, `params` or
-//!   vars: each is answered from its own golden.
+//!   vars, and dialogues of every kind that open alike: each is answered from its own golden.
 //!
 //! Goldens are blessed against the built-in mock in a temporary directory, or written by hand
 //! where no live agent could record them (a keyless endpoint, an agent that follows the system
@@ -288,4 +288,51 @@ dialogues:
         .filter_map(|d| d["attempts"][0]["turns"][0]["text"].as_str())
         .collect();
     assert_eq!(texts, ["Hey! What's up?"; 5], "{report:#}");
+}
+
+/// Dialogues that open with the same message, to an agent that answered each in other words
+/// (a noisy agent's paraphrases, blessed), replay each its own golden, for every kind: each
+/// conversation names its dialogue to the in-process replay server. Before, the first golden
+/// by path answered every opening, and the others failed their goldens.
+#[test]
+fn dialogues_that_open_alike_replay_their_own_goldens_for_every_kind() {
+    let ws = Workspace::new();
+    let kinds = [
+        ("thin", "endpoint: {base_url: replay, agent_id: ag_support, api_key: ak_replay_key_1}"),
+        ("chat", "endpoint: {base_url: replay, kind: openai, model: gpt-4o-mini}"),
+        (
+            "api",
+            "endpoint: {base_url: replay, kind: http, body: {q: \"{{message}}\"}, response: {text: /a}}",
+        ),
+    ];
+    let openings = [
+        ("first", "Hello there!", "hours?", "Nine to five."),
+        ("second", "Howdy!", "price?", "Ten dollars."),
+        ("third", "Greetings!", "hours?", "From nine to five."),
+    ];
+    for (suite, endpoint) in kinds {
+        let mut text = format!("name: {suite}\n{endpoint}\ndialogues:\n");
+        for (name, _, next, _) in openings {
+            text.push_str(&format!(
+                "  - name: {name}\n    turns: [{{user: Hello}}, {{user: \"{next}\"}}]\n"
+            ));
+        }
+        ws.write(&format!("{suite}.yaml"), &text);
+        for (name, hello, next, answer) in openings {
+            ws.write(
+                &format!("{suite}.golden/{name}.yaml"),
+                &golden(suite, name, &[("Hello", 200, hello), (next, 200, answer)]),
+            );
+        }
+        let o = run(&ws, &format!("{suite}.yaml"), &["--json", "r.json"]);
+        passed(&o, 3);
+        let report: Value = serde_json::from_str(&ws.read("r.json")).expect("JSON");
+        let opened: Vec<&str> = report["dialogues"]
+            .as_array()
+            .expect("dialogues")
+            .iter()
+            .filter_map(|d| d["attempts"][0]["turns"][0]["text"].as_str())
+            .collect();
+        assert_eq!(opened, ["Hello there!", "Howdy!", "Greetings!"], "{suite}");
+    }
 }

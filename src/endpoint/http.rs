@@ -25,7 +25,7 @@ use super::sse::{self, Piece};
 use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{session, Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
-use crate::suite::model::{self, BaseUrl, HttpSpec, Pointers, SessionMode};
+use crate::suite::model::{self, slug, BaseUrl, HttpSpec, Pointers, SessionMode};
 use crate::suite::template::{expand_template, references, whole_reference};
 
 #[derive(Debug)]
@@ -36,9 +36,8 @@ pub struct Http {
     spec: HttpSpec,
     /// Every name the path and body templates use, so one not captured yet can be emptied.
     names: Vec<String>,
-    /// Under replay, the suite's own spec, whose [`HttpSpec::replay_identity`] names each
-    /// conversation in the replay server's path.
-    replay_of: Option<HttpSpec>,
+    /// Under replay: each conversation names its dialogue in the replay server's path.
+    replayed: bool,
 }
 
 impl Http {
@@ -53,7 +52,6 @@ impl Http {
             None => Auth::Bearer,
         };
         let transport = Transport::new(http, endpoint, auth)?;
-        let original = spec;
         let replayed;
         let spec = if endpoint.base_url == BaseUrl::Replay {
             replayed = replay_spec(spec);
@@ -74,13 +72,13 @@ impl Http {
             method,
             names: template_names(spec),
             spec: spec.clone(),
-            replay_of: (endpoint.base_url == BaseUrl::Replay).then(|| original.clone()),
+            replayed: endpoint.base_url == BaseUrl::Replay,
         })
     }
 }
 
-/// The agent id in the replayed spec's path; each conversation replaces it with its own
-/// ([`HttpSpec::replay_identity`]) before its first request: the kind names no agent.
+/// The agent id in the replayed spec's path; each conversation replaces it with its
+/// dialogue's [`slug`] (its golden's name), as the kind names no agent.
 const REPLAY_AGENT: &str = "http";
 
 /// What an http endpoint sends under `base_url: replay`: the replay server's generic API, the
@@ -140,18 +138,18 @@ fn template_names(spec: &HttpSpec) -> Vec<String> {
 }
 
 impl Endpoint for Http {
-    fn open(self: Arc<Self>, mode: SessionMode) -> Box<dyn Conversation> {
+    fn open(self: Arc<Self>, mode: SessionMode, dialogue: &str) -> Box<dyn Conversation> {
         let session = match mode {
             SessionMode::Fresh => Some(session::new_id()),
             SessionMode::Server => None,
         };
         Box::new(HttpConversation {
+            replay_identity: self.replayed.then(|| slug(dialogue)),
             endpoint: self,
             session,
             server_session: mode == SessionMode::Server,
             history: Vec::new(),
             request: String::new(),
-            replay_identity: None,
         })
     }
 }
@@ -163,8 +161,8 @@ struct HttpConversation {
     history: Vec<(&'static str, String)>,
     /// The method and URL of the last message: the path is a template, so it changes.
     request: String,
-    /// Under replay, who this conversation is, from its first message's values (the
-    /// dialogue's vars): the agent id in the replay server's path.
+    /// Under replay, who this conversation is (its dialogue's slug): the agent id in the
+    /// replay server's path.
     replay_identity: Option<String>,
 }
 
@@ -176,9 +174,6 @@ impl Conversation for HttpConversation {
         Box::pin(async move {
             // The values and the URL once per message: the request line and the request
             // itself use the same.
-            if let (Some(spec), None) = (&self.endpoint.replay_of, &self.replay_identity) {
-                self.replay_identity = Some(spec.replay_identity(message.values));
-            }
             let values = self.values(&message);
             let url = self.url(&values);
             if let Ok(url) = &url {

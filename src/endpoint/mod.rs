@@ -42,8 +42,10 @@ pub struct Message<'a> {
 
 /// An endpoint built from the suite model: cheap to share between dialogues.
 pub trait Endpoint: Send + Sync {
-    /// A new conversation for one dialogue execution (a repeat or a rerun gets its own).
-    fn open(self: Arc<Self>, mode: SessionMode) -> Box<dyn Conversation>;
+    /// A new conversation for one dialogue execution (a repeat or a rerun gets its own), of
+    /// the dialogue named `dialogue`: under `base_url: replay` the conversation names it to the
+    /// replay server ([`transport::Transport::naming`]), which answers it from its own golden.
+    fn open(self: Arc<Self>, mode: SessionMode, dialogue: &str) -> Box<dyn Conversation>;
 }
 
 /// One dialogue execution's conversation with the endpoint.

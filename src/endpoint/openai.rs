@@ -6,9 +6,9 @@
 //!
 //! One request in, one [`Reply`] out: no retries, no sleeping, no judging.
 //!
-//! Under `base_url: replay` each conversation names its dialogue to the replay server in a
-//! header ([`model::REPLAY_IDENTITY_HEADER`]), so dialogues that say the same to the same model
-//! with another system prompt or `params` are each answered from their own golden.
+//! Under `base_url: replay` each conversation names its dialogue to the replay server
+//! ([`Transport::naming`]), so dialogues that say the same to the same model (another system
+//! prompt, a shared opening) are each answered from their own golden.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -22,7 +22,7 @@ use super::sse::{self, Piece};
 use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{Conversation, Endpoint, Message};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
-use crate::suite::model::{self, BaseUrl, OpenAiSpec, SessionMode};
+use crate::suite::model::{self, OpenAiSpec, SessionMode};
 
 /// The endpoint of one suite or dialogue: URL parsed, headers and the fixed part of the body
 /// made once.
@@ -36,24 +36,8 @@ pub struct OpenAi {
     frames: OnceLock<Frames>,
     /// The same of the first whole completion read.
     bodies: OnceLock<Frames>,
-    /// Under `base_url: replay`, what each conversation's own transport is made from.
-    replay: Option<Replay>,
     /// The endpoint asks for a stream (`stream: true`).
     stream: bool,
-}
-
-/// What names a conversation to the in-process replay server. The identity rides in a header
-/// of its own rather than in the body (as the `model`, say): the body stays byte for byte what
-/// a live run sends (the request log shows it, the model is still the agent id that replay
-/// matches goldens by, and the reply's `model` stays the model), and no request to an agent
-/// reached by URL ever carries it. It depends on the dialogue's vars, which only a
-/// conversation's first message brings, so the transport that sends it is each
-/// conversation's.
-#[derive(Debug)]
-struct Replay {
-    http: Client,
-    endpoint: model::Endpoint,
-    spec: OpenAiSpec,
 }
 
 impl OpenAi {
@@ -65,40 +49,14 @@ impl OpenAi {
     ) -> Result<Self, String> {
         let url = transport::url_under(base_url, "/chat/completions");
         let url = Target::parse(&url)?;
-        let replay = (endpoint.base_url == BaseUrl::Replay).then(|| Replay {
-            http: http.clone(),
-            endpoint: endpoint.clone(),
-            spec: spec.clone(),
-        });
         Ok(OpenAi {
             transport: Transport::new(http, endpoint, Auth::Bearer)?,
             url,
             body: BodyParts::new(spec)?,
             frames: OnceLock::new(),
             bodies: OnceLock::new(),
-            replay,
             stream: spec.stream,
         })
-    }
-
-    /// Under replay, a transport that also sends the identity of the dialogue whose vars are
-    /// `values`; `None` otherwise (the endpoint's own serves).
-    fn replay_transport(
-        &self,
-        values: &std::collections::BTreeMap<String, String>,
-    ) -> Result<Option<Transport>, SendError> {
-        let Some(r) = &self.replay else {
-            return Ok(None);
-        };
-        let mut endpoint = r.endpoint.clone();
-        endpoint.headers.push(model::Header {
-            name: model::REPLAY_IDENTITY_HEADER.into(),
-            value: model::HeaderValue::Plain(r.spec.replay_identity(values)),
-            env_values: Vec::new(),
-        });
-        Transport::new(r.http.clone(), &endpoint, Auth::Bearer)
-            .map(Some)
-            .map_err(SendError::Invalid)
     }
 
     async fn send(
@@ -253,15 +211,15 @@ impl Role {
 }
 
 impl Endpoint for OpenAi {
-    fn open(self: Arc<Self>, _mode: SessionMode) -> Box<dyn Conversation> {
+    fn open(self: Arc<Self>, _mode: SessionMode, dialogue: &str) -> Box<dyn Conversation> {
         let frames = self.frames.get().cloned().unwrap_or_default();
         let bodies = self.bodies.get().cloned().unwrap_or_else(Frames::of_bodies);
         Box::new(OpenAiConversation {
+            named: self.transport.naming(dialogue),
             endpoint: self,
             history: History::default(),
             frames,
             bodies,
-            replay_transport: None,
         })
     }
 }
@@ -273,9 +231,8 @@ struct OpenAiConversation {
     history: History,
     frames: Frames,
     bodies: Frames,
-    /// Under replay, this conversation's transport, naming its dialogue ([`Replay`]); made
-    /// on the first message, which brings the dialogue's vars.
-    replay_transport: Option<Transport>,
+    /// Under replay, the transport that names this conversation's dialogue.
+    named: Option<Transport>,
 }
 
 /// The messages so far as the body carries them: JSON objects, each after a comma unless it
@@ -362,14 +319,8 @@ impl Conversation for OpenAiConversation {
         message: Message<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
         Box::pin(async move {
-            if self.replay_transport.is_none() {
-                self.replay_transport = self.endpoint.replay_transport(message.values)?;
-            }
             let endpoint = &self.endpoint;
-            let transport = self
-                .replay_transport
-                .as_ref()
-                .unwrap_or(&endpoint.transport);
+            let transport = self.named.as_ref().unwrap_or(&endpoint.transport);
             let reply = endpoint
                 .send(
                     transport,

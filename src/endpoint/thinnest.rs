@@ -36,14 +36,19 @@ impl Thinnest {
         Ok(Thinnest { transport, url })
     }
 
-    async fn send(&self, message: &str, session_id: Option<&str>) -> Result<Reply, SendError> {
+    /// Sends on `transport`: the endpoint's, or under replay the conversation's own.
+    async fn send(
+        &self,
+        transport: &Transport,
+        message: &str,
+        session_id: Option<&str>,
+    ) -> Result<Reply, SendError> {
         let body = ChatRequest {
             message,
             session_id,
         };
         let bytes = serde_json::to_vec(&body).map_err(|e| SendError::Invalid(e.to_string()))?;
-        let (response, started, first_byte) = self
-            .transport
+        let (response, started, first_byte) = transport
             .start(reqwest::Method::POST, &self.url, Some(bytes))
             .await?;
         transport::whole_reply(response, started, first_byte, parse_success, parse_detail).await
@@ -59,12 +64,13 @@ struct ChatRequest<'a> {
 }
 
 impl Endpoint for Thinnest {
-    fn open(self: Arc<Self>, mode: SessionMode) -> Box<dyn Conversation> {
+    fn open(self: Arc<Self>, mode: SessionMode, dialogue: &str) -> Box<dyn Conversation> {
         let session = match mode {
             SessionMode::Fresh => Some(session::new_id()),
             SessionMode::Server => None,
         };
         Box::new(ThinnestConversation {
+            named: self.transport.naming(dialogue),
             endpoint: self,
             session,
         })
@@ -75,6 +81,8 @@ impl Endpoint for Thinnest {
 struct ThinnestConversation {
     endpoint: Arc<Thinnest>,
     session: Option<String>,
+    /// Under replay, the transport that names this conversation's dialogue.
+    named: Option<Transport>,
 }
 
 impl Conversation for ThinnestConversation {
@@ -83,9 +91,10 @@ impl Conversation for ThinnestConversation {
         message: Message<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<Reply, SendError>> + Send + 'a>> {
         Box::pin(async move {
-            let reply = self
-                .endpoint
-                .send(message.text, self.session.as_deref())
+            let endpoint = &self.endpoint;
+            let transport = self.named.as_ref().unwrap_or(&endpoint.transport);
+            let reply = endpoint
+                .send(transport, message.text, self.session.as_deref())
                 .await?;
             if let (None, ReplyBody::Agent(a)) = (&self.session, &reply.body) {
                 self.session = a.session_id.clone();

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 pub use super::client::{Client, Response, Target};
 
 use crate::record::{AgentReply, RateHeaders, Reply, ReplyBody, SendError, Timing, Usage};
-use crate::suite::model::{BaseUrl, Endpoint, HeaderValue};
+use crate::suite::model::{slug, BaseUrl, Endpoint, HeaderValue, REPLAY_IDENTITY_HEADER};
 
 /// Replies are text for people; anything past this is a broken or hostile server, and reading
 /// it all would let one endless response exhaust the run's memory.
@@ -101,6 +101,27 @@ impl Transport {
             timeout: endpoint.timeout,
             local,
         })
+    }
+
+    /// Under `base_url: replay`, this transport with the dialogue named `dialogue` in
+    /// [`REPLAY_IDENTITY_HEADER`] on every request, for one conversation's own use; `None`
+    /// anywhere else, where the endpoint's transport serves every conversation.
+    pub fn naming(&self, dialogue: &str) -> Option<Transport> {
+        if self.local != Some("replay") {
+            return None;
+        }
+        let name = HeaderName::from_static(REPLAY_IDENTITY_HEADER);
+        // A slug is ASCII letters, digits and dashes: always a header value.
+        let value = ReqHeaderValue::from_str(&slug(dialogue)).ok()?;
+        let mut named = self.clone();
+        for map in [
+            &mut named.headers,
+            &mut named.json_headers,
+            &mut named.empty_headers,
+        ] {
+            map.insert(name.clone(), value.clone());
+        }
+        Some(named)
     }
 
     /// How an error names a request to `url` ([`request_line`]). An in-process server is

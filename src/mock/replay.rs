@@ -28,13 +28,13 @@ pub(crate) struct Golden {
     pub normalize: Vec<crate::suite::model::NormalizeRule>,
     /// Which requests the golden answers at all.
     pub whom: Whom,
-    /// The dialogue's replay identity, when the suite is known: an `http` dialogue's
-    /// [`HttpSpec::replay_identity`](crate::suite::model::HttpSpec), named in the generic
-    /// route's path, or an `openai` one's
-    /// [`OpenAiSpec::replay_identity`](crate::suite::model::OpenAiSpec), sent in
-    /// [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER). A request that
+    /// The dialogue's replay identity, when the suite is known: its file name (the dialogue's
+    /// slug), by which a conversation under `base_url: replay` names its dialogue (an `http`
+    /// one in the generic route's path, any other in
+    /// [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER)). A request that
     /// names it is answered by this golden before any other that continues the conversation,
-    /// so dialogues that say the same to differently set-up agents each get their own.
+    /// so dialogues that say the same (prompts compared on one question, a shared opening, a
+    /// noisy agent's paraphrases) each replay their own.
     pub identity: Option<String>,
 }
 
@@ -167,7 +167,7 @@ impl<'a> Asked<'a> {
         }
     }
 
-    /// The same request, naming the dialogue `identity` (an openai dialogue under
+    /// The same request, naming the dialogue `identity` (a conversation under
     /// `base_url: replay` sends it in a header).
     pub fn named(self, identity: Option<&'a str>) -> Self {
         Asked { identity, ..self }
@@ -297,14 +297,14 @@ impl Goldens {
             let Some(d) = dialogue else { continue };
             // The model's agent id of an http dialogue is empty, which no request path can
             // carry: its golden goes by the route and the dialogue's identity instead.
-            (g.whom, g.identity) = match &d.endpoint.kind {
-                EndpointKind::Http(spec) => (Whom::Generic, Some(spec.replay_identity(&d.vars))),
-                EndpointKind::OpenAi(spec) => (
-                    Whom::Agent(d.endpoint.agent_id.clone()),
-                    Some(spec.replay_identity(&d.vars)),
-                ),
-                EndpointKind::Thinnest => (Whom::Agent(d.endpoint.agent_id.clone()), None),
+            g.whom = match &d.endpoint.kind {
+                EndpointKind::Http(_) => Whom::Generic,
+                EndpointKind::OpenAi(_) | EndpointKind::Thinnest => {
+                    Whom::Agent(d.endpoint.agent_id.clone())
+                }
             };
+            // What a conversation of this dialogue names itself by under `base_url: replay`.
+            g.identity = Some(stem.to_string());
         }
     }
 
@@ -312,8 +312,8 @@ impl Goldens {
     /// new one, as [`Kept`] says) answers to its last message for `asked`, or which golden is
     /// nearest.
     pub fn answer(&self, asked: Asked<'_>, kept: Kept, said: &[&str]) -> Answer<'_> {
-        // The golden of the very dialogue asking, when it names itself (an http or openai
-        // dialogue of a known suite): another that says the same must not answer for it.
+        // The golden of the very dialogue asking, when it names itself (a conversation under
+        // `base_url: replay`): another that says the same must not answer for it.
         let own = asked.identity.and_then(|id| {
             self.goldens
                 .iter()

@@ -45,7 +45,7 @@ pub async fn run_attempt(
     };
     match endpoint {
         Ok(endpoint) => {
-            let mut conversation = endpoint.open(d.session);
+            let mut conversation = endpoint.open(d.session, &d.name);
             let limiter = ctx.limiters.get(&d.endpoint.limiter_key()).cloned();
             let pipe = Pipe {
                 ctx,

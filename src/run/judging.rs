@@ -36,7 +36,8 @@ impl Ask for JudgeAsk {
         prompt: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>> {
         Box::pin(async move {
-            let mut conversation = self.endpoint.clone().open(SessionMode::Fresh);
+            // A question is no dialogue of the suite: a replay server has no golden of it.
+            let mut conversation = self.endpoint.clone().open(SessionMode::Fresh, "");
             let values = BTreeMap::new();
             let message = Message {
                 text: prompt,

@@ -398,69 +398,14 @@ pub struct HttpSpec {
     pub stream: bool,
 }
 
-impl HttpSpec {
-    /// Who an `http` dialogue is under replay (SPEC §7), where it speaks the replay server's
-    /// generic API and names this in the path: the kind names no agent, so its own wire shape
-    /// (method, path, body) and the dialogue's vars stand in for one. Two dialogues that say
-    /// the same to different paths, or rows of a `matrix:` over the path, are so answered
-    /// each from its own golden. A hash, so it fits a path segment whatever the vars hold.
-    pub fn replay_identity(&self, vars: &BTreeMap<String, String>) -> String {
-        let body = self
-            .body
-            .as_ref()
-            .map(|b| b.to_string())
-            .unwrap_or_default();
-        let parts = [self.method.as_str(), self.path.as_str(), body.as_str()];
-        identity_hash(&parts, vars)
-    }
-}
-
-impl OpenAiSpec {
-    /// Who an `openai` dialogue is under replay (SPEC §7): its model, system prompt, `params`
-    /// and `stream`, and the dialogue's vars. Two dialogues that say the same to one model with
-    /// different system prompts (comparing prompts is what an openai suite is for) are so
-    /// answered each from its own golden; `stream` is in too, as a noisy agent answers a
-    /// streamed twin of a dialogue in other words, and its golden keeps them. Sent under
-    /// `base_url: replay` as [`REPLAY_IDENTITY_HEADER`].
-    pub fn replay_identity(&self, vars: &BTreeMap<String, String>) -> String {
-        let params = serde_json::Value::Object(self.params.clone()).to_string();
-        // `system:` absent and `system: ""` send different messages: told apart.
-        let system = match &self.system {
-            Some(s) => format!("+{s}"),
-            None => "-".into(),
-        };
-        let stream = if self.stream { "stream" } else { "whole" };
-        let parts = [
-            "openai",
-            self.model.as_str(),
-            system.as_str(),
-            params.as_str(),
-            stream,
-        ];
-        identity_hash(&parts, vars)
-    }
-}
-
-/// The header that carries an openai dialogue's [`OpenAiSpec::replay_identity`] to the
-/// in-process replay server. Only requests under `base_url: replay` carry it; a replay server
-/// reached by URL (`agenttest mock --replay`) is sent what a live agent would be.
+/// The header in which a conversation under `base_url: replay` names its dialogue to the
+/// in-process replay server: the dialogue's [`slug`], its golden's file name. The server answers
+/// it from that golden before any other that continues the conversation, so dialogues that say
+/// the same (prompts compared on one question, a shared opening) each replay their own. Only
+/// requests under `base_url: replay` carry it; a replay server reached by URL (`agenttest mock
+/// --replay`) is sent what a live agent would be. (An `http` dialogue names itself in the
+/// generic route's path instead, where its replayed requests go.)
 pub const REPLAY_IDENTITY_HEADER: &str = "x-agenttest-replay-identity";
-
-/// 16 hex digits of a hash of `parts` and `vars`: a replay identity.
-fn identity_hash(parts: &[&str], vars: &BTreeMap<String, String>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let vars = vars.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]);
-    // Each part with its length, so no two different inputs run together.
-    for part in parts.iter().copied().chain(vars) {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// JSON Pointers (RFC 6901) into an `http` endpoint's reply, each checked at load.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -686,7 +631,7 @@ pub fn slug(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{slug, BaseUrl, ExpectKey, OpenAiSpec};
+    use super::{slug, BaseUrl, ExpectKey};
 
     #[test]
     fn expect_key_table_is_in_declaration_order() {
@@ -739,43 +684,5 @@ mod tests {
         assert_eq!(slug("  A  B"), "-a-b");
         assert_eq!(slug("naïve café"), "na-ve-caf-");
         assert_eq!(slug("v2 API / 401"), "v2-api-401");
-    }
-
-    /// Every part of an openai dialogue's setup tells it apart under replay; the same setup
-    /// is the same identity, as the client and the replay server each work it out.
-    #[test]
-    fn an_openai_replay_identity_covers_the_whole_setup() {
-        let spec = OpenAiSpec {
-            model: "m".into(),
-            system: Some("Be formal.".into()),
-            params: serde_json::Map::new(),
-            stream: false,
-        };
-        let vars = std::collections::BTreeMap::new();
-        let id = spec.replay_identity(&vars);
-        assert_eq!(id, spec.clone().replay_identity(&vars));
-        assert_eq!(id.len(), 16);
-        let mut others = Vec::new();
-        for change in 0..6 {
-            let mut other = spec.clone();
-            let mut vars = vars.clone();
-            match change {
-                0 => other.model = "n".into(),
-                1 => other.system = Some(String::new()),
-                2 => other.system = None,
-                3 => {
-                    other.params.insert("temperature".into(), 0.into());
-                }
-                4 => other.stream = true,
-                _ => {
-                    vars.insert("lang".into(), "fr".into());
-                }
-            }
-            others.push(other.replay_identity(&vars));
-        }
-        others.push(id);
-        others.sort();
-        others.dedup();
-        assert_eq!(others.len(), 7, "{others:?}");
     }
 }

@@ -7,10 +7,10 @@
 //! `"stream": true` the answer is server-sent `chat.completion.chunk` events ending with
 //! `[DONE]`. No api key is ever echoed, not even in the 401's message.
 //!
-//! A replay server (SPEC §7) answers here from the goldens, asking for no key; an openai
-//! dialogue under `base_url: replay` names itself in
-//! [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER), and its own golden
-//! answers it first.
+//! A replay server (SPEC §7) answers here from the goldens, asking for no key; a conversation
+//! under `base_url: replay` names its dialogue in
+//! [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER), and that dialogue's
+//! golden answers it first.
 
 use std::time::Duration;
 
@@ -594,8 +594,8 @@ pub(crate) async fn completions(
 
 /// A replayed completion (SPEC §7 for every kind): the request's user messages are the
 /// conversation so far as the client kept it, matched against the goldens of the model's agent
-/// id, the golden of the dialogue `identity` names (an openai dialogue under `base_url:
-/// replay`) first; the golden's text comes back as asked, whole or streamed (in pieces without
+/// id, the golden of the dialogue `identity` names (a conversation under `base_url: replay`)
+/// first; the golden's text comes back as asked, whole or streamed (in pieces without
 /// pauses: goldens keep no pacing, and a streamed dialogue's `max_first_token` needs a stream
 /// to time), or a 404 naming the nearest golden.
 fn replay_completion(

@@ -26,6 +26,7 @@ use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
     status_code, App, Auth, Shared,
 };
+use crate::suite::model::REPLAY_IDENTITY_HEADER;
 
 pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
     #[derive(Serialize)]
@@ -185,7 +186,12 @@ pub(crate) async fn chat(
     if let Some(replay) = &app.state.replay {
         let resp = match parsed.invalid {
             Some(resp) => resp,
-            None => replay_answer(replay, parsed.session_id, &mut record),
+            None => {
+                let identity = headers
+                    .get(REPLAY_IDENTITY_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                replay_answer(replay, parsed.session_id, identity, &mut record)
+            }
         };
         return finish(&app, record, resp);
     }
@@ -228,15 +234,18 @@ pub(crate) async fn chat(
 }
 
 /// A replayed turn: the golden's status and text, in the `usage` shape (goldens record no
-/// shape), or a 404 naming the nearest golden.
+/// shape), or a 404 naming the nearest golden. The golden of the dialogue `identity` names (a
+/// conversation under `base_url: replay`) answers first.
 fn replay_answer(
     replay: &Replayed,
     session_id: Option<String>,
+    identity: Option<&str>,
     record: &mut RequestRecord,
 ) -> Response {
     let session_id = session_id.unwrap_or_else(crate::mock::state::new_session_id);
     let message = record.message.as_deref().unwrap_or_default();
-    let answer = replay.answer(&session_id, Asked::agent(&record.agent_id), message);
+    let asked = Asked::agent(&record.agent_id).named(identity);
+    let answer = replay.answer(&session_id, asked, message);
     if matches!(answer, Answer::Turn { .. }) {
         record.joined = Some(session_id.clone());
     }
