@@ -212,7 +212,11 @@ fn limited(mock: &Mock, agent: &str) -> reqwest::blocking::Response {
         // And SPEC §6's, which every response of a rate-limited agent carries.
         assert_eq!(h["x-ratelimit-limit"], "2");
         assert_eq!(h["x-ratelimit-remaining"], remaining);
-        assert!(h["x-ratelimit-reset"].to_str().unwrap().parse::<u64>().is_ok());
+        assert!(h["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok());
         let reset = h["x-ratelimit-reset-requests"].to_str().unwrap();
         assert!(reset.ends_with('s') && reset.len() >= 2, "{reset}");
     }
