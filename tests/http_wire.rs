@@ -118,7 +118,7 @@ dialogues:
   - name: vendor type
     endpoint:
       path: /vendor
-      headers: {{Content-Type: application/vnd.api+json}}
+      headers: {{Content-Type: application/vnd.api+json, User-Agent: my-agent/2}}
       body: {{input: "{{{{message}}}}"}}
     turns: [{{user: hi}}]
   - name: no body
@@ -152,7 +152,13 @@ dialogues:
     assert!(empty.starts_with("post /empty?q=hi "), "{empty}");
     assert!(empty.contains("content-length: 0\r\n"), "{empty}");
     assert!(!empty.contains("content-type:"), "{empty}");
-    assert!(head("/plain").contains("content-type: application/json\r\n"));
+    let plain = head("/plain");
+    assert!(plain.contains("content-type: application/json\r\n"), "{plain}");
+    // The client says who it is; a suite's own User-Agent is kept.
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(plain.contains(&format!("user-agent: agenttest/{version}\r\n")), "{plain}");
+    assert!(vendor.contains("user-agent: my-agent/2\r\n"), "{vendor}");
+    assert_eq!(vendor.matches("user-agent:").count(), 1, "{vendor}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue as ReqHeaderValue, AUTHORIZATION, CONTENT_LENGTH,
-    CONTENT_TYPE,
+    CONTENT_TYPE, USER_AGENT,
 };
 use secrecy::ExposeSecret;
 
@@ -68,6 +68,14 @@ impl Transport {
             value.set_sensitive(matches!(h.value, HeaderValue::Secret(_)));
             headers.insert(name, value);
         }
+        // Named, as curl and every SDK are: a gateway behind a CDN or a WAF may refuse a request
+        // that says nothing of its client. A suite's own `User-Agent` is kept.
+        headers
+            .entry(USER_AGENT)
+            .or_insert(ReqHeaderValue::from_static(concat!(
+                "agenttest/",
+                env!("CARGO_PKG_VERSION")
+            )));
         if let Some(key) = &endpoint.api_key {
             let (name, text) = match auth {
                 Auth::Bearer => (AUTHORIZATION, format!("Bearer {}", key.expose_secret())),
