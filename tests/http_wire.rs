@@ -153,10 +153,16 @@ dialogues:
     assert!(empty.contains("content-length: 0\r\n"), "{empty}");
     assert!(!empty.contains("content-type:"), "{empty}");
     let plain = head("/plain");
-    assert!(plain.contains("content-type: application/json\r\n"), "{plain}");
+    assert!(
+        plain.contains("content-type: application/json\r\n"),
+        "{plain}"
+    );
     // The client says who it is; a suite's own User-Agent is kept.
     let version = env!("CARGO_PKG_VERSION");
-    assert!(plain.contains(&format!("user-agent: agenttest/{version}\r\n")), "{plain}");
+    assert!(
+        plain.contains(&format!("user-agent: agenttest/{version}\r\n")),
+        "{plain}"
+    );
     assert!(vendor.contains("user-agent: my-agent/2\r\n"), "{vendor}");
     assert_eq!(vendor.matches("user-agent:").count(), 1, "{vendor}");
 }
