@@ -144,7 +144,11 @@ impl Endpoint for Http {
             SessionMode::Server => None,
         };
         Box::new(HttpConversation {
-            replay_identity: self.replayed.then(|| slug(dialogue)),
+            // A judge's question is no dialogue: it keeps the replayed spec's own agent id.
+            replay_identity: self
+                .replayed
+                .then(|| slug(dialogue))
+                .filter(|id| !id.is_empty()),
             endpoint: self,
             session,
             server_session: mode == SessionMode::Server,
