@@ -666,6 +666,17 @@ fn a_capture_that_does_not_match_ends_the_dialogue_before_anything_unexpanded_is
         text.contains("capture `order`: /ORD-\\d+/ did not match the text; the dialogue ends here (later turns were not sent)"),
         "{text}"
     );
+    // On a dialogue's last turn a missed capture ends nothing: it says only that it missed.
+    assert!(
+        text.contains("FAIL  capture › capture on the last turn"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("the dialogue ends here (later turns were not sent)")
+            .count(),
+        2,
+        "{text}"
+    );
     // The matching capture was used; the failing ones sent their first turn only.
     assert_eq!(requests_saying(&mock, "Has ORD-4242 shipped?").len(), 1);
     assert_eq!(requests_saying(&mock, "lost order").len(), 2);

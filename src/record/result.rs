@@ -394,6 +394,8 @@ pub enum Detail {
         name: String,
         pattern: String,
         group_unset: bool,
+        /// Later turns were left unsent for it (it was not the dialogue's last turn).
+        ends_dialogue: bool,
     },
     /// `facts`: values the reply does not state (and what it does state).
     FactsMissing {

@@ -77,13 +77,18 @@ pub fn detail_message(detail: &Detail) -> String {
             name,
             pattern,
             group_unset,
+            ends_dialogue,
         } => format!(
-            "capture `{name}`: /{pattern}/ {}; the dialogue ends here (later turns were not \
-             sent)",
+            "capture `{name}`: /{pattern}/ {}{}",
             if *group_unset {
                 "matched, but its group 1 took no part in the match, so there is no value"
             } else {
                 "did not match the text"
+            },
+            if *ends_dialogue {
+                "; the dialogue ends here (later turns were not sent)"
+            } else {
+                ""
             }
         ),
         Detail::FactsMissing { missing, found } => format!(

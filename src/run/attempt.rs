@@ -183,7 +183,7 @@ async fn run_turn(
         }
         return Step::Stop;
     }
-    let captured = capture(turn, &text, values, &mut tr.failures);
+    let captured = capture(turn, &text, values, more, &mut tr.failures);
     if !tr.failures.is_empty() {
         attempt.outcome = Outcome::Fail;
     }
@@ -275,6 +275,7 @@ fn capture(
     turn: &Turn,
     text: &str,
     values: &mut BTreeMap<String, String>,
+    more: bool,
     failures: &mut Vec<Failure>,
 ) -> bool {
     let mut all = true;
@@ -300,6 +301,7 @@ fn capture(
                         name: c.name.clone(),
                         pattern: c.pattern.as_str().to_string(),
                         group_unset: caps.is_some(),
+                        ends_dialogue: more,
                     },
                 });
             }
