@@ -330,13 +330,15 @@ impl Goldens {
                 status: g.turns[k].status,
                 agent: &g.turns[k].agent,
             },
-            None => Answer::NoMatch(self.no_match(said)),
+            None => Answer::NoMatch(self.no_match(asked, said)),
         }
     }
 
     /// Names the golden that agrees with the most leading messages, ties broken by how close
-    /// its next message is to what was said.
-    fn no_match(&self, said: &[&str]) -> String {
+    /// its next message is to what was said; one that agrees with every message but answers
+    /// another agent (a suite replayed with another `model` or `agent_id`) says so, which is
+    /// why it did not answer.
+    fn no_match(&self, asked: Asked<'_>, said: &[&str]) -> String {
         let turn = said.len();
         let best = self
             .goldens
@@ -361,14 +363,18 @@ impl Goldens {
                     .then_with(|| b.2.path.cmp(&a.2.path))
             });
         let Some((agree, _, g)) = best else {
-            return format!("no golden transcript matches turn {turn} of this session");
+            return format!("no golden transcript matches turn {turn} of this conversation");
         };
-        let expected = match g.turns.get(agree) {
-            Some(t) => format!("its turn {} is {:?}", agree + 1, t.user),
-            None => format!("it ends after {} turns", g.turns.len()),
+        let expected = match (&g.whom, g.turns.get(agree)) {
+            (Whom::Agent(id), Some(_)) if agree == turn && id != asked.agent_id => format!(
+                "its messages agree, but it answers agent `{id}`, not `{}`",
+                asked.agent_id
+            ),
+            (_, Some(t)) => format!("its turn {} is {:?}", agree + 1, t.user),
+            (_, None) => format!("it ends after {} turns", g.turns.len()),
         };
         format!(
-            "no golden transcript matches turn {turn} of this session; nearest: {} ({expected})",
+            "no golden transcript matches turn {turn} of this conversation; nearest: {} ({expected})",
             g.path.display()
         )
     }
@@ -496,6 +502,19 @@ mod tests {
         };
         assert!(detail.contains("s.golden/a.yaml"), "{detail}");
         assert!(detail.contains("its turn 2 is \"hours?\""), "{detail}");
+        // A golden whose every message agrees, for another agent: that is why.
+        let mut g = goldens();
+        for golden in &mut g.goldens {
+            golden.whom = Whom::Agent("gpt-4o-mini".into());
+        }
+        let Answer::NoMatch(detail) = g.answer(Asked::agent("gpt-4o"), Kept::Client, &["hi"])
+        else {
+            panic!("another model's goldens do not answer");
+        };
+        assert!(
+            detail.contains("its messages agree, but it answers agent `gpt-4o-mini`, not `gpt-4o`"),
+            "{detail}"
+        );
     }
 
     #[test]
