@@ -427,6 +427,16 @@ impl Checker<'_> {
                 .label = Some("an HTTP method, such as POST or PUT".into());
             return None;
         }
+        // A reply to these has no body to read the agent's text from (HEAD), or is no reply
+        // of the agent's at all (a proxy's tunnel, an echo of the request).
+        if matches!(method.as_str(), "HEAD" | "CONNECT" | "TRACE") {
+            self.error(
+                span_of(m),
+                format!("`method: {method}` cannot carry a chat"),
+            )
+            .label = Some("a reply to it carries no text of the agent's".into());
+            return None;
+        }
         Some(method)
     }
 
