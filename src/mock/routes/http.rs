@@ -180,9 +180,10 @@ pub(crate) async fn chat(
 /// A replayed turn in this API's shape: with `history`, the client's conversation is matched
 /// as it was sent (stateless: the history holds the turns that got a 2xx reply, see
 /// [`Kept::Client`](crate::mock::replay::Kept)); without, the session's matched messages so
-/// far, as on the agent API. A recorded non-2xx comes back as `{"error": {"message"}}` with its status; no match is a
-/// 404 naming the nearest golden. Asked to stream, the text comes as one event: goldens keep
-/// no pacing, but a streaming client still reads a stream (and its first token).
+/// far, as on the agent API. A recorded non-2xx comes back as `{"error": {"message"}}` with
+/// its status; no match is a 404 naming the nearest golden. Asked to stream, the text comes as
+/// one event: goldens keep no pacing, but a streaming client still reads a stream (and its
+/// first token).
 fn replay_answer(
     app: &Shared,
     replay: &Replayed,
