@@ -301,7 +301,7 @@ impl HttpConversation {
                 Ok(streamed) if found => {
                     let first_token = streamed.first_token;
                     let mut reply = agent_reply(&last, pointers, streamed.text);
-                    reply.shape = Some("sse");
+                    reply.shape = Some(crate::record::SSE_SHAPE);
                     (ReplyBody::Agent(reply), first_token)
                 }
                 Ok(_) => (
@@ -371,13 +371,11 @@ fn encode_path_value(v: &str) -> String {
 /// cannot keep it (the URL standard reads `%2e` as a dot too), so such a value would move the
 /// request up the path instead of naming something in it.
 fn dot_segment_filled<'p>(template: &str, path: &'p str) -> Option<&'p str> {
-    let segments = |p: &'p str| p.split(['?', '#']).next().unwrap_or("").split('/');
-    let written: Vec<&str> = template
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .split('/')
-        .collect();
+    /// The segments of a path, before its query or fragment.
+    fn segments(p: &str) -> std::str::Split<'_, char> {
+        p.split(['?', '#']).next().unwrap_or("").split('/')
+    }
+    let written: Vec<&str> = segments(template).collect();
     segments(path).enumerate().find_map(|(i, seg)| {
         let dots = seg.to_ascii_lowercase().replace("%2e", ".");
         let dot = dots == "." || dots == "..";

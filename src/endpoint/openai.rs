@@ -98,7 +98,7 @@ impl OpenAi {
                     ReplyBody::Agent(AgentReply {
                         text: streamed.text,
                         session_id: None,
-                        shape: Some("chat.completion.chunk"),
+                        shape: Some(crate::record::CHUNKS_SHAPE),
                         usage,
                         model,
                     }),

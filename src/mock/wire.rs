@@ -234,6 +234,15 @@ pub(crate) fn rate_text(agent: &AgentState, r: &RateVerdict) -> String {
     )
 }
 
+/// The dialogue a request under `base_url: replay` names
+/// ([`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER)), if it names one.
+pub(crate) fn replay_identity(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(crate::suite::model::REPLAY_IDENTITY_HEADER)?
+        .to_str()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

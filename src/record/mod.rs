@@ -13,5 +13,6 @@ pub mod result;
 pub use event::Event;
 pub use reply::{
     streamed_shape, AgentReply, RateHeaders, Reply, ReplyBody, SendError, Timing, Usage,
+    CHUNKS_SHAPE, SSE_SHAPE,
 };
 pub use result::*;

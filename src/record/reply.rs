@@ -65,11 +65,16 @@ pub enum ReplyBody {
     Malformed { reason: String },
 }
 
+/// The body shape of a streamed openai reply (its `chat.completion.chunk`s).
+pub const CHUNKS_SHAPE: &str = "chat.completion.chunk";
+/// The body shape of a streamed http reply (server-sent events).
+pub const SSE_SHAPE: &str = "sse";
+
 /// Whether a reply's body shape (as its endpoint kind named it) is a stream: the openai kind's
 /// chunks, the http kind's events. A stream whose time to first token is unknown had no piece
 /// of text, where any other reply was not streamed at all.
 pub fn streamed_shape(shape: Option<&str>) -> bool {
-    matches!(shape, Some("chat.completion.chunk" | "sse"))
+    shape.is_some_and(|s| s == CHUNKS_SHAPE || s == SSE_SHAPE)
 }
 
 #[derive(Debug, Clone)]

@@ -28,9 +28,9 @@ use crate::mock::replay::{Answer, Asked};
 use crate::mock::script::{Fault, RetryHeader};
 use crate::mock::state::{AgentState, Api, RateVerdict, Replayed, RequestRecord};
 use crate::mock::wire::{
-    authenticate, bearer, delay_or_drop, finish, json_body, read_body, status_code, App, Shared,
+    authenticate, bearer, delay_or_drop, finish, json_body, read_body, replay_identity,
+    status_code, App, Shared,
 };
-use crate::suite::model::REPLAY_IDENTITY_HEADER;
 
 /// OpenAI's error body.
 fn error(
@@ -528,9 +528,7 @@ pub(crate) async fn completions(
                     shutdown: app.shutdown.clone(),
                     conn: conn.clone(),
                 };
-                let identity = headers
-                    .get(REPLAY_IDENTITY_HEADER)
-                    .and_then(|v| v.to_str().ok());
+                let identity = replay_identity(&headers);
                 replay_completion(replay, read, identity, &mut record, ends)
             }
             Err(resp) => resp,

@@ -24,9 +24,8 @@ use crate::mock::script::{Agent, Shape};
 use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
-    status_code, App, Auth, Shared,
+    replay_identity, status_code, App, Auth, Shared,
 };
-use crate::suite::model::REPLAY_IDENTITY_HEADER;
 
 pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
     #[derive(Serialize)]
@@ -187,9 +186,7 @@ pub(crate) async fn chat(
         let resp = match parsed.invalid {
             Some(resp) => resp,
             None => {
-                let identity = headers
-                    .get(REPLAY_IDENTITY_HEADER)
-                    .and_then(|v| v.to_str().ok());
+                let identity = replay_identity(&headers);
                 replay_answer(replay, parsed.session_id, identity, &mut record)
             }
         };
