@@ -202,3 +202,43 @@ fn a_stream_labelled_as_no_json_type_is_read_as_events() {
     assert_code(&out, 3);
     assert!(stdout(&out).contains("json"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_session_pointer_that_finds_no_id_is_named_in_the_error() {
+    // The server keeps its id in an object; the suite's pointer stops one level short.
+    let (url, _) = recording_server(|_| {
+        let body = r#"{"output": "hi", "conversation": {"id": 7}}"#;
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "suite.yaml",
+        &format!(
+            r#"endpoint:
+  kind: http
+  base_url: {url}
+  body: {{input: "{{{{message}}}}", conversation: "{{{{session_id}}}}"}}
+  response: {{text: /output, session_id: /conversation}}
+  retries: 0
+dialogues:
+  - name: id is an object
+    session: server
+    turns: [{{user: one}}, {{user: two}}]
+"#
+        ),
+    );
+    let (out, report) = run(&ws);
+    assert_code(&out, 3);
+    let said = attempt(&report, "id is an object")["error"].to_string();
+    assert!(
+        said.contains(
+            "the pointer `/conversation`, response.session_id, finds no string or number"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("turn 2 cannot continue"), "{said}");
+}

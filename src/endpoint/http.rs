@@ -204,6 +204,10 @@ impl Conversation for HttpConversation {
         !self.server_session || self.session.is_some()
     }
 
+    fn session_pointer(&self) -> Option<&str> {
+        self.endpoint.spec.response.session_id.as_deref()
+    }
+
     fn request(&self) -> String {
         self.request.clone()
     }

@@ -70,6 +70,12 @@ pub trait Conversation: Send {
     fn can_continue(&self) -> bool {
         true
     }
+
+    /// Where this conversation looks for the server's session id in a reply, when the suite
+    /// said (the http kind's pointer), so a missing id can name the place it was looked for.
+    fn session_pointer(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Where the in-process servers listen: the built-in mock for `base_url: mock`, one mock per

@@ -298,7 +298,10 @@ pub enum ErrorKind {
         request: String,
     },
     /// `session: server` and the server returned no id, so the next turn cannot continue.
-    NoSession,
+    /// `pointer` is where the endpoint looked for it when the suite said where (the http
+    /// kind): a pointer that finds an object, or nothing, is the likelier mistake than a
+    /// server that forgot.
+    NoSession { pointer: Option<String> },
     /// A judge could not give a verdict (unreachable, not JSON): the gate could not judge.
     Judge { reason: String },
     /// A bug in agenttest (a panic), caught so the other dialogues still run.
@@ -505,7 +508,7 @@ impl ErrorKind {
                 f(request);
             }
             ErrorKind::Judge { reason } => f(reason),
-            ErrorKind::NoSession => {}
+            ErrorKind::NoSession { .. } => {}
         }
     }
 

@@ -161,9 +161,16 @@ pub fn error_text(e: &RunError) -> String {
                 from(request)
             )
         }
-        ErrorKind::NoSession => format!(
-            "the server returned no session_id, so turn {} cannot continue the session \
+        ErrorKind::NoSession { pointer } => format!(
+            "the server returned no session_id{}, so turn {} cannot continue the session \
              (session: server)",
+            pointer
+                .as_deref()
+                .map(|p| format!(
+                    " (the pointer `{p}`, response.session_id, finds no string or number \
+                     in its reply)"
+                ))
+                .unwrap_or_default(),
             turn + 1
         ),
         ErrorKind::Judge { reason } => format!("could not judge: {reason}"),

@@ -149,7 +149,9 @@ async fn run_turn(
     };
     let more = i + 1 < d.turns.len();
     let judged = match take_reply(&mut tr, reply, &expected, sent.retries, sent.refused_wait) {
-        Ok(_) if more && !conversation.can_continue() => Err(ErrorKind::NoSession),
+        Ok(_) if more && !conversation.can_continue() => Err(ErrorKind::NoSession {
+            pointer: conversation.session_pointer().map(str::to_string),
+        }),
         other => other,
     };
     let text = match judged {
