@@ -393,7 +393,7 @@ impl Checker<'_> {
         // hide an unknown `{{name}}` or a wrong `stream` until it is fixed (SPEC §4: all
         // errors at once).
         let before = self.diags.len();
-        let stream = self.kind_checks(kind, &layer.spec, at.names);
+        let stream = self.kind_checks(kind, &layer.spec, at);
         let templates_clean = self.diags.len() == before;
         if !missing.is_empty() {
             if !(layer.broken || at.config_broken) {
@@ -409,6 +409,9 @@ impl Checker<'_> {
         let live = matches!(layer.base_url, Some(BaseUrl::Url(_)));
         if kind == RawKind::Thinnest && live && layer.api_key.is_none() && !layer.key_failed {
             self.no_api_key(layer.base_url_at.as_ref(), at);
+        }
+        if !(layer.broken || at.config_broken) {
+            self.key_for_header(&layer);
         }
         let agent_id = match kind {
             RawKind::Thinnest => layer.agent_id.clone()?,
@@ -485,6 +488,26 @@ impl Checker<'_> {
         self.diags.push(
             d.with_label("kind thinnest sends `Authorization: Bearer <api_key>`; without one every request is refused")
                 .with_help("set `api_key: ${THINNESTAI_API_KEY}` under `endpoint:` in the dialogue, the suite or agenttest.yaml"),
+        );
+    }
+
+    /// An `auth_header` names where the key goes; with no `api_key` nothing goes there, and a
+    /// run against an agent that wants one fails every turn at 401 instead of here. Under
+    /// replay no key is sent at all, so a suite kept for replay alone may leave it out.
+    fn key_for_header(&mut self, layer: &Layer) {
+        let Some(h) = layer.spec.auth_header() else {
+            return;
+        };
+        if layer.api_key.is_some() || layer.key_failed || layer.base_url == Some(BaseUrl::Replay) {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::at(&h.file, h.span, "`auth_header` without an `api_key`")
+                .with_label(format!("the key goes in `{}`, and no key is set", h.value))
+                .with_help(
+                    "set `api_key: ${AGENT_KEY}` under `endpoint:` beside it, or remove \
+                     `auth_header` for an agent that needs no key",
+                ),
         );
     }
 

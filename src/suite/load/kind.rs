@@ -4,8 +4,6 @@
 //! `HttpSpec` once the dialogue's kind, vars and captures are known. The common fields
 //! (`base_url`, `api_key`, ...) are `endpoint`'s.
 
-use std::collections::BTreeSet;
-
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
@@ -83,7 +81,7 @@ pub(super) struct SpecLayer {
     method: Option<String>,
     path: Option<Templated<String>>,
     body: Option<Templated<Value>>,
-    auth_header: Option<String>,
+    auth_header: Option<Sited<String>>,
     response: PointerLayer,
     /// What `${VAR}` took from the environment into `params` and `body` (see
     /// `Endpoint::env_secrets`).
@@ -137,6 +135,11 @@ impl SpecLayer {
             RawKind::Openai => self.model.is_none().then_some("`model`"),
             RawKind::Http => self.response.text.is_none().then_some("`response.text`"),
         }
+    }
+
+    /// The `auth_header` in force and where it is written.
+    pub(super) fn auth_header(&self) -> Option<&Sited<String>> {
+        self.auth_header.as_ref()
     }
 
     /// Pointers, for `session: server` on `http`.
@@ -315,7 +318,10 @@ impl Checker<'_> {
                 .map(|s| self.sited(s.value.clone(), span_of(s))),
             method: raw.method.as_ref().and_then(|m| self.method(m)),
             path: raw.path.as_ref().and_then(|p| self.path(p)),
-            auth_header: raw.auth_header.as_ref().and_then(|h| self.auth_header(h)),
+            auth_header: raw.auth_header.as_ref().and_then(|h| {
+                let name = self.auth_header(h)?;
+                Some(self.sited(name, span_of(h)))
+            }),
             ..SpecLayer::default()
         };
         if let Some(p) = &raw.params {
@@ -558,7 +564,7 @@ impl Checker<'_> {
         &mut self,
         kind: RawKind,
         spec: &SpecLayer,
-        names: &BTreeSet<String>,
+        at: &super::endpoint::Completion,
     ) -> Option<bool> {
         match kind {
             // An inherited `stream` means nothing to this kind; one written beside `kind` is
@@ -568,10 +574,10 @@ impl Checker<'_> {
             RawKind::Http => {
                 let stream = self.stream(kind, spec.stream.as_ref());
                 for t in spec.path.iter().map(|p| (&p.file, &p.templates)) {
-                    self.endpoint_templates(t.0, t.1, names, Place::Path);
+                    self.endpoint_templates(t.0, t.1, at, Place::Path);
                 }
                 for t in spec.body.iter().map(|b| (&b.file, &b.templates)) {
-                    self.endpoint_templates(t.0, t.1, names, Place::Body);
+                    self.endpoint_templates(t.0, t.1, at, Place::Body);
                 }
                 stream
             }
@@ -609,9 +615,14 @@ impl Checker<'_> {
         &mut self,
         file: &SourceFile,
         templates: &[(String, Span)],
-        names: &BTreeSet<String>,
+        at: &super::endpoint::Completion,
         place: Place,
     ) {
+        let names = at.names;
+        // A template above the dialogue (in agenttest.yaml, or the suite's endpoint) is shared
+        // by dialogues that may each lack a var: the error is said once, at the template, and
+        // names the dialogues that lack it.
+        let shared = file.path != at.file.path || span_before(templates, at.span);
         for (text, span) in templates {
             self.diags
                 .extend(super::check::unclosed_refs(file, *span, text));
@@ -633,12 +644,23 @@ impl Checker<'_> {
                     .collect();
                 let message = format!("unknown variable `{{{{{}}}}}`", r.name);
                 let d = at_part(file, *span, text, r.start..r.end, message);
-                let d = match did_you_mean(&r.name, &candidates) {
+                let best = did_you_mean(&r.name, &candidates);
+                let d = match best {
                     Some(best) => d.with_help(format!("did you mean `{{{{{best}}}}}`?")),
                     None => d.with_help(
                         "an endpoint's templates take {{message}}, {{session_id}}, {{turn}}, \
                          {{history}}, the dialogue's vars and its captures",
                     ),
+                };
+                // A misspelling is the template's, not a var the dialogue lacks.
+                let d = match shared && best.is_none() {
+                    true => d.with_note(format!(
+                        "{} ({}) has no var `{}`",
+                        at.what,
+                        crate::diag::location(&at.file.path, at.span),
+                        r.name
+                    )),
+                    false => d,
                 };
                 self.diags.push(d);
             }
@@ -678,6 +700,12 @@ impl Checker<'_> {
     }
 }
 
+/// Whether the templates (of one path or body) are written before the dialogue at `dialogue`
+/// in its file: the suite's own endpoint, shared by its dialogues, rather than the dialogue's.
+fn span_before(templates: &[(String, Span)], dialogue: Span) -> bool {
+    templates.first().is_some_and(|(_, at)| *at < dialogue)
+}
+
 /// The merged kind-specific fields as the model's kind, once [`Checker::kind_checks`] passed
 /// and gave `stream`.
 pub(super) fn endpoint_kind(kind: RawKind, spec: SpecLayer, stream: bool) -> Option<EndpointKind> {
@@ -695,7 +723,7 @@ pub(super) fn endpoint_kind(kind: RawKind, spec: SpecLayer, stream: bool) -> Opt
                 method: spec.method.unwrap_or_else(|| "POST".into()),
                 path: spec.path.map_or_else(String::new, |p| p.value),
                 body: spec.body.map(|b| b.value),
-                auth_header: spec.auth_header,
+                auth_header: spec.auth_header.map(|h| h.value),
                 response: Pointers {
                     text: r.text?,
                     session_id: r.session_id,
