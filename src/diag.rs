@@ -69,6 +69,9 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// A closing hint: "did you mean `turns`?".
     pub help: Option<String>,
+    /// Where else the same error was found, or for whom: an error in agenttest.yaml found
+    /// through several dialogues is printed once, naming them here ([`merge_repeats`]).
+    pub notes: Vec<String>,
     /// The file's text, when it could be read, to quote the offending line.
     pub source: Option<Arc<str>>,
     /// How many characters to underline from `span`; `None` underlines the token there.
@@ -90,6 +93,7 @@ impl Diagnostic {
             message: message.into(),
             label: None,
             help: None,
+            notes: Vec::new(),
             source: None,
             width: None,
         }
@@ -125,6 +129,19 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// The notes as printed: the first [`NOTES_SHOWN`], then how many more there are (an
+    /// error in agenttest.yaml may be found through a thousand dialogues).
+    fn shown_notes(&self) -> impl Iterator<Item = String> + '_ {
+        let more = self.notes.len().saturating_sub(NOTES_SHOWN);
+        let more = (more > 0).then(|| format!("and {more} more"));
+        self.notes.iter().take(NOTES_SHOWN).cloned().chain(more)
     }
 
     /// Underline exactly `chars` characters (at least one) from the span.
@@ -177,7 +194,13 @@ impl Diagnostic {
                     .line_start(start)
                     .path(file_path.as_str())
                     .annotation(annotation);
+                let notes: Vec<String> = self.shown_notes().collect();
                 let mut groups = vec![level.primary_title(self.message.as_str()).element(snippet)];
+                for note in &notes {
+                    groups.push(Group::with_title(
+                        Level::NOTE.secondary_title(note.as_str()),
+                    ));
+                }
                 if let Some(help) = &self.help {
                     groups.push(Group::with_title(
                         Level::HELP.secondary_title(help.as_str()),
@@ -199,6 +222,9 @@ impl Diagnostic {
                 if let Some(label) = &self.label {
                     text.push_str(&format!("\n  = note: {label}"));
                 }
+                for note in self.shown_notes() {
+                    text.push_str(&format!("\n  = note: {note}"));
+                }
                 if let Some(help) = &self.help {
                     text.push_str(&format!("\n  = help: {help}"));
                 }
@@ -210,6 +236,39 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// How many of a diagnostic's notes are printed before "and N more".
+const NOTES_SHOWN: usize = 5;
+
+/// Keeps the first of each error found more than once (the same file, place and message: a
+/// field of agenttest.yaml is judged for every dialogue below it), with the notes of the
+/// others added to it, each once, so an error said once still names everyone it concerns.
+pub fn merge_repeats(diags: &mut Vec<Diagnostic>) {
+    use std::collections::{HashMap, HashSet};
+    let mut first: HashMap<(PathBuf, Span, String), usize> = HashMap::new();
+    // Notes by the index of the error they were added to: a shared error may gather
+    // thousands.
+    let mut noted: HashSet<(usize, String)> = HashSet::new();
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags.drain(..) {
+        let key = (d.path.clone(), d.span, d.message.clone());
+        let at = *first.entry(key).or_insert(kept.len());
+        let notes = if at == kept.len() {
+            let mut d = d;
+            let notes = std::mem::take(&mut d.notes);
+            kept.push(d);
+            notes
+        } else {
+            d.notes
+        };
+        for note in notes {
+            if noted.insert((at, note.clone())) {
+                kept[at].notes.push(note);
+            }
+        }
+    }
+    *diags = kept;
 }
 
 impl fmt::Display for Diagnostic {
@@ -436,6 +495,32 @@ pub fn render_all(diags: &[Diagnostic], color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_error_is_said_once_with_everyone_it_concerns() {
+        let file = SourceFile::new("agenttest.yaml", "endpoint:\n  path: /{{t}}\n");
+        let found = |who: usize| {
+            Diagnostic::at(&file, Span::new(2, 10), "unknown variable `{{t}}`")
+                .with_note(format!("dialogue `d{who}` has no var `t`"))
+        };
+        // Eight dialogues find it, the third twice; another error sits between.
+        let mut diags: Vec<Diagnostic> = (0..8).map(found).collect();
+        diags.insert(3, found(2));
+        diags.insert(1, Diagnostic::at(&file, Span::new(1, 1), "other"));
+        merge_repeats(&mut diags);
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags[0].notes.len(), 8, "{:?}", diags[0].notes);
+        assert_eq!(diags[1].message, "other");
+        let text = diags[0].render(false);
+        assert_eq!(
+            text.matches("note: dialogue").count(),
+            NOTES_SHOWN,
+            "{text}"
+        );
+        assert!(text.contains("note: dialogue `d4` has no var"), "{text}");
+        assert!(!text.contains("`d5`"), "{text}");
+        assert!(text.contains("note: and 3 more"), "{text}");
+    }
 
     #[test]
     fn renders_file_line_column_and_caret() {

@@ -67,9 +67,7 @@ impl<'a> Checker<'a> {
     /// file's own first, then those found here in another (agenttest.yaml), by file.
     /// Returned with the files named as `mock_script:`.
     pub(super) fn finish_with_scripts(mut self) -> (Vec<Diagnostic>, Scripts) {
-        let mut seen = BTreeSet::new();
-        self.diags
-            .retain(|d| seen.insert((d.path.clone(), d.span, d.message.clone())));
+        crate::diag::merge_repeats(&mut self.diags);
         let own = self.file.path.clone();
         self.diags.sort_by(|a, b| {
             (a.path != own, &a.path, a.span).cmp(&(b.path != own, &b.path, b.span))

@@ -150,8 +150,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     errors.extend(cross::shared_goldens(&suites));
     // A field of agenttest.yaml judged per dialogue (a `stream` of the wrong kind, a body
     // template) is found by every suite below it: said once, where it is first found.
-    let mut seen = HashSet::new();
-    errors.retain(|d| seen.insert((d.path.clone(), d.span, d.message.clone())));
+    crate::diag::merge_repeats(&mut errors);
     if errors.is_empty() {
         Ok(Loaded { suites })
     } else {
