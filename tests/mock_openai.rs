@@ -99,9 +99,9 @@ fn history_comes_from_the_request_on_both_paths() {
         content(&resp.json().unwrap()),
         "I'm not sure I can help with that."
     );
-    // Content given as a list of parts is read as its text parts.
+    // Content given as a list of parts is read as its text parts (joined by a newline).
     let parts = json!({"model": "ag_chat", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "business "}, {"type": "text", "text": "hours?"}]}]});
+        {"type": "text", "text": "business hours"}, {"type": "text", "text": "please?"}]}]});
     let resp = mock.post(PATH, Some(KEY), &parts);
     assert!(content(&resp.json().unwrap()).starts_with("Our business hours"));
     assert!(mock.get("/_mock/sessions").as_object().unwrap().is_empty());

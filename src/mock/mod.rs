@@ -47,7 +47,8 @@ pub struct MockOptions {
     /// Default 2 MiB.
     pub max_body_bytes: usize,
     /// Bytes of requests kept for `/_mock/requests` and `/_mock/sessions` (bodies, messages,
-    /// ids, and a fixed cost per entry); past it the oldest entries go. Default 64 MiB.
+    /// ids, headers, and a fixed cost per entry and per header); past it the oldest entries
+    /// go. Default 64 MiB.
     pub log_budget_bytes: usize,
 }
 

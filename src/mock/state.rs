@@ -3,12 +3,15 @@
 //!
 //! It is shared by every connection, so each piece has its own small lock (sessions are
 //! sharded by id) and no lock is held across an `.await` or a regex over more than one
-//! message. Nothing here ever stores or returns an api key except the key set itself.
+//! message. Nothing here ever stores or returns an api key except the key set itself: the log
+//! keeps each request's headers, but the value of every header that can carry a key is
+//! replaced before it is stored ([`is_secret_header`]).
 //!
-//! Request text is kept once, in the log, within a byte budget (the oldest entries go first):
-//! sessions keep only what the rules need (turn count, earned `after` bits), and
-//! `/_mock/sessions` is read back from the log. So no client, however large its messages or
-//! however many, can grow the mock past the budget plus a fixed amount per session.
+//! Request text (headers included) is kept once, in the log, within a byte budget (the oldest
+//! entries go first): sessions keep only what the rules need (turn count, earned `after`
+//! bits), and `/_mock/sessions` is read back from the log. So no client, however large its
+//! messages or headers or however many, can grow the mock past the budget plus a fixed amount
+//! per session.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -16,11 +19,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
+use axum::http::HeaderMap;
+use serde::ser::SerializeMap;
 use serde::Serialize;
 
 use super::draw::fnv1a;
 use super::replay::{Answer, Asked, Goldens, Kept};
 use super::script::{Agent, RateLimit, Script};
+use crate::redact::REDACTED;
 
 /// Sessions an agent remembers; past it the least recently used tenth is forgotten, so a load
 /// test without session ids cannot grow the mock without bound.
@@ -29,6 +35,8 @@ pub const MAX_SESSIONS: usize = 100_000;
 pub const DEFAULT_LOG_BUDGET: usize = 64 * 1024 * 1024;
 /// What a log entry costs beyond its text: the record itself and the deque's slot.
 const RECORD_OVERHEAD: usize = 128;
+/// What one kept header costs beyond its text: the two `String`s of its pair.
+const HEADER_OVERHEAD: usize = 2 * std::mem::size_of::<String>();
 
 const SHARDS: usize = 16;
 
@@ -214,39 +222,128 @@ impl Api {
     }
 }
 
-/// One chat request as `/_mock/requests` shows it. It never holds the api key.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// Whether a header's value is replaced by [`REDACTED`] in the log. Any header can carry a key:
+/// `Authorization`, Azure's `api-key`, the generic API's `X-API-Key`, and whatever header a
+/// suite names as its `auth_header`, so the rule goes by words in the name rather than a list
+/// of names. Redacting a harmless header costs a test one value it cannot see; listing a key
+/// would put it in every client test's output. The value becomes the runner's own marker for a
+/// secret, [`REDACTED`]. Names are lower-case here (hyper's form).
+pub(crate) fn is_secret_header(name: &str) -> bool {
+    const WORDS: [&str; 9] = [
+        "auth",
+        "key",
+        "token",
+        "secret",
+        "cookie",
+        "session",
+        "pass",
+        "credential",
+        "signature",
+    ];
+    WORDS.iter().any(|w| name.contains(w))
+}
+
+/// `headers` as the log keeps them: names lower-cased, in the order first sent, a repeated
+/// header's values joined with `, ` in order (as HTTP combines them, RFC 9110 §5.3), so none
+/// is lost and each name appears once; secret values replaced ([`is_secret_header`]). Copied
+/// out rather than kept as `HeaderValue`s, which share hyper's read buffer and would hold all
+/// of it past the log's budget.
+fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .keys()
+        .map(|name| {
+            let value = if is_secret_header(name.as_str()) {
+                REDACTED.to_string()
+            } else {
+                let mut joined = String::new();
+                for (i, v) in headers.get_all(name).iter().enumerate() {
+                    if i > 0 {
+                        joined.push_str(", ");
+                    }
+                    joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+                }
+                joined
+            };
+            (name.as_str().to_string(), value)
+        })
+        .collect()
+}
+
+/// One chat request as `/_mock/requests` shows it. It never holds an api key.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
     /// The route; not listed for the agent API.
-    #[serde(skip_serializing_if = "Api::is_thinnest")]
     pub api: Api,
     /// The agent: from the path, or the `model` of a chat completion (empty when it named
     /// none).
     pub agent_id: String,
     /// As the client sent it; `None` when it sent none (or the body did not parse).
     pub session_id: Option<String>,
-    /// `None` when the body had no string `message`.
+    /// The message the rules were (or would have been) given: `None` when the body had none
+    /// (or was over the cap).
     pub message: Option<String>,
     /// `None` when the connection was dropped (`close`) or never answered (`hang`).
     pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
+    /// The request's headers, name and value: lower-case names in the order first sent, each
+    /// once (a repeated header's values joined with `, `), and the value of every header that
+    /// can carry a key (a name holding `auth`, `key`, `token`, `secret`, `cookie`, `session`,
+    /// `pass`, `credential` or `signature`) replaced by
+    /// [`REDACTED`](crate::redact::REDACTED). `/_mock/requests` lists them for every route
+    /// but the agent API's, whose entries list them when asked (`?headers=true`).
+    pub headers: Vec<(String, String)>,
     /// The request body as sent, for the routes whose history travels in it (chat
     /// completions, the generic API): listed as JSON, or as a string when it is not JSON.
+    pub(crate) body: Option<Bytes>,
+    /// The session the message became part of (the server's id when the client sent none):
+    /// what `/_mock/sessions` is read from.
+    pub(crate) joined: Option<String>,
+}
+
+/// A record as `/_mock/requests` lists it.
+#[derive(Serialize)]
+pub(crate) struct Listed<'a> {
+    #[serde(skip_serializing_if = "Api::is_thinnest")]
+    api: Api,
+    agent_id: &'a str,
+    session_id: &'a Option<String>,
+    message: &'a Option<String>,
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<&'static str>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "body_as_json"
     )]
-    pub(crate) body: Option<Bytes>,
-    /// The session the message became part of (the server's id when the client sent none):
-    /// what `/_mock/sessions` is read from.
-    #[serde(skip)]
-    pub(crate) joined: Option<String>,
+    body: &'a Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<HeaderObject<'a>>,
+}
+
+/// Headers as one JSON object, in the order kept (each name is once in the list, so no key
+/// is written twice).
+struct HeaderObject<'a>(&'a [(String, String)]);
+
+impl Serialize for HeaderObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RequestRecord {
+    /// As `/_mock/requests` lists it without `?headers=true`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.listed(false).serialize(s)
+    }
 }
 
 impl RequestRecord {
-    /// A record of a request to `agent_id` on `api`, not yet answered.
-    pub(crate) fn new(api: Api, agent_id: String) -> RequestRecord {
+    /// A record of a request to `agent_id` on `api` with `headers`, not yet answered.
+    pub(crate) fn new(api: Api, agent_id: String, headers: &HeaderMap) -> RequestRecord {
         RequestRecord {
             api,
             agent_id,
@@ -254,8 +351,28 @@ impl RequestRecord {
             message: None,
             status: None,
             fault: None,
+            headers: kept_headers(headers),
             body: None,
             joined: None,
+        }
+    }
+
+    /// The record as `/_mock/requests` lists it. The agent API's record lists its headers
+    /// only when `all_headers` (`?headers=true`): its entries are documented to keep exactly
+    /// the fields they always had, and a client test comparing one whole would break on a new
+    /// field. The other routes' records list them always; they never promised a fixed set.
+    pub(crate) fn listed(&self, all_headers: bool) -> Listed<'_> {
+        let headers =
+            (all_headers || !self.api.is_thinnest()).then_some(HeaderObject(&self.headers));
+        Listed {
+            api: self.api,
+            agent_id: &self.agent_id,
+            session_id: &self.session_id,
+            message: &self.message,
+            status: self.status,
+            fault: self.fault,
+            body: &self.body,
+            headers,
         }
     }
 
@@ -268,6 +385,11 @@ impl RequestRecord {
             + text(&self.message)
             + text(&self.joined)
             + self.body.as_ref().map_or(0, Bytes::len)
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| HEADER_OVERHEAD + n.len() + v.len())
+                .sum::<usize>()
     }
 
     /// The body as sent, when this route records it: parsed JSON, or a string when the body
@@ -282,7 +404,7 @@ fn body_value(bytes: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
-fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+fn body_as_json<S: serde::Serializer>(body: &&Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
     match body {
         Some(b) => body_value(b).serialize(s),
         None => s.serialize_none(),
@@ -536,6 +658,49 @@ mod tests {
         let other = a.step(Some("other"), "x", &[0]);
         assert_eq!(other.turn, 1);
         assert!(!bit(&other.earned, 0));
+    }
+
+    #[test]
+    fn every_header_that_can_carry_a_key_is_redacted_and_no_other() {
+        let secret = [
+            "authorization",
+            "proxy-authorization",
+            "api-key",
+            "x-api-key",
+            "cookie",
+            "x-auth-token",
+            "x-session-id",
+            "x-client-secret",
+            "ocp-apim-subscription-key",
+        ];
+        for name in secret {
+            assert!(is_secret_header(name), "{name}");
+        }
+        let shown = [
+            "content-type",
+            "content-length",
+            "user-agent",
+            "host",
+            "accept",
+            "x-env",
+            crate::suite::model::REPLAY_IDENTITY_HEADER,
+        ];
+        for name in shown {
+            assert!(!is_secret_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn kept_headers_join_repeats_in_order() {
+        use axum::http::HeaderValue;
+        let mut h = HeaderMap::new();
+        h.append("x-env", HeaderValue::from_static("a"));
+        h.append("api-key", HeaderValue::from_static("k1"));
+        h.append("x-env", HeaderValue::from_static("b"));
+        h.append("api-key", HeaderValue::from_static("k2"));
+        let kept = kept_headers(&h);
+        let pairs: Vec<(&str, &str)> = kept.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+        assert_eq!(pairs, [("x-env", "a, b"), ("api-key", REDACTED)]);
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub(crate) async fn chat(
     let Ok(Path(agent_id)) = path else {
         return error(404, "Not Found");
     };
-    let mut record = RequestRecord::new(Api::Http, agent_id);
+    let mut record = RequestRecord::new(Api::Http, agent_id, &headers);
     let body = match read_body(&headers, body, app.max_body).await {
         Ok(b) => b,
         Err(e) => {

@@ -5,7 +5,9 @@
 //! the last user message, `after` sees the earlier user messages, and `{{turn}}` is the number
 //! of user messages. Errors are `{"error": {"message", "type", "param", "code"}}`; with
 //! `"stream": true` the answer is server-sent `chat.completion.chunk` events ending with
-//! `[DONE]`. No api key is ever echoed, not even in the 401's message.
+//! `[DONE]`. No api key is ever echoed, not even in the 401's message. The 404 of a path under
+//! `/v1/` that no route serves and the 405 of these paths asked with another method are worded
+//! here too (the server sends them), so a client of chat completions reads OpenAI's shape there.
 //!
 //! A replay server (SPEC §7) answers here from the goldens, asking for no key; a conversation
 //! under `base_url: replay` names its dialogue in
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Extension, State as AxState};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -67,6 +69,20 @@ fn kind_of(status: u16) -> (&'static str, Option<&'static str>) {
 fn error_for(status: u16, message: &str) -> Response {
     let (kind, code) = kind_of(status);
     error(status, message, kind, None, code)
+}
+
+/// OpenAI's 404 for a path it does not serve: `Invalid URL (POST /v1/models)`. The path only:
+/// a query string can carry a key (gateways that take `?api-key=`), and none is ever echoed.
+pub(crate) fn invalid_url(method: &Method, path: &str) -> Response {
+    let text = format!("Invalid URL ({method} {path})");
+    error(404, &text, "invalid_request_error", None, None)
+}
+
+/// The completions paths asked with another method than `POST`: OpenAI's 405, so a client of
+/// chat completions reads the error it would read from OpenAI, not the agent API's `detail`.
+pub(crate) async fn wrong_method(method: Method, uri: Uri) -> Response {
+    let text = format!("Invalid method for URL ({method} {})", uri.path());
+    error(405, &text, "invalid_request_error", None, None)
 }
 
 /// OpenAI's duration format in `x-ratelimit-reset-requests`: `17ms`, `1s`, `1.5s`, `6m0s`,
@@ -152,23 +168,28 @@ struct Completion {
     max_tokens: Option<u64>,
 }
 
-/// A message's text: a string, the text parts of a list of parts, or nothing (`null`, as an
+/// What goes between two text parts of a message, as vLLM joins them: the parts stay apart
+/// (two words, not one), and a rule matches across them with `\s` (`business\s+hours`).
+const PART_SEPARATOR: &str = "\n";
+
+/// A message's text: a string, the text parts of a list of parts joined by
+/// [`PART_SEPARATOR`] (other parts, an image say, are skipped), or nothing (`null`, as an
 /// assistant message with tool calls has).
 fn content_text(content: Option<&Value>) -> Result<String, &'static str> {
     match content {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Array(parts)) => {
-            let mut text = String::new();
+            let mut texts = Vec::new();
             for part in parts {
                 match (part.get("type").and_then(Value::as_str), part.get("text")) {
-                    (Some("text"), Some(Value::String(t))) => text.push_str(t),
+                    (Some("text"), Some(Value::String(t))) => texts.push(t.as_str()),
                     (Some("text"), _) => return Err("a text part needs a string `text`"),
                     (Some(_), _) => {}
                     (None, _) => return Err("each content part needs a `type`"),
                 }
             }
-            Ok(text)
+            Ok(texts.join(PART_SEPARATOR))
         }
         Some(_) => Err("`content` must be a string or a list of parts"),
     }
@@ -455,23 +476,6 @@ fn plain(body: &[u8]) -> Option<(String, Completion)> {
     Some((p.model, completion))
 }
 
-/// A body with a `model`, read one way or the other.
-enum Read {
-    /// Read by [`plain`], with nothing to refuse.
-    Checked(Completion),
-    /// Read as a tree, the rest still to be checked.
-    Tree(Map<String, Value>),
-}
-
-impl Read {
-    fn completion(self) -> Result<Completion, Response> {
-        match self {
-            Read::Checked(c) => Ok(c),
-            Read::Tree(map) => Completion::parse(&map),
-        }
-    }
-}
-
 /// The body as far as the agent lookup needs it: a JSON object with a string `model`.
 fn head(body: &[u8]) -> Result<(Map<String, Value>, String), Response> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
@@ -509,29 +513,38 @@ pub(crate) async fn completions(
             let (status, text) = e.status_and_text();
             let code = (status == 413).then_some("request_too_large");
             let resp = error(status, &text, "invalid_request_error", None, code);
-            return finish(&app, RequestRecord::new(Api::OpenAi, String::new()), resp);
+            return finish(
+                &app,
+                RequestRecord::new(Api::OpenAi, String::new(), &headers),
+                resp,
+            );
         }
     };
     let head = match plain(&body) {
-        Some((model, completion)) => Ok((Read::Checked(completion), model)),
-        None => head(&body).map(|(map, model)| (Read::Tree(map), model)),
+        Some((model, completion)) => Ok((Ok(completion), model)),
+        // Read whole now and refused in its turn below, so that whatever refuses the request
+        // (a key, the model, the rate), the log names the message it carried.
+        None => head(&body).map(|(map, model)| (Completion::parse(&map), model)),
     };
     let model = head.as_ref().map(|(_, m)| m.clone()).unwrap_or_default();
-    let mut record = RequestRecord::new(Api::OpenAi, model);
+    let mut record = RequestRecord::new(Api::OpenAi, model, &headers);
     record.body = Some(body.clone());
+    if let Ok((Ok(completion), _)) = &head {
+        record.message = completion.users.last().cloned();
+    }
     // A replay server is not the agent: goldens record no key, and a suite without one (a
     // local vLLM or Ollama) must replay as it ran, so no key is asked for there (SPEC §7).
     if let Some(replay) = &app.state.replay {
         let resp = match head {
-            Ok((read, _)) => {
+            Ok((Ok(completion), _)) => {
                 let ends = Ends {
                     shutdown: app.shutdown.clone(),
                     conn: conn.clone(),
                 };
                 let identity = replay_identity(&headers);
-                replay_completion(replay, read, identity, &mut record, ends)
+                replay_completion(replay, &completion, identity, &record, ends)
             }
-            Err(resp) => resp,
+            Ok((Err(resp), _)) | Err(resp) => resp,
         };
         return finish(&app, record, resp);
     }
@@ -545,8 +558,8 @@ pub(crate) async fn completions(
             return finish(&app, record, openai_rate_headers(resp, rate, choice));
         }
     };
-    let read = match head {
-        Ok((read, _)) => read,
+    let checked = match head {
+        Ok((checked, _)) => checked,
         Err(resp) => return finish(&app, record, resp),
     };
     let Some(agent) = agent else {
@@ -577,11 +590,10 @@ pub(crate) async fn completions(
             openai_rate_headers(error_for(429, &text), rate, choice),
         );
     }
-    let completion = match read.completion() {
+    let completion = match checked {
         Ok(c) => c,
         Err(resp) => return finish(&app, record, openai_rate_headers(resp, rate, choice)),
     };
-    record.message = completion.users.last().cloned();
     if let Err(refusal) = engine::admit(agent) {
         let resp = error_for(refusal.status(), refusal.text());
         return finish(&app, record, openai_rate_headers(resp, rate, choice));
@@ -598,16 +610,11 @@ pub(crate) async fn completions(
 /// to time), or a 404 naming the nearest golden.
 fn replay_completion(
     replay: &Replayed,
-    read: Read,
+    completion: &Completion,
     identity: Option<&str>,
-    record: &mut RequestRecord,
+    record: &RequestRecord,
     ends: Ends,
 ) -> Response {
-    let completion = match read.completion() {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
-    record.message = completion.users.last().cloned();
     let said: Vec<&str> = completion.users.iter().map(String::as_str).collect();
     let asked = Asked::agent(&record.agent_id).named(identity);
     match replay.answer_stateless(asked, &said) {
@@ -960,8 +967,8 @@ mod tests {
     fn content_forms() {
         assert_eq!(content_text(Some(&json!("hi"))).unwrap(), "hi");
         assert_eq!(content_text(None).unwrap(), "");
-        let parts = json!([{"type": "text", "text": "a "}, {"type": "image_url"}, {"type": "text", "text": "b"}]);
-        assert_eq!(content_text(Some(&parts)).unwrap(), "a b");
+        let parts = json!([{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}]);
+        assert_eq!(content_text(Some(&parts)).unwrap(), "a\nb");
         assert!(content_text(Some(&json!(3))).is_err());
     }
 

@@ -170,7 +170,7 @@ pub(crate) async fn chat(
     let Ok(Path(agent_id)) = path else {
         return detail(StatusCode::NOT_FOUND, "Not Found");
     };
-    let mut record = RequestRecord::new(Api::Thinnest, agent_id);
+    let mut record = RequestRecord::new(Api::Thinnest, agent_id, &headers);
     let body = match read_body(&headers, body, app.max_body).await {
         Ok(b) => b,
         Err(e) => {
