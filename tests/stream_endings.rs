@@ -1,7 +1,8 @@
 //! Streamed replies that do not end as a whole reply does, from servers that are not our mock
 //! (a raw socket writes each response byte for byte, as a proxy, vLLM or a hand-written agent
 //! would): an error event after the 200 went out, a stream with no text, a compressed stream,
-//! a stream cut in the middle of an event with no framing to tell. Each is a malformed reply
+//! a stream cut in the middle of an event with no framing to tell, a stream that stops before
+//! it says it has finished. Each is a malformed reply
 //! (exit 3) whose reason says what happened, never a pass on the text before it, and never a
 //! golden. And what does make a reply is read: a `Text/Event-Stream` content type, a last
 //! event that lacks its blank line.
@@ -70,6 +71,7 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
     let url = raw_server(|path| {
         let hello = chunk("\"Hello\"");
         let wor = chunk("\" wor\"");
+        let finish = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
         let sse = "text/event-stream";
         match path.split('/').nth(1).unwrap_or("") {
             "error" => stream(
@@ -104,8 +106,12 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
             // A stream asked for, labelled as no JSON type (a hand-written server's default):
             // read as the events it is.
             "html" => stream("text/html; charset=utf-8", "", &[&hello, &wor, "data: [DONE]\n\n"]),
-            // The last event lacks its blank line, but is whole: it is read.
-            "unended" => stream(sse, "", &[&hello, wor.trim_end()]),
+            // The last event lacks its blank line, but is whole: it is read, and its
+            // `finish_reason` says the reply is whole though no `[DONE]` came.
+            "unended" => stream(sse, "", &[&hello, &wor, finish.trim_end()]),
+            // Every event whole, but the server stopped before it said it had finished (no
+            // `finish_reason`, no `[DONE]`): the words so far are not its reply.
+            "stopped" => stream(sse, "", &[&hello, &wor]),
             _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec(),
         }
     });
@@ -117,6 +123,7 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
     };
     let names = [
         "error", "vllm", "tools", "gzip", "cut", "parts", "thinking", "case", "unended", "html",
+        "stopped",
     ];
     let mut suite = "endpoint: {kind: openai, model: m, stream: true, api_key: sk-stream-test-1, retries: 0}\ndialogues:\n".to_string();
     for n in names {
@@ -144,6 +151,10 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
     assert!(reason("gzip").contains("the body is gzip-encoded (Content-Encoding: gzip)"));
     assert!(reason("cut").contains("the stream ended in the middle of an event"));
     assert!(reason("thinking").contains("no chunk of the stream had a string"));
+    assert!(reason("stopped").contains(
+        "the stream ended before the reply did: no chunk set `choices[0].finish_reason` and no \
+         `data: [DONE]` came"
+    ));
     // The malformed reply has the status the server sent.
     assert!(text.contains("malformed reply (status 200)"), "{text}");
     // A piece given as a list of parts is its text parts.

@@ -83,6 +83,7 @@ impl OpenAi {
         if success && events {
             let mut usage = Usage::default();
             let mut model = None;
+            frames.finished = false;
             let reader = Chunks {
                 frames: &mut *frames,
                 usage: &mut usage,
@@ -447,6 +448,10 @@ fn zeroth(value: &Value) -> Option<&Value> {
 struct Choice<'a> {
     #[serde(default)]
     index: Option<u64>,
+    /// Only whether it is set: a stream whose chunks never set it, and that ends without
+    /// `[DONE]`, was cut short.
+    #[serde(default)]
+    finish_reason: Option<serde::de::IgnoredAny>,
     #[serde(default, borrow)]
     message: Option<Content<'a>>,
     #[serde(default, borrow)]
@@ -520,7 +525,7 @@ fn read_completion(bytes: &[u8], frames: &mut Frames) -> ReplyBody {
     };
     // serde does not check the strings it skips to be UTF-8; a frame's text is.
     if let Ok(data) = std::str::from_utf8(bytes) {
-        frames.learn(data, Some(&text), usage, model.as_deref());
+        frames.learn(data, Some(&text), usage, model.as_deref(), false);
     }
     ReplyBody::Agent(AgentReply {
         text: text.into_owned(),
@@ -671,8 +676,14 @@ impl sse::Reader for Chunks<'_> {
 
     /// A stream in which no chunk had text is no reply, as a whole completion without a
     /// string `content` is not: judged as an empty one, `not_contains` would pass it and
-    /// `--bless` record it.
-    fn finish(&mut self) -> Result<(), String> {
+    /// `--bless` record it. Nor is one that ended without `[DONE]` before any chunk set a
+    /// `finish_reason`: the server stopped mid-answer, and the words so far are not its reply.
+    fn finish(&mut self, done: bool) -> Result<(), String> {
+        if !done && !self.frames.finished {
+            return Err("the stream ended before the reply did: no chunk set \
+                        `choices[0].finish_reason` and no `data: [DONE]` came"
+                .to_string());
+        }
         match self.said {
             true => Ok(()),
             false => Err(
@@ -729,8 +740,18 @@ fn read_whole_chunk<'a>(
     }
     let chunk = match serde_json::from_str::<Completion>(data) {
         Ok(chunk) => chunk,
-        Err(_) => return chunk_from_tree(data, usage, model),
+        Err(_) => {
+            let (piece, finishes) = tree_chunk(data, usage, model)?;
+            frames.finished |= finishes;
+            return Ok(piece);
+        }
     };
+    let finishes = chunk
+        .choices
+        .0
+        .as_ref()
+        .is_some_and(|c| c.finish_reason.is_some());
+    frames.finished |= finishes;
     let content = chunk
         .choices
         .0
@@ -739,7 +760,7 @@ fn read_whole_chunk<'a>(
         .map(|t| t.0);
     let counts = chunk.usage.map(Usage::from);
     let named = chunk.model.map(|m| m.0.into_owned());
-    frames.learn(data, content.as_deref(), counts, named.as_deref());
+    frames.learn(data, content.as_deref(), counts, named.as_deref(), finishes);
     if model.is_none() {
         *model = named;
     }
@@ -776,6 +797,10 @@ struct Frames {
     /// Frames of whole `chat.completion`s, whose content is `choices[0].message.content`,
     /// rather than of chunks (`choices[0].delta.content`).
     bodies: bool,
+    /// Whether a chunk read since the reply began set `choices[0].finish_reason`: what tells a
+    /// whole reply from one cut short when a stream ends without `[DONE]`. Reset by each
+    /// reply's reader ([`Chunks`]).
+    finished: bool,
 }
 
 /// The latest token of an ignored member, by its key ([`key_hash`]).
@@ -938,6 +963,7 @@ impl Frames {
         self.last = at;
         let frame = &mut self.list[at];
         frame.used = self.tick;
+        self.finished |= frame.finishes;
         Framed {
             content,
             usage: frame.usage,
@@ -997,6 +1023,7 @@ impl Frames {
         content: Option<&str>,
         usage: Option<Usage>,
         model: Option<&str>,
+        finishes: bool,
     ) {
         let holder: &[u8] = match self.bodies {
             true => b"message",
@@ -1008,6 +1035,7 @@ impl Frames {
         self.tick += 1;
         let frame = Frame {
             used: self.tick,
+            finishes,
             ..frame
         };
         let at = if self.list.len() < FRAMES {
@@ -1064,6 +1092,9 @@ struct Frame {
     seam: Vec<u8>,
     /// The [`Frames::generation`] whose tokens its ignored holes hold.
     generation: u64,
+    /// Its chunk set `choices[0].finish_reason`, which is fixed text in a frame (not a hole):
+    /// every chunk it reads sets it too.
+    finishes: bool,
 }
 
 /// A token of a frame's text that a chunk may change, from its first byte to after its last.
@@ -1162,6 +1193,7 @@ impl Frame {
             next: None,
             seam: Vec::new(),
             generation: 0,
+            finishes: false,
         };
         frame.sew();
         Some(frame)
@@ -1758,11 +1790,23 @@ fn key_hash(name: &[u8]) -> u64 {
     hash.max(1)
 }
 
+/// [`tree_chunk`]'s piece alone, which the tests compare with the other roads'.
+#[cfg(test)]
 fn chunk_from_tree(
     data: &str,
     usage: &mut Usage,
     model: &mut Option<String>,
 ) -> Result<Piece<'static>, String> {
+    tree_chunk(data, usage, model).map(|(piece, _)| piece)
+}
+
+/// A chunk read as a tree, for what serde's [`Completion`] does not take: its piece (its usage
+/// and model taken into the reply's), and whether it set `choices[0].finish_reason`.
+fn tree_chunk(
+    data: &str,
+    usage: &mut Usage,
+    model: &mut Option<String>,
+) -> Result<(Piece<'static>, bool), String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
         format!(
             "a stream event is not JSON ({e}): `{}`",
@@ -1781,6 +1825,9 @@ fn chunk_from_tree(
     if let Some(reason) = stream_error(&value) {
         return Err(reason);
     }
+    let finishes = zeroth(&value)
+        .and_then(|c| c.get("finish_reason"))
+        .is_some_and(|f| !f.is_null());
     let text = match zeroth(&value).and_then(|c| c.pointer("/delta/content")) {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) => Some(Cow::Owned(t.clone())),
@@ -1796,7 +1843,7 @@ fn chunk_from_tree(
             ))
         }
     };
-    Ok(Piece { text })
+    Ok((Piece { text }, finishes))
 }
 
 /// The error an event of a stream reports, in the shapes servers send after a 200 went out:
@@ -2645,6 +2692,7 @@ mod tests {
         greedy: bool,
     ) -> (Result<String, String>, Usage, Option<String>) {
         let (mut usage, mut model) = (Usage::default(), None);
+        frames.finished = false;
         let reader = Chunks {
             frames,
             usage: &mut usage,
@@ -2929,6 +2977,40 @@ mod tests {
         for body in &seen {
             assert_eq!(fast_road(&[body], &mut frames, false), slow_road(body));
         }
+    }
+
+    /// Whether a reply's chunks said it was finished is known on every road: serde's (a shape
+    /// first seen), the frames' quick roads and token road (shapes seen before, a next
+    /// completion's new id), and the tree's; and a stream that stops before its finish chunk
+    /// says it did not, which is what tells a cut reply from a whole one when no `[DONE]` came.
+    #[test]
+    fn a_finish_reason_is_seen_on_every_road() {
+        let mut frames = Frames::default();
+        for id in ["chatcmpl-A", "chatcmpl-B", "chatcmpl-B"] {
+            let body = mock_stream(id, &["Hi ", "there."]);
+            assert!(fast_road(&[&body], &mut frames, false).0.is_ok());
+            assert!(frames.finished, "{id}");
+        }
+        // The same shapes without the finish chunk (and the usage chunk after it).
+        let whole = String::from_utf8(mock_stream("chatcmpl-C", &["Hi ", "there."])).unwrap();
+        let stop = whole
+            .find(r#"data: {"choices":[{"delta":{},"finish_reason":"stop""#)
+            .unwrap();
+        let cut = whole[..stop].to_string();
+        assert!(fast_road(&[cut.as_bytes()], &mut frames, false).0.is_ok());
+        assert!(!frames.finished);
+        // A shape the frames do not know, read as a tree: `finish_reason` where serde does not
+        // take the chunk (a content that is a list of parts).
+        let mut fresh = Frames::default();
+        let tree = concat!(
+            r#"data: {"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hi"}]},"finish_reason":"length"}]}"#,
+            "\n\n"
+        );
+        assert_eq!(
+            fast_road(&[tree.as_bytes()], &mut fresh, false).0,
+            Ok("Hi".into())
+        );
+        assert!(fresh.finished);
     }
 
     /// In OpenAI's order (the id and the creation time before `choices`, so in the second part

@@ -72,9 +72,11 @@ pub trait Reader {
     /// text, with U+FFFD for what is not UTF-8, as the line-by-line road does.
     fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String>;
 
-    /// Whether the events read make a reply, once the stream has ended: why not, if they do
-    /// not (a kind whose events all lacked a text where it puts one). Yes by default.
-    fn finish(&mut self) -> Result<(), String> {
+    /// Whether the events read make a reply, once the stream has ended (`done`: with
+    /// `[DONE]`, rather than by the body's end): why not, if they do not (a kind whose events
+    /// all lacked a text where it puts one, or never said they were finished). Yes by default.
+    fn finish(&mut self, done: bool) -> Result<(), String> {
+        let _ = done;
         Ok(())
     }
 }
@@ -140,7 +142,7 @@ pub async fn read_events(
     } else if let Err(reason) = reading.end() {
         return Ok(Err(reason));
     }
-    if let Err(reason) = reading.reader.finish() {
+    if let Err(reason) = reading.reader.finish(done) {
         return Ok(Err(reason));
     }
     Ok(Ok(reading.out.into_streamed()))
