@@ -93,7 +93,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         return exit::USAGE;
     };
     report.partition = slice(&sel);
-    let printed = |report| runtime.block_on(printer.finish(report, &cancel));
+    let printed = |report, bless| runtime.block_on(printer.finish(report, bless, &cancel));
     finish(&args, &suites, &mut report, spill.as_ref(), printed)
 }
 
@@ -364,7 +364,7 @@ const PRINT_GRACE: Duration = Duration::from_secs(2);
 /// dialogues, the signal handler has a thread of its own, and the reports are written
 /// whatever the console does.
 struct Printer {
-    last_word: std::sync::mpsc::Sender<RunReport>,
+    last_word: std::sync::mpsc::Sender<(RunReport, Option<usize>)>,
     done: tokio::sync::oneshot::Receiver<()>,
     thread: std::thread::Thread,
 }
@@ -378,7 +378,7 @@ impl Printer {
     /// The printer, and the sender the run's events go to.
     fn spawn(console: Console) -> (Printer, UnboundedSender<Event>) {
         let (events, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-        let (last_word, report) = std::sync::mpsc::channel::<RunReport>();
+        let (last_word, report) = std::sync::mpsc::channel::<(RunReport, Option<usize>)>();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let spawned = std::thread::spawn(move || {
             while let Some(ev) = rx.blocking_recv() {
@@ -389,8 +389,10 @@ impl Printer {
                 // Woken early by `finish`, so the last batch is not waited for.
                 std::thread::park_timeout(PRINT_BATCH);
             }
-            if let Ok(report) = report.recv() {
-                console.finish(&report);
+            match report.recv() {
+                Ok((report, Some(not_created))) => console.finish_blessed(&report, not_created),
+                Ok((report, None)) => console.finish(&report),
+                Err(_) => {}
             }
             let _ = done_tx.send(());
         });
@@ -405,10 +407,16 @@ impl Printer {
         )
     }
 
-    /// Hands the console the finished report and waits until it has printed everything;
-    /// once the run is interrupted, at most [`PRINT_GRACE`] more. False when it gave up.
-    async fn finish(self, report: RunReport, cancel: &CancellationToken) -> bool {
-        let _ = self.last_word.send(report);
+    /// Hands the console the finished report (and, under `--bless`, how many dialogues had no
+    /// golden to leave alone) and waits until it has printed everything; once the run is
+    /// interrupted, at most [`PRINT_GRACE`] more. False when it gave up.
+    async fn finish(
+        self,
+        report: RunReport,
+        bless: Option<usize>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let _ = self.last_word.send((report, bless));
         self.thread.unpark();
         tokio::select! {
             _ = self.done => true,
@@ -464,16 +472,17 @@ async fn start_servers(wanted: Servers) -> Option<(LocalServers, Vec<crate::mock
     Some((local, servers))
 }
 
-/// Orphan warnings, the reports, the console's last word (`printed` hands it the report and
-/// says whether it was printed), and the exit code. The files come first: they must land
-/// whatever the console's reader does. The results go to the console at the end, so
-/// `report` is left without its dialogues and warnings.
+/// Orphan warnings, the reports, the console's last word (`printed` hands it the report and,
+/// under `--bless`, how many goldens were not created, and says whether it was printed), and
+/// the exit code. The files come first: they must land whatever the console's reader does.
+/// The results go to the console at the end, so `report` is left without its dialogues and
+/// warnings.
 fn finish(
     args: &RunArgs,
     suites: &[Arc<Suite>],
     report: &mut RunReport,
     spill: Option<&Spill>,
-    printed: impl FnOnce(RunReport) -> bool,
+    printed: impl FnOnce(RunReport, Option<usize>) -> bool,
 ) -> i32 {
     if !args.no_golden {
         for orphan in golden::orphans(suites.iter().map(|s| &**s)) {
@@ -483,7 +492,7 @@ fn finish(
             ));
         }
     }
-    forget_absent_goldens(report);
+    let not_created = args.bless.then(|| settle_bless(suites, report));
     let report_failed = write_reports(args, report, spill);
     let bless_failed = bless_failed(report);
     let verdict = exit_code(report);
@@ -494,7 +503,7 @@ fn finish(
         warnings: std::mem::take(&mut report.warnings),
         ..*report
     };
-    let code = if printed(handed) {
+    let code = if printed(handed, not_created) {
         verdict
     } else {
         // Interrupted while nobody read the console: the reports are written; leave.
@@ -517,14 +526,40 @@ pub(super) fn bless_failed(report: &RunReport) -> bool {
         .any(|d| matches!(d.bless, Some(BlessAction::Failed(..))))
 }
 
-/// `--bless` leaves the golden of a skipped or errored dialogue alone; one that does not exist
-/// was left nowhere, and saying "left alone" about it would send a reviewer looking for it.
-fn forget_absent_goldens(report: &mut RunReport) {
+/// `--bless` leaves the golden of a skipped, errored or not-run dialogue alone, and says so
+/// (SPEC §3.3). The runner records that for the dialogues it ran; one that never started
+/// (`--fail-fast`, Ctrl-C) or whose task panicked has no record, and its golden is left alone
+/// all the same, so it is recorded here. A golden that does not exist was left nowhere, and
+/// saying "left alone" about it would send a reviewer looking for it: it is forgotten, and
+/// counted (the number returned) so that the console can say none was created.
+fn settle_bless(suites: &[Arc<Suite>], report: &mut RunReport) -> usize {
+    let mut not_created = 0;
     for d in &mut report.dialogues {
+        let unrecorded = d.bless.is_none()
+            && matches!(
+                d.outcome,
+                crate::record::Outcome::NotRun | crate::record::Outcome::Error
+            );
+        if unrecorded {
+            d.bless = golden_of(suites, d).map(BlessAction::LeftAlone);
+        }
         if matches!(&d.bless, Some(BlessAction::LeftAlone(p)) if !p.exists()) {
             d.bless = None;
+            not_created += 1;
         }
     }
+    not_created
+}
+
+/// The golden file of a dialogue's result, when its dialogue keeps one.
+fn golden_of(suites: &[Arc<Suite>], d: &crate::record::DialogueResult) -> Option<PathBuf> {
+    let suite = suites.iter().find(|s| s.path == d.suite.path)?;
+    let dialogue = suite
+        .dialogues
+        .iter()
+        .find(|x| x.name == d.name && x.row == d.row)?;
+    (dialogue.golden != crate::suite::model::GoldenMode::Off)
+        .then(|| golden::golden_path(suite, &dialogue.name))
 }
 
 /// The `user:pass` of `scheme://user:pass@host/...`, if any.

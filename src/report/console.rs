@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diag::location;
 use crate::record::{Attempt, AttemptKind, BlessAction, DialogueResult, Event, Outcome, RunReport};
-use crate::report::common::tally;
+use crate::report::common::{tally, turns};
 use crate::report::explain;
 use crate::util::human_duration;
 
@@ -122,11 +122,25 @@ impl Console {
                         self.line(&self.paint(DIM, &visible(&text)));
                     }
                     if self.opts.verbosity == Verbosity::Verbose {
-                        for a in &r.attempts {
-                            self.line(&indent(&visible(&transcript(a)), "      "));
-                        }
+                        self.transcripts(r);
                     }
                 }
+            }
+        }
+    }
+
+    /// `-v`: each attempt's transcript. With several (repeats, reruns) each is headed as the
+    /// failure explanation heads them, `run 1 (error):`, so one run's turns are not read as
+    /// the next one's.
+    fn transcripts(&self, r: &DialogueResult) {
+        let several = r.attempts.len() > 1;
+        for a in &r.attempts {
+            let text = visible(&transcript(a)).into_owned();
+            if several {
+                self.line(&format!("      {}:", attempt_heading(a)));
+                self.line(&indent(&text, "        "));
+            } else {
+                self.line(&indent(&text, "      "));
             }
         }
     }
@@ -152,8 +166,9 @@ impl Console {
             }
             Outcome::NotRun => {}
             _ => {
-                let turns = r.attempts.first().map(|a| a.turns.len()).unwrap_or(0);
-                let mut facts = vec![format!("{turns} turn{}", if turns == 1 { "" } else { "s" })];
+                // The turns sent by the run whose verdict the label gives (for FLAKY, the
+                // rerun that passed): see `common::turns`.
+                let mut facts = vec![turns::sent_words(r)];
                 match &r.baseline {
                     Some(g) => facts.push(explain::baseline_line(g)),
                     None if r.repeat > 1 => {
@@ -185,6 +200,18 @@ impl Console {
     /// Everything after the per-dialogue lines: failures in full, golden actions, warnings,
     /// and the summary line last.
     pub fn finish(&self, report: &RunReport) {
+        self.finish_with(report, None);
+    }
+
+    /// [`finish`](Self::finish) for a `--bless` run: its bless line is printed whatever
+    /// happened, also when no golden was touched (every dialogue errored), with how many
+    /// dialogues had no golden to leave alone (`not_created`). A bless run that said nothing
+    /// of its goldens left the reader to guess whether it blessed at all.
+    pub fn finish_blessed(&self, report: &RunReport, not_created: usize) {
+        self.finish_with(report, Some(not_created));
+    }
+
+    fn finish_with(&self, report: &RunReport, bless: Option<usize>) {
         self.bar.finish_and_clear();
         let mut out = String::new();
         let troubled: Vec<&DialogueResult> = report
@@ -214,7 +241,7 @@ impl Console {
                 let _ = writeln!(out, "  {}", p.display());
             }
         }
-        out.push_str(&self.bless_summary(report));
+        out.push_str(&self.bless_summary(report, bless));
         for w in &report.warnings {
             let _ = writeln!(out, "{} {}", self.paint(YELLOW, "warning:"), visible(w));
         }
@@ -292,11 +319,7 @@ impl Console {
         let several = d.attempts.len() > 1;
         for a in d.attempts.iter().filter(|a| !a.outcome.is_pass()) {
             if several {
-                let which = match a.kind {
-                    AttemptKind::Run { index } => format!("run {}", index + 1),
-                    AttemptKind::Rerun { index } => format!("rerun {}", index + 1),
-                };
-                let _ = writeln!(out, "   {} ({}):", which, a.outcome.as_str());
+                let _ = writeln!(out, "   {}:", attempt_heading(a));
             }
             if let Some(id) = &a.session_id {
                 let _ = writeln!(out, "   {}", self.paint(DIM, &format!("session {id}")));
@@ -361,13 +384,18 @@ impl Console {
         out
     }
 
-    fn bless_summary(&self, report: &RunReport) -> String {
+    /// What `--bless` did: a line per golden created, changed, left alone or that failed to
+    /// write, then the counts. `not_created` is `Some` for a bless run (then the counts are printed
+    /// even when there is no action: SPEC §3.3 says a bless prints what it did), and counts
+    /// the errored, skipped or not-run dialogues that had no golden to leave alone. A merged
+    /// report says `None` and shows the actions its shards recorded, if any.
+    fn bless_summary(&self, report: &RunReport, not_created: Option<usize>) -> String {
         let actions: Vec<&BlessAction> = report
             .dialogues
             .iter()
             .filter_map(|d| d.bless.as_ref())
             .collect();
-        if actions.is_empty() {
+        if actions.is_empty() && not_created.is_none() {
             return String::new();
         }
         let mut out = String::from("\n");
@@ -398,13 +426,29 @@ impl Console {
                 }
             }
         }
+        let none_yet = match not_created {
+            Some(n) if n > 0 => {
+                format!(", {n} not created (errored, skipped or not run, no golden yet)")
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "bless: {created} created, {changed} changed, {unchanged} unchanged, {left} left alone (errored, skipped or not run){}",
+            "bless: {created} created, {changed} changed, {unchanged} unchanged, {left} left alone (errored, skipped or not run){none_yet}{}",
             if failed > 0 { format!(", {failed} failed to write") } else { String::new() }
         );
         out
     }
+}
+
+/// `run 1 (error)`, `rerun 2 (pass)`: one attempt of several, named as everywhere on the
+/// console (the explanation of a troubled dialogue, `-v`).
+fn attempt_heading(a: &Attempt) -> String {
+    let which = match a.kind {
+        AttemptKind::Run { index } => format!("run {}", index.saturating_add(1)),
+        AttemptKind::Rerun { index } => format!("rerun {}", index.saturating_add(1)),
+    };
+    format!("{which} ({})", a.outcome.as_str())
 }
 
 /// A readable transcript of one attempt (`-v`): the session id, then `>` user and `<` agent

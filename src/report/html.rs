@@ -338,8 +338,8 @@ fn facts(d: &DialogueResult) -> String {
         Outcome::NotRun if d.attempts.is_empty() => return "not run".to_string(),
         _ => {}
     }
-    let turns = d.attempts.first().map(|a| a.turns.len()).unwrap_or(0);
-    let mut facts = vec![plural(turns, "turn", "turns")];
+    // The turns sent by the run whose verdict the label gives, as the console counts them.
+    let mut facts = vec![crate::report::common::turns::sent_words(d)];
     if d.repeat > 1 || d.baseline.is_some() {
         facts.push(explain::repeat_headline(d));
     }
