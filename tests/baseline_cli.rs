@@ -336,7 +336,7 @@ dialogues:
 /// the gate fails, says how to record one (a baseline of 0 runs had passed any run) and why
 /// the golden is no baseline.
 #[test]
-fn a_hand_edited_baseline_that_says_nothing_is_no_baseline() {
+fn a_hand_edited_baseline_that_says_nothing_fails_and_says_why() {
     let ws = Workspace::new();
     ws.write("s.yaml", GATED_AND_PLAIN);
     let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--repeat", "5"]);
@@ -355,10 +355,14 @@ fn a_hand_edited_baseline_that_says_nothing_is_no_baseline() {
         assert_code(&out, 1);
         let text = stdout(&out);
         assert!(text.contains("FAIL  s › gated"), "{edited}: {text}");
-        assert!(text.contains("no baseline is recorded"), "{edited}: {text}");
-        // And why: the golden file is invalid, at the baseline's line.
+        // It says the baseline is there but cannot be read, and why: the golden file is
+        // invalid at the baseline's line; not that none was recorded.
         assert!(
-            text.contains("runs; invalid golden transcript at ") && text.contains("gated.yaml:4:"),
+            text.contains("the golden's baseline cannot be read: s.golden/gated.yaml:4:"),
+            "{edited}: {text}"
+        );
+        assert!(
+            !text.contains("no baseline is recorded"),
             "{edited}: {text}"
         );
         assert!(text.contains("PASS  s › plain"), "{edited}: {text}");
@@ -453,5 +457,129 @@ dialogues:
     assert!(
         report.contains("the judge could not compare this turn"),
         "{report}"
+    );
+}
+
+/// `--bless` with repeats records a run that met its expectations when one did: the golden is
+/// the answer later runs are held to, and ag_coin's first two sessions on a fresh mock fail.
+#[test]
+fn a_bless_with_repeats_records_a_run_that_passed() {
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        &coin_suite(&mock.url).replace("    golden: false\n", ""),
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "c.yaml", "--bless", "--color", "never", "--json", "r.json",
+        ],
+    );
+    assert_code(&out, 0);
+    let d = &json(&ws, "r.json")["dialogues"][0];
+    assert_eq!(
+        d["attempts"][0]["outcome"], "fail",
+        "the draw this test needs: {d}"
+    );
+    let golden = ws.read("c.golden/business-hours.yaml");
+    assert!(
+        golden.contains("agent: Our business hours are Monday through Friday, 9 AM to 6 PM EST."),
+        "{golden}"
+    );
+    assert!(
+        golden.contains("baseline: {runs: 5, passed: 3}"),
+        "{golden}"
+    );
+}
+
+/// Runs that errored say nothing about the agent, and nothing for it: the gate passes only if
+/// it would pass had they all failed. An outage that leaves two runs of twenty is an error
+/// (exit 3), never a pass on those two; a blip of one or two errors that could not change the
+/// verdict passes, saying how many errored. A bless during the outage records nothing.
+#[test]
+fn errored_runs_never_pass_a_baseline_gate_they_could_have_failed() {
+    let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+    let ws = Workspace::new();
+    ws.write("s.yaml", &gate_suite(&mock.url));
+    let (runs, passed) = bless(&ws, "ag_steady_1");
+    let golden = ws.read(GOLDEN);
+
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--agent",
+            "ag_outage",
+            "--color",
+            "never",
+            "--json",
+            "r.json",
+        ],
+    );
+    let text = stdout(&out);
+    assert_code(&out, 3);
+    assert!(text.contains("ERROR s › business hours"), "{text}");
+    let d = &json(&ws, "r.json")["dialogues"][0];
+    let b = &d["baseline"];
+    let errored = b["errored"].as_u64().expect("errored");
+    assert!(errored >= 10, "nine in ten answer 500: {b}");
+    assert_eq!(b["runs"].as_u64(), Some(20 - errored), "{b}");
+    assert!(
+        text.contains(&format!(
+            ", {errored} errored; baseline {passed}/{runs}; p = "
+        )),
+        "{text}"
+    );
+    assert!(text.contains("it could not judge"), "{text}");
+    // `min_pass: baseline` is no count: the JSON says null, not 0.
+    assert_eq!(d["min_pass"], serde_json::Value::Null, "{d}");
+
+    // A bless during the outage leaves the recorded baseline alone.
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--bless",
+            "--repeat",
+            "20",
+            "--agent",
+            "ag_outage",
+            "--color",
+            "never",
+        ],
+    );
+    assert_code(&out, 3);
+    assert!(
+        stdout(&out).contains(&format!("left alone {GOLDEN}")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ws.read(GOLDEN), golden);
+
+    // One in ten: the runs that errored could not have failed the gate.
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "s.yaml", "--agent", "ag_blip", "--color", "never", "--json", "r.json",
+        ],
+    );
+    let text = stdout(&out);
+    let b = &json(&ws, "r.json")["dialogues"][0]["baseline"];
+    let errored = b["errored"].as_u64().expect("errored");
+    let judged_passes = b["passed"].as_u64().expect("passed");
+    assert!((1..=3).contains(&errored), "the draw this test needs: {b}");
+    let worst = fisher_less(runs, passed, 20, judged_passes);
+    assert!(
+        worst >= 0.01,
+        "the draw this test needs: p = {worst} with every error a failure"
+    );
+    assert_code(&out, 0);
+    assert!(text.contains("PASS  s › business hours"), "{text}");
+    assert!(
+        text.contains(&format!(", {errored} errored; baseline")),
+        "{text}"
     );
 }

@@ -511,8 +511,10 @@ fn a_report_read_back_renders_as_the_run_that_wrote_it() {
     };
     gated.dialogues[6].baseline = Some(BaselineGate {
         recorded: Some((100, 95)),
+        problem: None,
         runs: 5,
         passed: 3,
+        errored: 0,
         p_value: Some(0.0006),
         alpha: 0.01,
     });

@@ -412,8 +412,10 @@ fn the_baseline_gate_and_the_judge_s_totals_are_shown() {
     };
     r.dialogues[6].baseline = Some(agenttest::record::BaselineGate {
         recorded: Some((100, 95)),
+        problem: None,
         runs: 5,
         passed: 3,
+        errored: 0,
         p_value: Some(0.0006),
         alpha: 0.01,
     });

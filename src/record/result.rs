@@ -125,13 +125,20 @@ pub struct DialogueResult {
 }
 
 /// SPEC §9.3: this run's pass rate against the blessed one.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BaselineGate {
     /// The golden's `baseline: {runs, passed}`; `None` when none is recorded (a failure).
     pub recorded: Option<(u32, u32)>,
+    /// Why the golden's baseline could not be read, when it could not (a hand edit that
+    /// makes no sense, a golden that does not parse): `recorded` is then `None`, and the
+    /// failure says this rather than that none was recorded.
+    pub problem: Option<String>,
     /// This run's judged runs and passes.
     pub runs: u32,
     pub passed: u32,
+    /// The runs that could not be judged (the agent or the judge failed): left out of
+    /// `runs`, and the gate passes only if it would pass whatever they had been.
+    pub errored: u32,
     /// The one-sided Fisher exact p-value, and the threshold it was held to.
     pub p_value: Option<f64>,
     pub alpha: f64,
@@ -183,7 +190,7 @@ impl DialogueResult {
             attempts: Vec::new(),
             repeat: self.repeat,
             min_pass: self.min_pass,
-            baseline: self.baseline,
+            baseline: self.baseline.clone(),
             duration: self.duration,
             bless: self.bless.clone(),
         }

@@ -170,7 +170,7 @@ impl Console {
                 // rerun that passed): see `common::turns`.
                 let mut facts = vec![turns::sent_words(r)];
                 match &r.baseline {
-                    Some(g) => facts.push(explain::baseline_line(g)),
+                    Some(g) => facts.push(explain::baseline_line(g, r.outcome)),
                     None if r.repeat > 1 => {
                         facts.push(format!("{}/{} runs passed", r.passed_runs(), r.repeat))
                     }

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::diff::render_diff;
-use crate::record::{Detail, Difference, ErrorKind, Failure, GoldenCheck, GoldenStatus, RunError};
+use crate::record::{
+    Detail, Difference, ErrorKind, Failure, GoldenCheck, GoldenStatus, Outcome, RunError,
+};
 use crate::util::{human_duration, human_excess};
 
 /// The command that promotes what a suite's failed run saw (it sends nothing).
@@ -192,21 +194,47 @@ pub fn repeat_headline(d: &crate::record::DialogueResult) -> String {
             d.min_pass
         );
     };
-    baseline_line(g)
+    baseline_line(g, d.outcome)
 }
 
 /// The baseline gate's verdict in one line.
-pub fn baseline_line(g: &crate::record::BaselineGate) -> String {
+pub fn baseline_line(g: &crate::record::BaselineGate, outcome: Outcome) -> String {
+    let errored = match g.errored {
+        0 => String::new(),
+        n => format!(", {n} errored"),
+    };
     let Some((runs, passed)) = g.recorded else {
-        return format!(
-            "{}/{} runs passed; no baseline is recorded in the golden: record one with \
-             `agenttest run --bless --repeat N` (min_pass: baseline)",
-            g.passed, g.runs
-        );
+        return match &g.problem {
+            Some(problem) => format!(
+                "{}/{} runs passed{errored}; the golden's baseline cannot be read: {problem}{}",
+                g.passed,
+                g.runs,
+                // The golden's own errors about a baseline already say how to re-record it.
+                match problem.contains("--bless") {
+                    true => "",
+                    false => "; re-record it with `agenttest run --bless --repeat N`",
+                }
+            ),
+            None => format!(
+                "{}/{} runs passed{errored}; no baseline is recorded in the golden: record one \
+                 with `agenttest run --bless --repeat N` (min_pass: baseline)",
+                g.passed, g.runs
+            ),
+        };
     };
     match g.p_value {
+        // The judged runs alone pass, but the errored ones, had they failed, would not: the
+        // gate could not judge (run/dialogue.rs, `baseline_verdict`).
+        Some(p) if outcome == Outcome::Error => format!(
+            "{}/{} runs passed{errored}; baseline {passed}/{runs}; p = {} over the judged runs, \
+             but had the {} errored runs failed the gate would fail: it could not judge",
+            g.passed,
+            g.runs,
+            p_beside(p, g.alpha),
+            g.errored
+        ),
         Some(p) => format!(
-            "{}/{} runs passed; baseline {passed}/{runs}; p = {} {} alpha {}",
+            "{}/{} runs passed{errored}; baseline {passed}/{runs}; p = {} {} alpha {}",
             g.passed,
             g.runs,
             p_beside(p, g.alpha),
@@ -214,7 +242,7 @@ pub fn baseline_line(g: &crate::record::BaselineGate) -> String {
             g.alpha
         ),
         None => format!(
-            "{}/{} runs could be judged; baseline {passed}/{runs}",
+            "{}/{} runs could be judged{errored}; baseline {passed}/{runs}",
             g.passed, g.runs
         ),
     }

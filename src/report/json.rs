@@ -315,10 +315,12 @@ struct Dialogue<'a> {
     session_id: Option<&'a str>,
     duration_ms: u64,
     repeat: u32,
-    min_pass: u32,
+    /// `null` for `min_pass: baseline`, which is no count (the `baseline` object says how the
+    /// gate was decided): a reader taking 0 for the count would call every such run a pass.
+    min_pass: Option<u32>,
     passed_runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    baseline: Option<Baseline>,
+    baseline: Option<Baseline<'a>>,
     /// What `--bless` did with the dialogue's golden; absent without `--bless`.
     #[serde(skip_serializing_if = "Option::is_none")]
     bless: Option<Bless>,
@@ -365,11 +367,15 @@ impl Bless {
 }
 
 #[derive(Serialize)]
-struct Baseline {
+struct Baseline<'a> {
     recorded_runs: Option<u32>,
     recorded_passed: Option<u32>,
+    /// Why the golden's baseline could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_problem: Option<&'a str>,
     runs: u32,
     passed: u32,
+    errored: u32,
     p_value: Option<f64>,
     alpha: f64,
 }
@@ -494,12 +500,15 @@ fn dialogue<'a>(d: &'a DialogueResult, file: File<'a>) -> Dialogue<'a> {
         session_id: d.attempts.first().and_then(|a| a.session_id.as_deref()),
         duration_ms: millis(d.duration),
         repeat: d.repeat,
-        min_pass: d.min_pass,
-        baseline: d.baseline.map(|g| Baseline {
+        // The model's 0 is `min_pass: baseline` (a count is at least 1).
+        min_pass: (d.min_pass > 0).then_some(d.min_pass),
+        baseline: d.baseline.as_ref().map(|g| Baseline {
             recorded_runs: g.recorded.map(|r| r.0),
             recorded_passed: g.recorded.map(|r| r.1),
+            recorded_problem: g.problem.as_deref(),
             runs: g.runs,
             passed: g.passed,
+            errored: g.errored,
             p_value: g.p_value,
             alpha: g.alpha,
         }),

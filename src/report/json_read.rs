@@ -157,7 +157,8 @@ struct Dialogue {
     skip_reason: Option<String>,
     duration_ms: u64,
     repeat: u32,
-    min_pass: u32,
+    /// `null` for `min_pass: baseline`.
+    min_pass: Option<u32>,
     /// Only for `min_pass: baseline`.
     #[serde(default)]
     baseline: Option<BaselineView>,
@@ -179,8 +180,13 @@ struct BlessView {
 struct BaselineView {
     recorded_runs: Option<u32>,
     recorded_passed: Option<u32>,
+    #[serde(default)]
+    recorded_problem: Option<String>,
     runs: u32,
     passed: u32,
+    /// Older reports have none.
+    #[serde(default)]
+    errored: u32,
     p_value: Option<f64>,
     alpha: f64,
 }
@@ -277,11 +283,13 @@ fn dialogue(d: Dialogue, suite: Arc<SuiteInfo>) -> Result<DialogueResult, ReadEr
         skip_reason: d.skip_reason,
         attempts,
         repeat: d.repeat,
-        min_pass: d.min_pass,
+        min_pass: d.min_pass.unwrap_or(0),
         baseline: d.baseline.map(|b| BaselineGate {
             recorded: b.recorded_runs.zip(b.recorded_passed),
+            problem: b.recorded_problem,
             runs: b.runs,
             passed: b.passed,
+            errored: b.errored,
             p_value: b.p_value,
             alpha: b.alpha,
         }),

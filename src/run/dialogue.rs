@@ -92,8 +92,8 @@ struct Plan<'a> {
     gate: Gate,
     /// Compare each completed run with the golden.
     golden_on: bool,
-    /// The baseline recorded in the golden, for `Gate::Baseline`.
-    recorded: Option<golden::Baseline>,
+    /// The baseline recorded in the golden, for `Gate::Baseline`, or why it cannot be read.
+    recorded: Result<Option<golden::Baseline>, String>,
 }
 
 pub(super) async fn run_dialogue(
@@ -117,10 +117,9 @@ pub(super) async fn run_dialogue(
             let path = golden_path.clone();
             tokio::task::spawn_blocking(move || golden::recorded_baseline(&path))
                 .await
-                .ok()
-                .flatten()
+                .unwrap_or_else(|e| Err(format!("the golden could not be read: {e}")))
         }
-        Gate::Count(_) => None,
+        Gate::Count(_) => Ok(None),
     };
     let plan = Plan {
         ctx,
@@ -172,7 +171,7 @@ impl Plan<'_> {
                 Gate::Baseline(_) if self.ctx.cfg.golden == GoldenPolicy::Bless => {
                     (blessed_verdict(&group), None)
                 }
-                Gate::Baseline(alpha) => baseline_verdict(&group, self.recorded, alpha),
+                Gate::Baseline(alpha) => baseline_verdict(&group, &self.recorded, alpha),
             };
             gated = baseline.or(gated);
             attempts.extend(group);
@@ -270,14 +269,17 @@ fn group_verdict(group: &[Attempt], min_pass: u32) -> Outcome {
     }
 }
 
-/// A baseline dialogue under `--bless`: it passes when a run could be judged (its pass rate is
-/// what is recorded), errors when none could.
+/// A baseline dialogue under `--bless`: it passes when every run could be judged (its pass
+/// rate is what is recorded). A round in which some run errored records nothing: a baseline
+/// of the runs that happened to get through an outage (one run of twenty) would be one no
+/// later gate could fail, and nothing would say so. The golden is left alone and the
+/// dialogue is an error, as any bless of a run that could not be judged is.
 fn blessed_verdict(group: &[Attempt]) -> Outcome {
     if group.iter().any(|a| a.outcome == Outcome::NotRun) {
         Outcome::NotRun
     } else if group
         .iter()
-        .any(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
+        .all(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
     {
         Outcome::Pass
     } else {
@@ -286,11 +288,14 @@ fn blessed_verdict(group: &[Attempt]) -> Outcome {
 }
 
 /// The baseline gate over one round of runs: pass unless this round passes significantly less
-/// often than the recorded baseline. Errored runs are left out of the count (they say nothing
-/// about the agent); a round with no judged run is an error, and no recorded baseline fails.
+/// often than the recorded baseline; no recorded baseline (or one that cannot be read) fails.
+/// A run that errored says nothing about the agent, but nothing for it either: the gate is
+/// decided as if each such run had passed and as if each had failed, and when the two
+/// disagree (or no run could be judged) it could not judge, which is an error (SPEC §9.2:
+/// never a pass). So an outage that leaves one run of twenty is never a pass on that one.
 fn baseline_verdict(
     group: &[Attempt],
-    recorded: Option<golden::Baseline>,
+    recorded: &Result<Option<golden::Baseline>, String>,
     alpha: f64,
 ) -> (Outcome, Option<BaselineGate>) {
     if group.iter().any(|a| a.outcome == Outcome::NotRun) {
@@ -301,25 +306,37 @@ fn baseline_verdict(
         .filter(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
         .count() as u32;
     let passed = group.iter().filter(|a| a.outcome == Outcome::Pass).count() as u32;
+    let errored = group.len() as u32 - judged;
+    let known = recorded.as_ref().ok().copied().flatten();
     let mut gate = BaselineGate {
-        recorded: recorded.map(|b| (b.runs, b.passed)),
+        recorded: known.map(|b| (b.runs, b.passed)),
+        problem: recorded.as_ref().err().cloned(),
         runs: judged,
         passed,
+        errored,
         p_value: None,
         alpha,
     };
     if judged == 0 {
         return (Outcome::Error, Some(gate));
     }
-    let Some(b) = recorded else {
+    let Some(b) = known else {
         return (Outcome::Fail, Some(gate));
     };
     let v = crate::judge::baseline::verdict(b.runs, b.passed, judged, passed, alpha);
     gate.p_value = Some(v.p_value);
-    let outcome = if v.regressed {
-        Outcome::Fail
-    } else {
-        Outcome::Pass
+    let best = crate::judge::baseline::verdict(
+        b.runs,
+        b.passed,
+        judged + errored,
+        passed + errored,
+        alpha,
+    );
+    let worst = crate::judge::baseline::verdict(b.runs, b.passed, judged + errored, passed, alpha);
+    let outcome = match (best.regressed, worst.regressed) {
+        (true, _) => Outcome::Fail,
+        (false, false) => Outcome::Pass,
+        (false, true) => Outcome::Error,
     };
     (outcome, Some(gate))
 }
@@ -390,9 +407,10 @@ fn compare_golden(suite: &Suite, d: &Dialogue, path: &Path, attempt: &Attempt) -
     golden::compare(path, &file, d.golden, &suite.normalize)
 }
 
-/// `--bless`: the first completed run becomes the golden; an errored or skipped dialogue's
-/// golden is left alone. With repeats, the golden also records how many runs passed: the
-/// baseline a later `min_pass: baseline` gate compares with.
+/// `--bless`: the first run that passed becomes the golden (the first completed one when none
+/// passed); an errored or skipped dialogue's golden is left alone. With repeats, the golden
+/// also records how many runs of the deciding round passed: the baseline a later
+/// `min_pass: baseline` gate compares with.
 ///
 /// A dialogue that Ctrl-C cut short (`NotRun`) is left alone too, however many of its runs had
 /// finished: its baseline would count only those. (A run that a capture ended early is
@@ -405,18 +423,28 @@ async fn bless(
     repeat: u32,
     outcome: Outcome,
 ) -> BlessAction {
+    // A run that met its expectations, when one did: the golden is the reviewed answer later
+    // runs are held to, and a run the harness has just judged wrong (a refusal among passes)
+    // would fail every good run after it, or, compared by facts, check nothing at all.
     let completed = attempts
         .iter()
-        .find(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail));
-    let Some(a) = completed.filter(|_| outcome != Outcome::NotRun) else {
+        .find(|a| a.outcome == Outcome::Pass)
+        .or_else(|| {
+            attempts
+                .iter()
+                .find(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
+        });
+    let Some(a) = completed.filter(|_| !matches!(outcome, Outcome::NotRun | Outcome::Error)) else {
         return BlessAction::LeftAlone(path.to_path_buf());
     };
     let mut file = golden::transcript(suite, &d.name, &a.turns);
     if repeat > 1 {
-        let runs = attempts
+        // The round whose verdict stands (the last: rounds are stored in order, and one that
+        // Ctrl-C cut short was left alone above), not the first, whose errored runs a rerun
+        // round replaced.
+        let round = &attempts[attempts.len().saturating_sub(repeat as usize)..];
+        let judged: Vec<&Attempt> = round
             .iter()
-            .filter(|a| matches!(a.kind, AttemptKind::Run { .. }));
-        let judged: Vec<&Attempt> = runs
             .filter(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
             .collect();
         file.baseline = Some(golden::Baseline {

@@ -386,11 +386,23 @@ fn read_old(path: &Path) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
-/// The `baseline: {runs, passed}` recorded in the golden at `path`, if any (a missing or
-/// invalid golden has none).
-pub fn recorded_baseline(path: &Path) -> Option<super::file::Baseline> {
-    let bytes = read_old(path).ok()??;
-    parse_old(path, Some(&bytes))?.baseline
+/// The `baseline: {runs, passed}` recorded in the golden at `path`: `None` when there is no
+/// golden or it records none; why it cannot be read when the golden is unreadable or invalid
+/// (a baseline edited by hand into one that makes no sense), which a gate must say rather
+/// than that nothing was recorded.
+pub fn recorded_baseline(path: &Path) -> Result<Option<super::file::Baseline>, String> {
+    let Some(bytes) = read_old(path)? else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| format!("{} is not valid UTF-8", path.display()))?;
+    match parse(&SourceFile::new(path, text)) {
+        Ok(g) => Ok(g.baseline),
+        Err(d) => Err(match &d.label {
+            Some(label) => format!("{}: {} ({label})", d.location(), d.message),
+            None => format!("{}: {}", d.location(), d.message),
+        }),
+    }
 }
 
 /// The old golden, if it exists and is valid; an invalid one is simply replaced.
