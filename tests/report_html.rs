@@ -401,6 +401,9 @@ fn changed_words_are_marked_and_judge_reasons_shown() {
     assert!(page.contains(
         "<blockquote class=\"reason\"><b>judge:</b> the reply &lt;b&gt;names no order&lt;/b&gt;</blockquote>"
     ));
+    // The reason is quoted once: the failure's line names the rubric.
+    assert_eq!(page.matches("names no order").count(), 1, "{page}");
+    assert!(page.contains("the judge found the rubric &quot;mentions the order number&quot; not met<code"));
 }
 
 #[test]

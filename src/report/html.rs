@@ -510,11 +510,18 @@ fn turn(
         if !x.failures.is_empty() {
             out.push_str("<ul class=\"failures\">");
             for ((key, f), failure) in x.failures.iter().zip(&t.failures) {
+                // A judge's reason is quoted below on its own; the line names the rubric.
+                let line = match &failure.detail {
+                    Detail::Judged { rubric, .. } => {
+                        format!("the judge found the rubric {rubric:?} not met")
+                    }
+                    _ => f.text.clone(),
+                };
                 let _ = write!(
                     out,
                     "<li><span class=\"key\">{}</span>{}<code class=\"loc\">{}</code>",
                     text(key),
-                    text(&f.text),
+                    text(&line),
                     text(&f.location)
                 );
                 if let Detail::Judged { reason, .. } = &failure.detail {
