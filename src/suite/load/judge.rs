@@ -35,6 +35,23 @@ impl Checker<'_> {
             // Its fields were meant for another kind: a missing `model` would be an echo.
             layer.mark_broken();
         }
+        // The judge's system prompt is fixed (docs/judge.md, versioned with its cache keys):
+        // one written here was ignored without a word, and a rubric read with it in mind
+        // would not be the one judged.
+        let written = [
+            ("system", &raw.value.system),
+            ("system_file", &raw.value.system_file),
+        ];
+        for (field, value) in written {
+            if let Some(v) = value {
+                let d = self.error(span_of(v), format!("the judge does not use `{field}`"));
+                d.width = Some(u32::try_from(v.value.chars().count().max(1)).unwrap_or(u32::MAX));
+                d.label = Some("its system prompt is fixed, so its verdicts are comparable".into());
+                d.help = Some(format!(
+                    "remove `{field}`; say what to judge in the rubric (`judge:` on a turn)"
+                ));
+            }
+        }
         JudgeLayer {
             layer,
             file: self.file.clone(),
