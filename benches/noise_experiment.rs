@@ -188,8 +188,10 @@ fn bless_baseline(dir: &Path, url: &str, tally: &mut Tally) {
     run(dir, url, &args);
     for name in ["hours", "order-context", "refund"] {
         let path = dir.join(format!("baseline.golden/{name}.yaml"));
-        let Some(b) = agenttest::judge::golden::recorded_baseline(&path) else {
-            panic!("{} records no baseline", path.display());
+        let b = match agenttest::judge::golden::recorded_baseline(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => panic!("{} records no baseline", path.display()),
+            Err(why) => panic!("{}: {why}", path.display()),
         };
         assert_eq!(b.runs, BLESS_RUNS, "{}", path.display());
         let e = tally.blessed.entry(name.to_string()).or_default();

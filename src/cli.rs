@@ -373,7 +373,9 @@ examples, environment variables and exit codes.";
   agenttest accept suites/support.yaml                       # those of one suite
   agenttest accept suites/support.golden/greeting.yaml.new   # one file
 
-A golden turn that still matches (its `[..]` wildcards included) is kept as it is.",
+A golden turn that still matches (its `[..]` wildcards included) is kept as it is, and so is
+the golden's `baseline:`. A pending file that no dialogue of the named suites has (renamed or
+removed) is skipped; name the file itself to promote it anyway.",
             &[NO_COLOR],
             &pending_exits("every pending golden was promoted (or none was pending)"),
         )
@@ -394,8 +396,9 @@ A golden turn that still matches (its `[..]` wildcards included) is kept as it i
             "  agenttest review                        # every pending golden under ./suites
   agenttest review suites/support.yaml    # those of one suite
 
-Keys: for each, the diff from the golden to the pending file, then a letter and Enter:
-  a  accept: the golden becomes the pending file
+Answers: for each, the diff from the golden to what accepting writes, then a letter (or the
+word) and Enter; anything else is asked again:
+  a  accept: the golden becomes the pending file (its `baseline:` and matching turns kept)
   r  reject: the pending file is deleted
   s  skip: both stay as they are
   q  quit: the rest stay pending

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::agenttest;
 
-const PROMPT: &str = "a accept · r reject · s skip · q quit ›";
+const PROMPT: &str = "a accept · r reject · s skip · q quit, then Enter ›";
 
 /// A pseudo-terminal whose slave side is the child's stdin, stdout and stderr; everything the
 /// child writes is collected from the master side by a thread.
@@ -300,7 +300,10 @@ fn quit_leaves_everything_pending_and_unknown_keys_ask_again() {
     term.wait_for(PROMPT, 1);
     term.type_line("x");
     let text = term.wait_for(PROMPT, 2);
-    assert!(text.contains("type a, r, s or q, then Enter"), "{text}");
+    assert!(
+        text.contains("type a, r, s or q (or accept, reject, skip, quit), then Enter"),
+        "{text}"
+    );
     term.type_line("q");
     let (code, text) = term.wait();
     assert_eq!(code, 0, "{text}");
@@ -313,6 +316,162 @@ fn quit_leaves_everything_pending_and_unknown_keys_ask_again() {
         .map(|n| p.snapshot(n))
         .into();
     assert_eq!(before, after);
+}
+
+/// A typo is asked again, never taken for the answer its first letter is: `rubbish` once
+/// rejected (deleted the pending file), `ask` and `ax` accepted.
+#[test]
+fn a_word_that_starts_with_an_answer_is_no_answer() {
+    let p = Pending::make();
+    let names = ["business-hours", "order-follow-up", "refund-policy"];
+    let before: Vec<_> = names.map(|n| p.snapshot(n)).into();
+    let mut term = p.review();
+    term.wait_for(PROMPT, 1);
+    for (i, typo) in ["rubbish", "ask", "ax", "Skipping", "quitting"]
+        .iter()
+        .enumerate()
+    {
+        term.type_line(typo);
+        let text = term.wait_for(PROMPT, i + 2);
+        assert_eq!(
+            text.matches("type a, r, s or q").count(),
+            i + 1,
+            "{typo}: {text}"
+        );
+    }
+    assert!(!term.text().contains("[2/3]"), "{}", term.text());
+    // The whole words are answers, in any case and with spaces around them.
+    term.type_line("  Skip ");
+    term.wait_for(PROMPT, 7);
+    term.type_line("QUIT");
+    let (code, text) = term.wait();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("review: 0 accepted, 0 rejected, 1 skipped, 2 not reviewed"),
+        "{text}"
+    );
+    let after: Vec<_> = names.map(|n| p.snapshot(n)).into();
+    assert_eq!(before, after);
+}
+
+/// Ctrl-D after a letter, with no Enter, decides nothing: the input ended.
+#[test]
+fn the_end_of_input_after_a_letter_decides_nothing() {
+    let p = Pending::make();
+    let before = p.snapshot("business-hours");
+    let mut term = p.review();
+    term.wait_for(PROMPT, 1);
+    // VEOF (Ctrl-D) hands `r` to the reader without a line end; the second one ends the input.
+    term.master.write_all(b"r\x04\x04").unwrap();
+    term.master.flush().unwrap();
+    let (code, text) = term.wait();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("3 not reviewed"), "{text}");
+    assert_eq!(p.snapshot("business-hours"), before);
+}
+
+/// A golden's recorded `baseline:` is kept by accepting, though a plain run's pending file has
+/// none: the diff shows what accepting writes, so the baseline is not shown as removed.
+#[test]
+fn the_diff_does_not_show_a_kept_baseline_as_removed() {
+    let p = Pending::make();
+    let golden = p.golden("order-follow-up");
+    let recorded = read(&golden).replace("turns:", "baseline: {runs: 10, passed: 9}\nturns:");
+    std::fs::write(&golden, &recorded).unwrap();
+    let pending = read(&p.pending("order-follow-up"));
+    assert!(!pending.contains("baseline:"), "{pending}");
+
+    let mut term = p.review();
+    term.wait_for(PROMPT, 1);
+    term.type_line("s");
+    let text = term.wait_for(PROMPT, 2);
+    assert!(
+        text.contains("[2/3] suites/support.golden/order-follow-up.yaml"),
+        "{text}"
+    );
+    assert!(!text.contains("baseline: {runs: 10"), "{text}");
+    assert!(
+        text.contains("order-follow-up.yaml.new (pending, as accepting writes it)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: accepting keeps the golden's `baseline:` line"),
+        "{text}"
+    );
+    assert!(text.contains("+    agent: I found your order"), "{text}");
+    term.type_line("a");
+    term.wait_for(PROMPT, 3);
+    term.type_line("q");
+    let (code, text) = term.wait();
+    assert_eq!(code, 0, "{text}");
+    // What was accepted is what the diff showed: the pending transcript, the baseline kept.
+    assert_eq!(
+        read(&golden),
+        pending.replace("turns:", "baseline: {runs: 10, passed: 9}\nturns:")
+    );
+}
+
+/// A pending file whose dialogue was renamed since the run: the run warns it has no dialogue
+/// behind it, so `accept` and `review` of the suite leave it alone and say so; named by its
+/// own path it is promoted.
+#[test]
+fn a_pending_file_with_no_dialogue_behind_it_is_promoted_only_by_its_path() {
+    let p = Pending::make();
+    let suite = p.path().join("suites/support.yaml");
+    let text = read(&suite).replace("- name: refund policy", "- name: refund rules");
+    std::fs::write(&suite, text).unwrap();
+    let refund_before = p.snapshot("refund-policy");
+    let skipped = "suites/support.golden/refund-policy.yaml.new: no dialogue of \
+                   suites/support.yaml has this golden (renamed or removed?)";
+
+    // review of the default `suites/`: the orphan is set aside before the walk.
+    let mut term = p.review();
+    let first = term.wait_for(PROMPT, 1);
+    assert!(first.contains(&format!("skipped {skipped}")), "{first}");
+    assert!(
+        first.contains("[1/2] suites/support.golden/business-hours.yaml"),
+        "{first}"
+    );
+    term.type_line("q");
+    let (code, text) = term.wait();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("2 not reviewed"), "{text}");
+
+    for args in [&["accept", "suites/support.yaml"][..], &["accept"][..]] {
+        let out = agenttest()
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "skipped   {skipped}; accept it by its path to promote it anyway"
+            )),
+            "{args:?}: {stdout}"
+        );
+        assert_eq!(p.snapshot("refund-policy"), refund_before, "{args:?}");
+    }
+    assert!(!p.pending("business-hours").exists());
+    assert!(!p.pending("order-follow-up").exists());
+
+    let out = agenttest()
+        .args(["accept", "suites/support.golden/refund-policy.yaml.new"])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("changed   suites/support.golden/refund-policy.yaml"),
+        "{stdout}"
+    );
+    assert_eq!(
+        p.snapshot("refund-policy"),
+        (refund_before.1, None),
+        "promoted byte for byte"
+    );
 }
 
 #[test]

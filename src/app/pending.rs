@@ -1,18 +1,30 @@
 //! `accept` and `reject`: promote or delete the pending goldens a run wrote. Sends nothing.
+//!
+//! When a suite (or a directory of suites) is named, `accept` reads those suites first, only
+//! to set aside a pending file that no dialogue of its suite has any more (renamed or removed
+//! since the run): promoting it would write a golden nothing uses. `review` sets them aside
+//! the same way ([`set_aside_orphans`]). A pending file named by its own path, or through its
+//! `.golden` directory, is taken as it is. `reject` deletes orphans like any other pending
+//! file: throwing a stale one away is what it is for.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
-use super::{paths_or_default, use_color};
+use super::{load_options, paths_or_default, use_color};
 use crate::cli::PendingArgs;
 use crate::diag::render_all;
 use crate::exit;
 use crate::judge::golden;
 use crate::outln;
+use crate::suite::discover::canonical;
+use crate::suite::{self, EndpointOverrides};
 
 /// `accept` and `reject`: act on the pending `.new` goldens under the paths. Sends nothing.
 pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
     let color = use_color(args.color, std::io::stderr().is_terminal());
-    let pending = match golden::find_pending(&paths_or_default(&args.paths)) {
+    let paths = paths_or_default(&args.paths);
+    let pending = match golden::find_pending(&paths) {
         Ok(p) => p,
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
@@ -23,6 +35,18 @@ pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
         outln!("no pending goldens");
         return exit::PASS;
     }
+    let (pending, orphans) = if accept {
+        let set_aside = set_aside_orphans(&paths, pending);
+        if let Some(note) = &set_aside.unchecked {
+            crate::errln!("{note}");
+        }
+        for o in &set_aside.orphans {
+            outln!("skipped   {}", o.describe("accept it by its path"));
+        }
+        (set_aside.kept, set_aside.orphans.len())
+    } else {
+        (pending, 0)
+    };
     let actions = if accept {
         golden::accept(&pending)
     } else {
@@ -55,7 +79,12 @@ pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
         }
     }
     if accept {
-        outln!("accepted: {created} created, {changed} changed, {kept} unchanged");
+        let skipped = if orphans > 0 {
+            format!(", {orphans} skipped")
+        } else {
+            String::new()
+        };
+        outln!("accepted: {created} created, {changed} changed, {kept} unchanged{skipped}");
     } else {
         outln!("rejected: {rejected} deleted");
     }
@@ -68,5 +97,117 @@ pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
         exit::USAGE
     } else {
         exit::PASS
+    }
+}
+
+/// A pending file set aside: no dialogue of `suite` has its golden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Orphan {
+    pub pending: PathBuf,
+    pub suite: PathBuf,
+}
+
+impl Orphan {
+    /// `<pending>: no dialogue of <suite> has this golden (...); <how> to promote it anyway`.
+    pub(super) fn describe(&self, how: &str) -> String {
+        format!(
+            "{}: no dialogue of {} has this golden (renamed or removed?); {how} to promote it \
+             anyway",
+            self.pending.display(),
+            self.suite.display()
+        )
+    }
+}
+
+/// The pending files split into those to act on and the orphans set aside.
+#[derive(Debug, Default)]
+pub(super) struct SetAside {
+    pub kept: Vec<PathBuf>,
+    pub orphans: Vec<Orphan>,
+    /// Why nothing could be set aside (the named suites do not load), as a note to print.
+    pub unchecked: Option<String>,
+}
+
+/// Sets aside the pending files of the suites named in `paths` (suite files, and directories
+/// searched for suites) that no dialogue of their suite has any more: the same files a run
+/// warns about as having no dialogue behind them (`golden::orphans`). A pending file reached
+/// through a path that names it (`x.yaml.new`) or its `.golden` directory is never set aside:
+/// that is how to promote one anyway. Suites that do not load (a typo, a secret not exported
+/// here) cannot say which dialogues they have: then nothing is set aside, as before this
+/// check, and `unchecked` says so.
+pub(super) fn set_aside_orphans(paths: &[PathBuf], pending: Vec<PathBuf>) -> SetAside {
+    let suites_named: Vec<PathBuf> = paths.iter().filter(|p| names_suites(p)).cloned().collect();
+    if suites_named.is_empty() || pending.is_empty() {
+        return SetAside {
+            kept: pending,
+            ..SetAside::default()
+        };
+    }
+    let explicit: Vec<PathBuf> = paths.iter().filter(|p| !names_suites(p)).cloned().collect();
+    // Already found once by the caller, so this finds no error; an error would only mean
+    // none of them is taken as named, which the orphan check below then decides.
+    let explicit: HashSet<PathBuf> = golden::find_pending(&explicit)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| canonical(p))
+        .collect();
+    // Only the dialogue names are read: the environment is the one `run` loads with, and
+    // `--endpoint`-style overrides are irrelevant to them.
+    let suites = match suite::load_paths(&suites_named, &load_options(EndpointOverrides::default()))
+    {
+        Ok(loaded) => loaded.suites,
+        Err(_) => {
+            let named: Vec<String> = suites_named
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let named = named.join(" ");
+            return SetAside {
+                kept: pending,
+                orphans: Vec::new(),
+                unchecked: Some(format!(
+                    "note: {named} did not load, so the pending goldens were not checked for a \
+                     dialogue behind them (`agenttest validate {named}` says why)"
+                )),
+            };
+        }
+    };
+    let orphans: Vec<(PathBuf, &Path)> = golden::orphans(&suites)
+        .into_iter()
+        .filter_map(|o| {
+            let dir = canonical(o.parent()?);
+            let suite = suites.iter().find(|s| canonical(&s.golden_dir) == dir)?;
+            Some((canonical(&o), suite.path.as_path()))
+        })
+        .collect();
+    let mut set_aside = SetAside::default();
+    for p in pending {
+        let id = canonical(&p);
+        let orphan_of = orphans
+            .iter()
+            .find(|(o, _)| *o == id)
+            .map(|(_, suite)| suite.to_path_buf());
+        match orphan_of {
+            Some(suite) if !explicit.contains(&id) => {
+                set_aside.orphans.push(Orphan { pending: p, suite })
+            }
+            _ => set_aside.kept.push(p),
+        }
+    }
+    set_aside
+}
+
+/// Whether `path` names suites: a suite file, or a directory searched for them. A `.golden`
+/// directory or a `.yaml.new` file names pending files themselves.
+fn names_suites(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if path.is_dir() {
+        // `.` and `..` have no file name and are directories of suites.
+        !name.ends_with(".golden")
+    } else {
+        name.ends_with(".yaml") || name.ends_with(".yml")
     }
 }

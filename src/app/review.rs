@@ -1,19 +1,24 @@
 //! `review`: walks the pending goldens on a terminal one at a time, like `cargo insta review`:
-//! which golden, the diff from it to the pending file, then `a` accept, `r` reject, `s` skip or
-//! `q` quit, and a summary at the end.
+//! which golden, the diff from it to what accepting would write, then `a` accept, `r` reject,
+//! `s` skip or `q` quit (each followed by Enter), and a summary at the end.
 //!
 //! It sends nothing and changes a file only on an answer: accepting and rejecting are
-//! `judge::golden::{accept, reject}`, the very code behind `agenttest accept` / `reject`. Off a
-//! terminal there is nobody to answer, so it refuses (exit 2) and names those two commands.
+//! `judge::golden::{accept, reject}`, the very code behind `agenttest accept` / `reject`. Only
+//! an exact answer counts (the letter or the word, any case): a typo is asked again, never
+//! taken for the command it starts with, since rejecting deletes the only copy of what the run
+//! saw. Pending files that no dialogue of a named suite has any more are set aside first, as
+//! `accept` sets them aside. Off a terminal there is nobody to answer, so it refuses (exit 2)
+//! and names those two commands.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use super::pending::set_aside_orphans;
 use super::{paths_or_default, use_color};
 use crate::cli::PendingArgs;
 use crate::diag::{render_all, SourceFile};
 use crate::exit;
-use crate::judge::golden::{self, PendingAction, WILDCARD};
+use crate::judge::golden::{self, GoldenFile, PendingAction, WILDCARD};
 use crate::report::diff::render_diff;
 
 const BOLD: &str = "\x1b[1m";
@@ -32,7 +37,8 @@ pub(super) fn cmd_review(args: PendingArgs) -> i32 {
         return exit::USAGE;
     }
     let color = use_color(args.color, true);
-    let pending = match golden::find_pending(&paths_or_default(&args.paths)) {
+    let paths = paths_or_default(&args.paths);
+    let pending = match golden::find_pending(&paths) {
         Ok(p) => p,
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
@@ -41,6 +47,18 @@ pub(super) fn cmd_review(args: PendingArgs) -> i32 {
     };
     if pending.is_empty() {
         crate::outln!("no pending goldens");
+        return exit::PASS;
+    }
+    let set_aside = set_aside_orphans(&paths, pending);
+    if let Some(note) = &set_aside.unchecked {
+        crate::errln!("{note}");
+    }
+    for o in &set_aside.orphans {
+        crate::outln!("skipped {}", o.describe("review or accept it by its path"));
+    }
+    let pending = set_aside.kept;
+    if pending.is_empty() {
+        crate::outln!("no other pending goldens");
         return exit::PASS;
     }
     let mut input = std::io::stdin().lock();
@@ -135,34 +153,48 @@ pub(crate) fn review_all(
 }
 
 /// Which golden (and, when the pending file says, which dialogue), then the diff from the
-/// golden (or `(missing)`) to the pending file.
+/// golden (or `(missing)`) to what accepting would write: the pending file, with what
+/// `accept` keeps of the golden put back (see [`as_accepted`]).
 fn show(counter: &str, pending: &Path, out: &mut impl Write, color: bool) -> Result<(), String> {
     let golden_path = golden_of(pending);
     let mut title = format!("{counter} {}", golden_path.display());
-    let new = std::fs::read(pending);
-    if let Some(g) = new
+    let new_bytes = std::fs::read(pending);
+    let parsed = new_bytes
         .as_ref()
         .ok()
         .and_then(|b| std::str::from_utf8(b).ok())
-        .and_then(|t| golden::parse(&SourceFile::new(pending, t)).ok())
-    {
+        .and_then(|t| golden::parse(&SourceFile::new(pending, t)).ok());
+    if let Some(g) = &parsed {
         title.push_str(&format!("  ({} › {})", g.suite, g.dialogue));
     }
     let _ = writeln!(out, "{}", styled(color, BOLD, &title));
-    let new = new.map_err(|e| format!("failed to read {}: {e}", pending.display()))?;
-    let new = String::from_utf8_lossy(&new);
-    let old = match std::fs::read(&golden_path) {
-        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+    let new_bytes = new_bytes.map_err(|e| format!("failed to read {}: {e}", pending.display()))?;
+    let new = String::from_utf8_lossy(&new_bytes);
+    let old_bytes = match std::fs::read(&golden_path) {
+        Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("failed to read {}: {e}", golden_path.display())),
     };
+    let old = old_bytes
+        .as_deref()
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    // A pending file that does not parse is shown as it is: accepting it fails and says why.
+    let accepted = parsed
+        .as_ref()
+        .map(|new_parsed| as_accepted(&golden_path, old_bytes.as_deref(), new_parsed, &new));
     let old_label = match &old {
         Some(_) => format!("{} (golden)", golden_path.display()),
         None => "(missing)".to_string(),
     };
     let _ = writeln!(out, "--- {old_label}");
-    let _ = writeln!(out, "+++ {} (pending)", pending.display());
-    let diff = render_diff(old.as_deref().unwrap_or(""), &new, color);
+    let written = accepted.as_ref().map_or(new.as_ref(), |a| a.text.as_str());
+    let as_written = if written == new {
+        ""
+    } else {
+        ", as accepting writes it"
+    };
+    let _ = writeln!(out, "+++ {} (pending{as_written})", pending.display());
+    let diff = render_diff(old.as_deref().unwrap_or(""), written, color);
     if diff.is_empty() {
         let _ = writeln!(
             out,
@@ -174,42 +206,94 @@ fn show(counter: &str, pending: &Path, out: &mut impl Write, color: bool) -> Res
             let _ = writeln!(out);
         }
     }
-    if old.as_deref().is_some_and(|o| o.contains(WILDCARD)) {
-        let _ = writeln!(
-            out,
-            "note: accepting keeps each golden turn that still matches, `{WILDCARD}` wildcards \
-             included"
-        );
+    if let Some(a) = &accepted {
+        if a.kept_baseline {
+            let _ = writeln!(
+                out,
+                "note: accepting keeps the golden's `baseline:` line, which a plain run does not \
+                 record"
+            );
+        }
+        if a.kept_turns {
+            let _ = writeln!(
+                out,
+                "note: accepting keeps each golden turn that still matches, `{WILDCARD}` \
+                 wildcards included"
+            );
+        }
     }
     Ok(())
 }
 
-/// Prompts until a known letter comes (only its first character counts, any case).
+/// What `accept` would write for a pending file, and what of the golden it keeps.
+#[derive(Debug)]
+struct Accepted {
+    text: String,
+    /// The pending file has no `baseline:` and the golden's is kept.
+    kept_baseline: bool,
+    /// Some golden turn that still matches is kept as it is (a `[..]` wildcard, say).
+    kept_turns: bool,
+}
+
+/// The golden `accept` would write for the pending file `new` (parsed `new_parsed`), so the
+/// diff shows what accepting does, not what a run recorded: a plain run records no
+/// `baseline:`, which accepting keeps, and a diff that showed it removed would have a reviewer
+/// reject a right change to keep it. The rule is `accept`'s own ([`golden::accepted`]); the
+/// pending file's own bytes when nothing is kept.
+fn as_accepted(golden: &Path, old: Option<&[u8]>, new_parsed: &GoldenFile, new: &str) -> Accepted {
+    match golden::accepted(golden, old, new_parsed) {
+        None => Accepted {
+            text: new.to_string(),
+            kept_baseline: false,
+            kept_turns: false,
+        },
+        Some(merged) => Accepted {
+            text: golden::render(&merged),
+            kept_baseline: merged.baseline != new_parsed.baseline,
+            kept_turns: merged.turns != new_parsed.turns,
+        },
+    }
+}
+
+/// The prompt: the answers, and that each needs Enter (a line is read, not a key).
+const PROMPT: &str = "a accept · r reject · s skip · q quit, then Enter ›";
+
+/// Prompts until a whole line is one of the answers. The end of the input, and a last line
+/// that it cut short (Ctrl-D after `r`, no Enter), is taken as `q`.
 fn ask(input: &mut impl BufRead, out: &mut impl Write, color: bool) -> Answer {
     loop {
-        let _ = write!(
-            out,
-            "{} ",
-            styled(color, BOLD, "a accept · r reject · s skip · q quit ›")
-        );
+        let _ = write!(out, "{} ", styled(color, BOLD, PROMPT));
         let _ = out.flush();
         let mut line = String::new();
         match input.read_line(&mut line) {
-            Ok(0) | Err(_) => {
+            Ok(_) if line.ends_with('\n') => {}
+            Ok(_) | Err(_) => {
                 let _ = writeln!(out);
                 return Answer::Quit;
             }
-            Ok(_) => {}
         }
-        match line.trim().chars().next().map(|c| c.to_ascii_lowercase()) {
-            Some('a') => return Answer::Accept,
-            Some('r') => return Answer::Reject,
-            Some('s') => return Answer::Skip,
-            Some('q') => return Answer::Quit,
-            _ => {
-                let _ = writeln!(out, "type a, r, s or q, then Enter");
+        match parse_answer(&line) {
+            Some(answer) => return answer,
+            None => {
+                let _ = writeln!(
+                    out,
+                    "type a, r, s or q (or accept, reject, skip, quit), then Enter"
+                );
             }
         }
+    }
+}
+
+/// One of the answers, surrounding whitespace aside and in any case: the letter or the whole
+/// word. Only the first letter of `rubbish` is an `r`, so it is no answer: rejecting deletes
+/// the pending file, which may be the only copy of what the run saw.
+fn parse_answer(line: &str) -> Option<Answer> {
+    match line.trim().to_ascii_lowercase().as_str() {
+        "a" | "accept" => Some(Answer::Accept),
+        "r" | "reject" => Some(Answer::Reject),
+        "s" | "skip" => Some(Answer::Skip),
+        "q" | "quit" => Some(Answer::Quit),
+        _ => None,
     }
 }
 
@@ -324,6 +408,11 @@ turns:
             "{out}"
         );
         assert!(out.contains("accepted: created"), "{out}");
+        // The wildcard turn still matches, so accepting writes the golden as it is.
+        assert!(
+            out.contains("(no difference: accepting keeps the golden"),
+            "{out}"
+        );
         assert!(
             out.contains("note: accepting keeps each golden turn"),
             "{out}"
@@ -331,6 +420,74 @@ turns:
         assert_eq!(tally.accepted, 1);
         assert_eq!(tally.not_reviewed, 1);
         assert_eq!(std::fs::read_to_string(g.join("a.yaml")).unwrap(), GOLDEN);
+    }
+
+    #[test]
+    fn only_a_whole_answer_counts() {
+        for line in ["a\n", " A \n", "accept\n", "ACCEPT\r\n"] {
+            assert_eq!(parse_answer(line), Some(Answer::Accept), "{line:?}");
+        }
+        for (line, answer) in [
+            ("r", Answer::Reject),
+            ("reject", Answer::Reject),
+            ("s", Answer::Skip),
+            ("Skip", Answer::Skip),
+            ("q", Answer::Quit),
+            ("quit", Answer::Quit),
+        ] {
+            assert_eq!(parse_answer(line), Some(answer), "{line:?}");
+        }
+        for line in [
+            "rubbish", "ask", "ax", "x", "", "  ", "sq", "a r", "quitting", "r!",
+        ] {
+            assert_eq!(parse_answer(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_word_that_starts_with_an_answer_is_asked_again_and_touches_nothing() {
+        let new = GOLDEN.replace("Hello there!", "Hi there!");
+        let (dir, golden_dir) = setup(&[("d.yaml", GOLDEN), ("d.yaml.new", &new)]);
+        // `r` cut short by the end of the input (Ctrl-D, no Enter) is no answer either.
+        let (tally, out) = review(dir.path(), "rubbish\nask\nSkipping\nr");
+        assert_eq!(out.matches("type a, r, s or q").count(), 3, "{out}");
+        assert_eq!(
+            tally,
+            Tally {
+                not_reviewed: 1,
+                ..Tally::default()
+            }
+        );
+        assert_eq!(
+            std::fs::read_to_string(golden_dir.join("d.yaml.new")).unwrap(),
+            new
+        );
+        assert_eq!(
+            std::fs::read_to_string(golden_dir.join("d.yaml")).unwrap(),
+            GOLDEN
+        );
+    }
+
+    /// A plain run's pending file has no `baseline:`; accepting keeps the golden's, so the
+    /// diff does not show it removed, and what is accepted is what the diff showed.
+    #[test]
+    fn the_diff_is_against_what_accepting_writes() {
+        let old = GOLDEN.replace("turns:", "baseline: {runs: 100, passed: 95}\nturns:");
+        let new = GOLDEN.replace("Hello there!", "Hi there!");
+        let (dir, golden_dir) = setup(&[("d.yaml", &old), ("d.yaml.new", &new)]);
+        let (tally, out) = review(dir.path(), "a\n");
+        assert!(!out.contains("baseline: {runs"), "{out}");
+        assert!(out.contains("-    agent: Hello there!"), "{out}");
+        assert!(out.contains("+    agent: Hi there!"), "{out}");
+        assert!(
+            out.contains("note: accepting keeps the golden's `baseline:`"),
+            "{out}"
+        );
+        assert_eq!(tally.accepted, 1);
+        assert_eq!(
+            std::fs::read_to_string(golden_dir.join("d.yaml")).unwrap(),
+            old.replace("Hello there!", "Hi there!")
+        );
     }
 
     #[test]

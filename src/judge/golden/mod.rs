@@ -25,8 +25,8 @@ pub use matching::{
     agent_matches, merge, normalize, similarity, turn_matches, user_matches, WILDCARD,
 };
 pub use store::{
-    accept, bless, find_pending, orphans, recorded_baseline, reject, remove_pending, write_pending,
-    PendingAction,
+    accept, accepted, bless, find_pending, orphans, recorded_baseline, reject, remove_pending,
+    write_pending, PendingAction,
 };
 
 use crate::diag::{Diagnostic, SourceFile};

@@ -116,15 +116,11 @@ fn accept_one(pending: &Path) -> PendingAction {
         Ok(old) => old,
         Err(msg) => return failed(msg),
     };
-    let old_parsed = parse_old(&golden, old.as_deref());
-    // The suite's `normalize` rules are not known here (accept loads no suite): a turn whose
-    // message differs only by them takes the reviewed file's text.
-    let merged = merge(old_parsed.as_ref(), &new, &[]);
-    // Unless a wildcard turn was kept, what is written is byte for byte what was reviewed.
-    let text = if merged == new {
-        new_text
-    } else {
-        render(&merged)
+    // Unless something of the old golden was kept, what is written is byte for byte what was
+    // reviewed.
+    let text = match accepted(&golden, old.as_deref(), &new) {
+        None => new_text,
+        Some(merged) => render(&merged),
     };
     let action = match write_golden(&golden, old.as_deref(), &text) {
         Ok(Written::Created) => PendingAction::Created(golden),
@@ -139,6 +135,18 @@ fn accept_one(pending: &Path) -> PendingAction {
             "the golden was written, but the pending file could not be deleted: {e}"
         )),
     }
+}
+
+/// What accepting the pending golden `new` writes over the golden at `golden` (whose bytes are
+/// `old`), when that is not the pending file itself: the golden's `baseline:` and the turns
+/// whose wildcards still match are kept (`merge`, as `--bless` keeps them). `review` shows its
+/// diff against this, so what a reviewer sees is what accepting writes. The suite's
+/// `normalize` rules are not known here (accept loads no suite): a turn whose message differs
+/// only by them takes the reviewed file's text. An old golden that does not parse is replaced.
+pub fn accepted(golden: &Path, old: Option<&[u8]>, new: &GoldenFile) -> Option<GoldenFile> {
+    let old_parsed = parse_old(golden, old);
+    let merged = merge(old_parsed.as_ref(), new, &[]);
+    (merged != *new).then_some(merged)
 }
 
 /// `agenttest reject`: deletes each pending file. Refuses anything not named `*.yaml.new`, so
