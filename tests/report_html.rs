@@ -403,7 +403,8 @@ fn changed_words_are_marked_and_judge_reasons_shown() {
     ));
     // The reason is quoted once: the failure's line names the rubric.
     assert_eq!(page.matches("names no order").count(), 1, "{page}");
-    assert!(page.contains("the judge found the rubric &quot;mentions the order number&quot; not met<code"));
+    assert!(page
+        .contains("the judge found the rubric &quot;mentions the order number&quot; not met<code"));
 }
 
 #[test]
