@@ -341,6 +341,26 @@ pub struct TurnResult {
     pub failures: Vec<Failure>,
 }
 
+impl TurnResult {
+    /// A turn about to be sent (or left unsent): its message, and nothing yet of a reply.
+    pub fn unanswered(span: Span, message: String) -> Self {
+        TurnResult {
+            span,
+            message,
+            status: None,
+            text: None,
+            detail: None,
+            shape: None,
+            usage: Default::default(),
+            latency: Duration::ZERO,
+            first_token: None,
+            retries: 0,
+            not_sent: false,
+            failures: Vec::new(),
+        }
+    }
+}
+
 /// A failed expectation: what was expected, what came, and where the expectation is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {

@@ -110,7 +110,7 @@ async fn run_turn(
     let turn = &d.turns[i];
     let message = template::expand_template(&turn.user, values);
     let expected = expect::expected_statuses(&turn.expect);
-    let mut tr = empty_turn(turn.span, message.clone());
+    let mut tr = TurnResult::unanswered(turn.span, message.clone());
     let sending = std::time::Instant::now();
     let sent = send_with_retries(
         conversation,
@@ -312,26 +312,9 @@ fn capture(
     all
 }
 
-fn empty_turn(span: Span, message: String) -> TurnResult {
-    TurnResult {
-        span,
-        message,
-        status: None,
-        text: None,
-        detail: None,
-        shape: None,
-        usage: Default::default(),
-        latency: Duration::ZERO,
-        first_token: None,
-        retries: 0,
-        not_sent: false,
-        failures: Vec::new(),
-    }
-}
-
 /// A turn the dialogue never reached: its message as far as it could be expanded.
 fn not_sent(turn: &Turn, values: &BTreeMap<String, String>) -> TurnResult {
-    let mut tr = empty_turn(turn.span, template::expand_template(&turn.user, values));
+    let mut tr = TurnResult::unanswered(turn.span, template::expand_template(&turn.user, values));
     tr.not_sent = true;
     tr
 }

@@ -59,18 +59,8 @@ mod tests {
 
     fn turn(not_sent: bool) -> TurnResult {
         TurnResult {
-            span: Span::default(),
-            message: "hi".into(),
-            status: None,
-            text: None,
-            detail: None,
-            shape: None,
-            usage: Default::default(),
-            latency: Duration::ZERO,
-            first_token: None,
-            retries: 0,
             not_sent,
-            failures: Vec::new(),
+            ..TurnResult::unanswered(Span::default(), "hi".into())
         }
     }
 
