@@ -256,3 +256,207 @@ dialogues:
         golden("loosened", "We open at [..].")
     );
 }
+
+/// A suite on `url` whose agent is `agent` and whose judge is `judge` there with `extra` judge
+/// fields (a flow-mapping tail such as `, retries: 1`), then `dialogues`.
+fn judged_suite(url: &str, extra: &str, dialogues: &str) -> String {
+    format!(
+        "endpoint: {{base_url: {url}, agent_id: agent, api_key: ak_test_123}}\n\
+         judge: {{base_url: {url}, model: judge, api_key: ak_demo_key{extra}}}\n\
+         dialogues:\n{dialogues}"
+    )
+}
+
+/// `pass` written twice is no clear verdict, whatever its last value: read as the last, a
+/// contradiction would pass. Like any non-verdict it is asked again per the retries, then the
+/// turn could not be judged (exit 3), never a pass, and nothing is cached. Alone, fenced or in
+/// prose; as one JSON body or streamed in pieces.
+#[test]
+fn a_verdict_with_pass_twice_is_not_a_verdict() {
+    let answers = [
+        r#"{"pass": false, "reason": "dup", "pass": true}"#,
+        "```json\n{\"pass\": false, \"reason\": \"dup\", \"pass\": true}\n```",
+        "My verdict: {\"pass\": false, \"reason\": \"dup\", \"pass\": true} (final).",
+    ];
+    for answer in answers {
+        for stream in [false, true] {
+            let ws = Workspace::new();
+            let mock = mock(&ws, "We open at 9 AM.", answer);
+            let extra = format!(", retries: 1, stream: {stream}");
+            ws.write(
+                "s.yaml",
+                &judged_suite(
+                    &mock.url,
+                    &extra,
+                    "  - name: hours
+    golden: false
+    turns:
+      - user: When do you open?
+        expect: {judge: States the opening hour}
+",
+                ),
+            );
+            let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+            let console = stdout(&out);
+            assert_code(&out, 3);
+            assert!(console.contains("ERROR s › hours"), "{answer}: {console}");
+            assert!(console.contains("could not judge"), "{console}");
+            assert!(console.contains("`pass` twice"), "{console}");
+            let asked = asked_judge(&mock);
+            assert_eq!(asked.len(), 2, "asked again once, per retries: 1");
+            assert_eq!(
+                asked[0]["body"]["stream"].as_bool().unwrap_or(false),
+                stream,
+                "{:#}",
+                asked[0]["body"]
+            );
+            assert!(
+                !ws.exists(".agenttest/cache/judge"),
+                "no verdict, nothing cached"
+            );
+        }
+    }
+}
+
+/// A `reason` that is not a string is still the judge's reason: the failure shows it as
+/// compact JSON, not "(the judge gave no reason)". A boolean `pass` is still the verdict.
+#[test]
+fn a_reason_that_is_not_a_string_is_shown_as_json() {
+    let ws = Workspace::new();
+    let mock = mock(
+        &ws,
+        "We open at 9 AM.",
+        r#"{"pass": false, "reason": ["too short", "no hours"]}"#,
+    );
+    ws.write(
+        "s.yaml",
+        &judged_suite(
+            &mock.url,
+            "",
+            "  - name: hours
+    golden: false
+    turns:
+      - user: When do you open?
+        expect: {judge: States the opening hours on weekdays}
+",
+        ),
+    );
+    let out = run_in(
+        ws.path(),
+        &["run", "s.yaml", "--color", "never", "--json", "r.json"],
+    );
+    assert_code(&out, 1);
+    let console = stdout(&out);
+    assert!(console.contains("FAIL  s › hours"), "{console}");
+    assert!(console.contains(r#"["too short","no hours"]"#), "{console}");
+    assert!(!console.contains("gave no reason"), "{console}");
+    let report: Value = serde_json::from_str(&ws.read("r.json")).expect("JSON report");
+    let failure = &report["dialogues"][0]["attempts"][0]["turns"][0]["failures"][0];
+    assert!(
+        failure["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(r#"["too short","no hours"]"#)),
+        "{failure:#}"
+    );
+    // Cached as shown: a rerun reads the same reason back without asking.
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains(r#"["too short","no hours"]"#));
+    assert_eq!(asked_judge(&mock).len(), 1, "the rerun asked nothing");
+}
+
+/// A rubric that its `{{name}}`s leave blank (here an empty var) asks the judge nothing it
+/// could find false: the turn could not be judged (exit 3), and the judge is not asked. A
+/// rubric written blank is refused at load (the bad-suite corpus).
+#[test]
+fn a_rubric_left_blank_by_its_vars_is_an_error_not_a_pass() {
+    let ws = Workspace::new();
+    let mock = mock(
+        &ws,
+        "We open at 9 AM.",
+        r#"{"pass": true, "reason": "fine"}"#,
+    );
+    ws.write(
+        "s.yaml",
+        &judged_suite(
+            &mock.url,
+            "",
+            "  - name: hours
+    golden: false
+    vars: {criterion: ' '}
+    turns:
+      - user: When do you open?
+        expect: {judge: '{{criterion}}'}
+",
+        ),
+    );
+    let out = run_in(ws.path(), &["validate", "s.yaml"]);
+    assert_code(&out, 0);
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 3);
+    let console = stdout(&out);
+    assert!(console.contains("ERROR s › hours"), "{console}");
+    assert!(console.contains("could not judge"), "{console}");
+    assert!(console.contains("the rubric is blank"), "{console}");
+    assert!(asked_judge(&mock).is_empty(), "the judge was asked");
+}
+
+/// Each rubric of a `judge:` list fails at its own item, flow or block, so the location names
+/// the rubric that failed rather than the `judge:` key.
+#[test]
+fn each_failed_rubric_of_a_list_points_at_its_item() {
+    let ws = Workspace::new();
+    let script = ws.write(
+        "agents.yaml",
+        "keys: []
+agents:
+  agent:
+    fallback: We open at 9 AM.
+  judge:
+    rules:
+      - when: WRONG
+        reply: '{\"pass\": false, \"reason\": \"not so\"}'
+    fallback: '{\"pass\": true, \"reason\": \"fine\"}'
+",
+    );
+    let mock = Mock::start(&script);
+    ws.write(
+        "s.yaml",
+        &judged_suite(
+            &mock.url,
+            "",
+            "  - name: hours
+    golden: false
+    turns:
+      - user: When do you open?
+        expect: {judge: [States an hour, WRONG one]}
+      - user: And on Sunday?
+        expect:
+          judge:
+            - States an hour
+            - WRONG two
+",
+        ),
+    );
+    let out = run_in(
+        ws.path(),
+        &["run", "s.yaml", "--color", "never", "--json", "r.json"],
+    );
+    assert_code(&out, 1);
+    let report: Value = serde_json::from_str(&ws.read("r.json")).expect("JSON report");
+    let turns = &report["dialogues"][0]["attempts"][0]["turns"];
+    let locations = |t: usize| -> Vec<String> {
+        turns[t]["failures"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| f["location"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(locations(0), ["s.yaml:8:42"], "{turns:#}");
+    assert_eq!(locations(1), ["s.yaml:13:15"], "{turns:#}");
+    let console = stdout(&out);
+    assert!(console.contains("(judge at s.yaml:8:42)"), "{console}");
+}

@@ -574,10 +574,22 @@ fn judges_facts_golden_modes_and_the_baseline_gate() {
     let judged = dialogue(s, "judged golden");
     assert_eq!(judged.golden, GoldenMode::Judge);
     assert_eq!((judged.min_pass, judged.alpha), (MinPass::Count(1), None));
-    assert!(matches!(
-        &*judged.turns[0].expect[0].kind,
-        ExpectKind::Judge(r) if r == &["Is polite", "Names {{product}}"]
-    ));
+    // A `judge:` list is one expectation per rubric, each at its own item.
+    let rubrics: Vec<(&[String], Span)> = judged.turns[0]
+        .expect
+        .iter()
+        .filter_map(|e| match &*e.kind {
+            ExpectKind::Judge(r) => Some((r.as_slice(), e.span)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        rubrics,
+        [
+            (&["Is polite".to_string()][..], Span::new(25, 26)),
+            (&["Names {{product}}".to_string()][..], Span::new(25, 37)),
+        ]
+    );
     assert_eq!(
         dialogue(s, "loose facts").golden,
         GoldenMode::Facts { strict: false }

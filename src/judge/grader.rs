@@ -2,7 +2,7 @@
 //! versioned prompt (`src/judge/prompt/v1-*.txt`, documented in docs/judge.md); the judge model
 //! answers `{"pass": true|false, "reason": "..."}`. A `false` is a failure that shows the
 //! reason; a judge that cannot be reached or answers anything else is "could not judge" (an
-//! error), never a pass.
+//! error), never a pass, as is a rubric its `{{name}}`s leave blank, which is not asked.
 //!
 //! Verdicts are cached on disk (`cache.rs`) by a hash of everything that decides them (the
 //! judge's identity, the prompt version and text, the rubric or golden, the conversation and
@@ -86,6 +86,10 @@ pub struct Grader {
     /// [`Transcript`]).
     transcripts: Option<Vec<Mutex<Option<Box<Transcript>>>>>,
 }
+
+/// Why a rubric left blank by its `{{name}}`s is not asked.
+const BLANK_RUBRIC: &str =
+    "the rubric is blank once its `{{name}}`s are filled in, so it asks the judge nothing";
 
 /// How many conversations a judge keeps the hash of at once: a few times the dialogues a run
 /// has in flight. A dialogue whose slot another took hashes its conversation whole again.
@@ -185,13 +189,20 @@ impl Grader {
         }
     }
 
-    /// Judges `reply` against `rubric`.
+    /// Judges `reply` against `rubric`, its `{{name}}`s filled in.
+    ///
+    /// A blank rubric is no question: it states nothing the judge could find false, so it
+    /// would pass every reply. One written blank is refused at load; one that an empty var or
+    /// capture left blank is only known here, and is the turn's error, never a pass.
     pub async fn rubric(
         &self,
         rubric: &str,
         conversation: &[Said<'_>],
         reply: &str,
     ) -> Result<Verdict, String> {
+        if rubric.trim().is_empty() {
+            return Err(BLANK_RUBRIC.to_string());
+        }
         let q = Question {
             criterion: rubric,
             conversation,
@@ -1074,5 +1085,25 @@ mod tests {
         );
         let err = g.golden("9 AM", &[], "10 AM").await.unwrap_err();
         assert!(err.contains("did not answer JSON"), "{err}");
+    }
+
+    /// A rubric that its `{{name}}`s left blank asks nothing: an error, and the judge is not
+    /// asked (it could only pass it).
+    #[tokio::test]
+    async fn a_rubric_left_blank_is_an_error_not_a_question() {
+        let ask = Arc::new(Recording::default());
+        let g = Grader::new(
+            ask.clone(),
+            None,
+            Redactor::default(),
+            2,
+            Arc::new(Stats::default()),
+        );
+        for rubric in ["", "  \n\t "] {
+            let err = g.rubric(rubric, &[], "hello").await.unwrap_err();
+            assert!(err.contains("rubric is blank"), "{err}");
+        }
+        assert!(ask.0.lock().unwrap().is_empty(), "the judge was asked");
+        assert_eq!(g.stats.asked.load(Ordering::Relaxed), 0);
     }
 }

@@ -1,9 +1,12 @@
 //! A judge's verdict and how one is read from a judge's answer (SPEC §9.2): the object
 //! `{"pass": true|false, "reason": "..."}`, alone or in a fence or prose. Parsing only: asking
-//! is the grader's, keeping verdicts on disk the cache's.
+//! is the grader's, keeping verdicts on disk the cache's. An answer that is not one clear
+//! verdict (no boolean `pass`, or `pass` written twice) is never read as a pass.
 
+use std::fmt;
 use std::sync::Arc;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 /// The prompt's version: part of every cache key, so a new prompt never reuses old verdicts,
@@ -106,6 +109,13 @@ pub(super) fn verdict(pass: bool, reason: Option<&str>) -> Verdict {
 /// verdict: the prompt asks for one object, and an array is a different answer (a list of
 /// verdicts, of which this would read the last and drop the rest). It is asked again like any
 /// other non-verdict, and after the retries it is "could not judge", never a pass.
+///
+/// Nor is an object with `pass` more than once (`{"pass": false, "pass": true}`), whatever the
+/// values: a JSON tree keeps only the last of a repeated key, which would read a contradiction
+/// as its last word, so the object is read as its members, each as often as it is written.
+///
+/// A `reason` that is not a string (a list of points, a number) is still the judge's reason:
+/// it is shown as its compact JSON rather than dropped.
 pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
     let start = answer.find('{');
     let end = answer.rfind('}');
@@ -124,19 +134,69 @@ pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
             preview(answer)
         ));
     }
-    let value: Value = serde_json::from_str(object).map_err(|e| {
+    let Members(members) = serde_json::from_str(object).map_err(|e| {
         format!(
             "the judge's answer is not valid JSON ({e}): {}",
             preview(answer)
         )
     })?;
-    let pass = value.get("pass").and_then(Value::as_bool).ok_or_else(|| {
+    let mut passes = members.iter().filter(|(k, _)| k == "pass").map(|(_, v)| v);
+    let pass = match (passes.next(), passes.count()) {
+        (Some(v), 0) => v.as_bool(),
+        (Some(_), more) => {
+            return Err(format!(
+                "the judge's answer has `pass` {}, which is no clear verdict: {}",
+                times(more + 1),
+                preview(answer)
+            ))
+        }
+        (None, _) => None,
+    };
+    let pass = pass.ok_or_else(|| {
         format!(
             "the judge's answer has no boolean `pass`: {}",
             preview(answer)
         )
     })?;
-    Ok(verdict(pass, value.get("reason").and_then(Value::as_str)))
+    // The last `reason`, as a JSON tree would read it: a repeated reason changes no verdict.
+    let reason = members.iter().rev().find(|(k, _)| k == "reason");
+    Ok(match reason.map(|(_, v)| v) {
+        Some(Value::String(s)) => verdict(pass, Some(s)),
+        None | Some(Value::Null) => verdict(pass, None),
+        Some(other) => verdict(pass, Some(&other.to_string())),
+    })
+}
+
+/// "twice", "3 times".
+fn times(n: usize) -> String {
+    match n {
+        2 => "twice".to_string(),
+        n => format!("{n} times"),
+    }
+}
+
+/// A JSON object as its members in written order, a repeated key kept each time (a
+/// `serde_json::Map` keeps only the last). Keys are read unescaped, so `"p\u0061ss"` is `pass`.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    out.push(member);
+                }
+                Ok(Members(out))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
 }
 
 pub(super) fn preview(text: &str) -> String {
@@ -184,5 +244,45 @@ mod tests {
                 "{answer}: {err}"
             );
         }
+    }
+
+    /// `pass` written more than once is no verdict, whatever the values, on every road an
+    /// answer reaches the parser: alone, fenced, in prose, escaped, beside a nested `pass`.
+    #[test]
+    fn pass_written_twice_is_not_a_verdict() {
+        for answer in [
+            r#"{"pass": false, "reason": "dup", "pass": true}"#,
+            r#"{"pass": true, "pass": false}"#,
+            r#"{"pass": true, "pass": true}"#,
+            r#"{"pass": false, "pass": "yes"}"#,
+            "```json\n{\"pass\": false, \"reason\": \"dup\", \"pass\": true}\n```",
+            "Verdict: {\"pass\": false,\n \"pass\": true} as asked.",
+            r#"{"pass": false, "p\u0061ss": true}"#,
+        ] {
+            let err = parse_verdict(answer).unwrap_err();
+            assert!(err.contains("`pass` twice"), "{answer}: {err}");
+        }
+        let err = parse_verdict(r#"{"pass": true, "pass": true, "pass": false}"#).unwrap_err();
+        assert!(err.contains("`pass` 3 times"), "{err}");
+        // A `pass` inside another member is not the verdict's: one at the top is a verdict.
+        let v = parse_verdict(r#"{"pass": false, "detail": {"pass": true}}"#).unwrap();
+        assert!(!v.pass);
+    }
+
+    /// A reason that is not a string is the judge's all the same: shown as its compact JSON,
+    /// the verdict kept. A `null` reason is none.
+    #[test]
+    fn a_reason_that_is_not_a_string_is_shown_as_json() {
+        let v = parse_verdict(r#"{"pass": false, "reason": ["too short", "no hours"]}"#).unwrap();
+        assert!(!v.pass);
+        assert_eq!(&*v.reason, r#"["too short","no hours"]"#);
+        let v = parse_verdict(r#"{"pass": true, "reason": {"score": 5}}"#).unwrap();
+        assert_eq!((v.pass, &*v.reason), (true, r#"{"score":5}"#));
+        let v = parse_verdict(r#"{"pass": false, "reason": 5}"#).unwrap();
+        assert_eq!(&*v.reason, "5");
+        let v = parse_verdict(r#"{"pass": false, "reason": null}"#).unwrap();
+        assert_eq!(&*v.reason, "(the judge gave no reason)");
+        let v = parse_verdict(r#"{"pass": false, "reason": "  "}"#).unwrap();
+        assert_eq!(&*v.reason, "(the judge gave no reason)");
     }
 }

@@ -165,7 +165,8 @@ pub struct Expectation {
     /// Shared by every turn that expects the same (the suite's defaults, a pattern or a
     /// phrase repeated on each turn): the loader keeps one of each per file.
     pub kind: Arc<ExpectKind>,
-    /// Where the key is (in the turn, or in `defaults.expect` when inherited).
+    /// Where the key is (in the turn, or in `defaults.expect` when inherited); for one rubric
+    /// of a `judge:` list, which the loader makes an expectation of its own, where its item is.
     pub span: Span,
 }
 

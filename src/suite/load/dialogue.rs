@@ -759,15 +759,7 @@ impl Checker<'_> {
                 String::new()
             }
         };
-        let expect = self.turn_expect(t, span, refs, &scope.defaults);
-        for e in expect
-            .iter()
-            .filter(|e| matches!(*e.kind, ExpectKind::Judge(_)))
-        {
-            if !scope.judge {
-                self.no_judge(e.span, "`judge`");
-            }
-        }
+        let expect = self.turn_expect(t, span, refs, scope);
         let mut capture = Vec::new();
         for (name, pattern) in t.value.capture.iter().flat_map(|c| c.0.iter()) {
             self.var_name(None, &name.value, span_of(name), None);
@@ -787,13 +779,16 @@ impl Checker<'_> {
         }
     }
 
-    /// The defaults the turn does not replace, then its own, in the table's key order.
+    /// The defaults the turn does not replace, then its own, in the table's key order. A
+    /// `judge` key where the suite has no judge is refused at the key, or at the turn when it
+    /// is inherited from agenttest.yaml (by then each rubric of a list is an expectation of its
+    /// own, at its item).
     fn turn_expect(
         &mut self,
         t: &Spanned<RawTurn>,
         span: Span,
         refs: &Refs,
-        defaults: &[DefaultExp],
+        scope: &SuiteScope,
     ) -> Vec<Expectation> {
         let own = t
             .value
@@ -802,7 +797,8 @@ impl Checker<'_> {
             .map(|e| self.expect(e))
             .unwrap_or_default();
         let mut expect = Vec::new();
-        for (exp, from) in defaults {
+        let mut judge_at = None;
+        for (exp, from) in &scope.defaults {
             let key = exp.expectation.kind.id();
             if own.iter().any(|o| o.expectation.kind.id() == key) {
                 continue;
@@ -810,19 +806,29 @@ impl Checker<'_> {
             for (text, s) in &exp.templates {
                 self.check_refs(refs, text, *s, from.as_ref());
             }
-            let mut e = exp.expectation.clone();
             // A span has no file: one from agenttest.yaml would point into the suite at
             // a meaningless place, so it points at the turn that inherits it.
-            if from.is_some() {
-                e.span = span;
+            let inherited = from.is_some();
+            let at = |e: &Expectation| if inherited { span } else { e.span };
+            if matches!(*exp.expectation.kind, ExpectKind::Judge(_)) {
+                judge_at = Some(at(&exp.expectation));
             }
-            expect.push(e);
+            expect.extend(exp.checks().iter().map(|e| Expectation {
+                kind: e.kind.clone(),
+                span: at(e),
+            }));
         }
         for exp in own {
             for (text, s) in &exp.templates {
                 self.check_refs(refs, text, *s, None);
             }
-            expect.push(exp.expectation);
+            if matches!(*exp.expectation.kind, ExpectKind::Judge(_)) {
+                judge_at = Some(exp.expectation.span);
+            }
+            expect.extend_from_slice(exp.checks());
+        }
+        if let Some(at) = judge_at.filter(|_| !scope.judge) {
+            self.no_judge(at, "`judge`");
         }
         expect.sort_by_key(|e| e.kind.id().order());
         expect

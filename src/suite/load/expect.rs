@@ -1,6 +1,8 @@
 //! Expectations: each `expect:` key checked into an [`Expectation`] pointing at its key, with
-//! errors about a value pointing at the value. Which `{{name}}`s a value may use is checked
-//! later, per turn, by `dialogue`; this file only says which strings are templates.
+//! errors about a value pointing at the value. A `judge:` list is checked by a turn as one
+//! expectation per rubric, each pointing at its own item, so a failure names the rubric's line.
+//! Which `{{name}}`s a value may use is checked later, per turn, by `dialogue`; this file only
+//! says which strings are templates.
 
 use std::time::Duration;
 
@@ -14,8 +16,25 @@ use super::check::Checker;
 /// One expectation, checked, with its strings that hold a `{{name}}` and their spans.
 #[derive(Clone)]
 pub(super) struct Exp {
+    /// The key as written, at the key: what a turn's own key replaces, and where an error
+    /// about the key as a whole points.
     pub(super) expectation: Expectation,
     pub(super) templates: Vec<(String, Span)>,
+    /// For `judge:` written as a list, one expectation per rubric at its item (each rubric is
+    /// its own question and verdict, so its failure points at its own line); empty otherwise,
+    /// where `expectation` is what a turn checks.
+    rubrics: Vec<Expectation>,
+}
+
+impl Exp {
+    /// What a turn checks of this key: the expectation, or each of its rubrics.
+    pub(super) fn checks(&self) -> &[Expectation] {
+        if self.rubrics.is_empty() {
+            std::slice::from_ref(&self.expectation)
+        } else {
+            &self.rubrics
+        }
+    }
 }
 
 /// A checked value: its kind and its templates.
@@ -29,13 +48,34 @@ impl Checker<'_> {
             .iter()
             .filter_map(|entry| {
                 let (kind, templates) = self.expect_value(&entry.value)?;
+                let rubrics = match &entry.value {
+                    RawExpectValue::Judge(s) => self.rubric_items(s),
+                    _ => Vec::new(),
+                };
                 Some(Exp {
                     expectation: Expectation {
                         kind: self.intern(kind),
                         span: entry.span,
                     },
                     templates,
+                    rubrics,
                 })
+            })
+            .collect()
+    }
+
+    /// A `judge:` list's rubrics, one expectation each at its item. A lone rubric
+    /// (`judge: Is polite`) has no item of its own: the key, on its line, points at it.
+    fn rubric_items(&mut self, s: &Spanned<OneOrMany<String>>) -> Vec<Expectation> {
+        let written = &s.value.0;
+        if !written.iter().all(|r| span_of(r).is_known()) {
+            return Vec::new();
+        }
+        written
+            .iter()
+            .map(|r| Expectation {
+                kind: self.intern(ExpectKind::Judge(vec![r.value.clone()])),
+                span: span_of(r),
             })
             .collect()
     }
@@ -63,7 +103,10 @@ impl Checker<'_> {
             V::MaxFirstToken(l) => self
                 .duration("max_first_token", l)
                 .map(|d| (ExpectKind::MaxFirstToken(d), Vec::new())),
-            V::Judge(s) => Some(self.texts(s, ExpectKind::Judge)),
+            V::Judge(s) => {
+                self.no_blank_rubric(s);
+                Some(self.texts(s, ExpectKind::Judge))
+            }
             V::Facts(list) => Some((ExpectKind::Facts(self.facts("facts", list)), Vec::new())),
             V::NotFacts(list) => Some((
                 ExpectKind::NotFacts(self.facts("not_facts", list)),
@@ -218,6 +261,22 @@ impl Checker<'_> {
         let kind = make(compiled);
         self.nonempty(kind.key(), s);
         (kind, Vec::new())
+    }
+
+    /// A blank rubric states nothing the judge could find false: it would pass every reply,
+    /// like an empty list, which is refused too. (One a `{{name}}` leaves blank is the turn's
+    /// error at run time: the grader's.)
+    fn no_blank_rubric(&mut self, s: &Spanned<OneOrMany<String>>) {
+        for (rubric, span) in items(s) {
+            if rubric.trim().is_empty() {
+                let what = if rubric.is_empty() { "empty" } else { "blank" };
+                self.error(span, format!("a `judge` rubric is {what}")).help = Some(
+                    "write what the judge must find true of the reply (`judge: States the \
+                     opening hours`), or remove the rubric"
+                        .into(),
+                );
+            }
+        }
     }
 
     /// An empty list would hold vacuously (or never, for `contains_any`): surely a mistake.

@@ -838,6 +838,122 @@ fn a_judge_expectation_inherited_from_the_config_needs_a_judge_too() {
     );
 }
 
+/// A rubric that states nothing is refused at its own place, as an empty list is: it would
+/// pass every reply. Written empty or blank, alone, in a flow list or a block list.
+#[test]
+fn an_empty_or_blank_rubric_is_refused_where_it_is() {
+    let judged = |expect: &str| {
+        format!(
+            "{EP}judge: {{base_url: mock, model: j}}\ndialogues:\n  - name: a\n    turns:\n      \
+             - user: hi\n{expect}"
+        )
+    };
+    let cases = [
+        (
+            "        expect: {judge: ''}\n",
+            "s.yaml:7:25 a `judge` rubric is empty",
+        ),
+        (
+            "        expect: {judge: ['   ']}\n",
+            "s.yaml:7:26 a `judge` rubric is blank",
+        ),
+        (
+            "        expect:\n          judge:\n            - Is polite\n            - \"\\t\"\n",
+            "s.yaml:10:15 a `judge` rubric is blank",
+        ),
+    ];
+    for (expect, error) in cases {
+        let f = Fixture::new(&[("s.yaml", &judged(expect))]);
+        assert_eq!(f.errors(), [error], "{expect}");
+    }
+    // In the defaults too, once, not per turn.
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}judge: {{base_url: mock, model: j}}\ndefaults:\n  expect: {{judge: ' '}}\n\
+             dialogues:\n  - name: a\n    turns: [{{user: hi}}, {{user: bye}}]\n"
+        ),
+    )]);
+    assert_eq!(f.errors(), ["s.yaml:4:19 a `judge` rubric is blank"]);
+}
+
+/// Each rubric of a `judge:` list is checked on its own and fails at its own item; a lone
+/// rubric at its key. A list where the suite has no judge is refused once, at the key.
+#[test]
+fn each_rubric_of_a_list_points_at_its_item() {
+    let suite = |judge: &str| {
+        format!(
+            "{EP}{judge}dialogues:\n  - name: a\n    turns:\n      - user: hi\n        \
+             expect:\n          contains: x\n          judge: [Is polite, Names it]\n      \
+             - user: bye\n        expect:\n          judge:\n            - Says bye\n            \
+             - Is short\n      - user: again\n        expect: {{judge: Is kind}}\n"
+        )
+    };
+    let f = Fixture::new(&[("s.yaml", &suite("judge: {base_url: mock, model: j}\n"))]);
+    let s = one(&f);
+    let turns = &s.dialogues[0].turns;
+    let rubrics = |t: usize| -> Vec<(String, Span)> {
+        turns[t]
+            .expect
+            .iter()
+            .filter_map(|e| match &*e.kind {
+                ExpectKind::Judge(list) => Some((list.join("|"), e.span)),
+                _ => None,
+            })
+            .collect()
+    };
+    let at = |text: &str, line, column| (text.to_string(), Span::new(line, column));
+    assert_eq!(rubrics(0), [at("Is polite", 9, 19), at("Names it", 9, 30)]);
+    assert_eq!(rubrics(1), [at("Says bye", 13, 15), at("Is short", 14, 15)]);
+    assert_eq!(
+        rubrics(2),
+        [at("Is kind", 16, 18)],
+        "a lone rubric: its key"
+    );
+    assert_eq!(turns[0].expect[0].kind.key(), "contains");
+
+    // Without the `judge:` line, one line higher.
+    let f = Fixture::new(&[("s.yaml", &suite(""))]);
+    assert_eq!(
+        f.errors(),
+        [
+            "s.yaml:8:11 `judge` needs a judge, and this suite has none",
+            "s.yaml:11:11 `judge` needs a judge, and this suite has none",
+            "s.yaml:15:18 `judge` needs a judge, and this suite has none",
+        ]
+    );
+}
+
+/// A `judge:` list in the defaults is inherited rubric by rubric (each at its item), and a
+/// turn's own `judge:` replaces the whole list.
+#[test]
+fn a_default_rubric_list_is_inherited_whole_or_replaced_whole() {
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}judge: {{base_url: mock, model: j}}\ndefaults:\n  expect: {{judge: [A, B]}}\n\
+             dialogues:\n  - name: a\n    turns:\n      - user: hi\n      - user: bye\n        \
+             expect: {{judge: C}}\n"
+        ),
+    )]);
+    let s = one(&f);
+    let rubrics = |t: usize| -> Vec<(String, u32, u32)> {
+        s.dialogues[0].turns[t]
+            .expect
+            .iter()
+            .filter_map(|e| match &*e.kind {
+                ExpectKind::Judge(list) => Some((list.join("|"), e.span.line, e.span.column)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        rubrics(0),
+        [("A".to_string(), 4, 20), ("B".to_string(), 4, 23)]
+    );
+    assert_eq!(rubrics(1), [("C".to_string(), 10, 18)]);
+}
+
 #[test]
 fn an_empty_config_is_a_config_that_says_nothing() {
     for text in ["", "\n  \n", "# only a comment\n"] {
