@@ -69,6 +69,7 @@ fn shard_and_merge(ws: &Workspace, paths: &str, shards: usize) -> i32 {
     let code = whole.status.code().expect("exit code");
     assert!(json_of(ws, "whole.json")["run"].get("partition").is_none());
     let mut merge_args: Vec<String> = vec!["merge".into()];
+    let mut cut_from: Option<String> = None;
     for k in (1..=shards).rev() {
         let report = format!("shard-{k}.json");
         let out = run_in(
@@ -90,10 +91,21 @@ fn shard_and_merge(ws: &Workspace, paths: &str, shards: usize) -> i32 {
             stdout(&out),
             stderr(&out)
         );
+        let partition = &json_of(ws, &report)["run"]["partition"];
         assert_eq!(
-            json_of(ws, &report)["run"]["partition"],
-            serde_json::json!({"k": k, "n": shards}),
+            (&partition["k"], &partition["n"]),
+            (&serde_json::json!(k), &serde_json::json!(shards)),
             "shard {k}"
+        );
+        // Every shard records the same selection it was cut from.
+        let selection = partition["selection"]
+            .as_str()
+            .expect("selection")
+            .to_string();
+        assert_eq!(selection.len(), 16, "{partition}");
+        assert!(
+            cut_from.get_or_insert_with(|| selection.clone()) == &selection,
+            "shard {k}: {partition}"
         );
         merge_args.push(report);
     }
@@ -534,7 +546,11 @@ fn a_report_read_back_renders_as_the_run_that_wrote_it() {
     assert!(html::render(&blessed).contains("bless: FAILED to write"));
     // A shard's slice rides along.
     let mut cut = mixed::mixed();
-    cut.partition = Some(Slice { k: 2, n: 3 });
+    cut.partition = Some(Slice {
+        k: 2,
+        n: 3,
+        selection: None,
+    });
     assert!(json::render(&cut).contains("\"partition\": {\n      \"k\": 2,\n      \"n\": 3\n    }"));
     for report in [
         mixed::mixed(),
@@ -628,4 +644,76 @@ fn a_suite_named_with_and_without_dot_slash_is_one_suite() {
     );
     let xml = ws.read("m.xml");
     assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+}
+
+/// Shards cut from different selections (a shard run under another `--filter`, here one that
+/// selects only suite `a`, or an older suite) are not one run: merged, they would pass on part
+/// of the suite. Refused, naming both.
+#[test]
+fn shards_of_different_selections_are_refused() {
+    let ws = workspace(&["pass", "fail", "pass", "pass"]);
+    let whole = partitions(&ws, "suites", "p", 2);
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "suites",
+            "--partition",
+            "2/2",
+            "--filter",
+            "a ›",
+            "--json",
+            "f2.json",
+        ],
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    refused(
+        &ws,
+        &[&whole[0], "f2.json"],
+        "were cut from different selections",
+    );
+    // The same selection merges, as before.
+    let mut args = vec!["merge"];
+    args.extend(whole.iter().map(String::as_str));
+    assert_code(&run_in(ws.path(), &args), 1);
+}
+
+/// `merge` never writes a report over one of the reports it reads: that shard would be lost
+/// and the next merge of the same files would fail. Nor do two reports share standard output.
+#[test]
+fn a_merged_report_is_never_written_over_a_shard_and_stdout_takes_one_report() {
+    let ws = workspace(&["pass", "pass"]);
+    let shards = partitions(&ws, "suites", "p", 2);
+    let before = ws.read(&shards[1]);
+    let out = run_in(
+        ws.path(),
+        &[
+            "merge",
+            &shards[0],
+            &shards[1],
+            "--html",
+            &format!("./{}", shards[1]),
+        ],
+    );
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("is one of the reports being merged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ws.read(&shards[1]), before);
+    for args in [
+        vec![
+            "merge", &shards[0], &shards[1], "--json", "-", "--junit", "-",
+        ],
+        vec!["run", "suites", "--json", "-", "--junit", "/dev/stdout"],
+    ] {
+        let out = run_in(ws.path(), &args);
+        assert_code(&out, 2);
+        assert!(
+            stderr(&out).contains("both write to standard output"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 }

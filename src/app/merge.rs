@@ -29,6 +29,9 @@ use crate::report::json_read;
 pub const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
 
 pub(super) fn cmd_merge(args: MergeArgs) -> i32 {
+    if let Err(e) = not_an_input(&args) {
+        return super::usage_error(&e);
+    }
     if let Err(e) = super::ready_report_paths(
         args.junit.as_deref(),
         args.json.as_deref(),
@@ -124,6 +127,18 @@ pub enum MergeError {
         other_slice: Slice,
     },
     #[error(
+        "cannot merge: {} (shard {}) and {} (shard {}) were cut from different selections \
+         (another suite version, or other --filter or --tag): the shards of one run select the \
+         same dialogues",
+        .first.display(), shown(*.first_slice), .other.display(), shown(*.other_slice)
+    )]
+    OtherSelection {
+        first: PathBuf,
+        first_slice: Slice,
+        other: PathBuf,
+        other_slice: Slice,
+    },
+    #[error(
         "cannot merge: shard {} is {}; give each shard's report once",
         shown(*.slice),
         if .first == .second {
@@ -164,7 +179,7 @@ const NAMED_MISSING: usize = 8;
 /// `shard 2/3 is missing`, `shards 2/5 and 4/5 are missing`, `shards 2/40, ..., 9/40 and 30
 /// more are missing`.
 fn missing_list(first: &[u32], more: u32, n: u32) -> String {
-    let named: Vec<String> = first.iter().map(|&k| shown(Slice { k, n })).collect();
+    let named: Vec<String> = first.iter().map(|&k| format!("{k}/{n}")).collect();
     match (named.as_slice(), more) {
         ([one], 0) => format!("shard {one} is missing"),
         ([init @ .., last], 0) => format!("shards {} and {last} are missing", init.join(", ")),
@@ -255,6 +270,17 @@ pub fn whole_partitions(shards: &[Shard]) -> Result<(), MergeError> {
                 other_slice: slice,
             });
         }
+        // Reports written before the selection was recorded say nothing either way.
+        if let (Some(a), Some(b)) = (first_slice.selection, slice.selection) {
+            if a != b {
+                return Err(MergeError::OtherSelection {
+                    first: first.clone(),
+                    first_slice,
+                    other: source.clone(),
+                    other_slice: slice,
+                });
+            }
+        }
         if let Some(earlier) = given.insert(slice.k, source) {
             return Err(MergeError::RepeatedSlice {
                 slice,
@@ -277,6 +303,34 @@ pub fn whole_partitions(shards: &[Shard]) -> Result<(), MergeError> {
         first,
         n,
     })
+}
+
+/// A report merge writes must not be one of the reports it reads: writing it would replace a
+/// shard (the only copy of that slice's results) with the merged report, and the next merge
+/// of the same files would fail. Compared as the files the writer would replace.
+fn not_an_input(args: &MergeArgs) -> Result<(), String> {
+    let inputs: Vec<PathBuf> = args
+        .reports
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let outputs = super::report_flags(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+    );
+    for (flag, path) in outputs {
+        let Some(target) = crate::fsutil::replaced_file(path) else {
+            continue;
+        };
+        if inputs.contains(&target) {
+            return Err(format!(
+                "{flag} {}: is one of the reports being merged, which it would replace",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `path` without its `.` components, as written otherwise: how a shell-typed `./s` and `s`
@@ -532,7 +586,11 @@ mod tests {
             Vec::new()
         };
         let mut s = shard(source, 0, 0, dialogues);
-        s.report.partition = Some(Slice { k, n });
+        s.report.partition = Some(Slice {
+            k,
+            n,
+            selection: None,
+        });
         s
     }
 

@@ -174,6 +174,18 @@ fn distinct_report_paths(
             ));
         }
     }
+    // Standard output takes one report: two would run together there (XML, then JSON), and
+    // the pipe that reads it (`| jq`) could parse neither.
+    let piped: Vec<(&str, &Path)> = report_flags(junit, json, html)
+        .filter(|(_, p)| crate::fsutil::writes_to_stdout(p))
+        .collect();
+    if let [(flag_a, a), (flag_b, _), ..] = piped.as_slice() {
+        return Err(format!(
+            "{flag_a} and {flag_b} both write to standard output ({}): the two reports would \
+             run together; give one of them a file",
+            a.display()
+        ));
+    }
     Ok(())
 }
 

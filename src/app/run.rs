@@ -43,6 +43,8 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     if picked.is_empty() {
         return nothing_selected(&args, &suites, &sel);
     }
+    // Before the suites are shared: the slice records the selection it was cut from.
+    let partition = slice(&suites, &sel);
     let suites: Vec<Arc<Suite>> = suites.into_iter().map(Arc::new).collect();
     let jobs: Vec<Job> = picked
         .iter()
@@ -92,7 +94,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     let Some(mut report) = executed else {
         return exit::USAGE;
     };
-    report.partition = slice(&sel);
+    report.partition = partition;
     let printed = |report, bless| runtime.block_on(printer.finish(report, bless, &cancel));
     finish(&args, &suites, &mut report, spill.as_ref(), printed)
 }
@@ -206,7 +208,7 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
         warnings: Vec::new(),
         judge: Default::default(),
         nothing_selected: !partition_is_fine,
-        partition: slice(sel),
+        partition: slice(suites, sel),
     };
     let report_failed = write_reports(args, &empty, None);
     if partition_is_fine {
@@ -225,8 +227,13 @@ fn nothing_selected(args: &RunArgs, suites: &[Suite], sel: &Selection) -> i32 {
 }
 
 /// The `--partition` slice the report records, so that `merge` can find a missing shard.
-fn slice(sel: &Selection) -> Option<Slice> {
-    sel.partition.map(|p| Slice { k: p.k, n: p.n })
+fn slice(suites: &[Suite], sel: &Selection) -> Option<Slice> {
+    let p = sel.partition?;
+    Some(Slice {
+        k: p.k,
+        n: p.n,
+        selection: Some(select::selection_digest(suites, sel)),
+    })
 }
 
 /// The in-process servers a run needs: the built-in demo mock, and one server per script

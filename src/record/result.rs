@@ -40,6 +40,11 @@ pub struct RunReport {
 pub struct Slice {
     pub k: u32,
     pub n: u32,
+    /// A digest of every dialogue the run selected before it was sliced (`run::select`):
+    /// shards of one run hold the same, so `merge` can refuse a shard cut from another
+    /// selection (an older suite, another `--tag` or `--filter`). `None` in reports written
+    /// before it was recorded.
+    pub selection: Option<u64>,
 }
 
 /// How many verdicts the LLM judge gave this run, and how many came from its cache.

@@ -280,6 +280,10 @@ struct Run<'a> {
 struct Partition {
     k: u32,
     n: u32,
+    /// The digest of the dialogues the run selected before it was sliced, in hex: `merge`
+    /// refuses shards whose selections differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selection: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -481,7 +485,11 @@ fn view(report: &RunReport) -> Head<'_> {
                 cached: report.judge.cached,
             }),
             nothing_selected: report.nothing_selected,
-            partition: report.partition.map(|p| Partition { k: p.k, n: p.n }),
+            partition: report.partition.map(|p| Partition {
+                k: p.k,
+                n: p.n,
+                selection: p.selection.map(|d| format!("{d:016x}")),
+            }),
         },
     }
 }

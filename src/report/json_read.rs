@@ -103,7 +103,19 @@ fn partition(p: PartitionView) -> Result<Slice, ReadError> {
             p.k, p.n
         )));
     }
-    Ok(Slice { k: p.k, n: p.n })
+    let selection = match p.selection {
+        None => None,
+        Some(hex) => Some(u64::from_str_radix(&hex, 16).map_err(|_| {
+            invalid(format!(
+                "partition selection `{hex}` is not the digest a run records"
+            ))
+        })?),
+    };
+    Ok(Slice {
+        k: p.k,
+        n: p.n,
+        selection,
+    })
 }
 
 #[derive(Deserialize)]
@@ -133,6 +145,9 @@ struct Run {
 struct PartitionView {
     k: u32,
     n: u32,
+    /// The selection's digest, in hex; absent in reports written before it was recorded.
+    #[serde(default)]
+    selection: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -557,11 +572,19 @@ mod tests {
         assert_eq!(read("").ok(), Some(None));
         assert_eq!(
             read(r#"{"k": 2, "n": 3}"#).ok(),
-            Some(Some(Slice { k: 2, n: 3 }))
+            Some(Some(Slice {
+                k: 2,
+                n: 3,
+                selection: None
+            }))
         );
         assert_eq!(
             read(r#"{"k": 1, "n": 1}"#).ok(),
-            Some(Some(Slice { k: 1, n: 1 }))
+            Some(Some(Slice {
+                k: 1,
+                n: 1,
+                selection: None
+            }))
         );
         for bad in [
             r#"{"k": 0, "n": 3}"#,

@@ -56,6 +56,26 @@ pub fn select(suites: &[Suite], sel: &Selection) -> Vec<(usize, usize)> {
     out
 }
 
+/// A digest of the dialogues `sel` selects before any `--partition` slicing: the names the
+/// slices are cut by (`suite › dialogue`, matrix rows included), in order. Every shard of one
+/// CI run computes the same; one cut from another suite version, or under another filter or
+/// tag, does not, and `merge` refuses it rather than pass on part of the suite.
+pub fn selection_digest(suites: &[Suite], sel: &Selection) -> u64 {
+    let whole = Selection {
+        partition: None,
+        ..sel.clone()
+    };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (si, di) in select(suites, &whole) {
+        let suite = &suites[si];
+        let name = suite.display_name(&suite.dialogues[di]);
+        for &b in name.as_bytes().iter().chain(b"\n") {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
