@@ -453,3 +453,30 @@ fn replay_starts_despite_a_symlink_loop() {
     let line = first.expect("the mock never said it was listening: the walk does not end");
     assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
 }
+
+/// A report path is readied before anything is sent, through links: a link to a file in a
+/// directory that does not exist yet gets that directory (the report lands at the link's
+/// target), and a directory that takes no file (`/sys`) is a usage error naming the flag and
+/// the directory, not the scratch file a write makes there, with no dialogue run.
+#[test]
+fn a_report_path_is_readied_through_links_before_anything_is_sent() {
+    let ws = workspace();
+    symlink("later/dir/r.xml", ws.path().join("dangling.xml")).expect("symlink");
+    let out = run(ws.path(), &["run", "suite.yaml", "--junit", "dangling.xml"]);
+    assert_code(&out, 0);
+    assert!(ws.read("later/dir/r.xml").contains("<testsuites"));
+    assert_link(&ws.path().join("dangling.xml"), "later/dir/r.xml");
+
+    let out = run(
+        ws.path(),
+        &["run", "suite.yaml", "--junit", "/sys/agenttest-r.xml"],
+    );
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--junit /sys/agenttest-r.xml: cannot write in /sys"),
+        "{err}"
+    );
+    assert!(!err.contains(".agenttest-"), "{err}");
+    assert!(!stdout(&out).contains("PASS"), "{}", stdout(&out));
+}

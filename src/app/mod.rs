@@ -144,6 +144,12 @@ pub(super) fn ready_report_paths(
             )
         })?;
     }
+    // Through links, and whether the directory takes a file at all: a link to a missing
+    // directory, `/sys`, a read-only mount are found here, not once every request was sent.
+    for (flag, path) in report_flags(junit, json, html) {
+        crate::fsutil::ready_to_write(path)
+            .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -90,6 +90,51 @@ pub fn replaced_file(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Readies `path` for a write to come, so that a path that cannot take one is found before a
+/// run's work rather than after it: the directory of the file a write would replace (links
+/// followed: a link to nothing gets its target's directory) is made, and a scratch file is
+/// made there and removed, as the write will (`/sys`, a read-only mount, no permission). A
+/// device, FIFO or descriptor is left to the write itself.
+pub fn ready_to_write(path: &Path) -> io::Result<()> {
+    let Plan::Replace(target) = plan_write(path)? else {
+        return Ok(());
+    };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| in_dir("cannot make", dir, &e))?;
+    let probe = scratch_in(dir, 0o666)?;
+    drop(probe);
+    Ok(())
+}
+
+/// A scratch file in `dir` with `mode`, removed when dropped: where a file is written before
+/// it replaces another. Its error names `dir`, not the scratch file's made-up name.
+fn scratch_in(dir: &Path, mode: u32) -> io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".agenttest-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    builder
+        .tempfile_in(dir)
+        .map_err(|e| in_dir("cannot write in", dir, &e))
+}
+
+/// `cannot write in DIR: Permission denied (os error 13)`, keeping the error's kind.
+fn in_dir(what: &str, dir: &Path, e: &io::Error) -> io::Error {
+    let cause = match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code).to_string(),
+        None => e.kind().to_string(),
+    };
+    io::Error::new(e.kind(), format!("{what} {}: {cause}", dir.display()))
+}
+
 /// Runs `fill` over a buffer in front of `out`, then flushes it: a write error (`/dev/full`
 /// says "no space left on device") is returned, never lost in a drop.
 fn write_through(
@@ -234,20 +279,19 @@ fn replace(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".agenttest-").suffix(".tmp");
     // tempfile creates 0600 files; a golden or report must stay readable like any file the
     // user writes (CI artifact uploaders and containers often run as another uid). Keep the
     // mode of the file being replaced, else 0666 less the umask, as `open` would give.
     #[cfg(unix)]
-    {
+    let mode = {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
+        std::fs::metadata(path)
             .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o666);
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
+            .unwrap_or(0o666)
+    };
+    #[cfg(not(unix))]
+    let mode = 0o666;
+    let mut tmp = scratch_in(dir, mode)?;
     // On an error the temporary file is dropped, which removes it.
     write_through(tmp.as_file_mut(), fill)?;
     if durability == Durability::Atomic {
