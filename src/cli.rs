@@ -281,7 +281,7 @@ examples, environment variables and exit codes.";
         (
             exit::ERRORED,
             "no dialogue failed, but at least one errored (transport, timeout, malformed \
-             reply): the gate could not judge",
+             reply): the gate could not judge; or a report or golden could not be written",
         ),
         (
             exit::NOTHING_SELECTED,
