@@ -480,3 +480,22 @@ fn a_report_path_is_readied_through_links_before_anything_is_sent() {
     assert!(!err.contains(".agenttest-"), "{err}");
     assert!(!stdout(&out).contains("PASS"), "{}", stdout(&out));
 }
+
+/// Ctrl-C while the reports are written (here a FIFO with no reader, which the writer waits
+/// for) still ends the run as interrupted, exit 130 as its notice says, not 3 for a report
+/// that could not be written: SPEC §4, whatever the reports' readers do.
+#[test]
+fn ctrl_c_while_the_reports_are_written_exits_130() {
+    let ws = workspace();
+    let fifo = ws.path().join("junit.xml");
+    mkfifo(&fifo);
+    let mut cmd = bounded(ws.path(), &["run", "suite.yaml", "--junit", "junit.xml"]);
+    let child = cmd.spawn().expect("spawn agenttest");
+    // The one dialogue takes milliseconds; then the writer waits for the FIFO's reader.
+    std::thread::sleep(Duration::from_secs(2));
+    // The shell `exec`s agenttest, so the child's pid is agenttest's.
+    common::signal(child.id(), "INT");
+    let out = child.wait_with_output().expect("wait");
+    assert_code(&out, 130);
+    assert!(stdout(&out).contains("PASS"), "{}", stdout(&out));
+}

@@ -96,7 +96,15 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     };
     report.partition = partition;
     let printed = |report, bless| runtime.block_on(printer.finish(report, bless, &cancel));
-    finish(&args, &suites, &mut report, spill.as_ref(), printed)
+    let code = finish(&args, &suites, &mut report, spill.as_ref(), printed);
+    // A Ctrl-C (or SIGTERM) after the last dialogue, while the reports were written (to a FIFO
+    // that waited for its reader, say), still ends the run as interrupted (SPEC §4: exit 130),
+    // as the notice it printed said; the reports hold every result, and say so.
+    if cancel.is_cancelled() {
+        exit::INTERRUPTED
+    } else {
+        code
+    }
 }
 
 /// Every flag checked and resolved with the environment, before anything is loaded.
