@@ -209,3 +209,42 @@ fn bless_lists_the_golden_of_a_dialogue_fail_fast_never_started_as_left_alone() 
         "{text}"
     );
 }
+
+/// Ctrl-C mid-run: every dialogue that did not finish has its `NOT RUN` line, once, also those
+/// it kept from starting (SPEC §5: a line per dialogue), as the summary counts them.
+#[test]
+fn an_interrupted_run_lines_every_dialogue_it_did_not_run() {
+    let ws = Workspace::with(
+        "agent.yaml",
+        "keys: [ak_test]\nagents:\n  ag_x:\n    latency: 700ms\n    rules: [{reply: ok}]\n",
+    );
+    let mut suite = String::from(
+        "endpoint: {base_url: mock, mock_script: agent.yaml, agent_id: ag_x, api_key: ak_test}\ndialogues:\n",
+    );
+    for i in 1..=4 {
+        suite.push_str(&format!(
+            "  - {{name: d{i}, golden: false, turns: [{{user: hi}}]}}\n"
+        ));
+    }
+    ws.write("s.yaml", &suite);
+    let child = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "s.yaml", "-j", "1", "--color", "never"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Four dialogues of 700 ms one after another: this lands before the last has finished.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    signal(child.id(), "INT");
+    let out = child.wait_with_output().expect("wait");
+    assert_code(&out, 130);
+    let text = stdout(&out);
+    let not_run = text.matches("NOT RUN s › ").count();
+    assert!(not_run >= 2, "{text}");
+    assert!(
+        text.contains(&format!("{not_run} not run in")),
+        "each not-run dialogue has its line: {text}"
+    );
+    assert_eq!(text.matches("NOT RUN s › d4").count(), 1, "{text}");
+}

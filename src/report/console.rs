@@ -35,6 +35,9 @@ pub struct ConsoleOptions {
 pub struct Console {
     opts: ConsoleOptions,
     bar: ProgressBar,
+    /// The dialogues whose line was printed as they finished: a run cut short by Ctrl-C never
+    /// starts some, and their `NOT RUN` lines come at the end (a merge prints every line).
+    lined: std::sync::atomic::AtomicUsize,
 }
 
 static TO_STDERR: AtomicBool = AtomicBool::new(false);
@@ -85,7 +88,11 @@ impl Console {
         } else {
             ProgressBar::hidden()
         };
-        Console { opts, bar }
+        Console {
+            opts,
+            bar,
+            lined: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
@@ -113,6 +120,8 @@ impl Console {
             Event::DialogueStarted { name } => self.bar.set_message(name.clone()),
             Event::DialogueFinished(r) => {
                 self.bar.inc(1);
+                self.lined
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.opts.verbosity != Verbosity::Quiet {
                     self.line(&self.status_line(r));
                     // What the golden check noticed without failing (facts a reply adds).
@@ -214,6 +223,16 @@ impl Console {
     fn finish_with(&self, report: &RunReport, bless: Option<usize>) {
         self.bar.finish_and_clear();
         let mut out = String::new();
+        // The dialogues Ctrl-C kept from starting had no line as they finished (SPEC §5: a
+        // line per dialogue); the summary counts them, and so does each line here.
+        let lined = self.lined.load(std::sync::atomic::Ordering::Relaxed);
+        if lined < report.dialogues.len() && self.opts.verbosity != Verbosity::Quiet {
+            for d in &report.dialogues {
+                if d.outcome == Outcome::NotRun && d.attempts.is_empty() {
+                    let _ = writeln!(out, "{}", self.status_line(d));
+                }
+            }
+        }
         let troubled: Vec<&DialogueResult> = report
             .dialogues
             .iter()
