@@ -46,6 +46,13 @@ pub fn schema_version(text: &str) -> Result<u64, ReadError> {
     struct Header {
         schema_version: u64,
     }
+    // serde would read an array as a tuple of the header's fields, and name its own struct
+    // in the message ("expected struct Header"): a report is an object, said plainly.
+    if text.trim_start().starts_with('[') {
+        return Err(ReadError::Invalid(
+            "the file holds a JSON array, where a report is an object with `schema_version`".into(),
+        ));
+    }
     Ok(serde_json::from_str::<Header>(text)?.schema_version)
 }
 
@@ -606,6 +613,12 @@ mod tests {
             matches!(e, Some(ReadError::Unsupported { found: 2, .. })),
             "{e:?}"
         );
-        assert!(matches!(parse("[1, 2]"), Err(ReadError::Json(_))));
+        // An array is said to be one, not read as a tuple of serde's own header struct.
+        let e = parse("[1, 2]")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("the file holds a JSON array"), "{e}");
+        assert!(!e.contains("Header"), "{e}");
     }
 }
