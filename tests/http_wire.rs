@@ -49,7 +49,11 @@ fn recording_server(
 }
 
 fn json_reply(text: &str) -> Vec<u8> {
-    let body = format!("{{\"output\": \"{text}\"}}");
+    json_body(&format!("{{\"output\": \"{text}\"}}"))
+}
+
+/// A 200 with `body` as JSON, then the connection closed.
+fn json_body(body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
@@ -206,14 +210,8 @@ fn a_stream_labelled_as_no_json_type_is_read_as_events() {
 #[test]
 fn a_session_pointer_that_finds_no_id_is_named_in_the_error() {
     // The server keeps its id in an object; the suite's pointer stops one level short.
-    let (url, _) = recording_server(|_| {
-        let body = r#"{"output": "hi", "conversation": {"id": 7}}"#;
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    });
+    let (url, _) =
+        recording_server(|_| json_body(r#"{"output": "hi", "conversation": {"id": 7}}"#));
     let ws = Workspace::new();
     ws.write(
         "suite.yaml",
