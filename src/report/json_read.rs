@@ -597,9 +597,19 @@ mod tests {
             r#"{"k": 0, "n": 3}"#,
             r#"{"k": 4, "n": 3}"#,
             r#"{"k": 1, "n": 0}"#,
+            r#"{"k": 1, "n": 2, "selection": "not hex"}"#,
         ] {
             assert!(matches!(read(bad), Err(ReadError::Invalid(_))), "{bad}");
         }
+        // The selection's digest reads back as the run wrote it.
+        assert_eq!(
+            read(r#"{"k": 1, "n": 2, "selection": "00000000000000ff"}"#).ok(),
+            Some(Some(Slice {
+                k: 1,
+                n: 2,
+                selection: Some(255)
+            }))
+        );
         assert!(matches!(
             read(r#"{"k": -1, "n": 3}"#),
             Err(ReadError::Json(_))
