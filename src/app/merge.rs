@@ -3,11 +3,12 @@
 //! printed and written exactly as `run` prints and writes a run, and the exit code of §4.2
 //! decided from the combined run.
 //!
-//! Refused with exit 2, before anything is written: a report that cannot be read, reports of
-//! different schema versions, `--partition` shards that are not one whole set (of different
-//! N, a slice missing or given twice: [`whole_partitions`]), and a dialogue (suite file + name)
-//! in more than one report (overlapping shards, or the same report given twice). This module
-//! sends nothing and reads no suite: the reports are the whole truth.
+//! Refused with exit 2, before anything is written: a report to write that is one of the
+//! reports read, a report that cannot be read, reports of different schema versions,
+//! `--partition` shards that are not one whole set (of different N, cut from different
+//! selections, a slice missing or given twice: [`whole_partitions`]), and a dialogue (suite
+//! file + name) in more than one report (overlapping shards, or the same report given twice).
+//! This module sends nothing and reads no suite: the reports are the whole truth.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! Writing a report or a golden without ever renaming over something that is not a regular
-//! file (see the parent module). Never reads what is there, never creates directories.
+//! file (see the parent module). Never reads what is there. Makes no directory but when asked
+//! to ready a path before a run ([`ready_to_write`]), so that a path that cannot be written
+//! is found before the work whose results it would hold.
 //!
 //! A report can be written as it is made ([`write_atomic_with`]), through a buffer, so a big
 //! run's report never has to exist whole in memory: the temporary file takes the bytes, and

@@ -1,5 +1,6 @@
 //! Which dialogues run: `--filter`, `--tag` and `--partition K/N`. Pure functions of the
-//! loaded suites, so `list` and `run` select exactly the same dialogues.
+//! loaded suites, so `list` and `run` select exactly the same dialogues; and the digest of a
+//! selection, which tells `merge` whether shards were cut from the same one.
 
 use crate::suite::model::Suite;
 use crate::util::fnv1a;
@@ -65,15 +66,13 @@ pub fn selection_digest(suites: &[Suite], sel: &Selection) -> u64 {
         partition: None,
         ..sel.clone()
     };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut names = String::new();
     for (si, di) in select(suites, &whole) {
         let suite = &suites[si];
-        let name = suite.display_name(&suite.dialogues[di]);
-        for &b in name.as_bytes().iter().chain(b"\n") {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        names.push_str(&suite.display_name(&suite.dialogues[di]));
+        names.push('\n');
     }
-    hash
+    fnv1a(names.as_bytes())
 }
 
 #[cfg(test)]
