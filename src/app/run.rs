@@ -2,8 +2,9 @@
 //! loaded and the dialogues selected, the in-process servers started, the run executed with the
 //! console following its events, then the reports written and the exit code decided.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -548,15 +549,24 @@ pub(super) fn bless_failed(report: &RunReport) -> bool {
 /// saying "left alone" about it would send a reviewer looking for it: it is forgotten, and
 /// counted (the number returned) so that the console can say none was created.
 fn settle_bless(suites: &[Arc<Suite>], report: &mut RunReport) -> usize {
-    let mut not_created = 0;
-    for d in &mut report.dialogues {
-        let unrecorded = d.bless.is_none()
+    let unrecorded = |d: &crate::record::DialogueResult| {
+        d.bless.is_none()
             && matches!(
                 d.outcome,
                 crate::record::Outcome::NotRun | crate::record::Outcome::Error
-            );
-        if unrecorded {
-            d.bless = golden_of(suites, d).map(BlessAction::LeftAlone);
+            )
+    };
+    // Their goldens by dialogue, made once: a Ctrl-C early in a big run leaves thousands of
+    // dialogues unstarted, and looking each up by name among all was quadratic.
+    let goldens = match report.dialogues.iter().any(unrecorded) {
+        true => goldens_by_dialogue(suites),
+        false => HashMap::new(),
+    };
+    let mut not_created = 0;
+    for d in &mut report.dialogues {
+        if unrecorded(d) {
+            let key = (d.suite.path.as_path(), d.name.as_str(), d.row);
+            d.bless = goldens.get(&key).cloned().map(BlessAction::LeftAlone);
         }
         if matches!(&d.bless, Some(BlessAction::LeftAlone(p)) if !p.exists()) {
             d.bless = None;
@@ -566,15 +576,19 @@ fn settle_bless(suites: &[Arc<Suite>], report: &mut RunReport) -> usize {
     not_created
 }
 
-/// The golden file of a dialogue's result, when its dialogue keeps one.
-fn golden_of(suites: &[Arc<Suite>], d: &crate::record::DialogueResult) -> Option<PathBuf> {
-    let suite = suites.iter().find(|s| s.path == d.suite.path)?;
-    let dialogue = suite
-        .dialogues
-        .iter()
-        .find(|x| x.name == d.name && x.row == d.row)?;
-    (dialogue.golden != crate::suite::model::GoldenMode::Off)
-        .then(|| golden::golden_path(suite, &dialogue.name))
+/// The golden file of each dialogue that keeps one, by its suite file, name and matrix row
+/// (how a result names its dialogue).
+fn goldens_by_dialogue(suites: &[Arc<Suite>]) -> HashMap<(&Path, &str, Option<u32>), PathBuf> {
+    let mut goldens = HashMap::new();
+    for suite in suites {
+        for d in &suite.dialogues {
+            if d.golden != crate::suite::model::GoldenMode::Off {
+                let key = (suite.path.as_path(), d.name.as_str(), d.row);
+                goldens.insert(key, golden::golden_path(suite, &d.name));
+            }
+        }
+    }
+    goldens
 }
 
 /// The `user:pass` of `scheme://user:pass@host/...`, if any.
