@@ -492,6 +492,52 @@ fn partitions_split_a_run_without_overlap() {
     assert_valid_junit(&ws.path().join("e.xml"));
 }
 
+/// `--partition` takes `K/N` as written, nothing that merely parses to it: a space, a sign or
+/// a leading zero (a CI template's slip) is a usage error that names the flag and the form,
+/// before anything is sent or written, for `run` and `list` alike.
+#[test]
+fn a_partition_is_plain_k_of_n_or_a_usage_error() {
+    let mock = Mock::start(&fixture("run/agent.yaml"));
+    let ws = Workspace::new();
+    ws.write(
+        "p.yaml",
+        &format!(
+            "{}dialogues:\n  - name: only\n    turns: [{{user: business hours}}]\n",
+            header(&mock.url)
+        ),
+    );
+    for bad in [" 1/3", "+1/3", "01/03", "1/3 ", "0/3", "4/3"] {
+        let out = run(&ws, "p.yaml", &["--partition", bad, "--junit", "out/r.xml"]);
+        assert_code(&out, 2);
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: --partition: expected K/N with 1 <= K <= N, such as 2/3; got '{bad}'\n"
+            ),
+            "{bad:?}"
+        );
+        assert_eq!(stdout(&out), "", "{bad:?}");
+        // Refused before the report's directory is made.
+        assert!(
+            !ws.exists("out"),
+            "{bad:?}: the report's directory was made"
+        );
+
+        let out = run_in(ws.path(), &["list", "p.yaml", "--partition", bad]);
+        assert_code(&out, 2);
+        assert!(
+            stderr(&out).starts_with("error: --partition: expected K/N"),
+            "{bad:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(mock.requests().is_empty(), "sent: {:?}", mock.requests());
+    // The plain form still runs.
+    let out = run(&ws, "p.yaml", &["--partition", "1/1"]);
+    assert_code(&out, 0);
+    assert_eq!(mock.requests().len(), 1);
+}
+
 #[test]
 fn environment_and_flags_override_the_files() {
     let mock = Mock::start(&fixture("run/agent.yaml"));

@@ -245,7 +245,8 @@ pub(super) fn selection(args: &SelectArgs) -> Result<Selection, String> {
             .partition
             .as_deref()
             .map(Partition::parse)
-            .transpose()?,
+            .transpose()
+            .map_err(|e| format!("--partition: {e}"))?,
     })
 }
 

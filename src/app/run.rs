@@ -110,11 +110,6 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
 
 /// Every flag checked and resolved with the environment, before anything is loaded.
 fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig), String> {
-    super::ready_report_paths(
-        args.junit.as_deref(),
-        args.json.as_deref(),
-        args.html.as_deref(),
-    )?;
     let overrides = overrides(args)?;
     let sel = selection(&args.select)?;
     if args.jobs == 0 {
@@ -147,6 +142,13 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     if args.bless && args.no_golden {
         return Err("--bless and --no-golden contradict each other".into());
     }
+    // Last: it makes the reports' directories, which a flag refused above must not leave
+    // behind.
+    super::ready_report_paths(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.html.as_deref(),
+    )?;
     let cfg = RunConfig {
         jobs: args.jobs,
         fail_fast: args.fail_fast,

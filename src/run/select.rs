@@ -22,12 +22,20 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// `K/N` written exactly: plain decimal digits without sign, space or leading zero, and
+    /// `1 <= K <= N`. Strict because the value comes from a CI matrix's template: ` 1/3`,
+    /// `+1/3` or `01/03` is a slip in it (a stray space or sign, a padded number) that is
+    /// better shown than guessed at, and a slice is then written one way only, as the report
+    /// records it and `merge` names it (`shard 2/3`). The error names no flag: the caller
+    /// knows which one it parsed.
     pub fn parse(text: &str) -> Result<Partition, String> {
-        let bad = || format!("`{text}` is not a partition: write K/N with 1 <= K <= N, e.g. `2/4`");
+        let bad = || format!("expected K/N with 1 <= K <= N, such as 2/3; got '{text}'");
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let k: u32 = k.trim().parse().map_err(|_| bad())?;
-        let n: u32 = n.trim().parse().map_err(|_| bad())?;
-        if n == 0 || k == 0 || k > n {
+        let (k, n) = (
+            whole_number(k).ok_or_else(bad)?,
+            whole_number(n).ok_or_else(bad)?,
+        );
+        if k == 0 || k > n {
             return Err(bad());
         }
         Ok(Partition { k, n })
@@ -38,6 +46,17 @@ impl Partition {
     pub fn contains(&self, display_name: &str) -> bool {
         (fnv1a(display_name.as_bytes()) % u64::from(self.n)) as u32 == self.k - 1
     }
+}
+
+/// A number of one or more ASCII digits with no leading zero (`0` itself is allowed, and left
+/// to the range check): `str::parse` alone would also take `+1` and `01`.
+fn whole_number(text: &str) -> Option<u32> {
+    let digits = text.bytes().all(|b| b.is_ascii_digit());
+    let padded = text.len() > 1 && text.starts_with('0');
+    if text.is_empty() || !digits || padded {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// `(suite index, dialogue index)` of every selected dialogue, in suite and file order.
@@ -82,10 +101,67 @@ mod tests {
     #[test]
     fn parse_partitions() {
         assert_eq!(Partition::parse("2/4"), Ok(Partition { k: 2, n: 4 }));
+        assert_eq!(Partition::parse("1/1"), Ok(Partition { k: 1, n: 1 }));
+        assert_eq!(Partition::parse("10/10"), Ok(Partition { k: 10, n: 10 }));
+        assert_eq!(
+            Partition::parse("100/4000"),
+            Ok(Partition { k: 100, n: 4000 })
+        );
         assert!(Partition::parse("0/4").is_err());
         assert!(Partition::parse("5/4").is_err());
         assert!(Partition::parse("1/0").is_err());
+        assert!(Partition::parse("0/0").is_err());
         assert!(Partition::parse("x").is_err());
+    }
+
+    /// Only plain digits: a sign, a space, a leading zero or anything else around the
+    /// numbers is refused, never read as the slice it resembles.
+    #[test]
+    fn parse_partitions_refuses_all_but_plain_digits() {
+        for text in [
+            " 1/3",
+            "1/3 ",
+            "1 /3",
+            "1/ 3",
+            "\t1/3",
+            "1/3\n",
+            "+1/3",
+            "1/+3",
+            "-1/3",
+            "01/3",
+            "1/03",
+            "01/03",
+            "00/3",
+            "1/3/3",
+            "1//3",
+            "/3",
+            "1/",
+            "/",
+            "",
+            "1",
+            "1.0/3",
+            "1/3.",
+            "1_0/30",
+            "0x1/3",
+            "１/3",
+            "4294967296/4294967296",
+        ] {
+            assert_eq!(
+                Partition::parse(text),
+                Err(format!(
+                    "expected K/N with 1 <= K <= N, such as 2/3; got '{text}'"
+                )),
+                "{text:?}"
+            );
+        }
+        // The largest slice still fits.
+        assert_eq!(
+            Partition::parse("4294967295/4294967295"),
+            Ok(Partition {
+                k: u32::MAX,
+                n: u32::MAX
+            })
+        );
     }
 
     #[test]
