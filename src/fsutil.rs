@@ -26,6 +26,6 @@ pub use read::{
 };
 pub use walk::{leads_up, walk_files, Entry, Visit, Walk, WalkError, WalkOptions};
 pub use write::{
-    ready_to_write, replaced_file, write_atomic, write_atomic_with, writes_to_stdout, Durability,
-    Sink, FIFO_READER_WAIT,
+    interrupt_waits, ready_to_write, replaced_file, write_atomic, write_atomic_with,
+    writes_to_stdout, Durability, Sink, FIFO_READER_WAIT,
 };

@@ -424,6 +424,83 @@ fn a_second_sigint_exits_at_once_while_reports_are_still_being_written() {
     assert_valid_junit(&ws.path().join("r.xml"));
 }
 
+#[test]
+fn sigint_while_a_report_waits_for_its_fifos_reader_ends_the_wait_at_once() {
+    // The run is done and its JUnit report waits for someone to open the FIFO (up to 10 s).
+    // A Ctrl-C then is answered at once: exit 130, the FIFO left as it was and given nothing,
+    // the JSON report beside it whole, no scratch file left behind.
+    let ws = Workspace::with(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123, retries: 0}\n\
+         dialogues:\n  - name: quick\n    golden: false\n    turns: [{user: hello}]\n",
+    );
+    let fifo = ws.path().join("r.xml");
+    let c_fifo =
+        std::ffi::CString::new(fifo.clone().into_os_string().into_encoded_bytes()).expect("path");
+    // SAFETY: mkfifo(3) on a NUL-terminated path inside our own temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    let mut child = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "s.yaml", "--color", "never"])
+        .args(["--junit", "r.xml", "--json", "r.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn agenttest");
+    // The JSON report is written on a thread of its own while the JUnit one waits: once it is
+    // there, the run is in that wait.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ws.exists("r.json") {
+        assert!(
+            Instant::now() < deadline,
+            "the JSON report was never written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the FIFO should hold the run"
+    );
+    let interrupted = Instant::now();
+    send_signal(&child, libc::SIGINT);
+    let status = exit_within(&mut child, Duration::from_secs(20));
+    let took = interrupted.elapsed();
+    let stderr = {
+        use std::io::Read as _;
+        let mut text = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut text);
+        text
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}\n{stderr}");
+    assert!(
+        took < Duration::from_secs(5),
+        "exited {took:?} after the Ctrl-C: the wait for the FIFO's reader went on\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "error: failed to write the JUnit report r.xml: it is a FIFO and no process opened \
+             it for reading before the interrupt"
+        ),
+        "{stderr}"
+    );
+    use std::os::unix::fs::FileTypeExt as _;
+    let meta = std::fs::symlink_metadata(&fifo).expect("the FIFO is still there");
+    assert!(meta.file_type().is_fifo(), "{meta:?}");
+    let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("JSON report");
+    assert_eq!(json["dialogues"][0]["outcome"], "pass", "{json}");
+    let mut names: Vec<String> = std::fs::read_dir(ws.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["r.json", "r.xml", "s.yaml"]);
+}
+
 // ---- 13. Every error says where the request went, never the key ---------------------------
 
 #[test]

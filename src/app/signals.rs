@@ -42,6 +42,12 @@ async fn listen(cancel: CancellationToken, ready: std::sync::mpsc::Sender<()>) {
     let mut signals = Signals::new();
     let _ = ready.send(());
     signals.next().await;
+    // The run may already be writing its reports, one of them waiting for a FIFO's reader:
+    // end that wait, or this Ctrl-C would be answered only when it ends, up to 10 s later. A
+    // report written after this still waits for its reader (SPEC §4: the reports are
+    // finished), and the second Ctrl-C ends that. Before the cancel: the reports of the run
+    // the cancel ends must not start their wait in between, and be ended by this one.
+    crate::fsutil::interrupt_waits();
     cancel.cancel();
     // Said from a thread of its own: a stderr whose reader stopped reading (a full pipe)
     // would block this one, and with it the second Ctrl-C.

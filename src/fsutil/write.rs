@@ -10,12 +10,29 @@
 use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long [`write_atomic`] waits for a process to open a FIFO for reading before it gives
 /// up: long enough for `mkfifo p; agenttest run --json p & consumer < p` to start in either
-/// order, short enough that a forgotten reader fails the CI step instead of hanging it.
+/// order, short enough that a forgotten reader fails the CI step instead of hanging it. An
+/// interrupt that comes during the wait ends it sooner ([`interrupt_waits`]).
 pub const FIFO_READER_WAIT: Duration = Duration::from_secs(10);
+
+/// How many interrupts (Ctrl-C, SIGTERM) the process has had, as [`interrupt_waits`] counts
+/// them. Process-wide on purpose: the wait for a FIFO's reader runs three calls below the app
+/// (report writer, [`write_atomic_with`], the open), on a report's own thread, and a signal is
+/// itself process-wide; handing the run's cancellation token down instead would add it to
+/// every report writer's signature (and `merge`'s) for this one wait.
+static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Ends every wait for a FIFO's reader that is under way now: each gives up at once with
+/// [`io::ErrorKind::Interrupted`], having written nothing. A wait that starts later waits as
+/// usual (until a later call), so an interrupted run still writes its reports to a reader that
+/// comes (SPEC §4). The app's signal listener calls this.
+pub fn interrupt_waits() {
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+}
 
 /// As many symbolic links as Linux follows in one path before it says `ELOOP`.
 const MAX_LINKS: usize = 40;
@@ -316,10 +333,13 @@ fn open_in_place(path: &Path, append: bool) -> io::Result<File> {
     // a descriptor's file is appended to), never become the controlling terminal.
     opts.write(true).append(append).custom_flags(libc::O_NOCTTY);
     let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
-    // A blocking open of a FIFO waits for a reader forever; wait a bounded time instead. The
-    // probe stays open until the real descriptor is, so the reader cannot be missed between.
+    // A blocking open of a FIFO waits for a reader forever; wait a bounded time instead, and
+    // only until the next interrupt (see [`INTERRUPTS`]). The probe stays open until the real
+    // descriptor is, so the reader cannot be missed between.
     let _probe = if is_fifo {
-        Some(wait_for_fifo_reader(path)?)
+        let seen = INTERRUPTS.load(Ordering::SeqCst);
+        let interrupted = || INTERRUPTS.load(Ordering::SeqCst) != seen;
+        Some(wait_for_fifo_reader(path, FIFO_READER_WAIT, interrupted)?)
     } else {
         None
     };
@@ -331,12 +351,17 @@ fn open_in_place(path: &Path, append: bool) -> io::Result<File> {
     OpenOptions::new().write(true).append(append).open(path)
 }
 
-/// A non-blocking write end of the FIFO, once a process has it open for reading.
+/// A non-blocking write end of the FIFO, once a process has it open for reading: looked for
+/// every [`FIFO_POLL`] until `wait` is over or `interrupted` says so.
 #[cfg(unix)]
-fn wait_for_fifo_reader(path: &Path) -> io::Result<File> {
+fn wait_for_fifo_reader(
+    path: &Path,
+    wait: Duration,
+    interrupted: impl Fn() -> bool,
+) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::time::Instant;
-    let deadline = Instant::now() + FIFO_READER_WAIT;
+    let deadline = Instant::now() + wait;
     loop {
         let probe = OpenOptions::new()
             .write(true)
@@ -346,21 +371,33 @@ fn wait_for_fifo_reader(path: &Path) -> io::Result<File> {
             Ok(file) => return Ok(file),
             // ENXIO: nobody has the FIFO open for reading yet.
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if interrupted() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        "it is a FIFO and no process opened it for reading before the \
+                         interrupt",
+                    ));
+                }
                 if Instant::now() >= deadline {
                     return Err(io::Error::new(
                         io::ErrorKind::WouldBlock,
                         format!(
                             "it is a FIFO and no process opened it for reading within {}s",
-                            FIFO_READER_WAIT.as_secs()
+                            wait.as_secs()
                         ),
                     ));
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(FIFO_POLL);
             }
             Err(e) => return Err(e),
         }
     }
 }
+
+/// How often [`wait_for_fifo_reader`] looks for a reader (and for an interrupt): a reader or
+/// a Ctrl-C is answered at once, as a person sees it.
+#[cfg(unix)]
+const FIFO_POLL: Duration = Duration::from_millis(20);
 
 #[cfg(unix)]
 fn is_block_device(ft: &FileType) -> bool {
@@ -529,5 +566,45 @@ pub(crate) mod tests {
         (&reader).read_to_string(&mut got).unwrap();
         assert_eq!(got, "through");
         assert!(std::fs::symlink_metadata(&p).unwrap().file_type().is_fifo());
+    }
+
+    /// Nobody reads: the wait ends at its bound, or at once when interrupted, never having
+    /// opened the FIFO for writing.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_without_a_reader_is_waited_for_until_the_bound_or_an_interrupt() {
+        use std::os::unix::fs::FileTypeExt;
+        use std::sync::atomic::AtomicBool;
+        use std::time::Instant;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p");
+        mkfifo(&p);
+
+        let e = wait_for_fifo_reader(&p, Duration::from_millis(100), || false).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+
+        // An interrupt halfway through a long wait.
+        let stop = AtomicBool::new(false);
+        let started = Instant::now();
+        let e = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                stop.store(true, Ordering::SeqCst);
+            });
+            wait_for_fifo_reader(&p, Duration::from_secs(60), || stop.load(Ordering::SeqCst))
+                .unwrap_err()
+        });
+        assert_eq!(e.kind(), io::ErrorKind::Interrupted);
+        assert_eq!(
+            e.to_string(),
+            "it is a FIFO and no process opened it for reading before the interrupt"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(std::fs::symlink_metadata(&p).unwrap().file_type().is_fifo());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
