@@ -248,3 +248,69 @@ fn an_interrupted_run_lines_every_dialogue_it_did_not_run() {
     );
     assert_eq!(text.matches("NOT RUN s › d4").count(), 1, "{text}");
 }
+
+/// A `skip:` dialogue that `--fail-fast` stopped the run before is skipped all the same, in
+/// every output: its line, the summary's count, its JUnit `<skipped message>` with its reason,
+/// and its JSON outcome. Only the dialogues that would have sent something are not run.
+#[test]
+fn a_skipped_dialogue_fail_fast_never_reached_is_still_skipped() {
+    let ws = Workspace::with(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_demo_key, retries: 0}
+dialogues:
+  - name: fails
+    golden: false
+    turns: [{user: hi, expect: {contains: nope}}]
+  - name: parked
+    skip: waiting on ticket 123
+    turns: [{user: hi}]
+  - name: third
+    golden: false
+    turns: [{user: hi}]
+",
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--fail-fast",
+            "--jobs",
+            "1",
+            "--color",
+            "never",
+            "--junit",
+            "r.xml",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("SKIP  s › parked  (waiting on ticket 123)\n"),
+        "{text}"
+    );
+    assert!(text.contains("NOT RUN s › third\n"), "{text}");
+    assert!(!text.contains("NOT RUN s › parked"), "{text}");
+    assert!(
+        text.contains("0 passed, 1 failed, 0 errored, 1 skipped, 1 not run"),
+        "{text}"
+    );
+    let junit = ws.read("r.xml");
+    assert!(
+        junit.contains("<skipped message=\"waiting on ticket 123\"/>"),
+        "{junit}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ws.read("r.json")).unwrap();
+    let outcomes: Vec<(&str, &str)> = json["dialogues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap(), d["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("fails", "fail"), ("parked", "skip"), ("third", "not_run")]
+    );
+}

@@ -43,6 +43,16 @@ pub(super) fn base_result(suite: &Suite, d: &Dialogue, outcome: Outcome) -> Dial
     }
 }
 
+/// The result of a `skip:` dialogue, which sends nothing: the same whether its turn came or
+/// the run stopped before it (fail-fast, Ctrl-C), since neither changes what it is.
+pub(super) fn skipped(suite: &Suite, d: &Dialogue, policy: GoldenPolicy) -> DialogueResult {
+    let mut r = base_result(suite, d, Outcome::Skip);
+    if policy == GoldenPolicy::Bless && d.golden != GoldenMode::Off {
+        r.bless = Some(BlessAction::LeftAlone(golden::golden_path(suite, &d.name)));
+    }
+    r
+}
+
 /// How a dialogue's runs become its verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Gate {
@@ -102,14 +112,10 @@ pub(super) async fn run_dialogue(
     suite: &Suite,
     d: &Dialogue,
 ) -> DialogueResult {
-    let golden_path = golden::golden_path(suite, &d.name);
     if d.skip.is_some() {
-        let mut r = base_result(suite, d, Outcome::Skip);
-        if ctx.cfg.golden == GoldenPolicy::Bless && d.golden != GoldenMode::Off {
-            r.bless = Some(BlessAction::LeftAlone(golden_path));
-        }
-        return r;
+        return skipped(suite, d, ctx.cfg.golden);
     }
+    let golden_path = golden::golden_path(suite, &d.name);
     let started = Instant::now();
     let (repeat, gate) = repeat_and_gate(ctx, d);
     let recorded = match gate {

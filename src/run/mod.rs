@@ -145,6 +145,7 @@ pub async fn run(
         cfg,
         cancel: cancel.clone(),
     });
+    let policy = ctx.cfg.golden;
     let results = schedule::schedule(ctx, &jobs, &events, keep).await;
     // Interrupted or not: what the run learned is on disk already, and the index only saves
     // the next run its reads.
@@ -154,7 +155,18 @@ pub async fn run(
     let dialogues = results
         .into_iter()
         .zip(&jobs)
-        .map(|(r, job)| r.unwrap_or_else(|| not_run(job)))
+        .map(|(r, job)| {
+            r.unwrap_or_else(|| {
+                let result = not_run(job, policy);
+                // A `skip:` dialogue the run stopped before is skipped all the same, and has
+                // its line as one reached is (the console lines only the dialogues that
+                // never started).
+                if result.outcome == crate::record::Outcome::Skip {
+                    let _ = events.send(Event::DialogueFinished(Arc::new(result.clone())));
+                }
+                result
+            })
+        })
         .collect();
     RunReport {
         started_at,
@@ -236,11 +248,12 @@ fn limiters(jobs: &[Job]) -> HashMap<String, Arc<Limiter>> {
         .collect()
 }
 
-/// A dialogue that never started (fail-fast, Ctrl-C, or a task that panicked).
-fn not_run(job: &Job) -> DialogueResult {
-    dialogue::base_result(
-        &job.suite,
-        &job.suite.dialogues[job.dialogue],
-        crate::record::Outcome::NotRun,
-    )
+/// A dialogue that never started (fail-fast, Ctrl-C, or a task that panicked); a `skip:`
+/// one is skipped all the same.
+fn not_run(job: &Job, policy: GoldenPolicy) -> DialogueResult {
+    let d = &job.suite.dialogues[job.dialogue];
+    if d.skip.is_some() {
+        return dialogue::skipped(&job.suite, d, policy);
+    }
+    dialogue::base_result(&job.suite, d, crate::record::Outcome::NotRun)
 }
