@@ -583,3 +583,74 @@ fn errored_runs_never_pass_a_baseline_gate_they_could_have_failed() {
         "{text}"
     );
 }
+
+/// A repeated dialogue that passes while its runs differ from the golden (against the
+/// baseline, where the comparison is a tally shown for review; or by count, with fewer
+/// differing runs than it tolerates) still writes the first differing run beside the golden
+/// (SPEC §7), the console names the file, also with the JSON report's parts written as the
+/// run goes, and `accept` takes it keeping the baseline. Once every run matches, the stale
+/// pending file is removed.
+#[test]
+fn a_passing_repeated_dialogue_whose_runs_differ_from_the_golden_leaves_it_for_review() {
+    let ws = Workspace::with(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123, retries: 0}
+dialogues:
+  - name: gated
+    repeat: 3
+    min_pass: baseline
+    turns: [{user: What are your business hours?, expect: {contains: Monday}}]
+  - name: counted
+    repeat: 3
+    min_pass: 2
+    golden: {mode: similar, threshold: 0.2}
+    turns: [{user: What are your business hours?, expect: {contains: Monday}}]
+",
+    );
+    let old = "# agenttest golden transcript. Update with: agenttest run --bless
+suite: s
+dialogue: gated
+baseline: {runs: 20, passed: 20}
+turns:
+  - user: What are your business hours?
+    status: 200
+    agent: We are open Monday to Friday, 10 AM to 4 PM.
+";
+    ws.write("s.golden/gated.yaml", old);
+    // `similar` at 0.2 lets the same reply through, so `counted` matches on every run.
+    ws.write(
+        "s.golden/counted.yaml",
+        &old.replace("dialogue: gated", "dialogue: counted")
+            .replace("baseline: {runs: 20, passed: 20}\n", ""),
+    );
+    ws.write("s.golden/counted.yaml.new", "stale\n");
+    let out = run_in(
+        ws.path(),
+        &["run", "s.yaml", "--color", "never", "--json", "r.json"],
+    );
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("1 pending golden written beside its golden"),
+        "{text}"
+    );
+    assert!(text.contains("  s.golden/gated.yaml.new\n"), "{text}");
+    assert!(ws.exists("s.golden/gated.yaml.new"));
+    assert!(
+        !ws.exists("s.golden/counted.yaml.new"),
+        "every run of `counted` matched: its stale pending file goes"
+    );
+    let report = json(&ws, "r.json");
+    let pending = report["dialogues"][0]["attempts"][0]["golden"]["pending"].as_str();
+    assert_eq!(pending, Some("s.golden/gated.yaml.new"), "{report}");
+
+    let out = run_in(ws.path(), &["accept", "s.yaml"]);
+    assert_code(&out, 0);
+    let golden = ws.read("s.golden/gated.yaml");
+    assert!(golden.contains("Monday through Friday"), "{golden}");
+    assert!(
+        golden.contains("baseline: {runs: 20, passed: 20}"),
+        "{golden}"
+    );
+    assert!(!ws.exists("s.golden/gated.yaml.new"));
+}

@@ -139,7 +139,7 @@ pub(super) async fn run_dialogue(
         golden_on: d.golden != GoldenMode::Off && ctx.cfg.golden == GoldenPolicy::Compare,
         recorded,
     };
-    let (mut attempts, outcome, gated) = plan.rounds().await;
+    let (mut attempts, outcome, gated, deciding) = plan.rounds().await;
     let mut r = base_result(suite, d, outcome);
     r.repeat = repeat;
     r.min_pass = match gate {
@@ -149,7 +149,7 @@ pub(super) async fn run_dialogue(
     r.baseline = gated;
     match ctx.cfg.golden {
         GoldenPolicy::Compare if plan.golden_on => {
-            settle_pending(&plan.golden_path, outcome, &mut attempts).await;
+            settle_pending(&plan.golden_path, outcome, &mut attempts, deciding).await;
         }
         GoldenPolicy::Bless if d.golden != GoldenMode::Off => {
             r.bless = Some(bless(suite, d, &plan.golden_path, &attempts, repeat, outcome).await);
@@ -164,10 +164,13 @@ pub(super) async fn run_dialogue(
 
 impl Plan<'_> {
     /// The first round of `repeat` runs, then reruns while the verdict is not a pass.
-    async fn rounds(&self) -> (Vec<Attempt>, Outcome, Option<BaselineGate>) {
+    /// Also where the deciding round's runs start in the attempts: the last round's, unless
+    /// Ctrl-C cut it short (then the round before stands).
+    async fn rounds(&self) -> (Vec<Attempt>, Outcome, Option<BaselineGate>, usize) {
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut outcome = Outcome::NotRun;
         let mut gated = None;
+        let mut deciding = 0;
         for round in 0..=self.ctx.cfg.reruns {
             let group = self.round(round).await;
             let (verdict, baseline) = match self.gate {
@@ -180,6 +183,9 @@ impl Plan<'_> {
                 Gate::Baseline(alpha) => baseline_verdict(&group, &self.recorded, alpha),
             };
             gated = baseline.or(gated);
+            if verdict != Outcome::NotRun {
+                deciding = attempts.len();
+            }
             attempts.extend(group);
             outcome = match (round, verdict) {
                 (0, v) => v,
@@ -191,7 +197,7 @@ impl Plan<'_> {
                 break;
             }
         }
-        (attempts, outcome, gated)
+        (attempts, outcome, gated, deciding)
     }
 
     /// One round: `repeat` runs, each compared with the golden; Ctrl-C cuts it short.
@@ -465,20 +471,34 @@ async fn bless(
         .unwrap_or_else(|e| BlessAction::Failed(path.to_path_buf(), e.to_string()))
 }
 
-/// A passing dialogue removes its stale pending file; a failing one records the first run that
-/// did not match its golden as `<slug>.yaml.new` — also when the golden is broken (a hand edit
-/// gone wrong), so the `accept` the message suggests has something to accept.
-async fn settle_pending(golden_path: &Path, outcome: Outcome, attempts: &mut [Attempt]) {
-    if outcome.is_pass() {
-        // One unlink of a file that is almost never there: cheaper done than handed off.
-        let _ = golden::remove_pending(golden_path);
-        return;
-    }
-    let Some(check) = attempts
+/// Records the first run that did not match its golden as `<slug>.yaml.new` (SPEC §7) — also
+/// when the golden is broken (a hand edit gone wrong), so the `accept` the message suggests has
+/// something to accept — or, when every run matched, removes a stale pending file.
+///
+/// A failing dialogue looks at all its runs. A passing one looks at the runs of the round that
+/// decided it (`attempts[deciding..]`): a repeated dialogue can pass with some runs that
+/// differ from the golden (by count, or against a baseline, where the comparison is only a
+/// tally shown for review, SPEC §9.3), and that difference is what `review` is for; a FLAKY
+/// one's failed first round is not, since its rerun passed.
+async fn settle_pending(
+    golden_path: &Path,
+    outcome: Outcome,
+    attempts: &mut [Attempt],
+    deciding: usize,
+) {
+    let looked_at = match outcome.is_pass() {
+        true => attempts.get_mut(deciding..).unwrap_or_default(),
+        false => attempts,
+    };
+    let Some(check) = looked_at
         .iter_mut()
         .filter_map(|a| a.golden.as_mut())
         .find(|c| c.status.is_failure() && !c.actual.is_empty())
     else {
+        if outcome.is_pass() {
+            // One unlink of a file that is almost never there: cheaper done than handed off.
+            let _ = golden::remove_pending(golden_path);
+        }
         return;
     };
     let mut owned = check.clone();
