@@ -324,9 +324,15 @@ trait Errored {
 }
 
 impl Errored for Attempt {
-    /// Ends the attempt as an error: there is no answer to judge at `turn`.
+    /// Ends the attempt at `turn`, which has no answer to judge: an error, unless an earlier
+    /// turn's answer was already judged wrong. Then it stays a failure, with the error that
+    /// ended it beside: the agent answered and was wrong, which is what exit 1 says (SPEC
+    /// §4.2: an error is "the gate could not judge", and here it did), and a CI step that
+    /// lets an error (exit 3) pass as an outage must not let that wrong answer through.
     fn errored(&mut self, turn: usize, span: Span, kind: ErrorKind) {
-        self.outcome = Outcome::Error;
+        if self.outcome != Outcome::Fail {
+            self.outcome = Outcome::Error;
+        }
         self.error = Some(RunError { turn, span, kind });
     }
 }

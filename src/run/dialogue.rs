@@ -213,7 +213,13 @@ impl Plan<'_> {
             };
             let endpoint = self.endpoint.clone();
             let mut attempt = run_attempt(self.ctx, endpoint, self.grader, self.d, kind).await;
-            if self.golden_on && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail) {
+            // Only a run that went to its end has a transcript to compare: one that failed
+            // and then errored stopped short of it.
+            let completed = attempt.error.is_none();
+            if self.golden_on
+                && completed
+                && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail)
+            {
                 self.check_golden(&mut attempt).await;
             }
             let cut = attempt.outcome == Outcome::NotRun;
@@ -442,9 +448,10 @@ async fn bless(
         .iter()
         .find(|a| a.outcome == Outcome::Pass)
         .or_else(|| {
+            // A run that failed and then errored did not go to its end: not a transcript.
             attempts
                 .iter()
-                .find(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
+                .find(|a| a.outcome == Outcome::Fail && a.error.is_none())
         });
     let Some(a) = completed.filter(|_| !matches!(outcome, Outcome::NotRun | Outcome::Error)) else {
         return BlessAction::LeftAlone(path.to_path_buf());

@@ -51,7 +51,10 @@ pub fn pending_path(golden: &Path) -> PathBuf {
 /// The transcript a completed attempt would record: per turn the message as sent and the
 /// agent's text, both after the suite's `normalize` rules (a message can carry a captured
 /// value, see [`matching::user_matches`]), and the status (0 if there was none, which a
-/// completed attempt does not have); an absent text is recorded as empty. Turns that were never
+/// completed attempt does not have); an absent text is recorded as empty. The text of a turn
+/// that expected an error status is its `detail`, which its expectations were judged on: so
+/// the golden holds what changed if the detail does, and a replay of it (which answers the
+/// status with the text as its detail) is judged as the live run was. Turns that were never
 /// sent (the dialogue ended at a missed capture) are not part of it.
 pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> GoldenFile {
     GoldenFile {
@@ -64,7 +67,10 @@ pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> G
             .map(|t| GoldenTurn {
                 user: normalize(&t.message, &suite.normalize),
                 status: t.status.unwrap_or(0),
-                agent: normalize(t.text.as_deref().unwrap_or(""), &suite.normalize),
+                agent: normalize(
+                    t.text.as_deref().or(t.detail.as_deref()).unwrap_or(""),
+                    &suite.normalize,
+                ),
             })
             .collect(),
     }
