@@ -377,16 +377,20 @@ impl Checker<'_> {
             name,
             matrix,
         };
-        for named in plan.names() {
-            self.golden_name_fits(&named);
+        if plan.keeps_golden() {
+            for named in plan.names() {
+                self.golden_name_fits(&named);
+            }
         }
         plan
     }
 
-    /// Names are unique, and so are their slugs (one golden file each); a matrix row's name
-    /// is its expanded one, at the row. Compared even when a dialogue has other errors, so
-    /// all show at once: each dialogue's names with those of every dialogue before it.
+    /// Names are unique, and so are the slugs of the dialogues that keep a golden (one golden
+    /// file each; a `golden: false` dialogue has none to share); a matrix row's name is its
+    /// expanded one, at the row. Compared even when a dialogue has other errors, so all show
+    /// at once: each dialogue's names with those of every dialogue before it.
     fn unique_names(&mut self, b: &mut SuiteBuild, plan: &Plan) {
+        let keeps_golden = plan.keeps_golden();
         for n in plan.names() {
             let name = n.name.as_str();
             let s = slug(name);
@@ -400,6 +404,7 @@ impl Checker<'_> {
             } else if let Some((other, first)) = b
                 .slugs
                 .get(&s)
+                .filter(|_| keeps_golden)
                 .and_then(|other| Some((other, b.names.get(other)?)))
             {
                 let message = format!(
@@ -412,7 +417,9 @@ impl Checker<'_> {
                     .with_help("rename one of them so that their slugs differ");
                 self.diags.push(d);
             } else {
-                b.slugs.insert(s, n.name.clone());
+                if keeps_golden {
+                    b.slugs.insert(s, n.name.clone());
+                }
                 b.names.insert(n.name, n.place);
             }
         }
@@ -898,6 +905,12 @@ struct Plan<'r> {
 }
 
 impl Plan<'_> {
+    /// The dialogue has a golden file (`golden:` is not `false`), and with it a file name.
+    fn keeps_golden(&self) -> bool {
+        let golden = self.raw.golden.as_ref().map(|g| &g.value);
+        !matches!(golden, Some(RawGolden::Bool(false)))
+    }
+
     /// Each name the dialogue becomes, with where to point about it: its `name:`, or each
     /// row of its matrix.
     fn names(&self) -> Vec<Named> {

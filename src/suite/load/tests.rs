@@ -490,6 +490,27 @@ fn names_must_be_unique_and_not_collide_as_slugs() {
     );
 }
 
+/// A `golden: false` dialogue has no golden file: its slug may be another's, and its name may
+/// be longer than a file name could be. Two dialogues that keep goldens still may not share one.
+#[test]
+fn only_dialogues_with_a_golden_need_a_slug_of_their_own() {
+    let long = "x".repeat(300);
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}dialogues:\n  - name: 'refund: EU'\n    turns: [{{user: a}}]\n\
+             \x20 - name: refund – EU\n    golden: false\n    turns: [{{user: b}}]\n\
+             \x20 - name: REFUND EU\n    golden: false\n    turns: [{{user: c}}]\n\
+             \x20 - name: {long}\n    golden: false\n    turns: [{{user: d}}]\n\
+             \x20 - name: Refund  eu\n    golden: {{mode: similar}}\n    turns: [{{user: e}}]\n"
+        ),
+    )]);
+    assert_eq!(
+        f.errors(),
+        ["s.yaml:14:11 dialogues `refund: EU` and `Refund  eu` would share the golden file `refund-eu.yaml`"]
+    );
+}
+
 #[test]
 fn dialogue_fields() {
     let f = Fixture::new(&[(
