@@ -575,6 +575,63 @@ fn environment_and_flags_override_the_files() {
     assert_eq!(mock.requests().len(), 2);
 }
 
+/// `--agent` and `AGENTTEST_AGENT_ID` are held to the files' rule for an `agent_id`: one
+/// segment of the URL's path. One that would climb or cut the path would send the message
+/// and the key to another of the server's routes; it is a usage error, and nothing is sent.
+#[test]
+fn an_agent_id_from_a_flag_or_the_environment_is_one_path_segment() {
+    let mock = Mock::start(&fixture("run/agent.yaml"));
+    let ws = Workspace::new();
+    ws.write(
+        "e.yaml",
+        &format!(
+            "endpoint:\n  base_url: {}\n  agent_id: ag_test\n  api_key: ak_test_123\n  retries: 0\ndialogues:\n  - name: d\n    turns: [{{user: business hours}}]\n",
+            mock.url
+        ),
+    );
+    for (flag, env, said) in [
+        (
+            Some("../../agents/ag/api-keys?"),
+            None,
+            "error: --agent: the agent id `../../agents/ag/api-keys?` holds `/`: an agent id is one segment of the URL's path\n",
+        ),
+        (
+            Some(".."),
+            None,
+            "error: --agent: the agent id `..` is a path's dot segment: an agent id is one segment of the URL's path\n",
+        ),
+        (
+            None,
+            Some("ag?x=1"),
+            "error: AGENTTEST_AGENT_ID: the agent id `ag?x=1` holds `?`: an agent id is one segment of the URL's path\n",
+        ),
+        (Some(" "), None, "error: --agent: the agent id is empty\n"),
+    ] {
+        let mut cmd = agenttest();
+        cmd.current_dir(ws.path()).args(["run", "e.yaml", "--no-golden"]);
+        if let Some(flag) = flag {
+            cmd.args(["--agent", flag]);
+        }
+        if let Some(env) = env {
+            cmd.env("AGENTTEST_AGENT_ID", env);
+        }
+        let out = cmd.output().expect("run");
+        assert_code(&out, 2);
+        assert_eq!(stderr(&out), said, "{flag:?} {env:?}");
+    }
+    // Written in the file, a dot segment is refused at its place.
+    ws.write("dots.yaml", &ws.read("e.yaml").replace("ag_test", "'..'"));
+    let out = run_in(ws.path(), &["validate", "dots.yaml"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("`agent_id` `..` is a path's dot segment"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("dots.yaml:3:13"), "{}", stderr(&out));
+    assert!(mock.requests().is_empty(), "sent: {:?}", mock.requests());
+}
+
 #[test]
 fn validate_sends_nothing_and_reports_success() {
     // A real listener the suite points at: validate must not even connect to it.

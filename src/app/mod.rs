@@ -260,7 +260,7 @@ pub(super) fn overrides(args: &RunArgs) -> Result<EndpointOverrides, String> {
         .transpose()?;
     Ok(EndpointOverrides {
         base_url,
-        agent_id: args.agent.clone().or_else(|| env_var("AGENTTEST_AGENT_ID")),
+        agent_id: agent_override(args.agent.clone())?,
         timeout: args
             .timeout
             .as_deref()
@@ -290,9 +290,32 @@ pub(super) fn env_overrides() -> Result<EndpointOverrides, String> {
         base_url: env_var("AGENTTEST_BASE_URL")
             .map(|u| parse_base_url(&u))
             .transpose()?,
-        agent_id: env_var("AGENTTEST_AGENT_ID"),
+        agent_id: agent_override(None)?,
         ..EndpointOverrides::default()
     })
+}
+
+/// `--agent`, else `AGENTTEST_AGENT_ID`, held to the files' rule for an `agent_id`: a value
+/// that is not one segment of the path would send the message and the key to another of the
+/// server's paths (SPEC §4.2: exit 2, nothing sent).
+fn agent_override(flag: Option<String>) -> Result<Option<String>, String> {
+    let (id, source) = match flag {
+        Some(id) => (id, "--agent"),
+        None => match env_var("AGENTTEST_AGENT_ID") {
+            Some(id) => (id, "AGENTTEST_AGENT_ID"),
+            None => return Ok(None),
+        },
+    };
+    match crate::suite::load::agent_id_fault(&id) {
+        None => Ok(Some(id)),
+        Some(crate::suite::load::AgentIdFault::Empty) => {
+            Err(format!("{source}: the agent id is empty"))
+        }
+        Some(fault) => Err(format!(
+            "{source}: the agent id {fault}: {}",
+            crate::suite::load::AgentIdFault::WHY
+        )),
+    }
 }
 
 pub(super) fn parse_base_url(text: &str) -> Result<BaseUrl, String> {

@@ -226,16 +226,12 @@ impl Checker<'_> {
 
     fn agent_id(&mut self, v: &Spanned<String>) -> Option<String> {
         let e = self.env(v)?;
-        if e.value.trim().is_empty() {
-            self.error(span_of(v), "`agent_id` is empty");
-            return None;
-        }
-        // The id is one segment of the request's path (`/v1/agents/{agent_id}/chat`): a `/`
-        // would move the path, a `?` or `#` cut it short, and the request would go elsewhere.
-        if let Some(c) = e.value.chars().find(|c| matches!(c, '/' | '?' | '#')) {
-            let d = self.error(span_of(v), format!("`agent_id` `{}` holds `{c}`", e.value));
-            d.label = Some("an agent id is one segment of the URL's path".into());
-            d.help = Some("the platform's agent ids look like `ag_support`".into());
+        if let Some(fault) = agent_id_fault(&e.value) {
+            let d = self.error(span_of(v), format!("`agent_id` {fault}"));
+            if !matches!(fault, AgentIdFault::Empty) {
+                d.label = Some(AgentIdFault::WHY.into());
+                d.help = Some("the platform's agent ids look like `ag_support`".into());
+            }
             return None;
         }
         // Only an http endpoint's path and body are templates (SPEC §8.2): `{{ag}}` here would
@@ -587,4 +583,45 @@ pub(super) fn header_name_problem(name: &str) -> Option<String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)));
     bad.map(|c| format!("{c:?} cannot appear in a header name"))
+}
+
+/// Why a text cannot be an agent id. The id is one segment of the request's path
+/// (`/v1/agents/{agent_id}/chat`): a `/` would move the path, a `?` or `#` cut it short, and a
+/// `.` or `..` segment climb out of it, and the request, its message and its key would go
+/// elsewhere on the server. Shared by the files' `agent_id` and `--agent` /
+/// `AGENTTEST_AGENT_ID`, which must be held to the same rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentIdFault {
+    Empty,
+    Holds(String, char),
+    Dots(String),
+}
+
+impl AgentIdFault {
+    /// The label under the fault.
+    pub const WHY: &'static str = "an agent id is one segment of the URL's path";
+}
+
+impl std::fmt::Display for AgentIdFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AgentIdFault::Empty => write!(f, "is empty"),
+            AgentIdFault::Holds(id, c) => write!(f, "`{id}` holds `{c}`"),
+            AgentIdFault::Dots(id) => write!(f, "`{id}` is a path's dot segment"),
+        }
+    }
+}
+
+/// The fault of `id` as an agent id, if it has one.
+pub fn agent_id_fault(id: &str) -> Option<AgentIdFault> {
+    if id.trim().is_empty() {
+        return Some(AgentIdFault::Empty);
+    }
+    if let Some(c) = id.chars().find(|c| matches!(c, '/' | '?' | '#')) {
+        return Some(AgentIdFault::Holds(id.to_string(), c));
+    }
+    if id == "." || id == ".." {
+        return Some(AgentIdFault::Dots(id.to_string()));
+    }
+    None
 }

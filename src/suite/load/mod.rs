@@ -49,6 +49,7 @@ use check::{Checker, Scripts};
 use endpoint::Layer;
 use expect::Exp;
 use judge::JudgeLayer;
+pub use endpoint::{agent_id_fault, AgentIdFault};
 pub use source::read_source;
 
 /// Looks up an environment variable. Injected so that nothing below the CLI reads the
