@@ -503,7 +503,7 @@ fn overlapping_and_mixed_version_reports_are_refused() {
     ws.write("bad.json", &bad);
     refuse(
         &["notes.json", "missing.json"],
-        "error: notes.json: not an agenttest JSON report: expected ident at line 1 column 2",
+        "error: notes.json:1:2: not an agenttest JSON report: expected ident\n",
     );
     refuse(
         &["missing.json"],
@@ -715,5 +715,180 @@ fn a_merged_report_is_never_written_over_a_shard_and_stdout_takes_one_report() {
             "{args:?}: {}",
             stderr(&out)
         );
+    }
+}
+
+/// One suite of two passing dialogues against the built-in mock, at `suites/a.yaml`, with an
+/// empty `suites/sub/` to spell it `suites/sub/../a.yaml`. Partition 1/2 holds `refund`,
+/// 2/2 holds `hours`.
+fn one_suite() -> Workspace {
+    let ws = Workspace::new();
+    ws.write(
+        "suites/a.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_test_123}\n\
+         dialogues:\n  - name: hours\n    golden: false\n    turns: [{user: What are your \
+         business hours?, expect: {contains: Monday}}]\n  - name: refund\n    golden: false\n    \
+         turns: [{user: Can I get a refund?}]\n",
+    );
+    std::fs::create_dir_all(ws.path().join("suites/sub")).expect("mkdir");
+    ws
+}
+
+/// `run PATH [--partition K/N] --json REPORT` in `ws`, which passes.
+fn run_as(ws: &Workspace, path: &str, partition: Option<&str>, report: &str) {
+    let mut args = vec!["run", path, "--json", report];
+    if let Some(part) = partition {
+        args.extend(["--partition", part]);
+    }
+    let out = run_in(ws.path(), &args);
+    assert_code(&out, 0);
+}
+
+/// `run` takes `suites/a.yaml`, `$PWD/suites/a.yaml` and `suites/sub/../a.yaml` for one file
+/// (found by an audit: merge compared the text, so two whole runs of one suite merged with
+/// doubled totals and two JUnit testsuites). Merge tells them apart the way `run` does:
+/// refused as overlapping, exit 2, nothing written.
+#[test]
+fn a_suite_named_by_an_absolute_or_a_dotdot_path_is_one_suite() {
+    let ws = one_suite();
+    let absolute = ws.path().join("suites/a.yaml").display().to_string();
+    run_as(&ws, "suites/a.yaml", None, "rel.json");
+    run_as(&ws, &absolute, None, "abs.json");
+    run_as(&ws, "suites/sub/../a.yaml", None, "dotdot.json");
+    assert_eq!(
+        json_of(&ws, "abs.json")["dialogues"][0]["suite_file"],
+        absolute
+    );
+    refused(
+        &ws,
+        &["rel.json", "abs.json"],
+        "error: cannot merge: dialogue `a › hours` of suites/a.yaml is in rel.json and in \
+         abs.json; shards must not overlap\n",
+    );
+    refused(
+        &ws,
+        &["dotdot.json", "rel.json"],
+        "error: cannot merge: dialogue `a › hours` of suites/a.yaml is in dotdot.json and in \
+         rel.json; shards must not overlap\n",
+    );
+    refused(&ws, &["abs.json", "dotdot.json"], "shards must not overlap");
+}
+
+/// Shards of one run are still one run: cut with the suite named two ways, they merge into one
+/// suite (one JUnit testsuite, shown by its relative path). Merged where the suite is not (the
+/// shards' reports downloaded from CI machines into another directory), the paths are
+/// compared as written, `..` resolved: the shards of one checkout merge, a repeat is refused.
+#[test]
+fn shards_merge_into_one_suite_however_named_and_wherever_merged() {
+    let ws = one_suite();
+    let absolute = ws.path().join("suites/a.yaml").display().to_string();
+    run_as(&ws, "suites/a.yaml", Some("1/2"), "p1.json");
+    run_as(&ws, &absolute, Some("2/2"), "p2.json");
+    for report in ["p1.json", "p2.json"] {
+        let held = json_of(&ws, report)["dialogues"].as_array().map(Vec::len);
+        assert_eq!(held, Some(1), "{report} holds one dialogue of the two");
+    }
+    let out = run_in(
+        ws.path(),
+        &[
+            "merge", "p2.json", "p1.json", "--junit", "m.xml", "--json", "m.json", "--color",
+            "never",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(
+        summary(&stdout(&out)),
+        "2 passed, 0 failed, 0 errored, 0 skipped"
+    );
+    let xml = ws.read("m.xml");
+    assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+    assert!(xml.contains("<testsuite name=\"a\" tests=\"2\""), "{xml}");
+    let merged = json_of(&ws, "m.json");
+    let files: Vec<&str> = merged["dialogues"]
+        .as_array()
+        .expect("dialogues")
+        .iter()
+        .filter_map(|d| d["suite_file"].as_str())
+        .collect();
+    assert_eq!(files, ["suites/a.yaml", "suites/a.yaml"]);
+
+    // Downloaded into `ci/`, where no `suites/a.yaml` is: CI shards of one checkout.
+    run_as(&ws, "suites/a.yaml", Some("2/2"), "p2-rel.json");
+    run_as(&ws, "suites/a.yaml", None, "rel.json");
+    run_as(&ws, "suites/sub/../a.yaml", None, "dotdot.json");
+    for report in ["p1.json", "p2-rel.json", "rel.json", "dotdot.json"] {
+        ws.write(&format!("ci/{report}"), &ws.read(report));
+    }
+    let ci = ws.path().join("ci");
+    let out = run_in(
+        &ci,
+        &["merge", "p1.json", "p2-rel.json", "--junit", "m.xml"],
+    );
+    assert_code(&out, 0);
+    assert_eq!(
+        summary(&stdout(&out)),
+        "2 passed, 0 failed, 0 errored, 0 skipped"
+    );
+    assert_eq!(ws.read("ci/m.xml").matches("<testsuite ").count(), 1);
+    let out = run_in(&ci, &["merge", "rel.json", "dotdot.json"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains(
+            "error: cannot merge: dialogue `a › hours` of suites/a.yaml is in rel.json and in \
+             dotdot.json; shards must not overlap"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A report cut short (an upload that died) is named at the place the JSON ends, as every
+/// other diagnostic names a place: `file:line:column: message`, not serde's `at line L column
+/// C` after the message (found by an audit).
+#[test]
+fn a_report_that_is_not_json_is_named_at_its_line_and_column() {
+    let ws = one_suite();
+    ws.write(
+        "trunc.json",
+        "{\n  \"schema_version\": 1,\n  \"run\": {\n    \"started_at\": \"2024-",
+    );
+    refused(
+        &ws,
+        &["trunc.json"],
+        "error: trunc.json:4:24: not an agenttest JSON report: EOF while parsing a string\n",
+    );
+    // A whole report cut short, and one with a value of the wrong type, are said the same way.
+    run_as(&ws, "suites", None, "r.json");
+    let text = ws.read("r.json");
+    ws.write("cut.json", &text[..text.len() / 2]);
+    ws.write(
+        "typed.json",
+        &text.replacen("\"interrupted\": false", "\"interrupted\": 3", 1),
+    );
+    for (report, message) in [
+        (
+            "cut.json",
+            "not an agenttest JSON report: EOF while parsing",
+        ),
+        (
+            "typed.json",
+            "not an agenttest JSON report: invalid type: integer `3`, expected a boolean\n",
+        ),
+    ] {
+        let out = run_in(ws.path(), &["merge", report]);
+        assert_code(&out, 2);
+        let err = stderr(&out);
+        let (place, rest) = err
+            .strip_prefix("error: ")
+            .and_then(|e| e.split_once(": "))
+            .unwrap_or_else(|| panic!("{err}"));
+        let mut parts = place.split(':');
+        assert_eq!(parts.next(), Some(report), "{err}");
+        assert!(
+            parts.all(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) && place.matches(':').count() == 2,
+            "{err}"
+        );
+        assert!(rest.starts_with(message), "{err}");
+        assert!(!err.contains(" at line "), "{err}");
     }
 }

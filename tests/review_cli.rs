@@ -474,6 +474,56 @@ fn a_pending_file_with_no_dialogue_behind_it_is_promoted_only_by_its_path() {
     );
 }
 
+/// `review` takes paths as `accept` and `reject` do: a golden named by its own path is reviewed
+/// by its pending file, or said to have none; a `.yaml` that is no suite (a mock script) is
+/// refused with exit 2 (found by an audit: all three said "no pending goldens").
+#[test]
+fn a_golden_named_by_its_path_is_reviewed_by_its_pending_file() {
+    let p = Pending::make();
+    let before = p.snapshot("order-follow-up");
+    let on_terminal = |args: &[&str]| {
+        let mut cmd = agenttest();
+        cmd.arg("review").args(args).current_dir(p.path());
+        Terminal::spawn(cmd)
+    };
+    let golden = "suites/support.golden/order-follow-up.yaml";
+    let mut term = on_terminal(&[golden]);
+    let shown = term.wait_for(PROMPT, 1);
+    assert!(shown.contains(&format!("[1/1] {golden}")), "{shown}");
+    term.type_line("r");
+    let (code, text) = term.wait();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("review: 0 accepted, 1 rejected, 0 skipped"),
+        "{text}"
+    );
+    assert_eq!(p.snapshot("order-follow-up"), (before.0, None));
+    assert!(p.pending("refund-policy").exists(), "only the golden named");
+
+    let (code, text) = on_terminal(&[golden]).wait();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!(
+            "no pending golden for {golden} ({golden}.new does not exist)"
+        )),
+        "{text}"
+    );
+
+    std::fs::write(
+        p.path().join("suites/mock.yaml"),
+        "turns:\n  - match: hi\n    reply: hello\n",
+    )
+    .unwrap();
+    let (code, text) = on_terminal(&["suites/mock.yaml", "--color", "never"]).wait();
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("error: not a suite, a directory or a pending golden"),
+        "{text}"
+    );
+    assert!(text.contains("no `dialogues:`"), "{text}");
+    assert!(p.pending("refund-policy").exists());
+}
+
 #[test]
 fn nothing_pending_on_a_terminal_says_so() {
     let dir = tempfile::tempdir().unwrap();

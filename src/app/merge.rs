@@ -8,21 +8,24 @@
 //! `--partition` shards that are not one whole set (of different N, cut from different
 //! selections, a slice missing or given twice: [`whole_partitions`]), and a dialogue (suite
 //! file + name) in more than one report (overlapping shards, or the same report given twice).
-//! This module sends nothing and reads no suite: the reports are the whole truth.
+//! A suite file is told by the file it is, as `run` tells it ([`SuiteFiles`]), not by how a
+//! shard spelled it. This module sends nothing and reads no suite: the reports are the whole
+//! truth (it only asks the file system which file a `suite_file` names).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::run::{bless_failed, exit_code, write_report_files};
 use super::use_color;
 use crate::cli::MergeArgs;
+use crate::diag::{location, Span};
 use crate::exit;
 use crate::fsutil::read_regular_capped;
 use crate::record::{Event, JudgeTotals, RunReport, Slice, SuiteInfo};
 use crate::report::console::{Console, ConsoleOptions, Verbosity};
-use crate::report::json_read;
+use crate::report::json_read::{self, ReadError};
 
 /// The largest JSON report merge reads: 256 MiB. A report holds every transcript of its shard,
 /// so it can be far bigger than a suite, but a file past this is not a report (a log, a link
@@ -196,7 +199,7 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<Shard>, Vec<String>> {
         match read_text(path) {
             Ok(text) => match json_read::schema_version(&text) {
                 Ok(version) => texts.push((path.clone(), version, text)),
-                Err(e) => errors.push(format!("{}: {e}", path.display())),
+                Err(e) => errors.push(not_a_report(path, &e)),
             },
             Err(e) => errors.push(e),
         }
@@ -210,7 +213,7 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<Shard>, Vec<String>> {
     for (source, _, text) in texts {
         match json_read::parse(&text) {
             Ok(report) => shards.push(Shard { source, report }),
-            Err(e) => errors.push(format!("{}: {e}", source.display())),
+            Err(e) => errors.push(not_a_report(&source, &e)),
         }
     }
     if errors.is_empty() {
@@ -218,6 +221,28 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<Shard>, Vec<String>> {
     } else {
         Err(errors)
     }
+}
+
+/// Why the file at `path` is no report it can merge. Where the JSON parser knows the place,
+/// it is named as every diagnostic names one, `file:line:column: ...`, and left out of the
+/// message (serde says it as `... at line 119 column 21`).
+fn not_a_report(path: &Path, e: &ReadError) -> String {
+    if let ReadError::Json(err) = e {
+        if err.line() > 0 {
+            let at = Span::new(
+                u32::try_from(err.line()).unwrap_or(u32::MAX),
+                u32::try_from(err.column()).unwrap_or(u32::MAX),
+            );
+            let full = err.to_string();
+            let place = format!(" at line {} column {}", err.line(), err.column());
+            let message = full.strip_suffix(&place).unwrap_or(&full);
+            return format!(
+                "{}: not an agenttest JSON report: {message}",
+                location(path, at)
+            );
+        }
+    }
+    format!("{}: {e}", path.display())
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -334,13 +359,78 @@ fn not_an_input(args: &MergeArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// `path` without its `.` components, as written otherwise: how a shell-typed `./s` and `s`
-/// name the same file. (An absolute path and a relative one cannot be told apart this way:
-/// the shards' working directories are not recorded.)
+/// `path` without its `.` components, as written otherwise: `./s/a.yaml` is shown `s/a.yaml`.
 fn without_dots(path: &Path) -> PathBuf {
     path.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .filter(|c| !matches!(c, Component::CurDir))
         .collect()
+}
+
+/// `path` with `.` dropped and each `..` taking back the name before it, as written: no file
+/// is asked. A `..` above the root is the root; one above the start of a relative path stays.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Which file a report's `suite_file` names, told as `run` tells two spellings of one suite
+/// apart (`suite::discover`): `s/a.yaml`, `./s/a.yaml`, `s/sub/../a.yaml`, `$PWD/s/a.yaml`
+/// and a link to it are one suite, and shards that hold its dialogues under two of those
+/// names overlap. A file that exists from here is itself (links and `..` resolved); one that
+/// does not (shards run on CI machines, merged elsewhere) is its path made absolute against
+/// the current directory and resolved as written ([`lexical`]): the shards of one checkout
+/// that name a suite alike still meet under one name, wherever the merge runs.
+struct SuiteFiles {
+    cwd: Option<PathBuf>,
+    known: HashMap<PathBuf, PathBuf>,
+}
+
+impl SuiteFiles {
+    /// Paths resolved against the process's current directory.
+    fn here() -> SuiteFiles {
+        SuiteFiles::in_dir(std::env::current_dir().ok())
+    }
+
+    fn in_dir(cwd: Option<PathBuf>) -> SuiteFiles {
+        SuiteFiles {
+            cwd,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The identity of the suite file `path` (asked of the file system once per spelling).
+    fn of(&mut self, path: &Path) -> PathBuf {
+        if let Some(id) = self.known.get(path) {
+            return id.clone();
+        }
+        let id = std::fs::canonicalize(path).unwrap_or_else(|_| match &self.cwd {
+            Some(cwd) if path.is_relative() => lexical(&cwd.join(path)),
+            _ => lexical(path),
+        });
+        self.known.insert(path.to_path_buf(), id.clone());
+        id
+    }
+}
+
+/// Of two spellings of one suite file, the one the merged reports show: a relative path
+/// before an absolute one (as a run shows the paths it was given), then the shorter, then the
+/// first in sorted order, so that the shards' order changes nothing.
+fn shown_before(a: &Path, b: &Path) -> bool {
+    let rank = |p: &Path| (p.is_absolute(), p.components().count());
+    (rank(a), a) < (rank(b), b)
 }
 
 /// The one run the shards were cut from: their dialogues in the order a single run reports
@@ -348,10 +438,30 @@ fn without_dots(path: &Path) -> PathBuf {
 /// first-seen order, from the earliest start to the latest end, interrupted when any shard
 /// was. It selected nothing (exit 4) when it holds no dialogue and a shard's run selected
 /// nothing; shards that are only empty `--partition` slices merge to a pass, as each of them
-/// passed. `--partition` shards that are not one whole set, and a dialogue in two shards,
-/// are refused. The combined run is whole: it records no partition.
+/// passed. `--partition` shards that are not one whole set, and a dialogue in two shards (of
+/// one suite file, however each shard named it: [`SuiteFiles`]), are refused. The combined
+/// run is whole: it records no partition.
 pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
+    combine_in(shards, &mut SuiteFiles::here())
+}
+
+/// [`combine`], the suite files told apart by `files`.
+fn combine_in(shards: Vec<Shard>, files: &mut SuiteFiles) -> Result<RunReport, MergeError> {
     whole_partitions(&shards)?;
+    // Each suite file under one name, whichever spelling each shard used: its dialogues are
+    // found repeated, grouped into one suite (one JUnit testsuite) and sorted together.
+    let mut shown: HashMap<PathBuf, PathBuf> = HashMap::new();
+    for d in shards.iter().flat_map(|s| &s.report.dialogues) {
+        let id = files.of(&d.suite.path);
+        let spelled = without_dots(&d.suite.path);
+        match shown.get_mut(&id) {
+            Some(name) if !shown_before(&spelled, name) => {}
+            Some(name) => *name = spelled,
+            None => {
+                shown.insert(id, spelled);
+            }
+        }
+    }
     let mut owner: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
     let mut suites: HashMap<SuiteInfo, Arc<SuiteInfo>> = HashMap::new();
     let mut dialogues = Vec::new();
@@ -377,15 +487,14 @@ pub fn combine(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
             }
         }
         for mut d in r.dialogues {
-            // One suite named `s/a.yaml` by one shard and `./s/a.yaml` by another is one
-            // suite: its dialogues must be found repeated, and grouped together.
+            let id = files.of(&d.suite.path);
             let mut info = (*d.suite).clone();
-            info.path = without_dots(&info.path);
+            info.path = shown[&id].clone();
             d.suite = suites
                 .entry(info.clone())
                 .or_insert_with(|| Arc::new(info))
                 .clone();
-            let key = (d.suite.path.clone(), d.name.clone());
+            let key = (id, d.name.clone());
             if let Some(first) = owner.get(&key) {
                 return Err(MergeError::Repeated {
                     dialogue: d.display_name(),
@@ -577,6 +686,90 @@ mod tests {
         )])
         .expect_err("twice");
         assert!(twice.to_string().contains("is in 1.json twice"), "{twice}");
+    }
+
+    #[test]
+    fn lexical_resolves_dots_as_written() {
+        let l = |p: &str| lexical(Path::new(p)).display().to_string();
+        assert_eq!(l("/ci/./s/sub/../a.yaml"), "/ci/s/a.yaml");
+        assert_eq!(l("s/a/b/../../a.yaml"), "s/a.yaml");
+        assert_eq!(l("/../a.yaml"), "/a.yaml");
+        assert_eq!(l("../s/./a.yaml"), "../s/a.yaml");
+        assert_eq!(l("s/../../a.yaml"), "../a.yaml");
+    }
+
+    /// Files that do not exist here (shards from CI machines): a relative path is taken from
+    /// the current directory, so `s/a.yaml`, `./s/a.yaml`, `s/x/../a.yaml` and `/ci/s/a.yaml`
+    /// merged in `/ci` (here `/nonexistent-ci`) are one suite: a dialogue in two of them overlaps, and dialogues that
+    /// do not are grouped under one name, the relative one, whatever the shards' order.
+    #[test]
+    fn one_suite_file_spelled_two_ways_is_one_suite() {
+        let at = || SuiteFiles::in_dir(Some(PathBuf::from("/nonexistent-ci")));
+        for other in ["/nonexistent-ci/s/a.yaml", "s/x/../a.yaml", "./s/a.yaml"] {
+            let e = combine_in(
+                vec![
+                    shard(
+                        "1.json",
+                        0,
+                        0,
+                        vec![dialogue("s/a.yaml", "x", 3, Outcome::Pass)],
+                    ),
+                    shard("2.json", 0, 0, vec![dialogue(other, "x", 3, Outcome::Pass)]),
+                ],
+                &mut at(),
+            )
+            .expect_err(other);
+            assert_eq!(
+                e.to_string(),
+                "cannot merge: dialogue `s › x` of s/a.yaml is in 1.json and in 2.json; shards \
+                 must not overlap"
+            );
+        }
+        let shards = || {
+            vec![
+                shard(
+                    "1.json",
+                    0,
+                    0,
+                    vec![dialogue("/nonexistent-ci/s/a.yaml", "y", 9, Outcome::Pass)],
+                ),
+                shard(
+                    "2.json",
+                    0,
+                    0,
+                    vec![dialogue("s/a.yaml", "x", 3, Outcome::Pass)],
+                ),
+            ]
+        };
+        let mut reversed = shards();
+        reversed.reverse();
+        for shards in [shards(), reversed] {
+            let merged = combine_in(shards, &mut at()).expect("merges");
+            assert_eq!(names(&merged), ["s/a.yaml:x", "s/a.yaml:y"]);
+            assert!(Arc::ptr_eq(
+                &merged.dialogues[0].suite,
+                &merged.dialogues[1].suite
+            ));
+        }
+        // Another directory is another file.
+        assert!(combine_in(
+            vec![
+                shard(
+                    "1.json",
+                    0,
+                    0,
+                    vec![dialogue("s/a.yaml", "x", 3, Outcome::Pass)]
+                ),
+                shard(
+                    "2.json",
+                    0,
+                    0,
+                    vec![dialogue("/elsewhere/s/a.yaml", "x", 3, Outcome::Pass)]
+                ),
+            ],
+            &mut at(),
+        )
+        .is_ok());
     }
 
     /// A shard of `--partition k/n` holding one passing dialogue of its own, or none.

@@ -4,8 +4,8 @@
 //! to set aside a pending file that no dialogue of its suite has any more (renamed or removed
 //! since the run): promoting it would write a golden nothing uses. `review` sets them aside
 //! the same way ([`set_aside_orphans`]). A pending file named by its own path, or through its
-//! `.golden` directory, is taken as it is. `reject` deletes orphans like any other pending
-//! file: throwing a stale one away is what it is for.
+//! `.golden` directory, or by naming its golden, is taken as it is. `reject` deletes orphans
+//! like any other pending file: throwing a stale one away is what it is for.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -24,17 +24,17 @@ use crate::suite::{self, EndpointOverrides};
 pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
     let color = use_color(args.color, std::io::stderr().is_terminal());
     let paths = paths_or_default(&args.paths);
-    let pending = match golden::find_pending(&paths) {
-        Ok(p) => p,
+    let named = match golden::store::find_named(&paths) {
+        Ok(n) => n,
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
             return exit::USAGE;
         }
     };
-    if pending.is_empty() {
-        outln!("no pending goldens");
+    if nothing_pending(&named) {
         return exit::PASS;
     }
+    let pending = named.pending;
     let (pending, orphans) = if accept {
         let set_aside = set_aside_orphans(&paths, pending);
         if let Some(note) = &set_aside.unchecked {
@@ -98,6 +98,23 @@ pub(super) fn cmd_pending(args: PendingArgs, accept: bool) -> i32 {
     } else {
         exit::PASS
     }
+}
+
+/// Says, of each golden named by its own path, that nothing is pending for it (naming the file
+/// that is not there), and `no pending goldens` when nothing at all is and no golden was
+/// named. Whether there is nothing to do. `accept`, `reject` and `review` all say it so.
+pub(super) fn nothing_pending(named: &golden::store::Named) -> bool {
+    for g in &named.settled {
+        outln!(
+            "no pending golden for {} ({} does not exist)",
+            g.display(),
+            golden::pending_path(g).display()
+        );
+    }
+    if named.pending.is_empty() && named.settled.is_empty() {
+        outln!("no pending goldens");
+    }
+    named.pending.is_empty()
 }
 
 /// A pending file set aside: no dialogue of `suite` has its golden.
@@ -198,7 +215,8 @@ pub(super) fn set_aside_orphans(paths: &[PathBuf], pending: Vec<PathBuf>) -> Set
 }
 
 /// Whether `path` names suites: a suite file, or a directory searched for them. A `.golden`
-/// directory or a `.yaml.new` file names pending files themselves.
+/// directory, a `.yaml.new` file or a golden named by its own path names pending files
+/// themselves.
 fn names_suites(path: &Path) -> bool {
     let name = path
         .file_name()
@@ -208,6 +226,7 @@ fn names_suites(path: &Path) -> bool {
         // `.` and `..` have no file name and are directories of suites.
         !name.ends_with(".golden")
     } else {
-        name.ends_with(".yaml") || name.ends_with(".yml")
+        (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && !golden::store::is_golden_transcript(path)
     }
 }

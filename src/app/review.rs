@@ -13,7 +13,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use super::pending::set_aside_orphans;
+use super::pending::{nothing_pending, set_aside_orphans};
 use super::{paths_or_default, use_color};
 use crate::cli::PendingArgs;
 use crate::diag::{render_all, SourceFile};
@@ -38,18 +38,17 @@ pub(super) fn cmd_review(args: PendingArgs) -> i32 {
     }
     let color = use_color(args.color, true);
     let paths = paths_or_default(&args.paths);
-    let pending = match golden::find_pending(&paths) {
-        Ok(p) => p,
+    let named = match golden::store::find_named(&paths) {
+        Ok(n) => n,
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
             return exit::USAGE;
         }
     };
-    if pending.is_empty() {
-        crate::outln!("no pending goldens");
+    if nothing_pending(&named) {
         return exit::PASS;
     }
-    let set_aside = set_aside_orphans(&paths, pending);
+    let set_aside = set_aside_orphans(&paths, named.pending);
     if let Some(note) = &set_aside.unchecked {
         crate::errln!("{note}");
     }

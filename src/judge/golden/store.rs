@@ -173,66 +173,41 @@ pub fn reject(pending: &[PathBuf]) -> Vec<PendingAction> {
 /// a `*.golden` directory is listed; any other directory is searched recursively for
 /// `*.golden/*.yaml.new` the way suite discovery walks it (hidden entries skipped, links to
 /// directories followed unless they lead back up, see `walk`); a suite file `x.yaml` / `x.yml` means
-/// `x.golden/*.yaml.new` beside it; a `*.yaml.new` file is taken as it is. Each path's files
-/// come sorted, duplicates are dropped. A path that does not exist, or a file that is none of
-/// these, is a diagnostic; all of them are returned at once.
+/// `x.golden/*.yaml.new` beside it; a `*.yaml.new` file is taken as it is, and so is the one
+/// beside a golden named by its own path. Each path's files come sorted, duplicates are
+/// dropped. A path that does not exist, or a file that is none of these, is a diagnostic; all
+/// of them are returned at once. (What a named golden with nothing pending comes to is in
+/// [`find_named`].)
 pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
-    let mut found: Vec<PathBuf> = Vec::new();
+    find_named(paths).map(|named| named.pending)
+}
+
+/// What the paths named to `accept`, `reject` or `review` come to ([`find_named`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Named {
+    /// The pending files to act on, as [`find_pending`] returns them.
+    pub pending: Vec<PathBuf>,
+    /// Goldens named by their own path with no pending file beside them, in the order named:
+    /// nothing is to be done for them, which the command says, naming each.
+    pub settled: Vec<PathBuf>,
+}
+
+/// [`find_pending`], and the goldens named by their own path that have nothing pending.
+///
+/// A golden transcript is a `*.yaml` in a `*.golden` directory, or one that starts with the
+/// golden header ([`super::file::HEADER`]): named, it stands for its pending `<path>.new`,
+/// which is acted on when it exists (also before the golden itself does: a new dialogue's
+/// first golden). Any other `*.yaml` / `*.yml` is taken for a suite when its `.golden`
+/// directory is beside it or it reads as one (a mapping with `dialogues:`); a mock script,
+/// a config or any other file is refused, as is any other file that is none of these.
+pub fn find_named(paths: &[PathBuf]) -> Result<Named, Vec<Diagnostic>> {
+    let mut named = Named::default();
     let mut seen = HashSet::new();
     let mut errors = Vec::new();
     for path in paths {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) => {
-                let what = if e.kind() == ErrorKind::NotFound {
-                    "no such file or directory".to_string()
-                } else {
-                    format!("cannot read: {e}")
-                };
-                errors.push(Diagnostic::error(path, Span::UNKNOWN, what));
-                continue;
-            }
-        };
         let mut here = Vec::new();
-        if meta.is_dir() {
-            let is_golden_dir = path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
-            let listed = if is_golden_dir {
-                pending_in(path, &mut here)
-            } else {
-                walk(path, &mut here)
-            };
-            if let Err(e) = listed {
-                errors.push(Diagnostic::error(
-                    path,
-                    Span::UNKNOWN,
-                    format!("failed to read directory: {e}"),
-                ));
-                continue;
-            }
-        } else if is_pending_name(path) {
-            here.push(path.clone());
-        } else if let Some(dir) = suite_golden_dir(path) {
-            if let Err(e) = pending_in(&dir, &mut here) {
-                errors.push(Diagnostic::error(
-                    &dir,
-                    Span::UNKNOWN,
-                    format!("failed to read directory: {e}"),
-                ));
-                continue;
-            }
-        } else {
-            errors.push(
-                Diagnostic::error(
-                    path,
-                    Span::UNKNOWN,
-                    "not a suite, a directory or a pending golden",
-                )
-                .with_help(format!(
-                    "name a suite (`x.yaml`), a directory, or a `{PENDING_SUFFIX}` file"
-                )),
-            );
+        if let Err(d) = pending_named(path, &mut here, &mut named.settled) {
+            errors.push(d);
             continue;
         }
         here.sort();
@@ -241,14 +216,148 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> 
             // well) is acted on once, under the first name met: a second delete would fail.
             let id = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
             if seen.insert(id) {
-                found.push(p);
+                named.pending.push(p);
             }
         }
     }
     if errors.is_empty() {
-        Ok(found)
+        Ok(named)
     } else {
         Err(errors)
+    }
+}
+
+/// The pending files `path` names, into `out` (unsorted); a golden named by its own path
+/// with nothing pending, into `settled`.
+fn pending_named(
+    path: &Path,
+    out: &mut Vec<PathBuf>,
+    settled: &mut Vec<PathBuf>,
+) -> Result<(), Diagnostic> {
+    let failed_dir = |dir: &Path, e: std::io::Error| {
+        Diagnostic::error(dir, Span::UNKNOWN, format!("failed to read directory: {e}"))
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            // A golden not recorded yet, named by the path the run gave it: its pending file.
+            let pending = pending_path(path);
+            let golden = is_golden_name(path) && in_golden_dir(path);
+            if e.kind() == ErrorKind::NotFound && golden && pending.is_file() {
+                out.push(pending);
+                return Ok(());
+            }
+            let what = if e.kind() == ErrorKind::NotFound {
+                "no such file or directory".to_string()
+            } else {
+                format!("cannot read: {e}")
+            };
+            return Err(Diagnostic::error(path, Span::UNKNOWN, what));
+        }
+    };
+    if meta.is_dir() {
+        let is_golden_dir = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".golden"));
+        let listed = if is_golden_dir {
+            pending_in(path, out)
+        } else {
+            walk(path, out)
+        };
+        return listed.map_err(|e| failed_dir(path, e));
+    }
+    if is_pending_name(path) {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    if meta.is_file() && is_golden_transcript(path) {
+        let pending = pending_path(path);
+        if pending.is_file() {
+            out.push(pending);
+        } else {
+            settled.push(path.to_path_buf());
+        }
+        return Ok(());
+    }
+    let Some(dir) = suite_golden_dir(path) else {
+        return Err(not_named_right(path, None));
+    };
+    // Its golden directory beside it says it is a suite; without one, it must read as one.
+    if !dir.is_dir() {
+        if let Err(why) = reads_as_suite(path) {
+            return Err(not_named_right(path, Some(why)));
+        }
+    }
+    pending_in(&dir, out).map_err(|e| failed_dir(&dir, e))
+}
+
+/// `path` is none of what `accept`, `reject` and `review` take; `why`, when known.
+fn not_named_right(path: &Path, why: Option<String>) -> Diagnostic {
+    let d = Diagnostic::error(
+        path,
+        Span::UNKNOWN,
+        "not a suite, a directory or a pending golden",
+    )
+    .with_help(format!(
+        "name a suite (`x.yaml`), a directory, a golden (`x.golden/NAME.yaml`) or its \
+         `{PENDING_SUFFIX}` file"
+    ));
+    match why {
+        Some(why) => d.with_label(why),
+        None => d,
+    }
+}
+
+/// Whether `path` is a golden transcript: a `*.yaml` in a `*.golden` directory, or one whose
+/// first line is the golden header (a golden kept elsewhere). A path whose file cannot be
+/// read is one only by where it is.
+pub fn is_golden_transcript(path: &Path) -> bool {
+    is_golden_name(path) && (in_golden_dir(path) || starts_with_header(path))
+}
+
+/// `*.yaml`, as a golden is named (`<slug>.yaml`).
+fn is_golden_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".yaml") && n.len() > ".yaml".len())
+}
+
+/// Directly in a `*.golden` directory.
+fn in_golden_dir(path: &Path) -> bool {
+    path.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n.to_string_lossy().ends_with(".golden"))
+}
+
+/// The file at `path` starts with the golden header. Only that many bytes are read.
+fn starts_with_header(path: &Path) -> bool {
+    use std::io::Read;
+    let header = super::file::HEADER.as_bytes();
+    let mut first = Vec::with_capacity(header.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(header.len() as u64).read_to_end(&mut first))
+        .is_ok_and(|_| first == header)
+}
+
+/// Whether the file at `path` is a suite, as far as pending goldens need to know: a YAML
+/// mapping with `dialogues:` (nothing else of it is checked: a suite that `run` would refuse
+/// still has its goldens). A mock script or a config is not. `Err` says why not.
+fn reads_as_suite(path: &Path) -> Result<(), String> {
+    let file = crate::suite::read_source(path).map_err(|d| match d.label {
+        Some(label) => format!("{}: {label}", d.message),
+        None => d.message,
+    })?;
+    let top: BTreeMap<String, serde::de::IgnoredAny> = crate::yaml::parse(&file).map_err(|d| {
+        format!(
+            "it does not read as a suite ({}: {})",
+            d.location(),
+            d.message
+        )
+    })?;
+    if top.contains_key("dialogues") {
+        Ok(())
+    } else {
+        Err("it has no `dialogues:`, so it is no suite (a mock script or a config?)".into())
     }
 }
 
@@ -631,7 +740,7 @@ mod tests {
         let direct = find_pending(&[b.clone(), root.join("suites")]).unwrap();
         assert_eq!(direct, vec![b.clone(), nested, a]);
         // A suite with no golden directory has nothing pending.
-        mk("suites/empty.yaml");
+        std::fs::write(root.join("suites/empty.yaml"), "dialogues: []\n").unwrap();
         assert!(find_pending(&[root.join("suites/empty.yaml")])
             .unwrap()
             .is_empty());
@@ -641,6 +750,59 @@ mod tests {
         assert_eq!(errs.len(), 2);
         assert!(errs[0].render(false).contains("no such file or directory"));
         assert!(errs[1].message.contains("not a suite"));
+    }
+
+    /// A golden named by its own path stands for its pending file; with none, it is named
+    /// as settled. A `*.yaml` that is neither a golden nor a suite (a mock script: no
+    /// `dialogues:`) is refused, saying why; one with a golden directory beside it is a suite.
+    #[test]
+    fn a_golden_names_its_pending_file_and_a_yaml_must_be_a_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mk = |rel: &str| touch(root, rel);
+        let golden = mk("suites/s.golden/a.yaml");
+        let pending = mk("suites/s.golden/a.yaml.new");
+        let other = mk("suites/s.golden/b.yaml");
+        let fresh = mk("suites/s.golden/c.yaml.new");
+        let all = vec![pending.clone(), fresh.clone()];
+        let named = find_named(&[golden.clone(), other.clone()]).unwrap();
+        assert_eq!(
+            named,
+            Named {
+                pending: vec![pending.clone()],
+                settled: vec![other.clone()],
+            }
+        );
+        // Not recorded yet: named by the path the golden will have.
+        let new = root.join("suites/s.golden/c.yaml");
+        assert_eq!(find_pending(&[new]).unwrap(), vec![fresh.clone()]);
+        // A golden kept elsewhere is known by its header.
+        let kept = root.join("kept.yaml");
+        std::fs::write(&kept, format!("{}\nsuite: s\n", super::super::file::HEADER)).unwrap();
+        let kept_new = mk("kept.yaml.new");
+        assert!(is_golden_transcript(&kept) && is_golden_transcript(&golden));
+        assert_eq!(find_pending(&[kept]).unwrap(), vec![kept_new]);
+
+        let script = root.join("suites/mock.yaml");
+        std::fs::write(&script, "turns:\n  - match: hi\n    reply: hello\n").unwrap();
+        let errs = find_pending(&[script]).unwrap_err();
+        assert_eq!(
+            errs[0].message,
+            "not a suite, a directory or a pending golden"
+        );
+        assert!(
+            errs[0]
+                .label
+                .as_deref()
+                .unwrap()
+                .contains("no `dialogues:`"),
+            "{:?}",
+            errs[0]
+        );
+        assert!(!is_golden_transcript(&root.join("suites/mock.yaml")));
+        // Beside its golden directory, a suite that does not read is still a suite.
+        std::fs::write(root.join("suites/s.yaml"), "dialogues: [\n").unwrap();
+        assert_eq!(find_pending(&[root.join("suites/s.yaml")]).unwrap(), all);
     }
 
     /// Pending files are found where `run` writes them: in a `.golden` that is a link (even to
