@@ -68,6 +68,9 @@ pub fn out_is_terminal() -> bool {
     }
 }
 
+/// How many golden notes a dialogue's line is followed by; the reports list every one.
+const NOTES_SHOWN: usize = 3;
+
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
@@ -125,10 +128,15 @@ impl Console {
                 if self.opts.verbosity != Verbosity::Quiet {
                     self.line(&self.status_line(r));
                     // What the golden check noticed without failing (facts a reply adds).
-                    let notes = r.attempts.iter().filter_map(|a| a.golden.as_ref());
-                    for n in notes.flat_map(|g| &g.notes).take(3) {
-                        let text = format!("      note: {}", explain::difference(n));
+                    let notes = explain::dialogue_notes(r);
+                    for n in notes.iter().take(NOTES_SHOWN) {
+                        let text = format!("      note: {n}");
                         self.line(&self.paint(DIM, &visible(&text)));
+                    }
+                    if notes.len() > NOTES_SHOWN {
+                        let more = notes.len() - NOTES_SHOWN;
+                        let text = format!("      note: and {more} more");
+                        self.line(&self.paint(DIM, &text));
                     }
                     if self.opts.verbosity == Verbosity::Verbose {
                         self.transcripts(r);
@@ -318,21 +326,23 @@ impl Console {
         if d.repeat > 1 {
             let _ = writeln!(out, "   {}", explain::repeat_headline(d));
             for t in tally::expectations(d) {
-                let runs: Vec<String> = t.failed_in.iter().map(u32::to_string).collect();
                 let _ = writeln!(
                     out,
-                    "   turn {} {}: met in {}/{} runs (failed in run {}) {}",
+                    "   turn {} {}: met in {}/{} runs ({}) {}",
                     t.turn + 1,
                     t.key,
                     t.met,
                     t.judged,
-                    runs.join(", "),
+                    explain::failed_in(&t.failed_in),
                     self.paint(DIM, &format!("({})", location(&d.suite.path, t.span)))
                 );
             }
             if let Some(g) = tally::golden(d) {
-                let line = explain::golden_tally(g.met, g.compared, g.problem.as_deref());
-                let _ = writeln!(out, "   {}", visible(&line));
+                let line = explain::golden_tally(g.met, g.compared, g.unreadable);
+                let _ = writeln!(out, "   {line}");
+            }
+            if let Some(message) = explain::unreadable_golden(d) {
+                let _ = writeln!(out, "{}", indent(&visible(&message), "     "));
             }
         }
         let several = d.attempts.len() > 1;

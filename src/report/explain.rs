@@ -11,6 +11,16 @@ use crate::record::{
 };
 use crate::util::{human_duration, human_excess};
 
+// Sentence pieces that [`difference`], [`golden_message`] and [`error_text`] write and that
+// [`golden_summary`], [`facts_note`] and [`error_type`] read back: a report read from JSON
+// keeps only the sentences, so the summary, the notes and the kind of error are found in
+// them, the same way whether the check was made by this run or read back for `merge`.
+const TRANSCRIPT_DIFFERS: &str = "the transcript differs from the golden at";
+const FACTS_DIFFER: &str = "the facts differ from the golden's";
+const JUDGE_DIFFERS: &str = "the judge found it differs from the golden";
+const COULD_NOT_JUDGE: &str = "could not judge: ";
+const INTERNAL: &str = "internal error (a bug in agenttest)";
+
 /// The command that promotes what a suite's failed run saw (it sends nothing).
 pub fn accept_hint(suite_path: &Path) -> String {
     format!("agenttest accept {}", suite_path.display())
@@ -126,7 +136,7 @@ pub fn error_text(e: &RunError) -> String {
     let turn = e.turn + 1;
     match &e.kind {
         ErrorKind::Setup(message) => message.clone(),
-        ErrorKind::Internal(message) => format!("internal error (a bug in agenttest): {message}"),
+        ErrorKind::Internal(message) => format!("{INTERNAL}: {message}"),
         ErrorKind::Send {
             error,
             retries,
@@ -175,12 +185,52 @@ pub fn error_text(e: &RunError) -> String {
                 .unwrap_or_default(),
             turn + 1
         ),
-        ErrorKind::Judge { reason } => format!("could not judge: {reason}"),
+        ErrorKind::Judge { reason } => format!("{COULD_NOT_JUDGE}{reason}"),
         ErrorKind::Worded(text) => text
             .strip_prefix(&format!("turn {turn}: "))
             .unwrap_or(text)
             .to_string(),
     }
+}
+
+/// What kind of trouble stopped an attempt, as JUnit's `<error type>` names it: `judge` when
+/// the LLM judge could not give a verdict (unreachable, not JSON), `internal` for a bug in
+/// agenttest, `transport` when the agent's endpoint gave no answer to judge (unreachable, a
+/// timeout, an unexpected status, a malformed reply). An error read back from a JSON report
+/// keeps only its sentence, and is known by it.
+pub fn error_type(e: &RunError) -> &'static str {
+    match &e.kind {
+        ErrorKind::Judge { .. } => "judge",
+        ErrorKind::Internal(_) => "internal",
+        ErrorKind::Worded(text) => {
+            let text = match text.split_once(": ") {
+                Some((turn, rest)) if is_turn_label(turn) => rest,
+                _ => text.as_str(),
+            };
+            if text.starts_with(COULD_NOT_JUDGE) {
+                "judge"
+            } else if text.starts_with(INTERNAL) {
+                "internal"
+            } else {
+                "transport"
+            }
+        }
+        ErrorKind::Setup(_)
+        | ErrorKind::Send { .. }
+        | ErrorKind::Status { .. }
+        | ErrorKind::Malformed { .. }
+        | ErrorKind::NoSession { .. } => "transport",
+    }
+}
+
+/// `turn 3`, the label every sentence about one turn starts with.
+fn is_turn_label(text: &str) -> bool {
+    turn_number(text).is_some()
+}
+
+/// The number in `turn 3`.
+fn turn_number(text: &str) -> Option<usize> {
+    text.strip_prefix("turn ")?.parse().ok()
 }
 
 /// The headline of a repeated dialogue: `3/5 runs passed (needs 4)`, or against the baseline
@@ -248,14 +298,26 @@ pub fn baseline_line(g: &crate::record::BaselineGate, outcome: Outcome) -> Strin
     }
 }
 
-/// `golden: matched in k/N runs`, and why the golden could not be read when it could not.
-pub fn golden_tally(met: u32, compared: u32, problem: Option<&str>) -> String {
-    match problem {
-        Some(p) => {
-            format!("golden: matched in {met}/{compared} runs; {p}")
-        }
-        None => format!("golden: matched in {met}/{compared} runs"),
+/// `golden: matched in k/N runs`, one line. When the golden could not be read, the line says
+/// so and no more: the diagnostic is several lines (the source line with carets), and every
+/// reporter shows it once below ([`unreadable_golden`]), not inside the tally.
+pub fn golden_tally(met: u32, compared: u32, unreadable: bool) -> String {
+    if unreadable {
+        format!("golden: matched in {met}/{compared} runs; it cannot be read (see below)")
+    } else {
+        format!("golden: matched in {met}/{compared} runs")
     }
+}
+
+/// `failed in run 3`, `failed in runs 3, 5, 6`: the runs in which an expectation failed, as
+/// every reporter's tally words them.
+pub fn failed_in(runs: &[u32]) -> String {
+    let list: Vec<String> = runs.iter().map(u32::to_string).collect();
+    format!(
+        "failed in run{} {}",
+        if runs.len() == 1 { "" } else { "s" },
+        list.join(", ")
+    )
 }
 
 /// [`p_value`], unless its rounding puts it on the other side of `alpha` than `p` is (0.0099999
@@ -338,7 +400,7 @@ pub fn golden_message(check: &GoldenCheck, suite_path: &Path, color: bool) -> St
             } else {
                 ""
             };
-            let mut m = format!("the transcript differs from the golden at {path}{mode}:\n");
+            let mut m = format!("{TRANSCRIPT_DIFFERS} {path}{mode}:\n");
             for d in &check.differences {
                 let _ = writeln!(m, "  {}", shown(&difference(d)));
             }
@@ -383,13 +445,10 @@ pub fn difference(d: &Difference) -> String {
             if !added.is_empty() {
                 parts.push(format!("added {}", added.join(", ")));
             }
-            format!(
-                "turn {turn}: the facts differ from the golden's: {}",
-                parts.join("; ")
-            )
+            format!("turn {turn}: {FACTS_DIFFER}: {}", parts.join("; "))
         }
         Difference::Judged { turn, reason } => {
-            format!("turn {turn}: the judge found it differs from the golden: {reason}")
+            format!("turn {turn}: {JUDGE_DIFFERS}: {reason}")
         }
         Difference::BelowThreshold {
             turn,
@@ -411,6 +470,137 @@ pub fn difference(d: &Difference) -> String {
         }
     }
 }
+
+/// A failed golden check in one line, for a JUnit `message` and the like: the reason where the
+/// check has one (what the judge found, which facts are missing), else where the transcript
+/// differs (`the transcript differs from the golden at g.yaml (turn 2)`, `(mode similar, turns
+/// 1, 2)`), or what made the golden unreadable. Read from the check's message, so a check read
+/// back from a JSON report is summed up as the run that wrote it summed it up.
+pub fn golden_summary(check: &GoldenCheck, suite_path: &Path) -> String {
+    summary_of(&golden_message(check, suite_path, false))
+}
+
+fn summary_of(message: &str) -> String {
+    let mut lines = message.lines().map(str::trim_end);
+    let Some(header) = lines.by_ref().find(|l| !l.trim().is_empty()) else {
+        return String::new();
+    };
+    let header = header.trim();
+    let Some(head) = header.strip_suffix(':') else {
+        return header.to_string();
+    };
+    if head.starts_with(TRANSCRIPT_DIFFERS) {
+        // The differences, one a line, indented under the header.
+        let differences: Vec<&str> = lines
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        // A similarity score is no reason: the element text gives each turn's.
+        let reasoned = |d: &str| [FACTS_DIFFER, JUDGE_DIFFERS].iter().any(|r| d.contains(r));
+        if let Some(first) = differences.iter().find(|d| reasoned(d)) {
+            return match differences.len() - 1 {
+                0 => first.to_string(),
+                more => format!("{first} (and {more} more)"),
+            };
+        }
+        let mut turns: Vec<usize> = differences
+            .iter()
+            .filter_map(|d| turn_number(d.split_once(':')?.0))
+            .collect();
+        turns.dedup();
+        let list: Vec<String> = turns.iter().map(usize::to_string).collect();
+        let place = match (turns.len(), differences.first()) {
+            (0, None) => None,
+            (0, Some(first)) => Some(first.to_string()),
+            (1, _) => Some(format!("turn {}", list[0])),
+            _ => Some(format!("turns {}", list.join(", "))),
+        };
+        // `... at g.yaml (mode similar)` gets one parenthesis: `(mode similar, turn 2)`.
+        let (path, mode) = match head.strip_suffix(')').and_then(|h| h.rsplit_once(" (")) {
+            Some((path, mode)) => (path, Some(mode)),
+            None => (head, None),
+        };
+        return match (mode, place) {
+            (Some(mode), Some(place)) => format!("{path} ({mode}, {place})"),
+            (Some(mode), None) => format!("{path} ({mode})"),
+            (None, Some(place)) => format!("{path} ({place})"),
+            (None, None) => path.to_string(),
+        };
+    }
+    // A diagnostic (the golden cannot be read): its header, then its `error:` line.
+    match lines.find_map(|l| l.trim().strip_prefix("error: ")) {
+        Some(reason) => format!("{head}: {reason}"),
+        None => head.to_string(),
+    }
+}
+
+/// What a golden check noticed without failing (the facts a reply adds in `mode: facts`), a
+/// sentence each: `turn 1: the facts differ from the golden's: added time 18:00`.
+pub fn golden_notes(check: &GoldenCheck) -> Vec<String> {
+    check.notes.iter().map(difference).collect()
+}
+
+/// The golden notes of every attempt of `d`, each said once (the runs of a repeat mostly add
+/// the same facts), in the order they first came.
+pub fn dialogue_notes(d: &crate::record::DialogueResult) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for g in d.attempts.iter().filter_map(|a| a.golden.as_ref()) {
+        for n in golden_notes(g) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// A note as [`difference`] words it, read back into the difference it says (a JSON report
+/// keeps the sentence). Notes are facts a reply adds, so only that sentence is read: `None`
+/// for any other.
+pub fn facts_note(sentence: &str) -> Option<Difference> {
+    let (turn, rest) = sentence.split_once(": ")?;
+    let turn = turn_number(turn)?;
+    let rest = rest.strip_prefix(FACTS_DIFFER)?.strip_prefix(": ")?;
+    // One item holding the whole list words it back exactly as it was read.
+    let (missing, added) = match (rest.strip_prefix("missing "), rest.strip_prefix("added ")) {
+        (Some(m), _) => (vec![m.to_string()], Vec::new()),
+        (None, Some(a)) => (Vec::new(), vec![a.to_string()]),
+        (None, None) => return None,
+    };
+    Some(Difference::Facts {
+        turn,
+        missing,
+        added,
+    })
+}
+
+/// The message of the golden that could not be read, for a repeated dialogue: every run reads
+/// the same file and would repeat the same multi-line diagnostic, so the reporters show it
+/// once, under the golden tally, and each run points at it ([`UNREADABLE_SAID_ONCE`]). The
+/// check that saved the pending file is the one shown, so its path is said. `None` when the
+/// golden could be read, and for a dialogue run once.
+pub fn unreadable_golden(d: &crate::record::DialogueResult) -> Option<String> {
+    if d.repeat <= 1 {
+        return None;
+    }
+    let unreadable = || {
+        d.attempts
+            .iter()
+            .filter_map(|a| a.golden.as_ref())
+            .filter(|g| g.status == GoldenStatus::Invalid)
+    };
+    let shown = unreadable()
+        .find(|g| g.pending.is_some() || g.worded.as_ref().is_some_and(|w| w.contains(SAVED_AS)))
+        .or_else(|| unreadable().next())?;
+    Some(golden_message(shown, &d.suite.path, false))
+}
+
+/// What a run of a repeated dialogue says of a golden that could not be read, whose
+/// diagnostic [`unreadable_golden`] gives once.
+pub const UNREADABLE_SAID_ONCE: &str =
+    "the golden cannot be read (its diagnostic is given once, under the golden tally)";
+
+const SAVED_AS: &str = "this run's transcript is saved as ";
 
 /// The diff section: `--- golden <path>` / `+++ actual` headers and the hunks.
 pub fn diff(check: &GoldenCheck, color: bool) -> String {
@@ -439,7 +629,7 @@ fn hint_paragraph(check: &GoldenCheck, accept_hint: &str) -> String {
     let saved = check
         .pending
         .as_ref()
-        .map(|p| format!("this run's transcript is saved as {}\n", p.display()))
+        .map(|p| format!("{SAVED_AS}{}\n", p.display()))
         .unwrap_or_default();
     format!(
         "{saved}to accept this run's transcript as the golden (sends nothing): {accept_hint}\n{bless}\n"
@@ -553,7 +743,11 @@ pub fn attempt<'a>(
         .golden
         .as_ref()
         .filter(|g| g.status.is_failure())
-        .map(|g| golden_message(g, path, color));
+        .map(|g| match g.status {
+            // Said once for the dialogue (see `unreadable_golden`).
+            GoldenStatus::Invalid if d.repeat > 1 => UNREADABLE_SAID_ONCE.to_string(),
+            _ => golden_message(g, path, color),
+        });
     AttemptExplanation {
         turns,
         trailing_error,
@@ -563,7 +757,187 @@ pub fn attempt<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::p_value;
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A check of `g.yaml` in `status` with `differences`, and the same check as a report
+    /// read back from JSON holds it (only its message).
+    fn checks(status: GoldenStatus, differences: Vec<Difference>) -> [GoldenCheck; 2] {
+        let mut check = GoldenCheck::new(PathBuf::from("g.yaml"), String::new());
+        check.status = status;
+        check.differences = differences;
+        check.diff_old = "a\n".into();
+        check.diff_new = "b\n".into();
+        check.pending = Some(PathBuf::from("g.yaml.new"));
+        if status == GoldenStatus::Invalid {
+            check.problem = Some(
+                "invalid golden transcript at g.yaml:\n\nerror: the baseline says 50 of 40 runs \
+                 passed\n --> g.yaml:4:11\n  |\n4 | baseline: {runs: 40, passed: 50}\n  |   ^^"
+                    .into(),
+            );
+        }
+        let mut worded = GoldenCheck::new(PathBuf::from("g.yaml"), String::new());
+        worded.status = status;
+        worded.worded = Some(golden_message(&check, Path::new("s.yaml"), false));
+        [check, worded]
+    }
+
+    #[test]
+    fn a_golden_failure_sums_up_in_one_line_with_its_reason() {
+        let facts = |turn| Difference::Facts {
+            turn,
+            missing: vec!["time 10:00".into()],
+            added: vec!["time 09:00".into()],
+        };
+        let cases = [
+            (
+                GoldenStatus::Mismatch,
+                vec![Difference::Judged {
+                    turn: 1,
+                    reason: "opens at 10 not 9\nsecond line".into(),
+                }],
+                "turn 1: the judge found it differs from the golden: opens at 10 not 9",
+            ),
+            (
+                GoldenStatus::Mismatch,
+                vec![Difference::AgentText { turn: 1 }, facts(2)],
+                "turn 2: the facts differ from the golden's: missing time 10:00; added time \
+                 09:00 (and 1 more)",
+            ),
+            (
+                GoldenStatus::Mismatch,
+                vec![Difference::AgentText { turn: 2 }],
+                "the transcript differs from the golden at g.yaml (turn 2)",
+            ),
+            (
+                GoldenStatus::Mismatch,
+                vec![
+                    Difference::UserMessage { turn: 2 },
+                    Difference::AgentText { turn: 2 },
+                    Difference::ExtraTurn { turn: 3 },
+                ],
+                "the transcript differs from the golden at g.yaml (turns 2, 3)",
+            ),
+            (
+                GoldenStatus::Mismatch,
+                vec![Difference::TurnCount {
+                    golden: 1,
+                    actual: 2,
+                }],
+                "the transcript differs from the golden at g.yaml (turn count: 1 in the golden, \
+                 2 in this run)",
+            ),
+            (
+                GoldenStatus::Invalid,
+                Vec::new(),
+                "invalid golden transcript at g.yaml: the baseline says 50 of 40 runs passed",
+            ),
+            (
+                GoldenStatus::Missing,
+                Vec::new(),
+                "no golden transcript at g.yaml",
+            ),
+        ];
+        for (status, differences, want) in cases {
+            for check in checks(status, differences.clone()) {
+                assert_eq!(golden_summary(&check, Path::new("s.yaml")), want);
+            }
+        }
+        let mut similar = checks(
+            GoldenStatus::Mismatch,
+            vec![Difference::BelowThreshold {
+                turn: 1,
+                score: 0.5,
+                threshold: 0.8,
+            }],
+        );
+        similar[0].threshold = Some(0.8);
+        similar[1].worded = Some(golden_message(&similar[0], Path::new("s.yaml"), false));
+        for check in &similar {
+            assert_eq!(
+                golden_summary(check, Path::new("s.yaml")),
+                "the transcript differs from the golden at g.yaml (mode similar, turn 1)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_facts_note_reads_back_as_it_was_worded() {
+        for (missing, added) in [
+            (vec![], vec!["time 18:00", "money $5.00"]),
+            (vec!["date 2024-05-01"], vec![]),
+            (vec!["a; added b"], vec!["c, d"]),
+        ] {
+            let note = Difference::Facts {
+                turn: 3,
+                missing: missing.iter().map(ToString::to_string).collect(),
+                added: added.iter().map(ToString::to_string).collect(),
+            };
+            let sentence = difference(&note);
+            let back = facts_note(&sentence).expect("a facts note");
+            assert_eq!(difference(&back), sentence);
+        }
+        for other in [
+            "turn 1: the agent text differs",
+            "turn x: the facts differ from the golden's: added time 18:00",
+            "turn 1: the facts differ from the golden's: time 18:00",
+            "",
+        ] {
+            assert!(facts_note(other).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn an_error_s_kind_is_known_from_its_sentence_too() {
+        let error = |kind| RunError {
+            turn: 1,
+            span: crate::diag::Span::UNKNOWN,
+            kind,
+        };
+        for (kind, want) in [
+            (
+                ErrorKind::Judge {
+                    reason: "the judge did not answer JSON: `fine`".into(),
+                },
+                "judge",
+            ),
+            (ErrorKind::Internal("boom".into()), "internal"),
+            (
+                ErrorKind::Send {
+                    error: "connection refused".into(),
+                    retries: 2,
+                    request: String::new(),
+                },
+                "transport",
+            ),
+            (
+                ErrorKind::Status {
+                    status: 500,
+                    detail: Some("could not judge: no".into()),
+                    retries: 0,
+                    request: String::new(),
+                },
+                "transport",
+            ),
+            (ErrorKind::Setup("no mock".into()), "transport"),
+        ] {
+            let live = error(kind);
+            let worded = error(ErrorKind::Worded(error_message(&live)));
+            assert_eq!(error_type(&live), want);
+            assert_eq!(error_type(&worded), want, "{}", error_message(&live));
+        }
+    }
+
+    #[test]
+    fn a_tally_says_run_for_one_and_runs_for_more() {
+        assert_eq!(failed_in(&[3]), "failed in run 3");
+        assert_eq!(failed_in(&[3, 5, 6]), "failed in runs 3, 5, 6");
+        assert_eq!(
+            golden_tally(0, 10, true),
+            "golden: matched in 0/10 runs; it cannot be read (see below)"
+        );
+        assert_eq!(golden_tally(4, 5, false), "golden: matched in 4/5 runs");
+    }
 
     #[test]
     fn p_values_keep_four_significant_digits() {

@@ -73,7 +73,11 @@ fn write_to(
     filters(&mut page, report);
     page.push_str("<main>\n");
     if report.dialogues.is_empty() {
-        page.push_str("<p class=\"none\">No dialogue in this report: nothing was run.</p>\n");
+        let _ = writeln!(
+            page,
+            "<p class=\"none\">{}</p>",
+            text(&empty_report(report))
+        );
     }
     out.write_all(page.as_bytes())?;
     for (n, d) in ordered(report) {
@@ -90,6 +94,25 @@ fn write_to(
         "<p id=\"no-match\" class=\"none\" hidden>No dialogue matches the filters.</p>\n\
          </main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
+}
+
+/// Why a report holds no dialogue: the selection matched none (a gate problem, exit 4), or the
+/// run was one `--partition` slice that none of the selection fell in (exit 0: the other
+/// slices run them), or nothing was run at all.
+fn empty_report(report: &RunReport) -> String {
+    if report.nothing_selected {
+        return "No dialogue in this report: nothing matched the selection (the suite paths, \
+                --filter and --tag selected no dialogue), so the gate fails (exit 4)."
+            .to_string();
+    }
+    match report.partition {
+        Some(p) => format!(
+            "No dialogue in this report: this slice (partition {}/{}) holds no dialogue of \
+             the selection; the other slices run them.",
+            p.k, p.n
+        ),
+        None => "No dialogue in this report: nothing was run.".to_string(),
+    }
 }
 
 /// The section of dialogue `n` (1-based, in run order), as it reads in the page.
@@ -166,6 +189,10 @@ fn top(out: &mut String, report: &RunReport) {
         ("duration", human_duration(report.duration)),
         ("suite files", report.suites().len().to_string()),
     ];
+    if let Some(p) = report.partition {
+        // A shard's page says which slice of the selection it holds.
+        meta.push(("partition", format!("{}/{}", p.k, p.n)));
+    }
     let j = report.judge;
     if j.asked + j.cached > 0 {
         meta.push((
@@ -428,8 +455,15 @@ fn repeat_tally(out: &mut String, d: &DialogueResult) {
         out.push_str("</tbody></table>");
     }
     if let Some(g) = tally::golden(d) {
-        let line = explain::golden_tally(g.met, g.compared, g.problem.as_deref());
+        let line = explain::golden_tally(g.met, g.compared, g.unreadable);
         let _ = write!(out, "<div>{}</div>", text(&line));
+    }
+    if let Some(message) = explain::unreadable_golden(d) {
+        let _ = write!(
+            out,
+            "<pre class=\"golden g-invalid\">{}</pre>",
+            text(&message)
+        );
     }
     out.push_str("</div>\n");
 }
@@ -612,7 +646,7 @@ fn error_line(out: &mut String, e: &explain::Located) {
 }
 
 /// A matching golden as one line; a failing one as its explanation around a side-by-side
-/// table of the differences.
+/// table of the differences. Either way, then, what it noticed without failing.
 fn golden(out: &mut String, g: &GoldenCheck, message: Option<&str>) {
     let Some(message) = message.filter(|_| g.status.is_failure()) else {
         let _ = writeln!(
@@ -620,6 +654,7 @@ fn golden(out: &mut String, g: &GoldenCheck, message: Option<&str>) {
             "<p class=\"golden ok\">✓ matches the golden <code>{}</code></p>",
             text(&g.path.display().to_string())
         );
+        golden_notes(out, g);
         return;
     };
     let _ = writeln!(
@@ -637,7 +672,22 @@ fn golden(out: &mut String, g: &GoldenCheck, message: Option<&str>) {
     if !parts.after.is_empty() {
         let _ = writeln!(out, "<pre class=\"muted\">{}</pre>", text(parts.after));
     }
+    golden_notes(out, g);
     out.push_str("</div>\n");
+}
+
+/// The golden's notes (facts a reply adds in `mode: facts`), listed for the reviewer (SPEC
+/// §9.1), as the console and JUnit word them.
+fn golden_notes(out: &mut String, g: &GoldenCheck) {
+    let notes = explain::golden_notes(g);
+    if notes.is_empty() {
+        return;
+    }
+    out.push_str("<ul class=\"golden-notes muted\">");
+    for n in &notes {
+        let _ = write!(out, "<li>note: {}</li>", text(n));
+    }
+    out.push_str("</ul>\n");
 }
 
 fn side_by_side(out: &mut String, header: &str, t: &sbs::Table) {

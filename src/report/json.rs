@@ -567,7 +567,7 @@ fn attempt<'a>(file: File<'a>, a: &'a crate::record::Attempt) -> Attempt<'a> {
             scores: &g.scores,
             pending: g.pending.as_ref().map(|p| p.display().to_string()),
             message: explain::golden_message(g, file.path, false),
-            notes: g.notes.iter().map(explain::difference).collect(),
+            notes: explain::golden_notes(g),
         }),
         turns: Each {
             items: &a.turns,

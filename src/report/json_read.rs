@@ -7,7 +7,9 @@
 //! the reporters derive it again from the same attempts. The file keeps sentences, not the
 //! data behind them, so failures, errors and golden checks come back as already-worded text
 //! (`Detail::Worded`, `ErrorKind::Worded`, `GoldenCheck::worded`), which `report::explain`
-//! reports as written: a report rendered from what was read says what the shard said.
+//! reports as written: a report rendered from what was read says what the shard said. A
+//! golden's notes are the one exception: there is no worded form of a note in the record, so
+//! each is read back into the facts it words (`explain::facts_note`).
 //!
 //! Nothing here touches the file system or prints; the caller reads the bytes.
 
@@ -239,6 +241,9 @@ struct GoldenView {
     scores: Vec<f64>,
     pending: Option<String>,
     message: String,
+    /// What differs without failing; absent when nothing does (and in older reports).
+    #[serde(default)]
+    notes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -372,6 +377,16 @@ fn golden(g: GoldenView) -> Result<GoldenCheck, ReadError> {
     check.scores = g.scores;
     check.pending = g.pending.map(PathBuf::from);
     check.worded = Some(g.message);
+    // The notes are facts a reply adds: read back into the difference they word, so the
+    // reporters list them as the run's did.
+    check.notes = g
+        .notes
+        .iter()
+        .map(|n| {
+            super::explain::facts_note(n)
+                .ok_or_else(|| invalid(format!("golden note {n:?} is not one agenttest writes")))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(check)
 }
 

@@ -14,9 +14,9 @@
 //!     </properties>
 //!     <testcase name="<dialogue>" classname="<suite>" time>          one per dialogue
 //!       <failure message type="expectation|golden">full explanation</failure>
-//!       <error message type="transport">cause and where</error>
+//!       <error message type="transport|judge|internal">cause and where</error>
 //!       <skipped message="reason"/>                                  also for not-run
-//!       <system-out>session: <id>, then the transcript</system-out>
+//!       <system-out>session: <id>, the transcript, the golden's notes</system-out>
 //! ```
 //!
 //! Decisions a consumer may notice:
@@ -36,6 +36,10 @@
 //!   failures of the attempts that did not pass, and the suite gets a `flaky` property.
 //! - A `repeat: N` dialogue is one testcase; its failure says `k/N runs passed (needs M)`, how
 //!   many runs met each failing expectation and the golden, then each failing run.
+//! - A failure's `message` is one line with the reason where there is one: the first failed
+//!   expectation, or the golden's (`turn 1: the judge found it differs from the golden: ...`).
+//!   An error's `type` says what could not answer: `transport` (the agent's endpoint),
+//!   `judge` (the LLM judge), `internal` (a bug in agenttest).
 //!
 //! Text is written with [`common::sanitize`](super::common::sanitize): ANSI escapes and
 //! characters XML 1.0 forbids are removed, the rest escaped (no CDATA, so `]]>` is harmless).
@@ -256,9 +260,9 @@ fn testcase_body(x: &mut Xml<impl Write>, d: &DialogueResult, interrupted: bool)
             x.give_back(text);
         }
         Outcome::Error => {
-            let message = error_summary(d);
+            let (message, kind) = error_summary(d);
             let text = x.take_text(|out| verdict_text(out, d));
-            let attrs = [("message", message.as_str()), ("type", "transport")];
+            let attrs = [("message", message.as_str()), ("type", kind)];
             x.text_element("error", &attrs, &text);
             x.give_back(text);
         }
@@ -310,14 +314,11 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
         }
         None => match &a.golden {
             Some(g) if golden_failed => {
-                let first = one_line(
-                    &explain::golden_message(g, &d.suite.path, false),
-                    MESSAGE_MAX,
-                );
-                if first.is_empty() {
+                let summary = explain::golden_summary(g, &d.suite.path);
+                if summary.is_empty() {
                     format!("golden {}", g.status.as_str())
                 } else {
-                    first
+                    summary
                 }
             }
             _ => match &a.error {
@@ -329,19 +330,17 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
     (one_line(&message, MESSAGE_MAX), kind)
 }
 
-/// The `message` attribute of an errored dialogue's `<error>`.
-fn error_summary(d: &DialogueResult) -> String {
+/// The `message` attribute and `type` of an errored dialogue's `<error>`: the last error's.
+fn error_summary(d: &DialogueResult) -> (String, &'static str) {
+    let last = d.attempts.iter().rev().find_map(|a| a.error.as_ref());
+    let kind = last.map_or("transport", explain::error_type);
     if d.repeat > 1 {
-        return repeat_headline(d);
+        return (repeat_headline(d), kind);
     }
-    let message = d
-        .attempts
-        .iter()
-        .rev()
-        .find_map(|a| a.error.as_ref())
+    let message = last
         .map(explain::error_message)
         .unwrap_or_else(|| "errored".to_string());
-    one_line(&message, MESSAGE_MAX)
+    (one_line(&message, MESSAGE_MAX), kind)
 }
 
 fn repeat_headline(d: &DialogueResult) -> String {
@@ -376,24 +375,27 @@ fn repeat_tally(out: &mut String, d: &DialogueResult) {
     out.push_str(&repeat_headline(d));
     out.push('\n');
     for t in tally::expectations(d) {
-        let runs: Vec<String> = t.failed_in.iter().map(u32::to_string).collect();
         let _ = writeln!(
             out,
-            "turn {} {} ({}): met in {}/{} runs (failed in run{} {})",
+            "turn {} {} ({}): met in {}/{} runs ({})",
             t.turn + 1,
             t.key,
             location(&d.suite.path, t.span),
             t.met,
             t.judged,
-            if runs.len() == 1 { "" } else { "s" },
-            runs.join(", ")
+            explain::failed_in(&t.failed_in)
         );
     }
     if let Some(g) = tally::golden(d) {
-        let line = explain::golden_tally(g.met, g.compared, g.problem.as_deref());
+        let line = explain::golden_tally(g.met, g.compared, g.unreadable);
         let _ = writeln!(out, "{line}");
     }
     out.push_str("every other expectation held in every run that reached it\n");
+    if let Some(message) = explain::unreadable_golden(d) {
+        out.push('\n');
+        out.push_str(message.trim_end());
+        out.push('\n');
+    }
 }
 
 /// `--- run 2/5 (session s-2): FAIL ---`
@@ -521,6 +523,10 @@ fn system_out(out: &mut String, d: &DialogueResult) {
         }
         if let Some(e) = a.error.as_ref().filter(|e| e.turn >= a.turns.len()) {
             indent_block(out, "! error: ", &explain::error_text(e));
+        }
+        // What the golden noticed without failing, for the reviewer (SPEC §9.1).
+        for note in a.golden.iter().flat_map(explain::golden_notes) {
+            indent_block(out, "note: ", &note);
         }
         if explain && !a.outcome.is_pass() {
             out.push_str("failures:\n");
