@@ -162,8 +162,9 @@ pub struct RunArgs {
     /// Run every dialogue N times, each in a fresh session.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u32>,
-    /// How many runs must pass (with --repeat), or `baseline`: not significantly fewer than
-    /// the blessed baseline (SPEC §9.3). Sets every dialogue's gate.
+    /// How many runs must pass (at most a dialogue's runs: its `repeat`, or --repeat), or
+    /// `baseline`: not significantly fewer than the blessed baseline. Sets every dialogue's
+    /// gate.
     #[arg(long, value_name = "K|baseline")]
     pub min_pass: Option<String>,
     /// Ask the LLM judge again instead of reading its cached verdicts.

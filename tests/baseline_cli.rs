@@ -275,6 +275,25 @@ fn repeat_on_the_command_line_keeps_the_dialogues_own_min_pass() {
         "{}",
         stdout(&out)
     );
+
+    // Alone, too, over the dialogue's own `repeat: 5`; more than its runs is held to them.
+    for k in ["5", "9"] {
+        let mock = Mock::start(&fixture("noise/baseline_agent.yaml"));
+        ws.write("c.yaml", &coin_suite(&mock.url));
+        let out = run_in(
+            ws.path(),
+            &["run", "c.yaml", "--min-pass", k, "--color", "never"],
+        );
+        assert_code(&out, 1);
+        assert!(
+            stdout(&out).contains("3/5 runs passed (needs 5)"),
+            "--min-pass {k}: {}",
+            stdout(&out)
+        );
+    }
+    let out = run_in(ws.path(), &["run", "c.yaml", "--min-pass", "0"]);
+    assert_code(&out, 2);
+    assert_eq!(stderr(&out), "error: --min-pass must be at least 1\n");
 }
 
 #[test]

@@ -322,6 +322,7 @@ fn load(block: &Block, value: &serde_json::Value, dir: &Path) -> Result<&'static
         let opts = LoadOptions {
             env: Arc::new(|_| Some("ak_docs_example_key".to_string())),
             overrides: EndpointOverrides::default(),
+            read: Default::default(),
         };
         load_paths(&[path], &opts)
             .map(|_| "suite")

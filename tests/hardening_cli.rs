@@ -198,6 +198,56 @@ fn a_report_over_a_golden_or_a_suite_of_the_run_is_refused_first() {
     assert!(!ws.path().join("s.golden/new.html").exists());
 }
 
+/// A report over a file the suites are made of (`agenttest.yaml`, a `mock_script:`, a
+/// `matrix_file:`, a `system_file:`) is refused before anything is sent, and the file is left
+/// as it was: written over, the next run would have nothing to read.
+#[test]
+fn a_report_over_a_file_the_suites_are_made_of_is_refused() {
+    let ws = Workspace::with(
+        "agenttest.yaml",
+        "endpoint: {base_url: mock, mock_script: agent.yaml, agent_id: ag, api_key: ak_x, retries: 0}\n",
+    );
+    let files = [
+        ("agent.yaml", "keys: [ak_x]\nagents:\n  ag: {fallback: ok}\n"),
+        ("rows.csv", "word\nhi\n"),
+        ("prompt.md", "You are terse.\n"),
+        (
+            "s.yaml",
+            "dialogues:\n  - name: row {{word}}\n    golden: false\n    matrix_file: rows.csv\n    turns: [{user: '{{word}}'}]\n",
+        ),
+        (
+            "o.yaml",
+            "endpoint: {kind: openai, base_url: mock, model: ag, system_file: prompt.md}\ndialogues:\n  - name: o\n    golden: false\n    turns: [{user: hi}]\n",
+        ),
+    ];
+    for (name, text) in files {
+        ws.write(name, text);
+    }
+    // The suites are fine as they are.
+    assert_code(&run_in(ws.path(), &["run", "."]), 0);
+    for (flag, path) in [
+        ("--json", "agenttest.yaml"),
+        ("--junit", "agent.yaml"),
+        ("--html", "./rows.csv"),
+        ("--json", "prompt.md"),
+    ] {
+        let out = run_in(ws.path(), &["run", ".", flag, path]);
+        assert_code(&out, 2);
+        assert!(
+            stderr(&out).contains(&format!(
+                "{flag} {path}: is a file this run's suites are made of"
+            )),
+            "{flag} {path}: {}",
+            stderr(&out)
+        );
+    }
+    for (name, text) in files {
+        assert_eq!(ws.read(name), text, "{name} was written over");
+    }
+    let config = ws.read("agenttest.yaml");
+    assert!(config.starts_with("endpoint:"), "{config}");
+}
+
 // ---- --bless leaves alone what did not complete --------------------------------------------
 
 /// Ctrl-C during `--bless --repeat`: the dialogue is not run, and its golden, with the

@@ -619,6 +619,29 @@ fn an_agent_id_from_a_flag_or_the_environment_is_one_path_segment() {
         assert_code(&out, 2);
         assert_eq!(stderr(&out), said, "{flag:?} {env:?}");
     }
+    // A bad base URL from a flag or the environment says which, and not its value (a URL may
+    // hold a password).
+    let out = run_in(
+        ws.path(),
+        &["run", "e.yaml", "--endpoint", "ftp://user:hunter2@x"],
+    );
+    assert_code(&out, 2);
+    assert_eq!(
+        stderr(&out),
+        "error: --endpoint: expected `mock`, `replay` or an http:// or https:// URL\n"
+    );
+    let out = agenttest()
+        .current_dir(ws.path())
+        .args(["run", "e.yaml"])
+        .env("AGENTTEST_BASE_URL", "not a url")
+        .output()
+        .expect("run");
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).starts_with("error: AGENTTEST_BASE_URL: expected"),
+        "{}",
+        stderr(&out)
+    );
     // Written in the file, a dot segment is refused at its place.
     ws.write("dots.yaml", &ws.read("e.yaml").replace("ag_test", "'..'"));
     let out = run_in(ws.path(), &["validate", "dots.yaml"]);

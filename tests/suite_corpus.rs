@@ -112,6 +112,7 @@ fn run_library(path: &str, endpoint: Option<&str>) -> String {
     let mut opts = LoadOptions {
         env: Arc::new(|_| None),
         overrides: EndpointOverrides::default(),
+        read: Default::default(),
     };
     if let Some(url) = endpoint {
         opts.overrides.base_url = Some(BaseUrl::Url(url.to_string()));
@@ -257,6 +258,7 @@ fn all_errors_of_all_files_at_once_in_path_order() {
     let opts = LoadOptions {
         env: Arc::new(|_| None),
         overrides: EndpointOverrides::default(),
+        read: Default::default(),
     };
     let diags = load_paths(&paths, &opts).unwrap_err();
     let got: Vec<(String, u32, u32)> = diags

@@ -32,6 +32,7 @@ fn opts() -> LoadOptions {
     LoadOptions {
         env: Arc::new(move |name| env.get(name).map(|v| v.to_string())),
         overrides: EndpointOverrides::default(),
+        read: Default::default(),
     }
 }
 
@@ -197,6 +198,7 @@ fn an_unset_env_var_is_an_error_in_the_config() {
     let o = LoadOptions {
         env: Arc::new(|name| (name == "TEAM").then(|| "support".to_string())),
         overrides: EndpointOverrides::default(),
+        read: Default::default(),
     };
     let diags = load_paths(&[fixtures()], &o).unwrap_err();
     assert_eq!(diags.len(), 1, "{}", render_all(&diags, false));

@@ -12,6 +12,7 @@ mod merge;
 mod pending;
 mod review;
 mod run;
+mod scripts;
 mod signals;
 
 use std::io::IsTerminal;
@@ -22,7 +23,7 @@ use crate::cli::{ColorChoice, Command, PathArgs, RunArgs, SelectArgs};
 use crate::diag::render_all;
 use crate::exit;
 use crate::run::select::{self, Partition, Selection};
-use crate::suite::{self, BaseUrl, EndpointOverrides, LoadOptions, Suite};
+use crate::suite::{self, BaseUrl, EndpointOverrides, LoadOptions, Loaded, Suite};
 use crate::util::{parse_duration, parse_rate};
 
 pub use run::exit_code;
@@ -204,17 +205,23 @@ pub(super) fn load_options(overrides: EndpointOverrides) -> LoadOptions {
     LoadOptions {
         env: Arc::new(|name: &str| std::env::var(name).ok()),
         overrides,
+        read: Default::default(),
     }
 }
 
 /// Loads and checks every suite; on any error prints every diagnostic and returns the exit
 /// code to leave with.
 pub(super) fn load(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Vec<Suite>, i32> {
+    load_all(paths, overrides).map(|loaded| loaded.suites)
+}
+
+/// [`load`], with the other files the suites are made of.
+pub(super) fn load_all(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Loaded, i32> {
     let color = use_color(paths.color, std::io::stderr().is_terminal());
     match suite::load_paths(&paths_or_default(&paths.paths), &load_options(overrides)) {
         Ok(loaded) => {
             release_freed_memory();
-            Ok(loaded.suites)
+            Ok(loaded)
         }
         Err(diags) => {
             crate::err!("{}", render_all(&diags, color));
@@ -252,14 +259,8 @@ pub(super) fn selection(args: &SelectArgs) -> Result<Selection, String> {
 
 /// Flag beats environment beats files.
 pub(super) fn overrides(args: &RunArgs) -> Result<EndpointOverrides, String> {
-    let base_url = args
-        .endpoint
-        .clone()
-        .or_else(|| env_var("AGENTTEST_BASE_URL"))
-        .map(|u| parse_base_url(&u))
-        .transpose()?;
     Ok(EndpointOverrides {
-        base_url,
+        base_url: base_url_override(args.endpoint.as_deref())?,
         agent_id: agent_override(args.agent.clone())?,
         timeout: args
             .timeout
@@ -287,12 +288,25 @@ pub(super) fn overrides(args: &RunArgs) -> Result<EndpointOverrides, String> {
 
 pub(super) fn env_overrides() -> Result<EndpointOverrides, String> {
     Ok(EndpointOverrides {
-        base_url: env_var("AGENTTEST_BASE_URL")
-            .map(|u| parse_base_url(&u))
-            .transpose()?,
+        base_url: base_url_override(None)?,
         agent_id: agent_override(None)?,
         ..EndpointOverrides::default()
     })
+}
+
+/// `--endpoint`, else `AGENTTEST_BASE_URL`; a bad one is named, since the files are fine.
+/// Its value is not echoed: a URL may carry a password (`https://user:pass@host`).
+fn base_url_override(flag: Option<&str>) -> Result<Option<BaseUrl>, String> {
+    let (url, source) = match flag {
+        Some(url) => (url.to_string(), "--endpoint"),
+        None => match env_var("AGENTTEST_BASE_URL") {
+            Some(url) => (url, "AGENTTEST_BASE_URL"),
+            None => return Ok(None),
+        },
+    };
+    parse_base_url(&url)
+        .map(Some)
+        .map_err(|e| format!("{source}: {e}"))
 }
 
 /// `--agent`, else `AGENTTEST_AGENT_ID`, held to the files' rule for an `agent_id`: a value

@@ -12,7 +12,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::signals::spawn_signal_handler;
-use super::{empty_partition_is_fine, env_var, load, overrides, selection, usage_error, use_color};
+use super::{
+    empty_partition_is_fine, env_var, load_all, overrides, selection, usage_error, use_color,
+};
 use crate::cli::RunArgs;
 use crate::diag::render_all;
 use crate::exit;
@@ -33,11 +35,11 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    let suites = match load(&args.paths, overrides) {
-        Ok(s) => s,
+    let (suites, inputs) = match load_all(&args.paths, overrides) {
+        Ok(loaded) => (loaded.suites, loaded.inputs),
         Err(code) => return code,
     };
-    if let Err(e) = reports_clear_of_suites(&args, &suites) {
+    if let Err(e) = reports_clear_of_suites(&args, &suites, &inputs) {
         return usage_error(&e);
     }
     let picked = select::select(&suites, &sel);
@@ -54,11 +56,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             dialogue: *di,
         })
         .collect();
-    let scripts = match replay_scripts(&args, &suites, &jobs) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let mock_scripts = match mock_scripts(&args, &jobs) {
+    let scripts = match served(&args, &jobs) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -76,7 +74,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     };
     let servers = Servers {
         demo: uses_demo_mock(&jobs),
-        scripts: scripts.into_iter().chain(mock_scripts).collect(),
+        scripts: scripts.into_iter().collect(),
     };
     let (printer, events) = Printer::spawn(console(&args));
     let cancel = CancellationToken::new();
@@ -125,12 +123,12 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
             let k: u32 = text
                 .parse()
                 .map_err(|_| format!("--min-pass `{text}`: write a count K or `baseline`"))?;
+            // Alone it sets K for every dialogue (SPEC §9.3), each held to at most its own
+            // `repeat`, as `--repeat N` caps a dialogue's own `min_pass`.
             match args.repeat {
-                None => return Err("--min-pass needs --repeat N".into()),
-                Some(n) if k == 0 || k > n => {
-                    return Err("--min-pass must be between 1 and --repeat".into())
-                }
-                Some(_) => Some(MinPass::Count(k)),
+                _ if k == 0 => return Err("--min-pass must be at least 1".into()),
+                Some(n) if k > n => return Err("--min-pass must be between 1 and --repeat".into()),
+                _ => Some(MinPass::Count(k)),
             }
         }
     };
@@ -168,14 +166,30 @@ fn settings(args: &RunArgs) -> Result<(EndpointOverrides, Selection, RunConfig),
     Ok((overrides, sel, cfg))
 }
 
-/// A report never replaces a file of the run's own: a suite, or anything in a suite's golden
+/// A report never replaces a file of the run's own: a suite, a file the suites are made of
+/// (`agenttest.yaml`, a `mock_script:`, `matrix_file:` or `system_file:`: a typo of a flag
+/// would otherwise leave the next run nothing to read), or anything in a suite's golden
 /// directory (`--json suites/<TAB>` completed to a golden). A plain run never writes a golden
 /// (SPEC §4), and a report flag must be no way round that. Checked once the suites are known,
 /// before anything is sent.
-fn reports_clear_of_suites(args: &RunArgs, suites: &[Suite]) -> Result<(), String> {
+fn reports_clear_of_suites(
+    args: &RunArgs,
+    suites: &[Suite],
+    inputs: &[PathBuf],
+) -> Result<(), String> {
     let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
     let files: std::collections::HashSet<PathBuf> =
         suites.iter().filter_map(|s| canonical(&s.path)).collect();
+    let judges = suites.iter().filter_map(|s| s.judge.as_deref());
+    let endpoints = suites
+        .iter()
+        .flat_map(|s| s.dialogues.iter().map(|d| &*d.endpoint))
+        .chain(judges);
+    let read: std::collections::HashSet<PathBuf> = inputs
+        .iter()
+        .chain(endpoints.filter_map(|e| e.mock_script.as_ref()))
+        .filter_map(|p| canonical(p))
+        .collect();
     let golden_dirs: std::collections::HashSet<PathBuf> = suites
         .iter()
         .filter_map(|s| canonical(&s.golden_dir))
@@ -194,6 +208,12 @@ fn reports_clear_of_suites(args: &RunArgs, suites: &[Suite]) -> Result<(), Strin
         if files.contains(&target) {
             return Err(format!(
                 "{flag} {shown}: is a suite of this run, which the report would replace"
+            ));
+        }
+        if read.contains(&target) {
+            return Err(format!(
+                "{flag} {shown}: is a file this run's suites are made of (a config, mock script, \
+                 matrix or system prompt), which the report would replace"
             ));
         }
         if target.parent().is_some_and(|d| golden_dirs.contains(d)) {
@@ -265,27 +285,15 @@ fn uses_demo_mock(jobs: &[Job]) -> bool {
     endpoints_of(jobs).any(|ep| ep.base_url == BaseUrl::Mock && ep.mock_script.is_none())
 }
 
-/// The script of every `mock_script:` a selected dialogue or its judge uses, loaded and
-/// checked before anything is sent.
-fn mock_scripts(
-    args: &RunArgs,
-    jobs: &[Job],
-) -> Result<Vec<(PathBuf, crate::mock::Script, bool)>, i32> {
-    let mut paths: Vec<&PathBuf> = endpoints_of(jobs)
-        .filter(|ep| ep.base_url == BaseUrl::Mock)
-        .filter_map(|ep| ep.mock_script.as_ref())
-        .collect();
-    paths.sort();
-    paths.dedup();
-    let mut scripts = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        match crate::mock::Script::load(path) {
-            Ok(script) => scripts.push((path.clone(), script, false)),
-            Err(diags) => errors.extend(diags),
-        }
-    }
-    refused(args, errors).map(|()| scripts)
+/// The scripts the run's in-process servers serve (replayed goldens, then `mock_script:`s),
+/// or every error of every one of them at once (exit 2: nothing was sent).
+fn served(args: &RunArgs, jobs: &[Job]) -> Result<Vec<super::scripts::Served>, i32> {
+    let uses = || jobs.iter().map(|j| (&*j.suite, j.dialogue));
+    let (mut served, mut errors) = super::scripts::replay_scripts(uses());
+    let (scripts, script_errors) = super::scripts::mock_scripts(uses());
+    served.extend(scripts);
+    errors.extend(script_errors);
+    refused(args, errors).map(|()| served)
 }
 
 /// Prints every error of the scripts that could not be loaded (exit 2: nothing was sent).
@@ -296,30 +304,6 @@ fn refused(args: &RunArgs, errors: Vec<crate::diag::Diagnostic>) -> Result<(), i
     let color = use_color(args.paths.color, std::io::stderr().is_terminal());
     let _ = write!(std::io::stderr(), "{}", render_all(&errors, color));
     Err(exit::USAGE)
-}
-
-/// The replay script of every suite that a selected dialogue replays. A suite with no goldens
-/// cannot run offline, and that is a config error found before anything is sent.
-fn replay_scripts(
-    args: &RunArgs,
-    suites: &[Arc<Suite>],
-    jobs: &[Job],
-) -> Result<Vec<(PathBuf, crate::mock::Script, bool)>, i32> {
-    let mut scripts = Vec::new();
-    let mut errors = Vec::new();
-    for suite in suites {
-        let replayed = jobs.iter().any(|j| {
-            Arc::ptr_eq(&j.suite, suite)
-                && j.suite.dialogues[j.dialogue].endpoint.base_url == BaseUrl::Replay
-        });
-        if replayed {
-            match crate::mock::Script::replay_suite(suite) {
-                Ok(script) => scripts.push((suite.path.clone(), script, true)),
-                Err(diags) => errors.extend(diags),
-            }
-        }
-    }
-    refused(args, errors).map(|()| scripts)
 }
 
 /// One redactor for every secret of every loaded endpoint, judges' included.

@@ -102,6 +102,7 @@ fn attach_replayed_suites(script: &mut Script, paths: &[PathBuf], env: EnvLookup
         .collect();
     let opts = crate::suite::LoadOptions {
         env,
+        read: Default::default(),
         overrides: crate::suite::EndpointOverrides {
             base_url: Some(crate::suite::BaseUrl::Replay),
             ..Default::default()

@@ -582,7 +582,9 @@ impl Checker<'_> {
                     .help = Some("a 2xx answer is a `reply`".into());
             }
         }
-        if replies.is_empty() && raw.status.is_none() && raw.fault.is_none() {
+        // A rule with both `reply` and `replies` said what it answers (its error is above).
+        let says = raw.reply.is_some() || raw.replies.is_some();
+        if replies.is_empty() && !says && raw.status.is_none() && raw.fault.is_none() {
             self.error(at, "this rule answers nothing").help =
                 Some("give it `reply`, `replies`, `status` or `fault`".into());
         }
@@ -769,6 +771,10 @@ mod tests {
     fn rule_must_answer() {
         let e = errors("agents:\n  a:\n    rules:\n      - when: x\n");
         assert_eq!(e[0].1, "this rule answers nothing");
+        // Both `reply` and `replies` is one mistake, said once: it does answer.
+        let e = errors("agents:\n  a:\n    rules:\n      - reply: x\n        replies: [y]\n");
+        let said: Vec<&str> = e.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(said, ["a rule takes `reply` or `replies`, not both"]);
     }
 
     #[test]

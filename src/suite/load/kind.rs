@@ -402,6 +402,7 @@ impl Checker<'_> {
         let path = self.relative(&written);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
+                self.opts.read.note(&path);
                 let what = format!("the text of `system_file` `{}`", path.display());
                 (!self.a_template(&text, span_of(f), &what, HELP)).then_some(text)
             }

@@ -191,7 +191,11 @@ impl Checker<'_> {
     /// the file itself.
     fn read_matrix_file(&mut self, written: &Spanned<String>) -> Option<SourceFile> {
         let path = self.relative(&written.value);
-        match read_source(&path) {
+        let read = read_source(&path);
+        if read.is_ok() {
+            self.opts.read.note(&path);
+        }
+        match read {
             Ok(f) => match f.text.strip_prefix('\u{feff}') {
                 Some(text) => Some(SourceFile::new(f.path, text)),
                 None => Some(f),

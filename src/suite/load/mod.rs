@@ -47,9 +47,9 @@ use crate::suite::raw::{RawConfig, RawSuite};
 
 use check::{Checker, Scripts};
 use endpoint::Layer;
+pub use endpoint::{agent_id_fault, AgentIdFault};
 use expect::Exp;
 use judge::JudgeLayer;
-pub use endpoint::{agent_id_fault, AgentIdFault};
 pub use source::read_source;
 
 /// Looks up an environment variable. Injected so that nothing below the CLI reads the
@@ -70,6 +70,24 @@ pub struct EndpointOverrides {
 pub struct LoadOptions {
     pub env: EnvLookup,
     pub overrides: EndpointOverrides,
+    /// The files a suite or config named and the load read (`matrix_file:`, `system_file:`),
+    /// noted as they are read: [`Loaded::inputs`] hands them on.
+    pub read: ReadFiles,
+}
+
+/// Files read while loading, from any of the load's threads.
+#[derive(Clone, Default)]
+pub struct ReadFiles(Arc<std::sync::Mutex<Vec<PathBuf>>>);
+
+impl ReadFiles {
+    pub(crate) fn note(&self, path: &Path) {
+        let mut files = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        files.push(path.to_path_buf());
+    }
+
+    fn take(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl LoadOptions {
@@ -79,6 +97,7 @@ impl LoadOptions {
         LoadOptions {
             env: Arc::new(move |name| vars.get(name).cloned()),
             overrides: EndpointOverrides::default(),
+            read: ReadFiles::default(),
         }
     }
 }
@@ -87,6 +106,9 @@ impl LoadOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
     pub suites: Vec<Suite>,
+    /// Every other file the suites are made of, as named: the `agenttest.yaml` configs, the
+    /// `mock_script:`s, `matrix_file:`s and `system_file:`s. A report must never replace one.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Errors of one file (or one config), to be sorted by its path.
@@ -134,6 +156,9 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     for loaded in &results {
         scripts.extend(loaded.scripts.iter().cloned());
     }
+    let mut inputs: Vec<PathBuf> = config_of.iter().flatten().map(|(_, s)| s.clone()).collect();
+    inputs.extend(scripts.iter().cloned());
+    inputs.extend(opts.read.take());
     let scripts: HashSet<PathBuf> = scripts.iter().map(|p| discover::canonical(p)).collect();
 
     let mut suites = Vec::new();
@@ -153,7 +178,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     // template) is found by every suite below it: said once, where it is first found.
     crate::diag::merge_repeats(&mut errors);
     if errors.is_empty() {
-        Ok(Loaded { suites })
+        Ok(Loaded { suites, inputs })
     } else {
         Err(errors)
     }
