@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-/// Parses `800ms`, `2s`, `1.5s`, `1m`, `30s`. A bare number is rejected on purpose: `timeout: 30`
-/// is ambiguous between seconds and milliseconds, and a silent guess would hide a mistake.
 /// FNV-1a, 64 bit: tiny, and unlike `DefaultHasher` guaranteed stable across Rust releases,
 /// so what it decides (a CI partition, a seeded reply) is the same on every machine and run.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
@@ -24,26 +22,45 @@ pub const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_A
     .remove(b'_')
     .remove(b'~');
 
+/// Parses `800ms`, `2s`, `1.5s`, `1m`, `30s`, and compounds of them as Go and OpenAI's
+/// headers write them (`1m30s`, `1h0m0.5s`). A bare number is rejected on purpose:
+/// `timeout: 30` is ambiguous between seconds and milliseconds, and a silent guess would hide
+/// a mistake.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{t}` has no unit: write e.g. `{t}s` or `{t}ms`"))?;
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{t}` is not a duration (e.g. `800ms`, `2s`, `1m`)"))?;
-    let secs = match unit.trim() {
-        "ms" => value / 1000.0,
-        "s" | "sec" | "secs" => value,
-        "m" | "min" | "mins" => value * 60.0,
-        "h" => value * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{t}`: use `ms`, `s`, `m` or `h`"
-            ))
-        }
-    };
+    if t.is_empty() {
+        return Err("an empty duration: write e.g. `800ms` or `2s`".into());
+    }
+    let mut rest = t;
+    let mut secs = 0.0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("`{t}` has no unit: write e.g. `{t}s` or `{t}ms`"))?;
+        let (num, after) = rest.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("`{t}` is not a duration (e.g. `800ms`, `2s`, `1m`)"))?;
+        // The unit: letters, after any spaces (`2 s`); the next part starts at a digit.
+        let after = after.trim_start();
+        let end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(end);
+        secs += value
+            * match unit.trim() {
+                "ms" => 0.001,
+                "s" | "sec" | "secs" => 1.0,
+                "m" | "min" | "mins" => 60.0,
+                "h" => 3600.0,
+                other => {
+                    return Err(format!(
+                        "unknown duration unit `{other}` in `{t}`: use `ms`, `s`, `m` or `h`"
+                    ))
+                }
+            };
+        rest = next;
+    }
     if !(0.0..=1.0e9).contains(&secs) {
         return Err(format!("`{t}` is out of range"));
     }
@@ -127,6 +144,20 @@ mod tests {
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
         assert!(parse_duration("3 parsecs").is_err());
         assert!(parse_duration("").is_err());
+        // Compounds, as Go and OpenAI's rate-limit headers write them.
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            parse_duration("1h0m0.5s").unwrap(),
+            Duration::from_millis(3_600_500)
+        );
+        assert_eq!(
+            parse_duration("2s 500ms").unwrap(),
+            Duration::from_millis(2500)
+        );
+        assert!(parse_duration("1m30").unwrap_err().contains("no unit"));
+        assert!(parse_duration("1m30parsecs")
+            .unwrap_err()
+            .contains("unknown duration unit `parsecs`"));
     }
 
     #[test]

@@ -90,6 +90,7 @@ mod tests {
         let g = transcript(
             &s,
             "orders",
+            GoldenMode::Exact,
             &[
                 turn_result("Where is ORD-1?", Some(200), Some("ORD-123 shipped.")),
                 turn_result("hi", Some(401), None),

@@ -12,19 +12,24 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use agenttest::judge::golden::{self, GoldenFile, GoldenTurn, PendingAction};
+use agenttest::judge::golden::{self, GoldenFile, GoldenTurn, PendingAction, Transcript};
 use agenttest::record::BlessAction;
+use agenttest::suite::model::GoldenMode;
 
-fn transcript(agent: &str) -> GoldenFile {
-    GoldenFile {
-        suite: "support".into(),
-        dialogue: "business hours".into(),
-        baseline: None,
-        turns: vec![GoldenTurn {
-            user: "What are your business hours?".into(),
-            status: 200,
-            agent: agent.into(),
-        }],
+/// A one-turn transcript of a dialogue in mode `exact`.
+fn transcript(agent: &str) -> Transcript {
+    Transcript {
+        file: GoldenFile {
+            suite: "support".into(),
+            dialogue: "business hours".into(),
+            baseline: None,
+            turns: vec![GoldenTurn {
+                user: "What are your business hours?".into(),
+                status: 200,
+                agent: agent.into(),
+            }],
+        },
+        mode: GoldenMode::Exact,
     }
 }
 
@@ -157,7 +162,6 @@ fn forced_failures_without_permissions_tricks() {
 #[test]
 fn bless_then_compare_then_accept_round_trip() {
     use agenttest::record::GoldenStatus;
-    use agenttest::suite::model::GoldenMode;
 
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("support.golden/business-hours.yaml");
@@ -216,7 +220,69 @@ fn spec_example_fixture_parses_and_renders_byte_for_byte() {
     let parsed = golden::parse(&agenttest::diag::SourceFile::new(&path, text.as_str())).unwrap();
     assert_eq!(
         parsed,
-        transcript("Our business hours are Monday through Friday, 9 AM to 6 PM EST.")
+        transcript("Our business hours are Monday through Friday, 9 AM to 6 PM EST.").file
     );
     assert_eq!(golden::render(&parsed), text);
+}
+
+/// SPEC §3.3: what a run passes, `--bless` keeps. For each golden mode and reply, a golden that
+/// the comparison passes is left unchanged by a bless of the same transcript, byte for byte,
+/// and one it fails is rewritten: the two decide "still matches" alike.
+#[test]
+fn bless_keeps_a_golden_exactly_when_the_comparison_passes_it() {
+    let golden_text = "Open Monday to Friday, 9 AM to 6 PM EST, call us any time.";
+    let replies = [
+        golden_text,
+        "Open Monday to Friday, 9 AM to 6 PM EST, call us any day.",
+        "We are open 9am-6pm on weekdays.",
+        "We are open 9am-6pm on weekdays, and 10am-2pm on Saturdays.",
+        "Open Monday to Friday, 10 AM to 6 PM EST, call us any time.",
+        "Sorry, I cannot help with that.",
+    ];
+    let modes = [
+        GoldenMode::Exact,
+        GoldenMode::Similar { threshold: 0.8 },
+        GoldenMode::Similar { threshold: 0.95 },
+        GoldenMode::Facts { strict: false },
+        GoldenMode::Facts { strict: true },
+        GoldenMode::Judge,
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("support.golden/business-hours.yaml");
+    let old = golden::render(&transcript(golden_text));
+    let (mut kept, mut rewritten) = (0, 0);
+    for mode in modes {
+        for reply in replies {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &old).unwrap();
+            let mut actual = transcript(reply);
+            actual.mode = mode;
+            let passes = golden::compare(&path, &actual, mode, &[]).status
+                == agenttest::record::GoldenStatus::Match;
+            let action = golden::bless(&path, &actual, &[]);
+            if passes {
+                kept += 1;
+                assert_eq!(
+                    action,
+                    BlessAction::Unchanged(path.clone()),
+                    "{mode:?} {reply:?}"
+                );
+                assert_eq!(std::fs::read_to_string(&path).unwrap(), old);
+            } else {
+                rewritten += 1;
+                assert_eq!(
+                    action,
+                    BlessAction::Changed(path.clone()),
+                    "{mode:?} {reply:?}"
+                );
+                let written = std::fs::read_to_string(&path).unwrap();
+                assert_eq!(written, golden::render(&actual), "{mode:?} {reply:?}");
+            }
+        }
+    }
+    // Both sides are exercised: each mode passes more than its text alone.
+    assert!(
+        kept > modes.len() && rewritten > modes.len(),
+        "{kept} kept, {rewritten} rewritten"
+    );
 }

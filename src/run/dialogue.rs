@@ -421,7 +421,7 @@ async fn judge_golden(
 /// (its read is capped), and handing it to another thread and back costs two wake-ups, more
 /// than the read itself, on every dialogue.
 fn compare_golden(suite: &Suite, d: &Dialogue, path: &Path, attempt: &Attempt) -> GoldenCheck {
-    let file = golden::transcript(suite, &d.name, &attempt.turns);
+    let file = golden::transcript(suite, &d.name, d.golden, &attempt.turns);
     golden::compare(path, &file, d.golden, &suite.normalize)
 }
 
@@ -456,7 +456,7 @@ async fn bless(
     let Some(a) = completed.filter(|_| !matches!(outcome, Outcome::NotRun | Outcome::Error)) else {
         return BlessAction::LeftAlone(path.to_path_buf());
     };
-    let mut file = golden::transcript(suite, &d.name, &a.turns);
+    let mut file = golden::transcript(suite, &d.name, d.golden, &a.turns);
     if repeat > 1 {
         // The round whose verdict stands (the last: rounds are stored in order, and one that
         // Ctrl-C cut short was left alone above), not the first, whose errored runs a rerun

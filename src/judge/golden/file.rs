@@ -13,9 +13,14 @@
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::suite::model::GoldenMode;
 
 /// The first line of every golden file.
 pub const HEADER: &str = "# agenttest golden transcript. Update with: agenttest run --bless";
+
+/// How a pending file's comment line after the header starts when it records the mode its run
+/// compared in ([`render_pending`]).
+const COMPARED_AS: &str = "# compared as golden: ";
 
 /// One dialogue's recorded transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -107,6 +112,60 @@ pub fn render(g: &GoldenFile) -> String {
         push_field(&mut out, 4, "agent", &t.agent);
     }
     out
+}
+
+/// The text of a pending golden (`<slug>.yaml.new`): `g` as [`render`] writes it, and, when
+/// its dialogue compares in a mode that passes a turn whose text its golden does not match
+/// (`similar`, `facts`), that mode on a comment line after the header:
+///
+/// ```text
+/// # compared as golden: {mode: similar, threshold: 0.8} (accept keeps the golden turns that still pass)
+/// ```
+///
+/// `accept` sends nothing and loads no suite, so this is how it knows which golden turns
+/// still pass and are kept as they are ([`recorded_mode`]); a comment, so the file still
+/// parses as a golden everywhere. The golden `accept` writes is rendered without it. Modes
+/// `exact` and `judge` record nothing (the judge is never asked again: only text and wildcard
+/// matches are kept), and their pending files are [`render`]'s bytes.
+pub fn render_pending(g: &GoldenFile, mode: GoldenMode) -> String {
+    let text = render(g);
+    let spec = match mode {
+        GoldenMode::Similar { threshold } => format!("{{mode: similar, threshold: {threshold}}}"),
+        GoldenMode::Facts { strict: false } => "{mode: facts}".to_string(),
+        GoldenMode::Facts { strict: true } => "{mode: facts, strict: true}".to_string(),
+        GoldenMode::Off | GoldenMode::Exact | GoldenMode::Judge => return text,
+    };
+    let body = text.strip_prefix(HEADER).unwrap_or(&text);
+    format!("{HEADER}\n{COMPARED_AS}{spec} (accept keeps the golden turns that still pass){body}")
+}
+
+/// The mode a pending file's run compared in, as [`render_pending`] records it on a comment
+/// line before the first key: `None` when there is none (modes `exact` and `judge`, a pending
+/// file of an older version or made by hand) or it does not read as one, which `accept` takes
+/// as `exact`: it then keeps only the turns the golden's text or wildcards match.
+pub fn recorded_mode(text: &str) -> Option<GoldenMode> {
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(COMPARED_AS))?;
+    let inner = line.strip_prefix('{')?.split_once('}')?.0;
+    let fields: Vec<(&str, &str)> = inner
+        .split(',')
+        .map(|f| f.split_once(':').map(|(k, v)| (k.trim(), v.trim())))
+        .collect::<Option<_>>()?;
+    match fields[..] {
+        [("mode", "similar"), ("threshold", t)] => {
+            let threshold: f64 = t.parse().ok()?;
+            (0.0..=1.0)
+                .contains(&threshold)
+                .then_some(GoldenMode::Similar { threshold })
+        }
+        [("mode", "facts")] => Some(GoldenMode::Facts { strict: false }),
+        [("mode", "facts"), ("strict", s)] => Some(GoldenMode::Facts {
+            strict: s.parse().ok()?,
+        }),
+        _ => None,
+    }
 }
 
 /// Parses a golden file. Unknown keys are refused so a typo (`agnet:`) is not silently lost.
@@ -532,6 +591,49 @@ turns:
                 .unwrap_or_else(|d| panic!("{s:?} did not parse:\n{text}\n{}", d.render(false)));
             assert_eq!(back, g, "{s:?} did not round-trip:\n{text}");
         }
+    }
+
+    /// A pending file of a `similar` or `facts` dialogue records its mode on a comment line,
+    /// which reads back and leaves the file a golden that parses to the same transcript; the
+    /// other modes write exactly what a golden holds.
+    #[test]
+    fn a_pending_file_records_the_mode_that_passes_more_than_its_text() {
+        let g = one("Open 9 to 5.");
+        for mode in [
+            GoldenMode::Similar { threshold: 0.8 },
+            GoldenMode::Similar { threshold: 1.0 },
+            GoldenMode::Similar { threshold: 0.0 },
+            GoldenMode::Facts { strict: false },
+            GoldenMode::Facts { strict: true },
+        ] {
+            let text = render_pending(&g, mode);
+            assert_eq!(recorded_mode(&text), Some(mode), "{text}");
+            assert_eq!(parse(&file(&text)).unwrap(), g, "{text}");
+            assert!(text.starts_with(&format!("{HEADER}\n# compared as golden: {{mode: ")));
+            assert_eq!(
+                text.lines().skip(2).collect::<Vec<_>>(),
+                render(&g).lines().skip(1).collect::<Vec<_>>()
+            );
+        }
+        assert!(render_pending(&g, GoldenMode::Similar { threshold: 0.8 })
+            .contains("\n# compared as golden: {mode: similar, threshold: 0.8} (accept keeps"));
+        for mode in [GoldenMode::Exact, GoldenMode::Judge, GoldenMode::Off] {
+            assert_eq!(render_pending(&g, mode), render(&g));
+            assert_eq!(recorded_mode(&render(&g)), None);
+        }
+        // Only on a comment before the first key, and only a mode that reads as one.
+        let body = render(&g);
+        for bad in [
+            "# compared as golden: {mode: similar, threshold: 1.5}\n",
+            "# compared as golden: {mode: similar}\n",
+            "# compared as golden: {mode: judge}\n",
+            "# compared as golden: {mode: facts, strict: maybe}\n",
+            "# compared as golden: mode: facts\n",
+        ] {
+            assert_eq!(recorded_mode(&format!("{bad}{body}")), None, "{bad}");
+        }
+        let late = format!("{body}# compared as golden: {{mode: facts}}\n");
+        assert_eq!(recorded_mode(&late), None);
     }
 
     #[test]

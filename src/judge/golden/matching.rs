@@ -1,6 +1,6 @@
 //! Deciding whether a transcript still matches its golden: `normalize` rules, `[..]`
 //! wildcards, the similarity score of mode `similar`, and the turn-by-turn merge that `--bless`
-//! and `accept` use to keep golden turns that still match as they are.
+//! and `accept` use to keep golden turns that still pass as they are.
 //!
 //! Pure functions, no I/O. Nothing here may be super-linear in a way a hostile agent reply
 //! could exploit: wildcards are matched by substring search, never by building a regex.
@@ -10,7 +10,8 @@ use std::borrow::Cow;
 use similar::{Algorithm, DiffOp};
 
 use super::file::{GoldenFile, GoldenTurn};
-use crate::suite::model::NormalizeRule;
+use crate::facts;
+use crate::suite::model::{GoldenMode, NormalizeRule};
 
 /// The wildcard of a golden's `agent` text: any run of characters, including none and line
 /// breaks.
@@ -93,9 +94,39 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 /// A golden turn that still holds for a new turn: the same message (see [`user_matches`]),
 /// the same status, and the agent text equal or matched by the golden's wildcards.
 pub fn turn_matches(golden: &GoldenTurn, actual: &GoldenTurn, rules: &[NormalizeRule]) -> bool {
+    turn_passes(golden, actual, GoldenMode::Exact, rules)
+}
+
+/// A golden turn that a new turn still passes in `mode`, as a run compares them: the same
+/// message (see [`user_matches`]) and status, and an agent text that [`agent_passes`].
+pub fn turn_passes(
+    golden: &GoldenTurn,
+    actual: &GoldenTurn,
+    mode: GoldenMode,
+    rules: &[NormalizeRule],
+) -> bool {
     user_matches(&golden.user, &actual.user, rules)
         && golden.status == actual.status
-        && agent_matches(&golden.agent, &actual.agent)
+        && agent_passes(&golden.agent, &actual.agent, mode)
+}
+
+/// Whether an agent text passes the golden's in `mode` with no judge to ask: equal or matched
+/// by the golden's wildcards in every mode; in `similar`, at least `threshold` similar; in
+/// `facts`, stating every fact of the golden's (and, `strict`, no other). The same tests as a
+/// run's comparison (`super::compare`), so what a run passes is what `--bless` keeps. Mode
+/// `judge` passes only a text or wildcard match here: its verdicts need a model call, which
+/// `--bless` and `accept` never make.
+pub fn agent_passes(golden: &str, actual: &str, mode: GoldenMode) -> bool {
+    if agent_matches(golden, actual) {
+        return true;
+    }
+    match mode {
+        GoldenMode::Similar { threshold } => similarity(golden, actual) >= threshold,
+        GoldenMode::Facts { strict } => {
+            facts::compare(&facts::extract(golden), &facts::extract(actual)).passes(strict)
+        }
+        GoldenMode::Off | GoldenMode::Exact | GoldenMode::Judge => false,
+    }
 }
 
 /// Whether a golden's user message is the one a transcript recorded (after `rules`). A user
@@ -108,13 +139,19 @@ pub fn user_matches(golden: &str, actual: &str, rules: &[NormalizeRule]) -> bool
 }
 
 /// What `--bless` and `accept` write: the new transcript, except that a turn whose golden
-/// counterpart (same position) still matches keeps the golden's text as it is, wildcards
-/// included. Only exact or wildcard matches are kept, never merely similar ones, nor ones the
-/// judge of `mode: judge` accepted: the mode of a dialogue is not known to `accept`, which
-/// sends nothing (SPEC §3.3), `--bless` keeps what `accept` keeps, and a blessed golden should
+/// counterpart (same position) it still passes in the dialogue's `mode` ([`turn_passes`]) keeps
+/// the golden's text as it is, wildcards included (SPEC §3.3): a reviewed golden of a
+/// `similar` or `facts` dialogue is not churned by every bless into the latest wording, which
+/// is what those modes exist to tolerate. A turn the judge of `mode: judge` accepted is kept
+/// only when its text or wildcards match: no judge is asked here, and a blessed golden should
 /// record what was seen.
 /// A baseline comes from the new file when it has one (a bless with repeats), else it is kept.
-pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile, rules: &[NormalizeRule]) -> GoldenFile {
+pub fn merge(
+    old: Option<&GoldenFile>,
+    new: &GoldenFile,
+    mode: GoldenMode,
+    rules: &[NormalizeRule],
+) -> GoldenFile {
     let Some(old) = old else {
         return new.clone();
     };
@@ -123,7 +160,7 @@ pub fn merge(old: Option<&GoldenFile>, new: &GoldenFile, rules: &[NormalizeRule]
         .iter()
         .enumerate()
         .map(|(i, t)| match old.turns.get(i) {
-            Some(o) if turn_matches(o, t, rules) => o.clone(),
+            Some(o) if turn_passes(o, t, mode, rules) => o.clone(),
             _ => t.clone(),
         })
         .collect();
@@ -269,12 +306,62 @@ mod tests {
                 turn("extra", 200, "more"),
             ],
         };
-        let merged = merge(Some(&old), &new, &[]);
+        let merged = merge(Some(&old), &new, GoldenMode::Exact, &[]);
         assert_eq!(merged.turns[0], old.turns[0]);
         assert_eq!(merged.turns[1], new.turns[1]);
         assert_eq!(merged.turns[2], new.turns[2], "status changed");
         assert_eq!(merged.turns[3], new.turns[3]);
-        assert_eq!(merge(None, &new, &[]), new);
+        assert_eq!(merge(None, &new, GoldenMode::Exact, &[]), new);
+    }
+
+    /// In `similar` and `facts` a golden turn the new one still passes is kept as reviewed;
+    /// one it fails, or whose message or status changed, takes the new turn. `judge` keeps
+    /// only what `exact` keeps: no judge is asked.
+    #[test]
+    fn merge_keeps_the_turns_that_still_pass_in_the_mode() {
+        let file = |turns: Vec<GoldenTurn>| GoldenFile {
+            suite: "s".into(),
+            dialogue: "d".into(),
+            baseline: None,
+            turns,
+        };
+        let ten = "one TWO three four five six seven eight nine ten";
+        let old = file(vec![
+            turn("a", 200, ten),
+            turn("b", 200, "gamma delta"),
+            turn("c", 200, ten),
+            turn("d", 200, "We open at 9 AM and close at 6 PM."),
+        ]);
+        let new = file(vec![
+            turn("a", 200, "one two three four five six seven eight nine ten"),
+            turn("b", 200, "alpha beta"),
+            turn("c", 500, "one two three four five six seven eight nine ten"),
+            turn("d", 200, "Hours: 9am to 6pm, and 10am-2pm on Saturdays."),
+        ]);
+        let similar = merge(
+            Some(&old),
+            &new,
+            GoldenMode::Similar { threshold: 0.9 },
+            &[],
+        );
+        assert_eq!(similar.turns[0], old.turns[0], "0.9 similar: kept");
+        assert_eq!(similar.turns[1], new.turns[1], "not similar: replaced");
+        assert_eq!(similar.turns[2], new.turns[2], "status changed");
+        assert_eq!(similar.turns[3], new.turns[3]);
+        let stricter = merge(
+            Some(&old),
+            &new,
+            GoldenMode::Similar { threshold: 0.91 },
+            &[],
+        );
+        assert_eq!(stricter.turns[0], new.turns[0], "below the threshold");
+        let facts = merge(Some(&old), &new, GoldenMode::Facts { strict: false }, &[]);
+        assert_eq!(facts.turns[3], old.turns[3], "every golden fact stated");
+        let strict = merge(Some(&old), &new, GoldenMode::Facts { strict: true }, &[]);
+        assert_eq!(strict.turns[3], new.turns[3], "facts added: fails strict");
+        for mode in [GoldenMode::Exact, GoldenMode::Judge] {
+            assert_eq!(merge(Some(&old), &new, mode, &[]), new, "{mode:?}");
+        }
     }
 
     #[test]
@@ -297,13 +384,19 @@ mod tests {
         let mut new = old.clone();
         new.baseline = None;
         // `accept` of a plain run's pending file keeps the recorded baseline.
-        assert_eq!(merge(Some(&old), &new, &[]).baseline, old.baseline);
+        assert_eq!(
+            merge(Some(&old), &new, GoldenMode::Exact, &[]).baseline,
+            old.baseline
+        );
         // A bless with repeats records its own.
         new.baseline = Some(Baseline {
             runs: 20,
             passed: 19,
         });
-        assert_eq!(merge(Some(&old), &new, &[]).baseline, new.baseline);
+        assert_eq!(
+            merge(Some(&old), &new, GoldenMode::Exact, &[]).baseline,
+            new.baseline
+        );
         // And the file says it in one line, and reads back.
         let text = render(&old);
         assert!(

@@ -2,7 +2,7 @@
 //! like an insta snapshot.
 //!
 //! - [`file`]: the file format, rendered by hand and parsed strictly;
-//! - [`matching`]: `normalize`, `[..]` wildcards, similarity, the keep-matching-turns merge;
+//! - [`matching`]: `normalize`, `[..]` wildcards, similarity, the keep-passing-turns merge;
 //! - [`store`]: everything that touches the golden directory (pending `.new` files, `--bless`,
 //!   `accept`/`reject`, orphans).
 //!
@@ -18,11 +18,13 @@ pub mod file;
 pub mod matching;
 pub mod store;
 
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 
-pub use file::{parse, render, Baseline, GoldenFile, GoldenTurn};
+pub use file::{parse, recorded_mode, render, render_pending, Baseline, GoldenFile, GoldenTurn};
 pub use matching::{
-    agent_matches, merge, normalize, similarity, turn_matches, user_matches, WILDCARD,
+    agent_matches, agent_passes, merge, normalize, similarity, turn_matches, turn_passes,
+    user_matches, WILDCARD,
 };
 pub use store::{
     accept, accepted, bless, find_pending, orphans, recorded_baseline, reject, remove_pending,
@@ -48,6 +50,31 @@ pub fn pending_path(golden: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// A completed attempt's transcript as its golden would record it, and the golden mode of its
+/// dialogue: what `--bless` needs to keep a golden turn that still passes as it is (a reworded
+/// turn of a `similar` dialogue, say), not only one whose text or wildcards match. It derefs
+/// to the [`GoldenFile`], which is what a comparison reads and a golden holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub file: GoldenFile,
+    /// The dialogue's `golden:` mode.
+    pub mode: GoldenMode,
+}
+
+impl Deref for Transcript {
+    type Target = GoldenFile;
+
+    fn deref(&self) -> &GoldenFile {
+        &self.file
+    }
+}
+
+impl DerefMut for Transcript {
+    fn deref_mut(&mut self) -> &mut GoldenFile {
+        &mut self.file
+    }
+}
+
 /// The transcript a completed attempt would record: per turn the message as sent and the
 /// agent's text, both after the suite's `normalize` rules (a message can carry a captured
 /// value, see [`matching::user_matches`]), and the status (0 if there was none, which a
@@ -55,9 +82,15 @@ pub fn pending_path(golden: &Path) -> PathBuf {
 /// that expected an error status is its `detail`, which its expectations were judged on: so
 /// the golden holds what changed if the detail does, and a replay of it (which answers the
 /// status with the text as its detail) is judged as the live run was. Turns that were never
-/// sent (the dialogue ended at a missed capture) are not part of it.
-pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> GoldenFile {
-    GoldenFile {
+/// sent (the dialogue ended at a missed capture) are not part of it. It carries the dialogue's
+/// golden `mode`, which `--bless` keeps the still-passing turns by.
+pub fn transcript(
+    suite: &Suite,
+    dialogue_name: &str,
+    mode: GoldenMode,
+    turns: &[TurnResult],
+) -> Transcript {
+    let file = GoldenFile {
         suite: suite.name.clone(),
         dialogue: dialogue_name.to_string(),
         baseline: None,
@@ -73,13 +106,15 @@ pub fn transcript(suite: &Suite, dialogue_name: &str, turns: &[TurnResult]) -> G
                 ),
             })
             .collect(),
-    }
+    };
+    Transcript { file, mode }
 }
 
 /// Compares `actual` with the golden at `path`. Reads the golden; writes nothing.
 ///
 /// The returned check holds the golden's text (`expected`, empty when missing), the text a
-/// pending file or `--bless` would write (`actual`), what differs, per-turn similarity in mode
+/// pending file would hold (`actual`: the transcript, with `mode` recorded where `accept`
+/// needs it, see [`render_pending`]), what differs, per-turn similarity in mode
 /// `similar`, and on a difference the two sides of the diff to show. Mode `Off` always
 /// matches.
 pub fn compare(
@@ -88,7 +123,7 @@ pub fn compare(
     mode: GoldenMode,
     rules: &[NormalizeRule],
 ) -> GoldenCheck {
-    let mut check = GoldenCheck::new(path.to_path_buf(), render(actual));
+    let mut check = GoldenCheck::new(path.to_path_buf(), render_pending(actual, mode));
     if matches!(mode, GoldenMode::Off) {
         return check;
     }
@@ -99,7 +134,8 @@ pub fn compare(
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             check.status = GoldenStatus::Missing;
-            check.diff_new = check.actual.clone();
+            // What a golden would hold: the mode recorded for `accept` is no part of it.
+            check.diff_new = render(actual);
             return check;
         }
         Err(e) => {

@@ -10,13 +10,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::file::{parse, render, GoldenFile};
+use super::file::{parse, recorded_mode, render, GoldenFile};
 use super::matching::merge;
-use super::pending_path;
+use super::{pending_path, Transcript};
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::fsutil::{self, write_atomic, Visit, WalkOptions};
 use crate::record::{BlessAction, GoldenCheck};
-use crate::suite::model::{slug, NormalizeRule, Suite};
+use crate::suite::model::{slug, GoldenMode, NormalizeRule, Suite};
 
 /// The suffix of a pending golden.
 pub const PENDING_SUFFIX: &str = ".yaml.new";
@@ -38,7 +38,9 @@ pub enum PendingAction {
 }
 
 /// Writes `check.actual` beside the golden as `<slug>.yaml.new` (creating the `.golden`
-/// directory if needed) and records it in `check.pending`.
+/// directory if needed) and records it in `check.pending`. In modes `similar` and `facts` that
+/// text records the mode on a comment line ([`super::render_pending`]), by which `accept` keeps
+/// the golden turns that still pass.
 pub fn write_pending(check: &mut GoldenCheck) -> std::io::Result<()> {
     let pending = pending_path(&check.path);
     if let Some(dir) = pending.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -59,17 +61,19 @@ pub fn remove_pending(golden: &Path) -> std::io::Result<bool> {
     }
 }
 
-/// `--bless`: writes `actual` as the golden at `path`, keeping each old golden turn that still
-/// matches (same message and status, agent text equal or matched by its `[..]` wildcards) as it
-/// is. Identical bytes are not rewritten. The `.golden` directory is created if missing, and
-/// the dialogue's pending `.new` is removed once the golden is written.
-pub fn bless(path: &Path, actual: &GoldenFile, rules: &[NormalizeRule]) -> BlessAction {
+/// `--bless`: writes `actual` as the golden at `path`, keeping each old golden turn that it
+/// still passes in its dialogue's mode as it is (same message and status, and an agent text
+/// equal, matched by the golden's `[..]` wildcards, or in `similar` and `facts` close enough:
+/// [`super::turn_passes`]). Identical bytes are not rewritten, so a golden whose every turn
+/// still passes is `Unchanged`. The `.golden` directory is created if missing, and the
+/// dialogue's pending `.new` is removed once the golden is written.
+pub fn bless(path: &Path, actual: &Transcript, rules: &[NormalizeRule]) -> BlessAction {
     let old = match read_old(path) {
         Ok(old) => old,
         Err(msg) => return BlessAction::Failed(path.to_path_buf(), msg),
     };
     let old_parsed = parse_old(path, old.as_deref());
-    let text = render(&merge(old_parsed.as_ref(), actual, rules));
+    let text = render(&merge(old_parsed.as_ref(), actual, actual.mode, rules));
     let action = match write_golden(path, old.as_deref(), &text) {
         Ok(Written::Created) => BlessAction::Created(path.to_path_buf()),
         Ok(Written::Changed) => BlessAction::Changed(path.to_path_buf()),
@@ -85,9 +89,11 @@ pub fn bless(path: &Path, actual: &GoldenFile, rules: &[NormalizeRule]) -> Bless
 /// `agenttest accept`: promotes each pending file to its golden (the path without `.new`).
 ///
 /// The golden gets exactly the pending file's bytes, except that old golden turns that still
-/// match are kept as they are (wildcards included), as with `--bless`. A pending file that
-/// does not parse is `Failed` and left in place; so is one whose golden cannot be written.
-/// The pending file is deleted once its golden is written.
+/// pass are kept as they are (wildcards included), as with `--bless`, in the mode the run
+/// recorded in the pending file ([`recorded_mode`]; none recorded: text and wildcard matches
+/// only), and that the golden is then rendered without that record. A pending file that does
+/// not parse is `Failed` and left in place; so is one whose golden cannot be written. The
+/// pending file is deleted once its golden is written.
 pub fn accept(pending: &[PathBuf]) -> Vec<PendingAction> {
     pending.iter().map(|p| accept_one(p)).collect()
 }
@@ -116,9 +122,10 @@ fn accept_one(pending: &Path) -> PendingAction {
         Ok(old) => old,
         Err(msg) => return failed(msg),
     };
-    // Unless something of the old golden was kept, what is written is byte for byte what was
-    // reviewed.
-    let text = match accepted(&golden, old.as_deref(), &new) {
+    // Unless something of the old golden was kept (or the mode recorded is to be left out),
+    // what is written is byte for byte what was reviewed.
+    let recorded = recorded_mode(&new_text);
+    let text = match accepted_as(&golden, old.as_deref(), &new, recorded) {
         None => new_text,
         Some(merged) => render(&merged),
     };
@@ -139,14 +146,31 @@ fn accept_one(pending: &Path) -> PendingAction {
 
 /// What accepting the pending golden `new` writes over the golden at `golden` (whose bytes are
 /// `old`), when that is not the pending file itself: the golden's `baseline:` and the turns
-/// whose wildcards still match are kept (`merge`, as `--bless` keeps them). `review` shows its
-/// diff against this, so what a reviewer sees is what accepting writes. The suite's
-/// `normalize` rules are not known here (accept loads no suite): a turn whose message differs
-/// only by them takes the reviewed file's text. An old golden that does not parse is replaced.
+/// that still pass are kept (`merge`, as `--bless` keeps them), in the mode the run recorded
+/// in the pending file beside `golden` (read from it here: [`recorded_mode`]), and a pending
+/// file that records one is written rendered, without that line. `review` shows its diff
+/// against this, so what a reviewer sees is what accepting writes. The suite's `normalize`
+/// rules are not known here (accept loads no suite): a turn whose message differs only by
+/// them takes the reviewed file's text. An old golden that does not parse is replaced.
 pub fn accepted(golden: &Path, old: Option<&[u8]>, new: &GoldenFile) -> Option<GoldenFile> {
+    let recorded = std::fs::read_to_string(pending_path(golden))
+        .ok()
+        .and_then(|text| recorded_mode(&text));
+    accepted_as(golden, old, new, recorded)
+}
+
+/// [`accepted`], with the mode the pending file recorded (`None`: it recorded none, which
+/// keeps only text and wildcard matches).
+fn accepted_as(
+    golden: &Path,
+    old: Option<&[u8]>,
+    new: &GoldenFile,
+    recorded: Option<GoldenMode>,
+) -> Option<GoldenFile> {
     let old_parsed = parse_old(golden, old);
-    let merged = merge(old_parsed.as_ref(), new, &[]);
-    (merged != *new).then_some(merged)
+    let mode = recorded.unwrap_or(GoldenMode::Exact);
+    let merged = merge(old_parsed.as_ref(), new, mode, &[]);
+    (recorded.is_some() || merged != *new).then_some(merged)
 }
 
 /// `agenttest reject`: deletes each pending file. Refuses anything not named `*.yaml.new`, so
@@ -585,21 +609,38 @@ mod tests {
         std::fs::read_to_string(p).unwrap()
     }
 
+    /// `g` as the transcript of a dialogue in mode `exact`.
+    fn exact(g: &GoldenFile) -> Transcript {
+        Transcript {
+            file: g.clone(),
+            mode: GoldenMode::Exact,
+        }
+    }
+
     #[test]
     fn bless_creates_changes_and_leaves_identical_goldens_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("support.golden/d.yaml");
         let g = golden(&[("hi", 200, "Hello!")]);
-        assert_eq!(bless(&path, &g, &[]), BlessAction::Created(path.clone()));
+        assert_eq!(
+            bless(&path, &exact(&g), &[]),
+            BlessAction::Created(path.clone())
+        );
         assert_eq!(read(&path), render(&g));
         let before = std::fs::metadata(&path).unwrap().modified().unwrap();
-        assert_eq!(bless(&path, &g, &[]), BlessAction::Unchanged(path.clone()));
+        assert_eq!(
+            bless(&path, &exact(&g), &[]),
+            BlessAction::Unchanged(path.clone())
+        );
         assert_eq!(
             std::fs::metadata(&path).unwrap().modified().unwrap(),
             before
         );
         let g2 = golden(&[("hi", 200, "Hi!")]);
-        assert_eq!(bless(&path, &g2, &[]), BlessAction::Changed(path.clone()));
+        assert_eq!(
+            bless(&path, &exact(&g2), &[]),
+            BlessAction::Changed(path.clone())
+        );
         assert_eq!(read(&path), render(&g2));
         // No temporary files are left behind.
         assert_eq!(
@@ -616,14 +657,17 @@ mod tests {
         std::fs::write(&path, render(&old)).unwrap();
         std::fs::write(pending_path(&path), "stale").unwrap();
         let new = golden(&[("hi", 200, "Hello Ada!"), ("hours?", 200, "9 to 6")]);
-        assert_eq!(bless(&path, &new, &[]), BlessAction::Changed(path.clone()));
+        assert_eq!(
+            bless(&path, &exact(&new), &[]),
+            BlessAction::Changed(path.clone())
+        );
         let written = read(&path);
         assert!(written.contains("agent: Hello [..]!\n"), "{written}");
         assert!(written.contains("agent: 9 to 6\n"), "{written}");
         assert!(!pending_path(&path).exists());
         // Everything still matches: nothing to write.
         assert_eq!(
-            bless(&path, &new, &[]),
+            bless(&path, &exact(&new), &[]),
             BlessAction::Unchanged(path.clone())
         );
     }
@@ -634,7 +678,10 @@ mod tests {
         let path = dir.path().join("d.yaml");
         std::fs::write(&path, "not: [a golden").unwrap();
         let g = golden(&[("hi", 200, "Hello!")]);
-        assert_eq!(bless(&path, &g, &[]), BlessAction::Changed(path.clone()));
+        assert_eq!(
+            bless(&path, &exact(&g), &[]),
+            BlessAction::Changed(path.clone())
+        );
         assert_eq!(read(&path), render(&g));
     }
 
@@ -675,6 +722,67 @@ mod tests {
         );
         let merged = golden(&[("hi", 200, "Hello [..]!"), ("bye", 200, "Goodbye.")]);
         assert_eq!(read(&path), render(&merged));
+    }
+
+    /// SPEC §3.3: a turn that still passes in `similar` mode is kept as reviewed by `--bless`
+    /// (a golden whose every turn passes is left unchanged) and by `accept`, which reads the
+    /// mode from the pending file and writes the golden without that record; `accepted`, which
+    /// `review` shows, says the same.
+    #[test]
+    fn bless_and_accept_keep_turns_that_pass_in_similar_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.yaml");
+        let ten = "one TWO three four five six seven eight nine ten";
+        let old = golden(&[("a", 200, ten), ("b", 200, "gamma delta")]);
+        std::fs::write(&path, render(&old)).unwrap();
+        let lower = "one two three four five six seven eight nine ten";
+        let mode = GoldenMode::Similar { threshold: 0.8 };
+        let similar = |g: GoldenFile| Transcript { file: g, mode };
+        let passing = golden(&[("a", 200, lower), ("b", 200, "gamma delta")]);
+        assert_eq!(
+            bless(&path, &similar(passing.clone()), &[]),
+            BlessAction::Unchanged(path.clone())
+        );
+        assert_eq!(read(&path), render(&old));
+        // In `exact` mode the same bless records what was seen.
+        assert_eq!(
+            bless(&path, &exact(&passing), &[]),
+            BlessAction::Changed(path.clone())
+        );
+        std::fs::write(&path, render(&old)).unwrap();
+
+        let new = golden(&[("a", 200, lower), ("b", 200, "alpha beta")]);
+        let expected = render(&golden(&[("a", 200, ten), ("b", 200, "alpha beta")]));
+        let pending = pending_path(&path);
+        std::fs::write(&pending, super::super::render_pending(&new, mode)).unwrap();
+        let shown = accepted(&path, Some(render(&old).as_bytes()), &new).unwrap();
+        assert_eq!(render(&shown), expected);
+        assert_eq!(
+            accept(std::slice::from_ref(&pending)),
+            vec![PendingAction::Changed(path.clone())]
+        );
+        assert_eq!(read(&path), expected);
+        assert!(!pending.exists());
+
+        // A new golden from a pending file that records its mode: without the record.
+        let fresh = dir.path().join("e.yaml");
+        std::fs::write(
+            pending_path(&fresh),
+            super::super::render_pending(&new, mode),
+        )
+        .unwrap();
+        assert_eq!(
+            accept(&[pending_path(&fresh)]),
+            vec![PendingAction::Created(fresh.clone())]
+        );
+        assert_eq!(read(&fresh), render(&new));
+
+        // With no mode recorded (`exact`, or a pending file of an older version), only text
+        // and wildcard matches are kept, as before.
+        std::fs::write(&pending, render(&new)).unwrap();
+        assert_eq!(accepted(&path, Some(read(&path).as_bytes()), &new), None);
+        accept(std::slice::from_ref(&pending));
+        assert_eq!(read(&path), render(&new));
     }
 
     #[test]
