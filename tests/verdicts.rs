@@ -110,3 +110,61 @@ dialogues:
         stdout(&out)
     );
 }
+
+/// `session: server` against a platform agent that returns no `session_id`: the next turn
+/// cannot continue the conversation, which is an error at that turn (as for the http kind),
+/// not a second turn sent into a new conversation that passes on an answer given without the
+/// first turn's context.
+#[test]
+fn a_server_session_the_server_never_returned_ends_the_dialogue_as_an_error() {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = std::thread::spawn(move || {
+        let mut served = 0;
+        while let Ok((mut stream, _)) = listener.accept() {
+            // Every request the connection carries, each answered without a session id.
+            loop {
+                if read_request(&stream).is_empty() {
+                    break;
+                }
+                served += 1;
+                let body = r#"{"response": "we open at 9"}"#;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(reply.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            if served > 0 {
+                return served;
+            }
+        }
+        served
+    });
+    let ws = Workspace::with(
+        "s.yaml",
+        &format!(
+            "endpoint: {{base_url: \"{url}\", agent_id: ag, api_key: ak_test, retries: 0}}
+dialogues:
+  - name: remembers
+    golden: false
+    session: server
+    turns:
+      - user: When do you open?
+      - user: And close?
+"
+        ),
+    );
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 3);
+    let text = stdout(&out);
+    assert!(text.contains("ERROR s › remembers"), "{text}");
+    assert!(
+        text.contains("the server returned no session_id, so turn 2 cannot continue the session (session: server)"),
+        "{text}"
+    );
+    assert_eq!(server.join().expect("server"), 1, "turn 2 was sent");
+}

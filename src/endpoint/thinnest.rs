@@ -107,6 +107,13 @@ impl Conversation for ThinnestConversation {
         self.session.as_deref()
     }
 
+    /// A fresh session has its id from the start; a server's (`session: server`) only once
+    /// the server returned one. Without it the next turn would open a new conversation, and
+    /// the dialogue would pass on answers given without its context.
+    fn can_continue(&self) -> bool {
+        self.session.is_some()
+    }
+
     fn request(&self) -> String {
         let ep = &self.endpoint;
         ep.transport
