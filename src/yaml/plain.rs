@@ -18,6 +18,10 @@ pub(super) fn plain_words(message: &str) -> Option<String> {
         "cannot deserialize null into string; use Option<String>" => {
             Some("expected a value, found nothing (write `''` for an empty one)")
         }
+        // The library's advice to its callers (which function to call instead), not the user's.
+        "multiple YAML documents detected; use from_str_multiple or from_str_multiple_with_options" => {
+            Some("a second YAML document: a file holds one (remove the `---` and what follows, or move it to a file of its own)")
+        }
         _ => None,
     };
     match plain {
