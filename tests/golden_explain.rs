@@ -17,8 +17,33 @@ mod tests {
     use agenttest::suite::model::{GoldenMode, NormalizeRule, Suite};
 
     /// The message a reporter shows for `check` of the suite at `suites/support.yaml`.
+    /// The failure's message once the run has written its pending file, as it does for a
+    /// failing run (`compare` writes nothing).
     fn message(check: &GoldenCheck) -> String {
-        explain::golden_message(check, Path::new("suites/support.yaml"), false)
+        explain::golden_message(&pended(check), Path::new("suites/support.yaml"), false)
+    }
+
+    /// `check` with its pending file written beside its golden, as a failing run leaves it.
+    fn pended(check: &GoldenCheck) -> GoldenCheck {
+        let mut check = check.clone();
+        check.pending = Some(pending_path(&check.path));
+        check
+    }
+
+    /// With no pending file (it could not be written, or another run of a repeat wrote it)
+    /// there is nothing of this run's to accept: only re-recording is offered.
+    #[test]
+    fn without_a_pending_file_only_a_fresh_bless_is_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("support.golden/greeting.yaml");
+        let check = compare(&path, &golden(&[("hi", 200, "x")]), GoldenMode::Exact, &[]);
+        let m = explain::golden_message(&check, Path::new("suites/support.yaml"), false);
+        assert!(!m.contains(HINT), "{m}");
+        assert!(
+            m.trim_end()
+                .ends_with("to record a fresh run: agenttest run suites/support.yaml --bless"),
+            "{m}"
+        );
     }
 
     const HINT: &str = "agenttest accept suites/support.yaml";
@@ -208,7 +233,8 @@ mod tests {
         assert!(m.contains(HINT));
         assert!(!m.contains('\x1b'));
         // The terminal form has the same text plus color.
-        let colored = explain::golden_message(&check, Path::new("suites/support.yaml"), true);
+        let colored =
+            explain::golden_message(&pended(&check), Path::new("suites/support.yaml"), true);
         assert!(colored.contains("\x1b["), "{colored:?}");
         assert_eq!(strip_ansi(&colored), *m);
     }
@@ -275,7 +301,7 @@ mod tests {
         assert!(m.contains(&format!("{}:5:5", path.display())), "{m}");
         assert!(m.contains(HINT), "{m}");
         assert_eq!(
-            explain::golden_message(&check, Path::new("suites/support.yaml"), true),
+            explain::golden_message(&pended(&check), Path::new("suites/support.yaml"), true),
             *m,
             "no diff to colour in an invalid golden"
         );

@@ -620,19 +620,25 @@ pub fn diff(check: &GoldenCheck, color: bool) -> String {
 }
 
 /// The last paragraph of every failing golden: where the pending file is, how to accept it
-/// (the caller's exact command, which sends nothing) and how to re-record.
+/// (the caller's exact command, which sends nothing) and how to re-record. Only a run whose
+/// transcript is the pending file can be accepted: one whose pending file could not be
+/// written, or a repeat whose first differing run wrote it, is offered the re-recording
+/// alone.
 fn hint_paragraph(check: &GoldenCheck, accept_hint: &str) -> String {
-    let bless = match accept_hint.strip_prefix("agenttest accept") {
+    let rest = accept_hint.strip_prefix("agenttest accept");
+    let Some(pending) = &check.pending else {
+        return match rest {
+            Some(rest) => format!("to record a fresh run: agenttest run{rest} --bless\n"),
+            None => "to record a fresh run: `agenttest run --bless`\n".to_string(),
+        };
+    };
+    let bless = match rest {
         Some(rest) => format!("or record a fresh run: agenttest run{rest} --bless"),
         None => "or record a fresh run with `agenttest run --bless`".to_string(),
     };
-    let saved = check
-        .pending
-        .as_ref()
-        .map(|p| format!("{SAVED_AS}{}\n", p.display()))
-        .unwrap_or_default();
     format!(
-        "{saved}to accept this run's transcript as the golden (sends nothing): {accept_hint}\n{bless}\n"
+        "{SAVED_AS}{}\nto accept this run's transcript as the golden (sends nothing): {accept_hint}\n{bless}\n",
+        pending.display()
     )
 }
 
