@@ -174,3 +174,24 @@ fn list_checks_the_scripts_of_the_selected_dialogues_as_run_does() {
         assert!(stderr(&out).contains("--> agent.yaml:4:16"), "{cmd}");
     }
 }
+
+/// A suite with an error of its own and another whose mock script is broken: every error is
+/// said at once (SPEC §4), the script's with the suite's, not only once the suite is mended.
+#[test]
+fn a_suite_error_and_another_suites_script_error_are_said_together() {
+    let ws = Workspace::with("agent.yaml", BROKEN_SCRIPT);
+    ws.write(
+        "s.yaml",
+        "endpoint: {base_url: mock, mock_script: agent.yaml, agent_id: ag, api_key: ak_x}\n\
+         dialogues:\n  - {name: a, golden: false, turns: [{user: hi}]}\n",
+    );
+    ws.write(
+        "t.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_x}\n\
+         dialogues:\n  - {name: b, golden: false, turns: [{user: hi, expect: {regex: \"(x\"}}]}\n",
+    );
+    let said = refused_by_all_three(&ws, &["s.yaml", "t.yaml"]);
+    assert!(said.contains("--> t.yaml:3:"), "{said}");
+    assert!(said.contains("--> agent.yaml:4:16"), "{said}");
+    assert!(said.contains("2 errors found"), "{said}");
+}

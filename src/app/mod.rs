@@ -215,19 +215,22 @@ pub(super) fn load(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Vec
     load_all(paths, overrides).map(|loaded| loaded.suites)
 }
 
-/// [`load`], with the other files the suites are made of.
+/// [`load`], with the other files the suites are made of. When some suite has errors, the
+/// mock scripts and replayed goldens of those that loaded are checked too, and their errors
+/// said with the suites': every error at once (SPEC §4), not the scripts' only once the
+/// suites are mended.
 pub(super) fn load_all(paths: &PathArgs, overrides: EndpointOverrides) -> Result<Loaded, i32> {
     let color = use_color(paths.color, std::io::stderr().is_terminal());
-    match suite::load_paths(&paths_or_default(&paths.paths), &load_options(overrides)) {
-        Ok(loaded) => {
-            release_freed_memory();
-            Ok(loaded)
-        }
-        Err(diags) => {
-            crate::err!("{}", render_all(&diags, color));
-            Err(exit::USAGE)
-        }
+    let opts = load_options(overrides);
+    let (loaded, mut diags) = suite::load_paths_all(&paths_or_default(&paths.paths), &opts);
+    if diags.is_empty() {
+        release_freed_memory();
+        return Ok(loaded);
     }
+    let every = scripts::every_dialogue(&loaded.suites);
+    diags.extend(scripts::pre_send_errors(&loaded.suites, &every));
+    crate::err!("{}", render_all(&diags, color));
+    Err(exit::USAGE)
 }
 
 /// Hands what the load freed back to the system. Suites are loaded on rayon's threads, a file

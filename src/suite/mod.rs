@@ -10,6 +10,8 @@ pub mod raw;
 pub mod template;
 
 pub use discover::discover;
-pub use load::{load_paths, read_source, EndpointOverrides, EnvLookup, LoadOptions, Loaded};
+pub use load::{
+    load_paths, load_paths_all, read_source, EndpointOverrides, EnvLookup, LoadOptions, Loaded,
+};
 pub use model::*;
 pub use template::expand_template;

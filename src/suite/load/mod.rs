@@ -129,6 +129,18 @@ type ConfigPaths = Option<(PathBuf, PathBuf)>;
 /// itself: a script has no `endpoint:` or `judge:`, so that is a suite where a script was
 /// meant (a suite naming itself, two naming each other), and its errors are said.
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let (loaded, errors) = load_paths_all(paths, opts);
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(errors)
+    }
+}
+
+/// [`load_paths`], with the suites that loaded without an error of their own also when others
+/// had some: a caller checks what they name (their mock scripts) too, so that every error of
+/// the run is said at once.
+pub fn load_paths_all(paths: &[PathBuf], opts: &LoadOptions) -> (Loaded, Vec<Diagnostic>) {
     let (files, mut errors) = discover::discover_all(paths);
     let config_of: Vec<ConfigPaths> = files
         .par_iter()
@@ -177,11 +189,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<D
     // A field of agenttest.yaml judged per dialogue (a `stream` of the wrong kind, a body
     // template) is found by every suite below it: said once, where it is first found.
     crate::diag::merge_repeats(&mut errors);
-    if errors.is_empty() {
-        Ok(Loaded { suites, inputs })
-    } else {
-        Err(errors)
-    }
+    (Loaded { suites, inputs }, errors)
 }
 
 /// The size above which a suite file is parsed in pieces (`stream`): more than its share of
