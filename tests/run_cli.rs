@@ -606,6 +606,16 @@ fn an_agent_id_from_a_flag_or_the_environment_is_one_path_segment() {
             "error: AGENTTEST_AGENT_ID: the agent id `ag?x=1` holds `?`: an agent id is one segment of the URL's path\n",
         ),
         (Some(" "), None, "error: --agent: the agent id is empty\n"),
+        (
+            Some("%2e%2e"),
+            None,
+            "error: --agent: the agent id `%2e%2e` holds `%`: an agent id is one segment of the URL's path\n",
+        ),
+        (
+            Some("x\\..\\_mock"),
+            None,
+            "error: --agent: the agent id `x\\..\\_mock` holds `\\`: an agent id is one segment of the URL's path\n",
+        ),
     ] {
         let mut cmd = agenttest();
         cmd.current_dir(ws.path()).args(["run", "e.yaml", "--no-golden"]);

@@ -168,3 +168,30 @@ dialogues:
     );
     assert_eq!(server.join().expect("server"), 1, "turn 2 was sent");
 }
+
+/// An expected error under `session: server` brings no session id, and needs none: the next
+/// turn goes as it always did (only a 2xx reply without an id leaves nothing to continue).
+#[test]
+fn an_expected_error_under_a_server_session_does_not_end_the_dialogue() {
+    let ws = Workspace::with(
+        "s.yaml",
+        "endpoint: {base_url: mock, agent_id: ag_support, api_key: ak_demo_key, retries: 0}
+dialogues:
+  - name: fails then answers
+    golden: false
+    session: server
+    turns:
+      - user: boom
+        expect: {status: 500}
+      - user: What are your business hours?
+        expect: {contains: Monday}
+",
+    );
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("PASS  s › fails then answers  (2 turns"),
+        "{}",
+        stdout(&out)
+    );
+}

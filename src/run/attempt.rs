@@ -149,9 +149,17 @@ async fn run_turn(
     };
     let more = i + 1 < d.turns.len();
     let judged = match take_reply(&mut tr, reply, &expected, sent.retries, sent.refused_wait) {
-        Ok(_) if more && !conversation.can_continue() => Err(ErrorKind::NoSession {
-            pointer: conversation.session_pointer().map(str::to_string),
-        }),
+        // Only a 2xx reply brings a session id: an expected error (a 401, a 500) leaves the
+        // server's session as it was, and the next turn is sent as before.
+        Ok(_)
+            if more
+                && tr.status.is_some_and(|s| (200..300).contains(&s))
+                && !conversation.can_continue() =>
+        {
+            Err(ErrorKind::NoSession {
+                pointer: conversation.session_pointer().map(str::to_string),
+            })
+        }
         other => other,
     };
     let text = match judged {

@@ -287,6 +287,12 @@ fn group_verdict(group: &[Attempt], min_pass: u32) -> Outcome {
     }
 }
 
+/// A run that was judged whole: passed, or failed without an error ending it early (one that
+/// failed and then errored counts as an error here, as it has no transcript to bless).
+fn judged(a: &Attempt) -> bool {
+    a.outcome == Outcome::Pass || (a.outcome == Outcome::Fail && a.error.is_none())
+}
+
 /// A baseline dialogue under `--bless`: it passes when every run could be judged (its pass
 /// rate is what is recorded). A round in which some run errored records nothing: a baseline
 /// of the runs that happened to get through an outage (one run of twenty) would be one no
@@ -295,10 +301,7 @@ fn group_verdict(group: &[Attempt], min_pass: u32) -> Outcome {
 fn blessed_verdict(group: &[Attempt]) -> Outcome {
     if group.iter().any(|a| a.outcome == Outcome::NotRun) {
         Outcome::NotRun
-    } else if group
-        .iter()
-        .all(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
-    {
+    } else if group.iter().all(judged) {
         Outcome::Pass
     } else {
         Outcome::Error
@@ -462,10 +465,7 @@ async fn bless(
         // Ctrl-C cut short was left alone above), not the first, whose errored runs a rerun
         // round replaced.
         let round = &attempts[attempts.len().saturating_sub(repeat as usize)..];
-        let judged: Vec<&Attempt> = round
-            .iter()
-            .filter(|a| matches!(a.outcome, Outcome::Pass | Outcome::Fail))
-            .collect();
+        let judged: Vec<&Attempt> = round.iter().filter(|a| judged(a)).collect();
         file.baseline = Some(golden::Baseline {
             runs: judged.len() as u32,
             passed: judged.iter().filter(|a| a.outcome == Outcome::Pass).count() as u32,

@@ -46,7 +46,9 @@ pub fn runs(d: &DialogueResult) -> impl Iterator<Item = (u32, &Attempt)> {
 
 /// Whether the run got an answer at `turn` that could be judged.
 fn judged(a: &Attempt, turn: usize) -> bool {
-    turn < a.turns.len() && a.error.as_ref().is_none_or(|e| e.turn != turn)
+    turn < a.turns.len()
+        && !a.turns[turn].not_sent
+        && a.error.as_ref().is_none_or(|e| e.turn != turn)
 }
 
 /// Every expectation that failed in at least one repeat run, by turn then source position.

@@ -617,7 +617,11 @@ pub fn agent_id_fault(id: &str) -> Option<AgentIdFault> {
     if id.trim().is_empty() {
         return Some(AgentIdFault::Empty);
     }
-    if let Some(c) = id.chars().find(|c| matches!(c, '/' | '?' | '#')) {
+    // `%` (a `%2e%2e` is `..` to the server), `\` (a `/` to URL parsers) and whitespace or
+    // control characters (dropped by them) would move the path as surely as `/` does.
+    let moves_the_path =
+        |c: &char| matches!(c, '/' | '?' | '#' | '%' | '\\') || c.is_whitespace() || c.is_control();
+    if let Some(c) = id.chars().find(moves_the_path) {
         return Some(AgentIdFault::Holds(id.to_string(), c));
     }
     if id == "." || id == ".." {
