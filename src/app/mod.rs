@@ -300,12 +300,10 @@ pub(super) fn env_overrides() -> Result<EndpointOverrides, String> {
 /// `--endpoint`, else `AGENTTEST_BASE_URL`; a bad one is named, since the files are fine.
 /// Its value is not echoed: a URL may carry a password (`https://user:pass@host`).
 fn base_url_override(flag: Option<&str>) -> Result<Option<BaseUrl>, String> {
-    let (url, source) = match flag {
-        Some(url) => (url.to_string(), "--endpoint"),
-        None => match env_var("AGENTTEST_BASE_URL") {
-            Some(url) => (url, "AGENTTEST_BASE_URL"),
-            None => return Ok(None),
-        },
+    let Some((url, source)) =
+        flag_or_env(flag.map(str::to_string), "--endpoint", "AGENTTEST_BASE_URL")
+    else {
+        return Ok(None);
     };
     parse_base_url(&url)
         .map(Some)
@@ -316,12 +314,8 @@ fn base_url_override(flag: Option<&str>) -> Result<Option<BaseUrl>, String> {
 /// that is not one segment of the path would send the message and the key to another of the
 /// server's paths (SPEC §4.2: exit 2, nothing sent).
 fn agent_override(flag: Option<String>) -> Result<Option<String>, String> {
-    let (id, source) = match flag {
-        Some(id) => (id, "--agent"),
-        None => match env_var("AGENTTEST_AGENT_ID") {
-            Some(id) => (id, "AGENTTEST_AGENT_ID"),
-            None => return Ok(None),
-        },
+    let Some((id, source)) = flag_or_env(flag, "--agent", "AGENTTEST_AGENT_ID") else {
+        return Ok(None);
     };
     match crate::suite::load::agent_id_fault(&id) {
         None => Ok(Some(id)),
@@ -332,6 +326,19 @@ fn agent_override(flag: Option<String>) -> Result<Option<String>, String> {
             "{source}: the agent id {fault}: {}",
             crate::suite::load::AgentIdFault::WHY
         )),
+    }
+}
+
+/// The flag's value, else the environment variable's, with the name of the one it came from
+/// (flag beats environment), for a message that says which is wrong.
+fn flag_or_env(
+    flag: Option<String>,
+    flag_name: &'static str,
+    var: &'static str,
+) -> Option<(String, &'static str)> {
+    match flag {
+        Some(value) => Some((value, flag_name)),
+        None => env_var(var).map(|value| (value, var)),
     }
 }
 

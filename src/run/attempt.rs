@@ -148,20 +148,13 @@ async fn run_turn(
         }
     };
     let more = i + 1 < d.turns.len();
-    let judged = match take_reply(&mut tr, reply, &expected, sent.retries, sent.refused_wait) {
-        // Only a 2xx reply brings a session id: an expected error (a 401, a 500) leaves the
-        // server's session as it was, and the next turn is sent as before.
-        Ok(_)
-            if more
-                && tr.status.is_some_and(|s| (200..300).contains(&s))
-                && !conversation.can_continue() =>
-        {
-            Err(ErrorKind::NoSession {
-                pointer: conversation.session_pointer().map(str::to_string),
-            })
-        }
-        other => other,
-    };
+    let judged =
+        take_reply(&mut tr, reply, &expected, sent.retries, sent.refused_wait).and_then(|text| {
+            match session_lost(&tr, conversation, more) {
+                Some(kind) => Err(kind),
+                None => Ok(text),
+            }
+        });
     let text = match judged {
         Ok(text) => text,
         Err(kind) => {
@@ -203,6 +196,16 @@ async fn run_turn(
     } else {
         Step::Stop
     }
+}
+
+/// Why a next turn cannot follow a 2xx reply: it relies on the server's session id and the
+/// server returned none. Only a 2xx reply brings one: an expected error (a 401, a 500) leaves
+/// the server's session as it was, and the next turn is sent as before.
+fn session_lost(tr: &TurnResult, conversation: &dyn Conversation, more: bool) -> Option<ErrorKind> {
+    let answered = tr.status.is_some_and(|s| (200..300).contains(&s));
+    (more && answered && !conversation.can_continue()).then(|| ErrorKind::NoSession {
+        pointer: conversation.session_pointer().map(str::to_string),
+    })
 }
 
 /// The turn's `judge:` rubrics, asked of the suite's LLM judge: the failures to join the
