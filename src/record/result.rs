@@ -158,6 +158,13 @@ impl DialogueResult {
             .count() as u32
     }
 
+    /// The pending golden files (`.new`) its attempts wrote, in attempt order.
+    pub fn pending_goldens(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.attempts
+            .iter()
+            .filter_map(|a| a.golden.as_ref()?.pending.as_deref())
+    }
+
     /// How many reruns (`--reruns`) it took.
     pub fn reruns(&self) -> usize {
         self.attempts

@@ -253,8 +253,7 @@ impl Console {
         let pending: Vec<_> = report
             .dialogues
             .iter()
-            .flat_map(|d| &d.attempts)
-            .filter_map(|a| a.golden.as_ref()?.pending.clone())
+            .flat_map(|d| d.pending_goldens())
             .collect();
         if !pending.is_empty() {
             let _ = writeln!(

@@ -53,11 +53,7 @@ impl Spill {
     pub fn keep(&self, index: usize, d: Arc<DialogueResult>) -> Arc<DialogueResult> {
         // A passing dialogue that left a pending golden (a repeated one whose runs differed
         // from it, SPEC §7) stays whole: the console's closing list names its file.
-        let pending = d
-            .attempts
-            .iter()
-            .any(|a| a.golden.as_ref().is_some_and(|g| g.pending.is_some()));
-        if d.outcome != Outcome::Pass || pending {
+        if d.outcome != Outcome::Pass || d.pending_goldens().next().is_some() {
             return d;
         }
         let id = identity(&d);

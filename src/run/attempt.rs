@@ -106,86 +106,28 @@ async fn run_turn(
     values: &mut BTreeMap<String, String>,
     attempt: &mut Attempt,
 ) -> Step {
-    let (ctx, d) = (pipe.ctx, pipe.d);
-    let turn = &d.turns[i];
+    let turn = &pipe.d.turns[i];
     let message = template::expand_template(&turn.user, values);
-    let expected = expect::expected_statuses(&turn.expect);
     let mut tr = TurnResult::unanswered(turn.span, message.clone());
-    let sending = std::time::Instant::now();
-    let sent = send_with_retries(
-        conversation,
-        Message {
-            text: &message,
-            turn: i + 1,
-            values,
-        },
-        pipe.limiter,
-        &expected,
-        d.endpoint.retries,
-        &ctx.cancel,
-    )
-    .await;
-    tr.retries = sent.retries;
-    let reply = match sent.result {
-        Ok(r) => r,
-        Err(TurnError::Cancelled) => {
-            attempt.outcome = Outcome::NotRun;
-            attempt.turns.push(tr);
-            return Step::Stop;
-        }
-        Err(TurnError::Send(e)) => {
-            // No reply has a round trip: the turn's time is how long it took to give up
-            // (a stalled body's timeout, retries and all), which is what a reader looks for.
-            tr.latency = sending.elapsed();
-            let kind = ErrorKind::Send {
-                error: e.to_string(),
-                retries: sent.retries,
-                request: conversation.request(),
-            };
-            attempt.turns.push(tr);
-            attempt.errored(i, turn.span, kind);
-            return Step::Stop;
-        }
+    let more = i + 1 < pipe.d.turns.len();
+    let answered = answer(pipe, conversation, i, &message, values, &mut tr).await;
+    let judged = match answered {
+        Ok(text) => judge_turn(pipe, turn, attempt, &mut tr, &text, values)
+            .await
+            .map(|()| text),
+        Err(stop) => Err(stop),
     };
-    let more = i + 1 < d.turns.len();
-    let judged =
-        take_reply(&mut tr, reply, &expected, sent.retries, sent.refused_wait).and_then(|text| {
-            match session_lost(&tr, conversation, more) {
-                Some(kind) => Err(kind),
-                None => Ok(text),
-            }
-        });
     let text = match judged {
         Ok(text) => text,
-        Err(kind) => {
+        Err(stop) => {
             attempt.turns.push(tr);
-            attempt.errored(i, turn.span, kind.with_request(conversation.request()));
+            match stop {
+                Stopped::NotRun => attempt.outcome = Outcome::NotRun,
+                Stopped::Errored(kind) => attempt.errored(i, turn.span, kind),
+            }
             return Step::Stop;
         }
     };
-    let seen = Observed {
-        status: tr.status.unwrap_or(0),
-        text: &text,
-        usage: tr.usage,
-        shape: tr.shape,
-        latency: tr.latency,
-        first_token: tr.first_token,
-    };
-    tr.failures = expect::judge(&turn.expect, turn.span, &seen, values);
-    // The message as the turn records it: the judge finds a dialogue's hash by where its
-    // first message is, and the next turns hand it the recorded one.
-    let judged = ask_judge(pipe, turn, &attempt.turns, &tr.message, &text, values).await;
-    if let Err(reason) = judged.map(|failures| tr.failures.extend(failures)) {
-        attempt.turns.push(tr);
-        if ctx.cancel.is_cancelled() {
-            // Ctrl-C cut the question short: the turn was not judged, and not by fault of
-            // the judge (SPEC §4: the rest is not run).
-            attempt.outcome = Outcome::NotRun;
-        } else {
-            attempt.errored(i, turn.span, ErrorKind::Judge { reason });
-        }
-        return Step::Stop;
-    }
     let captured = capture(turn, &text, values, more, &mut tr.failures);
     if !tr.failures.is_empty() {
         attempt.outcome = Outcome::Fail;
@@ -195,6 +137,98 @@ async fn run_turn(
         Step::Next
     } else {
         Step::Stop
+    }
+}
+
+/// Why an attempt stops at a turn before judging it.
+enum Stopped {
+    /// Ctrl-C: the turn was not answered or not judged, by no one's fault (SPEC §4: the rest
+    /// is not run).
+    NotRun,
+    /// The gate could not judge the turn: its error, as the attempt records it.
+    Errored(ErrorKind),
+}
+
+/// The turn's message sent, with the runner's retries, and its reply taken into `tr`: the
+/// reply's text, or why the attempt stops here.
+async fn answer(
+    pipe: &Pipe<'_>,
+    conversation: &mut dyn Conversation,
+    i: usize,
+    message: &str,
+    values: &BTreeMap<String, String>,
+    tr: &mut TurnResult,
+) -> Result<String, Stopped> {
+    let d = pipe.d;
+    let expected = expect::expected_statuses(&d.turns[i].expect);
+    let sending = std::time::Instant::now();
+    let sent = send_with_retries(
+        conversation,
+        Message {
+            text: message,
+            turn: i + 1,
+            values,
+        },
+        pipe.limiter,
+        &expected,
+        d.endpoint.retries,
+        &pipe.ctx.cancel,
+    )
+    .await;
+    tr.retries = sent.retries;
+    let reply = match sent.result {
+        Ok(r) => r,
+        Err(TurnError::Cancelled) => return Err(Stopped::NotRun),
+        Err(TurnError::Send(e)) => {
+            // No reply has a round trip: the turn's time is how long it took to give up
+            // (a stalled body's timeout, retries and all), which is what a reader looks for.
+            tr.latency = sending.elapsed();
+            return Err(Stopped::Errored(ErrorKind::Send {
+                error: e.to_string(),
+                retries: sent.retries,
+                request: conversation.request(),
+            }));
+        }
+    };
+    let more = i + 1 < d.turns.len();
+    take_reply(tr, reply, &expected, sent.retries, sent.refused_wait)
+        .and_then(|text| match session_lost(tr, conversation, more) {
+            Some(kind) => Err(kind),
+            None => Ok(text),
+        })
+        .map_err(|kind| Stopped::Errored(kind.with_request(conversation.request())))
+}
+
+/// The turn's expectations and its `judge:` rubrics, their failures put in `tr`; an error
+/// when the judge could not answer.
+async fn judge_turn(
+    pipe: &Pipe<'_>,
+    turn: &Turn,
+    attempt: &Attempt,
+    tr: &mut TurnResult,
+    text: &str,
+    values: &BTreeMap<String, String>,
+) -> Result<(), Stopped> {
+    let seen = Observed {
+        status: tr.status.unwrap_or(0),
+        text,
+        usage: tr.usage,
+        shape: tr.shape,
+        latency: tr.latency,
+        first_token: tr.first_token,
+    };
+    tr.failures = expect::judge(&turn.expect, turn.span, &seen, values);
+    // The message as the turn records it: the judge finds a dialogue's hash by where its
+    // first message is, and the next turns hand it the recorded one.
+    match ask_judge(pipe, turn, &attempt.turns, &tr.message, text, values).await {
+        Ok(failures) => {
+            tr.failures.extend(failures);
+            Ok(())
+        }
+        // Ctrl-C cut the question short: the turn was not judged, and not by fault of the
+        // judge.
+        Err(_) if pipe.ctx.cancel.is_cancelled() => Err(Stopped::NotRun),
+        Err(reason) => Err(Stopped::Errored(ErrorKind::Judge { reason })),
     }
 }
 
