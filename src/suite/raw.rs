@@ -574,12 +574,17 @@ impl<'de> Deserialize<'de> for RawExpect {
 /// A value written either alone or as a list: `contains: x` or `contains: [x, y]`. Items of
 /// a list carry their own spans; a lone value gets its span from the enclosing `Spanned`
 /// (see [`items`]), because a scalar visitor never sees a location.
+///
+/// The second field is set when the value was a lone number or boolean where text is wanted
+/// (`contains: 9.90`): a scalar visitor only sees the typed value, so its text was rebuilt
+/// from it ("9.9"), and whoever holds the file's text reads it as written instead (see
+/// `Checker::as_written`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct OneOrMany<T>(pub Vec<Spanned<T>>);
+pub struct OneOrMany<T>(pub Vec<Spanned<T>>, pub bool);
 
 impl<T> Default for OneOrMany<T> {
     fn default() -> Self {
-        OneOrMany(Vec::new())
+        OneOrMany(Vec::new(), false)
     }
 }
 
@@ -611,9 +616,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             }
 
             /// A lone number or boolean where strings are wanted (`contains: 42`): a scalar
-            /// visitor only sees the typed value, so its text is rebuilt from it. Exact for
-            /// integers; `9.90` reads as "9.9" and `yes` as "true" (quote such values). A list
-            /// item does not have this problem: it is read as written.
+            /// visitor only sees the typed value, so its text is rebuilt from it (`9.90` would
+            /// read "9.9", `yes` "true") and marked so, for the loader to read it as written.
+            /// A list item does not have this problem: it is read as written.
             fn typed<E, X>(x: X) -> Result<OneOrMany<T>, E>
             where
                 E: de::Error,
@@ -623,16 +628,19 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
                 match T::deserialize(x.into_deserializer()) {
                     Ok(t) => Ok(Self::wrap(t)),
                     Err(first) => T::deserialize(IntoDeserializer::<E>::into_deserializer(text))
-                        .map(Self::wrap)
+                        .map(|t| OneOrMany(Self::wrap(t).0, true))
                         .map_err(|_| first),
                 }
             }
 
             fn wrap(t: T) -> OneOrMany<T> {
-                OneOrMany(vec![Spanned {
-                    value: t,
-                    span: Span::UNKNOWN,
-                }])
+                OneOrMany(
+                    vec![Spanned {
+                        value: t,
+                        span: Span::UNKNOWN,
+                    }],
+                    false,
+                )
             }
         }
 
@@ -648,7 +656,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
                 while let Some(item) = seq.next_element::<Spanned<T>>()? {
                     out.push(item);
                 }
-                Ok(OneOrMany(out))
+                Ok(OneOrMany(out, false))
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {

@@ -238,7 +238,7 @@ impl Checker<'_> {
         s: &Spanned<OneOrMany<String>>,
         make: fn(Vec<String>) -> ExpectKind,
     ) -> Checked {
-        let list = items(s);
+        let list = self.as_written(s);
         let templates = list
             .iter()
             .filter(|(t, _)| has_reference(t))
@@ -254,13 +254,45 @@ impl Checker<'_> {
         s: &Spanned<OneOrMany<String>>,
         make: fn(Vec<Pattern>) -> ExpectKind,
     ) -> Checked {
-        let compiled = items(s)
+        let compiled = self
+            .as_written(s)
             .into_iter()
             .filter_map(|(p, span)| self.regex(&p, span))
             .collect();
         let kind = make(compiled);
         self.nonempty(kind.key(), s);
         (kind, Vec::new())
+    }
+
+    /// The items of `s` as the file writes them. A lone number or boolean (`contains: 9.90`,
+    /// `not_contains: yes`) reaches the loader as a typed value whose text was rebuilt from
+    /// it ("9.9", "true"), which would check other text than the user wrote: it is read back
+    /// from the file at its place, up to where a plain scalar ends (a comment, the end of the
+    /// line, or a flow collection's `,`, `]` or `}`, none of which a number or boolean holds).
+    fn as_written(&self, s: &Spanned<OneOrMany<String>>) -> Vec<(String, Span)> {
+        let mut list = items(s);
+        if s.value.1 {
+            if let (Some(item), Some(text)) = (list.first_mut(), self.plain_at(span_of(s))) {
+                item.0 = text.to_string();
+            }
+        }
+        list
+    }
+
+    /// The plain scalar that starts at `span` in this file, as written.
+    fn plain_at(&self, span: Span) -> Option<&str> {
+        let text = &*self.file.text;
+        let line = &text[crate::diag::line_start(text, span.line)?..];
+        let (at, _) = line.char_indices().nth(span.column.checked_sub(1)? as usize)?;
+        let rest = &line[at..];
+        let end = rest
+            .char_indices()
+            .find(|&(i, c)| {
+                matches!(c, '\n' | '\r' | ',' | ']' | '}')
+                    || (c == '#' && rest[..i].ends_with([' ', '\t']))
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        Some(rest[..end].trim_end()).filter(|t| !t.is_empty())
     }
 
     /// A blank rubric states nothing the judge could find false: it would pass every reply,

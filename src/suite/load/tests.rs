@@ -1177,3 +1177,49 @@ fn a_suite_named_as_a_script_stays_a_suite() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn a_lone_number_or_boolean_is_checked_as_written() {
+    // A scalar visitor sees `9.90` as 9.9 and `yes` as true: the text checked must be what
+    // the suite wrote, alone as in a list, in flow and block style, before a comment.
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "defaults:\n  expect: {not_regex: 1e3}\n",
+        ),
+        (
+            "s.yaml",
+            &format!(
+                "{EP}dialogues:\n  - name: a\n    turns:\n      - user: hi\n        \
+                 expect: {{contains: 9.90, not_contains: yes}}\n      - user: hi\n        \
+                 expect:\n          contains: 010   # the code\n          regex: 0x10\n          \
+                 contains_any: [9.90, on]\n"
+            ),
+        ),
+    ]);
+    let s = one(&f);
+    let kinds = |t: usize| -> Vec<String> {
+        s.dialogues[0].turns[t]
+            .expect
+            .iter()
+            .map(|e| format!("{:?}", e.kind))
+            .collect()
+    };
+    assert_eq!(
+        kinds(0),
+        [
+            "Contains([\"9.90\"])",
+            "NotContains([\"yes\"])",
+            "NotRegex([Pattern(Regex(\"1e3\"))])"
+        ]
+    );
+    assert_eq!(
+        kinds(1),
+        [
+            "Contains([\"010\"])",
+            "ContainsAny([\"9.90\", \"on\"])",
+            "Regex([Pattern(Regex(\"0x10\"))])",
+            "NotRegex([Pattern(Regex(\"1e3\"))])"
+        ]
+    );
+}
