@@ -358,3 +358,49 @@ fn a_captured_value_in_a_message_is_normalized_in_the_golden() {
     assert!(shown.contains("the user message differs"), "{shown}");
     assert!(shown.contains("+  - user: Has <ORDER> shipped?"), "{shown}");
 }
+
+/// A dialogue that a missed capture ended early (SPEC §8.3) did not go to its end: its short
+/// transcript is neither compared with the golden nor written as a pending file, and
+/// `--bless` leaves the reviewed golden alone, as for a dialogue that errored. Blessing it
+/// would replace a two-turn golden with its first turn, and fail every good run after.
+#[test]
+fn a_dialogue_cut_short_by_a_missed_capture_leaves_its_golden_alone() {
+    let ws = Workspace::new();
+    ws.write(
+        "good.yaml",
+        "agents:\n  ag:\n    rules:\n      - {when: 'Where', reply: 'Your order ORD-17 ships soon.'}\n    fallback: 'Order {{message}} has shipped.'\n",
+    );
+    ws.write(
+        "bad.yaml",
+        "agents:\n  ag: {fallback: 'Sorry, I cannot find it.'}\n",
+    );
+    let suite = |script: &str| {
+        format!(
+            "endpoint: {{base_url: mock, mock_script: {script}, agent_id: ag, api_key: ak_test_123}}\n\
+             dialogues:\n  - name: order\n    turns:\n      - user: Where is my order?\n        capture: {{order: 'ORD-\\d+'}}\n      - user: Has {{{{order}}}} shipped?\n"
+        )
+    };
+    let golden = "s.golden/order.yaml";
+    ws.write("s.yaml", &suite("good.yaml"));
+    assert_code(&run_in(ws.path(), &["run", "s.yaml", "--bless"]), 0);
+    let reviewed = ws.read(golden);
+    assert!(reviewed.contains("Has ORD-17 shipped?"), "{reviewed}");
+
+    ws.write("s.yaml", &suite("bad.yaml"));
+    let out = run_in(ws.path(), &["run", "s.yaml", "--color", "never"]);
+    assert_code(&out, 1);
+    let shown = stdout(&out);
+    assert!(shown.contains("capture `order`"), "{shown}");
+    assert!(!shown.contains("turn count"), "no comparison of a cut transcript: {shown}");
+    assert!(!ws.exists("s.golden/order.yaml.new"), "{shown}");
+
+    let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--color", "never"]);
+    assert_code(&out, 1);
+    let shown = stdout(&out);
+    assert!(shown.contains("left alone"), "{shown}");
+    assert_eq!(ws.read(golden), reviewed);
+
+    // The agent fixed: the reviewed golden still passes.
+    ws.write("s.yaml", &suite("good.yaml"));
+    assert_code(&run_in(ws.path(), &["run", "s.yaml"]), 0);
+}

@@ -248,6 +248,14 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// It went to its last turn: no error ended it and no missed capture cut it short (SPEC
+    /// §8.3). Only such a run has a transcript to compare with a golden or to bless: one cut
+    /// short would fail on the turns it never sent, and blessed it would replace the reviewed
+    /// dialogue with its first turns.
+    pub fn went_to_end(&self) -> bool {
+        self.error.is_none() && !self.turns.iter().any(|t| t.not_sent)
+    }
+
     /// Every piece of text in the attempt that came from outside or may quote a secret (the
     /// session id, messages, replies, details, failure and error data), for the runner to pass
     /// through its redactor once, where the attempt ends.

@@ -214,8 +214,8 @@ impl Plan<'_> {
             let endpoint = self.endpoint.clone();
             let mut attempt = run_attempt(self.ctx, endpoint, self.grader, self.d, kind).await;
             // Only a run that went to its end has a transcript to compare: one that failed
-            // and then errored stopped short of it.
-            let completed = attempt.error.is_none();
+            // and then errored, or that a missed capture cut short, stopped before it.
+            let completed = attempt.went_to_end();
             if self.golden_on
                 && completed
                 && matches!(attempt.outcome, Outcome::Pass | Outcome::Fail)
@@ -451,10 +451,11 @@ async fn bless(
         .iter()
         .find(|a| a.outcome == Outcome::Pass)
         .or_else(|| {
-            // A run that failed and then errored did not go to its end: not a transcript.
+            // A run that failed and then errored, or that a missed capture cut short, did
+            // not go to its end: not a transcript.
             attempts
                 .iter()
-                .find(|a| a.outcome == Outcome::Fail && a.error.is_none())
+                .find(|a| a.outcome == Outcome::Fail && a.went_to_end())
         });
     let Some(a) = completed.filter(|_| !matches!(outcome, Outcome::NotRun | Outcome::Error)) else {
         return BlessAction::LeftAlone(path.to_path_buf());
