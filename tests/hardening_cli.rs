@@ -51,6 +51,8 @@ fn two_reports_at_one_file_are_refused_before_anything_is_sent() {
         ["--json", "./out.json", "--junit", "out.json"],
         ["--json", "out.json", "--html", "sub/../out.json"],
         ["--junit", "link.xml", "--json", "out.json"],
+        // Through a directory not made yet: made, it would lead back to out.json.
+        ["--json", "out.json", "--junit", "nosuch/../out.json"],
     ] {
         let out = run_in(ws.path(), &[&["run", "s.yaml"][..], &args[..]].concat());
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -60,6 +62,7 @@ fn two_reports_at_one_file_are_refused_before_anything_is_sent() {
             "{args:?}: {stderr}"
         );
         assert!(!ws.path().join("out.json").exists(), "{args:?}");
+        assert!(!ws.path().join("nosuch").exists(), "{args:?}: made nothing");
     }
     assert!(mock.requests().is_empty(), "sent: {:?}", mock.requests());
     let out = run_in(

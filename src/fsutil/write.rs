@@ -103,10 +103,41 @@ pub fn replaced_file(path: &Path) -> Option<PathBuf> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    match (std::fs::canonicalize(dir), target.file_name()) {
-        (Ok(dir), Some(name)) => Some(dir.join(name)),
+    match (resolved_dir(dir), target.file_name()) {
+        (Some(dir), Some(name)) => Some(dir.join(name)),
         _ => Some(target),
     }
+}
+
+/// `dir` resolved as the kernel will once the missing part of it is made: each existing
+/// prefix with its links followed, and what does not exist yet taken as written, where a
+/// `..` returns to the directory before it (a directory still to be made is no link). So
+/// `nosuch/../r.out` is `./r.out` before `nosuch` exists, as it will be after.
+fn resolved_dir(dir: &Path) -> Option<PathBuf> {
+    if let Ok(d) = std::fs::canonicalize(dir) {
+        return Some(d);
+    }
+    let mut at = if dir.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().ok()?
+    };
+    for part in dir.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                at.pop();
+            }
+            other => {
+                at.push(other);
+                // A `..` after a missing part can lead back to a link that does exist.
+                if let Ok(real) = std::fs::canonicalize(&at) {
+                    at = real;
+                }
+            }
+        }
+    }
+    Some(at)
 }
 
 /// Readies `path` for a write to come, so that a path that cannot take one is found before a
@@ -414,6 +445,22 @@ fn is_block_device(_: &FileType) -> bool {
 pub(crate) mod tests {
     use super::*;
     use std::io::Read;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_through_a_directory_not_yet_made_is_the_file_it_will_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("other")).unwrap();
+        std::os::unix::fs::symlink(d.join("other"), d.join("link")).unwrap();
+        let same = |a: &str, b: &str| {
+            assert_eq!(replaced_file(&d.join(a)), replaced_file(&d.join(b)), "{a} / {b}");
+        };
+        same("nosuch/../r.out", "r.out");
+        same("nosuch/deeper/../../r.out", "./r.out");
+        same("nosuch/../link/r.out", "other/r.out");
+        assert_ne!(replaced_file(&d.join("nosuch/r.out")), replaced_file(&d.join("r.out")));
+    }
 
     #[test]
     fn replaces_whole_file_and_leaves_no_temp() {
