@@ -159,6 +159,49 @@ fn reruns_mark_a_dialogue_that_passes_later_as_flaky_in_every_report() {
     assert!(!xml.contains("<failure"), "a flaky dialogue passes: {xml}");
 }
 
+/// `--reruns N` runs a failed dialogue again up to N times (SPEC §7): a repeated dialogue's
+/// rerun is a round of its `repeat` runs, so the console counts N reruns, not N × `repeat`,
+/// and the JSON numbers the reruns' runs round by round.
+#[test]
+fn a_repeated_dialogues_reruns_are_counted_in_rounds() {
+    let ws = Workspace::new();
+    ws.write(
+        "agent.yaml",
+        "agents:\n  ag:\n    fallback: 'We open at nine.'\n",
+    );
+    ws.write(
+        "r.yaml",
+        "endpoint: {base_url: mock, mock_script: agent.yaml, agent_id: ag, api_key: ak_test_123}\n\
+         dialogues:\n  - {name: rep, repeat: 3, golden: false, turns: [{user: hi, expect: {contains: Monday}}]}\n",
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "r.yaml", "--reruns", "2", "--color", "never", "--json", "r.json",
+        ],
+    );
+    assert_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("0/3 runs passed, 2 reruns"), "{text}");
+    let report = json(&ws, "r.json");
+    let attempts: Vec<(String, u64)> = report["dialogues"][0]["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap_or("").to_string(),
+                a["index"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = (1..=3)
+        .map(|i| ("run".to_string(), i))
+        .chain((1..=6).map(|i| ("rerun".to_string(), i)))
+        .collect();
+    assert_eq!(attempts, want);
+}
+
 #[test]
 fn replay_runs_a_blessed_suite_offline_and_names_the_nearest_golden_on_a_stray() {
     let live = Mock::start(&fixture("golden_cli/v1.yaml"));

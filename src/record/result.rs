@@ -165,12 +165,18 @@ impl DialogueResult {
             .filter_map(|a| a.golden.as_ref()?.pending.as_deref())
     }
 
-    /// How many reruns (`--reruns`) it took.
+    /// How many reruns (`--reruns`) it took: rounds, each `repeat` runs of a repeated
+    /// dialogue (SPEC §7: a failed dialogue "runs again", all of it), as `--reruns N` counts.
     pub fn reruns(&self) -> usize {
+        let repeat = self.repeat.max(1);
         self.attempts
             .iter()
-            .filter(|a| matches!(a.kind, AttemptKind::Rerun { .. }))
-            .count()
+            .filter_map(|a| match a.kind {
+                AttemptKind::Rerun { index } => Some((index / repeat + 1) as usize),
+                AttemptKind::Run { .. } => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// How many times a turn was sent again (retries), over every attempt.
