@@ -283,7 +283,9 @@ impl Checker<'_> {
     fn plain_at(&self, span: Span) -> Option<&str> {
         let text = &*self.file.text;
         let line = &text[crate::diag::line_start(text, span.line)?..];
-        let (at, _) = line.char_indices().nth(span.column.checked_sub(1)? as usize)?;
+        let (at, _) = line
+            .char_indices()
+            .nth(span.column.checked_sub(1)? as usize)?;
         let rest = &line[at..];
         let end = rest
             .char_indices()

@@ -274,12 +274,22 @@ fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
     };
     // An empty config (0 bytes, or blank) says nothing, like one holding only comments; a
     // suite cannot be empty, so the YAML layer refuses an empty document.
+    let mut structural = Vec::new();
+    let mut echo: Box<dyn Fn(&Diagnostic) -> bool> = Box::new(|_| false);
     let raw: RawConfig = if file.text.trim().is_empty() {
         RawConfig::default()
     } else {
-        match crate::yaml::parse_all(&file) {
+        match crate::yaml::parse_or_repair(&file) {
             Ok(raw) => raw,
-            Err(diags) => return (Err(diags), Scripts::new()),
+            // Unknown fields alone take away nothing the rest means: it is checked too, so
+            // that a misspelt field does not hide an unset `${VAR}` beside it (all errors at
+            // once, SPEC §4), as in a suite (`repaired.rs`).
+            Err((diags, Some(rep))) if repaired::only_unknown_fields(&rep.blanks) => {
+                structural = diags;
+                echo = Box::new(repaired::echo_in(&rep.blanks.iter().collect::<Vec<_>>()));
+                rep.value
+            }
+            Err((diags, _)) => return (Err(diags), Scripts::new()),
         }
     };
     let mut ck = Checker::new(&file, opts);
@@ -297,8 +307,10 @@ fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
         .unwrap_or_default();
     let normalize = ck.normalize(raw.normalize.as_deref().unwrap_or_default());
     let (diags, scripts) = ck.finish_with_scripts();
-    if !diags.is_empty() {
-        return (Err(diags), scripts);
+    if !diags.is_empty() || !structural.is_empty() {
+        structural.extend(diags.into_iter().filter(|d| !echo(d)));
+        structural.sort_by_key(|d| d.span);
+        return (Err(structural), scripts);
     }
     let config = Arc::new(Config {
         file,

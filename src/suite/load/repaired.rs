@@ -67,15 +67,7 @@ pub(super) fn load(
     let touched: Vec<bool> = (0..starts.len())
         .map(|i| blanks.iter().any(|b| dialogue_of(b.first) == Some(i)))
         .collect();
-    // `base_ur: ...` leaves `base_url` missing only because of the typo its own error names:
-    // "has no `base_url`" would be an echo. Any other error about `base_url` is its own.
-    let meant: Vec<&str> = unknown.iter().filter_map(|b| b.meant.as_deref()).collect();
-    let echo = |d: &Diagnostic| {
-        d.message.contains(" has no ")
-            && meant.iter().any(|m| {
-                d.message.contains(&format!("`{m}`")) || d.message.contains(&format!(".{m}`"))
-            })
-    };
+    let echo = echo_in(&unknown);
     let mut ck = Checker::new(file, opts);
     ck.repaired = true;
     let suite = ck.suite(&rep.value, config);
@@ -93,6 +85,26 @@ pub(super) fn load(
         diags,
         scripts: checked.scripts,
     }
+}
+
+/// `base_ur: ...` leaves `base_url` missing only because of the typo its own error names:
+/// "has no `base_url`" would be an echo. Any other error about `base_url` is its own.
+pub(super) fn echo_in(unknown: &[&BlankSite]) -> impl Fn(&Diagnostic) -> bool {
+    let meant: Vec<String> = unknown.iter().filter_map(|b| b.meant.clone()).collect();
+    move |d: &Diagnostic| {
+        d.message.contains(" has no ")
+            && meant.iter().any(|m| {
+                d.message.contains(&format!("`{m}`")) || d.message.contains(&format!(".{m}`"))
+            })
+    }
+}
+
+/// Whether every blank of a repaired file is an unknown field that gives no other field its
+/// meaning: what is left then means what it says, and is checked whole (an `agenttest.yaml`).
+pub(super) fn only_unknown_fields(blanks: &[BlankSite]) -> bool {
+    blanks
+        .iter()
+        .all(|b| b.unknown_field && !b.meant.as_deref().is_some_and(gives_meaning))
 }
 
 /// The fields whose absence changes what the fields around them mean, not only whether

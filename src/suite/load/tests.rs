@@ -1183,10 +1183,7 @@ fn a_lone_number_or_boolean_is_checked_as_written() {
     // A scalar visitor sees `9.90` as 9.9 and `yes` as true: the text checked must be what
     // the suite wrote, alone as in a list, in flow and block style, before a comment.
     let f = Fixture::new(&[
-        (
-            "agenttest.yaml",
-            "defaults:\n  expect: {not_regex: 1e3}\n",
-        ),
+        ("agenttest.yaml", "defaults:\n  expect: {not_regex: 1e3}\n"),
         (
             "s.yaml",
             &format!(
@@ -1222,4 +1219,38 @@ fn a_lone_number_or_boolean_is_checked_as_written() {
             "NotRegex([Pattern(Regex(\"1e3\"))])"
         ]
     );
+}
+
+#[test]
+fn a_configs_unknown_field_does_not_hide_its_other_errors() {
+    // As in a suite: the misspelt field is one error, the unset variable beside it another.
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint:\n  base_url: mock\n  agent_id: ag\n  api_key: ${UNSET_XYZ_KEY}\n  retry: 2\n",
+        ),
+        ("s.yaml", "dialogues: [{name: d, turns: [{user: hi}]}]\n"),
+    ]);
+    let errors = f.errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0]
+            .starts_with("agenttest.yaml:4:12 environment variable `UNSET_XYZ_KEY` is not set"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("agenttest.yaml:5:3 unknown field `retry`"),
+        "{errors:?}"
+    );
+    // A misspelling of a field the others need is only its own error: `base_url` is not
+    // "missing" as well.
+    let f = Fixture::new(&[
+        (
+            "agenttest.yaml",
+            "endpoint:\n  base_ur: mock\n  agent_id: ag\n",
+        ),
+        ("s.yaml", "dialogues: [{name: d, turns: [{user: hi}]}]\n"),
+    ]);
+    let errors = f.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
 }
