@@ -558,8 +558,24 @@ enum Written {
     Unchanged,
 }
 
-/// Writes `text` at `path` atomically unless it already holds exactly those bytes.
+/// Writes `text` at `path` atomically unless it already holds exactly those bytes. A golden
+/// whose lines end in CRLF (a Windows checkout with `core.autocrlf`) is written with CRLF: it
+/// reads the same, and rewriting every line of it would show as a whole-file change in
+/// review for a golden whose turns all still match.
 fn write_golden(path: &Path, old: Option<&[u8]>, text: &str) -> Result<Written, String> {
+    let crlf = old
+        .and_then(|o| {
+            o.iter()
+                .position(|&b| b == b'\n')
+                .map(|at| at > 0 && o[at - 1] == b'\r')
+        })
+        .unwrap_or(false);
+    let text: std::borrow::Cow<str> = if crlf {
+        text.replace('\n', "\r\n").into()
+    } else {
+        text.into()
+    };
+    let text = &*text;
     if old == Some(text.as_bytes()) {
         return Ok(Written::Unchanged);
     }
@@ -647,6 +663,30 @@ mod tests {
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1
         );
+    }
+
+    #[test]
+    fn a_crlf_golden_stays_crlf_and_unchanged_when_it_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("support.golden/d.yaml");
+        let g = golden(&[("hi", 200, "Hello!\nSecond line.")]);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let crlf = render(&g).replace('\n', "\r\n");
+        std::fs::write(&path, &crlf).unwrap();
+        assert_eq!(
+            bless(&path, &exact(&g), &[]),
+            BlessAction::Unchanged(path.clone())
+        );
+        assert_eq!(read(&path), crlf);
+        // A changed turn is written in the file's own line endings, and reads back.
+        let g2 = golden(&[("hi", 200, "Hi!")]);
+        assert_eq!(
+            bless(&path, &exact(&g2), &[]),
+            BlessAction::Changed(path.clone())
+        );
+        assert_eq!(read(&path), render(&g2).replace('\n', "\r\n"));
+        let back = parse_old(&path, Some(read(&path).as_bytes())).expect("parses");
+        assert_eq!(back.turns[0].agent, "Hi!");
     }
 
     #[test]
