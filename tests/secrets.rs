@@ -416,3 +416,36 @@ fn a_key_in_the_base_urls_query_is_redacted() {
         assert_nowhere(&ws, &[out], &[QUERY_KEY.to_string()]);
     }
 }
+
+/// The password of a URL's credentials (an agent's or a judge's `base_url`) is a secret on its
+/// own: an agent that echoes it without the user name leaks it nowhere.
+#[test]
+fn a_urls_password_alone_is_redacted() {
+    const PASSWORD: &str = "jpassword99";
+    let ws = Workspace::new();
+    ws.write(
+        "echo.yaml",
+        "agents:\n  echo:\n    rules:\n      - {when: '(?s)^SAY: (.*)$', reply: '{{message}}'}\n",
+    );
+    ws.write(
+        "u.yaml",
+        "endpoint: {base_url: mock, mock_script: echo.yaml, agent_id: echo, api_key: ak_x1234, retries: 0}\n\
+         judge: {base_url: 'http://juser:${JP}@127.0.0.1:9/v1', model: gm, api_key: sk_judge_1234}\n\
+         dialogues:\n  - name: u\n    golden: false\n    turns: [{user: 'SAY: e jpassword99', expect: {contains: nothing}}]\n",
+    );
+    let out = agenttest()
+        .current_dir(ws.path())
+        .args([
+            "run", "u.yaml", "-v", "--json", "u.json", "--html", "u.html",
+        ])
+        .env("JP", PASSWORD)
+        .output()
+        .expect("run");
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains("[REDACTED]"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains(PASSWORD), "{}", stdout(&out));
+    assert!(!stderr(&out).contains(PASSWORD), "{}", stderr(&out));
+    for f in ["u.json", "u.html"] {
+        assert!(!ws.read(f).contains(PASSWORD), "{f} leaks the password");
+    }
+}

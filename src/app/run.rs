@@ -319,7 +319,7 @@ fn redactor(suites: &[Arc<Suite>]) -> Redactor {
         // Credentials in a URL (`https://user:pass@host`) would otherwise ride along in
         // every transport error message.
         if let BaseUrl::Url(u) = &ep.base_url {
-            secrets.extend(url_userinfo(u).map(secrecy::SecretString::from));
+            secrets.extend(url_credentials(u).map(secrecy::SecretString::from));
         }
         secrets
     }))
@@ -585,6 +585,52 @@ fn url_userinfo(url: &str) -> Option<String> {
     (!userinfo.is_empty()).then(|| userinfo.to_string())
 }
 
+/// The secrets of a URL's credentials: its whole `user:pass`, and the password alone, as
+/// written and percent-decoded (an agent that echoes it, or an error that quotes it, shows it
+/// without the user name). The user name alone is no secret: it would blank the word
+/// wherever a reply says it. A password too short to be a key is left, as for any secret
+/// ([`crate::redact::env_secret`]).
+fn url_credentials(url: &str) -> impl Iterator<Item = String> {
+    let userinfo = url_userinfo(url);
+    let password = userinfo
+        .as_deref()
+        .and_then(|u| u.split_once(':'))
+        .map(|(_, p)| p.to_string())
+        .filter(|p| crate::redact::env_secret(p));
+    let decoded = password
+        .as_deref()
+        .and_then(percent_decoded)
+        .filter(|d| Some(d) != password.as_ref() && crate::redact::env_secret(d));
+    userinfo.into_iter().chain(password).chain(decoded)
+}
+
+/// `%XX` escapes decoded, when the text has any and decodes to UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Writes the `--junit`, `--json` and `--html` reports that were asked for, with the parts
 /// `spill` kept of the dialogues as they finished; true when one failed.
 fn write_reports(args: &RunArgs, report: &RunReport, spill: Option<&Spill>) -> bool {
@@ -694,7 +740,7 @@ pub fn exit_code(report: &RunReport) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::url_userinfo;
+    use super::{url_credentials, url_userinfo};
 
     #[test]
     fn finds_credentials_in_urls() {
@@ -704,5 +750,16 @@ mod tests {
         );
         assert_eq!(url_userinfo("https://api.example.com/x@y"), None);
         assert_eq!(url_userinfo("http://127.0.0.1:8080"), None);
+    }
+
+    #[test]
+    fn a_urls_password_is_a_secret_alone_too() {
+        let got: Vec<String> = url_credentials("http://juser:jpass%2F99@127.0.0.1:9/v1").collect();
+        assert_eq!(got, ["juser:jpass%2F99", "jpass%2F99", "jpass/99"]);
+        // No password, or one too short to be a key: the user info alone.
+        let got: Vec<String> = url_credentials("http://juser@h/").collect();
+        assert_eq!(got, ["juser"]);
+        let got: Vec<String> = url_credentials("http://juser:ab@h/").collect();
+        assert_eq!(got, ["juser:ab"]);
     }
 }
