@@ -29,6 +29,8 @@ pub(super) struct Layer {
     agent_id: Option<String>,
     api_key: Option<SecretString>,
     headers: Vec<Header>,
+    /// Where each of `headers` is written, by name, for an error about one of them.
+    header_sites: Vec<Sited<String>>,
     timeout: Option<Duration>,
     retries: Option<u32>,
     rate_limit: Option<f64>,
@@ -53,7 +55,13 @@ impl Layer {
             headers.retain(|old| !old.name.eq_ignore_ascii_case(&h.name));
             headers.push(h.clone());
         }
+        let mut header_sites = self.header_sites.clone();
+        for h in &upper.header_sites {
+            header_sites.retain(|old| !old.value.eq_ignore_ascii_case(&h.value));
+            header_sites.push(h.clone());
+        }
         Layer {
+            header_sites,
             kind: upper.kind.or(self.kind),
             base_url: upper.base_url.clone().or_else(|| self.base_url.clone()),
             env_secrets: match upper.base_url {
@@ -156,7 +164,12 @@ impl Checker<'_> {
             layer.key_failed = layer.api_key.is_none();
         }
         for (name, value) in raw.headers.iter().flat_map(|h| h.0.iter()) {
-            layer.headers.extend(self.header(name, value));
+            if let Some(h) = self.header(name, value) {
+                layer.headers.push(h);
+                layer
+                    .header_sites
+                    .push(self.sited(name.value.clone(), span_of(name)));
+            }
         }
         if let Some(v) = &raw.timeout {
             layer.timeout = self.timeout(v);
@@ -408,6 +421,7 @@ impl Checker<'_> {
         }
         if !(layer.broken || at.config_broken) {
             self.key_for_header(&layer);
+            self.key_in_header(&layer);
         }
         let agent_id = match kind {
             RawKind::Thinnest => layer.agent_id.clone()?,
@@ -505,6 +519,43 @@ impl Checker<'_> {
                      `auth_header` for an agent that needs no key",
                 ),
         );
+    }
+
+    /// The key goes in one header (`Authorization: Bearer <api_key>`, or `auth_header`'s): a
+    /// header of that name in `headers:` as well would be replaced by it without a word, and
+    /// a gateway that wants another scheme there (`Token ...`, `Basic ...`) would answer 401
+    /// to every turn. One of the two must go.
+    fn key_in_header(&mut self, layer: &Layer) {
+        if layer.api_key.is_none() {
+            return;
+        }
+        let name = layer
+            .spec
+            .auth_header()
+            .map_or("Authorization", |h| h.value.as_str());
+        let Some(site) = layer
+            .header_sites
+            .iter()
+            .find(|h| h.value.eq_ignore_ascii_case(name))
+        else {
+            return;
+        };
+        let d = Diagnostic::at(
+            &site.file,
+            site.span,
+            format!("header `{}` is also where `api_key` goes", site.value),
+        )
+        .with_label("the key would replace this header's value")
+        .with_help(format!(
+            "remove `api_key` to send this header as written, or remove the header to send \
+             the key{}",
+            if name == "Authorization" {
+                " as `Authorization: Bearer <api_key>`"
+            } else {
+                ""
+            }
+        ));
+        self.diags.push(d);
     }
 
     /// An `http` endpoint with `{{message}}` in neither its path nor its body sends the same
