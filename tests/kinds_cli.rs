@@ -700,16 +700,10 @@ fn a_capture_that_does_not_match_ends_the_dialogue_before_anything_unexpanded_is
         assert_eq!(t["not_sent"], true, "{t}");
         assert_eq!(t["status"], Value::Null, "{t}");
     }
-    // The goldens hold what was said, never a `{{name}}`.
-    let golden = ws.read("capture.golden/order-lost.yaml");
-    assert!(
-        golden.contains("I could not find any order for you."),
-        "{golden}"
-    );
-    assert!(
-        !golden.contains("{{") && !golden.contains("Thanks anyway"),
-        "{golden}"
-    );
+    // The goldens hold what was said, never a `{{name}}`; a dialogue the missed capture cut
+    // short did not go to its end, and is neither blessed nor left pending.
+    assert!(!ws.exists("capture.golden/order-lost.yaml"));
+    assert!(!ws.exists("capture.golden/order-lost.yaml.new"));
     let found = ws.read("capture.golden/order-found.yaml");
     assert!(found.contains("user: Has ORD-4242 shipped?"), "{found}");
     for entry in std::fs::read_dir(ws.path().join("capture.golden")).unwrap() {

@@ -150,6 +150,13 @@ pub struct BaselineGate {
 }
 
 impl DialogueResult {
+    /// Its verdict is a gate over runs, told as a tally (`k/N runs passed`, rates and a
+    /// p-value): `repeat` above 1, or the gate against the blessed baseline, which weighs even
+    /// one run against the recorded rate and does not fail on the golden (SPEC §9.3).
+    pub fn gated(&self) -> bool {
+        self.repeat > 1 || self.baseline.is_some()
+    }
+
     /// How many of the repeat runs (not reruns) passed.
     pub fn passed_runs(&self) -> u32 {
         self.attempts

@@ -322,7 +322,7 @@ impl Console {
             self.paint(BOLD, &visible(&d.display_name())),
             self.paint(DIM, &location(&d.suite.path, d.span)),
         );
-        if d.repeat > 1 {
+        if d.gated() {
             let _ = writeln!(out, "   {}", explain::repeat_headline(d));
             for t in tally::expectations(d) {
                 let _ = writeln!(

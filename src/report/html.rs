@@ -367,7 +367,7 @@ fn facts(d: &DialogueResult) -> String {
     }
     // The turns sent by the run whose verdict the label gives, as the console counts them.
     let mut facts = vec![crate::report::common::turns::sent_words(d)];
-    if d.repeat > 1 || d.baseline.is_some() {
+    if d.gated() {
         facts.push(explain::repeat_headline(d));
     }
     let reruns = d.reruns();
@@ -398,7 +398,7 @@ fn dialogue_notes(out: &mut String, d: &DialogueResult) {
              this dialogue finished</p>\n",
         );
     }
-    if d.repeat > 1 || d.baseline.is_some() {
+    if d.gated() {
         repeat_tally(out, d);
     }
     if d.outcome == Outcome::Flaky {

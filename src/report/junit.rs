@@ -295,7 +295,7 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
     } else {
         "golden"
     };
-    if d.repeat > 1 {
+    if d.gated() {
         return (repeat_headline(d), kind);
     }
     let Some(a) = failing.first() else {
@@ -334,7 +334,7 @@ fn failure_summary(d: &DialogueResult) -> (String, &'static str) {
 fn error_summary(d: &DialogueResult) -> (String, &'static str) {
     let last = d.attempts.iter().rev().find_map(|a| a.error.as_ref());
     let kind = last.map_or("transport", explain::error_type);
-    if d.repeat > 1 {
+    if d.gated() {
         return (repeat_headline(d), kind);
     }
     let message = last
@@ -350,12 +350,12 @@ fn repeat_headline(d: &DialogueResult) -> String {
 /// The full explanation in a `<failure>` or `<error>`: for repeats the `k/N` tally first, then
 /// every attempt that did not pass (a single one needs no heading).
 fn verdict_text(out: &mut String, d: &DialogueResult) {
-    if d.repeat > 1 {
+    if d.gated() {
         repeat_tally(out, d);
         out.push('\n');
     }
     let failing: Vec<&Attempt> = d.attempts.iter().filter(|a| !a.outcome.is_pass()).collect();
-    if failing.len() == 1 && d.repeat <= 1 && d.attempts.len() == 1 {
+    if failing.len() == 1 && !d.gated() && d.attempts.len() == 1 {
         explain_attempt(out, d, failing[0]);
     } else {
         for (i, a) in failing.iter().enumerate() {
@@ -533,7 +533,7 @@ fn system_out(out: &mut String, d: &DialogueResult) {
             explain_attempt(out, d, a);
         }
     }
-    if d.repeat > 1 && explain {
+    if d.gated() && explain {
         // A passing repeat has no <failure> to carry its k/N; say it here.
         out.push('\n');
         repeat_tally(out, d);
