@@ -673,3 +673,48 @@ turns:
     );
     assert!(!ws.exists("s.golden/gated.yaml.new"));
 }
+
+/// One run against the baseline (`--min-pass baseline` without `--repeat`) is the same gate
+/// as twenty: JUnit's failure gives both rates and the p-value, and the golden that differs
+/// is a tally for review, not a cause of the failure (SPEC §9.3).
+#[test]
+fn a_single_run_against_the_baseline_reports_the_gate_in_junit() {
+    let ws = Workspace::new();
+    ws.write(
+        "echo.yaml",
+        "agents:\n  echo:\n    rules:\n      - {when: '(?s)^SAY: (.*)$', reply: '{{message}}'}\n",
+    );
+    ws.write(
+        "g.yaml",
+        "endpoint: {base_url: mock, mock_script: echo.yaml, agent_id: echo, api_key: ak_x1234}\n\
+         dialogues:\n  - name: d\n    turns: [{user: 'SAY: BAD answer', expect: {contains: GOOD}}]\n",
+    );
+    ws.write(
+        "g.golden/d.yaml",
+        "suite: g\ndialogue: d\nbaseline: {runs: 100, passed: 100}\nturns:\n  - user: \"SAY: BAD answer\"\n    status: 200\n    agent: \"SAY: GOOD answer\"\n",
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run",
+            "g.yaml",
+            "--min-pass",
+            "baseline",
+            "--junit",
+            "g.xml",
+            "--color",
+            "never",
+        ],
+    );
+    assert_code(&out, 1);
+    assert_valid_junit(&ws.path().join("g.xml"));
+    let xml = ws.read("g.xml");
+    assert!(
+        xml.contains(
+            r#"<failure message="0/1 runs passed; baseline 100/100; p = 0.009901 &lt; alpha 0.01""#
+        ),
+        "{xml}"
+    );
+    assert!(!xml.contains("(and 1 more)"), "{xml}");
+    assert!(xml.contains("golden: matched in 0/1 runs"), "{xml}");
+}
