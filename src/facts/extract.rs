@@ -236,6 +236,10 @@ enum Val<'a> {
         leading_zero: bool,
         /// Digits after the point, for `9.30am`.
         frac: Option<&'a str>,
+        /// Written `1.299`: one to three digits (not `0`), a dot and three digits, nothing
+        /// multiplied. Beside a currency that groups thousands by dots (`€1.000`) the dot
+        /// groups thousands; elsewhere it is a decimal point (`8.875%`, `1.5 kg`).
+        dot_group: bool,
     },
     Clock {
         h: u32,
@@ -279,6 +283,11 @@ struct End<'a> {
     /// Read with a minus sign (`-5°`, `-$20`): `start` is the sign, not the digits.
     neg: bool,
 }
+
+/// The prefix code of an amount after a word glued to `$` that names no currency the
+/// extractor knows (`RD$50`, `J$50`): money, but in no known currency, so it states nothing.
+/// Read as `$` alone it was US dollars, a changed currency that no reply could match.
+pub(super) const UNKNOWN_DOLLAR: &str = "";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Conn {
@@ -442,6 +451,13 @@ impl<'a> Scanner<'a> {
                     }
                 ),
                 frac: None,
+                dot_group: matches!(
+                    e.val,
+                    Val::Digits {
+                        dot_group: true,
+                        ..
+                    }
+                ),
             },
             neg: true,
             ..e
@@ -502,7 +518,16 @@ impl<'a> Scanner<'a> {
     }
 
     fn currency_prefix(&self, i: usize) -> Option<(&'static str, usize)> {
-        if let Some(code) = self.sym(i).and_then(words::currency_symbol) {
+        if let Some(c) = self.sym(i) {
+            let code = words::currency_symbol(c)?;
+            // `R$50`, `XY$50`: a word glued before `$` says whose dollar it is (read from the
+            // word when it is known), and one not known is no US dollar.
+            if c == '$' && self.glued(i) {
+                let before = i.checked_sub(1).and_then(|p| self.t.get(p));
+                if let Some(Kind::Word { text, .. }) = before.map(|t| &t.kind) {
+                    return Some((words::dollar_prefix(text).unwrap_or(UNKNOWN_DOLLAR), i + 1));
+                }
+            }
             return Some((code, i + 1));
         }
         let w = self.word(i)?;
@@ -565,10 +590,14 @@ impl<'a> Scanner<'a> {
     }
 
     fn digit_value(&self, n: &Num<'a>, i: usize) -> Option<(Val<'a>, usize)> {
-        if let Some((v, k)) = self.decimal_comma(i) {
-            if self.currency_suffix(k).is_some() {
-                return Some((digits(n, v), k));
-            }
+        if let Some((v, k)) = self
+            .comma_decimal(n, i)
+            .or_else(|| self.spaced_thousands(n, i))
+        {
+            return Some((digits(n, v), k));
+        }
+        if let Some(k) = self.comma_dash(i) {
+            return Some((digits(n, n.value), k));
         }
         if self.sym(i + 1) == Some(':') && self.glued(i + 1) {
             return self.clock_value(n, i);
@@ -578,6 +607,116 @@ impl<'a> Scanner<'a> {
         }
         let (v, k) = self.with_multiplier(n.value, i + 1, false);
         Some((digits(n, v), k))
+    }
+
+    /// `12,5 %`, `2,5 kg`, `1,5 million euros`, `59,90 €`: a decimal comma, read where what
+    /// follows says the amount is a measure (a percent, a currency, a known unit, `°`) and no
+    /// English reading fits: the digits after the comma are not three (`1,000` is a thousand),
+    /// and the pair is not part of a list (`1,2,3 days`). Read as English these were two
+    /// amounts, the second taking the unit (`2,5 kg` was 2 and 5 kg). Before a word that is
+    /// no known unit (`2,3 returns`) the comma may as well list two counts, and is read as
+    /// before. The value and where the reading ends, after a multiplier if any.
+    fn comma_decimal(&self, n: &Num<'a>, i: usize) -> Option<(f64, usize)> {
+        // The glued comma first: it is asked at every amount, and nearly none has one.
+        if self.sym(i + 1) != Some(',') || !self.glued(i + 1) || !self.glued(i + 2) {
+            return None;
+        }
+        let m = self.num(i + 2)?;
+        if n.frac().is_some() || n.grouped || m.frac().is_some() || m.grouped || m.digits == 3 {
+            return None;
+        }
+        let listed = self.glued(i)
+            && i.checked_sub(1)
+                .is_some_and(|p| matches!(self.t[p].kind, Kind::Num(_) | Kind::Sym(',' | '.')));
+        let goes_on = matches!(self.sym(i + 3), Some(',' | '.'))
+            && self.glued(i + 3)
+            && self.glued(i + 4)
+            && self.num(i + 4).is_some();
+        if listed || goes_on || m.digits > 6 {
+            return None;
+        }
+        // One integer over a power of ten, divided once: 1299,99 is 1299.99 exactly as
+        // parsed, where adding 0.99 to 1299 need not be.
+        let scale = 10f64.powi(m.digits as i32);
+        let v = (n.value * scale + m.value) / scale;
+        let (v, k) = self.with_multiplier(v, i + 3, false);
+        // `2,5-3,5 kg`: the end of a range whose other end is such an amount.
+        let ranged = || {
+            self.connector(k, true).is_some_and(|(_, j)| {
+                self.num(j)
+                    .is_some_and(|n2| self.comma_decimal(n2, j).is_some())
+            })
+        };
+        let measure = self.percent_at(k).is_some()
+            || self.currency_suffix(k).is_some()
+            || self.sym(k) == Some('°')
+            || (self.is_word(k, "m") && self.glued(k))
+            || self.is_unit_word(k)
+            || self
+                .hyphen_unit(k)
+                .is_some_and(|(u, _)| words::is_known_unit(&u))
+            || ranged();
+        measure.then_some((v, k))
+    }
+
+    /// `1 299 €`, `12 500 EUR`, `1 299,99 €`: thousands grouped by spaces (or no-break
+    /// spaces), as French, Polish or Swedish write amounts, read before a currency symbol
+    /// or code. Read as English they were two amounts, the last taking the currency (`1 299 €`
+    /// was 1 and 299 EUR). Elsewhere (`3 500 users`) the numbers are read as before. The
+    /// value and where the reading ends, before the currency.
+    fn spaced_thousands(&self, n: &Num<'a>, i: usize) -> Option<(f64, usize)> {
+        // A spaced number of three digits next: asked first, since nearly no amount has one.
+        let group = |k: usize| {
+            self.num(k).filter(|g| {
+                g.digits == 3
+                    && !g.grouped
+                    && g.frac().is_none()
+                    && !self.glued(k)
+                    && !self.line_start(k)
+            })
+        };
+        group(i + 1)?;
+        if n.digits > 3 || n.grouped || n.frac().is_some() || n.leading_zero() {
+            return None;
+        }
+        let (mut v, mut k) = (n.value, i + 1);
+        while let Some(g) = group(k) {
+            v = v * 1000.0 + g.value;
+            k += 1;
+        }
+        // `1 299,99 €`: cents after the last group.
+        let cents = (self.sym(k) == Some(',') && self.glued(k) && self.glued(k + 1))
+            .then(|| self.num(k + 1))
+            .flatten()
+            .filter(|c| c.digits == 2 && c.frac().is_none());
+        if let Some(c) = cents {
+            v = (v * 100.0 + c.value) / 100.0;
+            k += 2;
+        }
+        let currency = match self.word(k) {
+            Some(w) => words::currency_code(w).is_some(),
+            None => self.currency_suffix(k).is_some(),
+        };
+        currency.then_some((v, k))
+    }
+
+    /// `1.000,- €`, `50,-- EUR`: a whole amount, its cents written as a dash, before a
+    /// currency; where the reading ends, before the currency. Read as English the dash ended
+    /// the amount and left it no currency (`1.000,- €` was the number 1).
+    fn comma_dash(&self, i: usize) -> Option<usize> {
+        // The glued comma first: it is asked at every amount, and nearly none has one.
+        if self.sym(i + 1) != Some(',') || !self.glued(i + 1) {
+            return None;
+        }
+        let dash = |k: usize| self.sym(k) == Some('-') && self.glued(k);
+        if !dash(i + 2) {
+            return None;
+        }
+        let k = if dash(i + 3) { i + 4 } else { i + 3 };
+        // Whole: no decimals, or a dot before three digits (`1.000,-`), a thousands dot.
+        let whole = |n: &Num<'_>| n.frac().is_none_or(|f| f.len() == 3);
+        let ok = self.num(i).is_some_and(whole) && self.currency_suffix(k).is_some();
+        ok.then_some(k)
     }
 
     /// `9:00`, `18:30`, `10:00:00`; `5:75` is no time and no number either.
@@ -953,6 +1092,11 @@ fn digits<'a>(n: &Num<'a>, v: f64) -> Val<'a> {
         whole: if v == n.value { n.whole() } else { None },
         leading_zero: n.leading_zero(),
         frac: n.frac(),
+        dot_group: n.digits <= 3
+            && !n.grouped
+            && n.value >= 1.0
+            && v.abs() == n.value
+            && n.frac().is_some_and(|f| f.len() == 3),
     }
 }
 
@@ -1121,7 +1265,8 @@ mod tests {
             cent percent pct dollars dollar cents euros yen sterling pound pounds canadian
             american pence days day hrs items business free room step press order number no id that
             k bn mm st nd rd th 0 1 2 5 6 9 12 24 30 31 99 2026 1,299 5.5 09 007 12345 . - – :
-            , ( ) + % ° $ € £ # ' ’ / & x"
+            , ( ) + % ° $ € £ # ' ’ / & x r R nt xy t T z Z kg 1.000 1.299,99 2,5 12 500 − ‑
+            2026-12-24T17:00 :00.000Z +01:00"
             .split_whitespace()
             .collect();
         let text = crate::facts::texts(pieces, vec![" ", "", "\n", "-", " "], 14);
@@ -1239,7 +1384,8 @@ mod tests {
             nine noon twelve thirty first May Dec december USD EUR us $ € £ % percent per cent \
             am pm AM PM o'clock in the morning evening at until to - – or and between days day \
             items hours turn dialogue business calendar weekly room order 0 1 3 5 6 9 12 24 30 99 2026 1,299 \
-            5.5 9:00 18:30 09 12345 . , : ( ) + ° / é k m",
+            5.5 9:00 18:30 09 12345 . , : ( ) + ° / é k m R r xy 1.000 1.299,99 2,5 500 kg − ‑ \
+            2026-12-24T17:00 Z +01:00 one-year",
             vec![" ", "", "\n", "-", " "],
             14,
         );
@@ -1302,6 +1448,171 @@ mod tests {
         assert_eq!(shown("watch in 1080p"), ["number 1080 p"]);
         assert_eq!(shown("50 pence"), ["money 0.5 GBP"]);
         assert_eq!(shown("£0.50"), ["money 0.5 GBP"]);
+    }
+
+    /// `R$`, `S$`, `NT$` and `MX$` are the real, the Singapore and Taiwan dollars and the
+    /// Mexican peso; each was read as US dollars, so a reply that changed the currency kept
+    /// the fact. A word glued before `$` that names no currency the extractor knows reads no
+    /// money at all (nor a number): it is not US dollars, and which currency it is cannot be
+    /// told.
+    #[test]
+    fn dollar_prefixes_name_their_currency() {
+        for (text, want) in [
+            ("R$ 50", "money 50 BRL"),
+            ("R$50", "money 50 BRL"),
+            ("S$50", "money 50 SGD"),
+            ("NT$50", "money 50 TWD"),
+            ("MX$50", "money 50 MXN"),
+            ("A$50", "money 50 AUD"),
+            ("AU$50", "money 50 AUD"),
+            ("C$50", "money 50 CAD"),
+            ("CA$50", "money 50 CAD"),
+            ("HK$50", "money 50 HKD"),
+            ("NZ$50", "money 50 NZD"),
+            ("US$50", "money 50 USD"),
+            ("$50", "money 50 USD"),
+            ("50 TWD", "money 50 TWD"),
+        ] {
+            assert_eq!(shown(text), [want], "{text}");
+        }
+        assert_eq!(shown("R$10-20"), ["money 10 BRL", "money 20 BRL"]);
+        assert_eq!(shown("a fee of R$ 1.000,00"), ["money 1000 BRL"]);
+        for text in ["XY$50", "RD$ 50", "J$10-20", "costs$5"] {
+            assert_eq!(shown(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    /// An ISO 8601 date-time states its date and its time, as `2026-12-24 17:00` does: the
+    /// letters glued to its digits (`T`, `Z`) made it an identifier, and it stated nothing.
+    /// Seconds and the zone are read past, as after `17:00` (`17:00:00 UTC`); no time is
+    /// converted, and the zone is neither a time (`+01:00`) nor the end of a range (`-05:00`).
+    #[test]
+    fn an_iso_date_time_is_its_date_and_time() {
+        let want = ["date 2026-12-24", "time 17:00"];
+        for text in [
+            "2026-12-24T17:00:00Z",
+            "2026-12-24T17:00",
+            "2026-12-24T17:00:00+01:00",
+            "2026-12-24T17:00:00.000Z",
+            "2026-12-24T17:00:00-0500",
+            "(2026-12-24t17:00z).",
+            "2026-12-24 17:00",
+            "2026-12-24 17:00:00 UTC",
+        ] {
+            assert_eq!(shown(text), want, "{text}");
+        }
+        assert_eq!(
+            shown("2026-12-24T09:30:00-05:00"),
+            ["date 2026-12-24", "time 09:30"]
+        );
+        assert_eq!(
+            shown("Refunds open 2026-12-24T10:00Z for 30 days."),
+            ["date 2026-12-24", "time 10:00", "number 30 day"]
+        );
+        // Not a date, or more glued after it: an identifier still.
+        for text in [
+            "2026-13-24T17:00",
+            "2026-12-24T17:00X",
+            "2026-12-24T17:00+1",
+        ] {
+            assert_eq!(shown(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    /// The hyphen U+2010, the non-breaking hyphen U+2011, the figure dash U+2012 and the minus
+    /// sign U+2212 join and sign as `-` does: `5‑7 days` was 5 and 7 day, the first end
+    /// without its unit. Before a lone number each is still its sign.
+    #[test]
+    fn unicode_hyphens_and_the_minus_sign_read_as_a_hyphen() {
+        for dash in ['\u{2010}', '\u{2011}', '\u{2012}', '\u{2212}'] {
+            let says = |text: String| (shown(&text), text);
+            let (facts, text) = says(format!("5{dash}7 days"));
+            assert_eq!(facts, ["number 5 day", "number 7 day"], "{text}");
+            let (facts, text) = says(format!("a 30{dash}day window, twenty{dash}four hours"));
+            assert_eq!(facts, ["number 30 day", "number 24 hour"], "{text}");
+            let (facts, text) = says(format!("{dash}5 °C, ORD{dash}9999, 555{dash}123{dash}4567"));
+            assert_eq!(facts, ["number -5 degree"], "{text}");
+        }
+        assert_eq!(
+            shown("from −5 to 5 degrees"),
+            ["number -5 degree", "number 5 degree"]
+        );
+        assert_eq!(shown("a credit of EUR −12.50"), ["money -12.5 EUR"]);
+    }
+
+    /// `one` joined to a unit by a hyphen counts it, whatever comes before: `a one-year
+    /// warranty` stated nothing (`one` after `a` was a pronoun), so a change to `a two-year
+    /// warranty` passed. Loose, `one` after `a` or before `of` is still no number, and
+    /// `one-time` is still no count.
+    #[test]
+    fn one_hyphened_to_a_unit_counts() {
+        assert_eq!(shown("a one-year warranty"), ["number 1 year"]);
+        assert_eq!(shown("a two-year warranty"), ["number 2 year"]);
+        assert_eq!(shown("A 2-year warranty"), ["number 2 year"]);
+        assert_eq!(shown("a two year warranty"), ["number 2 year"]);
+        assert_eq!(shown("a one-day pass"), ["number 1 day"]);
+        assert_eq!(shown("a one-hour call"), ["number 1 hour"]);
+        assert_eq!(shown("the one-year plan"), ["number 1 year"]);
+        for text in [
+            "a one-time fee",
+            "a one",
+            "one of our agents",
+            "no one",
+            "the one you ordered",
+            "a one-stop shop",
+        ] {
+            assert_eq!(shown(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    /// European amounts: dots between thousands, a decimal comma, spaces between thousands.
+    /// Read as English they gave other values (`€1.000` was 1 EUR, `1.299,99 €` 1.299 and
+    /// 99 EUR, `2,5 kg` 2 and 5 kg). Forms no English reading fits are read; `1,000` stays a
+    /// thousand, and where neither reading is certain the English one is kept or nothing is
+    /// read, never a third value.
+    #[test]
+    fn european_amounts_read_as_written() {
+        for (text, want) in [
+            ("€1.000", &["money 1000 EUR"][..]),
+            ("1.000 €", &["money 1000 EUR"]),
+            ("€12.500", &["money 12500 EUR"]),
+            ("1.299,99 €", &["money 1299.99 EUR"]),
+            ("€1.000,50", &["money 1000.5 EUR"]),
+            ("1.234.567,89 EUR", &["money 1234567.89 EUR"]),
+            ("12,5 %", &["percent 12.5"]),
+            ("12,5%", &["percent 12.5"]),
+            ("1 299 €", &["money 1299 EUR"]),
+            ("1 299,99 €", &["money 1299.99 EUR"]),
+            ("12\u{a0}500 EUR", &["money 12500 EUR"]),
+            ("2,5 kg", &["number 2.5 kg"]),
+            ("1,5 business days", &["number 1.5 day"]),
+            ("25,5°", &["number 25.5 degree"]),
+            ("1,5 million euros", &["money 1500000 EUR"]),
+            ("2,5-3,5 kg", &["number 2.5 kg", "number 3.5 kg"]),
+            ("€1.000-2.000", &["money 1000 EUR", "money 2000 EUR"]),
+            ("1.000,- €", &["money 1000 EUR"]),
+            ("50,-- EUR", &["money 50 EUR"]),
+            ("€59,90", &["money 59.9 EUR"]),
+            ("59,90 €", &["money 59.9 EUR"]),
+            // English as before.
+            ("1,000", &["number 1000"]),
+            ("1,000 €", &["money 1000 EUR"]),
+            ("$1,299.99", &["money 1299.99 USD"]),
+            ("€0.500", &["money 0.5 EUR"]),
+            ("$3.499 a gallon", &["money 3.499 USD"]),
+            ("Sales tax is 8.875%", &["percent 8.875"]),
+            ("1.5 kg", &["number 1.5 kg"]),
+            ("5,6 and 7", &["number 5", "number 6", "number 7"]),
+            ("1,2,3 days", &["number 1", "number 2", "number 3 day"]),
+            ("3 500 users", &["number 3", "number 500 user"]),
+            ("December 24,2026", &["date 2026-12-24"]),
+            // Dots between thousands and no decimals: a version, an address, or an amount
+            // (`€1.000.000`), which cannot be told from the number alone.
+            ("€1.000.000", &[]),
+            ("1.5,2.5", &["number 1.5", "number 2.5"]),
+        ] {
+            assert_eq!(shown(text), want, "{text}");
+        }
     }
 
     #[test]

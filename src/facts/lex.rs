@@ -42,10 +42,19 @@ impl<'a> Num<'a> {
             n => &self.written[..self.written.len() - n as usize - 1],
         };
         if self.grouped {
-            Cow::Owned(int.replace(',', ""))
+            // `1,299` or, with a decimal comma, `1.299`: an integer part holds one of the two.
+            Cow::Owned(int.replace([',', '.'], ""))
         } else {
             Cow::Borrowed(int)
         }
+    }
+
+    /// `1.299,99`: grouped by dots, with a decimal comma (see [`lex_num_long`]).
+    pub fn decimal_comma(&self) -> bool {
+        // Every group after the first has three digits, so the first separator is where the
+        // first group ends.
+        let first = (self.digits as usize + 2) % 3 + 1;
+        self.grouped && self.written.as_bytes().get(first) == Some(&b'.')
     }
 
     /// The digits after a decimal point, if any.
@@ -360,7 +369,14 @@ pub(super) fn tokenize_ascii_into<'a>(
 /// point (`123.4` is three digits, a dot and a digit).
 fn masking_after_number(bytes: &[u8], start: usize, end: usize, num: &Num<'_>) -> bool {
     let int_run = if num.grouped { 3 } else { num.digits };
-    let run = if num.frac_len > 0 {
+    let run = if num.decimal_comma() {
+        // `123.456,7`, `1.234.567,8`: three digits, a dot and a digit, where the first group
+        // has three digits or a second dot follows; the comma is no trigger.
+        if num.digits.is_multiple_of(3) || num.digits > 6 {
+            return true;
+        }
+        num.frac_len
+    } else if num.frac_len > 0 {
         if int_run >= 3 {
             return true;
         }
@@ -509,13 +525,26 @@ fn lex_noting<'a>(
                 // `.99.5` in `$.99.5` is as dotted as `1.2.3`: neither part is a decimal.
                 dotted = true;
             }
-            Kind::Sym(c)
+            Kind::Sym(hyphen(c))
         };
         push(&mut out, kind, glued, line_start);
         glued = true;
         line_start = false;
     }
     out
+}
+
+/// The hyphen-minus for the characters that write it in other code points: the hyphen
+/// U+2010, the non-breaking hyphen U+2011 (what a word processor puts in `5‑7 days` to keep
+/// it on one line), the figure dash U+2012 and the minus sign U+2212. Each joins what `-`
+/// joins and signs what it signs (`5‑7 days` is a range, `−5 °C` is negative), so every
+/// reader that knows `-` knows them; read as symbols of their own they broke ranges, hyphen
+/// units and identifiers (`5‑7 days` was 5 and 7 day, `ORD‑9999` the number 9999).
+fn hyphen(c: char) -> char {
+    match c {
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2212}' => '-',
+        c => c,
+    }
 }
 
 fn push<'a>(out: &mut Vec<Token<'a>>, kind: Kind<'a>, glued: bool, line_start: bool) {
@@ -572,6 +601,12 @@ fn lex_num(text: &str, i: usize, no_decimal: bool) -> (Num<'_>, usize, bool) {
 #[inline(never)]
 fn lex_num_long(text: &str, i: usize, no_decimal: bool, end: usize) -> (Num<'_>, usize, bool) {
     let bytes = text.as_bytes();
+    if !no_decimal {
+        if let Some(num) = decimal_comma_num(text, i, end) {
+            let end = i + num.written.len();
+            return (num, end, false);
+        }
+    }
     let mut end = end;
     let mut digits = end - i;
     let mut grouped = false;
@@ -619,6 +654,64 @@ fn lex_num_long(text: &str, i: usize, no_decimal: bool, end: usize) -> (Num<'_>,
         end,
         refused,
     )
+}
+
+/// `1.299,99`, `10.000,5`, `1.234.567,89`: thousands grouped by dots, then a decimal comma,
+/// as most of continental Europe and Latin America write amounts; `first_end` ends the first
+/// run of digits, which starts at `i`. No English reading fits it (English puts no comma
+/// after its decimal point), so it is one number wherever it stands; read as English it was
+/// `1.299`, a comma and `99`, and `1.299,99 €` stated 99 EUR. `1.299` alone is not this form
+/// (a decimal point or a thousands dot: the scanner decides beside a currency), nor is a run
+/// the text goes on after (`1.234,5.6`, `1.234,5,6`: a list or a version).
+fn decimal_comma_num(text: &str, i: usize, first_end: usize) -> Option<Num<'_>> {
+    let bytes = text.as_bytes();
+    let first = first_end - i;
+    if !(1..=3).contains(&first) || bytes.get(first_end) != Some(&b'.') {
+        return None;
+    }
+    let mut end = first_end;
+    let mut groups = 0;
+    while bytes.get(end) == Some(&b'.') && digits_from(bytes, end + 1) == 3 {
+        end += 4;
+        groups += 1;
+    }
+    if groups == 0 || bytes.get(end) != Some(&b',') {
+        return None;
+    }
+    let frac_len = digits_from(bytes, end + 1);
+    let after = end + 1 + frac_len;
+    let goes_on = matches!(bytes.get(after), Some(b'.' | b','))
+        && bytes.get(after + 1).is_some_and(u8::is_ascii_digit);
+    if frac_len == 0 || goes_on {
+        return None;
+    }
+    let digits = first + 3 * groups;
+    // The digits without their separators, as one integer over a power of ten: exact below
+    // 2^53 and divided once, it is what parsing the decimal gives. Longer ones are parsed.
+    let value = if digits + frac_len <= 15 {
+        let n = text[i..after]
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        n as f64 / 10f64.powi(frac_len as i32)
+    } else {
+        let plain: String = text[i..after]
+            .chars()
+            .filter_map(|c| match c {
+                '.' => None,
+                ',' => Some('.'),
+                c => Some(c),
+            })
+            .collect();
+        plain.parse().unwrap_or(0.0)
+    };
+    Some(Num {
+        written: &text[i..after],
+        digits: u32::try_from(digits).unwrap_or(u32::MAX),
+        frac_len: u32::try_from(frac_len).unwrap_or(u32::MAX),
+        grouped: true,
+        value,
+    })
 }
 
 /// The value of a run of digits. Up to fifteen digits it is below 2^53, so summed in a `u64`
@@ -674,6 +767,9 @@ fn block_every_chunk(toks: &mut [Token<'_>]) {
 /// Blocks within one chunk: all of it when it is an identifier; otherwise separated runs that
 /// are no date, ratios, and long digit runs.
 fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
+    if iso_date_time(toks, a, b) {
+        return;
+    }
     let chunk = &toks[a..b];
     if is_identifier(chunk) {
         for t in &mut toks[a..b] {
@@ -708,6 +804,84 @@ fn block_chunk(toks: &mut [Token<'_>], a: usize, b: usize) {
         }
     }
     block_long_numbers(toks, a, b);
+}
+
+/// Whether the chunk `a..b` is an ISO 8601 date-time, `2026-12-24T17:00`, with seconds
+/// (`:00`, `:00.000`) and a zone (`Z`, `+01:00`, `-0500`) if any, and nothing but
+/// punctuation around it; if so, blocks its `T` and its zone and leaves its date and clock to
+/// be read, as in `2026-12-24 17:00`. Letters glued to digits made it an identifier, so a
+/// reply that wrote its time this way stated nothing. The zone states no fact, as `UTC`
+/// after `17:00` does not (no time is converted), and blocked it can be read neither as a
+/// time (`+01:00`) nor as the end of a range (`-05:00`). A date that is not one
+/// (`2026-13-45T17:00`) leaves the chunk an identifier.
+fn iso_date_time(toks: &mut [Token<'_>], a: usize, b: usize) -> bool {
+    // `2026-12-24T17:00` is nine tokens; most chunks (`9am`, `hours,`) are far fewer.
+    if b - a < 9 {
+        return false;
+    }
+    let num = |k: usize| match toks.get(k).filter(|_| k < b).map(|t| &t.kind) {
+        Some(Kind::Num(n)) => Some(n),
+        _ => None,
+    };
+    let sym = |k: usize, c: char| k < b && toks[k].kind == Kind::Sym(c);
+    let two = |k: usize| num(k).is_some_and(|n| n.digits == 2 && n.frac().is_none());
+    // Leading punctuation: `(2026-…`, `"2026-…`.
+    let Some(s) = (a..b).find(|&k| matches!(toks[k].kind, Kind::Num(_) | Kind::Word { .. })) else {
+        return false;
+    };
+    let (Some(y), Some(m), Some(d)) = (num(s), num(s + 2), num(s + 4)) else {
+        return false;
+    };
+    let date = y.digits == 4
+        && y.frac().is_none()
+        && sym(s + 1, '-')
+        && two(s + 2)
+        && sym(s + 3, '-')
+        && two(s + 4)
+        && super::extract::numeric_date(y, '-', m, d).is_some();
+    let t = s + 5;
+    let clock = matches!(
+        toks.get(t).map(|x| &x.kind),
+        Some(Kind::Word { text: "t", .. })
+    ) && two(t + 1)
+        && sym(t + 2, ':')
+        && two(t + 3);
+    if !(date && clock) {
+        return false;
+    }
+    let mut k = t + 4;
+    // Seconds, with a fraction if any (`00.000`).
+    if sym(k, ':') && num(k + 1).is_some_and(|n| n.digits == 2) {
+        k += 2;
+    }
+    let zone = k;
+    if matches!(
+        toks.get(k).filter(|_| k < b).map(|x| &x.kind),
+        Some(Kind::Word { text: "z", .. })
+    ) {
+        k += 1;
+    } else if sym(k, '+') || sym(k, '-') {
+        let hhmm = num(k + 1).is_some_and(|n| n.digits == 4 && n.frac().is_none());
+        if two(k + 1) && sym(k + 2, ':') && two(k + 3) {
+            k += 4;
+        } else if two(k + 1) || hhmm {
+            k += 2;
+        } else {
+            return false;
+        }
+    }
+    // Nothing but punctuation after it: `….`, `…)`, `…,`.
+    if toks[k..b]
+        .iter()
+        .any(|x| !matches!(x.kind, Kind::Sym(_)) || matches!(x.kind, Kind::Sym('-' | ':' | '+')))
+    {
+        return false;
+    }
+    toks[t].blocked = true;
+    for x in &mut toks[zone..k] {
+        x.blocked = true;
+    }
+    true
 }
 
 /// Seven digits or more, ungrouped: an account, tracking or phone number, unless after a
@@ -966,7 +1140,8 @@ mod tests {
         }
         let pieces: Vec<&str> = "Answer to dialogue turn our business hours are AM PM EST am pm \
             Dec May ORD A a s x X www WWW com http :// ftp 0 1 2 4 7 8 9 12 24 99 123 555 1234 \
-            1234567 2026 1,299 1,234.5 12.345 9.30 0.99 . .. - -8 / : , ' $ % # _ & * ; ! ? \
+            1234567 2026 1,299 1,234.5 12.345 9.30 0.99 1.299,99 123.456,7 1.234.567,8 12.345,678 \
+            2026-12-24T17:00 T Z . .. - -8 / : , ' $ % # _ & * ; ! ? \
             @ < > [ ] { } + ( ) é ٣ €"
             .split_whitespace()
             .chain(["\u{a0}", "\u{b}", "\u{c}", "\r", "\t", "\x7f", "\x01"])
@@ -1033,6 +1208,54 @@ mod tests {
             prop_assert_eq!(n.leading_zero(), int.len() > 1 && int.starts_with('0'), "{:?}", t);
             prop_assert_eq!(n.grouped, int_part.contains(','), "{:?}", t);
         });
+    }
+
+    /// `1.299,99`: dots between thousands and a decimal comma make one number, wherever it
+    /// stands, since no English reading fits it; `1.299` alone, `1,299.99` and a run the
+    /// text goes on after are read as before.
+    #[test]
+    fn dot_grouped_numbers_with_a_decimal_comma_are_one_number() {
+        assert_eq!(shape("1.299,99 €"), "1299.99 €");
+        assert_eq!(shape("10.000,5"), "10000.5");
+        assert_eq!(shape("1.234.567,89"), "1234567.89");
+        assert_eq!(shape("1.299 1,299.99"), "1.299 1299.99");
+        assert_eq!(shape("1.234,5.6"), "1.234 , 5.6");
+        assert_eq!(shape("1.234,5,6"), "1.234 , 5 , 6");
+        let text = "1.234.567,89";
+        let (n, end, _) = lex_num(text, 0, false);
+        assert_eq!(end, text.len());
+        assert_eq!((n.int().as_ref(), n.frac()), ("1234567", Some("89")));
+        assert_eq!((n.digits, n.grouped, n.whole()), (7, true, None));
+        assert!(n.decimal_comma());
+        assert!(!lex_num("1,234.5", 0, false).0.decimal_comma());
+    }
+
+    /// The hyphens and the minus sign of Unicode are lexed as `-`, so that every reader that
+    /// joins or signs with `-` reads them too.
+    #[test]
+    fn unicode_hyphens_lex_as_the_hyphen() {
+        assert_eq!(shape("5\u{2011}7 days"), "5 - 7 days");
+        assert_eq!(shape("5\u{2010}7 \u{2212}5"), "5 - 7 - 5");
+        assert_eq!(shape("ORD\u{2012}9999"), "[ord] [-] [9999]");
+        assert_eq!(shape("5–7"), "5 – 7");
+    }
+
+    /// An ISO date-time keeps its date and clock readable, its `T` and zone blocked; a chunk
+    /// that only looks like one is an identifier still.
+    #[test]
+    fn an_iso_date_time_is_no_identifier() {
+        assert_eq!(
+            shape("2026-12-24T17:00:00.5Z"),
+            "2026 - 12 - 24 [t] 17 : 0 : 0.5 [z]"
+        );
+        assert_eq!(
+            shape("2026-12-24T17:00+01:00."),
+            "2026 - 12 - 24 [t] 17 : 0 [+] [1] [:] [0] ."
+        );
+        assert_eq!(
+            shape("2026-02-30T17:00"),
+            "[2026] [-] [2] [-] [30] [t] [17] [:] [0]"
+        );
     }
 
     #[test]

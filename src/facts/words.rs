@@ -275,9 +275,11 @@ pub(super) fn month(word: &str) -> Option<u8> {
     MONTHS.get(word)
 }
 
-const CODES: [&str; 20] = [
+/// Sorted, for [`currency_code`]'s binary search. Each code a `$` prefix names
+/// ([`DOLLAR_PREFIXES_LIST`]) is here, so that `NT$50` and `50 TWD` state the same fact.
+const CODES: [&str; 21] = [
     "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "INR", "JPY", "KRW", "MXN",
-    "NOK", "NZD", "PLN", "SEK", "SGD", "USD", "ZAR",
+    "NOK", "NZD", "PLN", "SEK", "SGD", "TWD", "USD", "ZAR",
 ];
 
 /// ISO codes accepted before or after an amount (`USD 99`, `20 EUR`). Asked of every word of
@@ -357,7 +359,10 @@ pub(super) fn currency_symbol(c: char) -> Option<&'static str> {
     })
 }
 
-/// The code of a word glued before `$`: `US$`, `CA$`, `C$`, `A$`, `AU$`, `NZ$`, `HK$`.
+/// The code of a word glued before `$`: `US$`, `CA$`, `C$`, `A$`, `AU$`, `NZ$`, `HK$`, and
+/// the currencies other than dollars written with a `$` (`R$` the real, `MX$` the peso). A
+/// word glued before `$` that is not here names a currency the extractor does not know
+/// (`RD$`, `J$`), which is not US dollars: the scanner reads no money there.
 const DOLLAR_PREFIXES_LIST: &[(&str, &str)] = &[
     ("us", "USD"),
     ("ca", "CAD"),
@@ -367,11 +372,23 @@ const DOLLAR_PREFIXES_LIST: &[(&str, &str)] = &[
     ("au", "AUD"),
     ("nz", "NZD"),
     ("hk", "HKD"),
+    ("s", "SGD"),
+    ("r", "BRL"),
+    ("nt", "TWD"),
+    ("mx", "MXN"),
 ];
 static DOLLAR_PREFIXES: Table<&'static str> = Table::new(DOLLAR_PREFIXES_LIST);
 
 pub(super) fn dollar_prefix(word: &str) -> Option<&'static str> {
     DOLLAR_PREFIXES.get(word)
+}
+
+/// Whether amounts in `code` are written with dots between thousands (`€1.000`, `R$ 2.500`),
+/// so that three digits after a dot are thousands, not decimals. The euro's and the real's
+/// (the euro in most of the countries that use it); others keep the dot a decimal point,
+/// since `$3.499` is a price to the tenth of a cent as often as anything else.
+pub(super) fn groups_by_dots(code: &str) -> bool {
+    matches!(code, "EUR" | "BRL")
 }
 
 /// A currency named by a word after the amount, with the factor to the main unit
@@ -656,6 +673,32 @@ mod tests {
         for word in ["us", "usdx", "xyz", "", "eu", "dollars", "ÉUR", "U\u{0}D"] {
             assert_eq!(currency_code(word), None, "{word}");
         }
+    }
+
+    /// Each `$` prefix names a currency the codes know, so that `NT$50` and `50 TWD` are
+    /// one fact; the dollars that are not US dollars are not USD.
+    #[test]
+    fn dollar_prefixes_name_known_codes() {
+        for (word, code) in DOLLAR_PREFIXES_LIST {
+            assert_eq!(currency_code(code), Some(*code), "{word}");
+            assert_eq!(dollar_prefix(word), Some(*code), "{word}");
+        }
+        let named = |w| dollar_prefix(w);
+        assert_eq!(
+            ["r", "s", "nt", "mx", "us"].map(named),
+            [
+                Some("BRL"),
+                Some("SGD"),
+                Some("TWD"),
+                Some("MXN"),
+                Some("USD")
+            ]
+        );
+        assert_eq!(["rd", "j", "xy"].map(named), [None, None, None]);
+        assert!(
+            CODES.windows(2).all(|w| w[0] < w[1]),
+            "sorted for the search"
+        );
     }
 
     #[test]

@@ -227,7 +227,7 @@ impl Scanner<'_> {
     /// A known unit (`hours`, `days`), as opposed to a time of day or a percent, also after a
     /// word that says which kind of day it counts ("business days"): "May 5-7 business days"
     /// is the modal "may", not May 5 to 7.
-    fn is_unit_word(&self, i: usize) -> bool {
+    pub(super) fn is_unit_word(&self, i: usize) -> bool {
         let i = if self.word(i).is_some_and(words::is_count_modifier) {
             i + 1
         } else {

@@ -2,7 +2,7 @@
 //! ranges that share a kind, times placed on the clock, and the rules that keep labels, list
 //! markers and pronouns from becoming facts. Never reads text; the scanner hands it the ends.
 
-use super::{amount, round6, Conn, DayPart, End, Found, Scanner, Suffix, Val};
+use super::{amount, round6, Conn, DayPart, End, Found, Scanner, Suffix, Val, UNKNOWN_DOLLAR};
 use crate::facts::lex::Kind;
 use crate::facts::words;
 use crate::facts::Fact;
@@ -19,6 +19,9 @@ enum T {
 enum K<'e> {
     Percent,
     Money(&'static str, f64),
+    /// Money in a currency the extractor does not know (`RD$50`): states nothing, and a
+    /// bare end beside it is in the same currency (`RD$10-20`).
+    UnknownMoney,
     Time(T),
     Unit(&'e str),
     Bare,
@@ -69,10 +72,25 @@ impl Scanner<'_> {
             // Not wanted: nothing reads what `single` gives but the list of facts.
             K::Money(..) if !self.kinds.money() => None,
             K::Unit(_) if !self.kinds.numbers() => None,
-            K::Money(code, div) => Some(Fact::Money {
-                amount: round6(v? / div),
-                currency: code.to_string(),
-            }),
+            K::Money(code, div) => {
+                // `€1.000`, `R$ 2.500`: where dots group thousands, three digits after one
+                // are a thousand times more, not a decimal (`$3.499` keeps its point).
+                let thousands = div == 1.0
+                    && words::groups_by_dots(code)
+                    && matches!(
+                        e.val,
+                        Val::Digits {
+                            dot_group: true,
+                            ..
+                        }
+                    );
+                let v = if thousands { v? * 1000.0 } else { v? };
+                Some(Fact::Money {
+                    amount: round6(v / div),
+                    currency: code.to_string(),
+                })
+            }
+            K::UnknownMoney => None,
             K::Time(T::Known(t)) => Some(Fact::Time(t)),
             K::Time(T::Amb(h, m)) => Some(Fact::Time(self.bare_clock(e.start, h, m))),
             K::Unit(unit) => {
@@ -202,9 +220,16 @@ impl Scanner<'_> {
         false
     }
 
-    /// "one" after "the", "that", "no", "any"…: a pronoun, not a number.
+    /// "one" after "the", "that", "no", "any"…: a pronoun, not a number. Not when a hyphen
+    /// joins it to its unit: `a one-year warranty` counts a year as `a two-year warranty`
+    /// counts two, and read as a pronoun it stated nothing, so a change to two years passed.
     fn is_pronoun(&self, e: &End) -> bool {
+        let hyphened = matches!(e.suffix, Suffix::Unit(_))
+            && self.sym(e.start + 1) == Some('-')
+            && self.glued(e.start + 1)
+            && self.glued(e.start + 2);
         matches!(e.val, Val::Words { lone_one: true, .. })
+            && !hyphened
             && self
                 .word_before(e.start)
                 .is_some_and(words::is_pronoun_determiner)
@@ -229,6 +254,9 @@ fn hour_of(val: &Val) -> Option<(u32, u32)> {
 
 fn kind_of<'e>(e: &'e End<'_>) -> K<'e> {
     if let Some(code) = e.prefix {
+        if code == UNKNOWN_DOLLAR {
+            return K::UnknownMoney;
+        }
         return K::Money(code, 1.0);
     }
     let time = |t: Option<u16>| t.map_or(K::Invalid, |t| K::Time(T::Known(t)));
