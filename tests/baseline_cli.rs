@@ -718,3 +718,35 @@ fn a_single_run_against_the_baseline_reports_the_gate_in_junit() {
     assert!(!xml.contains("(and 1 more)"), "{xml}");
     assert!(xml.contains("golden: matched in 0/1 runs"), "{xml}");
 }
+
+/// `--bless` of a baseline dialogue whose round had errored runs records nothing and says
+/// why, with how many errored; never "(needs 0)", which read as a bar the round met.
+#[test]
+fn a_bless_with_errored_runs_says_why_no_baseline_is_recorded() {
+    let ws = Workspace::new();
+    ws.write(
+        "flaky.yaml",
+        "agents:\n  ag:\n    seed: 3\n    fail_rate: 0.1\n    rules: [{when: '.*', replies: ['GOOD answer', 'GOOD answer', 'BAD answer']}]\n",
+    );
+    ws.write(
+        "bl.yaml",
+        "endpoint: {base_url: mock, mock_script: flaky.yaml, agent_id: ag, api_key: ak_x1234, retries: 0}\n\
+         dialogues:\n  - name: d\n    min_pass: baseline\n    turns: [{user: hi, expect: {contains: GOOD}}]\n",
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "bl.yaml", "--bless", "--repeat", "20", "--color", "never",
+        ],
+    );
+    assert_code(&out, 3);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "errored: no baseline is recorded from a round in which a run could not be judged"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("needs 0"), "{text}");
+    assert!(!ws.exists("bl.golden/d.yaml"));
+}
