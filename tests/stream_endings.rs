@@ -147,7 +147,8 @@ fn a_stream_that_does_not_end_as_a_reply_is_malformed_and_never_blessed() {
     };
     assert!(reason("error").contains("the stream reported an error: upstream model overloaded"));
     assert!(reason("vllm").contains("the stream reported an error: engine dead"));
-    assert!(reason("tools").contains("no chunk of the stream had a string"));
+    // A tool call is said in words, the tool named, as a whole completion's is.
+    assert!(reason("tools").contains("the model called a tool (get_weather) instead of answering"));
     assert!(reason("gzip").contains("the body is gzip-encoded (Content-Encoding: gzip)"));
     assert!(reason("cut").contains("the stream ended in the middle of an event"));
     assert!(reason("thinking").contains("no chunk of the stream had a string"));

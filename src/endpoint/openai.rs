@@ -83,7 +83,7 @@ impl OpenAi {
         if success && events {
             let mut usage = Usage::default();
             let mut model = None;
-            frames.finished = false;
+            frames.begin_reply();
             let reader = Chunks {
                 frames: &mut *frames,
                 usage: &mut usage,
@@ -462,6 +462,22 @@ struct Choice<'a> {
 struct Content<'a> {
     #[serde(default, borrow)]
     content: Option<Text<'a>>,
+    /// Only how many: a list of zero-sized entries never allocates. vLLM sends `[]` in every
+    /// message, which carries nothing.
+    #[serde(default)]
+    tool_calls: Option<Vec<serde::de::IgnoredAny>>,
+    #[serde(default, borrow)]
+    refusal: Option<Text<'a>>,
+}
+
+impl Content<'_> {
+    /// Whether it called a tool or refused: what [`Instead`] says in words. Such a message or
+    /// chunk is read as a tree, which takes the names and the refusal, and is never kept as a
+    /// [`Frame`], whose reads know nothing of either.
+    fn carries(&self) -> bool {
+        self.tool_calls.as_ref().is_some_and(|c| !c.is_empty())
+            || self.refusal.as_ref().is_some_and(|r| !r.0.is_empty())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -486,7 +502,7 @@ pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
     let fast = serde_json::from_slice::<Completion>(bytes)
         .ok()
         .and_then(|c| {
-            let text = c.choices.0?.message?.content?;
+            let text = c.choices.0?.message.filter(|m| !m.carries())?.content?;
             Some(ReplyBody::Agent(AgentReply {
                 text: text.0.into_owned(),
                 session_id: None,
@@ -517,7 +533,7 @@ fn read_completion(bytes: &[u8], frames: &mut Frames) -> ReplyBody {
     let fast = serde_json::from_slice::<Completion>(bytes)
         .ok()
         .and_then(|c| {
-            let text = c.choices.0?.message?.content?;
+            let text = c.choices.0?.message.filter(|m| !m.carries())?.content?;
             Some((text.0, c.usage.map(Usage::from), c.model.map(|m| m.0)))
         });
     let Some((text, usage, model)) = fast else {
@@ -561,6 +577,14 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
             }
         }
     };
+    // A model that calls tools may answer `""` beside its `tool_calls` rather than `null`:
+    // no more a reply than the `null` is. A `""` alone is one (a model may answer nothing).
+    if text.is_empty() {
+        let message = zeroth(&value).and_then(|c| c.get("message"));
+        if let Some(reason) = Instead::of_message(message).reason(MESSAGE_CONTENT) {
+            return ReplyBody::Malformed { reason };
+        }
+    }
     ReplyBody::Agent(AgentReply {
         text,
         session_id: None,
@@ -604,32 +628,8 @@ fn text_of_parts(parts: &[Value]) -> Result<String, String> {
 fn no_content(value: &Value, bytes: &[u8]) -> String {
     let choice = zeroth(value);
     let message = choice.and_then(|c| c.get("message"));
-    let calls: Vec<&str> = message
-        .and_then(|m| m.get("tool_calls"))
-        .and_then(Value::as_array)
-        .map(|calls| {
-            calls
-                .iter()
-                .map(|c| c.pointer("/function/name").and_then(Value::as_str))
-                .map(|name| name.unwrap_or("?"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let refusal = message
-        .and_then(|m| m.get("refusal"))
-        .and_then(Value::as_str);
-    if !calls.is_empty() {
-        format!(
-            "the model called {} ({}) instead of answering, so `choices[0].message.content` \
-             has no text: agenttest checks a reply's text (send no `tools` in `params`)",
-            if calls.len() == 1 { "a tool" } else { "tools" },
-            calls.join(", ")
-        )
-    } else if let Some(refusal) = refusal {
-        format!(
-            "the model refused, so `choices[0].message.content` has no text: `{}`",
-            truncate(refusal, 200)
-        )
+    if let Some(reason) = Instead::of_message(message).reason(MESSAGE_CONTENT) {
+        reason
     } else if choice
         .and_then(|c| c.get("finish_reason"))
         .and_then(Value::as_str)
@@ -646,6 +646,101 @@ fn no_content(value: &Value, bytes: &[u8]) -> String {
             "the body has no string `choices[0].message.content`: {}",
             preview(bytes)
         )
+    }
+}
+
+/// Where a whole completion's text is, as its reasons name it.
+const MESSAGE_CONTENT: &str = "`choices[0].message.content`";
+/// Where a stream's text is.
+const DELTA_CONTENT: &str = "the stream's `choices[0].delta.content`";
+
+/// What choice 0 of a reply said in place of a text: the tools it called, its refusal. A
+/// reply whose text is empty (or none) and that carries either is no reply, said in words:
+/// judged as an empty one, `not_contains` would pass it and `--bless` record it. vLLM streams
+/// a tool call after a role chunk of `"content": ""`, OpenAI after `"content": null`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Instead {
+    /// A `tool_calls` list with an entry came.
+    called: bool,
+    /// The tools' names, in order: a whole message names each call (`?` for one without a
+    /// name), a stream each call in its first chunk (the others carry its arguments).
+    names: Vec<String>,
+    /// A stream's calls named so far, by their `index`: a server that names a call in each of
+    /// its chunks names it once here.
+    indices: Vec<u64>,
+    /// The refusal, a stream's pieces joined.
+    refusal: String,
+}
+
+impl Instead {
+    /// What a whole completion's `message` carries.
+    fn of_message(message: Option<&Value>) -> Instead {
+        let mut instead = Instead::default();
+        if let Some(message) = message {
+            instead.take(message, true);
+        }
+        instead
+    }
+
+    /// Takes in what `said` (a `message`, or a chunk's `delta`) carries; `whole` for a message.
+    fn take(&mut self, said: &Value, whole: bool) {
+        if let Some(calls) = said.get("tool_calls").and_then(Value::as_array) {
+            self.called |= !calls.is_empty();
+            for call in calls {
+                let name = call.pointer("/function/name").and_then(Value::as_str);
+                if whole {
+                    self.names.push(name.unwrap_or("?").to_string());
+                    continue;
+                }
+                let Some(name) = name else { continue };
+                match call.get("index").and_then(Value::as_u64) {
+                    Some(i) if self.indices.contains(&i) => {}
+                    Some(i) => {
+                        self.indices.push(i);
+                        self.names.push(name.to_string());
+                    }
+                    None => self.names.push(name.to_string()),
+                }
+            }
+        }
+        if let Some(refusal) = said.get("refusal").and_then(Value::as_str) {
+            self.refusal.push_str(refusal);
+        }
+    }
+
+    /// Why a reply that carries this has no text at `content` (which names where it is): the
+    /// tools, or the refusal. `None` when it carries neither.
+    fn reason(&self, content: &str) -> Option<String> {
+        if self.called {
+            let names = match self.names.is_empty() {
+                true => "?".to_string(),
+                false => self.names.join(", "),
+            };
+            Some(format!(
+                "the model called {} ({names}) instead of answering, so {content} has no \
+                 text: agenttest checks a reply's text (send no `tools` in `params`)",
+                if self.names.len() > 1 {
+                    "tools"
+                } else {
+                    "a tool"
+                },
+            ))
+        } else if !self.refusal.is_empty() {
+            Some(format!(
+                "the model refused, so {content} has no text: `{}`",
+                truncate(&self.refusal, 200)
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Why a streamed reply of this text is none: its text is empty and it carries this.
+    fn of_stream(&self, text: &[u8]) -> Option<String> {
+        match text.is_empty() {
+            true => self.reason(DELTA_CONTENT),
+            false => None,
+        }
     }
 }
 
@@ -676,13 +771,18 @@ impl sse::Reader for Chunks<'_> {
 
     /// A stream in which no chunk had text is no reply, as a whole completion without a
     /// string `content` is not: judged as an empty one, `not_contains` would pass it and
-    /// `--bless` record it. Nor is one that ended without `[DONE]` before any chunk set a
-    /// `finish_reason`: the server stopped mid-answer, and the words so far are not its reply.
-    fn finish(&mut self, done: bool) -> Result<(), String> {
+    /// `--bless` record it. Nor is one whose text is empty and whose chunks called tools or
+    /// refused ([`Instead`]), whether their content was `""` or `null`. Nor is one that ended
+    /// without `[DONE]` before any chunk set a `finish_reason`: the server stopped mid-answer,
+    /// and the words so far are not its reply.
+    fn finish(&mut self, done: bool, text: &[u8]) -> Result<(), String> {
         if !done && !self.frames.finished {
             return Err("the stream ended before the reply did: no chunk set \
                         `choices[0].finish_reason` and no `data: [DONE]` came"
                 .to_string());
+        }
+        if let Some(reason) = self.frames.instead.of_stream(text) {
+            return Err(reason);
         }
         match self.said {
             true => Ok(()),
@@ -738,10 +838,21 @@ fn read_whole_chunk<'a>(
             return Err(reason);
         }
     }
+    // A chunk that calls a tool or refuses is read as a tree, which takes what it carries,
+    // and is kept as no frame: the frames' reads would drop it.
     let chunk = match serde_json::from_str::<Completion>(data) {
-        Ok(chunk) => chunk,
-        Err(_) => {
-            let (piece, finishes) = tree_chunk(data, usage, model)?;
+        Ok(chunk)
+            if !chunk
+                .choices
+                .0
+                .as_ref()
+                .and_then(|c| c.delta.as_ref())
+                .is_some_and(Content::carries) =>
+        {
+            chunk
+        }
+        _ => {
+            let (piece, finishes) = tree_chunk(data, usage, model, &mut frames.instead)?;
             frames.finished |= finishes;
             return Ok(piece);
         }
@@ -799,8 +910,12 @@ struct Frames {
     bodies: bool,
     /// Whether a chunk read since the reply began set `choices[0].finish_reason`: what tells a
     /// whole reply from one cut short when a stream ends without `[DONE]`. Reset by each
-    /// reply's reader ([`Chunks`]).
+    /// reply's reader ([`Frames::begin_reply`]).
     finished: bool,
+    /// What the chunks read since the reply began carried in place of text: the tool calls, the
+    /// refusal. Only chunks read as a tree carry any (no frame is kept of them), so the
+    /// frames' roads never touch it. Reset as `finished` is.
+    instead: Instead,
 }
 
 /// The latest token of an ignored member, by its key ([`key_hash`]).
@@ -839,6 +954,12 @@ impl<'a, T: ?Sized> Framed<'a, '_, T> {
 }
 
 impl Frames {
+    /// A new reply begins: what the last one's chunks said of themselves is forgotten.
+    fn begin_reply(&mut self) {
+        self.finished = false;
+        self.instead = Instead::default();
+    }
+
     /// Frames of whole completions.
     fn of_bodies() -> Self {
         Frames {
@@ -1796,16 +1917,19 @@ fn chunk_from_tree(
     data: &str,
     usage: &mut Usage,
     model: &mut Option<String>,
+    instead: &mut Instead,
 ) -> Result<Piece<'static>, String> {
-    tree_chunk(data, usage, model).map(|(piece, _)| piece)
+    tree_chunk(data, usage, model, instead).map(|(piece, _)| piece)
 }
 
-/// A chunk read as a tree, for what serde's [`Completion`] does not take: its piece (its usage
-/// and model taken into the reply's), and whether it set `choices[0].finish_reason`.
+/// A chunk read as a tree, for what serde's [`Completion`] does not take and for a chunk that
+/// calls a tool or refuses: its piece (its usage and model taken into the reply's, its tool
+/// calls and refusal into `instead`), and whether it set `choices[0].finish_reason`.
 fn tree_chunk(
     data: &str,
     usage: &mut Usage,
     model: &mut Option<String>,
+    instead: &mut Instead,
 ) -> Result<(Piece<'static>, bool), String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
         format!(
@@ -1828,6 +1952,9 @@ fn tree_chunk(
     let finishes = zeroth(&value)
         .and_then(|c| c.get("finish_reason"))
         .is_some_and(|f| !f.is_null());
+    if let Some(delta) = zeroth(&value).and_then(|c| c.get("delta")) {
+        instead.take(delta, false);
+    }
     let text = match zeroth(&value).and_then(|c| c.pointer("/delta/content")) {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) => Some(Cow::Owned(t.clone())),
@@ -1973,6 +2100,18 @@ mod tests {
             r#"{"choices":[1]}"#,
             r#"{"choices":[]}"#,
             r#"{"choices":[{"message":{"content":"a"}}],"choices":[{"message":{"content":"b"}}]}"#,
+            // An empty text beside tool calls or a refusal, and beside none.
+            r#"{"choices":[{"message":{"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"message":{"content":"","tool_calls":[{"function":{"name":"a"}},{"id":"c2"}]}}]}"#,
+            r#"{"choices":[{"message":{"content":"","tool_calls":[]}}]}"#,
+            r#"{"choices":[{"message":{"content":"Sure.","tool_calls":[{"function":{"name":"f"}}]}}]}"#,
+            r#"{"choices":[{"message":{"content":"","refusal":"No."}}]}"#,
+            r#"{"choices":[{"message":{"content":"","refusal":""}}]}"#,
+            r#"{"choices":[{"message":{"content":"","refusal":null,"tool_calls":null}}]}"#,
+            r#"{"choices":[{"message":{"content":"","tool_calls":5}}]}"#,
+            r#"{"choices":[{"message":{"content":"","refusal":5}}]}"#,
+            r#"{"choices":[{"message":{"content":[{"type":"text","text":""}],"tool_calls":[{}]}}]}"#,
+            r#"{"choices":[{"index":1,"message":{"content":"","tool_calls":[{}]}},{"index":0,"message":{"content":""}}]}"#,
             "[]",
             "nope",
         ] {
@@ -1987,16 +2126,24 @@ mod tests {
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#,
             r#"{"usage":{"prompt_tokens":3}}"#,
             r#"{"choices":[{"delta":{"content":3}}],"usage":"x"}"#,
+            // vLLM's tool call: an empty content, then the call and its arguments.
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"chatcmpl-tool-1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"Paris\"}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"content":null,"refusal":"No."}}]}"#,
+            r#"{"choices":[{"delta":{"content":"a","tool_calls":[{"function":{"name":"f"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":"x"}}]}"#,
+            r#"{"choices":[{"delta":{"content":"","tool_calls":[]}}]}"#,
             "not json",
         ] {
-            let (mut u1, mut m1) = (Usage::default(), None);
-            let (mut u2, mut m2) = (Usage::default(), None);
+            let (mut u1, mut m1, mut frames) = (Usage::default(), None, Frames::default());
+            let (mut u2, mut m2, mut i2) = (Usage::default(), None, Instead::default());
             let fast = format!(
                 "{:?}",
-                read_chunk(data.as_bytes(), &mut Frames::default(), &mut u1, &mut m1)
+                read_chunk(data.as_bytes(), &mut frames, &mut u1, &mut m1)
             );
-            let tree = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
-            assert_eq!((fast, u1, m1), (tree, u2, m2), "{data}");
+            let tree = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2, &mut i2));
+            assert_eq!((fast, u1, m1, frames.instead), (tree, u2, m2, i2), "{data}");
         }
     }
 
@@ -2390,16 +2537,38 @@ mod tests {
                 r#"{"choices":[{"delta":{"content":"x","content":"#,
                 r#"}}]}"#,
             ),
+            (
+                r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}],"content":"#,
+                r#"}}],"model":"n"}"#,
+            ),
+            (
+                r#"{"choices":[{"delta":{"content":"#,
+                r#","tool_calls":[{"index":0,"function":{"arguments":"x"}}]}}]}"#,
+            ),
+            (
+                r#"{"choices":[{"delta":{"content":"#,
+                r#","tool_calls":[]}}]}"#,
+            ),
+            (
+                r#"{"choices":[{"delta":{"refusal":"no","content":"#,
+                r#"}}]}"#,
+            ),
+            (
+                r#"{"choices":[{"delta":{"refusal":"","content":"#,
+                r#"}}]}"#,
+            ),
         ]);
         let chunk =
             (frame, literal).prop_map(|((before, after), lit)| format!("{before}{lit}{after}"));
         proptest!(ProptestConfig::with_cases(1000), |(stream in prop::collection::vec(chunk, 1..12))| {
             let (mut u1, mut m1, mut frame) = (Usage::default(), None, Frames::default());
+            let mut instead = Instead::default();
             for data in &stream {
                 let framed = format!("{:?}", read_chunk(data.as_bytes(), &mut frame, &mut u1, &mut m1));
                 let (mut u2, mut m2) = (Usage::default(), None);
-                let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
+                let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2, &mut instead));
                 prop_assert_eq!(&framed, &alone, "{}", data);
+                prop_assert_eq!(&frame.instead, &instead, "what {} carries", data);
                 if u2 != Usage::default() {
                     prop_assert_eq!(&u1, &u2, "usage of {}", data);
                 }
@@ -2432,6 +2601,18 @@ mod tests {
             r#"{"delta":1}"#,
             r#"[{"delta":{"content":"x"}}"#,
             r#"[{"delta":{"content":"x"}}]]"#,
+            r#"[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]"#,
+            r#"[{"index":0,"delta":{"tool_calls":[{"id":"chatcmpl-tool-1","type":"function","index":0,"function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}]"#,
+            r#"[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"Paris\"}"}}]},"logprobs":null,"finish_reason":null}]"#,
+            r#"[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls","stop_reason":null}]"#,
+            r#"[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"name":"f"}}]}}]"#,
+            r#"[{"delta":{"content":"w ","tool_calls":[{"function":{"name":"g"}}]}}]"#,
+            r#"[{"delta":{"content":"w ","tool_calls":[]}}]"#,
+            r#"[{"delta":{"tool_calls":{"name":"h"}}}]"#,
+            r#"[{"delta":{"role":"assistant","content":null,"refusal":""}}]"#,
+            r#"[{"delta":{"refusal":"I can't."}}]"#,
+            r#"[{"delta":{"refusal":7}}]"#,
+            r#"[{"index":1,"delta":{"tool_calls":[{"function":{"name":"other"}}]}},{"index":0,"delta":{"content":""}}]"#,
         ]);
         let usage = prop::sample::select(vec![
             "null",
@@ -2550,6 +2731,10 @@ mod tests {
             r#"{"choices":[{"delta":{"content":C},"message":{"content":I}}],"created":T,"usage":{"prompt_tokens":P,"prompt_tokens":N}}"#,
             r#"{"ch\u006fices":[{"delta":{"content":C}}],"choices":[{"d\u0065lta":{"content":C}}],"id":I,"usage":{"total\u005ftokens":N}}"#,
             r#"{"choices":[{"delta":{"content":C}}],"model":I,"id":[I,T],"usage":{"prompt_tokens":P,"x":{"total_tokens":N}}}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":C},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"id":I,"type":"function","index":0,"function":{"name":"get_weather","arguments":C}}]},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"m","choices":[{"index":0,"delta":{"content":C,"tool_calls":[{"index":0,"function":{"arguments":C}}]},"finish_reason":null}]}"#,
+            r#"{"id":I,"object":"chat.completion.chunk","created":T,"model":"m","choices":[{"index":0,"delta":{"content":C,"refusal":C},"finish_reason":null}],"usage":{"prompt_tokens":P,"completion_tokens":N,"total_tokens":T}}"#,
         ]);
         let chunk = (shape, id, number.clone(), number.clone(), number, content).prop_map(
             |(shape, id, t, n, p, c)| {
@@ -2580,16 +2765,17 @@ mod tests {
     fn framed_as_alone(stream: &[String]) -> Result<(), proptest::test_runner::TestCaseError> {
         use proptest::prelude::*;
         let (mut u1, mut m1, mut frames) = (Usage::default(), None, Frames::default());
-        let (mut u2, mut m2) = (Usage::default(), None);
+        let (mut u2, mut m2, mut i2) = (Usage::default(), None, Instead::default());
         for data in stream {
             let framed = format!(
                 "{:?}",
                 read_chunk(data.as_bytes(), &mut frames, &mut u1, &mut m1)
             );
-            let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2));
+            let alone = format!("{:?}", chunk_from_tree(data, &mut u2, &mut m2, &mut i2));
             prop_assert_eq!(&framed, &alone, "{}", data);
             prop_assert_eq!(&u1, &u2, "usage after {}", data);
             prop_assert_eq!(&m1, &m2, "model after {}", data);
+            prop_assert_eq!(&frames.instead, &i2, "what {} carries", data);
         }
         Ok(())
     }
@@ -2664,7 +2850,8 @@ mod tests {
 
     /// What the line-by-line road makes of a stream's body read whole: each event's data split
     /// out by the parser, trimmed, until `[DONE]`, and read alone as a tree. The text, usage and
-    /// model, or the error.
+    /// model, or the error (an empty text with tool calls or a refusal among them: see
+    /// [`Instead`]).
     fn slow_road(body: &[u8]) -> (Result<String, String>, Usage, Option<String>) {
         let mut datas: Vec<String> = Vec::new();
         let _ = sse::EventParser::default().feed(body, |d| {
@@ -2672,29 +2859,34 @@ mod tests {
             Ok::<(), ()>(())
         });
         let (mut usage, mut model, mut text) = (Usage::default(), None, String::new());
+        let mut instead = Instead::default();
         for data in datas.iter().filter(|d| !d.is_empty()) {
             if data == "[DONE]" {
                 break;
             }
-            match chunk_from_tree(data, &mut usage, &mut model) {
+            match chunk_from_tree(data, &mut usage, &mut model, &mut instead) {
                 Ok(piece) => text.push_str(piece.text.as_deref().unwrap_or("")),
                 Err(e) => return (Err(e), usage, model),
             }
+        }
+        if let Some(reason) = instead.of_stream(text.as_bytes()) {
+            return (Err(reason), usage, model);
         }
         (Ok(text), usage, model)
     }
 
     /// What a conversation's reader (its frames, the event road) makes of `body` read in
-    /// `pieces`; with `greedy`, through a wrong event road ([`Greedy`]).
+    /// `pieces`; with `greedy`, through a wrong event road ([`Greedy`]). As the slow road, an
+    /// empty text with tool calls or a refusal is an error ([`Chunks::finish`]'s rule).
     fn fast_road(
         pieces: &[&[u8]],
         frames: &mut Frames,
         greedy: bool,
     ) -> (Result<String, String>, Usage, Option<String>) {
         let (mut usage, mut model) = (Usage::default(), None);
-        frames.finished = false;
+        frames.begin_reply();
         let reader = Chunks {
-            frames,
+            frames: &mut *frames,
             usage: &mut usage,
             model: &mut model,
             said: false,
@@ -2703,10 +2895,15 @@ mod tests {
             true => sse::read_pieces(pieces, Greedy(reader)),
             false => sse::read_pieces(pieces, reader),
         };
-        let read = read.map_err(|e| match e {
-            SendError::Other(e) => e,
-            e => format!("{e:?}"),
-        });
+        let read = read
+            .map_err(|e| match e {
+                SendError::Other(e) => e,
+                e => format!("{e:?}"),
+            })
+            .and_then(|text| match frames.instead.of_stream(text.as_bytes()) {
+                Some(reason) => Err(reason),
+                None => Ok(text),
+            });
         (read, usage, model)
     }
 
@@ -2748,8 +2945,11 @@ mod tests {
             openai_shape,
             prop::collection::vec(content, 0..6),
             1u64..200,
+            // A tool call after the role chunk, as vLLM streams one: with no words after it,
+            // the reply is no reply on every road.
+            prop::bool::weighted(0.25),
         )
-            .prop_map(|(id, created, openai, words, n)| {
+            .prop_map(|(id, created, openai, words, n, calls)| {
                 let chunk = |choices: &[u8], usage: &str| -> Vec<u8> {
                     let mut c = Vec::new();
                     if openai {
@@ -2777,6 +2977,12 @@ mod tests {
                     d
                 };
                 let mut chunks = vec![chunk(&delta(Some(br#""""#), "null"), "null")];
+                if calls {
+                    chunks.push(chunk(
+                        br#"[{"delta":{"tool_calls":[{"id":"call_1","type":"function","index":0,"function":{"name":"get_weather","arguments":"{}"}}]},"finish_reason":null,"index":0}]"#,
+                        "null",
+                    ));
+                }
                 for word in &words {
                     chunks.push(chunk(&delta(Some(word), "null"), "null"));
                 }
@@ -3208,5 +3414,239 @@ mod tests {
             reason.starts_with("the server's content filter withheld the answer"),
             "{reason}"
         );
+    }
+
+    /// A whole completion whose text is `""` beside tool calls (vLLM's shape) or a refusal is
+    /// no reply, said in words as a `null` one is, on the first read (serde, then the tree) and
+    /// through frames that have read a completion of the same shape without them; a `""` beside
+    /// none (or an empty `tool_calls`, as vLLM sends in every message) is an empty reply.
+    #[test]
+    fn an_empty_completion_with_a_tool_call_or_a_refusal_is_no_reply() {
+        let body = |message: &str| {
+            format!(
+                r#"{{"id":"chatcmpl-1","object":"chat.completion","created":1718000000,"model":"m","choices":[{{"index":0,"message":{message},"logprobs":null,"finish_reason":"tool_calls"}}],"usage":{{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}}}"#
+            )
+        };
+        let called = body(
+            r#"{"role":"assistant","content":"","tool_calls":[{"id":"chatcmpl-tool-1","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}}]}"#,
+        );
+        let two = body(
+            r#"{"role":"assistant","content":"","tool_calls":[{"function":{"name":"a"}},{"function":{"name":"b"}}]}"#,
+        );
+        let refused = body(r#"{"role":"assistant","content":"","refusal":"I can't help."}"#);
+        let empty = body(r#"{"role":"assistant","content":"","tool_calls":[]}"#);
+        let both = body(
+            r#"{"role":"assistant","content":"Let me look.","tool_calls":[{"function":{"name":"get_weather"}}]}"#,
+        );
+        let malformed = |body: &str, frames: &mut Frames| -> Vec<String> {
+            [
+                parse_completion(body.as_bytes()),
+                completion_from_tree(body.as_bytes()),
+                read_completion(body.as_bytes(), frames),
+            ]
+            .into_iter()
+            .map(|read| match read {
+                ReplyBody::Malformed { reason } => reason,
+                other => panic!("{body} is no reply: {other:?}"),
+            })
+            .collect()
+        };
+        // Twice through the same frames: the second time they have read `empty`'s shape.
+        let mut frames = Frames::of_bodies();
+        for round in 0..2 {
+            let warm = round > 0;
+            assert_eq!(frames.list.is_empty(), !warm);
+            for (body, said) in [
+                (&called, "the model called a tool (get_weather) instead of answering, so `choices[0].message.content` has no text"),
+                (&two, "the model called tools (a, b) instead of answering"),
+                (&refused, "the model refused, so `choices[0].message.content` has no text: `I can't help.`"),
+            ] {
+                for reason in malformed(body, &mut frames) {
+                    assert!(reason.starts_with(said), "{reason}");
+                }
+            }
+            for (body, text) in [(&empty, ""), (&both, "Let me look.")] {
+                let ReplyBody::Agent(a) = read_completion(body.as_bytes(), &mut frames) else {
+                    panic!("{body} is a reply (warm: {warm})")
+                };
+                assert_eq!(a.text, text);
+            }
+            // No frame is kept of a body with tool calls or a refusal: the frames' reads would
+            // take its `""` for the reply.
+            assert!(frames
+                .list
+                .iter()
+                .all(
+                    |f| memchr::memmem::find(&f.text, b"tool_calls\":[{").is_none()
+                        && memchr::memmem::find(&f.text, b"refusal").is_none()
+                ));
+            assert_eq!(framed(&frames, called.as_bytes()), None);
+        }
+        // Frames that read a plain answer in this shape (its content a hole they read by) meet
+        // the tool call next.
+        let mut frames = Frames::of_bodies();
+        let plain = body(r#"{"role":"assistant","content":"Hi."}"#);
+        assert!(matches!(
+            read_completion(plain.as_bytes(), &mut frames),
+            ReplyBody::Agent(_)
+        ));
+        assert!(framed(
+            &frames,
+            body(r#"{"role":"assistant","content":"Yo."}"#).as_bytes()
+        )
+        .is_some());
+        for reason in malformed(&called, &mut frames) {
+            assert!(
+                reason.starts_with("the model called a tool (get_weather)"),
+                "{reason}"
+            );
+        }
+    }
+
+    /// vLLM's tool-call stream: a role chunk whose content is `""`, the call's chunks, a
+    /// finish chunk, `[DONE]`.
+    fn vllm_tool_stream(id: &str, role: &str, calls: &[&str], finish: &str) -> Vec<u8> {
+        let chunk = |delta: &str, finish: &str| {
+            format!(
+                r#"data: {{"id":"{id}","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{finish}}}]}}"#
+            ) + "\n\n"
+        };
+        let mut body = chunk(role, "null");
+        for call in calls {
+            body += &chunk(call, "null");
+        }
+        body += &chunk("{}", finish);
+        (body + "data: [DONE]\n\n").into_bytes()
+    }
+
+    /// A conversation's reader of `body` as `send` reads it, to its end: the text, or why it is
+    /// no reply.
+    fn read_to_end(pieces: &[&[u8]], frames: &mut Frames) -> Result<String, String> {
+        let (mut usage, mut model) = (Usage::default(), None);
+        frames.begin_reply();
+        let reader = Chunks {
+            frames,
+            usage: &mut usage,
+            model: &mut model,
+            said: false,
+        };
+        sse::read_reply(pieces, reader)
+    }
+
+    /// A stream whose text is empty and whose chunks called a tool (vLLM after `"content": ""`,
+    /// OpenAI after `"content": null`) or refused is no reply, said in words as a whole
+    /// completion's is: read by a new conversation (each chunk whole) and by one whose frames
+    /// read the same shapes before (the role and finish chunks on the fast roads), cut anywhere,
+    /// and by the slow road. The tool call's chunk is never read by a frame, even met twice.
+    /// An empty stream without either is an empty reply.
+    #[test]
+    fn a_streamed_tool_call_or_refusal_after_an_empty_content_is_no_reply() {
+        let name = r#"{"tool_calls":[{"id":"chatcmpl-tool-9","type":"function","index":0,"function":{"name":"get_weather","arguments":""}}]}"#;
+        let args =
+            r#"{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"Paris\"}"}}]}"#;
+        let vllm = vllm_tool_stream(
+            "chatcmpl-A",
+            r#"{"role":"assistant","content":""}"#,
+            &[name, args],
+            r#""tool_calls""#,
+        );
+        let openai = vllm_tool_stream(
+            "chatcmpl-B",
+            r#"{"role":"assistant","content":null}"#,
+            &[name, args],
+            r#""tool_calls""#,
+        );
+        // A call named in two chunks (its `index` says it is one), and a second call.
+        let time = r#"{"tool_calls":[{"id":"chatcmpl-tool-10","type":"function","index":1,"function":{"name":"get_time","arguments":"{}"}}]}"#;
+        let twice = vllm_tool_stream(
+            "chatcmpl-C",
+            r#"{"role":"assistant","content":""}"#,
+            &[name, name, time],
+            r#""tool_calls""#,
+        );
+        let refused = vllm_tool_stream(
+            "chatcmpl-D",
+            r#"{"role":"assistant","content":"","refusal":""}"#,
+            &[r#"{"refusal":"I can't "}"#, r#"{"refusal":"help."}"#],
+            r#""stop""#,
+        );
+        let empty = vllm_tool_stream(
+            "chatcmpl-E",
+            r#"{"role":"assistant","content":""}"#,
+            &[r#"{"content":"","tool_calls":[]}"#],
+            r#""stop""#,
+        );
+        let said = "the model called a tool (get_weather) instead of answering, so the \
+                    stream's `choices[0].delta.content` has no text: agenttest checks a reply's \
+                    text (send no `tools` in `params`)";
+        let cases: [(&[u8], Result<String, String>); 5] = [
+            (&vllm, Err(said.to_string())),
+            (&openai, Err(said.to_string())),
+            (
+                &twice,
+                Err(said.replace("a tool (get_weather)", "tools (get_weather, get_time)")),
+            ),
+            (
+                &refused,
+                Err(
+                    "the model refused, so the stream's `choices[0].delta.content` has no \
+                     text: `I can't help.`"
+                        .to_string(),
+                ),
+            ),
+            (&empty, Ok(String::new())),
+        ];
+        // Frames that have read a vLLM answer in words: the same role and finish shapes, but
+        // for the finish reason.
+        let mut warm = Frames::default();
+        let words = vllm_tool_stream(
+            "chatcmpl-0",
+            r#"{"role":"assistant","content":""}"#,
+            &[r#"{"content":"Hi "}"#, r#"{"content":"there."}"#],
+            r#""tool_calls""#,
+        );
+        assert_eq!(read_to_end(&[&words], &mut warm), Ok("Hi there.".into()));
+        for (body, want) in &cases {
+            let shown = String::from_utf8_lossy(body);
+            assert_eq!(
+                &read_to_end(&[body], &mut Frames::default()),
+                want,
+                "{shown}"
+            );
+            assert_eq!(&slow_road(body).0, want, "slow: {shown}");
+            assert_eq!(
+                &fast_road(&[body], &mut Frames::default(), false).0,
+                want,
+                "{shown}"
+            );
+            let mut frames = warm.clone();
+            // A role chunk in the shape the frames know is read by one (the token road: a new
+            // id); `null` is not a content the frame's hole takes, and `"refusal":""` is
+            // another shape.
+            let role = &body[b"data: ".len()..memchr::memmem::find(body, b"\n\n").unwrap()];
+            let known = memchr::memmem::find(role, br#"{"role":"assistant","content":""}"#);
+            assert_eq!(framed(&frames, role).is_some(), known.is_some(), "{shown}");
+            assert_eq!(&read_to_end(&[body], &mut frames), want, "warm: {shown}");
+            // And again, every shape of it now seen.
+            assert_eq!(&read_to_end(&[body], &mut frames), want, "warmer: {shown}");
+            for at in 0..=body.len() {
+                let pieces = [&body[..at], &body[at..]];
+                assert_eq!(
+                    &read_to_end(&pieces, &mut warm.clone()),
+                    want,
+                    "cut at {at}"
+                );
+            }
+            // No frame was kept of a chunk that calls a tool or refuses.
+            assert!(frames.list.iter().all(|f| {
+                memchr::memmem::find(&f.text, b"function").is_none()
+                    && memchr::memmem::find(&f.text, b"refusal\":\"I").is_none()
+            }));
+        }
+        // After a stream that called a tool, the next reply's words are its own: what the last
+        // one carried is forgotten.
+        let mut frames = Frames::default();
+        assert!(read_to_end(&[&vllm], &mut frames).is_err());
+        assert_eq!(read_to_end(&[&empty], &mut frames), Ok(String::new()));
     }
 }

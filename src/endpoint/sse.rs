@@ -73,10 +73,12 @@ pub trait Reader {
     fn data<'b>(&mut self, data: &'b [u8]) -> Result<Piece<'b>, String>;
 
     /// Whether the events read make a reply, once the stream has ended (`done`: with
-    /// `[DONE]`, rather than by the body's end): why not, if they do not (a kind whose events
-    /// all lacked a text where it puts one, or never said they were finished). Yes by default.
-    fn finish(&mut self, done: bool) -> Result<(), String> {
-        let _ = done;
+    /// `[DONE]`, rather than by the body's end) and its pieces joined into `text` (the bytes of
+    /// UTF-8 text): why not, if they do not (a kind whose events all lacked a text where it
+    /// puts one, or never said they were finished, or said something else in place of an empty
+    /// text). Yes by default.
+    fn finish(&mut self, done: bool, text: &[u8]) -> Result<(), String> {
+        let _ = (done, text);
         Ok(())
     }
 }
@@ -139,13 +141,8 @@ pub async fn read_events(
     };
     if done {
         response.finish().await;
-    } else if let Err(reason) = reading.end() {
-        return Ok(Err(reason));
     }
-    if let Err(reason) = reading.reader.finish(done) {
-        return Ok(Err(reason));
-    }
-    Ok(Ok(reading.out.into_streamed()))
+    Ok(reading.close(done))
 }
 
 /// Why the reading of a stream stopped before its end.
@@ -202,6 +199,17 @@ impl<R: Reader> Reading<R> {
             Err(Halt::Done) => Ok(true),
             Err(e) => Err(e),
         }
+    }
+
+    /// The reply, once the stream has ended (`done`: with `[DONE]`), or why it is none: an
+    /// event left unfinished that makes no sense ([`Reading::end`]), or what the reader's
+    /// [`Reader::finish`] says of the whole.
+    fn close(mut self, done: bool) -> Result<Streamed, String> {
+        if !done {
+            self.end()?;
+        }
+        self.reader.finish(done, &self.out.text)?;
+        Ok(self.out.into_streamed())
     }
 
     /// The stream ended without `[DONE]`: an event it left unfinished is read as it stands, and
@@ -312,6 +320,26 @@ pub(super) fn read_pieces(pieces: &[&[u8]], reader: impl Reader) -> Result<Strin
         }
     }
     Ok(reading.out.into_streamed().text)
+}
+
+/// The reply `reader` makes of a body that comes in these `pieces`, as [`read_events`] makes it
+/// to its end ([`Reader::finish`] included): its text, or why it is none.
+#[cfg(test)]
+pub(super) fn read_reply(pieces: &[&[u8]], reader: impl Reader) -> Result<String, String> {
+    let mut reading = Reading::new(reader, Instant::now());
+    let mut done = false;
+    for piece in pieces {
+        match reading.feed(piece) {
+            Ok(false) => {}
+            Ok(true) | Err(Halt::Done) => {
+                done = true;
+                break;
+            }
+            Err(Halt::Send(e)) => return Err(e.to_string()),
+            Err(Halt::Malformed(e)) => return Err(e),
+        }
+    }
+    reading.close(done).map(|streamed| streamed.text)
 }
 
 /// The event's data as text: borrowed when it is UTF-8, else with U+FFFD for each bad

@@ -236,4 +236,72 @@ mod tests {
             }
         }
     }
+
+    /// `no_response` sends no word of the reply on any route, whole or streamed, and counts
+    /// none: a chat completion's message and its streamed role chunk have no `content` (an
+    /// empty one is the empty reply a model may give) and no piece follows; the generic
+    /// route's `output` has no `text`, streamed too; the agent API's body has no `response`.
+    #[tokio::test]
+    async fn no_response_sends_no_text_on_any_route_and_counts_none() {
+        use serde_json::{json, Value};
+        let yaml = "agents:\n  ag:\n    rules: [{when: '.', fault: no_response, reply: Fine words here.}]\n";
+        let script = super::Script::parse(&crate::diag::SourceFile::new("m.yaml", yaml))
+            .expect("the script parses");
+        let server = super::start_local(script).await.expect("the mock starts");
+        let base = server.base_url();
+        let client = reqwest::Client::new();
+        let post = |path: &str, body: Value| {
+            let req = client
+                .post(format!("{base}{path}"))
+                .bearer_auth("k1234")
+                .json(&body);
+            async move {
+                let resp = req.send().await.expect("an answer");
+                assert_eq!(resp.status().as_u16(), 200);
+                resp.text().await.expect("a body")
+            }
+        };
+        let datas = |body: &str| -> Vec<String> {
+            body.lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .map(str::to_string)
+                .collect()
+        };
+        let json = |text: &str| serde_json::from_str::<Value>(text).expect("JSON");
+
+        let chat = json!({"model": "ag", "messages": [{"role": "user", "content": "hi"}]});
+        let whole = json(&post("/v1/chat/completions", chat.clone()).await);
+        assert_eq!(whole["choices"][0]["message"], json!({"role": "assistant"}));
+        assert_eq!(whole["usage"]["completion_tokens"], 0, "{whole}");
+        let mut streamed = chat;
+        streamed["stream"] = json!(true);
+        streamed["stream_options"] = json!({"include_usage": true});
+        let body = post("/v1/chat/completions", streamed).await;
+        let events = datas(&body);
+        assert_eq!(events.len(), 4, "role, finish, usage, [DONE]: {body}");
+        assert!(!body.contains("\"content\""), "{body}");
+        assert_eq!(
+            json(&events[0])["choices"][0]["delta"],
+            json!({"role": "assistant"})
+        );
+        assert_eq!(json(&events[1])["choices"][0]["finish_reason"], "stop");
+        assert_eq!(json(&events[2])["usage"]["completion_tokens"], 0);
+        assert_eq!(events[3], "[DONE]");
+
+        let whole = json(&post("/http/ag/chat", json!({"input": "hi"})).await);
+        assert_eq!(whole["output"], json!({}));
+        assert_eq!(whole["usage"]["out"], 0, "{whole}");
+        let body = post("/http/ag/chat", json!({"input": "hi", "stream": true})).await;
+        let events = datas(&body);
+        assert_eq!(events.len(), 2, "one event, then [DONE]: {body}");
+        let last = json(&events[0]);
+        assert_eq!(last["output"], json!({}), "{body}");
+        assert_eq!(last["usage"], json!({"in": 1, "out": 0, "total": 1}));
+        assert_eq!(events[1], "[DONE]");
+
+        let agent = json(&post("/v1/agents/ag/chat", json!({"message": "hi"})).await);
+        assert!(agent.get("response").is_none(), "{agent}");
+        assert_eq!(agent["usage"]["output_tokens"], 0, "{agent}");
+        server.shutdown().await;
+    }
 }

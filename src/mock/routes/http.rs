@@ -217,7 +217,7 @@ fn replay_answer(
     let (input, output) = (count_tokens(message), count_tokens(agent));
     let usage = json!({"in": input, "out": output, "total": input + output});
     let payload = if ask.stream {
-        events(vec![agent], &session_id, usage)
+        events(Some(vec![agent]), &session_id, usage)
     } else {
         let body = json!({"output": {"text": agent}, "session": session_id, "usage": usage});
         Payload::Json {
@@ -288,13 +288,14 @@ async fn answer(
         }
         Said::Reply { status, text } => (status, text),
     };
-    let (input, output) = (count_tokens(message), count_tokens(&text));
+    // Under `no_response` no word of the reply is sent, so none is counted.
+    let shown = (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str());
+    let (input, output) = (count_tokens(message), shown.map_or(0, count_tokens));
     agent.spend(input + output);
     let usage = json!({"in": input, "out": output, "total": input + output});
     let sid = step.session_id.as_str();
-    let shown = (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str());
     let payload = if ask.stream {
-        events(pieces(shown.unwrap_or("")), sid, usage)
+        events(shown.map(pieces), sid, usage)
     } else {
         let mut body = json!({"output": {}, "session": sid, "usage": usage});
         if let Some(t) = shown {
@@ -309,13 +310,19 @@ async fn answer(
 }
 
 /// One event per piece of text, each `{"output": {"text": piece}, "session": id}`, then one
-/// with empty text and the usage, then `[DONE]`.
-fn events(pieces: Vec<&str>, session: &str, usage: Value) -> Payload {
+/// with empty text and the usage, then `[DONE]`. Without a text (`no_response`), no piece, and
+/// the last event's `output` has no `text`: an empty one would be a text, where the fault
+/// sends none.
+fn events(pieces: Option<Vec<&str>>, session: &str, usage: Value) -> Payload {
+    let last = match pieces {
+        Some(_) => json!({"output": {"text": ""}, "session": session, "usage": usage}),
+        None => json!({"output": {}, "session": session, "usage": usage}),
+    };
     let pieces = pieces
+        .unwrap_or_default()
         .into_iter()
         .map(|p| json!({"output": {"text": p}, "session": session}).to_string())
         .collect();
-    let last = json!({"output": {"text": ""}, "session": session, "usage": usage});
     Payload::Events {
         head: Vec::new(),
         pieces,

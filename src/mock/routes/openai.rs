@@ -687,16 +687,19 @@ async fn answer(
             finish_reason = "length";
         }
     }
+    // Under `no_response` no word of the reply is sent, so none is counted: a client that
+    // reads the usage of such a body must not see words it never got.
+    let shown = (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str());
     let usage = Usage {
         prompt: completion.prompt_tokens,
-        completion: count_tokens(&text),
+        completion: shown.map_or(0, count_tokens),
     };
     agent.spend(usage.prompt + usage.completion);
     let reply = Reply {
         id: format!("chatcmpl-{}", random_id()),
         created: time::OffsetDateTime::now_utc().unix_timestamp(),
         model: &record.agent_id,
-        text: (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str()),
+        text: shown,
         finish_reason,
         usage,
     };
@@ -722,7 +725,8 @@ struct Reply<'a> {
     id: String,
     created: i64,
     model: &'a str,
-    /// `None` for the `no_response` fault: the message has no `content`.
+    /// `None` for the `no_response` fault: the message has no `content`, and streamed, the
+    /// role chunk has none either and no piece follows.
     text: Option<&'a str>,
     finish_reason: &'static str,
     usage: Usage,
@@ -808,7 +812,9 @@ impl Reply<'_> {
 
     /// As OpenAI streams it: a role chunk (with empty content), one chunk per piece of text,
     /// a chunk with `finish_reason`, the usage chunk when asked for, then `[DONE]`. With
-    /// `include_usage`, every chunk carries `usage: null` but the last.
+    /// `include_usage`, every chunk carries `usage: null` but the last. Without a text
+    /// (`no_response`), the role chunk has no `content` either: an empty one would be a text,
+    /// the empty reply a model may give, where the fault sends none.
     fn events(&self, include_usage: bool) -> Events {
         let rest = self.chunk_rest(include_usage);
         let text = self.text.unwrap_or("");
@@ -824,9 +830,10 @@ impl Reply<'_> {
             })
         };
         chunk(&mut events, &|out| {
-            out.extend_from_slice(
-                br#""content":"","role":"assistant"},"finish_reason":null,"index":0}"#,
-            )
+            if self.text.is_some() {
+                out.extend_from_slice(br#""content":"","#);
+            }
+            out.extend_from_slice(br#""role":"assistant"},"finish_reason":null,"index":0}"#)
         });
         events.end_head();
         for piece in Pieces::of(text) {
@@ -899,10 +906,11 @@ mod tests {
         };
         let null = || include_usage.then_some(Value::Null);
         let choice = |delta: Value, finish: Option<&str>| json!([{"delta": delta, "finish_reason": finish, "index": 0}]);
-        let head = vec![chunk(
-            choice(json!({"content": "", "role": "assistant"}), None),
-            null(),
-        )];
+        let role = match r.text {
+            Some(_) => json!({"content": "", "role": "assistant"}),
+            None => json!({"role": "assistant"}),
+        };
+        let head = vec![chunk(choice(role, None), null())];
         let pieces = pieces(r.text.unwrap_or(""))
             .into_iter()
             .map(|p| chunk(choice(json!({"content": p}), None), null()))
@@ -1049,5 +1057,41 @@ mod tests {
         assert!(!c.stream);
         let none = json!({"model": "m", "messages": [{"role": "system", "content": "x"}]});
         assert!(Completion::parse(none.as_object().unwrap()).is_err());
+    }
+
+    /// Without a text (`no_response`), a stream says none: its role chunk has no `content`,
+    /// no piece follows, and the finish chunk, the usage chunk and `[DONE]` come as ever.
+    #[test]
+    fn a_reply_without_text_streams_a_role_chunk_without_content() {
+        let r = Reply {
+            id: "chatcmpl-x".to_string(),
+            created: 1,
+            model: "ag",
+            text: None,
+            finish_reason: "stop",
+            usage: Usage {
+                prompt: 1,
+                completion: 0,
+            },
+        };
+        let [head, pieces, tail] = r.events(true).parts();
+        assert_eq!(
+            head,
+            [
+                r#"{"choices":[{"delta":{"role":"assistant"},"finish_reason":null,"index":0}],"created":1,"id":"chatcmpl-x","model":"ag","object":"chat.completion.chunk","usage":null}"#
+            ]
+        );
+        assert!(pieces.is_empty(), "{pieces:?}");
+        assert_eq!(tail.len(), 3, "{tail:?}");
+        assert!(tail.iter().all(|e| !e.contains("content")), "{tail:?}");
+        assert_eq!(tail[2], "[DONE]");
+        // And with a text, even an empty one, the role chunk's content is `""`.
+        let r = Reply {
+            text: Some(""),
+            ..r
+        };
+        let [head, pieces, _] = r.events(false).parts();
+        assert!(head[0].starts_with(r#"{"choices":[{"delta":{"content":"","role":"assistant"}"#));
+        assert!(pieces.is_empty());
     }
 }

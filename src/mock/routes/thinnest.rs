@@ -315,10 +315,12 @@ async fn answer(
         }
         Said::Reply { status, text } => (status, text),
     };
-    let (input_tokens, output_tokens) = (count_tokens(message), count_tokens(&reply));
+    // Under `no_response` no word of the reply is sent, so none is counted.
+    let missing = plan.fault == Some(crate::mock::script::Fault::NoResponse);
+    let output_tokens = if missing { 0 } else { count_tokens(&reply) };
+    let input_tokens = count_tokens(message);
     agent.spend(input_tokens + output_tokens);
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let missing = plan.fault == Some(crate::mock::script::Fault::NoResponse);
     let body = ChatReply::shaped(
         def,
         (!missing).then_some(reply.as_str()),
