@@ -391,7 +391,10 @@ fn a_dialogue_cut_short_by_a_missed_capture_leaves_its_golden_alone() {
     assert_code(&out, 1);
     let shown = stdout(&out);
     assert!(shown.contains("capture `order`"), "{shown}");
-    assert!(!shown.contains("turn count"), "no comparison of a cut transcript: {shown}");
+    assert!(
+        !shown.contains("turn count"),
+        "no comparison of a cut transcript: {shown}"
+    );
     assert!(!ws.exists("s.golden/order.yaml.new"), "{shown}");
 
     let out = run_in(ws.path(), &["run", "s.yaml", "--bless", "--color", "never"]);

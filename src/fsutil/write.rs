@@ -454,12 +454,19 @@ pub(crate) mod tests {
         std::fs::create_dir(d.join("other")).unwrap();
         std::os::unix::fs::symlink(d.join("other"), d.join("link")).unwrap();
         let same = |a: &str, b: &str| {
-            assert_eq!(replaced_file(&d.join(a)), replaced_file(&d.join(b)), "{a} / {b}");
+            assert_eq!(
+                replaced_file(&d.join(a)),
+                replaced_file(&d.join(b)),
+                "{a} / {b}"
+            );
         };
         same("nosuch/../r.out", "r.out");
         same("nosuch/deeper/../../r.out", "./r.out");
         same("nosuch/../link/r.out", "other/r.out");
-        assert_ne!(replaced_file(&d.join("nosuch/r.out")), replaced_file(&d.join("r.out")));
+        assert_ne!(
+            replaced_file(&d.join("nosuch/r.out")),
+            replaced_file(&d.join("r.out"))
+        );
     }
 
     #[test]

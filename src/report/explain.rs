@@ -246,7 +246,10 @@ pub fn repeat_headline(d: &crate::record::DialogueResult) -> String {
             .count();
         let passed = d.passed_runs();
         return match errored {
-            0 => format!("{passed}/{} runs passed (the rate --bless records)", d.repeat),
+            0 => format!(
+                "{passed}/{} runs passed (the rate --bless records)",
+                d.repeat
+            ),
             n => format!(
                 "{passed}/{} runs passed, {n} errored: no baseline is recorded from a round \
                  in which a run could not be judged",
