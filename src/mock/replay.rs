@@ -365,13 +365,18 @@ impl Goldens {
         let Some((agree, _, g)) = best else {
             return format!("no golden transcript matches turn {turn} of this conversation");
         };
+        // Every message said agrees with the golden's (`agree == turn`, the new one its turn
+        // `turn`): then only whom it answers can keep it from answering.
         let expected = match (&g.whom, g.turns.get(agree)) {
-            (Whom::Agent(id), Some(_)) if agree == turn && id != asked.agent_id => format!(
+            (Whom::Agent(id), _) if agree == turn && id != asked.agent_id => format!(
                 "its messages agree, but it answers agent `{id}`, not `{}`",
                 asked.agent_id
             ),
             (_, Some(t)) => format!("its turn {} is {:?}", agree + 1, t.user),
-            (_, None) => format!("it ends after {} turns", g.turns.len()),
+            (_, None) => match g.turns.len() {
+                1 => "it ends after 1 turn".to_string(),
+                n => format!("it ends after {n} turns"),
+            },
         };
         format!(
             "no golden transcript matches turn {turn} of this conversation; nearest: {} ({expected})",
@@ -515,6 +520,26 @@ mod tests {
             detail.contains("its messages agree, but it answers agent `gpt-4o-mini`, not `gpt-4o`"),
             "{detail}"
         );
+        // Its last message too: the agent is still the reason, not its length.
+        let Answer::NoMatch(detail) =
+            g.answer(Asked::agent("gpt-4o"), Kept::Client, &["hi", "hours?"])
+        else {
+            panic!("another model's goldens do not answer");
+        };
+        assert!(
+            detail.contains("but it answers agent `gpt-4o-mini`"),
+            "{detail}"
+        );
+        assert!(!detail.contains("ends after"), "{detail}");
+        // A conversation longer than any golden: where the nearest ends, in words.
+        g.goldens.truncate(1);
+        g.goldens[0].turns.truncate(1);
+        let Answer::NoMatch(detail) =
+            g.answer(Asked::agent("gpt-4o-mini"), Kept::Client, &["hi", "more"])
+        else {
+            panic!("no golden goes on");
+        };
+        assert!(detail.contains("(it ends after 1 turn)"), "{detail}");
     }
 
     #[test]
