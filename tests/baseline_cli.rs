@@ -750,3 +750,29 @@ fn a_bless_with_errored_runs_says_why_no_baseline_is_recorded() {
     assert!(!text.contains("needs 0"), "{text}");
     assert!(!ws.exists("bl.golden/d.yaml"));
 }
+
+/// `--bless` of a baseline dialogue whose every run a missed capture cut short: each run was
+/// judged (failed), but none went to its end, so there is no transcript to record the
+/// baseline with. A failure, not a pass that recorded nothing.
+#[test]
+fn a_bless_whose_runs_a_missed_capture_cut_short_fails() {
+    let ws = Workspace::new();
+    ws.write(
+        "bad.yaml",
+        "agents:\n  ag: {fallback: 'Sorry, I cannot find it.'}\n",
+    );
+    ws.write(
+        "c.yaml",
+        "endpoint: {base_url: mock, mock_script: bad.yaml, agent_id: ag, api_key: ak_x1234}\n\
+         dialogues:\n  - name: order\n    min_pass: baseline\n    turns:\n      - user: Where is my order?\n        capture: {order: 'ORD-\\d+'}\n      - user: Has {{order}} shipped?\n",
+    );
+    let out = run_in(
+        ws.path(),
+        &[
+            "run", "c.yaml", "--bless", "--repeat", "3", "--color", "never",
+        ],
+    );
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains("FAIL"), "{}", stdout(&out));
+    assert!(!ws.exists("c.golden/order.yaml"));
+}

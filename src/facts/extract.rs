@@ -525,14 +525,18 @@ impl<'a> Scanner<'a> {
             if c == '$' && self.glued(i) {
                 let before = i.checked_sub(1).and_then(|p| self.t.get(p));
                 if let Some(Kind::Word { text, .. }) = before.map(|t| &t.kind) {
-                    return Some((words::dollar_prefix(text).unwrap_or(UNKNOWN_DOLLAR), i + 1));
+                    // An ISO code names its dollar too (`USD$100`, `CAD$20`).
+                    let named = words::dollar_prefix(text).or_else(|| words::currency_code(text));
+                    return Some((named.unwrap_or(UNKNOWN_DOLLAR), i + 1));
                 }
             }
             return Some((code, i + 1));
         }
         let w = self.word(i)?;
         if self.sym(i + 1) == Some('$') && self.glued(i + 1) {
-            return words::dollar_prefix(w).map(|c| (c, i + 2));
+            return words::dollar_prefix(w)
+                .or_else(|| words::currency_code(w))
+                .map(|c| (c, i + 2));
         }
         let code = words::currency_code(w)?;
         // `USD -20`, signed as `-20 USD` is; in `USD-20`, glued like `ORD-9999`, `-` is no sign.
@@ -690,10 +694,19 @@ impl<'a> Scanner<'a> {
         if n.digits > 3 || n.grouped || n.frac().is_some() || n.leading_zero() {
             return None;
         }
-        let (mut v, mut k) = (n.value, i + 1);
-        while let Some(g) = group(k) {
+        // Between the groups a no-break or thin space (U+00A0, U+202F, U+2009: two or three
+        // bytes, where an ASCII space is one), as French typography sets them: an ASCII space
+        // may as well part a count from an amount (`2 100 USD gift cards`), which is read
+        // as two, as before.
+        let spaced = |before: &Num<'_>, g: &Num<'_>| matches!(before.gap_to(g), 2 | 3);
+        let (mut v, mut k, mut before) = (n.value, i + 1, n);
+        while let Some(g) = group(k).filter(|g| spaced(before, g)) {
             v = v * 1000.0 + g.value;
             k += 1;
+            before = g;
+        }
+        if k == i + 1 {
+            return None;
         }
         // `1 299,99 €`: cents after the last group.
         let cents = (self.sym(k) == Some(',') && self.glued(k) && self.glued(k + 1))
@@ -1104,11 +1117,16 @@ fn digits<'a>(n: &Num<'a>, v: f64) -> Val<'a> {
         whole: if v == n.value { n.whole() } else { None },
         leading_zero: n.leading_zero(),
         frac: n.frac(),
+        // Only where a decimal reading is unlikely: `1.000` (no price is a thousandth of a
+        // euro to the cent) or two or three digits before the dot (`12.500`). `1.168 EUR` (a
+        // rate) and `€1.799 a litre` keep their point: neither reading is sure, and the
+        // English one is kept rather than a third value.
         dot_group: n.digits <= 3
             && !n.grouped
             && n.value >= 1.0
             && v.abs() == n.value
-            && n.frac().is_some_and(|f| f.len() == 3),
+            && n.frac()
+                .is_some_and(|f| f.len() == 3 && (f == "000" || n.digits >= 2)),
     }
 }
 
@@ -1593,9 +1611,18 @@ mod tests {
             ("1.234.567,89 EUR", &["money 1234567.89 EUR"]),
             ("12,5 %", &["percent 12.5"]),
             ("12,5%", &["percent 12.5"]),
-            ("1 299 €", &["money 1299 EUR"]),
-            ("1 299,99 €", &["money 1299.99 EUR"]),
+            ("1\u{202f}299 €", &["money 1299 EUR"]),
+            ("1\u{a0}299,99 €", &["money 1299.99 EUR"]),
             ("12\u{a0}500 EUR", &["money 12500 EUR"]),
+            ("1\u{2009}234\u{2009}567 €", &["money 1234567 EUR"]),
+            // An ASCII space may part a count from an amount: two, as before.
+            ("Buy 2 100 USD gift cards", &["number 2", "money 100 USD"]),
+            ("1 299 €", &["number 1", "money 299 EUR"]),
+            // A rate or a litre's price to the tenth of a cent keeps its point; `USD$` is
+            // US dollars.
+            ("1 GBP = 1.168 EUR", &["money 1 GBP", "money 1.168 EUR"]),
+            ("€1.799 a litre", &["money 1.799 EUR"]),
+            ("USD$100, CAD$20", &["money 100 USD", "money 20 CAD"]),
             ("2,5 kg", &["number 2.5 kg"]),
             ("1,5 business days", &["number 1.5 day"]),
             ("25,5°", &["number 25.5 degree"]),

@@ -35,6 +35,14 @@ pub(super) struct Num<'a> {
 }
 
 impl<'a> Num<'a> {
+    /// How many bytes of the text lie between the end of this number and the start of
+    /// `next`, a number read after it from the same text: the width of the space between two
+    /// groups (`1 299`: one; with a no-break space, two; with U+202F, three).
+    pub fn gap_to(&self, next: &Num<'_>) -> usize {
+        let end = self.written.as_ptr() as usize + self.written.len();
+        (next.written.as_ptr() as usize).wrapping_sub(end)
+    }
+
     /// The integer digits, separators removed (a copy only when there were any).
     pub fn int(&self) -> Cow<'a, str> {
         let int = match self.frac_len {

@@ -302,7 +302,13 @@ fn blessed_verdict(group: &[Attempt]) -> Outcome {
     if group.iter().any(|a| a.outcome == Outcome::NotRun) {
         Outcome::NotRun
     } else if group.iter().all(judged) {
-        Outcome::Pass
+        // Each run judged, but none went to its end (a missed capture cut every one short):
+        // there is no transcript to record the baseline with, and the agent answered wrongly.
+        if group.iter().any(Attempt::went_to_end) {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        }
     } else {
         Outcome::Error
     }
@@ -434,8 +440,8 @@ fn compare_golden(suite: &Suite, d: &Dialogue, path: &Path, attempt: &Attempt) -
 /// `min_pass: baseline` gate compares with.
 ///
 /// A dialogue that Ctrl-C cut short (`NotRun`) is left alone too, however many of its runs had
-/// finished: its baseline would count only those. (A run that a capture ended early is
-/// judged, failed: SPEC §3 blesses it like any failure.)
+/// finished: its baseline would count only those. A run that a missed capture ended early is
+/// judged, failed, but did not go to its end: it is never the golden's transcript.
 async fn bless(
     suite: &Suite,
     d: &Dialogue,

@@ -294,7 +294,17 @@ impl Checker<'_> {
                     || (c == '#' && rest[..i].ends_with([' ', '\t']))
             })
             .map_or(rest.len(), |(i, _)| i);
-        Some(rest[..end].trim_end()).filter(|t| !t.is_empty())
+        let text = rest[..end].trim_end();
+        // An anchor or a tag before the value (`&price 9.90`, `!!float 9.90`) is not its
+        // text. At an alias (`*ok`, a `<<: *ok` merge) the value is written elsewhere, as it
+        // is in a block scalar or a quoted one: the rebuilt text stands, as it did before.
+        let text = match text.split_once(' ') {
+            Some((mark, value)) if mark.starts_with(['&', '!']) => value.trim_start(),
+            _ => text,
+        };
+        let plain =
+            !text.is_empty() && !text.starts_with(['*', '&', '!', '|', '>', '"', '\'', '<']);
+        plain.then_some(text)
     }
 
     /// A blank rubric states nothing the judge could find false: it would pass every reply,

@@ -1219,6 +1219,28 @@ fn a_lone_number_or_boolean_is_checked_as_written() {
             "NotRegex([Pattern(Regex(\"1e3\"))])"
         ]
     );
+    // At an alias the value is written elsewhere: never the alias's own text.
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}dialogues:\n  - name: a\n    turns:\n      - user: hi\n        expect: &ok\n          \
+             contains: 9.90\n      - user: hi\n        expect: *ok\n      - user: hi\n        \
+             expect:\n          <<: *ok\n          status: 200\n"
+        ),
+    )]);
+    let s = one(&f);
+    for turn in &s.dialogues[0].turns {
+        let kinds: Vec<String> = turn
+            .expect
+            .iter()
+            .map(|e| format!("{:?}", e.kind))
+            .collect();
+        assert!(
+            kinds.iter().any(|k| k.starts_with("Contains([\"9.9")),
+            "{kinds:?}"
+        );
+        assert!(!kinds.iter().any(|k| k.contains('*')), "{kinds:?}");
+    }
 }
 
 #[test]
