@@ -10,24 +10,15 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::process::Output;
 
-use common::{agenttest, assert_code, read_request, stdout, Workspace};
+use common::{assert_code, read_request, stdout, Workspace};
 use serde_json::Value;
 
 fn run(ws: &Workspace, args: &[&str]) -> Output {
-    agenttest()
-        .current_dir(ws.path())
-        .arg("run")
-        .args(args)
-        .args(["--color", "never", "-j", "1", "--json", "r.json"])
-        .output()
-        .expect("run agenttest")
+    common::run_to_json(ws, args)
 }
 
 fn dialogue<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["dialogues"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["name"] == name))
-        .unwrap_or_else(|| panic!("no dialogue {name}"))
+    common::dialogue_named(report, name)
 }
 
 /// The suite of the audit that found the mock streaming a text under `no_response`: every

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::process::Output;
 
-use common::{agenttest, assert_code, read_request, stdout, Workspace};
+use common::{assert_code, read_request, stdout, Workspace};
 use serde_json::Value;
 
 /// A server answering every request with the raw bytes `answer` gives for its path, then
@@ -50,20 +50,11 @@ fn chunk(content: &str) -> String {
 }
 
 fn run(ws: &Workspace, args: &[&str]) -> Output {
-    agenttest()
-        .current_dir(ws.path())
-        .arg("run")
-        .args(args)
-        .args(["--color", "never", "-j", "1", "--json", "r.json"])
-        .output()
-        .expect("run agenttest")
+    common::run_to_json(ws, args)
 }
 
 fn dialogue<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["dialogues"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["name"] == name))
-        .unwrap_or_else(|| panic!("no dialogue {name}"))
+    common::dialogue_named(report, name)
 }
 
 #[test]

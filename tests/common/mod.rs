@@ -230,3 +230,22 @@ pub fn read_request(stream: &std::net::TcpStream) -> String {
     let _ = reader.read_exact(&mut sink);
     request_line.split(' ').nth(1).unwrap_or("").to_string()
 }
+
+/// `agenttest run ARGS` in `ws`, one job at a time, with the JSON report in `r.json`.
+pub fn run_to_json(ws: &Workspace, args: &[&str]) -> Output {
+    agenttest()
+        .current_dir(ws.path())
+        .arg("run")
+        .args(args)
+        .args(["--color", "never", "-j", "1", "--json", "r.json"])
+        .output()
+        .expect("run agenttest")
+}
+
+/// The dialogue named `name` in a JSON report.
+pub fn dialogue_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["dialogues"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == name))
+        .unwrap_or_else(|| panic!("no dialogue {name}"))
+}
