@@ -14,7 +14,9 @@
 //! field gives others their meaning (`varz` for `vars`), when it is a blank like any. The
 //! check that counts over every dialogue (a suite-wide field that no dialogue's kind uses)
 //! is off (`Checker::repaired`): a blanked `kind:` would make it an echo. This adds errors
-//! to a broken file; it never makes one pass.
+//! to a broken file; it never makes one pass. An `agenttest.yaml` takes the simplest case of
+//! it (`load_config`): when every blank is an unknown field of that kind, the rest is checked
+//! whole, with the same echoes left out.
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::suite::raw::{span_of, RawSuite};
