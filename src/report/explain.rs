@@ -236,9 +236,10 @@ fn turn_number(text: &str) -> Option<usize> {
 /// The headline of a repeated dialogue: `3/5 runs passed (needs 4)`, or against the baseline
 /// both rates and the p-value: `13/20 runs passed; baseline 95/100; p = 0.0006031 < alpha 0.01`.
 pub fn repeat_headline(d: &crate::record::DialogueResult) -> String {
-    // `min_pass: baseline` under `--bless`: no gate, the round's rate is what is recorded,
-    // and only a round whose every run could be judged records one (run/dialogue.rs,
-    // `blessed_verdict`). "(needs 0)" would read as a bar the round met.
+    // `min_pass: baseline` under `--bless` (the runner gives the baseline gate a `min_pass`
+    // of 0, which no count can be, and no gate result when it blesses): no gate, the round's
+    // rate is what is recorded, and only a round whose every run could be judged records one
+    // (run/dialogue.rs, `blessed_verdict`). "(needs 0)" would read as a bar the round met.
     if d.baseline.is_none() && d.min_pass == 0 {
         let errored = crate::report::common::turns::deciding(d)
             .iter()

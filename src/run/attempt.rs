@@ -110,7 +110,7 @@ async fn run_turn(
     let message = template::expand_template(&turn.user, values);
     let mut tr = TurnResult::unanswered(turn.span, message.clone());
     let more = i + 1 < pipe.d.turns.len();
-    let answered = answer(pipe, conversation, i, &message, values, &mut tr).await;
+    let answered = answer(pipe, conversation, i, more, &message, values, &mut tr).await;
     let judged = match answered {
         Ok(text) => judge_turn(pipe, turn, attempt, &mut tr, &text, values)
             .await
@@ -149,12 +149,14 @@ enum Stopped {
     Errored(ErrorKind),
 }
 
-/// The turn's message sent, with the runner's retries, and its reply taken into `tr`: the
-/// reply's text, or why the attempt stops here.
+/// The turn's message sent, with the runner's retries, and its reply taken into `tr` (`more`:
+/// a turn follows, which needs the session the reply brings): the reply's text, or why the
+/// attempt stops here.
 async fn answer(
     pipe: &Pipe<'_>,
     conversation: &mut dyn Conversation,
     i: usize,
+    more: bool,
     message: &str,
     values: &BTreeMap<String, String>,
     tr: &mut TurnResult,
@@ -190,7 +192,6 @@ async fn answer(
             }));
         }
     };
-    let more = i + 1 < d.turns.len();
     take_reply(tr, reply, &expected, sent.retries, sent.refused_wait)
         .and_then(|text| match session_lost(tr, conversation, more) {
             Some(kind) => Err(kind),

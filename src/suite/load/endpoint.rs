@@ -28,9 +28,8 @@ pub(super) struct Layer {
     env_secrets: Vec<SecretString>,
     agent_id: Option<String>,
     api_key: Option<SecretString>,
-    headers: Vec<Header>,
-    /// Where each of `headers` is written, by name, for an error about one of them.
-    header_sites: Vec<Sited<String>>,
+    /// Each with where it is written, for an error about it.
+    headers: Vec<(Header, Sited<()>)>,
     timeout: Option<Duration>,
     retries: Option<u32>,
     rate_limit: Option<f64>,
@@ -52,16 +51,10 @@ impl Layer {
     pub(super) fn under(&self, upper: &Layer) -> Layer {
         let mut headers = self.headers.clone();
         for h in &upper.headers {
-            headers.retain(|old| !old.name.eq_ignore_ascii_case(&h.name));
+            headers.retain(|(old, _)| !old.name.eq_ignore_ascii_case(&h.0.name));
             headers.push(h.clone());
         }
-        let mut header_sites = self.header_sites.clone();
-        for h in &upper.header_sites {
-            header_sites.retain(|old| !old.value.eq_ignore_ascii_case(&h.value));
-            header_sites.push(h.clone());
-        }
         Layer {
-            header_sites,
             kind: upper.kind.or(self.kind),
             base_url: upper.base_url.clone().or_else(|| self.base_url.clone()),
             env_secrets: match upper.base_url {
@@ -165,10 +158,7 @@ impl Checker<'_> {
         }
         for (name, value) in raw.headers.iter().flat_map(|h| h.0.iter()) {
             if let Some(h) = self.header(name, value) {
-                layer.headers.push(h);
-                layer
-                    .header_sites
-                    .push(self.sited(name.value.clone(), span_of(name)));
+                layer.headers.push((h, self.sited((), span_of(name))));
             }
         }
         if let Some(v) = &raw.timeout {
@@ -438,7 +428,7 @@ impl Checker<'_> {
             env_secrets,
             agent_id,
             api_key: layer.api_key,
-            headers: layer.headers,
+            headers: layer.headers.into_iter().map(|(h, _)| h).collect(),
             timeout: layer.timeout.unwrap_or(Endpoint::DEFAULT_TIMEOUT),
             retries: layer.retries.unwrap_or(Endpoint::DEFAULT_RETRIES),
             rate_limit: layer.rate_limit,
@@ -533,17 +523,17 @@ impl Checker<'_> {
             .spec
             .auth_header()
             .map_or("Authorization", |h| h.value.as_str());
-        let Some(site) = layer
-            .header_sites
+        let Some((header, site)) = layer
+            .headers
             .iter()
-            .find(|h| h.value.eq_ignore_ascii_case(name))
+            .find(|(h, _)| h.name.eq_ignore_ascii_case(name))
         else {
             return;
         };
         let d = Diagnostic::at(
             &site.file,
             site.span,
-            format!("header `{}` is also where `api_key` goes", site.value),
+            format!("header `{}` is also where `api_key` goes", header.name),
         )
         .with_label("the key would replace this header's value")
         .with_help(format!(

@@ -274,8 +274,8 @@ fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
     };
     // An empty config (0 bytes, or blank) says nothing, like one holding only comments; a
     // suite cannot be empty, so the YAML layer refuses an empty document.
-    let mut structural = Vec::new();
-    let mut echo: Box<dyn Fn(&Diagnostic) -> bool> = Box::new(|_| false);
+    // The structural errors of a config checked whole anyway, and its blanks.
+    let (mut structural, mut blanks) = (Vec::new(), Vec::new());
     let raw: RawConfig = if file.text.trim().is_empty() {
         RawConfig::default()
     } else {
@@ -285,8 +285,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
             // that a misspelt field does not hide an unset `${VAR}` beside it (all errors at
             // once, SPEC §4), as in a suite (`repaired.rs`).
             Err((diags, Some(rep))) if repaired::only_unknown_fields(&rep.blanks) => {
-                structural = diags;
-                echo = Box::new(repaired::echo_in(&rep.blanks.iter().collect::<Vec<_>>()));
+                (structural, blanks) = (diags, rep.blanks);
                 rep.value
             }
             Err((diags, _)) => return (Err(diags), Scripts::new()),
@@ -308,6 +307,7 @@ fn load_config(path: &Path, opts: &LoadOptions) -> ConfigLoad {
     let normalize = ck.normalize(raw.normalize.as_deref().unwrap_or_default());
     let (diags, scripts) = ck.finish_with_scripts();
     if !diags.is_empty() || !structural.is_empty() {
+        let echo = repaired::echo_in(&blanks);
         structural.extend(diags.into_iter().filter(|d| !echo(d)));
         structural.sort_by_key(|d| d.span);
         return (Err(structural), scripts);

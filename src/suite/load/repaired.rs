@@ -51,10 +51,8 @@ pub(super) fn load(
     // the checks below (a misspelt `response.txt` in the suite's endpoint had hidden every
     // other error in the file until it was fixed, QA finding 11). Except a misspelling of a field that gives other fields their meaning (`varz` for
     // `vars` would make every `{{name}}` it defines "unknown"): that one is a blank like any.
-    let (unknown, blanks): (Vec<&BlankSite>, Vec<&BlankSite>) = rep
-        .blanks
-        .iter()
-        .partition(|b| b.unknown_field && !b.meant.as_deref().is_some_and(gives_meaning));
+    let (unknown, blanks): (Vec<&BlankSite>, Vec<&BlankSite>) =
+        rep.blanks.iter().partition(|b| harmless(b));
     // A blank in the head, or in a top-level key after the list (it starts at column 1,
     // where no dialogue's own key can), changes what every dialogue means.
     let outside = |b: &&BlankSite| {
@@ -69,7 +67,7 @@ pub(super) fn load(
     let touched: Vec<bool> = (0..starts.len())
         .map(|i| blanks.iter().any(|b| dialogue_of(b.first) == Some(i)))
         .collect();
-    let echo = echo_in(&unknown);
+    let echo = echo_in(unknown.iter().copied());
     let mut ck = Checker::new(file, opts);
     ck.repaired = true;
     let suite = ck.suite(&rep.value, config);
@@ -91,8 +89,13 @@ pub(super) fn load(
 
 /// `base_ur: ...` leaves `base_url` missing only because of the typo its own error names:
 /// "has no `base_url`" would be an echo. Any other error about `base_url` is its own.
-pub(super) fn echo_in(unknown: &[&BlankSite]) -> impl Fn(&Diagnostic) -> bool {
-    let meant: Vec<String> = unknown.iter().filter_map(|b| b.meant.clone()).collect();
+pub(super) fn echo_in<'b>(
+    unknown: impl IntoIterator<Item = &'b BlankSite>,
+) -> impl Fn(&Diagnostic) -> bool {
+    let meant: Vec<String> = unknown
+        .into_iter()
+        .filter_map(|b| b.meant.clone())
+        .collect();
     move |d: &Diagnostic| {
         d.message.contains(" has no ")
             && meant.iter().any(|m| {
@@ -101,12 +104,16 @@ pub(super) fn echo_in(unknown: &[&BlankSite]) -> impl Fn(&Diagnostic) -> bool {
     }
 }
 
-/// Whether every blank of a repaired file is an unknown field that gives no other field its
-/// meaning: what is left then means what it says, and is checked whole (an `agenttest.yaml`).
+/// A blank that takes away nothing the rest of the file means: an unknown field's, unless it
+/// looks like a field that gives others their meaning.
+fn harmless(b: &BlankSite) -> bool {
+    b.unknown_field && !b.meant.as_deref().is_some_and(gives_meaning)
+}
+
+/// Whether every blank of a repaired file is [`harmless`]: what is left then means what it
+/// says, and is checked whole (an `agenttest.yaml`).
 pub(super) fn only_unknown_fields(blanks: &[BlankSite]) -> bool {
-    blanks
-        .iter()
-        .all(|b| b.unknown_field && !b.meant.as_deref().is_some_and(gives_meaning))
+    blanks.iter().all(harmless)
 }
 
 /// The fields whose absence changes what the fields around them mean, not only whether
