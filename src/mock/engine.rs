@@ -178,6 +178,14 @@ pub(crate) struct Plan<'a> {
     pub pace: Pace,
 }
 
+impl Plan<'_> {
+    /// The reply's text as the answer carries it: none under `no_response`, whose answer is a
+    /// 200 without the text on every route (and whose tokens are not counted).
+    pub(crate) fn shown<'t>(&self, text: &'t str) -> Option<&'t str> {
+        (self.fault != Some(Fault::NoResponse)).then_some(text)
+    }
+}
+
 /// Picks the first rule whose `after` is earned and whose `when` matches.
 pub(crate) fn plan<'a>(def: &'a Agent, turn: &Turn<'_>) -> Plan<'a> {
     let rule = def.rules.iter().enumerate().find(|(_, r)| {

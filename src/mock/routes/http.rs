@@ -31,7 +31,7 @@ use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Pacing, Payload};
 use crate::mock::engine::{self, count_tokens, Said, Turn};
 use crate::mock::replay::{Answer, Asked};
-use crate::mock::script::{Fault, Pace};
+use crate::mock::script::Pace;
 use crate::mock::state::{AgentState, Api, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, rate_headers, rate_text, read_body,
@@ -289,7 +289,7 @@ async fn answer(
         Said::Reply { status, text } => (status, text),
     };
     // Under `no_response` no word of the reply is sent, so none is counted.
-    let shown = (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str());
+    let shown = plan.shown(&text);
     let (input, output) = (count_tokens(message), shown.map_or(0, count_tokens));
     agent.spend(input + output);
     let usage = json!({"in": input, "out": output, "total": input + output});

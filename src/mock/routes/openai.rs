@@ -27,7 +27,7 @@ use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Events, Pacing, Payload, Pieces};
 use crate::mock::engine::{self, count_tokens, Said};
 use crate::mock::replay::{Answer, Asked};
-use crate::mock::script::{Fault, RetryHeader};
+use crate::mock::script::RetryHeader;
 use crate::mock::state::{AgentState, Api, RateVerdict, Replayed, RequestRecord};
 use crate::mock::wire::{
     authenticate, bearer, delay_or_drop, finish, json_body, read_body, replay_identity,
@@ -689,7 +689,7 @@ async fn answer(
     }
     // Under `no_response` no word of the reply is sent, so none is counted: a client that
     // reads the usage of such a body must not see words it never got.
-    let shown = (plan.fault != Some(Fault::NoResponse)).then_some(text.as_str());
+    let shown = plan.shown(&text);
     let usage = Usage {
         prompt: completion.prompt_tokens,
         completion: shown.map_or(0, count_tokens),

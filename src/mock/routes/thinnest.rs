@@ -316,14 +316,14 @@ async fn answer(
         Said::Reply { status, text } => (status, text),
     };
     // Under `no_response` no word of the reply is sent, so none is counted.
-    let missing = plan.fault == Some(crate::mock::script::Fault::NoResponse);
-    let output_tokens = if missing { 0 } else { count_tokens(&reply) };
+    let shown = plan.shown(&reply);
+    let output_tokens = shown.map_or(0, count_tokens);
     let input_tokens = count_tokens(message);
     agent.spend(input_tokens + output_tokens);
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let body = ChatReply::shaped(
         def,
-        (!missing).then_some(reply.as_str()),
+        shown,
         &step.session_id,
         (input_tokens, output_tokens),
         latency_ms,
