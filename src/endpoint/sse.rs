@@ -580,10 +580,13 @@ pub fn is_event_stream(response: &Response) -> bool {
 pub fn answers_events(response: &Response) -> bool {
     match media_type(response) {
         None => true,
+        // Compared without case, in place: a lowercased copy was an allocation a reply.
         Some(t) => {
-            let t = t.to_ascii_lowercase();
-            t == "text/event-stream"
-                || !(t == "application/json" || t == "text/json" || t.ends_with("+json"))
+            let is = |name: &str| t.eq_ignore_ascii_case(name);
+            let json_suffix = t.len() >= 5
+                && t.is_char_boundary(t.len() - 5)
+                && t[t.len() - 5..].eq_ignore_ascii_case("+json");
+            is("text/event-stream") || !(is("application/json") || is("text/json") || json_suffix)
         }
     }
 }
@@ -595,7 +598,8 @@ fn media_type(response: &Response) -> Option<&str> {
         .get(reqwest::header::CONTENT_TYPE)?
         .to_str()
         .ok()?;
-    Some(v.split(';').next().unwrap_or("").trim())
+    let end = v.find(';').unwrap_or(v.len());
+    Some(v[..end].trim())
 }
 
 /// A word for an error about a body that did not parse as JSON, when it reads as server-sent
