@@ -1075,9 +1075,11 @@ impl Frames {
             .next
             .filter(|&n| n != last && n < self.list.len());
         for at in std::iter::once(last).chain(next) {
-            if let Some(len) = self.quick_events(at, bytes, text) {
+            if let Some((len, counted)) = self.quick_events(at, bytes, text) {
                 let content = self.list[at].content.map(|_| &());
-                return Some((len, self.read_by(at, content)));
+                let mut read = self.read_by(at, content);
+                read.usage = counted.or(read.usage);
+                return Some((len, read));
             }
         }
         let data = bytes.strip_prefix(b"data: ")?;
@@ -1089,19 +1091,28 @@ impl Frames {
     }
 
     /// The quick road of frame `at` for the events at the start of `bytes`, the frame first
-    /// brought up to the current completion's tokens: the run of its content events, or the
-    /// one event that is its text, for a frame without content. Their length, 0 for none.
-    fn quick_events(&mut self, at: usize, bytes: &[u8], text: &mut Vec<u8>) -> Option<usize> {
+    /// brought up to the current completion's tokens: the run of its content events, or, for a
+    /// frame without content, the one event that is its text or its text with other counts
+    /// (whose usage then comes too). Their length; `None` for none.
+    fn quick_events(
+        &mut self,
+        at: usize,
+        bytes: &[u8],
+        text: &mut Vec<u8>,
+    ) -> Option<(usize, Option<Usage>)> {
         let frame = self.list.get_mut(at)?;
         frame.refresh(&self.current, self.generation);
         if !frame.one_line {
             return None;
         }
-        let len = match frame.content {
-            Some(_) => frame.run(bytes, text),
-            None => frame.whole_at(bytes).unwrap_or(0),
+        let read = match frame.content {
+            Some(_) => (frame.run(bytes, text), None),
+            None => match frame.whole_at(bytes) {
+                Some(len) => (len, None),
+                None => frame.counts_at(bytes).map(|(len, u)| (len, Some(u)))?,
+            },
         };
-        (len > 0).then_some(len)
+        (read.0 > 0).then_some(read)
     }
 
     /// Takes the tokens of frame `at`'s ignored holes in `moved` (a bit per hole), which it has
@@ -1452,6 +1463,42 @@ impl Frame {
             .strip_prefix(&self.text[..])?;
         rest.starts_with(b"\n\n")
             .then_some(b"data: ".len() + self.text.len() + 2)
+    }
+
+    /// For a frame with counts and without content: the length of the event at the start of
+    /// `bytes` if it is `data: `, the frame's text with other counts in its count holes, and a
+    /// blank line, and the usage it states. What the token road would say of it, with its
+    /// ignored holes holding the frame's own tokens (the current completion's, brought up to
+    /// them), but that the frame is left as it was: its text and its usage still say the same.
+    /// A stream's last chunk, its usage, differs from the one before it only in its counts (the
+    /// prompt grows a turn at a time), and it had taken the token road every time, the dearest
+    /// way through a chunk (every hole's token scanned, the text copied).
+    fn counts_at(&self, bytes: &[u8]) -> Option<(usize, Usage)> {
+        let data = bytes.strip_prefix(b"data: ")?;
+        let mut usage = self.usage?;
+        let (mut in_frame, mut at) = (0, 0);
+        for hole in &self.holes {
+            let Kind::Count(count) = hole.kind else {
+                continue;
+            };
+            let fixed = &self.text[in_frame..hole.start];
+            if !data.get(at..)?.starts_with(fixed) {
+                return None;
+            }
+            at += fixed.len();
+            let (len, n) = unsigned(&data[at..])?;
+            *count.of(&mut usage) = Some(n);
+            at += len;
+            in_frame = hole.end;
+        }
+        if in_frame == 0 {
+            // No counts: `whole_at` has said all there is to say.
+            return None;
+        }
+        let end = &self.text[in_frame..];
+        let after = data.get(at..)?;
+        (after.starts_with(end) && after[end.len()..].starts_with(b"\n\n"))
+            .then_some((b"data: ".len() + at + end.len() + 2, usage))
     }
 
     /// Sets [`Frame::seam`] from the frame's text and holes.
@@ -3046,11 +3093,13 @@ mod tests {
             openai_shape,
             prop::collection::vec(content, 0..6),
             1u64..200,
+            // Counts of one length and of another, and one that is no JSON number.
+            prop::sample::select(vec!["3", "17", "03"]),
             // A tool call after the role chunk, as vLLM streams one: with no words after it,
             // the reply is no reply on every road.
             prop::bool::weighted(0.25),
         )
-            .prop_map(|(id, created, openai, words, n, calls)| {
+            .prop_map(|(id, created, openai, words, n, prompt, calls)| {
                 let chunk = |choices: &[u8], usage: &str| -> Vec<u8> {
                     let mut c = Vec::new();
                     if openai {
@@ -3090,7 +3139,7 @@ mod tests {
                 chunks.push(chunk(&delta(None, r#""stop""#), "null"));
                 chunks.push(chunk(
                     b"[]",
-                    &format!(r#"{{"completion_tokens":{n},"prompt_tokens":3,"total_tokens":{}}}"#, n + 3),
+                    &format!(r#"{{"completion_tokens":{n},"prompt_tokens":{prompt},"total_tokens":{}}}"#, n + 3),
                 ));
                 chunks
             });
@@ -3166,6 +3215,58 @@ mod tests {
             pieces.len()
         );
         Ok(())
+    }
+
+    /// The replies of a dialogue, one a turn, read by one conversation's frames, each in the
+    /// mock's shape with `data: ` and a blank line (the event road), say what the slow road
+    /// says: above all their usage, whose counts grow from turn to turn, by as many digits or
+    /// more, or come back down, or stop being a number.
+    #[test]
+    fn a_dialogues_replies_read_their_own_counts() {
+        let reply = |id: &str, prompt: &str, completion: &str, total: &str| -> Vec<u8> {
+            let tail = format!(
+                r#","created":1796391329,"id":"{id}","model":"ag","object":"chat.completion.chunk","usage":"#
+            );
+            let mut body = Vec::new();
+            for (choices, usage) in [
+                (r#"[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}]"#.to_string(), "null".to_string()),
+                (r#"[{"delta":{"content":"Hi "},"finish_reason":null,"index":0}]"#.to_string(), "null".to_string()),
+                (r#"[{"delta":{"content":"there."},"finish_reason":null,"index":0}]"#.to_string(), "null".to_string()),
+                (r#"[{"delta":{},"finish_reason":"stop","index":0}]"#.to_string(), "null".to_string()),
+                ("[]".to_string(), format!(r#"{{"completion_tokens":{completion},"prompt_tokens":{prompt},"total_tokens":{total}}}"#)),
+            ] {
+                body.extend_from_slice(format!("data: {{\"choices\":{choices}{tail}{usage}}}\n\n").as_bytes());
+            }
+            body.extend_from_slice(b"data: [DONE]\n\n");
+            body
+        };
+        let turns = [
+            ("chatcmpl-a", "4", "2", "6"),
+            ("chatcmpl-b", "24", "2", "26"),
+            ("chatcmpl-c", "44", "2", "46"),
+            ("chatcmpl-d", "64", "3", "67"),
+            ("chatcmpl-e", "84", "16", "100"),
+            ("chatcmpl-f", "5", "2", "7"),
+            ("chatcmpl-g", "5", "2", "7"),
+            ("chatcmpl-h", "05", "2", "7"),
+            ("chatcmpl-i", "123456789", "2", "123456791"),
+            ("chatcmpl-j", "6", "2", "8"),
+        ];
+        let mut frames = Frames::default();
+        for (id, prompt, completion, total) in turns {
+            let body = reply(id, prompt, completion, total);
+            let want = slow_road(&body);
+            assert_eq!(
+                fast_road(&[&body], &mut frames, false),
+                want,
+                "{prompt} {total}"
+            );
+            if prompt != "05" {
+                let n = |t: &str| t.parse().ok();
+                assert_eq!(want.1.input_tokens, n(prompt));
+                assert_eq!(want.1.total_tokens, n(total));
+            }
+        }
     }
 
     /// A stream read in pieces cut anywhere (at every single point, and at several random
