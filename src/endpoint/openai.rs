@@ -222,10 +222,12 @@ enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// What serde_json writes of a `Msg` of this role up to its content: one copy, where the
+    /// keys and the role written one by one were three.
+    fn opening(self) -> &'static [u8] {
         match self {
-            Role::User => "user",
-            Role::Assistant => "assistant",
+            Role::User => br#"{"role":"user","content":"#,
+            Role::Assistant => br#"{"role":"assistant","content":"#,
         }
     }
 }
@@ -334,9 +336,7 @@ fn push_message(out: &mut Vec<u8>, comma: bool, role: Role, content: &str) {
     // What serde_json writes of a `Msg`, with its constant keys and role written as they are
     // (as a struct it cost 1,700 instructions a message, mostly in escaping those); the
     // content is escaped by serde_json. Into a `Vec`, a string cannot fail to serialize.
-    out.extend_from_slice(b"{\"role\":\"");
-    out.extend_from_slice(role.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"content\":");
+    out.extend_from_slice(role.opening());
     push_string(out, content);
     out.push(b'}');
 }
@@ -348,15 +348,18 @@ fn push_message(out: &mut Vec<u8>, comma: bool, role: Role, content: &str) {
 /// beyond a platform one that grew with every turn.
 fn push_string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    let mut words = bytes.chunks_exact(8);
-    let plain = words.by_ref().all(|w| {
+    let plain_word = |w: &[u8]| {
         let mut eight = [0; 8];
         eight.copy_from_slice(w);
         escapes(u64::from_le_bytes(eight)) == 0
-    }) && words
-        .remainder()
-        .iter()
-        .all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
+    };
+    let mut words = bytes.chunks_exact(8);
+    let plain = match bytes.len() {
+        // The bytes past the last whole word, as the last eight bytes (which overlap it): a
+        // byte at a time they had cost as much as all the words before.
+        n if n >= 8 => words.all(plain_word) && plain_word(&bytes[n - 8..]),
+        _ => bytes.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\'),
+    };
     if plain {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
@@ -580,7 +583,7 @@ pub fn parse_completion(bytes: &[u8]) -> ReplyBody {
                 session_id: None,
                 shape: Some("chat.completion"),
                 usage: c.usage.map(Usage::from).unwrap_or_default(),
-                model: c.model.map(|m| m.0.into_owned()),
+                model: c.model.map(|m| Arc::from(m.0.as_ref())),
             }))
         });
     fast.unwrap_or_else(|| completion_from_tree(bytes))
@@ -598,7 +601,7 @@ fn read_completion(bytes: &[u8], frames: &mut Frames) -> ReplyBody {
                 session_id: None,
                 shape: Some("chat.completion"),
                 usage: read.usage.unwrap_or_default(),
-                model: read.model.map(str::to_string),
+                model: read.model.cloned(),
             });
         }
     }
@@ -620,7 +623,7 @@ fn read_completion(bytes: &[u8], frames: &mut Frames) -> ReplyBody {
         session_id: None,
         shape: Some("chat.completion"),
         usage: usage.unwrap_or_default(),
-        model: model.map(Cow::into_owned),
+        model: model.map(|m| Arc::from(m.as_ref())),
     })
 }
 
@@ -662,10 +665,7 @@ fn completion_from_tree(bytes: &[u8]) -> ReplyBody {
         session_id: None,
         shape: Some("chat.completion"),
         usage: value.get("usage").map(usage_of).unwrap_or_default(),
-        model: value
-            .get("model")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        model: value.get("model").and_then(Value::as_str).map(Arc::from),
     })
 }
 
@@ -821,7 +821,7 @@ impl Instead {
 struct Chunks<'r> {
     frames: &'r mut Frames,
     usage: &'r mut Usage,
-    model: &'r mut Option<String>,
+    model: &'r mut Option<Arc<str>>,
     /// Whether any chunk had a string `delta.content` (an empty one too: a real empty reply).
     said: bool,
 }
@@ -875,7 +875,7 @@ fn read_chunk<'a>(
     data: &'a [u8],
     frames: &mut Frames,
     usage: &mut Usage,
-    model: &mut Option<String>,
+    model: &mut Option<Arc<str>>,
 ) -> Result<Piece<'a>, String> {
     if let Some(read) = frames.read(data) {
         return Ok(Piece {
@@ -898,7 +898,7 @@ fn read_whole_chunk<'a>(
     data: &'a str,
     frames: &mut Frames,
     usage: &mut Usage,
-    model: &mut Option<String>,
+    model: &mut Option<Arc<str>>,
 ) -> Result<Piece<'a>, String> {
     // Before serde, which would read an error event as a chunk without text (and learn its
     // shape as a frame): a generation that fails after the 200 went out says so in an event.
@@ -942,7 +942,7 @@ fn read_whole_chunk<'a>(
         .and_then(|d| d.content)
         .map(|t| t.0);
     let counts = chunk.usage.map(Usage::from);
-    let named = chunk.model.map(|m| m.0.into_owned());
+    let named: Option<Arc<str>> = chunk.model.map(|m| Arc::from(m.0.as_ref()));
     frames.learn(data, content.as_deref(), counts, named.as_deref(), finishes);
     if model.is_none() {
         *model = named;
@@ -1008,15 +1008,15 @@ const FRAMES: usize = 6;
 struct Framed<'a, 'f, T: ?Sized = str> {
     content: Option<&'a T>,
     usage: Option<Usage>,
-    model: Option<&'f str>,
+    model: Option<&'f Arc<str>>,
 }
 
 impl<'a, T: ?Sized> Framed<'a, '_, T> {
     /// Its content, after taking its usage and (if none is known yet) its model into the
     /// reply's, as a whole read of the chunk does.
-    fn took(self, usage: &mut Usage, model: &mut Option<String>) -> Option<&'a T> {
+    fn took(self, usage: &mut Usage, model: &mut Option<Arc<str>>) -> Option<&'a T> {
         if model.is_none() {
-            *model = self.model.map(str::to_string);
+            *model = self.model.cloned();
         }
         if let Some(u) = self.usage {
             *usage = u;
@@ -1107,10 +1107,7 @@ impl Frames {
         }
         let read = match frame.content {
             Some(_) => (frame.run(bytes, text), None),
-            None => match frame.whole_at(bytes) {
-                Some(len) => (len, None),
-                None => frame.counts_at(bytes).map(|(len, u)| (len, Some(u)))?,
-            },
+            None => frame.counts_at(bytes)?,
         };
         (read.0 > 0).then_some(read)
     }
@@ -1171,7 +1168,7 @@ impl Frames {
         Framed {
             content,
             usage: frame.usage,
-            model: frame.model.as_deref(),
+            model: frame.model.as_ref(),
         }
     }
 
@@ -1281,7 +1278,7 @@ struct Frame {
     content: Option<usize>,
     /// The usage of the last chunk read in this shape.
     usage: Option<Usage>,
-    model: Option<String>,
+    model: Option<Arc<str>>,
     /// The tick of its last read.
     used: u64,
     /// The text has no line end in it (no JSON whitespace that is one): an event of it is on
@@ -1391,7 +1388,7 @@ impl Frame {
             holes,
             content: at_content,
             usage,
-            model: model.map(str::to_string),
+            model: model.map(Arc::from),
             used: 0,
             one_line: !text.iter().any(|&b| b == b'\n' || b == b'\r'),
             next: None,
@@ -1441,7 +1438,7 @@ impl Frame {
         while let Some((len, content)) = plain_bytes(&bytes[at..]) {
             let after = &bytes[at + len..];
             if after.starts_with(&self.seam) {
-                text.extend_from_slice(content);
+                push_piece(text, content, &bytes[at + 1..]);
                 taken = at + len + tail;
                 at = taken + lead.len();
                 continue;
@@ -1465,17 +1462,21 @@ impl Frame {
             .then_some(b"data: ".len() + self.text.len() + 2)
     }
 
-    /// For a frame with counts and without content: the length of the event at the start of
-    /// `bytes` if it is `data: `, the frame's text with other counts in its count holes, and a
-    /// blank line, and the usage it states. What the token road would say of it, with its
-    /// ignored holes holding the frame's own tokens (the current completion's, brought up to
-    /// them), but that the frame is left as it was: its text and its usage still say the same.
-    /// A stream's last chunk, its usage, differs from the one before it only in its counts (the
-    /// prompt grows a turn at a time), and it had taken the token road every time, the dearest
-    /// way through a chunk (every hole's token scanned, the text copied).
-    fn counts_at(&self, bytes: &[u8]) -> Option<(usize, Usage)> {
+    /// For a frame without content: the length of the event at the start of `bytes` if it is
+    /// `data: `, the frame's text with the same or other counts in its count holes, and a
+    /// blank line, and the usage it states when the frame has counts (for one without,
+    /// [`Frame::whole_at`]). What the token road would say of it, with its ignored holes
+    /// holding the frame's own tokens (the current completion's, brought up to them), but that
+    /// the frame is left as it was: its text and its usage still say the same. A stream's last
+    /// chunk, its usage, differs from the one before it only in its counts (the prompt grows a
+    /// turn at a time), and it had taken the token road every time, the dearest way through a
+    /// chunk (every hole's token scanned, the text copied); compared whole first, it was
+    /// compared twice.
+    fn counts_at(&self, bytes: &[u8]) -> Option<(usize, Option<Usage>)> {
+        let Some(mut usage) = self.usage else {
+            return self.whole_at(bytes).map(|len| (len, None));
+        };
         let data = bytes.strip_prefix(b"data: ")?;
-        let mut usage = self.usage?;
         let (mut in_frame, mut at) = (0, 0);
         for hole in &self.holes {
             let Kind::Count(count) = hole.kind else {
@@ -1492,13 +1493,12 @@ impl Frame {
             in_frame = hole.end;
         }
         if in_frame == 0 {
-            // No counts: `whole_at` has said all there is to say.
-            return None;
+            return self.whole_at(bytes).map(|len| (len, None));
         }
         let end = &self.text[in_frame..];
         let after = data.get(at..)?;
         (after.starts_with(end) && after[end.len()..].starts_with(b"\n\n"))
-            .then_some((b"data: ".len() + at + end.len() + 2, usage))
+            .then_some((b"data: ".len() + at + end.len() + 2, Some(usage)))
     }
 
     /// Sets [`Frame::seam`] from the frame's text and holes.
@@ -1678,6 +1678,23 @@ impl Frame {
 fn string_len(text: &[u8]) -> Option<usize> {
     let body = text.strip_prefix(b"\"")?;
     Some(memchr::memchr(b'"', body)? + 2)
+}
+
+/// Appends `piece` (a word of a reply, most often) to `text`, `from` being where it lies in
+/// the body, followed by at least what follows it there. A piece of up to eight bytes with
+/// eight bytes from its start in hand is copied as one word of eight and cut back, not by a
+/// `memcpy` call of its own length, which had cost as much as finding the word.
+#[inline(always)]
+fn push_piece(text: &mut Vec<u8>, piece: &[u8], from: &[u8]) {
+    debug_assert!(from.starts_with(piece));
+    match from.first_chunk::<8>() {
+        Some(eight) if piece.len() <= 8 => {
+            let keep = text.len() + piece.len();
+            text.extend_from_slice(eight);
+            text.truncate(keep);
+        }
+        _ => text.extend_from_slice(piece),
+    }
 }
 
 /// The plain string literal at the start of `text` (what [`plain_string`] takes of the literal
@@ -2045,7 +2062,7 @@ fn key_hash(name: &[u8]) -> u64 {
 fn chunk_from_tree(
     data: &str,
     usage: &mut Usage,
-    model: &mut Option<String>,
+    model: &mut Option<Arc<str>>,
     instead: &mut Instead,
 ) -> Result<Piece<'static>, String> {
     tree_chunk(data, usage, model, instead).map(|(piece, _)| piece)
@@ -2057,7 +2074,7 @@ fn chunk_from_tree(
 fn tree_chunk(
     data: &str,
     usage: &mut Usage,
-    model: &mut Option<String>,
+    model: &mut Option<Arc<str>>,
     instead: &mut Instead,
 ) -> Result<(Piece<'static>, bool), String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
@@ -2070,10 +2087,7 @@ fn tree_chunk(
         *usage = usage_of(u);
     }
     if model.is_none() {
-        *model = value
-            .get("model")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        *model = value.get("model").and_then(Value::as_str).map(Arc::from);
     }
     if let Some(reason) = stream_error(&value) {
         return Err(reason);
@@ -3000,7 +3014,7 @@ mod tests {
     /// out by the parser, trimmed, until `[DONE]`, and read alone as a tree. The text, usage and
     /// model, or the error (an empty text with tool calls or a refusal among them: see
     /// [`Instead`]).
-    fn slow_road(body: &[u8]) -> (Result<String, String>, Usage, Option<String>) {
+    fn slow_road(body: &[u8]) -> (Result<String, String>, Usage, Option<Arc<str>>) {
         let mut datas: Vec<String> = Vec::new();
         let _ = sse::EventParser::default().feed(body, |d| {
             datas.push(sse::text(d).trim().to_string());
@@ -3030,7 +3044,7 @@ mod tests {
         pieces: &[&[u8]],
         frames: &mut Frames,
         greedy: bool,
-    ) -> (Result<String, String>, Usage, Option<String>) {
+    ) -> (Result<String, String>, Usage, Option<Arc<str>>) {
         let (mut usage, mut model) = (Usage::default(), None);
         frames.begin_reply();
         let reader = Chunks {

@@ -569,7 +569,7 @@ fn line_end(bytes: &[u8]) -> Option<&[u8]> {
 
 /// Whether a response is an event stream (a server may answer JSON despite `stream: true`).
 pub fn is_event_stream(response: &Response) -> bool {
-    media_type(response).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream"))
+    media_type(response).is_some_and(|t| t.eq_ignore_ascii_case(b"text/event-stream"))
 }
 
 /// Whether a response to a request that asked for a stream is read as events: one labelled
@@ -582,24 +582,27 @@ pub fn answers_events(response: &Response) -> bool {
         None => true,
         // Compared without case, in place: a lowercased copy was an allocation a reply.
         Some(t) => {
-            let is = |name: &str| t.eq_ignore_ascii_case(name);
-            let json_suffix = t.len() >= 5
-                && t.is_char_boundary(t.len() - 5)
-                && t[t.len() - 5..].eq_ignore_ascii_case("+json");
-            is("text/event-stream") || !(is("application/json") || is("text/json") || json_suffix)
+            let is = |name: &[u8]| t.eq_ignore_ascii_case(name);
+            let json_suffix = t.len() >= 5 && t[t.len() - 5..].eq_ignore_ascii_case(b"+json");
+            is(b"text/event-stream")
+                || !(is(b"application/json") || is(b"text/json") || json_suffix)
         }
     }
 }
 
-/// The media type of a response's `Content-Type`, parameters left out.
-fn media_type(response: &Response) -> Option<&str> {
+/// The media type of a response's `Content-Type`, parameters left out; none for a value
+/// that is not visible ASCII. Cut and trimmed as bytes: the value being ASCII, ASCII
+/// whitespace is all the whitespace there is (and `to_str` refuses the vertical tab, which
+/// `trim_ascii` would keep), and `str`'s searchers and trim had cost more than the rest.
+fn media_type(response: &Response) -> Option<&[u8]> {
     let v = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)?
         .to_str()
-        .ok()?;
-    let end = v.find(';').unwrap_or(v.len());
-    Some(v[..end].trim())
+        .ok()?
+        .as_bytes();
+    let end = memchr::memchr(b';', v).unwrap_or(v.len());
+    Some(v[..end].trim_ascii())
 }
 
 /// A word for an error about a body that did not parse as JSON, when it reads as server-sent

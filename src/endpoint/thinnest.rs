@@ -187,7 +187,10 @@ impl Documented<'_> {
             };
             (Some("tokens_used"), usage, None)
         } else if self.metadata.is_some() || self.success.is_some() {
-            let model = self.metadata.and_then(|m| m.model).map(Cow::into_owned);
+            let model = self
+                .metadata
+                .and_then(|m| m.model)
+                .map(|m| Arc::from(m.as_ref()));
             (Some("metadata"), Usage::default(), model)
         } else {
             (None, Usage::default(), None)
@@ -246,7 +249,7 @@ fn parse_any(bytes: &[u8]) -> ReplyBody {
             .get("metadata")
             .and_then(|m| m.get("model"))
             .and_then(Value::as_str)
-            .map(str::to_string);
+            .map(Arc::from);
         (Some("metadata"), Usage::default(), model)
     } else {
         (None, Usage::default(), None)

@@ -4,6 +4,7 @@
 //!
 //! Nothing here does I/O or knows an endpoint kind.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -86,8 +87,9 @@ pub struct AgentReply {
     /// `chat.completion`, ...), named by the endpoint kind; the JSON report shows it.
     pub shape: Option<&'static str>,
     pub usage: Usage,
-    /// The model the server says answered, when it says.
-    pub model: Option<String>,
+    /// The model the server says answered, when it says: shared, as a stream's every reply
+    /// names the same one, which its frames keep (a copy a reply was an allocation).
+    pub model: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
