@@ -466,6 +466,21 @@ fn a_429_waits_as_long_as_each_header_says_then_succeeds() {
             .map(|q| q["status"].clone())
             .collect();
         assert_eq!(statuses, [200, 429, 200], "{name}");
+        // The turn a 429 refused is asked again whole: its message once, after the first turn,
+        // never left in the history by the refusal.
+        let said = |q: &Value| -> Vec<Value> {
+            q["body"]["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["content"].clone())
+                .collect()
+        };
+        let sent = requests_for(&mock, agent);
+        let first_answer = turns(&report(&ws, "r.json"), name)[0]["text"].clone();
+        let second: [Value; 3] = ["first".into(), first_answer, "second".into()];
+        assert_eq!(said(&sent[1]), second, "{name}");
+        assert_eq!(said(&sent[2]), second, "{name}");
         let t = turns(&r, name);
         assert_eq!(t[0]["retries"], 0, "{name}");
         assert_eq!(t[1]["retries"], 1, "{name}");

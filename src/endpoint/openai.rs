@@ -82,11 +82,10 @@ impl OpenAi {
         &self,
         transport: &Transport,
         history: &History,
-        message: &str,
         frames: &mut Frames,
         bodies: &mut Frames,
     ) -> Result<Reply, SendError> {
-        let body = self.body.with(history, message);
+        let body = self.body.with(history);
         let (response, started, first_byte) = transport
             .start(reqwest::Method::POST, &self.url, Some(body))
             .await?;
@@ -247,7 +246,10 @@ impl Endpoint for OpenAi {
         Box::new(OpenAiConversation {
             named: self.transport.naming(dialogue),
             endpoint: self,
-            history: History { json: history },
+            history: History {
+                json: history,
+                asked: None,
+            },
             frames,
             bodies,
         })
@@ -269,17 +271,41 @@ struct OpenAiConversation {
 /// is the array's first. Kept written, so that a turn writes its own two messages and copies
 /// the rest: writing the whole history anew, every string escaped again, was most of the cost
 /// of building a request late in a dialogue.
+///
+/// A turn's message goes in when it is asked ([`History::ask`]), so that the body is the
+/// history between its fixed parts (the message written once, where it had been escaped into
+/// the body and again into the history), and comes out again unless the agent answers it.
 #[derive(Default)]
 struct History {
     json: Vec<u8>,
+    /// Where the history ended before the message asked last, until it is answered.
+    asked: Option<usize>,
 }
 
 impl History {
-    /// Adds a turn: what the user said and what the agent answered.
-    fn push_turn(&mut self, parts: &BodyParts, user: &str, assistant: &str) {
+    /// Adds the message of a turn being asked, after taking back one asked before and never
+    /// answered (a send whose future was dropped, which no later turn may send again).
+    fn ask(&mut self, parts: &BodyParts, user: &str) {
+        self.take_back();
+        let before = self.json.len();
         let comma = parts.comma_before(self);
         push_message(&mut self.json, comma, Role::User, user);
-        push_message(&mut self.json, true, Role::Assistant, assistant);
+        self.asked = Some(before);
+    }
+
+    /// Adds the agent's answer to the message asked.
+    fn answer(&mut self, assistant: &str) {
+        if self.asked.take().is_some() {
+            push_message(&mut self.json, true, Role::Assistant, assistant);
+        }
+    }
+
+    /// Takes back the message asked and not answered, if any: a turn without a reply is no
+    /// part of the conversation, and a retry asks it again.
+    fn take_back(&mut self) {
+        if let Some(len) = self.asked.take() {
+            self.json.truncate(len);
+        }
     }
 }
 
@@ -310,14 +336,11 @@ impl BodyParts {
         Ok(BodyParts { open, close })
     }
 
-    /// The body for `message` after the conversation's `history`.
-    fn with(&self, history: &History, message: &str) -> Vec<u8> {
-        let mut body = Vec::with_capacity(
-            self.open.len() + history.json.len() + message.len() + 40 + self.close.len(),
-        );
+    /// The body of the conversation's `history`, whose last message is the one asked.
+    fn with(&self, history: &History) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.open.len() + history.json.len() + self.close.len());
         body.extend_from_slice(&self.open);
         body.extend_from_slice(&history.json);
-        push_message(&mut body, self.comma_before(history), Role::User, message);
         body.extend_from_slice(&self.close);
         body
     }
@@ -397,20 +420,18 @@ impl Conversation for OpenAiConversation {
         Box::pin(async move {
             let endpoint = &self.endpoint;
             let transport = self.named.as_ref().unwrap_or(&endpoint.transport);
+            self.history.ask(&endpoint.body, message.text);
             let reply = endpoint
-                .send(
-                    transport,
-                    &self.history,
-                    message.text,
-                    &mut self.frames,
-                    &mut self.bodies,
-                )
-                .await?;
-            if let ReplyBody::Agent(a) = &reply.body {
-                let parts = &self.endpoint.body;
-                self.history.push_turn(parts, message.text, &a.text);
+                .send(transport, &self.history, &mut self.frames, &mut self.bodies)
+                .await;
+            match &reply {
+                Ok(Reply {
+                    body: ReplyBody::Agent(a),
+                    ..
+                }) => self.history.answer(&a.text),
+                _ => self.history.take_back(),
             }
-            Ok(reply)
+            reply
         })
     }
 
@@ -2155,6 +2176,41 @@ pub fn parse_error(bytes: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A message asked and not answered (an error, a malformed reply, a send dropped halfway) is
+    /// no part of the history: the next turn's body, or a retry of the same, carries it once.
+    #[test]
+    fn a_message_without_an_answer_is_taken_back() {
+        let spec = OpenAiSpec {
+            model: "m".into(),
+            system: None,
+            params: Map::new(),
+            stream: false,
+        };
+        let parts = BodyParts::new(&spec).unwrap();
+        let mut history = History::default();
+        history.ask(&parts, "one");
+        history.answer("first");
+        history.ask(&parts, "two");
+        history.take_back();
+        history.ask(&parts, "two");
+        // Asked again with no answer in between, as after a send whose future was dropped.
+        history.ask(&parts, "two");
+        let body = parts.with(&history);
+        let whole = whole_body(&spec, &[("one", "first")], "two");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&whole)
+        );
+        history.answer("second");
+        history.answer("never asked");
+        history.ask(&parts, "three");
+        let whole = whole_body(&spec, &[("one", "first"), ("two", "second")], "three");
+        assert_eq!(
+            String::from_utf8_lossy(&parts.with(&history)),
+            String::from_utf8_lossy(&whole)
+        );
+    }
+
     /// Every body, built from the parts and the written history, is the one serde writes from
     /// the whole message list: params of every shape (one of our own keys among them, and
     /// `]`s and a nested `messages` inside), with and without a system message and a stream,
@@ -2189,7 +2245,8 @@ mod tests {
                     let mut history = History::default();
                     let mut turns: Vec<(&str, &str)> = Vec::new();
                     for (i, &said) in texts.iter().enumerate() {
-                        let built = parts.with(&history, said);
+                        history.ask(&parts, said);
+                        let built = parts.with(&history);
                         let whole = whole_body(&spec, &turns, said);
                         assert_eq!(
                             String::from_utf8_lossy(&built),
@@ -2197,7 +2254,7 @@ mod tests {
                             "{spec:?} after {i} turns"
                         );
                         let answer = texts[texts.len() - 1 - i];
-                        history.push_turn(&parts, said, answer);
+                        history.answer(answer);
                         turns.push((said, answer));
                     }
                 }
