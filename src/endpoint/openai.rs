@@ -562,6 +562,10 @@ struct Content<'a> {
     /// message, which carries nothing.
     #[serde(default)]
     tool_calls: Option<Vec<serde::de::IgnoredAny>>,
+    /// The deprecated single call (`functions` in the request): any value but `null` sends the
+    /// message or chunk to the tree, which says whether it is one.
+    #[serde(default)]
+    function_call: Option<serde::de::IgnoredAny>,
     #[serde(default, borrow)]
     refusal: Option<Text<'a>>,
 }
@@ -572,6 +576,7 @@ impl Content<'_> {
     /// [`Frame`], whose reads know nothing of either.
     fn carries(&self) -> bool {
         self.tool_calls.as_ref().is_some_and(|c| !c.is_empty())
+            || self.function_call.is_some()
             || self.refusal.as_ref().is_some_and(|r| !r.0.is_empty())
     }
 }
@@ -761,6 +766,9 @@ struct Instead {
     /// A stream's calls named so far, by their `index`: a server that names a call in each of
     /// its chunks names it once here.
     indices: Vec<u64>,
+    /// A stream's deprecated `function_call` has been named (in its first chunk, most often;
+    /// a server that names it in each is named once).
+    function_named: bool,
     /// The refusal, a stream's pieces joined.
     refusal: String,
 }
@@ -796,6 +804,18 @@ impl Instead {
                 }
             }
         }
+        // The deprecated `function_call`: one call, an object, named in a stream's first chunk
+        // and its arguments in the next.
+        if let Some(call) = said.get("function_call").filter(|c| c.is_object()) {
+            self.called = true;
+            let name = call.get("name").and_then(Value::as_str);
+            if whole {
+                self.names.push(name.unwrap_or("?").to_string());
+            } else if let Some(name) = name.filter(|_| !self.function_named) {
+                self.function_named = true;
+                self.names.push(name.to_string());
+            }
+        }
         if let Some(refusal) = said.get("refusal").and_then(Value::as_str) {
             self.refusal.push_str(refusal);
         }
@@ -811,7 +831,8 @@ impl Instead {
             };
             Some(format!(
                 "the model called {} ({names}) instead of answering, so {content} has no \
-                 text: agenttest checks a reply's text (send no `tools` in `params`)",
+                 text: agenttest checks a reply's text (send no `tools` or `functions` in \
+                 `params`)",
                 if self.names.len() > 1 {
                     "tools"
                 } else {
@@ -882,7 +903,7 @@ impl sse::Reader for Chunks<'_> {
             false => Err(
                 "no chunk of the stream had a string `choices[0].delta.content` (a \
                  model that calls tools answers none): agenttest checks a reply's text (send \
-                 no `tools` in `params`)"
+                 no `tools` or `functions` in `params`)"
                     .to_string(),
             ),
         }
@@ -2312,6 +2333,12 @@ mod tests {
             r#"{"choices":[{"message":{"content":"","refusal":5}}]}"#,
             r#"{"choices":[{"message":{"content":[{"type":"text","text":""}],"tool_calls":[{}]}}]}"#,
             r#"{"choices":[{"index":1,"message":{"content":"","tool_calls":[{}]}},{"index":0,"message":{"content":""}}]}"#,
+            // The deprecated single call, beside no text, an empty one, and a text.
+            r#"{"choices":[{"message":{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}}}]}"#,
+            r#"{"choices":[{"message":{"content":"","function_call":{"arguments":"{}"}}}]}"#,
+            r#"{"choices":[{"message":{"content":"Sure.","function_call":{"name":"f"}}}]}"#,
+            r#"{"choices":[{"message":{"content":"","function_call":null}}]}"#,
+            r#"{"choices":[{"message":{"content":"","function_call":"auto"}}]}"#,
             "[]",
             "nope",
         ] {
@@ -2334,6 +2361,9 @@ mod tests {
             r#"{"choices":[{"delta":{"content":"a","tool_calls":[{"function":{"name":"f"}}]}}]}"#,
             r#"{"choices":[{"delta":{"tool_calls":"x"}}]}"#,
             r#"{"choices":[{"delta":{"content":"","tool_calls":[]}}]}"#,
+            r#"{"choices":[{"delta":{"content":null,"function_call":{"name":"get_weather","arguments":""}}}]}"#,
+            r#"{"choices":[{"delta":{"function_call":{"arguments":"{\"city\": \"Paris\"}"}}}]}"#,
+            r#"{"choices":[{"delta":{"content":"","function_call":null}}]}"#,
             "not json",
         ] {
             let (mut u1, mut m1, mut frames) = (Usage::default(), None, Frames::default());
@@ -2379,6 +2409,32 @@ mod tests {
             panic!("a refusal is no text")
         };
         assert!(reason.ends_with("`I can't help with that.`"), "{reason}");
+        // The deprecated `function_call`, whole and streamed (named in its first chunk only, or
+        // in each), is a call too.
+        let body = br#"{"choices":[{"message":{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}}}]}"#;
+        let ReplyBody::Malformed { reason } = parse_completion(body) else {
+            panic!("a function call is no text")
+        };
+        assert!(
+            reason.starts_with("the model called a tool (get_weather) instead of answering"),
+            "{reason}"
+        );
+        for again in ["", r#""name":"get_weather","#] {
+            let body = format!(
+                "data: {{\"choices\":[{{\"delta\":{{\"role\":\"assistant\",\"content\":\"\"}}}}]}}\n\n\
+                 data: {{\"choices\":[{{\"delta\":{{\"function_call\":{{\"name\":\"get_weather\",\"arguments\":\"\"}}}}}}]}}\n\n\
+                 data: {{\"choices\":[{{\"delta\":{{\"function_call\":{{{again}\"arguments\":\"{{}}\"}}}}}}]}}\n\n\
+                 data: {{\"choices\":[{{\"delta\":{{}},\"finish_reason\":\"function_call\"}}]}}\n\n\
+                 data: [DONE]\n\n"
+            );
+            let (read, _, _) = fast_road(&[body.as_bytes()], &mut Frames::default(), false);
+            let reason = read.expect_err("a streamed function call is no text");
+            assert!(
+                reason.starts_with("the model called a tool (get_weather) instead of answering"),
+                "{reason}"
+            );
+            assert_eq!(slow_road(body.as_bytes()).0, Err(reason));
+        }
     }
 
     /// A content given as a list of parts (Mistral's reasoning models, Responses-style
@@ -3851,7 +3907,7 @@ mod tests {
         );
         let said = "the model called a tool (get_weather) instead of answering, so the \
                     stream's `choices[0].delta.content` has no text: agenttest checks a reply's \
-                    text (send no `tools` in `params`)";
+                    text (send no `tools` or `functions` in `params`)";
         let cases: [(&[u8], Result<String, String>); 5] = [
             (&vllm, Err(said.to_string())),
             (&openai, Err(said.to_string())),
