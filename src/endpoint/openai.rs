@@ -31,8 +31,9 @@ pub struct OpenAi {
     transport: Transport,
     url: Target,
     body: BodyParts,
-    /// The frames of the first streamed reply read, which every conversation opened after it
-    /// starts with: the chunks' shapes are the endpoint's, not the conversation's.
+    /// The frames of the first streamed reply read, which a conversation opened after it
+    /// starts with when no finished one left it its own ([`Spare`]): the chunks' shapes are
+    /// the endpoint's, not the conversation's.
     frames: OnceLock<Frames>,
     /// The same of the first whole completion read.
     bodies: OnceLock<Frames>,
@@ -1000,8 +1001,9 @@ fn read_whole_chunk<'a>(
 /// chunk) that differ from one completion to the next only in a few tokens (the id, the
 /// creation time, the words, the counts). Reading each chunk whole was most of a streamed
 /// reply's cost: at about 20 instructions a byte, twenty 200-byte chunks cost more than the
-/// rest of the request. Kept by the conversation from turn to turn, and given to each new
-/// conversation of the endpoint from the first one's, so that a run reads a shape whole once.
+/// rest of the request. Kept by the conversation from turn to turn, handed on to the next
+/// conversation of the endpoint when it ends ([`Spare`]), and copied from the first one's for
+/// a conversation that finds none, so that a run reads a shape whole once.
 /// Whole completions (a reply not streamed) are read the same way, by frames of their own.
 #[derive(Debug, Clone, Default)]
 struct Frames {
