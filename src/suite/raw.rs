@@ -409,8 +409,9 @@ pub struct RawNormalize {
 pub struct RawDialogue {
     pub name: Option<Spanned<String>>,
     pub turns: Option<Spanned<Vec<Spanned<RawTurn>>>>,
-    #[serde(default)]
-    pub tags: OneOrMany<String>,
+    /// Spanned, so that a lone `tags: on` is read as written ("on"), not as the boolean it
+    /// reaches the loader as ("true"), as a tag in a list is.
+    pub tags: Option<Spanned<OneOrMany<String>>>,
     pub skip: Option<Spanned<Skip>>,
     /// Plain strings: a scalar is read as its text, so `count: 3` is "3" and `vip: yes` "yes".
     pub vars: Option<Entries<String>>,

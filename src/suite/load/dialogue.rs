@@ -488,7 +488,9 @@ impl Checker<'_> {
             name,
             span,
             row: None,
-            tags: raw.tags.0.iter().map(|t| t.value.clone()).collect(),
+            tags: raw.tags.as_ref().map_or_else(Vec::new, |t| {
+                self.as_written(t).into_iter().map(|(t, _)| t).collect()
+            }),
             skip: skip_reason(raw.skip.as_ref().map(|s| &s.value)).or(unreplayable),
             vars,
             endpoint: match shared {

@@ -265,11 +265,11 @@ impl Checker<'_> {
     }
 
     /// The items of `s` as the file writes them. A lone number or boolean (`contains: 9.90`,
-    /// `not_contains: yes`) reaches the loader as a typed value whose text was rebuilt from
+    /// `not_contains: yes`, `tags: on`) reaches the loader as a typed value whose text was rebuilt from
     /// it ("9.9", "true"), which would check other text than the user wrote: it is read back
     /// from the file at its place, up to where a plain scalar ends (a comment, the end of the
     /// line, or a flow collection's `,`, `]` or `}`, none of which a number or boolean holds).
-    fn as_written(&self, s: &Spanned<OneOrMany<String>>) -> Vec<(String, Span)> {
+    pub(super) fn as_written(&self, s: &Spanned<OneOrMany<String>>) -> Vec<(String, Span)> {
         let mut list = items(s);
         if s.value.1 {
             if let (Some(item), Some(text)) = (list.first_mut(), self.plain_at(span_of(s))) {

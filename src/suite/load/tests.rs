@@ -1179,6 +1179,31 @@ fn a_suite_named_as_a_script_stays_a_suite() {
 }
 
 #[test]
+fn a_lone_tag_is_read_as_written() {
+    // `tags: on` reached the loader as the boolean true, and selected with `--tag true`.
+    let f = Fixture::new(&[(
+        "s.yaml",
+        &format!(
+            "{EP}dialogues:\n  - name: a\n    tags: on\n    turns: [{{user: hi}}]\n  \
+             - name: b\n    tags: 1.50   # a version\n    turns: [{{user: hi}}]\n  \
+             - name: c\n    tags: [off, 007]\n    turns: [{{user: hi}}]\n  \
+             - name: d\n    turns: [{{user: hi}}]\n"
+        ),
+    )]);
+    let s = one(&f);
+    let tags: Vec<&Vec<String>> = s.dialogues.iter().map(|d| &d.tags).collect();
+    assert_eq!(
+        tags,
+        [
+            &vec!["on".to_string()],
+            &vec!["1.50".to_string()],
+            &vec!["off".to_string(), "007".to_string()],
+            &vec![]
+        ]
+    );
+}
+
+#[test]
 fn a_lone_number_or_boolean_is_checked_as_written() {
     // A scalar visitor sees `9.90` as 9.9 and `yes` as true: the text checked must be what
     // the suite wrote, alone as in a list, in flow and block style, before a comment.
