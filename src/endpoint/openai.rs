@@ -59,6 +59,9 @@ struct Spare {
 /// then clone frames for the rest as before.
 const SPARES: usize = 64;
 
+/// The most room a spare keeps for a history: a dialogue of a few dozen turns.
+const SPARE_HISTORY: usize = 64 * 1024;
+
 impl OpenAi {
     pub fn new(
         http: Client,
@@ -396,14 +399,23 @@ fn push_string(out: &mut Vec<u8>, text: &str) {
 }
 
 impl Drop for OpenAiConversation {
-    /// Leaves the frames and the history's room to the endpoint's next conversation.
+    /// Leaves the frames and the history's room to the endpoint's next conversation. Not
+    /// while a panic unwinds: the runner survives a dialogue's panic, and frames a panic left
+    /// halfway through a change would be read by the quick roads, which trust them. Nor a
+    /// history's room past [`SPARE_HISTORY`]: one long dialogue's would be held to the end.
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
         let Ok(mut spare) = self.endpoint.spare.lock() else {
             return;
         };
         if spare.len() < SPARES {
             let mut history = std::mem::take(&mut self.history.json);
             history.clear();
+            if history.capacity() > SPARE_HISTORY {
+                history = Vec::new();
+            }
             spare.push(Spare {
                 frames: std::mem::take(&mut self.frames),
                 bodies: std::mem::take(&mut self.bodies),
@@ -2198,6 +2210,65 @@ pub fn parse_error(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A conversation that ends leaves its frames to the next one of its endpoint, but not one
+    /// dropped while a panic unwinds (the runner survives a dialogue's panic), whose frames may
+    /// be halfway through a change; and a long history's room is not kept.
+    #[test]
+    fn only_a_conversation_that_ends_well_leaves_a_spare() {
+        let spec = OpenAiSpec {
+            model: "m".into(),
+            system: None,
+            params: Map::new(),
+            stream: true,
+        };
+        let endpoint = model::Endpoint {
+            kind: model::EndpointKind::OpenAi(spec.clone()),
+            base_url: model::BaseUrl::Mock,
+            env_secrets: Vec::new(),
+            agent_id: "m".into(),
+            api_key: None,
+            headers: Vec::new(),
+            timeout: model::Endpoint::DEFAULT_TIMEOUT,
+            retries: 0,
+            rate_limit: None,
+            mock_script: None,
+        };
+        let ep =
+            Arc::new(OpenAi::new(Client::new(1), "http://127.0.0.1:9", &endpoint, &spec).unwrap());
+        let spares = || ep.spare.lock().unwrap().len();
+        let conversation = Arc::clone(&ep).open(SessionMode::Fresh, "d");
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _held = conversation;
+            panic!("a dialogue's panic");
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(spares(), 0);
+        drop(Arc::clone(&ep).open(SessionMode::Fresh, "d"));
+        assert_eq!(spares(), 1);
+        // A spare is taken by the next conversation, and a long history's room not kept.
+        let taken = Arc::clone(&ep).open(SessionMode::Fresh, "d");
+        assert_eq!(spares(), 0);
+        drop(taken);
+        let mut long = OpenAiConversation {
+            endpoint: Arc::clone(&ep),
+            history: History::default(),
+            frames: Frames::default(),
+            bodies: Frames::of_bodies(),
+            named: None,
+        };
+        long.history.json.reserve(SPARE_HISTORY + 1);
+        drop(long);
+        let rooms: Vec<usize> = ep
+            .spare
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.history.capacity())
+            .collect();
+        assert_eq!(rooms.len(), 2);
+        assert!(rooms.iter().all(|&c| c <= SPARE_HISTORY), "{rooms:?}");
+    }
 
     /// A message asked and not answered (an error, a malformed reply, a send dropped halfway) is
     /// no part of the history: the next turn's body, or a retry of the same, carries it once.
