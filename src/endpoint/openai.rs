@@ -46,8 +46,8 @@ pub struct OpenAi {
 /// What a finished conversation hands on to the next one opened on its endpoint: its frames,
 /// which know the endpoint's shapes as well as the first reply's copies do, and its history's
 /// room. Cloning the first reply's frames for every conversation was some twenty allocations a
-/// dialogue (each frame's text, holes and seam), a tenth of what a streamed reply added over
-/// the platform kind's; a dialogue now takes a spare when one is left.
+/// dialogue (each frame's text, holes and seam), about a sixth of what a streamed request
+/// added over a platform one; a dialogue now takes a spare when one is left.
 #[derive(Debug)]
 struct Spare {
     frames: Frames,
@@ -361,8 +361,8 @@ fn push_message(out: &mut Vec<u8>, comma: bool, role: Role, content: &str) {
         out.push(b',');
     }
     // What serde_json writes of a `Msg`, with its constant keys and role written as they are
-    // (as a struct it cost 1,700 instructions a message, mostly in escaping those); the
-    // content is escaped by serde_json. Into a `Vec`, a string cannot fail to serialize.
+    // (as a struct it cost 1,700 instructions a message, mostly in escaping those), and the
+    // content as serde_json writes a string ([`push_string`]).
     out.extend_from_slice(role.opening());
     push_string(out, content);
     out.push(b'}');
