@@ -385,7 +385,13 @@ fn push_string(out: &mut Vec<u8>, text: &str) {
         // The bytes past the last whole word, as the last eight bytes (which overlap it): a
         // byte at a time they had cost as much as all the words before.
         n if n >= 8 => words.all(plain_word) && plain_word(&bytes[n - 8..]),
-        _ => bytes.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\'),
+        // A shorter text as one word, filled out with spaces, which need no escape: the one
+        // rule, `escapes`, for every length.
+        n => {
+            let mut eight = [b' '; 8];
+            eight[..n].copy_from_slice(bytes);
+            plain_word(&eight)
+        }
     };
     if plain {
         out.reserve(bytes.len() + 2);
@@ -1163,7 +1169,7 @@ impl Frames {
         }
         let read = match frame.content {
             Some(_) => (frame.run(bytes, text), None),
-            None => frame.counts_at(bytes)?,
+            None => frame.bare_at(bytes)?,
         };
         (read.0 > 0).then_some(read)
     }
@@ -1509,30 +1515,17 @@ impl Frame {
     }
 
     /// For a frame without content: the length of the event at the start of `bytes` if it is
-    /// `data: `, the frame's text itself, and a blank line.
-    fn whole_at(&self, bytes: &[u8]) -> Option<usize> {
-        let rest = bytes
-            .strip_prefix(b"data: ")?
-            .strip_prefix(&self.text[..])?;
-        rest.starts_with(b"\n\n")
-            .then_some(b"data: ".len() + self.text.len() + 2)
-    }
-
-    /// For a frame without content: the length of the event at the start of `bytes` if it is
-    /// `data: `, the frame's text with the same or other counts in its count holes, and a
-    /// blank line, and the usage it states when the frame has counts (for one without,
-    /// [`Frame::whole_at`]). What the token road would say of it, with its ignored holes
-    /// holding the frame's own tokens (the current completion's, brought up to them), but that
-    /// the frame is left as it was: its text and its usage still say the same. A stream's last
-    /// chunk, its usage, differs from the one before it only in its counts (the prompt grows a
-    /// turn at a time), and it had taken the token road every time, the dearest way through a
-    /// chunk (every hole's token scanned, the text copied); compared whole first, it was
-    /// compared twice.
-    fn counts_at(&self, bytes: &[u8]) -> Option<(usize, Option<Usage>)> {
-        let Some(mut usage) = self.usage else {
-            return self.whole_at(bytes).map(|len| (len, None));
-        };
+    /// `data: `, the frame's text with the same or other counts in its count holes (the text
+    /// itself, for a frame without counts), and a blank line, and the usage it states. What
+    /// the token road would say of it, with its ignored holes holding the frame's own tokens
+    /// (the current completion's, brought up to them), but that the frame is left as it was:
+    /// its text and its usage still say the same. A stream's last chunk, its usage, differs
+    /// from the one before it only in its counts (the prompt grows a turn at a time), and it
+    /// had taken the token road every time, the dearest way through a chunk (every hole's
+    /// token scanned, the text copied).
+    fn bare_at(&self, bytes: &[u8]) -> Option<(usize, Option<Usage>)> {
         let data = bytes.strip_prefix(b"data: ")?;
+        let mut usage = self.usage;
         let (mut in_frame, mut at) = (0, 0);
         for hole in &self.holes {
             let Kind::Count(count) = hole.kind else {
@@ -1544,17 +1537,15 @@ impl Frame {
             }
             at += fixed.len();
             let (len, n) = unsigned(&data[at..])?;
-            *count.of(&mut usage) = Some(n);
+            // A frame with counts has a usage (`Frame::new` keeps none whose counts disagree).
+            *count.of(usage.as_mut()?) = Some(n);
             at += len;
             in_frame = hole.end;
-        }
-        if in_frame == 0 {
-            return self.whole_at(bytes).map(|len| (len, None));
         }
         let end = &self.text[in_frame..];
         let after = data.get(at..)?;
         (after.starts_with(end) && after[end.len()..].starts_with(b"\n\n"))
-            .then_some((b"data: ".len() + at + end.len() + 2, Some(usage)))
+            .then_some((b"data: ".len() + at + end.len() + 2, usage))
     }
 
     /// Sets [`Frame::seam`] from the frame's text and holes.
