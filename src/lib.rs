@@ -28,6 +28,7 @@ pub mod endpoint;
 pub mod exit;
 pub mod facts;
 pub mod fsutil;
+pub mod json_text;
 pub mod judge;
 pub mod mock;
 pub mod record;

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use super::sse::{self, Piece};
 use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{Conversation, Endpoint, Message};
+use crate::json_text::{escapes, push_string, Text, HIGH};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{self, OpenAiSpec, SessionMode};
 
@@ -368,42 +369,6 @@ fn push_message(out: &mut Vec<u8>, comma: bool, role: Role, content: &str) {
     out.push(b'}');
 }
 
-/// Writes `text` as a JSON string literal, byte for byte what serde_json writes: copied whole
-/// between quotes when nothing in it needs an escape (no quote, backslash or control
-/// character, found eight bytes at a time), else escaped by serde_json. serde_json looks up
-/// each byte in a table, and the history's messages were the cost of an openai request
-/// beyond a platform one that grew with every turn.
-fn push_string(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
-    let plain_word = |w: &[u8]| {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(w);
-        escapes(u64::from_le_bytes(eight)) == 0
-    };
-    let mut words = bytes.chunks_exact(8);
-    let plain = match bytes.len() {
-        // The bytes past the last whole word, as the last eight bytes (which overlap it): a
-        // byte at a time they had cost as much as all the words before.
-        n if n >= 8 => words.all(plain_word) && plain_word(&bytes[n - 8..]),
-        // A shorter text as one word, filled out with spaces, which need no escape: the one
-        // rule, `escapes`, for every length.
-        n => {
-            let mut eight = [b' '; 8];
-            eight[..n].copy_from_slice(bytes);
-            plain_word(&eight)
-        }
-    };
-    if plain {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-    } else {
-        // Into a `Vec`, a string cannot fail to serialize.
-        let _ = serde_json::to_writer(&mut *out, text);
-    }
-}
-
 impl Drop for OpenAiConversation {
     /// Leaves the frames and the history's room to the endpoint's next conversation. Not
     /// while a panic unwinds: the runner survives a dialogue's panic, and frames a panic left
@@ -485,34 +450,6 @@ struct Completion<'a> {
     usage: Option<OpenAiUsage>,
     #[serde(default, borrow)]
     model: Option<Text<'a>>,
-}
-
-/// A string borrowed from the body when it is written without escapes, owned when it is not.
-/// serde's own `Cow<str>` is borrowed only as a field of its own: inside an `Option` it always
-/// copies, and a borrowed content is what lets a stream's chunks be read by their [`Frame`].
-#[derive(Debug)]
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(Visit)
-    }
 }
 
 /// The choice whose `index` is 0 (or that has none), the rest skipped unread: only that one is
@@ -1844,22 +1781,6 @@ fn special_bytes(word: u64) -> u64 {
     (word & HIGH) | escapes(word)
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// [`special_bytes`] but for bytes that are not ASCII: the lanes whose byte JSON escapes in a
-/// string (a quote, a backslash, a control character), flagged the same way. A byte of 0x80 or
-/// above is never flagged for itself: the classic tests for a zero byte and for one below 0x20
-/// are exact, whatever the bytes, as to whether any lane holds one.
-#[inline]
-fn escapes(word: u64) -> u64 {
-    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
-    below_space | quote | backslash
-}
-
 /// The length and value of the unsigned integer at the start of `text`, as JSON writes one
 /// (no leading zero) and a `u64` holds it.
 fn unsigned(text: &[u8]) -> Option<(usize, u64)> {
@@ -2988,25 +2909,6 @@ mod tests {
             let plain = body.iter().all(|&b| b != b'"' && b != b'\\' && b >= 0x20);
             let want = plain.then(|| std::str::from_utf8(&body).ok()).flatten();
             prop_assert_eq!(plain_string(&literal), want, "{:?}", body);
-        });
-    }
-
-    /// A message's text is written as serde_json writes it, whatever is in it: the bytes that
-    /// need escapes anywhere in a word or after the last, and ones that are not ASCII.
-    #[test]
-    fn strings_are_written_as_serde_json_writes_them() {
-        use proptest::prelude::*;
-        let piece = prop::sample::select(vec![
-            "a", " ", "\"", "\\", "\u{1f}", "\u{0}", "\n", "\u{7f}", "é", "€", "😀", "0",
-            "\u{2028}",
-        ]);
-        proptest!(ProptestConfig::with_cases(4000), |(pieces in prop::collection::vec(piece, 0..40))| {
-            let text = pieces.concat();
-            let mut out = b"x".to_vec();
-            push_string(&mut out, &text);
-            let mut want = b"x".to_vec();
-            want.extend(serde_json::to_vec(&text).unwrap());
-            prop_assert_eq!(out, want, "{:?}", text);
         });
     }
 

@@ -14,6 +14,7 @@
 //! [`REPLAY_IDENTITY_HEADER`](crate::suite::model::REPLAY_IDENTITY_HEADER), and that dialogue's
 //! golden answers it first.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -23,6 +24,7 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::json_text::{self, Text};
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Events, Pacing, Payload, Pieces};
 use crate::mock::engine::{self, count_tokens, Said};
@@ -286,10 +288,12 @@ struct Plain<'a> {
 }
 
 /// One message of a [`Plain`] body: `role` a string, `content` a string or `null` or absent.
-/// The role is read in place (a role with an escape steps aside to the tree).
+/// The role is read in place (a role with an escape steps aside to the tree), and so is a
+/// content without escapes: only a user's is kept, and the history's other messages, most of
+/// a long one, were each copied only to have their words counted.
 struct PlainMessage<'a> {
     role: &'a str,
-    content: Option<String>,
+    content: Option<Text<'a>>,
 }
 
 /// Fills `slot` with the next value, or fails on a key met twice (the tree would take the
@@ -454,10 +458,10 @@ fn plain(body: &[u8]) -> Option<(String, Completion)> {
     let mut users = Vec::new();
     let mut prompt_tokens = 0;
     for m in p.messages {
-        let text = m.content.unwrap_or_default();
+        let text = m.content.map_or(Cow::Borrowed(""), |t| t.0);
         prompt_tokens += count_tokens(&text);
         if m.role == "user" {
-            users.push(text);
+            users.push(text.into_owned());
         }
     }
     if users.is_empty() {
@@ -620,7 +624,7 @@ fn replay_completion(
     match replay.answer_stateless(asked, &said) {
         Answer::Turn { status, agent } if (200..300).contains(&status) => {
             let reply = Reply {
-                id: format!("chatcmpl-{}", random_id()),
+                id: completion_id(),
                 created: time::OffsetDateTime::now_utc().unix_timestamp(),
                 model: &record.agent_id,
                 text: Some(agent),
@@ -696,7 +700,7 @@ async fn answer(
     };
     agent.spend(usage.prompt + usage.completion);
     let reply = Reply {
-        id: format!("chatcmpl-{}", random_id()),
+        id: completion_id(),
         created: time::OffsetDateTime::now_utc().unix_timestamp(),
         model: &record.agent_id,
         text: shown,
@@ -715,9 +719,24 @@ async fn answer(
     deliver(status_code(status), payload, plan.fault, pacing, ends())
 }
 
-fn random_id() -> String {
-    use rand::distr::{Alphanumeric, SampleString};
-    Alphanumeric.sample_string(&mut rand::rng(), 24)
+/// `chatcmpl-` and 24 random letters and digits, as OpenAI names a completion. Each is a
+/// random byte taken modulo 62, which favours the first eight a little: the id only has to
+/// differ from every other, and sampling each character without that bias cost a
+/// fiftieth of what the mock spends on a completion.
+fn completion_id() -> String {
+    use rand::RngCore;
+    const ALPHANUMERIC: &[u8; 62] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut random = [0u8; 24];
+    rand::rng().fill_bytes(&mut random);
+    let mut id = String::with_capacity("chatcmpl-".len() + random.len());
+    id.push_str("chatcmpl-");
+    id.extend(
+        random
+            .iter()
+            .map(|b| char::from(ALPHANUMERIC[usize::from(b % 62)])),
+    );
+    id
 }
 
 /// One completion, ready to be written whole or as chunks.
@@ -740,9 +759,9 @@ struct Usage {
 }
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes every other string the mock
-/// writes.
+/// writes (a stream writes one a word).
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *out, s);
+    crate::json_text::push_string(out, s);
 }
 
 /// Appends a JSON number.
@@ -836,11 +855,23 @@ impl Reply<'_> {
             out.extend_from_slice(br#""role":"assistant"},"finish_reason":null,"index":0}"#)
         });
         events.end_head();
+        // Every piece's event is the same bytes around the piece: those after it are put
+        // together once, and the text is asked once whether it needs an escape, not a piece
+        // at a time. Written through the one `chunk`, a piece's event cost twice as much.
+        let mut after = Vec::with_capacity(rest.len() + 40);
+        after.extend_from_slice(br#"},"finish_reason":null,"index":0}"#);
+        after.extend_from_slice(&rest);
+        after.push(b'}');
+        let plain = json_text::plain(text);
         for piece in Pieces::of(text) {
-            chunk(&mut events, &|out| {
-                out.extend_from_slice(br#""content":"#);
-                json_str(out, piece);
-                out.extend_from_slice(br#"},"finish_reason":null,"index":0}"#);
+            events.push(|out| {
+                out.extend_from_slice(br#"{"choices":[{"delta":{"content":"#);
+                if plain {
+                    json_text::push_plain(out, piece);
+                } else {
+                    json_str(out, piece);
+                }
+                out.extend_from_slice(&after);
             });
         }
         events.end_pieces();
@@ -969,6 +1000,22 @@ mod tests {
         assert_eq!(go_duration(ms(360_000)), "6m0s");
         assert_eq!(go_duration(ms(90_250)), "1m30.25s");
         assert_eq!(go_duration(ms(3_600_000)), "1h0m0s");
+    }
+
+    /// A completion's id is OpenAI's shape, and no two alike.
+    #[test]
+    fn completion_ids_are_alphanumeric_and_differ() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| completion_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            let rest = id.strip_prefix("chatcmpl-").expect(id);
+            assert_eq!(rest.len(), 24, "{id}");
+            assert!(rest.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+        }
+        // Every letter and digit turns up: none of the 62 is left out by the modulo.
+        let seen: std::collections::HashSet<u8> =
+            ids.iter().flat_map(|id| id.bytes().skip(9)).collect();
+        assert_eq!(seen.len(), 62);
     }
 
     #[test]
