@@ -50,7 +50,7 @@ fn spaces(w: u64) -> u64 {
 
 /// Where the words of an ASCII text start, as `split_whitespace` splits it: for each eight
 /// bytes in turn, the high bit of each byte that starts a word. Meaningless on other text.
-pub(crate) struct WordStarts<'a> {
+struct WordStarts<'a> {
     text: &'a [u8],
     /// Where the next eight bytes start.
     at: usize,
@@ -60,7 +60,7 @@ pub(crate) struct WordStarts<'a> {
 }
 
 impl<'a> WordStarts<'a> {
-    pub fn of(text: &'a [u8]) -> WordStarts<'a> {
+    fn of(text: &'a [u8]) -> WordStarts<'a> {
         WordStarts {
             text,
             at: 0,
