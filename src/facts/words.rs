@@ -5,33 +5,20 @@
 //! nearly always no.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::LazyLock;
 
-/// FNV-1a. The tables are asked about nearly every word of a reply, and SipHash's defence
-/// against chosen keys buys nothing for a fixed table that is only read.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+/// FNV-1a of a word's bytes: where a [`Vocab`] keeps it. The tables are asked about nearly
+/// every word of a reply, and SipHash's defence against chosen keys buys nothing for a fixed
+/// table that is only read.
+const fn fnv(word: &str) -> u64 {
+    let b = word.as_bytes();
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u64).wrapping_mul(0x0100_0000_01b3);
+        i += 1;
     }
+    h
 }
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-type Set = HashSet<&'static str, BuildHasherDefault<Fnv>>;
 
 /// A first, lossy test of whether a word may be in a table: one bit per first byte, last byte
 /// and length, each taken mod 32 (so an ASCII letter falls on the same bit in either case).
@@ -42,15 +29,6 @@ type Set = HashSet<&'static str, BuildHasherDefault<Fnv>>;
 pub(super) struct Sieve([u32; 1024]);
 
 impl Sieve {
-    fn of<'w>(words: impl IntoIterator<Item = &'w str>) -> Sieve {
-        let mut bits = [0u32; 1024];
-        for w in words {
-            let (slot, bit) = Self::slot(w);
-            bits[slot] |= bit;
-        }
-        Sieve(bits)
-    }
-
     /// The sieve of a table's words, made when the crate is compiled.
     const fn of_entries<T>(entries: &[(&str, T)]) -> Sieve {
         Sieve([0; 1024]).with(entries)
@@ -108,26 +86,107 @@ impl Sieve {
     }
 }
 
-/// A word set behind its [`Sieve`].
-struct Vocab {
+/// A word set behind its [`Sieve`], made when the crate is compiled: its words written as one
+/// whitespace-separated string, so that the tables stay readable, each kept in one of `N`
+/// slots (a power of two, at least twice as many as the words) and looked for from the slot
+/// its hash names up to the first empty one. A `HashSet` made at the first lookup had cost
+/// 110,000 instructions a run to make, and every lookup a check that it was made; a word
+/// past the sieve, eighty instructions more than this probe.
+struct Vocab<const N: usize> {
     sieve: Sieve,
-    set: Set,
+    slots: [&'static str; N],
 }
 
-impl Vocab {
+impl<const N: usize> Vocab<N> {
+    const fn of(words: &'static str) -> Self {
+        assert!(N.is_power_of_two());
+        let mut vocab = Vocab {
+            sieve: Sieve([0; 1024]),
+            slots: [""; N],
+        };
+        let (mut i, mut count) = (0, 0);
+        while let Some((word, next)) = next_word(words, i) {
+            i = next;
+            let mut at = fnv(word) as usize & (N - 1);
+            while !vocab.slots[at].is_empty() && !same(vocab.slots[at], word) {
+                at = (at + 1) & (N - 1);
+            }
+            if vocab.slots[at].is_empty() {
+                vocab.slots[at] = word;
+                vocab.sieve = vocab.sieve.with_words(&[word]);
+                count += 1;
+                assert!(
+                    2 * count <= N,
+                    "a vocabulary has twice as many slots as words"
+                );
+            }
+        }
+        vocab
+    }
+
     #[inline]
     fn contains(&self, word: &str) -> bool {
-        self.sieve.may_hold(word) && self.set.contains(word)
+        if !self.sieve.may_hold(word) {
+            return false;
+        }
+        let mut at = fnv(word) as usize & (N - 1);
+        loop {
+            let slot = self.slots[at];
+            if slot.is_empty() {
+                return false;
+            }
+            if slot == word {
+                return true;
+            }
+            at = (at + 1) & (N - 1);
+        }
+    }
+
+    /// The words, in no order.
+    #[cfg(test)]
+    fn words(&self) -> Vec<&'static str> {
+        self.slots
+            .iter()
+            .copied()
+            .filter(|w| !w.is_empty())
+            .collect()
     }
 }
 
-/// A word list written as one whitespace-separated string, so that the tables stay readable.
-fn set(words: &'static str) -> Vocab {
-    let set: Set = words.split_whitespace().collect();
-    Vocab {
-        sieve: Sieve::of(set.iter().copied()),
-        set,
+/// The first word of `list`, a whitespace-separated list, at or after byte `i`, and the byte
+/// after it; `None` past the last. For lists read when the crate is compiled.
+const fn next_word(list: &'static str, mut i: usize) -> Option<(&'static str, usize)> {
+    let b = list.as_bytes();
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
     }
+    let start = i;
+    while i < b.len() && !b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if start == i {
+        return None;
+    }
+    match std::str::from_utf8(b.split_at(i).0.split_at(start).1) {
+        Ok(word) => Some((word, i)),
+        Err(_) => panic!("a word list is split at ASCII whitespace"),
+    }
+}
+
+/// Whether two words are one, where `==` cannot be asked (when the crate is compiled).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A table of words and what each stands for, behind its [`Sieve`]. Kept as a list rather
@@ -427,22 +486,22 @@ pub(super) fn dollar_country(word: &str) -> Option<&'static str> {
 
 /// Words that end a unit phrase: function words, words that start another value, weekdays,
 /// time zones. "9-5 weekdays" and "9-5 EST" must not make `weekday` or `est` a unit.
-static STOP: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        a an the this that these those my your our their his her its of to for in on at by with
-        within without from into onto over under after before until till til through thru during
-        per via and or but nor so yet if then than as is are was were be been being will would
-        can could should may might must shall do does did have has had not no only just also
-        each every all any some less ago later earlier left remaining long old away total max
-        maximum minimum apiece back off out up down here there now today tomorrow tonight
-        yesterday when where which who what how why it they we you i he she them us me please
-        plus minus x instead either anytime local sharp eastern pacific central mountain est edt
-        et pst pdt pt cst cdt ct mst mdt mt gmt bst utc cet cest ist aest weekday weekdays
-        weekend weekends daily monday tuesday wednesday thursday friday saturday sunday mondays
-        tuesdays wednesdays thursdays fridays saturdays sundays mon tue tues wed thu thur thurs
-        fri sat sun noon midday midnight morning afternoon evening night am pm percent pct
-        hundred thousand million billion")
-});
+static STOP: Vocab<512> = Vocab::of(
+    "\
+    a an the this that these those my your our their his her its of to for in on at by with
+    within without from into onto over under after before until till til through thru during
+    per via and or but nor so yet if then than as is are was were be been being will would
+    can could should may might must shall do does did have has had not no only just also
+    each every all any some less ago later earlier left remaining long old away total max
+    maximum minimum apiece back off out up down here there now today tomorrow tonight
+    yesterday when where which who what how why it they we you i he she them us me please
+    plus minus x instead either anytime local sharp eastern pacific central mountain est edt
+    et pst pdt pt cst cdt ct mst mdt mt gmt bst utc cet cest ist aest weekday weekdays
+    weekend weekends daily monday tuesday wednesday thursday friday saturday sunday mondays
+    tuesdays wednesdays thursdays fridays saturdays sundays mon tue tues wed thu thur thurs
+    fri sat sun noon midday midnight morning afternoon evening night am pm percent pct
+    hundred thousand million billion",
+);
 
 #[inline]
 pub(super) fn is_stop(word: &str) -> bool {
@@ -450,13 +509,13 @@ pub(super) fn is_stop(word: &str) -> bool {
 }
 
 /// Words before a head noun that are not it: "5 business days", "3 free returns".
-static MODIFIERS: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        business calendar working full whole extra additional more free new different separate
-        other main quick easy simple great big small large consecutive standard express premium
-        basic short few further last first next previous following same single double straight
-        complimentary paid available open easy-to-use")
-});
+static MODIFIERS: Vocab<128> = Vocab::of(
+    "\
+    business calendar working full whole extra additional more free new different separate
+    other main quick easy simple great big small large consecutive standard express premium
+    basic short few further last first next previous following same single double straight
+    complimentary paid available open easy-to-use",
+);
 
 #[inline]
 pub(super) fn is_modifier(word: &str) -> bool {
@@ -472,17 +531,17 @@ pub(super) fn is_count_modifier(word: &str) -> bool {
 
 /// Words before a bare number that make it a label, not a quantity: "room 101", "step 2",
 /// "press 1", "version 3". Only consulted when nothing after the number gives it a kind.
-static LABELS: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        room rooms suite apt apartment unit floor building bldg gate terminal platform door desk
-        counter aisle bay lane lot box route highway exit seat table step steps option options
-        page pages line lines chapter section sections article clause paragraph item question
-        version ver level tier model flight order ticket case invoice account acct reference ref
-        id number no nr num extension ext press dial code pin zip postcode part figure fig slide
-        category group team batch release phase stage round episode season volume vol issue rule
-        form size sizes age ages store branch station channel port error status http iphone
-        windows ios android macos")
-});
+static LABELS: Vocab<256> = Vocab::of(
+    "\
+    room rooms suite apt apartment unit floor building bldg gate terminal platform door desk
+    counter aisle bay lane lot box route highway exit seat table step steps option options
+    page pages line lines chapter section sections article clause paragraph item question
+    version ver level tier model flight order ticket case invoice account acct reference ref
+    id number no nr num extension ext press dial code pin zip postcode part figure fig slide
+    category group team batch release phase stage round episode season volume vol issue rule
+    form size sizes age ages store branch station channel port error status http iphone
+    windows ios android macos",
+);
 
 #[inline]
 pub(super) fn is_label(word: &str) -> bool {
@@ -490,11 +549,11 @@ pub(super) fn is_label(word: &str) -> bool {
 }
 
 /// Label words that still mark an id after a colon: "Order number: 12345".
-static ID_LABELS: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        number no id code pin ref reference order ticket case invoice account extension ext room
-        seat gate flight")
-});
+static ID_LABELS: Vocab<64> = Vocab::of(
+    "\
+    number no id code pin ref reference order ticket case invoice account extension ext room
+    seat gate flight",
+);
 
 pub(super) fn is_id_label(word: &str) -> bool {
     ID_LABELS.contains(word)
@@ -520,10 +579,10 @@ pub(super) fn is_closing_preposition(word: &str) -> bool {
 }
 
 /// Before "one", these make it a pronoun: "the one", "that one", "no one".
-static DETERMINERS: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        the this that any no every each which another one a")
-});
+static DETERMINERS: Vocab<32> = Vocab::of(
+    "\
+    the this that any no every each which another one a",
+);
 
 pub(super) fn is_pronoun_determiner(word: &str) -> bool {
     DETERMINERS.contains(word)
@@ -531,12 +590,12 @@ pub(super) fn is_pronoun_determiner(word: &str) -> bool {
 
 /// Units the head-noun rule prefers: in "30 day window" and "10 GB storage" the unit is the
 /// known one, not the last noun.
-static KNOWN_UNITS: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        second minute hour day week month year night decade time item unit piece pound ounce
-        gram kilogram kg g mg gb mb kb tb km mile meter metre cm mm foot inch liter litre ml
-        gallon user seat license device person star attempt")
-});
+static KNOWN_UNITS: Vocab<128> = Vocab::of(
+    "\
+    second minute hour day week month year night decade time item unit piece pound ounce
+    gram kilogram kg g mg gb mb kb tb km mile meter metre cm mm foot inch liter litre ml
+    gallon user seat license device person star attempt",
+);
 
 #[inline]
 pub(super) fn is_known_unit(unit: &str) -> bool {
@@ -545,11 +604,11 @@ pub(super) fn is_known_unit(unit: &str) -> bool {
 
 /// Word suffixes that may be glued to digits without making an identifier: `9am`, `24th`,
 /// `10GB`, `5k`, `24hrs`, `99USD`.
-static NUMBER_SUFFIXES: LazyLock<Vocab> = LazyLock::new(|| {
-    set("\
-        am pm a p st nd rd th k m mm bn h hr hrs min mins sec secs d day days wk wks mo mos yr
-        yrs gb mb kb tb kg mg lb lbs oz km cm ml ft in mi")
-});
+static NUMBER_SUFFIXES: Vocab<128> = Vocab::of(
+    "\
+    am pm a p st nd rd th k m mm bn h hr hrs min mins sec secs d day days wk wks mo mos yr
+    yrs gb mb kb tb kg mg lb lbs oz km cm ml ft in mi",
+);
 
 pub(super) fn is_number_suffix(word: &str) -> bool {
     NUMBER_SUFFIXES.contains(word) || currency_code(word).is_some()
@@ -725,11 +784,12 @@ mod tests {
                 (format!("{:?}", t.get(w)), format!("{plain:?}"))
             })
         }
-        fn vocab(v: &'static LazyLock<Vocab>) -> (Vec<&'static str>, SievedPair) {
-            let words = v.set.iter().copied().collect();
+        fn vocab<const N: usize>(v: &'static Vocab<N>) -> (Vec<&'static str>, SievedPair) {
+            let words = v.words();
+            let listed = words.clone();
             (
                 words,
-                Box::new(move |w| (v.contains(w).to_string(), v.set.contains(w).to_string())),
+                Box::new(move |w| (v.contains(w).to_string(), listed.contains(&w).to_string())),
             )
         }
         let mut all = vec![
@@ -740,17 +800,15 @@ mod tests {
             (table(&DOLLAR_PREFIXES), pair(&DOLLAR_PREFIXES)),
             (table(&CURRENCY_WORDS), pair(&CURRENCY_WORDS)),
         ];
-        for v in [
-            &STOP,
-            &MODIFIERS,
-            &LABELS,
-            &ID_LABELS,
-            &DETERMINERS,
-            &KNOWN_UNITS,
-            &NUMBER_SUFFIXES,
-        ] {
-            all.push(vocab(v));
-        }
+        all.extend([
+            vocab(&STOP),
+            vocab(&MODIFIERS),
+            vocab(&LABELS),
+            vocab(&ID_LABELS),
+            vocab(&DETERMINERS),
+            vocab(&KNOWN_UNITS),
+            vocab(&NUMBER_SUFFIXES),
+        ]);
         let code: SievedPair = Box::new(|w| {
             let plain = match w.as_bytes() {
                 &[a, b, c] => {
@@ -834,6 +892,22 @@ mod tests {
         let reply = "answer to dialogue turn our business hours are am pm est";
         let refused = reply.split(' ').filter(|w| !START.may_hold(w)).count();
         assert_eq!(refused, 11, "{reply}");
+    }
+
+    /// A vocabulary made from a list holds each of its words once, whatever whitespace parts
+    /// them, and no other word.
+    #[test]
+    fn a_vocabulary_holds_the_words_of_its_list() {
+        static LIST: Vocab<16> = Vocab::of("  one two\n three  one\tfour\n    five ");
+        let mut words = LIST.words();
+        words.sort_unstable();
+        assert_eq!(words, ["five", "four", "one", "three", "two"]);
+        for w in ["one", "two", "three", "four", "five"] {
+            assert!(LIST.contains(w), "{w}");
+        }
+        for w in ["", "on", "ones", "six", "One", "one two"] {
+            assert!(!LIST.contains(w), "{w}");
+        }
     }
 
     #[test]
