@@ -48,6 +48,17 @@ impl Sieve {
         self
     }
 
+    /// The sieve with the words of `list` too, a whitespace-separated list.
+    const fn with_list(mut self, list: &'static str) -> Sieve {
+        let mut i = 0;
+        while let Some((word, next)) = next_word(list, i) {
+            let (slot, bit) = Self::slot(word);
+            self.0[slot] |= bit;
+            i = next;
+        }
+        self
+    }
+
     const fn with<T>(mut self, entries: &[(&str, T)]) -> Sieve {
         let mut i = 0;
         while i < entries.len() {
@@ -403,6 +414,26 @@ fn starts_but_month(word: &str) -> bool {
         || cardinal(word).is_some()
         || scale_word(word).is_some()
         || ordinal(word).is_some()
+}
+
+/// Every word other than a noun's that a reader of what follows an amount looks for as its
+/// first word, and some more: `or` (`3 or more`), `am`, `pm`, `a` and `p` (`a.m.`), `at` and
+/// `in` (`at night`, `in the morning`), a percent, a currency's code, word or country, `noon`,
+/// `o'clock` and `m`.
+static SUFFIX: Sieve = Sieve::of_words(&CODES)
+    .with_words(&NAMED_TIMES)
+    .with(CURRENCY_WORDS_LIST)
+    .with_list("or am pm a p at in percent pct per us american canadian australian pound pounds")
+    .with_list("oclock o m");
+
+/// Whether a reader of what follows an amount may take `word`, right after it, for something
+/// else than the first word of a noun phrase: false for nearly every word, which leaves the
+/// noun phrase the only suffix to read. The scanner reads no other at a word this refuses,
+/// so a suffix reader that looks for a new word must add it here; the test
+/// `a_plain_word_names_no_other_suffix` in `extract` holds the readers to it.
+#[inline]
+pub(super) fn may_name_suffix(word: &str) -> bool {
+    SUFFIX.may_hold(word)
 }
 
 /// A currency symbol's code.
