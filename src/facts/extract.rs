@@ -115,7 +115,7 @@ fn recycle<'b>(toks: Vec<Token<'_>>) -> Vec<Token<'b>> {
 
 /// [`each_fact`] with `buf` for the lower-cased copy, `room` for the tokens, which it gives
 /// back empty, and `starts` for where readings may start, which it leaves empty. Most
-/// replies take the one-pass lexer.
+/// replies take the one-pass lexer, which lists the starts as it lexes.
 fn read<'r>(
     text: &str,
     buf: &mut String,
@@ -127,32 +127,34 @@ fn read<'r>(
     let lower = lex::lower(text, buf);
     // Only the full road's words beyond ASCII are written here, so it is seldom given room.
     let wide = &mut String::new();
-    let mut toks = match lex::tokenize_ascii_into(text, lower, room) {
-        Ok(toks) => toks,
+    starts.clear();
+    let (mut toks, months) = match lex::tokenize_ascii_into(text, lower, room, starts) {
+        Ok(lexed) => lexed,
         Err(room) => {
             let toks = lex::tokenize(text, lower, wide);
             drop(room);
-            toks
+            let months = starts_of(&toks, starts);
+            (toks, months)
         }
     };
-    scan_starts(&toks, kinds, starts, found);
+    scan_starts(&toks, kinds, months, starts, found);
     toks.clear();
     recycle(toks)
 }
 
-/// Reads `toks` at each token where a reading may start, listed into `starts` (left empty)
-/// by [`starts_of`]: what every reply takes, and what `skipping_changes_nothing` holds to
-/// reading at every token.
+/// Reads `toks` at each token of `starts` (left empty), where [`starts_of`] says a reading
+/// may start and `months` whether a word names a month: what every reply takes, and what
+/// `skipping_changes_nothing` holds to reading at every token.
 fn scan_starts(
     toks: &[Token<'_>],
     kinds: Kinds,
+    months: bool,
     starts: &mut Vec<usize>,
     found: &mut dyn FnMut(Fact),
 ) {
-    starts.clear();
     let sc = Scanner {
         t: toks,
-        months: starts_of(toks, starts),
+        months,
         kinds,
     };
     scan(&sc, starts.iter().copied(), Scanner::read_at, found);
@@ -160,30 +162,39 @@ fn scan_starts(
 }
 
 /// Pushes onto `starts` the index of each token a reading may start at, and says whether some
-/// word of the text names a month (see [`Scanner::months`]). Only a number, a currency symbol,
-/// a minus sign or a word that [`words::may_start_or_month`] starts either; most tokens are
-/// none of these. One pass answers both, where the month had a pass of its own and the scan
-/// asked each token again (53 instructions of 5,733 on the benchmark's reply).
-/// The test `skipping_changes_nothing` holds the scan of these to the scan of every token.
-fn starts_of(t: &[Token<'_>], starts: &mut Vec<usize>) -> bool {
+/// word of the text names a month (see [`Scanner::months`]), each as [`may_start`] answers;
+/// a blocked token reads as nothing, and starts nothing. One pass answers both, where the
+/// month had a pass of its own and the scan asked each token again. The one-pass lexer
+/// answers them as it lexes (`one_pass_lexes_as_the_full_road` holds it to this), and the test
+/// `skipping_changes_nothing` holds the scan of these to the scan of every token.
+pub(super) fn starts_of(t: &[Token<'_>], starts: &mut Vec<usize>) -> bool {
     let mut months = false;
     for (i, tok) in t.iter().enumerate() {
-        let start = match &tok.kind {
-            Kind::Num(_) => true,
-            Kind::Sym(c) => words::currency_symbol(*c).is_some() || is_minus(*c),
-            Kind::Word { text, .. } => {
-                let (start, month) = words::may_start_or_month(text);
-                months |= month;
-                start
-            }
-            Kind::Barrier => false,
-        };
-        // A blocked token reads as nothing, and starts nothing.
+        let (start, month) = may_start(&tok.kind);
+        months |= month;
         if start && !tok.blocked {
             starts.push(i);
         }
     }
     months
+}
+
+/// Whether a reading may start at a token of `kind`, and whether it is a word that names a
+/// month. Only a number, a currency symbol, a minus sign or a word that
+/// [`words::may_start_or_month`] starts either; most tokens are none of these.
+fn may_start(kind: &Kind<'_>) -> (bool, bool) {
+    match kind {
+        Kind::Num(_) => (true, false),
+        Kind::Sym(c) => (sym_may_start(*c), false),
+        Kind::Word { text, .. } => words::may_start_or_month(text),
+        Kind::Barrier => (false, false),
+    }
+}
+
+/// [`may_start`] of a symbol: a currency symbol or a minus sign.
+#[inline]
+pub(super) fn sym_may_start(c: char) -> bool {
+    words::currency_symbol(c).is_some() || is_minus(c)
 }
 
 /// Reads at each token of `at` with `read`, handing `found` each fact of the kinds wanted,
@@ -1285,7 +1296,9 @@ mod tests {
                 kinds: Kinds::ALL,
             };
             let mut skipping = Vec::new();
-            scan_starts(&toks, Kinds::ALL, &mut Vec::new(), &mut |f| {
+            let mut starts = Vec::new();
+            let months = starts_of(&toks, &mut starts);
+            scan_starts(&toks, Kinds::ALL, months, &mut starts, &mut |f| {
                 skipping.push(f)
             });
             let mut tried = Vec::new();
