@@ -162,17 +162,20 @@ fn scan_starts(
 }
 
 /// Pushes onto `starts` the index of each token a reading may start at, and says whether some
-/// word of the text names a month (see [`Scanner::months`]), each as [`may_start`] answers;
-/// a blocked token reads as nothing, and starts nothing. One pass answers both, where the
-/// month had a pass of its own and the scan asked each token again. The one-pass lexer
-/// answers them as it lexes (`one_pass_lexes_as_the_full_road` holds it to this), and the test
+/// word of the text names a month (see [`Scanner::months`]), each as [`may_start`] answers.
+/// A blocked token is listed as its kind says: it reads as nothing, so a reading tried there
+/// finds nothing and consumes nothing, as one not tried; blocked tokens are few, and the
+/// one-pass lexer, which lists them as it lexes, learns which they are only once their chunk
+/// ends. One pass answers both, where the month had a pass of its own and the scan asked
+/// each token again. The one-pass lexer answers them as it lexes
+/// (`one_pass_lexes_as_the_full_road` holds it to this), and the test
 /// `skipping_changes_nothing` holds the scan of these to the scan of every token.
 pub(super) fn starts_of(t: &[Token<'_>], starts: &mut Vec<usize>) -> bool {
     let mut months = false;
     for (i, tok) in t.iter().enumerate() {
         let (start, month) = may_start(&tok.kind);
         months |= month;
-        if start && !tok.blocked {
+        if start {
             starts.push(i);
         }
     }
