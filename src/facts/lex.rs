@@ -1,6 +1,8 @@
 //! Lexing for the fact extractor: text to tokens, with the spans that never hold a fact
 //! (URLs, e-mail addresses, phone numbers, normalize placeholders, identifiers) masked or
-//! blocked first. Never decides what a value means; `extract` does.
+//! blocked first. Never decides what a value means; `extract` does. The one-pass lexer also
+//! lists, as it makes them, the tokens a reading may start at (what `extract::starts_of` asks
+//! of each), so the scan needs no pass of its own over the tokens.
 //!
 //! Tokens borrow their text: words from a lower-cased copy of the reply (see [`lower`]) or,
 //! for a word with a letter beyond ASCII, from a buffer of such words lower-cased, digits
