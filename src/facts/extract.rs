@@ -1294,6 +1294,16 @@ mod tests {
         }
     }
 
+    /// `text`'s tokens, lexed by the full road, handed to `f`: what each of the tests below
+    /// that read at every token starts from.
+    fn with_tokens<R>(text: &str, f: impl FnOnce(&[Token<'_>]) -> R) -> R {
+        let mut buf = String::new();
+        let lower = lex::lower(text, &mut buf);
+        let mut wide = String::new();
+        let toks = lex::tokenize(text, lower, &mut wide);
+        f(&toks)
+    }
+
     /// Skipping the tokens no reading starts at, and the dates of a text that names no month,
     /// finds what trying every token and every date finds: over each line of the corpus, and
     /// over texts made of the words and signs readings start with, end with or join.
@@ -1301,32 +1311,30 @@ mod tests {
     fn skipping_changes_nothing() {
         use proptest::prelude::*;
         fn both(text: &str) -> (Vec<Fact>, Vec<Fact>) {
-            let mut buf = String::new();
-            let lower = lex::lower(text, &mut buf);
-            let mut wide = String::new();
-            let toks = lex::tokenize(text, lower, &mut wide);
-            // The full road: every token tried, every date reading tried.
-            let every = Scanner {
-                t: &toks,
-                months: true,
-                kinds: Kinds::ALL,
-            };
-            let mut skipping = Vec::new();
-            let mut starts = Vec::new();
-            let months = starts_of(&toks, &mut starts);
-            scan_starts(&toks, Kinds::ALL, months, &mut starts, &mut |f| {
-                skipping.push(f)
-            });
-            let mut tried = Vec::new();
-            let every_token = |sc: &Scanner<'_>, i: usize| {
-                let t = sc.tok(i)?;
-                if t.kind == Kind::Barrier {
-                    return None;
-                }
-                sc.read_at(i)
-            };
-            scan(&every, 0..toks.len(), every_token, &mut |f| tried.push(f));
-            (skipping, tried)
+            with_tokens(text, |toks| {
+                // The full road: every token tried, every date reading tried.
+                let every = Scanner {
+                    t: toks,
+                    months: true,
+                    kinds: Kinds::ALL,
+                };
+                let mut skipping = Vec::new();
+                let mut starts = Vec::new();
+                let months = starts_of(toks, &mut starts);
+                scan_starts(toks, Kinds::ALL, months, &mut starts, &mut |f| {
+                    skipping.push(f)
+                });
+                let mut tried = Vec::new();
+                let every_token = |sc: &Scanner<'_>, i: usize| {
+                    let t = sc.tok(i)?;
+                    if t.kind == Kind::Barrier {
+                        return None;
+                    }
+                    sc.read_at(i)
+                };
+                scan(&every, 0..toks.len(), every_token, &mut |f| tried.push(f));
+                (skipping, tried)
+            })
         }
         for line in include_str!("../../tests/fixtures/facts/corpus.yaml").lines() {
             let (skipping, every) = both(line);
@@ -1359,21 +1367,19 @@ mod tests {
     #[test]
     fn a_phrase_ends_as_in_full() {
         fn agree(text: &str) -> Result<(), String> {
-            let mut buf = String::new();
-            let lower = lex::lower(text, &mut buf);
-            let mut wide = String::new();
-            let toks = lex::tokenize(text, lower, &mut wide);
-            for kinds in ["time", "money", "percent", "date"] {
-                let sc = Scanner::new(&toks, Kinds::named(kinds).expect("a kind"));
-                for j in 0..=toks.len() {
-                    let lean = sc.noun_run(j);
-                    let full = sc.noun_run_full(j);
-                    if lean != full {
-                        return Err(format!("{text:?} at {j}: {lean:?} != {full:?}"));
+            with_tokens(text, |toks| {
+                for kinds in ["time", "money", "percent", "date"] {
+                    let sc = Scanner::new(toks, Kinds::named(kinds).expect("a kind"));
+                    for j in 0..=toks.len() {
+                        let lean = sc.noun_run(j);
+                        let full = sc.noun_run_full(j);
+                        if lean != full {
+                            return Err(format!("{text:?} at {j}: {lean:?} != {full:?}"));
+                        }
                     }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         }
         holds_over_corpus_and_texts(
             agree,
@@ -1394,21 +1400,19 @@ mod tests {
     #[test]
     fn a_clock_suffix_is_no_other() {
         fn agree(text: &str) -> Result<(), String> {
-            let mut buf = String::new();
-            let lower = lex::lower(text, &mut buf);
-            let mut wide = String::new();
-            let toks = lex::tokenize(text, lower, &mut wide);
-            let sc = Scanner::new(&toks, Kinds::ALL);
-            for j in 0..=toks.len() {
-                let clock = sc.clock_suffix(j);
-                let other = sc.percent_at(j).is_some()
-                    || sc.currency_suffix(j).is_some()
-                    || sc.sym(j) == Some('°');
-                if clock.is_some() && other {
-                    return Err(format!("{text:?} at {j}: {clock:?} and another suffix"));
+            with_tokens(text, |toks| {
+                let sc = Scanner::new(toks, Kinds::ALL);
+                for j in 0..=toks.len() {
+                    let clock = sc.clock_suffix(j);
+                    let other = sc.percent_at(j).is_some()
+                        || sc.currency_suffix(j).is_some()
+                        || sc.sym(j) == Some('°');
+                    if clock.is_some() && other {
+                        return Err(format!("{text:?} at {j}: {clock:?} and another suffix"));
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         }
         holds_over_corpus_and_texts(
             agree,
@@ -1438,40 +1442,38 @@ mod tests {
             }
         }
         fn agree(text: &str) -> Result<(), String> {
-            let mut buf = String::new();
-            let lower = lex::lower(text, &mut buf);
-            let mut wide = String::new();
-            let toks = lex::tokenize(text, lower, &mut wide);
-            let vals = [
-                digits_of(5.0),
-                digits_of(12.0),
-                digits_of(2026.0),
-                digits_of(1.5),
-                Val::Words {
-                    v: 12.0,
-                    lone_one: false,
-                },
-                Val::Words {
-                    v: 1.0,
-                    lone_one: true,
-                },
-            ];
-            for kinds in [Kinds::ALL, Kinds::named("time").expect("a kind")] {
-                let sc = Scanner::new(&toks, kinds);
-                for j in 0..=toks.len() {
-                    if !sc.plain_word(j) {
-                        continue;
-                    }
-                    for val in &vals {
-                        let all = sc.amount_suffix(val, j);
-                        let noun = sc.noun_suffix(val, j);
-                        if all != noun {
-                            return Err(format!("{text:?} at {j}: {all:?} != {noun:?}"));
+            with_tokens(text, |toks| {
+                let vals = [
+                    digits_of(5.0),
+                    digits_of(12.0),
+                    digits_of(2026.0),
+                    digits_of(1.5),
+                    Val::Words {
+                        v: 12.0,
+                        lone_one: false,
+                    },
+                    Val::Words {
+                        v: 1.0,
+                        lone_one: true,
+                    },
+                ];
+                for kinds in [Kinds::ALL, Kinds::named("time").expect("a kind")] {
+                    let sc = Scanner::new(toks, kinds);
+                    for j in 0..=toks.len() {
+                        if !sc.plain_word(j) {
+                            continue;
+                        }
+                        for val in &vals {
+                            let all = sc.amount_suffix(val, j);
+                            let noun = sc.noun_suffix(val, j);
+                            if all != noun {
+                                return Err(format!("{text:?} at {j}: {all:?} != {noun:?}"));
+                            }
                         }
                     }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         }
         holds_over_corpus_and_texts(
             agree,
@@ -1492,21 +1494,19 @@ mod tests {
     #[test]
     fn a_multiplier_is_asked_where_one_can_be() {
         fn agree(text: &str) -> Result<(), String> {
-            let mut buf = String::new();
-            let lower = lex::lower(text, &mut buf);
-            let mut wide = String::new();
-            let toks = lex::tokenize(text, lower, &mut wide);
-            let sc = Scanner::new(&toks, Kinds::ALL);
-            for j in 0..=toks.len() {
-                let may = sc
-                    .word(j)
-                    .is_some_and(|w| sc.glued(j) || words::scale_word(w).is_some());
-                let read = sc.with_multiplier(7.0, j, false);
-                if !may && read != (7.0, j) {
-                    return Err(format!("{text:?} at {j}: multiplied to {read:?}"));
+            with_tokens(text, |toks| {
+                let sc = Scanner::new(toks, Kinds::ALL);
+                for j in 0..=toks.len() {
+                    let may = sc
+                        .word(j)
+                        .is_some_and(|w| sc.glued(j) || words::scale_word(w).is_some());
+                    let read = sc.with_multiplier(7.0, j, false);
+                    if !may && read != (7.0, j) {
+                        return Err(format!("{text:?} at {j}: multiplied to {read:?}"));
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         }
         holds_over_corpus_and_texts(
             agree,
