@@ -18,7 +18,7 @@ pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 /// character, found eight bytes at a time), else escaped by serde_json. serde_json looks up
 /// each byte in a table: the history's messages were the cost of an openai request beyond a
 /// platform one that grew with every turn, and the mock's streamed pieces, a word each, were
-/// a fifth of what it spent building a stream.
+/// nearly a third of what it spent building a stream.
 pub(crate) fn push_string(out: &mut Vec<u8>, text: &str) {
     if plain(text) {
         push_plain(out, text);

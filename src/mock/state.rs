@@ -240,7 +240,7 @@ pub(crate) fn is_secret_header(name: &str) -> bool {
         "credential",
         "signature",
     ];
-    // One walk over the name, each word tried only where a byte is its first letter (five
+    // One walk over the name, each word tried only where a byte is its first letter (six
     // letters start all nine): a `contains` per word set up a searcher each time, 1,500
     // instructions a header, on every header of every request the mock logs.
     let b = name.as_bytes();

@@ -857,7 +857,8 @@ impl Reply<'_> {
         events.end_head();
         // Every piece's event is the same bytes around the piece: those after it are put
         // together once, and the text is asked once whether it needs an escape, not a piece
-        // at a time. Written through the one `chunk`, a piece's event cost twice as much.
+        // at a time. Written through the one `chunk`, each piece escaped by serde_json, the
+        // events had cost a sixth more.
         let mut after = Vec::with_capacity(rest.len() + 40);
         after.extend_from_slice(br#"},"finish_reason":null,"index":0}"#);
         after.extend_from_slice(&rest);
