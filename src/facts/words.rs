@@ -41,8 +41,7 @@ impl Sieve {
     const fn with_words(mut self, words: &[&str]) -> Sieve {
         let mut i = 0;
         while i < words.len() {
-            let (slot, bit) = Self::slot(words[i]);
-            self.0[slot] |= bit;
+            self = self.add(words[i]);
             i += 1;
         }
         self
@@ -52,8 +51,7 @@ impl Sieve {
     const fn with_list(mut self, list: &'static str) -> Sieve {
         let mut i = 0;
         while let Some((word, next)) = next_word(list, i) {
-            let (slot, bit) = Self::slot(word);
-            self.0[slot] |= bit;
+            self = self.add(word);
             i = next;
         }
         self
@@ -62,8 +60,7 @@ impl Sieve {
     const fn with<T>(mut self, entries: &[(&str, T)]) -> Sieve {
         let mut i = 0;
         while i < entries.len() {
-            let (slot, bit) = Self::slot(entries[i].0);
-            self.0[slot] |= bit;
+            self = self.add(entries[i].0);
             i += 1;
         }
         self
@@ -79,8 +76,7 @@ impl Sieve {
             1 => (b[0], b[0]),
             n => (b[1], b[n - 2]),
         };
-        let slot = ((second & 31) as usize) << 5 | (before_last & 31) as usize;
-        (slot, 1 << (b.len() & 31))
+        Self::key(second, before_last, b.len())
     }
 
     #[inline]
@@ -90,8 +86,25 @@ impl Sieve {
             [one] => (*one, *one),
             [first, .., last] => (*first, *last),
         };
-        let slot = ((first & 31) as usize) << 5 | (last & 31) as usize;
-        (slot, 1 << (word.len() & 31))
+        Self::key(first, last, word.len())
+    }
+
+    /// The slot and bit of a word with bytes `a` and `b` at the places a sieve looks and of
+    /// length `len`: each byte mod 32 (so an ASCII letter falls on the same bit in either
+    /// case), the length mod 32. Every sieve, and [`Self::may_hold`], keys by this.
+    #[inline]
+    const fn key(a: u8, b: u8, len: usize) -> (usize, u32) {
+        (
+            ((a & 31) as usize) << 5 | (b & 31) as usize,
+            1 << (len & 31),
+        )
+    }
+
+    /// The sieve with `word` let by.
+    const fn add(mut self, word: &str) -> Sieve {
+        let (slot, bit) = Self::slot(word);
+        self.0[slot] |= bit;
+        self
     }
 
     /// False only when `word` is none of the words the sieve was made of. [`Self::slot`]
@@ -106,8 +119,8 @@ impl Sieve {
             (Some(&first), Some(&last)) => (first, last),
             _ => (0, 0),
         };
-        let slot = usize::from(first & 31) << 5 | usize::from(last & 31);
-        self.0[slot] & (1 << (b.len() & 31)) != 0
+        let (slot, bit) = Self::key(first, last, b.len());
+        self.0[slot] & bit != 0
     }
 }
 
@@ -144,7 +157,7 @@ impl<const N: usize> Vocab<N> {
             }
             if vocab.slots[at].is_empty() {
                 vocab.slots[at] = word;
-                vocab.sieve = vocab.sieve.with_words(&[word]);
+                vocab.sieve = vocab.sieve.add(word);
                 let (slot, bit) = Sieve::inner_slot(word);
                 vocab.inner.0[slot] |= bit;
                 count += 1;
