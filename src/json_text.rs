@@ -54,7 +54,7 @@ pub(crate) fn plain(text: &str) -> bool {
 }
 
 /// Writes `text`, which is [`plain`], as a JSON string literal: itself between quotes.
-pub(crate) fn push_plain(out: &mut Vec<u8>, text: &str) {
+fn push_plain(out: &mut Vec<u8>, text: &str) {
     debug_assert!(plain(text));
     out.reserve(text.len() + 2);
     out.push(b'"');

@@ -196,6 +196,7 @@ mod tests {
         ("deliver", include_str!("deliver.rs")),
         ("routes", include_str!("routes/thinnest.rs")),
         ("routes", include_str!("routes/openai.rs")),
+        ("routes", include_str!("routes/openai/body.rs")),
         ("routes", include_str!("routes/http.rs")),
         ("server", include_str!("server.rs")),
         ("cli", include_str!("cli.rs")),

@@ -24,7 +24,9 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::json_text::{self, Text};
+mod body;
+
+use crate::json_text;
 use crate::mock::conn::ConnHandle;
 use crate::mock::deliver::{deliver, pieces, Ends, Events, Pacing, Payload, Pieces};
 use crate::mock::engine::{self, count_tokens, Said};
@@ -271,213 +273,37 @@ impl Completion {
     }
 }
 
-/// A request body as nearly every client writes it, read straight into typed fields: objects
-/// with string contents, no duplicate keys, the optional fields of the right types. Reading
-/// the body as a JSON tree first (a map per message) had been a fifth of what the mock spent
-/// on a completion. Anything else is read again as a tree by [`head`] and
-/// [`Completion::parse`], whose answers (and errors) this never changes: what is read here is
-/// exactly what they would read from such a body, and every other field is parsed as the tree
-/// parses it ([`Checked`]), so a body the tree refuses is refused here too.
-struct Plain<'a> {
-    model: String,
-    messages: Vec<PlainMessage<'a>>,
-    stream: Option<bool>,
-    stream_options: Option<StreamOptions>,
-    max_completion_tokens: Option<u64>,
-    max_tokens: Option<u64>,
-}
-
-/// One message of a [`Plain`] body: `role` a string, `content` a string or `null` or absent.
-/// The role is read in place (a role with an escape steps aside to the tree), and so is a
-/// content without escapes: only a user's is kept, and the history's other messages, most of
-/// a long one, were each copied only to have their words counted.
-struct PlainMessage<'a> {
-    role: &'a str,
-    content: Option<Text<'a>>,
-}
-
-/// Fills `slot` with the next value, or fails on a key met twice (the tree would take the
-/// last; this steps aside instead).
-fn once<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
-    map: &mut A,
-    slot: &mut Option<T>,
-) -> Result<(), A::Error> {
-    use serde::de::Error;
-    if slot.is_some() {
-        return Err(A::Error::custom("a key twice"));
-    }
-    *slot = Some(map.next_value()?);
-    Ok(())
-}
-
-/// Reads a JSON object (never an array, which a derived struct would take) with `visit`.
-macro_rules! object_of {
-    ($ty:ty, $what:literal, |$map:ident| $visit:block) => {
-        impl<'de> serde::Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct Fields;
-                impl<'de> serde::de::Visitor<'de> for Fields {
-                    type Value = $ty;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str($what)
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(
-                        self,
-                        mut $map: A,
-                    ) -> Result<$ty, A::Error> {
-                        $visit
-                    }
-                }
-                d.deserialize_map(Fields)
-            }
-        }
-    };
-}
-
-object_of!(Plain<'de>, "a chat completion request", |map| {
-    use serde::de::Error;
-    let (mut model, mut messages, mut stream, mut options) = (None, None, None, None);
-    let (mut max_completion_tokens, mut max_tokens) = (None, None);
-    while let Some(key) = map.next_key::<&'de str>()? {
-        match key {
-            "model" => once(&mut map, &mut model)?,
-            "messages" => once(&mut map, &mut messages)?,
-            "stream" => once(&mut map, &mut stream)?,
-            "stream_options" => once(&mut map, &mut options)?,
-            "max_completion_tokens" => once(&mut map, &mut max_completion_tokens)?,
-            "max_tokens" => once(&mut map, &mut max_tokens)?,
-            _ => {
-                map.next_value::<Checked>()?;
-            }
-        }
-    }
-    Ok(Plain {
-        model: model.ok_or_else(|| A::Error::missing_field("model"))?,
-        messages: messages.ok_or_else(|| A::Error::missing_field("messages"))?,
-        stream: stream.flatten(),
-        stream_options: options.flatten(),
-        max_completion_tokens: max_completion_tokens.flatten(),
-        max_tokens: max_tokens.flatten(),
-    })
-});
-
-/// `stream_options`: an object (never an array, which a derived struct would take) whose
-/// `include_usage` is a boolean or `null`; a key twice is the last one's, as in the tree.
-struct StreamOptions {
-    include_usage: Option<bool>,
-}
-
-object_of!(StreamOptions, "stream options", |map| {
-    let mut include_usage = None;
-    while let Some(key) = map.next_key::<&'de str>()? {
-        match key {
-            "include_usage" => include_usage = map.next_value()?,
-            _ => {
-                map.next_value::<Checked>()?;
-            }
-        }
-    }
-    Ok(StreamOptions { include_usage })
-});
-
-object_of!(PlainMessage<'de>, "a message object", |map| {
-    use serde::de::Error;
-    let (mut role, mut content) = (None, None);
-    while let Some(key) = map.next_key::<&'de str>()? {
-        match key {
-            "role" => once(&mut map, &mut role)?,
-            "content" => once(&mut map, &mut content)?,
-            _ => {
-                map.next_value::<Checked>()?;
-            }
-        }
-    }
-    Ok(PlainMessage {
-        role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-        content: content.flatten(),
-    })
-});
-
-/// A JSON value read only to be valid as the tree reads it: every string and number parsed
-/// (a lone surrogate, a number out of range or bytes that are not UTF-8 refused), nothing
-/// kept. serde's `IgnoredAny` skips a value without parsing it, so it took bodies the tree
-/// refuses.
-struct Checked;
-
-impl<'de> serde::Deserialize<'de> for Checked {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(Checked)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Checked {
-    type Value = Checked;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-}
-
-/// The model and the checked request, when the body is [`Plain`] and has nothing to refuse.
+/// The model and the checked request, when the body is one [`body::read`] reads and has
+/// nothing to refuse; `None` to read it as a tree ([`head`], [`Completion::parse`]), whose
+/// answers (and errors) this never changes.
 fn plain(body: &[u8]) -> Option<(String, Completion)> {
     // The body is checked as UTF-8 once, so its strings are not checked again one by one.
-    let p: Plain = serde_json::from_str(std::str::from_utf8(body).ok()?).ok()?;
-    if p.model.is_empty() {
+    let body = std::str::from_utf8(body).ok()?;
+    let mut users = Vec::new();
+    let mut prompt_tokens = 0;
+    let fields = body::read(body, |role, content| {
+        let text = content.unwrap_or(Cow::Borrowed(""));
+        prompt_tokens += count_tokens(&text);
+        if role == "user" {
+            users.push(text.into_owned());
+        }
+    })?;
+    if fields.model.is_empty() || users.is_empty() {
         return None;
     }
     // The first of the two that is set, as `Completion::parse` takes it; zero is refused there.
-    let max_tokens = match p.max_completion_tokens.or(p.max_tokens) {
+    let max_tokens = match fields.max_completion_tokens.or(fields.max_tokens) {
         Some(0) => return None,
         n => n,
     };
-    let mut users = Vec::new();
-    let mut prompt_tokens = 0;
-    for m in p.messages {
-        let text = m.content.map_or(Cow::Borrowed(""), |t| t.0);
-        prompt_tokens += count_tokens(&text);
-        if m.role == "user" {
-            users.push(text.into_owned());
-        }
-    }
-    if users.is_empty() {
-        return None;
-    }
     let completion = Completion {
         users,
         prompt_tokens,
-        stream: p.stream.unwrap_or(false),
-        include_usage: p
-            .stream_options
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false),
+        stream: fields.stream.unwrap_or(false),
+        include_usage: fields.include_usage.unwrap_or(false),
         max_tokens,
     };
-    Some((p.model, completion))
+    Some((fields.model.into_owned(), completion))
 }
 
 /// The body as far as the agent lookup needs it: a JSON object with a string `model`.
@@ -858,22 +684,27 @@ impl Reply<'_> {
         // Every piece's event is the same bytes around the piece: those after it are put
         // together once, and the text is asked once whether it needs an escape, not a piece
         // at a time. Written through the one `chunk`, each piece escaped by serde_json, the
-        // events had cost a sixth more.
+        // events had cost a sixth more; with a part copied at a time, a tenth more.
+        const LEAD: &[u8] = br#"data: {"choices":[{"delta":{"content":""#;
         let mut after = Vec::with_capacity(rest.len() + 40);
-        after.extend_from_slice(br#"},"finish_reason":null,"index":0}"#);
+        after.extend_from_slice(br#""},"finish_reason":null,"index":0}"#);
         after.extend_from_slice(&rest);
-        after.push(b'}');
-        let plain = json_text::plain(text);
-        for piece in Pieces::of(text) {
-            events.push(|out| {
-                out.extend_from_slice(br#"{"choices":[{"delta":{"content":"#);
-                if plain {
-                    json_text::push_plain(out, piece);
-                } else {
+        after.extend_from_slice(b"}\n\n");
+        if json_text::plain(text) {
+            for piece in Pieces::of(text) {
+                events.push_around(LEAD, piece.as_bytes(), &after);
+            }
+        } else {
+            // The same bytes but the frame and the quotes, which `push` and `json_str` write.
+            let lead = &LEAD[b"data: ".len()..LEAD.len() - 1];
+            let after = &after[1..after.len() - b"\n\n".len()];
+            for piece in Pieces::of(text) {
+                events.push(|out| {
+                    out.extend_from_slice(lead);
                     json_str(out, piece);
-                }
-                out.extend_from_slice(&after);
-            });
+                    out.extend_from_slice(after);
+                });
+            }
         }
         events.end_pieces();
         chunk(&mut events, &|out| {
@@ -1089,6 +920,195 @@ mod tests {
             }
         }
         assert_eq!(plain_read, 8, "the common bodies take the plain road");
+    }
+
+    /// The plain reading of `body` is the tree's, or steps aside; whether it read it.
+    fn agrees(body: &[u8]) -> bool {
+        let Some((model, c)) = plain(body) else {
+            return false;
+        };
+        let shown_body = String::from_utf8_lossy(body);
+        assert_eq!(
+            by_tree(body),
+            Some((model, Some(shown(&c)))),
+            "{shown_body}"
+        );
+        true
+    }
+
+    /// The corners of JSON the one-pass reading meets: whitespace anywhere, escapes in the
+    /// strings it keeps, numbers JSON writes otherwise, words cut short, bytes after the
+    /// object. Each is read as the tree reads it, or stepped aside from.
+    #[test]
+    fn the_plain_reading_knows_the_corners_of_json() {
+        let read = [
+            " \t\r\n{ \"model\" : \"m\" ,\n \"messages\" : [ { \"role\" : \"user\" , \"content\" : \"x\" } ] } \n",
+            r#"{"model": "m\u00e9\n", "messages": [{"role": "user", "content": "tab\there \ud83d\ude00 \"q\" \\"}]}"#,
+            r#"{"model": "m", "messages": [{"content": "first", "role": "user"}], "max_tokens": 18446744073709551615}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "x": {"a": [1, -2.5e3, "s\"]", {}], "b": "}"}, "y": []}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x", "extra": {"k": [null, true]}}], "stream": false}"#,
+            r#"{"messages": [{"role": "user", "content": "0123456789abcdef"}], "model": "m", "temperature": 0, "n": 1}"#,
+        ];
+        let refused_or_aside = [
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 18446744073709551616}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 01}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 1e3}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 7x}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": tru}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": truex}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}],}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"},]}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}] "stream": true}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}]}}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "x": [1, 2}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "x": 1 2}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x\q"}]}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x\ud800"}]}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "x": "\"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": "x"}"#,
+            r#"{"model": null, "messages": [{"role": "user", "content": "x"}]}"#,
+            r#"{"model": "m", "messages": null}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "content": 3}]}"#,
+            r#"{"model": "m", "messages": [{"role": "user", "role": "user", "content": "x"}]}"#,
+            r#"{"model": "m", "messages": [], "stream": true}"#,
+            "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"a\u{1}b\"}]}",
+            "\u{feff}{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}",
+        ];
+        for body in read {
+            assert!(agrees(body.as_bytes()), "read by the plain road: {body}");
+        }
+        for body in refused_or_aside {
+            agrees(body.as_bytes());
+        }
+    }
+
+    /// serde_json refuses a body whose arrays and objects lie more than 127 deep; a value the
+    /// plain reading does not keep is held to the room the tree has left where it lies, in
+    /// the body, in `stream_options` and in a message.
+    #[test]
+    fn a_value_nested_as_deep_as_the_tree_allows_is_read_and_no_deeper() {
+        let message = |extra: &str| {
+            format!(r#"{{"model": "m", "messages": [{{"role": "user", "content": "x"{extra}}}]}}"#)
+        };
+        for depth in 120..=130 {
+            let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let bodies = [
+                format!(
+                    r#"{{"model": "m", "messages": [{{"role": "user", "content": "x"}}], "x": {nested}}}"#
+                ),
+                format!(
+                    r#"{{"model": "m", "messages": [{{"role": "user", "content": "x"}}], "stream_options": {{"x": {nested}}}}}"#
+                ),
+                message(&format!(r#", "x": {nested}"#)),
+            ];
+            for body in bodies {
+                let tree_reads = by_tree(body.as_bytes()).is_some_and(|(_, c)| c.is_some());
+                assert_eq!(agrees(body.as_bytes()), tree_reads, "depth {depth}: {body}");
+            }
+        }
+    }
+
+    /// Bodies put together from the pieces a request is made of, right and wrong, and each
+    /// with a byte changed: the plain reading says what the tree says of every one it reads.
+    #[test]
+    fn the_plain_reading_agrees_with_the_tree_on_generated_bodies() {
+        use proptest::prelude::*;
+        let string = prop::sample::select(vec![
+            r#""user""#,
+            r#""assistant""#,
+            r#""system""#,
+            r#""a b c""#,
+            r#""""#,
+            r#""\n\"é""#,
+            r#""\u0075ser""#,
+            r#""\ud800""#,
+            "\"\u{1}\"",
+            r#""é€😀 twelve bytes""#,
+        ]);
+        let scalar = prop::sample::select(vec![
+            "null",
+            "true",
+            "false",
+            "0",
+            "7",
+            "-1",
+            "1.5",
+            "1e400",
+            "01",
+            "18446744073709551616",
+            "[]",
+            "{}",
+            r#"[1, {"a": "]"}]"#,
+            r#"{"k": [null]}"#,
+            "[1,]",
+            "nul",
+        ]);
+        let value = prop_oneof![string.clone(), scalar];
+        let key = prop::sample::select(vec![
+            "model",
+            "messages",
+            "stream",
+            "stream_options",
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "role",
+            "content",
+            "include_usage",
+            "mod\\u0065l",
+        ]);
+        // Mostly what a client sends, sometimes anything.
+        let role = prop_oneof![3 => Just(r#""user""#), 1 => string.clone()];
+        let content = prop_oneof![4 => string.clone(), 1 => value.clone()];
+        let message = (
+            prop::option::weighted(0.9, role),
+            prop::option::weighted(0.9, content),
+            prop::option::weighted(0.2, (key.clone(), value.clone())),
+            any::<bool>(),
+        )
+            .prop_map(|(role, content, extra, swap)| {
+                let mut members = Vec::new();
+                members.extend(role.map(|r| format!(r#""role": {r}"#)));
+                members.extend(content.map(|c| format!(r#""content": {c}"#)));
+                members.extend(extra.map(|(k, v)| format!(r#""{k}": {v}"#)));
+                if swap {
+                    members.reverse();
+                }
+                format!("{{{}}}", members.join(", "))
+            });
+        let member = prop_oneof![
+            1 => string.clone().prop_map(|m| format!(r#""model": {m}"#)),
+            2 => value.clone().prop_map(|v| format!(r#""stream_options": {{"include_usage": {v}}}"#)),
+            6 => (key, value).prop_map(|(k, v)| format!(r#""{k}": {v}"#)),
+        ];
+        let body = (
+            prop::collection::vec(message, 0..5),
+            prop::collection::vec(member, 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(messages, members, spaced)| {
+                let sep = if spaced { " ,\n " } else { "," };
+                let mut all = vec![
+                    r#""model": "m""#.to_string(),
+                    format!(r#""messages": [{}]"#, messages.join(sep)),
+                ];
+                all.extend(members);
+                format!("{{{}}}", all.join(sep))
+            });
+        let read = std::cell::Cell::new(0);
+        proptest!(ProptestConfig::with_cases(3000), |(body in body, at in any::<prop::sample::Index>(), byte in any::<u8>())| {
+            read.set(read.get() + usize::from(agrees(body.as_bytes())));
+            let mut changed = body.into_bytes();
+            let i = at.index(changed.len());
+            changed[i] = byte;
+            agrees(&changed);
+        });
+        let read = read.get();
+        assert!(
+            read > 100,
+            "only {read} generated bodies took the plain road"
+        );
     }
 
     #[test]
