@@ -539,6 +539,18 @@ fn print_comparison(kinds: &[Kind], runs: &[Measured], requests: usize) {
                 100.0 * r / base
             );
         }
+        let paired = paired_shares(kinds, runs, k);
+        if paired.len() > 1 {
+            let mut sorted = paired.clone();
+            sorted.sort_by(f64::total_cmp);
+            let shown: Vec<String> = paired.iter().map(|p| format!("{p:.0}%")).collect();
+            println!(
+                "[{}] request phase, each round against the same round's thinnest: {} (median {:.0}%)",
+                k.name(),
+                shown.join(" "),
+                sorted[sorted.len() / 2]
+            );
+        }
         if let (Some(c), Some(base)) = (
             median_cpu(runs, k, requests),
             median_cpu(runs, Kind::Thinnest, requests),
@@ -551,6 +563,23 @@ fn print_comparison(kinds: &[Kind], runs: &[Measured], requests: usize) {
         }
     }
 }
+/// Each round's request-phase rate of `kind` as a share of the platform kind's in the same
+/// round: the two measured seconds apart, where the best of each kind over the rounds may
+/// pair a quiet minute with a busy one.
+fn paired_shares(kinds: &[Kind], runs: &[Measured], kind: Kind) -> Vec<f64> {
+    let rate = |m: &Measured| m.phase.map(|secs| 1.0 / secs);
+    runs.chunks(kinds.len().max(1))
+        .filter_map(|round| {
+            let base = round
+                .iter()
+                .find(|m| m.kind == Kind::Thinnest)
+                .and_then(rate)?;
+            let r = round.iter().find(|m| m.kind == kind).and_then(rate)?;
+            Some(100.0 * r / base)
+        })
+        .collect()
+}
+
 /// The request rate a raw load generator gets from the same server at the same concurrency,
 /// for comparison; `None` when `oha` is not installed (`cargo install oha`).
 fn oha_rate(url: &str, o: &Opts, requests: usize) -> Option<f64> {

@@ -257,13 +257,16 @@ pub(crate) fn deliver(
         Payload::Events { head, pieces, tail } => Events::from_parts(&head, &pieces, &tail),
         Payload::Framed(events) => events,
     };
-    let mut steps = event_steps(events, fault, pacing);
-    let body = match steps.whole() {
-        // Chunked as a stream that has every event at once is, but with nothing to pace and
-        // nothing to cut, so not played: the player's state, its checks for a stop and its
+    let pace = pacing.pace;
+    let body = if fault.is_none() && pace.first_chunk_delay.is_zero() && pace.chunk_delay.is_zero()
+    {
+        // Chunked as a stream that has every event at once is, in one frame, but with nothing
+        // to pace or cut, so not played: the player's steps, its checks for a stop and its
         // stretch mark had been about a twentieth of what the mock spent on a streamed reply.
-        Some(bytes) => Body::from_stream(futures::stream::iter([Ok::<_, io::Error>(bytes)])),
-        None => Body::from_stream(play(steps, ends)),
+        let all = Bytes::from(events.bytes);
+        Body::from_stream(futures::stream::iter([Ok::<_, io::Error>(all)]))
+    } else {
+        Body::from_stream(play(event_steps(events, fault, pacing), ends))
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -476,16 +479,6 @@ impl Steps {
         }
     }
 
-    /// The whole body, when the steps are to send it all in one write and nothing else.
-    fn whole(&mut self) -> Option<Bytes> {
-        match (self.steps.front(), self.steps.len(), &self.forever) {
-            (Some(Step::Send(all)), 1, None) if *all == (0..self.body.len()) => {
-                Some(std::mem::take(&mut self.body))
-            }
-            _ => None,
-        }
-    }
-
     /// The next step, refilling from `forever` when the list is done.
     fn next(&mut self, round: &mut usize) -> Option<Act> {
         if let Some(piece) = self.pending.take() {
@@ -687,6 +680,49 @@ mod tests {
         assert!(String::from_utf8(body)
             .unwrap()
             .ends_with("data: p3\n\ndata: [DONE]\n\n"));
+    }
+
+    /// A stream with nothing to pace or cut goes out as one frame of every event, chunked
+    /// (no length), marking no connection; a paced one is played.
+    #[tokio::test]
+    async fn an_unpaced_stream_is_one_frame_of_every_event() {
+        use http_body_util::BodyExt;
+        let (_tx, rx) = watch::channel(false);
+        let conn = ConnHandle::new();
+        let ends = |rx: &watch::Receiver<bool>| Ends {
+            shutdown: rx.clone(),
+            conn: conn.clone(),
+        };
+        let payload = || Payload::Framed(events());
+        let resp = deliver(StatusCode::OK, payload(), None, pacing(), ends(&rx));
+        assert!(!conn.is_stretching());
+        assert!(resp.headers().get(header::CONTENT_LENGTH).is_none());
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+        let mut body = resp.into_body();
+        assert_eq!(
+            axum::body::HttpBody::size_hint(&body).exact(),
+            None,
+            "a stream's length is not told"
+        );
+        let mut frames = Vec::new();
+        while let Some(frame) = body.frame().await {
+            frames.push(frame.expect("a frame").into_data().expect("data"));
+        }
+        assert_eq!(frames.len(), 1);
+        assert_eq!(
+            frames[0],
+            "data: role\n\ndata: p1\n\ndata: p2\n\ndata: p3\n\ndata: [DONE]\n\n"
+        );
+        let paced = Pacing {
+            trickle_interval: Duration::ZERO,
+            pace: Pace {
+                first_chunk_delay: Duration::from_millis(1),
+                chunk_delay: Duration::ZERO,
+            },
+        };
+        let resp = deliver(StatusCode::OK, payload(), None, paced, ends(&rx));
+        assert!(conn.is_stretching(), "a paced stream is played");
+        drop(resp);
     }
 
     /// The writes a stream makes (as event texts) and the pauses between them.
