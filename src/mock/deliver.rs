@@ -260,9 +260,10 @@ pub(crate) fn deliver(
     let pace = pacing.pace;
     let body = if fault.is_none() && pace.first_chunk_delay.is_zero() && pace.chunk_delay.is_zero()
     {
-        // Chunked as a stream that has every event at once is, in one frame, but with nothing
-        // to pace or cut, so not played: the player's steps, its checks for a stop and its
-        // stretch mark had been about a twentieth of what the mock spent on a streamed reply.
+        // Sent as a server with every event in hand sends them: chunked, in one frame. With
+        // nothing to pace or cut it is not played: the player's steps, its checks for a stop
+        // and its stretch mark had been about a twentieth of what the mock spent on a
+        // streamed reply.
         let all = Bytes::from(events.bytes);
         Body::from_stream(futures::stream::iter([Ok::<_, io::Error>(all)]))
     } else {
