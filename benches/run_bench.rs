@@ -26,7 +26,9 @@
 //! `--kinds` takes a comma-separated list of the variants above (default: all of them against
 //! the mock; only `thinnest` with `--url`, whose server may speak nothing else). `--rounds N`
 //! runs the variants in turn N times and compares each one's best request phase: on a shared
-//! 2-core machine one run of each, minutes apart in load, can differ by half. `--instructions`
+//! 2-core machine one run of each, minutes apart in load, can differ by half. It also gives
+//! each round's share of the same round's platform kind, measured seconds apart, and their
+//! median. `--instructions`
 //! then counts each kind's instructions per request under callgrind (needs `valgrind`), the
 //! one figure here that such a machine does not move.
 //!
