@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::sse::{self, Piece};
 use super::transport::{self, preview, truncate, Auth, Client, Target, Transport};
 use super::{Conversation, Endpoint, Message};
-use crate::json_text::{escapes, push_string, Text, HIGH};
+use crate::json_text::{plain_bytes, push_string, special_bytes, Text};
 use crate::record::{AgentReply, Reply, ReplyBody, SendError, Timing, Usage};
 use crate::suite::model::{self, OpenAiSpec, SessionMode};
 
@@ -1692,50 +1692,6 @@ fn plain_literal(text: &[u8]) -> Option<(usize, &str)> {
     Some((len, std::str::from_utf8(body).ok()?))
 }
 
-/// [`plain_literal`] with the text as bytes, which are UTF-8: checked so only when one is not
-/// ASCII. A stream's words are nearly all ASCII, and a `from_utf8` call per word was a fifth of
-/// reading a content event; the reply's text is checked whole once, at the end. Inlined: as
-/// a call it was a third of the cost of reading a word's event.
-#[inline(always)]
-fn plain_bytes(text: &[u8]) -> Option<(usize, &[u8])> {
-    let body = text.strip_prefix(b"\"")?;
-    let mut i = 0;
-    while let Some(word) = body.get(i..i + 8) {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(word);
-        let special = special_bytes(u64::from_le_bytes(eight));
-        if special != 0 {
-            // The first byte that is not plain ASCII, found in the word (a word is most often
-            // the closing quote and a few letters before it, which the loop below took a byte
-            // at a time).
-            i += special.trailing_zeros() as usize / 8;
-            if body[i] == b'"' {
-                return Some((i + 2, &body[..i]));
-            }
-            break;
-        }
-        i += 8;
-    }
-    // Whether a byte past the words above is not ASCII.
-    let mut high = 0;
-    loop {
-        match *body.get(i)? {
-            b'"' => break,
-            b'\\' => return None,
-            c if c < 0x20 => return None,
-            c => {
-                high |= c;
-                i += 1;
-            }
-        }
-    }
-    let body = &body[..i];
-    if high >= 0x80 {
-        std::str::from_utf8(body).ok()?;
-    }
-    Some((i + 2, body))
-}
-
 /// Whether `text` starts with the number `was` (an unsigned integer a hole took) and no digit
 /// follows it: what [`unsigned`] would read there is `was`.
 #[inline]
@@ -1770,15 +1726,6 @@ fn plain_string(literal: &[u8]) -> Option<&str> {
 /// not ASCII (the classic tests for a zero byte, and for one below 0x20, in each lane).
 fn plain_ascii(word: u64) -> bool {
     special_bytes(word) == 0
-}
-
-/// The lanes of `word` (read little-endian) whose byte is a quote, a backslash, a control
-/// character or not ASCII, each flagged by its high bit. A lane above a flagged one may be
-/// flagged wrongly (a borrow carried into it), never the lowest: the first byte flagged is the
-/// first such byte, and none flagged means there is none.
-#[inline]
-fn special_bytes(word: u64) -> u64 {
-    (word & HIGH) | escapes(word)
 }
 
 /// The length and value of the unsigned integer at the start of `text`, as JSON writes one

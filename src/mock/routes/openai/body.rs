@@ -11,15 +11,15 @@
 //! the mock spent on a completion beyond a platform reply (about 7,900 instructions of some
 //! 60,000 on a streamed one, the history's messages each a map visited key by key), and an
 //! openai request carries the whole history, a turn longer each time. Strings are found here
-//! eight bytes at a time and borrowed; a string with an escape, and the value of a key the
-//! mock does not read, are each handed to serde_json alone, so no rule of JSON is written
-//! twice.
+//! eight bytes at a time (by the scanner the openai client reads streamed words with) and
+//! borrowed; a string with an escape, and the value of a key the mock does not read, are each
+//! handed to serde_json alone, so no rule of JSON is written twice.
 
 use std::borrow::Cow;
 
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
-use crate::json_text::{escapes, Text};
+use crate::json_text::{plain_bytes, Text};
 
 /// What a request says besides its messages.
 pub(crate) struct Fields<'a> {
@@ -218,55 +218,24 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string literal, borrowed; `Some(None)` if it has an escape (the reader is left at its
-    /// quote), `None` if it is no string or has a byte JSON refuses in one.
-    fn literal(&mut self) -> Option<Option<&'a str>> {
+    /// A string without escapes, borrowed ([`plain_bytes`]); `None` if it is no string or has
+    /// an escape or a byte JSON refuses in one (the reader is left at its quote).
+    fn plain_string(&mut self) -> Option<&'a str> {
         if self.peek()? != b'"' {
             return None;
         }
-        let bytes = self.bytes();
-        let start = self.at + 1;
-        let mut i = start;
-        // Eight bytes at a time to the first that ends or escapes the string: the first lane
-        // `escapes` flags is exact (a borrow only flags lanes above a true one).
-        while let Some(eight) = bytes.get(i..i + 8) {
-            let mut word = [0; 8];
-            word.copy_from_slice(eight);
-            match escapes(u64::from_le_bytes(word)) {
-                0 => i += 8,
-                flags => {
-                    i += flags.trailing_zeros() as usize / 8;
-                    break;
-                }
-            }
-        }
-        while bytes
-            .get(i)
-            .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
-        {
-            i += 1;
-        }
-        match bytes.get(i)? {
-            b'"' => {
-                self.at = i + 1;
-                // Between two quotes of valid UTF-8, so on character boundaries.
-                self.text.get(start..i).map(Some)
-            }
-            b'\\' => Some(None),
-            // A control character, which JSON refuses unescaped.
-            _ => None,
-        }
-    }
-
-    /// A string without escapes.
-    fn plain_string(&mut self) -> Option<&'a str> {
-        self.literal()?
+        let (len, _) = plain_bytes(&self.bytes()[self.at..])?;
+        // Between two quotes of valid UTF-8, so on character boundaries.
+        let s = self.text.get(self.at + 1..self.at + len - 1)?;
+        self.at += len;
+        Some(s)
     }
 
     /// A string: borrowed, or with its escapes read by serde_json.
     fn string(&mut self) -> Option<Cow<'a, str>> {
-        match self.literal()? {
+        match self.plain_string() {
             Some(s) => Some(Cow::Borrowed(s)),
+            // An escape, or a byte serde refuses too.
             None => self.by_serde::<Text>(0).map(|t| t.0),
         }
     }
