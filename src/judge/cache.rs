@@ -4,11 +4,10 @@
 //! renamed over the name, so whatever stood there, a link or a FIFO, is replaced and never
 //! followed or written through). Beside them, `verdicts.index` remembers for each verdict the
 //! last runs read or wrote both the verdict and which file it was (inode, length, modified
-//! time). A verdict whose file still is that file is taken from the index for one `stat` (of
-//! its name, in the directory held open), instead of a `stat`, an `open`, an `fstat`, two
-//! `read`s and a `close`: a platform request costs a handful of system calls, so those six had
-//! doubled the CPU a cached judge adds to a turn, and where the page cache had let the small
-//! files go each one was a disk read too.
+//! time). A verdict whose file still is that file is taken from the index for one `stat`,
+//! instead of a `stat`, an `open`, an `fstat`, two `read`s and a `close`: a platform request
+//! costs a handful of system calls, so those six had doubled the CPU a cached judge adds to a
+//! turn, and where the page cache had let the small files go each one was a disk read too.
 //! A file that is not the one indexed (rewritten by another run, deleted, replaced by a link)
 //! is read as before, so a stale index can cost a read, never a wrong verdict. The index is
 //! rewritten, atomically, at the end of a run that learned a verdict it did not hold: what
@@ -19,7 +18,6 @@
 //! The cache never asks the judge and never redacts: the grader hands it reasons already
 //! redacted.
 
-#[cfg(unix)]
 use std::ffi::CStr;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
