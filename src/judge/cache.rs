@@ -211,26 +211,17 @@ fn unix_ns(secs: i64, nanos: i64) -> Option<u64> {
     secs.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
-/// The stamp of the file `name` in the directory `dir`, not following a link ([`Stamp::of`]
-/// its `symlink_metadata`): `fstatat` on the directory held open, so the kernel looks up the
-/// one name, where `lstat` on the path walked the directories above it again at every verdict
-/// (`.agenttest/cache/judge/`). The look-up of the name itself stays: it is most of the
-/// `stat`'s cost (about 2 µs where the request has left the caches cold), and the check that
-/// keeps a verdict file edited or deleted by hand from being served from the index.
+/// The stamp of the file at `path`, not following a link ([`Stamp::of`] its
+/// `symlink_metadata`): `lstat` called on the path as [`VerdictCache::with_file`] built it,
+/// where `symlink_metadata` copied it into a C string of its own and tried `statx` first,
+/// some 300 instructions of a cached verdict's 6,600, asked at every verdict the index serves.
 #[cfg(unix)]
-fn stamp_in(dir: std::os::fd::BorrowedFd<'_>, name: &CStr) -> Option<Stamp> {
-    use std::os::fd::AsRawFd;
+fn stamp_at(path: &CStr) -> Option<Stamp> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `dir` is an open descriptor, `name` a C string and `st` room for one `stat`,
-    // which a call that returns 0 has written whole.
+    // SAFETY: `path` is a C string and `st` is room for one `stat`, which a call that
+    // returns 0 has written whole.
     let st = unsafe {
-        let got = libc::fstatat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        );
-        if got != 0 {
+        if libc::lstat(path.as_ptr(), st.as_mut_ptr()) != 0 {
             return None;
         }
         st.assume_init()
@@ -252,49 +243,19 @@ fn stamp_in(dir: std::os::fd::BorrowedFd<'_>, name: &CStr) -> Option<Stamp> {
     })
 }
 
-/// The cache's directory held open for [`stamp_in`]: `O_PATH` where there is one (it needs
-/// no permission to read the directory, and reads nothing), else read-only. `None` when it
-/// does not open (not there yet, a name holding a NUL): the paths are used instead.
-#[cfg(unix)]
-fn open_dir(dir: &Path) -> Option<std::os::fd::OwnedFd> {
-    use std::os::unix::fs::OpenOptionsExt;
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let flags = libc::O_DIRECTORY | libc::O_PATH;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let flags = libc::O_DIRECTORY;
-    // `.` for an empty name, as the joined paths of `""` name files in the current directory.
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(dir)
-        .ok()
-        .map(std::os::fd::OwnedFd::from)
-}
-
-/// A verdict file's name (the key's hex and `.json`) as a C string, on the stack.
-#[cfg(unix)]
-fn with_name<T>(key: &Key, with: impl FnOnce(&CStr) -> T) -> T {
-    const NAME: usize = 64 + ".json".len();
-    let mut buf = [0u8; NAME + 1];
-    key.write_hex(&mut buf[..64]);
-    buf[64..NAME].copy_from_slice(b".json");
-    // SAFETY: the last byte is the NUL (the buffer is zeroed and nothing is written past
-    // `NAME`), and no byte before it is one (hex digits and `.json`).
-    with(unsafe { CStr::from_bytes_with_nul_unchecked(&buf) })
-}
-
 /// One cache directory, shared by every suite (and grader) of a run that uses it.
 #[derive(Debug)]
 pub struct VerdictCache {
     dir: PathBuf,
-    /// `dir` held open while the index has verdicts to serve, for [`stamp_in`].
+    /// `dir` as bytes, with the separator a file name goes after (none when `dir` is empty
+    /// or ends in one, as [`Path::join`] does): a verdict's path is built from it on the
+    /// stack.
     #[cfg(unix)]
-    dir_fd: Option<std::os::fd::OwnedFd>,
+    file_prefix: Vec<u8>,
+    /// Whether `file_prefix` holds a NUL (no directory on disk does; a `PathBuf` may), when
+    /// a verdict's path cannot be handed to `lstat` as a C string.
+    #[cfg(unix)]
+    prefix_has_nul: bool,
     /// The index as the run found it.
     index: Index,
     /// Verdicts read from their files or written by this run: the next index's first entries.
@@ -309,10 +270,20 @@ impl VerdictCache {
         let index = crate::fsutil::read_regular_capped(&dir.join(INDEX_NAME), INDEX_CAP)
             .map(Index::read)
             .unwrap_or_default();
+        #[cfg(unix)]
+        let file_prefix = {
+            let mut p = std::os::unix::ffi::OsStrExt::as_bytes(dir.as_os_str()).to_vec();
+            if !p.is_empty() && !p.ends_with(b"/") {
+                p.push(b'/');
+            }
+            p
+        };
         VerdictCache {
-            #[cfg(unix)]
-            dir_fd: (index.len() > 0).then(|| open_dir(&dir)).flatten(),
             dir,
+            #[cfg(unix)]
+            prefix_has_nul: file_prefix.contains(&0),
+            #[cfg(unix)]
+            file_prefix,
             // Sized for a run that uses the whole index: grown as it went, it had left the
             // copies it outgrew as holes in the heap that the run's allocations then went
             // through.
@@ -328,12 +299,59 @@ impl VerdictCache {
         self.dir.join(name)
     }
 
+    /// `with` the path of `key`'s verdict file, [`VerdictCache::file`], built in a buffer on
+    /// the stack: a `PathBuf` joined per question, with the hex in a string of its own, cost
+    /// three allocations and 3,000 instructions, ten times the `stat` it names the file for.
+    /// The path is also handed as a C string (the buffer's NUL after it), for [`stamp_at`],
+    /// unless the directory's name holds a NUL of its own.
+    #[cfg(unix)]
+    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path, Option<&CStr>) -> T) -> T {
+        const NAME: usize = 64 + ".json".len();
+        let mut buf = [0u8; 512];
+        let (dir, len) = (self.file_prefix.len(), self.file_prefix.len() + NAME);
+        // `len + 1`: the NUL after the name stays in the buffer.
+        let Some(name) = buf.get_mut(dir..len + 1) else {
+            return with(&self.file(key), None);
+        };
+        key.write_hex(&mut name[..64]);
+        name[64..NAME].copy_from_slice(b".json");
+        buf[..dir].copy_from_slice(&self.file_prefix);
+        let path =
+            Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&buf[..len]));
+        // Not `CStr::from_bytes_with_nul`, which looks through the whole path for a NUL (the
+        // half of what `symlink_metadata` cost beyond the call): the directory's bytes were
+        // looked through once, when the cache was opened, and the name is hex and `.json`.
+        let c_path = (!self.prefix_has_nul).then(|| {
+            debug_assert!(!buf[..len].contains(&0) && buf[len] == 0);
+            // SAFETY: `buf[len]` is the NUL (the buffer is zeroed and nothing is written
+            // past `len`), and no byte before it is one (see above).
+            unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=len]) }
+        });
+        with(path, c_path)
+    }
+
+    #[cfg(not(unix))]
+    fn with_file<T>(&self, key: &Key, with: impl FnOnce(&Path, Option<&CStr>) -> T) -> T {
+        with(&self.file(key), None)
+    }
+
     /// The cached verdict for `key`, or `None` (nothing cached, or nothing readable as a
     /// verdict: regular files only, capped, so a FIFO planted under a verdict's name cannot
     /// block the run, nor a device never end).
     pub fn get(&self, key: &Key) -> Option<Verdict> {
+        self.with_file(key, |path, c_path| self.get_at(key, path, c_path))
+    }
+
+    fn get_at(&self, key: &Key, path: &Path, c_path: Option<&CStr>) -> Option<Verdict> {
         if let Some((stamp, pass, reason)) = self.index.serve(key) {
-            if self.stamp(key) == Some(stamp) {
+            let now = match c_path {
+                Some(c_path) => stamp_at(c_path),
+                None => std::fs::symlink_metadata(path)
+                    .ok()
+                    .as_ref()
+                    .and_then(Stamp::of),
+            };
+            if now == Some(stamp) {
                 if let Ok(mut used) = self.used.lock() {
                     used.push(*key);
                 }
@@ -344,8 +362,7 @@ impl VerdictCache {
                 });
             }
         }
-        let path = self.file(key);
-        let (bytes, meta) = crate::fsutil::read_regular_capped_meta(&path, CACHE_FILE_CAP).ok()?;
+        let (bytes, meta) = crate::fsutil::read_regular_capped_meta(path, CACHE_FILE_CAP).ok()?;
         let mut v = read_cached(&bytes).or_else(|| {
             let text = std::str::from_utf8(&bytes).ok()?;
             parse_verdict(text).ok()
@@ -355,19 +372,6 @@ impl VerdictCache {
             self.learn(*key, v.pass, &v.reason, stamp);
         }
         Some(v)
-    }
-
-    /// The stamp of `key`'s verdict file as it is now, `None` for anything but a regular file.
-    fn stamp(&self, key: &Key) -> Option<Stamp> {
-        #[cfg(unix)]
-        if let Some(dir) = &self.dir_fd {
-            use std::os::fd::AsFd;
-            return with_name(key, |name| stamp_in(dir.as_fd(), name));
-        }
-        std::fs::symlink_metadata(self.file(key))
-            .ok()
-            .as_ref()
-            .and_then(Stamp::of)
     }
 
     /// Keeps a verdict whose `reason` is already redacted. A cache that cannot be written
@@ -981,62 +985,61 @@ mod tests {
         }
     }
 
-    /// The name built on the stack is the joined path's last part, and a directory that
-    /// does not open (not there, or a name with a NUL) is asked by path: nothing is served
-    /// from the index without its file's stamp.
-    #[cfg(unix)]
+    /// The path built on the stack names the file [`VerdictCache::file`] joins, whatever the
+    /// directory's spelling; a directory too long for the buffer is joined instead.
     #[test]
-    fn verdict_names_are_the_joined_ones() {
-        use std::os::unix::ffi::OsStrExt;
+    fn verdict_paths_are_the_joined_ones() {
         let k = Key(std::array::from_fn(|i| (i * 37) as u8));
-        let joined = VerdictCache::open(PathBuf::from("cache")).file(&k);
-        with_name(&k, |name| {
-            assert_eq!(name.to_bytes(), joined.file_name().unwrap().as_bytes());
-        });
-        for dir in ["", "no/such/dir"] {
-            assert!(
-                open_dir(Path::new(dir)).is_some() == dir.is_empty(),
-                "{dir:?}"
-            );
+        let long = "d".repeat(600);
+        for dir in ["", ".", "cache", "cache/", "/tmp/a b/c", "/", "a//b", &long] {
+            let cache = VerdictCache::open(PathBuf::from(dir));
+            let built = cache.with_file(&k, |path, _| path.to_path_buf());
+            assert_eq!(built, cache.file(&k), "{dir:?}");
+            assert_eq!(built.as_os_str(), cache.file(&k).as_os_str(), "{dir:?}");
+            // The C string handed to `lstat` names the same file, byte for byte.
+            #[cfg(unix)]
+            cache.with_file(&k, |path, c_path| {
+                use std::os::unix::ffi::OsStrExt;
+                match c_path {
+                    Some(c) => assert_eq!(c.to_bytes(), path.as_os_str().as_bytes(), "{dir:?}"),
+                    None => assert_eq!(dir, long, "only the joined path goes without one"),
+                }
+            });
         }
-        let nul = PathBuf::from(std::ffi::OsStr::from_bytes(b"cache\0/x"));
-        assert!(open_dir(&nul).is_none());
-        let cache = VerdictCache::open(nul);
-        assert!(cache.get(&k).is_none());
+        // A directory whose name holds a NUL is never cut short at it for `lstat`.
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let nul = PathBuf::from(std::ffi::OsStr::from_bytes(b"cache\0/x"));
+            let cache = VerdictCache::open(nul);
+            cache.with_file(&k, |_, c_path| assert!(c_path.is_none()));
+            assert!(cache.get(&k).is_none());
+        }
     }
 
-    /// The stamp `fstatat` gives is the one `symlink_metadata` gives, for a regular file, and
+    /// The stamp `lstat` gives is the one `symlink_metadata` gives, for a regular file, and
     /// none for a link (even to a regular file), a directory, a FIFO or nothing: the index
     /// serves a verdict only while its own file is where it was written.
     #[cfg(unix)]
     #[test]
-    fn held_directory_stamps_are_those_of_symlink_metadata() {
-        use std::os::fd::AsFd;
+    fn lstat_stamps_are_those_of_symlink_metadata() {
+        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
-        let held = open_dir(dir.path()).expect("the directory opens");
-        let stamp = |name: &str| {
-            let c = std::ffi::CString::new(name).unwrap();
-            stamp_in(held.as_fd(), &c)
-        };
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
         let file = dir.path().join("v.json");
         std::fs::write(&file, b"{\"pass\": true}").unwrap();
         let meta = std::fs::symlink_metadata(&file).unwrap();
-        assert_eq!(stamp("v.json"), Stamp::of(&meta));
-        assert!(stamp("v.json").is_some());
-        std::os::unix::fs::symlink(&file, dir.path().join("link.json")).unwrap();
-        assert_eq!(stamp("link.json"), None);
-        std::fs::create_dir(dir.path().join("sub.json")).unwrap();
-        assert_eq!(stamp("sub.json"), None);
-        let fifo = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(
-            dir.path().join("fifo.json").as_os_str(),
-        ))
-        .unwrap();
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-        assert_eq!(stamp("fifo.json"), None);
-        assert_eq!(stamp("none.json"), None);
-        // Rewritten in place, the same inode: the stamp moves with the length.
-        std::fs::write(&file, b"{\"pass\": false}").unwrap();
-        assert_ne!(stamp("v.json"), Stamp::of(&meta));
+        assert_eq!(stamp_at(&c(&file)), Stamp::of(&meta));
+        assert!(stamp_at(&c(&file)).is_some());
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(stamp_at(&c(&link)), None);
+        assert_eq!(stamp_at(&c(dir.path())), None);
+        let fifo = dir.path().join("fifo.json");
+        let made = unsafe { libc::mkfifo(c(&fifo).as_ptr(), 0o600) };
+        assert_eq!(made, 0);
+        assert_eq!(stamp_at(&c(&fifo)), None);
+        assert_eq!(stamp_at(&c(&dir.path().join("none.json"))), None);
     }
 
     #[test]
