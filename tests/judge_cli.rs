@@ -978,3 +978,67 @@ dialogues:
     );
     assert!(stdout(&out).contains(reason.trim()));
 }
+
+/// The files decide (docs/judge.md): a verdict file edited by hand (in place, its inode kept)
+/// is what the next run serves, from then on from the index again; a deleted one is asked
+/// again. Between the runs the index still names the old file, so a run that trusted it
+/// without looking would serve the old verdict.
+#[test]
+fn a_verdict_file_edited_or_deleted_by_hand_decides_the_next_run() {
+    let mock = demo();
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            "",
+            "  - name: hours
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {judge: States the opening hours}
+",
+        ),
+    );
+    let run = |code: i32| {
+        let out = run_in(ws.path(), &["run", "s.yaml"]);
+        assert_code(&out, code);
+        stdout(&out)
+    };
+    assert!(run(0).contains("judge: 1 verdict asked, 0 cached"));
+    assert!(run(0).contains("judge: 0 verdicts asked, 1 cached"));
+    assert!(ws.exists(".agenttest/cache/judge/verdicts.index"));
+    let files = cache_files(ws.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+
+    #[cfg(unix)]
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    #[cfg(unix)]
+    let before = inode(file);
+    std::fs::write(
+        file,
+        r#"{"pass": false, "reason": "overridden by hand: no weekend hours", "prompt": "v1"}"#,
+    )
+    .unwrap();
+    #[cfg(unix)]
+    assert_eq!(inode(file), before, "edited in place");
+    for _ in 0..2 {
+        let console = run(1);
+        assert!(
+            console.contains("overridden by hand: no weekend hours"),
+            "{console}"
+        );
+        assert!(
+            console.contains("judge: 0 verdicts asked, 1 cached"),
+            "{console}"
+        );
+    }
+
+    std::fs::remove_file(file).unwrap();
+    assert!(run(0).contains("judge: 1 verdict asked, 0 cached"));
+    assert!(run(0).contains("judge: 0 verdicts asked, 1 cached"));
+    assert_eq!(asked(&mock, "judge-mock").len(), 2);
+}
