@@ -992,6 +992,31 @@ mod tests {
         }
     }
 
+    /// With its `raw_value` feature (which axum turns on), serde_json's tree reads an object
+    /// whose first key is its raw value token as the JSON text in that key's string, and
+    /// refuses one with another member after it: the plain reading steps aside at the token
+    /// wherever it stands, however it is spelled, and the tree decides. (An outside review
+    /// found each of these read otherwise: the stream options' usage flag lost, or a body
+    /// the tree refuses answered.)
+    #[test]
+    fn serde_jsons_raw_value_token_is_left_to_the_tree() {
+        let bodies = [
+            r#"{"$serde_json::private::RawValue":"1","model":"m","messages":[{"role":"user","content":"x"}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"$serde_json::private::RawValue":"{\"include_usage\":true}"}}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"x":{"$serde_json::private::RawValue":"nope"}}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"x":[{"$serde_json::private::RawValu\u0065":5}]}"#,
+            r#"{"model":"m","messages":[{"$serde_json::private::RawValue":"{}","role":"user","content":"x"}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"x":{"a":1,"$serde_json::private::RawValue":"2"}}"#,
+        ];
+        for body in bodies {
+            assert!(!agrees(body.as_bytes()), "the plain road read {body}");
+        }
+        // The one the tree takes is answered as the tree reads it: usage streamed.
+        let (map, _) = head(bodies[1].as_bytes()).expect("the tree reads it");
+        let c = Completion::parse(&map).expect("a completion request");
+        assert!(c.stream && c.include_usage);
+    }
+
     /// serde_json refuses a body whose arrays and objects lie more than 127 deep; a value the
     /// plain reading does not keep is held to the room the tree has left where it lies, in
     /// the body, in `stream_options` and in a message.

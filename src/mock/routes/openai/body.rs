@@ -192,7 +192,8 @@ impl<'a> Reader<'a> {
         }
         loop {
             let key = self.plain_string()?;
-            if !self.eat(b':') {
+            // Not a key like any other to the tree: see [`RAW_VALUE_TOKEN`].
+            if key == RAW_VALUE_TOKEN || !self.eat(b':') {
                 return None;
             }
             member(self, key)?;
@@ -371,7 +372,37 @@ impl<'de> Visitor<'de> for Checked {
         Ok(Checked)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        while map.next_entry::<Key, Checked>()?.is_some() {}
         Ok(Checked)
+    }
+}
+
+/// The key serde_json's tree (with its `raw_value` feature, which axum turns on) reads an
+/// object by when it comes first: the object is then the JSON text in its string, and any
+/// other member makes the body no JSON to it. Whatever the reading here made of such an
+/// object would not be the tree's, so the reading steps aside at it, wherever it is, and the
+/// tree decides.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// A key of a value read only to be valid ([`Checked`]): any string but
+/// [`RAW_VALUE_TOKEN`], which serde hands here unescaped however the body spells it.
+struct Key;
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(Key)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Key;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+        match key {
+            RAW_VALUE_TOKEN => Err(E::custom("serde_json's raw value token")),
+            _ => Ok(Key),
+        }
     }
 }
