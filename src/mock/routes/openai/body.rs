@@ -4,8 +4,8 @@
 //! are of their types. What it reads is exactly what a JSON tree of the same body says, and
 //! every byte is checked as the tree checks it; anything it cannot be as sure of (a key with
 //! an escape, a key twice, serde_json's raw value token as a key, content in parts, a value
-//! of another type) makes it step aside
-//! (`None`), and the route reads the body as a tree then, to answer it or to word its refusal.
+//! of another type) makes it step aside (`None`), and the route reads the body as a tree then,
+//! to answer it or to word its refusal.
 //! Knows nothing of agents, rules or answers.
 //!
 //! Why by hand: serde reading the body into typed fields had been the largest share of what
