@@ -21,6 +21,7 @@
 //!     cargo bench --bench run_bench -- --dialogues 400 --instructions   # and callgrind's counts
 //!     cargo bench --bench run_bench -- --files 8       # the dialogues in 8 suite files
 //!     cargo bench --bench run_bench -- --keep /tmp/b   # leave the suites there, to profile
+//!     cargo bench --bench run_bench -- --dialogues 400 --repeat 20 --rounds 12   # CPU, paired
 //!     cargo bench --bench run_bench -- --url http://127.0.0.1:8080 --agent ag_x --key ak_x
 //!
 //! `--kinds` takes a comma-separated list of the variants above (default: all of them against
@@ -28,9 +29,13 @@
 //! runs the variants in turn N times and compares each one's best request phase: on a shared
 //! 2-core machine one run of each, minutes apart in load, can differ by half. It also gives
 //! each round's share of the same round's platform kind, measured seconds apart, and their
-//! median. `--instructions`
+//! median, and the same for the CPU per request. `--repeat N` runs each measured suite with
+//! `--repeat N` (N times the requests, the blessing and `validate` unchanged), so that what a
+//! run spends once beyond the load (starting, the judge's index, the reports' ends, which
+//! differ by kind) weighs 1/N as much in its CPU per request: the paired CPU shares of many
+//! such rounds are this machine's steadiest CPU figure. `--instructions`
 //! then counts each kind's instructions per request under callgrind (needs `valgrind`), the
-//! one figure here that such a machine does not move.
+//! one figure here that such a machine does not move (without `--repeat`).
 //!
 //! Peak memory is the child's maximum resident set (getrusage), so it measures the runner
 //! alone: the mock runs in a separate process. Timings belong here, never in unit tests.
@@ -55,6 +60,8 @@ struct Opts {
     rounds: usize,
     /// Count instructions under callgrind too (`--instructions`).
     instructions: bool,
+    /// Each measured run repeats every dialogue this many times (`--repeat N`).
+    repeat: usize,
     /// Deal the dialogues into this many suite files (`--files K`).
     files: usize,
     /// Write the suites, goldens, reports and the mock's script here and leave them
@@ -138,6 +145,7 @@ fn parse_args() -> Opts {
         kinds: Vec::new(),
         rounds: 1,
         instructions: false,
+        repeat: 1,
         files: 1,
         keep: None,
     };
@@ -154,6 +162,7 @@ fn parse_args() -> Opts {
             "--agent" => o.agent = val(),
             "--key" => o.key = val(),
             "--rounds" => o.rounds = val().parse().expect("--rounds N"),
+            "--repeat" => o.repeat = val().parse().expect("--repeat N"),
             "--files" => o.files = val().parse().expect("--files K"),
             "--keep" => o.keep = Some(val().into()),
             "--kinds" => o.kinds = val().split(',').map(Kind::parse).collect(),
@@ -290,8 +299,9 @@ fn suite_name(o: &Opts, kind: Kind) -> String {
 }
 
 /// The measured run of `kind`'s suite: every report written, goldens compared unless
-/// `--no-golden`. With the JSON report's name, which holds the request phase's duration.
-fn run_args(o: &Opts, kind: Kind) -> (Vec<String>, String) {
+/// `--no-golden`, every dialogue run `repeat` times. With the JSON report's name, which holds
+/// the request phase's duration.
+fn run_args(o: &Opts, kind: Kind, repeat: usize) -> (Vec<String>, String) {
     let json = format!("report-{}.json", kind.name());
     let junit = format!("report-{}.xml", kind.name());
     let jobs = o.jobs.to_string();
@@ -303,6 +313,9 @@ fn run_args(o: &Opts, kind: Kind) -> (Vec<String>, String) {
     .to_vec();
     if o.no_golden {
         args.push("--no-golden".into());
+    }
+    if repeat > 1 {
+        args.extend(["--repeat".to_string(), repeat.to_string()]);
     }
     (args, json)
 }
@@ -320,7 +333,7 @@ fn measure(bin: &str, dir: &Path, o: &Opts, url: &str, kind: Kind) -> Measured {
         let code = timed(bin, dir, &["run", &suite, "--bless", "-q", "-j", &jobs]).code;
         assert!(code == 0, "{}: bless run failed with {code}", kind.name());
     }
-    let (args, json) = run_args(o, kind);
+    let (args, json) = run_args(o, kind, o.repeat);
     let run = timed(bin, dir, &as_strs(&args));
     let phase = run_duration(&dir.join(&json)).map(|ms| ms / 1000.0);
     let load = timed(bin, dir, &["validate", &suite]);
@@ -352,10 +365,16 @@ fn main() {
             (Some(c), u)
         }
     };
-    let requests = o.dialogues * o.turns;
+    let requests = o.dialogues * o.turns * o.repeat.max(1);
     println!(
-        "dialogues={} turns={} jobs={} latency={} goldens={} files={}",
-        o.dialogues, o.turns, o.jobs, o.latency, !o.no_golden, o.files
+        "dialogues={} turns={} repeat={} jobs={} latency={} goldens={} files={}",
+        o.dialogues,
+        o.turns,
+        o.repeat.max(1),
+        o.jobs,
+        o.latency,
+        !o.no_golden,
+        o.files
     );
     let mut runs = Vec::new();
     let mut shares = Vec::new();
@@ -375,7 +394,8 @@ fn main() {
     print_shares(&shares);
     print_comparison(&o.kinds, &runs, requests);
     if o.instructions {
-        print_instructions(bin, dir, &o, requests);
+        // Counted on the suite run once: callgrind is some fifty times slower.
+        print_instructions(bin, dir, &o, o.dialogues * o.turns);
     }
 }
 
@@ -417,7 +437,7 @@ fn print_instructions(bin: &str, dir: &Path, o: &Opts, requests: usize) {
     let mut base = None;
     for &kind in &o.kinds {
         let suite = suite_name(o, kind);
-        let args = run_args(o, kind).0;
+        let args = run_args(o, kind, 1).0;
         let (Some(run), Some(load)) = (count(&as_strs(&args)), count(&["validate", &suite])) else {
             println!("instructions: valgrind not found or failed (apt install valgrind)");
             return;
@@ -541,18 +561,10 @@ fn print_comparison(kinds: &[Kind], runs: &[Measured], requests: usize) {
                 100.0 * r / base
             );
         }
-        let paired = paired_shares(kinds, runs, k);
-        if paired.len() > 1 {
-            let mut sorted = paired.clone();
-            sorted.sort_by(f64::total_cmp);
-            let shown: Vec<String> = paired.iter().map(|p| format!("{p:.0}%")).collect();
-            println!(
-                "[{}] request phase, each round against the same round's thinnest: {} (median {:.0}%)",
-                k.name(),
-                shown.join(" "),
-                sorted[sorted.len() / 2]
-            );
-        }
+        let rate = |m: &Measured| m.phase.map(|secs| 1.0 / secs);
+        print_paired(k, "request phase", &paired(kinds, runs, k, rate));
+        let cpu = |m: &Measured| Some(m.cpu_beyond_load.as_secs_f64());
+        print_paired(k, "cpu/request", &paired(kinds, runs, k, cpu));
         if let (Some(c), Some(base)) = (
             median_cpu(runs, k, requests),
             median_cpu(runs, Kind::Thinnest, requests),
@@ -565,21 +577,41 @@ fn print_comparison(kinds: &[Kind], runs: &[Measured], requests: usize) {
         }
     }
 }
-/// Each round's request-phase rate of `kind` as a share of the platform kind's in the same
-/// round: the two measured seconds apart, where the best of each kind over the rounds may
+/// Each round's `measure` of `kind` as a share of the platform kind's in the same round: the
+/// two taken seconds apart, where the best or the median of each kind over the rounds may
 /// pair a quiet minute with a busy one.
-fn paired_shares(kinds: &[Kind], runs: &[Measured], kind: Kind) -> Vec<f64> {
-    let rate = |m: &Measured| m.phase.map(|secs| 1.0 / secs);
+fn paired(
+    kinds: &[Kind],
+    runs: &[Measured],
+    kind: Kind,
+    measure: impl Fn(&Measured) -> Option<f64>,
+) -> Vec<f64> {
     runs.chunks(kinds.len().max(1))
         .filter_map(|round| {
             let base = round
                 .iter()
                 .find(|m| m.kind == Kind::Thinnest)
-                .and_then(rate)?;
-            let r = round.iter().find(|m| m.kind == kind).and_then(rate)?;
+                .and_then(&measure)?;
+            let r = round.iter().find(|m| m.kind == kind).and_then(&measure)?;
             Some(100.0 * r / base)
         })
         .collect()
+}
+
+/// `paired`'s shares, in round order, and their median.
+fn print_paired(kind: Kind, what: &str, paired: &[f64]) {
+    if paired.len() < 2 {
+        return;
+    }
+    let mut sorted = paired.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let shown: Vec<String> = paired.iter().map(|p| format!("{p:.0}%")).collect();
+    println!(
+        "[{}] {what}, each round against the same round's thinnest: {} (median {:.0}%)",
+        kind.name(),
+        shown.join(" "),
+        sorted[sorted.len() / 2]
+    );
 }
 
 /// The request rate a raw load generator gets from the same server at the same concurrency,
