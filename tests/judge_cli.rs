@@ -1014,6 +1014,8 @@ fn a_verdict_file_edited_or_deleted_by_hand_decides_the_next_run() {
     assert_eq!(files.len(), 1, "{files:?}");
     let file = &files[0];
 
+    let index = || std::fs::read(ws.path().join(".agenttest/cache/judge/verdicts.index")).unwrap();
+    let indexed = index();
     #[cfg(unix)]
     let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
     #[cfg(unix)]
@@ -1025,8 +1027,15 @@ fn a_verdict_file_edited_or_deleted_by_hand_decides_the_next_run() {
     .unwrap();
     #[cfg(unix)]
     assert_eq!(inode(file), before, "edited in place");
-    for _ in 0..2 {
+    for n in 0..2 {
         let console = run(1);
+        if n == 0 {
+            assert_ne!(
+                index(),
+                indexed,
+                "the run that read the edited file re-indexed it"
+            );
+        }
         assert!(
             console.contains("overridden by hand: no weekend hours"),
             "{console}"
