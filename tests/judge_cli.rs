@@ -797,6 +797,28 @@ fn docs_quote_the_prompts_exactly() {
     }
 }
 
+/// A workspace whose `s.yaml` has one dialogue of one turn, judged by the demo's judge (a
+/// pass), without a golden.
+fn one_judged_turn(mock: &Mock) -> Workspace {
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &mock.url,
+            "demo",
+            "judge-mock",
+            "",
+            "  - name: met
+    golden: false
+    turns:
+      - user: What are your business hours?
+        expect: {judge: States the opening hours}
+",
+        ),
+    );
+    ws
+}
+
 /// Runs agenttest in `dir` and waits at most `secs` for it: a run that blocks is killed and
 /// reported, instead of hanging the test.
 fn run_within(dir: &Path, args: &[&str], secs: u64) -> std::process::Output {
@@ -828,22 +850,7 @@ fn run_within(dir: &Path, args: &[&str], secs: u64) -> std::process::Output {
 #[test]
 fn a_link_or_a_fifo_in_the_cache_is_replaced_never_followed() {
     let mock = demo();
-    let ws = Workspace::new();
-    ws.write(
-        "s.yaml",
-        &suite(
-            &mock.url,
-            "demo",
-            "judge-mock",
-            "",
-            "  - name: met
-    golden: false
-    turns:
-      - user: What are your business hours?
-        expect: {judge: States the opening hours}
-",
-        ),
-    );
+    let ws = one_judged_turn(&mock);
     assert_code(&run_in(ws.path(), &["run", "s.yaml"]), 0);
     let files = cache_files(ws.path());
     assert_eq!(files.len(), 1);
@@ -986,22 +993,7 @@ dialogues:
 #[test]
 fn a_verdict_file_edited_or_deleted_by_hand_decides_the_next_run() {
     let mock = demo();
-    let ws = Workspace::new();
-    ws.write(
-        "s.yaml",
-        &suite(
-            &mock.url,
-            "demo",
-            "judge-mock",
-            "",
-            "  - name: hours
-    golden: false
-    turns:
-      - user: What are your business hours?
-        expect: {judge: States the opening hours}
-",
-        ),
-    );
+    let ws = one_judged_turn(&mock);
     let run = |code: i32| {
         let out = run_in(ws.path(), &["run", "s.yaml"]);
         assert_code(&out, code);
