@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 cargo build --release --benches --quiet
 bench() { cargo bench --quiet --bench run_bench -- "$@" 2>/dev/null | grep -v '^$'; echo; }
 echo "== 1,000 x 5 turns, zero latency, every variant"; bench --dialogues 1000 --turns 5 --jobs 8 --rounds 3
+echo "== CPU per request, paired by round, 40,000 requests a run"; bench --dialogues 400 --turns 5 --jobs 8 --repeat 20 --rounds 12
 echo "== instructions per request (callgrind; skipped without valgrind)"
 command -v valgrind >/dev/null && bench --dialogues 400 --turns 5 --jobs 8 --instructions
 echo "== 1,000 x 5 turns, 64 connections";  bench --dialogues 1000 --turns 5 --jobs 64 --kinds thinnest --rounds 3
