@@ -79,9 +79,10 @@ pub(crate) fn escapes(word: u64) -> u64 {
 /// as bytes, which are UTF-8: checked so only when one is not ASCII; `None` at an escape, a
 /// control character or no closing quote. One pass finds the closing quote and refuses the
 /// rest (two passes and a `memchr` call had been most of the cost of a short word). The openai
-/// client reads each streamed word by it, and the mock each string of a request. A stream's words are nearly all ASCII, and a `from_utf8` call per word was a fifth of
-/// reading a content event; the reply's text is checked whole once, at the end. Inlined: as
-/// a call it was a third of the cost of reading a word's event.
+/// client reads each streamed word by it, and the mock each string of a request. A stream's
+/// words are nearly all ASCII, and a `from_utf8` call per word was a fifth of reading a
+/// content event; the reply's text is checked whole once, at the end. Inlined: as a call it
+/// was a third of the cost of reading a word's event.
 #[inline(always)]
 pub(crate) fn plain_bytes(text: &[u8]) -> Option<(usize, &[u8])> {
     let body = text.strip_prefix(b"\"")?;
